@@ -1,0 +1,212 @@
+# xflow: build the nginx module, run it with a dev broker, test, bench, fuzz.
+#
+#   make            build/ngx_xflow_module.so for the installed nginx
+#   make run        dev Kafka broker + nginx on 127.0.0.1:8080 (foreground)
+#   make test       unit (plain + ASan/UBSan), fuzz corpus replay, e2e
+#                   against Debian's nginx and against an ASan nginx
+#   make bench      wrk against a body-reading baseline and xflow
+#   make fuzz       every libFuzzer target for FUZZ_SECONDS each
+#   make deps       install the Debian packages all of the above need
+
+SHELL       := /bin/bash
+NGINX_SRC   ?= /usr/share/nginx/src
+NGINX_BIN   ?= /usr/sbin/nginx
+B           := build
+MODULE      := $(B)/ngx_xflow_module.so
+FUZZ_SECONDS ?= 60
+
+CORE_DIR    := ngx_xflow_module/core
+CORE_SRCS   := $(wildcard $(CORE_DIR)/*.c)
+CORE_HDRS   := $(wildcard $(CORE_DIR)/*.h)
+RL_SRCS     := $(wildcard rate_limit/*.c)
+RL_HDRS     := $(wildcard rate_limit/*.h)
+GLUE_FILES  := $(wildcard ngx_xflow_module/*.c ngx_xflow_module/*.h)
+SUPPORT_SRCS := $(wildcard tests/support/xf_test_*.c)
+UNIT_SRCS   := $(wildcard tests/unit/test-*.c)
+E2E_SRCS    := $(wildcard tests/e2e/test-*.c)
+FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_NAMES  := $(patsubst tests/fuzz/fuzz-%.c,%,$(FUZZ_SRCS))
+
+CC          ?= cc
+WARN        := -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS_BASE := -std=gnu11 -g -O2 $(WARN) -I$(CORE_DIR) -Irate_limit \
+               -Itests/support -D_GNU_SOURCE
+SAN         := -fsanitize=address,undefined -fno-omit-frame-pointer \
+               -fno-sanitize-recover=all
+CORE_LIBS   := -lz -lzstd -lcrypto -lm
+CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
+E2E_LIBS    := -lrdkafka -lcurl -lpthread
+
+# Debian's flags, so the module is built the way Debian builds nginx.
+NGX_CC_OPT  := -g -O2 -fstack-protector-strong -Wformat \
+               -Werror=format-security -fPIC -Wdate-time -D_FORTIFY_SOURCE=2
+NGX_LD_OPT  := -Wl,-z,relro -Wl,-z,now -fPIC
+
+export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=1:detect_odr_violation=0
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+export CK_DEFAULT_TIMEOUT ?= 60
+
+.PHONY: all module deps run test unit unit-plain unit-asan e2e e2e-asan \
+        fuzz fuzz-replay bench clean asan-nginx
+
+all: module
+
+# ---------------------------------------------------------------- deps
+
+deps:
+	@tests/support/deps.sh
+
+# Runs deps only when something is missing, so make run/test are one
+# command on a fresh Debian 12 machine.
+$(B)/.deps-ok: tests/support/deps.sh
+	@tests/support/deps.sh --if-missing
+	@mkdir -p $(B) && touch $@
+
+# -------------------------------------------------------------- module
+
+module: $(MODULE)
+
+$(B)/nginx/objs/Makefile: config $(B)/.deps-ok
+	rm -rf $(B)/nginx && mkdir -p $(B) && cp -r $(NGINX_SRC) $(B)/nginx
+	cd $(B)/nginx && ./configure --with-compat \
+	    --with-cc-opt="$(NGX_CC_OPT)" --with-ld-opt="$(NGX_LD_OPT)" \
+	    --add-dynamic-module=$(CURDIR) > configure.log \
+	    || { tail -30 configure.log; exit 1; }
+
+$(MODULE): $(B)/nginx/objs/Makefile $(GLUE_FILES) $(CORE_SRCS) $(CORE_HDRS) \
+           $(RL_SRCS) $(RL_HDRS)
+	$(MAKE) -C $(B)/nginx -f objs/Makefile modules
+	cp $(B)/nginx/objs/ngx_http_xflow_module.so $@
+
+# An nginx binary and module built with ASan+UBSan, for e2e-asan.
+ASAN_NGINX  := $(B)/asan-nginx/objs/nginx
+
+asan-nginx: $(ASAN_NGINX)
+
+$(B)/asan-nginx/objs/Makefile: config $(B)/.deps-ok
+	rm -rf $(B)/asan-nginx && mkdir -p $(B) && cp -r $(NGINX_SRC) $(B)/asan-nginx
+	cd $(B)/asan-nginx && ./configure --with-compat --with-threads \
+	    --with-http_realip_module --with-debug \
+	    --with-cc-opt="-g -O1 $(SAN) -fPIC" \
+	    --with-ld-opt="$(SAN) -fPIC" \
+	    --add-dynamic-module=$(CURDIR) > configure.log \
+	    || { tail -30 configure.log; exit 1; }
+
+$(ASAN_NGINX): $(B)/asan-nginx/objs/Makefile $(GLUE_FILES) $(CORE_SRCS) \
+               $(CORE_HDRS) $(RL_SRCS) $(RL_HDRS)
+	$(MAKE) -C $(B)/asan-nginx -f objs/Makefile binary modules
+
+# ---------------------------------------------------------- unit tests
+
+$(B)/obj/%.o: %.c $(CORE_HDRS) $(RL_HDRS) | $(B)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -c $< -o $@
+
+$(B)/asan/obj/%.o: %.c $(CORE_HDRS) $(RL_HDRS) | $(B)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -c $< -o $@
+
+LIB_OBJS      = $(patsubst %.c,$(B)/obj/%.o,$(CORE_SRCS) $(RL_SRCS))
+LIB_ASAN_OBJS = $(patsubst %.c,$(B)/asan/obj/%.o,$(CORE_SRCS) $(RL_SRCS))
+
+# Every test-*.c defines make_<unit>_suite(); the runner's list of suites
+# is generated from them so that adding a file is all it takes.
+SUITES_H = @mkdir -p $(dir $@); cat $^ /dev/null \
+	    | grep -oE '^make_[a-z0-9_]+_suite' | sort -u \
+	    | sed -E 's/.*/XF_SUITE(&)/' > $@
+
+$(B)/unit/suites.h: $(UNIT_SRCS)
+	$(SUITES_H)
+
+$(B)/e2e/suites.h: $(E2E_SRCS)
+	$(SUITES_H)
+
+$(B)/unit/run: $(patsubst %.c,$(B)/obj/%.o,$(UNIT_SRCS)) $(LIB_OBJS) \
+               tests/support/xf_check_main.c $(B)/unit/suites.h
+	$(CC) $(CFLAGS_BASE) -I$(B)/unit tests/support/xf_check_main.c \
+	    $(filter %.o,$^) -o $@ $(CORE_LIBS) $(CHECK_LIBS) -ljansson
+
+$(B)/asan/unit/run: $(patsubst %.c,$(B)/asan/obj/%.o,$(UNIT_SRCS)) \
+                    $(LIB_ASAN_OBJS) tests/support/xf_check_main.c \
+                    $(B)/unit/suites.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -I$(B)/unit \
+	    tests/support/xf_check_main.c $(filter %.o,$^) -o $@ \
+	    $(CORE_LIBS) $(CHECK_LIBS) -ljansson
+
+unit: unit-plain unit-asan
+
+unit-plain: $(B)/unit/run
+	$(B)/unit/run
+
+unit-asan: $(B)/asan/unit/run
+	$(B)/asan/unit/run
+
+# ----------------------------------------------------------- e2e tests
+
+$(B)/e2e/run: $(patsubst %.c,$(B)/obj/%.o,$(E2E_SRCS) $(SUPPORT_SRCS)) \
+              tests/support/xf_check_main.c $(B)/e2e/suites.h
+	$(CC) $(CFLAGS_BASE) -I$(B)/e2e tests/support/xf_check_main.c \
+	    $(filter %.o,$^) -o $@ $(E2E_LIBS) $(CHECK_LIBS)
+
+e2e: $(MODULE) $(B)/e2e/run
+	XFLOW_NGINX=$(NGINX_BIN) XFLOW_MODULE=$(CURDIR)/$(MODULE) \
+	    XFLOW_SRC=$(CURDIR) $(B)/e2e/run
+
+e2e-asan: $(ASAN_NGINX) $(B)/e2e/run
+	XFLOW_NGINX=$(CURDIR)/$(ASAN_NGINX) \
+	    XFLOW_MODULE=$(CURDIR)/$(B)/asan-nginx/objs/ngx_http_xflow_module.so \
+	    XFLOW_SRC=$(CURDIR) XFLOW_ASAN=1 $(B)/e2e/run
+
+# ---------------------------------------------------------------- fuzz
+
+# Replay: each target's corpus through the target, built with gcc and
+# ASan+UBSan, in ordinary make test (no libFuzzer needed).
+$(B)/fuzz-replay/%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c $(LIB_ASAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -O1 $(SAN) $< tests/fuzz/replay.c \
+	    $(LIB_ASAN_OBJS) -o $@ $(CORE_LIBS)
+
+fuzz-replay: $(addprefix $(B)/fuzz-replay/,$(FUZZ_NAMES))
+	@for t in $(FUZZ_NAMES); do \
+	    $(B)/fuzz-replay/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
+
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -I$(CORE_DIR) -Irate_limit -D_GNU_SOURCE \
+               -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
+
+$(B)/fuzz/%: tests/fuzz/fuzz-%.c $(CORE_SRCS) $(CORE_HDRS) $(RL_SRCS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $< $(CORE_SRCS) $(RL_SRCS) -o $@ $(CORE_LIBS)
+
+fuzz: $(addprefix $(B)/fuzz/,$(FUZZ_NAMES))
+	@for t in $(FUZZ_NAMES); do \
+	    mkdir -p $(B)/fuzz-corpus/$$t; \
+	    echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
+	    $(B)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	        -artifact_prefix=$(B)/fuzz/$$t- \
+	        $(B)/fuzz-corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
+
+# ------------------------------------------------------------- run/bench
+
+$(B)/xflow-devbroker: tests/support/devbroker.c | $(B)/.deps-ok
+	$(CC) $(CFLAGS_BASE) $< -o $@ -lrdkafka
+
+run: $(MODULE) $(B)/xflow-devbroker
+	@tests/support/run.sh
+
+bench: $(MODULE) $(B)/xflow-devbroker
+	@tests/bench/run.sh
+
+# ---------------------------------------------------------------- test
+
+test: $(B)/.deps-ok
+	$(MAKE) module
+	$(MAKE) unit
+	$(MAKE) fuzz-replay
+	$(MAKE) e2e
+	$(MAKE) e2e-asan
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,88 @@
+/*
+ * xf_decode.h - streaming decoding of request bodies: gzip (one or more
+ * members), deflate (zlib-wrapped or raw), zstd (one or more frames).
+ *
+ * The decoded size is capped while inflating, chunk by chunk: a size
+ * field in a trailer or frame header is never trusted, so a bomb costs at
+ * most max_out bytes of memory (plus the codec's fixed window) and ends
+ * in XF_ERR_TOO_LARGE.
+ */
+
+#ifndef XF_DECODE_H
+#define XF_DECODE_H
+
+#include "xf_core.h"
+
+
+typedef enum {
+    XF_ENC_IDENTITY = 0,
+    XF_ENC_GZIP,
+    XF_ENC_DEFLATE,
+    XF_ENC_ZSTD
+} xf_encoding_t;
+
+
+/*
+ * Parse a Content-Encoding header value: "gzip", "x-gzip", "deflate",
+ * "zstd", "identity" or empty (case-insensitive, surrounding spaces
+ * ignored).  Anything else, stacked codings included, is
+ * XF_ERR_ENCODING_UNKNOWN.
+ */
+xf_status_t xf_encoding_parse(const u_char *p, size_t len,
+    xf_encoding_t *enc);
+
+/* "identity", "gzip", "deflate", "zstd". */
+const char *xf_encoding_name(xf_encoding_t enc);
+
+/*
+ * Recognise a compressed body by its magic bytes: 1f 8b is gzip,
+ * 28 b5 2f fd is zstd; anything else is XF_ENC_IDENTITY.  Used when a
+ * client sends compressed bytes without saying so.  Needs at most the
+ * first 4 bytes; fewer is fine (then no magic is recognised).
+ */
+xf_encoding_t xf_encoding_sniff(const u_char *p, size_t len);
+
+
+typedef struct xf_decoder_s  xf_decoder_t;
+
+/*
+ * Create a decoder for enc whose output may not exceed max_out bytes.
+ * XF_ENC_IDENTITY copies its input (under the same cap).  The codec's
+ * memory and the output buffer come from a; xf_decoder_free returns them.
+ * zstd's window is limited to 8 MiB (windowLogMax 23).
+ */
+xf_status_t xf_decoder_create(xf_decoder_t **d, xf_encoding_t enc,
+    size_t max_out, const xf_alloc_t *a);
+
+/*
+ * Feed the next chunk of the encoded body.  Decoded bytes are appended to
+ * the decoder's output buffer, which grows geometrically up to max_out.
+ * Returns XF_OK, XF_ERR_TOO_LARGE, XF_ERR_CORRUPT or XF_ERR_NOMEM; after
+ * an error the decoder accepts nothing more.  Bytes after the end of a
+ * gzip member or zstd frame start the next one; anything after a deflate
+ * stream's end, or garbage after a gzip member, is XF_ERR_CORRUPT.
+ */
+xf_status_t xf_decoder_feed(xf_decoder_t *d, const u_char *p, size_t len);
+
+/*
+ * Declare the end of input.  XF_ERR_TRUNCATED if the stream (the last
+ * gzip member, zstd frame or deflate stream) is incomplete, including an
+ * empty compressed body.  On XF_OK, *out and *out_len give the decoded
+ * bytes, owned by the decoder until xf_decoder_free.
+ */
+xf_status_t xf_decoder_finish(xf_decoder_t *d, const u_char **out,
+    size_t *out_len);
+
+/* Bytes decoded so far. */
+size_t xf_decoder_size(const xf_decoder_t *d);
+
+void xf_decoder_free(xf_decoder_t *d);
+
+/*
+ * One-shot convenience: decode a whole buffer.  On XF_OK, *out is
+ * allocated with a (free with a->free) and holds *out_len bytes.
+ */
+xf_status_t xf_decode(xf_encoding_t enc, const u_char *p, size_t len,
+    size_t max_out, const xf_alloc_t *a, u_char **out, size_t *out_len);
+
+#endif /* XF_DECODE_H */

@@ -1,0 +1,116 @@
+/*
+ * xf_json.h - a validating, single-pass JSON scanner that finds events
+ * without building a tree.
+ *
+ * It enforces RFC 8259 strictly: UTF-8 only (no overlong forms, no
+ * surrogate code points encoded in UTF-8, nothing above U+10FFFF), \u
+ * escapes must pair surrogates correctly, no leading zeros, no trailing
+ * commas, no control characters inside strings, and a nesting limit.
+ * Input is (const u_char *p, size_t len); nothing is copied.
+ */
+
+#ifndef XF_JSON_H
+#define XF_JSON_H
+
+#include "xf_core.h"
+
+
+typedef enum {
+    XF_JSON_OBJECT = 0,
+    XF_JSON_ARRAY,
+    XF_JSON_STRING,
+    XF_JSON_NUMBER,
+    XF_JSON_TRUE,
+    XF_JSON_FALSE,
+    XF_JSON_NULL
+} xf_json_type_t;
+
+
+/* One value's bytes in the caller's buffer: p + off, len bytes. */
+typedef struct {
+    uint32_t        off;
+    uint32_t        len;
+    xf_json_type_t  type;
+} xf_json_span_t;
+
+
+/*
+ * Validate exactly one JSON value starting at p (leading JSON whitespace
+ * is skipped).  On XF_OK, *span holds the value (without the whitespace
+ * around it) and *end the offset just past the value.  Trailing bytes are
+ * not looked at.  On error, *err_off is the offset of the offending byte.
+ * max_depth counts open arrays and objects; 1 allows "{}" but not "{"a":{}}".
+ * Inputs of 4 GiB or more are XF_ERR_TOO_LARGE (spans are 32-bit).
+ */
+xf_status_t xf_json_scan_value(const u_char *p, size_t len,
+    unsigned max_depth, xf_json_span_t *span, size_t *end, size_t *err_off);
+
+
+/* Limits for splitting an upload into events. */
+typedef struct {
+    unsigned        max_depth;      /* counted from the upload's top */
+    size_t          max_events;     /* more: XF_ERR_TOO_MANY_EVENTS */
+} xf_json_split_conf_t;
+
+/* The result of a split: spans grown with the caller's allocator. */
+typedef struct {
+    xf_json_span_t *spans;
+    size_t          n;
+    size_t          cap;
+    size_t          err_off;        /* where validation failed */
+} xf_json_split_t;
+
+/*
+ * Split an upload into events.  The upload is one of:
+ *   - a single value (normally an object): one event;
+ *   - one top-level array: each element is an event (elements of any
+ *     type are returned with their type; the caller decides what a
+ *     non-object means);
+ *   - NDJSON / concatenated values separated by JSON whitespace: each
+ *     top-level value is an event (a top-level array among several values
+ *     is one event of type XF_JSON_ARRAY, not flattened).
+ * The whole input is validated before XF_OK is returned: an error
+ * anywhere means no event is usable.  Whitespace-only or empty input is
+ * XF_ERR_EMPTY; "[]" is XF_OK with n == 0.
+ * out must be zeroed by the caller before the first call; out->spans is
+ * allocated with a (and may be reused across calls to avoid allocation:
+ * n is reset to 0, cap kept).
+ */
+xf_status_t xf_json_split(const u_char *p, size_t len,
+    const xf_json_split_conf_t *conf, const xf_alloc_t *a,
+    xf_json_split_t *out);
+
+
+/*
+ * Look up a member of an object that has already been validated
+ * (p, len is exactly the object's span).  key is compared with the
+ * member names after JSON unescaping of the names (so "\u0061" matches
+ * "a").  Only the top level of the object is searched; the first match
+ * wins.  Returns XF_OK and the value's span (relative to p), or
+ * XF_ERR_EMPTY when there is no such member.
+ */
+xf_status_t xf_json_object_get(const u_char *p, size_t len,
+    const char *key, size_t key_len, xf_json_span_t *value);
+
+
+/*
+ * Unescape a validated JSON string span (with its quotes) into dst,
+ * which has room for dst_cap bytes; the result is UTF-8 without quotes.
+ * Returns XF_ERR_BUFFER if it does not fit (the unescaped text is never
+ * longer than the span).  *dst_len receives the length.
+ */
+xf_status_t xf_json_string_unescape(const u_char *p, size_t len,
+    u_char *dst, size_t dst_cap, size_t *dst_len);
+
+
+/*
+ * Write src as the body of a JSON string (no quotes) into dst: ", \ and
+ * control characters are escaped, invalid UTF-8 bytes become U+FFFD.
+ * Returns the number of bytes written; dst must have room for
+ * xf_json_escape_bound(len) bytes.
+ */
+size_t xf_json_escape(u_char *dst, const u_char *src, size_t len);
+
+#define xf_json_escape_bound(len)  ((len) * 6)
+
+#endif /* XF_JSON_H */
