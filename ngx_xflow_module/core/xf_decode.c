@@ -1,0 +1,829 @@
+/*
+ * xf_decode.c - streaming gzip / deflate / zstd / identity decoder with a
+ * hard cap on the decoded size.
+ *
+ * The codec writes straight into the decoder's output buffer:
+ *
+ *     buf [ decoded (len) | free (cap - len) ]       cap <= max_out
+ *
+ * When the buffer is full it doubles (never beyond max_out, so the old
+ * buffers left behind by an allocator whose free is a no-op add up to
+ * less than the final one).  Once cap == max_out the codec is run into a
+ * one-byte scratch instead: any byte landing there means the decoded body
+ * is over the cap, and decoding stops at once, so a bomb costs max_out
+ * bytes and the CPU to produce them.
+ */
+
+#include <string.h>
+
+#include <zlib.h>
+
+/* ZSTD_createDCtx_advanced (custom allocator) is in the static section
+ * of zstd.h but exported by the shared library. */
+#define ZSTD_STATIC_LINKING_ONLY
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#include "xf_decode.h"
+
+
+/* First output buffer for compressed input: at least this, or 4 times the
+ * first chunk, so a typical 2.5 KB gzip batch fits without regrowing. */
+#define XF_DECODE_FIRST_BUF    (16 * 1024)
+#define XF_DECODE_RATIO        4
+
+#define XF_ZLIB_CHUNK          ((size_t) 1 << 30)
+
+#define XF_ZSTD_WINDOW_LOG_MAX  23
+
+/*
+ * Sum of everything zstd may allocate over the decoder's life.  zstd
+ * reallocates its window buffer when a frame declares a larger window (or
+ * after a long run of smaller ones); with a pool whose free is a no-op,
+ * a body of tiny frames with ever-changing windows could otherwise make
+ * it allocate without bound.  One 8 MiB window plus its block buffers
+ * is about 8.4 MiB; four of them leave room for honest streams whose
+ * frames grow.
+ */
+#define XF_ZSTD_MEM_MAX        (40 * 1024 * 1024)
+
+
+struct xf_decoder_s {
+    const xf_alloc_t   *alloc;
+    xf_encoding_t       enc;
+    xf_status_t         status;         /* first error, sticky */
+
+    u_char             *buf;
+    size_t              len;
+    size_t              cap;
+    size_t              max_out;
+    u_char              scratch;        /* probe target once cap == max_out */
+
+    size_t              in_total;
+
+    unsigned            inited:1;       /* codec state initialised */
+    unsigned            in_stream:1;    /* inside a gzip member or stream */
+    unsigned            ended:1;        /* deflate stream ended */
+    unsigned            over_budget:1;  /* zstd hit XF_ZSTD_MEM_MAX */
+
+    /* deflate: the first byte, held until the second one arrives */
+    u_char              hold;
+    unsigned            held;
+
+    z_stream            zs;
+
+    ZSTD_DCtx          *zd;
+    size_t              zhint;          /* last ZSTD_decompressStream() */
+    size_t              zmem;
+};
+
+
+static xf_status_t xf_decoder_out(xf_decoder_t *d, u_char **out,
+    size_t *size);
+static xf_status_t xf_decoder_grow(xf_decoder_t *d, size_t need);
+static xf_status_t xf_decoder_identity(xf_decoder_t *d, const u_char *p,
+    size_t len);
+static xf_status_t xf_decoder_zlib_init(xf_decoder_t *d, int wbits);
+static xf_status_t xf_decoder_deflate(xf_decoder_t *d, const u_char *p,
+    size_t len);
+static xf_status_t xf_decoder_inflate(xf_decoder_t *d, const u_char *p,
+    size_t len);
+static xf_status_t xf_decoder_zstd_init(xf_decoder_t *d);
+static xf_status_t xf_decoder_zstd(xf_decoder_t *d, const u_char *p,
+    size_t len);
+static void *xf_zlib_alloc(void *opaque, u_int items, u_int size);
+static void xf_zlib_free(void *opaque, void *p);
+static void *xf_zstd_alloc(void *opaque, size_t size);
+static void xf_zstd_free(void *opaque, void *p);
+
+
+static const char  *xf_encoding_names[] = {
+    [XF_ENC_IDENTITY] = "identity",
+    [XF_ENC_GZIP]     = "gzip",
+    [XF_ENC_DEFLATE]  = "deflate",
+    [XF_ENC_ZSTD]     = "zstd",
+};
+
+
+static const struct {
+    const char     *name;
+    size_t          len;
+    xf_encoding_t   enc;
+} xf_encoding_tokens[] = {
+    { "gzip",     4, XF_ENC_GZIP },
+    { "x-gzip",   6, XF_ENC_GZIP },
+    { "deflate",  7, XF_ENC_DEFLATE },
+    { "zstd",     4, XF_ENC_ZSTD },
+    { "identity", 8, XF_ENC_IDENTITY },
+};
+
+
+xf_status_t
+xf_encoding_parse(const u_char *p, size_t len, xf_encoding_t *enc)
+{
+    size_t  i, j;
+    u_char  c;
+
+    while (len > 0 && (p[0] == ' ' || p[0] == '\t')) {
+        p++;
+        len--;
+    }
+
+    while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t')) {
+        len--;
+    }
+
+    if (len == 0) {
+        *enc = XF_ENC_IDENTITY;
+        return XF_OK;
+    }
+
+    for (i = 0; i < sizeof(xf_encoding_tokens) / sizeof(xf_encoding_tokens[0]);
+         i++)
+    {
+        if (xf_encoding_tokens[i].len != len) {
+            continue;
+        }
+
+        for (j = 0; j < len; j++) {
+            c = p[j];
+
+            if (c >= 'A' && c <= 'Z') {
+                c |= 0x20;
+            }
+
+            if (c != (u_char) xf_encoding_tokens[i].name[j]) {
+                break;
+            }
+        }
+
+        if (j == len) {
+            *enc = xf_encoding_tokens[i].enc;
+            return XF_OK;
+        }
+    }
+
+    return XF_ERR_ENCODING_UNKNOWN;
+}
+
+
+const char *
+xf_encoding_name(xf_encoding_t enc)
+{
+    if ((unsigned) enc > XF_ENC_ZSTD) {
+        return "unknown";
+    }
+
+    return xf_encoding_names[enc];
+}
+
+
+xf_encoding_t
+xf_encoding_sniff(const u_char *p, size_t len)
+{
+    /* the third gzip byte is the method, always 8 (deflate): checking it
+     * makes a false positive on a plain body less likely */
+    if (len >= 3 && p[0] == 0x1f && p[1] == 0x8b && p[2] == 0x08) {
+        return XF_ENC_GZIP;
+    }
+
+    if (len >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f
+        && p[3] == 0xfd)
+    {
+        return XF_ENC_ZSTD;
+    }
+
+    return XF_ENC_IDENTITY;
+}
+
+
+xf_status_t
+xf_decoder_create(xf_decoder_t **dp, xf_encoding_t enc, size_t max_out,
+    const xf_alloc_t *a)
+{
+    xf_status_t    rc;
+    xf_decoder_t  *d;
+
+    *dp = NULL;
+
+    if ((unsigned) enc > XF_ENC_ZSTD) {
+        return XF_ERR_ENCODING_UNKNOWN;
+    }
+
+    d = a->alloc(a->data, sizeof(xf_decoder_t));
+    if (d == NULL) {
+        return XF_ERR_NOMEM;
+    }
+
+    memset(d, 0, sizeof(xf_decoder_t));
+
+    d->alloc = a;
+    d->enc = enc;
+    d->max_out = max_out;
+
+    /* deflate is set up once its first two bytes tell zlib from raw */
+    switch (enc) {
+
+    case XF_ENC_GZIP:
+        rc = xf_decoder_zlib_init(d, 16 + MAX_WBITS);
+        break;
+
+    case XF_ENC_ZSTD:
+        rc = xf_decoder_zstd_init(d);
+        break;
+
+    default:
+        rc = XF_OK;
+        break;
+    }
+
+    if (rc != XF_OK) {
+        xf_decoder_free(d);
+        return rc;
+    }
+
+    *dp = d;
+
+    return XF_OK;
+}
+
+
+xf_status_t
+xf_decoder_feed(xf_decoder_t *d, const u_char *p, size_t len)
+{
+    xf_status_t  rc;
+
+    if (d->status != XF_OK) {
+        return d->status;
+    }
+
+    if (len == 0) {
+        return XF_OK;
+    }
+
+    d->in_total += len;
+
+    switch (d->enc) {
+
+    case XF_ENC_GZIP:
+        rc = xf_decoder_inflate(d, p, len);
+        break;
+
+    case XF_ENC_DEFLATE:
+        rc = xf_decoder_deflate(d, p, len);
+        break;
+
+    case XF_ENC_ZSTD:
+        rc = xf_decoder_zstd(d, p, len);
+        break;
+
+    default: /* XF_ENC_IDENTITY */
+        rc = xf_decoder_identity(d, p, len);
+        break;
+    }
+
+    d->status = rc;
+
+    return rc;
+}
+
+
+xf_status_t
+xf_decoder_finish(xf_decoder_t *d, const u_char **out, size_t *out_len)
+{
+    if (d->status != XF_OK) {
+        return d->status;
+    }
+
+    switch (d->enc) {
+
+    case XF_ENC_GZIP:
+        if (d->in_total == 0 || d->in_stream) {
+            d->status = XF_ERR_TRUNCATED;
+        }
+        break;
+
+    case XF_ENC_DEFLATE:
+        if (!d->ended) {
+            d->status = XF_ERR_TRUNCATED;
+        }
+        break;
+
+    case XF_ENC_ZSTD:
+        /* a non-zero hint means the last frame wants more input */
+        if (d->in_total == 0 || d->zhint != 0) {
+            d->status = XF_ERR_TRUNCATED;
+        }
+        break;
+
+    default: /* XF_ENC_IDENTITY */
+        break;
+    }
+
+    if (d->status != XF_OK) {
+        return d->status;
+    }
+
+    *out = d->buf != NULL ? d->buf : (const u_char *) "";
+    *out_len = d->len;
+
+    return XF_OK;
+}
+
+
+size_t
+xf_decoder_size(const xf_decoder_t *d)
+{
+    return d->len;
+}
+
+
+void
+xf_decoder_free(xf_decoder_t *d)
+{
+    const xf_alloc_t  *a;
+
+    if (d == NULL) {
+        return;
+    }
+
+    a = d->alloc;
+
+    if (d->inited && d->enc != XF_ENC_ZSTD) {
+        inflateEnd(&d->zs);
+    }
+
+    if (d->zd != NULL) {
+        ZSTD_freeDCtx(d->zd);
+    }
+
+    if (d->buf != NULL) {
+        a->free(a->data, d->buf);
+    }
+
+    a->free(a->data, d);
+}
+
+
+xf_status_t
+xf_decode(xf_encoding_t enc, const u_char *p, size_t len, size_t max_out,
+    const xf_alloc_t *a, u_char **out, size_t *out_len)
+{
+    size_t         n;
+    xf_status_t    rc;
+    xf_decoder_t  *d;
+    const u_char  *res;
+
+    rc = xf_decoder_create(&d, enc, max_out, a);
+    if (rc != XF_OK) {
+        return rc;
+    }
+
+    rc = xf_decoder_feed(d, p, len);
+
+    if (rc == XF_OK) {
+        rc = xf_decoder_finish(d, &res, &n);
+    }
+
+    if (rc != XF_OK) {
+        xf_decoder_free(d);
+        return rc;
+    }
+
+    /* an empty result still gets its own allocation: the caller frees
+     * *out, and free is never called with NULL */
+    if (d->buf == NULL) {
+        d->buf = a->alloc(a->data, 1);
+        if (d->buf == NULL) {
+            xf_decoder_free(d);
+            return XF_ERR_NOMEM;
+        }
+    }
+
+    /* hand the buffer over instead of copying it */
+    *out = d->buf;
+    *out_len = d->len;
+    d->buf = NULL;
+
+    xf_decoder_free(d);
+
+    return XF_OK;
+}
+
+
+/*
+ * Where the codec may write next: the free tail of buf, growing it when
+ * full, or the scratch byte once buf has reached max_out.
+ */
+
+static xf_status_t
+xf_decoder_out(xf_decoder_t *d, u_char **out, size_t *size)
+{
+    xf_status_t  rc;
+
+    if (d->len == d->cap) {
+        if (d->cap == d->max_out) {
+            *out = &d->scratch;
+            *size = 1;
+            return XF_OK;
+        }
+
+        rc = xf_decoder_grow(d, d->len + 1);
+        if (rc != XF_OK) {
+            return rc;
+        }
+    }
+
+    *out = d->buf + d->len;
+    *size = d->cap - d->len;
+
+    return XF_OK;
+}
+
+
+/* need <= max_out */
+
+static xf_status_t
+xf_decoder_grow(xf_decoder_t *d, size_t need)
+{
+    size_t             size;
+    u_char            *buf;
+    const xf_alloc_t  *a;
+
+    if (d->cap > 0) {
+        size = d->cap > d->max_out / 2 ? d->max_out : d->cap * 2;
+
+    } else if (d->enc == XF_ENC_IDENTITY) {
+        size = need;
+
+    } else {
+        size = XF_DECODE_FIRST_BUF;
+
+        if (d->in_total > size / XF_DECODE_RATIO) {
+            size = d->in_total > d->max_out / XF_DECODE_RATIO
+                   ? d->max_out : d->in_total * XF_DECODE_RATIO;
+        }
+    }
+
+    if (size < need) {
+        size = need;
+    }
+
+    size = xf_min(size, d->max_out);
+
+    a = d->alloc;
+
+    buf = a->alloc(a->data, size);
+    if (buf == NULL) {
+        return XF_ERR_NOMEM;
+    }
+
+    if (d->buf != NULL) {
+        memcpy(buf, d->buf, d->len);
+        a->free(a->data, d->buf);
+    }
+
+    d->buf = buf;
+    d->cap = size;
+
+    return XF_OK;
+}
+
+
+static xf_status_t
+xf_decoder_identity(xf_decoder_t *d, const u_char *p, size_t len)
+{
+    xf_status_t  rc;
+
+    if (len > d->max_out - d->len) {
+        return XF_ERR_TOO_LARGE;
+    }
+
+    if (len > d->cap - d->len) {
+        rc = xf_decoder_grow(d, d->len + len);
+        if (rc != XF_OK) {
+            return rc;
+        }
+    }
+
+    memcpy(d->buf + d->len, p, len);
+    d->len += len;
+
+    return XF_OK;
+}
+
+
+static xf_status_t
+xf_decoder_zlib_init(xf_decoder_t *d, int wbits)
+{
+    int  rc;
+
+    d->zs.zalloc = xf_zlib_alloc;
+    d->zs.zfree = xf_zlib_free;
+    d->zs.opaque = d;
+
+    rc = inflateInit2(&d->zs, wbits);
+
+    if (rc == Z_MEM_ERROR) {
+        return XF_ERR_NOMEM;
+    }
+
+    if (rc != Z_OK) {
+        return XF_ERR_CORRUPT;
+    }
+
+    d->inited = 1;
+
+    return XF_OK;
+}
+
+
+/*
+ * "deflate" is meant to be zlib-wrapped (RFC 9110) but some clients send
+ * raw deflate.  A zlib header (method 8, header checksum a multiple of 31)
+ * decides; a raw stream could only look like one if it began with a
+ * non-final stored block with non-zero padding bits, which encoders do
+ * not write.
+ */
+
+static xf_status_t
+xf_decoder_deflate(xf_decoder_t *d, const u_char *p, size_t len)
+{
+    u_char       cmf, flg;
+    xf_status_t  rc;
+
+    if (!d->inited) {
+        if (!d->held && len == 1) {
+            d->hold = p[0];
+            d->held = 1;
+            return XF_OK;
+        }
+
+        cmf = d->held ? d->hold : p[0];
+        flg = d->held ? p[0] : p[1];
+
+        rc = xf_decoder_zlib_init(d,
+                 ((cmf & 0x0f) == 8 && ((cmf << 8) | flg) % 31 == 0)
+                 ? MAX_WBITS : -MAX_WBITS);
+        if (rc != XF_OK) {
+            return rc;
+        }
+
+        if (d->held) {
+            d->held = 0;
+
+            rc = xf_decoder_inflate(d, &d->hold, 1);
+            if (rc != XF_OK) {
+                return rc;
+            }
+        }
+    }
+
+    return xf_decoder_inflate(d, p, len);
+}
+
+
+/*
+ * Z_FINISH on every call: if the stream completes within the call, zlib
+ * skips allocating and filling its 32 KB window; if not, it carries on
+ * as with Z_NO_FLUSH, reporting Z_BUF_ERROR instead of Z_OK.
+ */
+
+static xf_status_t
+xf_decoder_inflate(xf_decoder_t *d, const u_char *p, size_t len)
+{
+    int          zrc;
+    size_t       size, produced;
+    u_char      *out;
+    xf_status_t  rc;
+
+    if (d->ended) {
+        /* bytes after the end of a deflate stream */
+        return XF_ERR_CORRUPT;
+    }
+
+    /* avail_in and avail_out are uInt; XF_ZLIB_CHUNK fits both */
+    d->zs.next_in = (u_char *) p;
+    d->zs.avail_in = xf_min(len, XF_ZLIB_CHUNK);
+    len -= d->zs.avail_in;
+
+    for ( ;; ) {
+
+        if (d->zs.avail_in == 0 && len > 0) {
+            d->zs.avail_in = xf_min(len, XF_ZLIB_CHUNK);
+            len -= d->zs.avail_in;
+        }
+
+        if (d->enc == XF_ENC_GZIP && !d->in_stream) {
+            /*
+             * A new gzip member; the previous one's state is reused.
+             * zlib checks the magic once it has both bytes: checking the
+             * first here makes one stray byte after a member corrupt
+             * rather than a truncated member.
+             */
+            if (*d->zs.next_in != 0x1f || inflateReset(&d->zs) != Z_OK) {
+                return XF_ERR_CORRUPT;
+            }
+
+            d->in_stream = 1;
+        }
+
+        rc = xf_decoder_out(d, &out, &size);
+        if (rc != XF_OK) {
+            return rc;
+        }
+
+        size = xf_min(size, XF_ZLIB_CHUNK);
+
+        d->zs.next_out = out;
+        d->zs.avail_out = size;
+
+        zrc = inflate(&d->zs, Z_FINISH);
+
+        produced = size - d->zs.avail_out;
+
+        if (produced > 0) {
+            if (out == &d->scratch) {
+                return XF_ERR_TOO_LARGE;
+            }
+
+            d->len += produced;
+        }
+
+        switch (zrc) {
+
+        case Z_STREAM_END:
+            if (d->enc == XF_ENC_GZIP) {
+                d->in_stream = 0;
+
+                if (d->zs.avail_in == 0 && len == 0) {
+                    return XF_OK;
+                }
+
+                continue;
+            }
+
+            d->ended = 1;
+
+            return (d->zs.avail_in == 0 && len == 0) ? XF_OK
+                                                      : XF_ERR_CORRUPT;
+
+        case Z_OK:
+        case Z_BUF_ERROR:
+            break;
+
+        case Z_MEM_ERROR:
+            return XF_ERR_NOMEM;
+
+        default: /* Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR */
+            return XF_ERR_CORRUPT;
+        }
+
+        /* the stream goes on: wait for input, unless the output space ran
+         * out (zlib may hold more output, e.g. the rest of a match) */
+        if (d->zs.avail_in == 0 && len == 0 && d->zs.avail_out > 0) {
+            return XF_OK;
+        }
+    }
+}
+
+
+static xf_status_t
+xf_decoder_zstd_init(xf_decoder_t *d)
+{
+    size_t           zrc;
+    ZSTD_customMem   mem;
+
+    mem.customAlloc = xf_zstd_alloc;
+    mem.customFree = xf_zstd_free;
+    mem.opaque = d;
+
+    d->zd = ZSTD_createDCtx_advanced(mem);
+    if (d->zd == NULL) {
+        return XF_ERR_NOMEM;
+    }
+
+    zrc = ZSTD_DCtx_setParameter(d->zd, ZSTD_d_windowLogMax,
+                                 XF_ZSTD_WINDOW_LOG_MAX);
+    if (ZSTD_isError(zrc)) {
+        return XF_ERR_NOMEM;
+    }
+
+    d->inited = 1;
+
+    return XF_OK;
+}
+
+
+static xf_status_t
+xf_decoder_zstd(xf_decoder_t *d, const u_char *p, size_t len)
+{
+    size_t           zrc, size;
+    u_char          *dst;
+    xf_status_t      rc;
+    ZSTD_inBuffer    in;
+    ZSTD_outBuffer   out;
+
+    in.src = p;
+    in.size = len;
+    in.pos = 0;
+
+    for ( ;; ) {
+        rc = xf_decoder_out(d, &dst, &size);
+        if (rc != XF_OK) {
+            return rc;
+        }
+
+        out.dst = dst;
+        out.size = size;
+        out.pos = 0;
+
+        zrc = ZSTD_decompressStream(d->zd, &out, &in);
+
+        if (ZSTD_isError(zrc)) {
+            switch (ZSTD_getErrorCode(zrc)) {
+
+            case ZSTD_error_memory_allocation:
+                return d->over_budget ? XF_ERR_TOO_LARGE : XF_ERR_NOMEM;
+
+            case ZSTD_error_frameParameter_windowTooLarge:
+                return XF_ERR_TOO_LARGE;
+
+            default:
+                return XF_ERR_CORRUPT;
+            }
+        }
+
+        if (out.pos > 0) {
+            if (out.dst == &d->scratch) {
+                return XF_ERR_TOO_LARGE;
+            }
+
+            d->len += out.pos;
+        }
+
+        d->zhint = zrc;
+
+        /*
+         * Output space left over means zstd flushed all it had, and 0
+         * means a frame ended fully flushed; otherwise a full output
+         * buffer may leave decoded bytes inside zstd.  (Calling again
+         * after a 0 without input would return a new frame's header size
+         * and make a complete body look truncated.)
+         */
+        if (in.pos == in.size && (out.pos < out.size || zrc == 0)) {
+            return XF_OK;
+        }
+    }
+}
+
+
+static void *
+xf_zlib_alloc(void *opaque, u_int items, u_int size)
+{
+    xf_decoder_t  *d = opaque;
+
+    if (size != 0 && items > SIZE_MAX / size) {
+        return NULL;
+    }
+
+    return d->alloc->alloc(d->alloc->data, (size_t) items * size);
+}
+
+
+static void
+xf_zlib_free(void *opaque, void *p)
+{
+    xf_decoder_t  *d = opaque;
+
+    if (p != NULL) {
+        d->alloc->free(d->alloc->data, p);
+    }
+}
+
+
+static void *
+xf_zstd_alloc(void *opaque, size_t size)
+{
+    xf_decoder_t  *d = opaque;
+
+    if (size > XF_ZSTD_MEM_MAX - d->zmem) {
+        d->over_budget = 1;
+        return NULL;
+    }
+
+    d->zmem += size;
+
+    return d->alloc->alloc(d->alloc->data, size);
+}
+
+
+static void
+xf_zstd_free(void *opaque, void *p)
+{
+    xf_decoder_t  *d = opaque;
+
+    if (p != NULL) {
+        d->alloc->free(d->alloc->data, p);
+    }
+}
