@@ -1,0 +1,413 @@
+/*
+ * ngx_http_xflow_kafka.c - the per-worker Kafka producer.
+ *
+ * librdkafka is not fork-safe, so each worker creates its own producer in
+ * init_process.  Delivery reports, logs and errors are all routed to the
+ * producer's main queue; librdkafka writes a byte to a non-blocking pipe
+ * whenever that queue turns non-empty (rd_kafka_queue_io_event_enable),
+ * and the pipe's read end is an nginx connection whose read handler
+ * drains it and serves the queue with rd_kafka_poll(rk, 0).  No timer
+ * polls, no thread of ours, and every callback runs on the worker's
+ * event loop where touching requests is safe.
+ *
+ *   librdkafka threads --(queue non-empty)--> pipe --> epoll --> handler
+ *                                                                 |
+ *                        dr_msg_cb(batch) <--- rd_kafka_poll(0) <-+
+ */
+
+#include "ngx_http_xflow_module.h"
+
+#include <sys/random.h>
+
+
+typedef struct {
+    rd_kafka_t                 *rk;
+    rd_kafka_queue_t           *main_queue;
+    rd_kafka_topic_t          **topics;
+    ngx_uint_t                  ntopics;
+    ngx_connection_t           *pipe_conn;
+    ngx_fd_t                    pipe_wfd;
+    ngx_uint_t                  queue_max;      /* messages librdkafka holds */
+    xf_id_gen_t                 ids;
+    ngx_log_t                  *log;
+    unsigned                    exiting:1;
+} ngx_http_xflow_worker_t;
+
+
+static void ngx_http_xflow_dr_msg(rd_kafka_t *rk,
+    const rd_kafka_message_t *msg, void *opaque);
+static void ngx_http_xflow_kafka_log(const rd_kafka_t *rk, int level,
+    const char *fac, const char *buf);
+static void ngx_http_xflow_kafka_error(rd_kafka_t *rk, int err,
+    const char *reason, void *opaque);
+static void ngx_http_xflow_pipe_handler(ngx_event_t *ev);
+static ngx_int_t ngx_http_xflow_pipe_open(ngx_cycle_t *cycle);
+
+
+/* One producer per worker process: this is the worker's own copy. */
+static ngx_http_xflow_worker_t  ngx_http_xflow_worker;
+
+
+ngx_int_t
+ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
+    ngx_http_xflow_main_conf_t *mcf)
+{
+    char                      errstr[512];
+    size_t                    len;
+    uint64_t                  seed;
+    ngx_str_t                *names;
+    ngx_uint_t                i;
+    rd_kafka_conf_t          *conf;
+    ngx_http_xflow_worker_t  *w;
+
+    w = &ngx_http_xflow_worker;
+    ngx_memzero(w, sizeof(ngx_http_xflow_worker_t));
+    w->log = cycle->log;
+    w->pipe_wfd = NGX_INVALID_FILE;
+
+    /* ids must be unique across workers and restarts: 64 fresh bits */
+    if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      "xflow: getrandom() failed");
+        return NGX_ERROR;
+    }
+
+    xf_id_init(&w->ids, seed);
+
+    conf = rd_kafka_conf_dup(mcf->rk_conf);
+    if (conf == NULL) {
+        return NGX_ERROR;
+    }
+
+    rd_kafka_conf_set_dr_msg_cb(conf, ngx_http_xflow_dr_msg);
+    rd_kafka_conf_set_log_cb(conf, ngx_http_xflow_kafka_log);
+    rd_kafka_conf_set_error_cb(conf, ngx_http_xflow_kafka_error);
+
+    /* logs go to the main queue too, so they are written by this thread */
+    if (rd_kafka_conf_set(conf, "log.queue", "true", errstr, sizeof(errstr))
+        != RD_KAFKA_CONF_OK)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "xflow: %s", errstr);
+        rd_kafka_conf_destroy(conf);
+        return NGX_ERROR;
+    }
+
+    len = sizeof(errstr);
+    if (rd_kafka_conf_get(conf, "queue.buffering.max.messages", errstr, &len)
+        == RD_KAFKA_CONF_OK)
+    {
+        w->queue_max = strtoul(errstr, NULL, 10);
+    }
+
+    /* rd_kafka_new() owns conf from here on, whatever it returns */
+    w->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (w->rk == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "xflow: cannot create Kafka producer: %s", errstr);
+        return NGX_ERROR;
+    }
+
+    rd_kafka_set_log_queue(w->rk, NULL);
+
+    w->main_queue = rd_kafka_queue_get_main(w->rk);
+
+    names = mcf->topics.elts;
+    w->ntopics = mcf->topics.nelts;
+    w->topics = ngx_alloc(w->ntopics * sizeof(rd_kafka_topic_t *), cycle->log);
+    if (w->topics == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < w->ntopics; i++) {
+        /* topic names are NUL-terminated: they come from the config */
+        w->topics[i] = rd_kafka_topic_new(w->rk, (char *) names[i].data,
+                                          NULL);
+        if (w->topics[i] == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                          "xflow: topic \"%V\": %s", &names[i],
+                          rd_kafka_err2str(rd_kafka_last_error()));
+            return NGX_ERROR;
+        }
+    }
+
+    return ngx_http_xflow_pipe_open(cycle);
+}
+
+
+static ngx_int_t
+ngx_http_xflow_pipe_open(ngx_cycle_t *cycle)
+{
+    int                       fds[2];
+    ngx_event_t              *rev;
+    ngx_connection_t         *c;
+    ngx_http_xflow_worker_t  *w;
+
+    w = &ngx_http_xflow_worker;
+
+    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) == -1) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      "xflow: pipe2() failed");
+        return NGX_ERROR;
+    }
+
+    c = ngx_get_connection(fds[0], cycle->log);
+    if (c == NULL) {
+        close(fds[0]);
+        close(fds[1]);
+        return NGX_ERROR;
+    }
+
+    w->pipe_conn = c;
+    w->pipe_wfd = fds[1];
+
+    rev = c->read;
+    rev->handler = ngx_http_xflow_pipe_handler;
+    rev->log = cycle->log;
+    c->log = cycle->log;
+
+    if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    rd_kafka_queue_io_event_enable(w->main_queue, w->pipe_wfd, "1", 1);
+
+    /* anything queued before the pipe existed */
+    rd_kafka_poll(w->rk, 0);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_xflow_pipe_handler(ngx_event_t *ev)
+{
+    u_char                    buf[256];
+    ssize_t                   n;
+    ngx_connection_t         *c;
+    ngx_http_xflow_worker_t  *w;
+
+    c = ev->data;
+    w = &ngx_http_xflow_worker;
+
+    /*
+     * Drain first, then serve: librdkafka writes again only when the queue
+     * goes from empty to non-empty, so an event queued while we poll
+     * leaves a byte for the next round.  The pipe is edge-triggered under
+     * epoll: read until EAGAIN.
+     */
+    for ( ;; ) {
+        n = read(c->fd, buf, sizeof(buf));
+
+        if (n > 0) {
+            continue;
+        }
+
+        if (n == -1 && ngx_errno == NGX_EINTR) {
+            continue;
+        }
+
+        break;
+    }
+
+    ev->ready = 0;
+
+    rd_kafka_poll(w->rk, 0);
+}
+
+
+rd_kafka_topic_t *
+ngx_http_xflow_kafka_topic(ngx_uint_t index)
+{
+    return ngx_http_xflow_worker.topics[index];
+}
+
+
+ngx_int_t
+ngx_http_xflow_kafka_has_room(ngx_uint_t n)
+{
+    ngx_http_xflow_worker_t  *w;
+
+    w = &ngx_http_xflow_worker;
+
+    /*
+     * librdkafka's threads only ever shrink the queue, so room seen here
+     * is still there when this worker produces right after: a batch is
+     * refused whole rather than half enqueued.
+     */
+    return w->queue_max == 0
+           || (ngx_uint_t) rd_kafka_outq_len(w->rk) + n <= w->queue_max;
+}
+
+
+void
+ngx_http_xflow_kafka_next_id(u_char *dst)
+{
+    xf_id_next(&ngx_http_xflow_worker.ids, dst);
+}
+
+
+/*
+ * Enqueue msgs on rkt without copying: the payloads live in batch->data,
+ * which stays allocated until the last delivery report.  Returns the
+ * number enqueued; messages that were not have their err set and *err
+ * holds the first such error.
+ */
+ngx_uint_t
+ngx_http_xflow_kafka_produce(ngx_http_xflow_batch_t *batch,
+    rd_kafka_topic_t *rkt, rd_kafka_message_t *msgs, ngx_uint_t n,
+    rd_kafka_resp_err_t *err)
+{
+    int         queued;
+    ngx_uint_t  i;
+
+    for (i = 0; i < n; i++) {
+        msgs[i]._private = batch;
+    }
+
+    /* counted before producing: reports may only come through poll */
+    batch->pending += n;
+
+    queued = rd_kafka_produce_batch(rkt, RD_KAFKA_PARTITION_UA, 0,
+                                    msgs, (int) n);
+
+    *err = RD_KAFKA_RESP_ERR_NO_ERROR;
+
+    if ((ngx_uint_t) queued != n) {
+        for (i = 0; i < n; i++) {
+            if (msgs[i].err) {
+                *err = msgs[i].err;
+                break;
+            }
+        }
+
+        batch->pending -= n - queued;
+    }
+
+    return queued;
+}
+
+
+static void
+ngx_http_xflow_dr_msg(rd_kafka_t *rk, const rd_kafka_message_t *msg,
+    void *opaque)
+{
+    ngx_http_xflow_batch_t  *batch;
+
+    batch = msg->_private;
+
+    if (msg->err) {
+        batch->failed++;
+        batch->last_err = msg->err;
+
+        ngx_log_error(NGX_LOG_WARN, ngx_http_xflow_worker.log, 0,
+                      "xflow: delivery to \"%s\" failed: %s",
+                      rd_kafka_topic_name(msg->rkt),
+                      rd_kafka_err2str(msg->err));
+    }
+
+    if (--batch->pending) {
+        return;
+    }
+
+    if (batch->r && !ngx_http_xflow_worker.exiting) {
+        ngx_http_xflow_batch_done(batch);
+        return;
+    }
+
+    /*
+     * The request is gone, or the worker is exiting and its requests are
+     * never finalized (their pools are not destroyed at exit).
+     */
+
+    batch->r = NULL;
+    ngx_http_xflow_batch_release(batch);
+}
+
+
+void
+ngx_http_xflow_batch_release(ngx_http_xflow_batch_t *batch)
+{
+    if (batch->pending == 0 && batch->r == NULL) {
+        ngx_free(batch);
+    }
+}
+
+
+static void
+ngx_http_xflow_kafka_log(const rd_kafka_t *rk, int level, const char *fac,
+    const char *buf)
+{
+    ngx_uint_t  nlevel;
+
+    /* syslog levels, as librdkafka uses them */
+    nlevel = level <= 2 ? NGX_LOG_CRIT
+             : level == 3 ? NGX_LOG_ERR
+             : level == 4 ? NGX_LOG_WARN
+             : level <= 6 ? NGX_LOG_INFO : NGX_LOG_DEBUG;
+
+    ngx_log_error(nlevel, ngx_http_xflow_worker.log, 0,
+                  "xflow: kafka %s: %s", fac, buf);
+}
+
+
+static void
+ngx_http_xflow_kafka_error(rd_kafka_t *rk, int err, const char *reason,
+    void *opaque)
+{
+    ngx_log_error(NGX_LOG_ERR, ngx_http_xflow_worker.log, 0,
+                  "xflow: kafka error: %s: %s",
+                  rd_kafka_err2name(err), reason);
+}
+
+
+void
+ngx_http_xflow_kafka_exit_process(ngx_cycle_t *cycle,
+    ngx_http_xflow_main_conf_t *mcf)
+{
+    int                       left;
+    ngx_uint_t                i;
+    ngx_http_xflow_worker_t  *w;
+
+    w = &ngx_http_xflow_worker;
+
+    if (w->rk == NULL) {
+        return;
+    }
+
+    /* reports served from here on must not touch requests */
+    w->exiting = 1;
+
+    /* bounded: a dead broker must not hold a reload forever */
+    rd_kafka_flush(w->rk, (int) mcf->shutdown_timeout);
+
+    left = rd_kafka_outq_len(w->rk);
+    if (left > 0) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "xflow: %d Kafka messages undelivered at exit", left);
+
+        rd_kafka_purge(w->rk, RD_KAFKA_PURGE_F_QUEUE
+                              | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_poll(w->rk, 0);
+    }
+
+    rd_kafka_queue_io_event_enable(w->main_queue, -1, NULL, 0);
+    rd_kafka_queue_destroy(w->main_queue);
+
+    for (i = 0; i < w->ntopics; i++) {
+        rd_kafka_topic_destroy(w->topics[i]);
+    }
+
+    ngx_free(w->topics);
+
+    rd_kafka_destroy(w->rk);
+    w->rk = NULL;
+
+    if (w->pipe_conn) {
+        ngx_close_connection(w->pipe_conn);
+        w->pipe_conn = NULL;
+    }
+
+    if (w->pipe_wfd != NGX_INVALID_FILE) {
+        close(w->pipe_wfd);
+    }
+}

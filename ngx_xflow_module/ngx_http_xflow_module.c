@@ -1,0 +1,466 @@
+/*
+ * ngx_http_xflow_module.c - directives, configuration and process hooks
+ * of the xflow collection gateway.
+ */
+
+#include "ngx_http_xflow_module.h"
+
+
+static void *ngx_http_xflow_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_xflow_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_xflow_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_xflow_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_xflow_kafka_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_xflow_collect(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_xflow_conf_set(ngx_conf_t *cf,
+    ngx_http_xflow_main_conf_t *mcf, const char *name, const char *value);
+static void ngx_http_xflow_cleanup_rk_conf(void *data);
+static ngx_int_t ngx_http_xflow_init_process(ngx_cycle_t *cycle);
+static void ngx_http_xflow_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_enum_t  ngx_http_xflow_ack_modes[] = {
+    { ngx_string("kafka"), NGX_HTTP_XFLOW_ACK_KAFKA },
+    { ngx_string("local"), NGX_HTTP_XFLOW_ACK_LOCAL },
+    { ngx_null_string, 0 }
+};
+
+static ngx_conf_num_bounds_t  ngx_http_xflow_events_bounds = {
+    ngx_conf_check_num_bounds, 1, 1000000
+};
+
+static ngx_conf_num_bounds_t  ngx_http_xflow_depth_bounds = {
+    ngx_conf_check_num_bounds, 1, 1024
+};
+
+
+static ngx_command_t  ngx_http_xflow_commands[] = {
+
+    { ngx_string("xflow_kafka_brokers"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_xflow_main_conf_t, brokers),
+      NULL },
+
+    { ngx_string("xflow_kafka_conf"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_xflow_kafka_conf,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("xflow_shutdown_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_xflow_main_conf_t, shutdown_timeout),
+      NULL },
+
+    { ngx_string("xflow_collect"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_xflow_collect,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("xflow_topic"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_xflow_loc_conf_t, topic),
+      NULL },
+
+    { ngx_string("xflow_ack"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_xflow_loc_conf_t, ack),
+      &ngx_http_xflow_ack_modes },
+
+    { ngx_string("xflow_ack_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_xflow_loc_conf_t, ack_timeout),
+      NULL },
+
+    { ngx_string("xflow_max_body"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_xflow_loc_conf_t, max_body),
+      NULL },
+
+    { ngx_string("xflow_max_decoded"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_xflow_loc_conf_t, max_decoded),
+      NULL },
+
+    { ngx_string("xflow_max_event_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_xflow_loc_conf_t, max_event_size),
+      NULL },
+
+    { ngx_string("xflow_max_events"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_xflow_loc_conf_t, max_events),
+      &ngx_http_xflow_events_bounds },
+
+    { ngx_string("xflow_max_depth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_xflow_loc_conf_t, max_depth),
+      &ngx_http_xflow_depth_bounds },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_xflow_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_xflow_create_main_conf,       /* create main configuration */
+    ngx_http_xflow_init_main_conf,         /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_xflow_create_loc_conf,        /* create location configuration */
+    ngx_http_xflow_merge_loc_conf          /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_xflow_module = {
+    NGX_MODULE_V1,
+    &ngx_http_xflow_module_ctx,            /* module context */
+    ngx_http_xflow_commands,               /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_xflow_init_process,           /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_xflow_exit_process,           /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_http_xflow_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_xflow_main_conf_t  *mcf;
+
+    mcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_xflow_main_conf_t));
+    if (mcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     mcf->brokers = { 0, NULL };
+     *     mcf->enabled = 0;
+     */
+
+    if (ngx_array_init(&mcf->kafka_conf, cf->pool, 8, sizeof(ngx_keyval_t))
+        != NGX_OK
+        || ngx_array_init(&mcf->topics, cf->pool, 4, sizeof(ngx_str_t))
+           != NGX_OK)
+    {
+        return NULL;
+    }
+
+    /*
+     * librdkafka validates each property as it is set, so a bad name or
+     * value fails "nginx -t" with librdkafka's own message.  The template
+     * is duplicated by every worker in init_process.
+     */
+    mcf->rk_conf = rd_kafka_conf_new();
+    if (mcf->rk_conf == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        rd_kafka_conf_destroy(mcf->rk_conf);
+        return NULL;
+    }
+
+    cln->handler = ngx_http_xflow_cleanup_rk_conf;
+    cln->data = mcf;
+
+    mcf->shutdown_timeout = NGX_CONF_UNSET_MSEC;
+
+    return mcf;
+}
+
+
+static void
+ngx_http_xflow_cleanup_rk_conf(void *data)
+{
+    ngx_http_xflow_main_conf_t  *mcf = data;
+
+    rd_kafka_conf_destroy(mcf->rk_conf);
+}
+
+
+static char *
+ngx_http_xflow_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_xflow_main_conf_t  *mcf = conf;
+
+    ngx_conf_init_msec_value(mcf->shutdown_timeout, 5000);
+
+    if (mcf->brokers.len) {
+        if (ngx_http_xflow_conf_set(cf, mcf, "bootstrap.servers",
+                                    (char *) mcf->brokers.data)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+    } else if (mcf->enabled) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"xflow_collect\" needs \"xflow_kafka_brokers\"");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_xflow_conf_set(ngx_conf_t *cf, ngx_http_xflow_main_conf_t *mcf,
+    const char *name, const char *value)
+{
+    char  errstr[512];
+
+    if (rd_kafka_conf_set(mcf->rk_conf, name, value, errstr, sizeof(errstr))
+        != RD_KAFKA_CONF_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid Kafka property \"%s\": %s", name, errstr);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_xflow_kafka_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_xflow_main_conf_t *mcf = conf;
+
+    ngx_str_t     *value;
+    ngx_keyval_t  *kv;
+
+    value = cf->args->elts;
+
+    /* ngx_conf_read_token() NUL-terminates every argument */
+
+    if (ngx_http_xflow_conf_set(cf, mcf, (char *) value[1].data,
+                                (char *) value[2].data)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    kv = ngx_array_push(&mcf->kafka_conf);
+    if (kv == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    kv->key = value[1];
+    kv->value = value[2];
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_xflow_collect(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_xflow_loc_conf_t *lcf = conf;
+
+    ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_xflow_main_conf_t  *mcf;
+
+    if (lcf->collect != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    lcf->collect = 1;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_xflow_module);
+    mcf->enabled = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_xflow_collect_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_xflow_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_xflow_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_xflow_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->topic = { 0, NULL };
+     *     conf->topic_index = 0;
+     */
+
+    conf->collect = NGX_CONF_UNSET;
+    conf->ack = NGX_CONF_UNSET_UINT;
+    conf->ack_timeout = NGX_CONF_UNSET_MSEC;
+    conf->max_body = NGX_CONF_UNSET_SIZE;
+    conf->max_decoded = NGX_CONF_UNSET_SIZE;
+    conf->max_event_size = NGX_CONF_UNSET_SIZE;
+    conf->max_events = NGX_CONF_UNSET_UINT;
+    conf->max_depth = NGX_CONF_UNSET_UINT;
+
+    return conf;
+}
+
+
+/* The index of a topic name in the main configuration, added if new. */
+static ngx_int_t
+ngx_http_xflow_topic_index(ngx_conf_t *cf, ngx_str_t *name)
+{
+    ngx_uint_t                   i;
+    ngx_str_t                   *t;
+    ngx_http_xflow_main_conf_t  *mcf;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_xflow_module);
+
+    t = mcf->topics.elts;
+    for (i = 0; i < mcf->topics.nelts; i++) {
+        if (t[i].len == name->len
+            && ngx_strncmp(t[i].data, name->data, name->len) == 0)
+        {
+            return i;
+        }
+    }
+
+    t = ngx_array_push(&mcf->topics);
+    if (t == NULL) {
+        return NGX_ERROR;
+    }
+
+    *t = *name;
+
+    return mcf->topics.nelts - 1;
+}
+
+
+static char *
+ngx_http_xflow_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_xflow_loc_conf_t *prev = parent;
+    ngx_http_xflow_loc_conf_t *conf = child;
+
+    ngx_int_t                  index;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    ngx_conf_merge_value(conf->collect, prev->collect, 0);
+    ngx_conf_merge_str_value(conf->topic, prev->topic, "");
+    ngx_conf_merge_uint_value(conf->ack, prev->ack, NGX_HTTP_XFLOW_ACK_KAFKA);
+    ngx_conf_merge_msec_value(conf->ack_timeout, prev->ack_timeout, 30000);
+    ngx_conf_merge_size_value(conf->max_body, prev->max_body, 1024 * 1024);
+    ngx_conf_merge_size_value(conf->max_decoded, prev->max_decoded,
+                              10 * 1024 * 1024);
+    ngx_conf_merge_size_value(conf->max_event_size, prev->max_event_size,
+                              256 * 1024);
+    ngx_conf_merge_uint_value(conf->max_events, prev->max_events, 1000);
+    ngx_conf_merge_uint_value(conf->max_depth, prev->max_depth, 64);
+
+    if (!conf->collect) {
+        return NGX_CONF_OK;
+    }
+
+    if (conf->topic.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"xflow_collect\" needs \"xflow_topic\"");
+        return NGX_CONF_ERROR;
+    }
+
+    index = ngx_http_xflow_topic_index(cf, &conf->topic);
+    if (index == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    conf->topic_index = index;
+
+    /*
+     * xflow_max_body is enforced by the handler while it streams the body,
+     * for Content-Length and chunked bodies alike, with a JSON answer; the
+     * core module's own check would answer with an HTML page first.
+     */
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->client_max_body_size = 0;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_xflow_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_xflow_main_conf_t  *mcf;
+
+    if (cycle->conf_ctx[ngx_http_module.index] == NULL) {
+        /* no http block */
+        return NGX_OK;
+    }
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_xflow_module);
+
+    if (mcf == NULL || !mcf->enabled) {
+        return NGX_OK;
+    }
+
+    return ngx_http_xflow_kafka_init_process(cycle, mcf);
+}
+
+
+static void
+ngx_http_xflow_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_xflow_main_conf_t  *mcf;
+
+    if (cycle->conf_ctx[ngx_http_module.index] == NULL) {
+        /* no http block */
+        return;
+    }
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_xflow_module);
+
+    if (mcf == NULL || !mcf->enabled) {
+        return;
+    }
+
+    ngx_http_xflow_kafka_exit_process(cycle, mcf);
+}

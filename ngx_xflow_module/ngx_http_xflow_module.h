@@ -1,0 +1,115 @@
+/*
+ * ngx_http_xflow_module.h - types shared by the xflow nginx glue.
+ *
+ * The glue is thin: it parses directives, moves request bytes into the
+ * core (core/, pure C), and owns the per-worker Kafka producer.
+ *
+ *   ngx_http_xflow_module.c    directives, configuration, process hooks
+ *   ngx_http_xflow_handler.c   xflow_collect: read, decode, split, produce
+ *   ngx_http_xflow_kafka.c     producer, event-loop pipe, delivery reports
+ *   ngx_http_xflow_reply.c     JSON answers and rate-limited error logs
+ */
+
+#ifndef NGX_HTTP_XFLOW_MODULE_H
+#define NGX_HTTP_XFLOW_MODULE_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "xf_core.h"
+#include "xf_decode.h"
+#include "xf_envelope.h"
+#include "xf_json.h"
+
+
+#define NGX_HTTP_XFLOW_ACK_KAFKA   0
+#define NGX_HTTP_XFLOW_ACK_LOCAL   1
+
+
+typedef struct {
+    ngx_str_t                   brokers;
+    ngx_array_t                 kafka_conf;     /* of ngx_keyval_t */
+    ngx_array_t                 topics;         /* of ngx_str_t */
+    rd_kafka_conf_t            *rk_conf;        /* validated template */
+    ngx_msec_t                  shutdown_timeout;
+    ngx_uint_t                  enabled;        /* some xflow_collect */
+} ngx_http_xflow_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                  collect;
+    ngx_str_t                   topic;
+    ngx_uint_t                  topic_index;    /* into main conf topics */
+    ngx_uint_t                  ack;
+    ngx_msec_t                  ack_timeout;
+    size_t                      max_body;
+    size_t                      max_decoded;
+    size_t                      max_event_size;
+    ngx_uint_t                  max_events;
+    ngx_uint_t                  max_depth;
+} ngx_http_xflow_loc_conf_t;
+
+
+/*
+ * The events of one request on their way to Kafka.  Allocated with
+ * ngx_alloc, not from the request pool: it owns the envelope bytes that
+ * librdkafka references without copying, and it outlives a request whose
+ * client went away.  Each enqueued message holds a reference through its
+ * msg_opaque; the request holds r while it waits (ack=kafka) and clears
+ * it from a pool cleanup when it is finalized first.
+ */
+typedef struct {
+    ngx_http_request_t         *r;
+    ngx_uint_t                  pending;        /* messages not reported */
+    ngx_uint_t                  failed;
+    rd_kafka_resp_err_t         last_err;
+    size_t                      size;           /* of the data below */
+    u_char                      data[];         /* envelopes */
+} ngx_http_xflow_batch_t;
+
+
+/* Per-request state. */
+typedef struct {
+    xf_alloc_t                  alloc;          /* the request pool */
+    xf_decoder_t               *decoder;
+    xf_encoding_t               encoding;
+    off_t                       received;       /* body bytes on the wire */
+    ngx_uint_t                  accepted;
+    ngx_http_xflow_batch_t     *batch;          /* while waiting for acks */
+    ngx_event_t                 ack_timer;
+    unsigned                    done:1;         /* answered */
+} ngx_http_xflow_ctx_t;
+
+
+extern ngx_module_t  ngx_http_xflow_module;
+
+
+/* ngx_http_xflow_kafka.c */
+ngx_int_t ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
+    ngx_http_xflow_main_conf_t *mcf);
+void ngx_http_xflow_kafka_exit_process(ngx_cycle_t *cycle,
+    ngx_http_xflow_main_conf_t *mcf);
+rd_kafka_topic_t *ngx_http_xflow_kafka_topic(ngx_uint_t index);
+ngx_int_t ngx_http_xflow_kafka_has_room(ngx_uint_t n);
+void ngx_http_xflow_kafka_next_id(u_char *dst);
+ngx_uint_t ngx_http_xflow_kafka_produce(ngx_http_xflow_batch_t *batch,
+    rd_kafka_topic_t *rkt, rd_kafka_message_t *msgs, ngx_uint_t n,
+    rd_kafka_resp_err_t *err);
+void ngx_http_xflow_batch_release(ngx_http_xflow_batch_t *batch);
+
+/* ngx_http_xflow_handler.c */
+ngx_int_t ngx_http_xflow_collect_handler(ngx_http_request_t *r);
+void ngx_http_xflow_batch_done(ngx_http_xflow_batch_t *batch);
+
+/* ngx_http_xflow_reply.c */
+ngx_int_t ngx_http_xflow_reply_accepted(ngx_http_request_t *r,
+    ngx_uint_t accepted);
+ngx_int_t ngx_http_xflow_reply_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *detail);
+void ngx_http_xflow_log_throttled(ngx_log_t *log, ngx_uint_t level,
+    ngx_uint_t status, const char *code, const char *detail);
+
+#endif /* NGX_HTTP_XFLOW_MODULE_H */
