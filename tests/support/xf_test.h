@@ -1,0 +1,276 @@
+/*
+ * xf_test.h - helpers for the end-to-end suites: an in-process Kafka
+ * mock cluster and a consumer, an nginx master started from a config
+ * snippet, and HTTP clients (libcurl and raw sockets for misbehaving
+ * clients).
+ *
+ * Every helper is meant to run inside a check test (CK_FORK on, so each
+ * test is its own process): failures are reported with ck_assert_* and end
+ * the test; nothing here calls exit().  Objects are released by the
+ * matching free or stop function, normally from the test's teardown.
+ *
+ * Environment:
+ *   XFLOW_NGINX    nginx binary (default /usr/sbin/nginx)
+ *   XFLOW_MODULE   absolute path of ngx_xflow_module.so; unset means no
+ *                  load_module line (only useful to test these helpers)
+ *   XFLOW_ASAN=1   the nginx binary is built with ASan/UBSan: pass it
+ *                  sanitizer options and collect its reports (see
+ *                  xf_test_nginx.c)
+ *   XF_TEST_KEEP=1 keep nginx's temp prefix directories for inspection
+ */
+
+#ifndef XF_TEST_H
+#define XF_TEST_H
+
+#include <check.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+
+/* ------------------------------------------------------------- Kafka */
+
+typedef struct {
+    rd_kafka_t               *rk;       /* owns the mock cluster only */
+    rd_kafka_mock_cluster_t  *mc;
+    const char               *bootstraps;
+    int                       brokers;  /* broker ids are 1..brokers */
+} xf_kafka_t;
+
+typedef struct {
+    char    *name;
+    void    *value;                 /* NULL for a NULL header value */
+    size_t   value_len;
+} xf_kafka_header_t;
+
+/* A copy of one consumed message; key and value are NUL-terminated. */
+typedef struct {
+    int32_t             partition;
+    int64_t             offset;
+    char               *key;        /* NULL when the message has no key */
+    size_t              key_len;
+    char               *value;      /* NULL for a tombstone */
+    size_t              value_len;
+    xf_kafka_header_t  *headers;
+    size_t              nheaders;
+} xf_kafka_msg_t;
+
+typedef struct {
+    xf_kafka_msg_t     *msgs;
+    size_t              n;
+    size_t              cap;
+} xf_kafka_msgs_t;
+
+typedef struct xf_consumer_s  xf_consumer_t;
+
+/*
+ * Start a mock cluster of `brokers` brokers, in this process, listening
+ * on ephemeral loopback ports.  librdkafka 2.0.2 cannot choose the port.
+ */
+xf_kafka_t *xf_kafka_start(int brokers);
+
+/* Create topic with `partitions` partitions, replication factor 1. */
+void xf_kafka_topic(xf_kafka_t *k, const char *topic, int partitions);
+
+/* Add rtt_ms of latency to every response of every broker (0 removes). */
+void xf_kafka_set_rtt(xf_kafka_t *k, int rtt_ms);
+
+/* Take every broker down or bring them all back up. */
+void xf_kafka_set_down(xf_kafka_t *k);
+void xf_kafka_set_up(xf_kafka_t *k);
+
+void xf_kafka_stop(xf_kafka_t *k);
+
+/*
+ * Sum of the high watermarks of all partitions of topic: the number of
+ * messages the brokers hold, asked of the brokers now (no caching).
+ */
+int64_t xf_kafka_count(xf_kafka_t *k, const char *topic);
+
+/*
+ * A consumer that joins no group, assigned to every partition of topic from
+ * the beginning.  Messages are appended to out across calls.
+ */
+xf_consumer_t *xf_consumer_new(xf_kafka_t *k, const char *topic);
+
+/*
+ * Read until out holds at least `expect` messages or timeout_ms passed.
+ * Returns out->n.
+ */
+size_t xf_consumer_read(xf_consumer_t *c, xf_kafka_msgs_t *out,
+    size_t expect, int timeout_ms);
+
+/* Read for settle_ms more and fail the test if anything arrives. */
+void xf_consumer_expect_quiet(xf_consumer_t *c, int settle_ms);
+
+void xf_consumer_free(xf_consumer_t *c);
+
+/*
+ * One-shot: read topic from the beginning until `expect` messages
+ * arrived (fails the test after timeout_ms otherwise), then for
+ * settle_ms more; fails the test if the count is not exactly `expect`.
+ * settle_ms 0 skips the exact-count check.
+ */
+void xf_kafka_consume(xf_kafka_t *k, const char *topic, size_t expect,
+    int timeout_ms, int settle_ms, xf_kafka_msgs_t *out);
+
+void xf_kafka_msgs_free(xf_kafka_msgs_t *m);
+
+
+/* ------------------------------------------------------------- nginx */
+
+typedef struct {
+    char     dir[64];               /* prefix, no trailing slash */
+    char     conf[128];
+    char     log[128];
+    char     url[64];               /* "http://127.0.0.1:<port>" */
+    int      port;
+    int      workers;
+    pid_t    master;                /* 0 when not running */
+} xf_nginx_t;
+
+/*
+ * Create a prefix directory and write nginx.conf: the standard frame
+ * (load_module, worker_processes, error_log, pid, events, http with
+ * client_body_temp_path and access_log) around http_snippet, in which
+ * @PORT@ and @BROKERS@ are replaced (brokers may be NULL).  Does not
+ * start nginx.
+ */
+xf_nginx_t *xf_nginx_new(const char *http_snippet, const char *brokers,
+    int workers);
+
+/* Start the master; fails the test unless the port accepts within 10 s. */
+void xf_nginx_start(xf_nginx_t *n);
+
+/*
+ * SIGHUP, then wait until none of the old workers is listed as a child of
+ * the master any more (they may still finish requests in flight: old
+ * workers that shut down gracefully are reaped later) and the new ones
+ * are up.
+ */
+void xf_nginx_reload(xf_nginx_t *n);
+
+/* SIGQUIT and wait up to timeout_ms for the master, then SIGKILL. */
+void xf_nginx_quit(xf_nginx_t *n, int timeout_ms);
+
+/* The master's children; returns how many were stored in pids. */
+size_t xf_nginx_workers(xf_nginx_t *n, pid_t *pids, size_t max);
+
+/* SIGKILL one worker; returns its pid. */
+pid_t xf_nginx_kill_worker(xf_nginx_t *n);
+
+/*
+ * Run `nginx -t` on this prefix and config.  Returns the exit status
+ * (-1 if it did not exit normally); *output (caller frees) gets stdout
+ * and stderr together.
+ */
+int xf_nginx_test_config(xf_nginx_t *n, char **output);
+
+/*
+ * Fail the test if error.log or a sanitizer report holds an [alert],
+ * [emerg], "AddressSanitizer", "runtime error:" or "LeakSanitizer".
+ */
+void xf_nginx_check_log(xf_nginx_t *n);
+
+/* Whole error.log, NUL-terminated (caller frees). */
+char *xf_nginx_read_log(xf_nginx_t *n);
+
+/* Quit nginx if it runs, remove the directory unless XF_TEST_KEEP=1. */
+void xf_nginx_free(xf_nginx_t *n);
+
+
+/* -------------------------------------------------------------- HTTP */
+
+typedef struct {
+    long     status;                /* 0 when no answer came */
+    char    *body;                  /* NUL-terminated */
+    size_t   body_len;
+    char    *headers;               /* raw header block, NUL-terminated */
+    size_t   headers_len;
+} xf_http_resp_t;
+
+/*
+ * One request with libcurl.  headers is a NULL-terminated array of
+ * "Name: value" lines (may be NULL).  A "Transfer-Encoding: chunked"
+ * header makes libcurl send the body chunked.  "Expect: 100-continue" is
+ * never sent.  Returns the status (0 on a transport error).
+ */
+long xf_http_request(const char *method, const char *url,
+    const char *const *headers, const void *body, size_t len,
+    xf_http_resp_t *resp);
+
+/* Value of a response header (case-insensitive name), caller frees. */
+char *xf_http_header(const xf_http_resp_t *resp, const char *name);
+
+void xf_http_resp_free(xf_http_resp_t *resp);
+
+/* Connect to 127.0.0.1:port; fails the test on error. */
+int xf_raw_connect(int port);
+
+/*
+ * Build "POST path HTTP/1.1" with Host, the given extra header lines, a
+ * Content-Length of content_length (or of len when content_length is -1)
+ * and the body.  Caller frees; *out_len gets the length.
+ */
+char *xf_raw_build(const char *method, const char *path,
+    const char *const *headers, const void *body, size_t len,
+    long content_length, size_t *out_len);
+
+/*
+ * Send headers with Content-Length 10000 and 5000 bytes of body, then
+ * close with a reset (SO_LINGER 0).
+ */
+void xf_raw_abort_mid_request(int port, const char *path);
+
+/*
+ * Send headers with Content-Length len * 2 and only len bytes of body,
+ * then half-close and read the answer.  Returns its status (0: none).
+ */
+int xf_raw_short_body(int port, const char *path, const void *body,
+    size_t len);
+
+/* Send a whole request and close at once, without reading the answer. */
+void xf_raw_send_close(int port, const void *req, size_t len);
+
+/*
+ * Send a request `chunk` bytes at a time with delay_ms between writes,
+ * then read the answer.  Returns its status (0: none); *body (may be
+ * NULL, caller frees) gets the answer's body.
+ */
+int xf_raw_slow_request(int port, const void *req, size_t len,
+    size_t chunk, int delay_ms, char **body);
+
+
+/* ------------------------------------------------------ compression */
+
+/*
+ * Compress with zlib (gzip or zlib-wrapped or raw deflate) or zstd.
+ * Caller frees; *out_len gets the length.  zlib and libzstd are
+ * loaded at run time.
+ */
+typedef enum {
+    XF_TEST_GZIP,
+    XF_TEST_ZLIB,
+    XF_TEST_RAW_DEFLATE,
+    XF_TEST_ZSTD
+} xf_test_codec_t;
+
+void *xf_compress(xf_test_codec_t codec, const void *p, size_t len,
+    size_t *out_len);
+
+
+/* ------------------------------------------------------------ misc */
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+int64_t xf_now_ms(void);
+
+void xf_sleep_ms(int ms);
+
+#define xf_tmin(a, b)  ((a) < (b) ? (a) : (b))
+
+/* Find NUL-terminated needle in haystack (hlen bytes); NULL if absent. */
+const char *xf_memstr(const char *haystack, size_t hlen, const char *needle);
+
+#endif /* XF_TEST_H */
