@@ -38,12 +38,24 @@ typedef struct {
  * Validate exactly one JSON value starting at p (leading JSON whitespace
  * is skipped).  On XF_OK, *span holds the value (without the whitespace
  * around it) and *end the offset just past the value.  Trailing bytes are
- * not looked at.  On error, *err_off is the offset of the offending byte.
- * max_depth counts open arrays and objects; 1 allows "{}" but not "{"a":{}}".
- * Inputs of 4 GiB or more are XF_ERR_TOO_LARGE (spans are 32-bit).
+ * not looked at, except that a top-level number or literal must be
+ * followed by the end, JSON whitespace, ',', ']' or '}': "01" and "truex"
+ * are errors, not a value followed by trailing bytes.  On error, *err_off
+ * is the offset of the offending byte (len when the input ends early).
+ * max_depth counts open arrays and objects; 1 allows "{}" but not "{"a":{}}";
+ * a max_depth above XF_JSON_DEPTH_MAX is taken as XF_JSON_DEPTH_MAX (the
+ * scanner keeps the kinds of open containers in a fixed bit stack).
+ * Returns XF_ERR_JSON_SYNTAX, XF_ERR_JSON_UTF8 (ill-formed UTF-8 in a
+ * string, a lone surrogate escape) or XF_ERR_JSON_DEPTH for invalid input,
+ * XF_ERR_EMPTY for empty or whitespace-only input, and XF_ERR_TOO_LARGE
+ * for inputs of 4 GiB or more (spans are 32-bit).
  */
 xf_status_t xf_json_scan_value(const u_char *p, size_t len,
     unsigned max_depth, xf_json_span_t *span, size_t *end, size_t *err_off);
+
+
+/* The highest max_depth honoured: 4096 levels, a 512-byte bit stack. */
+#define XF_JSON_DEPTH_MAX  4096
 
 
 /* Limits for splitting an upload into events. */
@@ -68,10 +80,15 @@ typedef struct {
  *     non-object means);
  *   - NDJSON / concatenated values separated by JSON whitespace: each
  *     top-level value is an event (a top-level array among several values
- *     is one event of type XF_JSON_ARRAY, not flattened).
+ *     is one event of type XF_JSON_ARRAY, not flattened).  At least one
+ *     whitespace byte must separate two values: "{}{}" is an error.
  * The whole input is validated before XF_OK is returned: an error
- * anywhere means no event is usable.  Whitespace-only or empty input is
- * XF_ERR_EMPTY; "[]" is XF_OK with n == 0.
+ * anywhere means no event is usable, and out->err_off tells where.
+ * Whitespace-only or empty input is XF_ERR_EMPTY; "[]" is XF_OK with
+ * n == 0.  More than max_events events is XF_ERR_TOO_MANY_EVENTS with
+ * err_off at the first event over the limit (values after it are not
+ * looked at; the elements of a top-level array are all validated first).
+ * XF_ERR_NOMEM when a->alloc fails.
  * out must be zeroed by the caller before the first call; out->spans is
  * allocated with a (and may be reused across calls to avoid allocation:
  * n is reset to 0, cap kept).
@@ -87,7 +104,10 @@ xf_status_t xf_json_split(const u_char *p, size_t len,
  * member names after JSON unescaping of the names (so "\u0061" matches
  * "a").  Only the top level of the object is searched; the first match
  * wins.  Returns XF_OK and the value's span (relative to p), or
- * XF_ERR_EMPTY when there is no such member.
+ * XF_ERR_EMPTY when there is no such member.  The object is not
+ * validated again: on input that is not a valid object the result is
+ * meaningless (possibly XF_ERR_JSON_SYNTAX) but no byte outside p..len
+ * is read.
  */
 xf_status_t xf_json_object_get(const u_char *p, size_t len,
     const char *key, size_t key_len, xf_json_span_t *value);
@@ -97,7 +117,10 @@ xf_status_t xf_json_object_get(const u_char *p, size_t len,
  * Unescape a validated JSON string span (with its quotes) into dst,
  * which has room for dst_cap bytes; the result is UTF-8 without quotes.
  * Returns XF_ERR_BUFFER if it does not fit (the unescaped text is never
- * longer than the span).  *dst_len receives the length.
+ * longer than the span).  *dst_len receives the length.  \u escapes of
+ * a surrogate pair become one 4-byte UTF-8 sequence; an escape that is
+ * malformed or a lone surrogate is XF_ERR_JSON_SYNTAX or XF_ERR_JSON_UTF8
+ * (raw bytes are copied as they are, not checked again).
  */
 xf_status_t xf_json_string_unescape(const u_char *p, size_t len,
     u_char *dst, size_t dst_cap, size_t *dst_len);
@@ -105,9 +128,11 @@ xf_status_t xf_json_string_unescape(const u_char *p, size_t len,
 
 /*
  * Write src as the body of a JSON string (no quotes) into dst: ", \ and
- * control characters are escaped, invalid UTF-8 bytes become U+FFFD.
- * Returns the number of bytes written; dst must have room for
- * xf_json_escape_bound(len) bytes.
+ * control characters are escaped (\b \f \n \r \t, else \u00XX), valid
+ * UTF-8 is copied, and each maximal ill-formed UTF-8 subpart (a bad byte,
+ * or a lead byte with the continuation bytes that fit it) becomes U+FFFD.
+ * The result is always a valid JSON string body.  Returns the number of
+ * bytes written; dst must have room for xf_json_escape_bound(len) bytes.
  */
 size_t xf_json_escape(u_char *dst, const u_char *src, size_t len);
 
