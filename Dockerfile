@@ -1,0 +1,32 @@
+# xflow: build the module against the runtime image's exact nginx, then a
+# slim image with nginx, the runtime libraries, the module and an example
+# configuration.
+#
+#   docker build -t xflow .
+#   docker run -e KAFKA_BROKERS=kafka:9092 -p 8080:8080 xflow
+
+ARG DEBIAN=bookworm
+
+FROM debian:${DEBIAN} AS build
+ENV DEBIAN_FRONTEND=noninteractive
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+        make ca-certificates
+WORKDIR /src
+COPY . .
+# the same targets CI runs: dependencies, the module, the unit suites
+RUN make deps && make module && make unit-plain
+
+FROM debian:${DEBIAN}-slim
+ENV DEBIAN_FRONTEND=noninteractive
+# nginx from the same Debian release as the build stage: the module was
+# compiled against this nginx's source tree (nginx-dev), --with-compat
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+        nginx librdkafka1 libzstd1 zlib1g libssl3 libmaxminddb0 \
+    && rm -rf /var/lib/apt/lists/* \
+    && rm -f /etc/nginx/sites-enabled/default
+COPY --from=build /src/build/ngx_xflow_module.so /usr/lib/nginx/modules/
+COPY docs/examples/nginx.conf /etc/xflow/nginx.conf.in
+ENV KAFKA_BROKERS=kafka:9092
+EXPOSE 8080
+STOPSIGNAL SIGQUIT
+CMD ["/bin/sh", "-c", "sed \"s|@KAFKA_BROKERS@|$KAFKA_BROKERS|\" /etc/xflow/nginx.conf.in > /etc/nginx/nginx.conf && exec nginx -g 'daemon off;'"]
