@@ -22,6 +22,11 @@ static const char *xf_status_codes[XF_STATUS_MAX] = {
     [XF_ERR_CORRUPT]          = "corrupt_encoding",
     [XF_ERR_TRUNCATED]        = "truncated_encoding",
     [XF_ERR_BUFFER]           = "buffer_too_small",
+    [XF_ERR_BASE64]           = "bad_base64",
+    [XF_ERR_FORM]             = "bad_form",
+    [XF_ERR_MISSING_FIELD]    = "missing_field",
+    [XF_ERR_CRC]              = "bad_crc",
+    [XF_ERR_ENCRYPTED]        = "unsupported_encryption",
 };
 
 

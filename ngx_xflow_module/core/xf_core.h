@@ -30,6 +30,11 @@ typedef enum {
     XF_ERR_CORRUPT,             /* compressed stream is corrupt */
     XF_ERR_TRUNCATED,           /* compressed stream ended early */
     XF_ERR_BUFFER,              /* caller's output buffer too small */
+    XF_ERR_BASE64,              /* bad base64 */
+    XF_ERR_FORM,                /* bad form / percent-encoding */
+    XF_ERR_MISSING_FIELD,       /* an event lacks what its format needs */
+    XF_ERR_CRC,                 /* a checksum the SDK sent does not match */
+    XF_ERR_ENCRYPTED,           /* an encrypted payload we cannot read */
     XF_STATUS_MAX
 } xf_status_t;
 

@@ -1,0 +1,128 @@
+/*
+ * xf_format.h - SDK upload formats: from one HTTP request (method, path,
+ * query, a few headers and the body after Content-Encoding decoding) to a
+ * list of events with the fields the rest of xflow needs.
+ *
+ *   request --> [format adapter] --> upload: events[] + request fields
+ *                 | form fields, base64, gzip inside a field, wrappers
+ *                 | ({api_key,batch}, {writeKey,batch}, {schema,data})
+ *                 v
+ *   each event: raw JSON bytes (byte for byte as sent, after the
+ *   transport layers are peeled), name, distinct id, app, and an error
+ *   code when it must go to the dead-letter topic instead.
+ *
+ * Adapters never drop an event silently: an event that is not an object,
+ * too large, missing what its format requires, or undecodable is returned
+ * with its error set and its raw bytes, for the dead-letter topic.  A
+ * request that cannot be decoded at all returns an error status.
+ */
+
+#ifndef XF_FORMAT_H
+#define XF_FORMAT_H
+
+#include "xf_core.h"
+#include "xf_json.h"
+
+
+typedef enum {
+    XF_FMT_AUTO = 0,
+    XF_FMT_JSON,
+    XF_FMT_SENSORS,
+    XF_FMT_POSTHOG,
+    XF_FMT_SEGMENT,
+    XF_FMT_SNOWPLOW,
+    XF_FMT_MAX
+} xf_format_t;
+
+
+typedef struct {
+    const u_char   *data;
+    size_t          len;
+} xf_str_t;
+
+
+typedef enum {
+    XF_METHOD_OTHER = 0,
+    XF_METHOD_GET,
+    XF_METHOD_POST,
+    XF_METHOD_PUT
+} xf_method_t;
+
+
+/* What the glue hands an adapter; strings point into the request. */
+typedef struct {
+    xf_format_t     format;         /* configured; AUTO picks (see .c) */
+    xf_method_t     method;
+    xf_str_t        path;           /* URI path, not decoded */
+    xf_str_t        query;          /* raw query string, no '?' */
+    xf_str_t        content_type;
+    xf_str_t        authorization;  /* Authorization header value */
+    xf_str_t        cookie;         /* Cookie header value */
+    const u_char   *body;           /* after Content-Encoding decoding */
+    size_t          body_len;
+} xf_request_t;
+
+
+typedef struct {
+    size_t          max_decoded;    /* all nested layers together */
+    size_t          max_events;
+    size_t          max_event_size;
+    unsigned        max_depth;
+} xf_limits_t;
+
+
+typedef struct {
+    const u_char   *p;              /* event JSON, or raw bytes if error */
+    size_t          len;
+    xf_str_t        name;           /* event name, unescaped, may be empty */
+    xf_str_t        distinct_id;    /* user/device id, unescaped, may be
+                                       empty: the Kafka message key */
+    xf_str_t        app;            /* app/project/token, unescaped; the
+                                       request's when the event has none */
+    xf_status_t     error;          /* XF_OK or the dead-letter reason */
+} xf_event_t;
+
+
+/* How the SDK expects to be answered. */
+typedef enum {
+    XF_REPLY_JSON = 0,              /* {"accepted":N,"rejected":M} */
+    XF_REPLY_POSTHOG,               /* exactly 200 {"status":1} */
+    XF_REPLY_GIF,                   /* 1x1 GIF, not cacheable */
+    XF_REPLY_POSTHOG_CONFIG,        /* remote config: not an upload */
+    XF_REPLY_SEGMENT                /* 200 {"success":true} */
+} xf_reply_t;
+
+
+typedef struct {
+    xf_format_t     format;         /* resolved: never AUTO */
+    xf_reply_t      reply;
+    xf_event_t     *events;
+    size_t          n;
+    size_t          cap;
+    xf_str_t        app;            /* request-level app/project/token */
+    xf_str_t        token;          /* posthog config.js: the token */
+    size_t          decoded;        /* bytes produced by nested layers */
+    size_t          rejected;       /* events with error != XF_OK */
+} xf_upload_t;
+
+
+/* "auto", "json", "sensors", "posthog", "segment", "snowplow". */
+const char *xf_format_name(xf_format_t f);
+xf_status_t xf_format_parse_name(const u_char *p, size_t len,
+    xf_format_t *f);
+
+/*
+ * Parse one request into events.  out must be zeroed.  Memory for events
+ * and for bytes peeled from nested layers (base64, gzip in a field, form
+ * decoding) comes from a; every nested layer counts against
+ * lim->max_decoded together with the body.
+ *
+ * Returns XF_OK when the request was understood (some events may carry
+ * errors), or the status that makes the whole request unusable:
+ * XF_ERR_JSON_*, XF_ERR_EMPTY, XF_ERR_TOO_LARGE, XF_ERR_TOO_MANY_EVENTS,
+ * XF_ERR_CORRUPT, XF_ERR_BASE64, XF_ERR_FORM, XF_ERR_NOMEM.
+ */
+xf_status_t xf_format_parse(const xf_request_t *req, const xf_limits_t *lim,
+    const xf_alloc_t *a, xf_upload_t *out);
+
+#endif /* XF_FORMAT_H */
