@@ -27,8 +27,9 @@
 #include "xf_decode.h"
 
 
-/* First output buffer for compressed input: at least this, or 4 times the
- * first chunk, so a typical 2.5 KB gzip batch fits without regrowing. */
+/* First output buffer for compressed input: this, or 4 times the input
+ * so far if larger; a 2.5 KB gzip batch of 50 events (16 KB of JSON)
+ * then decodes without regrowing. */
 #define XF_DECODE_FIRST_BUF    (16 * 1024)
 #define XF_DECODE_RATIO        4
 
@@ -62,19 +63,23 @@ struct xf_decoder_s {
     size_t              in_total;
 
     unsigned            inited:1;       /* codec state initialised */
-    unsigned            in_stream:1;    /* inside a gzip member or stream */
+    unsigned            in_stream:1;    /* inside a gzip member */
     unsigned            ended:1;        /* deflate stream ended */
+    unsigned            held:1;         /* deflate: hold is set */
+    unsigned            zframe:1;       /* zstd is inside a frame */
     unsigned            over_budget:1;  /* zstd hit XF_ZSTD_MEM_MAX */
 
     /* deflate: the first byte, held until the second one arrives */
     u_char              hold;
-    unsigned            held;
 
     z_stream            zs;
 
     ZSTD_DCtx          *zd;
-    size_t              zhint;          /* last ZSTD_decompressStream() */
-    size_t              zmem;
+    size_t              zmem;           /* all zstd ever allocated */
+
+    /* zstd: the next frame's header, collected until complete */
+    size_t              zhlen;
+    u_char              zhdr[ZSTD_FRAMEHEADERSIZE_MAX];
 };
 
 
@@ -91,6 +96,9 @@ static xf_status_t xf_decoder_inflate(xf_decoder_t *d, const u_char *p,
 static xf_status_t xf_decoder_zstd_init(xf_decoder_t *d);
 static xf_status_t xf_decoder_zstd(xf_decoder_t *d, const u_char *p,
     size_t len);
+static xf_status_t xf_decoder_zstd_run(xf_decoder_t *d, const u_char *p,
+    size_t len, size_t *used);
+static xf_status_t xf_zstd_status(xf_decoder_t *d, size_t zrc);
 static void *xf_zlib_alloc(void *opaque, u_int items, u_int size);
 static void xf_zlib_free(void *opaque, void *p);
 static void *xf_zstd_alloc(void *opaque, size_t size);
@@ -310,8 +318,7 @@ xf_decoder_finish(xf_decoder_t *d, const u_char **out, size_t *out_len)
         break;
 
     case XF_ENC_ZSTD:
-        /* a non-zero hint means the last frame wants more input */
-        if (d->in_total == 0 || d->zhint != 0) {
+        if (d->in_total == 0 || d->zframe || d->zhlen > 0) {
             d->status = XF_ERR_TRUNCATED;
         }
         break;
@@ -715,8 +722,84 @@ xf_decoder_zstd_init(xf_decoder_t *d)
 }
 
 
+/*
+ * Each frame's header is collected here and checked with
+ * ZSTD_getFrameHeader before zstd sees it, then handed over whole.  A
+ * header zstd cannot parse would otherwise make it try the legacy
+ * (v0.1-v0.7) formats on whatever bytes the current chunk starts with:
+ * old code that allocates with malloc, not through a, and behaves
+ * differently depending on where the body was split.  Handing the header
+ * over alone also keeps zstd off its one-pass shortcut for a frame that
+ * arrives whole, so every split decodes the same way.
+ */
+
 static xf_status_t
 xf_decoder_zstd(xf_decoder_t *d, const u_char *p, size_t len)
+{
+    size_t              n, want;
+    xf_status_t         rc;
+    ZSTD_frameHeader    fh;
+
+    while (len > 0) {
+
+        if (!d->zframe) {
+            want = ZSTD_getFrameHeader(&fh, d->zhdr, d->zhlen);
+
+            while (want != 0 && !ZSTD_isError(want)) {
+                if (want > sizeof(d->zhdr)) {
+                    return XF_ERR_CORRUPT;
+                }
+
+                if (len == 0) {
+                    return XF_OK;
+                }
+
+                n = xf_min(want - d->zhlen, len);
+                memcpy(d->zhdr + d->zhlen, p, n);
+                d->zhlen += n;
+                p += n;
+                len -= n;
+
+                want = ZSTD_getFrameHeader(&fh, d->zhdr, d->zhlen);
+            }
+
+            if (ZSTD_isError(want)) {
+                return xf_zstd_status(d, want);
+            }
+
+            d->zframe = 1;
+
+            rc = xf_decoder_zstd_run(d, d->zhdr, d->zhlen, &n);
+            d->zhlen = 0;
+
+            if (rc != XF_OK) {
+                return rc;
+            }
+
+            continue;
+        }
+
+        rc = xf_decoder_zstd_run(d, p, len, &n);
+        if (rc != XF_OK) {
+            return rc;
+        }
+
+        p += n;
+        len -= n;
+    }
+
+    return XF_OK;
+}
+
+
+/*
+ * Decode from p until it is used up or the current frame ends (then
+ * *used tells how far it got and the next byte starts a new frame).
+ */
+
+static xf_status_t
+xf_decoder_zstd_run(xf_decoder_t *d, const u_char *p, size_t len,
+    size_t *used)
 {
     size_t           zrc, size;
     u_char          *dst;
@@ -741,17 +824,7 @@ xf_decoder_zstd(xf_decoder_t *d, const u_char *p, size_t len)
         zrc = ZSTD_decompressStream(d->zd, &out, &in);
 
         if (ZSTD_isError(zrc)) {
-            switch (ZSTD_getErrorCode(zrc)) {
-
-            case ZSTD_error_memory_allocation:
-                return d->over_budget ? XF_ERR_TOO_LARGE : XF_ERR_NOMEM;
-
-            case ZSTD_error_frameParameter_windowTooLarge:
-                return XF_ERR_TOO_LARGE;
-
-            default:
-                return XF_ERR_CORRUPT;
-            }
+            return xf_zstd_status(d, zrc);
         }
 
         if (out.pos > 0) {
@@ -762,18 +835,36 @@ xf_decoder_zstd(xf_decoder_t *d, const u_char *p, size_t len)
             d->len += out.pos;
         }
 
-        d->zhint = zrc;
+        *used = in.pos;
 
-        /*
-         * Output space left over means zstd flushed all it had, and 0
-         * means a frame ended fully flushed; otherwise a full output
-         * buffer may leave decoded bytes inside zstd.  (Calling again
-         * after a 0 without input would return a new frame's header size
-         * and make a complete body look truncated.)
-         */
-        if (in.pos == in.size && (out.pos < out.size || zrc == 0)) {
+        /* 0: the frame is decoded and flushed */
+        if (zrc == 0) {
+            d->zframe = 0;
             return XF_OK;
         }
+
+        /* output space left over means zstd flushed all it had; a full
+         * output buffer may leave decoded bytes inside zstd */
+        if (in.pos == in.size && out.pos < out.size) {
+            return XF_OK;
+        }
+    }
+}
+
+
+static xf_status_t
+xf_zstd_status(xf_decoder_t *d, size_t zrc)
+{
+    switch (ZSTD_getErrorCode(zrc)) {
+
+    case ZSTD_error_memory_allocation:
+        return d->over_budget ? XF_ERR_TOO_LARGE : XF_ERR_NOMEM;
+
+    case ZSTD_error_frameParameter_windowTooLarge:
+        return XF_ERR_TOO_LARGE;
+
+    default:
+        return XF_ERR_CORRUPT;
     }
 }
 

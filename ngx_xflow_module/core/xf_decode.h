@@ -35,10 +35,11 @@ xf_status_t xf_encoding_parse(const u_char *p, size_t len,
 const char *xf_encoding_name(xf_encoding_t enc);
 
 /*
- * Recognise a compressed body by its magic bytes: 1f 8b is gzip,
- * 28 b5 2f fd is zstd; anything else is XF_ENC_IDENTITY.  Used when a
- * client sends compressed bytes without saying so.  Needs at most the
- * first 4 bytes; fewer is fine (then no magic is recognised).
+ * Recognise a compressed body by its magic bytes: 1f 8b 08 (gzip magic
+ * and its only method, deflate) is gzip, 28 b5 2f fd is zstd; anything
+ * else is XF_ENC_IDENTITY.  Used when a client sends compressed bytes
+ * without saying so.  Needs at most the first 4 bytes; fewer is fine
+ * (then no magic is recognised).
  */
 xf_encoding_t xf_encoding_sniff(const u_char *p, size_t len);
 
@@ -49,7 +50,10 @@ typedef struct xf_decoder_s  xf_decoder_t;
  * Create a decoder for enc whose output may not exceed max_out bytes.
  * XF_ENC_IDENTITY copies its input (under the same cap).  The codec's
  * memory and the output buffer come from a; xf_decoder_free returns them.
- * zstd's window is limited to 8 MiB (windowLogMax 23).
+ * zstd's window is limited to 8 MiB (windowLogMax 23), and all zstd ever
+ * allocates for one decoder to 40 MiB (counted as allocated, since free
+ * may be a no-op).  Returns XF_OK, XF_ERR_NOMEM, or
+ * XF_ERR_ENCODING_UNKNOWN for a value outside xf_encoding_t.
  */
 xf_status_t xf_decoder_create(xf_decoder_t **d, xf_encoding_t enc,
     size_t max_out, const xf_alloc_t *a);
@@ -58,17 +62,22 @@ xf_status_t xf_decoder_create(xf_decoder_t **d, xf_encoding_t enc,
  * Feed the next chunk of the encoded body.  Decoded bytes are appended to
  * the decoder's output buffer, which grows geometrically up to max_out.
  * Returns XF_OK, XF_ERR_TOO_LARGE, XF_ERR_CORRUPT or XF_ERR_NOMEM; after
- * an error the decoder accepts nothing more.  Bytes after the end of a
+ * an error the decoder accepts nothing more and returns that error again.
+ * XF_ERR_TOO_LARGE also covers a zstd frame that needs a window over
+ * 8 MiB or more memory than the limit above.  Bytes after the end of a
  * gzip member or zstd frame start the next one; anything after a deflate
  * stream's end, or garbage after a gzip member, is XF_ERR_CORRUPT.
+ * "deflate" is zlib-wrapped when its first two bytes are a valid zlib
+ * header, raw deflate otherwise.
  */
 xf_status_t xf_decoder_feed(xf_decoder_t *d, const u_char *p, size_t len);
 
 /*
  * Declare the end of input.  XF_ERR_TRUNCATED if the stream (the last
  * gzip member, zstd frame or deflate stream) is incomplete, including an
- * empty compressed body.  On XF_OK, *out and *out_len give the decoded
- * bytes, owned by the decoder until xf_decoder_free.
+ * empty compressed body; an earlier feed's error is returned again.  On
+ * XF_OK, *out and *out_len give the decoded bytes, owned by the decoder
+ * until xf_decoder_free (*out is never NULL, even for 0 bytes).
  */
 xf_status_t xf_decoder_finish(xf_decoder_t *d, const u_char **out,
     size_t *out_len);
@@ -80,7 +89,10 @@ void xf_decoder_free(xf_decoder_t *d);
 
 /*
  * One-shot convenience: decode a whole buffer.  On XF_OK, *out is
- * allocated with a (free with a->free) and holds *out_len bytes.
+ * allocated with a (free with a->free; the decoder's own buffer, handed
+ * over without a copy) and holds *out_len bytes; an empty result is a
+ * 1-byte allocation, never NULL.  Other returns are as for
+ * xf_decoder_create, xf_decoder_feed and xf_decoder_finish.
  */
 xf_status_t xf_decode(xf_encoding_t enc, const u_char *p, size_t len,
     size_t max_out, const xf_alloc_t *a, u_char **out, size_t *out_len);
