@@ -510,8 +510,8 @@ START_TEST(test_empty_content)
         ck_assert_uint_eq(heap_done(&h), 0);
 
         /* and fits a zero cap */
-        ck_assert_int_eq(decode(all_encs[i], packed, plen, 1, 0, &xf_alloc_libc,
-                                &out, &n), XF_OK);
+        ck_assert_int_eq(decode(all_encs[i], packed, plen, 1, 0,
+                                &xf_alloc_libc, &out, &n), XF_OK);
         ck_assert_uint_eq(n, 0);
         free(out);
 
@@ -1134,6 +1134,14 @@ START_TEST(test_corrupt_known)
     ck_assert_int_eq(decode(XF_ENC_ZSTD, p, plen, 0, MiB, &xf_alloc_libc,
                             &out, &n), XF_ERR_CORRUPT);
     free(p);
+
+    /* a legacy (v0.5) frame magic is not zstd, however it is split */
+    for (n = 0; n < 3; n++) {
+        ck_assert_int_eq(decode(XF_ENC_ZSTD,
+                                (const u_char *) "\x25\xb5\x2f\xfd\x0b\x28",
+                                6, (long) n - 1, MiB, &xf_alloc_libc, &out,
+                                &plen), XF_ERR_CORRUPT);
+    }
 
     /* block header after a 6-byte frame header: type 3 is reserved */
     ck_assert_int_eq(decode(XF_ENC_ZSTD,
