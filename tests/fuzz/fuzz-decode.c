@@ -1,0 +1,132 @@
+/*
+ * fuzz-decode.c - libFuzzer target for xf_decode.
+ *
+ * Input: one selector byte, then the encoded body.  The selector's low 2
+ * bits pick the encoding (0 identity, 1 gzip, 2 deflate, 3 zstd); its
+ * high 6 bits pick where the body is split, in 64ths of its length.
+ *
+ * Invariant: no crash, no undefined behaviour, no leak; the output never
+ * exceeds max_out; feeding the body in two chunks at the chosen split
+ * gives the same status and the same output as feeding it in one chunk,
+ * and the one-shot xf_decode agrees with both.
+ */
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xf_decode.h"
+
+
+#define FUZZ_MAX_OUT  (128 * 1024)
+
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static xf_status_t fuzz_stream(xf_encoding_t enc, const u_char *p,
+    size_t len, size_t split, u_char **out, size_t *out_len);
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    size_t          len, split, n1, n2, n3;
+    u_char         *o1, *o2, *o3;
+    xf_status_t     rc1, rc2, rc3;
+    const u_char   *p;
+    xf_encoding_t   enc;
+
+    if (size == 0) {
+        return 0;
+    }
+
+    enc = (xf_encoding_t) (data[0] & 3);
+    p = data + 1;
+    len = size - 1;
+    split = len * (data[0] >> 2) / 64;
+
+    rc1 = fuzz_stream(enc, p, len, len, &o1, &n1);
+    rc2 = fuzz_stream(enc, p, len, split, &o2, &n2);
+
+    if (rc1 != rc2) {
+        abort();
+    }
+
+    if (rc1 == XF_OK) {
+        if (n1 > FUZZ_MAX_OUT || n1 != n2 || memcmp(o1, o2, n1) != 0) {
+            abort();
+        }
+    }
+
+    rc3 = xf_decode(enc, p, len, FUZZ_MAX_OUT, &xf_alloc_libc, &o3, &n3);
+
+    if (rc3 != rc1) {
+        abort();
+    }
+
+    if (rc3 == XF_OK) {
+        if (n3 != n1 || memcmp(o3, o1, n1) != 0) {
+            abort();
+        }
+
+        free(o3);
+    }
+
+    free(o1);
+    free(o2);
+
+    return 0;
+}
+
+
+/* Decode in two chunks, p[0..split) and p[split..len); copy the output. */
+
+static xf_status_t
+fuzz_stream(xf_encoding_t enc, const u_char *p, size_t len, size_t split,
+    u_char **out, size_t *out_len)
+{
+    size_t         n;
+    xf_status_t    rc;
+    xf_decoder_t  *d;
+    const u_char  *res;
+
+    *out = NULL;
+    *out_len = 0;
+
+    rc = xf_decoder_create(&d, enc, FUZZ_MAX_OUT, &xf_alloc_libc);
+    if (rc != XF_OK) {
+        return rc;
+    }
+
+    rc = xf_decoder_feed(d, p, split);
+
+    if (xf_decoder_size(d) > FUZZ_MAX_OUT) {
+        abort();
+    }
+
+    if (rc == XF_OK) {
+        rc = xf_decoder_feed(d, p + split, len - split);
+    }
+
+    if (xf_decoder_size(d) > FUZZ_MAX_OUT) {
+        abort();
+    }
+
+    if (rc == XF_OK) {
+        rc = xf_decoder_finish(d, &res, &n);
+    }
+
+    if (rc == XF_OK) {
+        *out = malloc(n + 1);
+        if (*out == NULL) {
+            abort();
+        }
+
+        memcpy(*out, res, n);
+        *out_len = n;
+    }
+
+    xf_decoder_free(d);
+
+    return rc;
+}
