@@ -1,0 +1,40 @@
+# tests/bench/bench.mk - `make bench`, included by the top Makefile.
+#
+# Builds the body-reading baseline module against its own copy of the nginx
+# tree (the same configure flags as the xflow module, so both load into
+# Debian's nginx), the bench broker (mock Kafka that can count what
+# arrived), and runs tests/bench/run.sh.  See docs/benchmarks.md.
+#
+#   make bench BENCH_SECONDS=10 BENCH_ROUNDS=3    (environment works too)
+
+BENCH_NGINX    := $(B)/bench-nginx
+BENCH_BASELINE := $(B)/ngx_http_bench_baseline_module.so
+BENCH_BROKER   := $(B)/bench-broker
+BENCH_SRCS     := tests/bench/baseline/config \
+                  tests/bench/baseline/ngx_http_bench_baseline_module.c
+
+.PHONY: bench-build
+
+$(BENCH_NGINX)/objs/Makefile: tests/bench/baseline/config $(B)/.deps-ok
+	rm -rf $(BENCH_NGINX) && mkdir -p $(B) \
+	    && cp -r $(NGINX_SRC) $(BENCH_NGINX)
+	cd $(BENCH_NGINX) && ./configure --with-compat \
+	    --with-cc-opt="$(NGX_CC_OPT)" --with-ld-opt="$(NGX_LD_OPT)" \
+	    --add-dynamic-module=$(CURDIR)/tests/bench/baseline \
+	    > configure.log || { tail -30 configure.log; exit 1; }
+
+$(BENCH_BASELINE): $(BENCH_NGINX)/objs/Makefile $(BENCH_SRCS)
+	$(MAKE) -C $(BENCH_NGINX) -f objs/Makefile modules
+	cp $(BENCH_NGINX)/objs/ngx_http_bench_baseline_module.so $@
+
+$(BENCH_BROKER): tests/bench/bench-broker.c | $(B)/.deps-ok
+	$(CC) $(CFLAGS_BASE) $< -o $@ -lrdkafka
+
+bench-build: $(MODULE) $(BENCH_BASELINE) $(BENCH_BROKER)
+
+bench: bench-build
+	NGINX_BIN=$(NGINX_BIN) \
+	    XFLOW_MODULE=$(CURDIR)/$(MODULE) \
+	    BASELINE_MODULE=$(CURDIR)/$(BENCH_BASELINE) \
+	    BENCH_BROKER=$(CURDIR)/$(BENCH_BROKER) \
+	    tests/bench/run.sh
