@@ -1,15 +1,15 @@
 /*
- * ngx_http_xflow_handler.c - the xflow_collect content handler.
+ * ngx_http_xflow_handler.c - the xflow_collect content handler: the HTTP
+ * side of a request.
  *
- * One request:
- *   1. check method, Content-Length and Content-Encoding (405/413/415)
+ *   1. CORS preflight; method, Content-Length, Content-Encoding (405/413/
+ *      415)
  *   2. read the body unbuffered, feeding each chunk to the core decoder
  *      as it arrives: no temp files, the caps apply while reading (413)
- *   3. split the decoded upload into events (core JSON scanner, 400)
- *   4. render one envelope per event into a single batch allocation and
- *      hand them to librdkafka without copying
- *   5. answer: ack=local at once; ack=kafka when the last delivery report
- *      of the batch arrives (or 503 when one failed or none came in time)
+ *   3. hand the decoded body to ngx_http_xflow_ingest() (formats, events,
+ *      Kafka), which answers at once (ack=local) or returns NGX_DONE
+ *   4. ack=kafka: answer from the last delivery report of the batch, or
+ *      503 when one failed or none came within xflow_ack_timeout
  */
 
 #include "ngx_http_xflow_module.h"
@@ -23,14 +23,11 @@ static xf_status_t ngx_http_xflow_feed(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, u_char *p, size_t len);
 static ngx_int_t ngx_http_xflow_body_done(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx);
-static ngx_int_t ngx_http_xflow_process(ngx_http_request_t *r,
-    ngx_http_xflow_ctx_t *ctx, const u_char *p, size_t len);
-static ngx_int_t ngx_http_xflow_reply_status(ngx_http_request_t *r,
-    xf_status_t st);
+static ngx_int_t ngx_http_xflow_body_error(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx, xf_status_t st);
 static ngx_int_t ngx_http_xflow_content_encoding(ngx_http_request_t *r,
     xf_encoding_t *enc);
 static void ngx_http_xflow_cleanup(void *data);
-static void ngx_http_xflow_ack_timeout(ngx_event_t *ev);
 static void *ngx_http_xflow_pool_alloc(void *data, size_t size);
 static void ngx_http_xflow_pool_free(void *data, void *p);
 
@@ -47,40 +44,12 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
 
-    if (r->method != NGX_HTTP_POST && r->method != NGX_HTTP_PUT) {
-        if (ngx_http_discard_request_body(r) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Allow");
-        ngx_str_set(&h->value, "POST, PUT");
-
-        return ngx_http_xflow_reply_error(r, NGX_HTTP_NOT_ALLOWED,
-                                          "method_not_allowed",
-                                          "send events with POST");
+    if (r->method == NGX_HTTP_OPTIONS) {
+        return ngx_http_xflow_preflight(r);
     }
 
-    if (r->headers_in.content_length_n > (off_t) lcf->max_body) {
-        r->keepalive = 0;
-        if (ngx_http_discard_request_body(r) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_xflow_reply_status(r, XF_ERR_TOO_LARGE);
-    }
-
-    if (ngx_http_xflow_content_encoding(r, &enc) != NGX_OK) {
-        if (ngx_http_discard_request_body(r) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_xflow_reply_status(r, XF_ERR_ENCODING_UNKNOWN);
+    if (ngx_http_xflow_cors(r) == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_xflow_ctx_t));
@@ -93,10 +62,12 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
      *
      *     ctx->decoder = NULL;
      *     ctx->received = 0;
+     *     ctx->raw = NULL;
      *     ctx->batch = NULL;
+     *     ctx->error = NULL;
      */
 
-    ctx->encoding = enc;
+    ctx->format = lcf->format;
     ctx->alloc.alloc = ngx_http_xflow_pool_alloc;
     ctx->alloc.free = ngx_http_xflow_pool_free;
     ctx->alloc.data = r->pool;
@@ -111,6 +82,45 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_xflow_module);
 
+    if (r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD) {
+        /* image beacons, pixels and remote config carry no body */
+
+        if (lcf->format == XF_FMT_JSON) {
+            goto not_allowed;
+        }
+
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_xflow_ingest(r, ctx, NULL, 0);
+    }
+
+    if (r->method != NGX_HTTP_POST && r->method != NGX_HTTP_PUT) {
+        goto not_allowed;
+    }
+
+    if (r->headers_in.content_length_n > (off_t) lcf->max_body) {
+        r->keepalive = 0;
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_xflow_reject_request(r, ctx, XF_ERR_TOO_LARGE,
+                                             NULL, 0);
+    }
+
+    if (ngx_http_xflow_content_encoding(r, &enc) != NGX_OK) {
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_xflow_reject_request(r, ctx, XF_ERR_ENCODING_UNKNOWN,
+                                             NULL, 0);
+    }
+
+    ctx->encoding = enc;
+
     /* stream the body through the decoder: nothing goes to temp files */
     r->request_body_no_buffering = 1;
 
@@ -122,17 +132,61 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
     }
 
     return NGX_DONE;
+
+not_allowed:
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Allow");
+
+    if (lcf->format == XF_FMT_JSON) {
+        ngx_str_set(&h->value, "POST, PUT, OPTIONS");
+    } else {
+        ngx_str_set(&h->value, "GET, POST, PUT, OPTIONS");
+    }
+
+    ctx->error = "method_not_allowed";
+
+    return ngx_http_xflow_reply_error(r, NGX_HTTP_NOT_ALLOWED,
+                                      "method_not_allowed",
+                                      "send events with POST");
 }
 
 
 static ngx_int_t
 ngx_http_xflow_content_encoding(ngx_http_request_t *r, xf_encoding_t *enc)
 {
+    ngx_str_t  *v;
+
+    *enc = XF_ENC_IDENTITY;
+
+    v = ngx_http_xflow_header_in(r, "Content-Encoding",
+                                 sizeof("Content-Encoding") - 1);
+
+    if (v && xf_encoding_parse(v->data, v->len, enc) != XF_OK) {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* The first request header called name (nginx 1.22 has no Origin field). */
+ngx_str_t *
+ngx_http_xflow_header_in(ngx_http_request_t *r, const char *name,
+    size_t len)
+{
     ngx_uint_t        i;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
-
-    *enc = XF_ENC_IDENTITY;
 
     part = &r->headers_in.headers.part;
     h = part->elts;
@@ -141,7 +195,7 @@ ngx_http_xflow_content_encoding(ngx_http_request_t *r, xf_encoding_t *enc)
 
         if (i >= part->nelts) {
             if (part->next == NULL) {
-                break;
+                return NULL;
             }
 
             part = part->next;
@@ -149,19 +203,12 @@ ngx_http_xflow_content_encoding(ngx_http_request_t *r, xf_encoding_t *enc)
             i = 0;
         }
 
-        if (h[i].key.len == sizeof("Content-Encoding") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Encoding",
-                               sizeof("Content-Encoding") - 1) == 0)
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
         {
-            if (xf_encoding_parse(h[i].value.data, h[i].value.len, enc)
-                != XF_OK)
-            {
-                return NGX_DECLINED;
-            }
+            return &h[i].value;
         }
     }
-
-    return NGX_OK;
 }
 
 
@@ -177,7 +224,7 @@ ngx_http_xflow_body_ready(ngx_http_request_t *r)
     st = ngx_http_xflow_consume(r, ctx);
 
     if (st != XF_OK) {
-        ngx_http_finalize_request(r, ngx_http_xflow_reply_status(r, st));
+        ngx_http_finalize_request(r, ngx_http_xflow_body_error(r, ctx, st));
         return;
     }
 
@@ -222,7 +269,7 @@ ngx_http_xflow_read_body(ngx_http_request_t *r)
         st = ngx_http_xflow_consume(r, ctx);
 
         if (st != XF_OK) {
-            ngx_http_finalize_request(r, ngx_http_xflow_reply_status(r, st));
+            ngx_http_finalize_request(r, ngx_http_xflow_body_error(r, ctx, st));
             return;
         }
 
@@ -298,6 +345,7 @@ static xf_status_t
 ngx_http_xflow_feed(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     u_char *p, size_t len)
 {
+    size_t                      n;
     xf_status_t                 st;
     xf_encoding_t               enc;
     ngx_http_xflow_loc_conf_t  *lcf;
@@ -326,6 +374,24 @@ ngx_http_xflow_feed(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         }
     }
 
+    if (ctx->encoding != XF_ENC_IDENTITY && ctx->raw_len < lcf->dl_max_raw) {
+        /*
+         * The decoder keeps what it decoded, not what it was given: the
+         * first bytes of a compressed body are kept for the dead-letter
+         * topic in case it turns out undecodable.
+         */
+        if (ctx->raw == NULL) {
+            ctx->raw = ngx_pnalloc(r->pool, lcf->dl_max_raw);
+            if (ctx->raw == NULL) {
+                return XF_ERR_NOMEM;
+            }
+        }
+
+        n = ngx_min(len, lcf->dl_max_raw - ctx->raw_len);
+        ngx_memcpy(ctx->raw + ctx->raw_len, p, n);
+        ctx->raw_len += n;
+    }
+
     return xf_decoder_feed(ctx->decoder, p, len);
 }
 
@@ -338,167 +404,48 @@ ngx_http_xflow_body_done(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
     const u_char *p;
 
     if (ctx->decoder == NULL) {
-        return ngx_http_xflow_reply_status(r, XF_ERR_EMPTY);
+        /* no body at all: the adapter decides (a GET-style upload) */
+        return ngx_http_xflow_ingest(r, ctx, NULL, 0);
     }
 
     st = xf_decoder_finish(ctx->decoder, &p, &len);
 
     if (st != XF_OK) {
-        return ngx_http_xflow_reply_status(r, st);
+        return ngx_http_xflow_body_error(r, ctx, st);
     }
 
-    return ngx_http_xflow_process(r, ctx, p, len);
+    return ngx_http_xflow_ingest(r, ctx, p, len);
 }
 
 
 /*
- * Split, envelope and produce.  Returns NGX_DONE while waiting for
- * delivery reports, or the result of the answer sent.
+ * The body could not be read or decoded: answer, and keep what we have of
+ * it (the compressed bytes, or what was decoded of an identity body) for
+ * the dead-letter topic.
  */
 static ngx_int_t
-ngx_http_xflow_process(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
-    const u_char *p, size_t len)
+ngx_http_xflow_body_error(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
+    xf_status_t st)
 {
-    size_t                      head_len, total;
-    u_char                     *head, *d;
-    u_char                      id[XF_ID_HEX_LEN];
-    ngx_uint_t                  i, n, queued;
-    ngx_time_t                 *tp;
-    xf_status_t                 st;
-    xf_json_span_t             *s;
-    xf_json_split_t             split;
-    rd_kafka_message_t         *msgs;
-    xf_envelope_req_t           req;
-    rd_kafka_resp_err_t         err;
-    xf_json_split_conf_t        sc;
-    ngx_http_xflow_batch_t     *batch;
+    size_t                      len;
+    const u_char               *p;
     ngx_http_xflow_loc_conf_t  *lcf;
 
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
-
-    sc.max_depth = lcf->max_depth;
-    sc.max_events = lcf->max_events;
-    ngx_memzero(&split, sizeof(xf_json_split_t));
-
-    st = xf_json_split(p, len, &sc, &ctx->alloc, &split);
-
-    if (st != XF_OK) {
-        return ngx_http_xflow_reply_status(r, st);
+    if (ctx->raw) {
+        return ngx_http_xflow_reject_request(r, ctx, st, ctx->raw,
+                                             ctx->raw_len);
     }
 
-    n = split.n;
-    s = split.spans;
+    p = NULL;
+    len = 0;
 
-    if (n == 0) {
-        return ngx_http_xflow_reply_accepted(r, 0);
+    if (ctx->decoder) {
+        lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+        (void) xf_decoder_finish(ctx->decoder, &p, &len);
+        len = ngx_min(len, lcf->dl_max_raw);
     }
 
-    for (i = 0; i < n; i++) {
-        if (s[i].type != XF_JSON_OBJECT) {
-            return ngx_http_xflow_reply_status(r, XF_ERR_NOT_OBJECT);
-        }
-
-        if (s[i].len > lcf->max_event_size) {
-            return ngx_http_xflow_reply_status(r, XF_ERR_EVENT_TOO_LARGE);
-        }
-    }
-
-    if (!ngx_http_xflow_kafka_has_room(n)) {
-        return ngx_http_xflow_reply_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          "queue_full",
-                                          "Kafka producer queue is full");
-    }
-
-    /* what every envelope of this request shares, rendered once */
-
-    tp = ngx_timeofday();
-    req.ts_ms = (uint64_t) tp->sec * 1000 + tp->msec;
-    req.src = "json";
-    req.ip = r->connection->addr_text.data;
-    req.ip_len = r->connection->addr_text.len;
-    req.extra = NULL;
-    req.extra_len = 0;
-
-    head = ngx_pnalloc(r->pool, xf_envelope_head_size(&req));
-    if (head == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    head_len = xf_envelope_head(head, &req);
-
-    total = 0;
-    for (i = 0; i < n; i++) {
-        total += xf_envelope_size(head_len, 0, s[i].len);
-    }
-
-    batch = ngx_alloc(sizeof(ngx_http_xflow_batch_t) + total,
-                      r->connection->log);
-    msgs = ngx_pcalloc(r->pool, n * sizeof(rd_kafka_message_t));
-
-    if (batch == NULL || msgs == NULL) {
-        if (batch) {
-            ngx_free(batch);
-        }
-
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    batch->r = NULL;
-    batch->pending = 0;
-    batch->failed = 0;
-    batch->last_err = RD_KAFKA_RESP_ERR_NO_ERROR;
-    batch->size = total;
-
-    d = batch->data;
-
-    for (i = 0; i < n; i++) {
-        ngx_http_xflow_kafka_next_id(id);
-
-        msgs[i].payload = d;
-        d = xf_envelope_write(d, id, head, head_len, NULL, 0,
-                              p + s[i].off, s[i].len);
-        msgs[i].len = d - (u_char *) msgs[i].payload;
-    }
-
-    queued = ngx_http_xflow_kafka_produce(batch,
-                                 ngx_http_xflow_kafka_topic(lcf->topic_index),
-                                 msgs, n, &err);
-
-    if (queued < n) {
-        /* the has_room check makes this rare: a byte limit, not a count */
-        ngx_http_xflow_batch_release(batch);
-
-        ngx_http_xflow_log_throttled(r->connection->log, NGX_LOG_WARN,
-                                     NGX_HTTP_SERVICE_UNAVAILABLE,
-                                     "produce", rd_kafka_err2str(err));
-
-        return ngx_http_xflow_reply_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          "queue_full",
-                                          rd_kafka_err2str(err));
-    }
-
-    ctx->accepted = n;
-
-    if (lcf->ack == NGX_HTTP_XFLOW_ACK_LOCAL) {
-        /* delivery reports free the batch; nobody waits for them */
-        return ngx_http_xflow_reply_accepted(r, n);
-    }
-
-    /* ack=kafka: answer from the last delivery report */
-
-    batch->r = r;
-    ctx->batch = batch;
-
-    ctx->ack_timer.handler = ngx_http_xflow_ack_timeout;
-    ctx->ack_timer.data = r;
-    ctx->ack_timer.log = r->connection->log;
-    ngx_add_timer(&ctx->ack_timer, lcf->ack_timeout);
-
-    /* notice a client that goes away while we wait */
-    r->read_event_handler = ngx_http_test_reading;
-    r->write_event_handler = ngx_http_request_empty_handler;
-
-    return NGX_DONE;
+    return ngx_http_xflow_reject_request(r, ctx, st, p, len);
 }
 
 
@@ -529,11 +476,11 @@ ngx_http_xflow_batch_done(ngx_http_xflow_batch_t *batch)
     }
 
     if (failed) {
-        rc = ngx_http_xflow_reply_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                        "delivery_failed",
+        ctx->error = "delivery_failed";
+        rc = ngx_http_xflow_reply_retry(r, "delivery_failed",
                                         rd_kafka_err2str(err));
     } else {
-        rc = ngx_http_xflow_reply_accepted(r, ctx->accepted);
+        rc = ngx_http_xflow_reply_accepted(r, ctx);
     }
 
     ngx_http_finalize_request(r, rc);
@@ -541,7 +488,7 @@ ngx_http_xflow_batch_done(ngx_http_xflow_batch_t *batch)
 }
 
 
-static void
+void
 ngx_http_xflow_ack_timeout(ngx_event_t *ev)
 {
     ngx_int_t              rc;
@@ -564,8 +511,8 @@ ngx_http_xflow_ack_timeout(ngx_event_t *ev)
                                  NGX_HTTP_SERVICE_UNAVAILABLE, "ack_timeout",
                                  "no delivery report within xflow_ack_timeout");
 
-    rc = ngx_http_xflow_reply_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                    "ack_timeout",
+    ctx->error = "ack_timeout";
+    rc = ngx_http_xflow_reply_retry(r, "ack_timeout",
                                     "Kafka did not acknowledge in time");
 
     ngx_http_finalize_request(r, rc);
@@ -600,61 +547,6 @@ ngx_http_xflow_cleanup(void *data)
         xf_decoder_free(ctx->decoder);
         ctx->decoder = NULL;
     }
-}
-
-
-/* Map a core status to its HTTP answer. */
-static ngx_int_t
-ngx_http_xflow_reply_status(ngx_http_request_t *r, xf_status_t st)
-{
-    ngx_uint_t   status;
-    const char  *detail;
-
-    switch (st) {
-
-    case XF_ERR_TOO_LARGE:
-    case XF_ERR_EVENT_TOO_LARGE:
-    case XF_ERR_TOO_MANY_EVENTS:
-        status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
-        detail = "over a configured size or count limit";
-        break;
-
-    case XF_ERR_ENCODING_UNKNOWN:
-        status = NGX_HTTP_UNSUPPORTED_MEDIA_TYPE;
-        detail = "Content-Encoding must be gzip, deflate, zstd or identity";
-        break;
-
-    case XF_ERR_NOMEM:
-        status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-        detail = "out of memory";
-        break;
-
-    case XF_ERR_CORRUPT:
-    case XF_ERR_TRUNCATED:
-        status = NGX_HTTP_BAD_REQUEST;
-        detail = "the compressed body cannot be decoded";
-        break;
-
-    case XF_ERR_EMPTY:
-        status = NGX_HTTP_BAD_REQUEST;
-        detail = "the body holds no event";
-        break;
-
-    case XF_ERR_NOT_OBJECT:
-        status = NGX_HTTP_BAD_REQUEST;
-        detail = "every event must be a JSON object";
-        break;
-
-    default: /* JSON errors */
-        status = NGX_HTTP_BAD_REQUEST;
-        detail = "the body is not valid JSON";
-        break;
-    }
-
-    ngx_http_xflow_log_throttled(r->connection->log, NGX_LOG_INFO, status,
-                                 xf_strerror(st), detail);
-
-    return ngx_http_xflow_reply_error(r, status, xf_strerror(st), detail);
 }
 
 

@@ -15,6 +15,10 @@ static char *ngx_http_xflow_kafka_conf(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_xflow_collect(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_xflow_retry_status(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_xflow_cors_origins(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_http_xflow_conf_set(ngx_conf_t *cf,
     ngx_http_xflow_main_conf_t *mcf, const char *name, const char *value);
 static void ngx_http_xflow_cleanup_rk_conf(void *data);
@@ -61,7 +65,7 @@ static ngx_command_t  ngx_http_xflow_commands[] = {
       NULL },
 
     { ngx_string("xflow_collect"),
-      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
       ngx_http_xflow_collect,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
@@ -72,6 +76,41 @@ static ngx_command_t  ngx_http_xflow_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_xflow_loc_conf_t, topic),
+      NULL },
+
+    { ngx_string("xflow_dead_letter_topic"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_xflow_loc_conf_t, dl_topic),
+      NULL },
+
+    { ngx_string("xflow_dead_letter_max_raw"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_xflow_loc_conf_t, dl_max_raw),
+      NULL },
+
+    { ngx_string("xflow_retry_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_xflow_retry_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("xflow_cors_origins"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_xflow_cors_origins,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("xflow_cors_max_age"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_xflow_loc_conf_t, cors_max_age),
       NULL },
 
     { ngx_string("xflow_ack"),
@@ -297,6 +336,8 @@ ngx_http_xflow_collect(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_xflow_loc_conf_t *lcf = conf;
 
+    ngx_str_t                   *value;
+    xf_format_t                  format;
     ngx_http_core_loc_conf_t    *clcf;
     ngx_http_xflow_main_conf_t  *mcf;
 
@@ -305,12 +346,119 @@ ngx_http_xflow_collect(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     lcf->collect = 1;
+    lcf->format = XF_FMT_AUTO;
+
+    if (cf->args->nelts == 2) {
+        value = cf->args->elts;
+
+        if (xf_format_parse_name(value[1].data, value[1].len, &format)
+            != XF_OK)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "unknown format \"%V\", expected auto, json, "
+                               "sensors, posthog, segment or snowplow",
+                               &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        lcf->format = format;
+    }
 
     mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_xflow_module);
     mcf->enabled = 1;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_xflow_collect_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_xflow_retry_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_xflow_loc_conf_t *lcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (lcf->retry_status != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "auto") == 0) {
+        lcf->retry_status = 0;
+        return NGX_CONF_OK;
+    }
+
+    n = ngx_atoi(value[1].data, value[1].len);
+
+    /* statuses an SDK may treat as "try again later" */
+    if (n != 429 && n != 500 && n != 502 && n != 503 && n != 504) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid retry status \"%V\", expected auto, "
+                           "429, 500, 502, 503 or 504", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    lcf->retry_status = n;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_xflow_cors_origins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_xflow_loc_conf_t *lcf = conf;
+
+    ngx_str_t   *value, *o;
+    ngx_uint_t   i;
+
+    if (lcf->cors != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
+        lcf->cors = 0;
+        lcf->cors_origins = NULL;
+        return NGX_CONF_OK;
+    }
+
+    lcf->cors = 1;
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "any") == 0) {
+        lcf->cors_origins = NULL;
+        return NGX_CONF_OK;
+    }
+
+    lcf->cors_origins = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                         sizeof(ngx_str_t));
+    if (lcf->cors_origins == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (ngx_strncmp(value[i].data, "http://", 7) != 0
+            && ngx_strncmp(value[i].data, "https://", 8) != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid origin \"%V\", expected "
+                               "scheme://host[:port]", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        o = ngx_array_push(lcf->cors_origins);
+        if (o == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *o = value[i];
+    }
 
     return NGX_CONF_OK;
 }
@@ -334,6 +482,12 @@ ngx_http_xflow_create_loc_conf(ngx_conf_t *cf)
      */
 
     conf->collect = NGX_CONF_UNSET;
+    conf->format = NGX_CONF_UNSET_UINT;
+    conf->dl_max_raw = NGX_CONF_UNSET_SIZE;
+    conf->retry_status = NGX_CONF_UNSET_UINT;
+    conf->cors = NGX_CONF_UNSET;
+    conf->cors_origins = NGX_CONF_UNSET_PTR;
+    conf->cors_max_age = NGX_CONF_UNSET;
     conf->ack = NGX_CONF_UNSET_UINT;
     conf->ack_timeout = NGX_CONF_UNSET_MSEC;
     conf->max_body = NGX_CONF_UNSET_SIZE;
@@ -386,7 +540,15 @@ ngx_http_xflow_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_core_loc_conf_t  *clcf;
 
     ngx_conf_merge_value(conf->collect, prev->collect, 0);
+    ngx_conf_merge_uint_value(conf->format, prev->format, XF_FMT_AUTO);
     ngx_conf_merge_str_value(conf->topic, prev->topic, "");
+    ngx_conf_merge_str_value(conf->dl_topic, prev->dl_topic,
+                             "xflow_dead_letter");
+    ngx_conf_merge_size_value(conf->dl_max_raw, prev->dl_max_raw, 16 * 1024);
+    ngx_conf_merge_uint_value(conf->retry_status, prev->retry_status, 0);
+    ngx_conf_merge_value(conf->cors, prev->cors, 1);
+    ngx_conf_merge_ptr_value(conf->cors_origins, prev->cors_origins, NULL);
+    ngx_conf_merge_sec_value(conf->cors_max_age, prev->cors_max_age, 7200);
     ngx_conf_merge_uint_value(conf->ack, prev->ack, NGX_HTTP_XFLOW_ACK_KAFKA);
     ngx_conf_merge_msec_value(conf->ack_timeout, prev->ack_timeout, 30000);
     ngx_conf_merge_size_value(conf->max_body, prev->max_body, 1024 * 1024);
@@ -413,6 +575,13 @@ ngx_http_xflow_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     conf->topic_index = index;
+
+    index = ngx_http_xflow_topic_index(cf, &conf->dl_topic);
+    if (index == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    conf->dl_topic_index = index;
 
     /*
      * xflow_max_body is enforced by the handler while it streams the body,

@@ -5,9 +5,10 @@
  * core (core/, pure C), and owns the per-worker Kafka producer.
  *
  *   ngx_http_xflow_module.c    directives, configuration, process hooks
- *   ngx_http_xflow_handler.c   xflow_collect: read, decode, split, produce
+ *   ngx_http_xflow_handler.c   xflow_collect: method, body, decoding
+ *   ngx_http_xflow_ingest.c    formats, envelopes, dead letters, produce
  *   ngx_http_xflow_kafka.c     producer, event-loop pipe, delivery reports
- *   ngx_http_xflow_reply.c     JSON answers and rate-limited error logs
+ *   ngx_http_xflow_reply.c     answers per SDK, CORS, rate-limited logs
  */
 
 #ifndef NGX_HTTP_XFLOW_MODULE_H
@@ -22,6 +23,7 @@
 #include "xf_core.h"
 #include "xf_decode.h"
 #include "xf_envelope.h"
+#include "xf_format.h"
 #include "xf_json.h"
 
 
@@ -41,8 +43,16 @@ typedef struct {
 
 typedef struct {
     ngx_flag_t                  collect;
+    ngx_uint_t                  format;         /* xf_format_t */
     ngx_str_t                   topic;
     ngx_uint_t                  topic_index;    /* into main conf topics */
+    ngx_str_t                   dl_topic;
+    ngx_uint_t                  dl_topic_index;
+    size_t                      dl_max_raw;
+    ngx_uint_t                  retry_status;   /* 0: by format */
+    ngx_array_t                *cors_origins;   /* of ngx_str_t; NULL: any */
+    ngx_flag_t                  cors;
+    time_t                      cors_max_age;
     ngx_uint_t                  ack;
     ngx_msec_t                  ack_timeout;
     size_t                      max_body;
@@ -76,11 +86,19 @@ typedef struct {
     xf_alloc_t                  alloc;          /* the request pool */
     xf_decoder_t               *decoder;
     xf_encoding_t               encoding;
+    xf_format_t                 format;         /* resolved by the adapter */
+    xf_reply_t                  reply;
     off_t                       received;       /* body bytes on the wire */
+    size_t                      decoded;        /* after every layer */
+    u_char                     *raw;            /* first bytes of a */
+    size_t                      raw_len;        /* compressed body, kept for
+                                                   the dead-letter topic */
     ngx_uint_t                  accepted;
+    ngx_uint_t                  rejected;
+    ngx_str_t                   app;
+    const char                 *error;          /* for $xflow_error */
     ngx_http_xflow_batch_t     *batch;          /* while waiting for acks */
     ngx_event_t                 ack_timer;
-    unsigned                    done:1;         /* answered */
 } ngx_http_xflow_ctx_t;
 
 
@@ -102,13 +120,31 @@ void ngx_http_xflow_batch_release(ngx_http_xflow_batch_t *batch);
 
 /* ngx_http_xflow_handler.c */
 ngx_int_t ngx_http_xflow_collect_handler(ngx_http_request_t *r);
+ngx_str_t *ngx_http_xflow_header_in(ngx_http_request_t *r,
+    const char *name, size_t len);
+void ngx_http_xflow_ack_timeout(ngx_event_t *ev);
 void ngx_http_xflow_batch_done(ngx_http_xflow_batch_t *batch);
+
+/* ngx_http_xflow_ingest.c */
+ngx_int_t ngx_http_xflow_ingest(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx, const u_char *body, size_t len);
+ngx_int_t ngx_http_xflow_reject_request(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx, xf_status_t st, const u_char *raw,
+    size_t raw_len);
 
 /* ngx_http_xflow_reply.c */
 ngx_int_t ngx_http_xflow_reply_accepted(ngx_http_request_t *r,
-    ngx_uint_t accepted);
+    ngx_http_xflow_ctx_t *ctx);
 ngx_int_t ngx_http_xflow_reply_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *detail);
+ngx_int_t ngx_http_xflow_reply_status(ngx_http_request_t *r,
+    xf_status_t st);
+ngx_int_t ngx_http_xflow_reply_retry(ngx_http_request_t *r,
+    const char *code, const char *detail);
+ngx_int_t ngx_http_xflow_reply_posthog_config(ngx_http_request_t *r,
+    xf_str_t *token, ngx_uint_t javascript);
+ngx_int_t ngx_http_xflow_cors(ngx_http_request_t *r);
+ngx_int_t ngx_http_xflow_preflight(ngx_http_request_t *r);
 void ngx_http_xflow_log_throttled(ngx_log_t *log, ngx_uint_t level,
     ngx_uint_t status, const char *code, const char *detail);
 

@@ -1,7 +1,13 @@
 /*
- * ngx_http_xflow_reply.c - small JSON answers, and error-log lines that
- * stay readable when a broken SDK release sends thousands of bad
- * requests a second.
+ * ngx_http_xflow_reply.c - answers in the shape each SDK expects, CORS,
+ * and error-log lines that stay readable when a broken SDK release sends
+ * thousands of bad requests a second.
+ *
+ * What makes an SDK retry differs (PROTOCOLS.md): PostHog and Sensors
+ * retry 5xx and drop 4xx, 429 included; Segment, RudderStack and
+ * Snowplow retry 429 and honour Retry-After / x-ratelimit-reset.  So
+ * "try again later" is 503 for the former and 429 for the rest, unless
+ * xflow_retry_status says otherwise.
  */
 
 #include "ngx_http_xflow_module.h"
@@ -16,6 +22,8 @@ typedef struct {
 
 static ngx_int_t ngx_http_xflow_send_json(ngx_http_request_t *r,
     ngx_uint_t status, u_char *body, size_t len);
+static ngx_int_t ngx_http_xflow_send_body(ngx_http_request_t *r,
+    u_char *body, size_t len);
 
 
 static ngx_http_xflow_log_slot_t  ngx_http_xflow_log_slots[6];
@@ -25,15 +33,23 @@ static ngx_int_t
 ngx_http_xflow_send_json(ngx_http_request_t *r, ngx_uint_t status,
     u_char *body, size_t len)
 {
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
-
     r->headers_out.status = status;
     r->headers_out.content_length_n = len;
     ngx_str_set(&r->headers_out.content_type, "application/json");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
     r->headers_out.content_type_lowcase = NULL;
+
+    return ngx_http_xflow_send_body(r, body, len);
+}
+
+
+/* Status, type and length are set: send the headers and the body. */
+static ngx_int_t
+ngx_http_xflow_send_body(ngx_http_request_t *r, u_char *body, size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
 
     rc = ngx_http_send_header(r);
 
@@ -59,19 +75,384 @@ ngx_http_xflow_send_json(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+/* A 1x1 transparent GIF, for image beacons and pixels. */
+static u_char  ngx_http_xflow_gif[] = {
+    'G', 'I', 'F', '8', '9', 'a', 0x01, 0x00, 0x01, 0x00, 0x80, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01,
+    0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,
+    0x01, 0x00, 0x00, 0x02, 0x01, 0x44, 0x00, 0x3b
+};
+
+
+static ngx_int_t
+ngx_http_xflow_add_header(ngx_http_request_t *r, char *key, size_t key_len,
+    u_char *value, size_t len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) key;
+    h->key.len = key_len;
+    h->value.data = value;
+    h->value.len = len;
+
+    return NGX_OK;
+}
+
+#define ngx_http_xflow_header_lit(r, k, v)                                   \
+    ngx_http_xflow_add_header(r, k, sizeof(k) - 1, (u_char *) v,            \
+                              sizeof(v) - 1)
+
+
 ngx_int_t
-ngx_http_xflow_reply_accepted(ngx_http_request_t *r, ngx_uint_t accepted)
+ngx_http_xflow_reply_accepted(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx)
 {
     u_char  *body, *last;
 
-    body = ngx_pnalloc(r->pool, sizeof("{\"accepted\":}") + NGX_INT_T_LEN);
+    switch (ctx->reply) {
+
+    case XF_REPLY_GIF:
+        /* beacons are fired again and again: never from a cache */
+        if (ngx_http_xflow_header_lit(r, "Cache-Control",
+                                      "no-cache, no-store, must-revalidate")
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        r->headers_out.status = NGX_HTTP_OK;
+        r->headers_out.content_length_n = sizeof(ngx_http_xflow_gif);
+        ngx_str_set(&r->headers_out.content_type, "image/gif");
+        r->headers_out.content_type_len = sizeof("image/gif") - 1;
+
+        return ngx_http_xflow_send_body(r, ngx_http_xflow_gif,
+                                        sizeof(ngx_http_xflow_gif));
+
+    case XF_REPLY_POSTHOG:
+        /* exactly 200: posthog-js retries anything else, 204 included */
+        return ngx_http_xflow_send_json(r, NGX_HTTP_OK,
+                                        (u_char *) "{\"status\":1}",
+                                        sizeof("{\"status\":1}") - 1);
+
+    case XF_REPLY_SEGMENT:
+        return ngx_http_xflow_send_json(r, NGX_HTTP_OK,
+                                        (u_char *) "{\"success\":true}",
+                                        sizeof("{\"success\":true}") - 1);
+
+    default: /* XF_REPLY_JSON */
+        break;
+    }
+
+    body = ngx_pnalloc(r->pool, sizeof("{\"accepted\":,\"rejected\":}")
+                                + 2 * NGX_INT_T_LEN);
     if (body == NULL) {
         return NGX_ERROR;
     }
 
-    last = ngx_sprintf(body, "{\"accepted\":%ui}", accepted);
+    last = ngx_sprintf(body, "{\"accepted\":%ui,\"rejected\":%ui}",
+                       ctx->accepted, ctx->rejected);
 
     return ngx_http_xflow_send_json(r, NGX_HTTP_OK, body, last - body);
+}
+
+
+/*
+ * posthog-js asks for its remote config before it sends anything and
+ * compresses only when the answer lists gzip: a minimal config that
+ * turns everything else off.  config.js is a script that sets
+ * window._POSTHOG_REMOTE_CONFIG[token]; /config and /flags are JSON.
+ */
+ngx_int_t
+ngx_http_xflow_reply_posthog_config(ngx_http_request_t *r, xf_str_t *token,
+    ngx_uint_t javascript)
+{
+    size_t       i;
+    u_char      *body, *p;
+
+    static const char  config[] =
+        "{\"supportedCompression\":[\"gzip\",\"gzip-js\"],"
+        "\"hasFeatureFlags\":false,\"autocapture_opt_out\":false,"
+        "\"capturePerformance\":false,\"sessionRecording\":false,"
+        "\"surveys\":false,\"heatmaps\":false,\"siteApps\":[]";
+
+    /* the token goes into a script: only the characters tokens use */
+    for (i = 0; i < token->len; i++) {
+        if (!(isalnum(token->data[i]) || token->data[i] == '_'
+              || token->data[i] == '-'))
+        {
+            return ngx_http_xflow_reply_error(r, NGX_HTTP_BAD_REQUEST,
+                                              "bad_token",
+                                              "unexpected project token");
+        }
+    }
+
+    body = ngx_pnalloc(r->pool, 256 + sizeof(config) + 2 * token->len);
+    if (body == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (!javascript) {
+        p = ngx_sprintf(body, "%s,\"featureFlags\":{},"
+                        "\"featureFlagPayloads\":{},\"flags\":{},"
+                        "\"errorsWhileComputingFlags\":false}", config);
+
+        return ngx_http_xflow_send_json(r, NGX_HTTP_OK, body, p - body);
+    }
+
+    p = ngx_sprintf(body,
+                    "(function(){var w=window;"
+                    "w._POSTHOG_REMOTE_CONFIG=w._POSTHOG_REMOTE_CONFIG||{};"
+                    "w._POSTHOG_REMOTE_CONFIG[\"%*s\"]="
+                    "{config:%s,\"token\":\"%*s\"},siteApps:[]};})();\n",
+                    token->len, token->data, config, token->len, token->data);
+
+    if (ngx_http_xflow_header_lit(r, "Cache-Control", "no-store")
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = p - body;
+    ngx_str_set(&r->headers_out.content_type, "application/javascript");
+    r->headers_out.content_type_len = sizeof("application/javascript") - 1;
+
+    return ngx_http_xflow_send_body(r, body, p - body);
+}
+
+
+/* "Try again later", in the status the request's SDK retries. */
+ngx_int_t
+ngx_http_xflow_reply_retry(ngx_http_request_t *r, const char *code,
+    const char *detail)
+{
+    ngx_uint_t                  status;
+    ngx_http_xflow_ctx_t       *ctx;
+    ngx_http_xflow_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
+
+    status = lcf->retry_status;
+
+    if (status == 0) {
+        switch (ctx ? ctx->format : lcf->format) {
+        case XF_FMT_SENSORS:
+        case XF_FMT_POSTHOG:
+            status = NGX_HTTP_SERVICE_UNAVAILABLE;
+            break;
+        default:
+            status = NGX_HTTP_TOO_MANY_REQUESTS;
+        }
+    }
+
+    if (status == NGX_HTTP_TOO_MANY_REQUESTS
+        && ngx_http_xflow_header_lit(r, "x-ratelimit-reset", "1") != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (status != NGX_HTTP_SERVICE_UNAVAILABLE
+        && ngx_http_xflow_header_lit(r, "Retry-After", "1") != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* reply_error adds Retry-After to every 503 */
+    return ngx_http_xflow_reply_error(r, status, code, detail);
+}
+
+
+/* Map a core status to its HTTP answer. */
+ngx_int_t
+ngx_http_xflow_reply_status(ngx_http_request_t *r, xf_status_t st)
+{
+    ngx_uint_t   status;
+    const char  *detail;
+
+    switch (st) {
+
+    case XF_ERR_TOO_LARGE:
+    case XF_ERR_EVENT_TOO_LARGE:
+    case XF_ERR_TOO_MANY_EVENTS:
+        status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        detail = "over a configured size or count limit";
+        break;
+
+    case XF_ERR_ENCODING_UNKNOWN:
+        status = NGX_HTTP_UNSUPPORTED_MEDIA_TYPE;
+        detail = "Content-Encoding must be gzip, deflate, zstd or identity";
+        break;
+
+    case XF_ERR_NOMEM:
+        status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        detail = "out of memory";
+        break;
+
+    case XF_ERR_CORRUPT:
+    case XF_ERR_TRUNCATED:
+        status = NGX_HTTP_BAD_REQUEST;
+        detail = "the compressed body cannot be decoded";
+        break;
+
+    case XF_ERR_BASE64:
+        status = NGX_HTTP_BAD_REQUEST;
+        detail = "a base64 field cannot be decoded";
+        break;
+
+    case XF_ERR_FORM:
+        status = NGX_HTTP_BAD_REQUEST;
+        detail = "the form or query cannot be decoded";
+        break;
+
+    case XF_ERR_EMPTY:
+        status = NGX_HTTP_BAD_REQUEST;
+        detail = "the request holds no event";
+        break;
+
+    case XF_ERR_NOT_OBJECT:
+        status = NGX_HTTP_BAD_REQUEST;
+        detail = "every event must be a JSON object";
+        break;
+
+    case XF_ERR_JSON_UTF8:
+        status = NGX_HTTP_BAD_REQUEST;
+        detail = "the body is not valid UTF-8";
+        break;
+
+    case XF_ERR_JSON_DEPTH:
+        status = NGX_HTTP_BAD_REQUEST;
+        detail = "the body nests deeper than xflow_max_depth";
+        break;
+
+    default: /* JSON syntax and the rest */
+        status = NGX_HTTP_BAD_REQUEST;
+        detail = "the body is not valid JSON";
+        break;
+    }
+
+    ngx_http_xflow_log_throttled(r->connection->log, NGX_LOG_INFO, status,
+                                 xf_strerror(st), detail);
+
+    return ngx_http_xflow_reply_error(r, status, xf_strerror(st), detail);
+}
+
+
+/*
+ * CORS for every answer of an xflow location: echo the exact Origin when
+ * it is allowed (never "*": SDKs that send cookies get nothing through
+ * with it) and allow credentials.
+ */
+ngx_int_t
+ngx_http_xflow_cors(ngx_http_request_t *r)
+{
+    ngx_str_t                  *origin, *o;
+    ngx_uint_t                  i;
+    ngx_http_xflow_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+
+    if (!lcf->cors) {
+        return NGX_DECLINED;
+    }
+
+    origin = ngx_http_xflow_header_in(r, "Origin", sizeof("Origin") - 1);
+
+    if (origin == NULL || origin->len == 0) {
+        return NGX_DECLINED;
+    }
+
+    if (lcf->cors_origins) {
+        o = lcf->cors_origins->elts;
+
+        for (i = 0; i < lcf->cors_origins->nelts; i++) {
+            if (o[i].len == origin->len
+                && ngx_strncasecmp(o[i].data, origin->data, origin->len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (i == lcf->cors_origins->nelts) {
+            return NGX_DECLINED;
+        }
+    }
+
+    if (ngx_http_xflow_add_header(r, "Access-Control-Allow-Origin",
+                                  sizeof("Access-Control-Allow-Origin") - 1,
+                                  origin->data, origin->len)
+           != NGX_OK
+        || ngx_http_xflow_header_lit(r, "Access-Control-Allow-Credentials",
+                                     "true") != NGX_OK
+        || ngx_http_xflow_header_lit(r, "Vary", "Origin") != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A preflight: allow what the browser asks for, and for long, so that an
+ * unload batch is not lost to a preflight the page had no time for.
+ */
+ngx_int_t
+ngx_http_xflow_preflight(ngx_http_request_t *r)
+{
+    u_char                     *p;
+    ngx_int_t                   rc;
+    ngx_str_t                  *req_headers;
+    ngx_http_xflow_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_xflow_cors(r);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_OK) {
+        req_headers = ngx_http_xflow_header_in(r,
+                          "Access-Control-Request-Headers",
+                          sizeof("Access-Control-Request-Headers") - 1);
+
+        p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (ngx_http_xflow_header_lit(r, "Access-Control-Allow-Methods",
+                                      "GET, POST, PUT, OPTIONS") != NGX_OK
+            || ngx_http_xflow_add_header(r, "Access-Control-Max-Age",
+                   sizeof("Access-Control-Max-Age") - 1, p,
+                   ngx_sprintf(p, "%T", lcf->cors_max_age) - p) != NGX_OK
+            || (req_headers
+                && ngx_http_xflow_add_header(r,
+                       "Access-Control-Allow-Headers",
+                       sizeof("Access-Control-Allow-Headers") - 1,
+                       req_headers->data, req_headers->len) != NGX_OK))
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    r->headers_out.status = NGX_HTTP_NO_CONTENT;
+    r->header_only = 1;
+    r->headers_out.content_length_n = 0;
+
+    return ngx_http_send_header(r);
 }
 
 
@@ -79,20 +460,14 @@ ngx_int_t
 ngx_http_xflow_reply_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *detail)
 {
-    size_t            dlen;
-    u_char           *body, *p;
-    ngx_table_elt_t  *h;
+    size_t   dlen;
+    u_char  *body, *p;
 
-    if (status == NGX_HTTP_SERVICE_UNAVAILABLE) {
+    if (status == NGX_HTTP_SERVICE_UNAVAILABLE
+        && ngx_http_xflow_header_lit(r, "Retry-After", "1") != NGX_OK)
+    {
         /* SDKs that retry honour it; Traefik and WAFs log it */
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Retry-After");
-        ngx_str_set(&h->value, "1");
+        return NGX_ERROR;
     }
 
     dlen = ngx_strlen(detail);

@@ -1,0 +1,583 @@
+/*
+ * ngx_http_xflow_ingest.c - from a decoded request to Kafka messages.
+ *
+ *   body --> xf_format_parse() --> events[] --> outbox --> batch --> Kafka
+ *                                   |  valid: topic, key = distinct id
+ *                                   |  error: dead-letter topic + reason
+ *
+ * The outbox is the list of messages a request will produce.  It is
+ * planned first (topic, key, per-event members, event bytes), then every
+ * envelope is rendered into one batch allocation that librdkafka
+ * references without copying, then messages are produced topic by topic
+ * with one rd_kafka_produce_batch() call each.
+ */
+
+#include "ngx_http_xflow_module.h"
+
+
+typedef struct {
+    ngx_uint_t          topic;          /* index into the worker's topics */
+    xf_str_t            key;
+    ngx_str_t           member;         /* ",\"app\":...", may be empty */
+    const u_char       *event;
+    size_t              event_len;
+} ngx_http_xflow_out_t;
+
+
+typedef struct {
+    ngx_http_xflow_out_t   *out;
+    ngx_uint_t              n;
+    ngx_uint_t              nalloc;
+} ngx_http_xflow_outbox_t;
+
+
+static ngx_int_t ngx_http_xflow_outbox_init(ngx_http_request_t *r,
+    ngx_http_xflow_outbox_t *ob, ngx_uint_t n);
+static ngx_http_xflow_out_t *ngx_http_xflow_outbox_add(
+    ngx_http_xflow_outbox_t *ob);
+static ngx_int_t ngx_http_xflow_dead_letter(ngx_http_request_t *r,
+    ngx_http_xflow_out_t *o, xf_event_t *ev, const char *reason);
+static ngx_int_t ngx_http_xflow_member(ngx_http_request_t *r,
+    ngx_str_t *member, xf_str_t *app, const char *error,
+    ngx_str_t *request);
+static ngx_int_t ngx_http_xflow_send(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx, ngx_http_xflow_outbox_t *ob,
+    ngx_uint_t wait);
+static void ngx_http_xflow_build_request(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx, xf_request_t *req, const u_char *body,
+    size_t len);
+static u_char *ngx_http_xflow_escape(ngx_http_request_t *r, u_char *p,
+    const u_char *s, size_t len);
+
+
+/*
+ * Returns NGX_DONE while an ack=kafka request waits for its delivery
+ * reports, or the result of the answer sent.
+ */
+ngx_int_t
+ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
+    const u_char *body, size_t len)
+{
+    ngx_int_t                   rc;
+    ngx_uint_t                  i;
+    xf_event_t                 *ev;
+    xf_status_t                 st;
+    xf_limits_t                 lim;
+    xf_upload_t                 up;
+    xf_request_t                req;
+    ngx_http_xflow_out_t       *o;
+    ngx_http_xflow_outbox_t     ob;
+    ngx_http_xflow_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+
+    ngx_http_xflow_build_request(r, ctx, &req, body, len);
+
+    /* every nested layer shares one budget with the body itself */
+    lim.max_decoded = lcf->max_decoded > len ? lcf->max_decoded - len : 0;
+    lim.max_events = lcf->max_events;
+    lim.max_event_size = lcf->max_event_size;
+    lim.max_depth = lcf->max_depth;
+
+    ngx_memzero(&up, sizeof(xf_upload_t));
+
+    st = xf_format_parse(&req, &lim, &ctx->alloc, &up);
+
+    ctx->format = up.format;
+    ctx->reply = up.reply;
+    ctx->decoded = len + up.decoded;
+
+    if (up.app.len) {
+        ctx->app.data = (u_char *) up.app.data;
+        ctx->app.len = up.app.len;
+    }
+
+    if (st != XF_OK) {
+        return ngx_http_xflow_reject_request(r, ctx, st, body,
+                                             ngx_min(len, lcf->dl_max_raw));
+    }
+
+    if (up.reply == XF_REPLY_POSTHOG_CONFIG) {
+        return ngx_http_xflow_reply_posthog_config(r, &up.token,
+                   up.token.len && req.path.len > 3
+                   && ngx_strncmp(req.path.data + req.path.len - 3, ".js", 3)
+                      == 0);
+    }
+
+    if (up.n == 0) {
+        return ngx_http_xflow_reply_accepted(r, ctx);
+    }
+
+    if (ngx_http_xflow_outbox_init(r, &ob, up.n) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = 0; i < up.n; i++) {
+        ev = &up.events[i];
+        o = ngx_http_xflow_outbox_add(&ob);
+
+        if (ev->error != XF_OK) {
+            ctx->rejected++;
+
+            if (ngx_http_xflow_dead_letter(r, o, ev, xf_strerror(ev->error))
+                != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            o->topic = lcf->dl_topic_index;
+            continue;
+        }
+
+        ctx->accepted++;
+
+        o->topic = lcf->topic_index;
+        o->key = ev->distinct_id;
+        o->event = ev->p;
+        o->event_len = ev->len;
+
+        if (ngx_http_xflow_member(r, &o->member, &ev->app, NULL, NULL)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    rc = ngx_http_xflow_send(r, ctx, &ob,
+                             lcf->ack == NGX_HTTP_XFLOW_ACK_KAFKA);
+
+    if (rc == NGX_DECLINED) {
+        ctx->error = "queue_full";
+        return ngx_http_xflow_reply_retry(r, "queue_full",
+                                          "Kafka producer queue is full");
+    }
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (lcf->ack == NGX_HTTP_XFLOW_ACK_LOCAL) {
+        return ngx_http_xflow_reply_accepted(r, ctx);
+    }
+
+    return NGX_DONE;
+}
+
+
+/*
+ * A request that cannot be used at all: answer with its status and keep
+ * its first bytes (raw, may be empty) on the dead-letter topic, so a
+ * broken SDK release can be diagnosed from Kafka.  The dead letter is
+ * best effort: nobody waits for its delivery report.
+ */
+ngx_int_t
+ngx_http_xflow_reject_request(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx, xf_status_t st, const u_char *raw,
+    size_t raw_len)
+{
+    u_char                     *p;
+    ngx_str_t                   request, *ct, *ce;
+    xf_event_t                  ev;
+    ngx_http_xflow_out_t       *o;
+    ngx_http_xflow_outbox_t     ob;
+    ngx_http_xflow_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+
+    ctx->error = xf_strerror(st);
+
+    if (st == XF_ERR_NOMEM) {
+        return ngx_http_xflow_reply_status(r, st);
+    }
+
+    ct = ngx_http_xflow_header_in(r, "Content-Type", sizeof("Content-Type") - 1);
+    ce = ngx_http_xflow_header_in(r, "Content-Encoding",
+                               sizeof("Content-Encoding") - 1);
+
+    /* what the request was, for whoever reads the dead letter */
+    request.data = ngx_pnalloc(r->pool,
+                       sizeof(",\"request\":{\"method\":\"\",\"uri\":\"\","
+                              "\"content_type\":\"\","
+                              "\"content_encoding\":\"\"}")
+                       + xf_json_escape_bound(r->method_name.len
+                                              + r->unparsed_uri.len
+                                              + (ct ? ct->len : 0)
+                                              + (ce ? ce->len : 0)));
+    if (request.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(request.data, ",\"request\":{\"method\":\"",
+                   sizeof(",\"request\":{\"method\":\"") - 1);
+    p = ngx_http_xflow_escape(r, p, r->method_name.data, r->method_name.len);
+    p = ngx_cpymem(p, "\",\"uri\":\"", sizeof("\",\"uri\":\"") - 1);
+    p = ngx_http_xflow_escape(r, p, r->unparsed_uri.data,
+                              r->unparsed_uri.len);
+    p = ngx_cpymem(p, "\",\"content_type\":\"",
+                   sizeof("\",\"content_type\":\"") - 1);
+    if (ct) {
+        p = ngx_http_xflow_escape(r, p, ct->data, ct->len);
+    }
+    p = ngx_cpymem(p, "\",\"content_encoding\":\"",
+                   sizeof("\",\"content_encoding\":\"") - 1);
+    if (ce) {
+        p = ngx_http_xflow_escape(r, p, ce->data, ce->len);
+    }
+    p = ngx_cpymem(p, "\"}", 2);
+    request.len = p - request.data;
+
+    ngx_memzero(&ev, sizeof(xf_event_t));
+    ev.p = raw ? raw : (const u_char *) "";
+    ev.len = raw_len;
+    ev.app.data = ctx->app.data;
+    ev.app.len = ctx->app.len;
+
+    if (ngx_http_xflow_outbox_init(r, &ob, 1) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    o = ngx_http_xflow_outbox_add(&ob);
+    o->topic = lcf->dl_topic_index;
+
+    if (ngx_http_xflow_dead_letter(r, o, &ev, ctx->error) != NGX_OK
+        || ngx_http_xflow_member(r, &o->member, &ev.app, ctx->error,
+                                 &request)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* a full queue loses only this diagnostic copy, never an event */
+    (void) ngx_http_xflow_send(r, ctx, &ob, 0);
+
+    return ngx_http_xflow_reply_status(r, st);
+}
+
+
+static ngx_int_t
+ngx_http_xflow_outbox_init(ngx_http_request_t *r, ngx_http_xflow_outbox_t *ob,
+    ngx_uint_t n)
+{
+    ob->out = ngx_pcalloc(r->pool, n * sizeof(ngx_http_xflow_out_t));
+    if (ob->out == NULL) {
+        return NGX_ERROR;
+    }
+
+    ob->n = 0;
+    ob->nalloc = n;
+
+    return NGX_OK;
+}
+
+
+static ngx_http_xflow_out_t *
+ngx_http_xflow_outbox_add(ngx_http_xflow_outbox_t *ob)
+{
+    /* callers size the outbox for every message they plan */
+    return &ob->out[ob->n++];
+}
+
+
+/*
+ * Plan the dead letter of one event: its bytes as they are when they are
+ * valid JSON (a non-object, an event over the size limit), base64 in a
+ * JSON string otherwise, with "raw":"base64" saying so.
+ */
+static ngx_int_t
+ngx_http_xflow_dead_letter(ngx_http_request_t *r, ngx_http_xflow_out_t *o,
+    xf_event_t *ev, const char *reason)
+{
+    size_t          end, err;
+    u_char         *p;
+    ngx_str_t       src, dst;
+    xf_json_span_t  span;
+
+    if (ev->len
+        && xf_json_scan_value(ev->p, ev->len, 1024, &span, &end, &err)
+           == XF_OK
+        && span.off == 0 && end == ev->len)
+    {
+        o->event = ev->p;
+        o->event_len = ev->len;
+
+        return ngx_http_xflow_member(r, &o->member, &ev->app, reason, NULL);
+    }
+
+    src.data = (u_char *) ev->p;
+    src.len = ev->len;
+
+    p = ngx_pnalloc(r->pool, ngx_base64_encoded_length(ev->len) + 2);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    p[0] = '"';
+    dst.data = p + 1;
+    ngx_encode_base64(&dst, &src);
+    p[dst.len + 1] = '"';
+
+    o->event = p;
+    o->event_len = dst.len + 2;
+
+    if (ngx_http_xflow_member(r, &o->member, &ev->app, reason, NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* the member was allocated with room for this suffix */
+    p = ngx_cpymem(o->member.data + o->member.len, ",\"raw\":\"base64\"",
+                   sizeof(",\"raw\":\"base64\"") - 1);
+    o->member.len = p - o->member.data;
+
+    return NGX_OK;
+}
+
+
+/* ,"app":"...",["error":"...",][request] */
+static ngx_int_t
+ngx_http_xflow_member(ngx_http_request_t *r, ngx_str_t *member,
+    xf_str_t *app, const char *error, ngx_str_t *request)
+{
+    size_t   len;
+    u_char  *p;
+
+    if (app->len == 0 && error == NULL) {
+        member->len = 0;
+        return NGX_OK;
+    }
+
+    len = sizeof(",\"app\":\"\"") - 1 + xf_json_escape_bound(app->len)
+          + sizeof(",\"error\":\"\"") - 1 + (error ? ngx_strlen(error) : 0)
+          + (request ? request->len : 0)
+          + sizeof(",\"raw\":\"base64\"") - 1;
+
+    member->data = ngx_pnalloc(r->pool, len);
+    if (member->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = member->data;
+
+    if (app->len) {
+        p = ngx_cpymem(p, ",\"app\":\"", sizeof(",\"app\":\"") - 1);
+        p += xf_json_escape(p, app->data, app->len);
+        *p++ = '"';
+    }
+
+    if (error) {
+        p = ngx_sprintf(p, ",\"error\":\"%s\"", error);
+    }
+
+    if (request) {
+        p = ngx_cpymem(p, request->data, request->len);
+    }
+
+    member->len = p - member->data;
+
+    return NGX_OK;
+}
+
+
+static u_char *
+ngx_http_xflow_escape(ngx_http_request_t *r, u_char *p, const u_char *s,
+    size_t len)
+{
+    return p + xf_json_escape(p, s, len);
+}
+
+
+/*
+ * Render every planned message into one batch and produce them, one
+ * rd_kafka_produce_batch() per topic.  wait: the request waits for the
+ * delivery reports (ack=kafka).  Returns NGX_OK, NGX_DECLINED when the
+ * producer queue has no room for all of them (nothing was enqueued), or
+ * NGX_HTTP_INTERNAL_SERVER_ERROR.
+ */
+static ngx_int_t
+ngx_http_xflow_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
+    ngx_http_xflow_outbox_t *ob, ngx_uint_t wait)
+{
+    size_t                       head_len, total;
+    u_char                      *head, *d;
+    u_char                       id[XF_ID_HEX_LEN];
+    ngx_uint_t                   i, t, ntopics, queued, *count, *next;
+    ngx_time_t                  *tp;
+    rd_kafka_message_t          *msgs, *m;
+    xf_envelope_req_t            req;
+    rd_kafka_resp_err_t          err;
+    ngx_http_xflow_out_t        *o;
+    ngx_http_xflow_batch_t      *batch;
+    ngx_http_xflow_main_conf_t  *mcf;
+    ngx_http_xflow_loc_conf_t   *lcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_module);
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+
+    if (!ngx_http_xflow_kafka_has_room(ob->n)) {
+        return NGX_DECLINED;
+    }
+
+    /* what every envelope of this request shares, rendered once */
+
+    tp = ngx_timeofday();
+    req.ts_ms = (uint64_t) tp->sec * 1000 + tp->msec;
+    req.src = xf_format_name(ctx->format);
+    req.ip = r->connection->addr_text.data;
+    req.ip_len = r->connection->addr_text.len;
+    req.extra = NULL;
+    req.extra_len = 0;
+
+    head = ngx_pnalloc(r->pool, xf_envelope_head_size(&req));
+    if (head == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    head_len = xf_envelope_head(head, &req);
+
+    ntopics = mcf->topics.nelts;
+    count = ngx_pcalloc(r->pool, 2 * ntopics * sizeof(ngx_uint_t));
+    msgs = ngx_pcalloc(r->pool, ob->n * sizeof(rd_kafka_message_t));
+
+    if (count == NULL || msgs == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    total = 0;
+    for (i = 0; i < ob->n; i++) {
+        o = &ob->out[i];
+        total += xf_envelope_size(head_len, o->member.len, o->event_len);
+        count[o->topic]++;
+    }
+
+    batch = ngx_alloc(sizeof(ngx_http_xflow_batch_t) + total,
+                      r->connection->log);
+    if (batch == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    batch->r = NULL;
+    batch->pending = 0;
+    batch->failed = 0;
+    batch->last_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    batch->size = total;
+
+    /* messages grouped by topic, in request order within a topic */
+
+    next = count + ntopics;
+    for (t = 1; t < ntopics; t++) {
+        next[t] = next[t - 1] + count[t - 1];
+    }
+
+    d = batch->data;
+
+    for (i = 0; i < ob->n; i++) {
+        o = &ob->out[i];
+        m = &msgs[next[o->topic]++];
+
+        ngx_http_xflow_kafka_next_id(id);
+
+        m->payload = d;
+        d = xf_envelope_write(d, id, head, head_len, o->member.data,
+                              o->member.len, o->event, o->event_len);
+        m->len = d - (u_char *) m->payload;
+
+        /* librdkafka copies keys */
+        m->key = (void *) o->key.data;
+        m->key_len = o->key.len;
+    }
+
+    m = msgs;
+
+    for (t = 0; t < ntopics; t++) {
+        if (count[t] == 0) {
+            continue;
+        }
+
+        queued = ngx_http_xflow_kafka_produce(batch,
+                                              ngx_http_xflow_kafka_topic(t),
+                                              m, count[t], &err);
+
+        if (queued < count[t]) {
+            /* a byte limit, not the count checked above: rare */
+            ngx_http_xflow_log_throttled(r->connection->log, NGX_LOG_WARN,
+                                         NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "produce", rd_kafka_err2str(err));
+            batch->failed += count[t] - queued;
+            batch->last_err = err;
+        }
+
+        m += count[t];
+    }
+
+    if (batch->failed && batch->pending == 0) {
+        ngx_http_xflow_batch_release(batch);
+        return NGX_DECLINED;
+    }
+
+    if (!wait) {
+        /* delivery reports free the batch; nobody waits for them */
+        ngx_http_xflow_batch_release(batch);
+        return NGX_OK;
+    }
+
+    /* ack=kafka: answer from the last delivery report */
+
+    batch->r = r;
+    ctx->batch = batch;
+
+    ctx->ack_timer.handler = ngx_http_xflow_ack_timeout;
+    ctx->ack_timer.data = r;
+    ctx->ack_timer.log = r->connection->log;
+    ngx_add_timer(&ctx->ack_timer, lcf->ack_timeout);
+
+    /* notice a client that goes away while we wait */
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_xflow_build_request(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
+    xf_request_t *req, const u_char *body, size_t len)
+{
+    ngx_str_t         *v;
+    ngx_table_elt_t  **cookies;
+
+    ngx_memzero(req, sizeof(xf_request_t));
+
+    req->format = ctx->format;
+    req->method = r->method == NGX_HTTP_GET ? XF_METHOD_GET
+                  : r->method == NGX_HTTP_HEAD ? XF_METHOD_GET
+                  : r->method == NGX_HTTP_POST ? XF_METHOD_POST
+                  : r->method == NGX_HTTP_PUT ? XF_METHOD_PUT
+                  : XF_METHOD_OTHER;
+
+    req->path.data = r->uri.data;
+    req->path.len = r->uri.len;
+    req->query.data = r->args.data;
+    req->query.len = r->args.len;
+
+    if (r->headers_in.content_type) {
+        req->content_type.data = r->headers_in.content_type->value.data;
+        req->content_type.len = r->headers_in.content_type->value.len;
+    }
+
+    if (r->headers_in.authorization) {
+        req->authorization.data = r->headers_in.authorization->value.data;
+        req->authorization.len = r->headers_in.authorization->value.len;
+    }
+
+    /* nginx 1.22 keeps Cookie headers in an array */
+    if (r->headers_in.cookies.nelts) {
+        cookies = r->headers_in.cookies.elts;
+        v = &cookies[0]->value;
+        req->cookie.data = v->data;
+        req->cookie.len = v->len;
+    }
+
+    req->body = body;
+    req->body_len = len;
+}
