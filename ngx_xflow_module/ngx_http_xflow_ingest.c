@@ -36,7 +36,8 @@ static ngx_int_t ngx_http_xflow_outbox_init(ngx_http_request_t *r,
 static ngx_http_xflow_out_t *ngx_http_xflow_outbox_add(
     ngx_http_xflow_outbox_t *ob);
 static ngx_int_t ngx_http_xflow_dead_letter(ngx_http_request_t *r,
-    ngx_http_xflow_out_t *o, xf_event_t *ev, const char *reason);
+    ngx_http_xflow_out_t *o, xf_event_t *ev, const char *reason,
+    ngx_str_t *request);
 static ngx_int_t ngx_http_xflow_member(ngx_http_request_t *r,
     ngx_str_t *member, xf_str_t *app, const char *error,
     ngx_str_t *request);
@@ -119,7 +120,8 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         if (ev->error != XF_OK) {
             ctx->rejected++;
 
-            if (ngx_http_xflow_dead_letter(r, o, ev, xf_strerror(ev->error))
+            if (ngx_http_xflow_dead_letter(r, o, ev, xf_strerror(ev->error),
+                                           NULL)
                 != NGX_OK)
             {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -239,10 +241,8 @@ ngx_http_xflow_reject_request(ngx_http_request_t *r,
     o = ngx_http_xflow_outbox_add(&ob);
     o->topic = lcf->dl_topic_index;
 
-    if (ngx_http_xflow_dead_letter(r, o, &ev, ctx->error) != NGX_OK
-        || ngx_http_xflow_member(r, &o->member, &ev.app, ctx->error,
-                                 &request)
-           != NGX_OK)
+    if (ngx_http_xflow_dead_letter(r, o, &ev, ctx->error, &request)
+        != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -285,7 +285,7 @@ ngx_http_xflow_outbox_add(ngx_http_xflow_outbox_t *ob)
  */
 static ngx_int_t
 ngx_http_xflow_dead_letter(ngx_http_request_t *r, ngx_http_xflow_out_t *o,
-    xf_event_t *ev, const char *reason)
+    xf_event_t *ev, const char *reason, ngx_str_t *request)
 {
     size_t          end, err;
     u_char         *p;
@@ -300,7 +300,8 @@ ngx_http_xflow_dead_letter(ngx_http_request_t *r, ngx_http_xflow_out_t *o,
         o->event = ev->p;
         o->event_len = ev->len;
 
-        return ngx_http_xflow_member(r, &o->member, &ev->app, reason, NULL);
+        return ngx_http_xflow_member(r, &o->member, &ev->app, reason,
+                                     request);
     }
 
     src.data = (u_char *) ev->p;
@@ -319,7 +320,7 @@ ngx_http_xflow_dead_letter(ngx_http_request_t *r, ngx_http_xflow_out_t *o,
     o->event = p;
     o->event_len = dst.len + 2;
 
-    if (ngx_http_xflow_member(r, &o->member, &ev->app, reason, NULL)
+    if (ngx_http_xflow_member(r, &o->member, &ev->app, reason, request)
         != NGX_OK)
     {
         return NGX_ERROR;

@@ -103,6 +103,8 @@ typedef struct {
     xf_str_t        token;          /* posthog config.js: the token */
     size_t          decoded;        /* bytes produced by nested layers */
     size_t          rejected;       /* events with error != XF_OK */
+    void           *blocks;         /* allocator-owned buffers the events
+                                       point into: xf_format_free() */
 } xf_upload_t;
 
 
@@ -124,5 +126,93 @@ xf_status_t xf_format_parse_name(const u_char *p, size_t len,
  */
 xf_status_t xf_format_parse(const xf_request_t *req, const xf_limits_t *lim,
     const xf_alloc_t *a, xf_upload_t *out);
+
+/*
+ * Return everything xf_format_parse() allocated for out (after success or
+ * failure) with a->free; out is zeroed.  Needless when a's free is a
+ * no-op, as with a request pool.
+ */
+void xf_format_free(xf_upload_t *out, const xf_alloc_t *a);
+
+
+/*
+ * For the adapters (xf_format*.c) only: the glue needs none of this.
+ *
+ * An adapter finds the layers of its format, charges every byte a nested
+ * layer produces with xf_fmt_charge() (through the helpers), and adds
+ * events with xf_fmt_event(), which applies the per-event checks and
+ * calls the adapter's fields callback for the name, distinct id and app.
+ */
+
+typedef struct xf_fmt_ctx_s  xf_fmt_ctx_t;
+
+/*
+ * Set ev->name, ev->distinct_id and ev->app from the event object at
+ * ev->p.  Returns XF_OK, XF_ERR_MISSING_FIELD (the event goes to the
+ * dead-letter topic) or XF_ERR_NOMEM (the request fails).
+ */
+typedef xf_status_t (*xf_fmt_fields_pt)(xf_fmt_ctx_t *ctx, xf_event_t *ev);
+
+struct xf_fmt_ctx_s {
+    const xf_request_t  *req;
+    const xf_limits_t   *lim;
+    const xf_alloc_t    *a;
+    xf_upload_t         *up;
+    xf_fmt_fields_pt     fields;
+    xf_status_t          force;     /* not XF_OK: every event's error */
+    xf_str_t             route;     /* segment: type implied by the path */
+    xf_str_t             nuid;      /* snowplow: network user id */
+};
+
+/* A buffer freed with the upload; NULL when out of memory. */
+void *xf_fmt_alloc(xf_fmt_ctx_t *ctx, size_t size);
+/* Count n decoded bytes: XF_OK or XF_ERR_TOO_LARGE. */
+xf_status_t xf_fmt_charge(xf_fmt_ctx_t *ctx, size_t n);
+/* Field key of a form, percent-decoded: XF_OK, XF_ERR_EMPTY (absent),
+   XF_ERR_FORM (bad or duplicate), XF_ERR_TOO_LARGE, XF_ERR_NOMEM. */
+xf_status_t xf_fmt_form_field(xf_fmt_ctx_t *ctx, const u_char *form,
+    size_t len, const char *key, unsigned flags, xf_str_t *out);
+/* Replace *s by its base64 decoding, then gunzip it if it is gzip. */
+xf_status_t xf_fmt_unbase64(xf_fmt_ctx_t *ctx, xf_str_t *s);
+/* Replace *s by its gunzipped bytes if it starts with the gzip magic. */
+xf_status_t xf_fmt_gunzip(xf_fmt_ctx_t *ctx, xf_str_t *s);
+/* A top-level member as text: a string unescaped, a number as written;
+   XF_ERR_EMPTY when absent or of another type. */
+xf_status_t xf_fmt_text(xf_fmt_ctx_t *ctx, const u_char *obj, size_t len,
+    const char *key, xf_str_t *out);
+/* The first of keys (NULL-terminated) xf_fmt_text() finds. */
+xf_status_t xf_fmt_text_any(xf_fmt_ctx_t *ctx, const u_char *obj,
+    size_t len, const char *const *keys, xf_str_t *out);
+/* Add an event with the given error and no fields. */
+xf_status_t xf_fmt_add(xf_fmt_ctx_t *ctx, const u_char *p, size_t len,
+    xf_status_t error, xf_event_t **ev);
+/* Add one validated JSON value as an event, with the per-event checks. */
+xf_status_t xf_fmt_event(xf_fmt_ctx_t *ctx, const u_char *p, size_t len,
+    xf_json_type_t type);
+/*
+ * Split JSON text into events (object, array of events, NDJSON).  When
+ * wrapper is not NULL and the text is one object with an array member of
+ * that name, the array's elements are the events, and the first of
+ * app_keys the object has becomes the request's app if it has none.
+ */
+xf_status_t xf_fmt_json(xf_fmt_ctx_t *ctx, const u_char *p, size_t len,
+    const char *wrapper, const char *const *app_keys);
+/* Whether a string equals a C string. */
+int xf_fmt_eq(xf_str_t s, const char *c);
+/* Whether the path, without trailing slashes, ends in the segments of
+   suffix ("/e", "/i/v0/e"). */
+int xf_fmt_path_ends(xf_str_t path, const char *suffix);
+
+xf_status_t xf_format_json(xf_fmt_ctx_t *ctx);
+xf_status_t xf_format_sensors(xf_fmt_ctx_t *ctx);
+xf_status_t xf_format_posthog(xf_fmt_ctx_t *ctx);
+xf_status_t xf_format_segment(xf_fmt_ctx_t *ctx);
+xf_status_t xf_format_snowplow(xf_fmt_ctx_t *ctx);
+
+/* Route tests for auto detection. */
+int xf_format_posthog_route(const xf_request_t *req);
+int xf_format_segment_route(const xf_request_t *req);
+int xf_format_snowplow_route(const xf_request_t *req);
+int xf_format_sensors_route(const xf_request_t *req);
 
 #endif /* XF_FORMAT_H */
