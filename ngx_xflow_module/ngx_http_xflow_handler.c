@@ -441,8 +441,8 @@ ngx_http_xflow_body_error(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     if (ctx->decoder) {
         lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
-        (void) xf_decoder_finish(ctx->decoder, &p, &len);
-        len = ngx_min(len, lcf->dl_max_raw);
+        p = xf_decoder_data(ctx->decoder);
+        len = ngx_min(xf_decoder_size(ctx->decoder), lcf->dl_max_raw);
     }
 
     return ngx_http_xflow_reject_request(r, ctx, st, p, len);

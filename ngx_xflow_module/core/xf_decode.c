@@ -345,6 +345,13 @@ xf_decoder_size(const xf_decoder_t *d)
 }
 
 
+const u_char *
+xf_decoder_data(const xf_decoder_t *d)
+{
+    return d->buf ? d->buf : (const u_char *) "";
+}
+
+
 void
 xf_decoder_free(xf_decoder_t *d)
 {

@@ -85,6 +85,13 @@ xf_status_t xf_decoder_finish(xf_decoder_t *d, const u_char **out,
 /* Bytes decoded so far. */
 size_t xf_decoder_size(const xf_decoder_t *d);
 
+/*
+ * The xf_decoder_size() bytes decoded so far, valid even after an error
+ * (never NULL): what a request that failed to decode did carry, for the
+ * dead-letter topic.
+ */
+const u_char *xf_decoder_data(const xf_decoder_t *d);
+
 void xf_decoder_free(xf_decoder_t *d);
 
 /*

@@ -1246,6 +1246,30 @@ START_TEST(test_nomem_walk)
 END_TEST
 
 
+START_TEST(test_data_after_error)
+{
+    xf_decoder_t  *d;
+
+    ck_assert_int_eq(xf_decoder_create(&d, XF_ENC_IDENTITY, 10,
+                                       &xf_alloc_libc), XF_OK);
+    ck_assert_uint_eq(xf_decoder_size(d), 0);
+    ck_assert_ptr_nonnull(xf_decoder_data(d));
+
+    ck_assert_int_eq(xf_decoder_feed(d, (const u_char *) "0123456", 7),
+                     XF_OK);
+    ck_assert_int_eq(xf_decoder_feed(d, (const u_char *) "789abcdef", 9),
+                     XF_ERR_TOO_LARGE);
+
+    /* what was decoded before the cap stays readable for a dead letter */
+    ck_assert_uint_le(xf_decoder_size(d), 10);
+    ck_assert_uint_ge(xf_decoder_size(d), 7);
+    ck_assert_mem_eq(xf_decoder_data(d), "0123456789", xf_decoder_size(d));
+
+    xf_decoder_free(d);
+}
+END_TEST
+
+
 Suite *
 make_decode_suite(void)
 {
@@ -1264,6 +1288,7 @@ make_decode_suite(void)
     tcase_add_test(tc, test_zstd_frames);
     tcase_add_test(tc, test_deflate_zlib_and_raw);
     tcase_add_loop_test(tc, test_one_shot_hands_over, 0, 4);
+    tcase_add_test(tc, test_data_after_error);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("limits");
