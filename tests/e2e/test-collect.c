@@ -1043,7 +1043,9 @@ END_TEST
  */
 START_TEST(test_delivery_failed)
 {
+    long             status;
     size_t           i;
+    xf_http_resp_t   resp;
     xf_kafka_msgs_t  msgs;
 
     collect_start("    xflow_ack kafka;\n"
@@ -1054,7 +1056,24 @@ START_TEST(test_delivery_failed)
                  "delivery_failed", 0);
     xf_kafka_set_up(kafka);
 
-    collect_sentinel();
+    /*
+     * The producer reconnects with backoff: until it did, a request may
+     * still time out (1 s here).  Retry, bounded, until one succeeds.
+     */
+    for (i = 0; i < 20; i++) {
+        xf_http_request("POST", url, NULL, SENTINEL, sizeof(SENTINEL) - 1,
+                        &resp);
+        status = resp.status;
+        xf_http_resp_free(&resp);
+
+        if (status != 503) {
+            break;
+        }
+
+        xf_sleep_ms(250);
+    }
+
+    ck_assert_int_eq(status, 200);
 
     /* The failed event may arrive too, if it is replayed later. */
     memset(&msgs, 0, sizeof(msgs));
