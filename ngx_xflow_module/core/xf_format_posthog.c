@@ -1,0 +1,360 @@
+/*
+ * xf_format_posthog.c - PostHog (posthog-js and the capture API).
+ *
+ * Events: POST /e/, /i/v0/e/, /batch/, /capture/, /track/, /engage/, /s/
+ * (any prefix before them).  The body, after the glue's Content-Encoding
+ * layer, is one of
+ *
+ *     gzip(...)                      sniffed by its magic bytes, whatever
+ *                                    the query or Content-Type says
+ *                                    (compression=gzip-js, text/plain)
+ *     data=<base64(...)>             compression=base64, sendBeacon; a
+ *                                    form, also in a GET query
+ *     [event, ...]  event  {"api_key":..., "batch":[...], "sent_at":...}
+ *
+ * compression=lz64 (LZ-string, very old SDKs) is XF_ERR_ENCODING_UNKNOWN.
+ *
+ * Remote config, not uploads: GET .../array/<token>/config.js and
+ * .../array/<token>/config give the token from the path; POST /decide/
+ * and /flags/ (feature flags) give it from the body ("token",
+ * "api_key") when it can be read.  Both reply XF_REPLY_POSTHOG_CONFIG
+ * with no event; a config request never fails for its body.
+ *
+ * Event: name "event"; distinct id properties.distinct_id, else
+ * "distinct_id", else "$distinct_id"; app (the project token) the
+ * event's "api_key", "token" or "$token", else properties.token or
+ * properties.$token, else the body's "api_key" or "token".  "event" and a
+ * distinct id are required, as PostHog's capture requires them.
+ */
+
+#include <string.h>
+
+#include "xf_form.h"
+#include "xf_format.h"
+
+
+static int xf_posthog_config_path(xf_str_t path, xf_str_t *token);
+static xf_status_t xf_posthog_config(xf_fmt_ctx_t *ctx);
+static xf_status_t xf_posthog_text(xf_fmt_ctx_t *ctx, xf_str_t *s);
+static xf_status_t xf_posthog_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev);
+
+
+static const char *const  xf_posthog_event_routes[] = {
+    "/e", "/i/v0/e", "/batch", "/capture", "/track", "/engage", "/s", NULL
+};
+
+static const char *const  xf_posthog_config_routes[] = {
+    "/decide", "/flags", NULL
+};
+
+static const char *const  xf_posthog_body_keys[] = {
+    "api_key", "token", NULL
+};
+
+static const char *const  xf_posthog_event_keys[] = {
+    "api_key", "token", "$token", NULL
+};
+
+static const char *const  xf_posthog_prop_keys[] = {
+    "token", "$token", NULL
+};
+
+static const char *const  xf_posthog_id_keys[] = {
+    "distinct_id", "$distinct_id", NULL
+};
+
+
+static int
+xf_posthog_route_in(xf_str_t path, const char *const *routes)
+{
+    for ( /* void */ ; *routes != NULL; routes++) {
+        if (xf_fmt_path_ends(path, *routes)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+xf_format_posthog_route(const xf_request_t *req)
+{
+    xf_str_t  token;
+
+    return xf_posthog_route_in(req->path, xf_posthog_event_routes)
+           || xf_posthog_route_in(req->path, xf_posthog_config_routes)
+           || xf_posthog_config_path(req->path, &token);
+}
+
+
+xf_status_t
+xf_format_posthog(xf_fmt_ctx_t *ctx)
+{
+    u_char              *dst;
+    xf_str_t             text, token, c;
+    xf_status_t          rc;
+    const xf_request_t  *req;
+
+    req = ctx->req;
+
+    ctx->fields = xf_posthog_fields;
+    ctx->up->reply = XF_REPLY_POSTHOG;
+
+    if (xf_posthog_config_path(req->path, &token)) {
+        ctx->up->reply = XF_REPLY_POSTHOG_CONFIG;
+
+        if (memchr(token.data, '%', token.len) != NULL) {
+            dst = xf_fmt_alloc(ctx, token.len);
+            if (dst == NULL) {
+                return XF_ERR_NOMEM;
+            }
+
+            if (xf_form_decode(token.data, token.len, XF_FORM_PLUS_KEEP,
+                               dst, &token.len)
+                != XF_OK)
+            {
+                /* A bad path: a config answer without a token. */
+                return XF_OK;
+            }
+
+            token.data = dst;
+        }
+
+        ctx->up->token = token;
+        ctx->up->app = token;
+        return XF_OK;
+    }
+
+    if (xf_posthog_route_in(req->path, xf_posthog_config_routes)) {
+        ctx->up->reply = XF_REPLY_POSTHOG_CONFIG;
+        return xf_posthog_config(ctx);
+    }
+
+    rc = xf_fmt_form_field(ctx, req->query.data, req->query.len,
+                           "compression", 0, &c);
+
+    if (rc == XF_OK && xf_fmt_eq(c, "lz64")) {
+        return XF_ERR_ENCODING_UNKNOWN;
+    }
+
+    if (rc != XF_OK && rc != XF_ERR_EMPTY) {
+        return rc;
+    }
+
+    rc = xf_posthog_text(ctx, &text);
+    if (rc != XF_OK) {
+        return rc;
+    }
+
+    return xf_fmt_json(ctx, text.data, text.len, "batch",
+                       xf_posthog_body_keys);
+}
+
+
+/* The JSON text of an upload: peel gzip and the base64 form. */
+
+static xf_status_t
+xf_posthog_text(xf_fmt_ctx_t *ctx, xf_str_t *s)
+{
+    int                  form;
+    xf_status_t          rc;
+    const xf_request_t  *req;
+
+    req = ctx->req;
+
+    if (req->body_len == 0) {
+        /* GET /e/?data=... */
+        s->data = req->query.data;
+        s->len = req->query.len;
+        form = 1;
+
+    } else {
+        s->data = req->body;
+        s->len = req->body_len;
+
+        rc = xf_fmt_gunzip(ctx, s);
+        if (rc != XF_OK) {
+            return rc;
+        }
+
+        form = (s->len >= 5 && memcmp(s->data, "data=", 5) == 0);
+    }
+
+    if (!form) {
+        return XF_OK;
+    }
+
+    if (xf_form_validate(s->data, s->len) != XF_OK) {
+        return XF_ERR_FORM;
+    }
+
+    rc = xf_fmt_form_field(ctx, s->data, s->len, "data", XF_FORM_PLUS_KEEP,
+                           s);
+    if (rc != XF_OK) {
+        return rc;
+    }
+
+    /* Some senders put plain JSON in data=; everything else is base64. */
+
+    if (s->len > 0 && (s->data[0] == '{' || s->data[0] == '[')) {
+        return XF_OK;
+    }
+
+    return xf_fmt_unbase64(ctx, s);
+}
+
+
+/* /decide/, /flags/: the token if the body gives it, never an error. */
+
+static xf_status_t
+xf_posthog_config(xf_fmt_ctx_t *ctx)
+{
+    size_t           end, err;
+    xf_str_t         text;
+    xf_status_t      rc;
+    xf_json_span_t   v;
+
+    rc = xf_fmt_form_field(ctx, ctx->req->query.data, ctx->req->query.len,
+                           "token", 0, &ctx->up->token);
+
+    if (rc == XF_OK || rc == XF_ERR_NOMEM) {
+        ctx->up->app = ctx->up->token;
+        return rc;
+    }
+
+    ctx->up->token.len = 0;
+
+    rc = xf_posthog_text(ctx, &text);
+    if (rc != XF_OK) {
+        return rc == XF_ERR_NOMEM ? rc : XF_OK;
+    }
+
+    rc = xf_json_scan_value(text.data, text.len,
+                            ctx->lim->max_depth ? ctx->lim->max_depth
+                                                : XF_JSON_DEPTH_MAX,
+                            &v, &end, &err);
+
+    if (rc != XF_OK || v.type != XF_JSON_OBJECT) {
+        return XF_OK;
+    }
+
+    rc = xf_fmt_text_any(ctx, text.data + v.off, v.len,
+                         xf_posthog_body_keys, &ctx->up->token);
+
+    if (rc == XF_ERR_NOMEM) {
+        return rc;
+    }
+
+    if (rc != XF_OK) {
+        ctx->up->token.len = 0;
+    }
+
+    ctx->up->app = ctx->up->token;
+
+    return XF_OK;
+}
+
+
+/* .../array/<token>/config or .../config.js: *token points into path. */
+
+static int
+xf_posthog_config_path(xf_str_t path, xf_str_t *token)
+{
+    size_t         len, i;
+    const u_char  *p, *slash;
+
+    len = path.len;
+
+    while (len > 0 && path.data[len - 1] == '/') {
+        len--;
+    }
+
+    if (len >= 10 && memcmp(path.data + len - 10, "/config.js", 10) == 0) {
+        len -= 10;
+
+    } else if (len >= 7 && memcmp(path.data + len - 7, "/config", 7) == 0) {
+        len -= 7;
+
+    } else {
+        return 0;
+    }
+
+    /* path.data[0 .. len) ends in "/array/<token>". */
+
+    p = path.data;
+    slash = NULL;
+
+    for (i = len; i > 0; i--) {
+        if (p[i - 1] == '/') {
+            slash = p + i - 1;
+            break;
+        }
+    }
+
+    if (slash == NULL || slash == p + len - 1 || slash - p < 6
+        || memcmp(slash - 6, "/array", 6) != 0)
+    {
+        return 0;
+    }
+
+    token->data = slash + 1;
+    token->len = p + len - (slash + 1);
+
+    return 1;
+}
+
+
+static xf_status_t
+xf_posthog_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev)
+{
+    xf_status_t      rc;
+    const u_char    *props;
+    xf_json_span_t   v;
+
+    props = NULL;
+
+    if (xf_json_object_get(ev->p, ev->len, "properties", 10, &v) == XF_OK
+        && v.type == XF_JSON_OBJECT)
+    {
+        props = ev->p + v.off;
+    }
+
+    rc = xf_fmt_text(ctx, ev->p, ev->len, "event", &ev->name);
+    if (rc == XF_ERR_NOMEM) {
+        return rc;
+    }
+
+    rc = XF_ERR_EMPTY;
+
+    if (props != NULL) {
+        rc = xf_fmt_text(ctx, props, v.len, "distinct_id", &ev->distinct_id);
+    }
+
+    if (rc == XF_ERR_EMPTY) {
+        rc = xf_fmt_text_any(ctx, ev->p, ev->len, xf_posthog_id_keys,
+                             &ev->distinct_id);
+    }
+
+    if (rc == XF_ERR_NOMEM) {
+        return rc;
+    }
+
+    rc = xf_fmt_text_any(ctx, ev->p, ev->len, xf_posthog_event_keys,
+                         &ev->app);
+
+    if (rc == XF_ERR_EMPTY && props != NULL) {
+        rc = xf_fmt_text_any(ctx, props, v.len, xf_posthog_prop_keys,
+                             &ev->app);
+    }
+
+    if (rc == XF_ERR_NOMEM) {
+        return rc;
+    }
+
+    if (ev->name.len == 0 || ev->distinct_id.len == 0) {
+        return XF_ERR_MISSING_FIELD;
+    }
+
+    return XF_OK;
+}

@@ -1,0 +1,219 @@
+/*
+ * xf_format_segment.c - Segment (analytics.js / analytics-next, server
+ * libraries, HTTP API) and RudderStack, which speaks the same API.
+ *
+ *     POST /v1/batch, /v1/b, /v1/import    {writeKey?, batch:[...], ...}
+ *     POST /v1/track|identify|page|screen|group|alias   one call
+ *     POST /v1/t|i|p|s|g|a                 the same, short (browser)
+ *     POST /beacon/v1/batch?writeKey=...   RudderStack beacons
+ *
+ * The write key: Basic auth (base64 of "key:"), else the query's
+ * writeKey, else the body's "writeKey"; an event's own "writeKey" wins
+ * for that event.  A malformed Authorization header is ignored: the key
+ * may still come from elsewhere.
+ *
+ * Event: the bytes as sent (the type a single-call route implies is not
+ * written into them); type "type", else the route's; name "event" for
+ * track, else the type ("page", "identify", ...); distinct id "userId",
+ * else "anonymousId"; app the write key.  Required: a type, "event" for
+ * track, and userId or anonymousId, as Segment's API requires.
+ */
+
+#include <string.h>
+#include <strings.h>
+
+#include "xf_base64.h"
+#include "xf_form.h"
+#include "xf_format.h"
+
+
+typedef struct {
+    const char  *suffix;
+    const char  *type;              /* NULL: a batch route */
+} xf_segment_route_t;
+
+
+static const xf_segment_route_t  xf_segment_routes[] = {
+    { "/v1/batch", NULL },      { "/v1/b", NULL },
+    { "/v1/import", NULL },
+    { "/v1/track", "track" },   { "/v1/t", "track" },
+    { "/v1/identify", "identify" }, { "/v1/i", "identify" },
+    { "/v1/page", "page" },     { "/v1/p", "page" },
+    { "/v1/screen", "screen" }, { "/v1/s", "screen" },
+    { "/v1/group", "group" },   { "/v1/g", "group" },
+    { "/v1/alias", "alias" },   { "/v1/a", "alias" },
+    { NULL, NULL }
+};
+
+static const char *const  xf_segment_key_keys[] = { "writeKey", NULL };
+
+static const char *const  xf_segment_id_keys[] = {
+    "userId", "anonymousId", NULL
+};
+
+
+static xf_status_t xf_segment_basic(xf_fmt_ctx_t *ctx);
+static xf_status_t xf_segment_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev);
+
+
+static const xf_segment_route_t *
+xf_segment_find(const xf_request_t *req)
+{
+    const xf_segment_route_t  *r;
+
+    for (r = xf_segment_routes; r->suffix != NULL; r++) {
+        if (xf_fmt_path_ends(req->path, r->suffix)) {
+            return r;
+        }
+    }
+
+    return NULL;
+}
+
+
+int
+xf_format_segment_route(const xf_request_t *req)
+{
+    return xf_segment_find(req) != NULL;
+}
+
+
+xf_status_t
+xf_format_segment(xf_fmt_ctx_t *ctx)
+{
+    xf_str_t                   text;
+    xf_status_t                rc;
+    const xf_segment_route_t  *r;
+
+    ctx->fields = xf_segment_fields;
+    ctx->up->reply = XF_REPLY_SEGMENT;
+
+    r = xf_segment_find(ctx->req);
+
+    if (r != NULL && r->type != NULL) {
+        ctx->route.data = (const u_char *) r->type;
+        ctx->route.len = strlen(r->type);
+    }
+
+    rc = xf_segment_basic(ctx);
+    if (rc != XF_OK) {
+        return rc;
+    }
+
+    if (ctx->up->app.len == 0) {
+        rc = xf_fmt_form_field(ctx, ctx->req->query.data,
+                               ctx->req->query.len, "writeKey", 0,
+                               &ctx->up->app);
+        if (rc != XF_OK && rc != XF_ERR_EMPTY) {
+            return rc;
+        }
+    }
+
+    text.data = ctx->req->body;
+    text.len = ctx->req->body_len;
+
+    rc = xf_fmt_gunzip(ctx, &text);
+    if (rc != XF_OK) {
+        return rc;
+    }
+
+    return xf_fmt_json(ctx, text.data, text.len, "batch",
+                       xf_segment_key_keys);
+}
+
+
+/* Authorization: Basic base64("writeKey:") sets the request's key. */
+
+static xf_status_t
+xf_segment_basic(xf_fmt_ctx_t *ctx)
+{
+    size_t         n, len;
+    u_char        *dst, *colon;
+    const u_char  *p;
+
+    p = ctx->req->authorization.data;
+    len = ctx->req->authorization.len;
+
+    if (len < 6 || strncasecmp((const char *) p, "basic ", 6) != 0) {
+        return XF_OK;
+    }
+
+    p += 6;
+    len -= 6;
+
+    while (len > 0 && (*p == ' ' || *p == '\t')) {
+        p++;
+        len--;
+    }
+
+    while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t')) {
+        len--;
+    }
+
+    dst = xf_fmt_alloc(ctx, xf_base64_decoded_bound(len));
+    if (dst == NULL) {
+        return XF_ERR_NOMEM;
+    }
+
+    if (xf_base64_decode(p, len, XF_BASE64_STD, dst, &n) != XF_OK) {
+        return XF_OK;
+    }
+
+    colon = memchr(dst, ':', n);
+
+    ctx->up->app.data = dst;
+    ctx->up->app.len = colon ? (size_t) (colon - dst) : n;
+
+    return XF_OK;
+}
+
+
+static xf_status_t
+xf_segment_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev)
+{
+    xf_str_t     type;
+    xf_status_t  rc;
+
+    rc = xf_fmt_text(ctx, ev->p, ev->len, "type", &type);
+    if (rc == XF_ERR_NOMEM) {
+        return rc;
+    }
+
+    if (rc != XF_OK || type.len == 0) {
+        type = ctx->route;
+    }
+
+    if (xf_fmt_eq(type, "track")) {
+        rc = xf_fmt_text(ctx, ev->p, ev->len, "event", &ev->name);
+        if (rc == XF_ERR_NOMEM) {
+            return rc;
+        }
+
+    } else {
+        ev->name = type;
+    }
+
+    rc = xf_fmt_text_any(ctx, ev->p, ev->len, xf_segment_id_keys,
+                         &ev->distinct_id);
+
+    if (rc == XF_OK && ev->distinct_id.len == 0) {
+        /* "userId": "" with an anonymousId */
+        rc = xf_fmt_text(ctx, ev->p, ev->len, "anonymousId",
+                         &ev->distinct_id);
+    }
+
+    if (rc == XF_ERR_NOMEM) {
+        return rc;
+    }
+
+    rc = xf_fmt_text(ctx, ev->p, ev->len, "writeKey", &ev->app);
+    if (rc == XF_ERR_NOMEM) {
+        return rc;
+    }
+
+    if (type.len == 0 || ev->name.len == 0 || ev->distinct_id.len == 0) {
+        return XF_ERR_MISSING_FIELD;
+    }
+
+    return XF_OK;
+}
