@@ -1,0 +1,377 @@
+/*
+ * test-hashref.c - keyed hashed references: the HMAC underneath (RFC 4231
+ * vectors), the reference format, tags, keys and key ids.
+ */
+
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "xf_hashref.h"
+
+
+#define KEY32  "0123456789abcdef0123456789abcdef"
+
+
+static void
+hex(char *dst, const u_char *p, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        sprintf(dst + 2 * i, "%02x", p[i]);
+    }
+}
+
+
+static xf_hashref_t *
+make_key(const char *key, size_t len)
+{
+    const char    *err;
+    xf_hashref_t  *h;
+
+    h = NULL;
+    err = xf_hashref_create((const u_char *) key, len, (const u_char *) "k1",
+                            2, &xf_alloc_libc, &h);
+    ck_assert_msg(err == NULL, "create: %s", err ? err : "");
+    ck_assert_ptr_nonnull(h);
+
+    return h;
+}
+
+
+/* RFC 4231 section 4: HMAC-SHA-256 of each test case. */
+static const struct {
+    u_char       key[131];
+    size_t       key_len;
+    const char  *data;
+    size_t       data_len;
+    const char  *mac;
+    size_t       mac_len;           /* case 5 is checked on 128 bits */
+} rfc4231[] = {
+    { { 0 }, 20, "Hi There", 8,
+      "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+      32 },
+    { "Jefe", 4, "what do ya want for nothing?", 28,
+      "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+      32 },
+    { { 0 }, 20, NULL, 50,
+      "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe",
+      32 },
+    { { 0 }, 25, NULL, 50,
+      "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b",
+      32 },
+    { { 0 }, 20, "Test With Truncation", 20,
+      "a3b6167473100ee06e0c796c2955552b", 16 },
+    { { 0 }, 131, "Test Using Larger Than Block-Size Key - Hash Key First",
+      54,
+      "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+      32 },
+    { { 0 }, 131,
+      "This is a test using a larger than block-size key and a larger than "
+      "block-size data. The key needs to be hashed before being used by "
+      "the HMAC algorithm.", 152,
+      "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2",
+      32 },
+};
+
+
+START_TEST(test_rfc4231)
+{
+    int                 i, j;
+    char                got[65];
+    u_char              key[131], data[152], mac[32];
+    const char         *err;
+    xf_hashref_t       *h;
+    xf_hashref_part_t   part, two[2];
+
+    i = _i;
+    memcpy(key, rfc4231[i].key, sizeof(key));
+
+    switch (i) {
+    case 0:
+        memset(key, 0x0b, 20);
+        break;
+    case 2:
+        memset(key, 0xaa, 20);
+        memset(data, 0xdd, 50);
+        break;
+    case 3:
+        for (j = 0; j < 25; j++) {
+            key[j] = (u_char) (j + 1);
+        }
+        memset(data, 0xcd, 50);
+        break;
+    case 4:
+        memset(key, 0x0c, 20);
+        break;
+    case 5:
+    case 6:
+        memset(key, 0xaa, 131);
+        break;
+    }
+
+    if (rfc4231[i].data != NULL) {
+        memcpy(data, rfc4231[i].data, rfc4231[i].data_len);
+    }
+
+    err = xf_hashref_create_raw(key, rfc4231[i].key_len,
+                                (const u_char *) "t", 1, &xf_alloc_libc, &h);
+    ck_assert_msg(err == NULL, "%s", err ? err : "");
+
+    part.p = data;
+    part.len = rfc4231[i].data_len;
+    ck_assert_int_eq(xf_hashref_hmac(h, &part, 1, mac), XF_OK);
+
+    hex(got, mac, rfc4231[i].mac_len);
+    ck_assert_str_eq(got, rfc4231[i].mac);
+
+    /* split input, same MAC */
+
+    two[0].p = data;
+    two[0].len = 3;
+    two[1].p = data + 3;
+    two[1].len = rfc4231[i].data_len - 3;
+    ck_assert_int_eq(xf_hashref_hmac(h, two, 2, mac), XF_OK);
+    hex(got, mac, rfc4231[i].mac_len);
+    ck_assert_str_eq(got, rfc4231[i].mac);
+
+    xf_hashref_destroy(h, &xf_alloc_libc);
+}
+END_TEST
+
+
+/*
+ * base64url(HMAC-SHA-256(KEY32, tag ':' input)[0..16)), computed
+ * independently (Python's hmac module).
+ */
+START_TEST(test_reference_known_answer)
+{
+    u_char         ref[XF_HASHREF_LEN];
+    xf_hashref_t  *h;
+
+    h = make_key(KEY32, 32);
+
+    ck_assert_int_eq(xf_hashref(h, XF_HASHREF_UA,
+                                (const u_char *) "Mozilla/5.0", 11, ref),
+                     XF_OK);
+    ck_assert_mem_eq(ref, "NxGzkCVLH7XqsjM_-E7AGg", XF_HASHREF_LEN);
+
+    ck_assert_int_eq(xf_hashref_cookie(h, (const u_char *) "sid", 3,
+                                       (const u_char *) "abc", 3, ref),
+                     XF_OK);
+    ck_assert_mem_eq(ref, "guuwrE0FpZr2M4E8-bJ_Ng", XF_HASHREF_LEN);
+
+    xf_hashref_destroy(h, &xf_alloc_libc);
+}
+END_TEST
+
+
+START_TEST(test_reference_alphabet_and_stability)
+{
+    int            i, j;
+    u_char         a[XF_HASHREF_LEN], b[XF_HASHREF_LEN], in[8];
+    xf_hashref_t  *h;
+
+    h = make_key(KEY32, 32);
+
+    for (i = 0; i < 1000; i++) {
+        memcpy(in, &i, sizeof(i));
+
+        ck_assert_int_eq(xf_hashref(h, 'f', in, sizeof(i), a), XF_OK);
+        ck_assert_int_eq(xf_hashref(h, 'f', in, sizeof(i), b), XF_OK);
+        ck_assert_mem_eq(a, b, XF_HASHREF_LEN);
+
+        for (j = 0; j < XF_HASHREF_LEN; j++) {
+            ck_assert(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
+                             "vwxyz0123456789-_", a[j]) != NULL);
+        }
+
+        /* 128 bits: the last character carries two bits, then zeros */
+        ck_assert(strchr("AQgw", a[21]) != NULL);
+    }
+
+    /* the empty input has a reference too */
+    ck_assert_int_eq(xf_hashref(h, 'u', NULL, 0, a), XF_OK);
+
+    xf_hashref_destroy(h, &xf_alloc_libc);
+}
+END_TEST
+
+
+START_TEST(test_tags_separate_roles)
+{
+    u_char         u[XF_HASHREF_LEN], f[XF_HASHREF_LEN], c[XF_HASHREF_LEN];
+    u_char         c2[XF_HASHREF_LEN];
+    xf_hashref_t  *h;
+
+    h = make_key(KEY32, 32);
+
+    xf_hashref(h, XF_HASHREF_UA, (const u_char *) "x=y", 3, u);
+    xf_hashref(h, XF_HASHREF_FIELD, (const u_char *) "x=y", 3, f);
+    xf_hashref_cookie(h, (const u_char *) "x", 1, (const u_char *) "y", 1,
+                      c);
+    ck_assert(memcmp(u, f, XF_HASHREF_LEN) != 0);
+    ck_assert(memcmp(u, c, XF_HASHREF_LEN) != 0);
+    ck_assert(memcmp(f, c, XF_HASHREF_LEN) != 0);
+
+    /* the cookie reference is the tagged input "c:x=y" */
+    xf_hashref(h, XF_HASHREF_COOKIE, (const u_char *) "x=y", 3, c2);
+    ck_assert_mem_eq(c, c2, XF_HASHREF_LEN);
+
+    /* the name is part of a cookie's input */
+    xf_hashref_cookie(h, (const u_char *) "z", 1, (const u_char *) "y", 1,
+                      c2);
+    ck_assert(memcmp(c, c2, XF_HASHREF_LEN) != 0);
+
+    xf_hashref_destroy(h, &xf_alloc_libc);
+}
+END_TEST
+
+
+START_TEST(test_keys_differ)
+{
+    u_char         a[XF_HASHREF_LEN], b[XF_HASHREF_LEN];
+    xf_hashref_t  *h1, *h2;
+
+    h1 = make_key(KEY32, 32);
+    h2 = make_key("1123456789abcdef0123456789abcdef", 32);
+
+    xf_hashref(h1, 'u', (const u_char *) "ua", 2, a);
+    xf_hashref(h2, 'u', (const u_char *) "ua", 2, b);
+    ck_assert(memcmp(a, b, XF_HASHREF_LEN) != 0);
+
+    xf_hashref_destroy(h1, &xf_alloc_libc);
+    xf_hashref_destroy(h2, &xf_alloc_libc);
+}
+END_TEST
+
+
+START_TEST(test_key_trailing_newline)
+{
+    u_char         a[XF_HASHREF_LEN], b[XF_HASHREF_LEN], c[XF_HASHREF_LEN];
+    u_char         d[XF_HASHREF_LEN];
+    xf_hashref_t  *h1, *h2, *h3, *h4;
+
+    h1 = make_key(KEY32, 32);
+    h2 = make_key(KEY32 "\n", 33);
+    h3 = make_key(KEY32 "\r\n", 34);
+    h4 = make_key(KEY32 "\n\n", 34);        /* only one line end goes */
+
+    xf_hashref(h1, 'u', (const u_char *) "ua", 2, a);
+    xf_hashref(h2, 'u', (const u_char *) "ua", 2, b);
+    xf_hashref(h3, 'u', (const u_char *) "ua", 2, c);
+    xf_hashref(h4, 'u', (const u_char *) "ua", 2, d);
+    ck_assert_mem_eq(a, b, XF_HASHREF_LEN);
+    ck_assert_mem_eq(a, c, XF_HASHREF_LEN);
+    ck_assert(memcmp(a, d, XF_HASHREF_LEN) != 0);
+
+    xf_hashref_destroy(h1, &xf_alloc_libc);
+    xf_hashref_destroy(h2, &xf_alloc_libc);
+    xf_hashref_destroy(h3, &xf_alloc_libc);
+    xf_hashref_destroy(h4, &xf_alloc_libc);
+}
+END_TEST
+
+
+START_TEST(test_key_refused)
+{
+    const char    *err;
+    xf_hashref_t  *h;
+
+    h = NULL;
+
+    err = xf_hashref_create((const u_char *) KEY32, 31,
+                            (const u_char *) "k1", 2, &xf_alloc_libc, &h);
+    ck_assert_str_eq(err, "key shorter than 32 bytes");
+
+    /* 31 bytes and a newline are 31 bytes of key */
+    err = xf_hashref_create((const u_char *) "0123456789abcdef0123456789abcde"
+                            "\n", 32, (const u_char *) "k1", 2,
+                            &xf_alloc_libc, &h);
+    ck_assert_str_eq(err, "key shorter than 32 bytes");
+
+    err = xf_hashref_create((const u_char *) "", 0, (const u_char *) "k1", 2,
+                            &xf_alloc_libc, &h);
+    ck_assert_ptr_nonnull(err);
+
+    err = xf_hashref_create((const u_char *) KEY32, 32, (const u_char *) "", 0,
+                            &xf_alloc_libc, &h);
+    ck_assert_ptr_nonnull(err);
+
+    err = xf_hashref_create((const u_char *) KEY32, 32,
+                            (const u_char *) "a\"b", 3, &xf_alloc_libc, &h);
+    ck_assert_ptr_nonnull(err);
+
+    err = xf_hashref_create((const u_char *) KEY32, 32,
+                            (const u_char *) KEY32 "x", 33, &xf_alloc_libc,
+                            &h);
+    ck_assert_ptr_nonnull(err);
+
+    ck_assert_ptr_null(h);
+}
+END_TEST
+
+
+START_TEST(test_kid)
+{
+    size_t         n;
+    const u_char  *kid;
+    xf_hashref_t  *h;
+
+    ck_assert_ptr_null(xf_hashref_create((const u_char *) KEY32, 32,
+                                         (const u_char *) "2024-06.a_B", 11,
+                                         &xf_alloc_libc, &h));
+    kid = xf_hashref_kid(h, &n);
+    ck_assert_uint_eq(n, 11);
+    ck_assert_mem_eq(kid, "2024-06.a_B", 11);
+
+    xf_hashref_destroy(h, &xf_alloc_libc);
+}
+END_TEST
+
+
+START_TEST(test_u64)
+{
+    /* "AAAAAAAAAAB..." : the 64th bit is the top bit of the 11th char */
+    ck_assert_uint_eq(xf_hashref_u64((const u_char *) "AAAAAAAAAAAAAAAAAAAAAA"),
+                      0);
+    ck_assert_uint_eq(xf_hashref_u64((const u_char *) "AAAAAAAAAAEAAAAAAAAAAA"),
+                      1);
+    ck_assert_uint_eq(xf_hashref_u64((const u_char *) "__________8AAAAAAAAAAA"),
+                      0xffffffffffffffffULL);
+    ck_assert_uint_eq(xf_hashref_u64((const u_char *) "gAAAAAAAAAAAAAAAAAAAAA"),
+                      0x8000000000000000ULL);
+}
+END_TEST
+
+
+Suite *
+make_hashref_suite(void)
+{
+    Suite  *s;
+    TCase  *tc;
+
+    s = suite_create("hashref");
+
+    tc = tcase_create("hmac");
+    tcase_add_loop_test(tc, test_rfc4231, 0,
+                        sizeof(rfc4231) / sizeof(rfc4231[0]));
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("reference");
+    tcase_add_test(tc, test_reference_known_answer);
+    tcase_add_test(tc, test_reference_alphabet_and_stability);
+    tcase_add_test(tc, test_tags_separate_roles);
+    tcase_add_test(tc, test_keys_differ);
+    tcase_add_test(tc, test_u64);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("key");
+    tcase_add_test(tc, test_key_trailing_newline);
+    tcase_add_test(tc, test_key_refused);
+    tcase_add_test(tc, test_kid);
+    suite_add_tcase(s, tc);
+
+    return s;
+}
