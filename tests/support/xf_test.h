@@ -141,7 +141,10 @@ typedef struct {
 xf_nginx_t *xf_nginx_new(const char *http_snippet, const char *brokers,
     int workers);
 
-/* Start the master; fails the test unless the port accepts within 10 s. */
+/*
+ * Start the master; fails the test unless the port accepts and all the
+ * workers are forked within 10 s.
+ */
 void xf_nginx_start(xf_nginx_t *n);
 
 /*

@@ -436,6 +436,7 @@ xf_nginx_start(xf_nginx_t *n)
     int          fd, status;
     char         prefix[80], path[192], *log;
     char        *argv[8];
+    pid_t        pids[XF_NGINX_MAX_WORKERS];
     int64_t      deadline;
 
     snprintf(prefix, sizeof(prefix), "%s/", n->dir);
@@ -473,6 +474,16 @@ xf_nginx_start(xf_nginx_t *n)
                          log);
         }
 
+        xf_sleep_ms(20);
+    }
+
+    /* The master listens before it forks: wait for the workers too. */
+    while (xf_nginx_workers(n, pids, XF_NGINX_MAX_WORKERS)
+           < (size_t) n->workers)
+    {
+        ck_assert_msg(xf_now_ms() < deadline, "nginx: fewer than %d "
+                      "workers after %d ms", n->workers,
+                      XF_NGINX_START_TIMEOUT);
         xf_sleep_ms(20);
     }
 }
