@@ -1,0 +1,1073 @@
+/*
+ * test-format.c - the format adapters: what each one extracts, its
+ * nested layers, per-event dead letters (non-objects, oversized events,
+ * missing fields, bad crc, encrypted payloads) next to good events,
+ * request errors (bad base64, bad percent-encoding, duplicate fields,
+ * invalid JSON, depth, too many events, empty bodies), the decoded
+ * budget against a gzip bomb inside base64, automatic detection, and an
+ * allocation-failure walk that must neither crash nor leak.
+ */
+
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "xf_base64.h"
+#include "xf_form.h"
+#include "xf_format.h"
+
+
+static xf_limits_t  lim;
+static xf_upload_t  up;
+
+
+static void
+setup(void)
+{
+    lim.max_decoded = 1024 * 1024;
+    lim.max_events = 100;
+    lim.max_event_size = 32 * 1024;
+    lim.max_depth = 32;
+    memset(&up, 0, sizeof(xf_upload_t));
+}
+
+
+static void
+teardown(void)
+{
+    xf_format_free(&up, &xf_alloc_libc);
+}
+
+
+static xf_status_t
+run_req(xf_format_t fmt, xf_method_t m, const char *path, const char *query,
+    const char *auth, const char *cookie, const void *body, size_t len)
+{
+    xf_request_t  req;
+
+    xf_format_free(&up, &xf_alloc_libc);
+
+    memset(&req, 0, sizeof(xf_request_t));
+    req.format = fmt;
+    req.method = m;
+    req.path.data = (const u_char *) path;
+    req.path.len = strlen(path);
+    req.query.data = (const u_char *) query;
+    req.query.len = strlen(query);
+    req.authorization.data = (const u_char *) (auth ? auth : "");
+    req.authorization.len = auth ? strlen(auth) : 0;
+    req.cookie.data = (const u_char *) (cookie ? cookie : "");
+    req.cookie.len = cookie ? strlen(cookie) : 0;
+    req.body = body;
+    req.body_len = len;
+
+    return xf_format_parse(&req, &lim, &xf_alloc_libc, &up);
+}
+
+
+static xf_status_t
+run(xf_format_t fmt, xf_method_t m, const char *path, const char *query,
+    const char *body)
+{
+    return run_req(fmt, m, path, query, NULL, NULL, body,
+                   body ? strlen(body) : 0);
+}
+
+
+static xf_status_t
+run_str(xf_format_t fmt, xf_method_t m, const char *path, const char *query,
+    const char *auth, const char *cookie, const char *body)
+{
+    return run_req(fmt, m, path, query, auth, cookie, body, strlen(body));
+}
+
+
+static int
+str_is(xf_str_t s, const char *c)
+{
+    return s.len == strlen(c)
+           && (s.len == 0 || memcmp(s.data, c, s.len) == 0);
+}
+
+
+#define ck_str(s, c)                                                        \
+    ck_assert_msg(str_is(s, c), "\"%.*s\" != \"%s\"", (int) (s).len,         \
+                  (const char *) (s).data, c)
+
+
+/* base64 of s, percent-encoded as a form value; malloc'd, NUL-ended. */
+
+static char *
+b64_form(const void *s, size_t len)
+{
+    size_t   n;
+    u_char  *b, *f;
+
+    b = malloc(xf_base64_encoded_len(len) + 1);
+    f = malloc(3 * xf_base64_encoded_len(len) + 1);
+    ck_assert(b != NULL && f != NULL);
+
+    n = xf_base64_encode(b, s, len, XF_BASE64_STD);
+    n = xf_form_encode(f, b, n);
+    f[n] = '\0';
+    free(b);
+
+    return (char *) f;
+}
+
+
+/* gzip of len bytes; malloc'd. */
+
+static u_char *
+gzip_of(const void *s, size_t len, size_t *out_len)
+{
+    u_char    *out;
+    z_stream   z;
+
+    memset(&z, 0, sizeof(z_stream));
+    ck_assert_int_eq(deflateInit2(&z, 9, Z_DEFLATED, 31, 9,
+                                  Z_DEFAULT_STRATEGY), Z_OK);
+    out = malloc(deflateBound(&z, len) + 16);
+    z.next_in = (u_char *) s;
+    z.avail_in = len;
+    z.next_out = out;
+    z.avail_out = deflateBound(&z, len) + 16;
+    ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+    *out_len = z.total_out;
+    deflateEnd(&z);
+
+    return out;
+}
+
+
+/* The event's bytes parse to the JSON text want. */
+
+static void
+ck_event_json(size_t i, const char *want)
+{
+    json_t        *a, *b;
+    json_error_t   err;
+
+    ck_assert_uint_lt(i, up.n);
+    a = json_loadb((const char *) up.events[i].p, up.events[i].len,
+                   JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+    ck_assert_msg(a != NULL, "event %zu: %s: %.*s", i, err.text,
+                  (int) up.events[i].len, up.events[i].p);
+    b = json_loads(want, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+    ck_assert_msg(b != NULL, "want: %s", err.text);
+    ck_assert_msg(json_equal(a, b), "event %zu: %.*s", i,
+                  (int) up.events[i].len, up.events[i].p);
+    json_decref(a);
+    json_decref(b);
+}
+
+
+/* ----------------------------------------------------------------- json */
+
+START_TEST(test_json_single)
+{
+    ck_assert_int_eq(run(XF_FMT_JSON, XF_METHOD_POST, "/collect", "",
+                         "{\"event\":\"a\\u0062\",\"user_id\":42,"
+                         "\"project\":\"p\"}"), XF_OK);
+    ck_assert_uint_eq(up.n, 1);
+    ck_assert_int_eq(up.format, XF_FMT_JSON);
+    ck_assert_int_eq(up.reply, XF_REPLY_JSON);
+    ck_str(up.events[0].name, "ab");
+    ck_str(up.events[0].distinct_id, "42");
+    ck_str(up.events[0].app, "p");
+    ck_assert_int_eq(up.events[0].error, XF_OK);
+    ck_assert_uint_eq(up.decoded, 0);
+}
+END_TEST
+
+
+START_TEST(test_json_fallbacks)
+{
+    ck_assert_int_eq(run(XF_FMT_JSON, XF_METHOD_POST, "/", "app=q%20a",
+                         "{\"type\":\"t\",\"anonymousId\":\"x\"}\n"
+                         "{\"distinct_id\":\"d\",\"uid\":\"u\"}\n"), XF_OK);
+    ck_assert_uint_eq(up.n, 2);
+    ck_str(up.events[0].name, "t");
+    ck_str(up.events[0].distinct_id, "x");
+    ck_str(up.events[0].app, "q a");
+    ck_str(up.events[1].name, "");
+    ck_str(up.events[1].distinct_id, "d");
+    ck_str(up.app, "q a");
+}
+END_TEST
+
+
+/* Non-objects and oversized events are dead letters; good ones stay. */
+
+START_TEST(test_json_dead_letters)
+{
+    char  big[200];
+
+    lim.max_event_size = 100;
+    memset(big, 0, sizeof(big));
+    snprintf(big, sizeof(big), "[{\"event\":\"a\"}, 1, \"x\", null, [], "
+             "{\"event\":\"%0120d\"}, {\"event\":\"b\"}]", 0);
+
+    ck_assert_int_eq(run(XF_FMT_JSON, XF_METHOD_POST, "/", "", big), XF_OK);
+    ck_assert_uint_eq(up.n, 7);
+    ck_assert_uint_eq(up.rejected, 5);
+    ck_assert_int_eq(up.events[0].error, XF_OK);
+    ck_assert_int_eq(up.events[1].error, XF_ERR_NOT_OBJECT);
+    ck_assert_uint_eq(up.events[1].len, 1);
+    ck_assert_mem_eq(up.events[1].p, "1", 1);
+    ck_assert_int_eq(up.events[2].error, XF_ERR_NOT_OBJECT);
+    ck_assert_mem_eq(up.events[2].p, "\"x\"", 3);
+    ck_assert_int_eq(up.events[3].error, XF_ERR_NOT_OBJECT);
+    ck_assert_int_eq(up.events[4].error, XF_ERR_NOT_OBJECT);
+    ck_assert_int_eq(up.events[5].error, XF_ERR_EVENT_TOO_LARGE);
+    ck_assert_uint_gt(up.events[5].len, 100);
+    ck_assert_int_eq(up.events[6].error, XF_OK);
+    ck_str(up.events[6].name, "b");
+}
+END_TEST
+
+
+typedef struct {
+    const char   *body;
+    size_t        len;
+    xf_status_t   rc;
+} test_req_err_t;
+
+#define REQ_ERR(body, rc)  { body, sizeof(body) - 1, rc }
+
+static const test_req_err_t  test_json_errors[] = {
+    REQ_ERR("", XF_ERR_EMPTY),
+    REQ_ERR(" \n\t ", XF_ERR_EMPTY),
+    REQ_ERR("{", XF_ERR_JSON_SYNTAX),
+    REQ_ERR("[{\"a\":1},]", XF_ERR_JSON_SYNTAX),
+    REQ_ERR("{}{}", XF_ERR_JSON_SYNTAX),
+    REQ_ERR("{\"a\":\"\0\"}", XF_ERR_JSON_SYNTAX),
+    REQ_ERR("{\"a\":1}\0", XF_ERR_JSON_SYNTAX),
+    REQ_ERR("{\"a\":\"\xff\"}", XF_ERR_JSON_UTF8),
+    REQ_ERR("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]"
+            "]]]]]]]]]]]]]]]]]]", XF_ERR_JSON_DEPTH),
+};
+
+
+START_TEST(test_json_request_errors)
+{
+    const test_req_err_t  *t = &test_json_errors[_i];
+    xf_status_t            rc;
+
+    rc = run_req(XF_FMT_JSON, XF_METHOD_POST, "/", "", NULL, NULL, t->body,
+                 t->len);
+    ck_assert_msg(rc == t->rc, "case %d: %s", _i, xf_strerror(rc));
+}
+END_TEST
+
+
+START_TEST(test_json_limits)
+{
+    ck_assert_int_eq(run(XF_FMT_JSON, XF_METHOD_POST, "/", "", "[]"), XF_OK);
+    ck_assert_uint_eq(up.n, 0);
+
+    lim.max_events = 2;
+    ck_assert_int_eq(run(XF_FMT_JSON, XF_METHOD_POST, "/", "",
+                         "[{},{}]"), XF_OK);
+    ck_assert_int_eq(run(XF_FMT_JSON, XF_METHOD_POST, "/", "",
+                         "[{},{},{}]"), XF_ERR_TOO_MANY_EVENTS);
+    ck_assert_int_eq(run(XF_FMT_JSON, XF_METHOD_POST, "/", "",
+                         "{}\n{}\n{}"), XF_ERR_TOO_MANY_EVENTS);
+
+    lim.max_decoded = 4;
+    ck_assert_int_eq(run(XF_FMT_JSON, XF_METHOD_POST, "/", "",
+                         "[{},{}]"), XF_ERR_TOO_LARGE);
+
+    /* depth counts from the top: the array is one level */
+    lim.max_decoded = 1024;
+    lim.max_depth = 2;
+    ck_assert_int_eq(run(XF_FMT_JSON, XF_METHOD_POST, "/", "",
+                         "[{\"a\":1}]"), XF_OK);
+    ck_assert_int_eq(run(XF_FMT_JSON, XF_METHOD_POST, "/", "",
+                         "[{\"a\":{}}]"), XF_ERR_JSON_DEPTH);
+    ck_assert_int_eq(run(XF_FMT_JSON, XF_METHOD_POST, "/", "",
+                         "{\"a\":{}}"), XF_OK);
+}
+END_TEST
+
+
+/* -------------------------------------------------------------- sensors */
+
+#define SA_EVENT  "{\"type\":\"track\",\"event\":\"$pageview\"," \
+                  "\"distinct_id\":\"u1\",\"properties\":{\"$lib\":\"js\"," \
+                  "\"note\":\"\\u9001 +/= \\\"q\\\"\"}}"
+#define SA_PROFILE  "{\"type\":\"profile_set\",\"distinct_id\":\"u2\"," \
+                    "\"properties\":{\"a\":1},\"project\":\"other\"}"
+
+
+/* A Sensors form: data or data_list, optional gzip and crc fields. */
+
+static char *
+sa_form(const char *field, const char *json, int gz, const char *extra,
+    int crc_mode)
+{
+    char     *f, *out;
+    u_char   *z;
+    size_t    n, zn;
+    u_char    b[8192];
+    int32_t   h;
+
+    if (gz) {
+        z = gzip_of(json, strlen(json), &zn);
+        f = b64_form(z, zn);
+        free(z);
+
+    } else {
+        f = b64_form(json, strlen(json));
+    }
+
+    /* the hash is over the base64 text, i.e. the decoded field */
+    ck_assert_int_eq(xf_form_decode((u_char *) f, strlen(f), 0, b, &n),
+                     XF_OK);
+    h = xf_java_string_hash(b, n);
+
+    out = malloc(strlen(f) + 256);
+
+    if (crc_mode == 1) {
+        sprintf(out, "%s=%s&ext=crc%%3D%d%s", field, f, (int) h, extra);
+    } else if (crc_mode == 2) {
+        sprintf(out, "crc=%d&gzip=%d&%s=%s%s", (int) h, gz, field, f, extra);
+    } else if (crc_mode == 3) {
+        sprintf(out, "crc=%d&%s=%s%s", (int) h + 1, field, f, extra);
+    } else {
+        sprintf(out, "%s=%s%s%s", field, f, gz ? "&gzip=1" : "", extra);
+    }
+
+    free(f);
+
+    return out;
+}
+
+
+START_TEST(test_sensors_image)
+{
+    char  *f, *q;
+
+    f = sa_form("data", SA_EVENT, 0, "", 1);
+    q = malloc(strlen(f) + 32);
+    sprintf(q, "project=shop&%s", f);
+
+    ck_assert_int_eq(run(XF_FMT_SENSORS, XF_METHOD_GET, "/sa.gif", q, NULL),
+                     XF_OK);
+    ck_assert_int_eq(up.reply, XF_REPLY_GIF);
+    ck_assert_uint_eq(up.n, 1);
+    ck_assert_int_eq(up.events[0].error, XF_OK);
+    ck_event_json(0, SA_EVENT);
+    ck_str(up.events[0].name, "$pageview");
+    ck_str(up.events[0].distinct_id, "u1");
+    ck_str(up.events[0].app, "shop");
+    ck_str(up.app, "shop");
+    ck_assert_uint_gt(up.decoded, 0);
+
+    /* the same by auto detection, and as a sendBeacon body */
+    ck_assert_int_eq(run(XF_FMT_AUTO, XF_METHOD_GET, "/sa.gif", q, NULL),
+                     XF_OK);
+    ck_assert_int_eq(up.format, XF_FMT_SENSORS);
+    ck_assert_int_eq(run(XF_FMT_AUTO, XF_METHOD_POST, "/log",
+                         "project=shop", f), XF_OK);
+    ck_assert_int_eq(up.format, XF_FMT_SENSORS);
+    ck_assert_int_eq(up.reply, XF_REPLY_JSON);
+    ck_assert_uint_eq(up.n, 1);
+    ck_assert_int_eq(up.events[0].error, XF_OK);
+
+    free(q);
+    free(f);
+}
+END_TEST
+
+
+/* Apps: crc field, gzip=1, data_list; profile events have no name. */
+
+START_TEST(test_sensors_app_batch)
+{
+    char  *f;
+
+    f = sa_form("data_list", "[" SA_EVENT "," SA_PROFILE "]", 1, "", 2);
+
+    ck_assert_int_eq(run(XF_FMT_SENSORS, XF_METHOD_POST, "/sa",
+                         "project=p", f), XF_OK);
+    ck_assert_uint_eq(up.n, 2);
+    ck_assert_uint_eq(up.rejected, 0);
+    ck_event_json(0, SA_EVENT);
+    ck_event_json(1, SA_PROFILE);
+    ck_str(up.events[1].name, "profile_set");
+    ck_str(up.events[1].distinct_id, "u2");
+    ck_str(up.events[0].app, "p");
+    ck_str(up.events[1].app, "other");
+
+    free(f);
+}
+END_TEST
+
+
+/* A wrong crc: every event kept, every event a dead letter. */
+
+START_TEST(test_sensors_crc_mismatch)
+{
+    char  *f;
+
+    f = sa_form("data_list", "[" SA_EVENT "," SA_EVENT "]", 0, "", 3);
+
+    ck_assert_int_eq(run(XF_FMT_SENSORS, XF_METHOD_POST, "/sa", "", f),
+                     XF_OK);
+    ck_assert_uint_eq(up.n, 2);
+    ck_assert_uint_eq(up.rejected, 2);
+    ck_assert_int_eq(up.events[0].error, XF_ERR_CRC);
+    ck_assert_int_eq(up.events[1].error, XF_ERR_CRC);
+    ck_event_json(1, SA_EVENT);
+    free(f);
+
+    ck_assert_int_eq(run(XF_FMT_SENSORS, XF_METHOD_POST, "/sa", "",
+                         "data=e30%3D&ext=crc%3Dabc"), XF_OK);
+    ck_assert_int_eq(up.events[0].error, XF_ERR_CRC);
+
+    ck_assert_int_eq(run(XF_FMT_SENSORS, XF_METHOD_POST, "/sa", "",
+                         "data=e30%3D&crc=99999999999"), XF_OK);
+    ck_assert_int_eq(up.events[0].error, XF_ERR_CRC);
+
+    /* {} has no type: a missing field, but the crc matches */
+    ck_assert_int_eq(run(XF_FMT_SENSORS, XF_METHOD_POST, "/sa", "",
+                         "data=e30%3D&crc=3059451"), XF_OK);
+    ck_assert_int_eq(up.events[0].error, XF_ERR_MISSING_FIELD);
+}
+END_TEST
+
+
+START_TEST(test_sensors_encrypted)
+{
+    static const char  *gz[] = { "9", "13", "7" };
+    static const xf_status_t  want[] = {
+        XF_ERR_ENCRYPTED, XF_ERR_ENCRYPTED, XF_ERR_ENCODING_UNKNOWN
+    };
+    char   body[128];
+    int    i;
+
+    for (i = 0; i < 3; i++) {
+        snprintf(body, sizeof(body), "crc=1&gzip=%s&data_list=QUJD%%2Bx%%3D%%3D"
+                 "&project=p", gz[i]);
+        ck_assert_int_eq(run(XF_FMT_SENSORS, XF_METHOD_POST, "/sa", "",
+                             body), XF_OK);
+        ck_assert_uint_eq(up.n, 1);
+        ck_assert_uint_eq(up.rejected, 1);
+        ck_assert_int_eq(up.events[0].error, want[i]);
+        ck_assert_uint_eq(up.events[0].len, 8);
+        ck_assert_mem_eq(up.events[0].p, "QUJD+x==", 8);
+        ck_str(up.events[0].app, "p");
+    }
+}
+END_TEST
+
+
+static const test_req_err_t  test_sensors_errors[] = {
+    REQ_ERR("data=e30%", XF_ERR_FORM),
+    REQ_ERR("data=e30%3D&x=%zz", XF_ERR_FORM),
+    REQ_ERR("data=e30%3D&data=e30%3D", XF_ERR_FORM),
+    REQ_ERR("data=e30%3D&d%61ta=e30%3D", XF_ERR_FORM),
+    REQ_ERR("data=e30%3D&data_list=W10%3D", XF_ERR_FORM),
+    REQ_ERR("data=e30*", XF_ERR_BASE64),
+    REQ_ERR("data=e30%3D%3D", XF_ERR_BASE64),
+    REQ_ERR("data=e3%000", XF_ERR_BASE64),
+    REQ_ERR("data=e3 0", XF_ERR_BASE64),
+    REQ_ERR("data=", XF_ERR_EMPTY),
+    REQ_ERR("project=x", XF_ERR_EMPTY),
+    REQ_ERR("data=ew%3D%3D", XF_ERR_JSON_SYNTAX),
+    REQ_ERR("data=H4sIAAAAAAAAAw%3D%3D", XF_ERR_TRUNCATED),
+};
+
+
+START_TEST(test_sensors_request_errors)
+{
+    const test_req_err_t  *t = &test_sensors_errors[_i];
+    xf_status_t            rc;
+
+    rc = run_req(XF_FMT_SENSORS, XF_METHOD_POST, "/sa", "", NULL, NULL,
+                 t->body, t->len);
+    ck_assert_msg(rc == t->rc, "case %d: %s, expected %s", _i,
+                  xf_strerror(rc), xf_strerror(t->rc));
+}
+END_TEST
+
+
+/* A gzip bomb inside base64 stops at the decoded budget. */
+
+START_TEST(test_sensors_gzip_bomb)
+{
+    char    *f;
+    char    *json;
+    size_t   n;
+
+    n = 4 * 1024 * 1024;
+    json = malloc(n + 1);
+    memset(json, ' ', n);
+    json[0] = '[';
+    json[n - 1] = ']';
+    json[n] = '\0';
+
+    f = sa_form("data_list", json, 1, "", 0);
+    ck_assert_uint_lt(strlen(f), 64 * 1024);
+
+    ck_assert_int_eq(run(XF_FMT_SENSORS, XF_METHOD_POST, "/sa", "", f),
+                     XF_ERR_TOO_LARGE);
+    ck_assert_uint_le(strlen(f) + up.decoded, lim.max_decoded);
+
+    lim.max_decoded = 8 * 1024 * 1024;
+    ck_assert_int_eq(run(XF_FMT_SENSORS, XF_METHOD_POST, "/sa", "", f),
+                     XF_OK);
+    ck_assert_uint_eq(up.n, 0);
+    ck_assert_uint_ge(up.decoded, n);
+
+    free(f);
+    free(json);
+}
+END_TEST
+
+
+/* Every layer counts: find the exact budget a request needs. */
+
+START_TEST(test_sensors_budget)
+{
+    char    *f;
+    size_t   need;
+
+    f = sa_form("data", SA_EVENT, 1, "", 1);
+
+    ck_assert_int_eq(run(XF_FMT_SENSORS, XF_METHOD_POST, "/sa", "", f),
+                     XF_OK);
+    need = strlen(f) + up.decoded;
+    ck_assert_uint_gt(up.decoded, strlen(SA_EVENT));
+
+    lim.max_decoded = need;
+    ck_assert_int_eq(run(XF_FMT_SENSORS, XF_METHOD_POST, "/sa", "", f),
+                     XF_OK);
+    lim.max_decoded = need - 1;
+    ck_assert_int_eq(run(XF_FMT_SENSORS, XF_METHOD_POST, "/sa", "", f),
+                     XF_ERR_TOO_LARGE);
+
+    free(f);
+}
+END_TEST
+
+
+/* '+' the sender did not percent-encode is still base64's '+'. */
+
+START_TEST(test_sensors_raw_plus)
+{
+    /* base64 of {"type":"a","x":"~~~>"} has a '+' */
+    char         body[128];
+    u_char       b64[64];
+    size_t       n;
+    const char  *json = "{\"type\":\"a\",\"x\":\"~~~>\"}";
+
+    n = xf_base64_encode(b64, (const u_char *) json, strlen(json),
+                         XF_BASE64_STD);
+    ck_assert_ptr_nonnull(memchr(b64, '+', n));
+    snprintf(body, sizeof(body), "data=%.*s&crc=%d", (int) n, b64,
+             (int) xf_java_string_hash(b64, n));
+
+    ck_assert_int_eq(run(XF_FMT_SENSORS, XF_METHOD_POST, "/sa", "", body),
+                     XF_OK);
+    ck_assert_uint_eq(up.n, 1);
+    ck_assert_int_eq(up.events[0].error, XF_OK);
+    ck_event_json(0, json);
+}
+END_TEST
+
+
+/* -------------------------------------------------------------- posthog */
+
+#define PH_EVENT(name, id)                                                  \
+    "{\"event\":\"" name "\",\"properties\":{\"distinct_id\":\"" id "\","   \
+    "\"$lib\":\"web\"},\"uuid\":\"1\"}"
+
+
+START_TEST(test_posthog_batch)
+{
+    const char  *body = "{\"api_key\":\"phc_k\",\"batch\":["
+                        PH_EVENT("$pageview", "d1") ","
+                        PH_EVENT("click", "d2") "],\"sent_at\":\"x\"}";
+
+    ck_assert_int_eq(run(XF_FMT_AUTO, XF_METHOD_POST, "/e/", "ip=1&_=1",
+                         body), XF_OK);
+    ck_assert_int_eq(up.format, XF_FMT_POSTHOG);
+    ck_assert_int_eq(up.reply, XF_REPLY_POSTHOG);
+    ck_assert_uint_eq(up.n, 2);
+    ck_assert_uint_eq(up.rejected, 0);
+    ck_event_json(0, PH_EVENT("$pageview", "d1"));
+    ck_str(up.events[1].name, "click");
+    ck_str(up.events[1].distinct_id, "d2");
+    ck_str(up.events[1].app, "phc_k");
+    ck_str(up.app, "phc_k");
+}
+END_TEST
+
+
+START_TEST(test_posthog_tokens)
+{
+    ck_assert_int_eq(run(XF_FMT_POSTHOG, XF_METHOD_POST, "/capture/", "",
+                         "[{\"event\":\"a\",\"distinct_id\":\"t\","
+                         "\"api_key\":\"k1\"},"
+                         "{\"event\":\"b\",\"$distinct_id\":\"t2\","
+                         "\"properties\":{\"token\":\"k2\"}},"
+                         "{\"event\":\"c\",\"properties\":{}},"
+                         "{\"properties\":{\"distinct_id\":\"x\"}}]"),
+                     XF_OK);
+    ck_assert_uint_eq(up.n, 4);
+    ck_str(up.events[0].app, "k1");
+    ck_str(up.events[0].distinct_id, "t");
+    ck_str(up.events[1].app, "k2");
+    ck_str(up.events[1].distinct_id, "t2");
+    ck_assert_int_eq(up.events[2].error, XF_ERR_MISSING_FIELD);
+    ck_assert_int_eq(up.events[3].error, XF_ERR_MISSING_FIELD);
+    ck_assert_uint_eq(up.rejected, 2);
+}
+END_TEST
+
+
+/* gzip-js with or without the query flag, and sendBeacon's base64. */
+
+START_TEST(test_posthog_layers)
+{
+    u_char      *z;
+    char        *f, *body;
+    size_t       zn;
+    const char  *json = "[" PH_EVENT("a", "d") "]";
+
+    z = gzip_of(json, strlen(json), &zn);
+
+    ck_assert_int_eq(run_req(XF_FMT_AUTO, XF_METHOD_POST, "/i/v0/e/",
+                             "compression=gzip-js", NULL, NULL, z, zn),
+                     XF_OK);
+    ck_assert_int_eq(up.format, XF_FMT_POSTHOG);
+    ck_assert_uint_eq(up.n, 1);
+    ck_event_json(0, PH_EVENT("a", "d"));
+    ck_assert_uint_eq(up.decoded, strlen(json));
+
+    ck_assert_int_eq(run_req(XF_FMT_POSTHOG, XF_METHOD_POST, "/batch/", "",
+                             NULL, NULL, z, zn), XF_OK);
+    ck_assert_uint_eq(up.n, 1);
+
+    f = b64_form(json, strlen(json));
+    body = malloc(strlen(f) + 8);
+    sprintf(body, "data=%s", f);
+
+    ck_assert_int_eq(run(XF_FMT_AUTO, XF_METHOD_POST, "/ingest/e/",
+                         "compression=base64", body), XF_OK);
+    ck_assert_int_eq(up.format, XF_FMT_POSTHOG);
+    ck_assert_uint_eq(up.n, 1);
+    ck_event_json(0, PH_EVENT("a", "d"));
+
+    /* the same form on an unknown path is found by its query */
+    ck_assert_int_eq(run(XF_FMT_AUTO, XF_METHOD_POST, "/x",
+                         "compression=base64", body), XF_OK);
+    ck_assert_int_eq(up.format, XF_FMT_POSTHOG);
+
+    ck_assert_int_eq(run(XF_FMT_POSTHOG, XF_METHOD_POST, "/e/",
+                         "compression=lz64", "N4Ig"),
+                     XF_ERR_ENCODING_UNKNOWN);
+
+    free(body);
+    free(f);
+    free(z);
+}
+END_TEST
+
+
+START_TEST(test_posthog_config)
+{
+    u_char      *z;
+    size_t       zn;
+    const char  *flags = "{\"token\":\"phc_f\",\"distinct_id\":\"d\"}";
+
+    ck_assert_int_eq(run(XF_FMT_AUTO, XF_METHOD_GET,
+                         "/array/phc_abc/config.js", "", NULL), XF_OK);
+    ck_assert_int_eq(up.format, XF_FMT_POSTHOG);
+    ck_assert_int_eq(up.reply, XF_REPLY_POSTHOG_CONFIG);
+    ck_assert_uint_eq(up.n, 0);
+    ck_str(up.token, "phc_abc");
+
+    ck_assert_int_eq(run(XF_FMT_POSTHOG, XF_METHOD_GET,
+                         "/ph/array/phc%5Fx/config", "", NULL), XF_OK);
+    ck_assert_int_eq(up.reply, XF_REPLY_POSTHOG_CONFIG);
+    ck_str(up.token, "phc_x");
+
+    z = gzip_of(flags, strlen(flags), &zn);
+    ck_assert_int_eq(run_req(XF_FMT_AUTO, XF_METHOD_POST, "/flags/", "v=2",
+                             NULL, NULL, z, zn), XF_OK);
+    ck_assert_int_eq(up.reply, XF_REPLY_POSTHOG_CONFIG);
+    ck_str(up.token, "phc_f");
+    free(z);
+
+    /* a body that cannot be read still gets a config answer */
+    ck_assert_int_eq(run(XF_FMT_AUTO, XF_METHOD_POST, "/decide/", "v=3",
+                         "{bad"), XF_OK);
+    ck_assert_int_eq(up.reply, XF_REPLY_POSTHOG_CONFIG);
+    ck_assert_uint_eq(up.token.len, 0);
+
+    /* not a config path: no token segment */
+    ck_assert_int_eq(run(XF_FMT_AUTO, XF_METHOD_GET, "/array//config.js",
+                         "", NULL), XF_ERR_EMPTY);
+}
+END_TEST
+
+
+/* -------------------------------------------------------------- segment */
+
+START_TEST(test_segment_batch)
+{
+    /* Basic base64("wk_basic:") */
+    ck_assert_int_eq(run_str(XF_FMT_AUTO, XF_METHOD_POST, "/v1/batch", "",
+                             "Basic d2tfYmFzaWM6", NULL,
+                             "{\"batch\":[{\"type\":\"track\","
+                             "\"event\":\"Buy\",\"userId\":\"u\"},{\"type\":\"identify\","
+                             "\"userId\":\"\",\"anonymousId\":\"a\"},"
+                             "{\"type\":\"track\",\"userId\":\"u\"},"
+                             "{\"type\":\"page\"}],\"writeKey\":\"body\"}"),
+                     XF_OK);
+    ck_assert_int_eq(up.format, XF_FMT_SEGMENT);
+    ck_assert_int_eq(up.reply, XF_REPLY_SEGMENT);
+    ck_str(up.app, "wk_basic");
+    ck_assert_uint_eq(up.n, 4);
+    ck_str(up.events[0].name, "Buy");
+    ck_str(up.events[0].app, "wk_basic");
+    ck_str(up.events[1].name, "identify");
+    ck_str(up.events[1].distinct_id, "a");
+    ck_assert_int_eq(up.events[2].error, XF_ERR_MISSING_FIELD);
+    ck_assert_int_eq(up.events[3].error, XF_ERR_MISSING_FIELD);
+}
+END_TEST
+
+
+START_TEST(test_segment_single)
+{
+    static const char  body[] = "{\"event\":\"Signed Up\",\"anonymousId\":"
+                                "\"an\",\"writeKey\":\"wk\"}";
+
+    ck_assert_int_eq(run(XF_FMT_AUTO, XF_METHOD_POST, "/v1/t", "", body),
+                     XF_OK);
+    ck_assert_int_eq(up.format, XF_FMT_SEGMENT);
+    ck_assert_uint_eq(up.n, 1);
+    ck_assert_int_eq(up.events[0].error, XF_OK);
+    ck_assert_uint_eq(up.events[0].len, sizeof(body) - 1);
+    ck_assert_mem_eq(up.events[0].p, body, sizeof(body) - 1);
+    ck_str(up.events[0].name, "Signed Up");
+    ck_str(up.events[0].distinct_id, "an");
+    ck_str(up.events[0].app, "wk");
+
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/page", "",
+                         "{\"userId\":7,\"name\":\"Home\"}"), XF_OK);
+    ck_str(up.events[0].name, "page");
+    ck_str(up.events[0].distinct_id, "7");
+
+    /* RudderStack beacons: the key in the query */
+    ck_assert_int_eq(run(XF_FMT_AUTO, XF_METHOD_POST, "/beacon/v1/batch",
+                         "writeKey=rk", "{\"batch\":[{\"type\":\"screen\","
+                         "\"userId\":\"u\"}]}"), XF_OK);
+    ck_assert_int_eq(up.format, XF_FMT_SEGMENT);
+    ck_str(up.events[0].app, "rk");
+    ck_str(up.events[0].name, "screen");
+
+    /* a bad Authorization header is ignored */
+    ck_assert_int_eq(run_str(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/i", "",
+                             "Basic !!!", NULL, "{\"userId\":\"u\"}"),
+                     XF_OK);
+    ck_assert_uint_eq(up.app.len, 0);
+    ck_str(up.events[0].name, "identify");
+}
+END_TEST
+
+
+/* ------------------------------------------------------------- snowplow */
+
+START_TEST(test_snowplow_post)
+{
+    ck_assert_int_eq(run_str(XF_FMT_AUTO, XF_METHOD_POST,
+                             "/com.snowplowanalytics.snowplow/tp2", "",
+                             NULL, "a=1; sp=nu-1",
+                             "{\"schema\":\"iglu:com.snowplowanalytics."
+                             "snowplow/payload_data/jsonschema/1-0-4\","
+                             "\"data\":[{\"e\":\"pv\",\"aid\":\"site\","
+                             "\"duid\":\"du\"},{\"e\":\"se\",\"aid\":"
+                             "\"site\"},{\"aid\":\"x\"}]}"), XF_OK);
+    ck_assert_int_eq(up.format, XF_FMT_SNOWPLOW);
+    ck_assert_int_eq(up.reply, XF_REPLY_JSON);
+    ck_assert_uint_eq(up.n, 3);
+    ck_str(up.events[0].name, "pv");
+    ck_str(up.events[0].app, "site");
+    ck_str(up.events[0].distinct_id, "du");
+    ck_str(up.events[1].name, "se");
+    ck_str(up.events[1].distinct_id, "nu-1");
+    ck_assert_int_eq(up.events[2].error, XF_ERR_MISSING_FIELD);
+}
+END_TEST
+
+
+START_TEST(test_snowplow_pixel)
+{
+    ck_assert_int_eq(run_req(XF_FMT_AUTO, XF_METHOD_GET, "/i",
+                             "e=pv&aid=s&url=http%3A%2F%2Fx%2F%3Fa%3D1"
+                             "&page=A+%22B%22%5C&nul=%00&bad=%FF"
+                             "&ue_px=eyJ9-_&nuid=n9", NULL, "sp=c",
+                             NULL, 0), XF_OK);
+    ck_assert_int_eq(up.format, XF_FMT_SNOWPLOW);
+    ck_assert_int_eq(up.reply, XF_REPLY_GIF);
+    ck_assert_uint_eq(up.n, 1);
+    ck_assert_int_eq(up.events[0].error, XF_OK);
+    ck_event_json(0, "{\"e\":\"pv\",\"aid\":\"s\",\"url\":\"http://x/?a=1\","
+                  "\"page\":\"A \\\"B\\\"\\\\\",\"nul\":\"\\u0000\","
+                  "\"bad\":\"\\ufffd\",\"ue_px\":\"eyJ9-_\","
+                  "\"nuid\":\"n9\"}");
+    ck_str(up.events[0].name, "pv");
+    ck_str(up.events[0].app, "s");
+    ck_str(up.events[0].distinct_id, "n9");
+    ck_assert_uint_eq(up.decoded, up.events[0].len);
+
+    ck_assert_int_eq(run(XF_FMT_SNOWPLOW, XF_METHOD_GET, "/i",
+                         "e=pv&e=se", NULL), XF_ERR_FORM);
+    ck_assert_int_eq(run(XF_FMT_SNOWPLOW, XF_METHOD_GET, "/i",
+                         "e=pv&x=%4", NULL), XF_ERR_FORM);
+    ck_assert_int_eq(run(XF_FMT_SNOWPLOW, XF_METHOD_GET, "/i", "", NULL),
+                     XF_ERR_EMPTY);
+}
+END_TEST
+
+
+/* ----------------------------------------------------------------- auto */
+
+typedef struct {
+    xf_method_t   method;
+    const char   *path;
+    const char   *query;
+    const char   *body;
+    xf_format_t   format;
+} test_auto_t;
+
+
+static const test_auto_t  test_auto[] = {
+    { XF_METHOD_POST, "/v1/batch", "", "{}", XF_FMT_SEGMENT },
+    { XF_METHOD_POST, "/v1/track/", "", "{}", XF_FMT_SEGMENT },
+    { XF_METHOD_POST, "/x/v1/b", "", "{}", XF_FMT_SEGMENT },
+    { XF_METHOD_POST, "/tp2", "", "{}", XF_FMT_SNOWPLOW },
+    { XF_METHOD_GET, "/i", "e=pv", NULL, XF_FMT_SNOWPLOW },
+    { XF_METHOD_POST, "/i", "", "{}", XF_FMT_JSON },
+    { XF_METHOD_POST, "/e/", "", "{}", XF_FMT_POSTHOG },
+    { XF_METHOD_POST, "/i/v0/e/", "", "{}", XF_FMT_POSTHOG },
+    { XF_METHOD_POST, "/batch", "", "{}", XF_FMT_POSTHOG },
+    { XF_METHOD_POST, "/capture/", "", "{}", XF_FMT_POSTHOG },
+    { XF_METHOD_POST, "/engage/", "", "{}", XF_FMT_POSTHOG },
+    { XF_METHOD_POST, "/flags/", "v=2", "{}", XF_FMT_POSTHOG },
+    { XF_METHOD_GET, "/array/k/config", "", NULL, XF_FMT_POSTHOG },
+    { XF_METHOD_POST, "/sa", "", "data=e30%3D", XF_FMT_SENSORS },
+    { XF_METHOD_GET, "/sa.gif", "data=e30%3D", NULL, XF_FMT_SENSORS },
+    { XF_METHOD_GET, "/pixel", "data=e30%3D", NULL, XF_FMT_SENSORS },
+    { XF_METHOD_POST, "/c", "", "data_list=W10%3D", XF_FMT_SENSORS },
+    { XF_METHOD_POST, "/c", "compression=base64", "data=W10%3D",
+      XF_FMT_POSTHOG },
+    { XF_METHOD_POST, "/c", "", "{\"schema\":\"iglu:com.snowplowanalytics."
+      "snowplow/payload_data/jsonschema/1-0-4\",\"data\":[]}",
+      XF_FMT_SNOWPLOW },
+    { XF_METHOD_POST, "/collect", "", "{\"data\":1}", XF_FMT_JSON },
+    { XF_METHOD_POST, "/", "", "[]", XF_FMT_JSON },
+    { XF_METHOD_POST, "/track-e", "", "{}", XF_FMT_JSON },
+};
+
+
+START_TEST(test_auto_table)
+{
+    const test_auto_t  *t = &test_auto[_i];
+
+    (void) run(XF_FMT_AUTO, t->method, t->path, t->query, t->body);
+    ck_assert_msg(up.format == t->format, "case %d (%s): %s", _i, t->path,
+                  xf_format_name(up.format));
+}
+END_TEST
+
+
+START_TEST(test_format_names)
+{
+    xf_format_t  f;
+    int          i;
+
+    for (i = 0; i < XF_FMT_MAX; i++) {
+        const char  *n = xf_format_name((xf_format_t) i);
+
+        ck_assert_int_eq(xf_format_parse_name((const u_char *) n, strlen(n),
+                                              &f), XF_OK);
+        ck_assert_int_eq(f, i);
+    }
+
+    ck_assert_int_eq(xf_format_parse_name((const u_char *) "jso", 3, &f),
+                     XF_ERR_FORM);
+    ck_assert_str_eq(xf_format_name(XF_FMT_MAX), "unknown");
+}
+END_TEST
+
+
+/* ------------------------------------------------------ out of memory */
+
+typedef struct {
+    size_t  calls;
+    size_t  live;
+    size_t  fail_at;
+} test_mem_t;
+
+
+static void *
+test_alloc(void *data, size_t size)
+{
+    test_mem_t  *m = data;
+
+    if (++m->calls == m->fail_at) {
+        return NULL;
+    }
+
+    m->live++;
+
+    return malloc(size);
+}
+
+
+static void
+test_free(void *data, void *p)
+{
+    test_mem_t  *m = data;
+
+    m->live--;
+    free(p);
+}
+
+
+/* Fail each allocation in turn: XF_ERR_NOMEM or XF_OK, never a leak. */
+
+START_TEST(test_format_oom)
+{
+    char          *f, *q;
+    size_t         i, total;
+    xf_status_t    rc;
+    test_mem_t     m;
+    xf_alloc_t     a;
+    xf_request_t   req;
+    xf_upload_t    u;
+
+    f = sa_form("data_list", "[" SA_EVENT "," SA_PROFILE ",1]", 1, "", 2);
+    q = "project=p%20q";
+
+    a.alloc = test_alloc;
+    a.free = test_free;
+    a.data = &m;
+
+    memset(&req, 0, sizeof(xf_request_t));
+    req.format = (xf_format_t) (_i + 1);
+    req.method = XF_METHOD_POST;
+    req.path.data = (const u_char *) "/x";
+    req.path.len = 2;
+    req.query.data = (const u_char *) q;
+    req.query.len = strlen(q);
+    req.body = (const u_char *) f;
+    req.body_len = strlen(f);
+
+    if (req.format != XF_FMT_SENSORS) {
+        req.body = (const u_char *) "{\"batch\":[{\"e\":\"a\\u0062\","
+            "\"event\":\"x\\n\",\"type\":\"track\",\"userId\":\"u\\t\","
+            "\"properties\":{\"distinct_id\":\"d\\/\"}},2],"
+            "\"data\":[{\"e\":\"\\\"\"}]}";
+        req.body_len = strlen((const char *) req.body);
+    }
+
+    memset(&m, 0, sizeof(test_mem_t));
+    memset(&u, 0, sizeof(xf_upload_t));
+    ck_assert_int_eq(xf_format_parse(&req, &lim, &a, &u), XF_OK);
+    total = m.calls;
+    xf_format_free(&u, &a);
+    ck_assert_uint_eq(m.live, 0);
+
+    for (i = 1; i <= total; i++) {
+        memset(&m, 0, sizeof(test_mem_t));
+        m.fail_at = i;
+        memset(&u, 0, sizeof(xf_upload_t));
+
+        rc = xf_format_parse(&req, &lim, &a, &u);
+        ck_assert_msg(rc == XF_OK || rc == XF_ERR_NOMEM, "%zu: %s", i,
+                      xf_strerror(rc));
+        xf_format_free(&u, &a);
+        ck_assert_msg(m.live == 0, "%zu: %zu blocks leaked", i, m.live);
+    }
+
+    free(f);
+}
+END_TEST
+
+
+Suite *
+make_format_suite(void)
+{
+    Suite  *s;
+    TCase  *tc;
+
+    s = suite_create("format");
+
+    tc = tcase_create("json");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_json_single);
+    tcase_add_test(tc, test_json_fallbacks);
+    tcase_add_test(tc, test_json_dead_letters);
+    tcase_add_loop_test(tc, test_json_request_errors, 0,
+                        sizeof(test_json_errors) / sizeof(test_json_errors[0]));
+    tcase_add_test(tc, test_json_limits);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("sensors");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_sensors_image);
+    tcase_add_test(tc, test_sensors_app_batch);
+    tcase_add_test(tc, test_sensors_crc_mismatch);
+    tcase_add_test(tc, test_sensors_encrypted);
+    tcase_add_loop_test(tc, test_sensors_request_errors, 0,
+                        sizeof(test_sensors_errors)
+                        / sizeof(test_sensors_errors[0]));
+    tcase_add_test(tc, test_sensors_gzip_bomb);
+    tcase_add_test(tc, test_sensors_budget);
+    tcase_add_test(tc, test_sensors_raw_plus);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("posthog");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_posthog_batch);
+    tcase_add_test(tc, test_posthog_tokens);
+    tcase_add_test(tc, test_posthog_layers);
+    tcase_add_test(tc, test_posthog_config);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("segment");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_segment_batch);
+    tcase_add_test(tc, test_segment_single);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("snowplow");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_snowplow_post);
+    tcase_add_test(tc, test_snowplow_pixel);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("auto");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_loop_test(tc, test_auto_table, 0,
+                        sizeof(test_auto) / sizeof(test_auto[0]));
+    tcase_add_test(tc, test_format_names);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("oom");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_loop_test(tc, test_format_oom, 0, XF_FMT_MAX - 1);
+    suite_add_tcase(s, tc);
+
+    return s;
+}
