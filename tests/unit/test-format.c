@@ -726,8 +726,8 @@ START_TEST(test_segment_batch)
     ck_assert_int_eq(run_str(XF_FMT_AUTO, XF_METHOD_POST, "/v1/batch", "",
                              "Basic d2tfYmFzaWM6", NULL,
                              "{\"batch\":[{\"type\":\"track\","
-                             "\"event\":\"Buy\",\"userId\":\"u\"},{\"type\":\"identify\","
-                             "\"userId\":\"\",\"anonymousId\":\"a\"},"
+                             "\"event\":\"Buy\",\"userId\":\"u\"},"
+                             "{\"type\":\"identify\",\"userId\":\"\",\"anonymousId\":\"a\"},"
                              "{\"type\":\"track\",\"userId\":\"u\"},"
                              "{\"type\":\"page\"}],\"writeKey\":\"body\"}"),
                      XF_OK);
