@@ -727,7 +727,8 @@ START_TEST(test_segment_batch)
                              "Basic d2tfYmFzaWM6", NULL,
                              "{\"batch\":[{\"type\":\"track\","
                              "\"event\":\"Buy\",\"userId\":\"u\"},"
-                             "{\"type\":\"identify\",\"userId\":\"\",\"anonymousId\":\"a\"},"
+                             "{\"type\":\"identify\",\"userId\":\"\","
+                             "\"anonymousId\":\"a\"},"
                              "{\"type\":\"track\",\"userId\":\"u\"},"
                              "{\"type\":\"page\"}],\"writeKey\":\"body\"}"),
                      XF_OK);
