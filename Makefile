@@ -66,7 +66,16 @@ $(B)/.deps-ok: tests/support/deps.sh
 
 module: $(MODULE)
 
-$(B)/nginx/objs/Makefile: config $(B)/.deps-ok
+# The config script lists the sources when nginx's configure runs: a file
+# added or removed must reconfigure.  The list is rewritten only when it
+# changes, so its timestamp says when it last did.
+MODULE_SRCS := $(sort $(wildcard ngx_xflow_module/*.c ngx_xflow_module/*.h \
+                 $(CORE_DIR)/*.c $(CORE_DIR)/*.h rate_limit/*.c rate_limit/*.h))
+SRCLIST := $(B)/.module-sources
+$(shell mkdir -p $(B); echo '$(MODULE_SRCS)' | cmp -s - $(SRCLIST) \
+        || echo '$(MODULE_SRCS)' > $(SRCLIST))
+
+$(B)/nginx/objs/Makefile: config $(SRCLIST) $(B)/.deps-ok
 	rm -rf $(B)/nginx && mkdir -p $(B) && cp -r $(NGINX_SRC) $(B)/nginx
 	cd $(B)/nginx && ./configure --with-compat \
 	    --with-cc-opt="$(NGX_CC_OPT)" --with-ld-opt="$(NGX_LD_OPT)" \
@@ -76,7 +85,8 @@ $(B)/nginx/objs/Makefile: config $(B)/.deps-ok
 $(MODULE): $(B)/nginx/objs/Makefile $(GLUE_FILES) $(CORE_SRCS) $(CORE_HDRS) \
            $(RL_SRCS) $(RL_HDRS)
 	$(MAKE) -C $(B)/nginx -f objs/Makefile modules
-	cp $(B)/nginx/objs/ngx_http_xflow_module.so $@
+	@# a running nginx has the old file mapped: replace, never overwrite
+	cp $(B)/nginx/objs/ngx_http_xflow_module.so $@.tmp && mv -f $@.tmp $@
 
 # An nginx binary and module built with ASan+UBSan, for e2e-asan, from
 # Debian's nginx source package (nginx-dev has headers only).  nginx itself
@@ -85,8 +95,9 @@ ASAN_NGINX  := $(B)/asan-nginx/objs/nginx
 
 asan-nginx: $(ASAN_NGINX)
 
-$(B)/asan-nginx/objs/Makefile: config $(B)/.deps-ok
-	tests/support/nginx-source.sh $(B)/asan-nginx
+$(B)/asan-nginx/objs/Makefile: config $(SRCLIST) $(B)/.deps-ok
+	[ -x $(B)/asan-nginx/configure ] \
+	    || tests/support/nginx-source.sh $(B)/asan-nginx
 	cd $(B)/asan-nginx && ./configure --with-compat --with-threads \
 	    --with-http_realip_module --with-debug \
 	    --with-cc-opt="-g -O1 $(SAN) -fno-sanitize=nonnull-attribute -fPIC" \

@@ -21,6 +21,9 @@ typedef struct {
     ngx_str_t           member;         /* ",\"app\":...", may be empty */
     const u_char       *event;
     size_t              event_len;
+    ngx_int_t           copy_of;        /* same envelope as that one, or -1 */
+    u_char             *payload;        /* rendered envelope */
+    size_t              payload_len;
 } ngx_http_xflow_out_t;
 
 
@@ -34,7 +37,9 @@ typedef struct {
 static ngx_int_t ngx_http_xflow_outbox_init(ngx_http_request_t *r,
     ngx_http_xflow_outbox_t *ob, ngx_uint_t n);
 static ngx_http_xflow_out_t *ngx_http_xflow_outbox_add(
-    ngx_http_xflow_outbox_t *ob);
+    ngx_http_request_t *r, ngx_http_xflow_outbox_t *ob);
+static ngx_int_t ngx_http_xflow_route_event(ngx_http_request_t *r,
+    ngx_http_xflow_outbox_t *ob, xf_event_t *ev, xf_format_t format);
 static ngx_int_t ngx_http_xflow_dead_letter(ngx_http_request_t *r,
     ngx_http_xflow_out_t *o, xf_event_t *ev, const char *reason,
     ngx_str_t *request);
@@ -115,14 +120,15 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     for (i = 0; i < up.n; i++) {
         ev = &up.events[i];
-        o = ngx_http_xflow_outbox_add(&ob);
 
         if (ev->error != XF_OK) {
             ctx->rejected++;
 
-            if (ngx_http_xflow_dead_letter(r, o, ev, xf_strerror(ev->error),
-                                           NULL)
-                != NGX_OK)
+            o = ngx_http_xflow_outbox_add(r, &ob);
+            if (o == NULL
+                || ngx_http_xflow_dead_letter(r, o, ev,
+                                              xf_strerror(ev->error), NULL)
+                   != NGX_OK)
             {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
@@ -133,14 +139,7 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
         ctx->accepted++;
 
-        o->topic = lcf->topic_index;
-        o->key = ev->distinct_id;
-        o->event = ev->p;
-        o->event_len = ev->len;
-
-        if (ngx_http_xflow_member(r, &o->member, &ev->app, NULL, NULL)
-            != NGX_OK)
-        {
+        if (ngx_http_xflow_route_event(r, &ob, ev, up.format) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
@@ -238,14 +237,16 @@ ngx_http_xflow_reject_request(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    o = ngx_http_xflow_outbox_add(&ob);
-    o->topic = lcf->dl_topic_index;
+    o = ngx_http_xflow_outbox_add(r, &ob);
 
-    if (ngx_http_xflow_dead_letter(r, o, &ev, ctx->error, &request)
-        != NGX_OK)
+    if (o == NULL
+        || ngx_http_xflow_dead_letter(r, o, &ev, ctx->error, &request)
+           != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    o->topic = lcf->dl_topic_index;
 
     /* a full queue loses only this diagnostic copy, never an event */
     (void) ngx_http_xflow_send(r, ctx, &ob, 0);
@@ -271,10 +272,96 @@ ngx_http_xflow_outbox_init(ngx_http_request_t *r, ngx_http_xflow_outbox_t *ob,
 
 
 static ngx_http_xflow_out_t *
-ngx_http_xflow_outbox_add(ngx_http_xflow_outbox_t *ob)
+ngx_http_xflow_outbox_add(ngx_http_request_t *r, ngx_http_xflow_outbox_t *ob)
 {
-    /* callers size the outbox for every message they plan */
-    return &ob->out[ob->n++];
+    ngx_http_xflow_out_t  *out, *o;
+
+    if (ob->n == ob->nalloc) {
+        /* copies of routed events: more messages than events */
+        out = ngx_palloc(r->pool,
+                         2 * ob->nalloc * sizeof(ngx_http_xflow_out_t));
+        if (out == NULL) {
+            return NULL;
+        }
+
+        ngx_memcpy(out, ob->out, ob->n * sizeof(ngx_http_xflow_out_t));
+        ob->out = out;
+        ob->nalloc *= 2;
+    }
+
+    o = &ob->out[ob->n++];
+    ngx_memzero(o, sizeof(ngx_http_xflow_out_t));
+    o->copy_of = -1;
+
+    return o;
+}
+
+
+/*
+ * Plan the messages of one valid event: its topics from the location's
+ * routing rules (the default topic when none matches), each with the
+ * key its rule asks for.  Copies share one envelope, id included.
+ */
+static ngx_int_t
+ngx_http_xflow_route_event(ngx_http_request_t *r, ngx_http_xflow_outbox_t *ob,
+    xf_event_t *ev, xf_format_t format)
+{
+    size_t                      i, n;
+    ngx_int_t                   first;
+    xf_route_event_t            re;
+    xf_route_target_t           t[XF_ROUTE_MAX_TARGETS];
+    ngx_http_xflow_out_t       *o;
+    ngx_http_xflow_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+
+    n = 0;
+
+    if (lcf->route_table) {
+        re.name = ev->name;
+        re.app = ev->app;
+        re.format = format;
+        re.event = ev->p;
+        re.event_len = ev->len;
+
+        n = xf_route_match(lcf->route_table, &re, t);
+    }
+
+    if (n == 0) {
+        t[0].topic = lcf->topic_index;
+        t[0].key = XF_ROUTE_KEY_DISTINCT;
+        n = 1;
+    }
+
+    first = ob->n;
+
+    for (i = 0; i < n; i++) {
+        o = ngx_http_xflow_outbox_add(r, ob);
+        if (o == NULL) {
+            return NGX_ERROR;
+        }
+
+        o->topic = t[i].topic;
+        o->key = t[i].key == XF_ROUTE_KEY_DISTINCT ? ev->distinct_id
+                 : t[i].key == XF_ROUTE_KEY_APP ? ev->app
+                 : (xf_str_t) { NULL, 0 };
+
+        if (i > 0) {
+            o->copy_of = first;
+            continue;
+        }
+
+        o->event = ev->p;
+        o->event_len = ev->len;
+
+        if (ngx_http_xflow_member(r, &o->member, &ev->app, NULL, NULL)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -447,7 +534,11 @@ ngx_http_xflow_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     total = 0;
     for (i = 0; i < ob->n; i++) {
         o = &ob->out[i];
-        total += xf_envelope_size(head_len, o->member.len, o->event_len);
+
+        if (o->copy_of < 0) {
+            total += xf_envelope_size(head_len, o->member.len, o->event_len);
+        }
+
         count[o->topic]++;
     }
 
@@ -463,6 +554,27 @@ ngx_http_xflow_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     batch->last_err = RD_KAFKA_RESP_ERR_NO_ERROR;
     batch->size = total;
 
+    /* envelopes first: a copy needs the envelope of the event it copies */
+
+    d = batch->data;
+
+    for (i = 0; i < ob->n; i++) {
+        o = &ob->out[i];
+
+        if (o->copy_of >= 0) {
+            o->payload = ob->out[o->copy_of].payload;
+            o->payload_len = ob->out[o->copy_of].payload_len;
+            continue;
+        }
+
+        ngx_http_xflow_kafka_next_id(id);
+
+        o->payload = d;
+        d = xf_envelope_write(d, id, head, head_len, o->member.data,
+                              o->member.len, o->event, o->event_len);
+        o->payload_len = d - o->payload;
+    }
+
     /* messages grouped by topic, in request order within a topic */
 
     next = count + ntopics;
@@ -470,18 +582,12 @@ ngx_http_xflow_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         next[t] = next[t - 1] + count[t - 1];
     }
 
-    d = batch->data;
-
     for (i = 0; i < ob->n; i++) {
         o = &ob->out[i];
         m = &msgs[next[o->topic]++];
 
-        ngx_http_xflow_kafka_next_id(id);
-
-        m->payload = d;
-        d = xf_envelope_write(d, id, head, head_len, o->member.data,
-                              o->member.len, o->event, o->event_len);
-        m->len = d - (u_char *) m->payload;
+        m->payload = o->payload;
+        m->len = o->payload_len;
 
         /* librdkafka copies keys */
         m->key = (void *) o->key.data;

@@ -42,6 +42,8 @@ static void ngx_http_xflow_kafka_error(rd_kafka_t *rk, int err,
     const char *reason, void *opaque);
 static void ngx_http_xflow_pipe_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_xflow_pipe_open(ngx_cycle_t *cycle);
+static rd_kafka_topic_conf_t *ngx_http_xflow_topic_conf(
+    ngx_http_xflow_main_conf_t *mcf, ngx_str_t *name);
 
 
 /* One producer per worker process: this is the worker's own copy. */
@@ -121,7 +123,7 @@ ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
     for (i = 0; i < w->ntopics; i++) {
         /* topic names are NUL-terminated: they come from the config */
         w->topics[i] = rd_kafka_topic_new(w->rk, (char *) names[i].data,
-                                          NULL);
+                                  ngx_http_xflow_topic_conf(mcf, &names[i]));
         if (w->topics[i] == NULL) {
             ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
                           "xflow: topic \"%V\": %s", &names[i],
@@ -131,6 +133,27 @@ ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
     }
 
     return ngx_http_xflow_pipe_open(cycle);
+}
+
+
+/* A copy of the topic's xflow_kafka_topic_conf (librdkafka takes it). */
+static rd_kafka_topic_conf_t *
+ngx_http_xflow_topic_conf(ngx_http_xflow_main_conf_t *mcf, ngx_str_t *name)
+{
+    ngx_uint_t               i;
+    ngx_http_xflow_tconf_t  *tc;
+
+    tc = mcf->topic_confs.elts;
+
+    for (i = 0; i < mcf->topic_confs.nelts; i++) {
+        if (tc[i].topic.len == name->len
+            && ngx_strncmp(tc[i].topic.data, name->data, name->len) == 0)
+        {
+            return rd_kafka_topic_conf_dup(tc[i].conf);
+        }
+    }
+
+    return NULL;
 }
 
 

@@ -15,6 +15,12 @@ static char *ngx_http_xflow_kafka_conf(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_xflow_collect(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_xflow_route(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_xflow_kafka_topic_conf(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_xflow_compile_routes(ngx_conf_t *cf,
+    ngx_http_xflow_loc_conf_t *conf);
 static char *ngx_http_xflow_retry_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_xflow_cors_origins(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -24,6 +30,45 @@ static ngx_int_t ngx_http_xflow_conf_set(ngx_conf_t *cf,
 static void ngx_http_xflow_cleanup_rk_conf(void *data);
 static ngx_int_t ngx_http_xflow_init_process(ngx_cycle_t *cycle);
 static void ngx_http_xflow_exit_process(ngx_cycle_t *cycle);
+
+
+static void *
+ngx_http_xflow_conf_alloc(void *data, size_t size)
+{
+    return ngx_palloc(data, size);
+}
+
+
+static void
+ngx_http_xflow_conf_free(void *data, void *p)
+{
+    /* configuration memory goes with the cycle's pool */
+}
+
+
+/*
+ * Parse one xflow_route from its arguments.  The route keeps pointers to
+ * its strings, which live in the configuration pool like the arguments.
+ */
+static xf_status_t
+ngx_http_xflow_route_parse(ngx_conf_t *cf, ngx_str_t *args, ngx_uint_t n,
+    xf_alloc_t *a, xf_route_rule_t *rule, char *err, size_t err_len)
+{
+    xf_str_t    *tokens;
+    ngx_uint_t   i;
+
+    tokens = ngx_palloc(cf->pool, n * sizeof(xf_str_t));
+    if (tokens == NULL) {
+        return XF_ERR_NOMEM;
+    }
+
+    for (i = 0; i < n; i++) {
+        tokens[i].data = args[i].data;
+        tokens[i].len = args[i].len;
+    }
+
+    return xf_route_rule_parse(tokens, n, a, rule, err, err_len);
+}
 
 
 static ngx_conf_enum_t  ngx_http_xflow_ack_modes[] = {
@@ -54,6 +99,20 @@ static ngx_command_t  ngx_http_xflow_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
       ngx_http_xflow_kafka_conf,
       NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("xflow_kafka_topic_conf"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE3,
+      ngx_http_xflow_kafka_topic_conf,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("xflow_route"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_xflow_route,
+      NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
 
@@ -218,6 +277,9 @@ ngx_http_xflow_create_main_conf(ngx_conf_t *cf)
     if (ngx_array_init(&mcf->kafka_conf, cf->pool, 8, sizeof(ngx_keyval_t))
         != NGX_OK
         || ngx_array_init(&mcf->topics, cf->pool, 4, sizeof(ngx_str_t))
+           != NGX_OK
+        || ngx_array_init(&mcf->topic_confs, cf->pool, 2,
+                          sizeof(ngx_http_xflow_tconf_t))
            != NGX_OK)
     {
         return NULL;
@@ -253,7 +315,112 @@ ngx_http_xflow_cleanup_rk_conf(void *data)
 {
     ngx_http_xflow_main_conf_t  *mcf = data;
 
+    ngx_uint_t               i;
+    ngx_http_xflow_tconf_t  *tc;
+
+    tc = mcf->topic_confs.elts;
+    for (i = 0; i < mcf->topic_confs.nelts; i++) {
+        rd_kafka_topic_conf_destroy(tc[i].conf);
+    }
+
     rd_kafka_conf_destroy(mcf->rk_conf);
+}
+
+
+static char *
+ngx_http_xflow_kafka_topic_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_xflow_main_conf_t *mcf = conf;
+
+    char                     errstr[512];
+    ngx_str_t               *value;
+    ngx_uint_t               i;
+    ngx_http_xflow_tconf_t  *tc;
+
+    value = cf->args->elts;
+
+    tc = mcf->topic_confs.elts;
+    for (i = 0; i < mcf->topic_confs.nelts; i++) {
+        if (tc[i].topic.len == value[1].len
+            && ngx_strncmp(tc[i].topic.data, value[1].data, value[1].len)
+               == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == mcf->topic_confs.nelts) {
+        tc = ngx_array_push(&mcf->topic_confs);
+        if (tc == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        tc->topic = value[1];
+        tc->conf = rd_kafka_topic_conf_new();
+        if (tc->conf == NULL) {
+            mcf->topic_confs.nelts--;
+            return NGX_CONF_ERROR;
+        }
+
+    } else {
+        tc = &tc[i];
+    }
+
+    /* arguments are NUL-terminated by the configuration parser */
+    if (rd_kafka_topic_conf_set(tc->conf, (char *) value[2].data,
+                                (char *) value[3].data, errstr,
+                                sizeof(errstr))
+        != RD_KAFKA_CONF_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid Kafka topic property \"%V\" of \"%V\": "
+                           "%s", &value[2], &value[1], errstr);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_xflow_route(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_xflow_loc_conf_t *lcf = conf;
+
+    char              err[256];
+    xf_alloc_t        a;
+    ngx_str_t        *value;
+    xf_route_rule_t  *rule;
+
+    if (lcf->routes == NULL) {
+        lcf->routes = ngx_array_create(cf->pool, 4, sizeof(xf_route_rule_t));
+        if (lcf->routes == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    rule = ngx_array_push(lcf->routes);
+    if (rule == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    a.alloc = ngx_http_xflow_conf_alloc;
+    a.free = ngx_http_xflow_conf_free;
+    a.data = cf->pool;
+
+    /* ngx_str_t and xf_str_t differ in order: copy the arguments */
+    if (ngx_http_xflow_route_parse(cf, &value[1], cf->args->nelts - 1, &a,
+                                   rule, err, sizeof(err))
+        != XF_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 
@@ -539,6 +706,10 @@ ngx_http_xflow_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_int_t                  index;
     ngx_http_core_loc_conf_t  *clcf;
 
+    if (conf->routes == NULL) {
+        conf->routes = prev->routes;
+    }
+
     ngx_conf_merge_value(conf->collect, prev->collect, 0);
     ngx_conf_merge_uint_value(conf->format, prev->format, XF_FMT_AUTO);
     ngx_conf_merge_str_value(conf->topic, prev->topic, "");
@@ -583,6 +754,10 @@ ngx_http_xflow_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     conf->dl_topic_index = index;
 
+    if (ngx_http_xflow_compile_routes(cf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     /*
      * xflow_max_body is enforced by the handler while it streams the body,
      * for Content-Length and chunked bodies alike, with a JSON answer; the
@@ -592,6 +767,55 @@ ngx_http_xflow_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     clcf->client_max_body_size = 0;
 
     return NGX_CONF_OK;
+}
+
+
+/* Compile the rules a location sees; each location gets its own table. */
+static ngx_int_t
+ngx_http_xflow_compile_routes(ngx_conf_t *cf, ngx_http_xflow_loc_conf_t *conf)
+{
+    ngx_int_t         index;
+    ngx_str_t         name;
+    uint32_t         *topics;
+    xf_alloc_t        a;
+    ngx_uint_t        i;
+    xf_route_rule_t  *rules;
+
+    if (conf->routes == NULL || conf->routes->nelts == 0) {
+        return NGX_OK;
+    }
+
+    rules = conf->routes->elts;
+
+    topics = ngx_palloc(cf->pool, conf->routes->nelts * sizeof(uint32_t));
+    if (topics == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < conf->routes->nelts; i++) {
+        name.data = (u_char *) rules[i].topic.data;
+        name.len = rules[i].topic.len;
+
+        index = ngx_http_xflow_topic_index(cf, &name);
+        if (index == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        topics[i] = (uint32_t) index;
+    }
+
+    a.alloc = ngx_http_xflow_conf_alloc;
+    a.free = ngx_http_xflow_conf_free;
+    a.data = cf->pool;
+
+    if (xf_route_compile(rules, topics, conf->routes->nelts, &a,
+                         &conf->route_table)
+        != XF_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 

@@ -25,16 +25,25 @@
 #include "xf_envelope.h"
 #include "xf_format.h"
 #include "xf_json.h"
+#include "xf_route.h"
 
 
 #define NGX_HTTP_XFLOW_ACK_KAFKA   0
 #define NGX_HTTP_XFLOW_ACK_LOCAL   1
 
 
+/* xflow_kafka_topic_conf: librdkafka topic properties of one topic. */
+typedef struct {
+    ngx_str_t                   topic;
+    rd_kafka_topic_conf_t      *conf;
+} ngx_http_xflow_tconf_t;
+
+
 typedef struct {
     ngx_str_t                   brokers;
     ngx_array_t                 kafka_conf;     /* of ngx_keyval_t */
     ngx_array_t                 topics;         /* of ngx_str_t */
+    ngx_array_t                 topic_confs;    /* of ngx_http_xflow_tconf_t */
     rd_kafka_conf_t            *rk_conf;        /* validated template */
     ngx_msec_t                  shutdown_timeout;
     ngx_uint_t                  enabled;        /* some xflow_collect */
@@ -46,6 +55,8 @@ typedef struct {
     ngx_uint_t                  format;         /* xf_format_t */
     ngx_str_t                   topic;
     ngx_uint_t                  topic_index;    /* into main conf topics */
+    ngx_array_t                *routes;         /* of xf_route_rule_t */
+    xf_route_table_t           *route_table;
     ngx_str_t                   dl_topic;
     ngx_uint_t                  dl_topic_index;
     size_t                      dl_max_raw;
