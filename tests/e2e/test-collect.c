@@ -137,7 +137,8 @@ collect_post(const char *const *headers, const void *body, size_t len,
                   "body: %s", resp.status, status, resp.body);
 
     if (status == 200) {
-        snprintf(want, sizeof(want), "{\"accepted\":%zu}", accepted);
+        snprintf(want, sizeof(want), "{\"accepted\":%zu,\"rejected\":0}",
+                 accepted);
         ck_assert_str_eq(resp.body, want);
 
     } else if (code != NULL) {
@@ -782,7 +783,7 @@ START_TEST(test_slow_client)
 
     status = xf_raw_slow_request(nginx->port, req, len, 16, 10, &resp);
     ck_assert_int_eq(status, 200);
-    ck_assert_str_eq(resp, "{\"accepted\":3}");
+    ck_assert_str_eq(resp, "{\"accepted\":3,\"rejected\":0}");
 
     memset(&msgs, 0, sizeof(msgs));
     xf_kafka_consume(kafka, TOPIC, 3, CONSUME_MS, SETTLE_MS, &msgs);

@@ -147,6 +147,11 @@ xf_nginx_t *xf_nginx_new(const char *http_snippet, const char *brokers,
  */
 void xf_nginx_start(xf_nginx_t *n);
 
+/* Rewrite nginx.conf with a new snippet (same frame, same port): then
+ * xf_nginx_reload() applies it. */
+void xf_nginx_write_conf(xf_nginx_t *n, const char *http_snippet,
+    const char *brokers);
+
 /*
  * SIGHUP, then wait until none of the old workers is listed as a child of
  * the master any more (they may still finish requests in flight: old

@@ -152,11 +152,8 @@ xf_nginx_replace(const char *s, const char *from, const char *to)
 xf_nginx_t *
 xf_nginx_new(const char *http_snippet, const char *brokers, int workers)
 {
-    char         port[16], path[192];
-    char        *s1, *s2;
-    FILE        *f;
+    char         path[192];
     xf_nginx_t  *n;
-    const char  *module;
 
     n = calloc(1, sizeof(xf_nginx_t));
     ck_assert_ptr_nonnull(n);
@@ -176,11 +173,29 @@ xf_nginx_new(const char *http_snippet, const char *brokers, int workers)
     n->workers = workers;
     snprintf(n->url, sizeof(n->url), "http://127.0.0.1:%d", n->port);
 
+    xf_nginx_write_conf(n, http_snippet, brokers);
+
+    return n;
+}
+
+
+void
+xf_nginx_write_conf(xf_nginx_t *n, const char *http_snippet,
+    const char *brokers)
+{
+    char         port[16], tmp[160];
+    char        *s1, *s2;
+    FILE        *f;
+    const char  *module;
+
     snprintf(port, sizeof(port), "%d", n->port);
     s1 = xf_nginx_replace(http_snippet, "@PORT@", port);
     s2 = xf_nginx_replace(s1, "@BROKERS@", brokers ? brokers : "");
 
-    f = fopen(n->conf, "w");
+    /* written aside and renamed: a reload never reads half a file */
+    snprintf(tmp, sizeof(tmp), "%s.new", n->conf);
+
+    f = fopen(tmp, "w");
     ck_assert_ptr_nonnull(f);
 
     module = getenv("XFLOW_MODULE");
@@ -206,14 +221,13 @@ xf_nginx_new(const char *http_snippet, const char *brokers, int workers)
             "\n"
             "%s\n"
             "}\n",
-            workers, n->dir, n->dir, n->dir, n->dir, s2);
+            n->workers, n->dir, n->dir, n->dir, n->dir, s2);
 
     ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_eq(rename(tmp, n->conf), 0);
 
     free(s1);
     free(s2);
-
-    return n;
 }
 
 
