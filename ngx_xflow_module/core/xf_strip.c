@@ -1,0 +1,464 @@
+/*
+ * xf_strip.c - field stripping as a list of edits applied while walking.
+ *
+ * The walk enters an object member only while some rule's path still
+ * matches it (a bit set of live rules per level), so an event without
+ * any of the configured top-level names costs one pass over its top
+ * level.  Edits are found in source order, and each one copies the bytes
+ * since the previous edit, then its replacement:
+ *
+ *     src   {"a":1,"ua":"Mozilla…","b":2}
+ *            |-----|               |----|
+ *     dst   {"a":1,"ua":"REF"       ,"b":2}
+ *                       ^ edit: [value start, value end) -> "REF"
+ *
+ * Nothing is copied until the first edit, so an event no rule touches
+ * is never copied at all.
+ *
+ * A dropped member's deletion is held back while more dropped members
+ * follow it: whether it takes its right comma or its left one is known
+ * only when the next kept member, or the closing brace, is reached.
+ */
+
+#include <string.h>
+
+#include "xf_strip.h"
+#include "xf_json.h"
+
+
+#define XF_STRIP_NONE  ((size_t) -1)
+
+
+typedef struct {
+    const xf_strip_conf_t  *conf;
+    const xf_alloc_t       *a;
+    const u_char           *src;
+    size_t                  len;
+    size_t                  nrules;
+    size_t                  pos;        /* src copied up to here */
+    u_char                 *dst;
+    size_t                  cap;
+    size_t                  o;
+    unsigned                edited;
+} xf_strip_ctx_t;
+
+
+const char *
+xf_strip_rule_init(xf_strip_rule_t *rule, const u_char *path, size_t len,
+    xf_strip_action_t action)
+{
+    size_t  i, s;
+
+    memset(rule, 0, sizeof(xf_strip_rule_t));
+    rule->path = path;
+    rule->action = action;
+
+    s = 0;
+
+    for (i = 0; i <= len; i++) {
+        if (i < len && path[i] != '.') {
+            continue;
+        }
+
+        if (i == s) {
+            return "empty segment in a field path";
+        }
+
+        if (i - s > XF_STRIP_SEG_MAX) {
+            return "field path segment longer than 255 bytes";
+        }
+
+        if (rule->nseg == XF_STRIP_DEPTH_MAX) {
+            return "field path deeper than 8 segments";
+        }
+
+        rule->seg_off[rule->nseg] = (uint16_t) s;
+        rule->seg_len[rule->nseg] = (uint16_t) (i - s);
+        rule->nseg++;
+        s = i + 1;
+    }
+
+    if (i - 1 > 0xffff) {
+        return "field path too long";
+    }
+
+    return NULL;
+}
+
+
+static size_t
+xf_strip_ws(const u_char *p, size_t len, size_t i)
+{
+    while (i < len
+           && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+    {
+        i++;
+    }
+
+    return i;
+}
+
+
+/* p[i] is a quote: the offset past the closing one. */
+static size_t
+xf_strip_skip_string(const u_char *p, size_t len, size_t i, int *escaped)
+{
+    *escaped = 0;
+
+    for (i++; i < len; i++) {
+        if (p[i] == '"') {
+            return i + 1;
+        }
+
+        if (p[i] == '\\') {
+            *escaped = 1;
+            i++;
+        }
+    }
+
+    return len;
+}
+
+
+static size_t
+xf_strip_skip_value(const u_char *p, size_t len, size_t i)
+{
+    int     esc;
+    size_t  depth;
+
+    if (i >= len) {
+        return len;
+    }
+
+    if (p[i] == '"') {
+        return xf_strip_skip_string(p, len, i, &esc);
+    }
+
+    if (p[i] == '{' || p[i] == '[') {
+        depth = 0;
+
+        while (i < len) {
+            switch (p[i]) {
+            case '"':
+                i = xf_strip_skip_string(p, len, i, &esc);
+                continue;
+            case '{':
+            case '[':
+                depth++;
+                break;
+            case '}':
+            case ']':
+                if (--depth == 0) {
+                    return i + 1;
+                }
+                break;
+            }
+
+            i++;
+        }
+
+        return len;
+    }
+
+    /* a number or a literal */
+
+    while (i < len && p[i] != ',' && p[i] != '}' && p[i] != ']'
+           && p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
+    {
+        i++;
+    }
+
+    return i;
+}
+
+
+/* Copy src up to from, write the replacement, continue at to. */
+static xf_status_t
+xf_strip_edit(xf_strip_ctx_t *ctx, size_t from, size_t to, const u_char *r,
+    size_t rlen)
+{
+    size_t  n;
+
+    if (from < ctx->pos || to < from) {
+        /* only on input that is not the valid object promised */
+        return XF_ERR_JSON_SYNTAX;
+    }
+
+    n = from - ctx->pos;
+
+    if (ctx->cap - ctx->o < n + rlen) {
+        return XF_ERR_BUFFER;
+    }
+
+    memcpy(ctx->dst + ctx->o, ctx->src + ctx->pos, n);
+    ctx->o += n;
+
+    if (rlen) {
+        memcpy(ctx->dst + ctx->o, r, rlen);
+        ctx->o += rlen;
+    }
+
+    ctx->pos = to;
+    ctx->edited = 1;
+
+    return XF_OK;
+}
+
+
+static xf_status_t
+xf_strip_hash(xf_strip_ctx_t *ctx, size_t vs, size_t ve)
+{
+    u_char        *tmp;
+    size_t         n;
+    u_char         ref[XF_HASHREF_LEN + 2];
+    xf_status_t    rc;
+    const u_char  *v;
+
+    v = ctx->src + vs;
+    n = ve - vs;
+
+    if (ctx->conf->h == NULL) {
+        return XF_ERR_NOMEM;
+    }
+
+    if (n >= 2 && v[0] == '"') {
+
+        if (memchr(v + 1, '\\', n - 2) == NULL) {
+            rc = xf_hashref(ctx->conf->h, XF_HASHREF_FIELD, v + 1, n - 2,
+                            ref + 1);
+
+        } else {
+            tmp = ctx->a->alloc(ctx->a->data, n);
+            if (tmp == NULL) {
+                return XF_ERR_NOMEM;
+            }
+
+            rc = xf_json_string_unescape(v, n, tmp, n, &n);
+
+            if (rc == XF_OK) {
+                rc = xf_hashref(ctx->conf->h, XF_HASHREF_FIELD, tmp, n,
+                                ref + 1);
+            }
+
+            ctx->a->free(ctx->a->data, tmp);
+        }
+
+    } else {
+        rc = xf_hashref(ctx->conf->h, XF_HASHREF_JSON, v, n, ref + 1);
+    }
+
+    if (rc != XF_OK) {
+        return rc;
+    }
+
+    ref[0] = '"';
+    ref[XF_HASHREF_LEN + 1] = '"';
+
+    return xf_strip_edit(ctx, vs, ve, ref, sizeof(ref));
+}
+
+
+/*
+ * Walk the object at src[i] with the rules in live whose segment number
+ * depth is to be matched here.
+ */
+static xf_status_t
+xf_strip_object(xf_strip_ctx_t *ctx, size_t i, unsigned depth, uint64_t live)
+{
+    int                     esc, drop, hash;
+    size_t                  len, ks, kl, vs, ve, klen, run, run_end;
+    size_t                  kept_end, r;
+    uint64_t                sub, bit;
+    xf_status_t             rc;
+    const u_char           *p, *key;
+    const xf_strip_rule_t  *rule;
+    u_char                  buf[6 * XF_STRIP_SEG_MAX + 2];
+
+    p = ctx->src;
+    len = ctx->len;
+
+    run = XF_STRIP_NONE;
+    run_end = 0;
+    kept_end = XF_STRIP_NONE;
+
+    i = xf_strip_ws(p, len, i + 1);
+
+    if (i >= len || p[i] != '"') {
+        /* "{}" and "{ }" */
+        return XF_OK;
+    }
+
+    for ( ;; ) {
+
+        ks = i;
+        i = xf_strip_skip_string(p, len, i, &esc);
+        kl = i - ks;
+
+        i = xf_strip_ws(p, len, i);
+        if (i >= len || p[i] != ':') {
+            return XF_ERR_JSON_SYNTAX;
+        }
+
+        vs = xf_strip_ws(p, len, i + 1);
+        ve = xf_strip_skip_value(p, len, vs);
+
+        /* the name, unescaped only if it could match a segment */
+
+        key = p + ks + 1;
+        klen = kl >= 2 ? kl - 2 : 0;
+
+        if (esc) {
+            if (klen > sizeof(buf) - 2
+                || xf_json_string_unescape(p + ks, kl, buf, sizeof(buf),
+                                           &klen)
+                   != XF_OK)
+            {
+                klen = XF_STRIP_SEG_MAX + 1;
+            }
+
+            key = buf;
+        }
+
+        drop = 0;
+        hash = 0;
+        sub = 0;
+
+        for (r = 0; r < ctx->nrules; r++) {
+            bit = (uint64_t) 1 << r;
+
+            if (!(live & bit)) {
+                continue;
+            }
+
+            rule = &ctx->conf->rules[r];
+
+            if (rule->seg_len[depth] != klen
+                || memcmp(rule->path + rule->seg_off[depth], key, klen) != 0)
+            {
+                continue;
+            }
+
+            if (depth + 1 == rule->nseg) {
+                if (rule->action == XF_STRIP_DROP) {
+                    drop = 1;
+
+                } else {
+                    hash = 1;
+                }
+
+            } else if (vs < len && p[vs] == '{') {
+                sub |= bit;
+            }
+        }
+
+        if (drop) {
+            if (run == XF_STRIP_NONE) {
+                run = ks;
+            }
+
+            run_end = ve;
+
+        } else {
+            if (run != XF_STRIP_NONE) {
+                /* dropped members before this one take their commas */
+                rc = xf_strip_edit(ctx, run, ks, NULL, 0);
+                if (rc != XF_OK) {
+                    return rc;
+                }
+
+                run = XF_STRIP_NONE;
+            }
+
+            if (hash) {
+                rc = xf_strip_hash(ctx, vs, ve);
+
+            } else if (sub) {
+                rc = xf_strip_object(ctx, vs, depth + 1, sub);
+
+            } else {
+                rc = XF_OK;
+            }
+
+            if (rc != XF_OK) {
+                return rc;
+            }
+
+            kept_end = ve;
+        }
+
+        i = xf_strip_ws(p, len, ve);
+
+        if (i >= len || p[i] != ',') {
+            break;
+        }
+
+        i = xf_strip_ws(p, len, i + 1);
+
+        if (i >= len || p[i] != '"') {
+            return XF_ERR_JSON_SYNTAX;
+        }
+    }
+
+    if (run == XF_STRIP_NONE) {
+        return XF_OK;
+    }
+
+    /* the object ends with dropped members: they take the left comma */
+
+    return xf_strip_edit(ctx, kept_end != XF_STRIP_NONE ? kept_end : run,
+                         run_end, NULL, 0);
+}
+
+
+xf_status_t
+xf_strip(const xf_strip_conf_t *conf, const xf_alloc_t *a, const u_char *p,
+    size_t len, u_char *dst, size_t cap, size_t *out_len)
+{
+    uint64_t        live;
+    xf_status_t     rc;
+    xf_strip_ctx_t  ctx;
+
+    *out_len = 0;
+
+    if (len < 2 || p[0] != '{') {
+        return XF_ERR_NOT_OBJECT;
+    }
+
+    if (conf->n == 0) {
+        return XF_OK;
+    }
+
+    /* rules past XF_STRIP_RULES_MAX are not looked at */
+
+    ctx.nrules = xf_min(conf->n, XF_STRIP_RULES_MAX);
+    live = ctx.nrules == XF_STRIP_RULES_MAX ? ~(uint64_t) 0
+                                            : ((uint64_t) 1 << ctx.nrules) - 1;
+
+    ctx.conf = conf;
+    ctx.a = a;
+    ctx.src = p;
+    ctx.len = len;
+    ctx.pos = 0;
+    ctx.dst = dst;
+    ctx.cap = cap;
+    ctx.o = 0;
+    ctx.edited = 0;
+
+    rc = xf_strip_object(&ctx, 0, 0, live);
+    if (rc != XF_OK) {
+        return rc;
+    }
+
+    if (!ctx.edited) {
+        return XF_OK;
+    }
+
+    rc = xf_strip_edit(&ctx, len, len, NULL, 0);
+    if (rc != XF_OK) {
+        return rc;
+    }
+
+    *out_len = ctx.o;
+
+    return XF_OK;
+}
