@@ -1,0 +1,119 @@
+/*
+ * micro-route.c - cost of routing one event against N rules, and what a
+ * split saves a consumer.  Not a test: prints numbers for docs/routing.md.
+ *
+ *   cc -O2 -Ingx_xflow_module/core tests/bench/micro-route.c \
+ *      ngx_xflow_module/core/xf_route.c ngx_xflow_module/core/xf_json.c \
+ *      ngx_xflow_module/core/xf_core.c ngx_xflow_module/core/xf_format*.c \
+ *      ngx_xflow_module/core/xf_base64.c ngx_xflow_module/core/xf_form.c \
+ *      ngx_xflow_module/core/xf_decode.c -lz -lzstd -o build/micro-route
+ *   build/micro-route
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "xf_route.h"
+
+
+static double
+now_ns(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+
+static void
+bench(size_t nrules, int exact_only)
+{
+    char               *text;
+    size_t              i, k, iters, matched;
+    double              t0, t1;
+    uint32_t           *topics;
+    xf_str_t            tok[4];
+    xf_route_rule_t    *rules;
+    xf_route_table_t   *t;
+    xf_route_event_t    ev;
+    xf_route_target_t   out[XF_ROUTE_MAX_TARGETS];
+    char                names[64][32];
+    const char         *event = "{\"event\":\"e17\",\"properties\":"
+                                "{\"$os\":\"Linux\",\"price\":9.5}}";
+
+    rules = calloc(nrules + 1, sizeof(xf_route_rule_t));
+    topics = calloc(nrules + 1, sizeof(uint32_t));
+    text = calloc(nrules + 1, 64);
+
+    for (i = 0; i < nrules; i++) {
+        char *p = text + i * 64;
+
+        if (exact_only || i % 10) {
+            snprintf(p, 64, "event=e%zu", i + 1000);
+        } else {
+            /* one rule in ten is a prefix or has= rule: scanned */
+            snprintf(p, 64, i % 20 ? "event=x%zu*" : "has=p%zu", i);
+        }
+
+        tok[0].data = (const u_char *) p;
+        tok[0].len = strlen(p);
+        tok[1].data = (const u_char *) "topic=t";
+        tok[1].len = 7;
+
+        if (xf_route_rule_parse(tok, 2, &xf_alloc_libc, &rules[i], NULL, 0)
+            != XF_OK)
+        {
+            abort();
+        }
+
+        topics[i] = (uint32_t) i;
+    }
+
+    if (xf_route_compile(rules, topics, nrules, &xf_alloc_libc, &t) != XF_OK)
+    {
+        abort();
+    }
+
+    for (i = 0; i < 64; i++) {
+        snprintf(names[i], sizeof(names[i]), "e%zu", i < 32 ? i : i + 968);
+    }
+
+    iters = 2000000;
+    matched = 0;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.app.data = (const u_char *) "shop";
+    ev.app.len = 4;
+    ev.format = XF_FMT_JSON;
+    ev.event = (const u_char *) event;
+    ev.event_len = strlen(event);
+
+    t0 = now_ns();
+
+    for (k = 0; k < iters; k++) {
+        ev.name.data = (const u_char *) names[k & 63];
+        ev.name.len = strlen(names[k & 63]);
+        matched += xf_route_match(t, &ev, out);
+    }
+
+    t1 = now_ns();
+
+    printf("%5zu rules (%s): %6.1f ns/event, %zu of %zu matched\n", nrules,
+           exact_only ? "exact names" : "90% exact, 10% prefix/has=",
+           (t1 - t0) / iters, matched, iters);
+}
+
+
+int
+main(void)
+{
+    bench(0, 1);
+    bench(10, 1);
+    bench(1000, 1);
+    bench(10, 0);
+    bench(1000, 0);
+    return 0;
+}
