@@ -17,7 +17,7 @@
 #   BENCH_PIN          1: nginx worker (and so librdkafka's threads) on
 #                      CPU 1, wrk and the broker on CPU 0; 0: no pinning [1]
 #   BENCH_KAFKA_CONF   librdkafka properties for xflow, "name=value ..."
-#                      [linger.ms=5]
+#                      [linger.ms=1]
 #   BENCH_PAYLOAD_DIR  [/work/shared/bench/payloads]
 #   BENCH_OUT          results directory [build/bench]
 #   BENCH_PORT         first of three loopback ports [18081]
@@ -44,7 +44,7 @@ CONNS=${BENCH_CONNECTIONS:-32}
 CASES=${BENCH_CASES:-event300 batch50gz}
 TARGETS=${BENCH_TARGETS:-read xflow-local return204 xflow-kafka}
 PIN=${BENCH_PIN:-1}
-KAFKA_CONF=${BENCH_KAFKA_CONF:-linger.ms=5}
+KAFKA_CONF=${BENCH_KAFKA_CONF:-linger.ms=1}
 PAYLOADS=${BENCH_PAYLOAD_DIR:-/work/shared/bench/payloads}
 OUT=${BENCH_OUT:-build/bench}
 PORT=${BENCH_PORT:-18081}
@@ -277,7 +277,7 @@ check_target() {   # case target: one request by hand, before any timing
 
 mkdir -p "$OUT"
 RUNS=$OUT/runs.tsv
-printf 'case\ttarget\tround\tevents_per_req\trequests\tduration_us\tp50_us\tp99_us\tcpu_ticks\trss_kb\thwm_kb\tarrived\tnon2xx\tsock_errors\n' \
+printf 'case\ttarget\tround\tevents_per_req\trequests\tduration_us\tp50_us\tp99_us\tcpu_ticks\trss_kb\thwm_kb\tarrived\tnon2xx\tsock_errors\tload1\n' \
     > "$RUNS"
 HZ=$(getconf CLK_TCK)
 
@@ -295,13 +295,13 @@ measure() {        # case target round
         arrived=$((after - before))
     fi
     eval "$(echo "${line#BENCH }" | tr ' ' '\n' | sed 's/^/local w_/')"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
         "$c" "$t" "$r" "$(case_events "$c")" "$w_requests" \
         "$w_duration_us" "$w_p50_us" "$w_p99_us" $((t1 - t0)) \
         "$(status_kb "$pid" VmRSS)" "$(status_kb "$pid" VmHWM)" \
         "$arrived" "$w_err_status" \
         $((w_err_connect + w_err_read + w_err_write + w_err_timeout)) \
-        >> "$RUNS"
+        "$(cut -d' ' -f1 /proc/loadavg)" >> "$RUNS"
     printf 'bench: round %s %-9s %-11s %9.0f req/s  p99 %6.2f ms  %s\n' \
         "$r" "$c" "$t" \
         "$(echo "$w_requests $w_duration_us" | awk '{ print $1 / $2 * 1e6 }')" \
@@ -337,7 +337,7 @@ done
 
 python3 - "$RUNS" "$HZ" "$SECONDS_RUN" "$ROUNDS" "$THREADS" "$CONNS" \
     "$PIN" "$KAFKA_CONF" << 'EOF' | tee "$OUT/summary.txt"
-import csv, statistics, sys
+import csv, os, statistics, sys
 
 runs, hz, secs, rounds, threads, conns, pin, kconf = sys.argv[1:]
 hz = float(hz)
@@ -376,6 +376,11 @@ def per_run(r):
 print()
 print("wrk -t%s -c%s, median of %s rounds x %s s, pinned=%s, kafka: %s"
       % (threads, conns, rounds, secs, pin, kconf))
+loads = [float(r["load1"]) for r in rows]
+print("1-min load average after runs: %.2f..%.2f on %d CPUs (the bench"
+      " keeps ~2 busy;" % (min(loads), max(loads), os.cpu_count()))
+print("more means other work shared the machine: trust CPU per request"
+      " over req/s then)")
 
 for case in dict.fromkeys(r["case"] for r in rows):
     med = {}
