@@ -582,6 +582,13 @@ ngx_http_xflow_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         next[t] = next[t - 1] + count[t - 1];
     }
 
+    for (t = 0; t < ntopics; t++) {
+        if (count[t]) {
+            ctx->topic = t;
+            ctx->topics++;
+        }
+    }
+
     for (i = 0; i < ob->n; i++) {
         o = &ob->out[i];
         m = &msgs[next[o->topic]++];

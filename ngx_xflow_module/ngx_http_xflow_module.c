@@ -226,7 +226,7 @@ static ngx_command_t  ngx_http_xflow_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_xflow_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_xflow_add_variables,          /* preconfiguration */
     NULL,                                  /* postconfiguration */
 
     ngx_http_xflow_create_main_conf,       /* create main configuration */

@@ -108,6 +108,8 @@ typedef struct {
     ngx_uint_t                  rejected;
     ngx_str_t                   app;
     const char                 *error;          /* for $xflow_error */
+    ngx_uint_t                  topic;          /* for $xflow_topic: the */
+    ngx_uint_t                  topics;         /* topic, when only one */
     ngx_http_xflow_batch_t     *batch;          /* while waiting for acks */
     ngx_event_t                 ack_timer;
 } ngx_http_xflow_ctx_t;
@@ -142,6 +144,9 @@ ngx_int_t ngx_http_xflow_ingest(ngx_http_request_t *r,
 ngx_int_t ngx_http_xflow_reject_request(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_status_t st, const u_char *raw,
     size_t raw_len);
+
+/* ngx_http_xflow_variables.c */
+ngx_int_t ngx_http_xflow_add_variables(ngx_conf_t *cf);
 
 /* ngx_http_xflow_reply.c */
 ngx_int_t ngx_http_xflow_reply_accepted(ngx_http_request_t *r,

@@ -1,0 +1,154 @@
+/*
+ * ngx_http_xflow_variables.c - $xflow_* variables, for access logs.
+ *
+ *   $xflow_events         events accepted by the request
+ *   $xflow_rejected       events sent to the dead-letter topic
+ *   $xflow_bytes_decoded  body bytes after every decoding layer
+ *   $xflow_format         the upload format (json, sensors, ...)
+ *   $xflow_app            the request's app / project / token
+ *   $xflow_error          the error code of a failed request
+ *   $xflow_topic          the topic of the request's events, or "multi"
+ *
+ * Each is empty ("not found") for requests xflow did not handle.
+ */
+
+#include "ngx_http_xflow_module.h"
+
+
+typedef enum {
+    NGX_HTTP_XFLOW_VAR_EVENTS = 0,
+    NGX_HTTP_XFLOW_VAR_REJECTED,
+    NGX_HTTP_XFLOW_VAR_DECODED,
+    NGX_HTTP_XFLOW_VAR_FORMAT,
+    NGX_HTTP_XFLOW_VAR_APP,
+    NGX_HTTP_XFLOW_VAR_ERROR,
+    NGX_HTTP_XFLOW_VAR_TOPIC
+} ngx_http_xflow_var_e;
+
+
+static ngx_int_t ngx_http_xflow_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+
+static ngx_http_variable_t  ngx_http_xflow_vars[] = {
+
+    { ngx_string("xflow_events"), NULL, ngx_http_xflow_variable,
+      NGX_HTTP_XFLOW_VAR_EVENTS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("xflow_rejected"), NULL, ngx_http_xflow_variable,
+      NGX_HTTP_XFLOW_VAR_REJECTED, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("xflow_bytes_decoded"), NULL, ngx_http_xflow_variable,
+      NGX_HTTP_XFLOW_VAR_DECODED, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("xflow_format"), NULL, ngx_http_xflow_variable,
+      NGX_HTTP_XFLOW_VAR_FORMAT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("xflow_app"), NULL, ngx_http_xflow_variable,
+      NGX_HTTP_XFLOW_VAR_APP, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("xflow_error"), NULL, ngx_http_xflow_variable,
+      NGX_HTTP_XFLOW_VAR_ERROR, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("xflow_topic"), NULL, ngx_http_xflow_variable,
+      NGX_HTTP_XFLOW_VAR_TOPIC, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+ngx_int_t
+ngx_http_xflow_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_xflow_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_xflow_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+    uintptr_t data)
+{
+    u_char                      *p;
+    ngx_str_t                   *topics;
+    const char                  *s;
+    ngx_http_xflow_ctx_t        *ctx;
+    ngx_http_xflow_main_conf_t  *mcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
+
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    switch (data) {
+
+    case NGX_HTTP_XFLOW_VAR_EVENTS:
+    case NGX_HTTP_XFLOW_VAR_REJECTED:
+    case NGX_HTTP_XFLOW_VAR_DECODED:
+        p = ngx_pnalloc(r->pool, NGX_SIZE_T_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        v->data = p;
+        v->len = ngx_sprintf(p, "%uz",
+                             data == NGX_HTTP_XFLOW_VAR_EVENTS
+                             ? (size_t) ctx->accepted
+                             : data == NGX_HTTP_XFLOW_VAR_REJECTED
+                             ? (size_t) ctx->rejected : ctx->decoded)
+                 - p;
+        return NGX_OK;
+
+    case NGX_HTTP_XFLOW_VAR_FORMAT:
+        s = xf_format_name(ctx->format);
+        v->data = (u_char *) s;
+        v->len = ngx_strlen(s);
+        return NGX_OK;
+
+    case NGX_HTTP_XFLOW_VAR_APP:
+        v->data = ctx->app.data;
+        v->len = ctx->app.len;
+        return NGX_OK;
+
+    case NGX_HTTP_XFLOW_VAR_ERROR:
+        s = ctx->error ? ctx->error : "";
+        v->data = (u_char *) s;
+        v->len = ngx_strlen(s);
+        return NGX_OK;
+
+    default: /* NGX_HTTP_XFLOW_VAR_TOPIC */
+
+        if (ctx->topics == 0) {
+            v->len = 0;
+            v->data = (u_char *) "";
+
+        } else if (ctx->topics > 1) {
+            ngx_str_set(v, "multi");
+
+        } else {
+            mcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_module);
+            topics = mcf->topics.elts;
+            v->data = topics[ctx->topic].data;
+            v->len = topics[ctx->topic].len;
+        }
+
+        return NGX_OK;
+    }
+}
