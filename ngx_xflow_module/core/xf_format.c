@@ -109,6 +109,31 @@ xf_format_parse(const xf_request_t *req, const xf_limits_t *lim,
         out->format = xf_format_detect(req);
     }
 
+    /*
+     * The reply an adapter would choose, so that a request refused here
+     * is still answered the way its SDK expects; adapters refine it.
+     */
+
+    switch (out->format) {
+
+    case XF_FMT_SENSORS:
+    case XF_FMT_SNOWPLOW:
+        out->reply = (req->body_len == 0) ? XF_REPLY_GIF : XF_REPLY_JSON;
+        break;
+
+    case XF_FMT_POSTHOG:
+        out->reply = XF_REPLY_POSTHOG;
+        break;
+
+    case XF_FMT_SEGMENT:
+        out->reply = XF_REPLY_SEGMENT;
+        break;
+
+    default:
+        out->reply = XF_REPLY_JSON;
+        break;
+    }
+
     if (lim->max_decoded != 0 && req->body_len > lim->max_decoded) {
         return XF_ERR_TOO_LARGE;
     }

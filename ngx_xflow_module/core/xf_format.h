@@ -117,12 +117,17 @@ xf_status_t xf_format_parse_name(const u_char *p, size_t len,
  * Parse one request into events.  out must be zeroed.  Memory for events
  * and for bytes peeled from nested layers (base64, gzip in a field, form
  * decoding) comes from a; every nested layer counts against
- * lim->max_decoded together with the body.
+ * lim->max_decoded together with the body (body_len + out->decoded <=
+ * max_decoded).  A limit of 0 is no limit.  docs/formats.md describes
+ * each format, the automatic choice and the dead-letter reasons.
  *
  * Returns XF_OK when the request was understood (some events may carry
  * errors), or the status that makes the whole request unusable:
  * XF_ERR_JSON_*, XF_ERR_EMPTY, XF_ERR_TOO_LARGE, XF_ERR_TOO_MANY_EVENTS,
- * XF_ERR_CORRUPT, XF_ERR_BASE64, XF_ERR_FORM, XF_ERR_NOMEM.
+ * XF_ERR_CORRUPT, XF_ERR_TRUNCATED (gzip inside a field), XF_ERR_BASE64,
+ * XF_ERR_FORM, XF_ERR_ENCODING_UNKNOWN (PostHog lz64), XF_ERR_NOMEM.
+ * out->format and out->reply are set on errors too, so that the answer
+ * suits the SDK; events already found are left in out (free them).
  */
 xf_status_t xf_format_parse(const xf_request_t *req, const xf_limits_t *lim,
     const xf_alloc_t *a, xf_upload_t *out);
