@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Check docs/monitoring: the alert rules load (promtool check rules) and
+# behave (promtool test rules on synthetic series), the Grafana dashboard
+# is valid JSON whose queries parse as PromQL, and every xflow_* metric the
+# rules and the dashboard use is one the module exports.
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+
+dir=docs/monitoring
+promtool=${PROMTOOL:-promtool}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+command -v "$promtool" > /dev/null || {
+    echo "check-monitoring: promtool not found (Debian: apt-get install prometheus)" >&2
+    exit 1
+}
+
+"$promtool" check rules "$dir/xflow-alerts.yml"
+"$promtool" test rules "$dir/xflow-alerts.test.yml"
+
+python3 -m json.tool "$dir/grafana-xflow.json" > /dev/null
+echo "grafana-xflow.json: valid JSON"
+
+# The dashboard's queries as recording rules, with Grafana's variables
+# given values, so that promtool parses each of them.
+python3 - "$dir/grafana-xflow.json" "$tmp/dashboard-rules.yml" << 'EOF'
+import json, sys
+
+dash = json.load(open(sys.argv[1]))
+exprs = []
+for p in dash["panels"]:
+    if p.get("type") == "row":
+        continue
+    assert p.get("title") and p.get("description"), p
+    for t in p.get("targets", []):
+        e = t["expr"].replace("$__rate_interval", "5m")
+        exprs.append(e.replace("$instance", ".*"))
+
+with open(sys.argv[2], "w") as f:
+    f.write("groups:\n  - name: dashboard\n    rules:\n")
+    for i, e in enumerate(exprs):
+        f.write("      - record: dashboard:query_%d\n" % i)
+        f.write("        expr: %s\n" % json.dumps(e))
+print("grafana-xflow.json: %d queries" % len(exprs))
+EOF
+"$promtool" check rules "$tmp/dashboard-rules.yml"
+
+# Metric names the rules and the dashboard's queries use vs. the families
+# defined in core/xf_metrics.c.
+python3 - ngx_xflow_module/core/xf_metrics.c "$dir/xflow-alerts.yml" \
+          "$dir/grafana-xflow.json" << 'EOF'
+import json, re, sys
+
+src = open(sys.argv[1]).read()
+families = set(re.findall(r'"(xflow_[a-z0-9_]+)"', src))
+if not families:
+    sys.exit("check-monitoring: no families found in %s" % sys.argv[1])
+
+texts = {sys.argv[2]: open(sys.argv[2]).read()}
+dash = json.load(open(sys.argv[3]))
+texts[sys.argv[3]] = "\n".join(t["expr"] for p in dash["panels"]
+                               for t in p.get("targets", []))
+
+bad = []
+for path, text in texts.items():
+    for name in set(re.findall(r'\b(xflow_[a-z0-9_]+)', text)):
+        base = re.sub(r'_(bucket|sum|count)$', '', name)
+        if name not in families and base not in families:
+            bad.append("%s: %s" % (path, name))
+
+if bad:
+    sys.exit("check-monitoring: unknown metrics:\n  " + "\n  ".join(bad))
+print("metric names: all known (%d families)" % len(families))
+EOF
