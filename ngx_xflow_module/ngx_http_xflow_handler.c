@@ -37,7 +37,6 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
 {
     ngx_int_t                   rc;
     xf_encoding_t               enc;
-    ngx_table_elt_t            *h;
     ngx_pool_cleanup_t         *cln;
     ngx_http_xflow_ctx_t       *ctx;
     ngx_http_xflow_loc_conf_t  *lcf;
@@ -138,6 +137,19 @@ not_allowed:
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    return ngx_http_xflow_reply_not_allowed(r, ctx);
+}
+
+
+ngx_int_t
+ngx_http_xflow_reply_not_allowed(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx)
+{
+    ngx_table_elt_t            *h;
+    ngx_http_xflow_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
@@ -477,7 +489,7 @@ ngx_http_xflow_batch_done(ngx_http_xflow_batch_t *batch)
 
     if (failed) {
         ctx->error = "delivery_failed";
-        rc = ngx_http_xflow_reply_retry(r, "delivery_failed",
+        rc = ngx_http_xflow_reply_retry(r, 0, "delivery_failed",
                                         rd_kafka_err2str(err));
     } else {
         rc = ngx_http_xflow_reply_accepted(r, ctx);
@@ -512,7 +524,7 @@ ngx_http_xflow_ack_timeout(ngx_event_t *ev)
                                  "no delivery report within xflow_ack_timeout");
 
     ctx->error = "ack_timeout";
-    rc = ngx_http_xflow_reply_retry(r, "ack_timeout",
+    rc = ngx_http_xflow_reply_retry(r, 0, "ack_timeout",
                                     "Kafka did not acknowledge in time");
 
     ngx_http_finalize_request(r, rc);

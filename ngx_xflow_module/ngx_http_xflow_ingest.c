@@ -99,6 +99,11 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     }
 
     if (st != XF_OK) {
+        if (req.method == XF_METHOD_GET && up.format == XF_FMT_JSON) {
+            /* no beacon or pixel format recognised the GET */
+            return ngx_http_xflow_reply_not_allowed(r, ctx);
+        }
+
         return ngx_http_xflow_reject_request(r, ctx, st, body,
                                              ngx_min(len, lcf->dl_max_raw));
     }
@@ -149,7 +154,7 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     if (rc == NGX_DECLINED) {
         ctx->error = "queue_full";
-        return ngx_http_xflow_reply_retry(r, "queue_full",
+        return ngx_http_xflow_reply_retry(r, 0, "queue_full",
                                           "Kafka producer queue is full");
     }
 

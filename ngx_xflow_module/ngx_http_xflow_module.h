@@ -133,6 +133,8 @@ void ngx_http_xflow_batch_release(ngx_http_xflow_batch_t *batch);
 
 /* ngx_http_xflow_handler.c */
 ngx_int_t ngx_http_xflow_collect_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_xflow_reply_not_allowed(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx);
 ngx_str_t *ngx_http_xflow_header_in(ngx_http_request_t *r,
     const char *name, size_t len);
 void ngx_http_xflow_ack_timeout(ngx_event_t *ev);
@@ -156,7 +158,7 @@ ngx_int_t ngx_http_xflow_reply_error(ngx_http_request_t *r,
 ngx_int_t ngx_http_xflow_reply_status(ngx_http_request_t *r,
     xf_status_t st);
 ngx_int_t ngx_http_xflow_reply_retry(ngx_http_request_t *r,
-    const char *code, const char *detail);
+    ngx_uint_t throttle, const char *code, const char *detail);
 ngx_int_t ngx_http_xflow_reply_posthog_config(ngx_http_request_t *r,
     xf_str_t *token, ngx_uint_t javascript);
 ngx_int_t ngx_http_xflow_cors(ngx_http_request_t *r);

@@ -227,10 +227,14 @@ ngx_http_xflow_reply_posthog_config(ngx_http_request_t *r, xf_str_t *token,
 }
 
 
-/* "Try again later", in the status the request's SDK retries. */
+/*
+ * "Try again later", in the status the request's SDK retries.  throttle:
+ * a rate limit said no (the client sends too much), rather than the
+ * gateway being overloaded (queue or spool full, Kafka failing).
+ */
 ngx_int_t
-ngx_http_xflow_reply_retry(ngx_http_request_t *r, const char *code,
-    const char *detail)
+ngx_http_xflow_reply_retry(ngx_http_request_t *r, ngx_uint_t throttle,
+    const char *code, const char *detail)
 {
     ngx_uint_t                  status;
     ngx_http_xflow_ctx_t       *ctx;
@@ -242,13 +246,24 @@ ngx_http_xflow_reply_retry(ngx_http_request_t *r, const char *code,
     status = lcf->retry_status;
 
     if (status == 0) {
-        switch (ctx ? ctx->format : lcf->format) {
+        switch (ctx ? ctx->format : (xf_format_t) lcf->format) {
+
         case XF_FMT_SENSORS:
         case XF_FMT_POSTHOG:
+            /* they drop a batch on any 4xx, 429 included */
             status = NGX_HTTP_SERVICE_UNAVAILABLE;
             break;
-        default:
+
+        case XF_FMT_SEGMENT:
+        case XF_FMT_SNOWPLOW:
+            /* they retry 429 and honour x-ratelimit-reset */
             status = NGX_HTTP_TOO_MANY_REQUESTS;
+            break;
+
+        default:
+            /* plain JSON: 429 says "you", 503 says "us" */
+            status = throttle ? NGX_HTTP_TOO_MANY_REQUESTS
+                              : NGX_HTTP_SERVICE_UNAVAILABLE;
         }
     }
 

@@ -82,7 +82,11 @@ xf_route_err(char *err, size_t err_len, const char *what, const xf_str_t *t)
 }
 
 
-/* Parse "a", "a*", "{a,b*,c}" into exact names and prefixes (appended). */
+/*
+ * Parse "a", "a*", "{a,b*,c}" or "a,b*,c" into exact names and prefixes
+ * (appended).  The braces need quotes in nginx.conf, where "{" opens a
+ * block: the bare comma form is the same set.
+ */
 static xf_status_t
 xf_route_parse_names(const u_char *p, size_t len, const xf_alloc_t *a,
     xf_route_names_t *names)

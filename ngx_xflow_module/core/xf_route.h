@@ -1,7 +1,8 @@
 /*
  * xf_route.h - topic routing rules, compiled at configuration load.
  *
- *   xflow_route event={page_view,click} app=shop topic=web_clicks;
+ *   xflow_route "event={page_view,click}" app=shop topic=web_clicks;
+ *   xflow_route event=page_view,click topic=web_clicks;     (the same)
  *   xflow_route event=order_* topic=orders key=app copy;
  *   xflow_route has=$device_id topic=devices;
  *

@@ -38,6 +38,8 @@ static xf_nginx_t  *nginx;
 static char         url[128];
 
 
+#define DEAD_LETTER  "xflow_dead_letter"
+
 static void collect_setup(void);
 static void collect_teardown(void);
 static void collect_new(const char *http, const char *location,
@@ -62,6 +64,7 @@ collect_setup(void)
 {
     kafka = xf_kafka_start(3);
     xf_kafka_topic(kafka, TOPIC, 3);
+    xf_kafka_topic(kafka, DEAD_LETTER, 1);
     nginx = NULL;
 }
 
@@ -434,12 +437,71 @@ static const collect_bad_t  bad_json[] = {
     { "trailing garbage", "{\"event\":\"x\"} x", 400, "json_syntax" },
     { "invalid utf-8", "{\"event\":\"\xff\xfe\"}", 400, "json_utf8" },
     { "empty body", "", 400, "empty" },
-    { "array of numbers", "[1,2]", 400, "not_object" },
     { "too deep", NULL, 400, "json_depth" },
 };
 
 
 /* A rejected request produces no message at all. */
+/*
+ * Events that cannot be used go to the dead-letter topic with a reason;
+ * the good ones of the same batch arrive; the answer counts both.
+ */
+START_TEST(test_dead_letters)
+{
+    const char        *p;
+    xf_kafka_msgs_t    ok, dl;
+    xf_http_resp_t     resp;
+    static const char  body[] = "[1,{\"event\":\"good\"},\"s\"]";
+
+    collect_start("", "", 1);
+
+    xf_http_request("POST", url, NULL, body, sizeof(body) - 1, &resp);
+    ck_assert_int_eq(resp.status, 200);
+    ck_assert_str_eq(resp.body, "{\"accepted\":1,\"rejected\":2}");
+    xf_http_resp_free(&resp);
+
+    memset(&ok, 0, sizeof(ok));
+    memset(&dl, 0, sizeof(dl));
+    xf_kafka_consume(kafka, TOPIC, 1, CONSUME_MS, SETTLE_MS, &ok);
+    xf_kafka_consume(kafka, DEAD_LETTER, 2, CONSUME_MS, SETTLE_MS, &dl);
+
+    ck_assert_ptr_nonnull(xf_memstr(ok.msgs[0].value, ok.msgs[0].value_len,
+                                    ",\"event\":{\"event\":\"good\"}}"));
+
+    /* one partition: the dead letters keep the batch's order */
+    p = dl.msgs[0].value;
+    ck_assert_msg(xf_memstr(p, dl.msgs[0].value_len,
+                            "\"error\":\"not_object\",\"event\":1}"),
+                  "%s", p);
+    p = dl.msgs[1].value;
+    ck_assert_msg(xf_memstr(p, dl.msgs[1].value_len,
+                            "\"error\":\"not_object\",\"event\":\"s\"}"),
+                  "%s", p);
+
+    xf_kafka_msgs_free(&ok);
+    xf_kafka_msgs_free(&dl);
+
+    /* a request that cannot be decoded at all: one dead letter of it */
+    xf_http_request("POST", url, NULL, "{\"event\":", 9, &resp);
+    ck_assert_int_eq(resp.status, 400);
+    xf_http_resp_free(&resp);
+
+    memset(&dl, 0, sizeof(dl));
+    xf_kafka_consume(kafka, DEAD_LETTER, 3, CONSUME_MS, SETTLE_MS, &dl);
+    p = dl.msgs[2].value;
+    ck_assert_msg(xf_memstr(p, dl.msgs[2].value_len,
+                            "\"error\":\"json_syntax\",\"request\":"
+                            "{\"method\":\"POST\",\"uri\":\"/collect\""),
+                  "%s", p);
+    /* base64 of {"event": */
+    ck_assert_msg(xf_memstr(p, dl.msgs[2].value_len,
+                            "\"raw\":\"base64\",\"event\":"
+                            "\"eyJldmVudCI6\"}"), "%s", p);
+    xf_kafka_msgs_free(&dl);
+}
+END_TEST
+
+
 START_TEST(test_bad_json)
 {
     int                   i;
@@ -1115,6 +1177,7 @@ make_collect_suite(void)
     tc = tcase_create("errors");
     tcase_add_checked_fixture(tc, collect_setup, collect_teardown);
     tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_dead_letters);
     tcase_add_loop_test(tc, test_bad_json, 0,
                         sizeof(bad_json) / sizeof(bad_json[0]));
     tcase_add_test(tc, test_unknown_encoding);

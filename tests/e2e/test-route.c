@@ -144,7 +144,7 @@ START_TEST(test_mixed_batch)
     xf_kafka_msgs_t  web, orders, shop, def;
 
     nginx = xf_nginx_new(snippet(
-        "    xflow_route event={page_view,click} topic=web;\n"
+        "    xflow_route \"event={page_view,click}\" topic=web;\n"
         "    xflow_route event=purchase topic=orders key=app copy;\n"
         "    xflow_route app=shopapp topic=shop;\n"), kafka->bootstraps, 1);
     xf_nginx_start(nginx);

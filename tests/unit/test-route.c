@@ -169,6 +169,7 @@ START_TEST(test_first_match_and_copy)
         "app=shop topic=shop",
         "event=click app=shop topic=never",
         "has=$device_id topic=devices",
+        "event=alpha,beta* topic=bare_set",
         NULL
     };
     fixture_t  *f = build(rules);
@@ -192,6 +193,8 @@ START_TEST(test_first_match_and_copy)
     ck_assert_str_eq(route(f, event("signup", "other", XF_FMT_JSON,
                                     "{\"p\":{\"$device_id\":1}}")), "");
     ck_assert_str_eq(route(f, event("", "", XF_FMT_JSON, "{}")), "");
+    ck_assert_str_eq(route(f, event("alpha", "", XF_FMT_JSON, "{}")), "6");
+    ck_assert_str_eq(route(f, event("betamax", "", XF_FMT_JSON, "{}")), "6");
 }
 END_TEST
 
