@@ -13,6 +13,7 @@
  */
 
 #include "ngx_http_xflow_module.h"
+#include "ngx_http_xflow_metrics_module.h"
 
 
 typedef struct {
@@ -128,6 +129,9 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
         if (ev->error != XF_OK) {
             ctx->rejected++;
+            ngx_http_xflow_metric_add(XF_M_EVENTS_REJECTED,
+                                      xf_metrics_status_index(ev->error), 0,
+                                      1);
 
             o = ngx_http_xflow_outbox_add(r, &ob);
             if (o == NULL

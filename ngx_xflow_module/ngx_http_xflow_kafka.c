@@ -16,6 +16,7 @@
  */
 
 #include "ngx_http_xflow_module.h"
+#include "ngx_http_xflow_metrics_module.h"
 
 #include <sys/random.h>
 
@@ -41,6 +42,8 @@ static void ngx_http_xflow_kafka_log(const rd_kafka_t *rk, int level,
 static void ngx_http_xflow_kafka_error(rd_kafka_t *rk, int err,
     const char *reason, void *opaque);
 static void ngx_http_xflow_pipe_handler(ngx_event_t *ev);
+static int ngx_http_xflow_kafka_stats(rd_kafka_t *rk, char *json,
+    size_t json_len, void *opaque);
 static ngx_int_t ngx_http_xflow_pipe_open(ngx_cycle_t *cycle);
 static rd_kafka_topic_conf_t *ngx_http_xflow_topic_conf(
     ngx_http_xflow_main_conf_t *mcf, ngx_str_t *name);
@@ -60,6 +63,7 @@ ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
     ngx_str_t                *names;
     ngx_uint_t                i;
     rd_kafka_conf_t          *conf;
+    rd_kafka_topic_conf_t    *tconf;
     ngx_http_xflow_worker_t  *w;
 
     w = &ngx_http_xflow_worker;
@@ -82,6 +86,7 @@ ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
     }
 
     rd_kafka_conf_set_dr_msg_cb(conf, ngx_http_xflow_dr_msg);
+    rd_kafka_conf_set_stats_cb(conf, ngx_http_xflow_kafka_stats);
     rd_kafka_conf_set_log_cb(conf, ngx_http_xflow_kafka_log);
     rd_kafka_conf_set_error_cb(conf, ngx_http_xflow_kafka_error);
 
@@ -122,8 +127,16 @@ ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
 
     for (i = 0; i < w->ntopics; i++) {
         /* topic names are NUL-terminated: they come from the config */
+        tconf = ngx_http_xflow_topic_conf(mcf, &names[i]);
+        if (tconf == NULL) {
+            tconf = rd_kafka_topic_conf_new();
+        }
+
+        /* the topic's index, for xflow_kafka_messages_total{topic} */
+        rd_kafka_topic_conf_set_opaque(tconf, (void *) (uintptr_t) i);
+
         w->topics[i] = rd_kafka_topic_new(w->rk, (char *) names[i].data,
-                                  ngx_http_xflow_topic_conf(mcf, &names[i]));
+                                          tconf);
         if (w->topics[i] == NULL) {
             ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
                           "xflow: topic \"%V\": %s", &names[i],
@@ -318,6 +331,15 @@ ngx_http_xflow_dr_msg(rd_kafka_t *rk, const rd_kafka_message_t *msg,
 
     batch = msg->_private;
 
+    ngx_http_xflow_metric_add(XF_M_KAFKA_MESSAGES,
+                              (uintptr_t) rd_kafka_topic_opaque(msg->rkt),
+                              msg->err ? XF_METRICS_KAFKA_FAILED
+                                       : XF_METRICS_KAFKA_DELIVERED, 1);
+
+    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ngx_http_xflow_metric_add(XF_M_KAFKA_PRODUCED_BYTES, 0, 0, msg->len);
+    }
+
     if (msg->err) {
         batch->failed++;
         batch->last_err = msg->err;
@@ -433,4 +455,16 @@ ngx_http_xflow_kafka_exit_process(ngx_cycle_t *cycle,
     if (w->pipe_wfd != NGX_INVALID_FILE) {
         close(w->pipe_wfd);
     }
+}
+
+
+/* librdkafka's statistics, every statistics.interval.ms, on the loop. */
+static int
+ngx_http_xflow_kafka_stats(rd_kafka_t *rk, char *json, size_t json_len,
+    void *opaque)
+{
+    ngx_http_xflow_metrics_kafka_stats(json, json_len);
+
+    /* 0: librdkafka frees json */
+    return 0;
 }

@@ -259,6 +259,7 @@ ngx_module_t  ngx_http_xflow_module = {
 static void *
 ngx_http_xflow_create_main_conf(ngx_conf_t *cf)
 {
+    char                         errstr[512];
     ngx_pool_cleanup_t          *cln;
     ngx_http_xflow_main_conf_t  *mcf;
 
@@ -292,6 +293,16 @@ ngx_http_xflow_create_main_conf(ngx_conf_t *cf)
      */
     mcf->rk_conf = rd_kafka_conf_new();
     if (mcf->rk_conf == NULL) {
+        return NULL;
+    }
+
+    /* statistics feed the metrics; xflow_kafka_conf may change this */
+    if (rd_kafka_conf_set(mcf->rk_conf, "statistics.interval.ms", "5000",
+                          errstr, sizeof(errstr))
+        != RD_KAFKA_CONF_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "xflow: %s", errstr);
+        rd_kafka_conf_destroy(mcf->rk_conf);
         return NULL;
     }
 
