@@ -47,7 +47,7 @@ export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 export CK_DEFAULT_TIMEOUT ?= 60
 
 .PHONY: all module deps run test unit unit-plain unit-asan e2e e2e-asan \
-        fuzz fuzz-replay bench clean asan-nginx
+        fuzz fuzz-replay bench clean asan-nginx monitoring-check
 
 all: module
 
@@ -214,12 +214,21 @@ run: $(MODULE) $(B)/xflow-devbroker
 
 # ---------------------------------------------------------------- test
 
+# promtool on the alert rules and their tests, the dashboard's queries
+monitoring-check: $(B)/.deps-ok
+	tests/support/check-monitoring.sh
+
 test: $(B)/.deps-ok
 	$(MAKE) module
 	$(MAKE) unit
 	$(MAKE) fuzz-replay
+	$(MAKE) monitoring-check
 	$(MAKE) e2e
 	$(MAKE) e2e-asan
 
 clean:
 	rm -rf $(B)
+
+# packaging.mk: make deb, test-deb, check-deploy; tests/browser: test-browser
+-include packaging.mk
+-include tests/browser/browser.mk
