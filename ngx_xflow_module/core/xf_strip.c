@@ -99,21 +99,36 @@ xf_strip_ws(const u_char *p, size_t len, size_t i)
 }
 
 
-/* p[i] is a quote: the offset past the closing one. */
+/*
+ * p[i] is a quote: the offset past the closing one.  memchr finds each
+ * candidate quote; it closes the string unless an odd run of
+ * backslashes escapes it.
+ */
 static size_t
-xf_strip_skip_string(const u_char *p, size_t len, size_t i, int *escaped)
+xf_strip_skip_string(const u_char *p, size_t len, size_t i)
 {
-    *escaped = 0;
+    size_t         b;
+    const u_char  *q;
 
-    for (i++; i < len; i++) {
-        if (p[i] == '"') {
+    i++;
+
+    while (i < len) {
+        q = memchr(p + i, '"', len - i);
+        if (q == NULL) {
+            return len;
+        }
+
+        i = q - p;
+
+        for (b = i; b > 0 && p[b - 1] == '\\'; b--) {
+            /* void */
+        }
+
+        if ((i - b) % 2 == 0) {
             return i + 1;
         }
 
-        if (p[i] == '\\') {
-            *escaped = 1;
-            i++;
-        }
+        i++;
     }
 
     return len;
@@ -123,7 +138,6 @@ xf_strip_skip_string(const u_char *p, size_t len, size_t i, int *escaped)
 static size_t
 xf_strip_skip_value(const u_char *p, size_t len, size_t i)
 {
-    int     esc;
     size_t  depth;
 
     if (i >= len) {
@@ -131,7 +145,7 @@ xf_strip_skip_value(const u_char *p, size_t len, size_t i)
     }
 
     if (p[i] == '"') {
-        return xf_strip_skip_string(p, len, i, &esc);
+        return xf_strip_skip_string(p, len, i);
     }
 
     if (p[i] == '{' || p[i] == '[') {
@@ -140,7 +154,7 @@ xf_strip_skip_value(const u_char *p, size_t len, size_t i)
         while (i < len) {
             switch (p[i]) {
             case '"':
-                i = xf_strip_skip_string(p, len, i, &esc);
+                i = xf_strip_skip_string(p, len, i);
                 continue;
             case '{':
             case '[':
@@ -291,8 +305,9 @@ xf_strip_object(xf_strip_ctx_t *ctx, size_t i, unsigned depth, uint64_t live)
     for ( ;; ) {
 
         ks = i;
-        i = xf_strip_skip_string(p, len, i, &esc);
+        i = xf_strip_skip_string(p, len, i);
         kl = i - ks;
+        esc = kl >= 2 && memchr(p + ks + 1, '\\', kl - 2) != NULL;
 
         i = xf_strip_ws(p, len, i);
         if (i >= len || p[i] != ':') {

@@ -369,6 +369,8 @@ START_TEST(test_rule_init)
     char             long_seg[300];
     xf_strip_rule_t  r;
 
+    static const u_char  deep[] = "1.2.3.4.5.6.7.8.9";
+
     ck_assert_ptr_null(xf_strip_rule_init(&r, (const u_char *) "a.bc.d", 6,
                                           XF_STRIP_DROP));
     ck_assert_uint_eq(r.nseg, 3);
@@ -383,11 +385,8 @@ START_TEST(test_rule_init)
                                              XF_STRIP_DROP));
     ck_assert_ptr_nonnull(xf_strip_rule_init(&r, (const u_char *) "a..b", 4,
                                              XF_STRIP_DROP));
-    ck_assert_ptr_null(xf_strip_rule_init(&r, (const u_char *) "1.2.3.4.5.6.7.8",
-                                          15, XF_STRIP_DROP));
-    ck_assert_ptr_nonnull(xf_strip_rule_init(&r,
-                                             (const u_char *) "1.2.3.4.5.6.7.8.9",
-                                             17, XF_STRIP_DROP));
+    ck_assert_ptr_null(xf_strip_rule_init(&r, deep, 15, XF_STRIP_DROP));
+    ck_assert_ptr_nonnull(xf_strip_rule_init(&r, deep, 17, XF_STRIP_DROP));
 
     memset(long_seg, 'x', sizeof(long_seg));
     ck_assert_ptr_null(xf_strip_rule_init(&r, (const u_char *) long_seg, 255,
