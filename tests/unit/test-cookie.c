@@ -124,7 +124,8 @@ member(xf_hashref_t *h, const char **names, size_t n, size_t max_refs,
     xf_cookie_pattern_t  pats[8];
 
     for (i = 0; i < n; i++) {
-        ck_assert_ptr_null(xf_cookie_pattern(&pats[i], (const u_char *) names[i],
+        ck_assert_ptr_null(xf_cookie_pattern(&pats[i],
+                                             (const u_char *) names[i],
                                              strlen(names[i])));
     }
 

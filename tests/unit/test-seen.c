@@ -30,7 +30,7 @@ table(uint32_t capacity, void **mem)
 {
     xf_seen_t  *t;
 
-    *mem = aligned_alloc(64, xf_seen_size(capacity));
+    *mem = malloc(xf_seen_size(capacity));
     ck_assert_ptr_nonnull(*mem);
     memset(*mem, 0xa5, xf_seen_size(capacity));
 
