@@ -1,0 +1,156 @@
+/*
+ * fuzz-strip.c - field stripping on arbitrary events and rule sets.
+ *
+ * The first byte picks which of eight fixed rules apply (bit i: rule i),
+ * the second which of them hash rather than drop; the rest is the event.
+ *
+ * Invariant: no crash, no undefined behaviour, no read outside the input
+ * or write outside the xf_strip_bound() buffer, and:
+ *   - on an event the scanner accepts as one object, xf_strip returns
+ *     XF_OK and its output (or the input, when unchanged) is again one
+ *     valid object;
+ *   - with drop rules only, the output is a subsequence of the input
+ *     (only bytes were removed) and stripping it again changes nothing;
+ *   - on any other bytes, xf_strip returns without touching memory
+ *     outside its buffers, and *out_len stays within the bound.
+ */
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xf_json.h"
+#include "xf_strip.h"
+
+
+static const char  *fuzz_paths[] = {
+    "a", "b", "a.b", "properties.$ip", "c.d.e", "$ua", "a.b.c", "\xc3\xa9"
+};
+
+static xf_hashref_t  *fuzz_key;
+
+
+static void
+fuzz_check(int ok)
+{
+    if (!ok) {
+        abort();
+    }
+}
+
+
+static size_t
+fuzz_rules(u_char on, u_char hash, xf_strip_rule_t *rules)
+{
+    size_t  i, n;
+
+    n = 0;
+
+    for (i = 0; i < 8; i++) {
+        if (!(on & (1u << i))) {
+            continue;
+        }
+
+        fuzz_check(xf_strip_rule_init(&rules[n], (const u_char *) fuzz_paths[i],
+                                      strlen(fuzz_paths[i]),
+                                      (hash & (1u << i)) ? XF_STRIP_HASH
+                                                         : XF_STRIP_DROP)
+                   == NULL);
+        n++;
+    }
+
+    return n;
+}
+
+
+static int
+fuzz_subsequence(const u_char *a, size_t alen, const u_char *b, size_t blen)
+{
+    size_t  i, j;
+
+    for (i = 0, j = 0; i < alen && j < blen; j++) {
+        if (a[i] == b[j]) {
+            i++;
+        }
+    }
+
+    return i == alen;
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int              drop_only;
+    u_char          *out, *again;
+    size_t           len, n, n2, end, err_off, cap;
+    xf_status_t      rc;
+    const u_char    *p;
+    xf_json_span_t   span;
+    xf_strip_conf_t  conf;
+    xf_strip_rule_t  rules[8];
+
+    if (size < 2) {
+        return 0;
+    }
+
+    if (fuzz_key == NULL) {
+        fuzz_check(xf_hashref_create((const u_char *)
+                                     "0123456789abcdef0123456789abcdef", 32,
+                                     (const u_char *) "f", 1, &xf_alloc_libc,
+                                     &fuzz_key) == NULL);
+    }
+
+    conf.rules = rules;
+    conf.n = fuzz_rules(data[0], data[1], rules);
+    conf.h = fuzz_key;
+    drop_only = (data[0] & data[1]) == 0;
+
+    p = data + 2;
+    len = size - 2;
+
+    cap = xf_strip_bound(len);
+    out = malloc(cap ? cap : 1);
+    fuzz_check(out != NULL);
+
+    rc = xf_json_scan_value(p, len, 64, &span, &end, &err_off);
+
+    if (rc != XF_OK || span.type != XF_JSON_OBJECT) {
+        /* not an event: only memory safety is asked for */
+        rc = xf_strip(&conf, &xf_alloc_libc, p, len, out, cap, &n);
+        fuzz_check(n <= cap);
+        free(out);
+        return 0;
+    }
+
+    p += span.off;
+    len = span.len;
+
+    rc = xf_strip(&conf, &xf_alloc_libc, p, len, out, cap, &n);
+    fuzz_check(rc == XF_OK && n <= cap);
+
+    if (n == 0) {
+        free(out);
+        return 0;
+    }
+
+    rc = xf_json_scan_value(out, n, 64, &span, &end, &err_off);
+    fuzz_check(rc == XF_OK && span.off == 0 && span.len == n);
+    fuzz_check(span.type == XF_JSON_OBJECT);
+
+    if (drop_only) {
+        fuzz_check(n < len);
+        fuzz_check(fuzz_subsequence(out, n, p, len));
+
+        again = malloc(xf_strip_bound(n));
+        fuzz_check(again != NULL);
+        rc = xf_strip(&conf, &xf_alloc_libc, out, n, again, xf_strip_bound(n),
+                      &n2);
+        fuzz_check(rc == XF_OK && n2 == 0);
+        free(again);
+    }
+
+    free(out);
+
+    return 0;
+}
