@@ -1,0 +1,53 @@
+# Packaging and deployment: make deb, make test-deb, make check-deploy
+# (included from the Makefile).
+#
+#   make deb        build/deb/libnginx-mod-http-xflow_<version>_<arch>.deb,
+#                   built by dpkg-buildpackage from a copy of the working
+#                   tree (debian/ at the top, Debian's nginx module way)
+#   make test-deb   lintian, apt-get install of the package, Debian's nginx
+#                   with the packaged snippet, one event through the dev
+#                   broker into Kafka, then purge
+
+DEB_OUT     := $(B)/deb
+DEB_VERSION := $(shell dpkg-parsechangelog -l debian/changelog -S Version 2>/dev/null)
+DEB_ARCH    := $(shell dpkg --print-architecture 2>/dev/null)
+DEB_NAME    := libnginx-mod-http-xflow
+DEB_FILE    := $(DEB_OUT)/$(DEB_NAME)_$(DEB_VERSION)_$(DEB_ARCH).deb
+DEB_SRC     := $(DEB_OUT)/xflow-$(DEB_VERSION)
+DEB_INPUTS  := $(wildcard debian/* debian/source/*) config $(MODULE_SRCS)
+# what make deb needs besides the Build-Depends of debian/control
+DEB_TOOLS   := dpkg-dev debhelper lintian
+
+.PHONY: deb test-deb
+
+deb: $(DEB_FILE)
+
+$(DEB_FILE): $(DEB_INPUTS)
+	@missing=; for p in $(DEB_TOOLS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
+	        | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "deb: installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	        apt-get install -y -qq --no-install-recommends $$missing \
+	        > /dev/null; \
+	fi
+	rm -rf $(DEB_OUT) && mkdir -p $(DEB_SRC)
+	@# the working tree as make module sees it: tracked and new files,
+	@# not what .gitignore leaves out (build/, node_modules/)
+	git ls-files -z -co --exclude-standard | \
+	    while IFS= read -r -d '' f; do [ -f "$$f" ] && printf '%s\0' "$$f"; done | \
+	    tar --null -T - -cf - | tar -xf - -C $(DEB_SRC)
+	@cd $(DEB_SRC) && if ! dpkg-checkbuilddeps 2>/dev/null; then \
+	    echo "deb: installing the Build-Depends of debian/control"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	        apt-get build-dep -y -qq --no-install-recommends ./ > /dev/null; \
+	fi
+	cd $(DEB_SRC) && DEB_BUILD_OPTIONS="parallel=$$(nproc) $$DEB_BUILD_OPTIONS" \
+	    dpkg-buildpackage -b -us -uc > ../build.log 2>&1 \
+	    || { tail -40 $(DEB_OUT)/build.log; exit 1; }
+	@ls -l $(DEB_OUT)/*.deb
+
+test-deb: $(DEB_FILE) $(B)/xflow-devbroker
+	tests/support/test-deb.sh $(DEB_FILE)

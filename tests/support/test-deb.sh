@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# make test-deb: the Debian package, as an administrator would use it.
+#
+#   1. lintian on the .changes (the .deb, its -dbgsym, the .buildinfo):
+#      any E: tag fails the test
+#   2. apt-get install ./libnginx-mod-http-xflow_*.deb: dependencies come
+#      from the archive, the module lands in /usr/lib/nginx/modules, the
+#      snippet in /usr/share/nginx/modules-available, enabled in
+#      /etc/nginx/modules-enabled; Debian's own nginx.conf still passes -t
+#   3. Debian's nginx with a configuration that includes the packaged
+#      snippet (no load_module of ours), the dev broker, one JSON event
+#      and one Sensors upload through to Kafka, read back with kcat
+#   4. apt-get purge: files and the modules-enabled link are gone
+#
+# Usage: tests/support/test-deb.sh [path/to/package.deb]
+# XF_TEST_KEEP=1 keeps the temporary directory.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+pkg=libnginx-mod-http-xflow
+deb=${1:-$(ls "$root"/build/deb/${pkg}_*.deb 2>/dev/null | head -1)}
+devbroker=$root/build/xflow-devbroker
+nginx=/usr/sbin/nginx
+snippet=/usr/share/nginx/modules-available/mod-http-xflow.conf
+enabled=/etc/nginx/modules-enabled/50-mod-http-xflow.conf
+so=/usr/lib/nginx/modules/ngx_http_xflow_module.so
+
+[ -f "$deb" ] || { echo "test-deb: no package: run make deb" >&2; exit 1; }
+deb=$(cd "$(dirname "$deb")" && pwd)/$(basename "$deb")
+changes=${deb%.deb}.changes
+[ -x "$devbroker" ] || { echo "test-deb: $devbroker missing" >&2; exit 1; }
+
+export DEBIAN_FRONTEND=noninteractive
+tmp=$(mktemp -d /tmp/xflow-test-deb.XXXXXX)
+chmod 0755 "$tmp"
+broker_pid=
+installed=0
+failures=0
+
+ok()   { echo "ok   $*"; }
+fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+
+cleanup() {
+    set +e
+    if [ -s "$tmp/nginx.pid" ]; then
+        kill -QUIT "$(cat "$tmp/nginx.pid")" 2>/dev/null
+        for _ in $(seq 50); do
+            [ -e "$tmp/nginx.pid" ] || break
+            sleep 0.1
+        done
+    fi
+    if [ -n "$broker_pid" ]; then
+        kill -TERM "$broker_pid" 2>/dev/null
+        wait "$broker_pid" 2>/dev/null
+    fi
+    if [ "$installed" = 1 ]; then
+        apt-get purge -y -qq "$pkg" > "$tmp/purge.log" 2>&1 \
+            || cat "$tmp/purge.log"
+    fi
+    if [ "${XF_TEST_KEEP:-}" = 1 ] || [ "$failures" -gt 0 ]; then
+        echo "test-deb: kept $tmp"
+    else
+        rm -rf "$tmp"
+    fi
+}
+trap cleanup EXIT
+
+# ----------------------------------------------------------------- lint
+
+command -v lintian > /dev/null \
+    || apt-get install -y -qq --no-install-recommends lintian > /dev/null
+target=$deb
+[ -f "$changes" ] && target=$changes
+# lintian warns when run as root; that line is not a tag
+lintian --info --pedantic --fail-on error "$target" 2>&1 \
+    | grep -v 'running with root privileges' > "$tmp/lintian.log" || true
+if lintian --fail-on error "$target" > /dev/null 2>&1; then
+    ok "lintian: no errors ($(grep -c '^E:' "$tmp/lintian.log") E," \
+       "$(grep -c '^W:' "$tmp/lintian.log") W," \
+       "$(grep -c '^I:' "$tmp/lintian.log") I," \
+       "$(grep -c '^P:' "$tmp/lintian.log") P)"
+else
+    fail "lintian reports errors"
+fi
+cat "$tmp/lintian.log"
+
+# -------------------------------------------------------------- install
+
+dpkg-deb -f "$deb" Depends | grep -q 'nginx-abi-' \
+    && ok "Depends carries the nginx ABI: $(dpkg-deb -f "$deb" Depends)" \
+    || fail "Depends lacks nginx-abi-*: $(dpkg-deb -f "$deb" Depends)"
+
+if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed'
+then
+    echo "test-deb: $pkg was installed: purging it first"
+    apt-get purge -y -qq "$pkg" > /dev/null
+fi
+
+if apt-get install -y -q --no-install-recommends "$deb" \
+       > "$tmp/install.log" 2>&1; then
+    installed=1
+    ok "apt-get install $(basename "$deb")"
+else
+    cat "$tmp/install.log"
+    fail "apt-get install"
+    exit 1
+fi
+
+[ -f "$so" ] && ok "module at $so" || fail "no $so"
+[ -f "$snippet" ] && ok "snippet at $snippet: $(cat "$snippet")" \
+    || fail "no $snippet"
+[ -L "$enabled" ] && ok "enabled: $enabled -> $(readlink "$enabled")" \
+    || fail "no $enabled link"
+ldd "$so" | grep -q 'not found' && fail "ldd: $(ldd "$so" | grep 'not found')" \
+    || ok "ldd: every library of the module resolves"
+
+# Debian's stock configuration loads every enabled module: it must still
+# pass with ours loaded and no xflow directive in it.
+if "$nginx" -t -q > "$tmp/stock-t.log" 2>&1; then
+    ok "nginx -t of /etc/nginx/nginx.conf with the module enabled"
+else
+    cat "$tmp/stock-t.log"
+    fail "nginx -t of /etc/nginx/nginx.conf"
+fi
+
+# ---------------------------------------------------------------- serve
+
+rm -f "$tmp/bootstrap"
+"$devbroker" --topics events --bootstrap-file "$tmp/bootstrap" \
+    > "$tmp/devbroker.out" 2>&1 &
+broker_pid=$!
+for _ in $(seq 100); do
+    [ -s "$tmp/bootstrap" ] && break
+    sleep 0.05
+done
+[ -s "$tmp/bootstrap" ] || { cat "$tmp/devbroker.out"; fail "dev broker"; exit 1; }
+brokers=$(cat "$tmp/bootstrap")
+
+# a free loopback port: bind 0, read it back
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+
+# No -p: nginx keeps its compiled prefix, so the snippet's relative
+# "modules/..." resolves exactly as it does for Debian's nginx.conf.
+cat > "$tmp/nginx.conf" <<CONF
+include $snippet;
+
+worker_processes 2;
+pid $tmp/nginx.pid;
+error_log $tmp/error.log info;
+
+events {
+    worker_connections 256;
+}
+
+http {
+    client_body_temp_path $tmp/body;
+    access_log $tmp/access.log;
+    large_client_header_buffers 8 16k;
+
+    xflow_kafka_brokers $brokers;
+    xflow_topic events;
+
+    server {
+        listen 127.0.0.1:$port;
+
+        location /collect {
+            xflow_collect json;
+        }
+
+        location = /sa.gif {
+            xflow_collect sensors;
+        }
+    }
+}
+CONF
+
+if "$nginx" -t -q -c "$tmp/nginx.conf" -e "$tmp/error.log" > "$tmp/t.log" 2>&1
+then
+    ok "nginx -t with the packaged snippet"
+else
+    cat "$tmp/t.log"
+    fail "nginx -t with the packaged snippet"
+    exit 1
+fi
+"$nginx" -c "$tmp/nginx.conf" -e "$tmp/error.log"
+
+# ready: both workers up (each creates its producer before accepting)
+for _ in $(seq 100); do
+    [ -s "$tmp/nginx.pid" ] \
+        && [ "$(pgrep -c -P "$(cat "$tmp/nginx.pid")" 2>/dev/null)" -ge 2 ] \
+        && break
+    sleep 0.05
+done
+
+marker="deb-$(date +%s)-$$"
+code=$(curl -sS -m 10 -o "$tmp/answer" -w '%{http_code}' \
+            -H 'Content-Type: application/json' \
+            --data "{\"event\":\"deb_check\",\"distinct_id\":\"$marker\",\"properties\":{\"city\":\"上海\",\"mood\":\"🙂\"}}" \
+            "http://127.0.0.1:$port/collect" || true)
+if [ "$code" = 200 ] && grep -q '"accepted":1' "$tmp/answer"; then
+    ok "POST /collect: $code $(cat "$tmp/answer")"
+else
+    fail "POST /collect: $code $(cat "$tmp/answer")"
+fi
+
+# Sensors, as its JS SDK sends in ajax mode: a form with data = base64
+# of the event, urlencoded
+sa_event="{\"type\":\"track\",\"event\":\"deb_sa\",\"distinct_id\":\"$marker\",\"properties\":{\"\$lib\":\"js\"}}"
+code=$(curl -sS -m 10 -o "$tmp/sa-answer" -w '%{http_code}' \
+            --data-urlencode "data=$(printf '%s' "$sa_event" | base64 -w0)" \
+            "http://127.0.0.1:$port/sa.gif?project=default" || true)
+if [ "$code" = 200 ]; then
+    ok "POST /sa.gif: $code $(cat "$tmp/sa-answer")"
+else
+    fail "POST /sa.gif: $code $(cat "$tmp/sa-answer" 2>/dev/null)"
+fi
+
+# both events in Kafka, each once, in envelope v1
+kcat -C -b "${brokers%%,*}" -t events -o beginning -e -q -f '%s\n' \
+    > "$tmp/events.ndjson" 2> "$tmp/kcat.err" || true
+python3 - "$tmp/events.ndjson" "$marker" <<'PY' && ok "Kafka: both events, once each, envelope v1" || fail "Kafka: see above"
+import json, sys
+path, marker = sys.argv[1], sys.argv[2]
+seen = {}
+for line in open(path, encoding="utf-8"):
+    if marker not in line:
+        continue
+    env = json.loads(line)
+    ev = env["event"]
+    assert env["v"] == 1, env
+    seen.setdefault(ev["event"], []).append(env)
+want = {"deb_check": "json", "deb_sa": "sensors"}
+ok = True
+for name, src in want.items():
+    got = seen.get(name, [])
+    if len(got) != 1 or got[0]["src"] != src:
+        print(f"  {name}: {len(got)} messages, want 1 with src={src}: {got}")
+        ok = False
+if ok:
+    p = seen["deb_check"][0]["event"]["properties"]
+    if p != {"city": "上海", "mood": "🙂"}:
+        print(f"  deb_check properties changed: {p}")
+        ok = False
+sys.exit(0 if ok else 1)
+PY
+
+kill -QUIT "$(cat "$tmp/nginx.pid")"
+for _ in $(seq 100); do
+    [ -e "$tmp/nginx.pid" ] || break
+    sleep 0.1
+done
+grep -E '\[(alert|emerg|crit)\]' "$tmp/error.log" \
+    && fail "alerts in the error log" || ok "no alert in the error log"
+
+# ---------------------------------------------------------------- purge
+
+if apt-get purge -y -qq "$pkg" > "$tmp/purge.log" 2>&1; then
+    installed=0
+    [ ! -e "$so" ] && [ ! -e "$snippet" ] && [ ! -L "$enabled" ] \
+        && ok "apt-get purge: module, snippet and link removed" \
+        || fail "apt-get purge left files behind"
+else
+    cat "$tmp/purge.log"
+    fail "apt-get purge"
+fi
+
+if [ "$failures" -gt 0 ]; then
+    echo "test-deb: $failures failure(s)"
+    exit 1
+fi
+echo "test-deb: all passed"
