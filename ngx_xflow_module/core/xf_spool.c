@@ -937,7 +937,11 @@ xf_spool_append(xf_spool_t *sp, const xf_spool_record_t *r, uint64_t now,
          */
 
         saved = errno;
-        (void) ftruncate(seg->fd, (off_t) seg->size);
+
+        if (ftruncate(seg->fd, (off_t) seg->size) != 0) {
+            sp->stats.errors++;
+        }
+
         errno = saved;
 
         xf_spool_seal(sp);

@@ -1045,8 +1045,13 @@ START_TEST(test_adopt_live_owner)
             _exit(3);
         }
 
-        (void) write(ready[1], "x", 1);
-        (void) read(go[0], &c, 1);      /* until the parent says */
+        if (write(ready[1], "x", 1) != 1) {
+            _exit(4);
+        }
+
+        if (read(go[0], &c, 1) < 0) {   /* until the parent says */
+            _exit(5);
+        }
 
         _exit(0);
     }
