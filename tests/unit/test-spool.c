@@ -648,6 +648,45 @@ START_TEST(test_fsync_interval)
 END_TEST
 
 
+/* One due sync covers every segment written since the last, sealed too. */
+
+START_TEST(test_fsync_interval_rotation)
+{
+    uint64_t           rlen;
+    xf_spool_t        *sp;
+    xf_spool_conf_t    c;
+    xf_spool_record_t  r;
+
+    mkrec(&r, 0, 0);
+    rlen = xf_spool_record_size(&r);
+
+    conf_init(&c, "w1");
+    c.fsync = XF_SPOOL_FSYNC_INTERVAL;
+    c.fsync_interval = 50;
+    c.segment_size = rlen * 2;
+    ck_assert_int_eq(xf_spool_open(&sp, &c), XF_SPOOL_OK);
+
+    append_n(sp, 0, 5, 0);
+    ck_assert_uint_eq(count_files(dir), 3);
+    ck_assert_uint_eq(xf_spool_durable(sp), 0);
+    ck_assert_uint_eq(xf_spool_sync_due(sp), 1050);
+
+    ck_assert_int_eq(xf_spool_sync(sp, 1050), XF_SPOOL_OK);
+    ck_assert_uint_eq(xf_spool_durable(sp), 5);
+
+    /* a segment replayed and deleted before the sync is no obstacle */
+
+    append_n(sp, 5, 1, 0);
+    replay_expect(sp, 0, 6);
+    ck_assert_uint_eq(xf_spool_durable(sp), 5);
+    ck_assert_int_eq(xf_spool_sync(sp, 2000), XF_SPOOL_OK);
+    ck_assert_uint_eq(xf_spool_durable(sp), 6);
+
+    xf_spool_close(sp);
+}
+END_TEST
+
+
 START_TEST(test_fsync_off)
 {
     uint64_t           id;
@@ -1617,6 +1656,7 @@ make_spool_suite(void)
     tcase_add_test(tc, test_size_cap);
     tcase_add_test(tc, test_fsync_always);
     tcase_add_test(tc, test_fsync_interval);
+    tcase_add_test(tc, test_fsync_interval_rotation);
     tcase_add_test(tc, test_fsync_off);
     tcase_add_test(tc, test_replay_in_order);
     tcase_add_test(tc, test_out_of_order_acks);
