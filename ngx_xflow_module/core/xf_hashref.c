@@ -127,12 +127,12 @@ xf_hashref_new(const u_char *key, size_t len, const u_char *kid,
     size_t kid_len, const xf_alloc_t *a, xf_hashref_t **hp)
 {
     size_t         i;
-    u_char         c;
+    u_char         c, ref[XF_HASHREF_LEN];
     const char    *err;
     xf_hashref_t  *h;
 
-    if (kid_len == 0 || kid_len > XF_HASHREF_KID_MAX) {
-        return "key id must be 1 to 32 characters";
+    if (kid_len > XF_HASHREF_KID_MAX) {
+        return "key id longer than 32 characters";
     }
 
     for (i = 0; i < kid_len; i++) {
@@ -151,13 +151,29 @@ xf_hashref_new(const u_char *key, size_t len, const u_char *kid,
     }
 
     memset(h, 0, sizeof(xf_hashref_t));
-    memcpy(h->kid, kid, kid_len);
+
+    if (kid_len) {
+        memcpy(h->kid, kid, kid_len);
+    }
+
     h->kid_len = kid_len;
 
     err = xf_hashref_init(h, key, len);
     if (err != NULL) {
         xf_hashref_destroy(h, a);
         return err;
+    }
+
+    if (kid_len == 0) {
+        /* the key's own reference of nothing: one per key, not its bytes */
+
+        if (xf_hashref(h, XF_HASHREF_KID, NULL, 0, ref) != XF_OK) {
+            xf_hashref_destroy(h, a);
+            return "cannot set up SHA-256 in OpenSSL";
+        }
+
+        memcpy(h->kid, ref, XF_HASHREF_KID_DEFAULT);
+        h->kid_len = XF_HASHREF_KID_DEFAULT;
     }
 
     *hp = h;

@@ -31,6 +31,7 @@
 #define XF_HASHREF_RAW      16
 #define XF_HASHREF_KEY_MIN  32      /* bytes of secret, after trimming */
 #define XF_HASHREF_KID_MAX  32
+#define XF_HASHREF_KID_DEFAULT  8   /* characters of a derived key id */
 
 /* Tags, the byte before the ':' of the hashed input. */
 #define XF_HASHREF_COOKIE   'c'
@@ -38,6 +39,7 @@
 #define XF_HASHREF_FIELD    'f'
 #define XF_HASHREF_JSON     'j'
 #define XF_HASHREF_IP       'i'
+#define XF_HASHREF_KID      'k'     /* a key's derived id */
 
 
 typedef struct xf_hashref_s  xf_hashref_t;
@@ -53,8 +55,12 @@ typedef struct xf_hashref_s  xf_hashref_t;
  * bytes are used as they are (hex is not decoded: 64 hex characters carry
  * 256 bits either way).
  *
- * kid is 1..XF_HASHREF_KID_MAX characters of [A-Za-z0-9._-], so that it
- * needs no escaping in JSON or in a log line.
+ * kid is up to XF_HASHREF_KID_MAX characters of [A-Za-z0-9._-], so that
+ * it needs no escaping in JSON or in a log line.  An empty kid (the
+ * directive has no id=) is derived from the key: the first
+ * XF_HASHREF_KID_DEFAULT characters of the key's reference of the empty
+ * input with the tag 'k'.  It changes with the key and reveals nothing
+ * of it.
  *
  * The state is allocated with a and holds copies of what it needs; the
  * caller may wipe its key buffer afterwards.  Returns NULL and sets *h,

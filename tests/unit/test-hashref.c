@@ -295,10 +295,6 @@ START_TEST(test_key_refused)
                             &xf_alloc_libc, &h);
     ck_assert_ptr_nonnull(err);
 
-    err = xf_hashref_create((const u_char *) KEY32, 32, (const u_char *) "", 0,
-                            &xf_alloc_libc, &h);
-    ck_assert_ptr_nonnull(err);
-
     err = xf_hashref_create((const u_char *) KEY32, 32,
                             (const u_char *) "a\"b", 3, &xf_alloc_libc, &h);
     ck_assert_ptr_nonnull(err);
@@ -327,6 +323,34 @@ START_TEST(test_kid)
     ck_assert_mem_eq(kid, "2024-06.a_B", 11);
 
     xf_hashref_destroy(h, &xf_alloc_libc);
+}
+END_TEST
+
+
+/* Without an id: the key's reference of "k:", 8 characters. */
+START_TEST(test_kid_derived)
+{
+    size_t         n;
+    u_char         ref[XF_HASHREF_LEN];
+    const u_char  *kid;
+    xf_hashref_t  *h, *h2;
+
+    ck_assert_ptr_null(xf_hashref_create((const u_char *) KEY32, 32, NULL, 0,
+                                         &xf_alloc_libc, &h));
+    kid = xf_hashref_kid(h, &n);
+    ck_assert_uint_eq(n, XF_HASHREF_KID_DEFAULT);
+
+    xf_hashref(h, XF_HASHREF_KID, NULL, 0, ref);
+    ck_assert_mem_eq(kid, ref, XF_HASHREF_KID_DEFAULT);
+
+    /* another key, another id */
+    ck_assert_ptr_null(xf_hashref_create((const u_char *) KEY32 "x", 33, NULL,
+                                         0, &xf_alloc_libc, &h2));
+    ck_assert(memcmp(xf_hashref_kid(h2, &n), kid, XF_HASHREF_KID_DEFAULT)
+              != 0);
+
+    xf_hashref_destroy(h, &xf_alloc_libc);
+    xf_hashref_destroy(h2, &xf_alloc_libc);
 }
 END_TEST
 
@@ -371,6 +395,7 @@ make_hashref_suite(void)
     tcase_add_test(tc, test_key_trailing_newline);
     tcase_add_test(tc, test_key_refused);
     tcase_add_test(tc, test_kid);
+    tcase_add_test(tc, test_kid_derived);
     suite_add_tcase(s, tc);
 
     return s;
