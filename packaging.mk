@@ -5,8 +5,10 @@
 #                   built by dpkg-buildpackage from a copy of the working
 #                   tree (debian/ at the top, Debian's nginx module way)
 #   make test-deb   lintian, apt-get install of the package, Debian's nginx
-#                   with the packaged snippet, one event through the dev
+#                   with the packaged snippet, events through the dev
 #                   broker into Kafka, then purge
+#   make check-deploy  docs/deploy/ (the compose stack) without Docker:
+#                   YAML/JSON, docker-compose config, promtool, nginx -t
 
 DEB_OUT     := $(B)/deb
 DEB_VERSION := $(shell dpkg-parsechangelog -l debian/changelog -S Version 2>/dev/null)
@@ -18,7 +20,7 @@ DEB_INPUTS  := $(wildcard debian/* debian/source/*) config $(MODULE_SRCS)
 # what make deb needs besides the Build-Depends of debian/control
 DEB_TOOLS   := dpkg-dev debhelper lintian
 
-.PHONY: deb test-deb
+.PHONY: deb test-deb check-deploy
 
 deb: $(DEB_FILE)
 
@@ -51,3 +53,6 @@ $(DEB_FILE): $(DEB_INPUTS)
 
 test-deb: $(DEB_FILE) $(B)/xflow-devbroker
 	tests/support/test-deb.sh $(DEB_FILE)
+
+check-deploy: $(MODULE)
+	tests/support/check-deploy.sh
