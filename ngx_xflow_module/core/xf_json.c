@@ -1138,6 +1138,90 @@ xf_json_object_get(const u_char *p, size_t len, const char *key,
 
 
 xf_status_t
+xf_json_object_fields(const u_char *p, size_t len, const xf_json_key_t *keys,
+    size_t nkeys, xf_json_span_t *values, uint32_t *found)
+{
+    int          escaped;
+    size_t       i, k, name, vstart;
+    uint32_t     all;
+    xf_status_t  rc;
+
+    *found = 0;
+
+    if (nkeys > 32 || len < 2 || p[0] != '{') {
+        return XF_ERR_JSON_SYNTAX;
+    }
+
+    all = nkeys == 32 ? 0xffffffffu : (1u << nkeys) - 1;
+
+    i = xf_json_ws(p, len, 1);
+
+    if (i < len && p[i] == '}') {
+        return XF_OK;
+    }
+
+    for ( ;; ) {
+
+        if (i == len || p[i] != '"') {
+            return XF_ERR_JSON_SYNTAX;
+        }
+
+        name = i;
+
+        rc = xf_json_skip_string(p, len, &i, &escaped);
+        if (rc != XF_OK) {
+            return rc;
+        }
+
+        /* which wanted key, not found yet, this member is */
+        for (k = 0; k < nkeys; k++) {
+            if (!(*found & (1u << k))
+                && xf_json_name_eq(p + name + 1, i - name - 2, escaped,
+                                   (const u_char *) keys[k].name,
+                                   keys[k].len))
+            {
+                break;
+            }
+        }
+
+        i = xf_json_ws(p, len, i);
+
+        if (i == len || p[i] != ':') {
+            return XF_ERR_JSON_SYNTAX;
+        }
+
+        i = xf_json_ws(p, len, i + 1);
+        vstart = i;
+
+        rc = xf_json_skip_value(p, len, &i);
+        if (rc != XF_OK) {
+            return rc;
+        }
+
+        if (k < nkeys) {
+            values[k].off = (uint32_t) vstart;
+            values[k].len = (uint32_t) (i - vstart);
+            values[k].type = xf_json_type(p[vstart]);
+            *found |= 1u << k;
+
+            if (*found == all) {
+                return XF_OK;
+            }
+        }
+
+        i = xf_json_ws(p, len, i);
+
+        if (i == len || p[i] != ',') {
+            /* the closing brace, on validated input */
+            return XF_OK;
+        }
+
+        i = xf_json_ws(p, len, i + 1);
+    }
+}
+
+
+xf_status_t
 xf_json_string_unescape(const u_char *p, size_t len, u_char *dst,
     size_t dst_cap, size_t *dst_len)
 {

@@ -113,6 +113,25 @@ xf_status_t xf_json_object_get(const u_char *p, size_t len,
     const char *key, size_t key_len, xf_json_span_t *value);
 
 
+/* A member name for xf_json_object_fields(). */
+typedef struct {
+    const char     *name;
+    size_t          len;
+} xf_json_key_t;
+
+/*
+ * Look up several members of a validated object in one pass over it
+ * (p, len is exactly the object's span): bit k of *found is set, and
+ * values[k] holds the value (relative to p), for every keys[k] present;
+ * the first member of a name wins, names compare after unescaping, only
+ * the top level is searched.  At most 32 keys.  The scan stops as soon as
+ * every key was found.  XF_OK on validated input.
+ */
+xf_status_t xf_json_object_fields(const u_char *p, size_t len,
+    const xf_json_key_t *keys, size_t nkeys, xf_json_span_t *values,
+    uint32_t *found);
+
+
 /*
  * Unescape a validated JSON string span (with its quotes) into dst,
  * which has room for dst_cap bytes; the result is UTF-8 without quotes.

@@ -1664,6 +1664,48 @@ START_TEST(test_truncations)
 END_TEST
 
 
+/* One pass for many keys agrees with one xf_json_object_get per key. */
+START_TEST(test_object_fields)
+{
+    size_t           i, k;
+    uint32_t         found;
+    xf_json_span_t   v[4], one;
+    xf_status_t      rc;
+    static const xf_json_key_t  keys[4] = {
+        { "event", 5 }, { "distinct_id", 11 }, { "app", 3 }, { "a", 1 }
+    };
+    static const char  *objs[] = {
+        "{}",
+        "{\"event\":\"x\"}",
+        "{ \"distinct_id\" : 42 , \"event\":\"e\",\"event\":\"dup\"}",
+        "{\"\\u0061\":[1,{\"app\":1}],\"app\":\"shop\",\"z\":null}",
+        "{\"x\":{\"event\":1},\"a\":true,\"app\":\"k\",\"event\":\"e\","
+        "\"distinct_id\":\"d\"}",
+    };
+
+    for (i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
+        rc = xf_json_object_fields((const u_char *) objs[i], strlen(objs[i]),
+                                   keys, 4, v, &found);
+        ck_assert_int_eq(rc, XF_OK);
+
+        for (k = 0; k < 4; k++) {
+            rc = xf_json_object_get((const u_char *) objs[i],
+                                    strlen(objs[i]), keys[k].name,
+                                    keys[k].len, &one);
+
+            ck_assert_int_eq(!!(found & (1u << k)), rc == XF_OK);
+
+            if (rc == XF_OK) {
+                ck_assert_uint_eq(v[k].off, one.off);
+                ck_assert_uint_eq(v[k].len, one.len);
+                ck_assert_int_eq(v[k].type, one.type);
+            }
+        }
+    }
+}
+END_TEST
+
+
 Suite *
 make_json_suite(void)
 {
@@ -1673,6 +1715,7 @@ make_json_suite(void)
     s = suite_create("json");
 
     tc = tcase_create("core");
+    tcase_add_test(tc, test_object_fields);
     tcase_add_test(tc, test_valid_docs);
     tcase_add_test(tc, test_span_and_end);
     tcase_add_test(tc, test_types);
