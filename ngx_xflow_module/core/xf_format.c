@@ -452,45 +452,40 @@ xf_fmt_gunzip(xf_fmt_ctx_t *ctx, xf_str_t *s)
 }
 
 
-xf_status_t
-xf_fmt_text(xf_fmt_ctx_t *ctx, const u_char *obj, size_t len,
-    const char *key, xf_str_t *out)
+/* A member's value as text: a string unescaped, a number as written. */
+static xf_status_t
+xf_fmt_value_text(xf_fmt_ctx_t *ctx, const u_char *obj,
+    const xf_json_span_t *v, xf_str_t *out)
 {
-    u_char          *dst;
-    size_t           n;
-    xf_status_t      rc;
-    const u_char    *p;
-    xf_json_span_t   v;
+    u_char        *dst;
+    size_t         n;
+    xf_status_t    rc;
+    const u_char  *p;
 
-    rc = xf_json_object_get(obj, len, key, strlen(key), &v);
-    if (rc != XF_OK) {
-        return XF_ERR_EMPTY;
-    }
+    p = obj + v->off;
 
-    p = obj + v.off;
-
-    if (v.type == XF_JSON_NUMBER) {
+    if (v->type == XF_JSON_NUMBER) {
         out->data = p;
-        out->len = v.len;
+        out->len = v->len;
         return XF_OK;
     }
 
-    if (v.type != XF_JSON_STRING) {
+    if (v->type != XF_JSON_STRING) {
         return XF_ERR_EMPTY;
     }
 
-    if (memchr(p, '\\', v.len) == NULL) {
+    if (memchr(p, '\\', v->len) == NULL) {
         out->data = p + 1;
-        out->len = v.len - 2;
+        out->len = v->len - 2;
         return XF_OK;
     }
 
-    dst = xf_fmt_alloc(ctx, v.len);
+    dst = xf_fmt_alloc(ctx, v->len);
     if (dst == NULL) {
         return XF_ERR_NOMEM;
     }
 
-    rc = xf_json_string_unescape(p, v.len, dst, v.len, &n);
+    rc = xf_json_string_unescape(p, v->len, dst, v->len, &n);
     if (rc != XF_OK) {
         return XF_ERR_EMPTY;
     }
@@ -503,19 +498,85 @@ xf_fmt_text(xf_fmt_ctx_t *ctx, const u_char *obj, size_t len,
 
 
 xf_status_t
+xf_fmt_text(xf_fmt_ctx_t *ctx, const u_char *obj, size_t len,
+    const char *key, xf_str_t *out)
+{
+    xf_json_span_t  v;
+
+    if (xf_json_object_get(obj, len, key, strlen(key), &v) != XF_OK) {
+        return XF_ERR_EMPTY;
+    }
+
+    return xf_fmt_value_text(ctx, obj, &v, out);
+}
+
+
+xf_status_t
 xf_fmt_text_any(xf_fmt_ctx_t *ctx, const u_char *obj, size_t len,
     const char *const *keys, xf_str_t *out)
 {
-    xf_status_t  rc;
+    size_t          i, n;
+    uint32_t        found;
+    xf_status_t     rc;
+    xf_json_key_t   k[32];
+    xf_json_span_t  v[32];
 
-    for ( /* void */ ; *keys != NULL; keys++) {
-        rc = xf_fmt_text(ctx, obj, len, *keys, out);
-        if (rc != XF_ERR_EMPTY) {
-            return rc;
+    for (n = 0; keys[n] != NULL && n < 32; n++) {
+        k[n].name = keys[n];
+        k[n].len = strlen(keys[n]);
+    }
+
+    /* one pass over the object, whatever the number of keys */
+    if (xf_json_object_fields(obj, len, k, n, v, &found) != XF_OK) {
+        return XF_ERR_EMPTY;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (found & (1u << i)) {
+            rc = xf_fmt_value_text(ctx, obj, &v[i], out);
+            if (rc != XF_ERR_EMPTY) {
+                return rc;
+            }
         }
     }
 
     return XF_ERR_EMPTY;
+}
+
+
+xf_status_t
+xf_fmt_texts(xf_fmt_ctx_t *ctx, const u_char *obj, size_t len,
+    const xf_json_key_t *keys, const uint8_t *roles, size_t nkeys,
+    xf_str_t *outs)
+{
+    size_t          i;
+    uint32_t        found, done;
+    xf_status_t     rc;
+    xf_json_span_t  v[32];
+
+    if (nkeys > 32
+        || xf_json_object_fields(obj, len, keys, nkeys, v, &found) != XF_OK)
+    {
+        return XF_OK;
+    }
+
+    done = 0;
+
+    /* keys come in priority order: the first usable one of a role wins */
+    for (i = 0; i < nkeys; i++) {
+        if ((found & (1u << i)) && !(done & (1u << roles[i]))) {
+            rc = xf_fmt_value_text(ctx, obj, &v[i], &outs[roles[i]]);
+
+            if (rc == XF_OK) {
+                done |= 1u << roles[i];
+
+            } else if (rc != XF_ERR_EMPTY) {
+                return rc;
+            }
+        }
+    }
+
+    return XF_OK;
 }
 
 
@@ -715,15 +776,23 @@ xf_fmt_path_ends(xf_str_t path, const char *suffix)
  * required.
  */
 
-static const char *const  xf_json_name_keys[] = { "event", "type", NULL };
+/* The fields of a plain JSON event, by role, in priority order. */
+enum { XF_JSON_ROLE_NAME = 0, XF_JSON_ROLE_ID, XF_JSON_ROLE_APP };
 
-static const char *const  xf_json_id_keys[] = {
-    "distinct_id", "user_id", "userId", "anonymous_id", "anonymousId",
-    "uid", NULL
+#define xf_key(s)  { s, sizeof(s) - 1 }
+
+static const xf_json_key_t  xf_json_field_keys[] = {
+    xf_key("event"), xf_key("type"),
+    xf_key("distinct_id"), xf_key("user_id"), xf_key("userId"),
+    xf_key("anonymous_id"), xf_key("anonymousId"), xf_key("uid"),
+    xf_key("app"), xf_key("project"), xf_key("app_id")
 };
 
-static const char *const  xf_json_app_keys[] = {
-    "app", "project", "app_id", NULL
+static const uint8_t  xf_json_field_roles[] = {
+    XF_JSON_ROLE_NAME, XF_JSON_ROLE_NAME,
+    XF_JSON_ROLE_ID, XF_JSON_ROLE_ID, XF_JSON_ROLE_ID,
+    XF_JSON_ROLE_ID, XF_JSON_ROLE_ID, XF_JSON_ROLE_ID,
+    XF_JSON_ROLE_APP, XF_JSON_ROLE_APP, XF_JSON_ROLE_APP
 };
 
 
@@ -762,22 +831,21 @@ static xf_status_t
 xf_format_json_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev)
 {
     xf_status_t  rc;
+    xf_str_t     f[3];
 
-    rc = xf_fmt_text_any(ctx, ev->p, ev->len, xf_json_name_keys, &ev->name);
-    if (rc == XF_ERR_NOMEM) {
+    memset(f, 0, sizeof(f));
+
+    /* one pass over the event for all three: this runs for every event */
+    rc = xf_fmt_texts(ctx, ev->p, ev->len, xf_json_field_keys,
+                      xf_json_field_roles,
+                      sizeof(xf_json_field_roles) / sizeof(uint8_t), f);
+    if (rc != XF_OK) {
         return rc;
     }
 
-    rc = xf_fmt_text_any(ctx, ev->p, ev->len, xf_json_id_keys,
-                         &ev->distinct_id);
-    if (rc == XF_ERR_NOMEM) {
-        return rc;
-    }
-
-    rc = xf_fmt_text_any(ctx, ev->p, ev->len, xf_json_app_keys, &ev->app);
-    if (rc == XF_ERR_NOMEM) {
-        return rc;
-    }
+    ev->name = f[XF_JSON_ROLE_NAME];
+    ev->distinct_id = f[XF_JSON_ROLE_ID];
+    ev->app = f[XF_JSON_ROLE_APP];
 
     return XF_OK;
 }

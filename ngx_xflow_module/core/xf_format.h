@@ -185,9 +185,15 @@ xf_status_t xf_fmt_gunzip(xf_fmt_ctx_t *ctx, xf_str_t *s);
    XF_ERR_EMPTY when absent or of another type. */
 xf_status_t xf_fmt_text(xf_fmt_ctx_t *ctx, const u_char *obj, size_t len,
     const char *key, xf_str_t *out);
-/* The first of keys (NULL-terminated) xf_fmt_text() finds. */
+/* The first of keys (NULL-terminated) xf_fmt_text() finds, in one pass. */
 xf_status_t xf_fmt_text_any(xf_fmt_ctx_t *ctx, const u_char *obj,
     size_t len, const char *const *keys, xf_str_t *out);
+/* Several fields in one pass: keys[k] fills outs[roles[k]], the first
+   usable key of a role (in keys' order) wins; absent roles stay as they
+   are.  At most 32 keys.  XF_OK or XF_ERR_NOMEM. */
+xf_status_t xf_fmt_texts(xf_fmt_ctx_t *ctx, const u_char *obj, size_t len,
+    const xf_json_key_t *keys, const uint8_t *roles, size_t nkeys,
+    xf_str_t *outs);
 /* Add an event with the given error and no fields. */
 xf_status_t xf_fmt_add(xf_fmt_ctx_t *ctx, const u_char *p, size_t len,
     xf_status_t error, xf_event_t **ev);
