@@ -29,6 +29,8 @@ typedef struct {
     ngx_connection_t           *pipe_conn;
     ngx_fd_t                    pipe_wfd;
     ngx_uint_t                  queue_max;      /* messages librdkafka holds */
+    ngx_uint_t                  brokers_up;     /* in the last statistics */
+    time_t                      broker_seen;    /* a broker last answered */
     xf_id_gen_t                 ids;
     ngx_log_t                  *log;
     unsigned                    exiting:1;
@@ -79,6 +81,9 @@ ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
     }
 
     xf_id_init(&w->ids, seed);
+
+    /* a worker that just started has not lost its brokers yet */
+    w->broker_seen = ngx_time();
 
     conf = rd_kafka_conf_dup(mcf->rk_conf);
     if (conf == NULL) {
@@ -275,6 +280,26 @@ ngx_http_xflow_kafka_has_room(ngx_uint_t n)
 }
 
 
+/*
+ * What this worker's producer knows of the brokers: how many were up in
+ * the last statistics report and when one last answered.  Every worker
+ * talks to the same cluster, so one worker's view answers a health check.
+ * NGX_DECLINED when this worker has no producer.
+ */
+ngx_int_t
+ngx_http_xflow_kafka_state(ngx_uint_t *brokers_up, time_t *broker_seen)
+{
+    if (ngx_http_xflow_worker.rk == NULL) {
+        return NGX_DECLINED;
+    }
+
+    *brokers_up = ngx_http_xflow_worker.brokers_up;
+    *broker_seen = ngx_http_xflow_worker.broker_seen;
+
+    return NGX_OK;
+}
+
+
 void
 ngx_http_xflow_kafka_next_id(u_char *dst)
 {
@@ -330,6 +355,10 @@ ngx_http_xflow_dr_msg(rd_kafka_t *rk, const rd_kafka_message_t *msg,
     ngx_http_xflow_batch_t  *batch;
 
     batch = msg->_private;
+
+    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ngx_http_xflow_worker.broker_seen = ngx_time();
+    }
 
     ngx_http_xflow_metric_add(XF_M_KAFKA_MESSAGES,
                               (uintptr_t) rd_kafka_topic_opaque(msg->rkt),
@@ -399,6 +428,10 @@ static void
 ngx_http_xflow_kafka_error(rd_kafka_t *rk, int err, const char *reason,
     void *opaque)
 {
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+        ngx_http_xflow_worker.brokers_up = 0;
+    }
+
     ngx_log_error(NGX_LOG_ERR, ngx_http_xflow_worker.log, 0,
                   "xflow: kafka error: %s: %s",
                   rd_kafka_err2name(err), reason);
@@ -463,7 +496,25 @@ static int
 ngx_http_xflow_kafka_stats(rd_kafka_t *rk, char *json, size_t json_len,
     void *opaque)
 {
+    size_t            i;
+    xf_kafka_stats_t  st;
+
     ngx_http_xflow_metrics_kafka_stats(json, json_len);
+
+    /* health: how many brokers this worker's producer sees up */
+    if (xf_metrics_kafka_stats_parse((const u_char *) json, json_len, &st)
+        == XF_OK)
+    {
+        ngx_http_xflow_worker.brokers_up = 0;
+
+        for (i = 0; i < st.nbrokers; i++) {
+            ngx_http_xflow_worker.brokers_up += st.brokers[i].up;
+        }
+
+        if (ngx_http_xflow_worker.brokers_up) {
+            ngx_http_xflow_worker.broker_seen = ngx_time();
+        }
+    }
 
     /* 0: librdkafka frees json */
     return 0;

@@ -17,6 +17,8 @@ static char *ngx_http_xflow_collect(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_xflow_route(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_xflow_health(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_xflow_kafka_topic_conf(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_xflow_compile_routes(ngx_conf_t *cf,
@@ -128,6 +130,20 @@ static ngx_command_t  ngx_http_xflow_commands[] = {
       ngx_http_xflow_collect,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("xflow_health"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_xflow_health,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("xflow_health_broker_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_xflow_loc_conf_t, health_broker_timeout),
       NULL },
 
     { ngx_string("xflow_topic"),
@@ -642,6 +658,18 @@ ngx_http_xflow_cors_origins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+static char *
+ngx_http_xflow_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_xflow_health_handler;
+
+    return NGX_CONF_OK;
+}
+
+
 static void *
 ngx_http_xflow_create_loc_conf(ngx_conf_t *cf)
 {
@@ -668,6 +696,7 @@ ngx_http_xflow_create_loc_conf(ngx_conf_t *cf)
     conf->cors_max_age = NGX_CONF_UNSET;
     conf->ack = NGX_CONF_UNSET_UINT;
     conf->ack_timeout = NGX_CONF_UNSET_MSEC;
+    conf->health_broker_timeout = NGX_CONF_UNSET_MSEC;
     conf->max_body = NGX_CONF_UNSET_SIZE;
     conf->max_decoded = NGX_CONF_UNSET_SIZE;
     conf->max_event_size = NGX_CONF_UNSET_SIZE;
@@ -733,6 +762,8 @@ ngx_http_xflow_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_sec_value(conf->cors_max_age, prev->cors_max_age, 7200);
     ngx_conf_merge_uint_value(conf->ack, prev->ack, NGX_HTTP_XFLOW_ACK_KAFKA);
     ngx_conf_merge_msec_value(conf->ack_timeout, prev->ack_timeout, 30000);
+    ngx_conf_merge_msec_value(conf->health_broker_timeout,
+                              prev->health_broker_timeout, 15000);
     ngx_conf_merge_size_value(conf->max_body, prev->max_body, 1024 * 1024);
     ngx_conf_merge_size_value(conf->max_decoded, prev->max_decoded,
                               10 * 1024 * 1024);

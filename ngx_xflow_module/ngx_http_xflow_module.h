@@ -66,6 +66,7 @@ typedef struct {
     time_t                      cors_max_age;
     ngx_uint_t                  ack;
     ngx_msec_t                  ack_timeout;
+    ngx_msec_t                  health_broker_timeout;
     size_t                      max_body;
     size_t                      max_decoded;
     size_t                      max_event_size;
@@ -126,6 +127,8 @@ void ngx_http_xflow_kafka_exit_process(ngx_cycle_t *cycle,
 rd_kafka_topic_t *ngx_http_xflow_kafka_topic(ngx_uint_t index);
 ngx_int_t ngx_http_xflow_kafka_has_room(ngx_uint_t n);
 void ngx_http_xflow_kafka_next_id(u_char *dst);
+ngx_int_t ngx_http_xflow_kafka_state(ngx_uint_t *brokers_up,
+    time_t *broker_seen);
 ngx_uint_t ngx_http_xflow_kafka_produce(ngx_http_xflow_batch_t *batch,
     rd_kafka_topic_t *rkt, rd_kafka_message_t *msgs, ngx_uint_t n,
     rd_kafka_resp_err_t *err);
@@ -146,6 +149,9 @@ ngx_int_t ngx_http_xflow_ingest(ngx_http_request_t *r,
 ngx_int_t ngx_http_xflow_reject_request(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_status_t st, const u_char *raw,
     size_t raw_len);
+
+/* ngx_http_xflow_health.c */
+ngx_int_t ngx_http_xflow_health_handler(ngx_http_request_t *r);
 
 /* ngx_http_xflow_variables.c */
 ngx_int_t ngx_http_xflow_add_variables(ngx_conf_t *cf);

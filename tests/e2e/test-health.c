@@ -1,0 +1,122 @@
+/*
+ * test-health.c - xflow_health follows the brokers: 200 while they are
+ * reachable, 503 with a JSON reason once none has been for longer than
+ * xflow_health_broker_timeout, 200 again when they are back.
+ */
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xf_test.h"
+
+
+static xf_kafka_t  *kafka;
+static xf_nginx_t  *nginx;
+
+
+static void
+health_setup(void)
+{
+    kafka = xf_kafka_start(1);
+    xf_kafka_topic(kafka, "events", 1);
+    nginx = NULL;
+}
+
+
+static void
+health_teardown(void)
+{
+    if (nginx != NULL) {
+        xf_nginx_quit(nginx, 15000);
+        xf_nginx_check_log(nginx);
+        xf_nginx_free(nginx);
+    }
+
+    xf_kafka_stop(kafka);
+}
+
+
+/* Poll /health until it answers want (bounded); returns the last body. */
+static char *
+health_until(const char *url, long want, int timeout_ms)
+{
+    char            *body;
+    int64_t          end;
+    xf_http_resp_t   resp;
+
+    end = xf_now_ms() + timeout_ms;
+
+    for ( ;; ) {
+        xf_http_request("GET", url, NULL, NULL, 0, &resp);
+
+        if (resp.status == want || xf_now_ms() > end) {
+            ck_assert_msg(resp.status == want, "health %ld, expected %ld: %s",
+                          resp.status, want, resp.body);
+            body = strdup(resp.body);
+            xf_http_resp_free(&resp);
+            return body;
+        }
+
+        xf_http_resp_free(&resp);
+        xf_sleep_ms(200);
+    }
+}
+
+
+START_TEST(test_health_follows_brokers)
+{
+    char  url[128], *body;
+
+    nginx = xf_nginx_new(
+        "    xflow_kafka_brokers @BROKERS@;\n"
+        "    xflow_kafka_conf statistics.interval.ms 300;\n"
+        "    xflow_kafka_conf reconnect.backoff.max.ms 500;\n"
+        "    xflow_topic events;\n"
+        "    server {\n"
+        "        listen 127.0.0.1:@PORT@;\n"
+        "        location /collect { xflow_collect json; }\n"
+        "        location /health {\n"
+        "            xflow_health;\n"
+        "            xflow_health_broker_timeout 1s;\n"
+        "        }\n"
+        "    }\n", kafka->bootstraps, 1);
+    xf_nginx_start(nginx);
+    snprintf(url, sizeof(url), "%s/health", nginx->url);
+
+    body = health_until(url, 200, 10000);
+    ck_assert_msg(strstr(body, "\"status\":\"ok\"") != NULL, "%s", body);
+    free(body);
+
+    xf_kafka_set_down(kafka);
+
+    body = health_until(url, 503, 20000);
+    ck_assert_msg(strstr(body, "\"reason\":\"no_broker\"") != NULL, "%s",
+                  body);
+    free(body);
+
+    xf_kafka_set_up(kafka);
+
+    body = health_until(url, 200, 20000);
+    free(body);
+}
+END_TEST
+
+
+Suite *
+make_health_suite(void)
+{
+    Suite  *s;
+    TCase  *tc;
+
+    s = suite_create("health");
+
+    tc = tcase_create("core");
+    tcase_set_timeout(tc, 90);
+    tcase_add_checked_fixture(tc, health_setup, health_teardown);
+    tcase_add_test(tc, test_health_follows_brokers);
+    suite_add_tcase(s, tc);
+
+    return s;
+}
