@@ -33,7 +33,7 @@ CFLAGS_BASE := -std=gnu11 -g -O2 $(WARN) -I$(CORE_DIR) -Irate_limit \
                -Itests/support -D_GNU_SOURCE
 SAN         := -fsanitize=address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=all
-CORE_LIBS   := -lz -lzstd -lcrypto -lm
+CORE_LIBS   := -lz -lzstd -lcrypto -lm -lmaxminddb
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 E2E_LIBS    := -lrdkafka -lcurl -lpthread
 
@@ -202,6 +202,10 @@ fuzz: $(addprefix $(B)/fuzz/,$(FUZZ_NAMES))
 	done
 
 # ------------------------------------------------------------- run/bench
+
+$(B)/xflow-spool-dump: tests/support/xflow-spool-dump.c \
+                       $(CORE_DIR)/xf_spool_record.c $(CORE_HDRS)
+	$(CC) $(CFLAGS_BASE) $< $(CORE_DIR)/xf_spool_record.c -o $@
 
 $(B)/xflow-devbroker: tests/support/devbroker.c | $(B)/.deps-ok
 	$(CC) $(CFLAGS_BASE) $< -o $@ -lrdkafka

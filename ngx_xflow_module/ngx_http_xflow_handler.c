@@ -13,6 +13,7 @@
  */
 
 #include "ngx_http_xflow_module.h"
+#include "ngx_http_xflow_limit_module.h"
 
 
 static void ngx_http_xflow_body_ready(ngx_http_request_t *r);
@@ -80,6 +81,23 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
     cln->data = r;
 
     ngx_http_set_ctx(r, ctx, ngx_http_xflow_module);
+
+    /* request limits first: a refused request costs no body reading */
+    rc = ngx_http_xflow_limit_requests(r);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->error = "rate_limited";
+        return ngx_http_xflow_reply_retry(r, 1, "rate_limited",
+                                          "over a request rate limit");
+    }
 
     if (r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD) {
         /* image beacons, pixels and remote config carry no body */

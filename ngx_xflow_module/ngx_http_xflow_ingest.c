@@ -14,6 +14,7 @@
 
 #include "ngx_http_xflow_module.h"
 #include "ngx_http_xflow_metrics_module.h"
+#include "ngx_http_xflow_limit_module.h"
 
 
 typedef struct {
@@ -40,7 +41,8 @@ static ngx_int_t ngx_http_xflow_outbox_init(ngx_http_request_t *r,
 static ngx_http_xflow_out_t *ngx_http_xflow_outbox_add(
     ngx_http_request_t *r, ngx_http_xflow_outbox_t *ob);
 static ngx_int_t ngx_http_xflow_route_event(ngx_http_request_t *r,
-    ngx_http_xflow_outbox_t *ob, xf_event_t *ev, xf_format_t format);
+    ngx_http_xflow_outbox_t *ob, xf_event_t *ev, xf_format_t format,
+    ngx_uint_t overflow);
 static ngx_int_t ngx_http_xflow_dead_letter(ngx_http_request_t *r,
     ngx_http_xflow_out_t *o, xf_event_t *ev, const char *reason,
     ngx_str_t *request);
@@ -66,7 +68,7 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     const u_char *body, size_t len)
 {
     ngx_int_t                   rc;
-    ngx_uint_t                  i;
+    ngx_uint_t                  i, overflow;
     xf_event_t                 *ev;
     xf_status_t                 st;
     xf_limits_t                 lim;
@@ -97,6 +99,12 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     if (up.app.len) {
         ctx->app.data = (u_char *) up.app.data;
         ctx->app.len = up.app.len;
+
+    } else if (up.n && up.events[0].app.len) {
+        /* plain JSON carries the app per event: the first one's names
+           the request ($xflow_app, limit keys) */
+        ctx->app.data = (u_char *) up.events[0].app.data;
+        ctx->app.len = up.events[0].app.len;
     }
 
     if (st != XF_OK) {
@@ -118,6 +126,22 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     if (up.n == 0) {
         return ngx_http_xflow_reply_accepted(r, ctx);
+    }
+
+    /* event limits: refuse the request, or send its events elsewhere */
+
+    overflow = NGX_CONF_UNSET_UINT;
+
+    rc = ngx_http_xflow_limit_events(r, up.n - up.rejected, &overflow);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ctx->error = "rate_limited";
+        return ngx_http_xflow_reply_retry(r, 1, "rate_limited",
+                                          "over an event rate limit");
     }
 
     if (ngx_http_xflow_outbox_init(r, &ob, up.n) != NGX_OK) {
@@ -148,7 +172,9 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
         ctx->accepted++;
 
-        if (ngx_http_xflow_route_event(r, &ob, ev, up.format) != NGX_OK) {
+        if (ngx_http_xflow_route_event(r, &ob, ev, up.format, overflow)
+            != NGX_OK)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
@@ -309,11 +335,12 @@ ngx_http_xflow_outbox_add(ngx_http_request_t *r, ngx_http_xflow_outbox_t *ob)
 /*
  * Plan the messages of one valid event: its topics from the location's
  * routing rules (the default topic when none matches), each with the
- * key its rule asks for.  Copies share one envelope, id included.
+ * key its rule asks for.  Copies share one envelope, id included.  An
+ * overflow topic (an event limit's overflow=) replaces the rules.
  */
 static ngx_int_t
 ngx_http_xflow_route_event(ngx_http_request_t *r, ngx_http_xflow_outbox_t *ob,
-    xf_event_t *ev, xf_format_t format)
+    xf_event_t *ev, xf_format_t format, ngx_uint_t overflow)
 {
     size_t                      i, n;
     ngx_int_t                   first;
@@ -326,7 +353,12 @@ ngx_http_xflow_route_event(ngx_http_request_t *r, ngx_http_xflow_outbox_t *ob,
 
     n = 0;
 
-    if (lcf->route_table) {
+    if (overflow != NGX_CONF_UNSET_UINT) {
+        t[0].topic = overflow;
+        t[0].key = XF_ROUTE_KEY_DISTINCT;
+        n = 1;
+
+    } else if (lcf->route_table) {
         re.name = ev->name;
         re.app = ev->app;
         re.format = format;

@@ -707,8 +707,12 @@ ngx_http_xflow_create_loc_conf(ngx_conf_t *cf)
 }
 
 
-/* The index of a topic name in the main configuration, added if new. */
-static ngx_int_t
+/*
+ * The index of a topic name in the main configuration, added if new:
+ * every worker creates a topic handle per index.  For the other xflow
+ * modules too (overflow topics, the UA dictionary).
+ */
+ngx_int_t
 ngx_http_xflow_topic_index(ngx_conf_t *cf, ngx_str_t *name)
 {
     ngx_uint_t                   i;

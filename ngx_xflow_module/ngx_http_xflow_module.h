@@ -119,6 +119,9 @@ typedef struct {
 extern ngx_module_t  ngx_http_xflow_module;
 
 
+/* ngx_http_xflow_module.c */
+ngx_int_t ngx_http_xflow_topic_index(ngx_conf_t *cf, ngx_str_t *name);
+
 /* ngx_http_xflow_kafka.c */
 ngx_int_t ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
     ngx_http_xflow_main_conf_t *mcf);

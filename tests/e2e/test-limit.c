@@ -1,0 +1,457 @@
+/*
+ * test-limit.c - rate limits shared by all workers: admissions within 2%
+ * of rate x time + burst under a hammer from several processes, the
+ * answer of a refused request, dry run and its report, overflow of a hot
+ * key to its own topic, and the key behind a proxy (realip).
+ */
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "xf_test.h"
+
+
+static xf_kafka_t  *kafka;
+static xf_nginx_t  *nginx;
+static char         url[160];
+
+
+static void
+limit_setup(void)
+{
+    kafka = xf_kafka_start(1);
+    xf_kafka_topic(kafka, "events", 2);
+    xf_kafka_topic(kafka, "events_overflow", 2);
+    xf_kafka_topic(kafka, "xflow_dead_letter", 1);
+    nginx = NULL;
+}
+
+
+static void
+limit_teardown(void)
+{
+    if (nginx != NULL) {
+        xf_nginx_quit(nginx, 15000);
+        xf_nginx_check_log(nginx);
+        xf_nginx_free(nginx);
+        nginx = NULL;
+    }
+
+    xf_kafka_stop(kafka);
+}
+
+
+static void
+limit_start(const char *http, const char *location, int workers)
+{
+    char  snippet[4096];
+
+    snprintf(snippet, sizeof(snippet),
+             "    xflow_kafka_brokers @BROKERS@;\n"
+             "    xflow_kafka_conf linger.ms 1;\n"
+             "    xflow_topic events;\n"
+             "    xflow_ack local;\n"
+             "%s\n"
+             "    server {\n"
+             "        listen 127.0.0.1:@PORT@;\n"
+             "        location /collect {\n"
+             "            xflow_collect json;\n"
+             "%s\n"
+             "        }\n"
+             "        location /limits { xflow_limit_report; }\n"
+             "    }\n", http, location);
+
+    nginx = xf_nginx_new(snippet, kafka->bootstraps, workers);
+    xf_nginx_start(nginx);
+    snprintf(url, sizeof(url), "%s/collect", nginx->url);
+}
+
+
+typedef struct {
+    uint64_t  ok;
+    uint64_t  refused;
+    uint64_t  other;
+} tally_t;
+
+
+/*
+ * `procs` processes post single events for `ms` milliseconds, as fast as
+ * they can; the tallies are summed in shared memory.
+ */
+static void
+hammer(int procs, int ms, const char *const *headers, tally_t *total)
+{
+    int       i, status;
+    pid_t     pid[16];
+    tally_t  *t;
+
+    t = mmap(NULL, sizeof(tally_t) * procs, PROT_READ | PROT_WRITE,
+             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(t, MAP_FAILED);
+    memset(t, 0, sizeof(tally_t) * procs);
+
+    for (i = 0; i < procs; i++) {
+        pid[i] = fork();
+        ck_assert_int_ge(pid[i], 0);
+
+        if (pid[i] == 0) {
+            int64_t          end;
+            xf_http_resp_t   resp;
+            static const char  body[] = "{\"event\":\"h\"}";
+
+            end = xf_now_ms() + ms;
+
+            while (xf_now_ms() < end) {
+                xf_http_request("POST", url, headers, body, sizeof(body) - 1,
+                                &resp);
+                if (resp.status == 200) {
+                    t[i].ok++;
+                } else if (resp.status == 429) {
+                    t[i].refused++;
+                } else {
+                    t[i].other++;
+                }
+                xf_http_resp_free(&resp);
+            }
+
+            _exit(0);
+        }
+    }
+
+    memset(total, 0, sizeof(tally_t));
+
+    for (i = 0; i < procs; i++) {
+        ck_assert_int_eq(waitpid(pid[i], &status, 0), pid[i]);
+        ck_assert_int_eq(WEXITSTATUS(status), 0);
+        total->ok += t[i].ok;
+        total->refused += t[i].refused;
+        total->other += t[i].other;
+    }
+
+    munmap(t, sizeof(tally_t) * procs);
+}
+
+
+START_TEST(test_admissions_within_two_percent)
+{
+    int       i;
+    double    expected, ms;
+    int64_t   start;
+    tally_t   t;
+
+    limit_start("    xflow_limit_zone ip:1m key=$binary_remote_addr "
+                "rate=200r/s burst=50;\n",
+                "            xflow_limit ip;\n", 2);
+
+    start = xf_now_ms();
+    hammer(4, 3000, NULL, &t);
+    ms = (double) (xf_now_ms() - start);
+
+    /* the bucket starts full: burst, then rate per second */
+    expected = 200.0 * ms / 1000.0 + 50;
+
+    ck_assert_msg(t.refused > t.ok, "the clients must outrun the limit: "
+                  "%llu ok, %llu refused", (unsigned long long) t.ok,
+                  (unsigned long long) t.refused);
+    ck_assert_msg(t.other == 0, "%llu unexpected statuses",
+                  (unsigned long long) t.other);
+    ck_assert_msg((double) t.ok <= expected * 1.02
+                  && (double) t.ok >= expected * 0.98,
+                  "admitted %llu over %.0f ms, expected %.0f +- 2%%",
+                  (unsigned long long) t.ok, ms, expected);
+
+    /* every admitted event is in Kafka, and no refused one */
+    for (i = 0; i < 100 && xf_kafka_count(kafka, "events") < (int64_t) t.ok;
+         i++)
+    {
+        xf_sleep_ms(100);
+    }
+
+    ck_assert_int_eq(xf_kafka_count(kafka, "events"), (int64_t) t.ok);
+}
+END_TEST
+
+
+START_TEST(test_refused_answer)
+{
+    int              i;
+    char            *h;
+    xf_http_resp_t   resp;
+
+    limit_start("    xflow_limit_zone ip:1m key=$remote_addr rate=1r/m "
+                "burst=2;\n",
+                "            xflow_limit ip;\n", 1);
+
+    for (i = 0; i < 2; i++) {
+        xf_http_request("POST", url, NULL, "{}", 2, &resp);
+        ck_assert_int_eq(resp.status, 200);
+        xf_http_resp_free(&resp);
+    }
+
+    xf_http_request("POST", url, NULL, "{}", 2, &resp);
+    ck_assert_int_eq(resp.status, 429);
+    ck_assert_msg(strstr(resp.body, "\"error\":\"rate_limited\"") != NULL,
+                  "%s", resp.body);
+
+    h = xf_http_header(&resp, "Retry-After");
+    ck_assert_ptr_nonnull(h);
+    ck_assert_int_ge(atoi(h), 1);
+    free(h);
+
+    h = xf_http_header(&resp, "RateLimit-Policy");
+    ck_assert_ptr_nonnull(h);
+    ck_assert_str_eq(h, "\"ip\";q=1;w=60");
+    free(h);
+
+    h = xf_http_header(&resp, "RateLimit");
+    ck_assert_ptr_nonnull(h);
+    ck_assert_msg(strncmp(h, "\"ip\";r=0;t=", 11) == 0, "%s", h);
+    free(h);
+
+    xf_http_resp_free(&resp);
+}
+END_TEST
+
+
+/* Sensors and PostHog retry 5xx only: a throttle answers them 503. */
+START_TEST(test_refused_status_per_format)
+{
+    int              i;
+    xf_http_resp_t   resp;
+
+    limit_start("    xflow_limit_zone ip:1m key=$remote_addr rate=1r/m "
+                "burst=1;\n"
+                "    server {\n"
+                "        listen 127.0.0.1:@PORT@ ;\n"
+                "        server_name posthog;\n"
+                "        location /e/ { xflow_collect posthog; "
+                "xflow_limit ip; }\n"
+                "    }\n", "", 1);
+
+    for (i = 0; i < 2; i++) {
+        xf_http_resp_t  r2;
+        const char     *const hdrs[] = { "Host: posthog", NULL };
+        static const char  ev[] = "[{\"event\":\"e\",\"properties\":"
+                                  "{\"distinct_id\":\"d\",\"token\":\"t\"}}]";
+
+        snprintf(url, sizeof(url), "%s/e/", nginx->url);
+        xf_http_request("POST", url, hdrs, ev, sizeof(ev) - 1, &r2);
+        ck_assert_int_eq(r2.status, i == 0 ? 200 : 503);
+        xf_http_resp_free(&r2);
+    }
+
+    (void) resp;
+}
+END_TEST
+
+
+START_TEST(test_dry_run_and_report)
+{
+    tally_t          t;
+    xf_http_resp_t   resp;
+    char             rurl[160];
+
+    limit_start("    xflow_limit_zone ip:1m key=$remote_addr rate=20r/s "
+                "burst=5;\n",
+                "            xflow_limit ip dry_run;\n", 2);
+
+    hammer(2, 1000, NULL, &t);
+
+    ck_assert_msg(t.refused == 0 && t.other == 0 && t.ok > 100,
+                  "dry run refused %llu, other %llu, ok %llu",
+                  (unsigned long long) t.refused,
+                  (unsigned long long) t.other, (unsigned long long) t.ok);
+
+    snprintf(rurl, sizeof(rurl), "%s/limits", nginx->url);
+    xf_http_request("GET", rurl, NULL, NULL, 0, &resp);
+    ck_assert_int_eq(resp.status, 200);
+    ck_assert_msg(strstr(resp.body, "\"name\":\"ip\"") != NULL, "%s",
+                  resp.body);
+    ck_assert_msg(strstr(resp.body, "\"top\":[{\"key\":\"127.0.0.1\","
+                                    "\"rejected\":0,\"rejected_dry_run\":")
+                  != NULL, "%s", resp.body);
+    ck_assert_msg(strstr(resp.body, "\"rejected_dry_run\":0}") == NULL
+                  || strstr(resp.body, "\"last_minute\"") != NULL, "%s",
+                  resp.body);
+    xf_http_resp_free(&resp);
+}
+END_TEST
+
+
+/*
+ * A hot app's events over its limit go to the overflow topic, a cold
+ * app's stay: nothing is refused, nothing is lost.
+ */
+START_TEST(test_overflow_hot_key)
+{
+    int              i;
+    int64_t          main_n, over_n;
+    xf_http_resp_t   resp;
+    static const char  hot[] =
+        "[{\"event\":\"a\",\"app\":\"hot\"},{\"event\":\"b\",\"app\":\"hot\"},"
+        "{\"event\":\"c\",\"app\":\"hot\"},{\"event\":\"d\",\"app\":\"hot\"}]";
+    static const char  cold[] = "[{\"event\":\"a\",\"app\":\"cold\"}]";
+
+    limit_start("    xflow_limit_zone apps:1m key=$xflow_app rate=1e/m "
+                "burst=5 overflow=events_overflow;\n",
+                "            xflow_limit apps;\n", 1);
+
+    for (i = 0; i < 3; i++) {
+        xf_http_request("POST", url, NULL, hot, sizeof(hot) - 1, &resp);
+        ck_assert_int_eq(resp.status, 200);
+        ck_assert_str_eq(resp.body, "{\"accepted\":4,\"rejected\":0}");
+        xf_http_resp_free(&resp);
+    }
+
+    xf_http_request("POST", url, NULL, cold, sizeof(cold) - 1, &resp);
+    ck_assert_int_eq(resp.status, 200);
+    xf_http_resp_free(&resp);
+
+    /* first batch within the burst, the next two overflow; cold passes */
+    for (i = 0; i < 50; i++) {
+        main_n = xf_kafka_count(kafka, "events");
+        over_n = xf_kafka_count(kafka, "events_overflow");
+        if (main_n + over_n == 13) {
+            break;
+        }
+        xf_sleep_ms(100);
+    }
+
+    ck_assert_int_eq(main_n, 5);
+    ck_assert_int_eq(over_n, 8);
+}
+END_TEST
+
+
+/*
+ * Behind Traefik, realip sets the client address from X-Forwarded-For,
+ * but only for a trusted peer: a forged header from anyone else does not
+ * move the key.
+ */
+START_TEST(test_forged_forwarded_for)
+{
+    int              i, refused;
+    char             xff[64];
+    xf_http_resp_t   resp;
+
+    limit_start("    set_real_ip_from 10.0.0.0/8;\n"
+                "    real_ip_header X-Forwarded-For;\n"
+                "    real_ip_recursive on;\n"
+                "    xflow_limit_zone ip:1m key=$remote_addr rate=1r/m "
+                "burst=3;\n",
+                "            xflow_limit ip;\n", 1);
+
+    refused = 0;
+
+    for (i = 0; i < 10; i++) {
+        const char  *hdrs[] = { xff, NULL };
+
+        snprintf(xff, sizeof(xff), "X-Forwarded-For: 203.0.113.%d", i + 1);
+        xf_http_request("POST", url, hdrs, "{}", 2, &resp);
+        refused += resp.status == 429;
+        xf_http_resp_free(&resp);
+    }
+
+    /* 127.0.0.1 is not trusted: one key, three admitted */
+    ck_assert_int_eq(refused, 7);
+}
+END_TEST
+
+
+START_TEST(test_trusted_forwarded_for)
+{
+    int              i, refused;
+    char             xff[64];
+    xf_http_resp_t   resp;
+
+    limit_start("    set_real_ip_from 127.0.0.1;\n"
+                "    real_ip_header X-Forwarded-For;\n"
+                "    real_ip_recursive on;\n"
+                "    xflow_limit_zone ip:1m key=$remote_addr rate=1r/m "
+                "burst=3;\n",
+                "            xflow_limit ip;\n", 1);
+
+    refused = 0;
+
+    for (i = 0; i < 10; i++) {
+        const char  *hdrs[] = { xff, NULL };
+
+        snprintf(xff, sizeof(xff), "X-Forwarded-For: 203.0.113.%d", i + 1);
+        xf_http_request("POST", url, hdrs, "{}", 2, &resp);
+        refused += resp.status == 429;
+        xf_http_resp_free(&resp);
+    }
+
+    /* the proxy is trusted: ten clients, one request each */
+    ck_assert_int_eq(refused, 0);
+}
+END_TEST
+
+
+START_TEST(test_zone_survives_reload)
+{
+    int              i;
+    xf_http_resp_t   resp;
+    char             snippet[2048];
+
+    limit_start("    xflow_limit_zone ip:1m key=$remote_addr rate=1r/m "
+                "burst=2;\n",
+                "            xflow_limit ip;\n", 1);
+
+    for (i = 0; i < 2; i++) {
+        xf_http_request("POST", url, NULL, "{}", 2, &resp);
+        ck_assert_int_eq(resp.status, 200);
+        xf_http_resp_free(&resp);
+    }
+
+    /* the same configuration again: the zone and its state are kept */
+    snprintf(snippet, sizeof(snippet),
+             "    xflow_kafka_brokers @BROKERS@;\n"
+             "    xflow_kafka_conf linger.ms 1;\n"
+             "    xflow_topic events;\n"
+             "    xflow_ack local;\n"
+             "    xflow_limit_zone ip:1m key=$remote_addr rate=1r/m "
+             "burst=2;\n"
+             "    server {\n"
+             "        listen 127.0.0.1:@PORT@;\n"
+             "        location /collect { xflow_collect json; "
+             "xflow_limit ip; }\n"
+             "    }\n");
+    xf_nginx_write_conf(nginx, snippet, kafka->bootstraps);
+    xf_nginx_reload(nginx);
+
+    xf_http_request("POST", url, NULL, "{}", 2, &resp);
+    ck_assert_int_eq(resp.status, 429);
+    xf_http_resp_free(&resp);
+}
+END_TEST
+
+
+Suite *
+make_limit_suite(void)
+{
+    Suite  *s;
+    TCase  *tc;
+
+    s = suite_create("limit");
+
+    tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, limit_setup, limit_teardown);
+    tcase_add_test(tc, test_admissions_within_two_percent);
+    tcase_add_test(tc, test_refused_answer);
+    tcase_add_test(tc, test_refused_status_per_format);
+    tcase_add_test(tc, test_dry_run_and_report);
+    tcase_add_test(tc, test_overflow_hot_key);
+    tcase_add_test(tc, test_forged_forwarded_for);
+    tcase_add_test(tc, test_trusted_forwarded_for);
+    tcase_add_test(tc, test_zone_survives_reload);
+    suite_add_tcase(s, tc);
+
+    return s;
+}
