@@ -1,0 +1,36 @@
+# make test-browser: the real Sensors Data and PostHog browser SDKs (npm)
+# in Debian's Chromium, sending to xflow across origins; every event read
+# back from Kafka (tests/browser/run.js).  Included from the Makefile.
+#
+#   XF_BROWSER_MODES=sensors:image,posthog:default make test-browser
+#   runs only those modes; XF_TEST_KEEP=1 keeps the temporary directory.
+
+BROWSER_DIR  := tests/browser
+# chromium: the browser (playwright-core drives /usr/bin/chromium: no
+# browser download); kcat: reads Kafka.  Node 20 or later.
+BROWSER_PKGS := chromium kcat
+
+.PHONY: test-browser
+
+$(BROWSER_DIR)/node_modules/.package-lock.json: $(BROWSER_DIR)/package.json \
+                                                $(BROWSER_DIR)/package-lock.json
+	@command -v npm > /dev/null || { apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        --no-install-recommends nodejs npm > /dev/null; }
+	cd $(BROWSER_DIR) && npm ci --ignore-scripts --no-audit --no-fund
+
+test-browser: $(MODULE) $(B)/xflow-devbroker \
+              $(BROWSER_DIR)/node_modules/.package-lock.json
+	@missing=; for p in $(BROWSER_PKGS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
+	        | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "test-browser: installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	        apt-get install -y -qq --no-install-recommends $$missing \
+	        > /dev/null; \
+	fi
+	@v=$$(node -p 'process.versions.node.split(".")[0]'); [ "$$v" -ge 20 ] \
+	    || { echo "test-browser: node $$v: playwright-core needs 20+" >&2; exit 1; }
+	cd $(BROWSER_DIR) && node run.js
