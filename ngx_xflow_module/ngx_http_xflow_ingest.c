@@ -15,6 +15,7 @@
 #include "ngx_http_xflow_module.h"
 #include "ngx_http_xflow_metrics_module.h"
 #include "ngx_http_xflow_limit_module.h"
+#include "ngx_http_xflow_privacy_module.h"
 
 
 typedef struct {
@@ -24,6 +25,7 @@ typedef struct {
     const u_char       *event;
     size_t              event_len;
     ngx_int_t           copy_of;        /* same envelope as that one, or -1 */
+    unsigned            raw:1;          /* event is the whole message */
     u_char             *payload;        /* rendered envelope */
     size_t              payload_len;
 } ngx_http_xflow_out_t;
@@ -395,6 +397,13 @@ ngx_http_xflow_route_event(ngx_http_request_t *r, ngx_http_xflow_outbox_t *ob,
         o->event = ev->p;
         o->event_len = ev->len;
 
+        /* xflow_strip_field: the other bytes stay as they came */
+        if (ngx_http_xflow_privacy_event(r, &o->event, &o->event_len)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
         if (ngx_http_xflow_member(r, &o->member, &ev->app, NULL, NULL)
             != NGX_OK)
         {
@@ -427,6 +436,14 @@ ngx_http_xflow_dead_letter(ngx_http_request_t *r, ngx_http_xflow_out_t *o,
     {
         o->event = ev->p;
         o->event_len = ev->len;
+
+        /* a dead letter that can be walked is stripped like any event */
+        if (span.type == XF_JSON_OBJECT
+            && ngx_http_xflow_privacy_event(r, &o->event, &o->event_len)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
 
         return ngx_http_xflow_member(r, &o->member, &ev->app, reason,
                                      request);
@@ -534,6 +551,7 @@ ngx_http_xflow_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     ngx_time_t                  *tp;
     rd_kafka_message_t          *msgs, *m;
     xf_envelope_req_t            req;
+    ngx_http_xflow_privacy_t     pv;
     rd_kafka_resp_err_t          err;
     ngx_http_xflow_out_t        *o;
     ngx_http_xflow_batch_t      *batch;
@@ -549,13 +567,32 @@ ngx_http_xflow_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     /* what every envelope of this request shares, rendered once */
 
+    if (ngx_http_xflow_privacy_request(r, &pv) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (pv.ua_ref.len) {
+        /* a User-Agent this gateway publishes for the first time */
+        o = ngx_http_xflow_outbox_add(r, ob);
+        if (o == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        o->raw = 1;
+        o->topic = pv.ua_topic;
+        o->key.data = pv.ua_ref.data;
+        o->key.len = pv.ua_ref.len;
+        o->event = pv.ua_value.data;
+        o->event_len = pv.ua_value.len;
+    }
+
     tp = ngx_timeofday();
     req.ts_ms = (uint64_t) tp->sec * 1000 + tp->msec;
     req.src = xf_format_name(ctx->format);
-    req.ip = r->connection->addr_text.data;
-    req.ip_len = r->connection->addr_text.len;
-    req.extra = NULL;
-    req.extra_len = 0;
+    req.ip = pv.ip.data;
+    req.ip_len = pv.ip.len;
+    req.extra = pv.extra.data;
+    req.extra_len = pv.extra.len;
 
     head = ngx_pnalloc(r->pool, xf_envelope_head_size(&req));
     if (head == NULL) {
@@ -576,7 +613,10 @@ ngx_http_xflow_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     for (i = 0; i < ob->n; i++) {
         o = &ob->out[i];
 
-        if (o->copy_of < 0) {
+        if (o->raw) {
+            total += o->event_len;
+
+        } else if (o->copy_of < 0) {
             total += xf_envelope_size(head_len, o->member.len, o->event_len);
         }
 
@@ -605,6 +645,15 @@ ngx_http_xflow_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         if (o->copy_of >= 0) {
             o->payload = ob->out[o->copy_of].payload;
             o->payload_len = ob->out[o->copy_of].payload_len;
+            continue;
+        }
+
+        if (o->raw) {
+            /* a message of its own (the UA dictionary): copied as is,
+               since the batch, not the request, outlives the delivery */
+            o->payload = d;
+            d = ngx_cpymem(d, o->event, o->event_len);
+            o->payload_len = o->event_len;
             continue;
         }
 

@@ -83,9 +83,14 @@ xf_envelope_head(u_char *dst, const xf_envelope_req_t *req)
     p = xf_u64(p, req->ts_ms);
     p = xf_cpy(p, ",\"src\":\"", 8);
     p = xf_cpy(p, req->src, strlen(req->src));
-    p = xf_cpy(p, "\",\"ip\":\"", 8);
-    p += xf_json_escape(p, req->ip, req->ip_len);
     *p++ = '"';
+
+    /* xflow_client_ip drop: no address at all */
+    if (req->ip != NULL) {
+        p = xf_cpy(p, ",\"ip\":\"", 7);
+        p += xf_json_escape(p, req->ip, req->ip_len);
+        *p++ = '"';
+    }
 
     if (req->extra_len) {
         p = xf_cpy(p, req->extra, req->extra_len);

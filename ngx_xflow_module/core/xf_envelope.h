@@ -39,7 +39,7 @@ void xf_id_next(xf_id_gen_t *g, u_char *dst);
 typedef struct {
     uint64_t        ts_ms;          /* receive time, ms since the epoch */
     const char     *src;            /* format name, plain ASCII */
-    const u_char   *ip;             /* client address text */
+    const u_char   *ip;             /* client address text; NULL: none */
     size_t          ip_len;
     const u_char   *extra;          /* ",\"app\":...": pre-rendered JSON */
     size_t          extra_len;      /* members starting with a comma */

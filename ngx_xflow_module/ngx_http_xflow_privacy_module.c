@@ -1,0 +1,964 @@
+/*
+ * ngx_http_xflow_privacy_module.c - keyed references instead of cookies,
+ * User-Agents and chosen fields; GeoIP; what the envelope says of the
+ * client address.  docs/privacy.md is the contract.
+ *
+ *   xflow_hash_key /etc/xflow/hash.key id=2024b;
+ *   xflow_cookie_ref sensorsdata2015jssdkcross ph_*;
+ *   xflow_ua_dictionary xflow.ua ttl=1d size=1m;
+ *   xflow_strip_field properties.$user_agent hash;
+ *   xflow_client_ip truncate;
+ *   xflow_geoip city=/var/lib/GeoIP/GeoLite2-City.mmdb asn=...;
+ *
+ * Per request, once: the members every envelope of the request shares
+ * (kid, cookies, ua, geo) and the address text.  Per event: stripping.
+ * The key, the GeoIP databases and the compiled rules are loaded with the
+ * configuration (nginx -t checks them) and shared by the workers through
+ * fork; the "seen" table of the User-Agent dictionary is shared memory.
+ */
+
+#include "ngx_http_xflow_module.h"
+#include "ngx_http_xflow_privacy_module.h"
+#include "ngx_http_xflow_metrics_module.h"
+
+#include "xf_cookie.h"
+#include "xf_geo.h"
+#include "xf_hashref.h"
+#include "xf_ip.h"
+#include "xf_seen.h"
+#include "xf_strip.h"
+
+
+#define NGX_HTTP_XFLOW_IP_FULL      0
+#define NGX_HTTP_XFLOW_IP_TRUNCATE  1
+#define NGX_HTTP_XFLOW_IP_HASH      2
+#define NGX_HTTP_XFLOW_IP_DROP      3
+
+
+typedef struct {
+    xf_hashref_t               *key;        /* the last xflow_hash_key */
+    xf_geo_t                   *geo;
+    ngx_str_t                   ua_topic;
+    ngx_uint_t                  ua_topic_index;
+    time_t                      ua_ttl;
+    ngx_shm_zone_t             *ua_zone;
+    xf_seen_t                  *ua_seen;    /* per process, after init */
+} ngx_http_xflow_privacy_main_conf_t;
+
+
+typedef struct {
+    ngx_array_t                *cookies;    /* of xf_cookie_pattern_t */
+    ngx_array_t                *strip;      /* of xf_strip_rule_t */
+    ngx_uint_t                  client_ip;
+} ngx_http_xflow_privacy_loc_conf_t;
+
+
+static ngx_int_t ngx_http_xflow_privacy_ip(ngx_http_request_t *r,
+    ngx_http_xflow_privacy_main_conf_t *pmcf, ngx_uint_t mode, xf_ip_t *ip,
+    ngx_uint_t have_ip, ngx_str_t *text);
+static ngx_int_t ngx_http_xflow_privacy_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static void ngx_http_xflow_privacy_cleanup(void *data);
+static void *ngx_http_xflow_privacy_alloc(void *data, size_t size);
+static void ngx_http_xflow_privacy_free(void *data, void *p);
+static char *ngx_http_xflow_hash_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_xflow_cookie_ref(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_xflow_ua_dictionary(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_xflow_strip_field(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_xflow_geoip(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void *ngx_http_xflow_privacy_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_xflow_privacy_init_main_conf(ngx_conf_t *cf,
+    void *conf);
+static void *ngx_http_xflow_privacy_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_xflow_privacy_merge_loc_conf(ngx_conf_t *cf,
+    void *parent, void *child);
+
+
+static ngx_conf_enum_t  ngx_http_xflow_client_ip_modes[] = {
+    { ngx_string("full"), NGX_HTTP_XFLOW_IP_FULL },
+    { ngx_string("truncate"), NGX_HTTP_XFLOW_IP_TRUNCATE },
+    { ngx_string("hash"), NGX_HTTP_XFLOW_IP_HASH },
+    { ngx_string("drop"), NGX_HTTP_XFLOW_IP_DROP },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_http_xflow_privacy_commands[] = {
+
+    { ngx_string("xflow_hash_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_xflow_hash_key,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("xflow_cookie_ref"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_xflow_cookie_ref,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("xflow_ua_dictionary"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_xflow_ua_dictionary,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("xflow_strip_field"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_xflow_strip_field,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("xflow_client_ip"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_xflow_privacy_loc_conf_t, client_ip),
+      &ngx_http_xflow_client_ip_modes },
+
+    { ngx_string("xflow_geoip"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_xflow_geoip,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_xflow_privacy_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_xflow_privacy_create_main_conf,
+    ngx_http_xflow_privacy_init_main_conf,
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_xflow_privacy_create_loc_conf,
+    ngx_http_xflow_privacy_merge_loc_conf
+};
+
+
+ngx_module_t  ngx_http_xflow_privacy_module = {
+    NGX_MODULE_V1,
+    &ngx_http_xflow_privacy_module_ctx,    /* module context */
+    ngx_http_xflow_privacy_commands,       /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+/*
+ * The members every envelope of the request shares, the address text,
+ * and the User-Agent dictionary entry to publish, if this worker is the
+ * first to see it within the TTL.
+ */
+ngx_int_t
+ngx_http_xflow_privacy_request(ngx_http_request_t *r,
+    ngx_http_xflow_privacy_t *pv)
+{
+    u_char                              *p, *cookie, *last;
+    size_t                               len, n, kid_len;
+    xf_ip_t                              ip;
+    ngx_str_t                           *ua;
+    ngx_uint_t                           i, have_ip;
+    xf_status_t                          st;
+    const u_char                        *kid;
+    ngx_table_elt_t                    **cookies;
+    xf_cookie_pattern_t                 *pats;
+    ngx_http_xflow_privacy_loc_conf_t   *plcf;
+    ngx_http_xflow_privacy_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_privacy_module);
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_privacy_module);
+
+    ngx_memzero(pv, sizeof(ngx_http_xflow_privacy_t));
+
+    have_ip = xf_ip_parse(r->connection->addr_text.data,
+                          r->connection->addr_text.len, &ip);
+
+    if (ngx_http_xflow_privacy_ip(r, pmcf, plcf->client_ip, &ip, have_ip,
+                                  &pv->ip)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (pmcf->key == NULL && pmcf->geo == NULL) {
+        return NGX_OK;
+    }
+
+    /* room for: kid, cookies, ua, geo */
+
+    ua = r->headers_in.user_agent ? &r->headers_in.user_agent->value : NULL;
+
+    len = 0;
+
+    if (pmcf->key) {
+        len += sizeof(",\"kid\":\"\"") - 1 + XF_HASHREF_KID_MAX
+               + sizeof(",\"ua\":\"\"") - 1 + XF_HASHREF_LEN;
+    }
+
+    cookie = NULL;
+    n = 0;
+
+    if (pmcf->key && plcf->cookies && r->headers_in.cookies.nelts) {
+        /* several Cookie headers are one list, joined with "; " */
+        cookies = r->headers_in.cookies.elts;
+
+        for (i = 0; i < r->headers_in.cookies.nelts; i++) {
+            n += cookies[i]->value.len + 2;
+        }
+
+        cookie = ngx_pnalloc(r->pool, n);
+        if (cookie == NULL) {
+            return NGX_ERROR;
+        }
+
+        last = cookie;
+        for (i = 0; i < r->headers_in.cookies.nelts; i++) {
+            if (i) {
+                *last++ = ';';
+                *last++ = ' ';
+            }
+            last = ngx_cpymem(last, cookies[i]->value.data,
+                              cookies[i]->value.len);
+        }
+
+        n = last - cookie;
+        len += xf_cookie_member_bound(n, XF_COOKIE_REFS_MAX);
+    }
+
+    if (pmcf->geo && have_ip && !xf_ip_is_local(&ip)) {
+        len += XF_GEO_MEMBER_MAX;
+    }
+
+    pv->extra.data = ngx_pnalloc(r->pool, len);
+    if (pv->extra.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = pv->extra.data;
+
+    if (pmcf->key) {
+        kid = xf_hashref_kid(pmcf->key, &kid_len);
+        p = ngx_cpymem(p, ",\"kid\":\"", sizeof(",\"kid\":\"") - 1);
+        p = ngx_cpymem(p, kid, kid_len);
+        *p++ = '"';
+
+        if (cookie) {
+            pats = plcf->cookies->elts;
+
+            st = xf_cookie_member(pmcf->key, pats, plcf->cookies->nelts,
+                                  XF_COOKIE_REFS_MAX, cookie, n, p,
+                                  pv->extra.data + len - p, &n);
+            if (st != XF_OK) {
+                return NGX_ERROR;
+            }
+
+            p += n;
+        }
+
+        if (ua && ua->len) {
+            p = ngx_cpymem(p, ",\"ua\":\"", sizeof(",\"ua\":\"") - 1);
+
+            if (xf_hashref(pmcf->key, XF_HASHREF_UA, ua->data, ua->len, p)
+                != XF_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            if (pmcf->ua_seen
+                && xf_seen_check_and_set(pmcf->ua_seen, xf_hashref_u64(p),
+                                         (uint64_t) ngx_time(),
+                                         (uint32_t) pmcf->ua_ttl)
+                   == XF_SEEN_FIRST)
+            {
+                /* first time within the TTL: publish it once */
+                pv->ua_ref.data = p;
+                pv->ua_ref.len = XF_HASHREF_LEN;
+                pv->ua_topic = pmcf->ua_topic_index;
+
+                pv->ua_value.data = ngx_pnalloc(r->pool,
+                                        sizeof("{\"ua\":\"\"}")
+                                        + xf_json_escape_bound(ua->len));
+                if (pv->ua_value.data == NULL) {
+                    return NGX_ERROR;
+                }
+
+                last = ngx_cpymem(pv->ua_value.data, "{\"ua\":\"",
+                                  sizeof("{\"ua\":\"") - 1);
+                last += xf_json_escape(last, ua->data, ua->len);
+                last = ngx_cpymem(last, "\"}", 2);
+                pv->ua_value.len = last - pv->ua_value.data;
+            }
+
+            p += XF_HASHREF_LEN;
+            *p++ = '"';
+        }
+    }
+
+    if (pmcf->geo && have_ip && !xf_ip_is_local(&ip)) {
+        /* the address realip established, before it is truncated */
+        st = xf_geo_member(pmcf->geo, &ip, p, pv->extra.data + len - p, &n);
+
+        if (st == XF_OK) {
+            p += n;
+
+        } else {
+            ngx_http_xflow_log_throttled(r->connection->log, NGX_LOG_WARN,
+                                         0, "geoip",
+                                         "a GeoIP lookup failed");
+        }
+    }
+
+    pv->extra.len = p - pv->extra.data;
+
+    return NGX_OK;
+}
+
+
+/* The "ip" of the envelope, per xflow_client_ip; empty data: no member. */
+static ngx_int_t
+ngx_http_xflow_privacy_ip(ngx_http_request_t *r,
+    ngx_http_xflow_privacy_main_conf_t *pmcf, ngx_uint_t mode, xf_ip_t *ip,
+    ngx_uint_t have_ip, ngx_str_t *text)
+{
+    u_char  *p;
+
+    switch (mode) {
+
+    case NGX_HTTP_XFLOW_IP_DROP:
+        text->data = NULL;
+        text->len = 0;
+        return NGX_OK;
+
+    case NGX_HTTP_XFLOW_IP_TRUNCATE:
+        if (!have_ip) {
+            break;
+        }
+
+        p = ngx_pnalloc(r->pool, XF_IP_TEXT_MAX);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        text->data = p;
+        text->len = xf_ip_truncate(ip, p);
+        return NGX_OK;
+
+    case NGX_HTTP_XFLOW_IP_HASH:
+        if (!have_ip || pmcf->key == NULL) {
+            break;
+        }
+
+        p = ngx_pnalloc(r->pool, XF_IP_TEXT_MAX + XF_HASHREF_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        /* the canonical text, so 2001:DB8::1 and 2001:db8::1 agree */
+        text->len = xf_ip_text(ip, p + XF_HASHREF_LEN);
+
+        if (xf_hashref(pmcf->key, XF_HASHREF_IP, p + XF_HASHREF_LEN,
+                       text->len, p)
+            != XF_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        text->data = p;
+        text->len = XF_HASHREF_LEN;
+        return NGX_OK;
+
+    default: /* NGX_HTTP_XFLOW_IP_FULL */
+        break;
+    }
+
+    text->data = r->connection->addr_text.data;
+    text->len = r->connection->addr_text.len;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Strip one event (a validated object).  *p and *len are replaced by the
+ * edited copy, or kept when no rule matched.
+ */
+ngx_int_t
+ngx_http_xflow_privacy_event(ngx_http_request_t *r, const u_char **p,
+    size_t *len)
+{
+    u_char                              *dst;
+    size_t                               out;
+    xf_alloc_t                           a;
+    xf_status_t                          st;
+    xf_strip_conf_t                      sc;
+    ngx_http_xflow_privacy_loc_conf_t   *plcf;
+    ngx_http_xflow_privacy_main_conf_t  *pmcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_privacy_module);
+
+    if (plcf->strip == NULL || plcf->strip->nelts == 0) {
+        return NGX_OK;
+    }
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_privacy_module);
+
+    sc.rules = plcf->strip->elts;
+    sc.n = plcf->strip->nelts;
+    sc.h = pmcf->key;
+
+    a.alloc = ngx_http_xflow_privacy_alloc;
+    a.free = ngx_http_xflow_privacy_free;
+    a.data = r->pool;
+
+    dst = ngx_pnalloc(r->pool, xf_strip_bound(*len));
+    if (dst == NULL) {
+        return NGX_ERROR;
+    }
+
+    st = xf_strip(&sc, &a, *p, *len, dst, xf_strip_bound(*len), &out);
+
+    if (st == XF_ERR_NOT_OBJECT) {
+        return NGX_OK;
+    }
+
+    if (st != XF_OK) {
+        return NGX_ERROR;
+    }
+
+    if (out) {
+        *p = dst;
+        *len = out;
+    }
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_xflow_privacy_alloc(void *data, size_t size)
+{
+    return ngx_palloc(data, size);
+}
+
+
+static void
+ngx_http_xflow_privacy_free(void *data, void *p)
+{
+    (void) ngx_pfree(data, p);
+}
+
+
+static char *
+ngx_http_xflow_hash_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_xflow_privacy_main_conf_t *pmcf = conf;
+
+    u_char              *buf, *kid;
+    size_t               kid_len;
+    ssize_t              n;
+    ngx_fd_t             fd;
+    ngx_str_t           *value, file;
+    xf_alloc_t           a;
+    const char          *err;
+    ngx_file_info_t      fi;
+    ngx_pool_cleanup_t  *cln;
+    xf_hashref_t        *h;
+
+    value = cf->args->elts;
+
+    file = value[1];
+    if (ngx_conf_full_name(cf->cycle, &file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    kid = NULL;
+    kid_len = 0;
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "id=", 3) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\", expected id=ID",
+                               &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        kid = value[2].data + 3;
+        kid_len = value[2].len - 3;
+    }
+
+    fd = ngx_open_file(file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "cannot open the hash key \"%V\"", &file);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
+        || ngx_file_size(&fi) > 4096)
+    {
+        ngx_close_file(fd);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "the hash key \"%V\" is not a key file (over "
+                           "4096 bytes or unreadable)", &file);
+        return NGX_CONF_ERROR;
+    }
+
+    buf = ngx_alloc(4097, cf->log);
+    if (buf == NULL) {
+        ngx_close_file(fd);
+        return NGX_CONF_ERROR;
+    }
+
+    n = read(fd, buf, 4097);
+    ngx_close_file(fd);
+
+    if (n < 0) {
+        ngx_explicit_memzero(buf, 4097);
+        ngx_free(buf);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "cannot read the hash key \"%V\"", &file);
+        return NGX_CONF_ERROR;
+    }
+
+    a.alloc = ngx_http_xflow_privacy_alloc;
+    a.free = ngx_http_xflow_privacy_free;
+    a.data = cf->pool;
+
+    err = xf_hashref_create(buf, n, kid, kid_len, &a, &h);
+
+    /* the secret lives in the hashing state only */
+    ngx_explicit_memzero(buf, 4097);
+    ngx_free(buf);
+
+    if (err != NULL) {
+        /* the message never holds key bytes */
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "hash key \"%V\": %s",
+                           &file, err);
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        xf_hashref_destroy(h, &a);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_xflow_privacy_cleanup;
+    cln->data = h;
+
+    /* the last key configured is the one in use (docs/privacy.md) */
+    pmcf->key = h;
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_xflow_privacy_noop_free(void *data, void *p)
+{
+}
+
+
+static void
+ngx_http_xflow_privacy_cleanup(void *data)
+{
+    xf_hashref_t  *h = data;
+
+    xf_alloc_t  a = { NULL, ngx_http_xflow_privacy_noop_free, NULL };
+
+    /* wipes the key state; its memory goes with the pool */
+    xf_hashref_destroy(h, &a);
+}
+
+
+static char *
+ngx_http_xflow_cookie_ref(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_xflow_privacy_loc_conf_t *plcf = conf;
+
+    ngx_str_t            *value;
+    ngx_uint_t            i;
+    const char           *err;
+    xf_cookie_pattern_t  *pat;
+
+    if (plcf->cookies == NULL || plcf->cookies == NGX_CONF_UNSET_PTR) {
+        plcf->cookies = ngx_array_create(cf->pool, 4,
+                                         sizeof(xf_cookie_pattern_t));
+        if (plcf->cookies == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        pat = ngx_array_push(plcf->cookies);
+        if (pat == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        err = xf_cookie_pattern(pat, value[i].data, value[i].len);
+        if (err != NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "cookie \"%V\": %s",
+                               &value[i], err);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_xflow_ua_dictionary(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_xflow_privacy_main_conf_t *pmcf = conf;
+
+    ssize_t      size;
+    ngx_int_t    index;
+    ngx_str_t   *value, s, name;
+    ngx_uint_t   i;
+
+    if (pmcf->ua_topic.len) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    pmcf->ua_topic = value[1];
+    pmcf->ua_ttl = 86400;
+    size = 1024 * 1024;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "ttl=", 4) == 0) {
+            s.data = value[i].data + 4;
+            s.len = value[i].len - 4;
+
+            pmcf->ua_ttl = ngx_parse_time(&s, 1);
+            if (pmcf->ua_ttl == (time_t) NGX_ERROR || pmcf->ua_ttl == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid ttl \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "size=", 5) == 0) {
+            s.data = value[i].data + 5;
+            s.len = value[i].len - 5;
+
+            size = ngx_parse_size(&s);
+            if (size == NGX_ERROR || size < (ssize_t) (16 * ngx_pagesize)) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid size \"%V\", at least %uz",
+                                   &value[i], 16 * ngx_pagesize);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"",
+                           &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    index = ngx_http_xflow_topic_index(cf, &pmcf->ua_topic);
+    if (index == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    pmcf->ua_topic_index = index;
+
+    ngx_str_set(&name, "xflow_ua_seen");
+
+    pmcf->ua_zone = ngx_shared_memory_add(cf, &name, size,
+                                          &ngx_http_xflow_privacy_module);
+    if (pmcf->ua_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    pmcf->ua_zone->init = ngx_http_xflow_privacy_init_zone;
+    pmcf->ua_zone->data = pmcf;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The seen table in the zone's slab pool.  xf_seen_init keeps the entries
+ * of a table of the same layout: a reload with the same size reuses it.
+ */
+static ngx_int_t
+ngx_http_xflow_privacy_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    size_t                               size;
+    ngx_slab_pool_t                     *shpool;
+    ngx_http_xflow_privacy_main_conf_t  *pmcf;
+
+    pmcf = shm_zone->data;
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    size = shm_zone->shm.size - 8 * ngx_pagesize;
+
+    if (shpool->data == NULL || (data == NULL && !shm_zone->shm.exists)) {
+        shpool->data = ngx_slab_alloc(shpool, size);
+        if (shpool->data == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    pmcf->ua_seen = xf_seen_init(shpool->data, size);
+
+    return pmcf->ua_seen ? NGX_OK : NGX_ERROR;
+}
+
+
+static char *
+ngx_http_xflow_strip_field(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_xflow_privacy_loc_conf_t *plcf = conf;
+
+    ngx_str_t           *value;
+    const char          *err;
+    xf_strip_rule_t     *rule;
+    xf_strip_action_t    action;
+
+    value = cf->args->elts;
+
+    action = XF_STRIP_HASH;
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strcmp(value[2].data, "drop") == 0) {
+            action = XF_STRIP_DROP;
+
+        } else if (ngx_strcmp(value[2].data, "hash") != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid action \"%V\", expected hash or "
+                               "drop", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (plcf->strip == NULL || plcf->strip == NGX_CONF_UNSET_PTR) {
+        plcf->strip = ngx_array_create(cf->pool, 4, sizeof(xf_strip_rule_t));
+        if (plcf->strip == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (plcf->strip->nelts == XF_STRIP_RULES_MAX) {
+        return "has too many rules";
+    }
+
+    rule = ngx_array_push(plcf->strip);
+    if (rule == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    err = xf_strip_rule_init(rule, value[1].data, value[1].len, action);
+    if (err != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "field \"%V\": %s",
+                           &value[1], err);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_xflow_geoip(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_xflow_privacy_main_conf_t *pmcf = conf;
+
+    char                 err[512];
+    ngx_str_t           *value, city, asn;
+    ngx_uint_t           i;
+    ngx_pool_cleanup_t  *cln;
+
+    if (pmcf->geo) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    ngx_str_null(&city);
+    ngx_str_null(&asn);
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (ngx_strncmp(value[i].data, "city=", 5) == 0) {
+            city.data = value[i].data + 5;
+            city.len = value[i].len - 5;
+
+        } else if (ngx_strncmp(value[i].data, "asn=", 4) == 0) {
+            asn.data = value[i].data + 4;
+            asn.len = value[i].len - 4;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\", expected city= or "
+                               "asn=", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if ((city.len && ngx_conf_full_name(cf->cycle, &city, 1) != NGX_OK)
+        || (asn.len && ngx_conf_full_name(cf->cycle, &asn, 1) != NGX_OK))
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    pmcf->geo = ngx_pcalloc(cf->pool, sizeof(xf_geo_t));
+    if (pmcf->geo == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* opened and checked now, so nginx -t refuses a broken file */
+    if (xf_geo_open(pmcf->geo, city.len ? (char *) city.data : NULL,
+                    asn.len ? (char *) asn.data : NULL, err, sizeof(err))
+        != XF_OK)
+    {
+        pmcf->geo = NULL;
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "xflow_geoip: %s", err);
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        xf_geo_close(pmcf->geo);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = (ngx_pool_cleanup_pt) xf_geo_close;
+    cln->data = pmcf->geo;
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_xflow_privacy_create_main_conf(ngx_conf_t *cf)
+{
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     pmcf->key = NULL;
+     *     pmcf->geo = NULL;
+     *     pmcf->ua_topic = { 0, NULL };
+     *     pmcf->ua_zone = NULL;
+     */
+
+    return ngx_pcalloc(cf->pool, sizeof(ngx_http_xflow_privacy_main_conf_t));
+}
+
+
+static char *
+ngx_http_xflow_privacy_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_xflow_privacy_main_conf_t *pmcf = conf;
+
+    if (pmcf->ua_topic.len && pmcf->key == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"xflow_ua_dictionary\" needs \"xflow_hash_key\"");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_xflow_privacy_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_xflow_privacy_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_xflow_privacy_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    conf->cookies = NGX_CONF_UNSET_PTR;
+    conf->strip = NGX_CONF_UNSET_PTR;
+    conf->client_ip = NGX_CONF_UNSET_UINT;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_xflow_privacy_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child)
+{
+    ngx_http_xflow_privacy_loc_conf_t *prev = parent;
+    ngx_http_xflow_privacy_loc_conf_t *conf = child;
+
+    ngx_uint_t                           i;
+    xf_strip_rule_t                     *rules;
+    ngx_http_xflow_privacy_main_conf_t  *pmcf;
+
+    ngx_conf_merge_ptr_value(conf->cookies, prev->cookies, NULL);
+    ngx_conf_merge_ptr_value(conf->strip, prev->strip, NULL);
+    ngx_conf_merge_uint_value(conf->client_ip, prev->client_ip,
+                              NGX_HTTP_XFLOW_IP_FULL);
+
+    pmcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_xflow_privacy_module);
+
+    if (pmcf->key) {
+        return NGX_CONF_OK;
+    }
+
+    /* a reference needs a key: refuse what cannot be honoured */
+
+    if (conf->cookies) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"xflow_cookie_ref\" needs \"xflow_hash_key\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->client_ip == NGX_HTTP_XFLOW_IP_HASH) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"xflow_client_ip hash\" needs \"xflow_hash_key\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->strip) {
+        rules = conf->strip->elts;
+
+        for (i = 0; i < conf->strip->nelts; i++) {
+            if (rules[i].action == XF_STRIP_HASH) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"xflow_strip_field ... hash\" needs "
+                                   "\"xflow_hash_key\"");
+                return NGX_CONF_ERROR;
+            }
+        }
+    }
+
+    return NGX_CONF_OK;
+}

@@ -1,0 +1,34 @@
+/*
+ * ngx_http_xflow_privacy_module.h - what the collection handler asks the
+ * privacy module (see ngx_http_xflow_privacy_module.c, docs/privacy.md).
+ */
+
+#ifndef NGX_HTTP_XFLOW_PRIVACY_MODULE_H
+#define NGX_HTTP_XFLOW_PRIVACY_MODULE_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+typedef struct {
+    ngx_str_t       extra;      /* ,"kid":..,"cookies":{..},"ua":..,"geo":{..} */
+    ngx_str_t       ip;         /* the envelope's "ip"; NULL data: none */
+    ngx_str_t       ua_ref;     /* set: publish to the UA dictionary */
+    ngx_str_t       ua_value;   /* {"ua":"..."} */
+    ngx_uint_t      ua_topic;
+} ngx_http_xflow_privacy_t;
+
+
+extern ngx_module_t  ngx_http_xflow_privacy_module;
+
+
+/* Once per request that produces: NGX_OK or NGX_ERROR. */
+ngx_int_t ngx_http_xflow_privacy_request(ngx_http_request_t *r,
+    ngx_http_xflow_privacy_t *pv);
+
+/* Per event object: xflow_strip_field; *p, *len replaced when edited. */
+ngx_int_t ngx_http_xflow_privacy_event(ngx_http_request_t *r,
+    const u_char **p, size_t *len);
+
+#endif /* NGX_HTTP_XFLOW_PRIVACY_MODULE_H */
