@@ -747,8 +747,7 @@ static void
 ngx_http_xflow_build_request(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     xf_request_t *req, const u_char *body, size_t len)
 {
-    ngx_str_t         *v;
-    ngx_table_elt_t  **cookies;
+    ngx_str_t  sp;
 
     ngx_memzero(req, sizeof(xf_request_t));
 
@@ -774,12 +773,15 @@ ngx_http_xflow_build_request(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         req->authorization.len = r->headers_in.authorization->value.len;
     }
 
-    /* nginx 1.22 keeps Cookie headers in an array */
-    if (r->headers_in.cookies.nelts) {
-        cookies = r->headers_in.cookies.elts;
-        v = &cookies[0]->value;
-        req->cookie.data = v->data;
-        req->cookie.len = v->len;
+    /*
+     * Adapters never see raw cookies: Snowplow's network user id ("sp")
+     * is handed over as its keyed reference, or not at all.
+     */
+    if (ctx->format == XF_FMT_SNOWPLOW || ctx->format == XF_FMT_AUTO) {
+        if (ngx_http_xflow_privacy_cookie(r, "sp", &sp) == NGX_OK) {
+            req->cookie.data = sp.data;
+            req->cookie.len = sp.len;
+        }
     }
 
     req->body = body;

@@ -337,6 +337,70 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
 }
 
 
+/*
+ * The reference of one cookie of the request, as "NAME=REF": what a
+ * format adapter may see of the Cookie header (Snowplow's "sp" network
+ * user id), so that no raw cookie value can become an event field or a
+ * message key.  Empty without a key or without that cookie.
+ */
+ngx_int_t
+ngx_http_xflow_privacy_cookie(ngx_http_request_t *r, const char *name,
+    ngx_str_t *out)
+{
+    size_t                               nlen;
+    u_char                              *p;
+    ngx_uint_t                           i;
+    xf_cookie_t                          c;
+    const u_char                        *pos, *end;
+    ngx_table_elt_t                    **cookies;
+    ngx_http_xflow_privacy_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_privacy_module);
+
+    out->len = 0;
+    out->data = NULL;
+
+    if (pmcf->key == NULL) {
+        return NGX_OK;
+    }
+
+    nlen = ngx_strlen(name);
+    cookies = r->headers_in.cookies.elts;
+
+    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
+        pos = cookies[i]->value.data;
+        end = pos + cookies[i]->value.len;
+
+        while (xf_cookie_next(&pos, end, &c)) {
+            if (c.name_len != nlen || ngx_strncmp(c.name, name, nlen) != 0) {
+                continue;
+            }
+
+            p = ngx_pnalloc(r->pool, nlen + 1 + XF_HASHREF_LEN);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            out->data = p;
+            p = ngx_cpymem(p, name, nlen);
+            *p++ = '=';
+
+            if (xf_hashref_cookie(pmcf->key, c.name, c.name_len, c.value,
+                                  c.value_len, p)
+                != XF_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            out->len = nlen + 1 + XF_HASHREF_LEN;
+            return NGX_OK;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
 /* The "ip" of the envelope, per xflow_client_ip; empty data: no member. */
 static ngx_int_t
 ngx_http_xflow_privacy_ip(ngx_http_request_t *r,

@@ -27,6 +27,10 @@ extern ngx_module_t  ngx_http_xflow_privacy_module;
 ngx_int_t ngx_http_xflow_privacy_request(ngx_http_request_t *r,
     ngx_http_xflow_privacy_t *pv);
 
+/* "NAME=REF" of one cookie of the request, or empty (no key, no cookie). */
+ngx_int_t ngx_http_xflow_privacy_cookie(ngx_http_request_t *r,
+    const char *name, ngx_str_t *out);
+
 /* Per event object: xflow_strip_field; *p, *len replaced when edited. */
 ngx_int_t ngx_http_xflow_privacy_event(ngx_http_request_t *r,
     const u_char **p, size_t *len);

@@ -12,7 +12,8 @@
  *
  * Event: name "e" (pv, ue, se, pp, tr, ...); app "aid"; distinct id
  * "duid" (the domain user id), else "nuid" or "tnuid" in the event, else
- * the network user id of the request: ?nuid= or the "sp" cookie.  "e" is
+ * the network user id of the request: ?nuid= or the "sp" cookie (the glue
+ * hands over its keyed reference, never the raw value).  "e" is
  * required.  Replies: the pixel gets a GIF, a POST the JSON answer.
  */
 
