@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 
 #include "xrl.h"
+#include "xrl_table.h"      /* white-box: busy slots */
 
 
 #define MS       1000000ULL
@@ -1115,6 +1116,7 @@ START_TEST(test_recent)
 {
     int             i, j;
     uint64_t        res[XRL_RESULT_MAX], t0;
+    xrl_stats_t     st;
     xrl_decision_t  d;
     tbl_t           tb;
 
@@ -1162,6 +1164,88 @@ START_TEST(test_recent)
     xrl_table_recent(tb.t, t0 + 69 * SEC + 64 * SEC, 1, res);
     ck_assert_uint_eq(res[XRL_PASSED], 1);
     ck_assert_uint_eq(res[XRL_REJECTED], 0);
+
+    /* a lagging clock's second, 64 s older, is left out of the ring */
+    take(tb.t, "lag", 1, t0 + 69 * SEC, 0, &d);
+    xrl_table_recent(tb.t, t0 + 69 * SEC + 64 * SEC, 1, res);
+    ck_assert_uint_eq(res[XRL_PASSED], 1);
+    xrl_table_stats(tb.t, &st);
+    ck_assert_uint_eq(st.results[XRL_PASSED], 72);
+
+    tbl_free(&tb);
+}
+END_TEST
+
+
+/*
+ * A claimer that died inside its claim leaves a busy word.  An old one is
+ * passed by at once; a recent one after a bounded wait; either way the
+ * slot counts as busy, and a window of busy slots answers "table full".
+ */
+START_TEST(test_busy_slots)
+{
+    int             i;
+    uint64_t        t0;
+    xrl_hot_t      *hot;
+    xrl_usage_t     u;
+    xrl_decision_t  d;
+    tbl_t           tb;
+
+    tbl_new(&tb, 4, 0, 10, SEC, 1, XRL_FULL_DENY);  /* probe 8 -> 4 */
+    hot = (xrl_hot_t *) ((unsigned char *) tb.t + tb.t->off_hot);
+    t0 = BASE;
+
+    /* claimed 1 s before now: stale */
+    for (i = 0; i < 4; i++) {
+        hot[i].key = XRL_KEY_BUSY | (((t0 - SEC) >> 10) & ~XRL_KEY_BUSY);
+    }
+
+    ck_assert_int_eq(take(tb.t, "a", 1, t0, 0, &d), XRL_TABLE_FULL);
+    ck_assert_uint_eq(d.allowed, 0);
+    ck_assert_uint_eq(d.retry_after_ns, 100 * MS);   /* no debt known */
+
+    xrl_table_usage(tb.t, t0, &u);
+    ck_assert_uint_eq(u.busy, 4);
+    ck_assert_uint_eq(u.used, 0);
+
+    /* one slot free again; one claimed just now: waited on, passed by */
+    hot[1].key = XRL_KEY_EMPTY;
+    hot[2].key = XRL_KEY_BUSY | ((t0 >> 10) & ~XRL_KEY_BUSY);
+
+    ck_assert_int_eq(take(tb.t, "a", 1, t0, 0, &d), XRL_PASSED);
+    ck_assert_int_eq(take(tb.t, "a", 1, t0, 0, &d), XRL_REJECTED);
+
+    xrl_table_usage(tb.t, t0, &u);
+    ck_assert_uint_eq(u.busy, 3);
+    ck_assert_uint_eq(u.used, 1);
+
+    tbl_free(&tb);
+}
+END_TEST
+
+
+/*
+ * A claim must leave a state different from the one it found, even when
+ * the first request is denied at the very tick the old key went idle.
+ */
+START_TEST(test_claim_same_tick)
+{
+    xrl_stats_t     st;
+    xrl_decision_t  d;
+    tbl_t           tb;
+
+    tbl_new(&tb, 1, 0, 10, SEC, 2, XRL_FULL_DENY);
+
+    ck_assert_int_eq(take(tb.t, "a", 3, BASE, 0, &d), XRL_REJECTED);
+    ck_assert_int_eq(take(tb.t, "b", 3, BASE, 0, &d), XRL_REJECTED);
+
+    xrl_table_stats(tb.t, &st);
+    ck_assert_uint_eq(st.claimed, 2);
+    ck_assert_uint_eq(st.evicted, 1);
+
+    /* b's bucket is full, a's key is gone */
+    ck_assert_int_eq(take(tb.t, "b", 2, BASE, 0, &d), XRL_PASSED);
+    ck_assert_int_eq(take(tb.t, "a", 1, BASE, 0, &d), XRL_TABLE_FULL);
 
     tbl_free(&tb);
 }
@@ -1488,6 +1572,8 @@ make_rate_limit_suite(void)
     tcase_add_test(tc, test_key_text);
     tcase_add_test(tc, test_top);
     tcase_add_test(tc, test_recent);
+    tcase_add_test(tc, test_busy_slots);
+    tcase_add_test(tc, test_claim_same_tick);
     tcase_add_test(tc, test_hash);
     suite_add_tcase(s, tc);
 
