@@ -35,7 +35,7 @@ SAN         := -fsanitize=address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=all
 CORE_LIBS   := -lz -lzstd -lcrypto -lm -lmaxminddb
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
-E2E_LIBS    := -lrdkafka -lcurl -lpthread
+E2E_LIBS    := -lrdkafka -lcurl -lpthread -ljansson
 
 # Debian's flags, so the module is built the way Debian builds nginx.
 NGX_CC_OPT  := -g -O2 -fstack-protector-strong -Wformat \

@@ -1,0 +1,1207 @@
+/*
+ * test-formats.c - every request real browser SDKs sent, replayed against
+ * nginx with the module, byte for byte.
+ *
+ * The captures (the JSON files of ../shared/fixtures/sdk-captures/ from the
+ * root; XF_CAPTURES overrides the directory) hold, per SDK and sending
+ * mode, every request as it reached a recording server: method, path,
+ * query, headers in wire order, the body in base64, and what the recorder
+ * decoded from it.  One test per capture file replays all of its records:
+ *
+ *   pass 1  to `location / { xflow_collect auto; }`;
+ *   pass 2  to a second server whose locations name the format
+ *           (/sa.gif sensors; /e/, /i/v0/e/, /array/, /flags/ posthog);
+ *   pass 3  (PostHog) the /e/ uploads again, to /i/v0/e/.
+ *
+ * Each request sends the captured headers in their order (without Host,
+ * Content-Length and Connection, which the client sets) and the captured
+ * body bytes.  Checked for each record:
+ *
+ *   - the answer the SDK needs: PostHog exactly 200 {"status":1}; Sensors
+ *     200 with the JSON counts, a GIF for image GETs; PostHog's config.js
+ *     a script with the token and "supportedCompression"; /flags JSON;
+ *     a CORS preflight 204 with Max-Age and the asked-for headers;
+ *   - CORS: a request with Origin gets that exact origin back, with
+ *     Access-Control-Allow-Credentials: true; one without gets none;
+ *
+ * and for each pass, in Kafka, exactly the events the recorder decoded:
+ * the same count, each message an envelope v1 whose "event" bytes are
+ * equal as JSON to the expected event and appear verbatim in the decoded
+ * upload (never re-serialised), with the right "src" and "app" (Sensors
+ * project, PostHog token), the distinct id as the message key, and ids
+ * that all differ.  Nothing goes to the dead-letter topic, and the
+ * events counters of /metrics agree.
+ */
+
+#include <dlfcn.h>
+#include <glob.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "xf_test.h"
+
+
+#define FMT_TOPIC        "events"
+#define FMT_DEAD_LETTER  "xflow_dead_letter"
+#define FMT_CAPTURES     "../shared/fixtures/sdk-captures"
+#define FMT_CONSUME_MS   15000
+#define FMT_SETTLE_MS    1000
+#define FMT_MAX_CAPTURES 64
+
+
+typedef struct {
+    json_t      *event;             /* borrowed from the capture */
+    const char  *key;               /* distinct id, NULL: no key */
+    const char  *app;               /* NULL: no "app" member */
+    u_char      *doc;               /* the decoded upload holding it */
+    size_t       doc_len;
+    int          used;
+} fmt_expect_t;
+
+typedef struct {
+    fmt_expect_t  *e;
+    size_t         n;
+    size_t         cap;
+    u_char       **docs;            /* owned decoded uploads */
+    size_t         ndocs;
+} fmt_expects_t;
+
+typedef enum {
+    FMT_REC_EVENTS = 0,
+    FMT_REC_CONFIG,                 /* PostHog .../array/<token>/config.js */
+    FMT_REC_FLAGS,                  /* PostHog /flags, /decide */
+    FMT_REC_PREFLIGHT
+} fmt_rec_kind_t;
+
+
+static xf_kafka_t  *kafka;
+static xf_nginx_t  *nginx;
+static int          port2;
+
+static char         capture_files[FMT_MAX_CAPTURES][512];
+static size_t       ncaptures;
+
+
+static void fmt_setup(void);
+static void fmt_teardown(void);
+static int fmt_free_port(void);
+static void fmt_start(void);
+static u_char *fmt_base64(const char *s, size_t len, size_t *out_len);
+static char *fmt_url_decode(const char *s, size_t len, size_t *out_len);
+static const char *fmt_form_field(const char *form, size_t len,
+    const char *name, size_t *vlen);
+static void *fmt_zlib(const char *sym);
+static u_char *fmt_gunzip(const u_char *p, size_t len, size_t *out_len);
+static u_char *fmt_decode_doc(json_t *rec, const u_char *body, size_t blen,
+    size_t *out_len);
+static const char *fmt_jstr(json_t *obj, const char *key);
+static const char *fmt_header(json_t *rec, const char *name);
+static fmt_rec_kind_t fmt_record_kind(json_t *rec);
+static void fmt_expect_record(fmt_expects_t *x, json_t *rec, int sensors,
+    const u_char *body, size_t blen);
+static void fmt_expects_free(fmt_expects_t *x);
+static void fmt_check_answer(const char *file, size_t idx, json_t *rec,
+    int sensors, size_t nevents, const xf_http_resp_t *resp);
+static void fmt_replay(const char *file, json_t *rec, size_t idx,
+    const char *base, const char *path, int sensors, fmt_expects_t *x);
+static void fmt_match(const char *file, const char *pass,
+    const xf_kafka_msgs_t *msgs, size_t from, fmt_expects_t *x,
+    const char *src);
+static uint64_t fmt_metric(const char *series);
+
+
+/* ------------------------------------------------------------ fixture */
+
+static void
+fmt_setup(void)
+{
+    kafka = xf_kafka_start(3);
+    xf_kafka_topic(kafka, FMT_TOPIC, 3);
+    xf_kafka_topic(kafka, FMT_DEAD_LETTER, 1);
+    nginx = NULL;
+}
+
+
+static void
+fmt_teardown(void)
+{
+    if (nginx != NULL) {
+        xf_nginx_quit(nginx, 15000);
+        xf_nginx_check_log(nginx);
+        xf_nginx_free(nginx);
+        nginx = NULL;
+    }
+
+    xf_kafka_stop(kafka);
+}
+
+
+static int
+fmt_free_port(void)
+{
+    int                 fd, port;
+    socklen_t           len;
+    struct sockaddr_in  sin;
+
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+
+    ck_assert_int_eq(bind(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
+
+    len = sizeof(sin);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *) &sin, &len), 0);
+    port = ntohs(sin.sin_port);
+
+    close(fd);
+
+    return port;
+}
+
+
+/*
+ * One nginx, two servers: @PORT@ detects the format of everything, the
+ * second names it per location, as the directives documentation does.
+ */
+static void
+fmt_start(void)
+{
+    char  snippet[2048];
+
+    port2 = fmt_free_port();
+
+    snprintf(snippet, sizeof(snippet),
+             "    xflow_kafka_brokers @BROKERS@;\n"
+             "    xflow_topic " FMT_TOPIC ";\n"
+             "    server {\n"
+             "        listen 127.0.0.1:@PORT@;\n"
+             "        location / { xflow_collect auto; }\n"
+             "        location = /metrics { xflow_metrics; }\n"
+             "    }\n"
+             "    server {\n"
+             "        listen 127.0.0.1:%d;\n"
+             "        location /sa.gif { xflow_collect sensors; }\n"
+             "        location /e/ { xflow_collect posthog; }\n"
+             "        location /i/v0/e/ { xflow_collect posthog; }\n"
+             "        location /array/ { xflow_collect posthog; }\n"
+             "        location /flags/ { xflow_collect posthog; }\n"
+             "    }\n",
+             port2);
+
+    nginx = xf_nginx_new(snippet, kafka->bootstraps, 1);
+    xf_nginx_start(nginx);
+}
+
+
+/* ------------------------------------------------------------ decoding */
+
+/* Standard or URL-safe base64, padding optional; NULL on a bad byte. */
+static u_char *
+fmt_base64(const char *s, size_t len, size_t *out_len)
+{
+    int       v, bits;
+    size_t    i, n;
+    u_char   *out;
+    uint32_t  acc;
+
+    out = malloc(len * 3 / 4 + 4);
+    ck_assert_ptr_nonnull(out);
+
+    n = 0;
+    acc = 0;
+    bits = 0;
+
+    for (i = 0; i < len; i++) {
+        if (s[i] >= 'A' && s[i] <= 'Z') {
+            v = s[i] - 'A';
+
+        } else if (s[i] >= 'a' && s[i] <= 'z') {
+            v = s[i] - 'a' + 26;
+
+        } else if (s[i] >= '0' && s[i] <= '9') {
+            v = s[i] - '0' + 52;
+
+        } else if (s[i] == '+' || s[i] == '-') {
+            v = 62;
+
+        } else if (s[i] == '/' || s[i] == '_') {
+            v = 63;
+
+        } else if (s[i] == '=') {
+            break;
+
+        } else if (s[i] == '\r' || s[i] == '\n') {
+            continue;
+
+        } else {
+            free(out);
+            return NULL;
+        }
+
+        acc = (acc << 6) | (uint32_t) v;
+        bits += 6;
+
+        if (bits >= 8) {
+            bits -= 8;
+            out[n++] = (u_char) (acc >> bits);
+        }
+    }
+
+    *out_len = n;
+    out[n] = '\0';
+
+    return out;
+}
+
+
+/* Percent-decoding; '+' stays '+' (base64 text: the SDKs encode spaces). */
+static char *
+fmt_url_decode(const char *s, size_t len, size_t *out_len)
+{
+    char    *out, hex[3];
+    size_t   i, n;
+
+    out = malloc(len + 1);
+    ck_assert_ptr_nonnull(out);
+
+    for (i = 0, n = 0; i < len; i++) {
+        if (s[i] == '%' && i + 2 < len) {
+            hex[0] = s[i + 1];
+            hex[1] = s[i + 2];
+            hex[2] = '\0';
+            out[n++] = (char) strtol(hex, NULL, 16);
+            i += 2;
+            continue;
+        }
+
+        out[n++] = s[i];
+    }
+
+    out[n] = '\0';
+    *out_len = n;
+
+    return out;
+}
+
+
+/* The raw (still encoded) value of form field name, or NULL. */
+static const char *
+fmt_form_field(const char *form, size_t len, const char *name,
+    size_t *vlen)
+{
+    size_t       nlen;
+    const char  *p, *end, *amp;
+
+    nlen = strlen(name);
+    p = form;
+    end = form + len;
+
+    while (p < end) {
+        amp = memchr(p, '&', end - p);
+        if (amp == NULL) {
+            amp = end;
+        }
+
+        if ((size_t) (amp - p) > nlen && p[nlen] == '='
+            && memcmp(p, name, nlen) == 0)
+        {
+            *vlen = amp - p - nlen - 1;
+            return p + nlen + 1;
+        }
+
+        p = amp + 1;
+    }
+
+    return NULL;
+}
+
+
+/* zlib is mapped already (librdkafka needs it): reach it with dlsym. */
+static void *
+fmt_zlib(const char *sym)
+{
+    void  *h, *f;
+
+    h = dlopen("libz.so.1", RTLD_NOW | RTLD_GLOBAL);
+    ck_assert_msg(h != NULL, "dlopen libz.so.1: %s", dlerror());
+
+    f = dlsym(h, sym);
+    ck_assert_msg(f != NULL, "dlsym %s: %s", sym, dlerror());
+
+    return f;
+}
+
+
+static u_char *
+fmt_gunzip(const u_char *p, size_t len, size_t *out_len)
+{
+    int        rc;
+    size_t     cap;
+    u_char    *out;
+    z_stream   z;
+
+    int      (*init2)(z_streamp, int, const char *, int);
+    int      (*inflate_fn)(z_streamp, int);
+    int      (*end)(z_streamp);
+
+    init2 = fmt_zlib("inflateInit2_");
+    inflate_fn = fmt_zlib("inflate");
+    end = fmt_zlib("inflateEnd");
+
+    memset(&z, 0, sizeof(z));
+    ck_assert_int_eq(init2(&z, 15 + 16, ZLIB_VERSION, (int) sizeof(z)),
+                     Z_OK);
+
+    cap = len * 8 + 4096;
+    out = malloc(cap + 1);
+    ck_assert_ptr_nonnull(out);
+
+    z.next_in = (Bytef *) p;
+    z.avail_in = (uInt) len;
+
+    for ( ;; ) {
+        z.next_out = out + z.total_out;
+        z.avail_out = (uInt) (cap - z.total_out);
+
+        rc = inflate_fn(&z, Z_NO_FLUSH);
+
+        if (rc == Z_STREAM_END) {
+            break;
+        }
+
+        ck_assert_msg(rc == Z_OK || rc == Z_BUF_ERROR, "inflate: %d", rc);
+        ck_assert_msg(z.avail_in > 0 || z.avail_out == 0,
+                      "captured gzip body ends early");
+
+        cap *= 2;
+        out = realloc(out, cap + 1);
+        ck_assert_ptr_nonnull(out);
+    }
+
+    *out_len = z.total_out;
+    out[*out_len] = '\0';
+    (void) end(&z);
+
+    return out;
+}
+
+
+/*
+ * The document the events of a record are in, as bytes: the gzip body
+ * inflated, the base64 data/data_list field of a form body (or of the
+ * query of an image GET) decoded, or the body as it is.  NULL when the
+ * record carries no events.
+ */
+static u_char *
+fmt_decode_doc(json_t *rec, const u_char *body, size_t blen,
+    size_t *out_len)
+{
+    char        *field;
+    size_t       vlen, flen;
+    u_char      *doc, *gz;
+    const char  *src, *v, *kind;
+
+    kind = fmt_jstr(json_object_get(rec, "decoded"), "kind");
+
+    if (blen >= 2 && body[0] == 0x1f && body[1] == 0x8b) {
+        return fmt_gunzip(body, blen, out_len);
+    }
+
+    if (blen > 0 && kind != NULL && strcmp(kind, "form") != 0) {
+        doc = malloc(blen + 1);
+        ck_assert_ptr_nonnull(doc);
+        memcpy(doc, body, blen);
+        doc[blen] = '\0';
+        *out_len = blen;
+        return doc;
+    }
+
+    if (blen > 0) {
+        src = (const char *) body;
+        flen = blen;
+
+    } else {
+        src = fmt_jstr(rec, "query");
+        if (src == NULL || src[0] == '\0') {
+            return NULL;
+        }
+
+        src += (src[0] == '?');
+        flen = strlen(src);
+    }
+
+    v = fmt_form_field(src, flen, "data_list", &vlen);
+    if (v == NULL) {
+        v = fmt_form_field(src, flen, "data", &vlen);
+    }
+
+    if (v == NULL) {
+        return NULL;
+    }
+
+    field = fmt_url_decode(v, vlen, &flen);
+    doc = fmt_base64(field, flen, out_len);
+    free(field);
+    ck_assert_msg(doc != NULL, "captured base64 field does not decode");
+
+    if (*out_len >= 2 && doc[0] == 0x1f && doc[1] == 0x8b) {
+        gz = fmt_gunzip(doc, *out_len, out_len);
+        free(doc);
+        doc = gz;
+    }
+
+    return doc;
+}
+
+
+/* ------------------------------------------------------------ records */
+
+static const char *
+fmt_jstr(json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+
+/* A request header of the record, by lower-case name. */
+static const char *
+fmt_header(json_t *rec, const char *name)
+{
+    return fmt_jstr(json_object_get(rec, "headers"), name);
+}
+
+
+static fmt_rec_kind_t
+fmt_record_kind(json_t *rec)
+{
+    size_t       len;
+    const char  *path;
+
+    if (strcmp(fmt_jstr(rec, "method"), "OPTIONS") == 0) {
+        return FMT_REC_PREFLIGHT;
+    }
+
+    path = fmt_jstr(rec, "path");
+    len = strlen(path);
+
+    if (strstr(path, "/array/") != NULL
+        && ((len > 10 && strcmp(path + len - 10, "/config.js") == 0)
+            || (len > 7 && strcmp(path + len - 7, "/config") == 0)))
+    {
+        return FMT_REC_CONFIG;
+    }
+
+    if (strstr(path, "/flags") != NULL || strstr(path, "/decide") != NULL) {
+        return FMT_REC_FLAGS;
+    }
+
+    return FMT_REC_EVENTS;
+}
+
+
+/*
+ * What the recorder found in a record (the same reading as the unit test
+ * of the adapters): the decoded JSON value, or the form's data_list /
+ * data field, or for an image GET the query's; a {batch:[...]} wrapper
+ * and arrays give their elements.
+ */
+static void
+fmt_expect_record(fmt_expects_t *x, json_t *rec, int sensors,
+    const u_char *body, size_t blen)
+{
+    size_t         i, n, doc_len;
+    u_char        *doc;
+    json_t        *dec, *v, *root, *form, *f, *e, *props;
+    const char    *key, *app, *project;
+    fmt_expect_t  *t;
+
+    dec = json_object_get(rec, "decoded");
+    v = NULL;
+
+    if (json_is_object(dec)) {
+        if (json_object_get(dec, "value") != NULL) {
+            v = json_object_get(dec, "value");
+
+        } else if ((form = json_object_get(dec, "form")) != NULL) {
+            f = json_object_get(form, "data_list");
+            if (f == NULL) {
+                f = json_object_get(form, "data");
+            }
+
+            v = json_object_get(f, "value");
+        }
+    }
+
+    if (v == NULL) {
+        f = json_object_get(json_object_get(rec, "queryParams"),
+                            "data_list");
+        if (f == NULL) {
+            f = json_object_get(json_object_get(rec, "queryParams"), "data");
+        }
+
+        v = json_object_get(f, "value");
+    }
+
+    ck_assert_msg(v != NULL, "record %s %s: no events decoded",
+                  fmt_jstr(rec, "method"), fmt_jstr(rec, "path"));
+
+    root = v;
+
+    if (json_is_object(v) && json_is_array(json_object_get(v, "batch"))) {
+        v = json_object_get(v, "batch");
+    }
+
+    doc = fmt_decode_doc(rec, body, blen, &doc_len);
+    ck_assert_msg(doc != NULL, "record %s %s: no decoded upload",
+                  fmt_jstr(rec, "method"), fmt_jstr(rec, "path"));
+
+    x->docs = realloc(x->docs, (x->ndocs + 1) * sizeof(u_char *));
+    ck_assert_ptr_nonnull(x->docs);
+    x->docs[x->ndocs++] = doc;
+
+    project = fmt_jstr(json_object_get(json_object_get(rec, "queryParams"),
+                                       "project"), "value");
+
+    n = json_is_array(v) ? json_array_size(v) : 1;
+
+    for (i = 0; i < n; i++) {
+        e = json_is_array(v) ? json_array_get(v, i) : v;
+        props = json_object_get(e, "properties");
+
+        if (sensors) {
+            key = fmt_jstr(e, "distinct_id");
+            app = fmt_jstr(e, "project");
+            if (app == NULL) {
+                app = project;
+            }
+
+        } else {
+            key = fmt_jstr(props, "distinct_id");
+            if (key == NULL) {
+                key = fmt_jstr(e, "distinct_id");
+            }
+
+            app = fmt_jstr(e, "api_key");
+            app = app ? app : fmt_jstr(e, "token");
+            app = app ? app : fmt_jstr(e, "$token");
+            app = app ? app : fmt_jstr(props, "token");
+            app = app ? app : fmt_jstr(props, "$token");
+            app = app ? app : fmt_jstr(root, "api_key");
+            app = app ? app : fmt_jstr(root, "token");
+        }
+
+        if (x->n == x->cap) {
+            x->cap = x->cap ? x->cap * 2 : 32;
+            x->e = realloc(x->e, x->cap * sizeof(fmt_expect_t));
+            ck_assert_ptr_nonnull(x->e);
+        }
+
+        t = &x->e[x->n++];
+        t->event = e;
+        t->key = key;
+        t->app = app;
+        t->doc = doc;
+        t->doc_len = doc_len;
+        t->used = 0;
+    }
+}
+
+
+static void
+fmt_expects_free(fmt_expects_t *x)
+{
+    size_t  i;
+
+    for (i = 0; i < x->ndocs; i++) {
+        free(x->docs[i]);
+    }
+
+    free(x->docs);
+    free(x->e);
+    memset(x, 0, sizeof(fmt_expects_t));
+}
+
+
+/* ------------------------------------------------------------- answers */
+
+static void
+fmt_check_answer(const char *file, size_t idx, json_t *rec, int sensors,
+    size_t nevents, const xf_http_resp_t *resp)
+{
+    char            want[64], *v, *w;
+    json_t         *j;
+    const char     *origin, *path, *token, *method, *asked;
+    fmt_rec_kind_t  kind;
+
+    method = fmt_jstr(rec, "method");
+    path = fmt_jstr(rec, "path");
+    origin = fmt_header(rec, "origin");
+    kind = fmt_record_kind(rec);
+
+    /* CORS: the exact origin, with credentials, or nothing at all. */
+    v = xf_http_header(resp, "Access-Control-Allow-Origin");
+
+    if (origin != NULL) {
+        ck_assert_msg(v != NULL && strcmp(v, origin) == 0,
+                      "%s record %zu (%s %s): Access-Control-Allow-Origin "
+                      "%s, expected %s", file, idx, method, path,
+                      v ? v : "(none)", origin);
+        free(v);
+
+        v = xf_http_header(resp, "Access-Control-Allow-Credentials");
+        ck_assert_msg(v != NULL && strcmp(v, "true") == 0,
+                      "%s record %zu: Access-Control-Allow-Credentials %s",
+                      file, idx, v ? v : "(none)");
+        free(v);
+
+        v = xf_http_header(resp, "Vary");
+        ck_assert_msg(v != NULL && strcasestr(v, "Origin") != NULL,
+                      "%s record %zu: Vary %s", file, idx, v ? v : "(none)");
+
+    } else {
+        ck_assert_msg(v == NULL, "%s record %zu: Access-Control-Allow-Origin "
+                      "%s without Origin", file, idx, v);
+    }
+
+    free(v);
+
+    switch (kind) {
+
+    case FMT_REC_PREFLIGHT:
+        ck_assert_msg(resp->status == 204, "%s record %zu (OPTIONS %s): "
+                      "status %ld", file, idx, path, resp->status);
+
+        v = xf_http_header(resp, "Access-Control-Max-Age");
+        ck_assert_msg(v != NULL && strcmp(v, "7200") == 0,
+                      "%s record %zu: Access-Control-Max-Age %s", file, idx,
+                      v ? v : "(none)");
+        free(v);
+
+        asked = fmt_header(rec, "access-control-request-method");
+        v = xf_http_header(resp, "Access-Control-Allow-Methods");
+        ck_assert_msg(asked == NULL
+                      || (v != NULL && strstr(v, asked) != NULL),
+                      "%s record %zu: Access-Control-Allow-Methods %s lacks "
+                      "%s", file, idx, v ? v : "(none)", asked);
+        free(v);
+
+        asked = fmt_header(rec, "access-control-request-headers");
+        v = xf_http_header(resp, "Access-Control-Allow-Headers");
+        ck_assert_msg(asked == NULL
+                      || (v != NULL && strcasestr(v, asked) != NULL),
+                      "%s record %zu: Access-Control-Allow-Headers %s lacks "
+                      "%s", file, idx, v ? v : "(none)", asked);
+        free(v);
+        return;
+
+    case FMT_REC_CONFIG:
+        ck_assert_msg(resp->status == 200, "%s record %zu (GET %s): status "
+                      "%ld", file, idx, path, resp->status);
+
+        v = xf_http_header(resp, "Content-Type");
+        ck_assert_msg(v != NULL
+                      && strncmp(v, "application/javascript", 22) == 0,
+                      "%s record %zu: config.js Content-Type %s", file, idx,
+                      v ? v : "(none)");
+        free(v);
+
+        token = strstr(path, "/array/") + 7;
+        w = strndup(token, strcspn(token, "/"));
+        ck_assert_ptr_nonnull(w);
+
+        ck_assert_msg(strstr(resp->body, w) != NULL, "%s record %zu: "
+                      "config.js lacks the token %s: %s", file, idx, w,
+                      resp->body);
+        ck_assert_msg(strstr(resp->body, "\"supportedCompression\"") != NULL
+                      && strstr(resp->body, "\"gzip") != NULL,
+                      "%s record %zu: config.js does not advertise gzip: %s",
+                      file, idx, resp->body);
+        free(w);
+        return;
+
+    case FMT_REC_FLAGS:
+        ck_assert_msg(resp->status == 200, "%s record %zu (POST %s): status "
+                      "%ld", file, idx, path, resp->status);
+
+        v = xf_http_header(resp, "Content-Type");
+        ck_assert_msg(v != NULL && strncmp(v, "application/json", 16) == 0,
+                      "%s record %zu: flags Content-Type %s", file, idx,
+                      v ? v : "(none)");
+        free(v);
+
+        j = json_loadb(resp->body, resp->body_len, 0, NULL);
+        ck_assert_msg(json_is_object(j), "%s record %zu: flags answer is "
+                      "not a JSON object: %s", file, idx, resp->body);
+        json_decref(j);
+        return;
+
+    case FMT_REC_EVENTS:
+        break;
+    }
+
+    /* PostHog retries everything but exactly 200. */
+    ck_assert_msg(resp->status == 200, "%s record %zu (%s %s): status %ld, "
+                  "body %s", file, idx, method, path, resp->status,
+                  resp->body);
+
+    if (!sensors) {
+        ck_assert_msg(strcmp(resp->body, "{\"status\":1}") == 0,
+                      "%s record %zu: PostHog answer %s", file, idx,
+                      resp->body);
+        return;
+    }
+
+    if (strcmp(method, "GET") == 0) {
+        v = xf_http_header(resp, "Content-Type");
+        ck_assert_msg(v != NULL && strcmp(v, "image/gif") == 0,
+                      "%s record %zu: image beacon Content-Type %s", file,
+                      idx, v ? v : "(none)");
+        free(v);
+
+        ck_assert_msg(resp->body_len > 6
+                      && memcmp(resp->body, "GIF89a", 6) == 0,
+                      "%s record %zu: image beacon answer is not a GIF",
+                      file, idx);
+        return;
+    }
+
+    snprintf(want, sizeof(want), "{\"accepted\":%zu,\"rejected\":0}",
+             nevents);
+    ck_assert_msg(strcmp(resp->body, want) == 0, "%s record %zu: answer %s, "
+                  "expected %s", file, idx, resp->body, want);
+}
+
+
+/*
+ * Send one record as it was captured, to base + path (the captured path
+ * when path is NULL) + the captured query, check the answer, and add the
+ * events it must produce to x.
+ */
+static void
+fmt_replay(const char *file, json_t *rec, size_t idx, const char *base,
+    const char *path, int sensors, fmt_expects_t *x)
+{
+    char            *url, **hdrs;
+    size_t           i, n, blen, before;
+    u_char          *body;
+    json_t          *raw, *h;
+    const char      *method, *query, *b64, *name, *value;
+    xf_http_resp_t   resp;
+
+    method = fmt_jstr(rec, "method");
+    query = fmt_jstr(rec, "query");
+
+    ck_assert_int_ge(asprintf(&url, "%s%s%s", base,
+                              path ? path : fmt_jstr(rec, "path"),
+                              query ? query : ""), 0);
+
+    raw = json_object_get(rec, "rawHeaders");
+    n = json_array_size(raw);
+
+    hdrs = calloc(n + 2, sizeof(char *));
+    ck_assert_ptr_nonnull(hdrs);
+
+    for (i = 0, blen = 0; i < n; i++) {
+        h = json_array_get(raw, i);
+        name = json_string_value(json_array_get(h, 0));
+        value = json_string_value(json_array_get(h, 1));
+
+        if (strcasecmp(name, "Host") == 0
+            || strcasecmp(name, "Content-Length") == 0
+            || strcasecmp(name, "Connection") == 0)
+        {
+            continue;
+        }
+
+        ck_assert_int_ge(asprintf(&hdrs[blen++], "%s: %s", name, value), 0);
+    }
+
+    b64 = fmt_jstr(rec, "bodyBase64");
+    body = fmt_base64(b64 ? b64 : "", b64 ? strlen(b64) : 0, &blen);
+    ck_assert_ptr_nonnull(body);
+    ck_assert_uint_eq(blen, json_integer_value(json_object_get(rec,
+                                                               "bodyLength")));
+
+    /* libcurl's own form Content-Type would not be what the SDK sent */
+    if (blen > 0 && fmt_header(rec, "content-type") == NULL) {
+        for (i = 0; hdrs[i] != NULL; i++) { /* void */ }
+        hdrs[i] = strdup("Content-Type:");
+    }
+
+    before = x->n;
+
+    if (fmt_record_kind(rec) == FMT_REC_EVENTS) {
+        fmt_expect_record(x, rec, sensors, body, blen);
+    }
+
+    xf_http_request(method, url, (const char *const *) hdrs,
+                    strcmp(method, "POST") == 0 || blen > 0 ? body : NULL,
+                    blen, &resp);
+
+    fmt_check_answer(file, idx, rec, sensors, x->n - before, &resp);
+
+    xf_http_resp_free(&resp);
+
+    for (i = 0; hdrs[i] != NULL; i++) {
+        free(hdrs[i]);
+    }
+
+    free(hdrs);
+    free(body);
+    free(url);
+}
+
+
+/* -------------------------------------------------------------- Kafka */
+
+/*
+ * msgs[from..] against the expected events: exactly as many, each an
+ * envelope v1 of src, whose event equals (as JSON) an expected one not
+ * matched yet, with its bytes verbatim in the decoded upload, its app and
+ * its distinct id as the key.
+ */
+static void
+fmt_match(const char *file, const char *pass, const xf_kafka_msgs_t *msgs,
+    size_t from, fmt_expects_t *x, const char *src)
+{
+    int              k;
+    char            *evb;
+    size_t           i, j, evlen;
+    json_t          *env, *ev, *got, *v;
+    long long        now, ts;
+    const char      *key, *last, *id, *mv, *ip;
+    json_error_t     err;
+    fmt_expect_t    *t;
+    static const char *const  order[] = { "v", "id", "ts", "src", "ip" };
+
+    ck_assert_msg(msgs->n - from == x->n, "%s, %s: %zu messages, expected "
+                  "%zu events", file, pass, msgs->n - from, x->n);
+
+    now = (long long) time(NULL) * 1000;
+
+    for (i = from; i < msgs->n; i++) {
+        mv = msgs->msgs[i].value;
+        ck_assert_ptr_nonnull(mv);
+
+        env = json_loadb(mv, msgs->msgs[i].value_len, JSON_ALLOW_NUL, &err);
+        ck_assert_msg(env != NULL, "%s, %s: message %zu is not JSON (%s): "
+                      "%.300s", file, pass, i, err.text, mv);
+
+        ck_assert_msg(strncmp(mv, "{\"v\":1,\"id\":\"", 13) == 0,
+                      "%s: envelope head %.80s", file, mv);
+
+        /* members in the documented order; "event" last */
+        k = 0;
+        last = NULL;
+        json_object_foreach(env, key, v) {
+            if (k < 5) {
+                ck_assert_msg(strcmp(key, order[k]) == 0, "%s: envelope "
+                              "member %d is %s, expected %s: %.200s", file,
+                              k, key, order[k], mv);
+            }
+
+            last = key;
+            k++;
+        }
+
+        ck_assert_msg(last != NULL && strcmp(last, "event") == 0,
+                      "%s: last envelope member is %s: %.200s", file,
+                      last ? last : "(none)", mv);
+
+        ck_assert(json_integer_value(json_object_get(env, "v")) == 1);
+
+        id = json_string_value(json_object_get(env, "id"));
+        ck_assert_msg(id != NULL && strlen(id) == 32
+                      && strspn(id, "0123456789abcdef") == 32,
+                      "%s: id %s", file, id ? id : "(none)");
+
+        for (j = from; j < i; j++) {
+            ck_assert_msg(xf_memstr(msgs->msgs[j].value,
+                                    msgs->msgs[j].value_len, id) == NULL,
+                          "%s: messages %zu and %zu share id %s", file, j, i,
+                          id);
+        }
+
+        ck_assert(json_is_integer(json_object_get(env, "ts")));
+        ts = json_integer_value(json_object_get(env, "ts"));
+        ck_assert_msg(ts > now - 3600 * 1000 && ts < now + 3600 * 1000,
+                      "%s: ts %lld is not near now", file, ts);
+
+        ck_assert_str_eq(json_string_value(json_object_get(env, "src")), src);
+
+        ip = json_string_value(json_object_get(env, "ip"));
+        ck_assert_msg(ip != NULL && strcmp(ip, "127.0.0.1") == 0, "%s: ip %s",
+                      file, ip ? ip : "(none)");
+
+        ck_assert_ptr_null(json_object_get(env, "error"));
+
+        /*
+         * The event's bytes: "event" is the last member, and ,"event":
+         * cannot occur earlier at the top level (strings escape quotes).
+         */
+        evb = (char *) xf_memstr(mv, msgs->msgs[i].value_len, ",\"event\":");
+        ck_assert_ptr_nonnull(evb);
+        evb += sizeof(",\"event\":") - 1;
+        evlen = mv + msgs->msgs[i].value_len - 1 - evb;
+
+        got = json_loadb(evb, evlen, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+        ck_assert_msg(got != NULL, "%s: event bytes are not JSON (%s): "
+                      "%.300s", file, err.text, evb);
+
+        ev = json_object_get(env, "event");
+        ck_assert(json_equal(ev, got));
+
+        for (j = 0; j < x->n; j++) {
+            t = &x->e[j];
+            if (!t->used && json_equal(t->event, got)) {
+                t->used = 1;
+                break;
+            }
+        }
+
+        ck_assert_msg(j < x->n, "%s, %s: message %zu carries an unexpected "
+                      "event: %.*s", file, pass, i,
+                      (int) xf_tmin(evlen, (size_t) 400), evb);
+
+        ck_assert_msg(memmem(t->doc, t->doc_len, evb, evlen) != NULL,
+                      "%s, %s: message %zu: the event bytes are not the "
+                      "upload's bytes: %.*s", file, pass, i,
+                      (int) xf_tmin(evlen, (size_t) 400), evb);
+
+        v = json_object_get(env, "app");
+
+        if (t->app == NULL) {
+            ck_assert_msg(v == NULL, "%s: unexpected app %s", file,
+                          json_string_value(v));
+
+        } else {
+            ck_assert_msg(json_string_value(v) != NULL
+                          && strcmp(json_string_value(v), t->app) == 0,
+                          "%s, %s: message %zu: app %s, expected %s", file,
+                          pass, i, json_string_value(v) ? json_string_value(v)
+                                                        : "(none)", t->app);
+        }
+
+        if (t->key == NULL) {
+            ck_assert_msg(msgs->msgs[i].key == NULL
+                          || msgs->msgs[i].key_len == 0,
+                          "%s: unexpected key %s", file, msgs->msgs[i].key);
+
+        } else {
+            ck_assert_msg(msgs->msgs[i].key != NULL
+                          && msgs->msgs[i].key_len == strlen(t->key)
+                          && memcmp(msgs->msgs[i].key, t->key,
+                                    msgs->msgs[i].key_len) == 0,
+                          "%s, %s: message %zu: key %s, expected %s", file,
+                          pass, i,
+                          msgs->msgs[i].key ? msgs->msgs[i].key : "(none)",
+                          t->key);
+        }
+
+        json_decref(got);
+        json_decref(env);
+    }
+}
+
+
+/* ------------------------------------------------------------ metrics */
+
+/* The value of one series (name and labels exactly as rendered). */
+static uint64_t
+fmt_metric(const char *series)
+{
+    char            url[128];
+    size_t          len;
+    uint64_t        v;
+    const char     *p;
+    xf_http_resp_t  resp;
+
+    snprintf(url, sizeof(url), "%s/metrics", nginx->url);
+    xf_http_request("GET", url, NULL, NULL, 0, &resp);
+    ck_assert_int_eq(resp.status, 200);
+
+    len = strlen(series);
+    v = 0;
+
+    for (p = resp.body; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
+        p += (*p == '\n');
+
+        if (strncmp(p, series, len) == 0 && p[len] == ' ') {
+            v = strtoull(p + len + 1, NULL, 10);
+            xf_http_resp_free(&resp);
+            return v;
+        }
+    }
+
+    xf_http_resp_free(&resp);
+    ck_abort_msg("no series %s in /metrics", series);
+
+    return 0;
+}
+
+
+/* --------------------------------------------------------------- test */
+
+START_TEST(test_capture)
+{
+    int               sensors, pass, npass;
+    char              base[2][64], series[128];
+    size_t            i, nrec, from, total, requests;
+    json_t           *root, *recs, *rec;
+    const char       *file, *path, *src, *names[3];
+    json_error_t      err;
+    fmt_expects_t     x;
+    xf_consumer_t    *c;
+    xf_kafka_msgs_t   msgs;
+
+    file = capture_files[_i];
+    fprintf(stderr, "capture: %s\n", file);
+
+    root = json_load_file(file, 0, &err);
+    ck_assert_msg(root != NULL, "%s: %s", file, err.text);
+
+    sensors = strstr(strrchr(file, '/'), "/sensors__") != NULL;
+    ck_assert_msg(sensors || strstr(strrchr(file, '/'), "/posthog__"),
+                  "%s: neither a Sensors nor a PostHog capture", file);
+
+    src = sensors ? "sensors" : "posthog";
+
+    recs = json_object_get(root, "serverRecords");
+    nrec = json_array_size(recs);
+    ck_assert_msg(nrec > 0, "%s: no serverRecords", file);
+
+    fmt_start();
+
+    snprintf(base[0], sizeof(base[0]), "%s", nginx->url);
+    snprintf(base[1], sizeof(base[1]), "http://127.0.0.1:%d", port2);
+
+    names[0] = "auto";
+    names[1] = "named format";
+    names[2] = "PostHog /e/ uploads to /i/v0/e/";
+    npass = sensors ? 2 : 3;
+
+    c = xf_consumer_new(kafka, FMT_TOPIC);
+    memset(&msgs, 0, sizeof(msgs));
+    total = 0;
+    requests = 0;
+
+    for (pass = 0; pass < npass; pass++) {
+        memset(&x, 0, sizeof(x));
+
+        for (i = 0; i < nrec; i++) {
+            rec = json_array_get(recs, i);
+            path = NULL;
+
+            if (pass == 2) {
+                if (strcmp(fmt_jstr(rec, "path"), "/e/") != 0
+                    || fmt_record_kind(rec) != FMT_REC_EVENTS)
+                {
+                    continue;
+                }
+
+                path = "/i/v0/e/";
+            }
+
+            fmt_replay(file, rec, i, base[pass ? 1 : 0], path, sensors, &x);
+
+            if (fmt_record_kind(rec) != FMT_REC_PREFLIGHT) {
+                requests++;
+            }
+        }
+
+        ck_assert_msg(x.n > 0, "%s, %s: no events sent", file, names[pass]);
+
+        from = msgs.n;
+        xf_consumer_read(c, &msgs, from + x.n, FMT_CONSUME_MS);
+        fmt_match(file, names[pass], &msgs, from, &x, src);
+
+        total += x.n;
+        fmt_expects_free(&x);
+    }
+
+    /* nothing more, and nothing dead-lettered */
+    xf_consumer_expect_quiet(c, FMT_SETTLE_MS);
+    xf_consumer_free(c);
+    xf_kafka_msgs_free(&msgs);
+
+    ck_assert_int_eq(xf_kafka_count(kafka, FMT_DEAD_LETTER), 0);
+
+    snprintf(series, sizeof(series), "xflow_events_total{format=\"%s\","
+             "result=\"accepted\"}", src);
+    ck_assert_uint_eq(fmt_metric(series), total);
+
+    snprintf(series, sizeof(series), "xflow_events_total{format=\"%s\","
+             "result=\"dead_lettered\"}", src);
+    ck_assert_uint_eq(fmt_metric(series), 0);
+
+    snprintf(series, sizeof(series), "xflow_http_requests_total{format="
+             "\"%s\",code=\"200\"}", src);
+    ck_assert_uint_eq(fmt_metric(series), requests);
+
+    json_decref(root);
+}
+END_TEST
+
+
+/* No capture found: fail, rather than pass with nothing tested. */
+START_TEST(test_captures_present)
+{
+    ck_assert_msg(ncaptures > 0, "no capture in %s/*.json",
+                  getenv("XF_CAPTURES") ? getenv("XF_CAPTURES")
+                                        : FMT_CAPTURES);
+}
+END_TEST
+
+
+Suite *
+make_formats_suite(void)
+{
+    char         pattern[1024];
+    size_t       i;
+    glob_t       g;
+    Suite       *s;
+    TCase       *tc;
+    const char  *dir;
+
+    dir = getenv("XF_CAPTURES");
+    if (dir == NULL) {
+        dir = FMT_CAPTURES;
+    }
+
+    snprintf(pattern, sizeof(pattern), "%s/*.json", dir);
+
+    memset(&g, 0, sizeof(glob_t));
+    (void) glob(pattern, 0, NULL, &g);
+
+    ncaptures = 0;
+    for (i = 0; i < g.gl_pathc && ncaptures < FMT_MAX_CAPTURES; i++) {
+        snprintf(capture_files[ncaptures++], sizeof(capture_files[0]), "%s",
+                 g.gl_pathv[i]);
+    }
+
+    globfree(&g);
+
+    s = suite_create("formats");
+
+    tc = tcase_create("captures");
+    tcase_add_checked_fixture(tc, fmt_setup, fmt_teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_captures_present);
+    tcase_add_loop_test(tc, test_capture, 0, (int) ncaptures);
+    suite_add_tcase(s, tc);
+
+    return s;
+}
