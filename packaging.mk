@@ -11,7 +11,7 @@
 #                   YAML/JSON, docker-compose config, promtool, nginx -t
 
 DEB_OUT     := $(B)/deb
-DEB_VERSION := $(shell dpkg-parsechangelog -l debian/changelog -S Version 2>/dev/null)
+DEB_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
 DEB_ARCH    := $(shell dpkg --print-architecture 2>/dev/null)
 DEB_NAME    := libnginx-mod-http-xflow
 DEB_FILE    := $(DEB_OUT)/$(DEB_NAME)_$(DEB_VERSION)_$(DEB_ARCH).deb
