@@ -99,6 +99,17 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
                                           "over a request rate limit");
     }
 
+    if (ngx_http_xflow_spool_full()) {
+        /* backpressure: what is accepted must fit somewhere */
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->error = "spool_full";
+        return ngx_http_xflow_reply_retry(r, 0, "spool_full",
+                                          "the local spool is full");
+    }
+
     if (r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD) {
         /* image beacons, pixels and remote config carry no body */
 
@@ -110,7 +121,14 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_xflow_ingest(r, ctx, NULL, 0);
+        rc = ngx_http_xflow_ingest(r, ctx, NULL, 0);
+
+        if (rc == NGX_DONE) {
+            /* waiting for delivery reports: as reading a body would */
+            r->main->count++;
+        }
+
+        return rc;
     }
 
     if (r->method != NGX_HTTP_POST && r->method != NGX_HTTP_PUT) {

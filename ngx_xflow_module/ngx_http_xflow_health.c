@@ -59,8 +59,19 @@ ngx_http_xflow_health_handler(ngx_http_request_t *r)
                                            body, p - body);
     }
 
+    if (ngx_http_xflow_spool_high_water()) {
+        p = ngx_sprintf(body, "{\"status\":\"unhealthy\",\"reason\":"
+                        "\"spool_high_water\",\"detail\":\"the spool holds "
+                        "%uL bytes, above its high-water mark\","
+                        "\"brokers_up\":%ui}",
+                        ngx_http_xflow_spool_bytes(), up);
+        return ngx_http_xflow_health_reply(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                           body, p - body);
+    }
+
     p = ngx_sprintf(body, "{\"status\":\"ok\",\"brokers_up\":%ui,"
-                    "\"broker_seen_s\":%T}", up, ago);
+                    "\"broker_seen_s\":%T,\"spool_bytes\":%uL}", up, ago,
+                    ngx_http_xflow_spool_bytes());
 
     return ngx_http_xflow_health_reply(r, NGX_HTTP_OK, body, p - body);
 }

@@ -190,15 +190,15 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
                                           "Kafka producer queue is full");
     }
 
+    if (rc == NGX_AGAIN) {
+        return NGX_DONE;
+    }
+
     if (rc != NGX_OK) {
         return rc;
     }
 
-    if (lcf->ack == NGX_HTTP_XFLOW_ACK_LOCAL) {
-        return ngx_http_xflow_reply_accepted(r, ctx);
-    }
-
-    return NGX_DONE;
+    return ngx_http_xflow_reply_accepted(r, ctx);
 }
 
 
@@ -535,9 +535,11 @@ ngx_http_xflow_escape(ngx_http_request_t *r, u_char *p, const u_char *s,
 
 /*
  * Render every planned message into one batch and produce them, one
- * rd_kafka_produce_batch() per topic.  wait: the request waits for the
- * delivery reports (ack=kafka).  Returns NGX_OK, NGX_DECLINED when the
- * producer queue has no room for all of them (nothing was enqueued), or
+ * rd_kafka_produce_batch() per topic; what Kafka does not take goes to
+ * the spool.  wait: the request waits for the delivery reports
+ * (ack=kafka).  Returns NGX_OK (answer now), NGX_AGAIN (the request
+ * waits for its reports or for the spool), NGX_DECLINED when some
+ * messages were taken by neither (the client must retry), or
  * NGX_HTTP_INTERNAL_SERVER_ERROR.
  */
 static ngx_int_t
@@ -547,7 +549,9 @@ ngx_http_xflow_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     size_t                       head_len, total;
     u_char                      *head, *d;
     u_char                       id[XF_ID_HEX_LEN];
-    ngx_uint_t                   i, t, ntopics, queued, *count, *next;
+    ngx_str_t                   *topics;
+    ngx_uint_t                   i, j, t, ntopics, queued, room;
+    ngx_uint_t                  *count, *next;
     ngx_time_t                  *tp;
     rd_kafka_message_t          *msgs, *m;
     xf_envelope_req_t            req;
@@ -561,7 +565,10 @@ ngx_http_xflow_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     mcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_module);
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
 
-    if (!ngx_http_xflow_kafka_has_room(ob->n)) {
+    /* no room in librdkafka's queue: the spool takes the request whole */
+    room = ngx_http_xflow_kafka_has_room(ob->n);
+
+    if (!room && !ngx_http_xflow_spool_enabled()) {
         return NGX_DECLINED;
     }
 
@@ -629,9 +636,14 @@ ngx_http_xflow_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    batch->kind = NGX_HTTP_XFLOW_OPAQUE_BATCH;
     batch->r = NULL;
     batch->pending = 0;
     batch->failed = 0;
+    batch->spooled = 0;
+    batch->spool_id = 0;
+    batch->ts = req.ts_ms;
+    batch->waiting = 0;
     batch->last_err = RD_KAFKA_RESP_ERR_NO_ERROR;
     batch->size = total;
 
@@ -692,29 +704,40 @@ ngx_http_xflow_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     }
 
     m = msgs;
+    topics = mcf->topics.elts;
 
     for (t = 0; t < ntopics; t++) {
         if (count[t] == 0) {
             continue;
         }
 
-        queued = ngx_http_xflow_kafka_produce(batch,
+        queued = room ? ngx_http_xflow_kafka_produce(batch,
                                               ngx_http_xflow_kafka_topic(t),
-                                              m, count[t], &err);
+                                              m, count[t], &err)
+                      : 0;
 
         if (queued < count[t]) {
-            /* a byte limit, not the count checked above: rare */
-            ngx_http_xflow_log_throttled(r->connection->log, NGX_LOG_WARN,
-                                         NGX_HTTP_SERVICE_UNAVAILABLE,
-                                         "produce", rd_kafka_err2str(err));
-            batch->failed += count[t] - queued;
-            batch->last_err = err;
+            /* what Kafka did not take goes to the spool, if there is one;
+               the topic names come from the config: NUL-terminated */
+            for (j = 0; j < count[t]; j++) {
+                if (!room || m[j].err) {
+                    ngx_http_xflow_batch_spool(batch,
+                                               (char *) topics[t].data,
+                                               m[j].key, m[j].key_len,
+                                               m[j].payload, m[j].len);
+                }
+            }
+
+            if (batch->failed) {
+                batch->last_err = room ? err : RD_KAFKA_RESP_ERR__QUEUE_FULL;
+            }
         }
 
         m += count[t];
     }
 
-    if (batch->failed && batch->pending == 0) {
+    if (batch->failed) {
+        /* neither Kafka nor the spool took some: the client must retry */
         ngx_http_xflow_batch_release(batch);
         return NGX_DECLINED;
     }
@@ -725,10 +748,18 @@ ngx_http_xflow_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         return NGX_OK;
     }
 
-    /* ack=kafka: answer from the last delivery report */
+    /* ack=kafka: answer from the last delivery report, or the spool */
 
     batch->r = r;
     ctx->batch = batch;
+
+    if (batch->pending == 0 && ngx_http_xflow_spool_wait(batch) != NGX_OK) {
+        /* all of it spooled and already durable */
+        batch->r = NULL;
+        ctx->batch = NULL;
+        ngx_http_xflow_batch_release(batch);
+        return NGX_OK;
+    }
 
     ctx->ack_timer.handler = ngx_http_xflow_ack_timeout;
     ctx->ack_timer.data = r;
@@ -739,7 +770,7 @@ ngx_http_xflow_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     r->read_event_handler = ngx_http_test_reading;
     r->write_event_handler = ngx_http_request_empty_handler;
 
-    return NGX_OK;
+    return NGX_AGAIN;
 }
 
 

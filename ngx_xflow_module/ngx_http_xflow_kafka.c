@@ -134,7 +134,7 @@ ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
         /* topic names are NUL-terminated: they come from the config */
         tconf = ngx_http_xflow_topic_conf(mcf, &names[i]);
         if (tconf == NULL) {
-            tconf = rd_kafka_topic_conf_new();
+            return NGX_ERROR;
         }
 
         /* the topic's index, for xflow_kafka_messages_total{topic} */
@@ -150,28 +150,53 @@ ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
         }
     }
 
-    return ngx_http_xflow_pipe_open(cycle);
+    if (ngx_http_xflow_pipe_open(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_xflow_spool_init_process(cycle, mcf);
 }
 
 
-/* A copy of the topic's xflow_kafka_topic_conf (librdkafka takes it). */
+/*
+ * A topic's configuration: the producer's default topic configuration
+ * (what xflow_kafka_conf set, message.timeout.ms and acks included) with
+ * the topic's xflow_kafka_topic_conf on top.  librdkafka takes it.
+ */
 static rd_kafka_topic_conf_t *
 ngx_http_xflow_topic_conf(ngx_http_xflow_main_conf_t *mcf, ngx_str_t *name)
 {
-    ngx_uint_t               i;
+    char                     errstr[512];
+    ngx_uint_t               i, k;
+    ngx_keyval_t            *kv;
+    rd_kafka_topic_conf_t   *conf;
     ngx_http_xflow_tconf_t  *tc;
+
+    conf = rd_kafka_default_topic_conf_dup(ngx_http_xflow_worker.rk);
+    if (conf == NULL) {
+        return NULL;
+    }
 
     tc = mcf->topic_confs.elts;
 
     for (i = 0; i < mcf->topic_confs.nelts; i++) {
-        if (tc[i].topic.len == name->len
-            && ngx_strncmp(tc[i].topic.data, name->data, name->len) == 0)
+        if (tc[i].topic.len != name->len
+            || ngx_strncmp(tc[i].topic.data, name->data, name->len) != 0)
         {
-            return rd_kafka_topic_conf_dup(tc[i].conf);
+            continue;
+        }
+
+        kv = tc[i].props->elts;
+
+        for (k = 0; k < tc[i].props->nelts; k++) {
+            /* validated at configuration load */
+            (void) rd_kafka_topic_conf_set(conf, (char *) kv[k].key.data,
+                                           (char *) kv[k].value.data,
+                                           errstr, sizeof(errstr));
         }
     }
 
-    return NULL;
+    return conf;
 }
 
 
@@ -354,8 +379,6 @@ ngx_http_xflow_dr_msg(rd_kafka_t *rk, const rd_kafka_message_t *msg,
 {
     ngx_http_xflow_batch_t  *batch;
 
-    batch = msg->_private;
-
     if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         ngx_http_xflow_worker.broker_seen = ngx_time();
     }
@@ -369,14 +392,27 @@ ngx_http_xflow_dr_msg(rd_kafka_t *rk, const rd_kafka_message_t *msg,
         ngx_http_xflow_metric_add(XF_M_KAFKA_PRODUCED_BYTES, 0, 0, msg->len);
     }
 
-    if (msg->err) {
-        batch->failed++;
-        batch->last_err = msg->err;
+    if (*(ngx_uint_t *) msg->_private == NGX_HTTP_XFLOW_OPAQUE_REPLAY) {
+        ngx_http_xflow_spool_replayed(msg->_private, msg);
+        return;
+    }
 
-        ngx_log_error(NGX_LOG_WARN, ngx_http_xflow_worker.log, 0,
-                      "xflow: delivery to \"%s\" failed: %s",
-                      rd_kafka_topic_name(msg->rkt),
-                      rd_kafka_err2str(msg->err));
+    batch = msg->_private;
+
+    if (msg->err) {
+        ngx_http_xflow_log_throttled(ngx_http_xflow_worker.log, NGX_LOG_WARN,
+                                     NGX_HTTP_SERVICE_UNAVAILABLE,
+                                     "delivery_failed",
+                                     rd_kafka_err2str(msg->err));
+
+        /* librdkafka gave up (or the worker is exiting): to disk */
+        ngx_http_xflow_batch_spool(batch, rd_kafka_topic_name(msg->rkt),
+                                   msg->key, msg->key_len, msg->payload,
+                                   msg->len);
+
+        if (batch->failed) {
+            batch->last_err = msg->err;
+        }
     }
 
     if (--batch->pending) {
@@ -384,7 +420,11 @@ ngx_http_xflow_dr_msg(rd_kafka_t *rk, const rd_kafka_message_t *msg,
     }
 
     if (batch->r && !ngx_http_xflow_worker.exiting) {
-        ngx_http_xflow_batch_done(batch);
+        /* spooled records not durable yet: the spool's tick answers */
+        if (ngx_http_xflow_spool_wait(batch) != NGX_OK) {
+            ngx_http_xflow_batch_done(batch);
+        }
+
         return;
     }
 
@@ -398,10 +438,58 @@ ngx_http_xflow_dr_msg(rd_kafka_t *rk, const rd_kafka_message_t *msg,
 }
 
 
+/*
+ * One message of a batch that Kafka did not take: kept on the spool, or
+ * counted as failed when there is no spool or it cannot write.
+ */
+void
+ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch, const char *topic,
+    const void *key, size_t key_len, const void *value, size_t value_len)
+{
+    uint64_t  id;
+
+    if (ngx_http_xflow_spool_append(topic, key, key_len, value, value_len,
+                                    batch->ts, 1, &id)
+        == NGX_OK)
+    {
+        batch->spooled++;
+
+        if (id > batch->spool_id) {
+            batch->spool_id = id;
+        }
+
+        return;
+    }
+
+    batch->failed++;
+
+    ngx_http_xflow_log_throttled(ngx_http_xflow_worker.log, NGX_LOG_WARN,
+                                 NGX_HTTP_SERVICE_UNAVAILABLE, "lost",
+                                 "a message Kafka did not take could not be "
+                                 "spooled");
+}
+
+
+/* Produce a copy (replays): NGX_OK's counterpart is NO_ERROR. */
+rd_kafka_resp_err_t
+ngx_http_xflow_kafka_produce_copy(const char *topic, const void *key,
+    size_t key_len, const void *value, size_t value_len, void *opaque)
+{
+    return rd_kafka_producev(ngx_http_xflow_worker.rk,
+                             RD_KAFKA_V_TOPIC(topic),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                             RD_KAFKA_V_KEY(key, key_len),
+                             RD_KAFKA_V_VALUE((void *) value, value_len),
+                             RD_KAFKA_V_OPAQUE(opaque),
+                             RD_KAFKA_V_END);
+}
+
+
 void
 ngx_http_xflow_batch_release(ngx_http_xflow_batch_t *batch)
 {
     if (batch->pending == 0 && batch->r == NULL) {
+        ngx_http_xflow_spool_unwait(batch);
         ngx_free(batch);
     }
 }
@@ -454,15 +542,22 @@ ngx_http_xflow_kafka_exit_process(ngx_cycle_t *cycle,
 
     /* reports served from here on must not touch requests */
     w->exiting = 1;
+    ngx_http_xflow_spool_exiting();
 
     /* bounded: a dead broker must not hold a reload forever */
     rd_kafka_flush(w->rk, (int) mcf->shutdown_timeout);
 
+    /* serve what the flush delivered before purging the rest */
+    rd_kafka_poll(w->rk, 0);
+
     left = rd_kafka_outq_len(w->rk);
     if (left > 0) {
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
-                      "xflow: %d Kafka messages undelivered at exit", left);
+                      "xflow: %d Kafka messages undelivered at exit, "
+                      "%s", left, ngx_http_xflow_spool_enabled()
+                                  ? "spooled" : "lost (no xflow_spool)");
 
+        /* purged messages come back as failed reports: to the spool */
         rd_kafka_purge(w->rk, RD_KAFKA_PURGE_F_QUEUE
                               | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_poll(w->rk, 0);
@@ -488,6 +583,8 @@ ngx_http_xflow_kafka_exit_process(ngx_cycle_t *cycle,
     if (w->pipe_wfd != NGX_INVALID_FILE) {
         close(w->pipe_wfd);
     }
+
+    ngx_http_xflow_spool_exit_process(cycle);
 }
 
 

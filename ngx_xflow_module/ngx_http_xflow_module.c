@@ -19,6 +19,8 @@ static char *ngx_http_xflow_route(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_xflow_health(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_xflow_spool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_xflow_kafka_topic_conf(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_xflow_compile_routes(ngx_conf_t *cf,
@@ -115,6 +117,13 @@ static ngx_command_t  ngx_http_xflow_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_xflow_route,
       NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("xflow_spool"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_xflow_spool,
+      NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
 
@@ -363,6 +372,7 @@ ngx_http_xflow_kafka_topic_conf(ngx_conf_t *cf, ngx_command_t *cmd,
     char                     errstr[512];
     ngx_str_t               *value;
     ngx_uint_t               i;
+    ngx_keyval_t            *kv;
     ngx_http_xflow_tconf_t  *tc;
 
     value = cf->args->elts;
@@ -385,7 +395,13 @@ ngx_http_xflow_kafka_topic_conf(ngx_conf_t *cf, ngx_command_t *cmd,
 
         tc->topic = value[1];
         tc->conf = rd_kafka_topic_conf_new();
-        if (tc->conf == NULL) {
+        tc->props = ngx_array_create(cf->pool, 2, sizeof(ngx_keyval_t));
+
+        if (tc->conf == NULL || tc->props == NULL) {
+            if (tc->conf) {
+                rd_kafka_topic_conf_destroy(tc->conf);
+            }
+
             mcf->topic_confs.nelts--;
             return NGX_CONF_ERROR;
         }
@@ -403,6 +419,117 @@ ngx_http_xflow_kafka_topic_conf(ngx_conf_t *cf, ngx_command_t *cmd,
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid Kafka topic property \"%V\" of \"%V\": "
                            "%s", &value[2], &value[1], errstr);
+        return NGX_CONF_ERROR;
+    }
+
+    /* replayed by each worker over the producer's default topic conf */
+    kv = ngx_array_push(tc->props);
+    if (kv == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    kv->key = value[2];
+    kv->value = value[3];
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * xflow_spool DIR [max_size=SIZE] [fsync=always|interval=TIME|off];
+ * The directory is made like nginx's temp paths: created at start and
+ * owned by the worker user, who writes the segments.
+ */
+static char *
+ngx_http_xflow_spool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_xflow_main_conf_t *mcf = conf;
+
+    ssize_t      size;
+    ngx_str_t   *value, s;
+    ngx_int_t    ms;
+    ngx_uint_t   i;
+
+    if (mcf->spool) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    mcf->spool = ngx_pcalloc(cf->pool, sizeof(ngx_path_t));
+    if (mcf->spool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    mcf->spool->name = value[1];
+
+    if (mcf->spool->name.data[mcf->spool->name.len - 1] == '/') {
+        mcf->spool->name.len--;
+    }
+
+    if (ngx_conf_full_name(cf->cycle, &mcf->spool->name, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    mcf->spool->conf_file = cf->conf_file->file.name.data;
+    mcf->spool->line = cf->conf_file->line;
+
+    mcf->spool_max_size = 1024ULL * 1024 * 1024;
+    mcf->spool_fsync = 1;       /* XF_SPOOL_FSYNC_INTERVAL */
+    mcf->spool_fsync_interval = 100;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "max_size=", 9) == 0) {
+            s.data = value[i].data + 9;
+            s.len = value[i].len - 9;
+
+            size = ngx_parse_offset(&s);
+            if (size == NGX_ERROR || size < 1024 * 1024) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\", at least 1m", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            mcf->spool_max_size = size;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "fsync=always") == 0) {
+            mcf->spool_fsync = 0;       /* XF_SPOOL_FSYNC_ALWAYS */
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "fsync=off") == 0) {
+            mcf->spool_fsync = 2;       /* XF_SPOOL_FSYNC_OFF */
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "fsync=interval=", 15) == 0) {
+            s.data = value[i].data + 15;
+            s.len = value[i].len - 15;
+
+            ms = ngx_parse_time(&s, 0);
+            if (ms == NGX_ERROR || ms == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            mcf->spool_fsync = 1;
+            mcf->spool_fsync_interval = ms;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\", expected max_size=, "
+                           "fsync=always, fsync=interval=TIME or fsync=off",
+                           &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    /* created by the master at start, owned by the worker user */
+    if (ngx_add_path(cf, &mcf->spool) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 

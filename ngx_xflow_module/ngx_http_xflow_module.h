@@ -31,11 +31,16 @@
 #define NGX_HTTP_XFLOW_ACK_KAFKA   0
 #define NGX_HTTP_XFLOW_ACK_LOCAL   1
 
+/* What a message's opaque is: the first member of both structures. */
+#define NGX_HTTP_XFLOW_OPAQUE_BATCH   0x62617463
+#define NGX_HTTP_XFLOW_OPAQUE_REPLAY  0x72706c79
+
 
 /* xflow_kafka_topic_conf: librdkafka topic properties of one topic. */
 typedef struct {
     ngx_str_t                   topic;
-    rd_kafka_topic_conf_t      *conf;
+    rd_kafka_topic_conf_t      *conf;           /* validates, at load */
+    ngx_array_t                *props;          /* of ngx_keyval_t */
 } ngx_http_xflow_tconf_t;
 
 
@@ -45,6 +50,10 @@ typedef struct {
     ngx_array_t                 topics;         /* of ngx_str_t */
     ngx_array_t                 topic_confs;    /* of ngx_http_xflow_tconf_t */
     rd_kafka_conf_t            *rk_conf;        /* validated template */
+    ngx_path_t                 *spool;          /* xflow_spool DIR */
+    uint64_t                    spool_max_size;
+    ngx_uint_t                  spool_fsync;    /* xf_spool_fsync_t */
+    ngx_msec_t                  spool_fsync_interval;
     ngx_msec_t                  shutdown_timeout;
     ngx_uint_t                  enabled;        /* some xflow_collect */
 } ngx_http_xflow_main_conf_t;
@@ -84,10 +93,16 @@ typedef struct {
  * it from a pool cleanup when it is finalized first.
  */
 typedef struct {
+    ngx_uint_t                  kind;           /* OPAQUE_BATCH */
     ngx_http_request_t         *r;
     ngx_uint_t                  pending;        /* messages not reported */
-    ngx_uint_t                  failed;
+    ngx_uint_t                  failed;         /* neither sent nor spooled */
+    ngx_uint_t                  spooled;
+    uint64_t                    spool_id;       /* last append: durable? */
+    uint64_t                    ts;             /* accepted, ms */
     rd_kafka_resp_err_t         last_err;
+    ngx_queue_t                 queue;          /* waiting for durability */
+    unsigned                    waiting:1;
     size_t                      size;           /* of the data below */
     u_char                      data[];         /* envelopes */
 } ngx_http_xflow_batch_t;
@@ -132,6 +147,29 @@ ngx_int_t ngx_http_xflow_kafka_has_room(ngx_uint_t n);
 void ngx_http_xflow_kafka_next_id(u_char *dst);
 ngx_int_t ngx_http_xflow_kafka_state(ngx_uint_t *brokers_up,
     time_t *broker_seen);
+rd_kafka_resp_err_t ngx_http_xflow_kafka_produce_copy(const char *topic,
+    const void *key, size_t key_len, const void *value, size_t value_len,
+    void *opaque);
+void ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch,
+    const char *topic, const void *key, size_t key_len, const void *value,
+    size_t value_len);
+
+/* ngx_http_xflow_spool.c */
+ngx_int_t ngx_http_xflow_spool_init_process(ngx_cycle_t *cycle,
+    ngx_http_xflow_main_conf_t *mcf);
+void ngx_http_xflow_spool_exit_process(ngx_cycle_t *cycle);
+void ngx_http_xflow_spool_exiting(void);
+ngx_int_t ngx_http_xflow_spool_enabled(void);
+ngx_int_t ngx_http_xflow_spool_full(void);
+ngx_int_t ngx_http_xflow_spool_high_water(void);
+uint64_t ngx_http_xflow_spool_bytes(void);
+ngx_int_t ngx_http_xflow_spool_append(const char *topic, const void *key,
+    size_t key_len, const void *value, size_t value_len, uint64_t timestamp,
+    uint32_t attempt, uint64_t *id);
+ngx_int_t ngx_http_xflow_spool_wait(ngx_http_xflow_batch_t *batch);
+void ngx_http_xflow_spool_unwait(ngx_http_xflow_batch_t *batch);
+void ngx_http_xflow_spool_replayed(void *opaque,
+    const rd_kafka_message_t *msg);
 ngx_uint_t ngx_http_xflow_kafka_produce(ngx_http_xflow_batch_t *batch,
     rd_kafka_topic_t *rkt, rd_kafka_message_t *msgs, ngx_uint_t n,
     rd_kafka_resp_err_t *err);

@@ -1,0 +1,544 @@
+/*
+ * ngx_http_xflow_spool.c - the disk spool: what Kafka could not take is
+ * kept on local disk and replayed when the brokers are back, so nothing
+ * a request was acknowledged for is lost (docs/operations.md, spool.md).
+ *
+ *   delivery failed  \
+ *   queue full        > append (core/xf_spool.c) --> segment files
+ *   worker exiting   /                                  |
+ *                                 replay tick <---------+
+ *                                   | brokers up, bounded in flight
+ *                                   v
+ *                          produce (copy) --> report: ack / append again
+ *
+ * One spool per worker, in its own files (the owner is the pid); spools
+ * of workers that are gone are adopted by a live one.  Under ack=kafka a
+ * request whose events were spooled is answered once they are durable
+ * per xflow_spool's fsync=.
+ */
+
+#include "ngx_http_xflow_module.h"
+#include "ngx_http_xflow_metrics_module.h"
+
+#include "xf_spool.h"
+
+
+#define NGX_HTTP_XFLOW_SPOOL_TICK        250      /* ms */
+#define NGX_HTTP_XFLOW_SPOOL_IDLE_TICK   1000
+#define NGX_HTTP_XFLOW_SPOOL_ADOPT       5        /* s */
+#define NGX_HTTP_XFLOW_SPOOL_INFLIGHT    2000     /* replayed, unreported */
+#define NGX_HTTP_XFLOW_SPOOL_PER_TICK    1000
+
+
+/* A replayed record on its way: the opaque of its message. */
+typedef struct {
+    ngx_uint_t              kind;       /* NGX_HTTP_XFLOW_OPAQUE_REPLAY */
+    xf_spool_pos_t          pos;
+    uint64_t                timestamp;
+    uint32_t                attempt;
+} ngx_http_xflow_replay_t;
+
+
+typedef struct {
+    xf_spool_t             *sp;
+    ngx_event_t             tick;
+    ngx_queue_t             waiting;    /* batches waiting for durability */
+    time_t                  adopted;    /* last adoption pass */
+    ngx_uint_t              inflight;
+    ngx_log_t              *log;
+    ngx_str_t               owner;
+    uint64_t                last_replayed;
+    uint64_t                last_adopted;
+    uint64_t                last_corrupt;
+    unsigned                exiting:1;
+} ngx_http_xflow_spool_worker_t;
+
+
+static void ngx_http_xflow_spool_tick(ngx_event_t *ev);
+static void ngx_http_xflow_spool_replay(ngx_http_xflow_spool_worker_t *w);
+static void ngx_http_xflow_spool_release(ngx_http_xflow_spool_worker_t *w);
+static void ngx_http_xflow_spool_metrics(ngx_http_xflow_spool_worker_t *w);
+static void ngx_http_xflow_spool_log_error(ngx_http_xflow_spool_worker_t *w,
+    const char *what, xf_spool_rc_t rc);
+static void *ngx_http_xflow_spool_alloc(void *data, size_t size);
+static void ngx_http_xflow_spool_free(void *data, void *p);
+
+
+static ngx_http_xflow_spool_worker_t  ngx_http_xflow_spool_worker;
+
+static const xf_alloc_t  ngx_http_xflow_spool_allocator = {
+    ngx_http_xflow_spool_alloc, ngx_http_xflow_spool_free, NULL
+};
+
+
+ngx_int_t
+ngx_http_xflow_spool_init_process(ngx_cycle_t *cycle,
+    ngx_http_xflow_main_conf_t *mcf)
+{
+    u_char                         *p;
+    unsigned                        n;
+    xf_spool_rc_t                   rc;
+    xf_spool_conf_t                 conf;
+    ngx_http_xflow_spool_worker_t  *w;
+
+    w = &ngx_http_xflow_spool_worker;
+    ngx_memzero(w, sizeof(ngx_http_xflow_spool_worker_t));
+
+    if (mcf->spool == NULL) {
+        return NGX_OK;
+    }
+
+    w->log = cycle->log;
+    ngx_queue_init(&w->waiting);
+
+    p = ngx_pnalloc(cycle->pool, NGX_INT64_LEN + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the owner tag names this worker's files: its pid is unique */
+    w->owner.data = p;
+    w->owner.len = ngx_sprintf(p, "%P", ngx_pid) - p;
+    p[w->owner.len] = '\0';
+
+    ngx_memzero(&conf, sizeof(xf_spool_conf_t));
+    conf.dir = (const char *) mcf->spool->name.data;
+    conf.owner = (const char *) p;
+    conf.max_size = mcf->spool_max_size;
+    conf.fsync = mcf->spool_fsync;
+    conf.fsync_interval = mcf->spool_fsync_interval;
+    conf.alloc = &ngx_http_xflow_spool_allocator;
+
+    rc = xf_spool_open(&w->sp, &conf);
+    if (rc != XF_SPOOL_OK) {
+        ngx_http_xflow_spool_log_error(w, "open", rc);
+        w->sp = NULL;
+
+        /* without a spool the worker still serves: reports say why */
+        return NGX_OK;
+    }
+
+    /* what workers that are gone left behind, first */
+    rc = xf_spool_adopt(w->sp, 4, &n);
+    if (rc != XF_SPOOL_OK && rc != XF_SPOOL_AGAIN) {
+        ngx_http_xflow_spool_log_error(w, "adopt", rc);
+    }
+
+    w->adopted = ngx_time();
+
+    w->tick.handler = ngx_http_xflow_spool_tick;
+    w->tick.data = w;
+    w->tick.log = cycle->log;
+
+    /* the tick must not keep an exiting worker alive */
+    w->tick.cancelable = 1;
+
+    ngx_add_timer(&w->tick, NGX_HTTP_XFLOW_SPOOL_TICK);
+
+    return NGX_OK;
+}
+
+
+/* After librdkafka was flushed and purged: what is left stays on disk. */
+void
+ngx_http_xflow_spool_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_xflow_spool_worker_t  *w;
+
+    w = &ngx_http_xflow_spool_worker;
+
+    if (w->sp == NULL) {
+        return;
+    }
+
+    if (w->tick.timer_set) {
+        ngx_del_timer(&w->tick);
+    }
+
+    ngx_http_xflow_spool_metrics(w);
+
+    (void) xf_spool_close(w->sp);
+    w->sp = NULL;
+}
+
+
+void
+ngx_http_xflow_spool_exiting(void)
+{
+    ngx_http_xflow_spool_worker.exiting = 1;
+}
+
+
+ngx_int_t
+ngx_http_xflow_spool_enabled(void)
+{
+    return ngx_http_xflow_spool_worker.sp != NULL;
+}
+
+
+ngx_int_t
+ngx_http_xflow_spool_full(void)
+{
+    ngx_http_xflow_spool_worker_t  *w;
+
+    w = &ngx_http_xflow_spool_worker;
+
+    return w->sp != NULL && xf_spool_full(w->sp);
+}
+
+
+ngx_int_t
+ngx_http_xflow_spool_high_water(void)
+{
+    ngx_http_xflow_spool_worker_t  *w;
+
+    w = &ngx_http_xflow_spool_worker;
+
+    return w->sp != NULL && xf_spool_high_water(w->sp);
+}
+
+
+uint64_t
+ngx_http_xflow_spool_bytes(void)
+{
+    ngx_http_xflow_spool_worker_t  *w;
+
+    w = &ngx_http_xflow_spool_worker;
+
+    return w->sp ? xf_spool_stats(w->sp)->bytes : 0;
+}
+
+
+/*
+ * Keep one message on disk.  *id is its append id: durable once
+ * xf_spool_durable() reaches it.  NGX_ERROR when there is no spool or
+ * the write failed (logged).
+ */
+ngx_int_t
+ngx_http_xflow_spool_append(const char *topic, const void *key,
+    size_t key_len, const void *value, size_t value_len, uint64_t timestamp,
+    uint32_t attempt, uint64_t *id)
+{
+    xf_spool_rc_t                   rc;
+    xf_spool_record_t               rec;
+    ngx_http_xflow_spool_worker_t  *w;
+
+    w = &ngx_http_xflow_spool_worker;
+
+    if (w->sp == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&rec, offsetof(xf_spool_record_t, headers));
+    rec.timestamp = timestamp;
+    rec.attempt = attempt;
+    rec.topic = (const u_char *) topic;
+    rec.topic_len = ngx_strlen(topic);
+    rec.key = key;
+    rec.key_len = key ? key_len : 0;
+    rec.value = value;
+    rec.value_len = value ? value_len : 0;
+
+    rc = xf_spool_append(w->sp, &rec, ngx_current_msec, id);
+
+    if (rc != XF_SPOOL_OK) {
+        ngx_http_xflow_spool_log_error(w, "append", rc);
+        return NGX_ERROR;
+    }
+
+    if (w->tick.timer_set && !w->exiting) {
+        /* replay soon, not at the idle pace */
+        ngx_del_timer(&w->tick);
+        ngx_add_timer(&w->tick, NGX_HTTP_XFLOW_SPOOL_TICK);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A batch whose spooled records are not durable yet: answered by the
+ * tick that makes them so (fsync=interval).  NGX_DECLINED when they
+ * already are: answer now.
+ */
+ngx_int_t
+ngx_http_xflow_spool_wait(ngx_http_xflow_batch_t *batch)
+{
+    ngx_http_xflow_spool_worker_t  *w;
+
+    w = &ngx_http_xflow_spool_worker;
+
+    if (w->sp == NULL || batch->spool_id <= xf_spool_durable(w->sp)) {
+        return NGX_DECLINED;
+    }
+
+    ngx_queue_insert_tail(&w->waiting, &batch->queue);
+    batch->waiting = 1;
+
+    return NGX_OK;
+}
+
+
+/* A waiting batch whose request went away. */
+void
+ngx_http_xflow_spool_unwait(ngx_http_xflow_batch_t *batch)
+{
+    if (batch->waiting) {
+        ngx_queue_remove(&batch->queue);
+        batch->waiting = 0;
+    }
+}
+
+
+static void
+ngx_http_xflow_spool_release(ngx_http_xflow_spool_worker_t *w)
+{
+    uint64_t                 durable;
+    ngx_queue_t             *q;
+    ngx_http_xflow_batch_t  *batch;
+
+    durable = xf_spool_durable(w->sp);
+
+    while (!ngx_queue_empty(&w->waiting)) {
+        q = ngx_queue_head(&w->waiting);
+        batch = ngx_queue_data(q, ngx_http_xflow_batch_t, queue);
+
+        if (batch->spool_id > durable) {
+            /* appended in order: the rest is later still */
+            break;
+        }
+
+        ngx_queue_remove(q);
+        batch->waiting = 0;
+
+        ngx_http_xflow_batch_done(batch);
+    }
+}
+
+
+static void
+ngx_http_xflow_spool_tick(ngx_event_t *ev)
+{
+    xf_spool_rc_t                   rc;
+    ngx_http_xflow_spool_worker_t  *w;
+
+    w = ev->data;
+
+    if (w->sp == NULL) {
+        return;
+    }
+
+    /* fsync=interval: make what is due durable, release its requests */
+    rc = xf_spool_sync(w->sp, ngx_current_msec);
+    if (rc != XF_SPOOL_OK) {
+        ngx_http_xflow_spool_log_error(w, "sync", rc);
+    }
+
+    ngx_http_xflow_spool_release(w);
+
+    if (!w->exiting && !ngx_exiting && !ngx_quit
+        && ngx_time() - w->adopted >= NGX_HTTP_XFLOW_SPOOL_ADOPT)
+    {
+        /* old workers keep their locks until they exit: look again */
+        rc = xf_spool_adopt(w->sp, 4, NULL);
+        if (rc != XF_SPOOL_OK && rc != XF_SPOOL_AGAIN) {
+            ngx_http_xflow_spool_log_error(w, "adopt", rc);
+        }
+
+        w->adopted = ngx_time() - (rc == XF_SPOOL_AGAIN
+                                   ? NGX_HTTP_XFLOW_SPOOL_ADOPT : 0);
+    }
+
+    if (!w->exiting) {
+        ngx_http_xflow_spool_replay(w);
+    }
+
+    ngx_http_xflow_spool_metrics(w);
+
+    if (!w->exiting) {
+        ngx_add_timer(&w->tick, xf_spool_stats(w->sp)->records
+                                || !ngx_queue_empty(&w->waiting)
+                                ? NGX_HTTP_XFLOW_SPOOL_TICK
+                                : NGX_HTTP_XFLOW_SPOOL_IDLE_TICK);
+    }
+}
+
+
+/*
+ * Replay in order, only while a broker answers, with a bounded number of
+ * records in flight.  Records keep their envelope (and its id): replays
+ * are at-least-once, and downstream drops duplicates by id.
+ */
+static void
+ngx_http_xflow_spool_replay(ngx_http_xflow_spool_worker_t *w)
+{
+    u_char                    topic[XF_SPOOL_TOPIC_MAX + 1];
+    uint64_t                  id;
+    time_t                    seen;
+    ngx_uint_t                n, up;
+    xf_spool_rc_t             rc;
+    xf_spool_pos_t            pos;
+    xf_spool_record_t         rec;
+    rd_kafka_resp_err_t       err;
+    ngx_http_xflow_replay_t  *token;
+
+    if (ngx_http_xflow_kafka_state(&up, &seen) != NGX_OK) {
+        return;
+    }
+
+    if (up == 0 && ngx_time() - seen > 2) {
+        /* no broker: replaying would only spool the records again */
+        return;
+    }
+
+    for (n = 0; n < NGX_HTTP_XFLOW_SPOOL_PER_TICK; n++) {
+
+        if (w->inflight >= NGX_HTTP_XFLOW_SPOOL_INFLIGHT
+            || !ngx_http_xflow_kafka_has_room(1))
+        {
+            return;
+        }
+
+        rc = xf_spool_next(w->sp, &rec, &pos);
+
+        if (rc == XF_SPOOL_EMPTY) {
+            return;
+        }
+
+        if (rc != XF_SPOOL_OK) {
+            ngx_http_xflow_spool_log_error(w, "replay", rc);
+            return;
+        }
+
+        ngx_memcpy(topic, rec.topic, rec.topic_len);
+        topic[rec.topic_len] = '\0';
+
+        token = ngx_alloc(sizeof(ngx_http_xflow_replay_t), w->log);
+        if (token == NULL) {
+            return;
+        }
+
+        token->kind = NGX_HTTP_XFLOW_OPAQUE_REPLAY;
+        token->pos = pos;
+        token->timestamp = rec.timestamp;
+        token->attempt = rec.attempt;
+
+        err = ngx_http_xflow_kafka_produce_copy((char *) topic, rec.key,
+                                                rec.key_len, rec.value,
+                                                rec.value_len, token);
+
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            /* to the tail again, so the segment can go */
+            if (ngx_http_xflow_spool_append((char *) topic, rec.key,
+                                            rec.key_len, rec.value,
+                                            rec.value_len, rec.timestamp,
+                                            rec.attempt, &id)
+                == NGX_OK)
+            {
+                (void) xf_spool_ack(w->sp, &pos);
+            }
+
+            ngx_free(token);
+            return;
+        }
+
+        w->inflight++;
+    }
+}
+
+
+/* The delivery report of a replayed record. */
+void
+ngx_http_xflow_spool_replayed(void *opaque, const rd_kafka_message_t *msg)
+{
+    uint64_t                        id;
+    ngx_http_xflow_replay_t        *token;
+    ngx_http_xflow_spool_worker_t  *w;
+
+    token = opaque;
+    w = &ngx_http_xflow_spool_worker;
+
+    if (w->inflight) {
+        w->inflight--;
+    }
+
+    if (w->sp == NULL) {
+        ngx_free(token);
+        return;
+    }
+
+    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        (void) xf_spool_ack(w->sp, &token->pos);
+
+    } else if (ngx_http_xflow_spool_append(rd_kafka_topic_name(msg->rkt),
+                                           msg->key, msg->key_len,
+                                           msg->payload, msg->len,
+                                           token->timestamp,
+                                           token->attempt + 1, &id)
+               == NGX_OK)
+    {
+        /* failed again: kept at the tail, its old place released */
+        (void) xf_spool_ack(w->sp, &token->pos);
+    }
+
+    /* else the record stays where it is, for a later life of the spool */
+
+    ngx_free(token);
+}
+
+
+static void
+ngx_http_xflow_spool_metrics(ngx_http_xflow_spool_worker_t *w)
+{
+    const xf_spool_stats_t  *st;
+
+    st = xf_spool_stats(w->sp);
+
+    ngx_http_xflow_metric_set(XF_M_SPOOL_BYTES, 0, 0, st->bytes);
+    ngx_http_xflow_metric_set(XF_M_SPOOL_RECORDS, 0, 0, st->records);
+
+    ngx_http_xflow_metric_add(XF_M_SPOOL_REPLAYED, 0, 0,
+                              st->replayed - w->last_replayed);
+    ngx_http_xflow_metric_add(XF_M_SPOOL_ADOPTED, 0, 0,
+                              st->adopted - w->last_adopted);
+    ngx_http_xflow_metric_add(XF_M_SPOOL_CORRUPT, 0, 0,
+                              st->corrupt - w->last_corrupt);
+
+    w->last_replayed = st->replayed;
+    w->last_adopted = st->adopted;
+    w->last_corrupt = st->corrupt;
+}
+
+
+static void
+ngx_http_xflow_spool_log_error(ngx_http_xflow_spool_worker_t *w,
+    const char *what, xf_spool_rc_t rc)
+{
+    int          err;
+    const char  *call;
+
+    err = w->sp ? xf_spool_errno(w->sp, &call) : 0;
+
+    if (err) {
+        ngx_log_error(NGX_LOG_ERR, w->log, err, "xflow: spool %s: %s (%s)",
+                      what, xf_spool_strerror(rc), call);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, w->log, 0, "xflow: spool %s: %s", what,
+                  xf_spool_strerror(rc));
+}
+
+
+static void *
+ngx_http_xflow_spool_alloc(void *data, size_t size)
+{
+    return ngx_alloc(size, ngx_cycle->log);
+}
+
+
+static void
+ngx_http_xflow_spool_free(void *data, void *p)
+{
+    ngx_free(p);
+}
