@@ -551,9 +551,9 @@ hs_send_all(int fd, const void *p, size_t len)
 
 
 /*
- * Read one answer: headers, then Content-Length bytes; then, when the
- * answer says Connection: close or wait_close is set, on until the server
- * closes (bounded), and set closed.
+ * Read one answer: headers, then Content-Length bytes; then, when
+ * wait_close is 1, or 0 and the answer says Connection: close, on until
+ * the server closes (bounded), and set closed.  -1: never wait for that.
  */
 static void
 hs_raw_answer(int fd, int wait_close, hs_raw_resp_t *resp)
@@ -583,8 +583,10 @@ hs_raw_answer(int fd, int wait_close, hs_raw_resp_t *resp)
             hlen = hend + 4 - b;
             cl = strcasestr(b, "\r\nContent-Length:");
             clen = (cl != NULL && cl < hend) ? strtol(cl + 17, NULL, 10) : -1;
-            want_close = wait_close
-                         || strcasestr(b, "\r\nConnection: close") != NULL;
+            want_close = wait_close == 1
+                         || (wait_close == 0
+                             && strcasestr(b, "\r\nConnection: close")
+                                != NULL);
 
             if (clen >= 0 && blen >= hlen + clen && !want_close) {
                 break;
@@ -1559,7 +1561,7 @@ START_TEST(test_huge_content_length)
 
     fd = xf_raw_connect(nginx->port);
     hs_send_all(fd, req, len);
-    hs_raw_answer(fd, 0, &resp);
+    hs_raw_answer(fd, -1, &resp);
 
     ck_assert_msg(resp.status == 413, "status %ld: %s", resp.status,
                   resp.body);
@@ -1681,7 +1683,7 @@ START_TEST(test_early_answer_closes)
                        &len);
     fd = xf_raw_connect(nginx->port);
     hs_send_all(fd, req, len);
-    hs_raw_answer(fd, 0, &resp);
+    hs_raw_answer(fd, -1, &resp);
     close(fd);
     free(req);
 
