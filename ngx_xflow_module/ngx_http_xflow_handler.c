@@ -479,6 +479,11 @@ ngx_http_xflow_body_error(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     const u_char               *p;
     ngx_http_xflow_loc_conf_t  *lcf;
 
+    if (r->reading_body) {
+        /* the rest of the body is not read: this connection is done */
+        r->keepalive = 0;
+    }
+
     if (ctx->raw) {
         return ngx_http_xflow_reject_request(r, ctx, st, ctx->raw,
                                              ctx->raw_len);

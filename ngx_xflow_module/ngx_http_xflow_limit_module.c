@@ -69,6 +69,7 @@ typedef struct {
 typedef struct {
     ngx_uint_t                    status;   /* NGX_HTTP_XFLOW_LIMIT_* */
     ngx_http_xflow_limit_zone_t  *zone;     /* that decided it */
+    uint64_t                      retry_after;  /* s, when refused */
 } ngx_http_xflow_limit_ctx_t;
 
 
@@ -194,6 +195,18 @@ ngx_http_xflow_limit_requests(ngx_http_request_t *r)
  * events.  Returns NGX_OK, NGX_DECLINED (refused), or NGX_BUSY: over a
  * limit with overflow=, *overflow is the topic index for every event.
  */
+/* Seconds the refusing limit asks a client to wait; 0 when none did. */
+uint64_t
+ngx_http_xflow_limit_retry_after(ngx_http_request_t *r)
+{
+    ngx_http_xflow_limit_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_limit_module);
+
+    return ctx ? ctx->retry_after : 0;
+}
+
+
 ngx_int_t
 ngx_http_xflow_limit_events(ngx_http_request_t *r, ngx_uint_t n,
     ngx_uint_t *overflow)
@@ -252,7 +265,12 @@ ngx_http_xflow_limit_check(ngx_http_request_t *r, ngx_uint_t unit,
 
         flags = lim[i].dry_run ? XRL_DRY_RUN : 0;
 
-        result = xrl_table_take(zone->table, &k, cost, now, flags, &d);
+        /*
+         * A batch larger than the bucket could never pass: it costs a
+         * full bucket instead, so it waits like any other, not forever.
+         */
+        result = xrl_table_take(zone->table, &k, ngx_min(cost, zone->burst),
+                                now, flags, &d);
 
         ctx = ngx_http_xflow_limit_ctx(r);
         if (ctx == NULL) {
@@ -318,9 +336,10 @@ static ngx_int_t
 ngx_http_xflow_limit_headers(ngx_http_request_t *r,
     ngx_http_xflow_limit_zone_t *zone, xrl_decision_t *d)
 {
-    u_char           *p;
-    uint64_t          retry, reset;
-    ngx_table_elt_t  *h;
+    u_char                      *p;
+    uint64_t                     retry, reset;
+    ngx_table_elt_t             *h;
+    ngx_http_xflow_limit_ctx_t  *ctx;
 
     retry = d->retry_after_ns == XRL_RETRY_NEVER
             ? 60 : (d->retry_after_ns + 999999999) / 1000000000;
@@ -335,16 +354,13 @@ ngx_http_xflow_limit_headers(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    /* Retry-After itself is written with the answer (reply_retry) */
+    ctx = ngx_http_xflow_limit_ctx(r);
+    if (ctx == NULL) {
         return NGX_ERROR;
     }
 
-    h->hash = 1;
-    ngx_str_set(&h->key, "Retry-After");
-    h->value.data = p;
-    p = ngx_sprintf(p, "%uL", retry);
-    h->value.len = p - h->value.data;
+    ctx->retry_after = retry;
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
@@ -479,8 +495,11 @@ ngx_http_xflow_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     ngx_memzero(&conf, sizeof(xrl_conf_t));
 
-    /* the slab pool keeps its header and page table in the zone */
-    size = shm_zone->shm.size - 8 * ngx_pagesize;
+    /*
+     * The slab pool keeps its header and a page table (one entry per
+     * page, under 1/64 of the zone) in the zone itself.
+     */
+    size = shm_zone->shm.size - shm_zone->shm.size / 64 - 8 * ngx_pagesize;
     conf.capacity = xrl_table_capacity_for(size);
     conf.probe = 0;
     conf.rate = zone->rate;
@@ -859,6 +878,35 @@ ngx_http_xflow_limit_report(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 #define NGX_HTTP_XFLOW_LIMIT_TOP  20
 
+
+/*
+ * A key as a report shows it: $binary_remote_addr keys (4 or 16 bytes
+ * that are not text) as the address they hold, anything else escaped.
+ */
+static u_char *
+ngx_http_xflow_limit_key_text(u_char *p, xrl_key_report_t *kr)
+{
+    size_t   i;
+    char     addr[NGX_INET6_ADDRSTRLEN];
+
+    if (kr->text_len == 4 || kr->text_len == 16) {
+        for (i = 0; i < kr->text_len; i++) {
+            if (kr->text[i] < 0x20 || (u_char) kr->text[i] >= 0x7f) {
+                break;
+            }
+        }
+
+        if (i < kr->text_len
+            && inet_ntop(kr->text_len == 4 ? AF_INET : AF_INET6, kr->text,
+                         addr, sizeof(addr)) != NULL)
+        {
+            return ngx_cpymem(p, addr, ngx_strlen(addr));
+        }
+    }
+
+    return p + xf_json_escape(p, (u_char *) kr->text, kr->text_len);
+}
+
 /*
  * JSON per zone: the policy, how full the table is, decisions by result
  * over the last minute and since start, and the top keys by denials and
@@ -872,7 +920,7 @@ ngx_http_xflow_limit_report_handler(ngx_http_request_t *r)
     uint64_t                            now, recent[XRL_RESULT_MAX];
     ngx_int_t                           rc;
     ngx_buf_t                          *b;
-    ngx_uint_t                          i, j, k, n;
+    ngx_uint_t                          i, j, k, n, nz;
     ngx_chain_t                         out;
     xrl_stats_t                         st;
     xrl_usage_t                         u;
@@ -912,6 +960,7 @@ ngx_http_xflow_limit_report_handler(ngx_http_request_t *r)
     now = ngx_http_xflow_limit_now();
 
     p = ngx_sprintf(p, "{\"zones\":[");
+    nz = 0;
 
     for (i = 0; i < lmcf->zones.nelts; i++) {
         z = zones[i];
@@ -929,7 +978,7 @@ ngx_http_xflow_limit_report_handler(ngx_http_request_t *r)
                         "\"burst\":%uL,\"overflow\":\"%V\","
                         "\"table\":{\"capacity\":%uL,\"used\":%uL,"
                         "\"active\":%uL},",
-                        i ? "," : "", &z->name, &z->key.value, z->rate,
+                        nz++ ? "," : "", &z->name, &z->key.value, z->rate,
                         z->period_ns == 1000000000ULL ? "second" : "minute",
                         z->unit == NGX_HTTP_XFLOW_LIMIT_EVENTS
                         ? "events" : "requests",
@@ -956,7 +1005,7 @@ ngx_http_xflow_limit_report_handler(ngx_http_request_t *r)
             }
 
             p = ngx_sprintf(p, "%s{\"key\":\"", k++ ? "," : "");
-            p += xf_json_escape(p, (u_char *) top[j].text, top[j].text_len);
+            p = ngx_http_xflow_limit_key_text(p, &top[j]);
             p = ngx_sprintf(p, "\",\"rejected\":%uL,\"rejected_dry_run\":%uL,"
                             "\"passed\":%uL}", top[j].rejected,
                             top[j].rejected_dry_run, top[j].passed);

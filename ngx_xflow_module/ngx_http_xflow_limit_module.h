@@ -37,4 +37,7 @@ ngx_int_t ngx_http_xflow_limit_requests(ngx_http_request_t *r);
 ngx_int_t ngx_http_xflow_limit_events(ngx_http_request_t *r, ngx_uint_t n,
     ngx_uint_t *overflow);
 
+/* Seconds the refusing limit asks the client to wait; 0: none refused. */
+uint64_t ngx_http_xflow_limit_retry_after(ngx_http_request_t *r);
+
 #endif /* NGX_HTTP_XFLOW_LIMIT_MODULE_H */

@@ -788,7 +788,8 @@ ngx_http_xflow_privacy_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     pmcf = shm_zone->data;
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
-    size = shm_zone->shm.size - 8 * ngx_pagesize;
+    /* the slab pool keeps its header and page table in the zone */
+    size = shm_zone->shm.size - shm_zone->shm.size / 64 - 8 * ngx_pagesize;
 
     if (shpool->data == NULL || (data == NULL && !shm_zone->shm.exists)) {
         shpool->data = ngx_slab_alloc(shpool, size);

@@ -11,6 +11,7 @@
  */
 
 #include "ngx_http_xflow_module.h"
+#include "ngx_http_xflow_limit_module.h"
 
 
 /* One log line per second per kind; the rest are counted. */
@@ -236,6 +237,9 @@ ngx_int_t
 ngx_http_xflow_reply_retry(ngx_http_request_t *r, ngx_uint_t throttle,
     const char *code, const char *detail)
 {
+    u_char                     *p;
+    size_t                      len;
+    uint64_t                    wait;
     ngx_uint_t                  status;
     ngx_http_xflow_ctx_t       *ctx;
     ngx_http_xflow_loc_conf_t  *lcf;
@@ -250,7 +254,12 @@ ngx_http_xflow_reply_retry(ngx_http_request_t *r, ngx_uint_t throttle,
 
         case XF_FMT_SENSORS:
         case XF_FMT_POSTHOG:
-            /* they drop a batch on any 4xx, 429 included */
+        case XF_FMT_AUTO:
+            /*
+             * They drop a batch on any 4xx, 429 included; and a format
+             * not known yet (auto, before the body) gets what every SDK
+             * retries.
+             */
             status = NGX_HTTP_SERVICE_UNAVAILABLE;
             break;
 
@@ -267,19 +276,34 @@ ngx_http_xflow_reply_retry(ngx_http_request_t *r, ngx_uint_t throttle,
         }
     }
 
+    /* what the refusing limit computed, else "soon" */
+    wait = ngx_http_xflow_limit_retry_after(r);
+    if (wait == 0) {
+        wait = 1;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = ngx_sprintf(p, "%uL", wait) - p;
+
+    if (ngx_http_xflow_add_header(r, "Retry-After",
+                                  sizeof("Retry-After") - 1, p, len)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     if (status == NGX_HTTP_TOO_MANY_REQUESTS
-        && ngx_http_xflow_header_lit(r, "x-ratelimit-reset", "1") != NGX_OK)
+        && ngx_http_xflow_add_header(r, "x-ratelimit-reset",
+                                     sizeof("x-ratelimit-reset") - 1, p, len)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    if (status != NGX_HTTP_SERVICE_UNAVAILABLE
-        && ngx_http_xflow_header_lit(r, "Retry-After", "1") != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    /* reply_error adds Retry-After to every 503 */
     return ngx_http_xflow_reply_error(r, status, code, detail);
 }
 
@@ -477,13 +501,6 @@ ngx_http_xflow_reply_error(ngx_http_request_t *r, ngx_uint_t status,
 {
     size_t   dlen;
     u_char  *body, *p;
-
-    if (status == NGX_HTTP_SERVICE_UNAVAILABLE
-        && ngx_http_xflow_header_lit(r, "Retry-After", "1") != NGX_OK)
-    {
-        /* SDKs that retry honour it; Traefik and WAFs log it */
-        return NGX_ERROR;
-    }
 
     dlen = ngx_strlen(detail);
 

@@ -1,0 +1,529 @@
+/*
+ * test-spool.c - nothing acknowledged is lost: a broker outage under
+ * load, a worker killed with SIGKILL, a graceful stop with the brokers
+ * down, and what happens when the spool cannot take more.  Every event
+ * carries a unique id; the tests count what arrived by id.
+ */
+
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "xf_test.h"
+
+
+#define MAX_EVENTS  20000
+
+static xf_kafka_t  *kafka;
+static xf_nginx_t  *nginx;
+static char         url[160];
+static char         spool_dir[200];
+
+
+/*
+ * An outage of the produce path: the topic's partitions lose their
+ * leader, so every produce fails until the leader is back.  (Taking the
+ * mock brokers down closes their listeners, and under load an ephemeral
+ * client port can take a listener's port before it comes back.)
+ */
+static void
+outage(int on)
+{
+    int32_t  p;
+
+    for (p = 0; p < 2; p++) {
+        ck_assert_int_eq(rd_kafka_mock_partition_set_leader(kafka->mc,
+                             "events", p, on ? -1 : 1),
+                         RD_KAFKA_RESP_ERR_NO_ERROR);
+    }
+}
+
+
+/* n events from `procs` processes at once, ids from..from+n; acked[id]. */
+static void send_parallel(unsigned from, unsigned n, unsigned procs,
+    unsigned char *acked);
+
+
+static void
+spool_setup(void)
+{
+    kafka = xf_kafka_start(1);
+    xf_kafka_topic(kafka, "events", 2);
+    xf_kafka_topic(kafka, "xflow_dead_letter", 1);
+    nginx = NULL;
+}
+
+
+static void
+spool_teardown(void)
+{
+    if (nginx != NULL) {
+        xf_nginx_quit(nginx, 20000);
+        xf_nginx_check_log(nginx);
+        xf_nginx_free(nginx);
+        nginx = NULL;
+    }
+
+    xf_kafka_stop(kafka);
+}
+
+
+static const char *
+snippet(const char *spool, const char *extra)
+{
+    static char  buf[2048];
+
+    snprintf(buf, sizeof(buf),
+             "    xflow_kafka_brokers @BROKERS@;\n"
+             "    xflow_kafka_conf linger.ms 1;\n"
+             "    xflow_kafka_conf message.timeout.ms 1500;\n"
+             "    xflow_kafka_conf reconnect.backoff.max.ms 500;\n"
+             "    xflow_topic events;\n"
+             "    xflow_ack kafka;\n"
+             "    xflow_spool %s;\n"
+             "%s\n"
+             "    server {\n"
+             "        listen 127.0.0.1:@PORT@;\n"
+             "        location /collect { xflow_collect json; }\n"
+             "        location /health { xflow_health; }\n"
+             "    }\n", spool, extra ? extra : "");
+
+    return buf;
+}
+
+
+static void
+start(const char *spool_args, const char *extra, int workers)
+{
+    char  spool[256];
+
+    nginx = xf_nginx_new("", kafka->bootstraps, workers);
+    snprintf(spool_dir, sizeof(spool_dir), "%s/spool", nginx->dir);
+    snprintf(spool, sizeof(spool), "%s %s", spool_dir,
+             spool_args ? spool_args : "");
+
+    xf_nginx_write_conf(nginx, snippet(spool, extra), kafka->bootstraps);
+    xf_nginx_start(nginx);
+    snprintf(url, sizeof(url), "%s/collect", nginx->url);
+}
+
+
+/* One event with id n; 1 when answered 200. */
+static int
+send_event(unsigned n)
+{
+    int             ok;
+    char            body[96];
+    size_t          len;
+    xf_http_resp_t  resp;
+
+    len = snprintf(body, sizeof(body),
+                   "{\"event\":\"e\",\"distinct_id\":\"u%u\",\"n\":%u}", n, n);
+    xf_http_request("POST", url, NULL, body, len, &resp);
+    ok = resp.status == 200;
+    xf_http_resp_free(&resp);
+
+    return ok;
+}
+
+
+/*
+ * Read every message of "events" until each acknowledged id arrived (or
+ * the time is up); returns the losses, and the duplicates in *dups.
+ */
+static unsigned
+count_arrived(const unsigned char *acked, unsigned n, unsigned *dups,
+    int timeout_ms)
+{
+    char            *p;
+    int64_t          end;
+    unsigned         i, id, lost, *seen;
+    xf_consumer_t   *c;
+    xf_kafka_msgs_t  m;
+
+    seen = calloc(n, sizeof(unsigned));
+    memset(&m, 0, sizeof(m));
+    c = xf_consumer_new(kafka, "events");
+    end = xf_now_ms() + timeout_ms;
+
+    for ( ;; ) {
+        xf_consumer_read(c, &m, m.n + 1, 500);
+
+        memset(seen, 0, n * sizeof(unsigned));
+
+        for (i = 0; i < m.n; i++) {
+            p = (char *) xf_memstr(m.msgs[i].value, m.msgs[i].value_len,
+                                   "\"n\":");
+            if (p && sscanf(p + 4, "%u", &id) == 1 && id < n) {
+                seen[id]++;
+            }
+        }
+
+        lost = 0;
+        *dups = 0;
+
+        for (i = 0; i < n; i++) {
+            if (acked[i] && seen[i] == 0) {
+                lost++;
+            }
+
+            if (seen[i] > 1) {
+                *dups += seen[i] - 1;
+            }
+        }
+
+        if (lost == 0 || xf_now_ms() > end) {
+            break;
+        }
+    }
+
+    xf_consumer_free(c);
+    xf_kafka_msgs_free(&m);
+    free(seen);
+
+    return lost;
+}
+
+
+/*
+ * Brokers down for 20 s under steady load, then up: every event answered
+ * 200 is in Kafka afterwards.
+ */
+START_TEST(test_outage_under_load)
+{
+    int             status;
+    pid_t           child;
+    unsigned        i, n, lost, dups, acked_n;
+    unsigned char  *acked;
+
+    start("fsync=interval=100ms", NULL, 2);
+
+    acked = mmap(NULL, MAX_EVENTS, PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(acked, MAP_FAILED);
+    memset(acked, 0, MAX_EVENTS);
+
+    child = fork();
+    ck_assert_int_ge(child, 0);
+
+    if (child == 0) {
+        int64_t  end = xf_now_ms() + 28000;
+
+        for (i = 0; i < MAX_EVENTS && xf_now_ms() < end; i++) {
+            acked[i] = send_event(i);
+            xf_sleep_ms(10);
+        }
+
+        _exit(0);
+    }
+
+    xf_sleep_ms(3000);
+    outage(1);
+    xf_sleep_ms(20000);
+    outage(0);
+
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+
+    for (n = 0, acked_n = 0; n < MAX_EVENTS; n++) {
+        acked_n += acked[n];
+    }
+
+    lost = count_arrived(acked, MAX_EVENTS, &dups, 60000);
+
+    fprintf(stderr, "outage: %u events acknowledged, %u lost, "
+            "%u duplicates\n", acked_n, lost, dups);
+
+    ck_assert_uint_gt(acked_n, 500);
+    ck_assert_uint_eq(lost, 0);
+
+    munmap(acked, MAX_EVENTS);
+}
+END_TEST
+
+
+/*
+ * With the brokers down, events are spooled and acknowledged; a worker
+ * killed with SIGKILL leaves its spool, which the next worker adopts and
+ * replays once the brokers are back.
+ */
+START_TEST(test_worker_killed)
+{
+    unsigned        i, lost, dups;
+    unsigned char  *acked;
+
+    start("fsync=always", NULL, 1);
+
+    acked = mmap(NULL, 200, PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(acked, MAP_FAILED);
+
+    outage(1);
+    send_parallel(0, 200, 20, acked);
+
+    for (i = 0; i < 200; i++) {
+        ck_assert_msg(acked[i], "event %u not acknowledged", i);
+    }
+
+    xf_nginx_kill_worker(nginx);
+    xf_sleep_ms(500);
+    outage(0);
+
+    lost = count_arrived(acked, 200, &dups, 40000);
+    fprintf(stderr, "worker killed: 200 acknowledged, %u lost, "
+            "%u duplicates\n", lost, dups);
+    ck_assert_uint_eq(lost, 0);
+
+    munmap(acked, 200);
+}
+END_TEST
+
+
+/* A graceful stop with the brokers down keeps the spool for next time. */
+START_TEST(test_stop_and_restart)
+{
+    unsigned         i, lost, dups;
+    unsigned char   *acked;
+    char             conf[256];
+    xf_nginx_t      *old;
+
+    start("fsync=always", NULL, 1);
+
+    acked = mmap(NULL, 100, PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(acked, MAP_FAILED);
+
+    outage(1);
+    send_parallel(0, 100, 20, acked);
+
+    for (i = 0; i < 100; i++) {
+        ck_assert(acked[i]);
+    }
+
+    xf_nginx_quit(nginx, 20000);
+
+    /* a new nginx on the same spool directory, the leader back */
+    old = nginx;
+    outage(0);
+
+    nginx = xf_nginx_new("", kafka->bootstraps, 1);
+    snprintf(conf, sizeof(conf), "%s fsync=always", spool_dir);
+    xf_nginx_write_conf(nginx, snippet(conf, NULL), kafka->bootstraps);
+    xf_nginx_start(nginx);
+
+    lost = count_arrived(acked, 100, &dups, 40000);
+    ck_assert_uint_eq(lost, 0);
+
+    xf_nginx_check_log(old);
+    xf_nginx_free(old);
+    munmap(acked, 100);
+}
+END_TEST
+
+
+/*
+ * A spool that cannot be written: failed deliveries answer 503, nothing
+ * crashes, and the worker says why.
+ */
+START_TEST(test_spool_unwritable)
+{
+    char             path[256], *log;
+    FILE            *f;
+    xf_http_resp_t   resp;
+
+    nginx = xf_nginx_new("", kafka->bootstraps, 1);
+
+    /* a directory path through a regular file: no one can create it */
+    snprintf(path, sizeof(path), "%s/file", nginx->dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    strcat(path, "/spool");
+
+    xf_nginx_write_conf(nginx, snippet(path, NULL), kafka->bootstraps);
+
+    /* nginx itself refuses to start without its path: check that it
+       says so rather than crashing */
+    {
+        int    rc;
+        char  *out;
+
+        rc = xf_nginx_test_config(nginx, &out);
+        free(out);
+
+        if (rc != 0) {
+            xf_nginx_free(nginx);
+            nginx = NULL;
+            return;
+        }
+    }
+
+    xf_nginx_start(nginx);
+    snprintf(url, sizeof(url), "%s/collect", nginx->url);
+
+    outage(1);
+
+    xf_http_request("POST", url, NULL, "{\"event\":\"x\"}", 13, &resp);
+    ck_assert_int_eq(resp.status, 503);
+    xf_http_resp_free(&resp);
+
+    log = xf_nginx_read_log(nginx);
+    ck_assert_msg(strstr(log, "spool") != NULL, "no log line");
+    free(log);
+
+    outage(0);
+}
+END_TEST
+
+
+/*
+ * At its cap the spool refuses new requests with the retry status, and
+ * nothing it already took is lost.
+ */
+START_TEST(test_spool_full)
+{
+    int              status;
+    pid_t            pid;
+    unsigned         i, k, round;
+    int             *st;
+    xf_http_resp_t   resp;
+    unsigned         ok, refused, other;
+
+    /* a queue of one: the rest goes straight to the spool */
+    start("max_size=1m fsync=off", "    xflow_max_event_size 16k;\n"
+          "    xflow_kafka_conf queue.buffering.max.messages 1;\n", 1);
+
+    st = mmap(NULL, 20 * sizeof(int), PROT_READ | PROT_WRITE,
+              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(st, MAP_FAILED);
+
+    outage(1);
+
+    ok = refused = other = 0;
+
+    /* 8 KB events, 20 at a time, until the spool says no */
+    for (round = 0; round < 20 && refused == 0; round++) {
+        for (k = 0; k < 20; k++) {
+            pid = fork();
+            ck_assert_int_ge(pid, 0);
+
+            if (pid == 0) {
+                char            body[8192];
+                xf_http_resp_t  r2;
+
+                memset(body, 'x', sizeof(body));
+                memcpy(body, "{\"event\":\"big\",\"pad\":\"", 22);
+                memcpy(body + sizeof(body) - 2, "\"}", 2);
+
+                xf_http_request("POST", url, NULL, body, sizeof(body), &r2);
+                st[k] = (int) r2.status;
+
+                if (r2.status != 200
+                    && strstr(r2.body, "spool_full") == NULL)
+                {
+                    st[k] = -st[k];
+                }
+
+                xf_http_resp_free(&r2);
+                _exit(0);
+            }
+        }
+
+        for (k = 0; k < 20; k++) {
+            ck_assert_int_gt(wait(&status), 0);
+        }
+
+        for (k = 0; k < 20; k++) {
+            ok += st[k] == 200;
+            refused += st[k] == 503;
+            other += st[k] != 200 && st[k] != 503;
+        }
+    }
+
+    ck_assert_msg(refused > 0, "the spool never filled (%u accepted)", ok);
+    ck_assert_msg(other == 0, "%u answers neither 200 nor 503 spool_full",
+                  other);
+    ck_assert_uint_gt(ok, 50);
+
+    /* health reports it too */
+    {
+        char  hurl[160];
+
+        snprintf(hurl, sizeof(hurl), "%s/health", nginx->url);
+        xf_http_request("GET", hurl, NULL, NULL, 0, &resp);
+        ck_assert_int_eq(resp.status, 503);
+        ck_assert_msg(strstr(resp.body, "spool_high_water") != NULL, "%s",
+                      resp.body);
+        xf_http_resp_free(&resp);
+    }
+
+    outage(0);
+
+    /* nothing accepted is lost */
+    for (i = 0; i < 900; i++) {
+        if (xf_kafka_count(kafka, "events") >= (int64_t) ok) {
+            break;
+        }
+        xf_sleep_ms(100);
+    }
+
+    ck_assert_msg(xf_kafka_count(kafka, "events") >= (int64_t) ok,
+                  "%lld of %u accepted events in Kafka after %u s",
+                  (long long) xf_kafka_count(kafka, "events"), ok, i / 10);
+
+    munmap(st, 20 * sizeof(int));
+}
+END_TEST
+
+
+static void
+send_parallel(unsigned from, unsigned n, unsigned procs, unsigned char *acked)
+{
+    int       status;
+    pid_t     pid;
+    unsigned  i, k;
+
+    for (k = 0; k < procs; k++) {
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+
+        if (pid == 0) {
+            for (i = from + k; i < from + n; i += procs) {
+                acked[i] = send_event(i);
+            }
+
+            _exit(0);
+        }
+    }
+
+    for (k = 0; k < procs; k++) {
+        ck_assert_int_gt(wait(&status), 0);
+    }
+}
+
+
+Suite *
+make_spool_suite(void)
+{
+    Suite  *s;
+    TCase  *tc;
+
+    s = suite_create("spool");
+
+    tc = tcase_create("faults");
+    tcase_set_timeout(tc, 180);
+    tcase_add_checked_fixture(tc, spool_setup, spool_teardown);
+    tcase_add_test(tc, test_outage_under_load);
+    tcase_add_test(tc, test_worker_killed);
+    tcase_add_test(tc, test_stop_and_restart);
+    tcase_add_test(tc, test_spool_unwritable);
+    tcase_add_test(tc, test_spool_full);
+    suite_add_tcase(s, tc);
+
+    return s;
+}
