@@ -83,6 +83,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     xf_route_target_t  out[XF_ROUTE_MAX_TARGETS], o1[XF_ROUTE_MAX_TARGETS];
     const u_char      *p, *end, *nl;
 
+    memset(rules, 0, sizeof(rules));
+    memset(topics, 0, sizeof(topics));
+
     ar = calloc(1, sizeof(arena_t));
     a.alloc = arena_alloc;
     a.free = arena_free;
