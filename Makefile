@@ -227,12 +227,13 @@ test: $(B)/.deps-ok
 	$(MAKE) unit
 	$(MAKE) fuzz-replay
 	$(MAKE) monitoring-check
+	$(MAKE) check-deploy
 	$(MAKE) e2e
 	$(MAKE) e2e-asan
 
 clean:
 	rm -rf $(B)
 
-# packaging.mk: make deb, test-deb, check-deploy; tests/browser: test-browser
--include packaging.mk
+# debian/packaging.mk: make deb, test-deb, check-deploy; tests/browser: test-browser
+-include debian/packaging.mk
 -include tests/browser/browser.mk
