@@ -82,7 +82,8 @@ let failures = 0;
 
 function log(...a) { console.log(...a); }
 function fail(msg) { failures++; console.log('FAIL ' + msg); }
-function ok(msg) { console.log('ok   ' + msg); }
+let passes = 0;
+function ok(msg) { passes++; console.log('ok   ' + msg); }
 function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
 
 function freePort() {
@@ -475,11 +476,12 @@ main().then(async () => {
   cleanup();
   await sleep(500);
   if (failures) {
-    console.log(`test-browser: ${failures} failure(s); kept ${tmp}`);
+    console.log(`kept ${tmp}`);
+    console.log(`test-browser: ${passes} passed, ${failures} failed`);
     process.exit(1);
   }
   if (process.env.XF_TEST_KEEP !== '1') fs.rmSync(tmp, { recursive: true, force: true });
-  console.log('test-browser: all passed');
+  console.log(`test-browser: ${passes} passed, 0 failed`);
 }, (e) => {
   console.log('test-browser: ' + (e && e.stack || e));
   cleanup();
