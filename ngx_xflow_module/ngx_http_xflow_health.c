@@ -14,10 +14,6 @@
 #include "ngx_http_xflow_module.h"
 
 
-static ngx_int_t ngx_http_xflow_health_reply(ngx_http_request_t *r,
-    ngx_uint_t status, u_char *body, size_t len);
-
-
 ngx_int_t
 ngx_http_xflow_health_handler(ngx_http_request_t *r)
 {
@@ -46,7 +42,7 @@ ngx_http_xflow_health_handler(ngx_http_request_t *r)
     if (ngx_http_xflow_kafka_state(&up, &seen) != NGX_OK) {
         /* no xflow_collect anywhere: nothing here depends on Kafka */
         p = ngx_sprintf(body, "{\"status\":\"ok\",\"collect\":false}");
-        return ngx_http_xflow_health_reply(r, NGX_HTTP_OK, body, p - body);
+        return ngx_http_xflow_send_json(r, NGX_HTTP_OK, body, p - body);
     }
 
     ago = ngx_time() - seen;
@@ -55,7 +51,7 @@ ngx_http_xflow_health_handler(ngx_http_request_t *r)
         p = ngx_sprintf(body, "{\"status\":\"unhealthy\",\"reason\":"
                         "\"no_broker\",\"detail\":\"no Kafka broker "
                         "reachable for %T s\",\"brokers_up\":0}", ago);
-        return ngx_http_xflow_health_reply(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+        return ngx_http_xflow_send_json(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                            body, p - body);
     }
 
@@ -65,7 +61,7 @@ ngx_http_xflow_health_handler(ngx_http_request_t *r)
                         "%uL bytes, above its high-water mark\","
                         "\"brokers_up\":%ui}",
                         ngx_http_xflow_spool_bytes(), up);
-        return ngx_http_xflow_health_reply(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+        return ngx_http_xflow_send_json(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                            body, p - body);
     }
 
@@ -73,45 +69,5 @@ ngx_http_xflow_health_handler(ngx_http_request_t *r)
                     "\"broker_seen_s\":%T,\"spool_bytes\":%uL}", up, ago,
                     ngx_http_xflow_spool_bytes());
 
-    return ngx_http_xflow_health_reply(r, NGX_HTTP_OK, body, p - body);
-}
-
-
-static ngx_int_t
-ngx_http_xflow_health_reply(ngx_http_request_t *r, ngx_uint_t status,
-    u_char *body, size_t len)
-{
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = len;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = sizeof("application/json") - 1;
-
-    /* a health answer is about now: never from a cache */
-    r->headers_out.last_modified_time = -1;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    b->pos = body;
-    b->last = body + len;
-    b->memory = 1;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_xflow_send_json(r, NGX_HTTP_OK, body, p - body);
 }

@@ -196,12 +196,16 @@ ngx_int_t ngx_http_xflow_health_handler(ngx_http_request_t *r);
 
 /* ngx_http_xflow_variables.c */
 ngx_int_t ngx_http_xflow_add_variables(ngx_conf_t *cf);
+ngx_int_t ngx_http_xflow_register_variables(ngx_conf_t *cf,
+    ngx_http_variable_t *vars);
 
 /* ngx_http_xflow_reply.c */
 ngx_int_t ngx_http_xflow_reply_accepted(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx);
 ngx_int_t ngx_http_xflow_reply_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *detail);
+ngx_int_t ngx_http_xflow_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *body, size_t len);
 ngx_int_t ngx_http_xflow_reply_status(ngx_http_request_t *r,
     xf_status_t st);
 ngx_int_t ngx_http_xflow_reply_retry(ngx_http_request_t *r,

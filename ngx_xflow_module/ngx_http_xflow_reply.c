@@ -21,8 +21,6 @@ typedef struct {
 } ngx_http_xflow_log_slot_t;
 
 
-static ngx_int_t ngx_http_xflow_send_json(ngx_http_request_t *r,
-    ngx_uint_t status, u_char *body, size_t len);
 static ngx_int_t ngx_http_xflow_send_body(ngx_http_request_t *r,
     u_char *body, size_t len);
 
@@ -30,7 +28,7 @@ static ngx_int_t ngx_http_xflow_send_body(ngx_http_request_t *r,
 static ngx_http_xflow_log_slot_t  ngx_http_xflow_log_slots[6];
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_xflow_send_json(ngx_http_request_t *r, ngx_uint_t status,
     u_char *body, size_t len)
 {

@@ -82,7 +82,9 @@ static const struct {
 
 
 static size_t xf_json_ws(const u_char *p, size_t len, size_t pos);
-static int xf_json_plain8(const u_char *p);
+static uint64_t xf_json_plain8(const u_char *p);
+static uint64_t xf_json_load8(const u_char *p);
+static size_t xf_json_first8(uint64_t m);
 static size_t xf_json_utf8(const u_char *p, size_t avail, size_t *bad);
 static xf_status_t xf_json_unescape_one(const u_char *p, size_t len,
     size_t *pos, u_char *out, size_t *out_len);
@@ -96,6 +98,7 @@ static xf_status_t xf_json_scan(const u_char *p, size_t len, size_t *pos,
 static xf_json_type_t xf_json_type(u_char c);
 static xf_status_t xf_json_push(xf_json_split_t *out, const xf_alloc_t *a,
     size_t off, size_t len, xf_json_type_t type);
+static uint64_t xf_json_special8(const u_char *p);
 static xf_status_t xf_json_skip_string(const u_char *p, size_t len,
     size_t *pos, int *escaped);
 static xf_status_t xf_json_skip_value(const u_char *p, size_t len,
@@ -119,16 +122,17 @@ xf_json_ws(const u_char *p, size_t len, size_t pos)
 
 
 /*
- * Whether the 8 bytes at p are all printable ASCII other than " and \.
- * The borrow tricks can report a byte after the first special one wrongly,
- * never a special byte as plain, which is all a skip needs.
+ * The bytes among the 8 at p that are not printable ASCII other than "
+ * and \, as the high bit of each.  A borrow can flag a byte after the
+ * first special one wrongly, never the first one itself, nor a special
+ * byte as plain: 0 means all 8 are plain, and the lowest flag is exact.
  */
-static int
+static uint64_t
 xf_json_plain8(const u_char *p)
 {
     uint64_t  v, q, b, t;
 
-    memcpy(&v, p, 8);
+    v = xf_json_load8(p);
 
     q = v ^ (XF_JSON_ONES * '"');
     b = v ^ (XF_JSON_ONES * '\\');
@@ -138,7 +142,42 @@ xf_json_plain8(const u_char *p)
         | (v - XF_JSON_ONES * 0x20)
         | v;
 
-    return (t & XF_JSON_HIGHS) == 0;
+    return t & XF_JSON_HIGHS;
+}
+
+
+/* 8 bytes, p[0] the least significant, so borrows run towards p[7]. */
+static uint64_t
+xf_json_load8(const u_char *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t  v;
+
+    memcpy(&v, p, 8);
+
+    return v;
+#else
+    return (uint64_t) p[0] | (uint64_t) p[1] << 8 | (uint64_t) p[2] << 16
+           | (uint64_t) p[3] << 24 | (uint64_t) p[4] << 32
+           | (uint64_t) p[5] << 40 | (uint64_t) p[6] << 48
+           | (uint64_t) p[7] << 56;
+#endif
+}
+
+
+/* The index of the first flagged byte of a non-zero mask of 8 bytes. */
+static size_t
+xf_json_first8(uint64_t m)
+{
+#if defined(__GNUC__)
+    return (size_t) __builtin_ctzll(m) >> 3;
+#else
+    size_t  i;
+
+    for (i = 0; !(m & (0x80ULL << (8 * i))); i++) { /* void */ }
+
+    return i;
+#endif
 }
 
 
@@ -351,19 +390,28 @@ xf_json_string(const u_char *p, size_t len, size_t *pos)
 {
     size_t       i, n, bad;
     u_char       tmp[4];
+    uint64_t     m;
     xf_status_t  rc;
 
     i = *pos + 1;
 
     for ( ;; ) {
 
-        while (len - i >= 8 && xf_json_plain8(p + i)) {
+        while (len - i >= 8) {
+            m = xf_json_plain8(p + i);
+            if (m) {
+                i += xf_json_first8(m);
+                goto special;
+            }
+
             i += 8;
         }
 
         while (i < len && xf_json_str_class[p[i]] == XF_STR_PLAIN) {
             i++;
         }
+
+    special:
 
         if (i == len) {
             *pos = len;
@@ -937,27 +985,68 @@ values:
  * what it takes never to read outside p..len when it has not.
  */
 
+/* The " and \ among the 8 bytes at p: as xf_json_plain8(). */
+static uint64_t
+xf_json_special8(const u_char *p)
+{
+    uint64_t  v, q, b;
+
+    v = xf_json_load8(p);
+
+    q = v ^ (XF_JSON_ONES * '"');
+    b = v ^ (XF_JSON_ONES * '\\');
+
+    return (((q - XF_JSON_ONES) & ~q) | ((b - XF_JSON_ONES) & ~b))
+           & XF_JSON_HIGHS;
+}
+
+
 static xf_status_t
 xf_json_skip_string(const u_char *p, size_t len, size_t *pos, int *escaped)
 {
-    size_t  i;
+    size_t    i;
+    uint64_t  m;
 
     *escaped = 0;
+    i = *pos + 1;
 
-    for (i = *pos + 1; i < len; i++) {
+    for ( ;; ) {
+
+        for ( ;; ) {
+            if (i >= len) {
+                return XF_ERR_JSON_SYNTAX;
+            }
+
+            if (len - i < 8) {
+                while (i < len && p[i] != '"' && p[i] != '\\') {
+                    i++;
+                }
+
+                break;
+            }
+
+            m = xf_json_special8(p + i);
+            if (m) {
+                i += xf_json_first8(m);
+                break;
+            }
+
+            i += 8;
+        }
+
+        if (i == len) {
+            return XF_ERR_JSON_SYNTAX;
+        }
 
         if (p[i] == '"') {
             *pos = i + 1;
             return XF_OK;
         }
 
-        if (p[i] == '\\') {
-            *escaped = 1;
-            i++;
-        }
+        /* a backslash and the byte it escapes */
+        *escaped = 1;
+        i += 2;
     }
-
-    return XF_ERR_JSON_SYNTAX;
 }
 
 
@@ -1074,66 +1163,20 @@ xf_status_t
 xf_json_object_get(const u_char *p, size_t len, const char *key,
     size_t key_len, xf_json_span_t *value)
 {
-    int          escaped, match;
-    size_t       i, name, vstart;
-    xf_status_t  rc;
+    uint32_t       found;
+    xf_status_t    rc;
+    xf_json_key_t  k;
 
-    if (len < 2 || p[0] != '{') {
-        return XF_ERR_JSON_SYNTAX;
+    k.name = key;
+    k.len = key_len;
+
+    rc = xf_json_object_fields(p, len, &k, 1, value, &found);
+
+    if (rc != XF_OK) {
+        return rc;
     }
 
-    i = xf_json_ws(p, len, 1);
-
-    if (i < len && p[i] == '}') {
-        return XF_ERR_EMPTY;
-    }
-
-    for ( ;; ) {
-
-        if (i == len || p[i] != '"') {
-            return XF_ERR_JSON_SYNTAX;
-        }
-
-        name = i;
-
-        rc = xf_json_skip_string(p, len, &i, &escaped);
-        if (rc != XF_OK) {
-            return rc;
-        }
-
-        match = xf_json_name_eq(p + name + 1, i - name - 2, escaped,
-                                (const u_char *) key, key_len);
-
-        i = xf_json_ws(p, len, i);
-
-        if (i == len || p[i] != ':') {
-            return XF_ERR_JSON_SYNTAX;
-        }
-
-        i = xf_json_ws(p, len, i + 1);
-        vstart = i;
-
-        rc = xf_json_skip_value(p, len, &i);
-        if (rc != XF_OK) {
-            return rc;
-        }
-
-        if (match) {
-            value->off = (uint32_t) vstart;
-            value->len = (uint32_t) (i - vstart);
-            value->type = xf_json_type(p[vstart]);
-            return XF_OK;
-        }
-
-        i = xf_json_ws(p, len, i);
-
-        if (i == len || p[i] != ',') {
-            /* the closing brace, on validated input */
-            return XF_ERR_EMPTY;
-        }
-
-        i = xf_json_ws(p, len, i + 1);
-    }
+    return found ? XF_OK : XF_ERR_EMPTY;
 }
 
 
@@ -1142,8 +1185,9 @@ xf_json_object_fields(const u_char *p, size_t len, const xf_json_key_t *keys,
     size_t nkeys, xf_json_span_t *values, uint32_t *found)
 {
     int          escaped;
-    size_t       i, k, name, vstart;
+    size_t       i, k, n, name, vstart;
     uint32_t     all;
+    uint64_t     lens;
     xf_status_t  rc;
 
     *found = 0;
@@ -1153,6 +1197,12 @@ xf_json_object_fields(const u_char *p, size_t len, const xf_json_key_t *keys,
     }
 
     all = nkeys == 32 ? 0xffffffffu : (1u << nkeys) - 1;
+
+    /* the lengths of the keys: most names are compared with none */
+    lens = 0;
+    for (k = 0; k < nkeys; k++) {
+        lens |= 1ULL << xf_min(keys[k].len, 63);
+    }
 
     i = xf_json_ws(p, len, 1);
 
@@ -1174,9 +1224,12 @@ xf_json_object_fields(const u_char *p, size_t len, const xf_json_key_t *keys,
         }
 
         /* which wanted key, not found yet, this member is */
-        for (k = 0; k < nkeys; k++) {
+        n = i - name - 2;
+        k = (escaped || (lens >> xf_min(n, 63)) & 1) ? 0 : nkeys;
+
+        for ( /* void */ ; k < nkeys; k++) {
             if (!(*found & (1u << k))
-                && xf_json_name_eq(p + name + 1, i - name - 2, escaped,
+                && xf_json_name_eq(p + name + 1, n, escaped,
                                    (const u_char *) keys[k].name,
                                    keys[k].len))
             {
@@ -1288,7 +1341,7 @@ xf_json_escape(u_char *dst, const u_char *src, size_t len)
 
     while (i < len) {
 
-        while (len - i >= 8 && xf_json_plain8(src + i)) {
+        while (len - i >= 8 && !xf_json_plain8(src + i)) {
             memcpy(d, src + i, 8);
             d += 8;
             i += 8;
