@@ -643,6 +643,7 @@ ngx_http_xflow_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     batch->spooled = 0;
     batch->spool_id = 0;
     batch->ts = req.ts_ms;
+    batch->dl_topic = lcf->dl_topic_index;
     batch->waiting = 0;
     batch->last_err = RD_KAFKA_RESP_ERR_NO_ERROR;
     batch->size = total;
@@ -724,7 +725,9 @@ ngx_http_xflow_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
                     ngx_http_xflow_batch_spool(batch,
                                                (char *) topics[t].data,
                                                m[j].key, m[j].key_len,
-                                               m[j].payload, m[j].len);
+                                               m[j].payload, m[j].len,
+                                               room ? m[j].err
+                                               : RD_KAFKA_RESP_ERR__QUEUE_FULL);
                 }
             }
 

@@ -392,6 +392,11 @@ ngx_http_xflow_dr_msg(rd_kafka_t *rk, const rd_kafka_message_t *msg,
         ngx_http_xflow_metric_add(XF_M_KAFKA_PRODUCED_BYTES, 0, 0, msg->len);
     }
 
+    if (*(ngx_uint_t *) msg->_private == NGX_HTTP_XFLOW_OPAQUE_NONE) {
+        /* a notice of its own (a refused message's dead letter) */
+        return;
+    }
+
     if (*(ngx_uint_t *) msg->_private == NGX_HTTP_XFLOW_OPAQUE_REPLAY) {
         ngx_http_xflow_spool_replayed(msg->_private, msg);
         return;
@@ -408,7 +413,7 @@ ngx_http_xflow_dr_msg(rd_kafka_t *rk, const rd_kafka_message_t *msg,
         /* librdkafka gave up (or the worker is exiting): to disk */
         ngx_http_xflow_batch_spool(batch, rd_kafka_topic_name(msg->rkt),
                                    msg->key, msg->key_len, msg->payload,
-                                   msg->len);
+                                   msg->len, msg->err);
 
         if (batch->failed) {
             batch->last_err = msg->err;
@@ -442,11 +447,70 @@ ngx_http_xflow_dr_msg(rd_kafka_t *rk, const rd_kafka_message_t *msg,
  * One message of a batch that Kafka did not take: kept on the spool, or
  * counted as failed when there is no spool or it cannot write.
  */
+static ngx_uint_t  ngx_http_xflow_opaque_none = NGX_HTTP_XFLOW_OPAQUE_NONE;
+
+
+/*
+ * Errors no retry can cure: spooling such a message would replay it
+ * forever.  Its dead letter says what happened and to which event (the
+ * envelope's id), without the bytes Kafka refused.
+ */
+static ngx_int_t
+ngx_http_xflow_permanent(rd_kafka_resp_err_t err)
+{
+    return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE
+           || err == RD_KAFKA_RESP_ERR_INVALID_MSG
+           || err == RD_KAFKA_RESP_ERR_INVALID_RECORD
+           || err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
+}
+
+
+static void
+ngx_http_xflow_dead_letter_refused(ngx_http_xflow_batch_t *batch,
+    const char *topic, const u_char *value, size_t value_len,
+    rd_kafka_resp_err_t err)
+{
+    u_char        buf[512], *p;
+    ngx_str_t     id;
+    const char   *name;
+
+    /* the envelope starts {"v":1,"id":"<32 hex>" */
+    ngx_str_null(&id);
+
+    if (value_len > 13 + XF_ID_HEX_LEN
+        && ngx_strncmp(value, "{\"v\":1,\"id\":\"", 13) == 0)
+    {
+        id.data = (u_char *) value + 13;
+        id.len = XF_ID_HEX_LEN;
+    }
+
+    name = rd_kafka_topic_name(ngx_http_xflow_kafka_topic(batch->dl_topic));
+
+    p = ngx_snprintf(buf, sizeof(buf),
+                     "{\"v\":1,\"id\":\"%V\",\"ts\":%uL,\"error\":"
+                     "\"%s\",\"topic\":\"%s\",\"size\":%uz}", &id,
+                     batch->ts, rd_kafka_err2name(err), topic, value_len);
+
+    (void) ngx_http_xflow_kafka_produce_copy(name, NULL, 0, buf, p - buf,
+                                             &ngx_http_xflow_opaque_none);
+}
+
+
 void
 ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch, const char *topic,
-    const void *key, size_t key_len, const void *value, size_t value_len)
+    const void *key, size_t key_len, const void *value, size_t value_len,
+    rd_kafka_resp_err_t err)
 {
     uint64_t  id;
+
+    if (ngx_http_xflow_permanent(err)) {
+        ngx_http_xflow_log_throttled(ngx_http_xflow_worker.log, NGX_LOG_WARN,
+                                     NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                     "refused", rd_kafka_err2str(err));
+        ngx_http_xflow_dead_letter_refused(batch, topic, value, value_len,
+                                           err);
+        return;
+    }
 
     if (ngx_http_xflow_spool_append(topic, key, key_len, value, value_len,
                                     batch->ts, 1, &id)

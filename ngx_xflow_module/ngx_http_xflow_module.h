@@ -34,6 +34,7 @@
 /* What a message's opaque is: the first member of both structures. */
 #define NGX_HTTP_XFLOW_OPAQUE_BATCH   0x62617463
 #define NGX_HTTP_XFLOW_OPAQUE_REPLAY  0x72706c79
+#define NGX_HTTP_XFLOW_OPAQUE_NONE    0x6e6f6e65
 
 
 /* xflow_kafka_topic_conf: librdkafka topic properties of one topic. */
@@ -100,6 +101,7 @@ typedef struct {
     ngx_uint_t                  spooled;
     uint64_t                    spool_id;       /* last append: durable? */
     uint64_t                    ts;             /* accepted, ms */
+    ngx_uint_t                  dl_topic;       /* for what Kafka refuses */
     rd_kafka_resp_err_t         last_err;
     ngx_queue_t                 queue;          /* waiting for durability */
     unsigned                    waiting:1;
@@ -152,7 +154,7 @@ rd_kafka_resp_err_t ngx_http_xflow_kafka_produce_copy(const char *topic,
     void *opaque);
 void ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch,
     const char *topic, const void *key, size_t key_len, const void *value,
-    size_t value_len);
+    size_t value_len, rd_kafka_resp_err_t err);
 
 /* ngx_http_xflow_spool.c */
 ngx_int_t ngx_http_xflow_spool_init_process(ngx_cycle_t *cycle,

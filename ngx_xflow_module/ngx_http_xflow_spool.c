@@ -467,7 +467,17 @@ ngx_http_xflow_spool_replayed(void *opaque, const rd_kafka_message_t *msg)
         return;
     }
 
-    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR
+        || msg->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE
+        || msg->err == RD_KAFKA_RESP_ERR_INVALID_RECORD)
+    {
+        /* delivered, or refused for good: replaying cannot help */
+        if (msg->err) {
+            ngx_log_error(NGX_LOG_WARN, w->log, 0,
+                          "xflow: spooled message dropped by Kafka: %s",
+                          rd_kafka_err2str(msg->err));
+        }
+
         (void) xf_spool_ack(w->sp, &token->pos);
 
     } else if (ngx_http_xflow_spool_append(rd_kafka_topic_name(msg->rkt),

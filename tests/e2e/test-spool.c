@@ -48,6 +48,7 @@ outage(int on)
 /* n events from `procs` processes at once, ids from..from+n; acked[id]. */
 static void send_parallel(unsigned from, unsigned n, unsigned procs,
     unsigned char *acked);
+static void start(const char *spool_args, const char *extra, int workers);
 
 
 static void
@@ -481,6 +482,39 @@ START_TEST(test_spool_full)
 END_TEST
 
 
+/*
+ * A message Kafka refuses for good (over message.max.bytes) is neither
+ * retried nor spooled for ever: a dead letter names it by its id.
+ */
+START_TEST(test_message_too_large)
+{
+    char             body[4096];
+    xf_http_resp_t   resp;
+    xf_kafka_msgs_t  dl;
+
+    start("fsync=off", "    xflow_kafka_conf message.max.bytes 2000;\n", 1);
+
+    memset(body, 'x', sizeof(body));
+    memcpy(body, "{\"event\":\"big\",\"pad\":\"", 22);
+    memcpy(body + sizeof(body) - 2, "\"}", 2);
+
+    xf_http_request("POST", url, NULL, body, sizeof(body), &resp);
+    ck_assert_int_eq(resp.status, 200);
+    xf_http_resp_free(&resp);
+
+    memset(&dl, 0, sizeof(dl));
+    xf_kafka_consume(kafka, "xflow_dead_letter", 1, 10000, 500, &dl);
+    ck_assert_msg(strstr(dl.msgs[0].value, "\"error\":\"MSG_SIZE_TOO_LARGE\"")
+                  != NULL && strstr(dl.msgs[0].value, "\"topic\":\"events\"")
+                  != NULL, "%s", dl.msgs[0].value);
+    xf_kafka_msgs_free(&dl);
+
+    /* and the spool holds nothing to replay for ever */
+    ck_assert_int_eq(xf_kafka_count(kafka, "events"), 0);
+}
+END_TEST
+
+
 static void
 send_parallel(unsigned from, unsigned n, unsigned procs, unsigned char *acked)
 {
@@ -523,6 +557,7 @@ make_spool_suite(void)
     tcase_add_test(tc, test_stop_and_restart);
     tcase_add_test(tc, test_spool_unwritable);
     tcase_add_test(tc, test_spool_full);
+    tcase_add_test(tc, test_message_too_large);
     suite_add_tcase(s, tc);
 
     return s;
