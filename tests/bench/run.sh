@@ -1,26 +1,41 @@
 #!/usr/bin/env bash
 # run.sh - wrk against a body-reading nginx baseline and against
-# xflow_collect (ack=local and ack=kafka), in the same run, alternating
-# targets round by round, and a table of medians and ratios to the
-# baseline.  `make bench` builds what it needs and calls this; see
+# xflow_collect (ack=local, ack=kafka, privacy and GeoIP, 1,000 routing
+# rules, a rate limit, the spool's fsync modes), in the same run,
+# alternating targets round by round, and a table of medians and ratios
+# to the baseline; then latency at half of the peak, and bytes per event
+# into Kafka.  `make bench` builds what it needs and calls this; see
 # docs/benchmarks.md for the method.
 #
 # Environment (defaults in brackets):
-#   BENCH_SECONDS      length of each measured wrk run [8]
+#   BENCH_SECONDS      length of each measured wrk run [5]
 #   BENCH_ROUNDS       rounds; every target runs once per round [3]
 #   BENCH_WARMUP       seconds of unmeasured load per target first [2]
 #   BENCH_THREADS      wrk -t [1]
 #   BENCH_CONNECTIONS  wrk -c [32]
 #   BENCH_CASES        payload cases: event300 batch50gz batch50
 #                      [event300 batch50gz]
-#   BENCH_TARGETS      return204 read xflow-local xflow-kafka [all four]
+#   BENCH_TARGETS      read return204 xflow-local xflow-kafka xflow-privacy
+#                      xflow-routes xflow-limit xflow-spool-always
+#                      xflow-spool-interval xflow-spool-off [all]
+#   BENCH_HEADERS      1: every request carries a browser's Cookie (~2 KB),
+#                      User-Agent and X-Forwarded-For; 0: none [1]
+#   BENCH_HALF         targets paced at half their peak req/s for p99
+#                      ["xflow-local xflow-kafka"; "" skips]
+#   BENCH_BYTES        1: bytes per event into Kafka for the SDK captures
+#                      and the payloads, with and without references [1]
+#   BENCH_CAPTURES     [/work/shared/fixtures/sdk-captures]
+#   BENCH_GEOIP        City database [/work/shared/testdata/geoip/
+#                      GeoIP2-City-Test.mmdb]
+#   BENCH_SOAK         seconds of batch50gz on xflow-local after the
+#                      rounds, RSS sampled every 10 s [0: none]
 #   BENCH_PIN          1: nginx worker (and so librdkafka's threads) on
 #                      CPU 1, wrk and the broker on CPU 0; 0: no pinning [1]
 #   BENCH_KAFKA_CONF   librdkafka properties for xflow, "name=value ..."
 #                      [linger.ms=1]
 #   BENCH_PAYLOAD_DIR  [/work/shared/bench/payloads]
 #   BENCH_OUT          results directory [build/bench]
-#   BENCH_PORT         first of three loopback ports [18081]
+#   BENCH_PORT         first of nine loopback ports [18081]
 #   BENCH_KEEP=1       keep the nginx prefixes (logs, configs) in /tmp
 #   NGINX_BIN XFLOW_MODULE BASELINE_MODULE BENCH_BROKER   set by bench.mk
 #
@@ -36,21 +51,30 @@ XFLOW_MODULE=${XFLOW_MODULE:-$PWD/build/ngx_xflow_module.so}
 BASELINE_MODULE=${BASELINE_MODULE:-$PWD/build/ngx_http_bench_baseline_module.so}
 BENCH_BROKER=${BENCH_BROKER:-$PWD/build/bench-broker}
 
-SECONDS_RUN=${BENCH_SECONDS:-8}
+SECONDS_RUN=${BENCH_SECONDS:-5}
 ROUNDS=${BENCH_ROUNDS:-3}
 WARMUP=${BENCH_WARMUP:-2}
 THREADS=${BENCH_THREADS:-1}
 CONNS=${BENCH_CONNECTIONS:-32}
 CASES=${BENCH_CASES:-event300 batch50gz}
-TARGETS=${BENCH_TARGETS:-read xflow-local return204 xflow-kafka}
+TARGETS=${BENCH_TARGETS:-read xflow-local return204 xflow-kafka \
+    xflow-privacy xflow-routes xflow-limit xflow-spool-always \
+    xflow-spool-interval xflow-spool-off}
+HEADERS=${BENCH_HEADERS:-1}
+HALF=${BENCH_HALF-xflow-local xflow-kafka}
+BYTES=${BENCH_BYTES:-1}
+CAPTURES=${BENCH_CAPTURES:-/work/shared/fixtures/sdk-captures}
+GEOIP=${BENCH_GEOIP:-/work/shared/testdata/geoip/GeoIP2-City-Test.mmdb}
+SOAK=${BENCH_SOAK:-0}
 PIN=${BENCH_PIN:-1}
 KAFKA_CONF=${BENCH_KAFKA_CONF:-linger.ms=1}
 PAYLOADS=${BENCH_PAYLOAD_DIR:-/work/shared/bench/payloads}
 OUT=${BENCH_OUT:-build/bench}
+rm -f "$OUT/half.tsv" "$OUT/bytes.tsv" "$OUT/soak.tsv"
 PORT=${BENCH_PORT:-18081}
 LUA=$PWD/tests/bench/post.lua
-TOPIC_LOCAL=bench_local
-TOPIC_KAFKA=bench_kafka
+INSTANCES="base local kafka privacy routes limit spool-always spool-interval
+           spool-off"
 
 die() { echo "bench: $*" >&2; exit 1; }
 
@@ -86,23 +110,29 @@ case_events() { [ "$1" = event300 ] && echo 1 || echo 50; }
 target_inst() {
     case $1 in
         read|return204) echo base ;;
-        xflow-local)    echo local ;;
-        xflow-kafka)    echo kafka ;;
+        xflow-local|xflow-kafka|xflow-privacy|xflow-routes|xflow-limit\
+        |xflow-spool-always|xflow-spool-interval|xflow-spool-off)
+                        echo "${1#xflow-}" ;;
         *)              die "unknown target $1" ;;
     esac
 }
 inst_port() {
-    case $1 in base) echo "$PORT" ;; local) echo $((PORT + 1)) ;;
-               kafka) echo $((PORT + 2)) ;; esac
+    local i=0 n
+    for n in $INSTANCES; do
+        [ "$n" = "$1" ] && { echo $((PORT + i)); return; }
+        i=$((i + 1))
+    done
+    die "unknown instance $1"
 }
+inst_topic() { echo "bench_${1//-/_}"; }
 target_uri() {
     case $1 in read) echo /read ;; return204) echo /return204 ;;
                *) echo /collect ;; esac
 }
 target_status() { case $1 in xflow-*) echo 200 ;; *) echo 204 ;; esac; }
 target_topic() {
-    case $1 in xflow-local) echo $TOPIC_LOCAL ;;
-               xflow-kafka) echo $TOPIC_KAFKA ;; *) echo "" ;; esac
+    case $1 in xflow-*) inst_topic "$(target_inst "$1")" ;;
+               *) echo "" ;; esac
 }
 
 for c in $CASES; do
@@ -143,7 +173,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"${CLIENT[@]}" "$BENCH_BROKER" serve --topics $TOPIC_LOCAL,$TOPIC_KAFKA \
+TOPICS=bench_ua,bench_routes_other
+for inst in $INSTANCES; do
+    TOPICS=$TOPICS,$(inst_topic "$inst")
+done
+
+"${CLIENT[@]}" "$BENCH_BROKER" serve --topics "$TOPICS" \
     --bootstrap-file "$TMP/bootstrap" > /dev/null &
 BROKER_PID=$!
 for _ in $(seq 100); do
@@ -152,6 +187,68 @@ for _ in $(seq 100); do
 done
 [ -s "$TMP/bootstrap" ] || die "the bench broker did not start"
 BOOTSTRAP=$(cat "$TMP/bootstrap")
+
+# what a browser sends along with an SDK upload: a ~2 KB Cookie (analytics
+# and session cookies, the SDKs' own among them), a User-Agent, and the
+# client address as a proxy in front would pass it (the GeoIP test
+# database knows 81.2.69.160)
+write_headers() {  # file
+    python3 - "$1" << 'EOF'
+import hashlib, sys
+h = lambda s, n: (hashlib.sha256(s.encode()).hexdigest() * 8)[:n]
+cookies = [
+    ("_ga", "GA1.2.%s.1732492800" % h("ga", 10)),
+    ("_gid", "GA1.2.%s.1732492800" % h("gid", 10)),
+    ("sensorsdata2015jssdkcross",
+     "%7B%22distinct_id%22%3A%22" + h("sd", 40) + "%22%2C%22first_id%22"
+     "%3A%22%22%2C%22props%22%3A%7B%22%24latest_traffic_source_type%22%3A"
+     "%22%E7%9B%B4%E6%8E%A5%E6%B5%81%E9%87%8F%22%7D%2C%22identities%22%3A%22"
+     + h("id", 180) + "%22%7D"),
+    ("ph_phc_" + h("tok", 20) + "_posthog",
+     "%7B%22distinct_id%22%3A%22" + h("ph", 36) + "%22%2C%22%24sesid%22%3A"
+     "%5B1732492800123%2C%22" + h("ses", 36) + "%22%5D%7D"),
+    ("session", h("session", 64)),
+    ("csrftoken", h("csrf", 32)),
+    ("cart", h("cart", 300)),
+    ("prefs", h("prefs", 400)),
+    ("_fbp", "fb.1.1732492800123." + h("fb", 10)),
+    ("consent", h("consent", 380)),
+]
+with open(sys.argv[1], "w") as f:
+    f.write("Cookie: " + "; ".join("%s=%s" % c for c in cookies) + "\n")
+    f.write("User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) "
+            "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 "
+            "Safari/537.36 Edg/131.0.0.0\n")
+    f.write("X-Forwarded-For: 81.2.69.160\n")
+    f.write("Accept-Language: en-GB,en;q=0.9,zh-CN;q=0.8\n")
+    f.write("Origin: https://shop.example.com\n")
+    f.write("Referer: https://shop.example.com/p/32c3bb81?ref=home\n")
+EOF
+}
+
+# 1,000 routing rules, as a gateway serving many apps might have: exact
+# event names, prefixes, apps, formats; only the last one matches the
+# bench events (page_view)
+write_routes() {   # file
+    local i
+    {
+        for i in $(seq 0 998); do
+            case $((i % 4)) in
+                0) echo "xflow_route event=ev_$i topic=bench_routes_other;" ;;
+                1) echo "xflow_route event=ev_${i}_* topic=bench_routes_other;" ;;
+                2) echo "xflow_route app=app_$i topic=bench_routes_other;" ;;
+                3) echo "xflow_route app=app_$i event=ev_$i format=sensors" \
+                        "topic=bench_routes_other;" ;;
+            esac
+        done
+        echo "xflow_route event=page_view topic=bench_routes;"
+    } > "$1"
+}
+
+[ "$HEADERS" = 1 ] && write_headers "$TMP/headers"
+write_routes "$TMP/routes.conf"
+head -c 48 /dev/urandom > "$TMP/hash.key"
+chmod 644 "$TMP/hash.key" "$TMP/routes.conf"
 
 write_conf() {     # instance dir port
     local inst=$1 dir=$2 port=$3 kv
@@ -177,10 +274,11 @@ http {
     fastcgi_temp_path $dir/fastcgi;
     uwsgi_temp_path $dir/uwsgi;
     scgi_temp_path $dir/scgi;
+    set_real_ip_from 127.0.0.1;
+    real_ip_header X-Forwarded-For;
 EOF
-        case $inst in
-            base)
-                cat <<EOF
+        if [ "$inst" = base ]; then
+            cat <<EOF
     server {
         listen 127.0.0.1:$port;
         location = /read { bench_read_body; }
@@ -188,25 +286,59 @@ EOF
     }
 }
 EOF
+            return
+        fi
+
+        echo "    xflow_kafka_brokers $BOOTSTRAP;"
+        for kv in $KAFKA_CONF; do
+            echo "    xflow_kafka_conf ${kv%%=*} ${kv#*=};"
+        done
+
+        case $inst in
+            privacy)
+                echo "    xflow_hash_key $TMP/hash.key id=bench;"
+                echo "    xflow_ua_dictionary bench_ua ttl=1d;"
+                echo "    xflow_geoip city=$GEOIP;"
                 ;;
-            *)
-                echo "    xflow_kafka_brokers $BOOTSTRAP;"
-                for kv in $KAFKA_CONF; do
-                    echo "    xflow_kafka_conf ${kv%%=*} ${kv#*=};"
-                done
-                cat <<EOF
-    server {
-        listen 127.0.0.1:$port;
-        location = /collect {
-            xflow_collect;
-            xflow_topic bench_$inst;
-            xflow_ack $inst;
-        }
-    }
-}
-EOF
+            limit)
+                echo "    xflow_limit_zone bench:1m key=\$binary_remote_addr" \
+                     "rate=100000000r/s burst=100000000;"
+                ;;
+            spool-*)
+                mkdir -p "$dir/spool"
+                chmod 777 "$dir/spool"
+                echo "    xflow_spool $dir/spool max_size=1g" \
+                     "fsync=${inst#spool-}$([ "$inst" = spool-interval ] \
+                                           && echo "=100ms");"
                 ;;
         esac
+
+        cat <<EOF
+    server {
+        listen 127.0.0.1:$port;
+        location = /metrics { xflow_metrics; }
+        location / {
+            xflow_collect;
+            xflow_topic $(inst_topic "$inst");
+            xflow_ack $([ "$inst" = kafka ] && echo kafka || echo local);
+EOF
+        case $inst in
+            privacy)
+                echo "            xflow_cookie_ref sensorsdata2015jssdkcross" \
+                     "ph_* session;"
+                echo "            xflow_strip_field ua hash;"
+                echo "            xflow_strip_field properties.\$user_agent hash;"
+                ;;
+            routes)
+                sed 's/^/            /' "$TMP/routes.conf"
+                ;;
+            limit)
+                echo "            xflow_limit bench;"
+                ;;
+        esac
+        echo "        }"
+        echo "    }"
+        echo "}"
     } > "$dir/nginx.conf"
 }
 
@@ -232,7 +364,9 @@ start_nginx() {    # instance
 
 declare -A NEED
 for t in $TARGETS; do NEED[$(target_inst "$t")]=1; done
-for inst in base local kafka; do
+if [ "$BYTES" = 1 ]; then NEED[local]=1; NEED[privacy]=1; fi
+[ "$SOAK" -gt 0 ] && NEED[local]=1
+for inst in $INSTANCES; do
     [ -n "${NEED[$inst]:-}" ] && start_nginx "$inst"
 done
 
@@ -250,10 +384,12 @@ url() {            # target
     echo "http://127.0.0.1:$(inst_port "$(target_inst "$1")")$(target_uri "$1")"
 }
 
-run_wrk() {        # case target seconds
+run_wrk() {        # case target seconds [delay_ms]
     local enc
     enc=$(case_encoding "$1")
     BENCH_PAYLOAD=$(case_file "$1") BENCH_ENCODING=$enc \
+        BENCH_HEADERS=$([ "$HEADERS" = 1 ] && echo "$TMP/headers") \
+        BENCH_DELAY_MS=${4:-} \
         "${CLIENT[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$3"s --timeout 5s \
         -s "$LUA" "$(url "$2")"
 }
@@ -266,6 +402,7 @@ check_target() {   # case target: one request by hand, before any timing
     code=$(curl -s -o "$body" -w '%{http_code}' -X POST \
         -H 'Content-Type: application/json' \
         ${enc:+-H "Content-Encoding: $enc"} \
+        $([ "$HEADERS" = 1 ] && echo "-H @$TMP/headers") \
         --data-binary @"$(case_file "$c")" "$(url "$t")")
     [ "$code" = "$want" ] \
         || die "$t $c: HTTP $code, expected $want: $(head -c 300 "$body")"
@@ -327,6 +464,148 @@ for r in $(seq "$ROUNDS"); do
     done
 done
 
+# ------------------------------------------------------------ half load
+
+# p99 at half of the peak req/s this run measured: a paced load, each of
+# enough connections waiting ~10 ms between its requests
+HALF_TSV=$OUT/half.tsv
+printf 'case\ttarget\twant_rps\tconns\tdelay_ms\trps\tp50_us\tp99_us\n' \
+    > "$HALF_TSV"
+for c in $CASES; do
+    for t in $HALF; do
+        case " $TARGETS " in *" $t "*) ;; *) continue ;; esac
+        read -r want conns delay < <(python3 -c '
+import csv, statistics, sys
+c, t, f = sys.argv[1:]
+rs = [r for r in csv.DictReader(open(f), delimiter="\t")
+      if r["case"] == c and r["target"] == t]
+rps = statistics.median(int(r["requests"]) / int(r["duration_us"]) * 1e6
+                        for r in rs)
+p50 = statistics.median(int(r["p50_us"]) for r in rs) / 1000
+half, delay = rps / 2, 10
+print(int(half), max(2, round(half * (delay + p50) / 1000)), delay)
+' "$c" "$t" "$RUNS")
+        line=$(BENCH_PAYLOAD=$(case_file "$c") \
+               BENCH_ENCODING=$(case_encoding "$c") \
+               BENCH_HEADERS=$([ "$HEADERS" = 1 ] && echo "$TMP/headers") \
+               BENCH_DELAY_MS=$delay \
+               "${CLIENT[@]}" wrk -t"$THREADS" -c"$conns" -d"$SECONDS_RUN"s \
+               --timeout 5s -s "$LUA" "$(url "$t")" | grep '^BENCH ') \
+            || die "wrk failed on $t $c (half load)"
+        eval "$(echo "${line#BENCH }" | tr ' ' '\n' | sed 's/^/h_/')"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$t" "$want" \
+            "$conns" "$delay" \
+            "$(echo "$h_requests $h_duration_us" \
+               | awk '{ printf "%d", $1 / $2 * 1e6 }')" \
+            "$h_p50_us" "$h_p99_us" >> "$HALF_TSV"
+    done
+done
+
+# ------------------------------------------------------------ bytes/event
+
+# every request of every SDK capture, then each payload, replayed to the
+# plain and the privacy instance with the browser's headers; bytes that
+# reached Kafka (xflow_kafka_produced_bytes_total, delivery reports, the
+# UA dictionary's messages included) over events accepted
+BYTES_TSV=$OUT/bytes.tsv
+if [ "$BYTES" = 1 ] && [ -n "${WORKER[local]:-}" ] \
+   && [ -n "${WORKER[privacy]:-}" ]
+then
+    python3 - "$BYTES_TSV" "$(inst_port local)" "$(inst_port privacy)" \
+        "$CAPTURES" "$PAYLOADS" "${TMP}/headers" << 'EOF'
+import base64, glob, http.client, json, os, re, sys, time
+
+out, port_plain, port_priv, captures, payloads, hfile = sys.argv[1:]
+extra = {}
+if os.path.exists(hfile):
+    for line in open(hfile):
+        k, v = line.rstrip("\n").split(": ", 1)
+        extra[k.lower()] = (k, v)
+
+def metrics(port):
+    c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=5)
+    c.request("GET", "/metrics")
+    text = c.getresponse().read().decode()
+    tot = lambda name: sum(float(m.group(1)) for m in re.finditer(
+        r"^%s(?:\{[^}]*\})? (\S+)$" % name, text, re.M))
+    return tot("xflow_kafka_produced_bytes_total"), tot("xflow_events_total")
+
+def settled(port):
+    last = None
+    for _ in range(50):
+        m = metrics(port)
+        if m == last:
+            return m
+        last = m
+        time.sleep(0.2)
+    return last
+
+def send(port, recs):
+    c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=5)
+    for r in recs:
+        h = {}
+        for k, v in r["headers"].items():
+            if k in ("host", "content-length", "connection",
+                     "transfer-encoding"):
+                continue
+            h[k] = v
+        for k, (name, v) in extra.items():
+            if k == "cookie" and h.get("cookie"):
+                h["cookie"] = h["cookie"] + "; " + v
+            else:
+                h[k] = v
+        path = r["path"] + ("?" + r["query"] if r.get("query") else "")
+        body = base64.b64decode(r.get("bodyBase64") or "")
+        c.request(r["method"], path, body if body else None, h)
+        c.getresponse().read()
+
+rows = []
+for f in sorted(glob.glob(os.path.join(captures, "*.json"))):
+    recs = json.load(open(f))["serverRecords"]
+    rows.append((os.path.basename(f)[:-5], recs))
+for name, enc in (("event300.json", ""), ("batch50.json.gz", "gzip")):
+    body = open(os.path.join(payloads, name), "rb").read()
+    h = {"content-type": "application/json"}
+    if enc:
+        h["content-encoding"] = enc
+    rows.append((name, [{"method": "POST", "path": "/collect",
+                         "headers": h,
+                         "bodyBase64": base64.b64encode(body).decode()}]))
+
+with open(out, "w") as o:
+    o.write("source\trequests\tevents\tbytes_plain\tbytes_refs\n")
+    for name, recs in rows:
+        res = []
+        for port in (port_plain, port_priv):
+            b0, e0 = settled(port)
+            send(port, recs)
+            b1, e1 = settled(port)
+            res.append((b1 - b0, e1 - e0))
+        ev = res[0][1]
+        o.write("%s\t%d\t%d\t%.0f\t%.0f\n" % (
+            name, len(recs), ev,
+            res[0][0] / ev if ev else 0, res[1][0] / res[1][1]
+            if res[1][1] else 0))
+EOF
+fi
+
+# ------------------------------------------------------------ soak
+
+SOAK_TSV=$OUT/soak.tsv
+if [ "$SOAK" -gt 0 ] && [ -n "${WORKER[local]:-}" ]; then
+    printf 'second\trss_kb\thwm_kb\trps\n' > "$SOAK_TSV"
+    for s in $(seq 10 10 "$SOAK"); do
+        line=$(run_wrk batch50gz xflow-local 10 | grep '^BENCH ') \
+            || die "wrk failed (soak)"
+        eval "$(echo "${line#BENCH }" | tr ' ' '\n' | sed 's/^/s_/')"
+        printf '%s\t%s\t%s\t%s\n' "$s" \
+            "$(status_kb "${WORKER[local]}" VmRSS)" \
+            "$(status_kb "${WORKER[local]}" VmHWM)" \
+            "$(echo "$s_requests $s_duration_us" \
+               | awk '{ printf "%d", $1 / $2 * 1e6 }')" >> "$SOAK_TSV"
+    done
+fi
+
 for inst in "${!MASTER[@]}"; do
     if grep -E '\[(alert|emerg|crit)\]' "$TMP/$inst/error.log" >&2; then
         echo "bench: nginx ($inst) logged the errors above" >&2
@@ -348,6 +627,12 @@ LABEL = {
     "read": "baseline: reads body, 204",
     "xflow-local": "xflow ack=local",
     "xflow-kafka": "xflow ack=kafka",
+    "xflow-privacy": "local+privacy refs+GeoIP",
+    "xflow-routes": "local+1000 route rules",
+    "xflow-limit": "local+1 rate-limit check",
+    "xflow-spool-always": "local+spool fsync=always",
+    "xflow-spool-interval": "local+spool fsync=100ms",
+    "xflow-spool-off": "local+spool fsync=off",
 }
 CASE = {
     "event300": "event300.json: 1 event/request, 314 B, plain",
@@ -431,5 +716,43 @@ print("us/req, us/event: nginx worker CPU (utime+stime from /proc/<pid>/stat,"
 print("librdkafka's included) per completed request / per event sent."
       " arrived: messages")
 print("counted in Kafka (high watermarks) / events acknowledged by 2xx.")
+EOF
+python3 - "$HALF_TSV" "$BYTES_TSV" "$SOAK_TSV" << 'EOF' | tee -a "$OUT/summary.txt"
+import csv, os, sys
+
+half, nbytes, soak = sys.argv[1:]
+rows = lambda f: (list(csv.DictReader(open(f), delimiter="\t"))
+                  if os.path.exists(f) else [])
+
+if rows(half):
+    print()
+    print("== latency at half of the peak req/s (paced: conns x delay)")
+    print("%-10s %-22s %9s %9s %6s %7s %7s"
+          % ("case", "target", "want r/s", "got r/s", "conns", "p50 ms",
+             "p99 ms"))
+    for r in rows(half):
+        print("%-10s %-22s %9s %9s %6s %7.2f %7.2f"
+              % (r["case"], r["target"], r["want_rps"], r["rps"], r["conns"],
+                 int(r["p50_us"]) / 1000, int(r["p99_us"]) / 1000))
+
+if rows(nbytes):
+    print()
+    print("== bytes per event into Kafka (envelope included), with the"
+          " browser headers")
+    print("%-26s %8s %7s %10s %10s %6s"
+          % ("source", "requests", "events", "plain B", "refs B", "ratio"))
+    for r in rows(nbytes):
+        a, b = float(r["bytes_plain"]), float(r["bytes_refs"])
+        print("%-26s %8s %7s %10.0f %10.0f %6.2f"
+              % (r["source"], r["requests"], r["events"], a, b,
+                 b / a if a else 0))
+
+if rows(soak):
+    print()
+    print("== soak: batch50gz on xflow ack=local, RSS every 10 s")
+    for r in rows(soak):
+        print("%5ss  RSS %6.1f MB  peak %6.1f MB  %7s req/s"
+              % (r["second"], int(r["rss_kb"]) / 1024,
+                 int(r["hwm_kb"]) / 1024, r["rps"]))
 EOF
 echo "bench: raw runs in $RUNS"
