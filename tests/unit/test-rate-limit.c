@@ -1519,8 +1519,11 @@ START_TEST(test_processes)
     ck_assert_uint_eq(u.used, st.claimed - st.evicted);
 
     if (churn) {
-        /* slots changed hands while other processes decided on them */
-        ck_assert_uint_gt(st.evicted, 100);
+        /*
+         * Slots changed hands while other processes decided on them (how
+         * often depends on how the processes were scheduled).
+         */
+        ck_assert_uint_gt(st.evicted, 0);
         ck_assert_uint_eq(u.used, 8);
 
     } else {
