@@ -27,12 +27,34 @@ typedef struct {
 } xf_route_index_t;
 
 
+/*
+ * Prefix rules (event=order_* and no exact name): a byte trie of the
+ * prefixes, each node holding the rules whose prefix ends there, so an
+ * event name collects its candidates in one walk down its own bytes.
+ */
+typedef struct {
+    uint32_t        child;              /* first child, 0: none */
+    uint32_t        sibling;            /* next sibling, 0: none */
+    uint32_t        rules;              /* offset in the trie's rule ids */
+    uint32_t        nrules;
+    u_char          byte;
+} xf_route_node_t;
+
+
+#define XF_ROUTE_PREFIX_MAX  64         /* candidates gathered on a walk */
+
+
 struct xf_route_table_s {
     xf_route_rule_t    *rules;
     uint32_t           *topics;
     size_t              n;
     xf_route_index_t    by_event;       /* rules with exact event names */
     xf_route_index_t    by_app;         /* no event condition, exact apps */
+    xf_route_node_t    *trie;           /* node 0 is the root ("") */
+    size_t              ntrie;
+    uint32_t           *trie_rules;
+    uint32_t           *prefixed;       /* every trie rule, in order: the */
+    size_t              nprefixed;      /* fallback of a crowded walk */
     uint32_t           *rest;           /* everything else, in order */
     size_t              nrest;
 };
@@ -400,6 +422,210 @@ xf_route_index_find(const xf_route_index_t *idx, const u_char *p, size_t len)
 }
 
 
+/* The node of prefix p below the root, added if missing. */
+static uint32_t
+xf_route_trie_node(xf_route_table_t *t, const u_char *p, size_t len)
+{
+    size_t    i;
+    uint32_t  node, c, last;
+
+    node = 0;
+
+    for (i = 0; i < len; i++) {
+        last = 0;
+
+        for (c = t->trie[node].child; c; c = t->trie[c].sibling) {
+            if (t->trie[c].byte == p[i]) {
+                break;
+            }
+
+            last = c;
+        }
+
+        if (c == 0) {
+            /* capacity was counted: every prefix byte may be a node */
+            c = (uint32_t) t->ntrie++;
+            memset(&t->trie[c], 0, sizeof(xf_route_node_t));
+            t->trie[c].byte = p[i];
+
+            if (last) {
+                t->trie[last].sibling = c;
+            } else {
+                t->trie[node].child = c;
+            }
+        }
+
+        node = c;
+    }
+
+    return node;
+}
+
+
+/*
+ * Build the trie of the prefix rules: pairs of (node, rule) sorted, then
+ * each node's rules laid out together, in rule order, without repeats.
+ */
+static xf_status_t
+xf_route_trie_build(xf_route_table_t *t, const xf_route_rule_t *rules,
+    size_t n, const xf_alloc_t *a)
+{
+    size_t            i, j, nodes, npairs, k;
+    uint32_t         *count, *pos;
+    xf_route_pair_t  *pairs;
+
+    nodes = 1;
+    npairs = 0;
+
+    for (i = 0; i < n; i++) {
+        if (rules[i].event.nprefix && rules[i].event.nexact == 0) {
+            for (j = 0; j < rules[i].event.nprefix; j++) {
+                nodes += rules[i].event.prefix[j].len;
+                npairs++;
+            }
+        }
+    }
+
+    if (npairs == 0) {
+        return XF_OK;
+    }
+
+    t->trie = a->alloc(a->data, nodes * sizeof(xf_route_node_t));
+    t->trie_rules = a->alloc(a->data, npairs * sizeof(uint32_t));
+    t->prefixed = a->alloc(a->data, npairs * sizeof(uint32_t));
+    pairs = a->alloc(a->data, npairs * sizeof(xf_route_pair_t));
+    count = a->alloc(a->data, 2 * nodes * sizeof(uint32_t));
+
+    if (t->trie == NULL || t->trie_rules == NULL || t->prefixed == NULL
+        || pairs == NULL || count == NULL)
+    {
+        return XF_ERR_NOMEM;
+    }
+
+    memset(&t->trie[0], 0, sizeof(xf_route_node_t));
+    t->ntrie = 1;
+
+    k = 0;
+
+    for (i = 0; i < n; i++) {
+        if (rules[i].event.nprefix == 0 || rules[i].event.nexact) {
+            continue;
+        }
+
+        t->prefixed[t->nprefixed++] = (uint32_t) i;
+
+        for (j = 0; j < rules[i].event.nprefix; j++) {
+            /* the pair's name holds the node number, its rule the rule */
+            pairs[k].name.data = NULL;
+            pairs[k].name.len = xf_route_trie_node(t,
+                                    rules[i].event.prefix[j].data,
+                                    rules[i].event.prefix[j].len);
+            pairs[k++].rule = (uint32_t) i;
+        }
+    }
+
+    /* counting sort by node; rules arrive in order within a node */
+    memset(count, 0, 2 * t->ntrie * sizeof(uint32_t));
+    pos = count + t->ntrie;
+
+    for (k = 0; k < npairs; k++) {
+        count[pairs[k].name.len]++;
+    }
+
+    for (i = 1; i < t->ntrie; i++) {
+        pos[i] = pos[i - 1] + count[i - 1];
+    }
+
+    for (i = 0; i < t->ntrie; i++) {
+        t->trie[i].rules = pos[i];
+        t->trie[i].nrules = 0;
+    }
+
+    for (k = 0; k < npairs; k++) {
+        xf_route_node_t  *nd = &t->trie[pairs[k].name.len];
+
+        /* a rule listing one prefix twice is kept once */
+        if (nd->nrules == 0
+            || t->trie_rules[nd->rules + nd->nrules - 1] != pairs[k].rule)
+        {
+            t->trie_rules[nd->rules + nd->nrules++] = pairs[k].rule;
+        }
+    }
+
+    a->free(a->data, pairs);
+    a->free(a->data, count);
+
+    return XF_OK;
+}
+
+
+/*
+ * The prefix rules an event name can match, sorted: gathered on the walk
+ * down the name's bytes.  Returns the number, or SIZE_MAX when more than
+ * fit: then every prefix rule is a candidate (t->prefixed).
+ */
+static size_t
+xf_route_trie_match(const xf_route_table_t *t, const xf_str_t *name,
+    uint32_t *out)
+{
+    size_t            i, n, k, m;
+    uint32_t          c, v;
+    xf_route_node_t  *nd;
+
+    if (t->trie == NULL) {
+        return 0;
+    }
+
+    n = 0;
+    nd = &t->trie[0];
+
+    for (i = 0; ; i++) {
+        for (k = 0; k < nd->nrules; k++) {
+            if (n == XF_ROUTE_PREFIX_MAX) {
+                return SIZE_MAX;
+            }
+
+            out[n++] = t->trie_rules[nd->rules + k];
+        }
+
+        if (i == name->len) {
+            break;
+        }
+
+        for (c = nd->child; c; c = t->trie[c].sibling) {
+            if (t->trie[c].byte == name->data[i]) {
+                break;
+            }
+        }
+
+        if (c == 0) {
+            break;
+        }
+
+        nd = &t->trie[c];
+    }
+
+    /* insertion sort and dedupe: a handful of ids */
+    for (i = 1; i < n; i++) {
+        v = out[i];
+
+        for (m = i; m > 0 && out[m - 1] > v; m--) {
+            out[m] = out[m - 1];
+        }
+
+        out[m] = v;
+    }
+
+    for (i = 0, m = 0; i < n; i++) {
+        if (m == 0 || out[m - 1] != out[i]) {
+            out[m++] = out[i];
+        }
+    }
+
+    return m;
+}
+
+
 xf_status_t
 xf_route_compile(const xf_route_rule_t *rules, const uint32_t *topics,
     size_t n, const xf_alloc_t *a, xf_route_table_t **table)
@@ -450,6 +676,9 @@ xf_route_compile(const xf_route_rule_t *rules, const uint32_t *topics,
                 ev[nev++].rule = (uint32_t) i;
             }
 
+        } else if (rules[i].event.nprefix && rules[i].event.nexact == 0) {
+            /* in the trie, built below */
+
         } else if (rules[i].event.nexact + rules[i].event.nprefix == 0
                    && rules[i].app.nexact && rules[i].app.nprefix == 0)
         {
@@ -469,6 +698,11 @@ xf_route_compile(const xf_route_rule_t *rules, const uint32_t *topics,
     }
 
     st = xf_route_index_build(app, napp, a, &t->by_app);
+    if (st != XF_OK) {
+        return st;
+    }
+
+    st = xf_route_trie_build(t, rules, n, a);
     if (st != XF_OK) {
         return st;
     }
@@ -573,9 +807,11 @@ size_t
 xf_route_match(const xf_route_table_t *t, const xf_route_event_t *ev,
     xf_route_target_t *out)
 {
-    size_t                  ia, ib, ic, na, nb, nout;
-    uint32_t                ra, rb, rc, rule;
-    const uint32_t         *la, *lb;
+    int                     known;
+    size_t                  ia, ib, ic, id, na, nb, nd, nout;
+    uint32_t                ra, rb, rc, rd, rule;
+    uint32_t                cand[XF_ROUTE_PREFIX_MAX];
+    const uint32_t         *la, *lb, *ld;
     const xf_route_rule_t  *r;
     const xf_route_slot_t  *sa, *sb;
 
@@ -591,16 +827,29 @@ xf_route_match(const xf_route_table_t *t, const xf_route_event_t *ev,
     lb = sb ? sb->rules : NULL;
     nb = sb ? sb->n : 0;
 
-    ia = ib = ic = nout = 0;
+    /* prefix rules whose prefix the name starts with, from the trie */
+    nd = xf_route_trie_match(t, &ev->name, cand);
+    ld = cand;
+    known = 1;
 
-    /* merge the three sorted candidate lists: rule order is match order */
+    if (nd == SIZE_MAX) {
+        /* too many on one path: check them all, in order */
+        ld = t->prefixed;
+        nd = t->nprefixed;
+        known = 0;
+    }
+
+    ia = ib = ic = id = nout = 0;
+
+    /* merge the sorted candidate lists: rule order is match order */
 
     for ( ;; ) {
         ra = ia < na ? la[ia] : UINT32_MAX;
         rb = ib < nb ? lb[ib] : UINT32_MAX;
         rc = ic < t->nrest ? t->rest[ic] : UINT32_MAX;
+        rd = id < nd ? ld[id] : UINT32_MAX;
 
-        rule = xf_min(ra, xf_min(rb, rc));
+        rule = xf_min(xf_min(ra, rb), xf_min(rc, rd));
 
         if (rule == UINT32_MAX) {
             break;
@@ -617,6 +866,12 @@ xf_route_match(const xf_route_table_t *t, const xf_route_event_t *ev,
         } else if (rule == rb) {
             ib++;
             if (!xf_route_rule_match(r, ev, 1, 1)) {
+                continue;
+            }
+
+        } else if (rule == rd) {
+            id++;
+            if (!xf_route_rule_match(r, ev, known, 0)) {
                 continue;
             }
 

@@ -10,17 +10,19 @@
  * marked copy sends the event to its topic and matching goes on.  An
  * event that matches nothing goes to the default topic (the caller's).
  *
- * Matching cost does not grow with the number of exact rules: rules whose
- * event condition is an exact name or a set of names are indexed by name
- * in a hash table, rules without an event condition but with exact app
- * names are indexed by app, and only the rest (prefix and has= rules
- * without an exact name) are scanned.  The candidate lists are sorted by
- * rule order and merged, so the first-match semantics are those of a
- * plain scan:
+ * Matching cost does not grow with the number of exact or prefix rules:
+ * rules whose event condition is an exact name or a set of names are
+ * indexed by name in a hash table, rules with only prefixes are indexed
+ * by a byte trie of the prefixes, rules without an event condition but
+ * with exact app names are indexed by app, and only the rest (has= and
+ * format= rules, mixed conditions) are scanned.  The candidate lists are
+ * sorted by rule order and merged, so the first-match semantics are those
+ * of a plain scan:
  *
  *   event name --hash--> [3, 17, 250]  \
- *   app        --hash--> [40]           > merge by rule number -> check
- *   the rest   --------> [1, 900]      /   each rule's other conditions
+ *   app        --hash--> [40]           \ merge by rule number -> check
+ *   name bytes --trie--> [8, 61]        / each rule's other conditions
+ *   the rest   --------> [1, 900]      /
  */
 
 #ifndef XF_ROUTE_H

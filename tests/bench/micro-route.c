@@ -29,7 +29,7 @@ now_ns(void)
 
 
 static void
-bench(size_t nrules, int exact_only)
+bench(size_t nrules, int mix)
 {
     char               *text;
     size_t              i, k, iters, matched;
@@ -51,10 +51,15 @@ bench(size_t nrules, int exact_only)
     for (i = 0; i < nrules; i++) {
         char *p = text + i * 64;
 
-        if (exact_only || i % 10) {
+        if (mix == 0 || (mix == 1 && i % 10) || (mix == 2 && i % 4)) {
             snprintf(p, 64, "event=e%zu", i + 1000);
+
+        } else if (mix == 2) {
+            /* one rule in four is a prefix rule: the trie */
+            snprintf(p, 64, "event=e%zu_*", i);
+
         } else {
-            /* one rule in ten is a prefix or has= rule: scanned */
+            /* one rule in ten is a prefix or has= rule */
             snprintf(p, 64, i % 20 ? "event=x%zu*" : "has=p%zu", i);
         }
 
@@ -102,18 +107,20 @@ bench(size_t nrules, int exact_only)
     t1 = now_ns();
 
     printf("%5zu rules (%s): %6.1f ns/event, %zu of %zu matched\n", nrules,
-           exact_only ? "exact names" : "90% exact, 10% prefix/has=",
-           (t1 - t0) / iters, matched, iters);
+           mix == 0 ? "exact names"
+           : mix == 1 ? "90% exact, 5% prefix, 5% has="
+           : "75% exact, 25% prefix", (t1 - t0) / iters, matched, iters);
 }
 
 
 int
 main(void)
 {
-    bench(0, 1);
-    bench(10, 1);
-    bench(1000, 1);
+    bench(0, 0);
     bench(10, 0);
     bench(1000, 0);
+    bench(1000, 2);
+    bench(10, 1);
+    bench(1000, 1);
     return 0;
 }

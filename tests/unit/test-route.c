@@ -298,6 +298,35 @@ scan(fixture_t *f, xf_route_event_t ev)
 }
 
 
+/* More prefix rules on one name's path than a walk gathers: all checked. */
+START_TEST(test_crowded_prefix_path)
+{
+    char         line[64], err[256];
+    size_t       i;
+    fixture_t   *f;
+
+    f = arena_alloc(&arena, sizeof(fixture_t));
+    memset(f, 0, sizeof(fixture_t));
+
+    for (i = 0; i < 100; i++) {
+        snprintf(line, sizeof(line), "event=%s topic=t%s",
+                 i % 2 ? "a*" : "ab*", i < 90 ? " copy" : "");
+        ck_assert_msg(add_rule(f, line, err, sizeof(err)) == XF_OK, "%s", err);
+    }
+
+    ck_assert_int_eq(xf_route_compile(f->rules, f->topics, f->n, &pool,
+                                      &f->table), XF_OK);
+
+    /* 16 targets at most, in rule order */
+    ck_assert_str_eq(route(f, event("abc", "", XF_FMT_JSON, "{}")),
+                     "0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15");
+    ck_assert_str_eq(route(f, event("ax", "", XF_FMT_JSON, "{}")),
+                     "1,3,5,7,9,11,13,15,17,19,21,23,25,27,29,31");
+    ck_assert_str_eq(route(f, event("b", "", XF_FMT_JSON, "{}")), "");
+}
+END_TEST
+
+
 START_TEST(test_thousand_rules_agree_with_scan)
 {
     char         line[128], err[256], name[32], app[32];
@@ -378,6 +407,7 @@ make_route_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, NULL, arena_teardown);
     tcase_add_test(tc, test_thousand_rules_agree_with_scan);
+    tcase_add_test(tc, test_crowded_prefix_path);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("errors");
