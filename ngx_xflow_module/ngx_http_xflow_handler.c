@@ -178,37 +178,6 @@ not_allowed:
 }
 
 
-ngx_int_t
-ngx_http_xflow_reply_not_allowed(ngx_http_request_t *r,
-    ngx_http_xflow_ctx_t *ctx)
-{
-    ngx_table_elt_t            *h;
-    ngx_http_xflow_loc_conf_t  *lcf;
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Allow");
-
-    if (lcf->format == XF_FMT_JSON) {
-        ngx_str_set(&h->value, "POST, PUT, OPTIONS");
-    } else {
-        ngx_str_set(&h->value, "GET, POST, PUT, OPTIONS");
-    }
-
-    ctx->error = "method_not_allowed";
-
-    return ngx_http_xflow_reply_error(r, NGX_HTTP_NOT_ALLOWED,
-                                      "method_not_allowed",
-                                      "send events with POST");
-}
-
-
 static ngx_int_t
 ngx_http_xflow_content_encoding(ngx_http_request_t *r, xf_encoding_t *enc)
 {

@@ -686,7 +686,10 @@ ngx_http_xflow_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     }
 
     for (t = 0; t < ntopics; t++) {
-        if (count[t]) {
+        /* $xflow_topic: the events' topics, not the UA dictionary's */
+        if (count[t] && !(pv.ua_ref.len && t == pv.ua_topic
+                          && count[t] == 1))
+        {
             ctx->topic = t;
             ctx->topics++;
         }

@@ -306,6 +306,32 @@ ngx_http_xflow_reply_retry(ngx_http_request_t *r, ngx_uint_t throttle,
 }
 
 
+/* 405, with the methods the location's format takes. */
+ngx_int_t
+ngx_http_xflow_reply_not_allowed(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx)
+{
+    ngx_int_t                   rc;
+    ngx_http_xflow_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+
+    rc = lcf->format == XF_FMT_JSON
+         ? ngx_http_xflow_header_lit(r, "Allow", "POST, PUT, OPTIONS")
+         : ngx_http_xflow_header_lit(r, "Allow", "GET, POST, PUT, OPTIONS");
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->error = "method_not_allowed";
+
+    return ngx_http_xflow_reply_error(r, NGX_HTTP_NOT_ALLOWED,
+                                      "method_not_allowed",
+                                      "send events with POST");
+}
+
+
 /* Map a core status to its HTTP answer. */
 ngx_int_t
 ngx_http_xflow_reply_status(ngx_http_request_t *r, xf_status_t st)
