@@ -24,8 +24,8 @@
 #                      ["xflow-local xflow-kafka"; "" skips]
 #   BENCH_BYTES        1: bytes per event into Kafka for the SDK captures
 #                      and the payloads, with and without references [1]
-#   BENCH_CAPTURES     [/work/shared/fixtures/sdk-captures]
-#   BENCH_GEOIP        City database [/work/shared/testdata/geoip/
+#   BENCH_CAPTURES     [tests/fixtures/sdk-captures]
+#   BENCH_GEOIP        City database [tests/fixtures/geoip/
 #                      GeoIP2-City-Test.mmdb]
 #   BENCH_SOAK         seconds of batch50gz on xflow-local after the
 #                      rounds, RSS sampled every 10 s [0: none]
@@ -33,7 +33,7 @@
 #                      CPU 1, wrk and the broker on CPU 0; 0: no pinning [1]
 #   BENCH_KAFKA_CONF   librdkafka properties for xflow, "name=value ..."
 #                      [linger.ms=1]
-#   BENCH_PAYLOAD_DIR  [/work/shared/bench/payloads]
+#   BENCH_PAYLOAD_DIR  [tests/bench/payloads]
 #   BENCH_OUT          results directory [build/bench]
 #   BENCH_PORT         first of nine loopback ports [18081]
 #   BENCH_KEEP=1       keep the nginx prefixes (logs, configs) in /tmp
@@ -45,6 +45,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
+ROOT=$PWD
 
 NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
 XFLOW_MODULE=${XFLOW_MODULE:-$PWD/build/ngx_xflow_module.so}
@@ -63,12 +64,12 @@ TARGETS=${BENCH_TARGETS:-read xflow-local return204 xflow-kafka \
 HEADERS=${BENCH_HEADERS:-1}
 HALF=${BENCH_HALF-xflow-local xflow-kafka}
 BYTES=${BENCH_BYTES:-1}
-CAPTURES=${BENCH_CAPTURES:-/work/shared/fixtures/sdk-captures}
-GEOIP=${BENCH_GEOIP:-/work/shared/testdata/geoip/GeoIP2-City-Test.mmdb}
+CAPTURES=${BENCH_CAPTURES:-$ROOT/tests/fixtures/sdk-captures}
+GEOIP=${BENCH_GEOIP:-$ROOT/tests/fixtures/geoip/GeoIP2-City-Test.mmdb}
 SOAK=${BENCH_SOAK:-0}
 PIN=${BENCH_PIN:-1}
 KAFKA_CONF=${BENCH_KAFKA_CONF:-linger.ms=1}
-PAYLOADS=${BENCH_PAYLOAD_DIR:-/work/shared/bench/payloads}
+PAYLOADS=${BENCH_PAYLOAD_DIR:-$ROOT/tests/bench/payloads}
 OUT=${BENCH_OUT:-build/bench}
 rm -f "$OUT/half.tsv" "$OUT/bytes.tsv" "$OUT/soak.tsv"
 PORT=${BENCH_PORT:-18081}

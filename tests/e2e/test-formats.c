@@ -2,7 +2,7 @@
  * test-formats.c - every request real browser SDKs sent, replayed against
  * nginx with the module, byte for byte.
  *
- * The captures (the JSON files of ../shared/fixtures/sdk-captures/ from the
+ * The captures (the JSON files of tests/fixtures/sdk-captures/ from the
  * root; XF_CAPTURES overrides the directory) hold, per SDK and sending
  * mode, every request as it reached a recording server: method, path,
  * query, headers in wire order, the body in base64, and what the recorder
@@ -53,7 +53,7 @@
 
 #define FMT_TOPIC        "events"
 #define FMT_DEAD_LETTER  "xflow_dead_letter"
-#define FMT_CAPTURES     "../shared/fixtures/sdk-captures"
+#define FMT_CAPTURES     "tests/fixtures/sdk-captures"
 #define FMT_CONSUME_MS   15000
 #define FMT_SETTLE_MS    1000
 #define FMT_MAX_CAPTURES 64

@@ -73,7 +73,7 @@ geoip_db(void)
     const char  *src;
 
     src = getenv("XFLOW_SRC");
-    snprintf(path, sizeof(path), "%s/../shared/testdata/geoip/%s",
+    snprintf(path, sizeof(path), "%s/tests/fixtures/geoip/%s",
              src ? src : ".", "GeoIP2-City-Test.mmdb");
     return path;
 }
@@ -371,7 +371,7 @@ START_TEST(test_bad_key_and_database_fail_config_test)
     free(out);
 
     snprintf(snippet, sizeof(snippet),
-             "    xflow_geoip city=%s/../shared/testdata/geoip/"
+             "    xflow_geoip city=%s/tests/fixtures/geoip/"
              "GeoIP2-City-Test-Broken-Double-Format.mmdb;\n"
              "    server { listen 127.0.0.1:@PORT@; }\n",
              getenv("XFLOW_SRC") ? getenv("XFLOW_SRC") : ".");

@@ -1,6 +1,6 @@
 /*
  * test-captures.c - golden test: every request the real Sensors Data and
- * PostHog browser SDKs sent (../shared/fixtures/sdk-captures/ JSON files, from
+ * PostHog browser SDKs sent (tests/fixtures/sdk-captures/ JSON files, from
  * the repository root; XF_CAPTURES overrides the directory) goes through
  * xf_format_parse, with the format detected and with the format named,
  * and must give exactly the events the recorder decoded: same count,
@@ -24,7 +24,7 @@
 #include "xf_format.h"
 
 
-#define XF_CAPTURES_DIR  "../shared/fixtures/sdk-captures"
+#define XF_CAPTURES_DIR  "tests/fixtures/sdk-captures"
 
 
 typedef struct {

@@ -1,6 +1,6 @@
 /*
  * test-geo.c - GeoIP with the MaxMind-DB test databases
- * (../shared/testdata/geoip, beside the checkout): known lookups, local
+ * (tests/fixtures/geoip): known lookups, local
  * and unknown addresses, and the broken files refused at open.
  */
 
@@ -12,7 +12,7 @@
 #include "xf_json.h"
 
 
-#define GEO_DIR   "../shared/testdata/geoip/"
+#define GEO_DIR   "tests/fixtures/geoip/"
 #define CITY      GEO_DIR "GeoIP2-City-Test.mmdb"
 #define COUNTRY   GEO_DIR "GeoIP2-Country-Test.mmdb"
 #define ASN       GEO_DIR "GeoLite2-ASN-Test.mmdb"
