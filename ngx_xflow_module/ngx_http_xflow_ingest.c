@@ -84,8 +84,12 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     ngx_http_xflow_build_request(r, ctx, &req, body, len);
 
-    /* every nested layer shares one budget with the body itself */
-    lim.max_decoded = lcf->max_decoded > len ? lcf->max_decoded - len : 0;
+    /*
+     * Every nested layer shares one budget with the body itself: the
+     * core counts the body (len) against the whole cap, so the whole cap
+     * is passed, not what the body left of it.
+     */
+    lim.max_decoded = lcf->max_decoded;
     lim.max_events = lcf->max_events;
     lim.max_event_size = lcf->max_event_size;
     lim.max_depth = lcf->max_depth;

@@ -134,7 +134,7 @@ xf_format_parse(const xf_request_t *req, const xf_limits_t *lim,
         break;
     }
 
-    if (lim->max_decoded != 0 && req->body_len > lim->max_decoded) {
+    if (req->body_len > lim->max_decoded) {
         return XF_ERR_TOO_LARGE;
     }
 
@@ -308,16 +308,15 @@ xf_fmt_own(xf_fmt_ctx_t *ctx, void *p)
 }
 
 
-/* Bytes nested layers may still produce; SIZE_MAX: no limit. */
+/*
+ * Bytes nested layers may still produce.  A used-up budget is 0, and 0
+ * is 0: never "no limit" (a caller that wants none passes SIZE_MAX).
+ */
 
 static size_t
 xf_fmt_budget(xf_fmt_ctx_t *ctx)
 {
     size_t  used;
-
-    if (ctx->lim->max_decoded == 0) {
-        return SIZE_MAX;
-    }
 
     used = ctx->req->body_len + ctx->up->decoded;
 

@@ -118,7 +118,10 @@ xf_status_t xf_format_parse_name(const u_char *p, size_t len,
  * and for bytes peeled from nested layers (base64, gzip in a field, form
  * decoding) comes from a; every nested layer counts against
  * lim->max_decoded together with the body (body_len + out->decoded <=
- * max_decoded).  A limit of 0 is no limit.  docs/formats.md describes
+ * max_decoded): the body itself is part of the budget, so pass the
+ * whole cap, never what is left of it.  max_decoded is always a limit (0
+ * allows no body at all; SIZE_MAX is the way to ask for none), and
+ * max_events / max_event_size 0 are no limit.  docs/formats.md describes
  * each format, the automatic choice and the dead-letter reasons.
  *
  * Returns XF_OK when the request was understood (some events may carry

@@ -93,6 +93,7 @@ static void hs_check_worker(void);
 static long hs_rss_kb(pid_t pid, const char *field);
 static char *hs_base64(const void *p, size_t len);
 static char *hs_form_b64(const char *name, const char *json);
+static char *hs_form_b64_len(const char *name, const void *p, size_t len);
 static char *hs_join(const char *const *parts, size_t n, const char *open,
     const char *sep, const char *close);
 static void hs_send_all(int fd, const void *p, size_t len);
@@ -466,10 +467,17 @@ hs_base64(const void *p, size_t len)
 static char *
 hs_form_b64(const char *name, const char *json)
 {
+    return hs_form_b64_len(name, json, strlen(json));
+}
+
+
+static char *
+hs_form_b64_len(const char *name, const void *p, size_t len)
+{
     char    *b, *out, *o;
     size_t   i;
 
-    b = hs_base64(json, strlen(json));
+    b = hs_base64(p, len);
 
     out = malloc(strlen(name) + 1 + strlen(b) * 3 + 1);
     ck_assert_ptr_nonnull(out);
@@ -1150,6 +1158,110 @@ START_TEST(test_bomb)
     ck_assert_msg(hwm < HS_MAX_RSS_KB, "worker VmHWM %ld kB", hwm);
 
     hs_sentinel();
+    sentinel[0] = HS_SENTINEL;
+    hs_expect_events(sentinel, 1);
+}
+END_TEST
+
+
+/*
+ * The nested bomb: a gzip POST /sa.gif whose data_list is base64 of
+ * concatenated gzip members, 768 of 4 MiB of zeros each (3 GiB), padded
+ * so that the body decodes to exactly xflow_max_decoded (10m).  The body and
+ * every nested layer share that one budget: the body used all of it, so
+ * nothing nested may be inflated (a used-up budget once read as "no
+ * limit").  About 10 KB on the wire; refused with 413 at a cost of at
+ * most xflow_max_decoded.  Then a body of 3/4 of the cap with nothing
+ * nested is accepted (the body was once counted twice).
+ */
+
+#define HS_NB_CAP      (10 << 20)       /* xflow_max_decoded default */
+#define HS_NB_MEMBER   (4 << 20)
+#define HS_NB_MEMBERS  768
+
+START_TEST(test_nested_bomb)
+{
+    long                base, hwm;
+    char               *before, *form, *body;
+    u_char             *member, *all, *gz, *zeros;
+    size_t              i, zn, gzlen, flen;
+    const char         *sentinel[1];
+    const char *const   gz_hdrs[] = { "Content-Encoding: gzip",
+                          "Content-Type: application/x-www-form-urlencoded",
+                          NULL };
+    const char *const   json_hdrs[] = { "Content-Encoding: gzip", NULL };
+
+    hs_start("", "");
+    before = hs_scrape();
+
+    zeros = calloc(1, HS_NB_MEMBER);
+    ck_assert_ptr_nonnull(zeros);
+    member = xf_compress(XF_TEST_GZIP, zeros, HS_NB_MEMBER, &zn);
+    free(zeros);
+
+    all = malloc(zn * HS_NB_MEMBERS);
+    ck_assert_ptr_nonnull(all);
+    for (i = 0; i < HS_NB_MEMBERS; i++) {
+        memcpy(all + i * zn, member, zn);
+    }
+    free(member);
+
+    form = hs_form_b64_len("data_list", all, zn * HS_NB_MEMBERS);
+    free(all);
+
+    flen = strlen(form);
+    ck_assert_uint_lt(flen + 16, HS_NB_CAP);
+
+    /* data_list=...&gzip=1&pad=xxxx: exactly the cap once decoded */
+    body = malloc(HS_NB_CAP);
+    ck_assert_ptr_nonnull(body);
+    memcpy(body, form, flen);
+    memcpy(body + flen, "&gzip=1&pad=", 12);
+    memset(body + flen + 12, 'x', HS_NB_CAP - flen - 12);
+    free(form);
+
+    gz = xf_compress(XF_TEST_GZIP, body, HS_NB_CAP, &gzlen);
+    free(body);
+
+    fprintf(stderr, "nested bomb: %zu bytes on the wire, %zu decoded, "
+            "%llu nested\n", gzlen, (size_t) HS_NB_CAP,
+            (unsigned long long) HS_NB_MEMBERS * HS_NB_MEMBER);
+    ck_assert_uint_lt(gzlen, 64 * 1024);
+
+    base = hs_rss_kb(worker, "VmHWM:");
+
+    hs_post("/sa.gif?project=default", gz_hdrs, gz, gzlen, 413, "too_large",
+            NULL);
+    free(gz);
+
+    hwm = hs_rss_kb(worker, "VmHWM:");
+    fprintf(stderr, "nested bomb: worker VmHWM %ld kB before, %ld kB "
+            "after\n", base, hwm);
+
+    /*
+     * The decoded body (the cap) and what its buffer held while it grew
+     * (half of it), and nothing nested: never the 3 GiB.
+     */
+    ck_assert_msg(hwm - base <= 2 * (HS_NB_CAP / 1024),
+                  "the nested bomb cost %ld kB, the cap is %d kB",
+                  hwm - base, HS_NB_CAP / 1024);
+
+    hs_delta(before, HS_SERIES_HTTP("sensors", "413"), 1);
+    free(before);
+
+    hs_check_worker();
+
+    /* 3/4 of the cap once decoded, nothing nested: accepted */
+    body = malloc(HS_NB_CAP / 4 * 3);
+    ck_assert_ptr_nonnull(body);
+    memset(body, ' ', HS_NB_CAP / 4 * 3);
+    memcpy(body, HS_SENTINEL, sizeof(HS_SENTINEL) - 1);
+    gz = xf_compress(XF_TEST_GZIP, body, HS_NB_CAP / 4 * 3, &gzlen);
+    free(body);
+    hs_post("/collect", json_hdrs, gz, gzlen, 200, NULL,
+            "{\"accepted\":1,\"rejected\":0}");
+    free(gz);
+
     sentinel[0] = HS_SENTINEL;
     hs_expect_events(sentinel, 1);
 }
@@ -2145,6 +2257,7 @@ make_hostile_suite(void)
     tcase_add_test(tc, test_broken_deflate);
     tcase_add_loop_test(tc, test_bomb, 0, 4);
     tcase_add_test(tc, test_concatenated);
+    tcase_add_test(tc, test_nested_bomb);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("content");

@@ -1005,6 +1005,109 @@ START_TEST(test_format_oom)
 }
 END_TEST
 
+/*
+ * The nested bomb: a Sensors POST /sa.gif whose data_list is base64 of
+ * concatenated gzip members, each a few KiB inflating to 4 MiB (64 of
+ * them: 256 MiB).  The budget is the whole cap, body included: a body of
+ * exactly the cap leaves 0 for nested layers, and 0 must never read as
+ * "no limit".  Nothing beyond the cap is ever inflated.
+ */
+
+static char *
+nested_bomb_form(size_t members, size_t member_len, size_t *zlen)
+{
+    char     *f, *out;
+    u_char   *z, *all, *zeros;
+    size_t    i, zn;
+
+    zeros = calloc(1, member_len);
+    ck_assert_ptr_nonnull(zeros);
+    z = gzip_of(zeros, member_len, &zn);
+    free(zeros);
+
+    all = malloc(zn * members);
+    ck_assert_ptr_nonnull(all);
+
+    for (i = 0; i < members; i++) {
+        memcpy(all + i * zn, z, zn);
+    }
+
+    *zlen = zn * members;
+    f = b64_form(all, zn * members);
+    free(z);
+    free(all);
+
+    out = malloc(strlen(f) + 32);
+    ck_assert_ptr_nonnull(out);
+    sprintf(out, "data_list=%s&gzip=1", f);
+    free(f);
+
+    return out;
+}
+
+
+START_TEST(test_nested_bomb)
+{
+    char    *f;
+    size_t   zlen, len;
+
+    f = nested_bomb_form(64, 4 * 1024 * 1024, &zlen);
+    len = strlen(f);
+    ck_assert_uint_lt(len, 512 * 1024);
+
+    /* the body is exactly the cap: no budget is left, none is spent */
+    lim.max_decoded = len;
+    ck_assert_int_eq(run(XF_FMT_AUTO, XF_METHOD_POST, "/sa.gif",
+                         "project=default", f), XF_ERR_TOO_LARGE);
+    ck_assert_int_eq(up.format, XF_FMT_SENSORS);
+    ck_assert_uint_le(len + up.decoded, lim.max_decoded);
+
+    /* a cap of 0 allows nothing: never "no limit" */
+    lim.max_decoded = 0;
+    ck_assert_int_eq(run(XF_FMT_AUTO, XF_METHOD_POST, "/sa.gif",
+                         "project=default", f), XF_ERR_TOO_LARGE);
+    ck_assert_uint_eq(up.decoded, 0);
+
+    /* some budget left: spent, never more */
+    lim.max_decoded = len + zlen + 1024 * 1024;
+    ck_assert_int_eq(run(XF_FMT_AUTO, XF_METHOD_POST, "/sa.gif",
+                         "project=default", f), XF_ERR_TOO_LARGE);
+    ck_assert_uint_le(len + up.decoded, lim.max_decoded);
+
+    free(f);
+}
+END_TEST
+
+
+/* A body of more than half the cap with nothing nested is accepted. */
+
+START_TEST(test_budget_whole_cap)
+{
+    char    *body;
+    size_t   n;
+
+    n = 3000;
+    body = malloc(n + 1);
+    ck_assert_ptr_nonnull(body);
+    memset(body, ' ', n);
+    memcpy(body, "{\"event\":\"e\",\"distinct_id\":\"u\"}", 31);
+    body[n] = '\0';
+
+    lim.max_decoded = 4000;
+    ck_assert_int_eq(run(XF_FMT_JSON, XF_METHOD_POST, "/", "", body), XF_OK);
+    ck_assert_uint_eq(up.n, 1);
+
+    lim.max_decoded = n;
+    ck_assert_int_eq(run(XF_FMT_JSON, XF_METHOD_POST, "/", "", body), XF_OK);
+
+    lim.max_decoded = n - 1;
+    ck_assert_int_eq(run(XF_FMT_JSON, XF_METHOD_POST, "/", "", body),
+                     XF_ERR_TOO_LARGE);
+
+    free(body);
+}
+END_TEST
+
 
 Suite *
 make_format_suite(void)
@@ -1017,6 +1120,8 @@ make_format_suite(void)
     tc = tcase_create("json");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_json_single);
+    tcase_add_test(tc, test_nested_bomb);
+    tcase_add_test(tc, test_budget_whole_cap);
     tcase_add_test(tc, test_json_fallbacks);
     tcase_add_test(tc, test_json_dead_letters);
     tcase_add_loop_test(tc, test_json_request_errors, 0,
