@@ -72,6 +72,7 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     ngx_int_t                   rc;
     ngx_uint_t                  i, overflow;
     xf_event_t                 *ev;
+    xf_str_t                    app;
     xf_status_t                 st;
     xf_limits_t                 lim;
     xf_upload_t                 up;
@@ -108,9 +109,18 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     } else if (up.n && up.events[0].app.len) {
         /* plain JSON carries the app per event: the first one's names
-           the request ($xflow_app, limit keys) */
-        ctx->app.data = (u_char *) up.events[0].app.data;
-        ctx->app.len = up.events[0].app.len;
+           the request ($xflow_app, limit keys), as stripping leaves it */
+        app = up.events[0].app;
+
+        if (ngx_http_xflow_privacy_value(r, up.events[0].p, up.events[0].len,
+                                         &app)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->app.data = (u_char *) app.data;
+        ctx->app.len = app.len;
     }
 
     if (st != XF_OK) {
@@ -218,6 +228,7 @@ ngx_http_xflow_reject_request(ngx_http_request_t *r,
     size_t raw_len)
 {
     u_char                     *p;
+    size_t                      uri_len;
     ngx_str_t                   request, *ct, *ce;
     xf_event_t                  ev;
     ngx_http_xflow_out_t       *o;
@@ -236,13 +247,32 @@ ngx_http_xflow_reject_request(ngx_http_request_t *r,
     ce = ngx_http_xflow_header_in(r, "Content-Encoding",
                                sizeof("Content-Encoding") - 1);
 
+    /*
+     * With fields stripped, a body that is not one event object (an
+     * array, NDJSON, a wrapper, a form, bytes cut at the raw limit)
+     * cannot be stripped like an event: its dead letter keeps none of
+     * it, and no query string (a GET beacon's payload), only the path.
+     */
+    uri_len = r->unparsed_uri.len;
+
+    if (ngx_http_xflow_privacy_strips(r)) {
+        p = ngx_strlchr(r->unparsed_uri.data,
+                        r->unparsed_uri.data + r->unparsed_uri.len, '?');
+        if (p != NULL) {
+            uri_len = p - r->unparsed_uri.data;
+        }
+
+        raw = NULL;
+        raw_len = 0;
+    }
+
     /* what the request was, for whoever reads the dead letter */
     request.data = ngx_pnalloc(r->pool,
                        sizeof(",\"request\":{\"method\":\"\",\"uri\":\"\","
                               "\"content_type\":\"\","
                               "\"content_encoding\":\"\"}")
                        + xf_json_escape_bound(r->method_name.len
-                                              + r->unparsed_uri.len
+                                              + uri_len
                                               + (ct ? ct->len : 0)
                                               + (ce ? ce->len : 0)));
     if (request.data == NULL) {
@@ -253,8 +283,7 @@ ngx_http_xflow_reject_request(ngx_http_request_t *r,
                    sizeof(",\"request\":{\"method\":\"") - 1);
     p = ngx_http_xflow_escape(r, p, r->method_name.data, r->method_name.len);
     p = ngx_cpymem(p, "\",\"uri\":\"", sizeof("\",\"uri\":\"") - 1);
-    p = ngx_http_xflow_escape(r, p, r->unparsed_uri.data,
-                              r->unparsed_uri.len);
+    p = ngx_http_xflow_escape(r, p, r->unparsed_uri.data, uri_len);
     p = ngx_cpymem(p, "\",\"content_type\":\"",
                    sizeof("\",\"content_type\":\"") - 1);
     if (ct) {
@@ -349,6 +378,7 @@ ngx_http_xflow_route_event(ngx_http_request_t *r, ngx_http_xflow_outbox_t *ob,
     xf_event_t *ev, xf_format_t format, ngx_uint_t overflow)
 {
     size_t                      i, n;
+    xf_str_t                    id, app;
     ngx_int_t                   first;
     xf_route_event_t            re;
     xf_route_target_t           t[XF_ROUTE_MAX_TARGETS];
@@ -380,6 +410,19 @@ ngx_http_xflow_route_event(ngx_http_request_t *r, ngx_http_xflow_outbox_t *ob,
         n = 1;
     }
 
+    /*
+     * The key and the envelope come from the event as stripped: what a
+     * rule hashed or dropped in the event is hashed or dropped here too.
+     */
+    id = ev->distinct_id;
+    app = ev->app;
+
+    if (ngx_http_xflow_privacy_value(r, ev->p, ev->len, &id) != NGX_OK
+        || ngx_http_xflow_privacy_value(r, ev->p, ev->len, &app) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     first = ob->n;
 
     for (i = 0; i < n; i++) {
@@ -389,8 +432,8 @@ ngx_http_xflow_route_event(ngx_http_request_t *r, ngx_http_xflow_outbox_t *ob,
         }
 
         o->topic = t[i].topic;
-        o->key = t[i].key == XF_ROUTE_KEY_DISTINCT ? ev->distinct_id
-                 : t[i].key == XF_ROUTE_KEY_APP ? ev->app
+        o->key = t[i].key == XF_ROUTE_KEY_DISTINCT ? id
+                 : t[i].key == XF_ROUTE_KEY_APP ? app
                  : (xf_str_t) { NULL, 0 };
 
         if (i > 0) {
@@ -408,7 +451,7 @@ ngx_http_xflow_route_event(ngx_http_request_t *r, ngx_http_xflow_outbox_t *ob,
             return NGX_ERROR;
         }
 
-        if (ngx_http_xflow_member(r, &o->member, &ev->app, NULL, NULL)
+        if (ngx_http_xflow_member(r, &o->member, &app, NULL, NULL)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -430,27 +473,65 @@ ngx_http_xflow_dead_letter(ngx_http_request_t *r, ngx_http_xflow_out_t *o,
 {
     size_t          end, err;
     u_char         *p;
+    xf_str_t        app;
     ngx_str_t       src, dst;
+    ngx_uint_t      walk;
     xf_json_span_t  span;
 
-    if (ev->len
-        && xf_json_scan_value(ev->p, ev->len, 1024, &span, &end, &err)
-           == XF_OK
-        && span.off == 0 && end == ev->len)
+    walk = ev->len
+           && xf_json_scan_value(ev->p, ev->len, 1024, &span, &end, &err)
+              == XF_OK
+           && span.off == 0 && end == ev->len;
+
+    app = ev->app;
+
+    if (walk && span.type == XF_JSON_OBJECT
+        && ngx_http_xflow_privacy_value(r, ev->p, ev->len, &app) != NGX_OK)
     {
+        return NGX_ERROR;
+    }
+
+    if (walk && span.type == XF_JSON_OBJECT) {
+        /* a dead letter that can be walked is stripped like any event */
         o->event = ev->p;
         o->event_len = ev->len;
 
-        /* a dead letter that can be walked is stripped like any event */
-        if (span.type == XF_JSON_OBJECT
-            && ngx_http_xflow_privacy_event(r, &o->event, &o->event_len)
-               != NGX_OK)
+        if (ngx_http_xflow_privacy_event(r, &o->event, &o->event_len)
+            != NGX_OK)
         {
             return NGX_ERROR;
         }
 
-        return ngx_http_xflow_member(r, &o->member, &ev->app, reason,
-                                     request);
+        return ngx_http_xflow_member(r, &o->member, &app, reason, request);
+    }
+
+    if (ev->len && ngx_http_xflow_privacy_strips(r)) {
+        /*
+         * Fields are stripped, and these bytes are not one object the
+         * rules can walk (an array, a string, undecodable bytes): they
+         * are withheld; the dead letter says why and how many there were.
+         */
+        o->event = (u_char *) "null";
+        o->event_len = 4;
+
+        if (ngx_http_xflow_member(r, &o->member, &app, reason, request)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        p = ngx_sprintf(o->member.data + o->member.len,
+                        ",\"raw\":\"withheld\",\"raw_len\":%uz", ev->len);
+        o->member.len = p - o->member.data;
+
+        return NGX_OK;
+    }
+
+    if (walk) {
+        o->event = ev->p;
+        o->event_len = ev->len;
+
+        return ngx_http_xflow_member(r, &o->member, &app, reason, request);
     }
 
     src.data = (u_char *) ev->p;
@@ -469,7 +550,7 @@ ngx_http_xflow_dead_letter(ngx_http_request_t *r, ngx_http_xflow_out_t *o,
     o->event = p;
     o->event_len = dst.len + 2;
 
-    if (ngx_http_xflow_member(r, &o->member, &ev->app, reason, request)
+    if (ngx_http_xflow_member(r, &o->member, &app, reason, request)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -500,7 +581,8 @@ ngx_http_xflow_member(ngx_http_request_t *r, ngx_str_t *member,
     len = sizeof(",\"app\":\"\"") - 1 + xf_json_escape_bound(app->len)
           + sizeof(",\"error\":\"\"") - 1 + (error ? ngx_strlen(error) : 0)
           + (request ? request->len : 0)
-          + sizeof(",\"raw\":\"base64\"") - 1;
+          + sizeof(",\"raw\":\"withheld\",\"raw_len\":") - 1
+          + NGX_SIZE_T_LEN;
 
     member->data = ngx_pnalloc(r->pool, len);
     if (member->data == NULL) {

@@ -521,6 +521,82 @@ ngx_http_xflow_privacy_event(ngx_http_request_t *r, const u_char **p,
 }
 
 
+/* Does the location strip fields (xflow_strip_field)? */
+ngx_uint_t
+ngx_http_xflow_privacy_strips(ngx_http_request_t *r)
+{
+    ngx_http_xflow_privacy_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_privacy_module);
+
+    return plcf->strip != NULL && plcf->strip->nelts != 0;
+}
+
+
+/*
+ * A value read out of the event before it was stripped (the Kafka key,
+ * the envelope's app, $xflow_app): what the strip rules did to an equal
+ * value in the event is done to it too (xf_strip_probe).
+ */
+ngx_int_t
+ngx_http_xflow_privacy_value(ngx_http_request_t *r, const u_char *p,
+    size_t len, xf_str_t *value)
+{
+    u_char                              *ref;
+    xf_alloc_t                           a;
+    xf_status_t                          st;
+    xf_strip_conf_t                      sc;
+    xf_strip_probe_t                     res;
+    ngx_http_xflow_privacy_loc_conf_t   *plcf;
+    ngx_http_xflow_privacy_main_conf_t  *pmcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_privacy_module);
+
+    if (plcf->strip == NULL || plcf->strip->nelts == 0 || value->len == 0) {
+        return NGX_OK;
+    }
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_privacy_module);
+
+    sc.rules = plcf->strip->elts;
+    sc.n = plcf->strip->nelts;
+    sc.h = pmcf->key;
+
+    a.alloc = ngx_http_xflow_privacy_alloc;
+    a.free = ngx_http_xflow_privacy_free;
+    a.data = r->pool;
+
+    st = xf_strip_probe(&sc, &a, p, len, value->data, value->len, &res);
+    if (st != XF_OK) {
+        return NGX_ERROR;
+    }
+
+    switch (res.action) {
+
+    case XF_STRIP_PROBE_DROP:
+        value->data = NULL;
+        value->len = 0;
+        break;
+
+    case XF_STRIP_PROBE_HASH:
+        ref = ngx_pnalloc(r->pool, res.ref_len);
+        if (ref == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(ref, res.ref, res.ref_len);
+        value->data = ref;
+        value->len = res.ref_len;
+        break;
+
+    default:
+        break;
+    }
+
+    return NGX_OK;
+}
+
+
 static void *
 ngx_http_xflow_privacy_alloc(void *data, size_t size)
 {

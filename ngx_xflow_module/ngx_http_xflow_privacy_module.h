@@ -10,6 +10,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "xf_format.h"
+
 
 typedef struct {
     ngx_str_t       extra;      /* ,"kid":..,"cookies":{..},"ua":..,"geo":{..} */
@@ -34,5 +36,19 @@ ngx_int_t ngx_http_xflow_privacy_cookie(ngx_http_request_t *r,
 /* Per event object: xflow_strip_field; *p, *len replaced when edited. */
 ngx_int_t ngx_http_xflow_privacy_event(ngx_http_request_t *r,
     const u_char **p, size_t *len);
+
+/*
+ * 1 when the location has xflow_strip_field rules: then bytes that
+ * cannot be stripped as one event object never reach a dead letter.
+ */
+ngx_uint_t ngx_http_xflow_privacy_strips(ngx_http_request_t *r);
+
+/*
+ * A value taken from the event object p, len before stripping (key, app):
+ * hashed to the event's reference or emptied as the rules did to an equal
+ * value in the event.
+ */
+ngx_int_t ngx_http_xflow_privacy_value(ngx_http_request_t *r,
+    const u_char *p, size_t len, xf_str_t *value);
 
 #endif /* NGX_HTTP_XFLOW_PRIVACY_MODULE_H */

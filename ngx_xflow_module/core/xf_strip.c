@@ -40,7 +40,18 @@ typedef struct {
     size_t                  cap;
     size_t                  o;
     unsigned                edited;
+
+    /* xf_strip_probe(): find, never edit */
+    const u_char           *probe;
+    size_t                  probe_len;
+    unsigned                hit_drop:1;
+    unsigned                hit_hash:1;
+    unsigned                hit_string:1;
 } xf_strip_ctx_t;
+
+
+static xf_status_t xf_strip_probe_value(xf_strip_ctx_t *ctx, size_t vs,
+    size_t ve, int drop);
 
 
 const char *
@@ -366,7 +377,22 @@ xf_strip_object(xf_strip_ctx_t *ctx, size_t i, unsigned depth, uint64_t live)
             }
         }
 
-        if (drop) {
+        if (ctx->probe != NULL) {
+            if (drop || hash) {
+                rc = xf_strip_probe_value(ctx, vs, ve, drop);
+
+            } else if (sub) {
+                rc = xf_strip_object(ctx, vs, depth + 1, sub);
+
+            } else {
+                rc = XF_OK;
+            }
+
+            if (rc != XF_OK) {
+                return rc;
+            }
+
+        } else if (drop) {
             if (run == XF_STRIP_NONE) {
                 run = ks;
             }
@@ -458,6 +484,7 @@ xf_strip(const xf_strip_conf_t *conf, const xf_alloc_t *a, const u_char *p,
     ctx.cap = cap;
     ctx.o = 0;
     ctx.edited = 0;
+    ctx.probe = NULL;
 
     rc = xf_strip_object(&ctx, 0, 0, live);
     if (rc != XF_OK) {
@@ -474,6 +501,113 @@ xf_strip(const xf_strip_conf_t *conf, const xf_alloc_t *a, const u_char *p,
     }
 
     *out_len = ctx.o;
+
+    return XF_OK;
+}
+
+
+/* A member a rule acts on: is its value the probed text? */
+static xf_status_t
+xf_strip_probe_value(xf_strip_ctx_t *ctx, size_t vs, size_t ve, int drop)
+{
+    int            eq, str;
+    u_char        *tmp;
+    size_t         n;
+    xf_status_t    rc;
+    const u_char  *v;
+
+    v = ctx->src + vs;
+    n = ve - vs;
+    str = n >= 2 && v[0] == '"';
+
+    if (!str) {
+        eq = n == ctx->probe_len && memcmp(v, ctx->probe, n) == 0;
+
+    } else if (memchr(v + 1, '\\', n - 2) == NULL) {
+        eq = n - 2 == ctx->probe_len
+             && memcmp(v + 1, ctx->probe, n - 2) == 0;
+
+    } else {
+        tmp = ctx->a->alloc(ctx->a->data, n);
+        if (tmp == NULL) {
+            return XF_ERR_NOMEM;
+        }
+
+        rc = xf_json_string_unescape(v, n, tmp, n, &n);
+        eq = rc == XF_OK && n == ctx->probe_len
+             && memcmp(tmp, ctx->probe, n) == 0;
+
+        ctx->a->free(ctx->a->data, tmp);
+    }
+
+    if (eq) {
+        if (drop) {
+            ctx->hit_drop = 1;
+
+        } else if (!ctx->hit_hash) {
+            ctx->hit_hash = 1;
+            ctx->hit_string = str;
+        }
+    }
+
+    return XF_OK;
+}
+
+
+xf_status_t
+xf_strip_probe(const xf_strip_conf_t *conf, const xf_alloc_t *a,
+    const u_char *p, size_t len, const u_char *value, size_t value_len,
+    xf_strip_probe_t *res)
+{
+    uint64_t        live;
+    xf_status_t     rc;
+    xf_strip_ctx_t  ctx;
+
+    res->action = XF_STRIP_PROBE_KEEP;
+    res->ref_len = 0;
+
+    if (len < 2 || p[0] != '{' || conf->n == 0 || value_len == 0) {
+        return XF_OK;
+    }
+
+    memset(&ctx, 0, sizeof(xf_strip_ctx_t));
+    ctx.nrules = xf_min(conf->n, XF_STRIP_RULES_MAX);
+    live = ctx.nrules == XF_STRIP_RULES_MAX ? ~(uint64_t) 0
+                                            : ((uint64_t) 1 << ctx.nrules) - 1;
+    ctx.conf = conf;
+    ctx.a = a;
+    ctx.src = p;
+    ctx.len = len;
+    ctx.probe = value;
+    ctx.probe_len = value_len;
+
+    rc = xf_strip_object(&ctx, 0, 0, live);
+    if (rc != XF_OK) {
+        return rc;
+    }
+
+    if (ctx.hit_drop) {
+        res->action = XF_STRIP_PROBE_DROP;
+        return XF_OK;
+    }
+
+    if (!ctx.hit_hash) {
+        return XF_OK;
+    }
+
+    if (conf->h == NULL) {
+        return XF_ERR_NOMEM;
+    }
+
+    rc = xf_hashref(conf->h,
+                    ctx.hit_string ? XF_HASHREF_FIELD : XF_HASHREF_JSON,
+                    value, value_len, res->ref);
+    if (rc != XF_OK) {
+        return rc;
+    }
+
+    res->action = XF_STRIP_PROBE_HASH;
+    res->ref_len = XF_HASHREF_LEN;
 
     return XF_OK;
 }

@@ -97,4 +97,34 @@ typedef struct {
 xf_status_t xf_strip(const xf_strip_conf_t *conf, const xf_alloc_t *a,
     const u_char *p, size_t len, u_char *dst, size_t cap, size_t *out_len);
 
+
+/*
+ * What the rules do to a value taken out of the event: the Kafka key, the
+ * envelope's app and the name are read from the event before it is
+ * stripped, and must not carry in clear what the event no longer does.
+ * value (unescaped text, as the format adapters take it: a string's
+ * text, a number as written) is compared with the value of every member
+ * a rule acts on in the event p, len (as for xf_strip()); when one is
+ * equal, the value is dropped (a drop rule) or replaced by the very
+ * reference the event now holds (a hash rule: tag 'f' when the member
+ * was a string, 'j' otherwise).  Drop wins over hash.  Nothing matched,
+ * no rule, or p not an object: KEEP.  Returns XF_OK or XF_ERR_NOMEM.
+ */
+
+typedef enum {
+    XF_STRIP_PROBE_KEEP = 0,
+    XF_STRIP_PROBE_HASH,
+    XF_STRIP_PROBE_DROP
+} xf_strip_probe_action_t;
+
+typedef struct {
+    xf_strip_probe_action_t  action;
+    u_char                   ref[XF_HASHREF_LEN];
+    size_t                   ref_len;
+} xf_strip_probe_t;
+
+xf_status_t xf_strip_probe(const xf_strip_conf_t *conf, const xf_alloc_t *a,
+    const u_char *p, size_t len, const u_char *value, size_t value_len,
+    xf_strip_probe_t *res);
+
 #endif /* XF_STRIP_H */

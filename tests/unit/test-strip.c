@@ -427,6 +427,73 @@ START_TEST(test_escaped_long_name)
 END_TEST
 
 
+/* What the rules do to a value read out of the event (key, app). */
+
+static xf_strip_probe_action_t
+probe(const char *event, const char *value, char *out)
+{
+    xf_strip_probe_t  res;
+
+    ck_assert_int_eq(xf_strip_probe(&conf, &xf_alloc_libc,
+                                    (const u_char *) event, strlen(event),
+                                    (const u_char *) value, strlen(value),
+                                    &res), XF_OK);
+    if (out != NULL) {
+        memcpy(out, res.ref, res.ref_len);
+        out[res.ref_len] = '\0';
+    }
+
+    return res.action;
+}
+
+
+START_TEST(test_probe)
+{
+    char         r[XF_HASHREF_LEN + 1];
+    const char  *ev;
+
+    ev = "{\"distinct_id\":\"user@example.com\",\"n\":42,"
+         "\"properties\":{\"distinct_id\":\"p\\u0040x\",\"token\":\"t1\"},"
+         "\"other\":\"user@example.com2\"}";
+
+    /* no rule: the value stays */
+    ck_assert_int_eq(probe(ev, "user@example.com", NULL),
+                     XF_STRIP_PROBE_KEEP);
+
+    rule("distinct_id", XF_STRIP_HASH);
+    rule("properties.distinct_id", XF_STRIP_HASH);
+    rule("n", XF_STRIP_HASH);
+    rule("properties.token", XF_STRIP_DROP);
+
+    /* the very reference the stripped event holds */
+    ck_assert_int_eq(probe(ev, "user@example.com", r), XF_STRIP_PROBE_HASH);
+    ck_assert_str_eq(r, ref('f', "user@example.com"));
+    ck_assert_ptr_nonnull(strstr(strip(ev), r));
+
+    /* compared after unescaping, as the adapters take values */
+    ck_assert_int_eq(probe(ev, "p@x", r), XF_STRIP_PROBE_HASH);
+    ck_assert_str_eq(r, ref('f', "p@x"));
+
+    /* a number: its JSON text with tag 'j' */
+    ck_assert_int_eq(probe(ev, "42", r), XF_STRIP_PROBE_HASH);
+    ck_assert_str_eq(r, ref('j', "42"));
+
+    ck_assert_int_eq(probe(ev, "t1", NULL), XF_STRIP_PROBE_DROP);
+
+    /* values of members no rule names, and prefixes, stay */
+    ck_assert_int_eq(probe(ev, "user@example.com2", NULL),
+                     XF_STRIP_PROBE_KEEP);
+    ck_assert_int_eq(probe(ev, "user@example", NULL), XF_STRIP_PROBE_KEEP);
+    ck_assert_int_eq(probe("[1]", "1", NULL), XF_STRIP_PROBE_KEEP);
+
+    /* drop wins over hash for one value */
+    ck_assert_int_eq(probe("{\"distinct_id\":\"v\",\"properties\":"
+                           "{\"token\":\"v\"}}", "v", NULL),
+                     XF_STRIP_PROBE_DROP);
+}
+END_TEST
+
+
 Suite *
 make_strip_suite(void)
 {
@@ -437,6 +504,7 @@ make_strip_suite(void)
 
     tc = tcase_create("drop");
     tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_probe);
     tcase_add_loop_test(tc, test_drop_table, 0,
                         sizeof(drop_table) / sizeof(drop_table[0]));
     tcase_add_loop_test(tc, test_drop_runs, 0, 16);

@@ -1,0 +1,604 @@
+/*
+ * test-nolink.c - with identifiers stripped (xflow_strip_field hash on
+ * the id fields, xflow_cookie_ref on the SDK cookies), no raw identifier
+ * reaches Kafka: not in an event, not in a message key, not in the
+ * envelope's app, not in a dead letter, in no topic.
+ *
+ * For every capture of tests/fixtures/sdk-captures/ the identifiers are
+ * collected from what the SDK sent (the values of the id members of its
+ * events, at any depth, and its cookie values), every record is replayed,
+ * and then requests that can only be dead-lettered are sent with the
+ * same identifiers in them: an array of strings, NDJSON cut short, a
+ * form whose base64 is broken, a GET beacon whose query holds the id.
+ * Every message of every topic is then searched for every identifier.
+ */
+
+#include <check.h>
+#include <glob.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "xf_test.h"
+
+
+#define NL_CAPTURES      "tests/fixtures/sdk-captures"
+#define NL_MAX_CAPTURES  64
+#define NL_MAX_IDS       256
+#define NL_EXTRA_ID      "nolink-7d1e@example.com"
+#define NL_REF_LEN       22
+
+static xf_kafka_t  *kafka;
+static xf_nginx_t  *nginx;
+
+static char         nl_files[NL_MAX_CAPTURES][512];
+static size_t       nl_nfiles;
+
+static char        *nl_ids[NL_MAX_IDS];
+static size_t       nl_nids;
+
+static const char  *nl_topics[] = {
+    "events", "xflow_dead_letter", "xflow.ua"
+};
+
+#define NL_NTOPICS  (sizeof(nl_topics) / sizeof(nl_topics[0]))
+
+/* The members whose values identify a user, a device or a session. */
+static const char  *nl_id_keys[] = {
+    "distinct_id", "anonymous_id", "login_id", "$device_id",
+    "$anon_distinct_id", "$session_id", "$window_id",
+    "$identity_cookie_id", "$identity_anonymous_id", "$identity_login_id",
+    "$user_id", "userId", "anonymousId", "duid", "uid", NULL
+};
+
+
+static void
+nl_setup(void)
+{
+    size_t  i;
+
+    kafka = xf_kafka_start(1);
+
+    for (i = 0; i < NL_NTOPICS; i++) {
+        xf_kafka_topic(kafka, nl_topics[i], 1);
+    }
+
+    nginx = NULL;
+    nl_nids = 0;
+}
+
+
+static void
+nl_teardown(void)
+{
+    size_t  i;
+
+    if (nginx != NULL) {
+        xf_nginx_quit(nginx, 15000);
+        xf_nginx_check_log(nginx);
+        xf_nginx_free(nginx);
+        nginx = NULL;
+    }
+
+    xf_kafka_stop(kafka);
+
+    for (i = 0; i < nl_nids; i++) {
+        free(nl_ids[i]);
+    }
+
+    nl_nids = 0;
+}
+
+
+static void
+nl_start(void)
+{
+    char   path[256];
+    FILE  *f;
+
+    nginx = xf_nginx_new("", kafka->bootstraps, 1);
+
+    snprintf(path, sizeof(path), "%s/hash.key", nginx->dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("0123456789abcdef0123456789abcdef\n", f);
+    fclose(f);
+    chmod(path, 0400);
+
+    xf_nginx_write_conf(nginx,
+        "    xflow_kafka_brokers @BROKERS@;\n"
+        "    xflow_kafka_conf linger.ms 1;\n"
+        "    xflow_topic events;\n"
+        "    xflow_hash_key hash.key;\n"
+        "    xflow_cookie_ref sensorsdata2015jssdkcross ph_* "
+        "sajssdk_2015_cross_new_user;\n"
+        "    xflow_ua_dictionary xflow.ua ttl=1h;\n"
+        "    xflow_client_ip hash;\n"
+        "    xflow_strip_field distinct_id hash;\n"
+        "    xflow_strip_field anonymous_id hash;\n"
+        "    xflow_strip_field login_id hash;\n"
+        "    xflow_strip_field identities.$identity_cookie_id hash;\n"
+        "    xflow_strip_field identities.$identity_anonymous_id hash;\n"
+        "    xflow_strip_field identities.$identity_login_id hash;\n"
+        "    xflow_strip_field properties.distinct_id hash;\n"
+        "    xflow_strip_field properties.$device_id hash;\n"
+        "    xflow_strip_field properties.$anon_distinct_id hash;\n"
+        "    xflow_strip_field properties.$session_id hash;\n"
+        "    xflow_strip_field properties.$window_id hash;\n"
+        "    xflow_strip_field properties.$set.$device_id hash;\n"
+        "    xflow_strip_field properties.$set_once.$device_id hash;\n"
+        "    xflow_strip_field $set.$device_id hash;\n"
+        "    xflow_strip_field $set_once.$device_id hash;\n"
+        "    server {\n"
+        "        listen 127.0.0.1:@PORT@;\n"
+        "        location /collect { xflow_collect json; }\n"
+        "        location / { xflow_collect auto; }\n"
+        "    }\n", kafka->bootstraps);
+
+    xf_nginx_start(nginx);
+}
+
+
+/* ------------------------------------------------------- identifiers */
+
+static void
+nl_add_id(const char *v)
+{
+    size_t  i;
+
+    /* short values (a "1", a "true") would match anything */
+    if (v == NULL || strlen(v) < 8) {
+        return;
+    }
+
+    for (i = 0; i < nl_nids; i++) {
+        if (strcmp(nl_ids[i], v) == 0) {
+            return;
+        }
+    }
+
+    ck_assert_uint_lt(nl_nids, NL_MAX_IDS);
+    nl_ids[nl_nids++] = strdup(v);
+}
+
+
+static int
+nl_is_id_key(const char *k)
+{
+    size_t  i;
+
+    for (i = 0; nl_id_keys[i] != NULL; i++) {
+        if (strcmp(nl_id_keys[i], k) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* The string values of id members anywhere in v. */
+static void
+nl_walk(json_t *v)
+{
+    size_t       i;
+    json_t      *m;
+    const char  *k;
+
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, m) {
+            nl_walk(m);
+        }
+        return;
+    }
+
+    if (!json_is_object(v)) {
+        return;
+    }
+
+    json_object_foreach(v, k, m) {
+        if (nl_is_id_key(k) && json_is_string(m)) {
+            nl_add_id(json_string_value(m));
+        }
+
+        nl_walk(m);
+    }
+}
+
+
+/* The value of every cookie of a Cookie header. */
+static void
+nl_cookies(const char *h)
+{
+    char        *copy, *part, *save, *eq;
+
+    copy = strdup(h);
+
+    for (part = strtok_r(copy, ";", &save); part != NULL;
+         part = strtok_r(NULL, ";", &save))
+    {
+        eq = strchr(part, '=');
+        if (eq != NULL) {
+            nl_add_id(eq + 1);
+        }
+    }
+
+    free(copy);
+}
+
+
+/* ------------------------------------------------------------ replay */
+
+static u_char *
+nl_base64(const char *s, size_t *out_len)
+{
+    int       v, bits;
+    u_char   *out;
+    size_t    n;
+    uint32_t  acc;
+    const char *p;
+
+    out = malloc(strlen(s) * 3 / 4 + 4);
+    ck_assert_ptr_nonnull(out);
+
+    n = 0;
+    acc = 0;
+    bits = 0;
+
+    for (p = s; *p; p++) {
+        if (*p >= 'A' && *p <= 'Z') {
+            v = *p - 'A';
+        } else if (*p >= 'a' && *p <= 'z') {
+            v = *p - 'a' + 26;
+        } else if (*p >= '0' && *p <= '9') {
+            v = *p - '0' + 52;
+        } else if (*p == '+') {
+            v = 62;
+        } else if (*p == '/') {
+            v = 63;
+        } else {
+            continue;
+        }
+
+        acc = (acc << 6) | (uint32_t) v;
+        bits += 6;
+
+        if (bits >= 8) {
+            bits -= 8;
+            out[n++] = (u_char) (acc >> bits);
+        }
+    }
+
+    *out_len = n;
+
+    return out;
+}
+
+
+static long
+nl_request(const char *method, const char *path, const char *const *hdrs,
+    const void *body, size_t len)
+{
+    char            *url;
+    long             status;
+    xf_http_resp_t   resp;
+
+    ck_assert_int_ge(asprintf(&url, "%s%s", nginx->url, path), 0);
+    xf_http_request(method, url, hdrs, body, len, &resp);
+    status = resp.status;
+    xf_http_resp_free(&resp);
+    free(url);
+
+    ck_assert_msg(status != 0, "%s %s: no answer", method, path);
+
+    return status;
+}
+
+
+static void
+nl_replay(json_t *rec)
+{
+    char        *path, **hdrs;
+    size_t       i, n, k, blen;
+    u_char      *body;
+    json_t      *raw, *h;
+    const char  *method, *query, *b64, *name, *value;
+
+    method = json_string_value(json_object_get(rec, "method"));
+    query = json_string_value(json_object_get(rec, "query"));
+
+    ck_assert_int_ge(asprintf(&path, "%s%s",
+                              json_string_value(json_object_get(rec, "path")),
+                              query ? query : ""), 0);
+
+    raw = json_object_get(rec, "rawHeaders");
+    n = json_array_size(raw);
+    hdrs = calloc(n + 2, sizeof(char *));
+    ck_assert_ptr_nonnull(hdrs);
+
+    for (i = 0, k = 0; i < n; i++) {
+        h = json_array_get(raw, i);
+        name = json_string_value(json_array_get(h, 0));
+        value = json_string_value(json_array_get(h, 1));
+
+        if (strcasecmp(name, "Host") == 0
+            || strcasecmp(name, "Content-Length") == 0
+            || strcasecmp(name, "Connection") == 0)
+        {
+            continue;
+        }
+
+        if (strcasecmp(name, "Cookie") == 0) {
+            nl_cookies(value);
+        }
+
+        ck_assert_int_ge(asprintf(&hdrs[k++], "%s: %s", name, value), 0);
+    }
+
+    b64 = json_string_value(json_object_get(rec, "bodyBase64"));
+    body = nl_base64(b64 ? b64 : "", &blen);
+
+    if (blen > 0 && json_object_get(json_object_get(rec, "headers"),
+                                    "content-type") == NULL)
+    {
+        hdrs[k++] = strdup("Content-Type:");
+    }
+
+    (void) nl_request(method, path, (const char *const *) hdrs,
+                      strcmp(method, "POST") == 0 || blen ? body : NULL,
+                      blen);
+
+    for (i = 0; hdrs[i] != NULL; i++) {
+        free(hdrs[i]);
+    }
+
+    free(hdrs);
+    free(body);
+    free(path);
+}
+
+
+/*
+ * Requests that end as dead letters, carrying identifier id: the body or
+ * query cannot be stripped as one event object.
+ */
+static void
+nl_dead_letters(const char *id)
+{
+    char               *b, *q, *enc;
+    size_t              i, n;
+    const char *const   form[] = {
+        "Content-Type: application/x-www-form-urlencoded", NULL
+    };
+
+    /* events that are not objects: each one a dead letter */
+    ck_assert_int_ge(asprintf(&b, "[\"%s\",[\"%s\"],{\"distinct_id\":\"%s\","
+                              "\"event\":\"e\"}]", id, id, id), 0);
+    (void) nl_request("POST", "/collect", NULL, b, strlen(b));
+    free(b);
+
+    /* NDJSON cut short: the request's dead letter */
+    ck_assert_int_ge(asprintf(&b, "{\"event\":\"e\",\"distinct_id\":\"%s\"}\n"
+                              "{\"event\":\"e\",\"distinct_id\":\"%s\",", id,
+                              id), 0);
+    (void) nl_request("POST", "/collect", NULL, b, strlen(b));
+    free(b);
+
+    /* a wrapper whose events are not where the rules look, broken */
+    ck_assert_int_ge(asprintf(&b, "{\"batch\":[{\"userId\":\"%s\"}],"
+                              "\"x\":", id), 0);
+    (void) nl_request("POST", "/collect", NULL, b, strlen(b));
+    free(b);
+
+    /* a form whose data is not base64 but holds the id */
+    ck_assert_int_ge(asprintf(&b, "data=*%s*&gzip=0", id), 0);
+    (void) nl_request("POST", "/sa.gif?project=default", form, b, strlen(b));
+    free(b);
+
+    /* a GET beacon with the id in its (broken) query */
+    n = strlen(id);
+    enc = malloc(3 * n + 1);
+    ck_assert_ptr_nonnull(enc);
+
+    for (i = 0, q = enc; i < n; i++) {
+        if ((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z')
+            || (id[i] >= '0' && id[i] <= '9') || id[i] == '-' || id[i] == '.')
+        {
+            *q++ = id[i];
+        } else {
+            q += sprintf(q, "%%%02X", (unsigned char) id[i]);
+        }
+    }
+
+    *q = '\0';
+
+    ck_assert_int_ge(asprintf(&b, "/sa.gif?project=default&data=*%s*&"
+                              "distinct_id=%s", enc, id), 0);
+    (void) nl_request("GET", b, NULL, NULL, 0);
+    free(b);
+    free(enc);
+
+    /* a body over the dead letter's 16 KiB, not closed: cut there */
+    b = malloc(24 * 1024 + strlen(id) + 64);
+    ck_assert_ptr_nonnull(b);
+    q = b;
+    *q++ = '[';
+    while (q - b < 24 * 1024) {
+        q += sprintf(q, "{\"distinct_id\":\"%s\"},", id);
+    }
+    n = q - b;
+    (void) nl_request("POST", "/collect", NULL, b, n);
+    free(b);
+}
+
+
+/* ------------------------------------------------------------- check */
+
+static void
+nl_check_topics(size_t *nevents)
+{
+    size_t            t, i, j;
+    int64_t           count, last;
+    xf_kafka_msgs_t   out;
+    xf_kafka_msg_t   *m;
+
+    *nevents = 0;
+
+    for (t = 0; t < NL_NTOPICS; t++) {
+
+        /* until the count holds still: nothing more is in flight */
+        last = -1;
+        for (i = 0; i < 50; i++) {
+            count = xf_kafka_count(kafka, nl_topics[t]);
+            if (count == last) {
+                break;
+            }
+            last = count;
+            xf_sleep_ms(300);
+        }
+
+        memset(&out, 0, sizeof(out));
+
+        if (count > 0) {
+            xf_kafka_consume(kafka, nl_topics[t], (size_t) count, 10000, 0,
+                             &out);
+        }
+
+        fprintf(stderr, "nolink: %s: %lld messages\n", nl_topics[t],
+                (long long) count);
+
+        for (i = 0; i < out.n; i++) {
+            m = &out.msgs[i];
+
+            for (j = 0; j < nl_nids; j++) {
+                ck_assert_msg(m->key == NULL
+                              || xf_memstr(m->key, m->key_len, nl_ids[j])
+                                 == NULL,
+                              "%s: key \"%s\" holds identifier %s",
+                              nl_topics[t], m->key, nl_ids[j]);
+                ck_assert_msg(m->value == NULL
+                              || xf_memstr(m->value, m->value_len,
+                                           nl_ids[j]) == NULL,
+                              "%s: message holds identifier %s: %.400s",
+                              nl_topics[t], nl_ids[j], m->value);
+            }
+
+            if (t == 0) {
+                (*nevents)++;
+
+                /* the key is the id's reference, as in the event */
+                if (m->key != NULL && m->key_len > 0) {
+                    ck_assert_msg(m->key_len == NL_REF_LEN
+                                  && strspn(m->key, "ABCDEFGHIJKLMNOPQRSTUV"
+                                            "WXYZabcdefghijklmnopqrstuvwxyz"
+                                            "0123456789-_") == NL_REF_LEN,
+                                  "key \"%s\" is not a reference", m->key);
+                    ck_assert_msg(xf_memstr(m->value, m->value_len, m->key)
+                                  != NULL, "key %s is not in the event: "
+                                  "%.300s", m->key, m->value);
+                }
+            }
+        }
+
+        xf_kafka_msgs_free(&out);
+    }
+}
+
+
+START_TEST(test_no_raw_identifier)
+{
+    size_t         i, nevents, before;
+    json_t        *doc, *recs, *rec, *dec;
+    json_error_t   err;
+
+    fprintf(stderr, "nolink: %s\n", nl_files[_i]);
+
+    doc = json_load_file(nl_files[_i], 0, &err);
+    ck_assert_msg(doc != NULL, "%s: %s", nl_files[_i], err.text);
+
+    recs = json_object_get(doc, "serverRecords");
+    ck_assert(json_is_array(recs));
+
+    /* what identifies the user, as the SDK sent it */
+    json_array_foreach(recs, i, rec) {
+        dec = json_object_get(rec, "decoded");
+        nl_walk(dec);
+
+        if (json_object_get(json_object_get(rec, "headers"), "cookie")) {
+            nl_cookies(json_string_value(json_object_get(
+                json_object_get(rec, "headers"), "cookie")));
+        }
+    }
+
+    before = nl_nids;
+    nl_add_id(NL_EXTRA_ID);
+    ck_assert_msg(before > 0, "%s: no identifier found", nl_files[_i]);
+
+    nl_start();
+
+    json_array_foreach(recs, i, rec) {
+        nl_replay(rec);
+    }
+
+    for (i = 0; i < nl_nids; i++) {
+        nl_dead_letters(nl_ids[i]);
+    }
+
+    nl_check_topics(&nevents);
+    fprintf(stderr, "nolink: %zu identifiers, %zu events\n", nl_nids,
+            nevents);
+
+    json_decref(doc);
+}
+END_TEST
+
+
+START_TEST(test_captures_present)
+{
+    ck_assert_msg(nl_nfiles > 0, "no capture in %s/*.json", NL_CAPTURES);
+}
+END_TEST
+
+
+Suite *
+make_nolink_suite(void)
+{
+    char         pattern[1024];
+    size_t       i;
+    glob_t       g;
+    Suite       *s;
+    TCase       *tc;
+    const char  *dir;
+
+    dir = getenv("XF_CAPTURES");
+    if (dir == NULL) {
+        dir = NL_CAPTURES;
+    }
+
+    snprintf(pattern, sizeof(pattern), "%s/*.json", dir);
+
+    memset(&g, 0, sizeof(glob_t));
+    (void) glob(pattern, 0, NULL, &g);
+
+    nl_nfiles = 0;
+    for (i = 0; i < g.gl_pathc && nl_nfiles < NL_MAX_CAPTURES; i++) {
+        snprintf(nl_files[nl_nfiles++], sizeof(nl_files[0]), "%s",
+                 g.gl_pathv[i]);
+    }
+
+    globfree(&g);
+
+    s = suite_create("nolink");
+
+    tc = tcase_create("captures");
+    tcase_add_checked_fixture(tc, nl_setup, nl_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_captures_present);
+    tcase_add_loop_test(tc, test_no_raw_identifier, 0, (int) nl_nfiles);
+    suite_add_tcase(s, tc);
+
+    return s;
+}
