@@ -144,11 +144,14 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         return ngx_http_xflow_reply_accepted(r, ctx);
     }
 
-    /* event limits: refuse the request, or send its events elsewhere */
+    /*
+     * Event limits: refuse the request, or send its events elsewhere.
+     * Every event costs, dead-lettered ones too: each is a message.
+     */
 
     overflow = NGX_CONF_UNSET_UINT;
 
-    rc = ngx_http_xflow_limit_events(r, up.n - up.rejected, &overflow);
+    rc = ngx_http_xflow_limit_events(r, up.n, &overflow);
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -329,6 +329,34 @@ END_TEST
 
 
 /*
+ * Dead-lettered events cost like any other under an event limit: an
+ * upload of non-objects is a batch of dead letters, not a free pass.
+ */
+START_TEST(test_dead_letters_count)
+{
+    xf_http_resp_t   resp;
+    static const char  dead[] = "[1,1,1,1,1,1,1,1]";
+
+    limit_start("    xflow_limit_zone ev:1m key=$remote_addr rate=1e/m "
+                "burst=10;\n",
+                "            xflow_limit ev;\n", 1);
+
+    xf_http_request("POST", url, NULL, dead, sizeof(dead) - 1, &resp);
+    ck_assert_int_eq(resp.status, 200);
+    ck_assert_str_eq(resp.body, "{\"accepted\":0,\"rejected\":8}");
+    xf_http_resp_free(&resp);
+
+    /* 8 of the 10 are spent: 8 more are over the limit */
+    xf_http_request("POST", url, NULL, dead, sizeof(dead) - 1, &resp);
+    ck_assert_int_eq(resp.status, 429);
+    ck_assert_msg(strstr(resp.body, "\"error\":\"rate_limited\"") != NULL,
+                  "%s", resp.body);
+    xf_http_resp_free(&resp);
+}
+END_TEST
+
+
+/*
  * Behind Traefik, realip sets the client address from X-Forwarded-For,
  * but only for a trusted peer: a forged header from anyone else does not
  * move the key.
@@ -448,6 +476,7 @@ make_limit_suite(void)
     tcase_add_test(tc, test_refused_status_per_format);
     tcase_add_test(tc, test_dry_run_and_report);
     tcase_add_test(tc, test_overflow_hot_key);
+    tcase_add_test(tc, test_dead_letters_count);
     tcase_add_test(tc, test_forged_forwarded_for);
     tcase_add_test(tc, test_trusted_forwarded_for);
     tcase_add_test(tc, test_zone_survives_reload);
