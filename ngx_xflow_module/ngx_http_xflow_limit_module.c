@@ -43,6 +43,8 @@ typedef struct {
     ngx_str_t                   overflow;   /* topic, may be empty */
     ngx_uint_t                  overflow_index;
     ngx_uint_t                  metric;     /* zone label of the metrics */
+    ngx_uint_t                  on_full;    /* xrl_full_action_t: full= */
+    time_t                      full_logged;    /* per process */
     ngx_shm_zone_t             *shm_zone;
     xrl_table_t                *table;      /* per process, after init */
 } ngx_http_xflow_limit_zone_t;
@@ -277,6 +279,46 @@ ngx_http_xflow_limit_check(ngx_http_request_t *r, ngx_uint_t unit,
             return NGX_ERROR;
         }
 
+        if (result == XRL_TABLE_FULL) {
+            /*
+             * Every slot holds a key still active: this one is not
+             * metered, and the zone's full= says what it gets.  Counted,
+             * and logged at most once a second per worker and zone.
+             */
+            ngx_http_xflow_metric_add(XF_M_RATELIMIT_DECISIONS, zone->metric,
+                                      XF_METRICS_LIMIT_TABLE_FULL, 1);
+
+            if (zone->full_logged != ngx_time()) {
+                zone->full_logged = ngx_time();
+                ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                              "xflow_limit_zone \"%V\" is full of active "
+                              "keys: a new key is %s (full=%s), make the "
+                              "zone larger", &zone->name,
+                              zone->on_full == XRL_FULL_DENY
+                              ? "refused" : "not limited",
+                              zone->on_full == XRL_FULL_DENY
+                              ? "deny" : "allow");
+            }
+
+            if (d.allowed) {
+                if (ctx->status == NGX_HTTP_XFLOW_LIMIT_NONE) {
+                    ctx->status = NGX_HTTP_XFLOW_LIMIT_PASSED;
+                    ctx->zone = zone;
+                }
+
+                continue;
+            }
+
+            ctx->zone = zone;
+            ctx->status = NGX_HTTP_XFLOW_LIMIT_REJECTED;
+
+            if (ngx_http_xflow_limit_headers(r, zone, &d) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            return NGX_DECLINED;
+        }
+
         if (d.allowed) {
             if (ctx->status == NGX_HTTP_XFLOW_LIMIT_NONE) {
                 ctx->status = result == XRL_REJECTED_DRY_RUN
@@ -471,7 +513,7 @@ ngx_http_xflow_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_xflow_limit_zone_t *ozone = data;
 
     size_t                        size;
-    uint64_t                      seed;
+    uint64_t                      seed[2];
     xrl_conf_t                    conf;
     xrl_init_t                    how;
     xrl_status_t                  st;
@@ -493,13 +535,18 @@ ngx_http_xflow_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     conf.rate = zone->rate;
     conf.period_ns = zone->period_ns;
     conf.burst = zone->burst;
-    conf.on_full = XRL_FULL_ALLOW;
+    conf.on_full = (xrl_full_action_t) zone->on_full;
 
-    if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
-        seed = (uint64_t) ngx_time() ^ (uintptr_t) shm_zone;
+    /* the SipHash key: 128 bits no client can know */
+    if (getrandom(seed, sizeof(seed), 0) != (ssize_t) sizeof(seed)) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, ngx_errno,
+                      "xflow_limit_zone \"%V\": getrandom() failed",
+                      &shm_zone->shm.name);
+        return NGX_ERROR;
     }
 
-    conf.seed = seed;
+    conf.seed = seed[0];
+    conf.seed_hi = seed[1];
 
     if (conf.capacity == 0) {
         ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
@@ -692,6 +739,16 @@ ngx_http_xflow_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
             zone->burst = n;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "full=allow") == 0) {
+            zone->on_full = XRL_FULL_ALLOW;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "full=deny") == 0) {
+            zone->on_full = XRL_FULL_DENY;
             continue;
         }
 

@@ -35,7 +35,7 @@
 #include <stdint.h>
 
 
-#define XRL_VERSION          1
+#define XRL_VERSION          2
 
 /* Bytes of key text kept per slot for reports (an IPv6 address fits). */
 #define XRL_KEY_TEXT_MAX     47
@@ -105,7 +105,8 @@ typedef struct {
     uint64_t            period_ns;  /* >= 1 */
     uint64_t            burst;      /* bucket size in events, >= 1 */
     xrl_full_action_t   on_full;    /* answer when the key finds no slot */
-    uint64_t            seed;       /* hash seed of a fresh table: random */
+    uint64_t            seed;       /* SipHash key of a fresh table, */
+    uint64_t            seed_hi;    /* 128 random bits */
 } xrl_conf_t;
 
 typedef struct xrl_table_s  xrl_table_t;
@@ -144,13 +145,19 @@ xrl_status_t xrl_table_init(void *mem, size_t size, const xrl_conf_t *conf,
     xrl_table_t **table, xrl_init_t *how);
 
 
-/* A seeded 64-bit hash of len bytes at p (any alignment). */
+/* SipHash-2-4 of len bytes at p (any alignment) under the key k0, k1. */
+uint64_t xrl_siphash24(const void *p, size_t len, uint64_t k0, uint64_t k1);
+
+/* xrl_siphash24() under the key (seed, 0). */
 uint64_t xrl_hash_seeded(const void *p, size_t len, uint64_t seed);
 
-/* xrl_hash_seeded() with seed 0. */
+/* xrl_siphash24() under the key (0, 0). */
 uint64_t xrl_hash(const void *p, size_t len);
 
-/* xrl_hash_seeded() with the table's seed: the hash to look keys up by. */
+/*
+ * xrl_siphash24() under the table's 128-bit key (seed, seed_hi): the hash
+ * to look keys up by.
+ */
 uint64_t xrl_table_hash(const xrl_table_t *t, const void *p, size_t len);
 
 

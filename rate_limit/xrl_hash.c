@@ -1,16 +1,17 @@
 /*
- * xrl_hash.c - a seeded 64-bit hash for limit keys.
+ * xrl_hash.c - SipHash-2-4, the keyed hash of limit keys.
  *
- * Keys are short (an address, an app key), so the hash takes 16 bytes a
- * round and folds the 128-bit product of two 64-bit words into one
- * (multiply-fold mixes every input bit into the middle bits of the
- * product, and the fold brings those down to both halves).  The chaining
- * value is added back after each round, so a word that zeroes one factor
- * cannot erase what came before.  The seed is per table and secret: a
- * client cannot choose keys that land in one probe window.
+ * A limit key is chosen by the client (an address it holds, an app key it
+ * sends), and a key is known to the table by its hash alone.  With an
+ * unkeyed or weakly keyed hash a client could pick keys that share a
+ * bucket (one key spends another's budget, or many keys crowd one probe
+ * window).  SipHash-2-4 (Aumasson and Bernstein, 2012) is a PRF under a
+ * 128-bit secret key: without the key, finding two inputs with equal
+ * hashes is no easier than guessing, so chosen keys cannot collide.  The
+ * key of a table is 128 random bits taken when it is created.
  *
- * Words are read in the machine's byte order: values are the same for
- * every process on one host, not across architectures.
+ * The output is the reference SipHash-2-4 (little-endian words, on any
+ * host): tests/unit/test-rate-limit.c checks the paper's vectors.
  */
 
 #include <string.h>
@@ -18,109 +19,82 @@
 #include "xrl.h"
 
 
-/* binary digits of pi: nothing up the sleeve */
-#define XRL_H0  0x243f6a8885a308d3ULL
-#define XRL_H1  0x13198a2e03707345ULL
-#define XRL_H2  0xa4093822299f31d1ULL
-#define XRL_H3  0x082efa98ec4e6c89ULL
+#define XRL_ROTL(x, b)  (uint64_t) (((x) << (b)) | ((x) >> (64 - (b))))
+
+#define XRL_SIPROUND                                                       \
+    do {                                                                   \
+        v0 += v1; v1 = XRL_ROTL(v1, 13); v1 ^= v0; v0 = XRL_ROTL(v0, 32);  \
+        v2 += v3; v3 = XRL_ROTL(v3, 16); v3 ^= v2;                         \
+        v0 += v3; v3 = XRL_ROTL(v3, 21); v3 ^= v0;                         \
+        v2 += v1; v1 = XRL_ROTL(v1, 17); v1 ^= v2; v2 = XRL_ROTL(v2, 32);  \
+    } while (0)
 
 
+/* 8 bytes, little-endian whatever the host */
 static uint64_t
-xrl_fold(uint64_t a, uint64_t b)
+xrl_le64(const unsigned char *p)
 {
-#if defined(__SIZEOF_INT128__)
-    __extension__ typedef unsigned __int128  xrl_u128_t;
-    xrl_u128_t  m;
-
-    m = (xrl_u128_t) a * b;
-
-    return (uint64_t) m ^ (uint64_t) (m >> 64);
-#else
-    uint64_t  al, ah, bl, bh, ll, lh, hl, hh, mid, lo, hi;
-
-    al = a & 0xffffffff;
-    ah = a >> 32;
-    bl = b & 0xffffffff;
-    bh = b >> 32;
-
-    ll = al * bl;
-    lh = al * bh;
-    hl = ah * bl;
-    hh = ah * bh;
-
-    mid = (ll >> 32) + (lh & 0xffffffff) + (hl & 0xffffffff);
-    lo = (mid << 32) | (ll & 0xffffffff);
-    hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
-
-    return lo ^ hi;
-#endif
+    return (uint64_t) p[0] | (uint64_t) p[1] << 8 | (uint64_t) p[2] << 16
+           | (uint64_t) p[3] << 24 | (uint64_t) p[4] << 32
+           | (uint64_t) p[5] << 40 | (uint64_t) p[6] << 48
+           | (uint64_t) p[7] << 56;
 }
 
 
-static uint64_t
-xrl_read64(const unsigned char *p)
+uint64_t
+xrl_siphash24(const void *p, size_t len, uint64_t k0, uint64_t k1)
 {
-    uint64_t  v;
+    size_t                i, left;
+    uint64_t              v0, v1, v2, v3, m, b;
+    const unsigned char  *s;
 
-    memcpy(&v, p, sizeof(v));
+    v0 = k0 ^ 0x736f6d6570736575ULL;
+    v1 = k1 ^ 0x646f72616e646f6dULL;
+    v2 = k0 ^ 0x6c7967656e657261ULL;
+    v3 = k1 ^ 0x7465646279746573ULL;
 
-    return v;
-}
+    s = p;
+    b = (uint64_t) len << 56;
 
-
-/* 0..8 bytes, zero-extended */
-static uint64_t
-xrl_read_tail(const unsigned char *p, size_t len)
-{
-    uint64_t  v;
-
-    v = 0;
-
-    if (len != 0) {
-        memcpy(&v, p, len);
+    for (i = 0; i + 8 <= len; i += 8) {
+        m = xrl_le64(s + i);
+        v3 ^= m;
+        XRL_SIPROUND;
+        XRL_SIPROUND;
+        v0 ^= m;
     }
 
-    return v;
+    left = len - i;
+
+    while (left > 0) {
+        left--;
+        b |= (uint64_t) s[i + left] << (8 * left);
+    }
+
+    v3 ^= b;
+    XRL_SIPROUND;
+    XRL_SIPROUND;
+    v0 ^= b;
+
+    v2 ^= 0xff;
+    XRL_SIPROUND;
+    XRL_SIPROUND;
+    XRL_SIPROUND;
+    XRL_SIPROUND;
+
+    return v0 ^ v1 ^ v2 ^ v3;
 }
 
 
 uint64_t
 xrl_hash_seeded(const void *p, size_t len, uint64_t seed)
 {
-    uint64_t              h, a, b;
-    const unsigned char  *s;
-
-    s = p;
-    h = xrl_fold(seed ^ XRL_H0, (uint64_t) len ^ XRL_H1);
-
-    while (len >= 16) {
-        h += xrl_fold(xrl_read64(s) ^ XRL_H1 ^ h, xrl_read64(s + 8) ^ XRL_H2);
-        s += 16;
-        len -= 16;
-    }
-
-    if (len > 8) {
-        a = xrl_read64(s);
-        b = xrl_read_tail(s + 8, len - 8);
-
-    } else {
-        a = xrl_read_tail(s, len);
-        b = 0;
-    }
-
-    h += xrl_fold(a ^ XRL_H2 ^ h, b ^ XRL_H3);
-
-    /* two more folds so that every input bit reaches every output bit */
-
-    h = xrl_fold(h ^ XRL_H3, XRL_H0) + h;
-    h ^= xrl_fold(h, XRL_H1);
-
-    return h;
+    return xrl_siphash24(p, len, seed, 0);
 }
 
 
 uint64_t
 xrl_hash(const void *p, size_t len)
 {
-    return xrl_hash_seeded(p, len, 0);
+    return xrl_siphash24(p, len, 0, 0);
 }

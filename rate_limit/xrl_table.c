@@ -251,6 +251,7 @@ xrl_table_init(void *mem, size_t size, const xrl_conf_t *conf,
     t->tick = g.tick;
     t->interval = g.interval;
     t->seed = conf->seed;
+    t->seed_hi = conf->seed_hi;
     t->off_ring = XRL_HEADER_SIZE;
     t->off_hot = XRL_FIXED_SIZE;
     t->off_cold = XRL_FIXED_SIZE + conf->capacity * sizeof(xrl_hot_t);
@@ -274,7 +275,7 @@ xrl_table_init(void *mem, size_t size, const xrl_conf_t *conf,
 uint64_t
 xrl_table_hash(const xrl_table_t *t, const void *p, size_t len)
 {
-    return xrl_hash_seeded(p, len, t->seed);
+    return xrl_siphash24(p, len, t->seed, t->seed_hi);
 }
 
 

@@ -83,7 +83,9 @@ struct xrl_table_s {
 
     /* own cache lines: every decision adds here */
     uint64_t    counts[XRL_COUNTS];
-    uint64_t    pad1[16 - XRL_COUNTS];
+    uint64_t    seed_hi;            /* the hash key's second half: read
+                                       with the counts, once a decision */
+    uint64_t    pad1[16 - XRL_COUNTS - 1];
 };
 
 typedef struct {

@@ -217,7 +217,7 @@ static const char *const  xf_kafka_result_values[] = {
 };
 
 static const char *const  xf_limit_result_values[] = {
-    "passed", "rejected", "rejected_dry_run", "overflow"
+    "passed", "rejected", "rejected_dry_run", "overflow", "table_full"
 };
 
 

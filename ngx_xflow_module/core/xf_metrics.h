@@ -117,6 +117,7 @@ typedef enum {
 #define XF_METRICS_LIMIT_REJECTED        1
 #define XF_METRICS_LIMIT_REJECTED_DRY    2
 #define XF_METRICS_LIMIT_OVERFLOW        3
+#define XF_METRICS_LIMIT_TABLE_FULL      4
 
 /* Fixed slots for brokers; a broker name longer than this is cut. */
 #define XF_METRICS_BROKERS_MAX           16

@@ -64,6 +64,7 @@ limit_start(const char *http, const char *location, int workers)
              "%s\n"
              "        }\n"
              "        location /limits { xflow_limit_report; }\n"
+             "        location = /metrics { xflow_metrics; }\n"
              "    }\n", http, location);
 
     nginx = xf_nginx_new(snippet, kafka->bootstraps, workers);
@@ -357,6 +358,74 @@ END_TEST
 
 
 /*
+ * A zone full of active keys: with full=deny a new key is refused, with
+ * full=allow (the default) it passes unmetered; either way the decision
+ * is counted as table_full (metric and report) and logged.
+ */
+START_TEST(test_table_full)
+{
+    int              i, deny, refused, passed;
+    char             hdr[64], rurl[160], *log;
+    const char      *hdrs[2];
+    xf_http_resp_t   resp;
+
+    deny = _i;
+
+    limit_start(deny
+                ? "    xflow_limit_zone k:64k key=$http_x_key rate=1r/m "
+                  "burst=1 full=deny;\n"
+                : "    xflow_limit_zone k:64k key=$http_x_key rate=1r/m "
+                  "burst=1;\n",
+                "            xflow_limit k;\n", 1);
+
+    refused = 0;
+    passed = 0;
+
+    /* far more keys than a 64k zone has slots, each spent: all active */
+    for (i = 0; i < 3000; i++) {
+        snprintf(hdr, sizeof(hdr), "X-Key: key-%d", i);
+        hdrs[0] = hdr;
+        hdrs[1] = NULL;
+
+        xf_http_request("POST", url, hdrs, "{}", 2, &resp);
+        if (resp.status == 429) {
+            refused++;
+        } else if (resp.status == 200) {
+            passed++;
+        }
+        xf_http_resp_free(&resp);
+    }
+
+    fprintf(stderr, "table full (%s): %d passed, %d refused\n",
+            deny ? "deny" : "allow", passed, refused);
+
+    if (deny) {
+        ck_assert_int_gt(refused, 0);
+    } else {
+        ck_assert_int_eq(refused, 0);
+        ck_assert_int_eq(passed, 3000);
+    }
+
+    snprintf(rurl, sizeof(rurl), "%s/metrics", nginx->url);
+    xf_http_request("GET", rurl, NULL, NULL, 0, &resp);
+    ck_assert_int_eq(resp.status, 200);
+    ck_assert_msg(strstr(resp.body, "xflow_ratelimit_decisions_total{zone="
+                         "\"k\",result=\"table_full\"}") != NULL,
+                  "%s", resp.body);
+    ck_assert_msg(strstr(resp.body, "xflow_ratelimit_decisions_total{zone="
+                         "\"k\",result=\"table_full\"} 0\n") == NULL,
+                  "%s", resp.body);
+    xf_http_resp_free(&resp);
+
+    log = xf_nginx_read_log(nginx);
+    ck_assert_msg(strstr(log, "xflow_limit_zone \"k\" is full of active "
+                         "keys") != NULL, "%s", log);
+    free(log);
+}
+END_TEST
+
+
+/*
  * Behind Traefik, realip sets the client address from X-Forwarded-For,
  * but only for a trusted peer: a forged header from anyone else does not
  * move the key.
@@ -477,6 +546,7 @@ make_limit_suite(void)
     tcase_add_test(tc, test_dry_run_and_report);
     tcase_add_test(tc, test_overflow_hot_key);
     tcase_add_test(tc, test_dead_letters_count);
+    tcase_add_loop_test(tc, test_table_full, 0, 2);
     tcase_add_test(tc, test_forged_forwarded_for);
     tcase_add_test(tc, test_trusted_forwarded_for);
     tcase_add_test(tc, test_zone_survives_reload);

@@ -1310,6 +1310,142 @@ START_TEST(test_hash)
 END_TEST
 
 
+/*
+ * SipHash-2-4 reference vectors (the paper's test.c, vectors_sip64): key
+ * 00 01 .. 0f, message 00 01 .. n-1, for n = 0 .. 47.
+ */
+static const uint64_t  siphash_vectors[48] = {
+    0x726fdb47dd0e0e31ULL, 0x74f839c593dc67fdULL, 0x0d6c8009d9a94f5aULL,
+    0x85676696d7fb7e2dULL, 0xcf2794e0277187b7ULL, 0x18765564cd99a68dULL,
+    0xcbc9466e58fee3ceULL, 0xab0200f58b01d137ULL, 0x93f5f5799a932462ULL,
+    0x9e0082df0ba9e4b0ULL, 0x7a5dbbc594ddb9f3ULL, 0xf4b32f46226bada7ULL,
+    0x751e8fbc860ee5fbULL, 0x14ea5627c0843d90ULL, 0xf723ca908e7af2eeULL,
+    0xa129ca6149be45e5ULL, 0x3f2acc7f57c29bdbULL, 0x699ae9f52cbe4794ULL,
+    0x4bc1b3f0968dd39cULL, 0xbb6dc91da77961bdULL, 0xbed65cf21aa2ee98ULL,
+    0xd0f2cbb02e3b67c7ULL, 0x93536795e3a33e88ULL, 0xa80c038ccd5ccec8ULL,
+    0xb8ad50c6f649af94ULL, 0xbce192de8a85b8eaULL, 0x17d835b85bbb15f3ULL,
+    0x2f2e6163076bcfadULL, 0xde4daaaca71dc9a5ULL, 0xa6a2506687956571ULL,
+    0xad87a3535c49ef28ULL, 0x32d892fad841c342ULL, 0x7127512f72f27cceULL,
+    0xa7f32346f95978e3ULL, 0x12e0b01abb051238ULL, 0x15e034d40fa197aeULL,
+    0x314dffbe0815a3b4ULL, 0x027990f029623981ULL, 0xcadcd4e59ef40c4dULL,
+    0x9abfd8766a33735cULL, 0x0e3ea96b5304a7d0ULL, 0xad0c42d6fc585992ULL,
+    0x187306c89bc215a9ULL, 0xd4a60abcf3792b95ULL, 0xf935451de4f21df2ULL,
+    0xa9538f0419755787ULL, 0xdb9acddff56ca510ULL, 0xd06c98cd5c0975ebULL
+};
+
+
+START_TEST(test_siphash_vectors)
+{
+    int            n;
+    unsigned char  msg[48 + 1];
+
+    for (n = 0; n < 48; n++) {
+        msg[n] = (unsigned char) n;
+    }
+
+    for (n = 0; n < 48; n++) {
+        ck_assert_msg(xrl_siphash24(msg, (size_t) n, 0x0706050403020100ULL,
+                                    0x0f0e0d0c0b0a0908ULL)
+                      == siphash_vectors[n], "SipHash-2-4 of %d bytes", n);
+
+        /* at any alignment */
+        memmove(msg + 1, msg, 48);
+        ck_assert_uint_eq(xrl_siphash24(msg + 1, (size_t) n,
+                                        0x0706050403020100ULL,
+                                        0x0f0e0d0c0b0a0908ULL),
+                          siphash_vectors[n]);
+        memmove(msg, msg + 1, 48);
+    }
+}
+END_TEST
+
+
+/*
+ * Keys a client can choose do not share a bucket: two 16-byte keys whose
+ * second words are equal collided under the old multiply-fold hash for
+ * every seed (the fold of a block by that word was 0).  Under SipHash
+ * they differ for each key tried, and in a table each keeps its own
+ * budget.
+ */
+START_TEST(test_chosen_keys_apart)
+{
+    int             i;
+    uint64_t        w;
+    unsigned char   a[16], b[16];
+    xrl_key_t       ka, kb;
+    xrl_decision_t  d;
+    tbl_t           tb;
+
+    w = 0xa4093822299f31d1ULL;
+    memcpy(a, "AAAAAAAA", 8);
+    memcpy(b, "BBBBBBBB", 8);
+    memcpy(a + 8, &w, 8);
+    memcpy(b + 8, &w, 8);
+
+    for (i = 0; i < 64; i++) {
+        ck_assert_uint_ne(xrl_hash_seeded(a, 16, (uint64_t) i * 7919),
+                          xrl_hash_seeded(b, 16, (uint64_t) i * 7919));
+    }
+
+    tbl_new(&tb, 64, 8, 1, SEC, 1, XRL_FULL_DENY);
+
+    ka.hash = xrl_table_hash(tb.t, a, 16);
+    ka.text = a;
+    ka.len = 16;
+    kb.hash = xrl_table_hash(tb.t, b, 16);
+    kb.text = b;
+    kb.len = 16;
+    ck_assert_uint_ne(ka.hash, kb.hash);
+
+    ck_assert_int_eq(xrl_table_take(tb.t, &ka, 1, BASE, 0, &d), XRL_PASSED);
+    ck_assert_int_eq(xrl_table_take(tb.t, &ka, 1, BASE, 0, &d), XRL_REJECTED);
+
+    /* b's budget is its own */
+    ck_assert_int_eq(xrl_table_take(tb.t, &kb, 1, BASE, 0, &d), XRL_PASSED);
+
+    tbl_free(&tb);
+}
+END_TEST
+
+
+/* The table's key is 128 bits: its second half changes every hash. */
+START_TEST(test_table_key_halves)
+{
+    xrl_conf_t   conf;
+    xrl_init_t   how;
+    xrl_table_t *t1, *t2;
+    void        *m1, *m2;
+    size_t       size;
+
+    memset(&conf, 0, sizeof(conf));
+    conf.capacity = 16;
+    conf.rate = 1;
+    conf.period_ns = SEC;
+    conf.burst = 1;
+    conf.seed = 1;
+    conf.seed_hi = 2;
+
+    size = xrl_table_size_for(16);
+    m1 = calloc(1, size);
+    m2 = calloc(1, size);
+    ck_assert(m1 != NULL && m2 != NULL);
+
+    ck_assert_int_eq(xrl_table_init(m1, size, &conf, &t1, &how), XRL_OK);
+    conf.seed_hi = 3;
+    ck_assert_int_eq(xrl_table_init(m2, size, &conf, &t2, &how), XRL_OK);
+
+    ck_assert_uint_eq(xrl_table_hash(t1, "10.0.0.1", 8),
+                      xrl_siphash24("10.0.0.1", 8, 1, 2));
+    ck_assert_uint_ne(xrl_table_hash(t1, "10.0.0.1", 8),
+                      xrl_table_hash(t2, "10.0.0.1", 8));
+
+    free(m1);
+    free(m2);
+}
+END_TEST
+
+
+
 /* -------------------------------------------------------- processes */
 
 /*
@@ -1578,6 +1714,9 @@ make_rate_limit_suite(void)
     tcase_add_test(tc, test_busy_slots);
     tcase_add_test(tc, test_claim_same_tick);
     tcase_add_test(tc, test_hash);
+    tcase_add_test(tc, test_siphash_vectors);
+    tcase_add_test(tc, test_chosen_keys_apart);
+    tcase_add_test(tc, test_table_key_halves);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("processes");
