@@ -54,8 +54,8 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_xflow_privacy_ip(ngx_http_request_t *r,
-    ngx_http_xflow_privacy_main_conf_t *pmcf, ngx_uint_t mode, xf_ip_t *ip,
-    ngx_uint_t have_ip, ngx_str_t *text);
+    ngx_http_xflow_privacy_main_conf_t *pmcf, ngx_uint_t mode,
+    ngx_str_t *text);
 static ngx_int_t ngx_http_xflow_privacy_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static void ngx_http_xflow_privacy_cleanup(void *data);
@@ -196,8 +196,7 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
     have_ip = xf_ip_parse(r->connection->addr_text.data,
                           r->connection->addr_text.len, &ip);
 
-    if (ngx_http_xflow_privacy_ip(r, pmcf, plcf->client_ip, &ip, have_ip,
-                                  &pv->ip)
+    if (ngx_http_xflow_privacy_ip(r, pmcf, plcf->client_ip, &pv->ip)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -404,9 +403,10 @@ ngx_http_xflow_privacy_cookie(ngx_http_request_t *r, const char *name,
 /* The "ip" of the envelope, per xflow_client_ip; empty data: no member. */
 static ngx_int_t
 ngx_http_xflow_privacy_ip(ngx_http_request_t *r,
-    ngx_http_xflow_privacy_main_conf_t *pmcf, ngx_uint_t mode, xf_ip_t *ip,
-    ngx_uint_t have_ip, ngx_str_t *text)
+    ngx_http_xflow_privacy_main_conf_t *pmcf, ngx_uint_t mode,
+    ngx_str_t *text)
 {
+    size_t   n;
     u_char  *p;
 
     switch (mode) {
@@ -417,41 +417,23 @@ ngx_http_xflow_privacy_ip(ngx_http_request_t *r,
         return NGX_OK;
 
     case NGX_HTTP_XFLOW_IP_TRUNCATE:
-        if (!have_ip) {
-            break;
-        }
-
-        p = ngx_pnalloc(r->pool, XF_IP_TEXT_MAX);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        text->data = p;
-        text->len = xf_ip_truncate(ip, p);
-        return NGX_OK;
-
     case NGX_HTTP_XFLOW_IP_HASH:
-        if (!have_ip || pmcf->key == NULL) {
-            break;
-        }
-
-        p = ngx_pnalloc(r->pool, XF_IP_TEXT_MAX + XF_HASHREF_LEN);
+        /* an address that does not parse is left out, never sent whole */
+        p = ngx_pnalloc(r->pool, XF_IP_RENDER_MAX);
         if (p == NULL) {
             return NGX_ERROR;
         }
 
-        /* the canonical text, so 2001:DB8::1 and 2001:db8::1 agree */
-        text->len = xf_ip_text(ip, p + XF_HASHREF_LEN);
-
-        if (xf_hashref(pmcf->key, XF_HASHREF_IP, p + XF_HASHREF_LEN,
-                       text->len, p)
-            != XF_OK)
-        {
+        n = xf_ip_render(mode == NGX_HTTP_XFLOW_IP_TRUNCATE
+                         ? XF_IP_RENDER_TRUNCATE : XF_IP_RENDER_HASH,
+                         r->connection->addr_text.data,
+                         r->connection->addr_text.len, pmcf->key, p);
+        if (n == (size_t) -1) {
             return NGX_ERROR;
         }
 
-        text->data = p;
-        text->len = XF_HASHREF_LEN;
+        text->data = n ? p : NULL;
+        text->len = n;
         return NGX_OK;
 
     default: /* NGX_HTTP_XFLOW_IP_FULL */

@@ -97,6 +97,11 @@ xf_form_check(const u_char *p, size_t len)
 {
     const u_char  *pct, *end;
 
+    if (len == 0) {
+        /* p may be NULL (no query): memchr must not see it */
+        return XF_OK;
+    }
+
     end = p + len;
 
     while ((pct = memchr(p, '%', end - p)) != NULL) {
@@ -120,6 +125,11 @@ xf_form_get(const u_char *p, size_t len, const char *key, size_t key_len,
     int               found;
     const u_char     *pos, *end;
     xf_form_field_t   cur;
+
+    if (len == 0) {
+        /* p may be NULL (no query) */
+        return XF_ERR_EMPTY;
+    }
 
     found = 0;
     pos = p;

@@ -22,6 +22,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/evp.h>
+
 #include "xf_base64.h"
 #include "xf_form.h"
 #include "xf_format.h"
@@ -122,14 +124,26 @@ xf_format_segment(xf_fmt_ctx_t *ctx)
 }
 
 
-/* Authorization: Basic base64("writeKey:") sets the request's key. */
+/*
+ * Authorization: Basic base64("writeKey:") names the request's source.
+ * A credential is never the app as sent ($xflow_app, the access log, the
+ * envelope, limit keys): the app is "wk:" and the first 128 bits of the
+ * SHA-256 of the user part, in unpadded base64url (25 characters), stable
+ * for a key and not reversible for a random one.  The password part, if
+ * any, is never used.
+ */
+
+#define XF_SEGMENT_WK_PREFIX  "wk:"
+#define XF_SEGMENT_WK_LEN     (sizeof(XF_SEGMENT_WK_PREFIX) - 1 + 22)
 
 static xf_status_t
 xf_segment_basic(xf_fmt_ctx_t *ctx)
 {
     size_t         n, len;
-    u_char        *dst, *colon;
+    u_char        *dst, *colon, *app;
+    unsigned int   dn;
     const u_char  *p;
+    u_char         digest[EVP_MAX_MD_SIZE];
 
     p = ctx->req->authorization.data;
     len = ctx->req->authorization.len;
@@ -160,9 +174,30 @@ xf_segment_basic(xf_fmt_ctx_t *ctx)
     }
 
     colon = memchr(dst, ':', n);
+    n = colon ? (size_t) (colon - dst) : n;
 
-    ctx->up->app.data = dst;
-    ctx->up->app.len = colon ? (size_t) (colon - dst) : n;
+    if (n == 0) {
+        return XF_OK;
+    }
+
+    if (EVP_Digest(dst, n, digest, &dn, EVP_sha256(), NULL) != 1) {
+        return XF_ERR_NOMEM;
+    }
+
+    /* the decoded credential is not kept where it could be read */
+    memset(dst, 0, xf_base64_decoded_bound(len));
+
+    app = xf_fmt_alloc(ctx, XF_SEGMENT_WK_LEN + 4);
+    if (app == NULL) {
+        return XF_ERR_NOMEM;
+    }
+
+    memcpy(app, XF_SEGMENT_WK_PREFIX, sizeof(XF_SEGMENT_WK_PREFIX) - 1);
+    n = xf_base64_encode(app + sizeof(XF_SEGMENT_WK_PREFIX) - 1, digest, 16,
+                         XF_BASE64_URL);
+
+    ctx->up->app.data = app;
+    ctx->up->app.len = sizeof(XF_SEGMENT_WK_PREFIX) - 1 + n;
 
     return XF_OK;
 }

@@ -13,6 +13,7 @@
 #define XF_IP_H
 
 #include "xf_core.h"
+#include "xf_hashref.h"
 
 
 #define XF_IP_TEXT_MAX  46          /* INET6_ADDRSTRLEN, with the NUL */
@@ -52,5 +53,25 @@ size_t xf_ip_truncate(const xf_ip_t *ip, u_char *dst);
 
 /* The address as text (inet_ntop's canonical form), like truncate. */
 size_t xf_ip_text(const xf_ip_t *ip, u_char *dst);
+
+
+/*
+ * The envelope's "ip" under xflow_client_ip truncate or hash, from the
+ * connection's address text.  Truncate: the address with its host bits
+ * cleared.  Hash: the keyed reference (tag 'i') of its canonical text.
+ * Text that is not an address (a unix socket, anything inet_pton
+ * refuses), or hash without a key: nothing at all, never the text as it
+ * was.  dst holds XF_IP_RENDER_MAX bytes.  Returns the length written, 0
+ * for no "ip", or (size_t) -1 when hashing fails.
+ */
+#define XF_IP_RENDER_MAX  (XF_IP_TEXT_MAX + XF_HASHREF_LEN)
+
+typedef enum {
+    XF_IP_RENDER_TRUNCATE = 0,
+    XF_IP_RENDER_HASH
+} xf_ip_render_t;
+
+size_t xf_ip_render(xf_ip_render_t mode, const u_char *text, size_t len,
+    xf_hashref_t *h, u_char *dst);
 
 #endif /* XF_IP_H */

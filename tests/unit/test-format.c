@@ -720,6 +720,9 @@ END_TEST
 
 /* -------------------------------------------------------------- segment */
 
+/* base64url(SHA-256("wk_basic")[0..16)), computed apart */
+#define WK_BASIC_FP  "SkhaAzDOcDf_aS6cwvHzoQ"
+
 START_TEST(test_segment_batch)
 {
     /* Basic base64("wk_basic:") */
@@ -734,10 +737,15 @@ START_TEST(test_segment_batch)
                      XF_OK);
     ck_assert_int_eq(up.format, XF_FMT_SEGMENT);
     ck_assert_int_eq(up.reply, XF_REPLY_SEGMENT);
-    ck_str(up.app, "wk_basic");
+
+    /*
+     * A Basic credential is never the app as sent: "wk:" and the first
+     * 128 bits of SHA-256("wk_basic"), base64url.
+     */
+    ck_str(up.app, "wk:" WK_BASIC_FP);
     ck_assert_uint_eq(up.n, 4);
     ck_str(up.events[0].name, "Buy");
-    ck_str(up.events[0].app, "wk_basic");
+    ck_str(up.events[0].app, "wk:" WK_BASIC_FP);
     ck_str(up.events[1].name, "identify");
     ck_str(up.events[1].distinct_id, "a");
     ck_assert_int_eq(up.events[2].error, XF_ERR_MISSING_FIELD);
