@@ -138,6 +138,17 @@ START_TEST(test_form_decode)
 END_TEST
 
 
+/* No query at all: NULL with length 0, never handed to memchr. */
+START_TEST(test_form_null_empty)
+{
+    xf_form_field_t  f;
+
+    ck_assert_int_eq(xf_form_validate(NULL, 0), XF_OK);
+    ck_assert_int_eq(xf_form_get(NULL, 0, "data", 4, &f), XF_ERR_EMPTY);
+}
+END_TEST
+
+
 START_TEST(test_form_next)
 {
     const u_char     *pos, *end;
@@ -231,6 +242,7 @@ make_form_suite(void)
     tcase_add_loop_test(tc, test_form_get, 0,
                         sizeof(test_get) / sizeof(test_get[0]));
     tcase_add_test(tc, test_form_next);
+    tcase_add_test(tc, test_form_null_empty);
     tcase_add_test(tc, test_form_name_is);
     suite_add_tcase(s, tc);
 

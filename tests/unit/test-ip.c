@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "xf_ip.h"
+#include "xf_hashref.h"
 
 
 static const struct {
@@ -117,6 +118,54 @@ START_TEST(test_ip_text_and_families)
 END_TEST
 
 
+/*
+ * truncate and hash never fall back to the address text: what does not
+ * parse (a unix socket, a name) gives no "ip" at all.
+ */
+START_TEST(test_ip_render)
+{
+    size_t         n;
+    u_char         out[XF_IP_RENDER_MAX];
+    u_char         want[XF_HASHREF_LEN];
+    xf_hashref_t  *h;
+
+    ck_assert_ptr_null(xf_hashref_create((const u_char *)
+                                         "0123456789abcdef0123456789abcdef",
+                                         32, (const u_char *) "k", 1,
+                                         &xf_alloc_libc, &h));
+
+    n = xf_ip_render(XF_IP_RENDER_TRUNCATE, (const u_char *) "192.0.2.77",
+                     10, h, out);
+    ck_assert_uint_eq(n, 9);
+    ck_assert_int_eq(memcmp(out, "192.0.2.0", 9), 0);
+
+    n = xf_ip_render(XF_IP_RENDER_HASH, (const u_char *) "2001:DB8::1", 11,
+                     h, out);
+    ck_assert_uint_eq(n, XF_HASHREF_LEN);
+    ck_assert_int_eq(xf_hashref(h, XF_HASHREF_IP,
+                                (const u_char *) "2001:db8::1", 11, want),
+                     XF_OK);
+    ck_assert_int_eq(memcmp(out, want, XF_HASHREF_LEN), 0);
+
+    /* not an address: nothing, in either mode */
+    ck_assert_uint_eq(xf_ip_render(XF_IP_RENDER_TRUNCATE,
+                                   (const u_char *) "unix:", 5, h, out), 0);
+    ck_assert_uint_eq(xf_ip_render(XF_IP_RENDER_HASH,
+                                   (const u_char *) "unix:", 5, h, out), 0);
+    ck_assert_uint_eq(xf_ip_render(XF_IP_RENDER_TRUNCATE,
+                                   (const u_char *) "192.0.2.1:80", 12, h,
+                                   out), 0);
+
+    /* hash without a key: nothing, not the address */
+    ck_assert_uint_eq(xf_ip_render(XF_IP_RENDER_HASH,
+                                   (const u_char *) "192.0.2.1", 9, NULL,
+                                   out), 0);
+
+    xf_hashref_destroy(h, &xf_alloc_libc);
+}
+END_TEST
+
+
 Suite *
 make_ip_suite(void)
 {
@@ -129,6 +178,7 @@ make_ip_suite(void)
     tcase_add_loop_test(tc, test_ip_table, 0,
                         sizeof(ip_table) / sizeof(ip_table[0]));
     tcase_add_test(tc, test_ip_text_and_families);
+    tcase_add_test(tc, test_ip_render);
     suite_add_tcase(s, tc);
 
     return s;
