@@ -648,6 +648,17 @@ ngx_http_xflow_hash_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_file_access(&fi) & (S_IRWXG | S_IRWXO)) {
+        /* the key makes every reference: only its owner should read it */
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "the hash key \"%V\" is readable or writable "
+                           "by its group or others (mode 0%c%c%c): "
+                           "chmod 0400 it", &file,
+                           '0' + ((ngx_file_access(&fi) >> 6) & 7),
+                           '0' + ((ngx_file_access(&fi) >> 3) & 7),
+                           '0' + (ngx_file_access(&fi) & 7));
+    }
+
     buf = ngx_alloc(4097, cf->log);
     if (buf == NULL) {
         ngx_close_file(fd);

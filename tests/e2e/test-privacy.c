@@ -387,6 +387,43 @@ START_TEST(test_bad_key_and_database_fail_config_test)
 END_TEST
 
 
+/* A key file its group or others can read is accepted, with a warning. */
+START_TEST(test_key_permissions_warn)
+{
+    int    rc;
+    char   path[256], snippet[512], *out;
+
+    nginx = xf_nginx_new("", kafka->bootstraps, 1);
+
+    snprintf(path, sizeof(path), "%s/open.key", nginx->dir);
+    write_key(path, "0123456789abcdef0123456789abcdef\n");
+    chmod(path, 0644);
+
+    snprintf(snippet, sizeof(snippet),
+             "    xflow_hash_key open.key;\n"
+             "    server { listen 127.0.0.1:@PORT@; }\n");
+    xf_nginx_write_conf(nginx, snippet, kafka->bootstraps);
+    rc = xf_nginx_test_config(nginx, &out);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_msg(strstr(out, "[warn]") != NULL
+                  && strstr(out, "open.key") != NULL
+                  && strstr(out, "mode 0644") != NULL
+                  && strstr(out, "0123456789abcdef") == NULL, "%s", out);
+    free(out);
+
+    /* owner-only: no warning */
+    chmod(path, 0400);
+    rc = xf_nginx_test_config(nginx, &out);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_msg(strstr(out, "readable or writable") == NULL, "%s", out);
+    free(out);
+
+    xf_nginx_free(nginx);
+    nginx = NULL;
+}
+END_TEST
+
+
 Suite *
 make_privacy_suite(void)
 {
@@ -403,6 +440,7 @@ make_privacy_suite(void)
     tcase_add_test(tc, test_geoip_through_trusted_proxy);
     tcase_add_test(tc, test_client_ip_modes);
     tcase_add_test(tc, test_bad_key_and_database_fail_config_test);
+    tcase_add_test(tc, test_key_permissions_warn);
     suite_add_tcase(s, tc);
 
     return s;
