@@ -336,6 +336,7 @@ ngx_http_xflow_reply_not_allowed(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_xflow_reply_status(ngx_http_request_t *r, xf_status_t st)
 {
+    ngx_log_t    log;
     ngx_uint_t   status;
     const char  *detail;
 
@@ -400,7 +401,15 @@ ngx_http_xflow_reply_status(ngx_http_request_t *r, xf_status_t st)
         break;
     }
 
-    ngx_http_xflow_log_throttled(r->connection->log, NGX_LOG_INFO, status,
+    /*
+     * Without the connection's log handler: it would append the request
+     * line, whose query is a GET beacon's whole payload.
+     */
+    log = *r->connection->log;
+    log.handler = NULL;
+    log.data = NULL;
+
+    ngx_http_xflow_log_throttled(&log, NGX_LOG_INFO, status,
                                  xf_strerror(st), detail);
 
     return ngx_http_xflow_reply_error(r, status, xf_strerror(st), detail);
@@ -409,8 +418,10 @@ ngx_http_xflow_reply_status(ngx_http_request_t *r, xf_status_t st)
 
 /*
  * CORS for every answer of an xflow location: echo the exact Origin when
- * it is allowed (never "*": SDKs that send cookies get nothing through
- * with it) and allow credentials.
+ * it is allowed (never "*").  Credentials are allowed only to origins the
+ * configuration lists: "any" echoes every origin, and doing that with
+ * Access-Control-Allow-Credentials would let every site on the web make
+ * credentialed uploads in the user's name and read the answers.
  */
 ngx_int_t
 ngx_http_xflow_cors(ngx_http_request_t *r)
@@ -451,8 +462,9 @@ ngx_http_xflow_cors(ngx_http_request_t *r)
                                   sizeof("Access-Control-Allow-Origin") - 1,
                                   origin->data, origin->len)
            != NGX_OK
-        || ngx_http_xflow_header_lit(r, "Access-Control-Allow-Credentials",
-                                     "true") != NGX_OK
+        || (lcf->cors_origins
+            && ngx_http_xflow_header_lit(r,
+                   "Access-Control-Allow-Credentials", "true") != NGX_OK)
         || ngx_http_xflow_header_lit(r, "Vary", "Origin") != NGX_OK)
     {
         return NGX_ERROR;

@@ -424,6 +424,110 @@ START_TEST(test_key_permissions_warn)
 END_TEST
 
 
+/*
+ * Credentials only for listed origins: "any" echoes the origin without
+ * Access-Control-Allow-Credentials, a list echoes a listed origin with it
+ * and answers an unlisted one with no CORS header at all.
+ */
+START_TEST(test_cors_credentials)
+{
+    int              i;
+    char             u[200], *v;
+    const char      *hdrs[2];
+    xf_http_resp_t   resp;
+    static const char *const  origins[] = {
+        "https://shop.example.com", "https://evil.example.net"
+    };
+
+    nginx = xf_nginx_new("    xflow_kafka_brokers @BROKERS@;\n"
+                         "    xflow_topic events;\n"
+                         "    server {\n"
+                         "        listen 127.0.0.1:@PORT@;\n"
+                         "        location /any { xflow_collect json; }\n"
+                         "        location /listed { xflow_collect json;\n"
+                         "            xflow_cors_origins "
+                         "https://shop.example.com; }\n"
+                         "    }\n", kafka->bootstraps, 1);
+    xf_nginx_start(nginx);
+
+    for (i = 0; i < 2; i++) {
+        char  oh[96];
+
+        snprintf(oh, sizeof(oh), "Origin: %s", origins[i]);
+        hdrs[0] = oh;
+        hdrs[1] = NULL;
+
+        /* any: the origin, no credentials, for either */
+        snprintf(u, sizeof(u), "%s/any", nginx->url);
+        xf_http_request("POST", u, hdrs, "{}", 2, &resp);
+        ck_assert_int_eq(resp.status, 200);
+        v = xf_http_header(&resp, "Access-Control-Allow-Origin");
+        ck_assert_ptr_nonnull(v);
+        ck_assert_str_eq(v, origins[i]);
+        free(v);
+        v = xf_http_header(&resp, "Access-Control-Allow-Credentials");
+        ck_assert_msg(v == NULL, "credentials under any: %s", v);
+        xf_http_resp_free(&resp);
+
+        /* a list: credentials for a listed origin, nothing otherwise */
+        snprintf(u, sizeof(u), "%s/listed", nginx->url);
+        xf_http_request("POST", u, hdrs, "{}", 2, &resp);
+        ck_assert_int_eq(resp.status, 200);
+        v = xf_http_header(&resp, "Access-Control-Allow-Credentials");
+
+        if (i == 0) {
+            ck_assert_ptr_nonnull(v);
+            ck_assert_str_eq(v, "true");
+            free(v);
+            v = xf_http_header(&resp, "Access-Control-Allow-Origin");
+            ck_assert_ptr_nonnull(v);
+            ck_assert_str_eq(v, origins[0]);
+
+        } else {
+            ck_assert_ptr_null(v);
+            v = xf_http_header(&resp, "Access-Control-Allow-Origin");
+            ck_assert_ptr_null(v);
+        }
+
+        free(v);
+        xf_http_resp_free(&resp);
+    }
+}
+END_TEST
+
+
+/*
+ * A refused GET beacon's payload is its query: the info-level line about
+ * the refusal does not carry the request line.
+ */
+START_TEST(test_no_payload_in_log)
+{
+    char            *log, u[256];
+    xf_http_resp_t   resp;
+
+    nginx = xf_nginx_new("    xflow_kafka_brokers @BROKERS@;\n"
+                         "    xflow_topic events;\n"
+                         "    server {\n"
+                         "        listen 127.0.0.1:@PORT@;\n"
+                         "        location /sa { xflow_collect sensors; }\n"
+                         "    }\n", kafka->bootstraps, 1);
+    xf_nginx_start(nginx);
+
+    snprintf(u, sizeof(u), "%s/sa.gif?project=p&data=*payload-9f3e-"
+             "secret*", nginx->url);
+    xf_http_request("GET", u, NULL, NULL, 0, &resp);
+    ck_assert_int_eq(resp.status, 400);
+    xf_http_resp_free(&resp);
+
+    xf_sleep_ms(200);
+    log = xf_nginx_read_log(nginx);
+    ck_assert_msg(strstr(log, "xflow: 400") != NULL, "%s", log);
+    ck_assert_msg(strstr(log, "payload-9f3e-secret") == NULL, "%s", log);
+    free(log);
+}
+END_TEST
+
+
 Suite *
 make_privacy_suite(void)
 {
@@ -441,6 +545,8 @@ make_privacy_suite(void)
     tcase_add_test(tc, test_client_ip_modes);
     tcase_add_test(tc, test_bad_key_and_database_fail_config_test);
     tcase_add_test(tc, test_key_permissions_warn);
+    tcase_add_test(tc, test_cors_credentials);
+    tcase_add_test(tc, test_no_payload_in_log);
     suite_add_tcase(s, tc);
 
     return s;
