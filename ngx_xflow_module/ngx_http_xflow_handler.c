@@ -70,7 +70,9 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
     ctx->format = lcf->format;
     ctx->alloc.alloc = ngx_http_xflow_pool_alloc;
     ctx->alloc.free = ngx_http_xflow_pool_free;
-    ctx->alloc.data = r->pool;
+    ctx->alloc.data = ctx;
+    ctx->request = r;
+    ctx->pool = r->pool;
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
@@ -569,19 +571,73 @@ ngx_http_xflow_cleanup(void *data)
         xf_decoder_free(ctx->decoder);
         ctx->decoder = NULL;
     }
+
+    /* what the pool still holds goes with it */
+    ngx_http_xflow_inflight_release(ctx->inflight);
+    ctx->inflight = 0;
 }
 
+
+/*
+ * The allocator of the decoder and the format layers: the request pool,
+ * every block charged to the worker's decoded bytes in flight
+ * (xflow_max_decoded_in_flight) until it is freed or the request ends.
+ * A block starts with its charged size, so that free can give it back.
+ */
+
+#define NGX_HTTP_XFLOW_BLOCK_HEAD  16
 
 static void *
 ngx_http_xflow_pool_alloc(void *data, size_t size)
 {
-    return ngx_palloc(data, size);
+    ngx_http_xflow_ctx_t *ctx = data;
+
+    u_char  *p;
+
+    if (size > NGX_MAX_SIZE_T_VALUE - NGX_HTTP_XFLOW_BLOCK_HEAD) {
+        return NULL;
+    }
+
+    size += NGX_HTTP_XFLOW_BLOCK_HEAD;
+
+    if (ngx_http_xflow_inflight_charge(ctx->request, size) != NGX_OK) {
+        /* answered with the retry status, not as out of memory */
+        ctx->inflight_refused = 1;
+        return NULL;
+    }
+
+    p = ngx_palloc(ctx->pool, size);
+    if (p == NULL) {
+        ngx_http_xflow_inflight_release(size);
+        return NULL;
+    }
+
+    ctx->inflight += size;
+    *(size_t *) p = size;
+
+    return p + NGX_HTTP_XFLOW_BLOCK_HEAD;
 }
 
 
 static void
 ngx_http_xflow_pool_free(void *data, void *p)
 {
+    ngx_http_xflow_ctx_t *ctx = data;
+
+    u_char  *b;
+    size_t   size;
+
+    if (p == NULL) {
+        return;
+    }
+
+    b = (u_char *) p - NGX_HTTP_XFLOW_BLOCK_HEAD;
+    size = *(size_t *) b;
+
     /* gives large blocks back at once; small ones go with the pool */
-    (void) ngx_pfree(data, p);
+    if (ngx_pfree(ctx->pool, b) == NGX_OK) {
+        size = ngx_min(size, ctx->inflight);
+        ctx->inflight -= size;
+        ngx_http_xflow_inflight_release(size);
+    }
 }

@@ -242,6 +242,18 @@ ngx_http_xflow_reject_request(ngx_http_request_t *r,
 
     ctx->error = xf_strerror(st);
 
+    if (st == XF_ERR_NOMEM && ctx->inflight_refused) {
+        /* the worker holds xflow_max_decoded_in_flight: come back later */
+        ctx->error = "decoded_in_flight";
+
+        if (r->reading_body) {
+            r->keepalive = 0;
+        }
+
+        return ngx_http_xflow_reply_retry(r, 0, "decoded_in_flight",
+                   "the gateway holds too many decoded bodies, retry");
+    }
+
     if (st == XF_ERR_NOMEM) {
         return ngx_http_xflow_reply_status(r, st);
     }

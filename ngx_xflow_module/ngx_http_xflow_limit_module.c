@@ -64,7 +64,12 @@ typedef struct {
 
 typedef struct {
     ngx_array_t                   zones;    /* of zone pointers */
+    size_t                        max_inflight;     /* per worker, 0: off */
 } ngx_http_xflow_limit_main_conf_t;
+
+
+/* Decoded bytes held by this worker's requests in progress. */
+static size_t  ngx_http_xflow_inflight;
 
 
 /* What the request's limits decided, for the access log. */
@@ -95,6 +100,7 @@ static ngx_int_t ngx_http_xflow_limit_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_xflow_limit_add_variables(ngx_conf_t *cf);
 static void *ngx_http_xflow_limit_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_xflow_limit_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_xflow_limit_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_xflow_limit_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
@@ -116,6 +122,13 @@ static ngx_command_t  ngx_http_xflow_limit_commands[] = {
       0,
       NULL },
 
+    { ngx_string("xflow_max_decoded_in_flight"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_xflow_limit_main_conf_t, max_inflight),
+      NULL },
+
     { ngx_string("xflow_limit_report"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_xflow_limit_report,
@@ -132,7 +145,7 @@ static ngx_http_module_t  ngx_http_xflow_limit_module_ctx = {
     NULL,                                  /* postconfiguration */
 
     ngx_http_xflow_limit_create_main_conf, /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_xflow_limit_init_main_conf,   /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -1099,7 +1112,60 @@ ngx_http_xflow_limit_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    lmcf->max_inflight = NGX_CONF_UNSET_SIZE;
+
     return lmcf;
+}
+
+
+static char *
+ngx_http_xflow_limit_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_xflow_limit_main_conf_t  *lmcf = conf;
+
+    ngx_conf_init_size_value(lmcf->max_inflight, 512 * 1024 * 1024);
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Decoded bytes in flight: what this worker's requests hold of decoded
+ * bodies and nested layers, from the first decoded byte to the end of
+ * the request.  A slow client that sent a small compressed body holds
+ * its decoded bytes while it drips the rest: many of them could hold the
+ * worker's memory.  NGX_DECLINED: over xflow_max_decoded_in_flight, the
+ * request is to be refused with the retry status.
+ */
+ngx_int_t
+ngx_http_xflow_inflight_charge(ngx_http_request_t *r, size_t n)
+{
+    ngx_http_xflow_limit_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_limit_module);
+
+    if (lmcf->max_inflight != 0
+        && n > lmcf->max_inflight - ngx_min(ngx_http_xflow_inflight,
+                                            lmcf->max_inflight))
+    {
+        ngx_http_xflow_metric_add(XF_M_DECODED_INFLIGHT_REFUSED, 0, 0, 1);
+        return NGX_DECLINED;
+    }
+
+    ngx_http_xflow_inflight += n;
+    ngx_http_xflow_metric_set(XF_M_DECODED_INFLIGHT, 0, 0,
+                              ngx_http_xflow_inflight);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_xflow_inflight_release(size_t n)
+{
+    ngx_http_xflow_inflight -= ngx_min(n, ngx_http_xflow_inflight);
+    ngx_http_xflow_metric_set(XF_M_DECODED_INFLIGHT, 0, 0,
+                              ngx_http_xflow_inflight);
 }
 
 

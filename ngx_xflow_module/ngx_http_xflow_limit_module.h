@@ -40,4 +40,12 @@ ngx_int_t ngx_http_xflow_limit_events(ngx_http_request_t *r, ngx_uint_t n,
 /* Seconds the refusing limit asks the client to wait; 0: none refused. */
 uint64_t ngx_http_xflow_limit_retry_after(ngx_http_request_t *r);
 
+/*
+ * xflow_max_decoded_in_flight: charge n decoded bytes to this worker
+ * (NGX_OK), or NGX_DECLINED when that would pass the bound; give them
+ * back with release.
+ */
+ngx_int_t ngx_http_xflow_inflight_charge(ngx_http_request_t *r, size_t n);
+void ngx_http_xflow_inflight_release(size_t n);
+
 #endif /* NGX_HTTP_XFLOW_LIMIT_MODULE_H */

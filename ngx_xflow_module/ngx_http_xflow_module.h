@@ -130,6 +130,11 @@ typedef struct {
     ngx_uint_t                  topics;         /* topic, when only one */
     ngx_http_xflow_batch_t     *batch;          /* while waiting for acks */
     ngx_event_t                 ack_timer;
+    ngx_http_request_t         *request;        /* for the allocator; */
+    ngx_pool_t                 *pool;           /* r->pool is NULL while
+                                                   the pool is destroyed */
+    size_t                      inflight;       /* decoded bytes charged */
+    unsigned                    inflight_refused:1;
 } ngx_http_xflow_ctx_t;
 
 

@@ -97,6 +97,15 @@ static const char *const  xf_batch_le[] = {
 
 static const xf_metric_def_t  xf_metric_defs[XF_M_MAX] = {
 
+    [XF_M_DECODED_INFLIGHT] = XF_G("xflow_decoded_inflight_bytes",
+        "Decoded request bytes held by requests in progress, all workers.",
+        XF_AGG_SUM, NULL, XF_DIM_NONE, 1),
+
+    [XF_M_DECODED_INFLIGHT_REFUSED] = XF_C0(
+        "xflow_decoded_inflight_refused_total",
+        "Requests refused because their worker held "
+        "xflow_max_decoded_in_flight decoded bytes already."),
+
     [XF_M_HTTP_REQUESTS] = XF_C2("xflow_http_requests_total",
         "Requests to xflow_collect locations by upload format and HTTP "
         "status.", "format", XF_DIM_FORMAT, "code", XF_DIM_CODE),

@@ -1268,6 +1268,105 @@ START_TEST(test_nested_bomb)
 END_TEST
 
 
+/*
+ * Slow clients after a bomb: each connection sends a small gzip body
+ * that decodes to 8 MiB, then stops short of its Content-Length and
+ * holds its decoded bytes.  Under xflow_max_decoded_in_flight 28m two of
+ * them fit in the worker; the third is refused with the retry status and
+ * counted, and once the first two are gone a request fits again.
+ */
+START_TEST(test_decoded_in_flight)
+{
+    int                 fd[3], i;
+    char                head[512], *before, *now;
+    void               *spaces;
+    u_char             *gz;
+    size_t              gzlen;
+    int64_t             deadline;
+    uint64_t            held;
+    hs_raw_resp_t       resp;
+    const char         *sentinel[1];
+
+    hs_start("    xflow_max_decoded_in_flight 28m;", "");
+    before = hs_scrape();
+
+    spaces = malloc(8 << 20);
+    ck_assert_ptr_nonnull(spaces);
+    memset(spaces, ' ', 8 << 20);
+    ((char *) spaces)[0] = '[';
+    gz = xf_compress(XF_TEST_GZIP, spaces, 8 << 20, &gzlen);
+    free(spaces);
+
+    snprintf(head, sizeof(head),
+             "POST /collect HTTP/1.1\r\nHost: localhost\r\n"
+             "Content-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n",
+             gzlen + 4096);
+
+    for (i = 0; i < 2; i++) {
+        fd[i] = xf_raw_connect(nginx->port);
+        hs_send_all(fd[i], head, strlen(head));
+        hs_send_all(fd[i], gz, gzlen);
+    }
+
+    /* until both hold their decoded bytes (bounded) */
+    deadline = xf_now_ms() + HS_METRIC_MS;
+    do {
+        now = hs_scrape();
+        held = hs_value(now, "xflow_decoded_inflight_bytes");
+        free(now);
+        if (held >= (uint64_t) 2 * (8 << 20)) {
+            break;
+        }
+        xf_sleep_ms(50);
+    } while (xf_now_ms() < deadline);
+
+    fprintf(stderr, "in flight: %llu bytes held by two slow clients\n",
+            (unsigned long long) held);
+    ck_assert_uint_ge(held, (uint64_t) 2 * (8 << 20));
+    ck_assert_uint_le(held, (uint64_t) 28 << 20);
+
+    /* the third does not fit: the retry status, at once */
+    fd[2] = xf_raw_connect(nginx->port);
+    hs_send_all(fd[2], head, strlen(head));
+    hs_send_all(fd[2], gz, gzlen);
+    hs_raw_answer(fd[2], 1, &resp);
+    ck_assert_msg(resp.status == 503 || resp.status == 429,
+                  "status %ld: %s", resp.status, resp.body);
+    ck_assert_msg(strstr(resp.body, "\"error\":\"decoded_in_flight\"")
+                  != NULL, "%s", resp.body);
+    hs_raw_resp_free(&resp);
+    close(fd[2]);
+
+    hs_delta(before, "xflow_decoded_inflight_refused_total", 1);
+    free(before);
+
+    /* the slow ones leave: their bytes are given back */
+    close(fd[0]);
+    close(fd[1]);
+
+    deadline = xf_now_ms() + HS_METRIC_MS;
+    do {
+        now = hs_scrape();
+        held = hs_value(now, "xflow_decoded_inflight_bytes");
+        free(now);
+        if (held < (uint64_t) (8 << 20)) {
+            break;
+        }
+        xf_sleep_ms(50);
+    } while (xf_now_ms() < deadline);
+
+    ck_assert_uint_lt(held, (uint64_t) (8 << 20));
+
+    free(gz);
+
+    hs_check_worker();
+    hs_sentinel();
+    sentinel[0] = HS_SENTINEL;
+    hs_expect_events(sentinel, 1);
+}
+END_TEST
+
+
 /* Concatenated gzip members (and zstd frames): one stream, all events. */
 START_TEST(test_concatenated)
 {
@@ -2258,6 +2357,7 @@ make_hostile_suite(void)
     tcase_add_loop_test(tc, test_bomb, 0, 4);
     tcase_add_test(tc, test_concatenated);
     tcase_add_test(tc, test_nested_bomb);
+    tcase_add_test(tc, test_decoded_in_flight);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("content");
