@@ -78,6 +78,64 @@ fuzz_subsequence(const u_char *a, size_t alen, const u_char *b, size_t blen)
 }
 
 
+/*
+ * xf_strip_probe() on the text of member "a" or "b" (what a key would be
+ * read from): a value the rules hash comes back as the very reference
+ * the stripped event holds; when no rule acted, nothing does.
+ */
+static void
+fuzz_probe(const xf_strip_conf_t *conf, const u_char *p, size_t len,
+    const u_char *out, size_t n)
+{
+    u_char            *text;
+    size_t             tlen, k;
+    xf_json_span_t     v;
+    xf_strip_probe_t   res;
+    u_char             quoted[XF_HASHREF_LEN + 2];
+    static const char  *names[] = { "a", "b" };
+
+    for (k = 0; k < 2; k++) {
+        if (xf_json_object_get(p, len, names[k], 1, &v) != XF_OK) {
+            continue;
+        }
+
+        text = malloc(v.len + 1);
+        fuzz_check(text != NULL);
+
+        if (v.type == XF_JSON_STRING) {
+            if (xf_json_string_unescape(p + v.off, v.len, text, v.len + 1,
+                                        &tlen) != XF_OK)
+            {
+                free(text);
+                continue;
+            }
+
+        } else {
+            memcpy(text, p + v.off, v.len);
+            tlen = v.len;
+        }
+
+        fuzz_check(xf_strip_probe(conf, &xf_alloc_libc, p, len, text, tlen,
+                                  &res) == XF_OK);
+
+        if (n == 0) {
+            fuzz_check(res.action == XF_STRIP_PROBE_KEEP || tlen == 0);
+        }
+
+        if (res.action == XF_STRIP_PROBE_HASH) {
+            fuzz_check(res.ref_len == XF_HASHREF_LEN);
+            quoted[0] = '"';
+            memcpy(quoted + 1, res.ref, XF_HASHREF_LEN);
+            quoted[XF_HASHREF_LEN + 1] = '"';
+            fuzz_check(n > 0 && memmem(out, n, quoted, sizeof(quoted))
+                                != NULL);
+        }
+
+        free(text);
+    }
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -128,6 +186,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     rc = xf_strip(&conf, &xf_alloc_libc, p, len, out, cap, &n);
     fuzz_check(rc == XF_OK && n <= cap);
+
+    fuzz_probe(&conf, p, len, out, n);
 
     if (n == 0) {
         free(out);
