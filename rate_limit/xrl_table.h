@@ -12,7 +12,7 @@
  *          |   (updated in place by a reusing init)      |
  *          +--------------------------------------------+  128
  *          | totals: decisions by result, claimed,       |
- *          |   evicted (atomic adds)                     |
+ *          |   evicted (atomic adds); seed_hi            |
  *          +--------------------------------------------+  256
  *          | ring: 64 seconds x 4 results, each word     |
  *          |   [second mod 2^32 | count]                 |
