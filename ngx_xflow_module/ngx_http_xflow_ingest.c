@@ -276,9 +276,6 @@ ngx_http_xflow_reject_request(ngx_http_request_t *r,
         if (p != NULL) {
             uri_len = p - r->unparsed_uri.data;
         }
-
-        raw = NULL;
-        raw_len = 0;
     }
 
     /* what the request was, for whoever reads the dead letter */
@@ -506,7 +503,9 @@ ngx_http_xflow_dead_letter(ngx_http_request_t *r, ngx_http_xflow_out_t *o,
         return NGX_ERROR;
     }
 
-    if (walk && span.type == XF_JSON_OBJECT) {
+    if (walk && span.type == XF_JSON_OBJECT
+        && (request == NULL || !ngx_http_xflow_privacy_strips(r)))
+    {
         /* a dead letter that can be walked is stripped like any event */
         o->event = ev->p;
         o->event_len = ev->len;
@@ -522,9 +521,11 @@ ngx_http_xflow_dead_letter(ngx_http_request_t *r, ngx_http_xflow_out_t *o,
 
     if (ev->len && ngx_http_xflow_privacy_strips(r)) {
         /*
-         * Fields are stripped, and these bytes are not one object the
-         * rules can walk (an array, a string, undecodable bytes): they
-         * are withheld; the dead letter says why and how many there were.
+         * Fields are stripped, and these bytes are not one event object
+         * the rules can walk (an array, a string, undecodable bytes, or
+         * a whole request body, whose events may sit in a wrapper the
+         * rules do not name): they are withheld; the dead letter says
+         * why and how many there were.
          */
         o->event = (u_char *) "null";
         o->event_len = 4;
