@@ -20,10 +20,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     size_t   n;
     u_char   text[XF_IP_TEXT_MAX];
+    u_char   out[XF_IP_RENDER_MAX];
     xf_ip_t  ip, again;
 
     if (!xf_ip_parse(data, size, &ip)) {
+        /* truncate and hash of what does not parse: nothing at all */
+        if (xf_ip_render(XF_IP_RENDER_TRUNCATE, data, size, NULL, out) != 0
+            || xf_ip_render(XF_IP_RENDER_HASH, data, size, NULL, out) != 0)
+        {
+            abort();
+        }
+
         return 0;
+    }
+
+    /* truncate renders exactly the truncated address; hash needs a key */
+    n = xf_ip_render(XF_IP_RENDER_TRUNCATE, data, size, NULL, out);
+    if (n == 0 || n != xf_ip_truncate(&ip, text) || memcmp(out, text, n) != 0
+        || xf_ip_render(XF_IP_RENDER_HASH, data, size, NULL, out) != 0)
+    {
+        abort();
     }
 
     (void) xf_ip_is_local(&ip);
