@@ -146,7 +146,8 @@ write_shipped_conf(xf_nginx_t *n, int metrics_port)
              n->dir);
     conf = replace_once(conf, "http {", buf);
 
-    conf = replace_once(conf, "@KAFKA_BROKERS@", kafka->bootstraps);
+    snprintf(buf, sizeof(buf), "xflow_kafka_brokers %s;", kafka->bootstraps);
+    conf = replace_once(conf, "xflow_kafka_brokers @KAFKA_BROKERS@;", buf);
 
     snprintf(buf, sizeof(buf), "listen 127.0.0.1:%d;", n->port);
     conf = replace_once(conf, "listen 8080;", buf);
@@ -169,6 +170,27 @@ write_shipped_conf(xf_nginx_t *n, int metrics_port)
     free(conf);
 
     return after * 1000;
+}
+
+
+/*
+ * The outage: the topic's partitions lose their leader, so every produce
+ * fails until it is back, as when the brokers are gone.  (librdkafka
+ * 2.0.2's mock cluster cannot take its brokers down under load: it
+ * re-binds each listener's port at once, which the connections it just
+ * closed still hold, and aborts.  test-health takes the brokers down
+ * without load.)
+ */
+static void
+outage(int on)
+{
+    int32_t  p;
+
+    for (p = 0; p < 2; p++) {
+        ck_assert_int_eq(rd_kafka_mock_partition_set_leader(kafka->mc,
+                             "events", p, on ? -1 : 1),
+                         RD_KAFKA_RESP_ERR_NO_ERROR);
+    }
 }
 
 
@@ -326,7 +348,8 @@ count_arrived(outage_shared_t *sh, unsigned n, unsigned *arrived,
     end = xf_now_ms() + timeout_ms;
 
     for ( ;; ) {
-        xf_consumer_read(c, &m, m.n + 1, 1000);
+        /* whatever comes within 2 s, then count everything again */
+        xf_consumer_read(c, &m, m.n + OUTAGE_MAX_IDS, 2000);
 
         memset(seen, 0, n * sizeof(unsigned));
         memset(ids, 0, (size_t) n * 33);
@@ -388,7 +411,7 @@ count_arrived(outage_shared_t *sh, unsigned n, unsigned *arrived,
 
 
 /*
- * Brokers down for 20 s under load with the shipped configuration: no
+ * Kafka out for 20 s under load with the shipped configuration: no
  * request waits longer than xflow_spool_after (plus the spool's fsync
  * and a loaded machine's slack), /health stays 200 and says degraded,
  * a reload and a SIGKILL of the worker during the outage lose nothing,
@@ -445,7 +468,7 @@ START_TEST(test_shipped_config_outage)
     ck_assert_msg(__atomic_load_n(&sh->ok, __ATOMIC_SEQ_CST) > 0,
                   "nothing acknowledged before the outage");
 
-    xf_kafka_set_down(kafka);
+    outage(1);
 
     degraded = healthy = unhealthy = 0;
 
@@ -477,7 +500,7 @@ START_TEST(test_shipped_config_outage)
         xf_sleep_ms(250);
     }
 
-    xf_kafka_set_up(kafka);
+    outage(0);
 
     for (i = 0; i < OUTAGE_SENDERS; i++) {
         ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
