@@ -750,6 +750,80 @@ START_TEST(test_shipped_config_passes)
 END_TEST
 
 
+/* The value of one sample in a /metrics text; -1 when absent. */
+static long long
+sample(const char *text, const char *series)
+{
+    const char  *p;
+    size_t       len;
+
+    len = strlen(series);
+
+    for (p = text; (p = strstr(p, series)) != NULL; p += len) {
+        if ((p == text || p[-1] == '\n') && p[len] == ' ') {
+            return atoll(p + len + 1);
+        }
+    }
+
+    return -1;
+}
+
+
+/*
+ * A rate limit's refusals count as rate_limited, one per request, and
+ * never as overflowed (overload); /metrics says what build runs.
+ */
+START_TEST(test_rate_limited_counted)
+{
+    int              i;
+    char             url[160], murl[160], snippet[2048];
+    long long        limited, overflowed;
+    xf_http_resp_t   resp;
+
+    nginx = xf_nginx_new("", kafka->bootstraps, 1);
+
+    snprintf(snippet, sizeof(snippet),
+        "    xflow_kafka_brokers @BROKERS@;\n"
+        "    xflow_topic events;\n"
+        "    xflow_spool %s/spool;\n"
+        "    xflow_limit_zone ip:1m key=$remote_addr rate=1r/m burst=2;\n"
+        "    server {\n"
+        "        listen 127.0.0.1:@PORT@;\n"
+        "        location /collect { xflow_collect json; xflow_limit ip; }\n"
+        "        location /metrics { xflow_metrics; }\n"
+        "    }\n", nginx->dir);
+    xf_nginx_write_conf(nginx, snippet, kafka->bootstraps);
+    xf_nginx_start(nginx);
+
+    snprintf(url, sizeof(url), "%s/collect", nginx->url);
+    snprintf(murl, sizeof(murl), "%s/metrics", nginx->url);
+
+    for (i = 0; i < 7; i++) {
+        xf_http_request("POST", url, NULL, "{\"event\":\"e\"}", 13, &resp);
+        ck_assert_int_eq(resp.status, i < 2 ? 200 : 429);
+        xf_http_resp_free(&resp);
+    }
+
+    xf_http_request("GET", murl, NULL, NULL, 0, &resp);
+    ck_assert_int_eq(resp.status, 200);
+
+    limited = sample(resp.body,
+                 "xflow_events_total{format=\"json\",result=\"rate_limited\"}");
+    overflowed = sample(resp.body,
+                 "xflow_events_total{format=\"json\",result=\"overflowed\"}");
+
+    ck_assert_msg(limited == 5, "rate_limited %lld, expected 5", limited);
+    ck_assert_msg(overflowed <= 0, "overflowed %lld", overflowed);
+
+    ck_assert_msg(strstr(resp.body, "xflow_build_info{version=\"") != NULL,
+                  "no xflow_build_info");
+    ck_assert_msg(strstr(resp.body, "xflow_spooling 0") != NULL,
+                  "no xflow_spooling 0");
+    xf_http_resp_free(&resp);
+}
+END_TEST
+
+
 Suite *
 make_outage_suite(void)
 {
@@ -763,6 +837,7 @@ make_outage_suite(void)
     tcase_add_checked_fixture(tc, outage_setup, outage_teardown);
     tcase_add_test(tc, test_shipped_config_passes);
     tcase_add_test(tc, test_shipped_config_outage);
+    tcase_add_test(tc, test_rate_limited_counted);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("nginx-t");
