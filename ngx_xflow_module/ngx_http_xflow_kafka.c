@@ -126,6 +126,10 @@ ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
 
     rd_kafka_set_log_queue(w->rk, NULL);
 
+    /* this worker's slot: a worker of the same number may have left it
+       set when it exited spooling */
+    ngx_http_xflow_metric_set(XF_M_SPOOLING, 0, 0, 0);
+
     ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
                   "xflow %s (librdkafka %s) started: message.timeout.ms %s",
                   NGX_HTTP_XFLOW_VERSION, rd_kafka_version_str(),
