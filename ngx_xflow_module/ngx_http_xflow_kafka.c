@@ -821,10 +821,16 @@ ngx_http_xflow_dr_msg(rd_kafka_t *rk, const rd_kafka_message_t *msg,
     batch = msg->_private;
 
     if (msg->err) {
-        ngx_http_xflow_log_throttled(ngx_http_xflow_worker.log, NGX_LOG_WARN,
-                                     NGX_HTTP_SERVICE_UNAVAILABLE,
-                                     "delivery_failed",
-                                     rd_kafka_err2str(msg->err));
+        if (msg->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE
+            && msg->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+        {
+            /* purges are ours: the spooling and exit lines say so */
+            ngx_http_xflow_log_throttled(ngx_http_xflow_worker.log,
+                                         NGX_LOG_WARN,
+                                         NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "delivery_failed",
+                                         rd_kafka_err2str(msg->err));
+        }
 
         /* librdkafka gave up (or the worker is exiting): to disk */
         ngx_http_xflow_batch_spool(batch, rd_kafka_topic_name(msg->rkt),
