@@ -12,6 +12,13 @@
  * it is peeled too) unless it starts with '{' or '[' (api_payload_format
  * "json").  Content-Encoding: gzip (mixpanel-iphone) is the glue's layer.
  *
+ * mixpanel-browser's base64 encoder turns each UTF-16 unit into UTF-8 on
+ * its own: a character beyond U+FFFF (an emoji) arrives as two 3-byte
+ * surrogates (CESU-8), and its 255-unit truncation of long strings can
+ * leave half a pair.  Inside a base64 value both are mended before the
+ * JSON is read: a pair becomes the 4-byte UTF-8 character, a lone half
+ * U+FFFD (Mixpanel's own servers accept both).
+ *
  * The query's flags shape the answer, not the events: verbose=1 asks
  * for {"status":1,"error":null} instead of the bare 1 (mixpanel-browser's
  * batch sender always asks for it), img=1 for a 1x1 GIF.  ip=0 (do not
@@ -42,6 +49,7 @@
 
 
 static xf_status_t xf_mixpanel_text(xf_fmt_ctx_t *ctx, xf_str_t *s);
+static xf_status_t xf_mixpanel_surrogates(xf_fmt_ctx_t *ctx, xf_str_t *s);
 static xf_status_t xf_mixpanel_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev);
 
 
@@ -167,7 +175,79 @@ xf_mixpanel_text(xf_fmt_ctx_t *ctx, xf_str_t *s)
         return XF_OK;
     }
 
-    return xf_fmt_unbase64(ctx, s);
+    rc = xf_fmt_unbase64(ctx, s);
+    if (rc != XF_OK) {
+        return rc;
+    }
+
+    return xf_mixpanel_surrogates(ctx, s);
+}
+
+
+/* ED A0..AF xx: a high surrogate; ED B0..BF xx: a low one. */
+#define xf_mp_high(p)  ((p)[0] == 0xED && ((p)[1] & 0xF0) == 0xA0            \
+                        && ((p)[2] & 0xC0) == 0x80)
+#define xf_mp_low(p)   ((p)[0] == 0xED && ((p)[1] & 0xF0) == 0xB0            \
+                        && ((p)[2] & 0xC0) == 0x80)
+
+/* Mend CESU-8 surrogates in place of *s (never longer than it was). */
+
+static xf_status_t
+xf_mixpanel_surrogates(xf_fmt_ctx_t *ctx, xf_str_t *s)
+{
+    u_char         *dst, *d;
+    uint32_t        hi, lo, c;
+    const u_char   *p, *end;
+
+    p = s->data;
+    end = s->data + s->len;
+
+    while (p + 3 <= end && !xf_mp_high(p) && !xf_mp_low(p)) {
+        p = memchr(p + 1, 0xED, end - p - 1);
+        if (p == NULL) {
+            return XF_OK;
+        }
+    }
+
+    if (p + 3 > end) {
+        return XF_OK;
+    }
+
+    dst = xf_fmt_alloc(ctx, s->len);
+    if (dst == NULL) {
+        return XF_ERR_NOMEM;
+    }
+
+    memcpy(dst, s->data, p - s->data);
+    d = dst + (p - s->data);
+
+    while (p < end) {
+        if (end - p >= 6 && xf_mp_high(p) && xf_mp_low(p + 3)) {
+            hi = ((p[1] & 0x0F) << 6) | (p[2] & 0x3F);
+            lo = ((p[4] & 0x0F) << 6) | (p[5] & 0x3F);
+            c = 0x10000 + (hi << 10) + lo;
+
+            *d++ = 0xF0 | (c >> 18);
+            *d++ = 0x80 | ((c >> 12) & 0x3F);
+            *d++ = 0x80 | ((c >> 6) & 0x3F);
+            *d++ = 0x80 | (c & 0x3F);
+            p += 6;
+
+        } else if (end - p >= 3 && (xf_mp_high(p) || xf_mp_low(p))) {
+            *d++ = 0xEF;                        /* U+FFFD */
+            *d++ = 0xBF;
+            *d++ = 0xBD;
+            p += 3;
+
+        } else {
+            *d++ = *p++;
+        }
+    }
+
+    s->data = dst;
+    s->len = d - dst;
+
+    return xf_fmt_charge(ctx, s->len);
 }
 
 
