@@ -218,7 +218,7 @@ http {
     client_body_temp_path ${tmp}/body;
     log_format xflow '$remote_addr "$request" $status $xflow_format '
                      '$xflow_app $xflow_events/$xflow_rejected $xflow_error '
-                     '"$http_origin" "$http_content_type"';
+                     '"$http_origin" "$http_content_type" "$http_content_encoding"';
     access_log ${tmp}/access.log xflow;
     large_client_header_buffers 8 16k;
 
@@ -484,7 +484,8 @@ function checkMode(rec, envelopes, deadLetters, access, pageOrigin) {
   // sent while the page goes away are not all visible to the browser side
   const byPath = {};
   for (const a of access.filter((a) => a.app === rec.app)) {
-    const k = `${a.method} ${a.path.replace(/\/array\/[^/]+\//, '/array/<token>/')} ${a.status}`;
+    const enc = a.encoding && a.encoding !== '-' ? ` (${a.encoding})` : '';
+    const k = `${a.method} ${a.path.replace(/\/array\/[^/]+\//, '/array/<token>/')}${enc} ${a.status}`;
     byPath[k] = (byPath[k] || 0) + 1;
   }
   for (const [k, n] of Object.entries(byPath)) {
@@ -569,9 +570,9 @@ async function main() {
 
   // $remote_addr "$request" $status $xflow_format $xflow_app ...
   const access = fs.readFileSync(path.join(tmp, 'access.log'), 'utf8').split('\n')
-    .map((l) => /^\S+ "(\S+) (\S+) [^"]*" (\d+) (\S*) (\S*)/.exec(l)).filter(Boolean)
+    .map((l) => /^\S+ "(\S+) (\S+) [^"]*" (\d+) (\S*) (\S*) .* "([^"]*)"$/.exec(l)).filter(Boolean)
     .map((m) => ({ method: m[1], path: m[2].split('?')[0] + (/compression=base64/.test(m[2]) ? '?compression=base64' : ''),
-                   status: m[3], format: m[4], app: m[5] }));
+                   status: m[3], format: m[4], app: m[5], encoding: m[6] }));
   for (const rec of records) checkMode(rec, envelopes, dead, access, pageOrigin);
 
   const errlog = fs.readFileSync(path.join(tmp, 'error.log'), 'utf8')
