@@ -308,6 +308,34 @@ START_TEST(test_mixpanel_dead_letters)
 END_TEST
 
 
+/* mixpanel-browser's base64 of an emoji: CESU-8 surrogates, mended. */
+
+START_TEST(test_mixpanel_surrogates)
+{
+    char  *f;
+
+    /* U+1F389 as ED A0 BC ED BE 89; a lone high half; a lone low half */
+    f = mp_form("{\"event\":\"e\",\"properties\":{\"token\":\"t\","
+                "\"a\":\"\xed\xa0\xbc\xed\xbe\x89 ok\","
+                "\"b\":\"cut \xed\xa0\xbd\","
+                "\"c\":\"\xed\xb1\x8d!\"}}");
+    ck_assert_int_eq(run(XF_FMT_MIXPANEL, XF_METHOD_POST, "/track", "", f),
+                     XF_OK);
+    ck_assert_uint_eq(up.n, 1);
+    ck_assert_int_eq(up.events[0].error, XF_OK);
+    ck_event_json(0, "{\"event\":\"e\",\"properties\":{\"token\":\"t\","
+                  "\"a\":\"\xf0\x9f\x8e\x89 ok\",\"b\":\"cut \xef\xbf\xbd\","
+                  "\"c\":\"\xef\xbf\xbd!\"}}");
+    free(f);
+
+    /* plain JSON in data= goes through encodeURIComponent: left alone */
+    ck_assert_int_eq(run(XF_FMT_MIXPANEL, XF_METHOD_POST, "/track", "",
+                         "data=%7B%22event%22%3A%22%ED%A0%BC%22%7D"),
+                     XF_ERR_JSON_UTF8);
+}
+END_TEST
+
+
 typedef struct {
     xf_method_t   method;
     const char   *body;
@@ -496,6 +524,7 @@ make_format_sdk_suite(void)
     tcase_add_test(tc, test_mixpanel_get);
     tcase_add_test(tc, test_mixpanel_engage_groups);
     tcase_add_test(tc, test_mixpanel_dead_letters);
+    tcase_add_test(tc, test_mixpanel_surrogates);
     tcase_add_loop_test(tc, test_mixpanel_request_errors, 0,
                         sizeof(test_mp_errors) / sizeof(test_mp_errors[0]));
     suite_add_tcase(s, tc);
