@@ -796,7 +796,8 @@ ngx_http_xflow_collect(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "unknown format \"%V\", expected auto, json, "
-                               "sensors, posthog, segment or snowplow",
+                               "sensors, posthog, segment, snowplow, "
+                               "mixpanel or amplitude",
                                &value[1]);
             return NGX_CONF_ERROR;
         }

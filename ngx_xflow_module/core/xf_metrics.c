@@ -194,6 +194,8 @@ static const char *const  xf_format_values[] = {
     [XF_FMT_POSTHOG]  = "posthog",
     [XF_FMT_SEGMENT]  = "segment",
     [XF_FMT_SNOWPLOW] = "snowplow",
+    [XF_FMT_MIXPANEL] = "mixpanel",
+    [XF_FMT_AMPLITUDE] = "amplitude",
 };
 
 _Static_assert(XF_NB(xf_format_values) == XF_FMT_MAX,
