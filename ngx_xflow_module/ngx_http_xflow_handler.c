@@ -21,7 +21,7 @@ static void ngx_http_xflow_read_body(ngx_http_request_t *r);
 static xf_status_t ngx_http_xflow_consume(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx);
 static xf_status_t ngx_http_xflow_feed(ngx_http_request_t *r,
-    ngx_http_xflow_ctx_t *ctx, u_char *p, size_t len);
+    ngx_http_xflow_ctx_t *ctx, u_char *p, size_t len, ngx_uint_t whole);
 static ngx_int_t ngx_http_xflow_body_done(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx);
 static ngx_int_t ngx_http_xflow_body_error(ngx_http_request_t *r,
@@ -333,7 +333,7 @@ ngx_http_xflow_consume(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
 
                 b->file_pos += n;
 
-                st = ngx_http_xflow_feed(r, ctx, buf, n);
+                st = ngx_http_xflow_feed(r, ctx, buf, n, 0);
                 if (st != XF_OK) {
                     return st;
                 }
@@ -343,7 +343,11 @@ ngx_http_xflow_consume(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
         }
 
         if (b->last > b->pos) {
-            st = ngx_http_xflow_feed(r, ctx, b->pos, b->last - b->pos);
+            /* the whole body in one buffer: decoded in one call */
+            st = ngx_http_xflow_feed(r, ctx, b->pos, b->last - b->pos,
+                                     ctx->decoder == NULL && !r->reading_body
+                                     && cl == r->request_body->bufs
+                                     && cl->next == NULL);
             if (st != XF_OK) {
                 return st;
             }
@@ -360,7 +364,7 @@ ngx_http_xflow_consume(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
 
 static xf_status_t
 ngx_http_xflow_feed(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
-    u_char *p, size_t len)
+    u_char *p, size_t len, ngx_uint_t whole)
 {
     size_t                      n;
     xf_status_t                 st;
@@ -409,7 +413,8 @@ ngx_http_xflow_feed(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         ctx->raw_len += n;
     }
 
-    return xf_decoder_feed(ctx->decoder, p, len);
+    return whole ? xf_decoder_feed_whole(ctx->decoder, p, len)
+                 : xf_decoder_feed(ctx->decoder, p, len);
 }
 
 
