@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # make run: a dev Kafka broker and nginx with the xflow module, in the
-# foreground.  Ctrl-C stops both.
+# foreground, configured as a small production gateway: acknowledgement
+# after Kafka, a disk spool, a per-address rate limit in dry run, dead
+# letters, health, metrics and the limit report.  Ctrl-C (SIGINT to
+# make's process group) or SIGTERM to this script or to make stops nginx
+# and the broker and leaves no process behind.
 #
 #   XFLOW_PORT=8080        nginx listens on 127.0.0.1:$XFLOW_PORT
 #   KAFKA_BROKERS=h:p,...  use these brokers instead of starting the dev one
@@ -30,26 +34,47 @@ chmod 0755 "$run"
 broker_pid=
 nginx_pid=
 
+# stop_pid PID SIGNAL TENTHS: SIGNAL, then SIGKILL of the process and its
+# children (nginx workers) if it is still there after TENTHS/10 seconds.
+stop_pid() {
+    kill -"$2" "$1" 2>/dev/null || true
+    for _ in $(seq "$3"); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$1" 2>/dev/null; then
+        pkill -KILL -P "$1" 2>/dev/null || true
+        kill -KILL "$1" 2>/dev/null || true
+    fi
+    wait "$1" 2>/dev/null || true
+}
+
+# Stops nginx (graceful: in-flight events are flushed or spooled) and then
+# the broker, and waits for both.  A second signal while stopping does
+# not interrupt it: the waits below are bounded.
 stop() {
-    trap - INT TERM EXIT
+    trap '' INT TERM
+    trap - EXIT
     if [ -n "$nginx_pid" ] && kill -0 "$nginx_pid" 2>/dev/null; then
-        kill -QUIT "$nginx_pid" 2>/dev/null || true
-        wait "$nginx_pid" 2>/dev/null || true
+        stop_pid "$nginx_pid" QUIT 150
     fi
     if [ -n "$broker_pid" ] && kill -0 "$broker_pid" 2>/dev/null; then
-        kill -TERM "$broker_pid" 2>/dev/null || true
-        wait "$broker_pid" 2>/dev/null || true
+        stop_pid "$broker_pid" TERM 50
     fi
 }
 trap stop EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'stop; exit 130' INT
+trap 'stop; exit 143' TERM
+# make passes SIGTERM to this script only when it is sent to the process
+# group; a SIGTERM to make alone makes make exit and the script sees its
+# parent go: watch for that too.
+parent=$PPID
 
 # Starts the dev broker with the given options; succeeds once it wrote
 # its bootstrap list, fails if it exited first.
 start_broker() {
     rm -f "$run/bootstrap"
-    "$devbroker" --topics events --bootstrap-file "$run/bootstrap" "$@" \
+    "$devbroker" --topics events,xflow_dead_letter --bootstrap-file "$run/bootstrap" "$@" \
         > "$run/devbroker.out" 2>&1 &
     broker_pid=$!
     for _ in $(seq 100); do
@@ -96,6 +121,14 @@ http {
 
     xflow_kafka_brokers $brokers;
     xflow_topic events;
+    xflow_dead_letter_topic xflow_dead_letter;
+    xflow_ack kafka;
+    xflow_spool $run/spool max_size=256m;
+
+    # requests per client address, in dry run: /limits shows who would
+    # have been refused before anything is enforced
+    xflow_limit_zone per_ip:1m key=\$binary_remote_addr rate=50r/s burst=100;
+    xflow_limit per_ip dry_run;
 
     server {
         listen 127.0.0.1:$port;
@@ -103,6 +136,10 @@ http {
         location /collect {
             xflow_collect;
         }
+
+        location = /health  { xflow_health; access_log off; }
+        location = /metrics { xflow_metrics; access_log off; }
+        location = /limits  { xflow_limit_report; allow 127.0.0.1; deny all; }
     }
 }
 CONF
@@ -111,15 +148,21 @@ CONF
 
 bootstrap=${brokers%%,*}
 cat <<HELP
-xflow: nginx on http://127.0.0.1:$port/collect, Kafka at $brokers
-  config: $run/nginx.conf
+xflow: nginx on 127.0.0.1:$port, Kafka at $brokers
+  collect:  http://127.0.0.1:$port/collect   (ack after Kafka)
+  health:   http://127.0.0.1:$port/health
+  metrics:  http://127.0.0.1:$port/metrics   (Prometheus)
+  limits:   http://127.0.0.1:$port/limits    (rate-limit report, dry run)
+  spool:    $run/spool   (what Kafka cannot take yet)
+  config:   $run/nginx.conf
+  logs:     $run/error.log, $run/access.log
 
 Send an event:
   curl -sS -H 'Content-Type: application/json' \\
        --data '{"event":"page_view","distinct_id":"u1"}' \\
        http://127.0.0.1:$port/collect
 
-See it in Kafka:
+See it in Kafka (invalid events go to xflow_dead_letter):
   kcat -b $bootstrap -C -t events -o beginning -e
 
 Ctrl-C stops nginx and the broker.
@@ -127,4 +170,12 @@ HELP
 
 "$nginx" -p "$run/" -c "$run/nginx.conf" -e "$run/error.log" &
 nginx_pid=$!
+# wait returns early on a trapped signal; poll so that a vanished parent
+# (make killed on its own) stops us too
+while kill -0 "$nginx_pid" 2>/dev/null; do
+    if [ "$(ps -o ppid= -p $$ | tr -d ' ')" != "$parent" ]; then
+        exit 143
+    fi
+    sleep 0.5
+done
 wait "$nginx_pid"
