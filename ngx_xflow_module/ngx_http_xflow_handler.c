@@ -16,10 +16,17 @@
 #include "ngx_http_xflow_limit_module.h"
 
 
+/* A complete body in several buffers up to this size is gathered into
+ * one for a whole-buffer decode (libdeflate); larger ones stream. */
+#define NGX_HTTP_XFLOW_GATHER_MAX  (64 * 1024)
+
+
 static void ngx_http_xflow_body_ready(ngx_http_request_t *r);
 static void ngx_http_xflow_read_body(ngx_http_request_t *r);
 static xf_status_t ngx_http_xflow_consume(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx);
+static ngx_int_t ngx_http_xflow_consume_whole(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx, xf_status_t *st);
 static xf_status_t ngx_http_xflow_feed(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, u_char *p, size_t len, ngx_uint_t whole);
 static ngx_int_t ngx_http_xflow_body_done(ngx_http_request_t *r,
@@ -319,6 +326,10 @@ ngx_http_xflow_consume(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
     ngx_chain_t  *cl;
     xf_status_t   st;
 
+    if (ngx_http_xflow_consume_whole(r, ctx, &st) == NGX_OK) {
+        return st;
+    }
+
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
         b = cl->buf;
 
@@ -343,11 +354,7 @@ ngx_http_xflow_consume(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
         }
 
         if (b->last > b->pos) {
-            /* the whole body in one buffer: decoded in one call */
-            st = ngx_http_xflow_feed(r, ctx, b->pos, b->last - b->pos,
-                                     ctx->decoder == NULL && !r->reading_body
-                                     && cl == r->request_body->bufs
-                                     && cl->next == NULL);
+            st = ngx_http_xflow_feed(r, ctx, b->pos, b->last - b->pos, 0);
             if (st != XF_OK) {
                 return st;
             }
@@ -359,6 +366,75 @@ ngx_http_xflow_consume(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
     r->request_body->bufs = NULL;
 
     return XF_OK;
+}
+
+
+/*
+ * The whole body has been read and is in memory, in one buffer or a few
+ * (what came with the headers, then the rest): decode it in one call,
+ * gathered into one buffer first when it is small.  NGX_DECLINED when it
+ * is not all there, or too big to be worth a copy: it is then fed as it
+ * is, buffer by buffer.
+ */
+static ngx_int_t
+ngx_http_xflow_consume_whole(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
+    xf_status_t *st)
+{
+    size_t        len;
+    u_char       *p, *q;
+    ngx_buf_t    *b;
+    ngx_uint_t    n;
+    ngx_chain_t  *cl;
+
+    if (ctx->decoder != NULL || r->reading_body) {
+        return NGX_DECLINED;
+    }
+
+    len = 0;
+    n = 0;
+    p = NULL;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file) {
+            return NGX_DECLINED;
+        }
+
+        if (b->last > b->pos) {
+            len += b->last - b->pos;
+            p = b->pos;
+            n++;
+        }
+    }
+
+    if (n == 0 || (n > 1 && len > NGX_HTTP_XFLOW_GATHER_MAX)) {
+        return NGX_DECLINED;
+    }
+
+    if (n > 1) {
+        q = ngx_pnalloc(r->pool, len);
+        if (q == NULL) {
+            *st = XF_ERR_NOMEM;
+            return NGX_OK;
+        }
+
+        p = q;
+
+        for (cl = r->request_body->bufs; cl; cl = cl->next) {
+            q = ngx_cpymem(q, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        }
+    }
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        cl->buf->pos = cl->buf->last;
+    }
+
+    r->request_body->bufs = NULL;
+
+    *st = ngx_http_xflow_feed(r, ctx, p, len, 1);
+
+    return NGX_OK;
 }
 
 
