@@ -115,7 +115,9 @@ wait_up() {
 
 if [ "$MODE" = callgrind ]; then
     N=${ARG:-300}
-    valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" \
+    rm -f "$OUT"/callgrind.out-*
+    valgrind --tool=callgrind --separate-threads=yes \
+        --callgrind-out-file="$OUT/callgrind.out" \
         "$NGINX_BIN" -p "$TMP" -c "$TMP/nginx.conf" 2> "$TMP/valgrind.log" &
     NGINX_PID=$!
     wait_up
@@ -137,8 +139,15 @@ EOF
     kill -TERM "$NGINX_PID"
     wait "$NGINX_PID" 2>/dev/null || true
     NGINX_PID=
-    total=$(callgrind_annotate "$OUT/callgrind.out" 2>/dev/null \
+    # one file per thread: -01 is nginx's own, the others librdkafka's
+    main=0
+    total=0
+    for f in "$OUT"/callgrind.out-*; do
+        n=$(callgrind_annotate "$f" 2>/dev/null \
             | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+        total=$((total + n))
+        case $f in *-01) main=$n ;; esac
+    done
     # the same nginx started and stopped without requests: its fixed cost
     valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.idle" \
         "$NGINX_BIN" -p "$TMP" -c "$TMP/nginx.conf" 2>> "$TMP/valgrind.log" &
@@ -151,11 +160,13 @@ EOF
     idle=$(callgrind_annotate "$OUT/callgrind.idle" 2>/dev/null \
            | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
     python3 -c "
-t, i, n, e = $total, $idle, $N, $EVENTS
+t, m, i, n, e = $total, $main, $idle, $N, $EVENTS
 print('callgrind %s, kafka conf [%s]: %d requests, %d instructions (idle run %d)'
       % ('$CASE', '$KAFKA_CONF', n, t, i))
-print('  %.0f instructions/request, %.0f instructions/event'
-      % ((t - i) / n, (t - i) / (n * e)))"
+print('  %.0f instructions/request, %.0f instructions/event (all threads,'
+      ' less the idle run)' % ((t - i) / n, (t - i) / (n * e)))
+print('  nginx thread %.0f/event, librdkafka threads %.0f/event'
+      % (m / (n * e), (t - m) / (n * e)))"
     exit 0
 fi
 
