@@ -165,8 +165,8 @@ print('callgrind %s, kafka conf [%s]: %d requests, %d instructions (idle run %d)
       % ('$CASE', '$KAFKA_CONF', n, t, i))
 print('  %.0f instructions/request, %.0f instructions/event (all threads,'
       ' less the idle run)' % ((t - i) / n, (t - i) / (n * e)))
-print('  nginx thread %.0f/event, librdkafka threads %.0f/event'
-      % (m / (n * e), (t - m) / (n * e)))"
+print('  nginx thread %.0f/event (less the idle run), librdkafka threads'
+      ' %.0f/event' % ((m - i) / (n * e), (t - m) / (n * e)))"
     exit 0
 fi
 
