@@ -25,6 +25,8 @@ static void ngx_http_xflow_body_ready(ngx_http_request_t *r);
 static void ngx_http_xflow_read_body(ngx_http_request_t *r);
 static xf_status_t ngx_http_xflow_consume(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx);
+static ngx_uint_t ngx_http_xflow_deflated(ngx_http_xflow_ctx_t *ctx,
+    ngx_chain_t *cl);
 static ngx_int_t ngx_http_xflow_consume_whole(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_status_t *st);
 static xf_status_t ngx_http_xflow_feed(ngx_http_request_t *r,
@@ -369,6 +371,38 @@ ngx_http_xflow_consume(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
 }
 
 
+/* The body starts as gzip (magic) or zlib-wrapped deflate (header). */
+static ngx_uint_t
+ngx_http_xflow_deflated(ngx_http_xflow_ctx_t *ctx, ngx_chain_t *cl)
+{
+    u_char  h[2];
+
+    while (cl && cl->buf->last == cl->buf->pos) {
+        cl = cl->next;
+    }
+
+    if (cl == NULL || cl->buf->last - cl->buf->pos < 2) {
+        return 0;
+    }
+
+    h[0] = cl->buf->pos[0];
+    h[1] = cl->buf->pos[1];
+
+    switch (ctx->encoding) {
+
+    case XF_ENC_IDENTITY:   /* sniffed as gzip by the first feed */
+    case XF_ENC_GZIP:
+        return h[0] == 0x1f && h[1] == 0x8b;
+
+    case XF_ENC_DEFLATE:
+        return (h[0] & 0x0f) == 8 && ((h[0] << 8) | h[1]) % 31 == 0;
+
+    default:
+        return 0;
+    }
+}
+
+
 /*
  * The whole body has been read and is in memory, in one buffer or a few
  * (what came with the headers, then the rest): decode it in one call,
@@ -409,6 +443,16 @@ ngx_http_xflow_consume_whole(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     }
 
     if (n == 0 || (n > 1 && len > NGX_HTTP_XFLOW_GATHER_MAX)) {
+        return NGX_DECLINED;
+    }
+
+    if (n > 1 && !ngx_http_xflow_deflated(ctx, r->request_body->bufs)) {
+        /*
+         * Only what libdeflate decodes is worth a copy; anything else
+         * streams as it came, so that a body that is not what it says
+         * fails at its first buffer, as before (and its dead letter
+         * holds what was read by then).
+         */
         return NGX_DECLINED;
     }
 
