@@ -24,7 +24,7 @@ RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
         nginx librdkafka1 libzstd1 zlib1g libssl3 libmaxminddb0 \
     && rm -rf /var/lib/apt/lists/* \
     && rm -f /etc/nginx/sites-enabled/default
-COPY --from=build /src/build/ngx_xflow_module.so /usr/lib/nginx/modules/
+COPY --from=build /src/build/ngx_xflow_module.so /usr/lib/nginx/modules/ngx_http_xflow_module.so
 COPY docs/examples/nginx.conf /etc/xflow/nginx.conf.in
 ENV KAFKA_BROKERS=kafka:9092
 EXPOSE 8080

@@ -8,8 +8,10 @@
  *      as it arrives: no temp files, the caps apply while reading (413)
  *   3. hand the decoded body to ngx_http_xflow_ingest() (formats, events,
  *      Kafka), which answers at once (ack=local) or returns NGX_DONE
- *   4. ack=kafka: answer from the last delivery report of the batch, or
- *      503 when one failed or none came within xflow_ack_timeout
+ *   4. ack=kafka: answer from the last delivery report of the batch; with
+ *      a spool, what Kafka has not acknowledged within xflow_spool_after
+ *      is spooled and answered once durable; 503 when one failed or none
+ *      came within xflow_ack_timeout
  */
 
 #include "ngx_http_xflow_module.h"
@@ -638,14 +640,34 @@ ngx_http_xflow_batch_done(ngx_http_xflow_batch_t *batch)
 void
 ngx_http_xflow_ack_timeout(ngx_event_t *ev)
 {
-    ngx_int_t              rc;
-    ngx_connection_t      *c;
-    ngx_http_request_t    *r;
-    ngx_http_xflow_ctx_t  *ctx;
+    ngx_int_t                    rc;
+    ngx_connection_t            *c;
+    ngx_http_request_t          *r;
+    ngx_http_xflow_ctx_t        *ctx;
+    ngx_http_xflow_loc_conf_t   *lcf;
+    ngx_http_xflow_main_conf_t  *mcf;
 
     r = ev->data;
     c = r->connection;
     ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
+
+    if (ctx->batch && !ctx->spool_asked && ngx_http_xflow_spool_enabled()) {
+        /*
+         * xflow_spool_after passed: what librdkafka still holds goes to
+         * the spool, and the request is answered once it is durable.
+         * xflow_ack_timeout stays the bound if even that does not come.
+         */
+        ctx->spool_asked = 1;
+        ngx_http_xflow_kafka_spool_queued();
+
+        lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+        mcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_module);
+
+        ngx_add_timer(&ctx->ack_timer, lcf->ack_timeout > mcf->spool_after
+                                       ? lcf->ack_timeout - mcf->spool_after
+                                       : 1000);
+        return;
+    }
 
     /* the batch lives on until its last report; the request does not */
     if (ctx->batch) {

@@ -1,14 +1,23 @@
 /*
  * ngx_http_xflow_health.c - xflow_health: the check Traefik (or a
  * Kubernetes readiness probe) calls to take a node out and put it back.
+ * It answers "can this gateway accept events and keep them":
  *
- *   200 {"status":"ok","brokers_up":3,"broker_seen_s":0,...}
- *   503 {"status":"unhealthy","reason":"no_broker","detail":"..."}
+ *   200 {"status":"ok","degraded":false,"brokers_up":3,...}
+ *   200 {"status":"degraded","degraded":true,"reason":"spooling",...}
+ *       Kafka is not taking events, the spool is: requests are answered
+ *       once their events are on disk and replayed later
+ *   503 {"status":"unhealthy","reason":"no_broker"|"spool_full"|
+ *        "spool_unusable","detail":"..."}
+ *       no broker and no spool; the spool at its cap (requests are
+ *       refused), or above its high-water mark with Kafka down; a spool
+ *       configured that this worker could not open
  *
- * Unhealthy when no Kafka broker has been reachable for longer than
- * xflow_health_broker_timeout, as this worker's producer sees it (every
- * worker talks to the same cluster), or when the spool is above its
- * high-water mark.
+ * Kafka is down for health when this worker is spooling (a request's
+ * events were not acknowledged within xflow_spool_after, and nothing was
+ * delivered since), or when no broker has been reachable for longer than
+ * xflow_health_broker_timeout as the producer's statistics see it.
+ * Every worker talks to the same cluster, so one worker's view answers.
  */
 
 #include "ngx_http_xflow_module.h"
@@ -19,7 +28,7 @@ ngx_http_xflow_health_handler(ngx_http_request_t *r)
 {
     u_char                     *body, *p;
     time_t                      seen, ago;
-    ngx_int_t                   rc;
+    ngx_int_t                   rc, spooling, down;
     ngx_uint_t                  up;
     ngx_http_xflow_loc_conf_t  *lcf;
 
@@ -34,7 +43,7 @@ ngx_http_xflow_health_handler(ngx_http_request_t *r)
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
 
-    body = ngx_pnalloc(r->pool, 256);
+    body = ngx_pnalloc(r->pool, 384);
     if (body == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -46,18 +55,26 @@ ngx_http_xflow_health_handler(ngx_http_request_t *r)
     }
 
     ago = ngx_time() - seen;
+    spooling = ngx_http_xflow_kafka_spooling();
+    down = spooling
+           || (up == 0 && ago * 1000 > (time_t) lcf->health_broker_timeout);
 
-    if (up == 0 && ago * 1000 > (time_t) lcf->health_broker_timeout) {
+    if (ngx_http_xflow_spool_configured()
+        && !ngx_http_xflow_spool_enabled())
+    {
         p = ngx_sprintf(body, "{\"status\":\"unhealthy\",\"reason\":"
-                        "\"no_broker\",\"detail\":\"no Kafka broker "
-                        "reachable for %T s\",\"brokers_up\":0}", ago);
+                        "\"spool_unusable\",\"detail\":\"the spool could "
+                        "not be opened (see the error log)\","
+                        "\"brokers_up\":%ui}", up);
         return ngx_http_xflow_send_json(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                            body, p - body);
     }
 
-    if (ngx_http_xflow_spool_high_water()) {
+    if (ngx_http_xflow_spool_full()
+        || (down && ngx_http_xflow_spool_high_water()))
+    {
         p = ngx_sprintf(body, "{\"status\":\"unhealthy\",\"reason\":"
-                        "\"spool_high_water\",\"detail\":\"the spool holds "
+                        "\"spool_full\",\"detail\":\"the spool holds "
                         "%uL bytes, above its high-water mark\","
                         "\"brokers_up\":%ui}",
                         ngx_http_xflow_spool_bytes(), up);
@@ -65,8 +82,28 @@ ngx_http_xflow_health_handler(ngx_http_request_t *r)
                                            body, p - body);
     }
 
-    p = ngx_sprintf(body, "{\"status\":\"ok\",\"brokers_up\":%ui,"
-                    "\"broker_seen_s\":%T,\"spool_bytes\":%uL}", up, ago,
+    if (down && !ngx_http_xflow_spool_enabled()) {
+        p = ngx_sprintf(body, "{\"status\":\"unhealthy\",\"reason\":"
+                        "\"no_broker\",\"detail\":\"no Kafka broker "
+                        "reachable for %T s and no spool\",\"brokers_up\":"
+                        "%ui}", ago, up);
+        return ngx_http_xflow_send_json(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                           body, p - body);
+    }
+
+    if (down) {
+        p = ngx_sprintf(body, "{\"status\":\"degraded\",\"degraded\":true,"
+                        "\"reason\":\"%s\",\"detail\":\"Kafka is not "
+                        "taking events: they are spooled\",\"brokers_up\":"
+                        "%ui,\"broker_seen_s\":%T,\"spool_bytes\":%uL}",
+                        spooling ? "spooling" : "no_broker", up, ago,
+                        ngx_http_xflow_spool_bytes());
+        return ngx_http_xflow_send_json(r, NGX_HTTP_OK, body, p - body);
+    }
+
+    p = ngx_sprintf(body, "{\"status\":\"ok\",\"degraded\":false,"
+                    "\"brokers_up\":%ui,\"broker_seen_s\":%T,"
+                    "\"spool_bytes\":%uL}", up, ago,
                     ngx_http_xflow_spool_bytes());
 
     return ngx_http_xflow_send_json(r, NGX_HTTP_OK, body, p - body);

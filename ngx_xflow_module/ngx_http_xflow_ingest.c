@@ -770,7 +770,7 @@ ngx_http_xflow_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     ctx->ack_timer.handler = ngx_http_xflow_ack_timeout;
     ctx->ack_timer.data = r;
     ctx->ack_timer.log = r->connection->log;
-    ngx_add_timer(&ctx->ack_timer, lcf->ack_timeout);
+    ngx_add_timer(&ctx->ack_timer, ngx_http_xflow_ack_deadline(r, lcf));
 
     /* notice a client that goes away while we wait */
     r->read_event_handler = ngx_http_test_reading;

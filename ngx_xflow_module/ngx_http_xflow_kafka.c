@@ -31,6 +31,8 @@ typedef struct {
     ngx_uint_t                  queue_max;      /* messages librdkafka holds */
     ngx_uint_t                  brokers_up;     /* in the last statistics */
     time_t                      broker_seen;    /* a broker last answered */
+    ngx_uint_t                  spooling;       /* Kafka missed a deadline */
+    time_t                      spooling_since;
     xf_id_gen_t                 ids;
     ngx_log_t                  *log;
     unsigned                    exiting:1;
@@ -49,6 +51,9 @@ static int ngx_http_xflow_kafka_stats(rd_kafka_t *rk, char *json,
 static ngx_int_t ngx_http_xflow_pipe_open(ngx_cycle_t *cycle);
 static rd_kafka_topic_conf_t *ngx_http_xflow_topic_conf(
     ngx_http_xflow_main_conf_t *mcf, ngx_str_t *name);
+static void ngx_http_xflow_kafka_spooling_off(void);
+static const char *ngx_http_xflow_kafka_conf_str(
+    ngx_http_xflow_main_conf_t *mcf, const char *name);
 
 
 /* One producer per worker process: this is the worker's own copy. */
@@ -121,6 +126,15 @@ ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
 
     rd_kafka_set_log_queue(w->rk, NULL);
 
+    /* this worker's slot: a worker of the same number may have left it
+       set when it exited spooling */
+    ngx_http_xflow_metric_set(XF_M_SPOOLING, 0, 0, 0);
+
+    ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                  "xflow %s (librdkafka %s) started: message.timeout.ms %s",
+                  NGX_HTTP_XFLOW_VERSION, rd_kafka_version_str(),
+                  ngx_http_xflow_kafka_conf_str(mcf, "message.timeout.ms"));
+
     w->main_queue = rd_kafka_queue_get_main(w->rk);
 
     names = mcf->topics.elts;
@@ -155,6 +169,273 @@ ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
     }
 
     return ngx_http_xflow_spool_init_process(cycle, mcf);
+}
+
+
+/* ----------------------------------------------------------------
+ * Delivery deadline and queue defaults.
+ *
+ * librdkafka properties whose defaults decide how long an event may wait
+ * in librdkafka and how much a worker holds there.  xflow sets them from
+ * its own directives unless xflow_kafka_conf sets them (or an alias).
+ * Every value is per worker: each worker has its own producer.
+ *
+ *   message.timeout.ms            xflow_spool_after with a spool (then
+ *                                 the spool takes what is late), else
+ *                                 xflow_ack_timeout (http level)
+ *   queue.buffering.max.messages  100000 (librdkafka's own default)
+ *   queue.buffering.max.kbytes    65536: 64 MB per worker, not 1 GB
+ *
+ * Batching (linger.ms, batch sizes) is not decided here.
+ * ---------------------------------------------------------------- */
+
+typedef struct {
+    const char                 *name;
+    const char                 *alias;      /* NULL: none */
+    ngx_uint_t                  value;      /* 0: computed below */
+} ngx_http_xflow_kafka_default_t;
+
+
+static ngx_http_xflow_kafka_default_t  ngx_http_xflow_kafka_default[] = {
+    { "message.timeout.ms", "delivery.timeout.ms", 0 },
+    { "queue.buffering.max.messages", NULL, 100000 },
+    { "queue.buffering.max.kbytes", NULL, 65536 },
+    { NULL, NULL, 0 }
+};
+
+
+static ngx_http_xflow_kv_t *
+ngx_http_xflow_kafka_user_conf(ngx_http_xflow_main_conf_t *mcf,
+    const char *name)
+{
+    ngx_uint_t            i;
+    ngx_http_xflow_kv_t  *kv;
+
+    kv = mcf->kafka_conf.elts;
+
+    for (i = 0; i < mcf->kafka_conf.nelts; i++) {
+        if (ngx_strcmp(kv[i].key.data, name) == 0) {
+            return &kv[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+ngx_int_t
+ngx_http_xflow_kafka_defaults(ngx_conf_t *cf, ngx_http_xflow_main_conf_t *mcf)
+{
+    char                             errstr[512], value[NGX_INT_T_LEN + 1];
+    ngx_uint_t                       v;
+    ngx_http_xflow_loc_conf_t       *lcf;
+    ngx_http_xflow_kafka_default_t  *d;
+
+    /* the http{} level: what a location inherits unless it says */
+    lcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_xflow_module);
+
+    for (d = ngx_http_xflow_kafka_default; d->name; d++) {
+
+        if (ngx_http_xflow_kafka_user_conf(mcf, d->name)
+            || (d->alias && ngx_http_xflow_kafka_user_conf(mcf, d->alias)))
+        {
+            continue;
+        }
+
+        v = d->value;
+
+        if (v == 0) {
+            /* message.timeout.ms */
+            v = mcf->spool ? mcf->spool_after
+                : lcf->ack_timeout != NGX_CONF_UNSET_MSEC ? lcf->ack_timeout
+                : 30000;
+        }
+
+        ngx_sprintf((u_char *) value, "%ui%Z", v);
+
+        if (rd_kafka_conf_set(mcf->rk_conf, d->name, value, errstr,
+                              sizeof(errstr))
+            != RD_KAFKA_CONF_OK)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "xflow: default %s %s: %s", d->name, value,
+                               errstr);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+/* ------------------------------------------------- end of defaults */
+
+
+/*
+ * Where a librdkafka error most likely comes from: the last
+ * xflow_kafka_conf whose property the message names, else
+ * xflow_kafka_brokers.
+ */
+static ngx_http_xflow_kv_t *
+ngx_http_xflow_kafka_blame(ngx_http_xflow_main_conf_t *mcf,
+    const char *errstr, u_char **file, ngx_uint_t *line)
+{
+    ngx_uint_t            i;
+    ngx_http_xflow_kv_t  *kv, *found;
+
+    *file = mcf->brokers_where.file;
+    *line = mcf->brokers_where.line;
+    found = NULL;
+
+    kv = mcf->kafka_conf.elts;
+
+    for (i = 0; i < mcf->kafka_conf.nelts; i++) {
+        if (ngx_strstr(errstr, kv[i].key.data) != NULL) {
+            *file = kv[i].file;
+            *line = kv[i].line;
+            found = &kv[i];
+        }
+    }
+
+    return found;
+}
+
+
+/* The check's producer says nothing: its error string does. */
+static void
+ngx_http_xflow_kafka_check_log(const rd_kafka_t *rk, int level,
+    const char *fac, const char *buf)
+{
+}
+
+
+/*
+ * "nginx -t" and every start and reload: create a producer and its
+ * topics once from the final configuration, without connecting, and
+ * destroy it.  librdkafka checks at rd_kafka_new() what it does not
+ * check property by property (enable.idempotence with acks other than
+ * all, an SSL CA file that cannot be read, ...): a configuration it
+ * refuses would otherwise stop every worker at start ("cannot be
+ * respawned").
+ */
+ngx_int_t
+ngx_http_xflow_kafka_check(ngx_conf_t *cf, ngx_http_xflow_main_conf_t *mcf)
+{
+    char                     errstr[512], value[64];
+    size_t                   len;
+    u_char                  *file;
+    ngx_str_t               *names;
+    ngx_uint_t               i, k, line;
+    ngx_keyval_t            *kvs;
+    rd_kafka_t              *rk;
+    rd_kafka_conf_t         *conf;
+    rd_kafka_topic_t        *rkt;
+    ngx_http_xflow_kv_t     *kv;
+    rd_kafka_topic_conf_t   *tconf;
+    ngx_http_xflow_tconf_t  *tc;
+
+    /* health answers from the statistics: they must be on */
+    len = sizeof(value);
+
+    if (mcf->health_where.file
+        && rd_kafka_conf_get(mcf->rk_conf, "statistics.interval.ms", value,
+                             &len)
+           == RD_KAFKA_CONF_OK
+        && ngx_atoi((u_char *) value, ngx_strlen(value)) == 0)
+    {
+        kv = ngx_http_xflow_kafka_user_conf(mcf, "statistics.interval.ms");
+
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"statistics.interval.ms 0\" switches off the "
+                      "statistics from which \"xflow_health\" (%s:%ui) "
+                      "learns the brokers' state in %s:%ui",
+                      mcf->health_where.file, mcf->health_where.line,
+                      kv ? kv->file : mcf->brokers_where.file,
+                      kv ? kv->line : mcf->brokers_where.line);
+        return NGX_ERROR;
+    }
+
+    conf = rd_kafka_conf_dup(mcf->rk_conf);
+    if (conf == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* no broker: nothing connects, nothing is sent */
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", "", errstr,
+                          sizeof(errstr))
+        != RD_KAFKA_CONF_OK)
+    {
+        rd_kafka_conf_destroy(conf);
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "xflow: %s", errstr);
+        return NGX_ERROR;
+    }
+
+    rd_kafka_conf_set_log_cb(conf, ngx_http_xflow_kafka_check_log);
+
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+
+    if (rk == NULL) {
+        kv = ngx_http_xflow_kafka_blame(mcf, errstr, &file, &line);
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "librdkafka refuses the producer configuration: %s "
+                      "(%s %s) in %s:%ui", errstr,
+                      kv ? (char *) kv->key.data : "bootstrap.servers",
+                      kv ? (char *) kv->value.data
+                         : (char *) mcf->brokers.data,
+                      file, line);
+        return NGX_ERROR;
+    }
+
+    names = mcf->topics.elts;
+    tc = mcf->topic_confs.elts;
+
+    for (i = 0; i < mcf->topics.nelts; i++) {
+        tconf = rd_kafka_default_topic_conf_dup(rk);
+        if (tconf == NULL) {
+            rd_kafka_destroy(rk);
+            return NGX_ERROR;
+        }
+
+        file = mcf->brokers_where.file;
+        line = mcf->brokers_where.line;
+
+        for (len = 0; len < mcf->topic_confs.nelts; len++) {
+            if (tc[len].topic.len == names[i].len
+                && ngx_strncmp(tc[len].topic.data, names[i].data,
+                               names[i].len) == 0)
+            {
+                /* as each worker does: the topic's own on top */
+                kvs = tc[len].props->elts;
+
+                for (k = 0; k < tc[len].props->nelts; k++) {
+                    (void) rd_kafka_topic_conf_set(tconf,
+                                               (char *) kvs[k].key.data,
+                                               (char *) kvs[k].value.data,
+                                               errstr, sizeof(errstr));
+                }
+
+                file = tc[len].where.file;
+                line = tc[len].where.line;
+            }
+        }
+
+        rkt = rd_kafka_topic_new(rk, (char *) names[i].data, tconf);
+
+        if (rkt == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "librdkafka refuses topic \"%V\": %s in %s:%ui",
+                          &names[i],
+                          rd_kafka_err2str(rd_kafka_last_error()), file,
+                          line);
+            rd_kafka_destroy(rk);
+            return NGX_ERROR;
+        }
+
+        rd_kafka_topic_destroy(rkt);
+    }
+
+    rd_kafka_destroy(rk);
+
+    return NGX_OK;
 }
 
 
@@ -243,6 +524,26 @@ ngx_http_xflow_topic_conf(ngx_http_xflow_main_conf_t *mcf, ngx_str_t *name)
     }
 
     return conf;
+}
+
+
+/* A property of the producer template, for a log line. */
+static const char *
+ngx_http_xflow_kafka_conf_str(ngx_http_xflow_main_conf_t *mcf,
+    const char *name)
+{
+    size_t       len;
+    static char  value[64];
+
+    len = sizeof(value);
+
+    if (rd_kafka_conf_get(mcf->rk_conf, name, value, &len)
+        != RD_KAFKA_CONF_OK)
+    {
+        return "?";
+    }
+
+    return value;
 }
 
 
@@ -346,8 +647,122 @@ ngx_http_xflow_kafka_has_room(ngx_uint_t n)
      * is still there when this worker produces right after: a batch is
      * refused whole rather than half enqueued.
      */
+    if (w->spooling && ngx_http_xflow_spool_enabled()) {
+        /*
+         * Kafka missed a deadline and has delivered nothing since: new
+         * requests go to the spool at once instead of each waiting for
+         * xflow_spool_after.  Replays probe the brokers meanwhile; the
+         * first delivery report that succeeds ends this.
+         */
+        return 0;
+    }
+
+    return ngx_http_xflow_kafka_queue_room(n);
+}
+
+
+/* Room in librdkafka's queue for n more messages (replays: spooling or
+   not). */
+ngx_int_t
+ngx_http_xflow_kafka_queue_room(ngx_uint_t n)
+{
+    ngx_http_xflow_worker_t  *w;
+
+    w = &ngx_http_xflow_worker;
+
     return w->queue_max == 0
            || (ngx_uint_t) rd_kafka_outq_len(w->rk) + n <= w->queue_max;
+}
+
+
+/*
+ * A request's deadline (xflow_spool_after) passed with events still in
+ * librdkafka.  Purge what librdkafka holds, queued and in flight: purged
+ * messages come back as failed delivery reports (on the event loop,
+ * through the pipe) and go to the spool, so the request is answered once
+ * they are durable.  A purged message was never sent, or was sent and
+ * its answer is ignored from now on: only the latter can arrive twice,
+ * once from librdkafka and once replayed, with the same envelope id.
+ * Every request waiting on Kafka is spooled the same way: they all wait
+ * on the same brokers.
+ */
+void
+ngx_http_xflow_kafka_spool_queued(void)
+{
+    rd_kafka_resp_err_t       err;
+    ngx_http_xflow_worker_t  *w;
+
+    w = &ngx_http_xflow_worker;
+
+    if (w->rk == NULL || w->exiting) {
+        return;
+    }
+
+    if (!w->spooling) {
+        w->spooling = 1;
+        w->spooling_since = ngx_time();
+
+        ngx_log_error(NGX_LOG_WARN, w->log, 0,
+                      "xflow: Kafka acknowledged nothing within "
+                      "xflow_spool_after: spooling until it delivers again");
+
+        ngx_http_xflow_metric_set(XF_M_SPOOLING, 0, 0, 1);
+    }
+
+    err = rd_kafka_purge(w->rk, RD_KAFKA_PURGE_F_QUEUE
+                                | RD_KAFKA_PURGE_F_INFLIGHT
+                                | RD_KAFKA_PURGE_F_NON_BLOCKING);
+
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, w->log, 0, "xflow: rd_kafka_purge(): %s",
+                      rd_kafka_err2str(err));
+    }
+}
+
+
+static void
+ngx_http_xflow_kafka_spooling_off(void)
+{
+    ngx_http_xflow_worker_t  *w;
+
+    w = &ngx_http_xflow_worker;
+
+    if (!w->spooling) {
+        return;
+    }
+
+    w->spooling = 0;
+
+    ngx_log_error(NGX_LOG_NOTICE, w->log, 0,
+                  "xflow: Kafka delivers again after %T s of spooling",
+                  ngx_time() - w->spooling_since);
+
+    ngx_http_xflow_metric_set(XF_M_SPOOLING, 0, 0, 0);
+}
+
+
+/* How long a request waits for Kafka before its events are spooled. */
+ngx_msec_t
+ngx_http_xflow_ack_deadline(ngx_http_request_t *r,
+    ngx_http_xflow_loc_conf_t *lcf)
+{
+    ngx_http_xflow_main_conf_t  *mcf;
+
+    if (!ngx_http_xflow_spool_enabled()) {
+        return lcf->ack_timeout;
+    }
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_module);
+
+    return ngx_min(mcf->spool_after, lcf->ack_timeout);
+}
+
+
+/* 1 while this worker sends new events to the spool, not to Kafka. */
+ngx_int_t
+ngx_http_xflow_kafka_spooling(void)
+{
+    return ngx_http_xflow_worker.spooling;
 }
 
 
@@ -427,6 +842,7 @@ ngx_http_xflow_dr_msg(rd_kafka_t *rk, const rd_kafka_message_t *msg,
 
     if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         ngx_http_xflow_worker.broker_seen = ngx_time();
+        ngx_http_xflow_kafka_spooling_off();
     }
 
     ngx_http_xflow_metric_add(XF_M_KAFKA_MESSAGES,
@@ -451,10 +867,16 @@ ngx_http_xflow_dr_msg(rd_kafka_t *rk, const rd_kafka_message_t *msg,
     batch = msg->_private;
 
     if (msg->err) {
-        ngx_http_xflow_log_throttled(ngx_http_xflow_worker.log, NGX_LOG_WARN,
-                                     NGX_HTTP_SERVICE_UNAVAILABLE,
-                                     "delivery_failed",
-                                     rd_kafka_err2str(msg->err));
+        if (msg->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE
+            && msg->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+        {
+            /* purges are ours: the spooling and exit lines say so */
+            ngx_http_xflow_log_throttled(ngx_http_xflow_worker.log,
+                                         NGX_LOG_WARN,
+                                         NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "delivery_failed",
+                                         rd_kafka_err2str(msg->err));
+        }
 
         /* librdkafka gave up (or the worker is exiting): to disk */
         ngx_http_xflow_batch_spool(batch, rd_kafka_topic_name(msg->rkt),

@@ -44,6 +44,8 @@ static char *ngx_http_xflow_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_xflow_metrics_init_process(ngx_cycle_t *cycle);
 static void ngx_http_xflow_metrics_rss(void);
+static ngx_int_t ngx_http_xflow_metrics_build_info(ngx_http_request_t *r,
+    xf_metrics_buf_t *text);
 static void *ngx_http_xflow_metrics_alloc(void *data, size_t size);
 static void ngx_http_xflow_metrics_free(void *data, void *p);
 
@@ -554,6 +556,18 @@ ngx_http_xflow_metrics_log_handler(ngx_http_request_t *r)
 
     ngx_http_xflow_metrics_request(r, format);
 
+    /*
+     * A rate limit's refusal, told apart from overload (queue_full,
+     * spool_full, ack_timeout answer 429 too with xflow_retry_status 429):
+     * by the ctx's code when the handler ran, by the status when a limit
+     * refused before it did.
+     */
+    if (ctx && ctx->error && ngx_strcmp(ctx->error, "rate_limited") == 0) {
+        ngx_http_xflow_metric_add(XF_M_EVENTS, format,
+                                  XF_METRICS_EVENT_RATE_LIMITED, 1);
+        return NGX_OK;
+    }
+
     if (ctx == NULL) {
         if (status == NGX_HTTP_TOO_MANY_REQUESTS) {
             ngx_http_xflow_metric_add(XF_M_EVENTS, format,
@@ -715,6 +729,10 @@ ngx_http_xflow_metrics_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (ngx_http_xflow_metrics_build_info(r, &text) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_length_n = text.len;
     ngx_str_set(&r->headers_out.content_type, "text/plain; version=0.0.4");
@@ -741,6 +759,36 @@ ngx_http_xflow_metrics_handler(ngx_http_request_t *r)
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+/* xflow_build_info{version,librdkafka} 1: what runs, after an upgrade. */
+static ngx_int_t
+ngx_http_xflow_metrics_build_info(ngx_http_request_t *r,
+    xf_metrics_buf_t *text)
+{
+    u_char  *p, *last;
+    size_t   size;
+
+    size = text->len + 256;
+
+    p = ngx_pnalloc(r->pool, size);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    last = ngx_cpymem(p, text->p, text->len);
+    last = ngx_snprintf(last, size - text->len,
+                        "# HELP xflow_build_info The xflow module and the "
+                        "librdkafka it runs with.\n"
+                        "# TYPE xflow_build_info gauge\n"
+                        "xflow_build_info{version=\"%s\",librdkafka=\"%s\"}"
+                        " 1\n", NGX_HTTP_XFLOW_VERSION, rd_kafka_version_str());
+
+    text->p = p;
+    text->len = last - p;
+
+    return NGX_OK;
 }
 
 

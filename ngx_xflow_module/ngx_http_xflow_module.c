@@ -32,6 +32,12 @@ static char *ngx_http_xflow_cors_origins(ngx_conf_t *cf, ngx_command_t *cmd,
 static ngx_int_t ngx_http_xflow_conf_set(ngx_conf_t *cf,
     ngx_http_xflow_main_conf_t *mcf, const char *name, const char *value);
 static void ngx_http_xflow_cleanup_rk_conf(void *data);
+static char *ngx_http_xflow_brokers_post(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_http_xflow_topic_post(ngx_conf_t *cf, void *post,
+    void *data);
+static ngx_int_t ngx_http_xflow_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_xflow_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_xflow_init_process(ngx_cycle_t *cycle);
 static void ngx_http_xflow_exit_process(ngx_cycle_t *cycle);
 
@@ -75,6 +81,87 @@ ngx_http_xflow_route_parse(ngx_conf_t *cf, ngx_str_t *args, ngx_uint_t n,
 }
 
 
+static ngx_conf_post_t  ngx_http_xflow_brokers_where = {
+    ngx_http_xflow_brokers_post
+};
+
+static ngx_conf_post_t  ngx_http_xflow_topic_check = {
+    ngx_http_xflow_topic_post
+};
+
+
+/*
+ * A topic name Kafka accepts: 1 to 249 of [a-zA-Z0-9._-], not "." or
+ * "..".  NULL when it is, else why not.
+ */
+static const char *
+ngx_http_xflow_topic_invalid(ngx_str_t *name)
+{
+    u_char      c;
+    ngx_uint_t  i;
+
+    if (name->len == 0) {
+        return "is empty";
+    }
+
+    if (name->len > 249) {
+        return "is longer than Kafka's 249 characters";
+    }
+
+    if ((name->len == 1 && name->data[0] == '.')
+        || (name->len == 2 && name->data[0] == '.' && name->data[1] == '.'))
+    {
+        return "is \".\" or \"..\", which Kafka refuses";
+    }
+
+    for (i = 0; i < name->len; i++) {
+        c = name->data[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+        {
+            return "has a character Kafka refuses in a topic name "
+                   "(allowed: a-z A-Z 0-9 . _ -)";
+        }
+    }
+
+    return NULL;
+}
+
+
+static char *
+ngx_http_xflow_topic_post(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t  *name = data;
+
+    const char  *why;
+
+    why = ngx_http_xflow_topic_invalid(name);
+
+    if (why) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid Kafka topic \"%V\": it %s", name, why);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_xflow_brokers_post(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_http_xflow_main_conf_t  *mcf;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_xflow_module);
+
+    mcf->brokers_where.file = cf->conf_file->file.name.data;
+    mcf->brokers_where.line = cf->conf_file->line;
+
+    return NGX_CONF_OK;
+}
+
+
 static ngx_conf_enum_t  ngx_http_xflow_ack_modes[] = {
     { ngx_string("kafka"), NGX_HTTP_XFLOW_ACK_KAFKA },
     { ngx_string("local"), NGX_HTTP_XFLOW_ACK_LOCAL },
@@ -97,7 +184,7 @@ static ngx_command_t  ngx_http_xflow_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_xflow_main_conf_t, brokers),
-      NULL },
+      &ngx_http_xflow_brokers_where },
 
     { ngx_string("xflow_kafka_conf"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
@@ -125,6 +212,13 @@ static ngx_command_t  ngx_http_xflow_commands[] = {
       ngx_http_xflow_spool,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("xflow_spool_after"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_xflow_main_conf_t, spool_after),
       NULL },
 
     { ngx_string("xflow_shutdown_timeout"),
@@ -160,14 +254,14 @@ static ngx_command_t  ngx_http_xflow_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_xflow_loc_conf_t, topic),
-      NULL },
+      &ngx_http_xflow_topic_check },
 
     { ngx_string("xflow_dead_letter_topic"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_xflow_loc_conf_t, dl_topic),
-      NULL },
+      &ngx_http_xflow_topic_check },
 
     { ngx_string("xflow_dead_letter_max_raw"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -252,7 +346,7 @@ static ngx_command_t  ngx_http_xflow_commands[] = {
 
 static ngx_http_module_t  ngx_http_xflow_module_ctx = {
     ngx_http_xflow_add_variables,          /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_xflow_postconfiguration,      /* postconfiguration */
 
     ngx_http_xflow_create_main_conf,       /* create main configuration */
     ngx_http_xflow_init_main_conf,         /* init main configuration */
@@ -271,7 +365,7 @@ ngx_module_t  ngx_http_xflow_module = {
     ngx_http_xflow_commands,               /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_http_xflow_init_module,            /* init module */
     ngx_http_xflow_init_process,           /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -300,7 +394,8 @@ ngx_http_xflow_create_main_conf(ngx_conf_t *cf)
      *     mcf->enabled = 0;
      */
 
-    if (ngx_array_init(&mcf->kafka_conf, cf->pool, 8, sizeof(ngx_keyval_t))
+    if (ngx_array_init(&mcf->kafka_conf, cf->pool, 8,
+                       sizeof(ngx_http_xflow_kv_t))
         != NGX_OK
         || ngx_array_init(&mcf->topics, cf->pool, 4, sizeof(ngx_str_t))
            != NGX_OK
@@ -344,6 +439,7 @@ ngx_http_xflow_create_main_conf(ngx_conf_t *cf)
     cln->data = mcf;
 
     mcf->shutdown_timeout = NGX_CONF_UNSET_MSEC;
+    mcf->spool_after = NGX_CONF_UNSET_MSEC;
 
     return mcf;
 }
@@ -380,6 +476,10 @@ ngx_http_xflow_kafka_topic_conf(ngx_conf_t *cf, ngx_command_t *cmd,
 
     value = cf->args->elts;
 
+    if (ngx_http_xflow_topic_post(cf, NULL, &value[1]) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     tc = mcf->topic_confs.elts;
     for (i = 0; i < mcf->topic_confs.nelts; i++) {
         if (tc[i].topic.len == value[1].len
@@ -412,6 +512,9 @@ ngx_http_xflow_kafka_topic_conf(ngx_conf_t *cf, ngx_command_t *cmd,
     } else {
         tc = &tc[i];
     }
+
+    tc->where.file = cf->conf_file->file.name.data;
+    tc->where.line = cf->conf_file->line;
 
     /* arguments are NUL-terminated by the configuration parser */
     if (rd_kafka_topic_conf_set(tc->conf, (char *) value[2].data,
@@ -547,7 +650,7 @@ ngx_http_xflow_route(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     char              err[256];
     xf_alloc_t        a;
-    ngx_str_t        *value;
+    ngx_str_t        *value, topic;
     xf_route_rule_t  *rule;
 
     if (lcf->routes == NULL) {
@@ -577,7 +680,10 @@ ngx_http_xflow_route(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    return NGX_CONF_OK;
+    topic.data = (u_char *) rule->topic.data;
+    topic.len = rule->topic.len;
+
+    return ngx_http_xflow_topic_post(cf, NULL, &topic);
 }
 
 
@@ -587,6 +693,17 @@ ngx_http_xflow_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_http_xflow_main_conf_t  *mcf = conf;
 
     ngx_conf_init_msec_value(mcf->shutdown_timeout, 5000);
+    ngx_conf_init_msec_value(mcf->spool_after, 2000);
+
+    if (mcf->spool_after == 0) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"xflow_spool_after\" must be more than 0");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_xflow_kafka_defaults(cf, mcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     if (mcf->brokers.len) {
         if (ngx_http_xflow_conf_set(cf, mcf, "bootstrap.servers",
@@ -629,8 +746,8 @@ ngx_http_xflow_kafka_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_xflow_main_conf_t *mcf = conf;
 
-    ngx_str_t     *value;
-    ngx_keyval_t  *kv;
+    ngx_str_t            *value;
+    ngx_http_xflow_kv_t  *kv;
 
     value = cf->args->elts;
 
@@ -650,6 +767,8 @@ ngx_http_xflow_kafka_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     kv->key = value[1];
     kv->value = value[2];
+    kv->file = cf->conf_file->file.name.data;
+    kv->line = cf->conf_file->line;
 
     return NGX_CONF_OK;
 }
@@ -680,7 +799,8 @@ ngx_http_xflow_collect(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "unknown format \"%V\", expected auto, json, "
-                               "sensors, posthog, segment or snowplow",
+                               "sensors, posthog, segment, snowplow, "
+                               "mixpanel or amplitude",
                                &value[1]);
             return NGX_CONF_ERROR;
         }
@@ -791,7 +911,15 @@ ngx_http_xflow_cors_origins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static char *
 ngx_http_xflow_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_xflow_main_conf_t  *mcf;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_xflow_module);
+
+    if (mcf->health_where.file == NULL) {
+        mcf->health_where.file = cf->conf_file->file.name.data;
+        mcf->health_where.line = cf->conf_file->line;
+    }
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_xflow_health_handler;
@@ -858,6 +986,10 @@ ngx_http_xflow_topic_index(ngx_conf_t *cf, ngx_str_t *name)
         {
             return i;
         }
+    }
+
+    if (ngx_http_xflow_topic_post(cf, NULL, name) != NGX_CONF_OK) {
+        return NGX_ERROR;
     }
 
     t = ngx_array_push(&mcf->topics);
@@ -992,6 +1124,46 @@ ngx_http_xflow_compile_routes(ngx_conf_t *cf, ngx_http_xflow_loc_conf_t *conf)
     }
 
     return NGX_OK;
+}
+
+
+/* After every location was merged: the topics are all known. */
+static ngx_int_t
+ngx_http_xflow_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_xflow_main_conf_t  *mcf;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_xflow_module);
+
+    if (!mcf->enabled) {
+        return NGX_OK;
+    }
+
+    return ngx_http_xflow_kafka_check(cf, mcf);
+}
+
+
+/*
+ * In the master, "nginx -t" included, once the paths exist (nginx made
+ * them and gave them to the worker user): the spool must be writable by
+ * the workers, or they would run without it.
+ */
+static ngx_int_t
+ngx_http_xflow_init_module(ngx_cycle_t *cycle)
+{
+    ngx_http_xflow_main_conf_t  *mcf;
+
+    if (cycle->conf_ctx[ngx_http_module.index] == NULL) {
+        return NGX_OK;
+    }
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_xflow_module);
+
+    if (mcf == NULL || !mcf->enabled || mcf->spool == NULL) {
+        return NGX_OK;
+    }
+
+    return ngx_http_xflow_spool_check(cycle, mcf);
 }
 
 

@@ -28,6 +28,9 @@
 #include "xf_route.h"
 
 
+/* The release: debian/changelog's version, xflow_build_info{version}. */
+#define NGX_HTTP_XFLOW_VERSION     "0.1.0"
+
 #define NGX_HTTP_XFLOW_ACK_KAFKA   0
 #define NGX_HTTP_XFLOW_ACK_LOCAL   1
 
@@ -42,12 +45,33 @@ typedef struct {
     ngx_str_t                   topic;
     rd_kafka_topic_conf_t      *conf;           /* validates, at load */
     ngx_array_t                *props;          /* of ngx_keyval_t */
+    struct {
+        u_char                 *file;           /* the last directive */
+        ngx_uint_t              line;
+    } where;
 } ngx_http_xflow_tconf_t;
+
+
+/* One xflow_kafka_conf, and where it was written (for late errors). */
+typedef struct {
+    ngx_str_t                   key;
+    ngx_str_t                   value;
+    u_char                     *file;
+    ngx_uint_t                  line;
+} ngx_http_xflow_kv_t;
+
+
+/* Where a directive was written: errors found at the end of http{}. */
+typedef struct {
+    u_char                     *file;
+    ngx_uint_t                  line;
+} ngx_http_xflow_where_t;
 
 
 typedef struct {
     ngx_str_t                   brokers;
-    ngx_array_t                 kafka_conf;     /* of ngx_keyval_t */
+    ngx_http_xflow_where_t      brokers_where;
+    ngx_array_t                 kafka_conf;     /* of ngx_http_xflow_kv_t */
     ngx_array_t                 topics;         /* of ngx_str_t */
     ngx_array_t                 topic_confs;    /* of ngx_http_xflow_tconf_t */
     rd_kafka_conf_t            *rk_conf;        /* validated template */
@@ -55,7 +79,9 @@ typedef struct {
     uint64_t                    spool_max_size;
     ngx_uint_t                  spool_fsync;    /* xf_spool_fsync_t */
     ngx_msec_t                  spool_fsync_interval;
+    ngx_msec_t                  spool_after;    /* xflow_spool_after */
     ngx_msec_t                  shutdown_timeout;
+    ngx_http_xflow_where_t      health_where;   /* first xflow_health */
     ngx_uint_t                  enabled;        /* some xflow_collect */
 } ngx_http_xflow_main_conf_t;
 
@@ -130,6 +156,7 @@ typedef struct {
     ngx_uint_t                  topics;         /* topic, when only one */
     ngx_http_xflow_batch_t     *batch;          /* while waiting for acks */
     ngx_event_t                 ack_timer;
+    unsigned                    spool_asked:1;  /* the deadline passed */
 } ngx_http_xflow_ctx_t;
 
 
@@ -149,9 +176,18 @@ void ngx_http_xflow_kafka_exit_process(ngx_cycle_t *cycle,
     ngx_http_xflow_main_conf_t *mcf);
 rd_kafka_topic_t *ngx_http_xflow_kafka_topic(ngx_uint_t index);
 ngx_int_t ngx_http_xflow_kafka_has_room(ngx_uint_t n);
+ngx_int_t ngx_http_xflow_kafka_queue_room(ngx_uint_t n);
 void ngx_http_xflow_kafka_next_id(u_char *dst);
 ngx_int_t ngx_http_xflow_kafka_state(ngx_uint_t *brokers_up,
     time_t *broker_seen);
+ngx_int_t ngx_http_xflow_kafka_defaults(ngx_conf_t *cf,
+    ngx_http_xflow_main_conf_t *mcf);
+ngx_int_t ngx_http_xflow_kafka_check(ngx_conf_t *cf,
+    ngx_http_xflow_main_conf_t *mcf);
+ngx_int_t ngx_http_xflow_kafka_spooling(void);
+void ngx_http_xflow_kafka_spool_queued(void);
+ngx_msec_t ngx_http_xflow_ack_deadline(ngx_http_request_t *r,
+    ngx_http_xflow_loc_conf_t *lcf);
 rd_kafka_resp_err_t ngx_http_xflow_kafka_produce_copy(const char *topic,
     const void *key, size_t key_len, const void *value, size_t value_len,
     void *opaque);
@@ -165,6 +201,9 @@ ngx_int_t ngx_http_xflow_spool_init_process(ngx_cycle_t *cycle,
 void ngx_http_xflow_spool_exit_process(ngx_cycle_t *cycle);
 void ngx_http_xflow_spool_exiting(void);
 ngx_int_t ngx_http_xflow_spool_enabled(void);
+ngx_int_t ngx_http_xflow_spool_configured(void);
+ngx_int_t ngx_http_xflow_spool_check(ngx_cycle_t *cycle,
+    ngx_http_xflow_main_conf_t *mcf);
 ngx_int_t ngx_http_xflow_spool_full(void);
 ngx_int_t ngx_http_xflow_spool_high_water(void);
 uint64_t ngx_http_xflow_spool_bytes(void);

@@ -112,7 +112,8 @@ ngx_int_t
 ngx_http_xflow_reply_accepted(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx)
 {
-    u_char  *body, *last;
+    u_char      *body, *last;
+    ngx_time_t  *tp;
 
     switch (ctx->reply) {
 
@@ -143,6 +144,41 @@ ngx_http_xflow_reply_accepted(ngx_http_request_t *r,
         return ngx_http_xflow_send_json(r, NGX_HTTP_OK,
                                         (u_char *) "{\"success\":true}",
                                         sizeof("{\"success\":true}") - 1);
+
+    case XF_REPLY_MIXPANEL:
+        /* mixpanel-browser reads Number(responseText): 1 is success */
+        r->headers_out.status = NGX_HTTP_OK;
+        r->headers_out.content_length_n = 1;
+        ngx_str_set(&r->headers_out.content_type, "text/plain");
+        r->headers_out.content_type_len = sizeof("text/plain") - 1;
+
+        return ngx_http_xflow_send_body(r, (u_char *) "1", 1);
+
+    case XF_REPLY_MIXPANEL_VERBOSE:
+        return ngx_http_xflow_send_json(r, NGX_HTTP_OK,
+                   (u_char *) "{\"status\":1,\"error\":null}",
+                   sizeof("{\"status\":1,\"error\":null}") - 1);
+
+    case XF_REPLY_AMPLITUDE:
+        /* the SDK takes the status from "code", not from the HTTP line */
+        tp = ngx_timeofday();
+
+        body = ngx_pnalloc(r->pool,
+                           sizeof("{\"code\":200,\"events_ingested\":,"
+                                  "\"payload_size_bytes\":,"
+                                  "\"server_upload_time\":}")
+                           + NGX_INT_T_LEN + NGX_OFF_T_LEN + NGX_INT64_LEN);
+        if (body == NULL) {
+            return NGX_ERROR;
+        }
+
+        last = ngx_sprintf(body, "{\"code\":200,\"events_ingested\":%ui,"
+                           "\"payload_size_bytes\":%O,"
+                           "\"server_upload_time\":%uL}",
+                           ctx->accepted, ctx->received,
+                           (uint64_t) tp->sec * 1000 + tp->msec);
+
+        return ngx_http_xflow_send_json(r, NGX_HTTP_OK, body, last - body);
 
     default: /* XF_REPLY_JSON */
         break;
@@ -523,19 +559,34 @@ ngx_int_t
 ngx_http_xflow_reply_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *detail)
 {
-    size_t   dlen;
-    u_char  *body, *p;
+    size_t                 dlen;
+    u_char                *body, *p;
+    ngx_http_xflow_ctx_t  *ctx;
 
     dlen = ngx_strlen(detail);
 
-    body = ngx_pnalloc(r->pool, sizeof("{\"error\":\"\",\"detail\":\"\"}")
-                                + ngx_strlen(code)
+    body = ngx_pnalloc(r->pool, sizeof("{\"code\":,\"error\":\"\","
+                                       "\"detail\":\"\"}")
+                                + NGX_INT_T_LEN + ngx_strlen(code)
                                 + xf_json_escape_bound(dlen));
     if (body == NULL) {
         return NGX_ERROR;
     }
 
-    p = ngx_sprintf(body, "{\"error\":\"%s\",\"detail\":\"", code);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
+
+    if (ctx != NULL && ctx->format == XF_FMT_AMPLITUDE) {
+        /*
+         * Amplitude's SDKs read the status from the body's "code" and
+         * retry a JSON answer without it as an unknown failure.
+         */
+        p = ngx_sprintf(body,
+                        "{\"code\":%ui,\"error\":\"%s\",\"detail\":\"",
+                        status, code);
+
+    } else {
+        p = ngx_sprintf(body, "{\"error\":\"%s\",\"detail\":\"", code);
+    }
     p += xf_json_escape(p, (const u_char *) detail, dlen);
     p = ngx_cpymem(p, "\"}", 2);
 

@@ -22,12 +22,16 @@
 
 #include "xf_spool.h"
 
+#include <grp.h>
+#include <sys/wait.h>
+
 
 #define NGX_HTTP_XFLOW_SPOOL_TICK        250      /* ms */
 #define NGX_HTTP_XFLOW_SPOOL_IDLE_TICK   1000
 #define NGX_HTTP_XFLOW_SPOOL_ADOPT       5        /* s */
 #define NGX_HTTP_XFLOW_SPOOL_INFLIGHT    2000     /* replayed, unreported */
 #define NGX_HTTP_XFLOW_SPOOL_PER_TICK    1000
+#define NGX_HTTP_XFLOW_SPOOL_PROBES      16       /* in flight, spooling */
 
 
 /* A replayed record on its way: the opaque of its message. */
@@ -50,6 +54,7 @@ typedef struct {
     uint64_t                last_replayed;
     uint64_t                last_adopted;
     uint64_t                last_corrupt;
+    unsigned                configured:1;   /* xflow_spool is set */
     unsigned                exiting:1;
 } ngx_http_xflow_spool_worker_t;
 
@@ -77,6 +82,7 @@ ngx_http_xflow_spool_init_process(ngx_cycle_t *cycle,
 {
     u_char                         *p;
     unsigned                        n;
+    ngx_err_t                       err;
     xf_spool_rc_t                   rc;
     xf_spool_conf_t                 conf;
     ngx_http_xflow_spool_worker_t  *w;
@@ -89,6 +95,7 @@ ngx_http_xflow_spool_init_process(ngx_cycle_t *cycle,
     }
 
     w->log = cycle->log;
+    w->configured = 1;
     ngx_queue_init(&w->waiting);
 
     p = ngx_pnalloc(cycle->pool, NGX_INT64_LEN + 1);
@@ -110,11 +117,28 @@ ngx_http_xflow_spool_init_process(ngx_cycle_t *cycle,
     conf.alloc = &ngx_http_xflow_spool_allocator;
 
     rc = xf_spool_open(&w->sp, &conf);
+    err = rc == XF_SPOOL_IO ? ngx_errno : 0;
+
+    if (rc == XF_SPOOL_OK && access(conf.dir, W_OK | X_OK) == -1) {
+        /* opened for reading, but no segment could ever be written */
+        err = ngx_errno;
+        (void) xf_spool_close(w->sp);
+        rc = XF_SPOOL_IO;
+    }
+
     if (rc != XF_SPOOL_OK) {
-        ngx_http_xflow_spool_log_error(w, "open", rc);
+        /*
+         * Without a spool the worker still serves while Kafka does, and
+         * xflow_health answers 503 spool_unusable: this gateway cannot
+         * keep what it would accept in an outage.
+         */
+        ngx_log_error(NGX_LOG_CRIT, cycle->log, err,
+                      "xflow: spool \"%s\" (%s:%ui) cannot be opened as "
+                      "user %d: %s", conf.dir, mcf->spool->conf_file,
+                      mcf->spool->line, (int) geteuid(),
+                      xf_spool_strerror(rc));
         w->sp = NULL;
 
-        /* without a spool the worker still serves: reports say why */
         return NGX_OK;
     }
 
@@ -173,6 +197,101 @@ ngx_int_t
 ngx_http_xflow_spool_enabled(void)
 {
     return ngx_http_xflow_spool_worker.sp != NULL;
+}
+
+
+/* xflow_spool is set, whether or not this worker could open it. */
+ngx_int_t
+ngx_http_xflow_spool_configured(void)
+{
+    return ngx_http_xflow_spool_worker.configured;
+}
+
+
+/*
+ * In the master, at "nginx -t", start and reload, after nginx created the
+ * spool directory and gave it to the worker user: a child process with
+ * the worker's identity creates, writes and removes a file there.  A
+ * directory the workers cannot reach (a parent they may not traverse, a
+ * read-only mount, a directory nginx does not own) fails the test with
+ * the directive's file:line instead of leaving the workers without a
+ * spool.
+ */
+ngx_int_t
+ngx_http_xflow_spool_check(ngx_cycle_t *cycle, ngx_http_xflow_main_conf_t *mcf)
+{
+    int               status, fd, err;
+    char              probe[NGX_MAX_PATH];
+    pid_t             pid;
+    const char       *user;
+    ngx_core_conf_t  *ccf;
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    if (ngx_snprintf((u_char *) probe, sizeof(probe) - 1, "%V/.xflow-probe.%P%Z",
+                     &mcf->spool->name, ngx_pid)
+        == (u_char *) probe + sizeof(probe) - 1)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "xflow_spool \"%V\" is too long in %s:%ui",
+                      &mcf->spool->name, mcf->spool->conf_file,
+                      mcf->spool->line);
+        return NGX_ERROR;
+    }
+
+    user = geteuid() == 0 && ccf->username ? ccf->username : "(this user)";
+
+    pid = fork();
+
+    if (pid == -1) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      "xflow: fork() for the spool check failed");
+        return NGX_ERROR;
+    }
+
+    if (pid == 0) {
+        /* as the worker will be: ngx_worker_process_init() */
+        if (geteuid() == 0 && ccf->user != (ngx_uid_t) NGX_CONF_UNSET_UINT) {
+            if (setgid(ccf->group) == -1
+                || initgroups(ccf->username, ccf->group) == -1
+                || setuid(ccf->user) == -1)
+            {
+                _exit(errno ? errno : EPERM);
+            }
+        }
+
+        fd = open(probe, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+        if (fd == -1) {
+            _exit(errno ? errno : EACCES);
+        }
+
+        err = write(fd, "x", 1) == 1 ? 0 : (errno ? errno : EIO);
+        (void) close(fd);
+        (void) unlink(probe);
+
+        _exit(err);
+    }
+
+    while (waitpid(pid, &status, 0) == -1) {
+        if (ngx_errno != NGX_EINTR) {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                          "xflow: waitpid() for the spool check failed");
+            return NGX_ERROR;
+        }
+    }
+
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        return NGX_OK;
+    }
+
+    err = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+
+    ngx_log_error(NGX_LOG_EMERG, cycle->log, err,
+                  "xflow_spool \"%V\" cannot be written by the worker user "
+                  "\"%s\" in %s:%ui", &mcf->spool->name, user,
+                  mcf->spool->conf_file, mcf->spool->line);
+
+    return NGX_ERROR;
 }
 
 
@@ -393,8 +512,11 @@ ngx_http_xflow_spool_replay(ngx_http_xflow_spool_worker_t *w)
 
     for (n = 0; n < NGX_HTTP_XFLOW_SPOOL_PER_TICK; n++) {
 
-        if (w->inflight >= NGX_HTTP_XFLOW_SPOOL_INFLIGHT
-            || !ngx_http_xflow_kafka_has_room(1))
+        /* while spooling, a few replays probe whether Kafka is back */
+        if (w->inflight >= (ngx_http_xflow_kafka_spooling()
+                            ? NGX_HTTP_XFLOW_SPOOL_PROBES
+                            : NGX_HTTP_XFLOW_SPOOL_INFLIGHT)
+            || !ngx_http_xflow_kafka_queue_room(1))
         {
             return;
         }

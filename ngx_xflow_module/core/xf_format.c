@@ -14,6 +14,7 @@
  * so that xf_format_free() can return all of it when free is not a no-op.
  *
  * Automatic detection (XF_FMT_AUTO), first match wins:
+ *   0. amplitude: the path ends in /2/httpapi;
  *   1. segment:  the path ends in /v1/<route> (batch, b, import, track,
  *                t, identify, i, page, p, screen, s, group, g, alias, a),
  *                /beacon/v1/batch included;
@@ -27,6 +28,8 @@
  *                the query says compression=base64, sensors otherwise; a
  *                body naming Snowplow's payload_data schema is snowplow;
  *   6. json.
+ * Mixpanel (/track, /engage, /groups) shares its routes and its data=
+ * form with PostHog's: it is never picked automatically.
  */
 
 #include <string.h>
@@ -52,6 +55,8 @@ static const char  *xf_format_names[XF_FMT_MAX] = {
     [XF_FMT_POSTHOG]  = "posthog",
     [XF_FMT_SEGMENT]  = "segment",
     [XF_FMT_SNOWPLOW] = "snowplow",
+    [XF_FMT_MIXPANEL] = "mixpanel",
+    [XF_FMT_AMPLITUDE] = "amplitude",
 };
 
 
@@ -129,6 +134,14 @@ xf_format_parse(const xf_request_t *req, const xf_limits_t *lim,
         out->reply = XF_REPLY_SEGMENT;
         break;
 
+    case XF_FMT_MIXPANEL:
+        out->reply = XF_REPLY_MIXPANEL;
+        break;
+
+    case XF_FMT_AMPLITUDE:
+        out->reply = XF_REPLY_AMPLITUDE;
+        break;
+
     default:
         out->reply = XF_REPLY_JSON;
         break;
@@ -154,6 +167,14 @@ xf_format_parse(const xf_request_t *req, const xf_limits_t *lim,
 
     case XF_FMT_SNOWPLOW:
         rc = xf_format_snowplow(&ctx);
+        break;
+
+    case XF_FMT_MIXPANEL:
+        rc = xf_format_mixpanel(&ctx);
+        break;
+
+    case XF_FMT_AMPLITUDE:
+        rc = xf_format_amplitude(&ctx);
         break;
 
     default: /* XF_FMT_JSON */
@@ -202,6 +223,10 @@ xf_format_detect(const xf_request_t *req)
     const u_char     *form;
     size_t            len;
     xf_form_field_t   f;
+
+    if (xf_format_amplitude_route(req)) {
+        return XF_FMT_AMPLITUDE;
+    }
 
     if (xf_format_segment_route(req)) {
         return XF_FMT_SEGMENT;

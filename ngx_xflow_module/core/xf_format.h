@@ -31,6 +31,8 @@ typedef enum {
     XF_FMT_POSTHOG,
     XF_FMT_SEGMENT,
     XF_FMT_SNOWPLOW,
+    XF_FMT_MIXPANEL,
+    XF_FMT_AMPLITUDE,
     XF_FMT_MAX
 } xf_format_t;
 
@@ -89,7 +91,11 @@ typedef enum {
     XF_REPLY_POSTHOG,               /* exactly 200 {"status":1} */
     XF_REPLY_GIF,                   /* 1x1 GIF, not cacheable */
     XF_REPLY_POSTHOG_CONFIG,        /* remote config: not an upload */
-    XF_REPLY_SEGMENT                /* 200 {"success":true} */
+    XF_REPLY_SEGMENT,               /* 200 {"success":true} */
+    XF_REPLY_MIXPANEL,              /* 200 1 */
+    XF_REPLY_MIXPANEL_VERBOSE,      /* 200 {"status":1,"error":null} */
+    XF_REPLY_AMPLITUDE              /* 200 {"code":200,...}; errors carry
+                                       "code" too */
 } xf_reply_t;
 
 
@@ -108,7 +114,8 @@ typedef struct {
 } xf_upload_t;
 
 
-/* "auto", "json", "sensors", "posthog", "segment", "snowplow". */
+/* "auto", "json", "sensors", "posthog", "segment", "snowplow",
+   "mixpanel", "amplitude". */
 const char *xf_format_name(xf_format_t f);
 xf_status_t xf_format_parse_name(const u_char *p, size_t len,
     xf_format_t *f);
@@ -230,11 +237,15 @@ xf_status_t xf_format_sensors(xf_fmt_ctx_t *ctx);
 xf_status_t xf_format_posthog(xf_fmt_ctx_t *ctx);
 xf_status_t xf_format_segment(xf_fmt_ctx_t *ctx);
 xf_status_t xf_format_snowplow(xf_fmt_ctx_t *ctx);
+xf_status_t xf_format_mixpanel(xf_fmt_ctx_t *ctx);
+xf_status_t xf_format_amplitude(xf_fmt_ctx_t *ctx);
 
 /* Route tests for auto detection. */
 int xf_format_posthog_route(const xf_request_t *req);
 int xf_format_segment_route(const xf_request_t *req);
 int xf_format_snowplow_route(const xf_request_t *req);
 int xf_format_sensors_route(const xf_request_t *req);
+int xf_format_mixpanel_route(const xf_request_t *req);
+int xf_format_amplitude_route(const xf_request_t *req);
 
 #endif /* XF_FORMAT_H */

@@ -177,6 +177,11 @@ static const xf_metric_def_t  xf_metric_defs[XF_M_MAX] = {
     [XF_M_WORKER_RSS] = XF_G("xflow_worker_rss_bytes",
         "Resident memory of each worker process.",
         XF_AGG_WORKER, "worker", XF_DIM_WORKER, 1),
+
+    [XF_M_SPOOLING] = XF_G("xflow_spooling",
+        "Workers sending events to the spool: Kafka acknowledged nothing "
+        "within xflow_spool_after and has delivered nothing since.",
+        XF_AGG_SUM, NULL, XF_DIM_NONE, 1),
 };
 
 
@@ -189,6 +194,8 @@ static const char *const  xf_format_values[] = {
     [XF_FMT_POSTHOG]  = "posthog",
     [XF_FMT_SEGMENT]  = "segment",
     [XF_FMT_SNOWPLOW] = "snowplow",
+    [XF_FMT_MIXPANEL] = "mixpanel",
+    [XF_FMT_AMPLITUDE] = "amplitude",
 };
 
 _Static_assert(XF_NB(xf_format_values) == XF_FMT_MAX,

@@ -66,6 +66,7 @@ typedef enum {
     XF_M_REQUEST_DURATION,          /* histogram, microseconds */
     XF_M_BATCH_EVENTS,              /* histogram, events */
     XF_M_WORKER_RSS,                /* gauge {worker} */
+    XF_M_SPOOLING,                  /* gauge: workers spooling */
     XF_M_MAX
 } xf_metric_id_t;
 

@@ -1,8 +1,9 @@
-# make test-browser: the real Sensors Data and PostHog browser SDKs (npm)
-# in Debian's Chromium, sending to xflow across origins; every event read
+# make test-browser: the real browser SDKs of seven families (npm: Sensors
+# Data, PostHog, Mixpanel, Amplitude, Segment, RudderStack, Snowplow) in
+# Debian's Chromium, sending to xflow across origins; every event read
 # back from Kafka (tests/browser/run.js).  Included from the Makefile.
 #
-#   XF_BROWSER_MODES=sensors:image,posthog:default make test-browser
+#   XF_BROWSER_MODES=sensors:image,mixpanel:batch make test-browser
 #   runs only those modes; XF_TEST_KEEP=1 keeps the temporary directory.
 
 BROWSER_DIR  := tests/browser

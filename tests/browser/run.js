@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// make test-browser: the real Sensors Data and PostHog browser SDKs, from
-// npm, in Debian's Chromium, sending to xflow across origins.
+// make test-browser: the real browser SDKs of seven families (Sensors
+// Data, PostHog, Mixpanel, Amplitude, Segment, RudderStack, Snowplow),
+// from npm, in Debian's Chromium, sending to xflow across origins.
 //
 //   page  http://127.0.0.1:<page port>/   this directory's page.html and
-//                                        the SDK bundles (node_modules)
+//                                        the SDK bundles (node_modules;
+//                                        Segment's built here by esbuild)
 //   xflow http://127.0.0.1:<xflow port>/  Debian's nginx with
 //                                        build/ngx_xflow_module.so
 //   Kafka build/xflow-devbroker           read back with kcat
@@ -14,7 +16,9 @@
 // goes as the page is left (sendBeacon) in the modes that send that way;
 // then the page is loaded again (SDKs re-send what they kept).  Then every
 // event of the run must be in Kafka exactly once, with its properties,
-// and the browser must have seen no CORS error and no failed upload.
+// and the browser must have seen no CORS error, no failed upload and no
+// request to any origin but the page's and xflow's (no CDN, no remote
+// configuration: the machine has no internet, and neither must the SDKs).
 //
 // Environment: XFLOW_MODULE, NGINX_BIN, CHROMIUM, XF_BROWSER_MODES
 // (e.g. "sensors:ajax,posthog:default"), XF_TEST_KEEP=1 keeps the
@@ -50,7 +54,86 @@ const MODES = [
   ['sensors', 'batch', 'now'],
   ['posthog', 'default', 'queued'],
   ['posthog', 'nocompress', 'queued'],
+  // mixpanel-browser: batch (XHR POST, verbose=1), one request per event
+  // by XHR POST with base64 data= (xhr) or JSON data= (json), XHR GET,
+  // an <img> GET (image), sendBeacon (beacon)
+  ['mixpanel', 'batch', 'now'],
+  ['mixpanel', 'xhr', 'now'],
+  ['mixpanel', 'json', 'now'],
+  ['mixpanel', 'get', 'now'],
+  ['mixpanel', 'image', 'now'],
+  ['mixpanel', 'beacon', 'now'],
+  // @amplitude/analytics-browser: fetch, XHR, sendBeacon, gzip
+  // (CompressionStream), the Batch API endpoint
+  ['amplitude', 'fetch', 'now'],
+  ['amplitude', 'xhr', 'now'],
+  ['amplitude', 'beacon', 'now'],
+  ['amplitude', 'gzip', 'now'],
+  ['amplitude', 'batch', 'now'],
+  // @segment/analytics-next: one fetch per call, or batches to /b
+  ['segment', 'standard', 'now'],
+  ['segment', 'batching', 'now'],
+  // @rudderstack/analytics-js: XHR per call, XHR batches, beacons
+  ['rudderstack', 'xhr', 'now'],
+  ['rudderstack', 'batch', 'now'],
+  ['rudderstack', 'beacon', 'now'],
+  // @snowplow/browser-tracker: POST, GET, buffered POST, keepalive fetch
+  ['snowplow', 'post', 'now'],
+  ['snowplow', 'get', 'now'],
+  ['snowplow', 'batch', 'now'],
+  ['snowplow', 'keepalive', 'now'],
 ];
+
+// Snowplow's self-describing data (and the page view's context entity)
+// carries the test's properties; its tp2 fields are strings, ue_px/cx
+// base64url.
+function spJson(ev, plain, b64) {
+  if (typeof ev[plain] === 'string') return JSON.parse(ev[plain]);
+  if (typeof ev[b64] === 'string') {
+    return JSON.parse(Buffer.from(ev[b64].replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8'));
+  }
+  return null;
+}
+function spData(ev) {
+  try {
+    if (ev.e === 'ue') return spJson(ev, 'ue_pr', 'ue_px').data.data;
+    const co = spJson(ev, 'co', 'cx');
+    const mine = co && co.data.find((c) => /com\.xflow\/browser_test/.test(c.schema));
+    return mine ? mine.data : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+// Per SDK: the app each mode sends as (events are told apart by it), the
+// format xflow names in the envelope, where an event keeps its
+// properties and name, and the SDK's own id of an event.
+const SDKS = {
+  sensors: { src: 'sensors', app: (m) => `xf_${runId}_${m}`,
+             props: (ev) => ev.properties, name: (ev) => ev.event,
+             key: (ev) => `${ev.type}/${ev.event}/${ev._track_id}` },
+  posthog: { src: 'posthog', app: (m) => `phc_xf${runId}${m}0123456789abcdef`,
+             props: (ev) => ev.properties, name: (ev) => ev.event,
+             key: (ev) => ev.uuid },
+  mixpanel: { src: 'mixpanel', app: (m) => `mp${runId}${m}`,
+              props: (ev) => ev.properties,
+              name: (ev) => (ev.event === '$mp_web_page_view' ? '$pageview' : ev.event),
+              key: (ev) => (ev.properties && ev.properties.$insert_id) || JSON.stringify(ev) },
+  amplitude: { src: 'amplitude', app: (m) => `amp${runId}${m}`,
+               props: (ev) => ev.event_properties, name: (ev) => ev.event_type,
+               key: (ev) => ev.insert_id },
+  segment: { src: 'segment', app: (m) => `seg${runId}${m}`,
+             props: (ev) => ev.properties,
+             name: (ev) => (ev.type === 'page' ? ev.name : ev.event),
+             key: (ev) => ev.messageId },
+  rudderstack: { src: 'segment', app: (m) => `rs${runId}${m}`,
+                 props: (ev) => ev.properties,
+                 name: (ev) => (ev.type === 'page' ? ev.name : ev.event),
+                 key: (ev) => ev.messageId },
+  snowplow: { src: 'snowplow', app: (m) => `sp${runId}${m}`,
+              props: spData, name: (ev) => (spData(ev) || {}).name,
+              key: (ev) => ev.eid },
+};
 
 // What every event carries besides xf_test_id.
 const PROPS = {
@@ -135,7 +218,7 @@ http {
     client_body_temp_path ${tmp}/body;
     log_format xflow '$remote_addr "$request" $status $xflow_format '
                      '$xflow_app $xflow_events/$xflow_rejected $xflow_error '
-                     '"$http_origin" "$http_content_type"';
+                     '"$http_origin" "$http_content_type" "$http_content_encoding"';
     access_log ${tmp}/access.log xflow;
     large_client_header_buffers 8 16k;
 
@@ -155,6 +238,11 @@ http {
         location /array/ { xflow_collect posthog; }
         location /flags/ { xflow_collect posthog; }
         location /decide/ { xflow_collect posthog; }
+        location /mp/ { xflow_collect mixpanel; }
+        location /amp/ { xflow_collect amplitude; }
+        location /seg/ { xflow_collect segment; }
+        location /rs/ { xflow_collect segment; }
+        location /sp/ { xflow_collect snowplow; }
         location / { return 404; }
     }
 }
@@ -196,6 +284,8 @@ function startPageServer(port) {
     }
     if (url.pathname === '/') {
       file = path.join(here, 'page.html');
+    } else if (url.pathname.startsWith('/bundle/')) {
+      file = path.join(tmp, 'bundle', path.basename(url.pathname));
     } else if (url.pathname.startsWith('/nm/')) {
       file = path.join(here, 'node_modules', path.normalize(url.pathname.slice(4)).replace(/^(\.\.[/\\])+/, ''));
     }
@@ -211,13 +301,32 @@ function startPageServer(port) {
   return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
 }
 
+// Segment's package ships modules, no page script: bundle it here, from
+// node_modules, with esbuild (a devDependency), into the temporary
+// directory.
+async function buildBundles() {
+  const esbuild = require('esbuild');
+  const entry = path.join(tmp, 'segment-entry.js');
+  fs.writeFileSync(entry, "import { AnalyticsBrowser } from '@segment/analytics-next';\n" +
+                          'window.AnalyticsBrowser = AnalyticsBrowser;\n');
+  await esbuild.build({
+    entryPoints: [entry], bundle: true, format: 'iife', platform: 'browser',
+    target: 'chrome100', outfile: path.join(tmp, 'bundle', 'segment.js'),
+    nodePaths: [path.join(here, 'node_modules')], logLevel: 'warning',
+  });
+}
+
 // ------------------------------------------------------------- browser
 
 // Everything the browser did with xflow's origin, per mode.
-function watch(context, xflowOrigin, record) {
+function watch(context, pageOrigin, xflowOrigin, record) {
   const pending = new Set();
   context.on('request', (req) => {
-    if (!req.url().startsWith(xflowOrigin)) return;
+    if (!req.url().startsWith(xflowOrigin)) {
+      if (!req.url().startsWith(pageOrigin + '/') && !/^(data|blob|about):/.test(req.url()))
+        record.external.push(`${req.method()} ${req.url().slice(0, 120)}`);
+      return;
+    }
     pending.add(req);
     record.requests.push({ method: req.method(), url: req.url().slice(xflowOrigin.length),
                            type: req.resourceType() });
@@ -252,11 +361,11 @@ function watch(context, xflowOrigin, record) {
 }
 
 async function runMode(browser, userAgent, pageOrigin, xflowOrigin, sdk, mode, exit) {
-  const app = sdk === 'sensors' ? `xf_${runId}_${mode}`
-                                : `phc_xf${runId}${mode}0123456789abcdef`;
-  const record = { sdk, mode, app, requests: [], responses: [], failed: [], console: [], errors: [] };
+  const app = SDKS[sdk].app(mode);
+  const record = { sdk, mode, app, requests: [], responses: [], failed: [], console: [],
+                   errors: [], external: [] };
   const context = await browser.newContext({ userAgent });
-  const net = watch(context, xflowOrigin, record);
+  const net = watch(context, pageOrigin, xflowOrigin, record);
   const page = await context.newPage();
   page.on('console', (m) => record.console.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => record.errors.push(String(e)));
@@ -327,6 +436,7 @@ function checkMode(rec, envelopes, deadLetters, access, pageOrigin) {
   }
   for (const [k, n] of Object.entries(failed)) no(`${n} x ${k}`);
   if (rec.errors.length) no('page errors: ' + rec.errors.join('; '));
+  if (rec.external.length) no('requests to other origins: ' + [...new Set(rec.external)].join('; '));
   for (const r of rec.responses) {
     const want = r.method === 'OPTIONS' ? [200, 204] : [200];
     if (!want.includes(r.status)) no(`${r.method} ${short(r.url)}: status ${r.status}`);
@@ -343,14 +453,13 @@ function checkMode(rec, envelopes, deadLetters, access, pageOrigin) {
   if (dead.length) no(`${dead.length} dead letters: ${JSON.stringify(dead).slice(0, 500)}`);
 
   // every event once: by the SDK's own id of each event
+  const sdk = SDKS[rec.sdk];
   const seen = new Map();
   for (const e of mine) {
-    const ev = e.event;
-    const key = rec.sdk === 'sensors'
-      ? `${ev.type}/${ev.event}/${ev._track_id}`
-      : ev.uuid;
+    const key = sdk.key(e.event);
+    if (key === undefined || key === null) no(`an event without the SDK's id: ${JSON.stringify(e.event).slice(0, 200)}`);
     seen.set(key, (seen.get(key) || 0) + 1);
-    if (e.v !== 1 || e.src !== rec.sdk || e.ip !== '127.0.0.1' || !/^[0-9a-f]{32}$/.test(e.id))
+    if (e.v !== 1 || e.src !== sdk.src || e.ip !== '127.0.0.1' || !/^[0-9a-f]{32}$/.test(e.id))
       no(`envelope: ${JSON.stringify({ v: e.v, id: e.id, src: e.src, ip: e.ip, app: e.app })}`);
   }
   for (const [key, n] of seen) if (n !== 1) no(`event ${key} arrived ${n} times`);
@@ -358,23 +467,25 @@ function checkMode(rec, envelopes, deadLetters, access, pageOrigin) {
   // ours: each once, named right, properties intact
   const ids = EVENTS.map((_, n) => `${runId}:${rec.mode}:${n}`);
   for (let n = 0; n < ids.length; n++) {
-    const got = mine.filter((e) => e.event.properties && e.event.properties.xf_test_id === ids[n]);
+    const got = mine.filter((e) => (sdk.props(e.event) || {}).xf_test_id === ids[n]);
     if (got.length !== 1) { no(`${EVENTS[n]} (${ids[n]}) arrived ${got.length} times`); continue; }
     const ev = got[0].event;
-    if (ev.event !== EVENTS[n]) no(`${ids[n]} is named ${ev.event}, not ${EVENTS[n]}`);
+    const props = sdk.props(ev);
+    if (sdk.name(ev) !== EVENTS[n]) no(`${ids[n]} is named ${sdk.name(ev)}, not ${EVENTS[n]}`);
     for (const [k, v] of Object.entries(PROPS)) {
-      if (!sameValue(v, ev.properties[k], rec.sdk))
-        no(`${EVENTS[n]}: property ${k} is ${JSON.stringify(ev.properties[k])}, sent ${JSON.stringify(v)}`);
+      if (!sameValue(v, props[k], rec.sdk))
+        no(`${EVENTS[n]}: property ${k} is ${JSON.stringify(props[k])}, sent ${JSON.stringify(v)}`);
     }
   }
 
-  const extra = mine.filter((e) => !(e.event.properties && String(e.event.properties.xf_test_id || '').startsWith(runId)))
-                    .map((e) => e.event.event || e.event.type);
+  const extra = mine.filter((e) => !String((sdk.props(e.event) || {}).xf_test_id || '').startsWith(runId))
+                    .map((e) => e.event.event || e.event.type || e.event.e || Object.keys(e.event).find((k) => k[0] === '$'));
   // what xflow answered this mode's app, from its access log: beacons
   // sent while the page goes away are not all visible to the browser side
   const byPath = {};
   for (const a of access.filter((a) => a.app === rec.app)) {
-    const k = `${a.method} ${a.path.replace(/\/array\/[^/]+\//, '/array/<token>/')} ${a.status}`;
+    const enc = a.encoding && a.encoding !== '-' ? ` (${a.encoding})` : '';
+    const k = `${a.method} ${a.path.replace(/\/array\/[^/]+\//, '/array/<token>/')}${enc} ${a.status}`;
     byPath[k] = (byPath[k] || 0) + 1;
   }
   for (const [k, n] of Object.entries(byPath)) {
@@ -408,6 +519,7 @@ async function main() {
   const pageOrigin = `http://127.0.0.1:${pagePort}`;
   const xflowOrigin = `http://127.0.0.1:${xflowPort}`;
 
+  await buildBundles();
   const brokers = await startBroker();
   await startNginx(brokers, xflowPort, pageOrigin);
   const pageServer = await startPageServer(pagePort);
@@ -444,7 +556,11 @@ async function main() {
   const want = records.length * EVENTS.length;
   for (let i = 0; i < 50; i++) {
     envelopes = readTopic(brokers, 'events').map((p) => JSON.parse(p));
-    const ours = envelopes.filter((e) => String((e.event.properties || {}).xf_test_id || '').startsWith(runId));
+    const ours = envelopes.filter((e) => {
+      const sdk = Object.values(SDKS).find((s) => s.src === e.src);
+      const p = sdk ? sdk.props(e.event) : e.event.properties;
+      return String((p || {}).xf_test_id || '').startsWith(runId);
+    });
     if (ours.length >= want) break;
     await sleep(200);
   }
@@ -454,9 +570,9 @@ async function main() {
 
   // $remote_addr "$request" $status $xflow_format $xflow_app ...
   const access = fs.readFileSync(path.join(tmp, 'access.log'), 'utf8').split('\n')
-    .map((l) => /^\S+ "(\S+) (\S+) [^"]*" (\d+) (\S*) (\S*)/.exec(l)).filter(Boolean)
+    .map((l) => /^\S+ "(\S+) (\S+) [^"]*" (\d+) (\S*) (\S*) .* "([^"]*)"$/.exec(l)).filter(Boolean)
     .map((m) => ({ method: m[1], path: m[2].split('?')[0] + (/compression=base64/.test(m[2]) ? '?compression=base64' : ''),
-                   status: m[3], format: m[4], app: m[5] }));
+                   status: m[3], format: m[4], app: m[5], encoding: m[6] }));
   for (const rec of records) checkMode(rec, envelopes, dead, access, pageOrigin);
 
   const errlog = fs.readFileSync(path.join(tmp, 'error.log'), 'utf8')

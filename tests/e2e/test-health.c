@@ -104,6 +104,83 @@ START_TEST(test_health_follows_brokers)
 END_TEST
 
 
+/*
+ * With a spool, brokers down is not a reason to leave the pool: /health
+ * stays 200 and says degraded, requests are answered once their events
+ * are on disk, and it says ok again when the brokers are back.
+ */
+START_TEST(test_health_degraded_with_spool)
+{
+    char             url[128], curl[128], snippet[2048], *body;
+    xf_http_resp_t   resp;
+    xf_kafka_msgs_t  m;
+
+    nginx = xf_nginx_new("", kafka->bootstraps, 1);
+
+    snprintf(snippet, sizeof(snippet),
+        "    xflow_kafka_brokers @BROKERS@;\n"
+        "    xflow_kafka_conf statistics.interval.ms 300;\n"
+        "    xflow_kafka_conf reconnect.backoff.max.ms 500;\n"
+        "    xflow_topic events;\n"
+        "    xflow_spool %s/spool fsync=always;\n"
+        "    xflow_spool_after 1s;\n"
+        "    server {\n"
+        "        listen 127.0.0.1:@PORT@;\n"
+        "        location /collect { xflow_collect json; }\n"
+        "        location /health {\n"
+        "            xflow_health;\n"
+        "            xflow_health_broker_timeout 1s;\n"
+        "        }\n"
+        "    }\n", nginx->dir);
+
+    xf_nginx_write_conf(nginx, snippet, kafka->bootstraps);
+    xf_nginx_start(nginx);
+    snprintf(url, sizeof(url), "%s/health", nginx->url);
+    snprintf(curl, sizeof(curl), "%s/collect", nginx->url);
+
+    body = health_until(url, 200, 10000);
+    ck_assert_msg(strstr(body, "\"degraded\":false") != NULL, "%s", body);
+    free(body);
+
+    xf_kafka_set_down(kafka);
+
+    /* an event: spooled after xflow_spool_after, answered 200 */
+    xf_http_request("POST", curl, NULL, "{\"event\":\"x\"}", 13, &resp);
+    ck_assert_msg(resp.status == 200, "%ld %s", resp.status, resp.body);
+    xf_http_resp_free(&resp);
+
+    xf_http_request("GET", url, NULL, NULL, 0, &resp);
+    ck_assert_msg(resp.status == 200
+                  && strstr(resp.body, "\"status\":\"degraded\"") != NULL
+                  && strstr(resp.body, "\"degraded\":true") != NULL
+                  && strstr(resp.body, "\"reason\":\"spooling\"") != NULL,
+                  "%ld %s", resp.status, resp.body);
+    xf_http_resp_free(&resp);
+
+    xf_kafka_set_up(kafka);
+
+    /* the replay delivers: ok again, the event in Kafka */
+    memset(&m, 0, sizeof(m));
+    xf_kafka_consume(kafka, "events", 1, 30000, 500, &m);
+    xf_kafka_msgs_free(&m);
+
+    for (int i = 0; i < 100; i++) {
+        xf_http_request("GET", url, NULL, NULL, 0, &resp);
+        if (strstr(resp.body, "\"degraded\":false") != NULL) {
+            break;
+        }
+        xf_http_resp_free(&resp);
+        xf_sleep_ms(200);
+    }
+
+    ck_assert_msg(resp.status == 200
+                  && strstr(resp.body, "\"degraded\":false") != NULL,
+                  "%ld %s", resp.status, resp.body);
+    xf_http_resp_free(&resp);
+}
+END_TEST
+
+
 Suite *
 make_health_suite(void)
 {
@@ -116,6 +193,7 @@ make_health_suite(void)
     tcase_set_timeout(tc, 90);
     tcase_add_checked_fixture(tc, health_setup, health_teardown);
     tcase_add_test(tc, test_health_follows_brokers);
+    tcase_add_test(tc, test_health_degraded_with_spool);
     suite_add_tcase(s, tc);
 
     return s;

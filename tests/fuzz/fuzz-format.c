@@ -2,7 +2,8 @@
  * fuzz-format.c - libFuzzer target for xf_format_parse.
  *
  * Input: one selector byte, then the request's bytes.  The selector's low
- * 4 bits pick a row of fuzz_routes (format, method, path, query); for
+ * 4 bits and bit 5 pick a row of fuzz_routes (format, method, path,
+ * query; rows 16 and up are the Mixpanel and Amplitude routes); for
  * rows marked "query" the rest of the input is the query string and the
  * body is empty, otherwise it is the body.  Bit 4 selects tight limits
  * (small events, few events, a small decoded budget, shallow nesting) so
@@ -36,7 +37,7 @@ typedef struct {
 } fuzz_route_t;
 
 
-static const fuzz_route_t  fuzz_routes[16] = {
+static const fuzz_route_t  fuzz_routes[32] = {
     { XF_FMT_JSON, XF_METHOD_POST, "/collect", "app=a" },
     { XF_FMT_SENSORS, XF_METHOD_POST, "/sa", "project=p" },
     { XF_FMT_SENSORS, XF_METHOD_GET, "/sa.gif", NULL },
@@ -54,6 +55,15 @@ static const fuzz_route_t  fuzz_routes[16] = {
     { XF_FMT_AUTO, XF_METHOD_POST, "/sa.gif", "project=default" },
     { XF_FMT_AUTO, XF_METHOD_POST, "/beacon/v1/batch", "writeKey=k" },
     { XF_FMT_AUTO, XF_METHOD_POST, "/i/v0/e/", "compression=gzip-js" },
+
+    { XF_FMT_MIXPANEL, XF_METHOD_POST, "/track/", "verbose=1&ip=1&_=1" },
+    { XF_FMT_MIXPANEL, XF_METHOD_GET, "/track/", NULL },
+    { XF_FMT_MIXPANEL, XF_METHOD_POST, "/engage/", "ip=0" },
+    { XF_FMT_MIXPANEL, XF_METHOD_POST, "/groups/", "token=t" },
+    { XF_FMT_AMPLITUDE, XF_METHOD_POST, "/2/httpapi", "" },
+    { XF_FMT_AMPLITUDE, XF_METHOD_POST, "/batch", "" },
+    { XF_FMT_AUTO, XF_METHOD_POST, "/2/httpapi", "" },
+    { XF_FMT_MIXPANEL, XF_METHOD_POST, "/import", "" },
 };
 
 
@@ -156,7 +166,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
-    r = &fuzz_routes[data[0] & 0x0F];
+    r = &fuzz_routes[(data[0] & 0x0F) | ((data[0] & 0x20) >> 1)];
 
     if (data[0] & 0x10) {
         lim.max_decoded = 4096;

@@ -212,9 +212,16 @@ fi
 # The image installs the module where nginx.conf loads it from, and
 # reads the file compose.yaml mounts.
 so=$(grep -oE '^load_module \S+;' "$deploy/nginx.conf" | sed 's/load_module //; s/;//')
-grep -q "build/ngx_xflow_module.so $(dirname "$so")/" Dockerfile \
-    && [ "$(basename "$so")" = ngx_xflow_module.so ] \
+# One installed name everywhere: the image, the Debian package, the
+# examples and the README all load ngx_http_xflow_module.so.
+grep -q "build/ngx_xflow_module.so $so\$" Dockerfile \
+    && [ "$(basename "$so")" = ngx_http_xflow_module.so ] \
     || { echo "FAIL Dockerfile does not install the module as $so"; exit 1; }
+for f in README.md docs/examples/nginx.conf debian/mod-http-xflow.conf; do
+    if grep -E '^\s*load_module' "$root/$f" | grep -vq 'ngx_http_xflow_module\.so;'; then
+        echo "FAIL $f loads the module under another name"; exit 1
+    fi
+done
 grep -q '/etc/xflow/nginx.conf.in' Dockerfile \
     || { echo "FAIL Dockerfile does not read /etc/xflow/nginx.conf.in"; exit 1; }
 echo "ok   Dockerfile installs $so and reads /etc/xflow/nginx.conf.in"

@@ -1,0 +1,378 @@
+/*
+ * xf_format_mixpanel.c - Mixpanel (mixpanel-browser, the mobile SDKs and
+ * the ingestion API).
+ *
+ *     POST /track, /engage, /groups   data=<base64(JSON)> or data=<JSON>
+ *                                     (application/x-www-form-urlencoded;
+ *                                     sendBeacon sends the same form)
+ *     GET  /track?data=...&ip=1&_=... img=1: the image transport
+ *     POST with a JSON body            [event, ...] or one event
+ *
+ * Any prefix before the routes.  The data value is base64 (gzip inside
+ * it is peeled too) unless it starts with '{' or '[' (api_payload_format
+ * "json").  Content-Encoding: gzip (mixpanel-iphone) is the glue's layer.
+ *
+ * mixpanel-browser's base64 encoder turns each UTF-16 unit into UTF-8 on
+ * its own: a character beyond U+FFFF (an emoji) arrives as two 3-byte
+ * surrogates (CESU-8), and its 255-unit truncation of long strings can
+ * leave half a pair.  Inside a base64 value both are mended before the
+ * JSON is read: a pair becomes the 4-byte UTF-8 character, a lone half
+ * U+FFFD (Mixpanel's own servers accept both).
+ *
+ * The query's flags shape the answer, not the events: verbose=1 asks
+ * for {"status":1,"error":null} instead of the bare 1 (mixpanel-browser's
+ * batch sender always asks for it), img=1 for a 1x1 GIF.  ip=0 (do not
+ * geolocate from the address) is left to the privacy directives, see
+ * docs/formats.md.
+ *
+ * What an event is, by its members, whatever the route (a proxy may send
+ * everything to one location):
+ *
+ *     track   {"event":..., "properties":{"token", "distinct_id", ...}}
+ *             name "event"; distinct id properties.distinct_id; app
+ *             properties.token.  Required: "event" and the token.
+ *     engage  {"$token", "$distinct_id", "$set"|"$set_once"|...}
+ *             name the operation ("$set", ...); distinct id
+ *             $distinct_id; app $token.  Required: $token, $distinct_id.
+ *     groups  {"$token", "$group_key", "$group_id", "$set"|...}
+ *             name the operation; distinct id $group_id; app $token.
+ *             Required: $token, $group_key, $group_id.
+ *
+ * A request-level app (the query's "token", else "project") stands in for
+ * an event that names none.
+ */
+
+#include <string.h>
+
+#include "xf_form.h"
+#include "xf_format.h"
+
+
+static xf_status_t xf_mixpanel_text(xf_fmt_ctx_t *ctx, xf_str_t *s);
+static xf_status_t xf_mixpanel_surrogates(xf_fmt_ctx_t *ctx, xf_str_t *s);
+static xf_status_t xf_mixpanel_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev);
+
+
+static const char *const  xf_mixpanel_routes[] = {
+    "/track", "/engage", "/groups", "/import", NULL
+};
+
+/* The operations of a profile or group update, in Mixpanel's order. */
+static const char *const  xf_mixpanel_ops[] = {
+    "$set", "$set_once", "$add", "$append", "$union", "$remove", "$unset",
+    "$delete", NULL
+};
+
+
+int
+xf_format_mixpanel_route(const xf_request_t *req)
+{
+    const char *const  *r;
+
+    for (r = xf_mixpanel_routes; *r != NULL; r++) {
+        if (xf_fmt_path_ends(req->path, *r)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+xf_status_t
+xf_format_mixpanel(xf_fmt_ctx_t *ctx)
+{
+    xf_str_t             text, flag;
+    xf_status_t          rc;
+    const xf_request_t  *req;
+
+    req = ctx->req;
+
+    ctx->fields = xf_mixpanel_fields;
+    ctx->up->reply = XF_REPLY_MIXPANEL;
+
+    /* The flags are the SDK's own: a malformed one is no flag. */
+
+    if (xf_fmt_form_field(ctx, req->query.data, req->query.len, "img", 0,
+                          &flag) == XF_OK
+        && xf_fmt_eq(flag, "1"))
+    {
+        ctx->up->reply = XF_REPLY_GIF;
+
+    } else if (xf_fmt_form_field(ctx, req->query.data, req->query.len,
+                                 "verbose", 0, &flag) == XF_OK
+               && xf_fmt_eq(flag, "1"))
+    {
+        ctx->up->reply = XF_REPLY_MIXPANEL_VERBOSE;
+    }
+
+    rc = xf_fmt_form_field(ctx, req->query.data, req->query.len, "token", 0,
+                           &ctx->up->app);
+    if (rc == XF_ERR_EMPTY) {
+        rc = xf_fmt_form_field(ctx, req->query.data, req->query.len,
+                               "project", 0, &ctx->up->app);
+    }
+
+    if (rc == XF_ERR_NOMEM) {
+        return rc;
+    }
+
+    if (rc != XF_OK) {
+        ctx->up->app.data = NULL;
+        ctx->up->app.len = 0;
+    }
+
+    rc = xf_mixpanel_text(ctx, &text);
+    if (rc != XF_OK) {
+        return rc;
+    }
+
+    return xf_fmt_json(ctx, text.data, text.len, NULL, NULL);
+}
+
+
+/* The JSON text of an upload: the body, or its (or the query's) data=. */
+
+static xf_status_t
+xf_mixpanel_text(xf_fmt_ctx_t *ctx, xf_str_t *s)
+{
+    xf_status_t          rc;
+    const xf_request_t  *req;
+
+    req = ctx->req;
+
+    if (req->body_len == 0) {
+        /* GET /track?data=...: the image transport, or an old browser */
+        s->data = req->query.data;
+        s->len = req->query.len;
+
+    } else {
+        s->data = req->body;
+        s->len = req->body_len;
+
+        rc = xf_fmt_gunzip(ctx, s);
+        if (rc != XF_OK) {
+            return rc;
+        }
+
+        if (s->len > 0 && (s->data[0] == '{' || s->data[0] == '[')) {
+            return XF_OK;
+        }
+    }
+
+    if (xf_form_validate(s->data, s->len) != XF_OK) {
+        return XF_ERR_FORM;
+    }
+
+    /* encodeURIComponent() writes '+' as %2B: a bare '+' is base64's */
+    rc = xf_fmt_form_field(ctx, s->data, s->len, "data", XF_FORM_PLUS_KEEP,
+                           s);
+    if (rc != XF_OK) {
+        return rc;
+    }
+
+    if (s->len > 0 && (s->data[0] == '{' || s->data[0] == '[')) {
+        return XF_OK;
+    }
+
+    rc = xf_fmt_unbase64(ctx, s);
+    if (rc != XF_OK) {
+        return rc;
+    }
+
+    return xf_mixpanel_surrogates(ctx, s);
+}
+
+
+/* ED A0..AF xx: a high surrogate; ED B0..BF xx: a low one. */
+#define xf_mp_high(p)  ((p)[0] == 0xED && ((p)[1] & 0xF0) == 0xA0            \
+                        && ((p)[2] & 0xC0) == 0x80)
+#define xf_mp_low(p)   ((p)[0] == 0xED && ((p)[1] & 0xF0) == 0xB0            \
+                        && ((p)[2] & 0xC0) == 0x80)
+
+/* Mend CESU-8 surrogates in place of *s (never longer than it was). */
+
+static xf_status_t
+xf_mixpanel_surrogates(xf_fmt_ctx_t *ctx, xf_str_t *s)
+{
+    u_char         *dst, *d;
+    uint32_t        hi, lo, c;
+    const u_char   *p, *end;
+
+    p = s->data;
+    end = s->data + s->len;
+
+    while (p + 3 <= end && !xf_mp_high(p) && !xf_mp_low(p)) {
+        p = memchr(p + 1, 0xED, end - p - 1);
+        if (p == NULL) {
+            return XF_OK;
+        }
+    }
+
+    if (p + 3 > end) {
+        return XF_OK;
+    }
+
+    dst = xf_fmt_alloc(ctx, s->len);
+    if (dst == NULL) {
+        return XF_ERR_NOMEM;
+    }
+
+    memcpy(dst, s->data, p - s->data);
+    d = dst + (p - s->data);
+
+    while (p < end) {
+        if (end - p >= 6 && xf_mp_high(p) && xf_mp_low(p + 3)) {
+            hi = ((p[1] & 0x0F) << 6) | (p[2] & 0x3F);
+            lo = ((p[4] & 0x0F) << 6) | (p[5] & 0x3F);
+            c = 0x10000 + (hi << 10) + lo;
+
+            *d++ = 0xF0 | (c >> 18);
+            *d++ = 0x80 | ((c >> 12) & 0x3F);
+            *d++ = 0x80 | ((c >> 6) & 0x3F);
+            *d++ = 0x80 | (c & 0x3F);
+            p += 6;
+
+        } else if (end - p >= 3 && (xf_mp_high(p) || xf_mp_low(p))) {
+            *d++ = 0xEF;                        /* U+FFFD */
+            *d++ = 0xBF;
+            *d++ = 0xBD;
+            p += 3;
+
+        } else {
+            *d++ = *p++;
+        }
+    }
+
+    s->data = dst;
+    s->len = d - dst;
+
+    return xf_fmt_charge(ctx, s->len);
+}
+
+
+/* The first operation member of a profile or group update. */
+
+static xf_status_t
+xf_mixpanel_op(const u_char *obj, size_t len, xf_str_t *name)
+{
+    const char *const  *op;
+    xf_json_span_t      v;
+
+    for (op = xf_mixpanel_ops; *op != NULL; op++) {
+        if (xf_json_object_get(obj, len, *op, strlen(*op), &v) == XF_OK) {
+            name->data = (const u_char *) *op;
+            name->len = strlen(*op);
+            return XF_OK;
+        }
+    }
+
+    return XF_ERR_EMPTY;
+}
+
+
+/* The members an event may have, by role, in one pass. */
+enum {
+    XF_MP_EVENT = 0, XF_MP_TOKEN, XF_MP_DISTINCT, XF_MP_GROUP_KEY,
+    XF_MP_GROUP_ID, XF_MP_NROLES
+};
+
+#define xf_key(s)  { s, sizeof(s) - 1 }
+
+static const xf_json_key_t  xf_mixpanel_keys[] = {
+    xf_key("event"), xf_key("$token"), xf_key("$distinct_id"),
+    xf_key("$group_key"), xf_key("$group_id")
+};
+
+static const uint8_t  xf_mixpanel_roles[] = {
+    XF_MP_EVENT, XF_MP_TOKEN, XF_MP_DISTINCT, XF_MP_GROUP_KEY,
+    XF_MP_GROUP_ID
+};
+
+static const xf_json_key_t  xf_mixpanel_prop_keys[] = {
+    xf_key("token"), xf_key("distinct_id")
+};
+
+static const uint8_t  xf_mixpanel_prop_roles[] = {
+    XF_MP_TOKEN, XF_MP_DISTINCT
+};
+
+
+static xf_status_t
+xf_mixpanel_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev)
+{
+    int              has_event;
+    xf_str_t         f[XF_MP_NROLES];
+    xf_status_t      rc;
+    xf_json_span_t   v;
+
+    memset(f, 0, sizeof(f));
+
+    has_event = xf_json_object_get(ev->p, ev->len, "event", 5, &v) == XF_OK;
+
+    rc = xf_fmt_texts(ctx, ev->p, ev->len, xf_mixpanel_keys,
+                      xf_mixpanel_roles, sizeof(xf_mixpanel_roles), f);
+    if (rc != XF_OK) {
+        return rc;
+    }
+
+    if (has_event) {
+        /* track: the token and the distinct id are in properties */
+        ev->name = f[XF_MP_EVENT];
+
+        if (xf_json_object_get(ev->p, ev->len, "properties", 10, &v)
+            == XF_OK
+            && v.type == XF_JSON_OBJECT)
+        {
+            f[XF_MP_TOKEN].len = 0;
+            f[XF_MP_DISTINCT].len = 0;
+
+            rc = xf_fmt_texts(ctx, ev->p + v.off, v.len,
+                              xf_mixpanel_prop_keys, xf_mixpanel_prop_roles,
+                              sizeof(xf_mixpanel_prop_roles), f);
+            if (rc != XF_OK) {
+                return rc;
+            }
+        }
+
+        ev->distinct_id = f[XF_MP_DISTINCT];
+        ev->app = f[XF_MP_TOKEN];
+
+        if (ev->name.len == 0
+            || (ev->app.len == 0 && ctx->up->app.len == 0))
+        {
+            return XF_ERR_MISSING_FIELD;
+        }
+
+        return XF_OK;
+    }
+
+    /* engage or groups */
+
+    ev->app = f[XF_MP_TOKEN];
+
+    if (xf_mixpanel_op(ev->p, ev->len, &ev->name) != XF_OK) {
+        ev->name.len = 0;
+    }
+
+    if (f[XF_MP_GROUP_KEY].len != 0 || f[XF_MP_GROUP_ID].len != 0) {
+        ev->distinct_id = f[XF_MP_GROUP_ID];
+
+        if (f[XF_MP_GROUP_KEY].len == 0 || ev->distinct_id.len == 0) {
+            return XF_ERR_MISSING_FIELD;
+        }
+
+    } else {
+        ev->distinct_id = f[XF_MP_DISTINCT];
+
+        if (ev->distinct_id.len == 0) {
+            return XF_ERR_MISSING_FIELD;
+        }
+    }
+
+    if (ev->name.len == 0 || (ev->app.len == 0 && ctx->up->app.len == 0)) {
+        return XF_ERR_MISSING_FIELD;
+    }
+
+    return XF_OK;
+}

@@ -1,0 +1,542 @@
+/*
+ * test-format-sdk.c - the Mixpanel and Amplitude adapters: the request
+ * shapes their SDKs send (mixpanel-browser's base64 and JSON data= forms,
+ * GET with data=, the verbose and img flags, /engage and /groups
+ * updates; Amplitude's {api_key, events} to /2/httpapi and /batch,
+ * gzip inside the body), the fields each event yields, per-event dead
+ * letters for what each API requires, request errors, and automatic
+ * detection.
+ */
+
+#include <check.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "xf_base64.h"
+#include "xf_form.h"
+#include "xf_format.h"
+
+
+static xf_limits_t  lim;
+static xf_upload_t  up;
+
+
+static void
+setup(void)
+{
+    lim.max_decoded = 1024 * 1024;
+    lim.max_events = 100;
+    lim.max_event_size = 32 * 1024;
+    lim.max_depth = 32;
+    memset(&up, 0, sizeof(xf_upload_t));
+}
+
+
+static void
+teardown(void)
+{
+    xf_format_free(&up, &xf_alloc_libc);
+}
+
+
+static xf_status_t
+run_len(xf_format_t fmt, xf_method_t m, const char *path, const char *query,
+    const void *body, size_t len)
+{
+    xf_request_t  req;
+
+    xf_format_free(&up, &xf_alloc_libc);
+
+    memset(&req, 0, sizeof(xf_request_t));
+    req.format = fmt;
+    req.method = m;
+    req.path.data = (const u_char *) path;
+    req.path.len = strlen(path);
+    req.query.data = (const u_char *) query;
+    req.query.len = strlen(query);
+    req.body = body;
+    req.body_len = len;
+
+    return xf_format_parse(&req, &lim, &xf_alloc_libc, &up);
+}
+
+
+static xf_status_t
+run(xf_format_t fmt, xf_method_t m, const char *path, const char *query,
+    const char *body)
+{
+    return run_len(fmt, m, path, query, body, body ? strlen(body) : 0);
+}
+
+
+static int
+str_is(xf_str_t s, const char *c)
+{
+    return s.len == strlen(c)
+           && (s.len == 0 || memcmp(s.data, c, s.len) == 0);
+}
+
+
+#define ck_str(s, c)                                                        \
+    ck_assert_msg(str_is(s, c), "\"%.*s\" != \"%s\"", (int) (s).len,         \
+                  (const char *) (s).data, c)
+
+
+/* "data=" + base64 of s, percent-encoded as encodeURIComponent would. */
+
+static char *
+mp_form(const char *s)
+{
+    size_t   n, len;
+    u_char  *b, *f;
+
+    len = strlen(s);
+    b = malloc(xf_base64_encoded_len(len) + 1);
+    f = malloc(5 + 3 * xf_base64_encoded_len(len) + 1);
+    ck_assert(b != NULL && f != NULL);
+
+    n = xf_base64_encode(b, (const u_char *) s, len, XF_BASE64_STD);
+    memcpy(f, "data=", 5);
+    n = xf_form_encode(f + 5, b, n);
+    f[5 + n] = '\0';
+    free(b);
+
+    return (char *) f;
+}
+
+
+static u_char *
+gzip_of(const void *s, size_t len, size_t *out_len)
+{
+    u_char    *out;
+    z_stream   z;
+
+    memset(&z, 0, sizeof(z_stream));
+    ck_assert_int_eq(deflateInit2(&z, 9, Z_DEFLATED, 31, 9,
+                                  Z_DEFAULT_STRATEGY), Z_OK);
+    out = malloc(deflateBound(&z, len) + 16);
+    z.next_in = (u_char *) s;
+    z.avail_in = len;
+    z.next_out = out;
+    z.avail_out = deflateBound(&z, len) + 16;
+    ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+    *out_len = z.total_out;
+    deflateEnd(&z);
+
+    return out;
+}
+
+
+static void
+ck_event_json(size_t i, const char *want)
+{
+    json_t        *a, *b;
+    json_error_t   err;
+
+    ck_assert_uint_lt(i, up.n);
+    a = json_loadb((const char *) up.events[i].p, up.events[i].len, 0, &err);
+    ck_assert_msg(a != NULL, "event %zu: %s", i, err.text);
+    b = json_loads(want, 0, &err);
+    ck_assert_msg(b != NULL, "want: %s", err.text);
+    ck_assert_msg(json_equal(a, b), "event %zu: %.*s", i,
+                  (int) up.events[i].len, up.events[i].p);
+    json_decref(a);
+    json_decref(b);
+}
+
+
+/* ------------------------------------------------------------- mixpanel */
+
+/* What mixpanel-browser's track() sends (properties shortened). */
+#define MP_TRACK(name, id, token)                                            \
+    "{\"event\":\"" name "\",\"properties\":{\"$os\":\"Linux\","             \
+    "\"$browser\":\"Chrome\",\"token\":\"" token "\",\"time\":1764694800.1,"  \
+    "\"distinct_id\":\"" id "\",\"$insert_id\":\"i" id "\","                 \
+    "\"city\":\"\\u4e0a\\u6d77\",\"cart\":{\"items\":[1,2]}}}"
+
+
+/* Batch mode: a base64 JSON array in a form body, ?verbose=1. */
+
+START_TEST(test_mixpanel_batch)
+{
+    char  *f;
+
+    f = mp_form("[" MP_TRACK("$mp_web_page_view", "d1", "tok") ","
+                MP_TRACK("add to cart", "d2", "tok") "]");
+
+    ck_assert_int_eq(run(XF_FMT_MIXPANEL, XF_METHOD_POST, "/track/",
+                         "verbose=1&ip=1&_=1764694800123", f), XF_OK);
+    ck_assert_int_eq(up.format, XF_FMT_MIXPANEL);
+    ck_assert_int_eq(up.reply, XF_REPLY_MIXPANEL_VERBOSE);
+    ck_assert_uint_eq(up.n, 2);
+    ck_assert_uint_eq(up.rejected, 0);
+    ck_event_json(0, MP_TRACK("$mp_web_page_view", "d1", "tok"));
+    ck_str(up.events[1].name, "add to cart");
+    ck_str(up.events[1].distinct_id, "d2");
+    ck_str(up.events[1].app, "tok");
+    free(f);
+}
+END_TEST
+
+
+/* Not batched: one event, bare "1" answer; api_payload_format json. */
+
+START_TEST(test_mixpanel_single)
+{
+    char  *f;
+
+    f = mp_form(MP_TRACK("signup", "u", "t"));
+    ck_assert_int_eq(run(XF_FMT_MIXPANEL, XF_METHOD_POST, "/track",
+                         "ip=0&_=1", f), XF_OK);
+    ck_assert_int_eq(up.reply, XF_REPLY_MIXPANEL);
+    ck_assert_uint_eq(up.n, 1);
+    ck_str(up.events[0].name, "signup");
+    free(f);
+
+    /* data=<JSON>, percent-encoded */
+    ck_assert_int_eq(run(XF_FMT_MIXPANEL, XF_METHOD_POST, "/track", "",
+                         "data=%7B%22event%22%3A%22a%2Bb%22%2C%22properties"
+                         "%22%3A%7B%22token%22%3A%22t%22%7D%7D"), XF_OK);
+    ck_assert_uint_eq(up.n, 1);
+    ck_str(up.events[0].name, "a+b");
+    ck_str(up.events[0].app, "t");
+    ck_assert_uint_eq(up.events[0].distinct_id.len, 0);
+    ck_assert_int_eq(up.events[0].error, XF_OK);
+
+    /* a JSON body (the ingestion API, server libraries) */
+    ck_assert_int_eq(run(XF_FMT_MIXPANEL, XF_METHOD_POST, "/import", "",
+                         "[" MP_TRACK("x", "d", "t") "]"), XF_OK);
+    ck_assert_uint_eq(up.n, 1);
+    ck_str(up.events[0].distinct_id, "d");
+}
+END_TEST
+
+
+/* GET: the image transport (img=1: a GIF) and data= in the query. */
+
+START_TEST(test_mixpanel_get)
+{
+    char  *f, *q;
+
+    f = mp_form(MP_TRACK("pv", "d", "t"));
+    q = malloc(strlen(f) + 32);
+    strcpy(q, f);
+    strcat(q, "&ip=1&img=1&_=2");
+
+    ck_assert_int_eq(run(XF_FMT_MIXPANEL, XF_METHOD_GET, "/track/", q, NULL),
+                     XF_OK);
+    ck_assert_int_eq(up.reply, XF_REPLY_GIF);
+    ck_assert_uint_eq(up.n, 1);
+    ck_str(up.events[0].name, "pv");
+
+    strcpy(q, f);
+    strcat(q, "&verbose=1");
+    ck_assert_int_eq(run(XF_FMT_MIXPANEL, XF_METHOD_GET, "/track", q, NULL),
+                     XF_OK);
+    ck_assert_int_eq(up.reply, XF_REPLY_MIXPANEL_VERBOSE);
+
+    free(q);
+    free(f);
+}
+END_TEST
+
+
+/* People and group updates: the operation names the event. */
+
+START_TEST(test_mixpanel_engage_groups)
+{
+    char  *f;
+
+    f = mp_form("[{\"$set\":{\"plan\":\"pro\"},\"$token\":\"t\","
+                "\"$distinct_id\":\"u1\",\"$device_id\":\"d\"},"
+                "{\"$append\":{\"l\":1},\"$token\":\"t\","
+                "\"$distinct_id\":\"u2\"},"
+                "{\"$set\":{\"a\":1},\"$token\":\"t\"}]");
+    ck_assert_int_eq(run(XF_FMT_MIXPANEL, XF_METHOD_POST, "/engage/",
+                         "verbose=1", f), XF_OK);
+    ck_assert_uint_eq(up.n, 3);
+    ck_str(up.events[0].name, "$set");
+    ck_str(up.events[0].distinct_id, "u1");
+    ck_str(up.events[0].app, "t");
+    ck_str(up.events[1].name, "$append");
+    ck_assert_int_eq(up.events[2].error, XF_ERR_MISSING_FIELD);
+    ck_assert_uint_eq(up.rejected, 1);
+    free(f);
+
+    f = mp_form("{\"$set_once\":{\"n\":\"x\"},\"$token\":\"t\","
+                "\"$group_key\":\"company\",\"$group_id\":\"acme\"}");
+    ck_assert_int_eq(run(XF_FMT_MIXPANEL, XF_METHOD_POST, "/groups/", "",
+                         f), XF_OK);
+    ck_assert_uint_eq(up.n, 1);
+    ck_str(up.events[0].name, "$set_once");
+    ck_str(up.events[0].distinct_id, "acme");
+    ck_assert_int_eq(up.events[0].error, XF_OK);
+    free(f);
+}
+END_TEST
+
+
+/* What Mixpanel requires, per event; the query's token stands in. */
+
+START_TEST(test_mixpanel_dead_letters)
+{
+    ck_assert_int_eq(run(XF_FMT_MIXPANEL, XF_METHOD_POST, "/track", "",
+                         "[{\"event\":\"a\",\"properties\":{}},"
+                         "{\"properties\":{\"token\":\"t\"}},"
+                         "{\"event\":\"\",\"properties\":{\"token\":\"t\"}},"
+                         "7,"
+                         "{\"$token\":\"t\",\"$group_key\":\"k\","
+                         "\"$set\":{}},"
+                         MP_TRACK("ok", "d", "t") "]"), XF_OK);
+    ck_assert_uint_eq(up.n, 6);
+    ck_assert_int_eq(up.events[0].error, XF_ERR_MISSING_FIELD);
+    ck_assert_int_eq(up.events[1].error, XF_ERR_MISSING_FIELD);
+    ck_assert_int_eq(up.events[2].error, XF_ERR_MISSING_FIELD);
+    ck_assert_int_eq(up.events[3].error, XF_ERR_NOT_OBJECT);
+    ck_assert_int_eq(up.events[4].error, XF_ERR_MISSING_FIELD);
+    ck_assert_int_eq(up.events[5].error, XF_OK);
+    ck_assert_uint_eq(up.rejected, 5);
+
+    ck_assert_int_eq(run(XF_FMT_MIXPANEL, XF_METHOD_POST, "/track",
+                         "token=qt", "{\"event\":\"a\",\"properties\":{}}"),
+                     XF_OK);
+    ck_assert_int_eq(up.events[0].error, XF_OK);
+    ck_str(up.events[0].app, "qt");
+}
+END_TEST
+
+
+/* mixpanel-browser's base64 of an emoji: CESU-8 surrogates, mended. */
+
+START_TEST(test_mixpanel_surrogates)
+{
+    char  *f;
+
+    /* U+1F389 as ED A0 BC ED BE 89; a lone high half; a lone low half */
+    f = mp_form("{\"event\":\"e\",\"properties\":{\"token\":\"t\","
+                "\"a\":\"\xed\xa0\xbc\xed\xbe\x89 ok\","
+                "\"b\":\"cut \xed\xa0\xbd\","
+                "\"c\":\"\xed\xb1\x8d!\"}}");
+    ck_assert_int_eq(run(XF_FMT_MIXPANEL, XF_METHOD_POST, "/track", "", f),
+                     XF_OK);
+    ck_assert_uint_eq(up.n, 1);
+    ck_assert_int_eq(up.events[0].error, XF_OK);
+    ck_event_json(0, "{\"event\":\"e\",\"properties\":{\"token\":\"t\","
+                  "\"a\":\"\xf0\x9f\x8e\x89 ok\",\"b\":\"cut \xef\xbf\xbd\","
+                  "\"c\":\"\xef\xbf\xbd!\"}}");
+    free(f);
+
+    /* plain JSON in data= goes through encodeURIComponent: left alone */
+    ck_assert_int_eq(run(XF_FMT_MIXPANEL, XF_METHOD_POST, "/track", "",
+                         "data=%7B%22event%22%3A%22%ED%A0%BC%22%7D"),
+                     XF_ERR_JSON_UTF8);
+}
+END_TEST
+
+
+typedef struct {
+    xf_method_t   method;
+    const char   *body;
+    const char   *query;
+    xf_status_t   rc;
+} test_mp_error_t;
+
+
+static const test_mp_error_t  test_mp_errors[] = {
+    { XF_METHOD_POST, "data=%%%", "", XF_ERR_FORM },
+    { XF_METHOD_POST, "data=e30=&data=e30=", "", XF_ERR_FORM },
+    { XF_METHOD_POST, "data=!!!!", "", XF_ERR_BASE64 },
+    { XF_METHOD_POST, "data=e30", "", XF_OK },          /* unpadded {} */
+    { XF_METHOD_POST, "data=eyJh", "", XF_ERR_JSON_SYNTAX },
+    { XF_METHOD_POST, "verbose=1", "", XF_ERR_EMPTY },
+    { XF_METHOD_POST, "{\"event\":", "", XF_ERR_JSON_SYNTAX },
+    { XF_METHOD_GET, NULL, "ip=1&_=3", XF_ERR_EMPTY },
+};
+
+
+START_TEST(test_mixpanel_request_errors)
+{
+    const test_mp_error_t  *t = &test_mp_errors[_i];
+
+    ck_assert_int_eq(run(XF_FMT_MIXPANEL, t->method, "/track", t->query,
+                         t->body), t->rc);
+    ck_assert_int_eq(up.format, XF_FMT_MIXPANEL);
+}
+END_TEST
+
+
+/* ------------------------------------------------------------ amplitude */
+
+/* What @amplitude/analytics-browser sends (event shortened). */
+#define AMP_EVENT(type, user, device)                                        \
+    "{\"event_type\":\"" type "\",\"user_id\":" user ","                     \
+    "\"device_id\":\"" device "\",\"session_id\":1764694800000,"             \
+    "\"time\":1764694800123,\"platform\":\"Web\",\"language\":\"zh-CN\","    \
+    "\"event_properties\":{\"city\":\"\\u4e0a\\u6d77\",\"n\":[1,{}]},"       \
+    "\"insert_id\":\"ins-" device "\",\"event_id\":3,"                       \
+    "\"library\":\"amplitude-ts/2.48.1\"}"
+
+#define AMP_BODY(events)                                                     \
+    "{\"api_key\":\"0123456789abcdef\",\"events\":[" events "],"             \
+    "\"options\":{},\"client_upload_time\":\"2026-12-02T17:00:00.000Z\","    \
+    "\"request_metadata\":{\"sdk\":{\"metrics\":{\"histogram\":{}}}}}"
+
+
+START_TEST(test_amplitude_httpapi)
+{
+    ck_assert_int_eq(run(XF_FMT_AUTO, XF_METHOD_POST, "/2/httpapi", "",
+                         AMP_BODY(AMP_EVENT("[Amplitude] Page Viewed",
+                                            "\"u1\"", "dv1") ","
+                                  AMP_EVENT("order", "null", "dv2"))),
+                     XF_OK);
+    ck_assert_int_eq(up.format, XF_FMT_AMPLITUDE);
+    ck_assert_int_eq(up.reply, XF_REPLY_AMPLITUDE);
+    ck_assert_uint_eq(up.n, 2);
+    ck_assert_uint_eq(up.rejected, 0);
+    ck_str(up.app, "0123456789abcdef");
+    ck_event_json(0, AMP_EVENT("[Amplitude] Page Viewed", "\"u1\"", "dv1"));
+    ck_str(up.events[0].name, "[Amplitude] Page Viewed");
+    ck_str(up.events[0].distinct_id, "u1");
+    ck_str(up.events[1].distinct_id, "dv2");         /* user_id null */
+    ck_str(up.events[1].app, "0123456789abcdef");
+}
+END_TEST
+
+
+/* /batch is the Batch API's; gzip inside the body; beacon's text. */
+
+START_TEST(test_amplitude_batch_gzip)
+{
+    u_char      *z;
+    size_t       zn;
+    const char  *body = AMP_BODY(AMP_EVENT("a", "\"\"", "d1"));
+
+    z = gzip_of(body, strlen(body), &zn);
+    ck_assert_int_eq(run_len(XF_FMT_AMPLITUDE, XF_METHOD_POST, "/batch", "",
+                             z, zn), XF_OK);
+    ck_assert_uint_eq(up.n, 1);
+    ck_str(up.events[0].distinct_id, "d1");          /* user_id "" */
+    ck_assert_uint_eq(up.decoded, strlen(body));
+    free(z);
+
+    /* /batch alone is PostHog's when the format is automatic */
+    ck_assert_int_eq(run(XF_FMT_AUTO, XF_METHOD_POST, "/batch", "", body),
+                     XF_OK);
+    ck_assert_int_eq(up.format, XF_FMT_POSTHOG);
+}
+END_TEST
+
+
+START_TEST(test_amplitude_dead_letters)
+{
+    ck_assert_int_eq(run(XF_FMT_AMPLITUDE, XF_METHOD_POST, "/2/httpapi", "",
+                         AMP_BODY("{\"user_id\":\"u\"},"
+                                  "{\"event_type\":\"a\"},"
+                                  "{\"event_type\":\"a\",\"user_id\":\"\","
+                                  "\"device_id\":\"\"},"
+                                  "\"str\","
+                                  "{\"event_type\":\"b\",\"device_id\":\"d\","
+                                  "\"api_key\":\"own\"}")), XF_OK);
+    ck_assert_uint_eq(up.n, 5);
+    ck_assert_int_eq(up.events[0].error, XF_ERR_MISSING_FIELD);
+    ck_assert_int_eq(up.events[1].error, XF_ERR_MISSING_FIELD);
+    ck_assert_int_eq(up.events[2].error, XF_ERR_MISSING_FIELD);
+    ck_assert_int_eq(up.events[3].error, XF_ERR_NOT_OBJECT);
+    ck_assert_int_eq(up.events[4].error, XF_OK);
+    ck_str(up.events[4].app, "own");
+    ck_assert_uint_eq(up.rejected, 4);
+
+    /* no api key anywhere: Amplitude's "missing_field": every event */
+    ck_assert_int_eq(run(XF_FMT_AMPLITUDE, XF_METHOD_POST, "/2/httpapi", "",
+                         "{\"events\":[{\"event_type\":\"a\","
+                         "\"user_id\":\"u\"}]}"), XF_OK);
+    ck_assert_int_eq(up.events[0].error, XF_ERR_MISSING_FIELD);
+
+    ck_assert_int_eq(run(XF_FMT_AMPLITUDE, XF_METHOD_POST, "/2/httpapi", "",
+                         "{\"api_key\":\"k\",\"events\":[1"),
+                     XF_ERR_JSON_SYNTAX);
+    ck_assert_int_eq(up.reply, XF_REPLY_AMPLITUDE);
+    ck_assert_int_eq(run(XF_FMT_AMPLITUDE, XF_METHOD_POST, "/2/httpapi", "",
+                         ""), XF_ERR_EMPTY);
+}
+END_TEST
+
+
+START_TEST(test_sdk_limits)
+{
+    lim.max_events = 2;
+    ck_assert_int_eq(run(XF_FMT_AMPLITUDE, XF_METHOD_POST, "/2/httpapi", "",
+                         AMP_BODY(AMP_EVENT("a", "\"u\"", "1") ","
+                                  AMP_EVENT("a", "\"u\"", "2") ","
+                                  AMP_EVENT("a", "\"u\"", "3"))),
+                     XF_ERR_TOO_MANY_EVENTS);
+    ck_assert_int_eq(run(XF_FMT_MIXPANEL, XF_METHOD_POST, "/track", "",
+                         "[" MP_TRACK("a", "1", "t") ","
+                         MP_TRACK("a", "2", "t") ","
+                         MP_TRACK("a", "3", "t") "]"),
+                     XF_ERR_TOO_MANY_EVENTS);
+
+    lim.max_events = 100;
+    lim.max_event_size = 64;
+    ck_assert_int_eq(run(XF_FMT_MIXPANEL, XF_METHOD_POST, "/track", "",
+                         MP_TRACK("a", "1", "t")), XF_OK);
+    ck_assert_int_eq(up.events[0].error, XF_ERR_EVENT_TOO_LARGE);
+    ck_str(up.events[0].app, "t");               /* keys the dead letter */
+}
+END_TEST
+
+
+START_TEST(test_sdk_names)
+{
+    xf_format_t  f;
+
+    ck_assert_int_eq(xf_format_parse_name((const u_char *) "mixpanel", 8,
+                                          &f), XF_OK);
+    ck_assert_int_eq(f, XF_FMT_MIXPANEL);
+    ck_assert_int_eq(xf_format_parse_name((const u_char *) "amplitude", 9,
+                                          &f), XF_OK);
+    ck_assert_int_eq(f, XF_FMT_AMPLITUDE);
+    ck_assert_str_eq(xf_format_name(XF_FMT_AMPLITUDE), "amplitude");
+
+    /* Mixpanel's routes stay PostHog's when the format is automatic */
+    (void) run(XF_FMT_AUTO, XF_METHOD_POST, "/track/", "ip=1", "data=e30=");
+    ck_assert_int_eq(up.format, XF_FMT_POSTHOG);
+    (void) run(XF_FMT_AUTO, XF_METHOD_POST, "/x/2/httpapi/", "", "{}");
+    ck_assert_int_eq(up.format, XF_FMT_AMPLITUDE);
+}
+END_TEST
+
+
+Suite *
+make_format_sdk_suite(void)
+{
+    Suite  *s;
+    TCase  *tc;
+
+    s = suite_create("format_sdk");
+
+    tc = tcase_create("mixpanel");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_mixpanel_batch);
+    tcase_add_test(tc, test_mixpanel_single);
+    tcase_add_test(tc, test_mixpanel_get);
+    tcase_add_test(tc, test_mixpanel_engage_groups);
+    tcase_add_test(tc, test_mixpanel_dead_letters);
+    tcase_add_test(tc, test_mixpanel_surrogates);
+    tcase_add_loop_test(tc, test_mixpanel_request_errors, 0,
+                        sizeof(test_mp_errors) / sizeof(test_mp_errors[0]));
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("amplitude");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_amplitude_httpapi);
+    tcase_add_test(tc, test_amplitude_batch_gzip);
+    tcase_add_test(tc, test_amplitude_dead_letters);
+    tcase_add_test(tc, test_sdk_limits);
+    tcase_add_test(tc, test_sdk_names);
+    suite_add_tcase(s, tc);
+
+    return s;
+}
