@@ -33,7 +33,7 @@ CFLAGS_BASE := -std=gnu11 -g -O2 $(WARN) -I$(CORE_DIR) -Irate_limit \
                -Itests/support -D_GNU_SOURCE
 SAN         := -fsanitize=address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=all
-CORE_LIBS   := -lz -lzstd -lcrypto -lm -lmaxminddb
+CORE_LIBS   := -lz -ldeflate -lzstd -lcrypto -lm -lmaxminddb
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 E2E_LIBS    := -lrdkafka -lcurl -lpthread -ljansson
 

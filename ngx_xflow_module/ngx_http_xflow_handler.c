@@ -18,12 +18,21 @@
 #include "ngx_http_xflow_limit_module.h"
 
 
+/* A complete body in several buffers up to this size is gathered into
+ * one for a whole-buffer decode (libdeflate); larger ones stream. */
+#define NGX_HTTP_XFLOW_GATHER_MAX  (64 * 1024)
+
+
 static void ngx_http_xflow_body_ready(ngx_http_request_t *r);
 static void ngx_http_xflow_read_body(ngx_http_request_t *r);
 static xf_status_t ngx_http_xflow_consume(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx);
+static ngx_uint_t ngx_http_xflow_deflated(ngx_http_xflow_ctx_t *ctx,
+    ngx_chain_t *cl);
+static ngx_int_t ngx_http_xflow_consume_whole(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx, xf_status_t *st);
 static xf_status_t ngx_http_xflow_feed(ngx_http_request_t *r,
-    ngx_http_xflow_ctx_t *ctx, u_char *p, size_t len);
+    ngx_http_xflow_ctx_t *ctx, u_char *p, size_t len, ngx_uint_t whole);
 static ngx_int_t ngx_http_xflow_body_done(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx);
 static ngx_int_t ngx_http_xflow_body_error(ngx_http_request_t *r,
@@ -323,6 +332,10 @@ ngx_http_xflow_consume(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
     ngx_chain_t  *cl;
     xf_status_t   st;
 
+    if (ngx_http_xflow_consume_whole(r, ctx, &st) == NGX_OK) {
+        return st;
+    }
+
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
         b = cl->buf;
 
@@ -337,7 +350,7 @@ ngx_http_xflow_consume(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
 
                 b->file_pos += n;
 
-                st = ngx_http_xflow_feed(r, ctx, buf, n);
+                st = ngx_http_xflow_feed(r, ctx, buf, n, 0);
                 if (st != XF_OK) {
                     return st;
                 }
@@ -347,7 +360,7 @@ ngx_http_xflow_consume(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
         }
 
         if (b->last > b->pos) {
-            st = ngx_http_xflow_feed(r, ctx, b->pos, b->last - b->pos);
+            st = ngx_http_xflow_feed(r, ctx, b->pos, b->last - b->pos, 0);
             if (st != XF_OK) {
                 return st;
             }
@@ -362,9 +375,120 @@ ngx_http_xflow_consume(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
 }
 
 
+/* The body starts as gzip (magic) or zlib-wrapped deflate (header). */
+static ngx_uint_t
+ngx_http_xflow_deflated(ngx_http_xflow_ctx_t *ctx, ngx_chain_t *cl)
+{
+    u_char  h[2];
+
+    while (cl && cl->buf->last == cl->buf->pos) {
+        cl = cl->next;
+    }
+
+    if (cl == NULL || cl->buf->last - cl->buf->pos < 2) {
+        return 0;
+    }
+
+    h[0] = cl->buf->pos[0];
+    h[1] = cl->buf->pos[1];
+
+    switch (ctx->encoding) {
+
+    case XF_ENC_IDENTITY:   /* sniffed as gzip by the first feed */
+    case XF_ENC_GZIP:
+        return h[0] == 0x1f && h[1] == 0x8b;
+
+    case XF_ENC_DEFLATE:
+        return (h[0] & 0x0f) == 8 && ((h[0] << 8) | h[1]) % 31 == 0;
+
+    default:
+        return 0;
+    }
+}
+
+
+/*
+ * The whole body has been read and is in memory, in one buffer or a few
+ * (what came with the headers, then the rest): decode it in one call,
+ * gathered into one buffer first when it is small.  NGX_DECLINED when it
+ * is not all there, or too big to be worth a copy: it is then fed as it
+ * is, buffer by buffer.
+ */
+static ngx_int_t
+ngx_http_xflow_consume_whole(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
+    xf_status_t *st)
+{
+    size_t        len;
+    u_char       *p, *q;
+    ngx_buf_t    *b;
+    ngx_uint_t    n;
+    ngx_chain_t  *cl;
+
+    if (ctx->decoder != NULL || r->reading_body) {
+        return NGX_DECLINED;
+    }
+
+    len = 0;
+    n = 0;
+    p = NULL;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file) {
+            return NGX_DECLINED;
+        }
+
+        if (b->last > b->pos) {
+            len += b->last - b->pos;
+            p = b->pos;
+            n++;
+        }
+    }
+
+    if (n == 0 || (n > 1 && len > NGX_HTTP_XFLOW_GATHER_MAX)) {
+        return NGX_DECLINED;
+    }
+
+    if (n > 1 && !ngx_http_xflow_deflated(ctx, r->request_body->bufs)) {
+        /*
+         * Only what libdeflate decodes is worth a copy; anything else
+         * streams as it came, so that a body that is not what it says
+         * fails at its first buffer, as before (and its dead letter
+         * holds what was read by then).
+         */
+        return NGX_DECLINED;
+    }
+
+    if (n > 1) {
+        q = ngx_pnalloc(r->pool, len);
+        if (q == NULL) {
+            *st = XF_ERR_NOMEM;
+            return NGX_OK;
+        }
+
+        p = q;
+
+        for (cl = r->request_body->bufs; cl; cl = cl->next) {
+            q = ngx_cpymem(q, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        }
+    }
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        cl->buf->pos = cl->buf->last;
+    }
+
+    r->request_body->bufs = NULL;
+
+    *st = ngx_http_xflow_feed(r, ctx, p, len, 1);
+
+    return NGX_OK;
+}
+
+
 static xf_status_t
 ngx_http_xflow_feed(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
-    u_char *p, size_t len)
+    u_char *p, size_t len, ngx_uint_t whole)
 {
     size_t                      n;
     xf_status_t                 st;
@@ -413,7 +537,8 @@ ngx_http_xflow_feed(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         ctx->raw_len += n;
     }
 
-    return xf_decoder_feed(ctx->decoder, p, len);
+    return whole ? xf_decoder_feed_whole(ctx->decoder, p, len)
+                 : xf_decoder_feed(ctx->decoder, p, len);
 }
 
 

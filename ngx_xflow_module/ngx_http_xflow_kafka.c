@@ -439,6 +439,52 @@ ngx_http_xflow_kafka_check(ngx_conf_t *cf, ngx_http_xflow_main_conf_t *mcf)
 }
 
 
+/* ----------------------------------------------------------------
+ * Batching defaults: linger and batch sizes.
+ *
+ * Set on the producer template before any xflow_kafka_conf, so that a
+ * user's value (or its alias: queue.buffering.max.ms for linger.ms)
+ * replaces them.  See docs/benchmarks.md, "librdkafka settings".
+ *
+ *   linger.ms  1   librdkafka's 5 makes ack=kafka wait 5 ms per batch
+ *                  (32 connections: ~6k req/s whatever the CPU) and its
+ *                  p99 over 5 ms; 0 sends a produce request per few
+ *                  messages (5-10x the broker thread's work on batches).
+ *                  At 1 ms a busy worker still fills batches of hundreds.
+ *
+ * batch.num.messages (10000) and batch.size (1 MB) stay librdkafka's:
+ * at 1 ms of linger a worker never reaches them.
+ * ---------------------------------------------------------------- */
+
+static const char  *ngx_http_xflow_kafka_batching[][2] = {
+    { "linger.ms", "1" },
+};
+
+
+ngx_int_t
+ngx_http_xflow_kafka_batch_defaults(rd_kafka_conf_t *conf, char *errstr,
+    size_t size)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < sizeof(ngx_http_xflow_kafka_batching)
+                    / sizeof(ngx_http_xflow_kafka_batching[0]); i++)
+    {
+        if (rd_kafka_conf_set(conf, ngx_http_xflow_kafka_batching[i][0],
+                              ngx_http_xflow_kafka_batching[i][1], errstr,
+                              size)
+            != RD_KAFKA_CONF_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+/* ------------------------------------------ end of batching defaults */
+
+
 /*
  * A topic's configuration: the producer's default topic configuration
  * (what xflow_kafka_conf set, message.timeout.ms and acks included) with

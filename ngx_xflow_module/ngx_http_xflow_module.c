@@ -419,7 +419,10 @@ ngx_http_xflow_create_main_conf(ngx_conf_t *cf)
     /* statistics feed the metrics; xflow_kafka_conf may change this */
     if (rd_kafka_conf_set(mcf->rk_conf, "statistics.interval.ms", "5000",
                           errstr, sizeof(errstr))
-        != RD_KAFKA_CONF_OK)
+        != RD_KAFKA_CONF_OK
+        || ngx_http_xflow_kafka_batch_defaults(mcf->rk_conf, errstr,
+                                               sizeof(errstr))
+           != NGX_OK)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "xflow: %s", errstr);
         rd_kafka_conf_destroy(mcf->rk_conf);

@@ -172,6 +172,9 @@ extern ngx_module_t  ngx_http_xflow_module;
 ngx_int_t ngx_http_xflow_topic_index(ngx_conf_t *cf, ngx_str_t *name);
 
 /* ngx_http_xflow_kafka.c */
+/* linger/batch defaults on a fresh producer template (see _kafka.c) */
+ngx_int_t ngx_http_xflow_kafka_batch_defaults(rd_kafka_conf_t *conf,
+    char *errstr, size_t size);
 ngx_int_t ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
     ngx_http_xflow_main_conf_t *mcf);
 void ngx_http_xflow_kafka_exit_process(ngx_cycle_t *cycle,

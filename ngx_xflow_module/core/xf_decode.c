@@ -12,10 +12,20 @@
  * one-byte scratch instead: any byte landing there means the decoded body
  * is over the cap, and decoding stops at once, so a bomb costs max_out
  * bytes and the CPU to produce them.
+ *
+ * A gzip or deflate body that is complete in one buffer
+ * (xf_decoder_feed_whole) is decoded by libdeflate in one call per gzip
+ * member instead, into the same buffer under the same cap: when the
+ * output does not fit the buffer grows (doubling, up to max_out) and the
+ * member is decoded again; when it does not fit max_out the body is
+ * XF_ERR_TOO_LARGE.  Input libdeflate refuses is decoded again by zlib
+ * from the start, so that the error (truncated or corrupt, and what was
+ * decoded before it) is zlib's, exactly as for a streamed body.
  */
 
 #include <string.h>
 
+#include <libdeflate.h>
 #include <zlib.h>
 
 /* ZSTD_createDCtx_advanced (custom allocator) is in the static section
@@ -36,6 +46,14 @@
 #define XF_ZLIB_CHUNK          ((size_t) 1 << 30)
 
 #define XF_ZSTD_WINDOW_LOG_MAX  23
+
+/* DEFLATE cannot expand input by more than this (258-byte matches in
+ * 2-bit codes, about 1032:1): a gzip trailer claiming more is a lie and
+ * is not used even as a first guess of the output size. */
+#define XF_DEFLATE_MAX_RATIO   1032
+
+/* internal: libdeflate refused the input, decode it again with zlib */
+#define XF_DECODE_RETRY        ((xf_status_t) -1)
 
 /*
  * Sum of everything zstd may allocate over the decoder's life.  zstd
@@ -93,6 +111,9 @@ static xf_status_t xf_decoder_deflate(xf_decoder_t *d, const u_char *p,
     size_t len);
 static xf_status_t xf_decoder_inflate(xf_decoder_t *d, const u_char *p,
     size_t len);
+static xf_status_t xf_decoder_whole(xf_decoder_t *d, const u_char *p,
+    size_t len);
+static struct libdeflate_decompressor *xf_libdeflate(void);
 static xf_status_t xf_decoder_zstd_init(xf_decoder_t *d);
 static xf_status_t xf_decoder_zstd(xf_decoder_t *d, const u_char *p,
     size_t len);
@@ -229,12 +250,10 @@ xf_decoder_create(xf_decoder_t **dp, xf_encoding_t enc, size_t max_out,
     d->enc = enc;
     d->max_out = max_out;
 
-    /* deflate is set up once its first two bytes tell zlib from raw */
+    /* gzip's zlib state is set up by the first streamed chunk (a whole
+     * body may never need it); deflate's once its first two bytes tell
+     * zlib from raw */
     switch (enc) {
-
-    case XF_ENC_GZIP:
-        rc = xf_decoder_zlib_init(d, 16 + MAX_WBITS);
-        break;
 
     case XF_ENC_ZSTD:
         rc = xf_decoder_zstd_init(d);
@@ -274,7 +293,10 @@ xf_decoder_feed(xf_decoder_t *d, const u_char *p, size_t len)
     switch (d->enc) {
 
     case XF_ENC_GZIP:
-        rc = xf_decoder_inflate(d, p, len);
+        rc = d->inited ? XF_OK : xf_decoder_zlib_init(d, 16 + MAX_WBITS);
+        if (rc == XF_OK) {
+            rc = xf_decoder_inflate(d, p, len);
+        }
         break;
 
     case XF_ENC_DEFLATE:
@@ -288,6 +310,38 @@ xf_decoder_feed(xf_decoder_t *d, const u_char *p, size_t len)
     default: /* XF_ENC_IDENTITY */
         rc = xf_decoder_identity(d, p, len);
         break;
+    }
+
+    d->status = rc;
+
+    return rc;
+}
+
+
+xf_status_t
+xf_decoder_feed_whole(xf_decoder_t *d, const u_char *p, size_t len)
+{
+    xf_status_t  rc;
+
+    if (d->status != XF_OK || d->in_total != 0 || len == 0
+        || (d->enc != XF_ENC_GZIP && d->enc != XF_ENC_DEFLATE))
+    {
+        return xf_decoder_feed(d, p, len);
+    }
+
+    d->in_total = len;
+
+    rc = xf_decoder_whole(d, p, len);
+
+    if (rc == XF_DECODE_RETRY) {
+        /* zlib from the start: its error, its partial output */
+        d->len = 0;
+        d->in_total = 0;
+        return xf_decoder_feed(d, p, len);
+    }
+
+    if (rc == XF_OK && d->enc == XF_ENC_DEFLATE) {
+        d->ended = 1;
     }
 
     d->status = rc;
@@ -393,7 +447,7 @@ xf_decode(xf_encoding_t enc, const u_char *p, size_t len, size_t max_out,
         return rc;
     }
 
-    rc = xf_decoder_feed(d, p, len);
+    rc = xf_decoder_feed_whole(d, p, len);
 
     if (rc == XF_OK) {
         rc = xf_decoder_finish(d, &res, &n);
@@ -699,6 +753,141 @@ xf_decoder_inflate(xf_decoder_t *d, const u_char *p, size_t len)
             return XF_OK;
         }
     }
+}
+
+
+/*
+ * libdeflate over a complete body: each gzip member (or the one deflate
+ * stream) in one call, straight into buf.  XF_DECODE_RETRY for anything
+ * libdeflate refuses, and for a gzip header with a header CRC (FHCRC),
+ * which zlib checks and libdeflate does not.
+ */
+
+static xf_status_t
+xf_decoder_whole(xf_decoder_t *d, const u_char *p, size_t len)
+{
+    size_t                           used, produced, hint;
+    xf_status_t                      rc;
+    enum libdeflate_result           r;
+    struct libdeflate_decompressor  *ld;
+
+    ld = xf_libdeflate();
+    if (ld == NULL) {
+        return XF_DECODE_RETRY;
+    }
+
+    if (d->enc == XF_ENC_GZIP && len >= 18) {
+        /* the last member's size, as a first guess only: lies cost a
+         * regrowth, and what is believed is capped twice */
+        hint = (size_t) p[len - 4] | (size_t) p[len - 3] << 8
+               | (size_t) p[len - 2] << 16 | (size_t) p[len - 1] << 24;
+
+        if (hint > XF_DECODE_FIRST_BUF && hint <= d->max_out
+            && hint / XF_DEFLATE_MAX_RATIO <= len)
+        {
+            rc = xf_decoder_grow(d, hint);
+            if (rc != XF_OK) {
+                return rc;
+            }
+        }
+    }
+
+    for ( ;; ) {
+
+        if (d->cap == 0 || (d->cap == d->len && d->cap < d->max_out)) {
+            rc = xf_decoder_grow(d, d->len + 1);
+            if (rc != XF_OK) {
+                return rc;
+            }
+        }
+
+        used = 0;
+        produced = 0;
+
+        if (d->enc == XF_ENC_GZIP) {
+            if (p[0] != 0x1f) {
+                /* a stray byte after a member, as zlib sees it */
+                return XF_ERR_CORRUPT;
+            }
+
+            if (len < 4 || (p[3] & 0x02)) {
+                return XF_DECODE_RETRY;
+            }
+
+            r = libdeflate_gzip_decompress_ex(ld, p, len, d->buf + d->len,
+                                              d->cap - d->len, &used,
+                                              &produced);
+
+        } else if (len >= 2 && (p[0] & 0x0f) == 8
+                   && ((p[0] << 8) | p[1]) % 31 == 0)
+        {
+            /* zlib-wrapped, decided as xf_decoder_deflate does */
+            r = libdeflate_zlib_decompress_ex(ld, p, len, d->buf + d->len,
+                                              d->cap - d->len, &used,
+                                              &produced);
+
+        } else {
+            r = libdeflate_deflate_decompress_ex(ld, p, len,
+                                                 d->buf + d->len,
+                                                 d->cap - d->len, &used,
+                                                 &produced);
+        }
+
+        switch (r) {
+
+        case LIBDEFLATE_SUCCESS:
+            d->len += produced;
+            p += used;
+            len -= used;
+
+            if (len == 0) {
+                return XF_OK;
+            }
+
+            if (d->enc == XF_ENC_GZIP) {
+                /* the next member */
+                continue;
+            }
+
+            /* bytes after the end of a deflate stream */
+            return XF_ERR_CORRUPT;
+
+        case LIBDEFLATE_INSUFFICIENT_SPACE:
+            if (d->cap == d->max_out) {
+                return XF_ERR_TOO_LARGE;
+            }
+
+            /* a bigger buffer, then this member again */
+            rc = xf_decoder_grow(d, d->cap + 1);
+            if (rc != XF_OK) {
+                return rc;
+            }
+
+            continue;
+
+        default: /* LIBDEFLATE_BAD_DATA */
+            return XF_DECODE_RETRY;
+        }
+    }
+}
+
+
+/*
+ * One decompressor per process, made on first use and kept: it is ~32 KB
+ * of tables rebuilt for every block anyway, holds no state between calls,
+ * and nginx workers run the core on one thread.
+ */
+
+static struct libdeflate_decompressor *
+xf_libdeflate(void)
+{
+    static struct libdeflate_decompressor  *ld;
+
+    if (ld == NULL) {
+        ld = libdeflate_alloc_decompressor();
+    }
+
+    return ld;
 }
 
 

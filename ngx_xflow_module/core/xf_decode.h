@@ -73,6 +73,19 @@ xf_status_t xf_decoder_create(xf_decoder_t **d, xf_encoding_t enc,
 xf_status_t xf_decoder_feed(xf_decoder_t *d, const u_char *p, size_t len);
 
 /*
+ * Feed a body that is complete in p[0..len), as the decoder's first and
+ * only input (then xf_decoder_finish as usual).  The result, the cap and
+ * the errors are those of xf_decoder_feed with the same bytes; gzip and
+ * deflate are decoded by libdeflate in one call per gzip member, which
+ * is about twice as fast as zlib's streaming inflate.  Anything libdeflate
+ * refuses is decoded again by zlib, so truncated and corrupt input give
+ * zlib's error (and decoded prefix).  After any other input, for identity
+ * and for zstd, this is xf_decoder_feed.
+ */
+xf_status_t xf_decoder_feed_whole(xf_decoder_t *d, const u_char *p,
+    size_t len);
+
+/*
  * Declare the end of input.  XF_ERR_TRUNCATED if the stream (the last
  * gzip member, zstd frame or deflate stream) is incomplete, including an
  * empty compressed body; an earlier feed's error is returned again.  On
@@ -95,7 +108,8 @@ const u_char *xf_decoder_data(const xf_decoder_t *d);
 void xf_decoder_free(xf_decoder_t *d);
 
 /*
- * One-shot convenience: decode a whole buffer.  On XF_OK, *out is
+ * One-shot convenience: decode a whole buffer (xf_decoder_feed_whole,
+ * then xf_decoder_finish).  On XF_OK, *out is
  * allocated with a (free with a->free; the decoder's own buffer, handed
  * over without a copy) and holds *out_len bytes; an empty result is a
  * 1-byte allocation, never NULL.  Other returns are as for

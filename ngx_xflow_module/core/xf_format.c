@@ -573,15 +573,25 @@ xf_fmt_texts(xf_fmt_ctx_t *ctx, const u_char *obj, size_t len,
     const xf_json_key_t *keys, const uint8_t *roles, size_t nkeys,
     xf_str_t *outs)
 {
-    size_t          i;
-    uint32_t        found, done;
-    xf_status_t     rc;
-    xf_json_span_t  v[32];
+    size_t                 i;
+    uint32_t               found, done;
+    xf_status_t            rc;
+    xf_json_span_t         v[32];
+    const xf_json_span_t  *vs;
 
-    if (nkeys > 32
-        || xf_json_object_fields(obj, len, keys, nkeys, v, &found) != XF_OK)
+    if (ctx->values != NULL && keys == ctx->keys && nkeys == ctx->nkeys) {
+        /* found by the split while it validated this event */
+        vs = ctx->values;
+        found = ctx->found;
+
+    } else if (nkeys > 32
+               || xf_json_object_fields(obj, len, keys, nkeys, v, &found)
+                  != XF_OK)
     {
         return XF_OK;
+
+    } else {
+        vs = v;
     }
 
     done = 0;
@@ -589,7 +599,7 @@ xf_fmt_texts(xf_fmt_ctx_t *ctx, const u_char *obj, size_t len,
     /* keys come in priority order: the first usable one of a role wins */
     for (i = 0; i < nkeys; i++) {
         if ((found & (1u << i)) && !(done & (1u << roles[i]))) {
-            rc = xf_fmt_value_text(ctx, obj, &v[i], &outs[roles[i]]);
+            rc = xf_fmt_value_text(ctx, obj, &vs[i], &outs[roles[i]]);
 
             if (rc == XF_OK) {
                 done |= 1u << roles[i];
@@ -711,6 +721,10 @@ xf_fmt_json(xf_fmt_ctx_t *ctx, const u_char *p, size_t len,
     memset(&sp, 0, sizeof(xf_json_split_t));
     base = p;
 
+    /* the fields every event needs, found while validating it */
+    sp.keys = ctx->keys;
+    sp.nkeys = ctx->nkeys;
+
     rc = xf_json_split(p, len, &conf, ctx->a, &sp);
     if (rc != XF_OK) {
         goto done;
@@ -745,8 +759,16 @@ xf_fmt_json(xf_fmt_ctx_t *ctx, const u_char *p, size_t len,
     rc = XF_OK;
 
     for (i = 0; i < sp.n; i++) {
+        if (sp.nkeys > 0) {
+            ctx->values = sp.values + i * sp.nkeys;
+            ctx->found = sp.found[i];
+        }
+
         rc = xf_fmt_event(ctx, base + sp.spans[i].off, sp.spans[i].len,
                           sp.spans[i].type);
+
+        ctx->values = NULL;
+
         if (rc != XF_OK) {
             break;
         }
@@ -756,6 +778,14 @@ done:
 
     if (sp.spans != NULL) {
         ctx->a->free(ctx->a->data, sp.spans);
+    }
+
+    if (sp.values != NULL) {
+        ctx->a->free(ctx->a->data, sp.values);
+    }
+
+    if (sp.found != NULL) {
+        ctx->a->free(ctx->a->data, sp.found);
     }
 
     return rc;
@@ -827,6 +857,8 @@ xf_format_json(xf_fmt_ctx_t *ctx)
 
     ctx->up->reply = XF_REPLY_JSON;
     ctx->fields = xf_format_json_fields;
+    ctx->keys = xf_json_field_keys;
+    ctx->nkeys = sizeof(xf_json_field_keys) / sizeof(xf_json_key_t);
 
     /* The query is not part of the format: a bad one is ignored. */
 

@@ -177,6 +177,17 @@ struct xf_fmt_ctx_s {
     xf_status_t          force;     /* not XF_OK: every event's error */
     xf_str_t             route;     /* segment: type implied by the path */
     xf_str_t             nuid;      /* snowplow: network user id */
+
+    /*
+     * Members the format's fields callback wants from every JSON event,
+     * found by the validating split itself (xf_json_split_t.keys): set by
+     * the format, used by xf_fmt_json; while xf_fmt_event runs for an
+     * event of such a split, values and found are that event's findings.
+     */
+    const xf_json_key_t *keys;
+    size_t               nkeys;
+    const xf_json_span_t *values;
+    uint32_t             found;
 };
 
 /* A buffer freed with the upload; NULL when out of memory. */

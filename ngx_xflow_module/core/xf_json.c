@@ -81,6 +81,24 @@ static const struct {
 #define XF_JSON_HIGHS  0x8080808080808080ULL
 
 
+#define XF_JSON_SPLIT_LENS  64
+
+/*
+ * Members of an event object looked for while it is validated (see
+ * xf_json_split_t): the wanted names, their lengths as a bit set, where
+ * the findings go, and the member whose value is being scanned.
+ */
+typedef struct {
+    const xf_json_key_t  *keys;
+    const uint32_t       *by_len;       /* [n]: the keys n bytes long */
+    size_t                base;         /* the event's first byte */
+    xf_json_span_t       *values;
+    uint32_t              found;
+    int                   pending;      /* keys[pending] is being scanned */
+    size_t                vstart;
+} xf_json_capture_t;
+
+
 static size_t xf_json_ws(const u_char *p, size_t len, size_t pos);
 static uint64_t xf_json_plain8(const u_char *p);
 static uint64_t xf_json_load8(const u_char *p);
@@ -92,17 +110,24 @@ static xf_status_t xf_json_string(const u_char *p, size_t len, size_t *pos);
 static xf_status_t xf_json_number(const u_char *p, size_t len, size_t *pos);
 static xf_status_t xf_json_literal(const u_char *p, size_t len, size_t *pos,
     const char *lit, size_t n);
-static xf_status_t xf_json_key(const u_char *p, size_t len, size_t *pos);
+static xf_status_t xf_json_key(const u_char *p, size_t len, size_t *pos,
+    size_t *name_end);
 static xf_status_t xf_json_scan(const u_char *p, size_t len, size_t *pos,
-    unsigned max_depth);
+    unsigned max_depth, xf_json_capture_t *cap);
 static xf_json_type_t xf_json_type(u_char c);
 static xf_status_t xf_json_push(xf_json_split_t *out, const xf_alloc_t *a,
-    size_t off, size_t len, xf_json_type_t type);
+    size_t off, size_t len, xf_json_type_t type,
+    const xf_json_capture_t *cap);
 static uint64_t xf_json_special8(const u_char *p);
+static xf_json_capture_t *xf_json_capture_start(xf_json_split_t *out,
+    xf_json_capture_t *cap, xf_json_span_t *values, const uint32_t *by_len,
+    size_t start);
 static xf_status_t xf_json_skip_string(const u_char *p, size_t len,
     size_t *pos, int *escaped);
 static xf_status_t xf_json_skip_value(const u_char *p, size_t len,
     size_t *pos);
+static void xf_json_capture_name(xf_json_capture_t *cap, const u_char *p,
+    size_t name, size_t end, size_t value);
 static int xf_json_name_eq(const u_char *name, size_t n, int escaped,
     const u_char *key, size_t key_len);
 
@@ -531,7 +556,7 @@ xf_json_literal(const u_char *p, size_t len, size_t *pos, const char *lit,
 
 /* A member name, the colon and the whitespace up to the value. */
 static xf_status_t
-xf_json_key(const u_char *p, size_t len, size_t *pos)
+xf_json_key(const u_char *p, size_t len, size_t *pos, size_t *name_end)
 {
     size_t       i;
     xf_status_t  rc;
@@ -547,6 +572,8 @@ xf_json_key(const u_char *p, size_t len, size_t *pos)
         *pos = i;
         return rc;
     }
+
+    *name_end = i;
 
     i = xf_json_ws(p, len, i);
 
@@ -567,11 +594,12 @@ xf_json_key(const u_char *p, size_t len, size_t *pos)
  * *pos is just past the value; on error it is the offending byte.
  */
 static xf_status_t
-xf_json_scan(const u_char *p, size_t len, size_t *pos, unsigned max_depth)
+xf_json_scan(const u_char *p, size_t len, size_t *pos, unsigned max_depth,
+    xf_json_capture_t *cap)
 {
     int          obj;
     u_char       c;
-    size_t       i;
+    size_t       i, name, name_end;
     unsigned     depth;
     uint64_t     kinds[XF_JSON_DEPTH_MAX / 64];
     xf_status_t  rc;
@@ -620,9 +648,15 @@ xf_json_scan(const u_char *p, size_t len, size_t *pos, unsigned max_depth)
             }
 
             if (obj) {
-                rc = xf_json_key(p, len, &i);
+                name = i;
+
+                rc = xf_json_key(p, len, &i, &name_end);
                 if (rc != XF_OK) {
                     goto failed;
+                }
+
+                if (cap != NULL && depth == 1) {
+                    xf_json_capture_name(cap, p, name, name_end, i);
                 }
             }
 
@@ -688,6 +722,17 @@ xf_json_scan(const u_char *p, size_t len, size_t *pos, unsigned max_depth)
                 return XF_OK;
             }
 
+            if (depth == 1 && cap != NULL && cap->pending >= 0) {
+                /* a wanted member's value ends here */
+                cap->values[cap->pending].off = (uint32_t) (cap->vstart
+                                                            - cap->base);
+                cap->values[cap->pending].len = (uint32_t) (i - cap->vstart);
+                cap->values[cap->pending].type =
+                                               xf_json_type(p[cap->vstart]);
+                cap->found |= 1u << cap->pending;
+                cap->pending = -1;
+            }
+
             i = xf_json_ws(p, len, i);
 
             if (i == len) {
@@ -699,9 +744,15 @@ xf_json_scan(const u_char *p, size_t len, size_t *pos, unsigned max_depth)
                 i = xf_json_ws(p, len, i + 1);
 
                 if (obj) {
-                    rc = xf_json_key(p, len, &i);
+                    name = i;
+
+                    rc = xf_json_key(p, len, &i, &name_end);
                     if (rc != XF_OK) {
                         goto failed;
+                    }
+
+                    if (cap != NULL && depth == 1) {
+                        xf_json_capture_name(cap, p, name, name_end, i);
                     }
                 }
 
@@ -774,7 +825,7 @@ xf_json_scan_value(const u_char *p, size_t len, unsigned max_depth,
 
     i = start;
 
-    rc = xf_json_scan(p, len, &i, max_depth);
+    rc = xf_json_scan(p, len, &i, max_depth, NULL);
     if (rc != XF_OK) {
         *err_off = i;
         return rc;
@@ -791,21 +842,45 @@ xf_json_scan_value(const u_char *p, size_t len, unsigned max_depth,
 
 static xf_status_t
 xf_json_push(xf_json_split_t *out, const xf_alloc_t *a, size_t off,
-    size_t len, xf_json_type_t type)
+    size_t len, xf_json_type_t type, const xf_json_capture_t *cap)
 {
-    size_t           cap;
-    xf_json_span_t  *spans;
+    size_t           ncap, nk;
+    uint32_t        *found;
+    xf_json_span_t  *spans, *values;
+
+    nk = out->nkeys;
 
     if (out->n == out->cap) {
-        cap = out->cap ? out->cap * 2 : 16;
+        ncap = out->cap ? out->cap * 2 : 16;
 
-        if (cap > SIZE_MAX / sizeof(xf_json_span_t)) {
+        if (ncap > SIZE_MAX / sizeof(xf_json_span_t) / (nk + 1)) {
             return XF_ERR_NOMEM;
         }
 
-        spans = a->alloc(a->data, cap * sizeof(xf_json_span_t));
+        spans = a->alloc(a->data, ncap * sizeof(xf_json_span_t));
         if (spans == NULL) {
             return XF_ERR_NOMEM;
+        }
+
+        values = NULL;
+        found = NULL;
+
+        if (nk > 0) {
+            values = a->alloc(a->data, ncap * nk * sizeof(xf_json_span_t));
+            found = a->alloc(a->data, ncap * sizeof(uint32_t));
+
+            if (values == NULL || found == NULL) {
+                if (values != NULL) {
+                    a->free(a->data, values);
+                }
+
+                if (found != NULL) {
+                    a->free(a->data, found);
+                }
+
+                a->free(a->data, spans);
+                return XF_ERR_NOMEM;
+            }
         }
 
         if (out->spans != NULL) {
@@ -813,16 +888,99 @@ xf_json_push(xf_json_split_t *out, const xf_alloc_t *a, size_t off,
             a->free(a->data, out->spans);
         }
 
+        if (out->values != NULL) {
+            memcpy(values, out->values,
+                   out->n * nk * sizeof(xf_json_span_t));
+            a->free(a->data, out->values);
+        }
+
+        if (out->found != NULL) {
+            memcpy(found, out->found, out->n * sizeof(uint32_t));
+            a->free(a->data, out->found);
+        }
+
         out->spans = spans;
-        out->cap = cap;
+        out->values = values;
+        out->found = found;
+        out->cap = ncap;
     }
 
     out->spans[out->n].off = (uint32_t) off;
     out->spans[out->n].len = (uint32_t) len;
     out->spans[out->n].type = type;
+
+    if (nk > 0) {
+        out->found[out->n] = cap != NULL ? cap->found : 0;
+
+        if (cap != NULL && cap->found) {
+            memcpy(out->values + out->n * nk, cap->values,
+                   nk * sizeof(xf_json_span_t));
+        }
+    }
+
     out->n++;
 
     return XF_OK;
+}
+
+
+/* Looking for out->keys in the event that starts at p[start]. */
+static xf_json_capture_t *
+xf_json_capture_start(xf_json_split_t *out, xf_json_capture_t *cap,
+    xf_json_span_t *values, const uint32_t *by_len, size_t start)
+{
+    if (out->nkeys == 0) {
+        return NULL;
+    }
+
+    cap->keys = out->keys;
+    cap->by_len = by_len;
+    cap->base = start;
+    cap->values = values;
+    cap->found = 0;
+    cap->pending = -1;
+
+    return cap;
+}
+
+
+/* A member name at the event's top level: is it one looked for? */
+static void
+xf_json_capture_name(xf_json_capture_t *cap, const u_char *p, size_t name,
+    size_t end, size_t value)
+{
+    int       escaped;
+    size_t    j, k, n;
+    uint32_t  want;
+
+    n = end - name - 2;
+    escaped = 0;
+
+    for (j = name + 1; j < end - 1; j++) {
+        if (p[j] == '\\') {
+            escaped = 1;
+            break;
+        }
+    }
+
+    /* an escaped name may be any key; else only keys of its length, and
+     * most names have a length no key has */
+    want = (escaped ? cap->by_len[XF_JSON_SPLIT_LENS] : cap->by_len[
+                xf_min(n, XF_JSON_SPLIT_LENS - 1)]) & ~cap->found;
+
+    while (want) {
+        k = __builtin_ctz(want);
+        want &= want - 1;
+
+        if (xf_json_name_eq(p + name + 1, n, escaped,
+                            (const u_char *) cap->keys[k].name,
+                            cap->keys[k].len))
+        {
+            cap->pending = (int) k;
+            cap->vstart = value;
+            return;
+        }
+    }
 }
 
 
@@ -830,15 +988,34 @@ xf_status_t
 xf_json_split(const u_char *p, size_t len, const xf_json_split_conf_t *conf,
     const xf_alloc_t *a, xf_json_split_t *out)
 {
-    size_t       i, start, count, over;
-    unsigned     max_depth;
-    xf_status_t  rc;
+    size_t              i, k, start, count, over;
+    uint32_t            by_len[XF_JSON_SPLIT_LENS + 1];
+    unsigned            max_depth;
+    xf_status_t         rc;
+    xf_json_span_t      values[XF_JSON_SPLIT_KEYS];
+    xf_json_capture_t   capture, *cap;
 
     out->n = 0;
     out->err_off = 0;
 
     if (len > UINT32_MAX) {
         return XF_ERR_TOO_LARGE;
+    }
+
+    if (out->nkeys > XF_JSON_SPLIT_KEYS) {
+        return XF_ERR_TOO_LARGE;
+    }
+
+    /* keys by length (the longest share the last slot, the last of all
+     * is every key) */
+    if (out->nkeys > 0) {
+        memset(by_len, 0, sizeof(by_len));
+
+        for (k = 0; k < out->nkeys; k++) {
+            by_len[xf_min(out->keys[k].len, XF_JSON_SPLIT_LENS - 1)]
+                |= 1u << k;
+            by_len[XF_JSON_SPLIT_LENS] |= 1u << k;
+        }
     }
 
     max_depth = xf_min(conf->max_depth, XF_JSON_DEPTH_MAX);
@@ -878,14 +1055,19 @@ xf_json_split(const u_char *p, size_t len, const xf_json_split_conf_t *conf,
         for ( ;; ) {
             size_t  el = i;
 
-            rc = xf_json_scan(p, len, &i, max_depth - 1);
+            cap = count < conf->max_events
+                  ? xf_json_capture_start(out, &capture, values, by_len, el)
+                  : NULL;
+
+            rc = xf_json_scan(p, len, &i, max_depth - 1, cap);
             if (rc != XF_OK) {
                 out->err_off = i;
                 return rc;
             }
 
             if (count < conf->max_events) {
-                rc = xf_json_push(out, a, el, i - el, xf_json_type(p[el]));
+                rc = xf_json_push(out, a, el, i - el, xf_json_type(p[el]),
+                                  cap);
                 if (rc != XF_OK) {
                     out->err_off = el;
                     return rc;
@@ -932,7 +1114,7 @@ xf_json_split(const u_char *p, size_t len, const xf_json_split_conf_t *conf,
         return XF_ERR_TOO_MANY_EVENTS;
     }
 
-    rc = xf_json_push(out, a, start, i - start, XF_JSON_ARRAY);
+    rc = xf_json_push(out, a, start, i - start, XF_JSON_ARRAY, NULL);
     if (rc != XF_OK) {
         out->err_off = start;
         return rc;
@@ -964,14 +1146,16 @@ values:
         }
 
         start = i;
+        cap = xf_json_capture_start(out, &capture, values, by_len, start);
 
-        rc = xf_json_scan(p, len, &i, max_depth);
+        rc = xf_json_scan(p, len, &i, max_depth, cap);
         if (rc != XF_OK) {
             out->err_off = i;
             return rc;
         }
 
-        rc = xf_json_push(out, a, start, i - start, xf_json_type(p[start]));
+        rc = xf_json_push(out, a, start, i - start, xf_json_type(p[start]),
+                          cap);
         if (rc != XF_OK) {
             out->err_off = start;
             return rc;

@@ -64,12 +64,39 @@ typedef struct {
     size_t          max_events;     /* more: XF_ERR_TOO_MANY_EVENTS */
 } xf_json_split_conf_t;
 
-/* The result of a split: spans grown with the caller's allocator. */
+/* A member name for xf_json_object_fields(). */
 typedef struct {
-    xf_json_span_t *spans;
-    size_t          n;
-    size_t          cap;
-    size_t          err_off;        /* where validation failed */
+    const char     *name;
+    size_t          len;
+} xf_json_key_t;
+
+
+/*
+ * The result of a split: spans grown with the caller's allocator.
+ *
+ * Optionally, the top-level members of each event object named by keys
+ * (at most XF_JSON_SPLIT_KEYS) are found while the event is validated,
+ * with no second pass: set keys and nkeys before the call (the rest
+ * zeroed).  Then found[e] has bit k set, and values[e * nkeys + k] holds
+ * the value (relative to the event's own start, as from
+ * xf_json_object_fields on the event's span), for every keys[k] that
+ * event e has; the first member of a name wins, names compare after
+ * unescaping.  Non-objects find nothing.  values and found grow with
+ * spans and are freed by the caller like spans; keys and nkeys must stay
+ * the same across calls that reuse out.
+ */
+#define XF_JSON_SPLIT_KEYS  32
+
+typedef struct {
+    xf_json_span_t      *spans;
+    size_t               n;
+    size_t               cap;
+    size_t               err_off;   /* where validation failed */
+
+    const xf_json_key_t *keys;
+    size_t               nkeys;
+    xf_json_span_t      *values;    /* cap * nkeys */
+    uint32_t            *found;     /* cap */
 } xf_json_split_t;
 
 /*
@@ -112,12 +139,6 @@ xf_status_t xf_json_split(const u_char *p, size_t len,
 xf_status_t xf_json_object_get(const u_char *p, size_t len,
     const char *key, size_t key_len, xf_json_span_t *value);
 
-
-/* A member name for xf_json_object_fields(). */
-typedef struct {
-    const char     *name;
-    size_t          len;
-} xf_json_key_t;
 
 /*
  * Look up several members of a validated object in one pass over it

@@ -57,7 +57,27 @@ struct xf_route_table_s {
     size_t              nprefixed;      /* fallback of a crowded walk */
     uint32_t           *rest;           /* everything else, in order */
     size_t              nrest;
+
+    /*
+     * has= properties: every distinct name once (at most
+     * XF_ROUTE_HAS_MAX, else has_keys is NULL and each rule looks for its
+     * own), and per rule the bits of the names it needs.  An event is
+     * looked at once for all of them, at its top level and in its
+     * "properties", whatever the number of rules.
+     */
+    xf_json_key_t      *has_keys;
+    size_t              nhas_keys;
+    uint64_t           *has_need;       /* per rule */
 };
+
+
+#define XF_ROUTE_HAS_MAX     64
+
+/* Which has= names an event has: found on the first rule that asks. */
+typedef struct {
+    int             done;
+    uint64_t        present;
+} xf_route_has_t;
 
 
 /* A (name, rule) pair while an index is being built. */
@@ -65,6 +85,10 @@ typedef struct {
     xf_str_t        name;
     uint32_t        rule;
 } xf_route_pair_t;
+
+
+static xf_status_t xf_route_has_build(xf_route_table_t *t,
+    const xf_alloc_t *a);
 
 
 static uint64_t
@@ -626,6 +650,66 @@ xf_route_trie_match(const xf_route_table_t *t, const xf_str_t *name,
 }
 
 
+/* The distinct has= names and each rule's bits of them. */
+static xf_status_t
+xf_route_has_build(xf_route_table_t *t, const xf_alloc_t *a)
+{
+    size_t          i, j, k, total;
+    xf_json_key_t  *keys;
+
+    total = 0;
+    for (i = 0; i < t->n; i++) {
+        total += t->rules[i].nhas;
+    }
+
+    if (total == 0) {
+        return XF_OK;
+    }
+
+    keys = a->alloc(a->data, xf_min(total, XF_ROUTE_HAS_MAX)
+                             * sizeof(xf_json_key_t));
+    t->has_need = a->alloc(a->data, t->n * sizeof(uint64_t));
+
+    if (keys == NULL || t->has_need == NULL) {
+        return XF_ERR_NOMEM;
+    }
+
+    memset(t->has_need, 0, t->n * sizeof(uint64_t));
+
+    for (i = 0; i < t->n; i++) {
+        for (j = 0; j < t->rules[i].nhas; j++) {
+            const xf_str_t  *h = &t->rules[i].has[j];
+
+            for (k = 0; k < t->nhas_keys; k++) {
+                if (keys[k].len == h->len
+                    && memcmp(keys[k].name, h->data, h->len) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (k == t->nhas_keys) {
+                if (k == XF_ROUTE_HAS_MAX) {
+                    /* too many names: each rule looks for its own */
+                    t->nhas_keys = 0;
+                    return XF_OK;
+                }
+
+                keys[k].name = (const char *) h->data;
+                keys[k].len = h->len;
+                t->nhas_keys++;
+            }
+
+            t->has_need[i] |= 1ULL << k;
+        }
+    }
+
+    t->has_keys = keys;
+
+    return XF_OK;
+}
+
+
 xf_status_t
 xf_route_compile(const xf_route_rule_t *rules, const uint32_t *topics,
     size_t n, const xf_alloc_t *a, xf_route_table_t **table)
@@ -710,6 +794,11 @@ xf_route_compile(const xf_route_rule_t *rules, const uint32_t *topics,
     a->free(a->data, ev);
     a->free(a->data, app);
 
+    st = xf_route_has_build(t, a);
+    if (st != XF_OK) {
+        return st;
+    }
+
     *table = t;
 
     return XF_OK;
@@ -770,12 +859,60 @@ xf_route_has(const xf_route_event_t *ev, const xf_str_t *prop)
 }
 
 
+/* The has= names an event has, top level or in "properties": one pass
+ * over each per 32 names. */
+static uint64_t
+xf_route_has_all(const xf_route_table_t *t, const xf_route_event_t *ev)
+{
+    size_t          i, n;
+    uint32_t        found;
+    uint64_t        present;
+    xf_json_span_t  v[32], p;
+
+    present = 0;
+
+    if (ev->event == NULL) {
+        return 0;
+    }
+
+    for (i = 0; i < t->nhas_keys; i += 32) {
+        n = xf_min(t->nhas_keys - i, 32);
+
+        if (xf_json_object_fields(ev->event, ev->event_len,
+                                  t->has_keys + i, n, v, &found)
+            == XF_OK)
+        {
+            present |= (uint64_t) found << i;
+        }
+    }
+
+    if (xf_json_object_get(ev->event, ev->event_len, "properties", 10, &p)
+        == XF_OK && p.type == XF_JSON_OBJECT)
+    {
+        for (i = 0; i < t->nhas_keys; i += 32) {
+            n = xf_min(t->nhas_keys - i, 32);
+
+            if (xf_json_object_fields(ev->event + p.off, p.len,
+                                      t->has_keys + i, n, v, &found)
+                == XF_OK)
+            {
+                present |= (uint64_t) found << i;
+            }
+        }
+    }
+
+    return present;
+}
+
+
 /* The conditions a candidate's index did not already prove. */
 static int
-xf_route_rule_match(const xf_route_rule_t *r, const xf_route_event_t *ev,
-    int event_known, int app_known)
+xf_route_rule_match(const xf_route_table_t *t, uint32_t rule,
+    const xf_route_event_t *ev, int event_known, int app_known,
+    xf_route_has_t *has)
 {
-    size_t  i;
+    size_t                  i;
+    const xf_route_rule_t  *r = &t->rules[rule];
 
     if (!event_known && r->event.nexact + r->event.nprefix
         && !xf_route_names_match(&r->event, &ev->name))
@@ -791,6 +928,19 @@ xf_route_rule_match(const xf_route_rule_t *r, const xf_route_event_t *ev,
 
     if (r->formats && !(r->formats & (1u << ev->format))) {
         return 0;
+    }
+
+    if (r->nhas == 0) {
+        return 1;
+    }
+
+    if (t->has_keys != NULL) {
+        if (!has->done) {
+            has->present = xf_route_has_all(t, ev);
+            has->done = 1;
+        }
+
+        return (has->present & t->has_need[rule]) == t->has_need[rule];
     }
 
     for (i = 0; i < r->nhas; i++) {
@@ -812,12 +962,16 @@ xf_route_match(const xf_route_table_t *t, const xf_route_event_t *ev,
     uint32_t                ra, rb, rc, rd, rule;
     uint32_t                cand[XF_ROUTE_PREFIX_MAX];
     const uint32_t         *la, *lb, *ld;
+    xf_route_has_t          has;
     const xf_route_rule_t  *r;
     const xf_route_slot_t  *sa, *sb;
 
     if (t == NULL || t->n == 0) {
         return 0;
     }
+
+    has.done = 0;
+    has.present = 0;
 
     sa = xf_route_index_find(&t->by_event, ev->name.data, ev->name.len);
     sb = xf_route_index_find(&t->by_app, ev->app.data, ev->app.len);
@@ -859,25 +1013,25 @@ xf_route_match(const xf_route_table_t *t, const xf_route_event_t *ev,
 
         if (rule == ra) {
             ia++;
-            if (!xf_route_rule_match(r, ev, 1, 0)) {
+            if (!xf_route_rule_match(t, rule, ev, 1, 0, &has)) {
                 continue;
             }
 
         } else if (rule == rb) {
             ib++;
-            if (!xf_route_rule_match(r, ev, 1, 1)) {
+            if (!xf_route_rule_match(t, rule, ev, 1, 1, &has)) {
                 continue;
             }
 
         } else if (rule == rd) {
             id++;
-            if (!xf_route_rule_match(r, ev, known, 0)) {
+            if (!xf_route_rule_match(t, rule, ev, known, 0, &has)) {
                 continue;
             }
 
         } else {
             ic++;
-            if (!xf_route_rule_match(r, ev, 0, 0)) {
+            if (!xf_route_rule_match(t, rule, ev, 0, 0, &has)) {
                 continue;
             }
         }

@@ -30,11 +30,15 @@ $(BENCH_BASELINE): $(BENCH_NGINX)/objs/Makefile $(BENCH_SRCS)
 $(BENCH_BROKER): tests/bench/bench-broker.c | $(B)/.deps-ok
 	$(CC) $(CFLAGS_BASE) $< -o $@ -lrdkafka
 
-bench-build: $(MODULE) $(BENCH_BASELINE) $(BENCH_BROKER)
+$(B)/producer-floor: tests/bench/producer-floor.c | $(B)/.deps-ok
+	$(CC) $(CFLAGS_BASE) $< -o $@ -lrdkafka
+
+bench-build: $(MODULE) $(BENCH_BASELINE) $(BENCH_BROKER) $(B)/producer-floor
 
 bench: bench-build
 	NGINX_BIN=$(NGINX_BIN) \
 	    XFLOW_MODULE=$(CURDIR)/$(MODULE) \
 	    BASELINE_MODULE=$(CURDIR)/$(BENCH_BASELINE) \
 	    BENCH_BROKER=$(CURDIR)/$(BENCH_BROKER) \
+	    PRODUCER_FLOOR=$(CURDIR)/$(B)/producer-floor \
 	    tests/bench/run.sh

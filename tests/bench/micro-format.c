@@ -9,7 +9,8 @@
  *      tests/bench/micro-format.c ngx_xflow_module/core/xf_json.c \
  *      ngx_xflow_module/core/xf_core.c ngx_xflow_module/core/xf_format*.c \
  *      ngx_xflow_module/core/xf_base64.c ngx_xflow_module/core/xf_form.c \
- *      ngx_xflow_module/core/xf_decode.c -lz -lzstd -o build/micro-format
+ *      ngx_xflow_module/core/xf_decode.c -lz -ldeflate -lzstd \
+ *      -o build/micro-format
  *   build/micro-format FILE [gzip|identity] [ITERATIONS] [PATH]
  */
 
@@ -84,7 +85,7 @@ main(int argc, char **argv)
 
     for (i = 0; i < iters; i++) {
         if (xf_decoder_create(&d, enc, 10 << 20, &xf_alloc_libc) != XF_OK
-            || xf_decoder_feed(d, body, size) != XF_OK
+            || xf_decoder_feed_whole(d, body, size) != XF_OK
             || xf_decoder_finish(d, &p, &len) != XF_OK)
         {
             fprintf(stderr, "micro-format: cannot decode\n");

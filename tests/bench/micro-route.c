@@ -28,6 +28,10 @@ now_ns(void)
 }
 
 
+/* events per case: argv[1], for callgrind runs; else 2,000,000 */
+static size_t  micro_iters = 2000000;
+
+
 static void
 bench(size_t nrules, int mix)
 {
@@ -86,7 +90,7 @@ bench(size_t nrules, int mix)
         snprintf(names[i], sizeof(names[i]), "e%zu", i < 32 ? i : i + 968);
     }
 
-    iters = 2000000;
+    iters = micro_iters;
     matched = 0;
 
     memset(&ev, 0, sizeof(ev));
@@ -114,8 +118,12 @@ bench(size_t nrules, int mix)
 
 
 int
-main(void)
+main(int argc, char **argv)
 {
+    if (argc > 1) {
+        micro_iters = strtoul(argv[1], NULL, 10);
+    }
+
     bench(0, 0);
     bench(10, 0);
     bench(1000, 0);

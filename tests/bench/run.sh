@@ -32,7 +32,20 @@
 #   BENCH_PIN          1: nginx worker (and so librdkafka's threads) on
 #                      CPU 1, wrk and the broker on CPU 0; 0: no pinning [1]
 #   BENCH_KAFKA_CONF   librdkafka properties for xflow, "name=value ..."
-#                      [linger.ms=1]
+#                      [none: the module's own defaults]
+#   BENCH_PROFILES     profiles run one after the other, each with the
+#                      baseline beside it, then one goals table for all
+#                      ["shipped tuned"; "" runs once with the settings
+#                      above]:
+#                        shipped  the module's defaults as users run them:
+#                                 no xflow_kafka_conf, unpinned
+#                        tuned    pinned (BENCH_PIN=1), BENCH_TUNED_CONF
+#                                 [linger.ms=1], BENCH_TUNED_TARGETS
+#                                 [read xflow-local xflow-kafka
+#                                 xflow-privacy xflow-routes]
+#   BENCH_FLOOR        1: a bare librdkafka producer (producer-floor)
+#                      against the same broker with the same settings:
+#                      librdkafka's own CPU per message [1]
 #   BENCH_PAYLOAD_DIR  [tests/bench/payloads]
 #   BENCH_OUT          results directory [build/bench]
 #   BENCH_PORT         first of nine loopback ports [18081]
@@ -46,6 +59,33 @@ set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
+
+# ------------------------------------------------------------ profiles
+
+PROFILES=${BENCH_PROFILES-shipped tuned}
+if [ -z "${BENCH_PROFILE:-}" ] && [ -n "$PROFILES" ]; then
+    TOP=${BENCH_OUT:-build/bench}
+    mkdir -p "$TOP"
+    for p in $PROFILES; do
+        case $p in
+            shipped)
+                BENCH_PROFILE=$p BENCH_PIN=0 BENCH_KAFKA_CONF= \
+                    BENCH_OUT=$TOP/$p "$0" ;;
+            tuned)
+                BENCH_PROFILE=$p BENCH_PIN=1 \
+                    BENCH_KAFKA_CONF=${BENCH_TUNED_CONF-linger.ms=1} \
+                    BENCH_TARGETS=${BENCH_TUNED_TARGETS:-read xflow-local \
+                                   xflow-kafka xflow-privacy xflow-routes} \
+                    BENCH_BYTES=0 BENCH_SOAK=0 \
+                    BENCH_OUT=$TOP/$p "$0" ;;
+            *)
+                echo "bench: unknown profile $p" >&2; exit 2 ;;
+        esac
+    done
+    python3 "$ROOT/tests/bench/goals.py" "$TOP" $PROFILES \
+        | tee "$TOP/goals.txt"
+    exit 0
+fi
 
 NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
 XFLOW_MODULE=${XFLOW_MODULE:-$PWD/build/ngx_xflow_module.so}
@@ -68,10 +108,12 @@ CAPTURES=${BENCH_CAPTURES:-$ROOT/tests/fixtures/sdk-captures}
 GEOIP=${BENCH_GEOIP:-$ROOT/tests/fixtures/geoip/GeoIP2-City-Test.mmdb}
 SOAK=${BENCH_SOAK:-0}
 PIN=${BENCH_PIN:-1}
-KAFKA_CONF=${BENCH_KAFKA_CONF:-linger.ms=1}
+KAFKA_CONF=${BENCH_KAFKA_CONF-}
+FLOOR=${BENCH_FLOOR:-1}
+PRODUCER_FLOOR=${PRODUCER_FLOOR:-$ROOT/build/producer-floor}
 PAYLOADS=${BENCH_PAYLOAD_DIR:-$ROOT/tests/bench/payloads}
 OUT=${BENCH_OUT:-build/bench}
-rm -f "$OUT/half.tsv" "$OUT/bytes.tsv" "$OUT/soak.tsv"
+rm -f "$OUT/half.tsv" "$OUT/bytes.tsv" "$OUT/soak.tsv" "$OUT/floor.txt"
 PORT=${BENCH_PORT:-18081}
 LUA=$PWD/tests/bench/post.lua
 INSTANCES="base local kafka privacy routes limit spool-always spool-interval
@@ -174,7 +216,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-TOPICS=bench_ua,bench_routes_other
+TOPICS=bench_ua,bench_routes_other,bench_floor
 for inst in $INSTANCES; do
     TOPICS=$TOPICS,$(inst_topic "$inst")
 done
@@ -590,6 +632,20 @@ with open(out, "w") as o:
 EOF
 fi
 
+# ------------------------------------------------------------ floor
+
+# librdkafka alone, as xflow uses it (50 keyed ~420 B messages per
+# produce_batch), same broker, same settings, on the worker's CPU when
+# pinned: the part of a per-event cost no change in xflow can remove
+if [ "$FLOOR" = 1 ] && [ -x "$PRODUCER_FLOOR" ]; then
+    FLOOR_CPU=()
+    [ "$PIN" = 1 ] && FLOOR_CPU=(taskset -c 1)
+    # shellcheck disable=SC2086
+    "${FLOOR_CPU[@]}" "$PRODUCER_FLOOR" "$BOOTSTRAP" bench_floor 500000 \
+        $KAFKA_CONF > "$OUT/floor.txt" \
+        || echo "bench: producer-floor failed" >&2
+fi
+
 # ------------------------------------------------------------ soak
 
 SOAK_TSV=$OUT/soak.tsv
@@ -661,7 +717,8 @@ def per_run(r):
 
 print()
 print("wrk -t%s -c%s, median of %s rounds x %s s, pinned=%s, kafka: %s"
-      % (threads, conns, rounds, secs, pin, kconf))
+      % (threads, conns, rounds, secs, pin,
+         kconf or "the module's defaults (no xflow_kafka_conf)"))
 loads = [float(r["load1"]) for r in rows]
 print("1-min load average after runs: %.2f..%.2f on %d CPUs (the bench"
       " keeps ~2 busy;" % (min(loads), max(loads), os.cpu_count()))
@@ -756,4 +813,8 @@ if rows(soak):
               % (r["second"], int(r["rss_kb"]) / 1024,
                  int(r["hwm_kb"]) / 1024, r["rps"]))
 EOF
+if [ -s "$OUT/floor.txt" ]; then
+    { echo; echo "== librdkafka alone (tests/bench/producer-floor.c)"
+      cat "$OUT/floor.txt"; } | tee -a "$OUT/summary.txt"
+fi
 echo "bench: raw runs in $RUNS"

@@ -11,6 +11,9 @@
  *   - for each object span, xf_json_object_get finds its first member by
  *     that member's unescaped name, and for that and a few fixed names
  *     returns a value span inside the object that re-validates alone;
+ *   - a split that also looks for members (xf_json_split_t.keys) gives
+ *     the same result and spans, and for each event exactly what
+ *     xf_json_object_fields finds in it (nothing for a non-object);
  *   - each string span unescapes into a buffer of the span's length;
  *   - xf_json_escape of any bytes stays within xf_json_escape_bound and,
  *     wrapped in quotes, re-scans as exactly one valid JSON string.
@@ -146,6 +149,73 @@ fuzz_escape(const uint8_t *data, size_t size)
 }
 
 
+/* The member names looked for by the second split. */
+static const xf_json_key_t  fuzz_keys[] = {
+    { "event", 5 }, { "type", 4 }, { "distinct_id", 11 }, { "uid", 3 },
+    { "a", 1 }, { "", 0 }, { "app", 3 }, { "\xc3\xa9", 2 },
+    { "a_long_member_name_over_sixty_three_bytes_long_to_share_a_slot__x",
+      65 },
+};
+
+#define FUZZ_NKEYS  (sizeof(fuzz_keys) / sizeof(fuzz_keys[0]))
+
+
+static void
+fuzz_split_keys(const u_char *p, size_t len, const xf_json_split_conf_t *conf,
+    xf_status_t want_rc, const xf_json_split_t *want)
+{
+    size_t            i, k;
+    uint32_t          found;
+    xf_status_t       rc;
+    xf_json_span_t   *s, v[FUZZ_NKEYS], *got;
+    xf_json_split_t   out;
+
+    memset(&out, 0, sizeof(out));
+    out.keys = fuzz_keys;
+    out.nkeys = FUZZ_NKEYS;
+
+    rc = xf_json_split(p, len, conf, &xf_alloc_libc, &out);
+
+    fuzz_check(rc == want_rc);
+
+    if (rc == XF_OK) {
+        fuzz_check(out.n == want->n);
+
+        for (i = 0; i < out.n; i++) {
+            s = &out.spans[i];
+
+            fuzz_check(s->off == want->spans[i].off
+                       && s->len == want->spans[i].len
+                       && s->type == want->spans[i].type);
+
+            if (s->type != XF_JSON_OBJECT) {
+                fuzz_check(out.found[i] == 0);
+                continue;
+            }
+
+            fuzz_check(xf_json_object_fields(p + s->off, s->len, fuzz_keys,
+                                             FUZZ_NKEYS, v, &found)
+                       == XF_OK);
+            fuzz_check(out.found[i] == found);
+
+            got = out.values + i * FUZZ_NKEYS;
+
+            for (k = 0; k < FUZZ_NKEYS; k++) {
+                if (found & (1u << k)) {
+                    fuzz_check(got[k].off == v[k].off
+                               && got[k].len == v[k].len
+                               && got[k].type == v[k].type);
+                }
+            }
+        }
+    }
+
+    free(out.spans);
+    free(out.values);
+    free(out.found);
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -195,6 +265,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         fuzz_check(out.err_off <= size);
     }
+
+    fuzz_split_keys(data, size, &conf, rc, &out);
 
     free(out.spans);
 

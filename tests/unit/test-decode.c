@@ -272,13 +272,55 @@ cat(const u_char *a, size_t alen, const u_char *b, size_t blen)
 }
 
 
+static xf_status_t decode_chunks(xf_encoding_t enc, const u_char *p,
+    size_t len, long chunk, size_t max_out, const xf_alloc_t *a,
+    u_char **out, size_t *out_len);
+
+
 /*
  * Decode in chunks: chunk 0 means one chunk, 1 byte by byte, -1 random
- * sizes (1..2 KiB) from seed.  On XF_OK, *out is a malloc'ed copy.
+ * sizes (1..2 KiB) from seed, WHOLE the body as one complete buffer
+ * (xf_decoder_feed_whole: libdeflate for gzip and deflate).  Chunk 0
+ * decodes gzip and deflate both ways, streamed in one chunk and whole,
+ * and requires the
+ * same result from both: every test of one chunk tests the whole-buffer
+ * path against zlib's.  On XF_OK, *out is a malloc'ed copy.
  */
+
+#define WHOLE  (-2)
 
 static xf_status_t
 decode(xf_encoding_t enc, const u_char *p, size_t len, long chunk,
+    size_t max_out, const xf_alloc_t *a, u_char **out, size_t *out_len)
+{
+    size_t       wlen;
+    u_char      *wout;
+    xf_status_t  rc, wrc;
+
+    rc = decode_chunks(enc, p, len, chunk, max_out, a, out, out_len);
+
+    if (chunk != 0 || (enc != XF_ENC_GZIP && enc != XF_ENC_DEFLATE)) {
+        /* identity and zstd have no whole-buffer path */
+        return rc;
+    }
+
+    wrc = decode_chunks(enc, p, len, WHOLE, max_out, a, &wout, &wlen);
+
+    ck_assert_msg(wrc == rc, "%s whole: %s, streamed: %s",
+                  xf_encoding_name(enc), xf_strerror(wrc), xf_strerror(rc));
+
+    if (rc == XF_OK) {
+        ck_assert_uint_eq(wlen, *out_len);
+        ck_assert_mem_eq(wout, *out, wlen);
+        free(wout);
+    }
+
+    return rc;
+}
+
+
+static xf_status_t
+decode_chunks(xf_encoding_t enc, const u_char *p, size_t len, long chunk,
     size_t max_out, const xf_alloc_t *a, u_char **out, size_t *out_len)
 {
     size_t         off, n, dlen;
@@ -293,6 +335,22 @@ decode(xf_encoding_t enc, const u_char *p, size_t len, long chunk,
     rc = xf_decoder_create(&d, enc, max_out, a);
     if (rc != XF_OK) {
         return rc;
+    }
+
+    if (chunk == WHOLE) {
+        rc = xf_decoder_feed_whole(d, p, len);
+
+        ck_assert_uint_le(xf_decoder_size(d), max_out);
+
+        if (rc != XF_OK) {
+            ck_assert_int_eq(xf_decoder_feed(d, p, len), rc);
+            ck_assert_int_eq(xf_decoder_finish(d, &dout, &dlen), rc);
+            xf_decoder_free(d);
+            return rc;
+        }
+
+        /* the whole body was given: nothing more is taken */
+        len = 0;
     }
 
     for (off = 0; off < len; off += n) {
@@ -639,6 +697,94 @@ START_TEST(test_one_shot_hands_over)
     ck_assert_uint_eq(heap_done(&h), 0);
 
     free(packed);
+    free(t);
+}
+END_TEST
+
+
+/*
+ * The whole-buffer path: gzip members larger than the last one's trailer
+ * (the first guess of the output size) make the buffer regrow and the
+ * member decode again; a trailer that lies about the size is corrupt,
+ * as for zlib; after a streamed chunk feed_whole is a plain feed.
+ */
+
+START_TEST(test_whole_regrow)
+{
+    size_t          l1, l2, l3, n, plen, off;
+    u_char         *t, *g1, *g2, *g3, *g12, *all, *out, *bad;
+    heap_t          h;
+    xf_alloc_t      a;
+    xf_decoder_t   *d;
+    const u_char   *dout;
+
+    t = make_text(120000, 17);
+
+    g1 = zlib_pack(t, 10000, GZIP_WBITS, &l1);
+    g2 = zlib_pack(t + 10000, 60000, GZIP_WBITS, &l2);
+    g3 = zlib_pack(t + 70000, 50000, GZIP_WBITS, &l3);
+    g12 = cat(g1, l1, g2, l2);
+    all = cat(g12, l1 + l2, g3, l3);
+    plen = l1 + l2 + l3;
+
+    heap_init(&h, &a);
+    h.noop_free = 1;
+    ck_assert_int_eq(decode_chunks(XF_ENC_GZIP, all, plen, WHOLE, 1 * MiB,
+                                   &a, &out, &n), XF_OK);
+    ck_assert_uint_eq(n, 120000);
+    ck_assert_mem_eq(out, t, 120000);
+    /* 50000 (the trailer's guess), 100000, 200000: geometric */
+    ck_assert_uint_le(h.total, 400000);
+    free(out);
+    heap_done(&h);
+
+    /* the same bytes under a cap between the members' sums */
+    ck_assert_int_eq(decode(XF_ENC_GZIP, all, plen, 0, 119999,
+                            &xf_alloc_libc, &out, &n), XF_ERR_TOO_LARGE);
+    ck_assert_int_eq(decode(XF_ENC_GZIP, all, plen, 0, 120000,
+                            &xf_alloc_libc, &out, &n), XF_OK);
+    free(out);
+
+    /* trailer sizes that lie, smaller and larger, and a bad CRC */
+    for (off = 4; off <= 8; off += 4) {
+        bad = cat(all, plen, (const u_char *) "", 0);
+        bad[plen - off] ^= 0x40;
+        ck_assert_int_eq(decode(XF_ENC_GZIP, bad, plen, 0, 1 * MiB,
+                                &xf_alloc_libc, &out, &n), XF_ERR_CORRUPT);
+        bad[plen - off] ^= 0x40;
+        bad[plen - off + 3] = 0x7f;
+        ck_assert_int_eq(decode(XF_ENC_GZIP, bad, plen, 0, 1 * MiB,
+                                &xf_alloc_libc, &out, &n), XF_ERR_CORRUPT);
+        free(bad);
+    }
+
+    /* not the first input: as xf_decoder_feed */
+    ck_assert_int_eq(xf_decoder_create(&d, XF_ENC_GZIP, 1 * MiB,
+                                       &xf_alloc_libc), XF_OK);
+    ck_assert_int_eq(xf_decoder_feed(d, all, 100), XF_OK);
+    ck_assert_int_eq(xf_decoder_feed_whole(d, all + 100, plen - 100), XF_OK);
+    ck_assert_int_eq(xf_decoder_finish(d, &dout, &n), XF_OK);
+    ck_assert_uint_eq(n, 120000);
+    ck_assert_mem_eq(dout, t, 120000);
+    xf_decoder_free(d);
+
+    /* a truncated whole body is truncated, as streamed */
+    ck_assert_int_eq(decode_chunks(XF_ENC_GZIP, all, plen - 1, WHOLE,
+                                   1 * MiB, &xf_alloc_libc, &out, &n),
+                     XF_ERR_TRUNCATED);
+    /* raw deflate (the member without its header and trailer), cut */
+    ck_assert_int_eq(decode(XF_ENC_DEFLATE, g2 + 10, l2 - 18, 0, 1 * MiB,
+                            &xf_alloc_libc, &out, &n), XF_OK);
+    ck_assert_uint_eq(n, 60000);
+    free(out);
+    ck_assert_int_eq(decode(XF_ENC_DEFLATE, g2 + 10, l2 - 20, 0, 1 * MiB,
+                            &xf_alloc_libc, &out, &n), XF_ERR_TRUNCATED);
+
+    free(all);
+    free(g12);
+    free(g1);
+    free(g2);
+    free(g3);
     free(t);
 }
 END_TEST
@@ -1289,6 +1435,7 @@ make_decode_suite(void)
     tcase_add_test(tc, test_deflate_zlib_and_raw);
     tcase_add_loop_test(tc, test_one_shot_hands_over, 0, 4);
     tcase_add_test(tc, test_data_after_error);
+    tcase_add_test(tc, test_whole_regrow);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("limits");

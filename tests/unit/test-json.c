@@ -1706,6 +1706,111 @@ START_TEST(test_object_fields)
 END_TEST
 
 
+/*
+ * A split that looks for members finds, per event, what
+ * xf_json_object_fields finds in it: top level only, first of a name,
+ * names after unescaping, nothing in non-objects, and the same across
+ * array elements, NDJSON lines and spans that outgrow the first buffer.
+ */
+
+static const xf_json_key_t  split_keys[] = {
+    { "event", 5 }, { "uid", 3 }, { "app", 3 }, { "x", 1 }
+};
+
+static void
+check_split_keys(const char *in)
+{
+    size_t           i, k, len = strlen(in);
+    uint32_t         found;
+    xf_json_span_t   v[4], *s;
+    xf_json_split_t  out, plain;
+
+    memset(&out, 0, sizeof(out));
+    memset(&plain, 0, sizeof(plain));
+    out.keys = split_keys;
+    out.nkeys = 4;
+
+    ck_assert_int_eq(split(in, len, 64, 1000, &out), XF_OK);
+    ck_assert_int_eq(split(in, len, 64, 1000, &plain), XF_OK);
+    ck_assert_uint_eq(out.n, plain.n);
+
+    for (i = 0; i < out.n; i++) {
+        s = &out.spans[i];
+        ck_assert_uint_eq(s->off, plain.spans[i].off);
+        ck_assert_uint_eq(s->len, plain.spans[i].len);
+
+        if (s->type != XF_JSON_OBJECT) {
+            ck_assert_uint_eq(out.found[i], 0);
+            continue;
+        }
+
+        ck_assert_int_eq(xf_json_object_fields((const u_char *) in + s->off,
+                                               s->len, split_keys, 4, v,
+                                               &found), XF_OK);
+        ck_assert_uint_eq(out.found[i], found);
+
+        for (k = 0; k < 4; k++) {
+            if (found & (1u << k)) {
+                ck_assert_uint_eq(out.values[i * 4 + k].off, v[k].off);
+                ck_assert_uint_eq(out.values[i * 4 + k].len, v[k].len);
+                ck_assert_int_eq(out.values[i * 4 + k].type, v[k].type);
+            }
+        }
+    }
+
+    free(out.values);
+    free(out.found);
+    split_free(&out);
+    split_free(&plain);
+}
+
+
+START_TEST(test_split_keys)
+{
+    size_t           i;
+    char            *big, *q;
+    xf_json_split_t  out;
+
+    check_split_keys("{\"event\":\"a\",\"uid\":7,\"app\":{\"x\":1},\"x\":[1]}");
+    /* nested names are not the event's; the first of a name wins */
+    check_split_keys("{\"p\":{\"event\":\"in\"},\"event\":\"out\","
+                     "\"event\":\"dup\"}");
+    /* escaped names, and names of a key's length that are not keys */
+    check_split_keys("{\"\\u0065vent\":\"esc\",\"ui\\u0064\":\"u\","
+                     "\"uix\":1,\"ap\":2,\"\\\"x\":3}");
+    check_split_keys("[{\"event\":1},2,\"s\",{},{\"x\":null},[{\"x\":1}]]");
+    check_split_keys("{\"x\":true}\n{\"uid\":\"a\"}\n[1]\n\"str\"");
+    check_split_keys("[{\"event\":\"a\"}] {\"x\":1}");
+
+    /* more events than the first allocation holds */
+    big = malloc(40 * 64 + 3);
+    ck_assert_ptr_nonnull(big);
+    q = big;
+    *q++ = '[';
+    for (i = 0; i < 40; i++) {
+        q += sprintf(q, "%s{\"a\":0,\"uid\":%zu,\"event\":\"e%02zu\"}",
+                     i ? "," : "", i, i);
+    }
+    *q++ = ']';
+    *q = '\0';
+    check_split_keys(big);
+
+    memset(&out, 0, sizeof(out));
+    out.keys = split_keys;
+    out.nkeys = 4;
+    ck_assert_int_eq(split(big, strlen(big), 64, 1000, &out), XF_OK);
+    ck_assert_uint_eq(out.n, 40);
+    ck_assert_uint_eq(out.found[39], 3);
+    ck_assert_mem_eq(big + out.spans[39].off + out.values[39 * 4].off,
+                     "\"e39\"", 5);
+    free(out.values);
+    free(out.found);
+    split_free(&out);
+    free(big);
+}
+END_TEST
+
+
 Suite *
 make_json_suite(void)
 {
@@ -1716,6 +1821,7 @@ make_json_suite(void)
 
     tc = tcase_create("core");
     tcase_add_test(tc, test_object_fields);
+    tcase_add_test(tc, test_split_keys);
     tcase_add_test(tc, test_valid_docs);
     tcase_add_test(tc, test_span_and_end);
     tcase_add_test(tc, test_types);
