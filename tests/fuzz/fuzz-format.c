@@ -2,10 +2,10 @@
  * fuzz-format.c - libFuzzer target for xf_format_parse.
  *
  * Input: one selector byte, then the request's bytes.  The selector's low
- * 4 bits and bit 5 pick a row of fuzz_routes (format, method, path,
- * query; rows 16 and up are the Mixpanel and Amplitude routes); for
- * rows marked "query" the rest of the input is the query string and the
- * body is empty, otherwise it is the body.  Bit 4 selects tight limits
+ * 4 bits and bit 5 pick a row of fuzz_routes, modulo its length (format,
+ * method, path, query; rows 16 and up are the Mixpanel and Amplitude
+ * routes); for rows marked "query" the rest of the input is the query
+ * string and the body is empty, otherwise it is the body.  Bit 4 selects tight limits
  * (small events, few events, a small decoded budget, shallow nesting) so
  * that every limit is reached often.
  *
@@ -37,7 +37,7 @@ typedef struct {
 } fuzz_route_t;
 
 
-static const fuzz_route_t  fuzz_routes[32] = {
+static const fuzz_route_t  fuzz_routes[] = {
     { XF_FMT_JSON, XF_METHOD_POST, "/collect", "app=a" },
     { XF_FMT_SENSORS, XF_METHOD_POST, "/sa", "project=p" },
     { XF_FMT_SENSORS, XF_METHOD_GET, "/sa.gif", NULL },
@@ -166,7 +166,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
-    r = &fuzz_routes[(data[0] & 0x0F) | ((data[0] & 0x20) >> 1)];
+    /* 5 selector bits, fewer rows than 32: the rest wrap around */
+    r = &fuzz_routes[((data[0] & 0x0F) | ((data[0] & 0x20) >> 1))
+                     % (sizeof(fuzz_routes) / sizeof(fuzz_routes[0]))];
 
     if (data[0] & 0x10) {
         lim.max_decoded = 4096;
