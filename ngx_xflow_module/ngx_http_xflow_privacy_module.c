@@ -61,6 +61,8 @@ static ngx_int_t ngx_http_xflow_privacy_init_zone(ngx_shm_zone_t *shm_zone,
 static void ngx_http_xflow_privacy_cleanup(void *data);
 static void *ngx_http_xflow_privacy_alloc(void *data, size_t size);
 static void ngx_http_xflow_privacy_free(void *data, void *p);
+static ngx_uint_t ngx_http_xflow_privacy_strip_conf(ngx_http_request_t *r,
+    xf_strip_conf_t *sc, xf_alloc_t *a);
 static char *ngx_http_xflow_hash_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_xflow_cookie_ref(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -448,6 +450,37 @@ ngx_http_xflow_privacy_ip(ngx_http_request_t *r,
 
 
 /*
+ * The location's strip rules and a pool allocator for xf_strip: 0 when
+ * the location strips nothing.
+ */
+static ngx_uint_t
+ngx_http_xflow_privacy_strip_conf(ngx_http_request_t *r, xf_strip_conf_t *sc,
+    xf_alloc_t *a)
+{
+    ngx_http_xflow_privacy_loc_conf_t   *plcf;
+    ngx_http_xflow_privacy_main_conf_t  *pmcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_privacy_module);
+
+    if (plcf->strip == NULL || plcf->strip->nelts == 0) {
+        return 0;
+    }
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_privacy_module);
+
+    sc->rules = plcf->strip->elts;
+    sc->n = plcf->strip->nelts;
+    sc->h = pmcf->key;
+
+    a->alloc = ngx_http_xflow_privacy_alloc;
+    a->free = ngx_http_xflow_privacy_free;
+    a->data = r->pool;
+
+    return 1;
+}
+
+
+/*
  * Strip one event (a validated object).  *p and *len are replaced by the
  * edited copy, or kept when no rule matched.
  */
@@ -460,24 +493,10 @@ ngx_http_xflow_privacy_event(ngx_http_request_t *r, const u_char **p,
     xf_alloc_t                           a;
     xf_status_t                          st;
     xf_strip_conf_t                      sc;
-    ngx_http_xflow_privacy_loc_conf_t   *plcf;
-    ngx_http_xflow_privacy_main_conf_t  *pmcf;
 
-    plcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_privacy_module);
-
-    if (plcf->strip == NULL || plcf->strip->nelts == 0) {
+    if (!ngx_http_xflow_privacy_strip_conf(r, &sc, &a)) {
         return NGX_OK;
     }
-
-    pmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_privacy_module);
-
-    sc.rules = plcf->strip->elts;
-    sc.n = plcf->strip->nelts;
-    sc.h = pmcf->key;
-
-    a.alloc = ngx_http_xflow_privacy_alloc;
-    a.free = ngx_http_xflow_privacy_free;
-    a.data = r->pool;
 
     dst = ngx_pnalloc(r->pool, xf_strip_bound(*len));
     if (dst == NULL) {
@@ -529,24 +548,10 @@ ngx_http_xflow_privacy_value(ngx_http_request_t *r, const u_char *p,
     xf_status_t                          st;
     xf_strip_conf_t                      sc;
     xf_strip_probe_t                     res;
-    ngx_http_xflow_privacy_loc_conf_t   *plcf;
-    ngx_http_xflow_privacy_main_conf_t  *pmcf;
 
-    plcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_privacy_module);
-
-    if (plcf->strip == NULL || plcf->strip->nelts == 0 || value->len == 0) {
+    if (value->len == 0 || !ngx_http_xflow_privacy_strip_conf(r, &sc, &a)) {
         return NGX_OK;
     }
-
-    pmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_privacy_module);
-
-    sc.rules = plcf->strip->elts;
-    sc.n = plcf->strip->nelts;
-    sc.h = pmcf->key;
-
-    a.alloc = ngx_http_xflow_privacy_alloc;
-    a.free = ngx_http_xflow_privacy_free;
-    a.data = r->pool;
 
     st = xf_strip_probe(&sc, &a, p, len, value->data, value->len, &res);
     if (st != XF_OK) {

@@ -443,6 +443,35 @@ xf_fmt_unbase64(xf_fmt_ctx_t *ctx, xf_str_t *s)
 
 
 xf_status_t
+xf_fmt_data_field(xf_fmt_ctx_t *ctx, xf_str_t *s, int *was_base64)
+{
+    xf_status_t  rc;
+
+    *was_base64 = 0;
+
+    if (xf_form_validate(s->data, s->len) != XF_OK) {
+        return XF_ERR_FORM;
+    }
+
+    /* encodeURIComponent() writes '+' as %2B: a bare '+' is base64's */
+    rc = xf_fmt_form_field(ctx, s->data, s->len, "data", XF_FORM_PLUS_KEEP,
+                           s);
+    if (rc != XF_OK) {
+        return rc;
+    }
+
+    /* some senders put plain JSON in data=; everything else is base64 */
+    if (s->len > 0 && (s->data[0] == '{' || s->data[0] == '[')) {
+        return XF_OK;
+    }
+
+    *was_base64 = 1;
+
+    return xf_fmt_unbase64(ctx, s);
+}
+
+
+xf_status_t
 xf_fmt_gunzip(xf_fmt_ctx_t *ctx, xf_str_t *s)
 {
     u_char       *out;

@@ -200,6 +200,12 @@ xf_status_t xf_fmt_form_field(xf_fmt_ctx_t *ctx, const u_char *form,
     size_t len, const char *key, unsigned flags, xf_str_t *out);
 /* Replace *s by its base64 decoding, then gunzip it if it is gzip. */
 xf_status_t xf_fmt_unbase64(xf_fmt_ctx_t *ctx, xf_str_t *s);
+/* Replace the form *s by its data= field as JSON: the field as sent when
+   it is plain JSON, else base64 (then gunzipped if gzip), as PostHog and
+   Mixpanel send it.  *was_base64 says which.  XF_ERR_FORM for a bad
+   form; the errors of xf_fmt_form_field and xf_fmt_unbase64. */
+xf_status_t xf_fmt_data_field(xf_fmt_ctx_t *ctx, xf_str_t *s,
+    int *was_base64);
 /* Replace *s by its gunzipped bytes if it starts with the gzip magic. */
 xf_status_t xf_fmt_gunzip(xf_fmt_ctx_t *ctx, xf_str_t *s);
 /* A top-level member as text: a string unescaped, a number as written;

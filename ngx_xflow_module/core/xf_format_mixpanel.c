@@ -136,6 +136,7 @@ xf_format_mixpanel(xf_fmt_ctx_t *ctx)
 static xf_status_t
 xf_mixpanel_text(xf_fmt_ctx_t *ctx, xf_str_t *s)
 {
+    int                  b64;
     xf_status_t          rc;
     const xf_request_t  *req;
 
@@ -160,26 +161,12 @@ xf_mixpanel_text(xf_fmt_ctx_t *ctx, xf_str_t *s)
         }
     }
 
-    if (xf_form_validate(s->data, s->len) != XF_OK) {
-        return XF_ERR_FORM;
-    }
-
-    /* encodeURIComponent() writes '+' as %2B: a bare '+' is base64's */
-    rc = xf_fmt_form_field(ctx, s->data, s->len, "data", XF_FORM_PLUS_KEEP,
-                           s);
-    if (rc != XF_OK) {
+    rc = xf_fmt_data_field(ctx, s, &b64);
+    if (rc != XF_OK || !b64) {
         return rc;
     }
 
-    if (s->len > 0 && (s->data[0] == '{' || s->data[0] == '[')) {
-        return XF_OK;
-    }
-
-    rc = xf_fmt_unbase64(ctx, s);
-    if (rc != XF_OK) {
-        return rc;
-    }
-
+    /* the SDK's own base64 encoder writes CESU-8 surrogates */
     return xf_mixpanel_surrogates(ctx, s);
 }
 

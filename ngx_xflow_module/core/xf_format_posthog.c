@@ -157,7 +157,7 @@ xf_format_posthog(xf_fmt_ctx_t *ctx)
 static xf_status_t
 xf_posthog_text(xf_fmt_ctx_t *ctx, xf_str_t *s)
 {
-    int                  form;
+    int                  form, b64;
     xf_status_t          rc;
     const xf_request_t  *req;
 
@@ -185,23 +185,7 @@ xf_posthog_text(xf_fmt_ctx_t *ctx, xf_str_t *s)
         return XF_OK;
     }
 
-    if (xf_form_validate(s->data, s->len) != XF_OK) {
-        return XF_ERR_FORM;
-    }
-
-    rc = xf_fmt_form_field(ctx, s->data, s->len, "data", XF_FORM_PLUS_KEEP,
-                           s);
-    if (rc != XF_OK) {
-        return rc;
-    }
-
-    /* Some senders put plain JSON in data=; everything else is base64. */
-
-    if (s->len > 0 && (s->data[0] == '{' || s->data[0] == '[')) {
-        return XF_OK;
-    }
-
-    return xf_fmt_unbase64(ctx, s);
+    return xf_fmt_data_field(ctx, s, &b64);
 }
 
 
