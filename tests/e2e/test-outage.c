@@ -135,7 +135,7 @@ write_shipped_conf(xf_nginx_t *n, int metrics_port)
                         "master_process on;");
 
     snprintf(buf, sizeof(buf), "error_log %s/error.log info;", n->dir);
-    conf = replace_once(conf, "error_log /dev/stderr info;", buf);
+    conf = replace_once(conf, "error_log /dev/stderr notice;", buf);
 
     snprintf(buf, sizeof(buf), "pid %s/nginx.pid;", n->dir);
     conf = replace_once(conf, "pid /run/nginx.pid;", buf);
