@@ -827,10 +827,13 @@ xf_decoder_whole(xf_decoder_t *d, const u_char *p, size_t len)
                                               &produced);
 
         } else {
-            r = libdeflate_deflate_decompress_ex(ld, p, len,
-                                                 d->buf + d->len,
-                                                 d->cap - d->len, &used,
-                                                 &produced);
+            /*
+             * Raw deflate has no checksum, and libdeflate accepts some
+             * streams zlib calls corrupt (invalid codes in a fixed-Huffman
+             * block): zlib decides those, so that a body gets one answer
+             * however it arrived.
+             */
+            return XF_DECODE_RETRY;
         }
 
         switch (r) {

@@ -61,7 +61,7 @@
 #include "xf_test.h"
 
 
-#define XF_NGINX_START_TIMEOUT   10000   /* ms */
+#define XF_NGINX_START_TIMEOUT   30000   /* ms */
 #define XF_NGINX_RELOAD_TIMEOUT  10000   /* ms */
 #define XF_NGINX_MAX_WORKERS     64
 #define XF_NGINX_MAX_KILLED      16
