@@ -48,29 +48,6 @@ static xf_nginx_t  *nginx;
 static char         limited_url[64];
 
 
-/* A loopback port free now, for the second server. */
-static int
-app_free_port(void)
-{
-    int                 fd, port;
-    socklen_t           len;
-    struct sockaddr_in  sin;
-
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(fd, 0);
-
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
-
-    len = sizeof(sin);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *) &sin, &len), 0);
-    port = ntohs(sin.sin_port);
-    close(fd);
-
-    return port;
-}
 
 
 static void
@@ -83,7 +60,7 @@ app_setup(void)
     xf_kafka_topic(kafka, APP_TOPIC, 1);
     xf_kafka_topic(kafka, APP_DEAD_LETTER, 1);
 
-    port2 = app_free_port();
+    port2 = xf_test_free_port();
 
     snprintf(snippet, sizeof(snippet),
         "    xflow_kafka_brokers @BROKERS@;\n"

@@ -95,7 +95,6 @@ static size_t       ncaptures;
 
 static void fmt_setup(void);
 static void fmt_teardown(void);
-static int fmt_free_port(void);
 static void fmt_start(void);
 static u_char *fmt_base64(const char *s, size_t len, size_t *out_len);
 static char *fmt_url_decode(const char *s, size_t len, size_t *out_len);
@@ -147,30 +146,6 @@ fmt_teardown(void)
 }
 
 
-static int
-fmt_free_port(void)
-{
-    int                 fd, port;
-    socklen_t           len;
-    struct sockaddr_in  sin;
-
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(fd, 0);
-
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-
-    ck_assert_int_eq(bind(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
-
-    len = sizeof(sin);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *) &sin, &len), 0);
-    port = ntohs(sin.sin_port);
-
-    close(fd);
-
-    return port;
-}
 
 
 /*
@@ -182,7 +157,7 @@ fmt_start(void)
 {
     char  snippet[2048];
 
-    port2 = fmt_free_port();
+    port2 = xf_test_free_port();
 
     snprintf(snippet, sizeof(snippet),
              "    xflow_kafka_brokers @BROKERS@;\n"

@@ -432,7 +432,7 @@ START_TEST(test_shipped_config_outage)
     xf_http_resp_t    resp;
 
     nginx = xf_nginx_new("", kafka->bootstraps, 1);
-    mport = nginx->port + 1;
+    mport = xf_test_free_port();
     after = write_shipped_conf(nginx, mport);
     xf_nginx_start(nginx);
 
@@ -753,7 +753,7 @@ START_TEST(test_shipped_config_passes)
     xf_nginx_t  *n;
 
     n = xf_nginx_new("", kafka->bootstraps, 1);
-    (void) write_shipped_conf(n, n->port + 1);
+    (void) write_shipped_conf(n, xf_test_free_port());
 
     rc = xf_nginx_test_config(n, &out);
     ck_assert_msg(rc == 0, "%s", out);

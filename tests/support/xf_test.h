@@ -138,6 +138,9 @@ typedef struct {
  * @PORT@ and @BROKERS@ are replaced (brokers may be NULL).  Does not
  * start nginx.
  */
+/* A loopback TCP port that is free now. */
+int xf_test_free_port(void);
+
 xf_nginx_t *xf_nginx_new(const char *http_snippet, const char *brokers,
     int workers);
 

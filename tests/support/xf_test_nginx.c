@@ -73,7 +73,6 @@ static pid_t   xf_nginx_killed[XF_NGINX_MAX_KILLED];
 static size_t  xf_nginx_nkilled;
 
 
-static int xf_nginx_free_port(void);
 static char *xf_nginx_replace(const char *s, const char *from,
     const char *to);
 static const char *xf_nginx_bin(void);
@@ -90,8 +89,9 @@ static int xf_rm_cb(const char *path, const struct stat *st, int flag,
     struct FTW *ftw);
 
 
-static int
-xf_nginx_free_port(void)
+/* A loopback port free now (another listener of a test's nginx). */
+int
+xf_test_free_port(void)
 {
     int                 fd, port;
     socklen_t           len;
@@ -169,7 +169,7 @@ xf_nginx_new(const char *http_snippet, const char *brokers, int workers)
     snprintf(n->conf, sizeof(n->conf), "%s/nginx.conf", n->dir);
     snprintf(n->log, sizeof(n->log), "%s/error.log", n->dir);
 
-    n->port = xf_nginx_free_port();
+    n->port = xf_test_free_port();
     n->workers = workers;
     snprintf(n->url, sizeof(n->url), "http://127.0.0.1:%d", n->port);
 
@@ -495,9 +495,13 @@ xf_nginx_start(xf_nginx_t *n)
     while (xf_nginx_workers(n, pids, XF_NGINX_MAX_WORKERS)
            < (size_t) n->workers)
     {
-        ck_assert_msg(xf_now_ms() < deadline, "nginx: fewer than %d "
-                      "workers after %d ms", n->workers,
-                      XF_NGINX_START_TIMEOUT);
+        if (xf_now_ms() >= deadline) {
+            log = xf_nginx_read_log(n);
+            ck_abort_msg("nginx: fewer than %d workers after %d ms, "
+                         "error.log:\n%s", n->workers,
+                         XF_NGINX_START_TIMEOUT, log);
+        }
+
         xf_sleep_ms(20);
     }
 }
