@@ -1192,6 +1192,8 @@ ngx_http_xflow_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_xflow_main_conf_t  *mcf;
 
+    xf_decode_shutdown();
+
     if (cycle->conf_ctx[ngx_http_module.index] == NULL) {
         /* no http block */
         return;

@@ -876,21 +876,32 @@ xf_decoder_whole(xf_decoder_t *d, const u_char *p, size_t len)
 
 
 /*
- * One decompressor per process, made on first use and kept: it is ~32 KB
- * of tables rebuilt for every block anyway, holds no state between calls,
- * and nginx workers run the core on one thread.
+ * One decompressor per process, made on first use and kept until
+ * xf_decode_shutdown(): it is ~32 KB of tables rebuilt for every block
+ * anyway, holds no state between calls, and nginx workers run the core
+ * on one thread.
  */
+
+static struct libdeflate_decompressor  *xf_libdeflate_ld;
 
 static struct libdeflate_decompressor *
 xf_libdeflate(void)
 {
-    static struct libdeflate_decompressor  *ld;
-
-    if (ld == NULL) {
-        ld = libdeflate_alloc_decompressor();
+    if (xf_libdeflate_ld == NULL) {
+        xf_libdeflate_ld = libdeflate_alloc_decompressor();
     }
 
-    return ld;
+    return xf_libdeflate_ld;
+}
+
+
+void
+xf_decode_shutdown(void)
+{
+    if (xf_libdeflate_ld != NULL) {
+        libdeflate_free_decompressor(xf_libdeflate_ld);
+        xf_libdeflate_ld = NULL;
+    }
 }
 
 

@@ -108,6 +108,14 @@ const u_char *xf_decoder_data(const xf_decoder_t *d);
 void xf_decoder_free(xf_decoder_t *d);
 
 /*
+ * Free what the decoders keep for the whole process (the libdeflate
+ * decompressor).  Call at process exit: nginx unloads the module before
+ * the process ends, so memory only a module's static holds would leak.
+ * Decoding after it works and allocates again.
+ */
+void xf_decode_shutdown(void);
+
+/*
  * One-shot convenience: decode a whole buffer (xf_decoder_feed_whole,
  * then xf_decoder_finish).  On XF_OK, *out is
  * allocated with a (free with a->free; the decoder's own buffer, handed
