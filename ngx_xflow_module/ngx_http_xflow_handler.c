@@ -209,39 +209,6 @@ ngx_http_xflow_content_encoding(ngx_http_request_t *r, xf_encoding_t *enc)
 }
 
 
-/* The first request header called name (nginx 1.22 has no Origin field). */
-ngx_str_t *
-ngx_http_xflow_header_in(ngx_http_request_t *r, const char *name,
-    size_t len)
-{
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
-        {
-            return &h[i].value;
-        }
-    }
-}
-
-
 static void
 ngx_http_xflow_body_ready(ngx_http_request_t *r)
 {

@@ -51,7 +51,7 @@ static ngx_int_t ngx_http_xflow_dead_letter(ngx_http_request_t *r,
 static ngx_int_t ngx_http_xflow_member(ngx_http_request_t *r,
     ngx_str_t *member, xf_str_t *app, const char *error,
     ngx_str_t *request);
-static ngx_int_t ngx_http_xflow_send(ngx_http_request_t *r,
+static ngx_int_t ngx_http_xflow_ingest_send(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, ngx_http_xflow_outbox_t *ob,
     ngx_uint_t wait);
 static void ngx_http_xflow_build_request(ngx_http_request_t *r,
@@ -198,7 +198,7 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         }
     }
 
-    rc = ngx_http_xflow_send(r, ctx, &ob,
+    rc = ngx_http_xflow_ingest_send(r, ctx, &ob,
                              lcf->ack == NGX_HTTP_XFLOW_ACK_KAFKA);
 
     if (rc == NGX_DECLINED) {
@@ -331,7 +331,7 @@ ngx_http_xflow_reject_request(ngx_http_request_t *r,
     o->topic = lcf->dl_topic_index;
 
     /* a full queue loses only this diagnostic copy, never an event */
-    (void) ngx_http_xflow_send(r, ctx, &ob, 0);
+    (void) ngx_http_xflow_ingest_send(r, ctx, &ob, 0);
 
     return ngx_http_xflow_reply_status(r, st);
 }
@@ -645,7 +645,7 @@ ngx_http_xflow_escape(ngx_http_request_t *r, u_char *p, const u_char *s,
  * NGX_HTTP_INTERNAL_SERVER_ERROR.
  */
 static ngx_int_t
-ngx_http_xflow_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
+ngx_http_xflow_ingest_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     ngx_http_xflow_outbox_t *ob, ngx_uint_t wait)
 {
     size_t                       head_len, total;

@@ -34,26 +34,10 @@ static ngx_int_t ngx_http_xflow_conf_set(ngx_conf_t *cf,
 static void ngx_http_xflow_cleanup_rk_conf(void *data);
 static char *ngx_http_xflow_brokers_post(ngx_conf_t *cf, void *post,
     void *data);
-static char *ngx_http_xflow_topic_post(ngx_conf_t *cf, void *post,
-    void *data);
 static ngx_int_t ngx_http_xflow_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_xflow_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_xflow_init_process(ngx_cycle_t *cycle);
 static void ngx_http_xflow_exit_process(ngx_cycle_t *cycle);
-
-
-static void *
-ngx_http_xflow_conf_alloc(void *data, size_t size)
-{
-    return ngx_palloc(data, size);
-}
-
-
-static void
-ngx_http_xflow_conf_free(void *data, void *p)
-{
-    /* configuration memory goes with the cycle's pool */
-}
 
 
 /*
@@ -88,64 +72,6 @@ static ngx_conf_post_t  ngx_http_xflow_brokers_where = {
 static ngx_conf_post_t  ngx_http_xflow_topic_check = {
     ngx_http_xflow_topic_post
 };
-
-
-/*
- * A topic name Kafka accepts: 1 to 249 of [a-zA-Z0-9._-], not "." or
- * "..".  NULL when it is, else why not.
- */
-static const char *
-ngx_http_xflow_topic_invalid(ngx_str_t *name)
-{
-    u_char      c;
-    ngx_uint_t  i;
-
-    if (name->len == 0) {
-        return "is empty";
-    }
-
-    if (name->len > 249) {
-        return "is longer than Kafka's 249 characters";
-    }
-
-    if ((name->len == 1 && name->data[0] == '.')
-        || (name->len == 2 && name->data[0] == '.' && name->data[1] == '.'))
-    {
-        return "is \".\" or \"..\", which Kafka refuses";
-    }
-
-    for (i = 0; i < name->len; i++) {
-        c = name->data[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-              || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-        {
-            return "has a character Kafka refuses in a topic name "
-                   "(allowed: a-z A-Z 0-9 . _ -)";
-        }
-    }
-
-    return NULL;
-}
-
-
-static char *
-ngx_http_xflow_topic_post(ngx_conf_t *cf, void *post, void *data)
-{
-    ngx_str_t  *name = data;
-
-    const char  *why;
-
-    why = ngx_http_xflow_topic_invalid(name);
-
-    if (why) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid Kafka topic \"%V\": it %s", name, why);
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
 
 
 static char *
@@ -667,9 +593,7 @@ ngx_http_xflow_route(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    a.alloc = ngx_http_xflow_conf_alloc;
-    a.free = ngx_http_xflow_conf_free;
-    a.data = cf->pool;
+    ngx_http_xflow_pool_allocator(&a, cf->pool);
 
     /* ngx_str_t and xf_str_t differ in order: copy the arguments */
     if (ngx_http_xflow_route_parse(cf, &value[1], cf->args->nelts - 1, &a,
@@ -965,44 +889,6 @@ ngx_http_xflow_create_loc_conf(ngx_conf_t *cf)
 }
 
 
-/*
- * The index of a topic name in the main configuration, added if new:
- * every worker creates a topic handle per index.  For the other xflow
- * modules too (overflow topics, the UA dictionary).
- */
-ngx_int_t
-ngx_http_xflow_topic_index(ngx_conf_t *cf, ngx_str_t *name)
-{
-    ngx_uint_t                   i;
-    ngx_str_t                   *t;
-    ngx_http_xflow_main_conf_t  *mcf;
-
-    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_xflow_module);
-
-    t = mcf->topics.elts;
-    for (i = 0; i < mcf->topics.nelts; i++) {
-        if (t[i].len == name->len
-            && ngx_strncmp(t[i].data, name->data, name->len) == 0)
-        {
-            return i;
-        }
-    }
-
-    if (ngx_http_xflow_topic_post(cf, NULL, name) != NGX_CONF_OK) {
-        return NGX_ERROR;
-    }
-
-    t = ngx_array_push(&mcf->topics);
-    if (t == NULL) {
-        return NGX_ERROR;
-    }
-
-    *t = *name;
-
-    return mcf->topics.nelts - 1;
-}
-
-
 static char *
 ngx_http_xflow_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
@@ -1112,9 +998,7 @@ ngx_http_xflow_compile_routes(ngx_conf_t *cf, ngx_http_xflow_loc_conf_t *conf)
         topics[i] = (uint32_t) index;
     }
 
-    a.alloc = ngx_http_xflow_conf_alloc;
-    a.free = ngx_http_xflow_conf_free;
-    a.data = cf->pool;
+    ngx_http_xflow_pool_allocator(&a, cf->pool);
 
     if (xf_route_compile(rules, topics, conf->routes->nelts, &a,
                          &conf->route_table)

@@ -27,6 +27,8 @@
 #include "xf_json.h"
 #include "xf_route.h"
 
+#include "ngx_http_xflow_util.h"
+
 
 /* The release: debian/changelog's version, xflow_build_info{version}. */
 #define NGX_HTTP_XFLOW_VERSION     "0.1.0"
@@ -168,9 +170,6 @@ typedef struct {
 extern ngx_module_t  ngx_http_xflow_module;
 
 
-/* ngx_http_xflow_module.c */
-ngx_int_t ngx_http_xflow_topic_index(ngx_conf_t *cf, ngx_str_t *name);
-
 /* ngx_http_xflow_kafka.c */
 /* linger/batch defaults on a fresh producer template (see _kafka.c) */
 ngx_int_t ngx_http_xflow_kafka_batch_defaults(rd_kafka_conf_t *conf,
@@ -228,8 +227,6 @@ void ngx_http_xflow_batch_release(ngx_http_xflow_batch_t *batch);
 ngx_int_t ngx_http_xflow_collect_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_xflow_reply_not_allowed(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx);
-ngx_str_t *ngx_http_xflow_header_in(ngx_http_request_t *r,
-    const char *name, size_t len);
 void ngx_http_xflow_ack_timeout(ngx_event_t *ev);
 void ngx_http_xflow_batch_done(ngx_http_xflow_batch_t *batch);
 
@@ -253,8 +250,6 @@ ngx_int_t ngx_http_xflow_reply_accepted(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx);
 ngx_int_t ngx_http_xflow_reply_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *detail);
-ngx_int_t ngx_http_xflow_send_json(ngx_http_request_t *r, ngx_uint_t status,
-    u_char *body, size_t len);
 ngx_int_t ngx_http_xflow_reply_status(ngx_http_request_t *r,
     xf_status_t st);
 ngx_int_t ngx_http_xflow_reply_retry(ngx_http_request_t *r,
@@ -263,7 +258,5 @@ ngx_int_t ngx_http_xflow_reply_posthog_config(ngx_http_request_t *r,
     xf_str_t *token, ngx_uint_t javascript);
 ngx_int_t ngx_http_xflow_cors(ngx_http_request_t *r);
 ngx_int_t ngx_http_xflow_preflight(ngx_http_request_t *r);
-void ngx_http_xflow_log_throttled(ngx_log_t *log, ngx_uint_t level,
-    ngx_uint_t status, const char *code, const char *detail);
 
 #endif /* NGX_HTTP_XFLOW_MODULE_H */

@@ -14,66 +14,6 @@
 #include "ngx_http_xflow_limit_module.h"
 
 
-/* One log line per second per kind; the rest are counted. */
-typedef struct {
-    time_t          sec;
-    ngx_uint_t      suppressed;
-} ngx_http_xflow_log_slot_t;
-
-
-static ngx_int_t ngx_http_xflow_send_body(ngx_http_request_t *r,
-    u_char *body, size_t len);
-
-
-static ngx_http_xflow_log_slot_t  ngx_http_xflow_log_slots[6];
-
-
-ngx_int_t
-ngx_http_xflow_send_json(ngx_http_request_t *r, ngx_uint_t status,
-    u_char *body, size_t len)
-{
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = len;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-
-    return ngx_http_xflow_send_body(r, body, len);
-}
-
-
-/* Status, type and length are set: send the headers and the body. */
-static ngx_int_t
-ngx_http_xflow_send_body(ngx_http_request_t *r, u_char *body, size_t len)
-{
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    b->pos = body;
-    b->last = body + len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
-}
-
-
 /* A 1x1 transparent GIF, for image beacons and pixels. */
 static u_char  ngx_http_xflow_gif[] = {
     'G', 'I', 'F', '8', '9', 'a', 0x01, 0x00, 0x01, 0x00, 0x80, 0x00,
@@ -81,31 +21,6 @@ static u_char  ngx_http_xflow_gif[] = {
     0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,
     0x01, 0x00, 0x00, 0x02, 0x01, 0x44, 0x00, 0x3b
 };
-
-
-static ngx_int_t
-ngx_http_xflow_add_header(ngx_http_request_t *r, char *key, size_t key_len,
-    u_char *value, size_t len)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key.data = (u_char *) key;
-    h->key.len = key_len;
-    h->value.data = value;
-    h->value.len = len;
-
-    return NGX_OK;
-}
-
-#define ngx_http_xflow_header_lit(r, k, v)                                   \
-    ngx_http_xflow_add_header(r, k, sizeof(k) - 1, (u_char *) v,            \
-                              sizeof(v) - 1)
 
 
 ngx_int_t
@@ -126,13 +41,9 @@ ngx_http_xflow_reply_accepted(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-        r->headers_out.status = NGX_HTTP_OK;
-        r->headers_out.content_length_n = sizeof(ngx_http_xflow_gif);
-        ngx_str_set(&r->headers_out.content_type, "image/gif");
-        r->headers_out.content_type_len = sizeof("image/gif") - 1;
-
-        return ngx_http_xflow_send_body(r, ngx_http_xflow_gif,
-                                        sizeof(ngx_http_xflow_gif));
+        return ngx_http_xflow_send_lit(r, NGX_HTTP_OK, "image/gif",
+                                       ngx_http_xflow_gif,
+                                       sizeof(ngx_http_xflow_gif));
 
     case XF_REPLY_POSTHOG:
         /* exactly 200: posthog-js retries anything else, 204 included */
@@ -147,12 +58,8 @@ ngx_http_xflow_reply_accepted(ngx_http_request_t *r,
 
     case XF_REPLY_MIXPANEL:
         /* mixpanel-browser reads Number(responseText): 1 is success */
-        r->headers_out.status = NGX_HTTP_OK;
-        r->headers_out.content_length_n = 1;
-        ngx_str_set(&r->headers_out.content_type, "text/plain");
-        r->headers_out.content_type_len = sizeof("text/plain") - 1;
-
-        return ngx_http_xflow_send_body(r, (u_char *) "1", 1);
+        return ngx_http_xflow_send_lit(r, NGX_HTTP_OK, "text/plain",
+                                       (u_char *) "1", 1);
 
     case XF_REPLY_MIXPANEL_VERBOSE:
         return ngx_http_xflow_send_json(r, NGX_HTTP_OK,
@@ -253,12 +160,8 @@ ngx_http_xflow_reply_posthog_config(ngx_http_request_t *r, xf_str_t *token,
         return NGX_ERROR;
     }
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = p - body;
-    ngx_str_set(&r->headers_out.content_type, "application/javascript");
-    r->headers_out.content_type_len = sizeof("application/javascript") - 1;
-
-    return ngx_http_xflow_send_body(r, body, p - body);
+    return ngx_http_xflow_send_lit(r, NGX_HTTP_OK, "application/javascript",
+                                   body, p - body);
 }
 
 
@@ -606,38 +509,3 @@ ngx_http_xflow_reply_error(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-void
-ngx_http_xflow_log_throttled(ngx_log_t *log, ngx_uint_t level,
-    ngx_uint_t status, const char *code, const char *detail)
-{
-    time_t                      now;
-    ngx_uint_t                  slot;
-    ngx_http_xflow_log_slot_t  *s;
-
-    if (log->log_level < level) {
-        return;
-    }
-
-    /* 4xx and 5xx of each cause share a few slots: coarse, but bounded */
-    slot = (status / 100 == 5) ? 5 : status % 5;
-    s = &ngx_http_xflow_log_slots[slot];
-
-    now = ngx_time();
-
-    if (s->sec == now) {
-        s->suppressed++;
-        return;
-    }
-
-    s->sec = now;
-
-    if (s->suppressed) {
-        ngx_log_error(level, log, 0,
-                      "xflow: %ui %s: %s (%ui similar lines suppressed)",
-                      status, code, detail, s->suppressed);
-        s->suppressed = 0;
-        return;
-    }
-
-    ngx_log_error(level, log, 0, "xflow: %ui %s: %s", status, code, detail);
-}

@@ -65,15 +65,9 @@ static void ngx_http_xflow_spool_release(ngx_http_xflow_spool_worker_t *w);
 static void ngx_http_xflow_spool_metrics(ngx_http_xflow_spool_worker_t *w);
 static void ngx_http_xflow_spool_log_error(ngx_http_xflow_spool_worker_t *w,
     const char *what, xf_spool_rc_t rc);
-static void *ngx_http_xflow_spool_alloc(void *data, size_t size);
-static void ngx_http_xflow_spool_free(void *data, void *p);
 
 
 static ngx_http_xflow_spool_worker_t  ngx_http_xflow_spool_worker;
-
-static const xf_alloc_t  ngx_http_xflow_spool_allocator = {
-    ngx_http_xflow_spool_alloc, ngx_http_xflow_spool_free, NULL
-};
 
 
 ngx_int_t
@@ -114,7 +108,7 @@ ngx_http_xflow_spool_init_process(ngx_cycle_t *cycle,
     conf.max_size = mcf->spool_max_size;
     conf.fsync = mcf->spool_fsync;
     conf.fsync_interval = mcf->spool_fsync_interval;
-    conf.alloc = &ngx_http_xflow_spool_allocator;
+    conf.alloc = &ngx_http_xflow_heap_allocator;
 
     rc = xf_spool_open(&w->sp, &conf);
     err = rc == XF_SPOOL_IO ? ngx_errno : 0;
@@ -659,18 +653,4 @@ ngx_http_xflow_spool_log_error(ngx_http_xflow_spool_worker_t *w,
 
     ngx_log_error(NGX_LOG_ERR, w->log, 0, "xflow: spool %s: %s", what,
                   xf_spool_strerror(rc));
-}
-
-
-static void *
-ngx_http_xflow_spool_alloc(void *data, size_t size)
-{
-    return ngx_alloc(size, ngx_cycle->log);
-}
-
-
-static void
-ngx_http_xflow_spool_free(void *data, void *p)
-{
-    ngx_free(p);
 }

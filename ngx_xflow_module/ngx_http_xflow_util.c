@@ -1,0 +1,295 @@
+/*
+ * ngx_http_xflow_util.c - the bottom of the glue: request headers,
+ * sending an answer, throttled error-log lines, the topic registry and
+ * the core's allocators over nginx memory (ngx_http_xflow_util.h).
+ * Nothing here calls another part of the glue.
+ */
+
+#include "ngx_http_xflow_module.h"
+
+
+/* The first request header called name (nginx 1.22 has no Origin field). */
+ngx_str_t *
+ngx_http_xflow_header_in(ngx_http_request_t *r, const char *name,
+    size_t len)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            return &h[i].value;
+        }
+    }
+}
+
+
+ngx_int_t
+ngx_http_xflow_add_header(ngx_http_request_t *r, char *key, size_t key_len,
+    u_char *value, size_t len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) key;
+    h->key.len = key_len;
+    h->value.data = value;
+    h->value.len = len;
+
+    return NGX_OK;
+}
+
+ngx_int_t
+ngx_http_xflow_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *body, size_t len)
+{
+    return ngx_http_xflow_send_lit(r, status, "application/json", body, len);
+}
+
+
+ngx_int_t
+ngx_http_xflow_send(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, size_t type_len, u_char *body, size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = len;
+    r->headers_out.content_type.data = (u_char *) type;
+    r->headers_out.content_type.len = type_len;
+    r->headers_out.content_type_len = type_len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = body;
+    b->last = body + len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/* One log line per second per kind; the rest are counted. */
+typedef struct {
+    time_t          sec;
+    ngx_uint_t      suppressed;
+} ngx_http_xflow_log_slot_t;
+
+
+static ngx_http_xflow_log_slot_t  ngx_http_xflow_log_slots[6];
+
+
+void
+ngx_http_xflow_log_throttled(ngx_log_t *log, ngx_uint_t level,
+    ngx_uint_t status, const char *code, const char *detail)
+{
+    time_t                      now;
+    ngx_uint_t                  slot;
+    ngx_http_xflow_log_slot_t  *s;
+
+    if (log->log_level < level) {
+        return;
+    }
+
+    /* 4xx and 5xx of each cause share a few slots: coarse, but bounded */
+    slot = (status / 100 == 5) ? 5 : status % 5;
+    s = &ngx_http_xflow_log_slots[slot];
+
+    now = ngx_time();
+
+    if (s->sec == now) {
+        s->suppressed++;
+        return;
+    }
+
+    s->sec = now;
+
+    if (s->suppressed) {
+        ngx_log_error(level, log, 0,
+                      "xflow: %ui %s: %s (%ui similar lines suppressed)",
+                      status, code, detail, s->suppressed);
+        s->suppressed = 0;
+        return;
+    }
+
+    ngx_log_error(level, log, 0, "xflow: %ui %s: %s", status, code, detail);
+}
+
+
+/*
+ * A topic name Kafka accepts: 1 to 249 of [a-zA-Z0-9._-], not "." or
+ * "..".  NULL when it is, else why not.
+ */
+static const char *
+ngx_http_xflow_topic_invalid(ngx_str_t *name)
+{
+    u_char      c;
+    ngx_uint_t  i;
+
+    if (name->len == 0) {
+        return "is empty";
+    }
+
+    if (name->len > 249) {
+        return "is longer than Kafka's 249 characters";
+    }
+
+    if ((name->len == 1 && name->data[0] == '.')
+        || (name->len == 2 && name->data[0] == '.' && name->data[1] == '.'))
+    {
+        return "is \".\" or \"..\", which Kafka refuses";
+    }
+
+    for (i = 0; i < name->len; i++) {
+        c = name->data[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+        {
+            return "has a character Kafka refuses in a topic name "
+                   "(allowed: a-z A-Z 0-9 . _ -)";
+        }
+    }
+
+    return NULL;
+}
+
+
+char *
+ngx_http_xflow_topic_post(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t  *name = data;
+
+    const char  *why;
+
+    why = ngx_http_xflow_topic_invalid(name);
+
+    if (why) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid Kafka topic \"%V\": it %s", name, why);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The index of a topic name in the main configuration, added if new:
+ * every worker creates a topic handle per index.  For the other xflow
+ * modules too (overflow topics, the UA dictionary).
+ */
+ngx_int_t
+ngx_http_xflow_topic_index(ngx_conf_t *cf, ngx_str_t *name)
+{
+    ngx_uint_t                   i;
+    ngx_str_t                   *t;
+    ngx_http_xflow_main_conf_t  *mcf;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_xflow_module);
+
+    t = mcf->topics.elts;
+    for (i = 0; i < mcf->topics.nelts; i++) {
+        if (t[i].len == name->len
+            && ngx_strncmp(t[i].data, name->data, name->len) == 0)
+        {
+            return i;
+        }
+    }
+
+    if (ngx_http_xflow_topic_post(cf, NULL, name) != NGX_CONF_OK) {
+        return NGX_ERROR;
+    }
+
+    t = ngx_array_push(&mcf->topics);
+    if (t == NULL) {
+        return NGX_ERROR;
+    }
+
+    *t = *name;
+
+    return mcf->topics.nelts - 1;
+}
+
+
+
+static void *
+ngx_http_xflow_pool_alloc(void *data, size_t size)
+{
+    return ngx_palloc(data, size);
+}
+
+
+static void
+ngx_http_xflow_pool_free(void *data, void *p)
+{
+    /* gives large blocks back at once; small ones go with the pool */
+    (void) ngx_pfree(data, p);
+}
+
+
+void
+ngx_http_xflow_pool_allocator(xf_alloc_t *a, ngx_pool_t *pool)
+{
+    a->alloc = ngx_http_xflow_pool_alloc;
+    a->free = ngx_http_xflow_pool_free;
+    a->data = pool;
+}
+
+
+static void *
+ngx_http_xflow_heap_alloc(void *data, size_t size)
+{
+    return ngx_alloc(size, ngx_cycle->log);
+}
+
+
+static void
+ngx_http_xflow_heap_free(void *data, void *p)
+{
+    ngx_free(p);
+}
+
+
+const xf_alloc_t  ngx_http_xflow_heap_allocator = {
+    ngx_http_xflow_heap_alloc, ngx_http_xflow_heap_free, NULL
+};

@@ -1,0 +1,118 @@
+/*
+ * ngx_http_xflow_util.h - the bottom of the glue: helpers every other
+ * part may call and that call no other part.
+ *
+ *   request headers    ngx_http_xflow_header_in()
+ *   answers            ngx_http_xflow_send(), _send_json(), _add_header()
+ *   error-log lines    ngx_http_xflow_log_throttled()
+ *   the topic registry ngx_http_xflow_topic_index(), _topic_post()
+ *   core allocators    ngx_http_xflow_pool_allocator(), _heap_allocator
+ *
+ * Names keep the bare ngx_http_xflow_ prefix, as nginx's own
+ * ngx_string.c and ngx_palloc.c do for what everything uses.
+ */
+
+#ifndef NGX_HTTP_XFLOW_UTIL_H
+#define NGX_HTTP_XFLOW_UTIL_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "xf_core.h"
+
+
+/**
+ * @brief The value of the first request header called \p name (any case).
+ *
+ * nginx 1.22 keeps no field for Origin and a few others: this walks the
+ * header list.
+ *
+ * @returns the value, owned by the request, or NULL when there is none.
+ * Worker event loop, any request phase after the headers were read.
+ */
+ngx_str_t *ngx_http_xflow_header_in(ngx_http_request_t *r,
+    const char *name, size_t len);
+
+
+/**
+ * @brief Add a response header.  \p key and \p value are not copied:
+ * they must live as long as the request (literals or its pool).
+ *
+ * @returns NGX_OK or NGX_ERROR (no memory).  Worker event loop.
+ */
+ngx_int_t ngx_http_xflow_add_header(ngx_http_request_t *r, char *key,
+    size_t key_len, u_char *value, size_t len);
+
+#define ngx_http_xflow_header_lit(r, k, v)                                   \
+    ngx_http_xflow_add_header(r, k, sizeof(k) - 1, (u_char *) v,            \
+                              sizeof(v) - 1)
+
+
+/**
+ * @brief Send a whole answer: \p status, Content-Type \p type (a literal
+ * or pool memory), Content-Length and \p body, which is not copied and
+ * must live in the request's pool or longer.
+ *
+ * @returns what ngx_http_output_filter() returns, for the caller to pass
+ * to ngx_http_finalize_request() (or return from a content handler).
+ * Worker event loop.
+ */
+ngx_int_t ngx_http_xflow_send(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, size_t type_len, u_char *body, size_t len);
+
+#define ngx_http_xflow_send_lit(r, status, type, body, len)                 \
+    ngx_http_xflow_send(r, status, type, sizeof(type) - 1, body, len)
+
+/** @brief ngx_http_xflow_send() with application/json. */
+ngx_int_t ngx_http_xflow_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *body, size_t len);
+
+
+/**
+ * @brief An error-log line that stays readable when a broken SDK release
+ * sends thousands of bad requests a second: at most one line per second
+ * per kind (4xx by status, 5xx together); the lines suppressed meanwhile
+ * are counted in the next one.
+ *
+ * Worker event loop (the slots are the worker's own).
+ */
+void ngx_http_xflow_log_throttled(ngx_log_t *log, ngx_uint_t level,
+    ngx_uint_t status, const char *code, const char *detail);
+
+
+/**
+ * @brief The index of topic \p name in xflow's main configuration, added
+ * when new: every worker creates one producer topic per index.  Used by
+ * every xflow module that names a topic (routes, overflow topics, the UA
+ * dictionary).  \p name must stay valid for the cycle (configuration
+ * arguments do) and be NUL-terminated.
+ *
+ * @returns the index, or NGX_ERROR after logging an invalid name.
+ * Configuration time, in the master (or "nginx -t").
+ */
+ngx_int_t ngx_http_xflow_topic_index(ngx_conf_t *cf, ngx_str_t *name);
+
+/**
+ * @brief A directive post handler (and check) for a topic name: Kafka
+ * accepts 1 to 249 of [a-zA-Z0-9._-], not "." or "..".
+ *
+ * @returns NGX_CONF_OK, or NGX_CONF_ERROR after logging why not.
+ * Configuration time.
+ */
+char *ngx_http_xflow_topic_post(ngx_conf_t *cf, void *post, void *data);
+
+
+/**
+ * @brief The core's allocator (xf_alloc_t) over an nginx pool: free
+ * gives large blocks back at once, small ones go with the pool.
+ * \p a must live as long as what allocates through it.
+ */
+void ngx_http_xflow_pool_allocator(xf_alloc_t *a, ngx_pool_t *pool);
+
+/** @brief The core's allocator over ngx_alloc()/ngx_free(), for what
+ * outlives every pool (the spool). */
+extern const xf_alloc_t  ngx_http_xflow_heap_allocator;
+
+
+#endif /* NGX_HTTP_XFLOW_UTIL_H */
