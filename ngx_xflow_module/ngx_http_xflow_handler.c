@@ -15,7 +15,11 @@
  */
 
 #include "ngx_http_xflow_module.h"
+#include "ngx_http_xflow_handler.h"
+#include "ngx_http_xflow_reply.h"
 #include "ngx_http_xflow_limit_module.h"
+#include "ngx_http_xflow_spool.h"
+#include "ngx_http_xflow_ingest.h"
 
 
 /* A complete body in several buffers up to this size is gathered into
@@ -74,7 +78,7 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
      *     ctx->decoder = NULL;
      *     ctx->received = 0;
      *     ctx->raw = NULL;
-     *     ctx->batch = NULL;
+     *     ctx->wait = { 0 };
      *     ctx->error = NULL;
      */
 
@@ -107,9 +111,8 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        ctx->error = "rate_limited";
-        return ngx_http_xflow_reply_retry(r, 1, "rate_limited",
-                                          "over a request rate limit");
+        return ngx_http_xflow_reply_outcome(r, XF_OUTCOME_RATE_LIMITED,
+                                            "over a request rate limit");
     }
 
     if (ngx_http_xflow_spool_full()) {
@@ -118,9 +121,7 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        ctx->error = "spool_full";
-        return ngx_http_xflow_reply_retry(r, 0, "spool_full",
-                                          "the local spool is full");
+        return ngx_http_xflow_reply_outcome(r, XF_OUTCOME_SPOOL_FULL, NULL);
     }
 
     if (r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD) {
@@ -187,7 +188,8 @@ not_allowed:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_xflow_reply_not_allowed(r, ctx);
+    return ngx_http_xflow_reply_outcome(r, XF_OUTCOME_METHOD_NOT_ALLOWED,
+                                        NULL);
 }
 
 
@@ -567,97 +569,6 @@ ngx_http_xflow_body_error(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 }
 
 
-/* Called from the delivery report that completed the batch. */
-void
-ngx_http_xflow_batch_done(ngx_http_xflow_batch_t *batch)
-{
-    ngx_int_t              rc;
-    ngx_uint_t             failed;
-    ngx_connection_t      *c;
-    ngx_http_request_t    *r;
-    rd_kafka_resp_err_t    err;
-    ngx_http_xflow_ctx_t  *ctx;
-
-    r = batch->r;
-    c = r->connection;
-    ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
-
-    failed = batch->failed;
-    err = batch->last_err;
-
-    ctx->batch = NULL;
-    batch->r = NULL;
-    ngx_http_xflow_batch_release(batch);
-
-    if (ctx->ack_timer.timer_set) {
-        ngx_del_timer(&ctx->ack_timer);
-    }
-
-    if (failed) {
-        ctx->error = "delivery_failed";
-        rc = ngx_http_xflow_reply_retry(r, 0, "delivery_failed",
-                                        rd_kafka_err2str(err));
-    } else {
-        rc = ngx_http_xflow_reply_accepted(r, ctx);
-    }
-
-    ngx_http_finalize_request(r, rc);
-    ngx_http_run_posted_requests(c);
-}
-
-
-void
-ngx_http_xflow_ack_timeout(ngx_event_t *ev)
-{
-    ngx_int_t                    rc;
-    ngx_connection_t            *c;
-    ngx_http_request_t          *r;
-    ngx_http_xflow_ctx_t        *ctx;
-    ngx_http_xflow_loc_conf_t   *lcf;
-    ngx_http_xflow_main_conf_t  *mcf;
-
-    r = ev->data;
-    c = r->connection;
-    ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
-
-    if (ctx->batch && !ctx->spool_asked && ngx_http_xflow_spool_enabled()) {
-        /*
-         * xflow_spool_after passed: what librdkafka still holds goes to
-         * the spool, and the request is answered once it is durable.
-         * xflow_ack_timeout stays the bound if even that does not come.
-         */
-        ctx->spool_asked = 1;
-        ngx_http_xflow_kafka_spool_queued();
-
-        lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
-        mcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_module);
-
-        ngx_add_timer(&ctx->ack_timer, lcf->ack_timeout > mcf->spool_after
-                                       ? lcf->ack_timeout - mcf->spool_after
-                                       : 1000);
-        return;
-    }
-
-    /* the batch lives on until its last report; the request does not */
-    if (ctx->batch) {
-        ctx->batch->r = NULL;
-        ngx_http_xflow_batch_release(ctx->batch);
-        ctx->batch = NULL;
-    }
-
-    ngx_http_xflow_log_throttled(c->log, NGX_LOG_WARN,
-                                 NGX_HTTP_SERVICE_UNAVAILABLE, "ack_timeout",
-                                 "no delivery report within xflow_ack_timeout");
-
-    ctx->error = "ack_timeout";
-    rc = ngx_http_xflow_reply_retry(r, 0, "ack_timeout",
-                                    "Kafka did not acknowledge in time");
-
-    ngx_http_finalize_request(r, rc);
-    ngx_http_run_posted_requests(c);
-}
-
-
 static void
 ngx_http_xflow_cleanup(void *data)
 {
@@ -670,16 +581,8 @@ ngx_http_xflow_cleanup(void *data)
         return;
     }
 
-    if (ctx->ack_timer.timer_set) {
-        ngx_del_timer(&ctx->ack_timer);
-    }
-
-    /* the client went away first: the reports will find r == NULL */
-    if (ctx->batch) {
-        ctx->batch->r = NULL;
-        ngx_http_xflow_batch_release(ctx->batch);
-        ctx->batch = NULL;
-    }
+    /* the client went away first, or the answer was sent */
+    ngx_http_xflow_batch_abandon(&ctx->wait);
 
     if (ctx->decoder) {
         xf_decoder_free(ctx->decoder);

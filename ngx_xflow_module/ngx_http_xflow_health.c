@@ -21,6 +21,9 @@
  */
 
 #include "ngx_http_xflow_module.h"
+#include "ngx_http_xflow_health.h"
+#include "ngx_http_xflow_kafka.h"
+#include "ngx_http_xflow_spool.h"
 
 
 ngx_int_t

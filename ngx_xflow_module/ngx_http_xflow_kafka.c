@@ -16,9 +16,8 @@
  */
 
 #include "ngx_http_xflow_module.h"
+#include "ngx_http_xflow_kafka.h"
 #include "ngx_http_xflow_metrics_module.h"
-
-#include <sys/random.h>
 
 
 typedef struct {
@@ -33,23 +32,22 @@ typedef struct {
     time_t                      broker_seen;    /* a broker last answered */
     ngx_uint_t                  spooling;       /* Kafka missed a deadline */
     time_t                      spooling_since;
-    xf_id_gen_t                 ids;
     ngx_log_t                  *log;
     unsigned                    exiting:1;
 } ngx_http_xflow_worker_t;
 
 
-static void ngx_http_xflow_dr_msg(rd_kafka_t *rk,
+static void ngx_http_xflow_kafka_dr_msg(rd_kafka_t *rk,
     const rd_kafka_message_t *msg, void *opaque);
 static void ngx_http_xflow_kafka_log(const rd_kafka_t *rk, int level,
     const char *fac, const char *buf);
 static void ngx_http_xflow_kafka_error(rd_kafka_t *rk, int err,
     const char *reason, void *opaque);
-static void ngx_http_xflow_pipe_handler(ngx_event_t *ev);
+static void ngx_http_xflow_kafka_pipe_handler(ngx_event_t *ev);
 static int ngx_http_xflow_kafka_stats(rd_kafka_t *rk, char *json,
     size_t json_len, void *opaque);
-static ngx_int_t ngx_http_xflow_pipe_open(ngx_cycle_t *cycle);
-static rd_kafka_topic_conf_t *ngx_http_xflow_topic_conf(
+static ngx_int_t ngx_http_xflow_kafka_pipe_open(ngx_cycle_t *cycle);
+static rd_kafka_topic_conf_t *ngx_http_xflow_kafka_topic_props(
     ngx_http_xflow_main_conf_t *mcf, ngx_str_t *name);
 static void ngx_http_xflow_kafka_spooling_off(void);
 static const char *ngx_http_xflow_kafka_conf_str(
@@ -66,7 +64,6 @@ ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
 {
     char                      errstr[512];
     size_t                    len;
-    uint64_t                  seed;
     ngx_str_t                *names;
     ngx_uint_t                i;
     rd_kafka_conf_t          *conf;
@@ -78,15 +75,6 @@ ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
     w->log = cycle->log;
     w->pipe_wfd = NGX_INVALID_FILE;
 
-    /* ids must be unique across workers and restarts: 64 fresh bits */
-    if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
-                      "xflow: getrandom() failed");
-        return NGX_ERROR;
-    }
-
-    xf_id_init(&w->ids, seed);
-
     /* a worker that just started has not lost its brokers yet */
     w->broker_seen = ngx_time();
 
@@ -95,7 +83,7 @@ ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
-    rd_kafka_conf_set_dr_msg_cb(conf, ngx_http_xflow_dr_msg);
+    rd_kafka_conf_set_dr_msg_cb(conf, ngx_http_xflow_kafka_dr_msg);
     rd_kafka_conf_set_stats_cb(conf, ngx_http_xflow_kafka_stats);
     rd_kafka_conf_set_log_cb(conf, ngx_http_xflow_kafka_log);
     rd_kafka_conf_set_error_cb(conf, ngx_http_xflow_kafka_error);
@@ -146,7 +134,7 @@ ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
 
     for (i = 0; i < w->ntopics; i++) {
         /* topic names are NUL-terminated: they come from the config */
-        tconf = ngx_http_xflow_topic_conf(mcf, &names[i]);
+        tconf = ngx_http_xflow_kafka_topic_props(mcf, &names[i]);
         if (tconf == NULL) {
             return NGX_ERROR;
         }
@@ -164,325 +152,8 @@ ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
         }
     }
 
-    if (ngx_http_xflow_pipe_open(cycle) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_xflow_spool_init_process(cycle, mcf);
+    return ngx_http_xflow_kafka_pipe_open(cycle);
 }
-
-
-/* ----------------------------------------------------------------
- * Delivery deadline and queue defaults.
- *
- * librdkafka properties whose defaults decide how long an event may wait
- * in librdkafka and how much a worker holds there.  xflow sets them from
- * its own directives unless xflow_kafka_conf sets them (or an alias).
- * Every value is per worker: each worker has its own producer.
- *
- *   message.timeout.ms            xflow_spool_after with a spool (then
- *                                 the spool takes what is late), else
- *                                 xflow_ack_timeout (http level)
- *   queue.buffering.max.messages  100000 (librdkafka's own default)
- *   queue.buffering.max.kbytes    65536: 64 MB per worker, not 1 GB
- *
- * Batching (linger.ms, batch sizes) is not decided here.
- * ---------------------------------------------------------------- */
-
-typedef struct {
-    const char                 *name;
-    const char                 *alias;      /* NULL: none */
-    ngx_uint_t                  value;      /* 0: computed below */
-} ngx_http_xflow_kafka_default_t;
-
-
-static ngx_http_xflow_kafka_default_t  ngx_http_xflow_kafka_default[] = {
-    { "message.timeout.ms", "delivery.timeout.ms", 0 },
-    { "queue.buffering.max.messages", NULL, 100000 },
-    { "queue.buffering.max.kbytes", NULL, 65536 },
-    { NULL, NULL, 0 }
-};
-
-
-static ngx_http_xflow_kv_t *
-ngx_http_xflow_kafka_user_conf(ngx_http_xflow_main_conf_t *mcf,
-    const char *name)
-{
-    ngx_uint_t            i;
-    ngx_http_xflow_kv_t  *kv;
-
-    kv = mcf->kafka_conf.elts;
-
-    for (i = 0; i < mcf->kafka_conf.nelts; i++) {
-        if (ngx_strcmp(kv[i].key.data, name) == 0) {
-            return &kv[i];
-        }
-    }
-
-    return NULL;
-}
-
-
-ngx_int_t
-ngx_http_xflow_kafka_defaults(ngx_conf_t *cf, ngx_http_xflow_main_conf_t *mcf)
-{
-    char                             errstr[512], value[NGX_INT_T_LEN + 1];
-    ngx_uint_t                       v;
-    ngx_http_xflow_loc_conf_t       *lcf;
-    ngx_http_xflow_kafka_default_t  *d;
-
-    /* the http{} level: what a location inherits unless it says */
-    lcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_xflow_module);
-
-    for (d = ngx_http_xflow_kafka_default; d->name; d++) {
-
-        if (ngx_http_xflow_kafka_user_conf(mcf, d->name)
-            || (d->alias && ngx_http_xflow_kafka_user_conf(mcf, d->alias)))
-        {
-            continue;
-        }
-
-        v = d->value;
-
-        if (v == 0) {
-            /* message.timeout.ms */
-            v = mcf->spool ? mcf->spool_after
-                : lcf->ack_timeout != NGX_CONF_UNSET_MSEC ? lcf->ack_timeout
-                : 30000;
-        }
-
-        ngx_sprintf((u_char *) value, "%ui%Z", v);
-
-        if (rd_kafka_conf_set(mcf->rk_conf, d->name, value, errstr,
-                              sizeof(errstr))
-            != RD_KAFKA_CONF_OK)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "xflow: default %s %s: %s", d->name, value,
-                               errstr);
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
-}
-
-/* ------------------------------------------------- end of defaults */
-
-
-/*
- * Where a librdkafka error most likely comes from: the last
- * xflow_kafka_conf whose property the message names, else
- * xflow_kafka_brokers.
- */
-static ngx_http_xflow_kv_t *
-ngx_http_xflow_kafka_blame(ngx_http_xflow_main_conf_t *mcf,
-    const char *errstr, u_char **file, ngx_uint_t *line)
-{
-    ngx_uint_t            i;
-    ngx_http_xflow_kv_t  *kv, *found;
-
-    *file = mcf->brokers_where.file;
-    *line = mcf->brokers_where.line;
-    found = NULL;
-
-    kv = mcf->kafka_conf.elts;
-
-    for (i = 0; i < mcf->kafka_conf.nelts; i++) {
-        if (ngx_strstr(errstr, kv[i].key.data) != NULL) {
-            *file = kv[i].file;
-            *line = kv[i].line;
-            found = &kv[i];
-        }
-    }
-
-    return found;
-}
-
-
-/* The check's producer says nothing: its error string does. */
-static void
-ngx_http_xflow_kafka_check_log(const rd_kafka_t *rk, int level,
-    const char *fac, const char *buf)
-{
-}
-
-
-/*
- * "nginx -t" and every start and reload: create a producer and its
- * topics once from the final configuration, without connecting, and
- * destroy it.  librdkafka checks at rd_kafka_new() what it does not
- * check property by property (enable.idempotence with acks other than
- * all, an SSL CA file that cannot be read, ...): a configuration it
- * refuses would otherwise stop every worker at start ("cannot be
- * respawned").
- */
-ngx_int_t
-ngx_http_xflow_kafka_check(ngx_conf_t *cf, ngx_http_xflow_main_conf_t *mcf)
-{
-    char                     errstr[512], value[64];
-    size_t                   len;
-    u_char                  *file;
-    ngx_str_t               *names;
-    ngx_uint_t               i, k, line;
-    ngx_keyval_t            *kvs;
-    rd_kafka_t              *rk;
-    rd_kafka_conf_t         *conf;
-    rd_kafka_topic_t        *rkt;
-    ngx_http_xflow_kv_t     *kv;
-    rd_kafka_topic_conf_t   *tconf;
-    ngx_http_xflow_tconf_t  *tc;
-
-    /* health answers from the statistics: they must be on */
-    len = sizeof(value);
-
-    if (mcf->health_where.file
-        && rd_kafka_conf_get(mcf->rk_conf, "statistics.interval.ms", value,
-                             &len)
-           == RD_KAFKA_CONF_OK
-        && ngx_atoi((u_char *) value, ngx_strlen(value)) == 0)
-    {
-        kv = ngx_http_xflow_kafka_user_conf(mcf, "statistics.interval.ms");
-
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"statistics.interval.ms 0\" switches off the "
-                      "statistics from which \"xflow_health\" (%s:%ui) "
-                      "learns the brokers' state in %s:%ui",
-                      mcf->health_where.file, mcf->health_where.line,
-                      kv ? kv->file : mcf->brokers_where.file,
-                      kv ? kv->line : mcf->brokers_where.line);
-        return NGX_ERROR;
-    }
-
-    conf = rd_kafka_conf_dup(mcf->rk_conf);
-    if (conf == NULL) {
-        return NGX_ERROR;
-    }
-
-    /* no broker: nothing connects, nothing is sent */
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", "", errstr,
-                          sizeof(errstr))
-        != RD_KAFKA_CONF_OK)
-    {
-        rd_kafka_conf_destroy(conf);
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "xflow: %s", errstr);
-        return NGX_ERROR;
-    }
-
-    rd_kafka_conf_set_log_cb(conf, ngx_http_xflow_kafka_check_log);
-
-    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-
-    if (rk == NULL) {
-        kv = ngx_http_xflow_kafka_blame(mcf, errstr, &file, &line);
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "librdkafka refuses the producer configuration: %s "
-                      "(%s %s) in %s:%ui", errstr,
-                      kv ? (char *) kv->key.data : "bootstrap.servers",
-                      kv ? (char *) kv->value.data
-                         : (char *) mcf->brokers.data,
-                      file, line);
-        return NGX_ERROR;
-    }
-
-    names = mcf->topics.elts;
-    tc = mcf->topic_confs.elts;
-
-    for (i = 0; i < mcf->topics.nelts; i++) {
-        tconf = rd_kafka_default_topic_conf_dup(rk);
-        if (tconf == NULL) {
-            rd_kafka_destroy(rk);
-            return NGX_ERROR;
-        }
-
-        file = mcf->brokers_where.file;
-        line = mcf->brokers_where.line;
-
-        for (len = 0; len < mcf->topic_confs.nelts; len++) {
-            if (tc[len].topic.len == names[i].len
-                && ngx_strncmp(tc[len].topic.data, names[i].data,
-                               names[i].len) == 0)
-            {
-                /* as each worker does: the topic's own on top */
-                kvs = tc[len].props->elts;
-
-                for (k = 0; k < tc[len].props->nelts; k++) {
-                    (void) rd_kafka_topic_conf_set(tconf,
-                                               (char *) kvs[k].key.data,
-                                               (char *) kvs[k].value.data,
-                                               errstr, sizeof(errstr));
-                }
-
-                file = tc[len].where.file;
-                line = tc[len].where.line;
-            }
-        }
-
-        rkt = rd_kafka_topic_new(rk, (char *) names[i].data, tconf);
-
-        if (rkt == NULL) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "librdkafka refuses topic \"%V\": %s in %s:%ui",
-                          &names[i],
-                          rd_kafka_err2str(rd_kafka_last_error()), file,
-                          line);
-            rd_kafka_destroy(rk);
-            return NGX_ERROR;
-        }
-
-        rd_kafka_topic_destroy(rkt);
-    }
-
-    rd_kafka_destroy(rk);
-
-    return NGX_OK;
-}
-
-
-/* ----------------------------------------------------------------
- * Batching defaults: linger and batch sizes.
- *
- * Set on the producer template before any xflow_kafka_conf, so that a
- * user's value (or its alias: queue.buffering.max.ms for linger.ms)
- * replaces them.  See docs/benchmarks.md, "librdkafka settings".
- *
- *   linger.ms  1   librdkafka's 5 makes ack=kafka wait 5 ms per batch
- *                  (32 connections: ~6k req/s whatever the CPU) and its
- *                  p99 over 5 ms; 0 sends a produce request per few
- *                  messages (5-10x the broker thread's work on batches).
- *                  At 1 ms a busy worker still fills batches of hundreds.
- *
- * batch.num.messages (10000) and batch.size (1 MB) stay librdkafka's:
- * at 1 ms of linger a worker never reaches them.
- * ---------------------------------------------------------------- */
-
-static const char  *ngx_http_xflow_kafka_batching[][2] = {
-    { "linger.ms", "1" },
-};
-
-
-ngx_int_t
-ngx_http_xflow_kafka_batch_defaults(rd_kafka_conf_t *conf, char *errstr,
-    size_t size)
-{
-    ngx_uint_t  i;
-
-    for (i = 0; i < sizeof(ngx_http_xflow_kafka_batching)
-                    / sizeof(ngx_http_xflow_kafka_batching[0]); i++)
-    {
-        if (rd_kafka_conf_set(conf, ngx_http_xflow_kafka_batching[i][0],
-                              ngx_http_xflow_kafka_batching[i][1], errstr,
-                              size)
-            != RD_KAFKA_CONF_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
-}
-
-/* ------------------------------------------ end of batching defaults */
 
 
 /*
@@ -491,7 +162,8 @@ ngx_http_xflow_kafka_batch_defaults(rd_kafka_conf_t *conf, char *errstr,
  * the topic's xflow_kafka_topic_conf on top.  librdkafka takes it.
  */
 static rd_kafka_topic_conf_t *
-ngx_http_xflow_topic_conf(ngx_http_xflow_main_conf_t *mcf, ngx_str_t *name)
+ngx_http_xflow_kafka_topic_props(ngx_http_xflow_main_conf_t *mcf,
+    ngx_str_t *name)
 {
     char                     errstr[512];
     ngx_uint_t               i, k;
@@ -548,7 +220,7 @@ ngx_http_xflow_kafka_conf_str(ngx_http_xflow_main_conf_t *mcf,
 
 
 static ngx_int_t
-ngx_http_xflow_pipe_open(ngx_cycle_t *cycle)
+ngx_http_xflow_kafka_pipe_open(ngx_cycle_t *cycle)
 {
     int                       fds[2];
     ngx_event_t              *rev;
@@ -574,7 +246,7 @@ ngx_http_xflow_pipe_open(ngx_cycle_t *cycle)
     w->pipe_wfd = fds[1];
 
     rev = c->read;
-    rev->handler = ngx_http_xflow_pipe_handler;
+    rev->handler = ngx_http_xflow_kafka_pipe_handler;
     rev->log = cycle->log;
     c->log = cycle->log;
 
@@ -592,7 +264,7 @@ ngx_http_xflow_pipe_open(ngx_cycle_t *cycle)
 
 
 static void
-ngx_http_xflow_pipe_handler(ngx_event_t *ev)
+ngx_http_xflow_kafka_pipe_handler(ngx_event_t *ev)
 {
     u_char                    buf[256];
     ssize_t                   n;
@@ -628,41 +300,6 @@ ngx_http_xflow_pipe_handler(ngx_event_t *ev)
 }
 
 
-rd_kafka_topic_t *
-ngx_http_xflow_kafka_topic(ngx_uint_t index)
-{
-    return ngx_http_xflow_worker.topics[index];
-}
-
-
-ngx_int_t
-ngx_http_xflow_kafka_has_room(ngx_uint_t n)
-{
-    ngx_http_xflow_worker_t  *w;
-
-    w = &ngx_http_xflow_worker;
-
-    /*
-     * librdkafka's threads only ever shrink the queue, so room seen here
-     * is still there when this worker produces right after: a batch is
-     * refused whole rather than half enqueued.
-     */
-    if (w->spooling && ngx_http_xflow_spool_enabled()) {
-        /*
-         * Kafka missed a deadline and has delivered nothing since: new
-         * requests go to the spool at once instead of each waiting for
-         * xflow_spool_after.  Replays probe the brokers meanwhile; the
-         * first delivery report that succeeds ends this.
-         */
-        return 0;
-    }
-
-    return ngx_http_xflow_kafka_queue_room(n);
-}
-
-
-/* Room in librdkafka's queue for n more messages (replays: spooling or
-   not). */
 ngx_int_t
 ngx_http_xflow_kafka_queue_room(ngx_uint_t n)
 {
@@ -687,7 +324,7 @@ ngx_http_xflow_kafka_queue_room(ngx_uint_t n)
  * on the same brokers.
  */
 void
-ngx_http_xflow_kafka_spool_queued(void)
+ngx_http_xflow_kafka_purge(void)
 {
     rd_kafka_resp_err_t       err;
     ngx_http_xflow_worker_t  *w;
@@ -741,23 +378,6 @@ ngx_http_xflow_kafka_spooling_off(void)
 }
 
 
-/* How long a request waits for Kafka before its events are spooled. */
-ngx_msec_t
-ngx_http_xflow_ack_deadline(ngx_http_request_t *r,
-    ngx_http_xflow_loc_conf_t *lcf)
-{
-    ngx_http_xflow_main_conf_t  *mcf;
-
-    if (!ngx_http_xflow_spool_enabled()) {
-        return lcf->ack_timeout;
-    }
-
-    mcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_module);
-
-    return ngx_min(mcf->spool_after, lcf->ack_timeout);
-}
-
-
 /* 1 while this worker sends new events to the spool, not to Kafka. */
 ngx_int_t
 ngx_http_xflow_kafka_spooling(void)
@@ -786,36 +406,19 @@ ngx_http_xflow_kafka_state(ngx_uint_t *brokers_up, time_t *broker_seen)
 }
 
 
-void
-ngx_http_xflow_kafka_next_id(u_char *dst)
-{
-    xf_id_next(&ngx_http_xflow_worker.ids, dst);
-}
-
-
-/*
- * Enqueue msgs on rkt without copying: the payloads live in batch->data,
- * which stays allocated until the last delivery report.  Returns the
- * number enqueued; messages that were not have their err set and *err
- * holds the first such error.
- */
 ngx_uint_t
-ngx_http_xflow_kafka_produce(ngx_http_xflow_batch_t *batch,
-    rd_kafka_topic_t *rkt, rd_kafka_message_t *msgs, ngx_uint_t n,
-    rd_kafka_resp_err_t *err)
+ngx_http_xflow_kafka_produce(ngx_uint_t index, rd_kafka_message_t *msgs,
+    ngx_uint_t n, ngx_http_xflow_opaque_t *opaque, rd_kafka_resp_err_t *err)
 {
     int         queued;
     ngx_uint_t  i;
 
     for (i = 0; i < n; i++) {
-        msgs[i]._private = batch;
+        msgs[i]._private = opaque;
     }
 
-    /* counted before producing: reports may only come through poll */
-    batch->pending += n;
-
-    queued = rd_kafka_produce_batch(rkt, RD_KAFKA_PARTITION_UA, 0,
-                                    msgs, (int) n);
+    queued = rd_kafka_produce_batch(ngx_http_xflow_worker.topics[index],
+                                    RD_KAFKA_PARTITION_UA, 0, msgs, (int) n);
 
     *err = RD_KAFKA_RESP_ERR_NO_ERROR;
 
@@ -826,8 +429,6 @@ ngx_http_xflow_kafka_produce(ngx_http_xflow_batch_t *batch,
                 break;
             }
         }
-
-        batch->pending -= n - queued;
     }
 
     return queued;
@@ -835,10 +436,10 @@ ngx_http_xflow_kafka_produce(ngx_http_xflow_batch_t *batch,
 
 
 static void
-ngx_http_xflow_dr_msg(rd_kafka_t *rk, const rd_kafka_message_t *msg,
+ngx_http_xflow_kafka_dr_msg(rd_kafka_t *rk, const rd_kafka_message_t *msg,
     void *opaque)
 {
-    ngx_http_xflow_batch_t  *batch;
+    ngx_http_xflow_opaque_t  *owner;
 
     if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         ngx_http_xflow_worker.broker_seen = ngx_time();
@@ -854,77 +455,21 @@ ngx_http_xflow_dr_msg(rd_kafka_t *rk, const rd_kafka_message_t *msg,
         ngx_http_xflow_metric_add(XF_M_KAFKA_PRODUCED_BYTES, 0, 0, msg->len);
     }
 
-    if (*(ngx_uint_t *) msg->_private == NGX_HTTP_XFLOW_OPAQUE_NONE) {
-        /* a notice of its own (a refused message's dead letter) */
-        return;
+    owner = msg->_private;
+
+    /* NULL: a notice nobody waits for (a refused message's dead letter) */
+    if (owner->report) {
+        owner->report(owner, msg);
     }
-
-    if (*(ngx_uint_t *) msg->_private == NGX_HTTP_XFLOW_OPAQUE_REPLAY) {
-        ngx_http_xflow_spool_replayed(msg->_private, msg);
-        return;
-    }
-
-    batch = msg->_private;
-
-    if (msg->err) {
-        if (msg->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE
-            && msg->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
-        {
-            /* purges are ours: the spooling and exit lines say so */
-            ngx_http_xflow_log_throttled(ngx_http_xflow_worker.log,
-                                         NGX_LOG_WARN,
-                                         NGX_HTTP_SERVICE_UNAVAILABLE,
-                                         "delivery_failed",
-                                         rd_kafka_err2str(msg->err));
-        }
-
-        /* librdkafka gave up (or the worker is exiting): to disk */
-        ngx_http_xflow_batch_spool(batch, rd_kafka_topic_name(msg->rkt),
-                                   msg->key, msg->key_len, msg->payload,
-                                   msg->len, msg->err);
-
-        if (batch->failed) {
-            batch->last_err = msg->err;
-        }
-    }
-
-    if (--batch->pending) {
-        return;
-    }
-
-    if (batch->r && !ngx_http_xflow_worker.exiting) {
-        /* spooled records not durable yet: the spool's tick answers */
-        if (ngx_http_xflow_spool_wait(batch) != NGX_OK) {
-            ngx_http_xflow_batch_done(batch);
-        }
-
-        return;
-    }
-
-    /*
-     * The request is gone, or the worker is exiting and its requests are
-     * never finalized (their pools are not destroyed at exit).
-     */
-
-    batch->r = NULL;
-    ngx_http_xflow_batch_release(batch);
 }
 
 
 /*
- * One message of a batch that Kafka did not take: kept on the spool, or
- * counted as failed when there is no spool or it cannot write.
+ * Errors no retry can cure: the message is too large for the broker or
+ * the topic, or a record the broker will never take.
  */
-static ngx_uint_t  ngx_http_xflow_opaque_none = NGX_HTTP_XFLOW_OPAQUE_NONE;
-
-
-/*
- * Errors no retry can cure: spooling such a message would replay it
- * forever.  Its dead letter says what happened and to which event (the
- * envelope's id), without the bytes Kafka refused.
- */
-static ngx_int_t
-ngx_http_xflow_permanent(rd_kafka_resp_err_t err)
+ngx_int_t
+ngx_http_xflow_kafka_refused_for_good(rd_kafka_resp_err_t err)
 {
     return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE
            || err == RD_KAFKA_RESP_ERR_INVALID_MSG
@@ -933,79 +478,17 @@ ngx_http_xflow_permanent(rd_kafka_resp_err_t err)
 }
 
 
-static void
-ngx_http_xflow_dead_letter_refused(ngx_http_xflow_batch_t *batch,
-    const char *topic, const u_char *value, size_t value_len,
-    rd_kafka_resp_err_t err)
+const char *
+ngx_http_xflow_kafka_topic_name(ngx_uint_t index)
 {
-    u_char        buf[512], *p;
-    ngx_str_t     id;
-    const char   *name;
-
-    /* the envelope starts {"v":1,"id":"<32 hex>" */
-    ngx_str_null(&id);
-
-    if (value_len > 13 + XF_ID_HEX_LEN
-        && ngx_strncmp(value, "{\"v\":1,\"id\":\"", 13) == 0)
-    {
-        id.data = (u_char *) value + 13;
-        id.len = XF_ID_HEX_LEN;
-    }
-
-    name = rd_kafka_topic_name(ngx_http_xflow_kafka_topic(batch->dl_topic));
-
-    p = ngx_snprintf(buf, sizeof(buf),
-                     "{\"v\":1,\"id\":\"%V\",\"ts\":%uL,\"error\":"
-                     "\"%s\",\"topic\":\"%s\",\"size\":%uz}", &id,
-                     batch->ts, rd_kafka_err2name(err), topic, value_len);
-
-    (void) ngx_http_xflow_kafka_produce_copy(name, NULL, 0, buf, p - buf,
-                                             &ngx_http_xflow_opaque_none);
+    return rd_kafka_topic_name(ngx_http_xflow_worker.topics[index]);
 }
 
 
-void
-ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch, const char *topic,
-    const void *key, size_t key_len, const void *value, size_t value_len,
-    rd_kafka_resp_err_t err)
-{
-    uint64_t  id;
-
-    if (ngx_http_xflow_permanent(err)) {
-        ngx_http_xflow_log_throttled(ngx_http_xflow_worker.log, NGX_LOG_WARN,
-                                     NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                     "refused", rd_kafka_err2str(err));
-        ngx_http_xflow_dead_letter_refused(batch, topic, value, value_len,
-                                           err);
-        return;
-    }
-
-    if (ngx_http_xflow_spool_append(topic, key, key_len, value, value_len,
-                                    batch->ts, 1, &id)
-        == NGX_OK)
-    {
-        batch->spooled++;
-
-        if (id > batch->spool_id) {
-            batch->spool_id = id;
-        }
-
-        return;
-    }
-
-    batch->failed++;
-
-    ngx_http_xflow_log_throttled(ngx_http_xflow_worker.log, NGX_LOG_WARN,
-                                 NGX_HTTP_SERVICE_UNAVAILABLE, "lost",
-                                 "a message Kafka did not take could not be "
-                                 "spooled");
-}
-
-
-/* Produce a copy (replays): NGX_OK's counterpart is NO_ERROR. */
 rd_kafka_resp_err_t
 ngx_http_xflow_kafka_produce_copy(const char *topic, const void *key,
-    size_t key_len, const void *value, size_t value_len, void *opaque)
+    size_t key_len, const void *value, size_t value_len,
+    ngx_http_xflow_opaque_t *opaque)
 {
     return rd_kafka_producev(ngx_http_xflow_worker.rk,
                              RD_KAFKA_V_TOPIC(topic),
@@ -1014,16 +497,6 @@ ngx_http_xflow_kafka_produce_copy(const char *topic, const void *key,
                              RD_KAFKA_V_VALUE((void *) value, value_len),
                              RD_KAFKA_V_OPAQUE(opaque),
                              RD_KAFKA_V_END);
-}
-
-
-void
-ngx_http_xflow_batch_release(ngx_http_xflow_batch_t *batch)
-{
-    if (batch->pending == 0 && batch->r == NULL) {
-        ngx_http_xflow_spool_unwait(batch);
-        ngx_free(batch);
-    }
 }
 
 
@@ -1060,7 +533,7 @@ ngx_http_xflow_kafka_error(rd_kafka_t *rk, int err, const char *reason,
 
 void
 ngx_http_xflow_kafka_exit_process(ngx_cycle_t *cycle,
-    ngx_http_xflow_main_conf_t *mcf)
+    ngx_http_xflow_main_conf_t *mcf, ngx_uint_t spool)
 {
     int                       left;
     ngx_uint_t                i;
@@ -1074,7 +547,6 @@ ngx_http_xflow_kafka_exit_process(ngx_cycle_t *cycle,
 
     /* reports served from here on must not touch requests */
     w->exiting = 1;
-    ngx_http_xflow_spool_exiting();
 
     /* bounded: a dead broker must not hold a reload forever */
     rd_kafka_flush(w->rk, (int) mcf->shutdown_timeout);
@@ -1086,8 +558,7 @@ ngx_http_xflow_kafka_exit_process(ngx_cycle_t *cycle,
     if (left > 0) {
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                       "xflow: %d Kafka messages undelivered at exit, "
-                      "%s", left, ngx_http_xflow_spool_enabled()
-                                  ? "spooled" : "lost (no xflow_spool)");
+                      "%s", left, spool ? "spooled" : "lost (no xflow_spool)");
 
         /* purged messages come back as failed reports: to the spool */
         rd_kafka_purge(w->rk, RD_KAFKA_PURGE_F_QUEUE
@@ -1115,8 +586,6 @@ ngx_http_xflow_kafka_exit_process(ngx_cycle_t *cycle,
     if (w->pipe_wfd != NGX_INVALID_FILE) {
         close(w->pipe_wfd);
     }
-
-    ngx_http_xflow_spool_exit_process(cycle);
 }
 
 

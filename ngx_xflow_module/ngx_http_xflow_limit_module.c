@@ -21,6 +21,7 @@
  */
 
 #include "ngx_http_xflow_module.h"
+#include "ngx_http_xflow_variables.h"
 #include "ngx_http_xflow_limit_module.h"
 #include "ngx_http_xflow_metrics_module.h"
 

@@ -4,6 +4,11 @@
  */
 
 #include "ngx_http_xflow_module.h"
+#include "ngx_http_xflow_handler.h"
+#include "ngx_http_xflow_health.h"
+#include "ngx_http_xflow_kafka.h"
+#include "ngx_http_xflow_spool.h"
+#include "ngx_http_xflow_variables.h"
 
 
 static void *ngx_http_xflow_create_main_conf(ngx_conf_t *cf);
@@ -1067,7 +1072,14 @@ ngx_http_xflow_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    return ngx_http_xflow_kafka_init_process(cycle, mcf);
+    /* the producer first: the spool replays through it */
+    if (ngx_http_xflow_kafka_init_process(cycle, mcf) != NGX_OK
+        || ngx_http_xflow_batch_init_process(cycle) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_xflow_spool_init_process(cycle, mcf);
 }
 
 
@@ -1089,5 +1101,16 @@ ngx_http_xflow_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
-    ngx_http_xflow_kafka_exit_process(cycle, mcf);
+    /*
+     * Requests are never finalized at exit: reports served from here on
+     * only spool.  The producer's flush and purge hand what is left to
+     * the spool, which is closed last.
+     */
+    ngx_http_xflow_batch_exiting();
+    ngx_http_xflow_spool_exiting();
+
+    ngx_http_xflow_kafka_exit_process(cycle, mcf,
+                                      ngx_http_xflow_spool_enabled());
+
+    ngx_http_xflow_spool_exit_process(cycle);
 }

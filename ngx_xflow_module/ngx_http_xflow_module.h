@@ -1,14 +1,21 @@
 /*
- * ngx_http_xflow_module.h - types shared by the xflow nginx glue.
+ * ngx_http_xflow_module.h - the types the xflow nginx glue shares: the
+ * collection module's configuration and per-request state.  Each part
+ * of the glue has its own header for its functions; docs/architecture.md
+ * draws how they call each other (downward only).
  *
- * The glue is thin: it parses directives, moves request bytes into the
- * core (core/, pure C), and owns the per-worker Kafka producer.
- *
- *   ngx_http_xflow_module.c    directives, configuration, process hooks
- *   ngx_http_xflow_handler.c   xflow_collect: method, body, decoding
- *   ngx_http_xflow_ingest.c    formats, envelopes, dead letters, produce
- *   ngx_http_xflow_kafka.c     producer, event-loop pipe, delivery reports
- *   ngx_http_xflow_reply.c     answers per SDK, CORS, rate-limited logs
+ *   ngx_http_xflow_module.c      the module, configuration, process hooks
+ *   ngx_http_xflow_directives.c  the collection module's directives
+ *   ngx_http_xflow_handler.c     xflow_collect: method, body, decoding
+ *   ngx_http_xflow_ingest.c      formats, events, dead letters: the plan
+ *   ngx_http_xflow_batch.c       delivery: produce, spool, the ack wait
+ *   ngx_http_xflow_kafka.c       the producer, event-loop pipe, reports
+ *   ngx_http_xflow_kafka_conf.c  librdkafka defaults and load-time check
+ *   ngx_http_xflow_spool.c       the disk spool and its replay
+ *   ngx_http_xflow_reply.c       answers per SDK, CORS
+ *   ngx_http_xflow_health.c      xflow_health
+ *   ngx_http_xflow_variables.c   $xflow_* variables
+ *   ngx_http_xflow_util.c        headers, sending, logs, topics, memory
  */
 
 #ifndef NGX_HTTP_XFLOW_MODULE_H
@@ -25,9 +32,11 @@
 #include "xf_envelope.h"
 #include "xf_format.h"
 #include "xf_json.h"
+#include "xf_outcome.h"
 #include "xf_route.h"
 
 #include "ngx_http_xflow_util.h"
+#include "ngx_http_xflow_batch.h"
 
 
 /* The release: debian/changelog's version, xflow_build_info{version}. */
@@ -35,12 +44,6 @@
 
 #define NGX_HTTP_XFLOW_ACK_KAFKA   0
 #define NGX_HTTP_XFLOW_ACK_LOCAL   1
-
-/* What a message's opaque is: the first member of both structures. */
-#define NGX_HTTP_XFLOW_OPAQUE_BATCH   0x62617463
-#define NGX_HTTP_XFLOW_OPAQUE_REPLAY  0x72706c79
-#define NGX_HTTP_XFLOW_OPAQUE_NONE    0x6e6f6e65
-
 
 /* xflow_kafka_topic_conf: librdkafka topic properties of one topic. */
 typedef struct {
@@ -113,31 +116,6 @@ typedef struct {
 } ngx_http_xflow_loc_conf_t;
 
 
-/*
- * The events of one request on their way to Kafka.  Allocated with
- * ngx_alloc, not from the request pool: it owns the envelope bytes that
- * librdkafka references without copying, and it outlives a request whose
- * client went away.  Each enqueued message holds a reference through its
- * msg_opaque; the request holds r while it waits (ack=kafka) and clears
- * it from a pool cleanup when it is finalized first.
- */
-typedef struct {
-    ngx_uint_t                  kind;           /* OPAQUE_BATCH */
-    ngx_http_request_t         *r;
-    ngx_uint_t                  pending;        /* messages not reported */
-    ngx_uint_t                  failed;         /* neither sent nor spooled */
-    ngx_uint_t                  spooled;
-    uint64_t                    spool_id;       /* last append: durable? */
-    uint64_t                    ts;             /* accepted, ms */
-    ngx_uint_t                  dl_topic;       /* for what Kafka refuses */
-    rd_kafka_resp_err_t         last_err;
-    ngx_queue_t                 queue;          /* waiting for durability */
-    unsigned                    waiting:1;
-    size_t                      size;           /* of the data below */
-    u_char                      data[];         /* envelopes */
-} ngx_http_xflow_batch_t;
-
-
 /* Per-request state. */
 typedef struct {
     xf_alloc_t                  alloc;          /* the request pool */
@@ -156,9 +134,8 @@ typedef struct {
     const char                 *error;          /* for $xflow_error */
     ngx_uint_t                  topic;          /* for $xflow_topic: the */
     ngx_uint_t                  topics;         /* topic, when only one */
-    ngx_http_xflow_batch_t     *batch;          /* while waiting for acks */
-    ngx_event_t                 ack_timer;
-    unsigned                    spool_asked:1;  /* the deadline passed */
+    xf_outcome_t                outcome;        /* why not accepted */
+    ngx_http_xflow_ack_wait_t   wait;           /* ack=kafka */
     ngx_http_request_t         *request;        /* for the allocator; */
     ngx_pool_t                 *pool;           /* r->pool is NULL while
                                                    the pool is destroyed */
@@ -169,94 +146,5 @@ typedef struct {
 
 extern ngx_module_t  ngx_http_xflow_module;
 
-
-/* ngx_http_xflow_kafka.c */
-/* linger/batch defaults on a fresh producer template (see _kafka.c) */
-ngx_int_t ngx_http_xflow_kafka_batch_defaults(rd_kafka_conf_t *conf,
-    char *errstr, size_t size);
-ngx_int_t ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
-    ngx_http_xflow_main_conf_t *mcf);
-void ngx_http_xflow_kafka_exit_process(ngx_cycle_t *cycle,
-    ngx_http_xflow_main_conf_t *mcf);
-rd_kafka_topic_t *ngx_http_xflow_kafka_topic(ngx_uint_t index);
-ngx_int_t ngx_http_xflow_kafka_has_room(ngx_uint_t n);
-ngx_int_t ngx_http_xflow_kafka_queue_room(ngx_uint_t n);
-void ngx_http_xflow_kafka_next_id(u_char *dst);
-ngx_int_t ngx_http_xflow_kafka_state(ngx_uint_t *brokers_up,
-    time_t *broker_seen);
-ngx_int_t ngx_http_xflow_kafka_defaults(ngx_conf_t *cf,
-    ngx_http_xflow_main_conf_t *mcf);
-ngx_int_t ngx_http_xflow_kafka_check(ngx_conf_t *cf,
-    ngx_http_xflow_main_conf_t *mcf);
-ngx_int_t ngx_http_xflow_kafka_spooling(void);
-void ngx_http_xflow_kafka_spool_queued(void);
-ngx_msec_t ngx_http_xflow_ack_deadline(ngx_http_request_t *r,
-    ngx_http_xflow_loc_conf_t *lcf);
-rd_kafka_resp_err_t ngx_http_xflow_kafka_produce_copy(const char *topic,
-    const void *key, size_t key_len, const void *value, size_t value_len,
-    void *opaque);
-void ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch,
-    const char *topic, const void *key, size_t key_len, const void *value,
-    size_t value_len, rd_kafka_resp_err_t err);
-
-/* ngx_http_xflow_spool.c */
-ngx_int_t ngx_http_xflow_spool_init_process(ngx_cycle_t *cycle,
-    ngx_http_xflow_main_conf_t *mcf);
-void ngx_http_xflow_spool_exit_process(ngx_cycle_t *cycle);
-void ngx_http_xflow_spool_exiting(void);
-ngx_int_t ngx_http_xflow_spool_enabled(void);
-ngx_int_t ngx_http_xflow_spool_configured(void);
-ngx_int_t ngx_http_xflow_spool_check(ngx_cycle_t *cycle,
-    ngx_http_xflow_main_conf_t *mcf);
-ngx_int_t ngx_http_xflow_spool_full(void);
-ngx_int_t ngx_http_xflow_spool_high_water(void);
-uint64_t ngx_http_xflow_spool_bytes(void);
-ngx_int_t ngx_http_xflow_spool_append(const char *topic, const void *key,
-    size_t key_len, const void *value, size_t value_len, uint64_t timestamp,
-    uint32_t attempt, uint64_t *id);
-ngx_int_t ngx_http_xflow_spool_wait(ngx_http_xflow_batch_t *batch);
-void ngx_http_xflow_spool_unwait(ngx_http_xflow_batch_t *batch);
-void ngx_http_xflow_spool_replayed(void *opaque,
-    const rd_kafka_message_t *msg);
-ngx_uint_t ngx_http_xflow_kafka_produce(ngx_http_xflow_batch_t *batch,
-    rd_kafka_topic_t *rkt, rd_kafka_message_t *msgs, ngx_uint_t n,
-    rd_kafka_resp_err_t *err);
-void ngx_http_xflow_batch_release(ngx_http_xflow_batch_t *batch);
-
-/* ngx_http_xflow_handler.c */
-ngx_int_t ngx_http_xflow_collect_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_xflow_reply_not_allowed(ngx_http_request_t *r,
-    ngx_http_xflow_ctx_t *ctx);
-void ngx_http_xflow_ack_timeout(ngx_event_t *ev);
-void ngx_http_xflow_batch_done(ngx_http_xflow_batch_t *batch);
-
-/* ngx_http_xflow_ingest.c */
-ngx_int_t ngx_http_xflow_ingest(ngx_http_request_t *r,
-    ngx_http_xflow_ctx_t *ctx, const u_char *body, size_t len);
-ngx_int_t ngx_http_xflow_reject_request(ngx_http_request_t *r,
-    ngx_http_xflow_ctx_t *ctx, xf_status_t st, const u_char *raw,
-    size_t raw_len);
-
-/* ngx_http_xflow_health.c */
-ngx_int_t ngx_http_xflow_health_handler(ngx_http_request_t *r);
-
-/* ngx_http_xflow_variables.c */
-ngx_int_t ngx_http_xflow_add_variables(ngx_conf_t *cf);
-ngx_int_t ngx_http_xflow_register_variables(ngx_conf_t *cf,
-    ngx_http_variable_t *vars);
-
-/* ngx_http_xflow_reply.c */
-ngx_int_t ngx_http_xflow_reply_accepted(ngx_http_request_t *r,
-    ngx_http_xflow_ctx_t *ctx);
-ngx_int_t ngx_http_xflow_reply_error(ngx_http_request_t *r,
-    ngx_uint_t status, const char *code, const char *detail);
-ngx_int_t ngx_http_xflow_reply_status(ngx_http_request_t *r,
-    xf_status_t st);
-ngx_int_t ngx_http_xflow_reply_retry(ngx_http_request_t *r,
-    ngx_uint_t throttle, const char *code, const char *detail);
-ngx_int_t ngx_http_xflow_reply_posthog_config(ngx_http_request_t *r,
-    xf_str_t *token, ngx_uint_t javascript);
-ngx_int_t ngx_http_xflow_cors(ngx_http_request_t *r);
-ngx_int_t ngx_http_xflow_preflight(ngx_http_request_t *r);
 
 #endif /* NGX_HTTP_XFLOW_MODULE_H */

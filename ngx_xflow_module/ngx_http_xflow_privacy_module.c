@@ -18,6 +18,7 @@
  */
 
 #include "ngx_http_xflow_module.h"
+#include "ngx_http_xflow_variables.h"
 #include "ngx_http_xflow_privacy_module.h"
 #include "ngx_http_xflow_metrics_module.h"
 

@@ -11,7 +11,12 @@
  */
 
 #include "ngx_http_xflow_module.h"
+#include "ngx_http_xflow_reply.h"
 #include "ngx_http_xflow_limit_module.h"
+
+
+static ngx_int_t ngx_http_xflow_reply_retry(ngx_http_request_t *r,
+    ngx_uint_t throttle, const char *code, const char *detail);
 
 
 /* A 1x1 transparent GIF, for image beacons and pixels. */
@@ -170,7 +175,7 @@ ngx_http_xflow_reply_posthog_config(ngx_http_request_t *r, xf_str_t *token,
  * a rate limit said no (the client sends too much), rather than the
  * gateway being overloaded (queue or spool full, Kafka failing).
  */
-ngx_int_t
+static ngx_int_t
 ngx_http_xflow_reply_retry(ngx_http_request_t *r, ngx_uint_t throttle,
     const char *code, const char *detail)
 {
@@ -245,13 +250,43 @@ ngx_http_xflow_reply_retry(ngx_http_request_t *r, ngx_uint_t throttle,
 }
 
 
-/* 405, with the methods the location's format takes. */
+/*
+ * A refusal the gateway decided, answered from the outcome table: its
+ * code in the body, $xflow_error and the metrics; "try again later" in
+ * the status the SDK retries; 405 with the methods the location's format
+ * takes.  detail NULL: the outcome's own.
+ */
 ngx_int_t
-ngx_http_xflow_reply_not_allowed(ngx_http_request_t *r,
-    ngx_http_xflow_ctx_t *ctx)
+ngx_http_xflow_reply_outcome(ngx_http_request_t *r, xf_outcome_t outcome,
+    const char *detail)
 {
     ngx_int_t                   rc;
+    ngx_http_xflow_ctx_t       *ctx;
+    const xf_outcome_info_t    *info;
     ngx_http_xflow_loc_conf_t  *lcf;
+
+    info = xf_outcome_info(outcome);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
+
+    if (ctx) {
+        ctx->outcome = outcome;
+        ctx->error = info->name;
+    }
+
+    if (detail == NULL) {
+        detail = info->detail;
+    }
+
+    if (info->retry) {
+        return ngx_http_xflow_reply_retry(r, info->throttle, info->name,
+                                          detail);
+    }
+
+    if (outcome == XF_OUTCOME_ACCEPTED) {
+        return ngx_http_xflow_reply_accepted(r, ctx);
+    }
+
+    /* XF_OUTCOME_METHOD_NOT_ALLOWED */
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
 
@@ -263,11 +298,8 @@ ngx_http_xflow_reply_not_allowed(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->error = "method_not_allowed";
-
-    return ngx_http_xflow_reply_error(r, NGX_HTTP_NOT_ALLOWED,
-                                      "method_not_allowed",
-                                      "send events with POST");
+    return ngx_http_xflow_reply_error(r, NGX_HTTP_NOT_ALLOWED, info->name,
+                                      detail);
 }
 
 

@@ -18,6 +18,8 @@
  */
 
 #include "ngx_http_xflow_module.h"
+#include "ngx_http_xflow_kafka.h"
+#include "ngx_http_xflow_spool.h"
 #include "ngx_http_xflow_metrics_module.h"
 
 #include "xf_spool.h"
@@ -36,7 +38,7 @@
 
 /* A replayed record on its way: the opaque of its message. */
 typedef struct {
-    ngx_uint_t              kind;       /* NGX_HTTP_XFLOW_OPAQUE_REPLAY */
+    ngx_http_xflow_opaque_t opaque;     /* first: the report */
     xf_spool_pos_t          pos;
     uint64_t                timestamp;
     uint32_t                attempt;
@@ -46,7 +48,7 @@ typedef struct {
 typedef struct {
     xf_spool_t             *sp;
     ngx_event_t             tick;
-    ngx_queue_t             waiting;    /* batches waiting for durability */
+    ngx_queue_t             waiting;    /* of waiters, for durability */
     time_t                  adopted;    /* last adoption pass */
     ngx_uint_t              inflight;
     ngx_log_t              *log;
@@ -62,6 +64,8 @@ typedef struct {
 static void ngx_http_xflow_spool_tick(ngx_event_t *ev);
 static void ngx_http_xflow_spool_replay(ngx_http_xflow_spool_worker_t *w);
 static void ngx_http_xflow_spool_release(ngx_http_xflow_spool_worker_t *w);
+static void ngx_http_xflow_spool_replayed(ngx_http_xflow_opaque_t *opaque,
+    const rd_kafka_message_t *msg);
 static void ngx_http_xflow_spool_metrics(ngx_http_xflow_spool_worker_t *w);
 static void ngx_http_xflow_spool_log_error(ngx_http_xflow_spool_worker_t *w,
     const char *what, xf_spool_rc_t rc);
@@ -370,35 +374,33 @@ ngx_http_xflow_spool_append(const char *topic, const void *key,
 
 
 /*
- * A batch whose spooled records are not durable yet: answered by the
- * tick that makes them so (fsync=interval).  NGX_DECLINED when they
- * already are: answer now.
+ * Records not durable yet (fsync=interval): the tick that makes them so
+ * calls the waiter.
  */
 ngx_int_t
-ngx_http_xflow_spool_wait(ngx_http_xflow_batch_t *batch)
+ngx_http_xflow_spool_wait(ngx_http_xflow_spool_waiter_t *waiter)
 {
     ngx_http_xflow_spool_worker_t  *w;
 
     w = &ngx_http_xflow_spool_worker;
 
-    if (w->sp == NULL || batch->spool_id <= xf_spool_durable(w->sp)) {
+    if (w->sp == NULL || waiter->id <= xf_spool_durable(w->sp)) {
         return NGX_DECLINED;
     }
 
-    ngx_queue_insert_tail(&w->waiting, &batch->queue);
-    batch->waiting = 1;
+    ngx_queue_insert_tail(&w->waiting, &waiter->queue);
+    waiter->waiting = 1;
 
     return NGX_OK;
 }
 
 
-/* A waiting batch whose request went away. */
 void
-ngx_http_xflow_spool_unwait(ngx_http_xflow_batch_t *batch)
+ngx_http_xflow_spool_unwait(ngx_http_xflow_spool_waiter_t *waiter)
 {
-    if (batch->waiting) {
-        ngx_queue_remove(&batch->queue);
-        batch->waiting = 0;
+    if (waiter->waiting) {
+        ngx_queue_remove(&waiter->queue);
+        waiter->waiting = 0;
     }
 }
 
@@ -406,25 +408,25 @@ ngx_http_xflow_spool_unwait(ngx_http_xflow_batch_t *batch)
 static void
 ngx_http_xflow_spool_release(ngx_http_xflow_spool_worker_t *w)
 {
-    uint64_t                 durable;
-    ngx_queue_t             *q;
-    ngx_http_xflow_batch_t  *batch;
+    uint64_t                        durable;
+    ngx_queue_t                    *q;
+    ngx_http_xflow_spool_waiter_t  *waiter;
 
     durable = xf_spool_durable(w->sp);
 
     while (!ngx_queue_empty(&w->waiting)) {
         q = ngx_queue_head(&w->waiting);
-        batch = ngx_queue_data(q, ngx_http_xflow_batch_t, queue);
+        waiter = ngx_queue_data(q, ngx_http_xflow_spool_waiter_t, queue);
 
-        if (batch->spool_id > durable) {
+        if (waiter->id > durable) {
             /* appended in order: the rest is later still */
             break;
         }
 
         ngx_queue_remove(q);
-        batch->waiting = 0;
+        waiter->waiting = 0;
 
-        ngx_http_xflow_batch_done(batch);
+        waiter->durable(waiter);
     }
 }
 
@@ -534,14 +536,15 @@ ngx_http_xflow_spool_replay(ngx_http_xflow_spool_worker_t *w)
             return;
         }
 
-        token->kind = NGX_HTTP_XFLOW_OPAQUE_REPLAY;
+        token->opaque.report = ngx_http_xflow_spool_replayed;
         token->pos = pos;
         token->timestamp = rec.timestamp;
         token->attempt = rec.attempt;
 
         err = ngx_http_xflow_kafka_produce_copy((char *) topic, rec.key,
                                                 rec.key_len, rec.value,
-                                                rec.value_len, token);
+                                                rec.value_len,
+                                                &token->opaque);
 
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             /* to the tail again, so the segment can go */
@@ -564,14 +567,15 @@ ngx_http_xflow_spool_replay(ngx_http_xflow_spool_worker_t *w)
 
 
 /* The delivery report of a replayed record. */
-void
-ngx_http_xflow_spool_replayed(void *opaque, const rd_kafka_message_t *msg)
+static void
+ngx_http_xflow_spool_replayed(ngx_http_xflow_opaque_t *opaque,
+    const rd_kafka_message_t *msg)
 {
     uint64_t                        id;
     ngx_http_xflow_replay_t        *token;
     ngx_http_xflow_spool_worker_t  *w;
 
-    token = opaque;
+    token = (ngx_http_xflow_replay_t *) opaque;
     w = &ngx_http_xflow_spool_worker;
 
     if (w->inflight) {
@@ -584,8 +588,7 @@ ngx_http_xflow_spool_replayed(void *opaque, const rd_kafka_message_t *msg)
     }
 
     if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR
-        || msg->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE
-        || msg->err == RD_KAFKA_RESP_ERR_INVALID_RECORD)
+        || ngx_http_xflow_kafka_refused_for_good(msg->err))
     {
         /* delivered, or refused for good: replaying cannot help */
         if (msg->err) {

@@ -13,6 +13,7 @@
  */
 
 #include "ngx_http_xflow_module.h"
+#include "ngx_http_xflow_variables.h"
 
 
 typedef enum {

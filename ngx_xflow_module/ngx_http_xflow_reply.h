@@ -1,0 +1,48 @@
+/*
+ * ngx_http_xflow_reply.h - answers in the shape each SDK expects, and
+ * CORS.  Every function runs on the worker's event loop and returns what
+ * the answer sent returns (for ngx_http_finalize_request()), or an HTTP
+ * status when it could not be built.  Bodies live in the request pool.
+ */
+
+#ifndef NGX_HTTP_XFLOW_REPLY_H
+#define NGX_HTTP_XFLOW_REPLY_H
+
+#include "ngx_http_xflow_module.h"
+
+
+/** @brief Success, as the request's SDK reads it (ctx->reply): a GIF for
+ * beacons, {"status":1} for PostHog, "1" for Mixpanel, ... */
+ngx_int_t ngx_http_xflow_reply_accepted(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx);
+
+/** @brief A refusal the gateway decided (xf_outcome.h): its code, and for
+ * "try again later" the status the SDK retries (or xflow_retry_status)
+ * with Retry-After.  Sets ctx->outcome and $xflow_error.  \p detail NULL:
+ * the outcome's own text. */
+ngx_int_t ngx_http_xflow_reply_outcome(ngx_http_request_t *r,
+    xf_outcome_t outcome, const char *detail);
+
+/** @brief A body the core could not use: \p st's HTTP status, logged at
+ * info level, throttled. */
+ngx_int_t ngx_http_xflow_reply_status(ngx_http_request_t *r,
+    xf_status_t st);
+
+/** @brief {"error":code,"detail":detail} with \p status; Amplitude's SDKs
+ * also get "code".  \p code is plain ASCII; \p detail is escaped. */
+ngx_int_t ngx_http_xflow_reply_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *detail);
+
+/** @brief posthog-js's remote config (JSON, or config.js when
+ * \p javascript), which turns its extras off and enables gzip. */
+ngx_int_t ngx_http_xflow_reply_posthog_config(ngx_http_request_t *r,
+    xf_str_t *token, ngx_uint_t javascript);
+
+/** @brief CORS headers for an allowed Origin.  @returns NGX_OK (added),
+ * NGX_DECLINED (no CORS for this request) or NGX_ERROR. */
+ngx_int_t ngx_http_xflow_cors(ngx_http_request_t *r);
+
+/** @brief Answer a CORS preflight (204). */
+ngx_int_t ngx_http_xflow_preflight(ngx_http_request_t *r);
+
+#endif /* NGX_HTTP_XFLOW_REPLY_H */

@@ -1,0 +1,304 @@
+/*
+ * fuzz-outbox.c - plan, render and parse back one request's messages.
+ *
+ * Input: records of [op][len][len bytes].  op's low 2 bits: 0 an event
+ * routed to 1-4 targets (op's bits 2-7 pick topics and keys), 1 a dead
+ * letter (bit 2: fields are stripped), 2 a raw message, 3 a dead letter
+ * with a request member.
+ *
+ * Invariants: rendering writes exactly xf_outbox_size() bytes; every
+ * envelope parses back to the id it was rendered with, in order; copies
+ * share their envelope; dead letters are always one valid JSON value,
+ * and so is an event's envelope when its bytes were; grouping is a
+ * stable permutation, topic by topic.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xf_json.h"
+#include "xf_outbox.h"
+
+
+#define FUZZ_TOPICS  5
+
+
+/* An arena: the outbox frees only its arrays, members go with it. */
+typedef struct fuzz_block_s  fuzz_block_t;
+
+struct fuzz_block_s {
+    fuzz_block_t  *next;
+    max_align_t    data[];
+};
+
+
+static void *
+fuzz_alloc(void *data, size_t size)
+{
+    fuzz_block_t  **head = data, *b;
+
+    b = malloc(sizeof(fuzz_block_t) + size);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    b->next = *head;
+    *head = b;
+
+    return b->data;
+}
+
+
+static void
+fuzz_free(void *data, void *p)
+{
+    /* the arena goes at once at the end */
+}
+
+
+static void
+fuzz_arena_free(fuzz_block_t *b)
+{
+    fuzz_block_t  *next;
+
+    for ( ; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+}
+
+
+static xf_status_t
+fuzz_strip_event(void *data, const u_char **p, size_t *len)
+{
+    /* the rules may shorten an event: keep a prefix of it */
+    if (*len > 8 && (*p)[0] == '{' && (*p)[1] == '}') {
+        *len = 2;
+    }
+
+    return XF_OK;
+}
+
+
+static xf_status_t
+fuzz_strip_value(void *data, const u_char *event, size_t len, xf_str_t *v)
+{
+    if (v->len > 3) {
+        v->len = 3;
+    }
+
+    return XF_OK;
+}
+
+
+static int
+fuzz_valid_json(const u_char *p, size_t len)
+{
+    size_t          end, err;
+    xf_json_span_t  span;
+
+    return len && xf_json_scan_value(p, len, 64, &span, &end, &err) == XF_OK
+           && span.off == 0 && end == len;
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    u_char              *buf, *end, expect[XF_ID_HEX_LEN];
+    size_t               i, j, len, n, total, count[FUZZ_TOPICS];
+    size_t              *order, seen;
+    uint8_t              op;
+    xf_str_t             id, app, member;
+    xf_outbox_t          ob;
+    xf_id_gen_t          ids, again;
+    unsigned            *kind;
+    xf_route_target_t    t[4];
+    xf_outbox_strip_t    strip;
+    xf_outbox_request_t  what;
+
+    fuzz_block_t        *arena;
+    xf_alloc_t           a;
+
+    static const char  head[] = "\",\"ts\":1,\"src\":\"json\"";
+
+    arena = NULL;
+    a.alloc = fuzz_alloc;
+    a.free = fuzz_free;
+    a.data = &arena;
+
+    if (xf_outbox_init(&ob, 1, &a) != XF_OK) {
+        return 0;
+    }
+
+    /* per message: 1 the payload must be valid JSON */
+    kind = calloc(size * 4 + 1, sizeof(unsigned));
+    if (kind == NULL) {
+        fuzz_arena_free(arena);
+        return 0;
+    }
+
+    strip.strip_event = fuzz_strip_event;
+    strip.strip_value = fuzz_strip_value;
+    strip.data = NULL;
+
+    app.data = (const u_char *) "app\"\\";
+    app.len = 5;
+
+    while (size >= 2) {
+        op = data[0];
+        len = data[1] < size - 2 ? data[1] : size - 2;
+        data += 2;
+        size -= 2;
+
+        id.data = data;
+        id.len = len < 8 ? len : 8;
+
+        switch (op & 3) {
+
+        case 0:
+            n = 1 + ((op >> 2) & 3);
+            for (i = 0; i < n; i++) {
+                t[i].topic = ((op >> 4) + i) % FUZZ_TOPICS;
+                t[i].key = (xf_route_key_t) ((op >> (i + 2)) % 3);
+            }
+
+            j = ob.n;
+            if (xf_outbox_event(&ob, t, n, &id, &app, data, len) != XF_OK) {
+                abort();
+            }
+
+            kind[j] = fuzz_valid_json(data, len);
+            break;
+
+        case 2:
+            if (xf_outbox_raw(&ob, (op >> 5) % FUZZ_TOPICS, &id, data, len)
+                != XF_OK)
+            {
+                abort();
+            }
+
+            break;
+
+        default:
+            strip.strips = (op >> 2) & 1;
+            member.data = NULL;
+            member.len = 0;
+
+            if ((op & 3) == 3) {
+                memset(&what, 0, sizeof(what));
+                what.uri.data = data;
+                what.uri.len = len;
+
+                if (xf_outbox_request_member(&what, &a, &member)
+                    != XF_OK)
+                {
+                    abort();
+                }
+            }
+
+            j = ob.n;
+            if (xf_outbox_dead_letter(&ob, (op >> 3) % FUZZ_TOPICS, data,
+                                      len, &app, "reason",
+                                      member.data ? &member : NULL, &strip)
+                != XF_OK)
+            {
+                abort();
+            }
+
+            kind[j] = 1;
+            break;
+        }
+
+        data += len;
+        size -= len;
+    }
+
+    total = xf_outbox_size(&ob, sizeof(head) - 1);
+    buf = malloc(total + 1);
+    order = malloc((ob.n + 1) * sizeof(size_t));
+
+    if (buf == NULL || order == NULL) {
+        abort();
+    }
+
+    xf_id_init(&ids, 0x1234);
+    end = xf_outbox_render(&ob, buf, (const u_char *) head, sizeof(head) - 1,
+                           &ids);
+
+    if ((size_t) (end - buf) != total) {
+        abort();
+    }
+
+    /* ids parse back in render order; copies share their envelope */
+    xf_id_init(&again, 0x1234);
+
+    for (i = 0; i < ob.n; i++) {
+        if (ob.out[i].copy_of >= 0) {
+            if (ob.out[i].payload != ob.out[ob.out[i].copy_of].payload) {
+                abort();
+            }
+            continue;
+        }
+
+        if (ob.out[i].raw) {
+            if (ob.out[i].payload_len != ob.out[i].event_len
+                || memcmp(ob.out[i].payload, ob.out[i].event,
+                          ob.out[i].event_len) != 0)
+            {
+                abort();
+            }
+            continue;
+        }
+
+        xf_id_next(&again, expect);
+
+        if (xf_outbox_envelope_id(ob.out[i].payload, ob.out[i].payload_len,
+                                  &id)
+            != XF_OK
+            || memcmp(id.data, expect, XF_ID_HEX_LEN) != 0)
+        {
+            abort();
+        }
+
+        if (kind[i] && !fuzz_valid_json(ob.out[i].payload,
+                                        ob.out[i].payload_len))
+        {
+            abort();
+        }
+    }
+
+    /* grouping: every message once, topics in order, stable within */
+    if (xf_outbox_group(&ob, FUZZ_TOPICS, count, order) != XF_OK) {
+        abort();
+    }
+
+    seen = 0;
+    for (i = 0; i < FUZZ_TOPICS; i++) {
+        seen += count[i];
+    }
+
+    if (seen != ob.n) {
+        abort();
+    }
+
+    for (i = 1; i < ob.n; i++) {
+        if (ob.out[order[i]].topic < ob.out[order[i - 1]].topic
+            || (ob.out[order[i]].topic == ob.out[order[i - 1]].topic
+                && order[i] <= order[i - 1]))
+        {
+            abort();
+        }
+    }
+
+    free(order);
+    free(buf);
+    free(kind);
+
+    xf_outbox_free(&ob);
+    fuzz_arena_free(arena);
+
+    return 0;
+}
