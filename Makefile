@@ -47,7 +47,7 @@ export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 export CK_DEFAULT_TIMEOUT ?= 60
 
 .PHONY: all module deps run test unit unit-plain unit-asan e2e e2e-asan \
-        fuzz fuzz-replay bench clean asan-nginx monitoring-check
+        fuzz fuzz-replay bench clean asan-nginx monitoring-check callgraph
 
 all: module
 
@@ -222,8 +222,13 @@ run: $(MODULE) $(B)/xflow-devbroker
 monitoring-check: $(B)/.deps-ok
 	tests/support/check-monitoring.sh
 
+# the glue's file-level call graph: calls go down only (docs/architecture.md)
+callgraph: $(MODULE)
+	tests/support/callgraph.sh --check
+
 test: $(B)/.deps-ok
 	$(MAKE) module
+	$(MAKE) callgraph
 	$(MAKE) unit
 	$(MAKE) fuzz-replay
 	$(MAKE) monitoring-check

@@ -260,7 +260,8 @@ ngx_http_xflow_reject_request(ngx_http_request_t *r,
         return ngx_http_xflow_reply_status(r, st);
     }
 
-    ct = ngx_http_xflow_header_in(r, "Content-Type", sizeof("Content-Type") - 1);
+    ct = ngx_http_xflow_header_in(r, "Content-Type",
+                                  sizeof("Content-Type") - 1);
     ce = ngx_http_xflow_header_in(r, "Content-Encoding",
                                   sizeof("Content-Encoding") - 1);
 

@@ -124,6 +124,13 @@ ngx_int_t ngx_http_xflow_kafka_batch_defaults(rd_kafka_conf_t *conf,
     char *errstr, size_t size);
 
 /**
+ * @brief Set one librdkafka property on the producer template.
+ * @returns NGX_OK, or NGX_ERROR after logging librdkafka's reason.
+ */
+ngx_int_t ngx_http_xflow_kafka_conf_set(ngx_conf_t *cf,
+    ngx_http_xflow_main_conf_t *mcf, const char *name, const char *value);
+
+/**
  * @brief The delivery deadline and queue sizes xflow sets unless
  * xflow_kafka_conf does (docs/directives.md): at the end of http{}.
  * @returns NGX_OK or NGX_ERROR (logged).

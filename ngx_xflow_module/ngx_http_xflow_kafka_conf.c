@@ -321,3 +321,21 @@ ngx_http_xflow_kafka_batch_defaults(rd_kafka_conf_t *conf, char *errstr,
 }
 
 /* ------------------------------------------ end of batching defaults */
+
+
+ngx_int_t
+ngx_http_xflow_kafka_conf_set(ngx_conf_t *cf, ngx_http_xflow_main_conf_t *mcf,
+    const char *name, const char *value)
+{
+    char  errstr[512];
+
+    if (rd_kafka_conf_set(mcf->rk_conf, name, value, errstr, sizeof(errstr))
+        != RD_KAFKA_CONF_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid Kafka property \"%s\": %s", name, errstr);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
