@@ -464,7 +464,8 @@ ngx_http_xflow_limit_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
 
 static char *
-ngx_http_xflow_limit_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_xflow_limit_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
 {
     ngx_http_xflow_limit_loc_conf_t *llcf = conf;
 
