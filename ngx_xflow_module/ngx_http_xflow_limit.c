@@ -30,6 +30,8 @@ static ngx_int_t ngx_http_xflow_limit_refuse(ngx_http_request_t *r,
     xrl_decision_t *d);
 static ngx_int_t ngx_http_xflow_limit_headers(ngx_http_request_t *r,
     ngx_http_xflow_limit_zone_t *zone, xrl_decision_t *d);
+static u_char *ngx_http_xflow_limit_header(ngx_http_request_t *r,
+    const char *key, u_char *p, u_char *last, const char *fmt, ...);
 static ngx_http_xflow_limit_ctx_t *ngx_http_xflow_limit_ctx(
     ngx_http_request_t *r);
 
@@ -248,9 +250,9 @@ static ngx_int_t
 ngx_http_xflow_limit_headers(ngx_http_request_t *r,
     ngx_http_xflow_limit_zone_t *zone, xrl_decision_t *d)
 {
-    u_char                      *p;
+    u_char                      *p, *last;
+    size_t                       size;
     uint64_t                     retry, reset;
-    ngx_table_elt_t             *h;
     ngx_http_xflow_limit_ctx_t  *ctx;
 
     retry = d->retry_after_ns == XRL_RETRY_NEVER
@@ -261,10 +263,14 @@ ngx_http_xflow_limit_headers(ngx_http_request_t *r,
         retry = 1;
     }
 
-    p = ngx_pnalloc(r->pool, 3 * NGX_INT64_LEN + 2 * zone->name.len + 64);
+    size = 3 * NGX_INT64_LEN + 2 * zone->name.len + 64;
+
+    p = ngx_pnalloc(r->pool, size);
     if (p == NULL) {
         return NGX_ERROR;
     }
+
+    last = p + size;
 
     /* Retry-After itself is written with the answer (reply_retry) */
     ctx = ngx_http_xflow_limit_ctx(r);
@@ -274,31 +280,48 @@ ngx_http_xflow_limit_headers(ngx_http_request_t *r,
 
     ctx->retry_after = retry;
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    p = ngx_http_xflow_limit_header(r, "RateLimit-Policy", p, last,
+                                    "\"%V\";q=%uL;w=%uL", &zone->name,
+                                    zone->rate, zone->period_ns / 1000000000);
+    if (p == NULL) {
         return NGX_ERROR;
     }
 
-    h->hash = 1;
-    ngx_str_set(&h->key, "RateLimit-Policy");
-    h->value.data = p;
-    p = ngx_sprintf(p, "\"%V\";q=%uL;w=%uL", &zone->name, zone->rate,
-                    zone->period_ns / 1000000000);
-    h->value.len = p - h->value.data;
+    p = ngx_http_xflow_limit_header(r, "RateLimit", p, last,
+                                    "\"%V\";r=%uL;t=%uL", &zone->name,
+                                    d->remaining, reset);
+
+    return p ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
+ * One response header KEY: VALUE, the value printed from fmt into
+ * [p, last).  Returns the end of the value, or NULL without memory.
+ */
+static u_char *
+ngx_http_xflow_limit_header(ngx_http_request_t *r, const char *key,
+    u_char *p, u_char *last, const char *fmt, ...)
+{
+    va_list           args;
+    ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     h->hash = 1;
-    ngx_str_set(&h->key, "RateLimit");
-    h->value.data = p;
-    p = ngx_sprintf(p, "\"%V\";r=%uL;t=%uL", &zone->name, d->remaining,
-                    reset);
-    h->value.len = p - h->value.data;
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
 
-    return NGX_OK;
+    va_start(args, fmt);
+    h->value.data = p;
+    p = ngx_vslprintf(p, last, fmt, args);
+    h->value.len = p - h->value.data;
+    va_end(args);
+
+    return p;
 }
 
 
