@@ -1,6 +1,21 @@
 /*
- * ngx_http_xflow_limit_module.h - what the collection handler asks the
- * rate limits (see ngx_http_xflow_limit_module.c).
+ * ngx_http_xflow_limit_module.h - the rate limits (xflow_limit_zone,
+ * xflow_limit, xflow_limit_report) and the bound on decoded bytes in
+ * flight (xflow_max_decoded_in_flight).
+ *
+ * The part's files, in the order calls may go (never back up the list):
+ *
+ *   ngx_http_xflow_limit_module.c  directives, configuration, zone init
+ *   ngx_http_xflow_limit_report.c  the xflow_limit_report handler
+ *   ngx_http_xflow_limit.c         per request: the check, the headers,
+ *                                  $xflow_limit_status, $xflow_limit_zone
+ *   ngx_http_xflow_inflight.c      decoded bytes in flight, per worker
+ *
+ * Threads and phases: nginx runs every function below in one thread.
+ * "Config time" is the master (or nginx -t) reading the configuration;
+ * "worker" is a worker process's event loop, serving a request.  Nothing
+ * here locks: the tables are shared memory updated by compare-and-swap,
+ * the in-flight count is per worker.
  */
 
 #ifndef NGX_HTTP_XFLOW_LIMIT_MODULE_H
@@ -23,29 +38,171 @@ extern ngx_module_t  ngx_http_xflow_limit_module;
 
 
 /*
- * Requests (r/s, r/m zones), before the body is read: NGX_OK, or
- * NGX_DECLINED when refused (Retry-After and the RateLimit fields are
- * set; the caller answers with the retry status), NGX_ERROR.
+ * ---------------------------------------------------------------------
+ * The API the rest of the glue uses
+ * ---------------------------------------------------------------------
+ */
+
+/**
+ * @brief Checks the request against the location's request limits (r/s
+ *        and r/m zones), before the body is read.
+ *
+ * Each zone of the location's xflow_limit list that counts requests takes
+ * one token for the request's key; an empty key is not limited.  The
+ * decision is kept for $xflow_limit_status and $xflow_limit_zone.
+ *
+ * @returns NGX_OK: go on.  NGX_DECLINED: refused; the RateLimit-Policy
+ *          and RateLimit headers are set and
+ *          ngx_http_xflow_limit_retry_after() says how long to wait: the
+ *          caller answers with the retry status.  NGX_ERROR: no memory
+ *          or the key could not be evaluated.
+ *
+ * Memory: the headers and the request's limit ctx come from r->pool.
+ *
+ * Called from: a worker, the collection handler, once per request.
  */
 ngx_int_t ngx_http_xflow_limit_requests(ngx_http_request_t *r);
 
-/*
- * Events (e/s, e/m zones), n valid events of a decoded upload: NGX_OK,
- * NGX_DECLINED (refused, as above), NGX_BUSY (over a zone with
- * overflow=: every event goes to topic *overflow), NGX_ERROR.
+/**
+ * @brief Checks @p n valid events of a decoded upload against the
+ *        location's event limits (e/s and e/m zones).
+ *
+ * A batch larger than a zone's burst costs a full bucket, so it waits
+ * like any other instead of never passing.  @p n == 0 passes at once.
+ *
+ * @returns NGX_OK: go on.  NGX_DECLINED: refused (as
+ *          ngx_http_xflow_limit_requests()).  NGX_BUSY: over a zone with
+ *          overflow=, *overflow is set to the topic index every event of
+ *          the upload goes to instead.  NGX_ERROR: as above.
+ *          @p overflow may be NULL: then an overflow zone refuses.
+ *
+ * Memory: as ngx_http_xflow_limit_requests().
+ *
+ * Called from: a worker, once the body is decoded (ngx_http_xflow_ingest.c).
  */
 ngx_int_t ngx_http_xflow_limit_events(ngx_http_request_t *r, ngx_uint_t n,
     ngx_uint_t *overflow);
 
-/* Seconds the refusing limit asks the client to wait; 0: none refused. */
+/**
+ * @brief Seconds the limit that refused the request asks the client to
+ *        wait (the Retry-After value), rounded up, at least 1.
+ *
+ * @returns the seconds, or 0 when no limit refused the request.
+ *
+ * Called from: a worker, when the refusal is answered
+ * (ngx_http_xflow_reply.c).
+ */
 uint64_t ngx_http_xflow_limit_retry_after(ngx_http_request_t *r);
 
-/*
- * xflow_max_decoded_in_flight: charge n decoded bytes to this worker
- * (NGX_OK), or NGX_DECLINED when that would pass the bound; give them
- * back with release.
+/**
+ * @brief Charges @p n decoded bytes to this worker's bytes in flight
+ *        (xflow_max_decoded_in_flight).
+ *
+ * Decoded bytes are held from the first decoded byte to the end of the
+ * request: a slow client that sent a small compressed body holds them
+ * while it drips the rest.
+ *
+ * @returns NGX_OK: charged; give them back with
+ *          ngx_http_xflow_inflight_release().  NGX_DECLINED: the charge
+ *          would pass the bound, nothing is charged, the request is to be
+ *          refused with the retry status.
+ *
+ * Memory: none; the count is a per-worker static (ngx_http_xflow_inflight.c).
+ *
+ * Called from: a worker, the collection handler (ngx_http_xflow_handler.c).
  */
 ngx_int_t ngx_http_xflow_inflight_charge(ngx_http_request_t *r, size_t n);
+
+/**
+ * @brief Gives back @p n bytes charged by ngx_http_xflow_inflight_charge();
+ *        never takes the count below zero.
+ *
+ * Called from: a worker, when the request's decoded bytes are freed.
+ */
 void ngx_http_xflow_inflight_release(size_t n);
+
+
+/*
+ * ---------------------------------------------------------------------
+ * Shared by the limit part's own files only
+ * ---------------------------------------------------------------------
+ */
+
+#define NGX_HTTP_XFLOW_LIMIT_REQUESTS  0
+#define NGX_HTTP_XFLOW_LIMIT_EVENTS    1
+
+
+struct xrl_table_s;
+
+
+/* One xflow_limit_zone: built at config time, read by workers. */
+typedef struct {
+    ngx_str_t                   name;
+    ngx_http_complex_value_t    key;
+    ngx_uint_t                  unit;       /* requests or events */
+    uint64_t                    rate;
+    uint64_t                    period_ns;
+    uint64_t                    burst;
+    ngx_str_t                   overflow;   /* topic, may be empty */
+    ngx_uint_t                  overflow_index;
+    ngx_uint_t                  metric;     /* zone label of the metrics */
+    ngx_uint_t                  on_full;    /* xrl_full_action_t: full= */
+    time_t                      full_logged;    /* per process */
+    ngx_shm_zone_t             *shm_zone;
+    struct xrl_table_s         *table;      /* per process, after init */
+} ngx_http_xflow_limit_zone_t;
+
+
+/* One xflow_limit of a location. */
+typedef struct {
+    ngx_http_xflow_limit_zone_t  *zone;
+    ngx_uint_t                    dry_run;
+} ngx_http_xflow_limit_t;
+
+
+typedef struct {
+    ngx_array_t                  *limits;   /* of ngx_http_xflow_limit_t */
+    ngx_flag_t                    report;
+} ngx_http_xflow_limit_loc_conf_t;
+
+
+typedef struct {
+    ngx_array_t                   zones;    /* of zone pointers */
+    size_t                        max_inflight;     /* per worker, 0: off */
+} ngx_http_xflow_limit_main_conf_t;
+
+
+/**
+ * @brief The xflow_limit_report location handler: JSON per zone (policy,
+ *        table use, decisions over the last minute and since start, top
+ *        keys by denials and dry-run denials).
+ *
+ * @returns an HTTP status or what the output filter returns.
+ *
+ * Memory: the body is one buffer from r->pool.
+ *
+ * Called from: a worker, as the content handler the directive installs
+ * (ngx_http_xflow_limit_report.c).
+ */
+ngx_int_t ngx_http_xflow_limit_report_handler(ngx_http_request_t *r);
+
+/**
+ * @brief Getter of $xflow_limit_status (@p data 0) and $xflow_limit_zone
+ *        (@p data 1): not found when no limit decided on the request.
+ *
+ * @returns NGX_OK.  Memory: points into the zone's configuration.
+ *
+ * Called from: a worker, whenever the variable is read (the log phase).
+ */
+ngx_int_t ngx_http_xflow_limit_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+/**
+ * @brief The clock every limit and every worker shares: CLOCK_MONOTONIC
+ *        in nanoseconds.
+ *
+ * Called from: a worker (ngx_http_xflow_limit.c, _limit_report.c).
+ */
+uint64_t ngx_http_xflow_limit_now(void);
 
 #endif /* NGX_HTTP_XFLOW_LIMIT_MODULE_H */

@@ -15,6 +15,7 @@
 
 #include "ngx_http_xflow_module.h"
 #include "ngx_http_xflow_metrics_module.h"
+#include "ngx_http_xflow_pool.h"
 
 
 typedef struct ngx_http_xflow_metrics_main_conf_s
@@ -31,6 +32,11 @@ struct ngx_http_xflow_metrics_main_conf_s {
 };
 
 
+typedef void (*ngx_http_xflow_metrics_write_pt)(const xf_metrics_t *m,
+    void *mem, size_t slot, xf_metric_id_t id, size_t l0, size_t l1,
+    uint64_t v);
+
+
 static ngx_int_t ngx_http_xflow_metrics_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_xflow_metrics_log_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_xflow_metrics_postconfiguration(ngx_conf_t *cf);
@@ -40,21 +46,19 @@ static ngx_int_t ngx_http_xflow_metrics_init_zone(ngx_shm_zone_t *shm_zone,
 static ngx_http_xflow_metrics_main_conf_t *
     ngx_http_xflow_metrics_old_conf(ngx_conf_t *cf,
     ngx_http_xflow_metrics_main_conf_t *mcf);
-static char *ngx_http_xflow_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
+static char *ngx_http_xflow_metrics_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_xflow_metrics_init_process(ngx_cycle_t *cycle);
 static void ngx_http_xflow_metrics_rss(void);
 static ngx_int_t ngx_http_xflow_metrics_build_info(ngx_http_request_t *r,
     xf_metrics_buf_t *text);
-static void *ngx_http_xflow_metrics_alloc(void *data, size_t size);
-static void ngx_http_xflow_metrics_free(void *data, void *p);
 
 
 static ngx_command_t  ngx_http_xflow_metrics_commands[] = {
 
     { ngx_string("xflow_metrics"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
-      ngx_http_xflow_metrics,
+      ngx_http_xflow_metrics_directive,
       0,
       0,
       NULL },
@@ -125,9 +129,7 @@ ngx_http_xflow_metrics_create_main_conf(ngx_conf_t *cf)
      *     mcf->frozen = 0;
      */
 
-    mcf->alloc.alloc = ngx_http_xflow_metrics_alloc;
-    mcf->alloc.free = ngx_http_xflow_metrics_free;
-    mcf->alloc.data = cf->pool;
+    ngx_http_xflow_pool_allocator(&mcf->alloc, cf->pool);
 
     if (xf_metrics_create(&mcf->reg, &mcf->alloc) != XF_OK) {
         return NULL;
@@ -174,7 +176,8 @@ ngx_http_xflow_metrics_add_label(ngx_conf_t *cf, ngx_uint_t dim,
 
 
 static char *
-ngx_http_xflow_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_xflow_metrics_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
 {
     ngx_http_core_loc_conf_t            *clcf;
     ngx_http_xflow_metrics_main_conf_t  *mcf;
@@ -459,14 +462,26 @@ ngx_http_xflow_metrics_init_process(ngx_cycle_t *cycle)
 }
 
 
+/*
+ * A counter's add or a gauge's set (xf_metrics_add, xf_metrics_set: the
+ * same arguments), in this worker's slot, when there is a zone.
+ */
+static ngx_inline void
+ngx_http_xflow_metrics_write(ngx_http_xflow_metrics_write_pt write,
+    ngx_uint_t id, ngx_uint_t l0, ngx_uint_t l1, uint64_t v)
+{
+    if (ngx_http_xflow_metrics_mem) {
+        write(ngx_http_xflow_metrics_reg, ngx_http_xflow_metrics_mem,
+              ngx_http_xflow_metrics_slot, id, l0, l1, v);
+    }
+}
+
+
 void
 ngx_http_xflow_metric_add(ngx_uint_t id, ngx_uint_t l0, ngx_uint_t l1,
     uint64_t n)
 {
-    if (ngx_http_xflow_metrics_mem) {
-        xf_metrics_add(ngx_http_xflow_metrics_reg, ngx_http_xflow_metrics_mem,
-                       ngx_http_xflow_metrics_slot, id, l0, l1, n);
-    }
+    ngx_http_xflow_metrics_write(xf_metrics_add, id, l0, l1, n);
 }
 
 
@@ -474,10 +489,7 @@ void
 ngx_http_xflow_metric_set(ngx_uint_t id, ngx_uint_t l0, ngx_uint_t l1,
     uint64_t v)
 {
-    if (ngx_http_xflow_metrics_mem) {
-        xf_metrics_set(ngx_http_xflow_metrics_reg, ngx_http_xflow_metrics_mem,
-                       ngx_http_xflow_metrics_slot, id, l0, l1, v);
-    }
+    ngx_http_xflow_metrics_write(xf_metrics_set, id, l0, l1, v);
 }
 
 
@@ -713,9 +725,7 @@ ngx_http_xflow_metrics_handler(ngx_http_request_t *r)
     /* what this worker shows of itself is fresh */
     ngx_http_xflow_metrics_rss();
 
-    a.alloc = ngx_http_xflow_metrics_alloc;
-    a.free = ngx_http_xflow_metrics_free;
-    a.data = r->pool;
+    ngx_http_xflow_pool_allocator(&a, r->pool);
 
     ngx_memzero(&text, sizeof(xf_metrics_buf_t));
 
@@ -789,19 +799,4 @@ ngx_http_xflow_metrics_build_info(ngx_http_request_t *r,
     text->len = last - p;
 
     return NGX_OK;
-}
-
-
-static void *
-ngx_http_xflow_metrics_alloc(void *data, size_t size)
-{
-    return ngx_palloc(data, size);
-}
-
-
-static void
-ngx_http_xflow_metrics_free(void *data, void *p)
-{
-    /* gives large blocks back at once; small ones go with the pool */
-    (void) ngx_pfree(data, p);
 }

@@ -39,47 +39,68 @@
 extern ngx_module_t  ngx_http_xflow_metrics_module;
 
 
-/*
- * Register a value of a dynamic label set (XF_DIM_ZONE) and get its
- * label index.  Only while the http{} block is being read, before the
- * postconfiguration phase: call it from a directive handler, a
- * create/init_main_conf or a merge function.  A name registered twice
- * gets the same index.  Returns NGX_OK, or NGX_ERROR after logging why
- * (too late, too many values, a value too long, no memory).
+/**
+ * @brief Registers a value of a dynamic label set (XF_DIM_ZONE) and gets
+ *        its label index.  A name registered twice gets the same index.
+ *
+ * @returns NGX_OK with *index set, or NGX_ERROR after logging why (too
+ *          late, too many values, a value too long, no memory).
+ *
+ * Memory: the registry copies @p value; it lives in cf->pool.
+ *
+ * Called from: config time, while the http{} block is read and before
+ * this module's postconfiguration: a directive handler, a
+ * create/init_main_conf or a merge function.
  */
 ngx_int_t ngx_http_xflow_metrics_add_label(ngx_conf_t *cf, ngx_uint_t dim,
     ngx_str_t *value, ngx_uint_t *index);
 
-/*
- * Counters and gauges of this worker: id is an xf_metric_id_t, l0 and l1
- * the label indexes (0 for a family without that label).  Out of range
- * indexes and a family of another type are ignored.
+/**
+ * @brief Adds @p n to a counter, sets a gauge to @p v, in this worker's
+ *        slot: @p id is an xf_metric_id_t, @p l0 and @p l1 the label
+ *        indexes (0 for a family without that label).  Out of range
+ *        indexes and a family of another type are ignored.
+ *
+ * Called from: a worker (relaxed atomic adds; no lock).
  */
 void ngx_http_xflow_metric_add(ngx_uint_t id, ngx_uint_t l0, ngx_uint_t l1,
     uint64_t n);
 void ngx_http_xflow_metric_set(ngx_uint_t id, ngx_uint_t l0, ngx_uint_t l1,
     uint64_t v);
 
-/* A histogram observation in the family's base unit (us, events). */
+/**
+ * @brief A histogram observation in the family's base unit (us, events).
+ *
+ * Called from: a worker.
+ */
 void ngx_http_xflow_metric_observe(ngx_uint_t id, uint64_t v);
 
-/*
- * Once per request, when it is over: xflow_http_requests_total{format,
- * code} with the status the access log shows,
- * xflow_request_duration_seconds since the request started (millisecond
- * resolution, as $request_time), and this worker's RSS at most once a
- * second.  This module's own log-phase handler calls it for every
- * request of an xflow_collect location, and also counts, from the
- * collection module's ctx, bytes received and decoded, events by result
- * and the batch size (see the .c); nothing else needs to call it.
+/**
+ * @brief Accounts one request that is over: xflow_http_requests_total
+ *        {format,code} with the status the access log shows,
+ *        xflow_request_duration_seconds since the request started
+ *        (millisecond resolution, as $request_time), and this worker's
+ *        RSS at most once a second.
+ *
+ * This module's own log-phase handler calls it for every request of an
+ * xflow_collect location, and also counts, from the collection module's
+ * ctx, bytes received and decoded, events by result and the batch size
+ * (see the .c); nothing else needs to call it.
+ *
+ * Called from: a worker, the log phase.
  */
 void ngx_http_xflow_metrics_request(ngx_http_request_t *r,
     ngx_uint_t format);
 
-/*
- * A librdkafka statistics report (the stats_cb json and json_len) of
- * this worker's producer, the one producer a worker creates: queue
- * gauges, broker state and rtt, retries, and this worker's RSS.
+/**
+ * @brief Applies a librdkafka statistics report (the stats_cb @p json of
+ *        @p len bytes) of this worker's producer, the one producer a
+ *        worker creates: queue gauges, broker state and rtt, retries, and
+ *        this worker's RSS.
+ *
+ * Memory: @p json stays the caller's (librdkafka's); nothing is kept.
+ *
+ * Called from: a worker, the event loop's poll of the producer.
  */
 void ngx_http_xflow_metrics_kafka_stats(const char *json, size_t len);
 

@@ -1,6 +1,20 @@
 /*
- * ngx_http_xflow_privacy_module.h - what the collection handler asks the
- * privacy module (see ngx_http_xflow_privacy_module.c, docs/privacy.md).
+ * ngx_http_xflow_privacy_module.h - keyed references instead of cookies,
+ * User-Agents and chosen fields; GeoIP; what the envelope says of the
+ * client address (docs/privacy.md is the contract).
+ *
+ * The part's files, in the order calls may go (never back up the list):
+ *
+ *   ngx_http_xflow_privacy_module.c  directives, configuration, the key,
+ *                                    the GeoIP databases, the UA zone
+ *   ngx_http_xflow_privacy.c         per request and per event
+ *
+ * Threads and phases: nginx runs every function below in one thread.
+ * "Config time" is the master (or nginx -t) reading the configuration;
+ * "worker" is a worker process's event loop, serving a request.  The
+ * key, the databases and the compiled rules are loaded at config time
+ * and shared by the workers through fork, read-only; the "seen" table of
+ * the User-Agent dictionary is shared memory.
  */
 
 #ifndef NGX_HTTP_XFLOW_PRIVACY_MODULE_H
@@ -13,6 +27,11 @@
 #include "xf_format.h"
 
 
+/*
+ * What every envelope of one request shares, from
+ * ngx_http_xflow_privacy_request().  Every ngx_str_t points into r->pool
+ * (ip may point at r->connection->addr_text): valid for the request.
+ */
 typedef struct {
     ngx_str_t       extra;      /* ,"kid":..,"cookies":{..},"ua":..,"geo":{..} */
     ngx_str_t       ip;         /* the envelope's "ip"; NULL data: none */
@@ -25,30 +44,125 @@ typedef struct {
 extern ngx_module_t  ngx_http_xflow_privacy_module;
 
 
-/* Once per request that produces: NGX_OK or NGX_ERROR. */
+/*
+ * ---------------------------------------------------------------------
+ * The API the rest of the glue uses
+ * ---------------------------------------------------------------------
+ */
+
+/**
+ * @brief Fills @p pv with what every envelope of the request shares: the
+ *        key id, the references of the xflow_cookie_ref cookies and of
+ *        the User-Agent, the GeoIP member, and the address text as
+ *        xflow_client_ip wants it.
+ *
+ * When this worker is the first to see the User-Agent within the
+ * dictionary's TTL, pv->ua_ref and pv->ua_value are set: the caller
+ * publishes them once to topic pv->ua_topic.  A failed GeoIP lookup
+ * leaves the member out and is logged (throttled).
+ *
+ * @returns NGX_OK, or NGX_ERROR (no memory, a hashing failure).
+ *
+ * Memory: everything in @p pv is allocated from r->pool (see the type).
+ *
+ * Called from: a worker, once per request that produces events.
+ */
 ngx_int_t ngx_http_xflow_privacy_request(ngx_http_request_t *r,
     ngx_http_xflow_privacy_t *pv);
 
-/* "NAME=REF" of one cookie of the request, or empty (no key, no cookie). */
+/**
+ * @brief The reference of one cookie of the request as "NAME=REF": what a
+ *        format adapter may see of the Cookie header (Snowplow's "sp"),
+ *        so that no raw cookie value becomes an event field or a key.
+ *
+ * @returns NGX_OK with @p out set, or empty when there is no
+ *          xflow_hash_key or no such cookie; NGX_ERROR.
+ *
+ * Memory: out->data is allocated from r->pool.  @p name is the caller's,
+ *         NUL-terminated.
+ *
+ * Called from: a worker, while the upload is decoded.
+ */
 ngx_int_t ngx_http_xflow_privacy_cookie(ngx_http_request_t *r,
     const char *name, ngx_str_t *out);
 
-/* Per event object: xflow_strip_field; *p, *len replaced when edited. */
+/**
+ * @brief Applies the location's xflow_strip_field rules to one event, a
+ *        validated JSON object.
+ *
+ * @returns NGX_OK with *p and *len replaced by the edited copy, or kept
+ *          when no rule matched or the bytes are not one object;
+ *          NGX_ERROR.
+ *
+ * Memory: the edited copy is allocated from r->pool; the original bytes
+ *         stay the caller's.
+ *
+ * Called from: a worker, per event of a decoded upload.
+ */
 ngx_int_t ngx_http_xflow_privacy_event(ngx_http_request_t *r,
     const u_char **p, size_t *len);
 
-/*
- * 1 when the location has xflow_strip_field rules: then bytes that
- * cannot be stripped as one event object never reach a dead letter.
+/**
+ * @brief Whether the location has xflow_strip_field rules: then bytes
+ *        that cannot be stripped as one event object never reach a dead
+ *        letter.
+ *
+ * @returns 1 or 0.
+ *
+ * Called from: a worker, per upload.
  */
 ngx_uint_t ngx_http_xflow_privacy_strips(ngx_http_request_t *r);
 
-/*
- * A value taken from the event object p, len before stripping (key, app):
- * hashed to the event's reference or emptied as the rules did to an equal
- * value in the event.
+/**
+ * @brief Treats a value read out of the event object @p p, @p len before
+ *        it was stripped (the Kafka key, the envelope's app, $xflow_app)
+ *        as the rules treated an equal value in the event: hashed to the
+ *        event's reference, or emptied.
+ *
+ * @returns NGX_OK with *value replaced when a rule applied; NGX_ERROR.
+ *
+ * Memory: a replaced value->data is allocated from r->pool.
+ *
+ * Called from: a worker, per event of a decoded upload.
  */
 ngx_int_t ngx_http_xflow_privacy_value(ngx_http_request_t *r,
     const u_char *p, size_t len, xf_str_t *value);
+
+
+/*
+ * ---------------------------------------------------------------------
+ * Shared by the privacy part's own files only
+ * ---------------------------------------------------------------------
+ */
+
+#include "xf_geo.h"
+#include "xf_hashref.h"
+#include "xf_seen.h"
+
+
+/* xflow_client_ip */
+#define NGX_HTTP_XFLOW_IP_FULL      0
+#define NGX_HTTP_XFLOW_IP_TRUNCATE  1
+#define NGX_HTTP_XFLOW_IP_HASH      2
+#define NGX_HTTP_XFLOW_IP_DROP      3
+
+
+/* Built at config time, read by workers; ua_seen is set per process. */
+typedef struct {
+    xf_hashref_t               *key;        /* the last xflow_hash_key */
+    xf_geo_t                   *geo;
+    ngx_str_t                   ua_topic;
+    ngx_uint_t                  ua_topic_index;
+    time_t                      ua_ttl;
+    ngx_shm_zone_t             *ua_zone;
+    xf_seen_t                  *ua_seen;    /* per process, after init */
+} ngx_http_xflow_privacy_main_conf_t;
+
+
+typedef struct {
+    ngx_array_t                *cookies;    /* of xf_cookie_pattern_t */
+    ngx_array_t                *strip;      /* of xf_strip_rule_t */
+    ngx_uint_t                  client_ip;
+} ngx_http_xflow_privacy_loc_conf_t;
 
 #endif /* NGX_HTTP_XFLOW_PRIVACY_MODULE_H */
