@@ -26,7 +26,7 @@
 #include "ngx_http_xflow_variables.h"
 #include "ngx_http_xflow_limit_module.h"
 #include "ngx_http_xflow_metrics_module.h"
-#include "ngx_http_xflow_pool.h"
+#include "ngx_http_xflow_util.h"
 
 #include "xrl.h"
 

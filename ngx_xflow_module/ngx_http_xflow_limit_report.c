@@ -56,18 +56,13 @@ ngx_http_xflow_limit_report_handler(ngx_http_request_t *r)
     ngx_int_t                           rc;
     ngx_buf_t                          *b;
     ngx_uint_t                          i, j, k, n, nz;
-    ngx_chain_t                         out;
     xrl_stats_t                         st;
     xrl_usage_t                         u;
     xrl_key_report_t                   *top;
     ngx_http_xflow_limit_zone_t       **zones, *z;
     ngx_http_xflow_limit_main_conf_t   *lmcf;
 
-    if (!(r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD))) {
-        return NGX_HTTP_NOT_ALLOWED;
-    }
-
-    rc = ngx_http_discard_request_body(r);
+    rc = ngx_http_xflow_read_only(r);
     if (rc != NGX_OK) {
         return rc;
     }
@@ -150,23 +145,5 @@ ngx_http_xflow_limit_report_handler(ngx_http_request_t *r)
     }
 
     p = ngx_sprintf(p, "]}\n");
-    b->last = p;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = b->last - b->pos;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = sizeof("application/json") - 1;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_xflow_send_json(r, NGX_HTTP_OK, b->pos, p - b->pos);
 }

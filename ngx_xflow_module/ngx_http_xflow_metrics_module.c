@@ -15,7 +15,7 @@
 
 #include "ngx_http_xflow_module.h"
 #include "ngx_http_xflow_metrics_module.h"
-#include "ngx_http_xflow_pool.h"
+#include "ngx_http_xflow_util.h"
 
 
 typedef struct ngx_http_xflow_metrics_main_conf_s
@@ -700,18 +700,12 @@ static ngx_int_t
 ngx_http_xflow_metrics_handler(ngx_http_request_t *r)
 {
     ngx_int_t                            rc;
-    ngx_buf_t                           *b;
-    ngx_chain_t                          out;
     xf_alloc_t                           a;
     ngx_core_conf_t                     *ccf;
     xf_metrics_buf_t                     text;
     ngx_http_xflow_metrics_main_conf_t  *mcf;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return NGX_HTTP_NOT_ALLOWED;
-    }
-
-    rc = ngx_http_discard_request_body(r);
+    rc = ngx_http_xflow_read_only(r);
     if (rc != NGX_OK) {
         return rc;
     }
@@ -743,32 +737,9 @@ ngx_http_xflow_metrics_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = text.len;
-    ngx_str_set(&r->headers_out.content_type, "text/plain; version=0.0.4");
-    r->headers_out.content_type_len = sizeof("text/plain") - 1;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->pos = text.p;
-    b->last = text.p + text.len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_xflow_send_lit(r, NGX_HTTP_OK,
+                                   "text/plain; version=0.0.4", text.p,
+                                   text.len);
 }
 
 

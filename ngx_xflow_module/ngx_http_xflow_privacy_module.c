@@ -20,7 +20,7 @@
 #include "ngx_http_xflow_module.h"
 #include "ngx_http_xflow_variables.h"
 #include "ngx_http_xflow_privacy_module.h"
-#include "ngx_http_xflow_pool.h"
+#include "ngx_http_xflow_util.h"
 
 #include "xf_cookie.h"
 #include "xf_geo.h"

@@ -62,6 +62,17 @@ ngx_http_xflow_add_header(ngx_http_request_t *r, char *key, size_t key_len,
 }
 
 ngx_int_t
+ngx_http_xflow_read_only(ngx_http_request_t *r)
+{
+    if (!(r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    return ngx_http_discard_request_body(r);
+}
+
+
+ngx_int_t
 ngx_http_xflow_send_json(ngx_http_request_t *r, ngx_uint_t status,
     u_char *body, size_t len)
 {
@@ -73,6 +84,7 @@ ngx_int_t
 ngx_http_xflow_send(ngx_http_request_t *r, ngx_uint_t status,
     const char *type, size_t type_len, u_char *body, size_t len)
 {
+    const char   *p;
     ngx_int_t     rc;
     ngx_buf_t    *b;
     ngx_chain_t   out;
@@ -81,8 +93,11 @@ ngx_http_xflow_send(ngx_http_request_t *r, ngx_uint_t status,
     r->headers_out.content_length_n = len;
     r->headers_out.content_type.data = (u_char *) type;
     r->headers_out.content_type.len = type_len;
-    r->headers_out.content_type_len = type_len;
     r->headers_out.content_type_lowcase = NULL;
+
+    /* the type without its parameters, as the charset filter reads it */
+    p = memchr(type, ';', type_len);
+    r->headers_out.content_type_len = p ? (size_t) (p - type) : type_len;
 
     rc = ngx_http_send_header(r);
 
@@ -273,6 +288,20 @@ ngx_http_xflow_pool_allocator(xf_alloc_t *a, ngx_pool_t *pool)
     a->alloc = ngx_http_xflow_pool_alloc;
     a->free = ngx_http_xflow_pool_free;
     a->data = pool;
+}
+
+
+ngx_int_t
+ngx_http_xflow_pool_array(ngx_pool_t *pool, ngx_array_t **array,
+    ngx_uint_t n, size_t size)
+{
+    if (*array != NULL && *array != NGX_CONF_UNSET_PTR) {
+        return NGX_OK;
+    }
+
+    *array = ngx_array_create(pool, n, size);
+
+    return *array ? NGX_OK : NGX_ERROR;
 }
 
 

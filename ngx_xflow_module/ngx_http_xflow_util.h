@@ -50,6 +50,15 @@ ngx_int_t ngx_http_xflow_add_header(ngx_http_request_t *r, char *key,
 
 
 /**
+ * @brief The start of a content handler that only answers (health,
+ * metrics, reports): GET and HEAD only, any body discarded.
+ * @returns NGX_OK, or the status to return (405, or what discarding the
+ * body returned).  Worker event loop.
+ */
+ngx_int_t ngx_http_xflow_read_only(ngx_http_request_t *r);
+
+
+/**
  * @brief Send a whole answer: \p status, Content-Type \p type (a literal
  * or pool memory), Content-Length and \p body, which is not copied and
  * must live in the request's pool or longer.
@@ -109,6 +118,14 @@ char *ngx_http_xflow_topic_post(ngx_conf_t *cf, void *post, void *data);
  * \p a must live as long as what allocates through it.
  */
 void ngx_http_xflow_pool_allocator(xf_alloc_t *a, ngx_pool_t *pool);
+
+/**
+ * @brief Create *array (n elements of size) from pool unless a directive
+ * already did: for lists that several directives append to.
+ * @returns NGX_OK or NGX_ERROR.  Configuration time.
+ */
+ngx_int_t ngx_http_xflow_pool_array(ngx_pool_t *pool, ngx_array_t **array,
+    ngx_uint_t n, size_t size);
 
 /** @brief The core's allocator over ngx_alloc()/ngx_free(), for what
  * outlives every pool (the spool). */
