@@ -254,6 +254,7 @@ ngx_http_xflow_reject_request(ngx_http_request_t *r,
                                             NULL);
     }
 
+    ctx->status = st;
     ctx->error = xf_strerror(st);
 
     if (st == XF_ERR_NOMEM) {

@@ -545,13 +545,13 @@ ngx_http_xflow_metrics_request(ngx_http_request_t *r, ngx_uint_t format)
  *   other, with events read (queue full, delivery failed, no ack in
  *             time, the client gone while waiting)
  *             overflowed: the SDK sends them again
- *   other, a body that could not be used (ctx->error is a core status)
+ *   other, a body that could not be used (ctx->status says why)
  *             rejected, one per request; xflow_decode_errors_total{kind}
  */
 static ngx_int_t
 ngx_http_xflow_metrics_log_handler(ngx_http_request_t *r)
 {
-    ngx_uint_t                  status, format, events, st;
+    ngx_uint_t                  status, format, events;
     ngx_http_xflow_ctx_t       *ctx;
     ngx_http_xflow_loc_conf_t  *lcf;
 
@@ -574,7 +574,7 @@ ngx_http_xflow_metrics_log_handler(ngx_http_request_t *r)
      * by the ctx's code when the handler ran, by the status when a limit
      * refused before it did.
      */
-    if (ctx && ctx->error && ngx_strcmp(ctx->error, "rate_limited") == 0) {
+    if (ctx && ctx->outcome == XF_OUTCOME_RATE_LIMITED) {
         ngx_http_xflow_metric_add(XF_M_EVENTS, format,
                                   XF_METRICS_EVENT_RATE_LIMITED, 1);
         return NGX_OK;
@@ -614,19 +614,12 @@ ngx_http_xflow_metrics_log_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    if (ctx->error == NULL) {
-        return NGX_OK;
-    }
-
-    /* ctx->error is a core status code or a glue code ("queue_full") */
-    for (st = 1; st < XF_STATUS_MAX; st++) {
-        if (ngx_strcmp(ctx->error, xf_strerror(st)) == 0) {
-            ngx_http_xflow_metric_add(XF_M_EVENTS, format,
-                                      XF_METRICS_EVENT_REJECTED, 1);
-            ngx_http_xflow_metric_add(XF_M_DECODE_ERRORS,
-                                      xf_metrics_status_index(st), 0, 1);
-            break;
-        }
+    /* a body the core could not use; refusals are counted above */
+    if (ctx->status != XF_OK) {
+        ngx_http_xflow_metric_add(XF_M_EVENTS, format,
+                                  XF_METRICS_EVENT_REJECTED, 1);
+        ngx_http_xflow_metric_add(XF_M_DECODE_ERRORS,
+                                  xf_metrics_status_index(ctx->status), 0, 1);
     }
 
     return NGX_OK;

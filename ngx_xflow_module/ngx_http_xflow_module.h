@@ -135,6 +135,7 @@ typedef struct {
     ngx_uint_t                  topic;          /* for $xflow_topic: the */
     ngx_uint_t                  topics;         /* topic, when only one */
     xf_outcome_t                outcome;        /* why not accepted */
+    xf_status_t                 status;         /* why the body is unusable */
     ngx_http_xflow_ack_wait_t   wait;           /* ack=kafka */
     ngx_http_request_t         *request;        /* for the allocator; */
     ngx_pool_t                 *pool;           /* r->pool is NULL while
