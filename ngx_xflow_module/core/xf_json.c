@@ -161,11 +161,23 @@ xf_json_string(const u_char *p, size_t len, size_t *pos)
 }
 
 
+/* Past the decimal digits at p[i..] (i itself when there are none). */
+static inline size_t
+xf_json_digits(const u_char *p, size_t len, size_t i)
+{
+    while (i < len && p[i] >= '0' && p[i] <= '9') {
+        i++;
+    }
+
+    return i;
+}
+
+
 /* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
 static xf_status_t
 xf_json_number(const u_char *p, size_t len, size_t *pos)
 {
-    size_t  i;
+    size_t  i, j;
 
     i = *pos;
 
@@ -177,24 +189,20 @@ xf_json_number(const u_char *p, size_t len, size_t *pos)
         i++;
 
     } else if (i < len && p[i] >= '1' && p[i] <= '9') {
-        do {
-            i++;
-        } while (i < len && p[i] >= '0' && p[i] <= '9');
+        i = xf_json_digits(p, len, i + 1);
 
     } else {
         goto invalid;
     }
 
     if (i < len && p[i] == '.') {
-        i++;
+        j = xf_json_digits(p, len, ++i);
 
-        if (i == len || p[i] < '0' || p[i] > '9') {
+        if (j == i) {
             goto invalid;
         }
 
-        do {
-            i++;
-        } while (i < len && p[i] >= '0' && p[i] <= '9');
+        i = j;
     }
 
     if (i < len && (p[i] == 'e' || p[i] == 'E')) {
@@ -204,13 +212,13 @@ xf_json_number(const u_char *p, size_t len, size_t *pos)
             i++;
         }
 
-        if (i == len || p[i] < '0' || p[i] > '9') {
+        j = xf_json_digits(p, len, i);
+
+        if (j == i) {
             goto invalid;
         }
 
-        do {
-            i++;
-        } while (i < len && p[i] >= '0' && p[i] <= '9');
+        i = j;
     }
 
     *pos = i;
