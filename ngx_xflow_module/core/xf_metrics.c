@@ -1,512 +1,310 @@
 /*
- * xf_metrics.c - the registry (label values, the layout of the shared
- * cells and its hash, migration across reloads) and the hot path that
- * counts, sets and observes into the cells.
+ * xf_metrics.c - the metric families (names, help, types, labels,
+ * histogram buckets) and the values of their labels.  The registry and
+ * the hot path are in xf_metrics_registry.c, the Prometheus text in
+ * xf_metrics_render.c, librdkafka's statistics in xf_metrics_kafka.c.
  */
 
 #include "xf_metrics_impl.h"
-#include "xf_realloc.h"
+#include "xf_format.h"
 
 
-/* ------------------------------------------------------------ registry */
+static const uint64_t  xf_duration_bounds[] = {
+    500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+    1000000, 2500000, 5000000
+};
 
-xf_status_t
-xf_metrics_create(xf_metrics_t **m, const xf_alloc_t *a)
-{
-    xf_metrics_t  *r;
+static const char *const  xf_duration_le[] = {
+    "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1",
+    "0.25", "0.5", "1", "2.5", "5"
+};
 
-    r = a->alloc(a->data, sizeof(xf_metrics_t));
-    if (r == NULL) {
-        return XF_ERR_NOMEM;
-    }
+static const uint64_t  xf_batch_bounds[] = {
+    1, 2, 5, 10, 20, 50, 100, 200, 500, 1000
+};
 
-    memset(r, 0, sizeof(xf_metrics_t));
-    r->alloc = *a;
-
-    *m = r;
-
-    return XF_OK;
-}
+static const char *const  xf_batch_le[] = {
+    "1", "2", "5", "10", "20", "50", "100", "200", "500", "1000"
+};
 
 
-static void
-xf_metrics_dyn_free(xf_metrics_t *m, xf_metrics_dyn_t *d)
+#define XF_C0(n, h)                                                       \
+    { n, h, XF_METRIC_COUNTER, XF_AGG_SUM, { NULL, NULL },                \
+      { XF_DIM_NONE, XF_DIM_NONE }, NULL, NULL, 0, 1 }
+#define XF_C1(n, h, l, d)                                                 \
+    { n, h, XF_METRIC_COUNTER, XF_AGG_SUM, { l, NULL },                   \
+      { d, XF_DIM_NONE }, NULL, NULL, 0, 1 }
+#define XF_C2(n, h, l0, d0, l1, d1)                                       \
+    { n, h, XF_METRIC_COUNTER, XF_AGG_SUM, { l0, l1 }, { d0, d1 },        \
+      NULL, NULL, 0, 1 }
+#define XF_G(n, h, agg, l, d, scale)                                      \
+    { n, h, XF_METRIC_GAUGE, agg, { l, NULL }, { d, XF_DIM_NONE },        \
+      NULL, NULL, 0, scale }
+#define XF_H(n, h, b, le, scale)                                          \
+    { n, h, XF_METRIC_HISTOGRAM, XF_AGG_SUM, { NULL, NULL },              \
+      { XF_DIM_NONE, XF_DIM_NONE }, b, le, XF_NB(b), scale }
+
+const xf_metric_def_t  xf_metric_defs[XF_M_MAX] = {
+
+    [XF_M_DECODED_INFLIGHT] = XF_G("xflow_decoded_inflight_bytes",
+        "Decoded request bytes held by requests in progress, all workers.",
+        XF_AGG_SUM, NULL, XF_DIM_NONE, 1),
+
+    [XF_M_DECODED_INFLIGHT_REFUSED] = XF_C0(
+        "xflow_decoded_inflight_refused_total",
+        "Requests refused because their worker held "
+        "xflow_max_decoded_in_flight decoded bytes already."),
+
+    [XF_M_HTTP_REQUESTS] = XF_C2("xflow_http_requests_total",
+        "Requests to xflow_collect locations by upload format and HTTP "
+        "status.", "format", XF_DIM_FORMAT, "code", XF_DIM_CODE),
+
+    [XF_M_EVENTS] = XF_C2("xflow_events_total",
+        "Events by upload format and what became of them.",
+        "format", XF_DIM_FORMAT, "result", XF_DIM_EVENT_RESULT),
+
+    [XF_M_EVENTS_REJECTED] = XF_C1("xflow_events_rejected_total",
+        "Events refused or dead-lettered, by reason.",
+        "reason", XF_DIM_STATUS),
+
+    [XF_M_DECODE_ERRORS] = XF_C1("xflow_decode_errors_total",
+        "Requests whose body could not be decoded, by error.",
+        "kind", XF_DIM_STATUS),
+
+    [XF_M_RECEIVED_BYTES] = XF_C0("xflow_received_bytes_total",
+        "Request body bytes received on the wire."),
+
+    [XF_M_DECODED_BYTES] = XF_C0("xflow_decoded_bytes_total",
+        "Request body bytes after Content-Encoding and format decoding."),
+
+    [XF_M_KAFKA_PRODUCED_BYTES] = XF_C0("xflow_kafka_produced_bytes_total",
+        "Payload bytes of messages delivered to Kafka."),
+
+    [XF_M_KAFKA_MESSAGES] = XF_C2("xflow_kafka_messages_total",
+        "Kafka messages by topic and delivery report.",
+        "topic", XF_DIM_TOPIC, "result", XF_DIM_KAFKA_RESULT),
+
+    [XF_M_KAFKA_RETRIES] = XF_C0("xflow_kafka_retries_total",
+        "Requests to brokers that librdkafka retried."),
+
+    [XF_M_KAFKA_INFLIGHT] = XF_G("xflow_kafka_inflight_messages",
+        "Messages held by librdkafka awaiting delivery, all workers.",
+        XF_AGG_SUM, NULL, XF_DIM_NONE, 1),
+
+    [XF_M_KAFKA_QUEUE_BYTES] = XF_G("xflow_kafka_queue_bytes",
+        "Bytes of the messages held by librdkafka, all workers.",
+        XF_AGG_SUM, NULL, XF_DIM_NONE, 1),
+
+    [XF_M_KAFKA_BROKER_UP] = XF_G("xflow_kafka_broker_up",
+        "1 if some worker's producer has the broker connection up.",
+        XF_AGG_MAX, "broker", XF_DIM_BROKER, 1),
+
+    [XF_M_KAFKA_BROKER_RTT] = XF_G("xflow_kafka_broker_rtt_seconds",
+        "Average broker round trip time, the highest among workers.",
+        XF_AGG_MAX, "broker", XF_DIM_BROKER, 1000000),
+
+    [XF_M_SPOOL_BYTES] = XF_G("xflow_spool_bytes",
+        "Bytes in the on-disk spools of all workers.",
+        XF_AGG_SUM, NULL, XF_DIM_NONE, 1),
+
+    [XF_M_SPOOL_RECORDS] = XF_G("xflow_spool_records",
+        "Events waiting in the on-disk spools of all workers.",
+        XF_AGG_SUM, NULL, XF_DIM_NONE, 1),
+
+    [XF_M_SPOOL_REPLAYED] = XF_C0("xflow_spool_replayed_total",
+        "Spooled events handed to Kafka again."),
+
+    [XF_M_SPOOL_ADOPTED] = XF_C0("xflow_spool_adopted_total",
+        "Spool segments adopted from workers that are gone."),
+
+    [XF_M_SPOOL_CORRUPT] = XF_C0("xflow_spool_corrupt_total",
+        "Spool records skipped because their length or CRC is bad."),
+
+    [XF_M_RATELIMIT_DECISIONS] = XF_C2("xflow_ratelimit_decisions_total",
+        "Rate limit decisions by zone.",
+        "zone", XF_DIM_ZONE, "result", XF_DIM_LIMIT_RESULT),
+
+    [XF_M_REQUEST_DURATION] = XF_H("xflow_request_duration_seconds",
+        "Time from the request's first byte to its answer.",
+        xf_duration_bounds, xf_duration_le, 1000000),
+
+    [XF_M_BATCH_EVENTS] = XF_H("xflow_batch_events",
+        "Events per accepted upload.",
+        xf_batch_bounds, xf_batch_le, 1),
+
+    [XF_M_WORKER_RSS] = XF_G("xflow_worker_rss_bytes",
+        "Resident memory of each worker process.",
+        XF_AGG_WORKER, "worker", XF_DIM_WORKER, 1),
+
+    [XF_M_SPOOLING] = XF_G("xflow_spooling",
+        "Workers sending events to the spool: Kafka acknowledged nothing "
+        "within xflow_spool_after and has delivered nothing since.",
+        XF_AGG_SUM, NULL, XF_DIM_NONE, 1),
+};
+
+
+/* ------------------------------------------------------ static labels */
+
+static const char *const  xf_format_values[] = {
+    [XF_FMT_AUTO]     = "unknown",
+    [XF_FMT_JSON]     = "json",
+    [XF_FMT_SENSORS]  = "sensors",
+    [XF_FMT_POSTHOG]  = "posthog",
+    [XF_FMT_SEGMENT]  = "segment",
+    [XF_FMT_SNOWPLOW] = "snowplow",
+    [XF_FMT_MIXPANEL] = "mixpanel",
+    [XF_FMT_AMPLITUDE] = "amplitude",
+};
+
+_Static_assert(XF_NB(xf_format_values) == XF_FMT_MAX,
+               "a label value for every xf_format_t");
+
+static const unsigned  xf_codes[] = {
+    200, 204, 400, 403, 405, 408, 413, 415, 429, 499, 500, 503
+};
+
+#define XF_NCODES  XF_NB(xf_codes)
+
+static const char *const  xf_code_values[] = {
+    "200", "204", "400", "403", "405", "408", "413", "415", "429", "499",
+    "500", "503", "2xx", "3xx", "4xx", "5xx", "other"
+};
+
+_Static_assert(XF_NB(xf_code_values) == XF_NCODES + 5,
+               "codes, then classes 2xx..5xx, then other");
+
+static const char *const  xf_event_result_values[] = {
+    "accepted", "rejected", "dead_lettered", "rate_limited", "overflowed"
+};
+
+static const char *const  xf_kafka_result_values[] = {
+    "delivered", "failed"
+};
+
+static const char *const  xf_limit_result_values[] = {
+    "passed", "rejected", "rejected_dry_run", "overflow", "table_full"
+};
+
+
+size_t
+xf_metrics_code_index(unsigned status)
 {
     size_t  i;
 
-    for (i = 0; i < d->n; i++) {
-        m->alloc.free(m->alloc.data, d->v[i].data);
+    for (i = 0; i < XF_NCODES; i++) {
+        if (xf_codes[i] == status) {
+            return i;
+        }
     }
 
-    if (d->v) {
-        m->alloc.free(m->alloc.data, d->v);
+    if (status >= 200 && status < 600) {
+        return XF_NCODES + status / 100 - 2;
     }
+
+    return XF_NCODES + 4;
 }
 
 
-void
-xf_metrics_destroy(xf_metrics_t *m)
+const xf_metric_def_t *
+xf_metrics_def(xf_metric_id_t id)
 {
-    if (m == NULL) {
-        return;
+    if ((unsigned) id >= XF_M_MAX) {
+        return NULL;
     }
 
-    xf_metrics_dyn_free(m, &m->topics);
-    xf_metrics_dyn_free(m, &m->zones);
-    m->alloc.free(m->alloc.data, m);
+    return &xf_metric_defs[id];
 }
 
 
-xf_status_t
-xf_metrics_add_label(xf_metrics_t *m, xf_metric_dim_t dim, const u_char *p,
-    size_t len, size_t *index)
+size_t
+xf_metrics_dim_size(const xf_metrics_t *m, xf_metric_dim_t dim)
 {
-    size_t             i, cap;
-    xf_metrics_dyn_t  *d;
-    xf_metrics_str_t  *v;
-
-    if (m->frozen) {
-        return XF_ERR_BUFFER;
-    }
-
     switch (dim) {
+
+    case XF_DIM_NONE:
+    case XF_DIM_WORKER:         /* the slot is the label */
+        return 1;
+
+    case XF_DIM_FORMAT:
+        return XF_FMT_MAX;
+
+    case XF_DIM_CODE:
+        return XF_NB(xf_code_values);
+
+    case XF_DIM_EVENT_RESULT:
+        return XF_NB(xf_event_result_values);
+
+    case XF_DIM_STATUS:
+        return XF_STATUS_MAX - 1;
+
     case XF_DIM_TOPIC:
-        d = &m->topics;
-        break;
+        return m->topics.n;
+
+    case XF_DIM_KAFKA_RESULT:
+        return XF_NB(xf_kafka_result_values);
+
     case XF_DIM_ZONE:
-        d = &m->zones;
-        break;
+        return m->zones.n;
+
+    case XF_DIM_LIMIT_RESULT:
+        return XF_NB(xf_limit_result_values);
+
+    case XF_DIM_BROKER:
+        return XF_METRICS_BROKERS_MAX;
+
     default:
-        return XF_ERR_BUFFER;
-    }
-
-    for (i = 0; i < d->n; i++) {
-        if (d->v[i].len == len && memcmp(d->v[i].data, p, len) == 0) {
-            *index = i;
-            return XF_OK;
-        }
-    }
-
-    if (len > XF_METRICS_VALUE_MAX || d->n >= XF_METRICS_DYN_MAX) {
-        return XF_ERR_TOO_LARGE;
-    }
-
-    if (d->n == d->cap) {
-        cap = d->cap ? d->cap * 2 : 8;
-
-        v = xf_realloc(&m->alloc, d->v, d->n * sizeof(xf_metrics_str_t),
-                       cap * sizeof(xf_metrics_str_t));
-        if (v == NULL) {
-            return XF_ERR_NOMEM;
-        }
-
-        d->v = v;
-        d->cap = cap;
-    }
-
-    v = &d->v[d->n];
-
-    /* one byte more, so that an empty value is not a zero-size alloc */
-    v->data = m->alloc.alloc(m->alloc.data, len + 1);
-    if (v->data == NULL) {
-        return XF_ERR_NOMEM;
-    }
-
-    memcpy(v->data, p, len);
-    v->len = len;
-
-    *index = d->n++;
-
-    return XF_OK;
-}
-
-
-/* FNV-1a, 64 bits: the identity of a layout, not a security measure. */
-static uint64_t
-xf_fnv(uint64_t h, const void *p, size_t len)
-{
-    const u_char  *s = p;
-    size_t         i;
-
-    for (i = 0; i < len; i++) {
-        h ^= s[i];
-        h *= 0x100000001b3ULL;
-    }
-
-    return h;
-}
-
-
-static uint64_t
-xf_fnv_str(uint64_t h, const u_char *p, size_t len)
-{
-    uint64_t  n = len;
-
-    h = xf_fnv(h, &n, sizeof(n));
-    return xf_fnv(h, p, len);
-}
-
-
-static size_t
-xf_metrics_family_cells(const xf_metrics_t *m, const xf_metric_def_t *def)
-{
-    if (def->type == XF_METRIC_HISTOGRAM) {
-        return def->nbounds + 2;                /* buckets, +Inf, sum */
-    }
-
-    return xf_metrics_dim_size(m, def->dim[0])
-           * xf_metrics_dim_size(m, def->dim[1]);
-}
-
-
-xf_status_t
-xf_metrics_layout(xf_metrics_t *m, size_t nslots)
-{
-    size_t                  f, k, i, n, len, ncells;
-    uint64_t                h, v;
-    const u_char           *p;
-    const xf_metric_def_t  *def;
-
-    if (m->frozen) {
-        return XF_ERR_BUFFER;
-    }
-
-    if (nslots == 0 || nslots > 65536) {
-        return XF_ERR_TOO_LARGE;
-    }
-
-    h = 0xcbf29ce484222325ULL;
-    v = nslots;
-    h = xf_fnv(h, &v, sizeof(v));
-    v = XF_METRICS_BROKERS_MAX;
-    h = xf_fnv(h, &v, sizeof(v));
-
-    ncells = 0;
-
-    for (f = 0; f < XF_M_MAX; f++) {
-        def = &xf_metric_defs[f];
-
-        m->base[f] = ncells;
-        ncells += xf_metrics_family_cells(m, def);
-
-        h = xf_fnv_str(h, (const u_char *) def->name, strlen(def->name));
-        v = (uint64_t) def->type << 32 | def->nbounds;
-        h = xf_fnv(h, &v, sizeof(v));
-
-        for (k = 0; k < 2 && def->label[k]; k++) {
-            h = xf_fnv_str(h, (const u_char *) def->label[k],
-                           strlen(def->label[k]));
-
-            n = xf_metrics_dim_size(m, def->dim[k]);
-            v = n;
-            h = xf_fnv(h, &v, sizeof(v));
-
-            if (def->dim[k] == XF_DIM_BROKER || def->dim[k] == XF_DIM_WORKER) {
-                continue;
-            }
-
-            for (i = 0; i < n; i++) {
-                p = xf_metrics_defs_dim_value(m, def->dim[k], i, &len);
-                h = xf_fnv_str(h, p, len);
-            }
-        }
-    }
-
-    m->ncells = ncells;
-    m->nslots = nslots;
-    m->hash = h;
-    m->frozen = 1;
-
-    return XF_OK;
-}
-
-
-size_t
-xf_metrics_size(const xf_metrics_t *m)
-{
-    return sizeof(xf_metrics_hdr_t) + m->nslots * m->ncells * sizeof(uint64_t);
-}
-
-
-uint64_t
-xf_metrics_hash(const xf_metrics_t *m)
-{
-    return m->hash;
-}
-
-
-size_t
-xf_metrics_nslots(const xf_metrics_t *m)
-{
-    return m->nslots;
-}
-
-
-void
-xf_metrics_init_mem(const xf_metrics_t *m, void *mem)
-{
-    xf_metrics_hdr_t  *hdr = mem;
-
-    memset(mem, 0, xf_metrics_size(m));
-
-    hdr->magic = XF_METRICS_MAGIC;
-    hdr->hash = m->hash;
-    hdr->nslots = m->nslots;
-    hdr->ncells = m->ncells;
-}
-
-
-int
-xf_metrics_mem_matches(const xf_metrics_t *m, const void *mem)
-{
-    const xf_metrics_hdr_t  *hdr = mem;
-
-    return hdr->magic == XF_METRICS_MAGIC
-           && hdr->hash == m->hash
-           && hdr->nslots == m->nslots
-           && hdr->ncells == m->ncells;
-}
-
-
-/* The index of a label value of a registry-held set in m, or -1. */
-static ssize_t
-xf_metrics_dim_find(const xf_metrics_t *m, xf_metric_dim_t dim,
-    const u_char *p, size_t len)
-{
-    size_t         i, n, l;
-    const u_char  *s;
-
-    n = xf_metrics_dim_size(m, dim);
-
-    if (dim == XF_DIM_NONE) {
         return 0;
     }
-
-    for (i = 0; i < n; i++) {
-        s = xf_metrics_defs_dim_value(m, dim, i, &l);
-        if (l == len && memcmp(s, p, len) == 0) {
-            return i;
-        }
-    }
-
-    return -1;
 }
 
 
-void
-xf_metrics_migrate(const xf_metrics_t *m, void *mem, const xf_metrics_t *old,
-    const void *old_mem)
+/* See xf_metrics_impl.h. */
+const u_char *
+xf_metrics_dim_value(const xf_metrics_t *m, xf_metric_dim_t dim, size_t i,
+    size_t *len)
 {
-    size_t                  f, g, s, i0, i1, c, n0, n1, on1, len;
-    ssize_t                 j0, j1;
-    uint64_t               *dst;
-    const u_char           *p;
-    const uint64_t         *src;
-    const xf_metric_def_t  *def, *odef;
+    const char  *s;
 
-    for (f = 0; f < XF_M_MAX; f++) {
-        def = &xf_metric_defs[f];
+    switch (dim) {
 
-        if (def->type == XF_METRIC_GAUGE) {
-            continue;
-        }
+    case XF_DIM_FORMAT:
+        s = xf_format_values[i];
+        break;
 
-        /* the same family: same name, type, labels and buckets */
-        for (g = 0; g < XF_M_MAX; g++) {
-            odef = &xf_metric_defs[g];
-            if (strcmp(odef->name, def->name) == 0) {
-                break;
-            }
-        }
+    case XF_DIM_CODE:
+        s = xf_code_values[i];
+        break;
 
-        if (g == XF_M_MAX || odef->type != def->type
-            || odef->nbounds != def->nbounds
-            || odef->dim[0] != def->dim[0] || odef->dim[1] != def->dim[1])
-        {
-            continue;
-        }
+    case XF_DIM_EVENT_RESULT:
+        s = xf_event_result_values[i];
+        break;
 
-        if (def->type == XF_METRIC_HISTOGRAM) {
-            for (s = 0; s < old->nslots; s++) {
-                src = xf_metrics_cells(old, old_mem, s) + old->base[g];
-                dst = xf_metrics_cells(m, mem, s % m->nslots) + m->base[f];
+    case XF_DIM_STATUS:
+        s = xf_strerror((xf_status_t) (i + 1));
+        break;
 
-                for (c = 0; c < def->nbounds + 2u; c++) {
-                    dst[c] += __atomic_load_n(&src[c], __ATOMIC_RELAXED);
-                }
-            }
+    case XF_DIM_TOPIC:
+        *len = m->topics.v[i].len;
+        return m->topics.v[i].data;
 
-            continue;
-        }
+    case XF_DIM_ZONE:
+        *len = m->zones.v[i].len;
+        return m->zones.v[i].data;
 
-        n0 = xf_metrics_dim_size(m, def->dim[0]);
-        n1 = xf_metrics_dim_size(m, def->dim[1]);
-        on1 = xf_metrics_dim_size(old, def->dim[1]);
+    case XF_DIM_KAFKA_RESULT:
+        s = xf_kafka_result_values[i];
+        break;
 
-        for (i0 = 0; i0 < n0; i0++) {
-            p = xf_metrics_defs_dim_value(m, def->dim[0], i0, &len);
-            j0 = xf_metrics_dim_find(old, def->dim[0], p, len);
-            if (j0 < 0) {
-                continue;
-            }
+    case XF_DIM_LIMIT_RESULT:
+        s = xf_limit_result_values[i];
+        break;
 
-            for (i1 = 0; i1 < n1; i1++) {
-                p = xf_metrics_defs_dim_value(m, def->dim[1], i1, &len);
-                j1 = xf_metrics_dim_find(old, def->dim[1], p, len);
-                if (j1 < 0) {
-                    continue;
-                }
-
-                for (s = 0; s < old->nslots; s++) {
-                    src = xf_metrics_cells(old, old_mem, s) + old->base[g];
-                    dst = xf_metrics_cells(m, mem, s % m->nslots)
-                          + m->base[f];
-
-                    dst[i0 * n1 + i1] += __atomic_load_n(&src[j0 * on1 + j1],
-                                                         __ATOMIC_RELAXED);
-                }
-            }
-        }
+    default:
+        *len = 0;
+        return (const u_char *) "";
     }
+
+    *len = strlen(s);
+    return (const u_char *) s;
 }
-
-
-/* ------------------------------------------------------------ hot path */
-
-static uint64_t *
-xf_metrics_cell(const xf_metrics_t *m, void *mem, size_t slot,
-    xf_metric_id_t id, size_t l0, size_t l1, xf_metric_type_t type)
-{
-    size_t                  n0, n1;
-    const xf_metric_def_t  *def;
-
-    if ((unsigned) id >= XF_M_MAX || slot >= m->nslots) {
-        return NULL;
-    }
-
-    def = &xf_metric_defs[id];
-
-    if (def->type != type) {
-        return NULL;
-    }
-
-    n0 = xf_metrics_dim_size(m, def->dim[0]);
-    n1 = xf_metrics_dim_size(m, def->dim[1]);
-
-    if (l0 >= n0 || l1 >= n1) {
-        return NULL;
-    }
-
-    return xf_metrics_cells(m, mem, slot) + m->base[id] + l0 * n1 + l1;
-}
-
-
-void
-xf_metrics_add(const xf_metrics_t *m, void *mem, size_t slot,
-    xf_metric_id_t id, size_t l0, size_t l1, uint64_t n)
-{
-    uint64_t  *c;
-
-    c = xf_metrics_cell(m, mem, slot, id, l0, l1, XF_METRIC_COUNTER);
-
-    if (c) {
-        __atomic_fetch_add(c, n, __ATOMIC_RELAXED);
-    }
-}
-
-
-void
-xf_metrics_set(const xf_metrics_t *m, void *mem, size_t slot,
-    xf_metric_id_t id, size_t l0, size_t l1, uint64_t v)
-{
-    uint64_t  *c;
-
-    c = xf_metrics_cell(m, mem, slot, id, l0, l1, XF_METRIC_GAUGE);
-
-    if (c) {
-        __atomic_store_n(c, v, __ATOMIC_RELAXED);
-    }
-}
-
-
-void
-xf_metrics_observe(const xf_metrics_t *m, void *mem, size_t slot,
-    xf_metric_id_t id, uint64_t v)
-{
-    size_t                  i;
-    uint64_t               *c;
-    const xf_metric_def_t  *def;
-
-    if ((unsigned) id >= XF_M_MAX || slot >= m->nslots) {
-        return;
-    }
-
-    def = &xf_metric_defs[id];
-
-    if (def->type != XF_METRIC_HISTOGRAM) {
-        return;
-    }
-
-    c = xf_metrics_cells(m, mem, slot) + m->base[id];
-
-    for (i = 0; i < def->nbounds; i++) {
-        if (v <= def->bounds[i]) {
-            break;
-        }
-    }
-
-    /* i == nbounds: the +Inf bucket */
-    __atomic_fetch_add(&c[i], 1, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&c[def->nbounds + 1], v, __ATOMIC_RELAXED);
-}
-
-
-size_t
-xf_metrics_broker_index(const xf_metrics_t *m, void *mem, const u_char *name,
-    size_t len)
-{
-    size_t                i;
-    uint32_t              state, expect;
-    xf_metrics_hdr_t     *hdr = mem;
-    xf_metrics_broker_t  *b;
-
-    if (len > XF_METRICS_NAME_MAX) {
-        len = XF_METRICS_NAME_MAX;
-    }
-
-    for (i = 0; i < XF_METRICS_BROKERS_MAX; i++) {
-        b = &hdr->brokers[i];
-
-        state = __atomic_load_n(&b->state, __ATOMIC_ACQUIRE);
-
-        if (state == XF_BROKER_FREE) {
-            expect = XF_BROKER_FREE;
-
-            if (__atomic_compare_exchange_n(&b->state, &expect,
-                                            XF_BROKER_WRITING, 0,
-                                            __ATOMIC_ACQUIRE,
-                                            __ATOMIC_ACQUIRE))
-            {
-                memcpy(b->name, name, len);
-                b->len = (uint32_t) len;
-                __atomic_store_n(&b->state, XF_BROKER_READY,
-                                 __ATOMIC_RELEASE);
-                return i;
-            }
-
-            state = expect;
-        }
-
-        /* a slot another process is writing is passed over */
-
-        if (state == XF_BROKER_READY && b->len == len
-            && memcmp(b->name, name, len) == 0)
-        {
-            return i;
-        }
-    }
-
-    return XF_METRICS_BROKERS_MAX;
-}
-
 

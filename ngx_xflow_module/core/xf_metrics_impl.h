@@ -62,16 +62,16 @@ struct xf_metrics_s {
 #define XF_NB(a)  (uint32_t) (sizeof(a) / sizeof(a[0]))
 
 
-/* xf_metrics_defs.c: every family, indexed by xf_metric_id_t */
+/* xf_metrics.c: every family, indexed by xf_metric_id_t */
 extern const xf_metric_def_t  xf_metric_defs[XF_M_MAX];
 
 /*
- * xf_metrics_defs.c: the text of a label value of a registry-held set;
+ * xf_metrics.c: the text of a label value of a registry-held set;
  * brokers and workers are not (they are in the shared header and the
  * slot number).
  */
-const u_char *xf_metrics_defs_dim_value(const xf_metrics_t *m,
-    xf_metric_dim_t dim, size_t i, size_t *len);
+const u_char *xf_metrics_dim_value(const xf_metrics_t *m, xf_metric_dim_t dim,
+    size_t i, size_t *len);
 
 
 /* The cells of one slot. */

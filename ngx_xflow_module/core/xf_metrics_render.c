@@ -372,11 +372,10 @@ xf_metrics_render_family(const xf_metrics_t *m, const void *mem,
     l.name[1] = def->label[1];
 
     for (i0 = 0; i0 < n0; i0++) {
-        l.value[0] = xf_metrics_defs_dim_value(m, def->dim[0], i0, &l.len[0]);
+        l.value[0] = xf_metrics_dim_value(m, def->dim[0], i0, &l.len[0]);
 
         for (i1 = 0; i1 < n1; i1++) {
-            l.value[1] = xf_metrics_defs_dim_value(m, def->dim[1], i1,
-                                                   &l.len[1]);
+            l.value[1] = xf_metrics_dim_value(m, def->dim[1], i1, &l.len[1]);
 
             v = xf_metrics_combine(m, mem, nslots, def->agg,
                                    base + i0 * n1 + i1);
