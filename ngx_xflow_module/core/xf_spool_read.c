@@ -1,0 +1,168 @@
+/*
+ * xf_spool_read.c - reading records back from a segment file through a
+ * read-ahead buffer: one record at an offset (replay), a whole file
+ * (adoption, xf_spool_segment_scan).
+ */
+
+#include "xf_spool_impl.h"
+
+
+void
+xf_spool_read_forget(xf_spool_reader_t *rd, int fd)
+{
+    if (fd == -1 || rd->fd == fd) {
+        rd->fd = -1;
+        rd->len = 0;
+    }
+}
+
+
+/*
+ * Decode the record at offset off of fd, using no byte at or past end.
+ * Reads ahead in chunks; a record longer than the buffer grows it, up to
+ * XF_SPOOL_RECORD_MAX (the decoder refuses longer ones).  A file found
+ * shorter than end ends where it ends.
+ */
+
+xf_spool_rc_t
+xf_spool_read(xf_spool_reader_t *rd, int fd, uint64_t off, uint64_t end,
+    xf_spool_record_t *r, size_t *size)
+{
+    size_t          avail, want, got;
+    ssize_t         n;
+    xf_spool_rc_t   rc;
+    const u_char   *p;
+
+    for ( ;; ) {
+        avail = 0;
+        p = rd->buf;
+
+        if (rd->fd == fd && off >= rd->off && off <= rd->off + rd->len) {
+            avail = (size_t) (rd->off + rd->len - off);
+            p = rd->buf + (off - rd->off);
+        }
+
+        if (avail > end - off) {
+            avail = (size_t) (end - off);
+        }
+
+        rc = xf_spool_record_decode(p, avail, 0, r, size);
+
+        if (rc != XF_SPOOL_NEED_MORE || off + avail >= end) {
+            return rc;
+        }
+
+        /* more of the record is in the file: read from its start */
+
+        want = xf_min(*size, (size_t) XF_SPOOL_RECORD_MAX);
+
+        if (want < XF_SPOOL_READ_CHUNK) {
+            want = XF_SPOOL_READ_CHUNK;
+        }
+
+        if (want > end - off) {
+            want = (size_t) (end - off);
+        }
+
+        rd->fd = -1;
+        rd->len = 0;
+
+        if (!xf_spool_grow(rd->alloc, &rd->buf, &rd->cap, want)) {
+            return XF_SPOOL_NOMEM;
+        }
+
+        for (got = 0; got < want; got += (size_t) n) {
+            n = pread(fd, rd->buf + got, want - got, (off_t) (off + got));
+
+            if (n == -1) {
+                if (errno == EINTR) {
+                    n = 0;
+                    continue;
+                }
+
+                return XF_SPOOL_IO;
+            }
+
+            if (n == 0) {
+                break;
+            }
+        }
+
+        rd->fd = fd;
+        rd->off = off;
+        rd->len = got;
+
+        if (got < want) {
+            end = off + got;
+        }
+    }
+}
+
+
+xf_spool_rc_t
+xf_spool_read_walk(xf_spool_reader_t *rd, int fd, xf_spool_scan_t *res)
+{
+    size_t             n;
+    uint64_t           off;
+    struct stat        st;
+    xf_spool_rc_t      rc;
+    xf_spool_record_t  r;
+
+    if (fstat(fd, &st) != 0) {
+        return XF_SPOOL_IO;
+    }
+
+    res->file_size = (uint64_t) st.st_size;
+    res->records = 0;
+    res->tail = XF_SPOOL_OK;
+
+    xf_spool_read_forget(rd, fd);
+
+    for (off = 0; off < res->file_size; off += n) {
+        rc = xf_spool_read(rd, fd, off, res->file_size, &r, &n);
+
+        if (rc == XF_SPOOL_NEED_MORE || rc == XF_SPOOL_CORRUPT) {
+            res->tail = rc;
+            break;
+        }
+
+        if (rc != XF_SPOOL_OK) {
+            xf_spool_read_forget(rd, fd);
+            return rc;
+        }
+
+        res->records++;
+    }
+
+    /* the file may have been shorter than fstat said: off is exact */
+
+    res->good = off;
+
+    if (res->tail == XF_SPOOL_OK && off < res->file_size) {
+        res->tail = XF_SPOOL_NEED_MORE;
+    }
+
+    xf_spool_read_forget(rd, fd);
+
+    return XF_SPOOL_OK;
+}
+
+
+xf_spool_rc_t
+xf_spool_segment_scan(int fd, const xf_alloc_t *a, xf_spool_scan_t *res)
+{
+    xf_spool_rc_t      rc;
+    xf_spool_reader_t  rd;
+
+    memset(&rd, 0, sizeof(rd));
+    rd.alloc = a;
+    rd.fd = -1;
+
+    rc = xf_spool_read_walk(&rd, fd, res);
+
+    if (rd.buf != NULL) {
+        a->free(a->data, rd.buf);
+    }
+
+    return rc;
+}
