@@ -43,11 +43,7 @@
 #define APP_SETTLE_MS    800
 
 
-static xf_kafka_t  *kafka;
-static xf_nginx_t  *nginx;
 static char         limited_url[64];
-
-
 
 
 static void
@@ -56,9 +52,7 @@ app_setup(void)
     char  snippet[4096];
     int   port2;
 
-    kafka = xf_kafka_start(1);
-    xf_kafka_topic(kafka, APP_TOPIC, 1);
-    xf_kafka_topic(kafka, APP_DEAD_LETTER, 1);
+    xf_fixture_setup(1, 15000, APP_TOPIC, 1, APP_DEAD_LETTER, 1, NULL);
 
     port2 = xf_test_free_port();
 
@@ -90,19 +84,8 @@ app_setup(void)
         "        location /amp/ { xflow_collect amplitude; }\n"
         "    }\n", port2);
 
-    nginx = xf_nginx_new(snippet, kafka->bootstraps, 1);
-    xf_nginx_start(nginx);
+    xf_fixture_nginx(snippet, 1);
     snprintf(limited_url, sizeof(limited_url), "http://127.0.0.1:%d", port2);
-}
-
-
-static void
-app_teardown(void)
-{
-    xf_nginx_quit(nginx, 15000);
-    xf_nginx_check_log(nginx);
-    xf_nginx_free(nginx);
-    xf_kafka_stop(kafka);
 }
 
 
@@ -508,18 +491,12 @@ make_appsdk_suite(void)
 
     s = suite_create("appsdk");
 
-    tc = tcase_create("app");
-    tcase_set_timeout(tc, 120);
-    tcase_add_checked_fixture(tc, app_setup, app_teardown);
+    tc = xf_tcase(s, "app", 120, app_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_app_fixtures);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("answers");
-    tcase_set_timeout(tc, 90);
-    tcase_add_checked_fixture(tc, app_setup, app_teardown);
+    tc = xf_tcase(s, "answers", 90, app_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_mixpanel_answers);
     tcase_add_test(tc, test_amplitude_answers);
-    suite_add_tcase(s, tc);
 
     return s;
 }

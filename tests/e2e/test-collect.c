@@ -33,15 +33,12 @@
 #define ENV_MID         ",\"src\":\"json\",\"ip\":\"127.0.0.1\",\"event\":"
 
 
-static xf_kafka_t  *kafka;
-static xf_nginx_t  *nginx;
 static char         url[128];
 
 
 #define DEAD_LETTER  "xflow_dead_letter"
 
 static void collect_setup(void);
-static void collect_teardown(void);
 static void collect_new(const char *http, const char *location,
     int workers);
 static void collect_start(const char *http, const char *location,
@@ -53,8 +50,6 @@ static void collect_check_envelope(const xf_kafka_msg_t *m,
     const char **event);
 static void collect_match(const xf_kafka_msgs_t *msgs,
     const char *const *events, size_t n);
-static char *collect_join(const char *const *events, size_t n,
-    const char *open, const char *sep, const char *close);
 
 
 /* ------------------------------------------------------------ fixture */
@@ -62,24 +57,7 @@ static char *collect_join(const char *const *events, size_t n,
 static void
 collect_setup(void)
 {
-    kafka = xf_kafka_start(3);
-    xf_kafka_topic(kafka, TOPIC, 3);
-    xf_kafka_topic(kafka, DEAD_LETTER, 1);
-    nginx = NULL;
-}
-
-
-static void
-collect_teardown(void)
-{
-    if (nginx != NULL) {
-        xf_nginx_quit(nginx, 15000);
-        xf_nginx_check_log(nginx);
-        xf_nginx_free(nginx);
-        nginx = NULL;
-    }
-
-    xf_kafka_stop(kafka);
+    xf_fixture_setup(3, 15000, TOPIC, 3, DEAD_LETTER, 1, NULL);
 }
 
 
@@ -276,36 +254,6 @@ collect_match(const xf_kafka_msgs_t *msgs, const char *const *events,
 }
 
 
-static char *
-collect_join(const char *const *events, size_t n, const char *open,
-    const char *sep, const char *close)
-{
-    char    *p;
-    size_t   i, len;
-
-    len = strlen(open) + strlen(close) + 1;
-    for (i = 0; i < n; i++) {
-        len += strlen(events[i]) + strlen(sep);
-    }
-
-    p = malloc(len);
-    ck_assert_ptr_nonnull(p);
-
-    strcpy(p, open);
-    for (i = 0; i < n; i++) {
-        if (i > 0) {
-            strcat(p, sep);
-        }
-
-        strcat(p, events[i]);
-    }
-
-    strcat(p, close);
-
-    return p;
-}
-
-
 /* Events with odd spacing and escapes: re-serialising would show. */
 static const char *const  events3[] = {
     "{\"event\":\"page_view\",\"props\":{\"a\": 1, \"b\" : [true,null]},"
@@ -360,7 +308,7 @@ START_TEST(test_encoding)
 
     collect_start("", "", 1);
 
-    plain = collect_join(events3, t->nevents, t->open, t->sep, t->close);
+    plain = xf_join(events3, t->nevents, t->open, t->sep, t->close);
 
     if (t->compress) {
         body = xf_compress(t->codec, plain, strlen(plain), &len);
@@ -404,7 +352,7 @@ START_TEST(test_ids_unique)
     }
 
     for (r = 0; r < 2; r++) {
-        body = collect_join((const char *const *) events + r * 25, 25,
+        body = xf_join((const char *const *) events + r * 25, 25,
                             "[", ",", "]");
         collect_post(NULL, body, strlen(body), 200, NULL, 25);
         free(body);
@@ -634,7 +582,7 @@ START_TEST(test_max_body)
         events[i] = "{\"event\":\"big\"}";
     }
 
-    body = collect_join(events, 200, "[", ",", "]");
+    body = xf_join(events, 200, "[", ",", "]");
     ck_assert_uint_gt(strlen(body), 2048);
 
     collect_post(NULL, body, strlen(body), 413, "too_large", 0);
@@ -729,7 +677,7 @@ START_TEST(test_ack_kafka)
     /* The worker's producer has its metadata and connections first. */
     collect_sentinel();
 
-    body = collect_join(events3, 3, "[", ",", "]");
+    body = xf_join(events3, 3, "[", ",", "]");
 
     xf_kafka_set_down(kafka);
 
@@ -776,7 +724,7 @@ START_TEST(test_ack_local)
 
     xf_kafka_set_down(kafka);
 
-    body = collect_join(events3, 3, "[", ",", "]");
+    body = xf_join(events3, 3, "[", ",", "]");
     collect_post(NULL, body, strlen(body), 200, NULL, 3);
 
     xf_kafka_set_up(kafka);
@@ -839,7 +787,7 @@ START_TEST(test_slow_client)
 
     collect_start("", "", 1);
 
-    body = collect_join(events3, 3, "[", ",", "]");
+    body = xf_join(events3, 3, "[", ",", "]");
     req = xf_raw_build("POST", "/collect", NULL, body, strlen(body), -1,
                        &len);
 
@@ -888,7 +836,7 @@ START_TEST(test_disconnect_in_flight)
         xf_kafka_set_rtt(kafka, 500);
     }
 
-    body = collect_join(events3, 3, "[", ",", "]");
+    body = xf_join(events3, 3, "[", ",", "]");
     req = xf_raw_build("POST", "/collect", NULL, body, strlen(body), -1,
                        &len);
     xf_raw_send_close(nginx->port, req, len);
@@ -1164,19 +1112,14 @@ make_collect_suite(void)
 
     s = suite_create("collect");
 
-    tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, collect_setup, collect_teardown);
-    tcase_set_timeout(tc, 30);
+    tc = xf_tcase(s, "core", 30, collect_setup, xf_fixture_teardown);
     tcase_add_loop_test(tc, test_encoding, 0,
                         sizeof(encodings) / sizeof(encodings[0]));
     tcase_add_test(tc, test_ids_unique);
     tcase_add_test(tc, test_ack_kafka);
     tcase_add_test(tc, test_ack_local);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("errors");
-    tcase_add_checked_fixture(tc, collect_setup, collect_teardown);
-    tcase_set_timeout(tc, 30);
+    tc = xf_tcase(s, "errors", 30, collect_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_dead_letters);
     tcase_add_loop_test(tc, test_bad_json, 0,
                         sizeof(bad_json) / sizeof(bad_json[0]));
@@ -1185,24 +1128,17 @@ make_collect_suite(void)
     tcase_add_test(tc, test_method_not_allowed);
     tcase_add_loop_test(tc, test_kafka_conf, 0,
                         sizeof(confs) / sizeof(confs[0]));
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("limits");
-    tcase_add_checked_fixture(tc, collect_setup, collect_teardown);
-    tcase_set_timeout(tc, 30);
+    tc = xf_tcase(s, "limits", 30, collect_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_max_body);
     tcase_add_test(tc, test_gzip_bomb);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("faults");
-    tcase_add_checked_fixture(tc, collect_setup, collect_teardown);
-    tcase_set_timeout(tc, 30);
+    tc = xf_tcase(s, "faults", 30, collect_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_client_abort);
     tcase_add_test(tc, test_slow_client);
     tcase_add_loop_test(tc, test_disconnect_in_flight, 0, 2);
     tcase_add_test(tc, test_reload_in_flight);
     tcase_add_test(tc, test_delivery_failed);
-    suite_add_tcase(s, tc);
 
     return s;
 }

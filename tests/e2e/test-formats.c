@@ -34,8 +34,6 @@
  * events counters of /metrics agree.
  */
 
-#include <dlfcn.h>
-#include <glob.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -54,7 +52,6 @@
 
 #define FMT_TOPIC        "events"
 #define FMT_DEAD_LETTER  "xflow_dead_letter"
-#define FMT_CAPTURES     "tests/fixtures/sdk-captures"
 #define FMT_CONSUME_MS   15000
 #define FMT_SETTLE_MS    1000
 #define FMT_MAX_CAPTURES 64
@@ -85,8 +82,6 @@ typedef enum {
 } fmt_rec_kind_t;
 
 
-static xf_kafka_t  *kafka;
-static xf_nginx_t  *nginx;
 static int          port2;
 
 static char         capture_files[FMT_MAX_CAPTURES][512];
@@ -94,13 +89,11 @@ static size_t       ncaptures;
 
 
 static void fmt_setup(void);
-static void fmt_teardown(void);
 static void fmt_start(void);
 static u_char *fmt_base64(const char *s, size_t len, size_t *out_len);
 static char *fmt_url_decode(const char *s, size_t len, size_t *out_len);
 static const char *fmt_form_field(const char *form, size_t len,
     const char *name, size_t *vlen);
-static void *fmt_zlib(const char *sym);
 static u_char *fmt_gunzip(const u_char *p, size_t len, size_t *out_len);
 static u_char *fmt_decode_doc(json_t *rec, const u_char *body, size_t blen,
     size_t *out_len);
@@ -117,7 +110,6 @@ static void fmt_replay(const char *file, json_t *rec, size_t idx,
 static void fmt_match(const char *file, const char *pass,
     const xf_kafka_msgs_t *msgs, size_t from, fmt_expects_t *x,
     const char *src);
-static uint64_t fmt_metric(const char *series);
 
 
 /* ------------------------------------------------------------ fixture */
@@ -125,27 +117,8 @@ static uint64_t fmt_metric(const char *series);
 static void
 fmt_setup(void)
 {
-    kafka = xf_kafka_start(3);
-    xf_kafka_topic(kafka, FMT_TOPIC, 3);
-    xf_kafka_topic(kafka, FMT_DEAD_LETTER, 1);
-    nginx = NULL;
+    xf_fixture_setup(3, 15000, FMT_TOPIC, 3, FMT_DEAD_LETTER, 1, NULL);
 }
-
-
-static void
-fmt_teardown(void)
-{
-    if (nginx != NULL) {
-        xf_nginx_quit(nginx, 15000);
-        xf_nginx_check_log(nginx);
-        xf_nginx_free(nginx);
-        nginx = NULL;
-    }
-
-    xf_kafka_stop(kafka);
-}
-
-
 
 
 /*
@@ -177,8 +150,7 @@ fmt_start(void)
              "    }\n",
              port2);
 
-    nginx = xf_nginx_new(snippet, kafka->bootstraps, 1);
-    xf_nginx_start(nginx);
+    xf_fixture_nginx(snippet, 1);
 }
 
 
@@ -305,22 +277,6 @@ fmt_form_field(const char *form, size_t len, const char *name,
 }
 
 
-/* zlib is mapped already (librdkafka needs it): reach it with dlsym. */
-static void *
-fmt_zlib(const char *sym)
-{
-    void  *h, *f;
-
-    h = dlopen("libz.so.1", RTLD_NOW | RTLD_GLOBAL);
-    ck_assert_msg(h != NULL, "dlopen libz.so.1: %s", dlerror());
-
-    f = dlsym(h, sym);
-    ck_assert_msg(f != NULL, "dlsym %s: %s", sym, dlerror());
-
-    return f;
-}
-
-
 static u_char *
 fmt_gunzip(const u_char *p, size_t len, size_t *out_len)
 {
@@ -333,9 +289,9 @@ fmt_gunzip(const u_char *p, size_t len, size_t *out_len)
     int      (*inflate_fn)(z_streamp, int);
     int      (*end)(z_streamp);
 
-    init2 = fmt_zlib("inflateInit2_");
-    inflate_fn = fmt_zlib("inflate");
-    end = fmt_zlib("inflateEnd");
+    init2 = xf_dlsym("libz.so.1", "inflateInit2_");
+    inflate_fn = xf_dlsym("libz.so.1", "inflate");
+    end = xf_dlsym("libz.so.1", "inflateEnd");
 
     memset(&z, 0, sizeof(z));
     ck_assert_int_eq(init2(&z, 15 + 16, ZLIB_VERSION, (int) sizeof(z)),
@@ -996,40 +952,6 @@ fmt_match(const char *file, const char *pass, const xf_kafka_msgs_t *msgs,
 
 /* ------------------------------------------------------------ metrics */
 
-/* The value of one series (name and labels exactly as rendered). */
-static uint64_t
-fmt_metric(const char *series)
-{
-    char            url[128];
-    size_t          len;
-    uint64_t        v;
-    const char     *p;
-    xf_http_resp_t  resp;
-
-    snprintf(url, sizeof(url), "%s/metrics", nginx->url);
-    xf_http_request("GET", url, NULL, NULL, 0, &resp);
-    ck_assert_int_eq(resp.status, 200);
-
-    len = strlen(series);
-    v = 0;
-
-    for (p = resp.body; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
-        p += (*p == '\n');
-
-        if (strncmp(p, series, len) == 0 && p[len] == ' ') {
-            v = strtoull(p + len + 1, NULL, 10);
-            xf_http_resp_free(&resp);
-            return v;
-        }
-    }
-
-    xf_http_resp_free(&resp);
-    ck_abort_msg("no series %s in /metrics", series);
-
-    return 0;
-}
-
-
 /* --------------------------------------------------------------- test */
 
 START_TEST(test_capture)
@@ -1118,15 +1040,15 @@ START_TEST(test_capture)
 
     snprintf(series, sizeof(series), "xflow_events_total{format=\"%s\","
              "result=\"accepted\"}", src);
-    ck_assert_uint_eq(fmt_metric(series), total);
+    ck_assert_uint_eq(xf_metrics_get(nginx, series), total);
 
     snprintf(series, sizeof(series), "xflow_events_total{format=\"%s\","
              "result=\"dead_lettered\"}", src);
-    ck_assert_uint_eq(fmt_metric(series), 0);
+    ck_assert_uint_eq(xf_metrics_get(nginx, series), 0);
 
     snprintf(series, sizeof(series), "xflow_http_requests_total{format="
              "\"%s\",code=\"200\"}", src);
-    ck_assert_uint_eq(fmt_metric(series), requests);
+    ck_assert_uint_eq(xf_metrics_get(nginx, series), requests);
 
     json_decref(root);
 }
@@ -1138,7 +1060,7 @@ START_TEST(test_captures_present)
 {
     ck_assert_msg(ncaptures > 0, "no capture in %s/*.json",
                   getenv("XF_CAPTURES") ? getenv("XF_CAPTURES")
-                                        : FMT_CAPTURES);
+                                        : XF_TEST_CAPTURES);
 }
 END_TEST
 
@@ -1146,39 +1068,16 @@ END_TEST
 Suite *
 make_formats_suite(void)
 {
-    char         pattern[1024];
-    size_t       i;
-    glob_t       g;
-    Suite       *s;
-    TCase       *tc;
-    const char  *dir;
+    Suite  *s;
+    TCase  *tc;
 
-    dir = getenv("XF_CAPTURES");
-    if (dir == NULL) {
-        dir = FMT_CAPTURES;
-    }
-
-    snprintf(pattern, sizeof(pattern), "%s/*.json", dir);
-
-    memset(&g, 0, sizeof(glob_t));
-    (void) glob(pattern, 0, NULL, &g);
-
-    ncaptures = 0;
-    for (i = 0; i < g.gl_pathc && ncaptures < FMT_MAX_CAPTURES; i++) {
-        snprintf(capture_files[ncaptures++], sizeof(capture_files[0]), "%s",
-                 g.gl_pathv[i]);
-    }
-
-    globfree(&g);
+    ncaptures = xf_test_captures(capture_files, FMT_MAX_CAPTURES);
 
     s = suite_create("formats");
 
-    tc = tcase_create("captures");
-    tcase_add_checked_fixture(tc, fmt_setup, fmt_teardown);
-    tcase_set_timeout(tc, 30);
+    tc = xf_tcase(s, "captures", 30, fmt_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_captures_present);
     tcase_add_loop_test(tc, test_capture, 0, (int) ncaptures);
-    suite_add_tcase(s, tc);
 
     return s;
 }

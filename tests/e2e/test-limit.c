@@ -16,33 +16,14 @@
 #include "xf_test.h"
 
 
-static xf_kafka_t  *kafka;
-static xf_nginx_t  *nginx;
 static char         url[160];
 
 
 static void
 limit_setup(void)
 {
-    kafka = xf_kafka_start(1);
-    xf_kafka_topic(kafka, "events", 2);
-    xf_kafka_topic(kafka, "events_overflow", 2);
-    xf_kafka_topic(kafka, "xflow_dead_letter", 1);
-    nginx = NULL;
-}
-
-
-static void
-limit_teardown(void)
-{
-    if (nginx != NULL) {
-        xf_nginx_quit(nginx, 15000);
-        xf_nginx_check_log(nginx);
-        xf_nginx_free(nginx);
-        nginx = NULL;
-    }
-
-    xf_kafka_stop(kafka);
+    xf_fixture_setup(1, 15000, "events", 2, "events_overflow", 2,
+                     "xflow_dead_letter", 1, NULL);
 }
 
 
@@ -67,8 +48,7 @@ limit_start(const char *http, const char *location, int workers)
              "        location = /metrics { xflow_metrics; }\n"
              "    }\n", http, location);
 
-    nginx = xf_nginx_new(snippet, kafka->bootstraps, workers);
-    xf_nginx_start(nginx);
+    xf_fixture_nginx(snippet, workers);
     snprintf(url, sizeof(url), "%s/collect", nginx->url);
 }
 
@@ -537,9 +517,7 @@ make_limit_suite(void)
 
     s = suite_create("limit");
 
-    tc = tcase_create("core");
-    tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, limit_setup, limit_teardown);
+    tc = xf_tcase(s, "core", 60, limit_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_admissions_within_two_percent);
     tcase_add_test(tc, test_refused_answer);
     tcase_add_test(tc, test_refused_status_per_format);
@@ -550,7 +528,6 @@ make_limit_suite(void)
     tcase_add_test(tc, test_forged_forwarded_for);
     tcase_add_test(tc, test_trusted_forwarded_for);
     tcase_add_test(tc, test_zone_survives_reload);
-    suite_add_tcase(s, tc);
 
     return s;
 }

@@ -14,25 +14,20 @@
  */
 
 #include <check.h>
-#include <glob.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include "xf_test.h"
 
 
-#define NL_CAPTURES      "tests/fixtures/sdk-captures"
 #define NL_MAX_CAPTURES  64
 #define NL_MAX_IDS       256
 #define NL_EXTRA_ID      "nolink-7d1e@example.com"
 #define NL_REF_LEN       22
 
-static xf_kafka_t  *kafka;
-static xf_nginx_t  *nginx;
 
 static char         nl_files[NL_MAX_CAPTURES][512];
 static size_t       nl_nfiles;
@@ -58,15 +53,8 @@ static const char  *nl_id_keys[] = {
 static void
 nl_setup(void)
 {
-    size_t  i;
-
-    kafka = xf_kafka_start(1);
-
-    for (i = 0; i < NL_NTOPICS; i++) {
-        xf_kafka_topic(kafka, nl_topics[i], 1);
-    }
-
-    nginx = NULL;
+    xf_fixture_setup(1, 15000, NULL);
+    xf_fixture_topics(nl_topics, NL_NTOPICS, 1);
     nl_nids = 0;
 }
 
@@ -76,14 +64,7 @@ nl_teardown(void)
 {
     size_t  i;
 
-    if (nginx != NULL) {
-        xf_nginx_quit(nginx, 15000);
-        xf_nginx_check_log(nginx);
-        xf_nginx_free(nginx);
-        nginx = NULL;
-    }
-
-    xf_kafka_stop(kafka);
+    xf_fixture_teardown();
 
     for (i = 0; i < nl_nids; i++) {
         free(nl_ids[i]);
@@ -96,17 +77,12 @@ nl_teardown(void)
 static void
 nl_start(void)
 {
-    char   path[256];
-    FILE  *f;
+    char  path[256];
 
     nginx = xf_nginx_new("", kafka->bootstraps, 1);
 
     snprintf(path, sizeof(path), "%s/hash.key", nginx->dir);
-    f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs("0123456789abcdef0123456789abcdef\n", f);
-    fclose(f);
-    chmod(path, 0400);
+    xf_write_file(path, "0123456789abcdef0123456789abcdef\n", 0400);
 
     xf_nginx_write_conf(nginx,
         "    xflow_kafka_brokers @BROKERS@;\n"
@@ -573,7 +549,7 @@ END_TEST
 
 START_TEST(test_captures_present)
 {
-    ck_assert_msg(nl_nfiles > 0, "no capture in %s/*.json", NL_CAPTURES);
+    ck_assert_msg(nl_nfiles > 0, "no capture in %s/*.json", XF_TEST_CAPTURES);
 }
 END_TEST
 
@@ -581,39 +557,16 @@ END_TEST
 Suite *
 make_nolink_suite(void)
 {
-    char         pattern[1024];
-    size_t       i;
-    glob_t       g;
-    Suite       *s;
-    TCase       *tc;
-    const char  *dir;
+    Suite  *s;
+    TCase  *tc;
 
-    dir = getenv("XF_CAPTURES");
-    if (dir == NULL) {
-        dir = NL_CAPTURES;
-    }
-
-    snprintf(pattern, sizeof(pattern), "%s/*.json", dir);
-
-    memset(&g, 0, sizeof(glob_t));
-    (void) glob(pattern, 0, NULL, &g);
-
-    nl_nfiles = 0;
-    for (i = 0; i < g.gl_pathc && nl_nfiles < NL_MAX_CAPTURES; i++) {
-        snprintf(nl_files[nl_nfiles++], sizeof(nl_files[0]), "%s",
-                 g.gl_pathv[i]);
-    }
-
-    globfree(&g);
+    nl_nfiles = xf_test_captures(nl_files, NL_MAX_CAPTURES);
 
     s = suite_create("nolink");
 
-    tc = tcase_create("captures");
-    tcase_add_checked_fixture(tc, nl_setup, nl_teardown);
-    tcase_set_timeout(tc, 120);
+    tc = xf_tcase(s, "captures", 120, nl_setup, nl_teardown);
     tcase_add_test(tc, test_captures_present);
     tcase_add_loop_test(tc, test_no_raw_identifier, 0, (int) nl_nfiles);
-    suite_add_tcase(s, tc);
 
     return s;
 }

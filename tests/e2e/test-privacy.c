@@ -17,8 +17,6 @@
 #define SECRET  "s3cr3t-cookie-value-7f1c2a9e"
 #define UA      "Mozilla/5.0 (X11; Linux x86_64) xflow-privacy-test/1.0"
 
-static xf_kafka_t  *kafka;
-static xf_nginx_t  *nginx;
 static char         url[160];
 
 static const char  *topics[] = { "events", "xflow.ua", "xflow_dead_letter" };
@@ -27,42 +25,8 @@ static const char  *topics[] = { "events", "xflow.ua", "xflow_dead_letter" };
 static void
 privacy_setup(void)
 {
-    size_t  i;
-
-    kafka = xf_kafka_start(1);
-
-    for (i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) {
-        xf_kafka_topic(kafka, topics[i], 1);
-    }
-
-    nginx = NULL;
-}
-
-
-static void
-privacy_teardown(void)
-{
-    if (nginx != NULL) {
-        xf_nginx_quit(nginx, 15000);
-        xf_nginx_check_log(nginx);
-        xf_nginx_free(nginx);
-        nginx = NULL;
-    }
-
-    xf_kafka_stop(kafka);
-}
-
-
-static void
-write_key(const char *path, const char *key)
-{
-    FILE  *f;
-
-    f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(key, f);
-    fclose(f);
-    chmod(path, 0400);
+    xf_fixture_setup(1, 15000, NULL);
+    xf_fixture_topics(topics, sizeof(topics) / sizeof(topics[0]), 1);
 }
 
 
@@ -70,11 +34,9 @@ static const char *
 geoip_db(void)
 {
     static char  path[512];
-    const char  *src;
 
-    src = getenv("XFLOW_SRC");
     snprintf(path, sizeof(path), "%s/tests/fixtures/geoip/%s",
-             src ? src : ".", "GeoIP2-City-Test.mmdb");
+             xf_test_src_dir(), "GeoIP2-City-Test.mmdb");
     return path;
 }
 
@@ -90,8 +52,8 @@ privacy_start(const char *extra)
 
     snprintf(key1, sizeof(key1), "%s/hash1.key", nginx->dir);
     snprintf(key2, sizeof(key2), "%s/hash2.key", nginx->dir);
-    write_key(key1, "0123456789abcdef0123456789abcdef\n");
-    write_key(key2, "fedcba9876543210fedcba9876543210\n");
+    xf_write_file(key1, "0123456789abcdef0123456789abcdef\n", 0400);
+    xf_write_file(key2, "fedcba9876543210fedcba9876543210\n", 0400);
 
     snprintf(snippet, sizeof(snippet),
              "    xflow_kafka_brokers @BROKERS@;\n"
@@ -358,7 +320,7 @@ START_TEST(test_bad_key_and_database_fail_config_test)
 
     nginx = xf_nginx_new("", kafka->bootstraps, 1);
     snprintf(path, sizeof(path), "%s/short.key", nginx->dir);
-    write_key(path, "too-short");
+    xf_write_file(path, "too-short", 0400);
 
     snprintf(snippet, sizeof(snippet),
              "    xflow_hash_key short.key;\n"
@@ -374,7 +336,7 @@ START_TEST(test_bad_key_and_database_fail_config_test)
              "    xflow_geoip city=%s/tests/fixtures/geoip/"
              "GeoIP2-City-Test-Broken-Double-Format.mmdb;\n"
              "    server { listen 127.0.0.1:@PORT@; }\n",
-             getenv("XFLOW_SRC") ? getenv("XFLOW_SRC") : ".");
+             xf_test_src_dir());
     xf_nginx_write_conf(nginx, snippet, kafka->bootstraps);
     rc = xf_nginx_test_config(nginx, &out);
     ck_assert_int_ne(rc, 0);
@@ -396,8 +358,7 @@ START_TEST(test_key_permissions_warn)
     nginx = xf_nginx_new("", kafka->bootstraps, 1);
 
     snprintf(path, sizeof(path), "%s/open.key", nginx->dir);
-    write_key(path, "0123456789abcdef0123456789abcdef\n");
-    chmod(path, 0644);
+    xf_write_file(path, "0123456789abcdef0123456789abcdef\n", 0644);
 
     snprintf(snippet, sizeof(snippet),
              "    xflow_hash_key open.key;\n"
@@ -536,9 +497,7 @@ make_privacy_suite(void)
 
     s = suite_create("privacy");
 
-    tc = tcase_create("core");
-    tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, privacy_setup, privacy_teardown);
+    tc = xf_tcase(s, "core", 60, privacy_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_cookies_ua_and_fields);
     tcase_add_test(tc, test_reference_differs_under_another_key);
     tcase_add_test(tc, test_geoip_through_trusted_proxy);
@@ -547,7 +506,6 @@ make_privacy_suite(void)
     tcase_add_test(tc, test_key_permissions_warn);
     tcase_add_test(tc, test_cors_credentials);
     tcase_add_test(tc, test_no_payload_in_log);
-    suite_add_tcase(s, tc);
 
     return s;
 }

@@ -20,29 +20,8 @@
 
 #define MAX_EVENTS  20000
 
-static xf_kafka_t  *kafka;
-static xf_nginx_t  *nginx;
 static char         url[160];
 static char         spool_dir[200];
-
-
-/*
- * An outage of the produce path: the topic's partitions lose their
- * leader, so every produce fails until the leader is back.  (Taking the
- * mock brokers down closes their listeners, and under load an ephemeral
- * client port can take a listener's port before it comes back.)
- */
-static void
-outage(int on)
-{
-    int32_t  p;
-
-    for (p = 0; p < 2; p++) {
-        ck_assert_int_eq(rd_kafka_mock_partition_set_leader(kafka->mc,
-                             "events", p, on ? -1 : 1),
-                         RD_KAFKA_RESP_ERR_NO_ERROR);
-    }
-}
 
 
 /* n events from `procs` processes at once, ids from..from+n; acked[id]. */
@@ -54,24 +33,7 @@ static void start(const char *spool_args, const char *extra, int workers);
 static void
 spool_setup(void)
 {
-    kafka = xf_kafka_start(1);
-    xf_kafka_topic(kafka, "events", 2);
-    xf_kafka_topic(kafka, "xflow_dead_letter", 1);
-    nginx = NULL;
-}
-
-
-static void
-spool_teardown(void)
-{
-    if (nginx != NULL) {
-        xf_nginx_quit(nginx, 20000);
-        xf_nginx_check_log(nginx);
-        xf_nginx_free(nginx);
-        nginx = NULL;
-    }
-
-    xf_kafka_stop(kafka);
+    xf_fixture_setup(1, 20000, "events", 2, "xflow_dead_letter", 1, NULL);
 }
 
 
@@ -225,9 +187,9 @@ START_TEST(test_outage_under_load)
     }
 
     xf_sleep_ms(3000);
-    outage(1);
+    xf_kafka_set_leaderless(kafka, "events", 2, 1);
     xf_sleep_ms(20000);
-    outage(0);
+    xf_kafka_set_leaderless(kafka, "events", 2, 0);
 
     ck_assert_int_eq(waitpid(child, &status, 0), child);
 
@@ -264,7 +226,7 @@ START_TEST(test_worker_killed)
                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     ck_assert_ptr_ne(acked, MAP_FAILED);
 
-    outage(1);
+    xf_kafka_set_leaderless(kafka, "events", 2, 1);
     send_parallel(0, 200, 20, acked);
 
     for (i = 0; i < 200; i++) {
@@ -273,7 +235,7 @@ START_TEST(test_worker_killed)
 
     xf_nginx_kill_worker(nginx);
     xf_sleep_ms(500);
-    outage(0);
+    xf_kafka_set_leaderless(kafka, "events", 2, 0);
 
     lost = count_arrived(acked, 200, &dups, 40000);
     fprintf(stderr, "worker killed: 200 acknowledged, %u lost, "
@@ -299,7 +261,7 @@ START_TEST(test_stop_and_restart)
                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     ck_assert_ptr_ne(acked, MAP_FAILED);
 
-    outage(1);
+    xf_kafka_set_leaderless(kafka, "events", 2, 1);
     send_parallel(0, 100, 20, acked);
 
     for (i = 0; i < 100; i++) {
@@ -310,7 +272,7 @@ START_TEST(test_stop_and_restart)
 
     /* a new nginx on the same spool directory, the leader back */
     old = nginx;
-    outage(0);
+    xf_kafka_set_leaderless(kafka, "events", 2, 0);
 
     nginx = xf_nginx_new("", kafka->bootstraps, 1);
     snprintf(conf, sizeof(conf), "%s fsync=always", spool_dir);
@@ -440,7 +402,7 @@ START_TEST(test_spool_full)
               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     ck_assert_ptr_ne(st, MAP_FAILED);
 
-    outage(1);
+    xf_kafka_set_leaderless(kafka, "events", 2, 1);
 
     ok = refused = other = 0;
 
@@ -500,7 +462,7 @@ START_TEST(test_spool_full)
         xf_http_resp_free(&resp);
     }
 
-    outage(0);
+    xf_kafka_set_leaderless(kafka, "events", 2, 0);
 
     /* nothing accepted is lost */
     for (i = 0; i < 900; i++) {
@@ -586,9 +548,7 @@ make_spool_suite(void)
 
     s = suite_create("spool");
 
-    tc = tcase_create("faults");
-    tcase_set_timeout(tc, 180);
-    tcase_add_checked_fixture(tc, spool_setup, spool_teardown);
+    tc = xf_tcase(s, "faults", 180, spool_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_outage_under_load);
     tcase_add_test(tc, test_worker_killed);
     tcase_add_test(tc, test_stop_and_restart);
@@ -596,7 +556,6 @@ make_spool_suite(void)
     tcase_add_test(tc, test_spool_unusable_health);
     tcase_add_test(tc, test_spool_full);
     tcase_add_test(tc, test_message_too_large);
-    suite_add_tcase(s, tc);
 
     return s;
 }
