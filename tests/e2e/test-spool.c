@@ -541,12 +541,12 @@ send_parallel(unsigned from, unsigned n, unsigned procs, unsigned char *acked)
 
 
 Suite *
-make_spool_suite(void)
+make_spool_e2e_suite(void)
 {
     Suite  *s;
     TCase  *tc;
 
-    s = suite_create("spool");
+    s = suite_create("spool_e2e");
 
     tc = xf_tcase(s, "faults", 180, spool_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_outage_under_load);
