@@ -89,52 +89,6 @@ app_setup(void)
 }
 
 
-static int
-app_b64_value(int c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-
-/* Standard base64 (the fixtures' body_b64); malloc'd. */
-static unsigned char *
-app_base64(const char *s, size_t *out_len)
-{
-    size_t          n, len;
-    unsigned int    acc;
-    int             bits, v;
-    unsigned char  *out;
-
-    len = strlen(s);
-    out = malloc(len / 4 * 3 + 3);
-    ck_assert(out != NULL);
-
-    n = 0;
-    acc = 0;
-    bits = 0;
-
-    for (; *s && *s != '='; s++) {
-        v = app_b64_value((unsigned char) *s);
-        ck_assert_msg(v >= 0, "bad base64 in a fixture");
-        acc = (acc << 6) | (unsigned int) v;
-        bits += 6;
-
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (unsigned char) (acc >> bits);
-        }
-    }
-
-    *out_len = n;
-    return out;
-}
-
-
 static long
 app_post(const char *base, const char *path, const char *type,
     const char *body, xf_http_resp_t *resp)
@@ -179,7 +133,7 @@ app_send(json_t *fx, const char *base, xf_http_resp_t *resp)
 {
     char            url[512];
     const char     *hdrs[16];
-    const char     *query;
+    const char     *query, *b64;
     size_t          i, len;
     json_t         *h;
     unsigned char  *body;
@@ -197,7 +151,9 @@ app_send(json_t *fx, const char *base, xf_http_resp_t *resp)
 
     hdrs[i] = NULL;
 
-    body = app_base64(app_str(fx, "body_b64"), &len);
+    b64 = app_str(fx, "body_b64");
+    body = xf_base64_decode(b64, strlen(b64), &len);
+    ck_assert_msg(body != NULL, "bad base64 in a fixture");
     xf_http_request(app_str(fx, "method"), url, hdrs, body, len, resp);
     free(body);
 }

@@ -50,6 +50,7 @@ static void collect_check_envelope(const xf_kafka_msg_t *m,
     const char **event);
 static void collect_match(const xf_kafka_msgs_t *msgs,
     const char *const *events, size_t n);
+static void collect_expect(const char *const *events, size_t n);
 
 
 /* ------------------------------------------------------------ fixture */
@@ -58,6 +59,19 @@ static void
 collect_setup(void)
 {
     xf_fixture_setup(3, 15000, TOPIC, 3, DEAD_LETTER, 1, NULL);
+}
+
+
+/* The topic holds exactly events[0..n-1], as collect_match says. */
+static void
+collect_expect(const char *const *events, size_t n)
+{
+    xf_kafka_msgs_t  msgs;
+
+    memset(&msgs, 0, sizeof(msgs));
+    xf_kafka_consume(kafka, TOPIC, n, CONSUME_MS, SETTLE_MS, &msgs);
+    collect_match(&msgs, events, n);
+    xf_kafka_msgs_free(&msgs);
 }
 
 
@@ -342,7 +356,6 @@ START_TEST(test_ids_unique)
 {
     int               r, i;
     char             *body, *events[50];
-    xf_kafka_msgs_t   msgs;
 
     collect_start("", "", 2);
 
@@ -358,11 +371,7 @@ START_TEST(test_ids_unique)
         free(body);
     }
 
-    memset(&msgs, 0, sizeof(msgs));
-    xf_kafka_consume(kafka, TOPIC, 50, CONSUME_MS, SETTLE_MS, &msgs);
-    collect_match(&msgs, (const char *const *) events, 50);
-
-    xf_kafka_msgs_free(&msgs);
+    collect_expect((const char *const *) events, 50);
     for (i = 0; i < 50; i++) {
         free(events[i]);
     }
@@ -455,7 +464,6 @@ START_TEST(test_bad_json)
     int                   i;
     char                  deep[256];
     const char           *body;
-    xf_kafka_msgs_t       msgs;
     const char *const     sentinel[] = { SENTINEL };
     const collect_bad_t  *t = &bad_json[_i];
 
@@ -480,17 +488,13 @@ START_TEST(test_bad_json)
     collect_post(NULL, body, strlen(body), t->status, t->code, 0);
     collect_sentinel();
 
-    memset(&msgs, 0, sizeof(msgs));
-    xf_kafka_consume(kafka, TOPIC, 1, CONSUME_MS, SETTLE_MS, &msgs);
-    collect_match(&msgs, sentinel, 1);
-    xf_kafka_msgs_free(&msgs);
+    collect_expect(sentinel, 1);
 }
 END_TEST
 
 
 START_TEST(test_unknown_encoding)
 {
-    xf_kafka_msgs_t    msgs;
     const char *const  sentinel[] = { SENTINEL };
     const char *const  hdrs[] = { "Content-Encoding: br", NULL };
     const char *const  stacked[] = { "Content-Encoding: gzip, gzip", NULL };
@@ -503,10 +507,7 @@ START_TEST(test_unknown_encoding)
                  "unknown_encoding", 0);
     collect_sentinel();
 
-    memset(&msgs, 0, sizeof(msgs));
-    xf_kafka_consume(kafka, TOPIC, 1, CONSUME_MS, SETTLE_MS, &msgs);
-    collect_match(&msgs, sentinel, 1);
-    xf_kafka_msgs_free(&msgs);
+    collect_expect(sentinel, 1);
 }
 END_TEST
 
@@ -515,7 +516,6 @@ START_TEST(test_corrupt_encoding)
 {
     u_char            *gz;
     size_t             len;
-    xf_kafka_msgs_t    msgs;
     const char        *plain;
     const char *const  sentinel[] = { SENTINEL };
     const char *const  hdrs[] = { "Content-Encoding: gzip", NULL };
@@ -536,10 +536,7 @@ START_TEST(test_corrupt_encoding)
 
     collect_sentinel();
 
-    memset(&msgs, 0, sizeof(msgs));
-    xf_kafka_consume(kafka, TOPIC, 1, CONSUME_MS, SETTLE_MS, &msgs);
-    collect_match(&msgs, sentinel, 1);
-    xf_kafka_msgs_free(&msgs);
+    collect_expect(sentinel, 1);
     free(gz);
 }
 END_TEST
@@ -572,7 +569,6 @@ START_TEST(test_max_body)
     size_t             i;
     char              *body;
     const char        *events[200];
-    xf_kafka_msgs_t    msgs;
     const char *const  sentinel[] = { SENTINEL };
     const char *const  chunked[] = { "Transfer-Encoding: chunked", NULL };
 
@@ -591,10 +587,7 @@ START_TEST(test_max_body)
     /* Under the limit, chunked is fine. */
     collect_post(chunked, SENTINEL, sizeof(SENTINEL) - 1, 200, NULL, 1);
 
-    memset(&msgs, 0, sizeof(msgs));
-    xf_kafka_consume(kafka, TOPIC, 1, CONSUME_MS, SETTLE_MS, &msgs);
-    collect_match(&msgs, sentinel, 1);
-    xf_kafka_msgs_free(&msgs);
+    collect_expect(sentinel, 1);
     free(body);
 }
 END_TEST
@@ -605,7 +598,6 @@ START_TEST(test_gzip_bomb)
 {
     void              *zeros, *gz;
     size_t             len;
-    xf_kafka_msgs_t    msgs;
     const char *const  sentinel[] = { SENTINEL };
     const char *const  hdrs[] = { "Content-Encoding: gzip", NULL };
 
@@ -624,10 +616,7 @@ START_TEST(test_gzip_bomb)
 
     collect_sentinel();
 
-    memset(&msgs, 0, sizeof(msgs));
-    xf_kafka_consume(kafka, TOPIC, 1, CONSUME_MS, SETTLE_MS, &msgs);
-    collect_match(&msgs, sentinel, 1);
-    xf_kafka_msgs_free(&msgs);
+    collect_expect(sentinel, 1);
     free(gz);
 }
 END_TEST
@@ -668,7 +657,6 @@ START_TEST(test_ack_kafka)
     int               answered_while_down;
     char             *body;
     pthread_t         tid;
-    xf_kafka_msgs_t   msgs;
     collect_async_t   a;
     const char       *all[4];
 
@@ -702,10 +690,7 @@ START_TEST(test_ack_kafka)
     all[2] = events3[1];
     all[3] = events3[2];
 
-    memset(&msgs, 0, sizeof(msgs));
-    xf_kafka_consume(kafka, TOPIC, 4, CONSUME_MS, SETTLE_MS, &msgs);
-    collect_match(&msgs, all, 4);
-    xf_kafka_msgs_free(&msgs);
+    collect_expect(all, 4);
     free(body);
 }
 END_TEST
@@ -718,7 +703,6 @@ END_TEST
 START_TEST(test_ack_local)
 {
     char             *body;
-    xf_kafka_msgs_t   msgs;
 
     collect_start("    xflow_ack local;", "", 1);
 
@@ -729,10 +713,7 @@ START_TEST(test_ack_local)
 
     xf_kafka_set_up(kafka);
 
-    memset(&msgs, 0, sizeof(msgs));
-    xf_kafka_consume(kafka, TOPIC, 3, CONSUME_MS, SETTLE_MS, &msgs);
-    collect_match(&msgs, events3, 3);
-    xf_kafka_msgs_free(&msgs);
+    collect_expect(events3, 3);
     free(body);
 }
 END_TEST
@@ -749,7 +730,6 @@ START_TEST(test_client_abort)
     int                i, status;
     pid_t              before[4], after[4];
     size_t             nbefore, nafter;
-    xf_kafka_msgs_t    msgs;
     const char        *half = "[{\"event\":\"short\"},{\"event\":\"sh";
     const char *const  sentinel[] = { SENTINEL };
 
@@ -765,10 +745,7 @@ START_TEST(test_client_abort)
 
     collect_sentinel();
 
-    memset(&msgs, 0, sizeof(msgs));
-    xf_kafka_consume(kafka, TOPIC, 1, CONSUME_MS, SETTLE_MS, &msgs);
-    collect_match(&msgs, sentinel, 1);
-    xf_kafka_msgs_free(&msgs);
+    collect_expect(sentinel, 1);
 
     nafter = xf_nginx_workers(nginx, after, 4);
     ck_assert_uint_eq(nafter, nbefore);
@@ -783,7 +760,6 @@ START_TEST(test_slow_client)
     int                status;
     char              *req, *body, *resp;
     size_t             len;
-    xf_kafka_msgs_t    msgs;
 
     collect_start("", "", 1);
 
@@ -795,10 +771,7 @@ START_TEST(test_slow_client)
     ck_assert_int_eq(status, 200);
     ck_assert_str_eq(resp, "{\"accepted\":3,\"rejected\":0}");
 
-    memset(&msgs, 0, sizeof(msgs));
-    xf_kafka_consume(kafka, TOPIC, 3, CONSUME_MS, SETTLE_MS, &msgs);
-    collect_match(&msgs, events3, 3);
-    xf_kafka_msgs_free(&msgs);
+    collect_expect(events3, 3);
     free(resp);
     free(req);
     free(body);
@@ -818,7 +791,6 @@ START_TEST(test_disconnect_in_flight)
     char              *req, *body;
     pid_t              before[4], after[4];
     size_t             len, nbefore, nafter;
-    xf_kafka_msgs_t    msgs;
     const char        *all[4];
 
     down = (_i == 1);
@@ -860,10 +832,7 @@ START_TEST(test_disconnect_in_flight)
 
     xf_kafka_set_rtt(kafka, 0);
 
-    memset(&msgs, 0, sizeof(msgs));
-    xf_kafka_consume(kafka, TOPIC, 4, CONSUME_MS, SETTLE_MS, &msgs);
-    collect_match(&msgs, all, 4);
-    xf_kafka_msgs_free(&msgs);
+    collect_expect(all, 4);
     free(req);
     free(body);
 }

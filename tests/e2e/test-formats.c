@@ -90,7 +90,6 @@ static size_t       ncaptures;
 
 static void fmt_setup(void);
 static void fmt_start(void);
-static u_char *fmt_base64(const char *s, size_t len, size_t *out_len);
 static char *fmt_url_decode(const char *s, size_t len, size_t *out_len);
 static const char *fmt_form_field(const char *form, size_t len,
     const char *name, size_t *vlen);
@@ -155,65 +154,6 @@ fmt_start(void)
 
 
 /* ------------------------------------------------------------ decoding */
-
-/* Standard or URL-safe base64, padding optional; NULL on a bad byte. */
-static u_char *
-fmt_base64(const char *s, size_t len, size_t *out_len)
-{
-    int       v, bits;
-    size_t    i, n;
-    u_char   *out;
-    uint32_t  acc;
-
-    out = malloc(len * 3 / 4 + 4);
-    ck_assert_ptr_nonnull(out);
-
-    n = 0;
-    acc = 0;
-    bits = 0;
-
-    for (i = 0; i < len; i++) {
-        if (s[i] >= 'A' && s[i] <= 'Z') {
-            v = s[i] - 'A';
-
-        } else if (s[i] >= 'a' && s[i] <= 'z') {
-            v = s[i] - 'a' + 26;
-
-        } else if (s[i] >= '0' && s[i] <= '9') {
-            v = s[i] - '0' + 52;
-
-        } else if (s[i] == '+' || s[i] == '-') {
-            v = 62;
-
-        } else if (s[i] == '/' || s[i] == '_') {
-            v = 63;
-
-        } else if (s[i] == '=') {
-            break;
-
-        } else if (s[i] == '\r' || s[i] == '\n') {
-            continue;
-
-        } else {
-            free(out);
-            return NULL;
-        }
-
-        acc = (acc << 6) | (uint32_t) v;
-        bits += 6;
-
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (u_char) (acc >> bits);
-        }
-    }
-
-    *out_len = n;
-    out[n] = '\0';
-
-    return out;
-}
-
 
 /* Percent-decoding; '+' stays '+' (base64 text: the SDKs encode spaces). */
 static char *
@@ -385,7 +325,7 @@ fmt_decode_doc(json_t *rec, const u_char *body, size_t blen,
     }
 
     field = fmt_url_decode(v, vlen, &flen);
-    doc = fmt_base64(field, flen, out_len);
+    doc = xf_base64_decode(field, flen, out_len);
     free(field);
     ck_assert_msg(doc != NULL, "captured base64 field does not decode");
 
@@ -727,73 +667,35 @@ static void
 fmt_replay(const char *file, json_t *rec, size_t idx, const char *base,
     const char *path, int sensors, fmt_expects_t *x)
 {
-    char            *url, **hdrs;
-    size_t           i, n, blen, before;
-    u_char          *body;
-    json_t          *raw, *h;
-    const char      *method, *query, *b64, *name, *value;
-    xf_http_resp_t   resp;
+    char              *url;
+    size_t             before;
+    const char        *query;
+    xf_http_resp_t     resp;
+    xf_capture_req_t   r;
 
-    method = fmt_jstr(rec, "method");
     query = fmt_jstr(rec, "query");
 
     ck_assert_int_ge(asprintf(&url, "%s%s%s", base,
                               path ? path : fmt_jstr(rec, "path"),
                               query ? query : ""), 0);
 
-    raw = json_object_get(rec, "rawHeaders");
-    n = json_array_size(raw);
-
-    hdrs = calloc(n + 2, sizeof(char *));
-    ck_assert_ptr_nonnull(hdrs);
-
-    for (i = 0, blen = 0; i < n; i++) {
-        h = json_array_get(raw, i);
-        name = json_string_value(json_array_get(h, 0));
-        value = json_string_value(json_array_get(h, 1));
-
-        if (strcasecmp(name, "Host") == 0
-            || strcasecmp(name, "Content-Length") == 0
-            || strcasecmp(name, "Connection") == 0)
-        {
-            continue;
-        }
-
-        ck_assert_int_ge(asprintf(&hdrs[blen++], "%s: %s", name, value), 0);
-    }
-
-    b64 = fmt_jstr(rec, "bodyBase64");
-    body = fmt_base64(b64 ? b64 : "", b64 ? strlen(b64) : 0, &blen);
-    ck_assert_ptr_nonnull(body);
-    ck_assert_uint_eq(blen, json_integer_value(json_object_get(rec,
+    xf_capture_req(rec, &r);
+    ck_assert_ptr_nonnull(r.body);
+    ck_assert_uint_eq(r.len, json_integer_value(json_object_get(rec,
                                                                "bodyLength")));
-
-    /* libcurl's own form Content-Type would not be what the SDK sent */
-    if (blen > 0 && fmt_header(rec, "content-type") == NULL) {
-        for (i = 0; hdrs[i] != NULL; i++) { /* void */ }
-        hdrs[i] = strdup("Content-Type:");
-    }
 
     before = x->n;
 
     if (fmt_record_kind(rec) == FMT_REC_EVENTS) {
-        fmt_expect_record(x, rec, sensors, body, blen);
+        fmt_expect_record(x, rec, sensors, r.body, r.len);
     }
 
-    xf_http_request(method, url, (const char *const *) hdrs,
-                    strcmp(method, "POST") == 0 || blen > 0 ? body : NULL,
-                    blen, &resp);
+    xf_capture_send(&r, url, &resp);
 
     fmt_check_answer(file, idx, rec, sensors, x->n - before, &resp);
 
     xf_http_resp_free(&resp);
-
-    for (i = 0; hdrs[i] != NULL; i++) {
-        free(hdrs[i]);
-    }
-
-    free(hdrs);
-    free(body);
+    xf_capture_req_free(&r);
     free(url);
 }
 

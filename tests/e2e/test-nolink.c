@@ -206,54 +206,6 @@ nl_cookies(const char *h)
 }
 
 
-/* ------------------------------------------------------------ replay */
-
-static u_char *
-nl_base64(const char *s, size_t *out_len)
-{
-    int       v, bits;
-    u_char   *out;
-    size_t    n;
-    uint32_t  acc;
-    const char *p;
-
-    out = malloc(strlen(s) * 3 / 4 + 4);
-    ck_assert_ptr_nonnull(out);
-
-    n = 0;
-    acc = 0;
-    bits = 0;
-
-    for (p = s; *p; p++) {
-        if (*p >= 'A' && *p <= 'Z') {
-            v = *p - 'A';
-        } else if (*p >= 'a' && *p <= 'z') {
-            v = *p - 'a' + 26;
-        } else if (*p >= '0' && *p <= '9') {
-            v = *p - '0' + 52;
-        } else if (*p == '+') {
-            v = 62;
-        } else if (*p == '/') {
-            v = 63;
-        } else {
-            continue;
-        }
-
-        acc = (acc << 6) | (uint32_t) v;
-        bits += 6;
-
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (u_char) (acc >> bits);
-        }
-    }
-
-    *out_len = n;
-
-    return out;
-}
-
-
 static long
 nl_request(const char *method, const char *path, const char *const *hdrs,
     const void *body, size_t len)
@@ -277,13 +229,12 @@ nl_request(const char *method, const char *path, const char *const *hdrs,
 static void
 nl_replay(json_t *rec)
 {
-    char        *path, **hdrs;
-    size_t       i, n, k, blen;
-    u_char      *body;
-    json_t      *raw, *h;
-    const char  *method, *query, *b64, *name, *value;
+    char              *path;
+    size_t             i;
+    json_t            *raw, *h;
+    const char        *query;
+    xf_capture_req_t   r;
 
-    method = json_string_value(json_object_get(rec, "method"));
     query = json_string_value(json_object_get(rec, "query"));
 
     ck_assert_int_ge(asprintf(&path, "%s%s",
@@ -291,48 +242,24 @@ nl_replay(json_t *rec)
                               query ? query : ""), 0);
 
     raw = json_object_get(rec, "rawHeaders");
-    n = json_array_size(raw);
-    hdrs = calloc(n + 2, sizeof(char *));
-    ck_assert_ptr_nonnull(hdrs);
 
-    for (i = 0, k = 0; i < n; i++) {
+    for (i = 0; i < json_array_size(raw); i++) {
         h = json_array_get(raw, i);
-        name = json_string_value(json_array_get(h, 0));
-        value = json_string_value(json_array_get(h, 1));
 
-        if (strcasecmp(name, "Host") == 0
-            || strcasecmp(name, "Content-Length") == 0
-            || strcasecmp(name, "Connection") == 0)
+        if (strcasecmp(json_string_value(json_array_get(h, 0)), "Cookie")
+            == 0)
         {
-            continue;
+            nl_cookies(json_string_value(json_array_get(h, 1)));
         }
-
-        if (strcasecmp(name, "Cookie") == 0) {
-            nl_cookies(value);
-        }
-
-        ck_assert_int_ge(asprintf(&hdrs[k++], "%s: %s", name, value), 0);
     }
 
-    b64 = json_string_value(json_object_get(rec, "bodyBase64"));
-    body = nl_base64(b64 ? b64 : "", &blen);
+    xf_capture_req(rec, &r);
 
-    if (blen > 0 && json_object_get(json_object_get(rec, "headers"),
-                                    "content-type") == NULL)
-    {
-        hdrs[k++] = strdup("Content-Type:");
-    }
+    (void) nl_request(r.method, path, (const char *const *) r.headers,
+                      strcmp(r.method, "POST") == 0 || r.len ? r.body : NULL,
+                      r.len);
 
-    (void) nl_request(method, path, (const char *const *) hdrs,
-                      strcmp(method, "POST") == 0 || blen ? body : NULL,
-                      blen);
-
-    for (i = 0; hdrs[i] != NULL; i++) {
-        free(hdrs[i]);
-    }
-
-    free(hdrs);
-    free(body);
+    xf_capture_req_free(&r);
     free(path);
 }
 

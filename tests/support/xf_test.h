@@ -23,6 +23,7 @@
 #define XF_TEST_H
 
 #include <check.h>
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -189,6 +190,13 @@ pid_t xf_nginx_kill_worker(xf_nginx_t *n);
  * and stderr together.
  */
 int xf_nginx_test_config(xf_nginx_t *n, char **output);
+
+/*
+ * Rewrite the config with http_snippet (NULL: keep it), then `nginx -t`
+ * must refuse it and say needle.  Returns the output (caller frees).
+ */
+char *xf_nginx_refuses(xf_nginx_t *n, const char *http_snippet,
+    const char *brokers, const char *needle);
 
 /*
  * Fail the test if error.log or a sanitizer report holds an [alert],
@@ -359,11 +367,35 @@ uint64_t xf_metrics_get(xf_nginx_t *n, const char *series);
 
 /*
  * The SDK captures (XF_CAPTURES, or XF_TEST_CAPTURES from the root): up
- * to max *.json paths into files; returns how many.
+ * to max *.json paths into files; returns how many.  xf_test_capture.c.
  */
 #define XF_TEST_CAPTURES  "tests/fixtures/sdk-captures"
 
 size_t xf_test_captures(char (*files)[512], size_t max);
+
+/* Standard or URL-safe base64, padding optional; NULL on a bad byte. */
+u_char *xf_base64_decode(const char *s, size_t len, size_t *out_len);
+
+/*
+ * A capture record's request: its method; its headers in wire order,
+ * without Host, Content-Length and Connection (the client sets them), and
+ * an empty "Content-Type:" when a body came without one (libcurl would
+ * send its own); the body decoded from bodyBase64 (NULL: not base64).
+ */
+typedef struct {
+    const char   *method;           /* borrowed from the record */
+    char        **headers;          /* NULL-terminated */
+    u_char       *body;
+    size_t        len;
+} xf_capture_req_t;
+
+void xf_capture_req(json_t *rec, xf_capture_req_t *r);
+
+/* Send it to url (a body only with POST or a non-empty one). */
+long xf_capture_send(const xf_capture_req_t *r, const char *url,
+    xf_http_resp_t *resp);
+
+void xf_capture_req_free(xf_capture_req_t *r);
 
 /* open, then parts[0..n-1] joined by sep, then close: malloc'd. */
 char *xf_join(const char *const *parts, size_t n, const char *open,

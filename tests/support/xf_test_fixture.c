@@ -2,14 +2,13 @@
  * xf_test_fixture.c - the fixture every e2e suite shares: a mock Kafka
  * cluster with the suite's topics, at most one nginx per test, and the
  * small helpers around them (the suite's test cases, /metrics samples,
- * the SDK captures, strings, files).
+ * strings, files).
  *
  * kafka and nginx are the test's own: each test is a forked child (CK_FORK
  * on), so the globals never outlive it.
  */
 
 #include <errno.h>
-#include <glob.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,37 +165,6 @@ xf_metrics_get(xf_nginx_t *n, const char *series)
     free(text);
 
     return v;
-}
-
-
-/* ----------------------------------------------------------- captures */
-
-size_t
-xf_test_captures(char (*files)[512], size_t max)
-{
-    char         pattern[1024];
-    size_t       i, n;
-    glob_t       g;
-    const char  *dir;
-
-    dir = getenv("XF_CAPTURES");
-    if (dir == NULL) {
-        dir = XF_TEST_CAPTURES;
-    }
-
-    snprintf(pattern, sizeof(pattern), "%s/*.json", dir);
-
-    memset(&g, 0, sizeof(glob_t));
-    (void) glob(pattern, 0, NULL, &g);
-
-    n = 0;
-    for (i = 0; i < g.gl_pathc && n < max; i++) {
-        snprintf(files[n++], sizeof(files[0]), "%s", g.gl_pathv[i]);
-    }
-
-    globfree(&g);
-
-    return n;
 }
 
 

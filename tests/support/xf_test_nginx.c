@@ -711,6 +711,26 @@ xf_nginx_test_config(xf_nginx_t *n, char **output)
 
 
 char *
+xf_nginx_refuses(xf_nginx_t *n, const char *http_snippet,
+    const char *brokers, const char *needle)
+{
+    int    rc;
+    char  *out;
+
+    if (http_snippet != NULL) {
+        xf_nginx_write_conf(n, http_snippet, brokers);
+    }
+
+    rc = xf_nginx_test_config(n, &out);
+    ck_assert_msg(rc != 0, "nginx -t accepted it: %s", out);
+    ck_assert_msg(strstr(out, needle) != NULL, "no \"%s\" in: %s", needle,
+                  out);
+
+    return out;
+}
+
+
+char *
 xf_read_file(const char *path, size_t *len)
 {
     char    *p;
