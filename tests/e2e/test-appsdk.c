@@ -127,6 +127,15 @@ app_str(json_t *obj, const char *key)
 }
 
 
+/* Exactly n messages of topic, in msgs. */
+static void
+app_consume(const char *topic, size_t n, xf_kafka_msgs_t *msgs)
+{
+    memset(msgs, 0, sizeof(xf_kafka_msgs_t));
+    xf_kafka_consume(kafka, topic, n, APP_CONSUME_MS, APP_SETTLE_MS, msgs);
+}
+
+
 /* Send a fixture's request to base; the answer in resp. */
 static void
 app_send(json_t *fx, const char *base, xf_http_resp_t *resp)
@@ -330,9 +339,7 @@ START_TEST(test_mixpanel_answers)
     ck_assert_msg(strstr(resp.body, "\"error\":") != NULL, "%s", resp.body);
     xf_http_resp_free(&resp);
 
-    memset(&msgs, 0, sizeof(xf_kafka_msgs_t));
-    xf_kafka_consume(kafka, APP_TOPIC, 3, APP_CONSUME_MS, APP_SETTLE_MS,
-                     &msgs);
+    app_consume(APP_TOPIC, 3, &msgs);
     ck_assert_str_eq(msgs.msgs[0].key, "u1");
     ck_assert_str_eq(msgs.msgs[2].key, "u3");
     ck_assert(strstr(msgs.msgs[1].value, "\"src\":\"mixpanel\"") != NULL);
@@ -340,9 +347,7 @@ START_TEST(test_mixpanel_answers)
     xf_kafka_msgs_free(&msgs);
 
     /* the event without its token, per event; then the bad request */
-    memset(&msgs, 0, sizeof(xf_kafka_msgs_t));
-    xf_kafka_consume(kafka, APP_DEAD_LETTER, 2, APP_CONSUME_MS,
-                     APP_SETTLE_MS, &msgs);
+    app_consume(APP_DEAD_LETTER, 2, &msgs);
     ck_assert_msg(strstr(msgs.msgs[0].value, "missing_field") != NULL, "%s",
                   msgs.msgs[0].value);
     ck_assert_msg(strstr(msgs.msgs[1].value, "bad_form") != NULL, "%s",
@@ -384,16 +389,12 @@ START_TEST(test_amplitude_answers)
     json_decref(j);
     xf_http_resp_free(&resp);
 
-    memset(&msgs, 0, sizeof(xf_kafka_msgs_t));
-    xf_kafka_consume(kafka, APP_TOPIC, 2, APP_CONSUME_MS, APP_SETTLE_MS,
-                     &msgs);
+    app_consume(APP_TOPIC, 2, &msgs);
     ck_assert_str_eq(msgs.msgs[0].key, "u1");
     ck_assert(strstr(msgs.msgs[1].value, "\"src\":\"amplitude\"") != NULL);
     ck_assert(strstr(msgs.msgs[1].value, "\"app\":\"ampkey\"") != NULL);
     xf_kafka_msgs_free(&msgs);
-    memset(&msgs, 0, sizeof(xf_kafka_msgs_t));
-    xf_kafka_consume(kafka, APP_DEAD_LETTER, 1, APP_CONSUME_MS,
-                     APP_SETTLE_MS, &msgs);
+    app_consume(APP_DEAD_LETTER, 1, &msgs);
     xf_kafka_msgs_free(&msgs);
 
     /* errors carry "code": the SDK reads the status from there */

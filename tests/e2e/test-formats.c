@@ -507,6 +507,31 @@ fmt_expects_free(fmt_expects_t *x)
 }
 
 
+/*
+ * A preflight's Access-Control-Allow-<allow> holds (found by has) what
+ * the record's Access-Control-Request-<asked> asked for.
+ */
+static void
+fmt_check_allowed(const char *file, size_t idx, json_t *rec,
+    const xf_http_resp_t *resp, const char *asked, const char *allow,
+    char *(*has)(const char *, const char *))
+{
+    char        *v, name[64];
+    const char  *want;
+
+    snprintf(name, sizeof(name), "access-control-request-%s", asked);
+    want = fmt_header(rec, name);
+
+    snprintf(name, sizeof(name), "Access-Control-Allow-%s", allow);
+    v = xf_http_header(resp, name);
+
+    ck_assert_msg(want == NULL || (v != NULL && has(v, want) != NULL),
+                  "%s record %zu: %s %s lacks %s", file, idx, name,
+                  v ? v : "(none)", want);
+    free(v);
+}
+
+
 /* ------------------------------------------------------------- answers */
 
 static void
@@ -515,7 +540,7 @@ fmt_check_answer(const char *file, size_t idx, json_t *rec, int sensors,
 {
     char            want[64], *v, *w;
     json_t         *j;
-    const char     *origin, *path, *token, *method, *asked;
+    const char     *origin, *path, *token, *method;
     fmt_rec_kind_t  kind;
 
     method = fmt_jstr(rec, "method");
@@ -563,21 +588,9 @@ fmt_check_answer(const char *file, size_t idx, json_t *rec, int sensors,
                       v ? v : "(none)");
         free(v);
 
-        asked = fmt_header(rec, "access-control-request-method");
-        v = xf_http_header(resp, "Access-Control-Allow-Methods");
-        ck_assert_msg(asked == NULL
-                      || (v != NULL && strstr(v, asked) != NULL),
-                      "%s record %zu: Access-Control-Allow-Methods %s lacks "
-                      "%s", file, idx, v ? v : "(none)", asked);
-        free(v);
-
-        asked = fmt_header(rec, "access-control-request-headers");
-        v = xf_http_header(resp, "Access-Control-Allow-Headers");
-        ck_assert_msg(asked == NULL
-                      || (v != NULL && strcasestr(v, asked) != NULL),
-                      "%s record %zu: Access-Control-Allow-Headers %s lacks "
-                      "%s", file, idx, v ? v : "(none)", asked);
-        free(v);
+        fmt_check_allowed(file, idx, rec, resp, "method", "Methods", strstr);
+        fmt_check_allowed(file, idx, rec, resp, "headers", "Headers",
+                          strcasestr);
         return;
 
     case FMT_REC_CONFIG:

@@ -358,6 +358,35 @@ hs_rss_kb(pid_t pid, const char *field)
 }
 
 
+/* A 413 with the too_large error. */
+static void
+hs_expect_413(const xf_raw_resp_t *resp)
+{
+    ck_assert_msg(resp->status == 413, "status %ld: %s", resp->status,
+                  resp->body);
+    ck_assert_msg(strncmp(resp->body, "{\"error\":\"too_large\"", 20) == 0,
+                  "answer %s", resp->body);
+}
+
+
+/*
+ * A streamed body (what) refused with 413 after sent of its max bytes,
+ * before its end, and the connection closed.
+ */
+static void
+hs_expect_cut(const char *what, size_t sent, size_t max,
+    const xf_raw_resp_t *resp)
+{
+    fprintf(stderr, "%s: %zu bytes of body sent before the answer\n", what,
+            sent);
+
+    hs_expect_413(resp);
+    ck_assert_uint_lt(sent, max);
+    ck_assert_msg(resp->closed, "the connection stayed open after 413: %s",
+                  resp->headers);
+}
+
+
 /* ------------------------------------------------------------- bodies */
 
 static char *
@@ -875,17 +904,8 @@ START_TEST(test_bomb)
         sent = hs_stream("/collect", zstd ? zs_hdrs : gz_hdrs, hs_bomb_gen,
                          &b, (size_t) 64 << 20, &resp);
 
-        fprintf(stderr, "bomb: %zu bytes of body sent before the answer\n",
-                sent);
-
-        ck_assert_msg(resp.status == 413, "status %ld: %s", resp.status,
-                      resp.body);
-        ck_assert_msg(strncmp(resp.body, "{\"error\":\"too_large\"", 20) == 0,
-                      "answer %s", resp.body);
-
         /* the answer came before the end of the body */
-        ck_assert_uint_lt(sent, (size_t) 64 << 20);
-        ck_assert_msg(resp.closed, "the connection stayed open after 413");
+        hs_expect_cut("bomb", sent, (size_t) 64 << 20, &resp);
 
         xf_raw_resp_free(&resp);
 
@@ -1537,10 +1557,7 @@ START_TEST(test_huge_content_length)
     xf_raw_write_all(fd, req, len);
     xf_raw_answer(fd, -1, &resp);
 
-    ck_assert_msg(resp.status == 413, "status %ld: %s", resp.status,
-                  resp.body);
-    ck_assert_msg(strncmp(resp.body, "{\"error\":\"too_large\"", 20) == 0,
-                  "answer %s", resp.body);
+    hs_expect_413(&resp);
     ck_assert_msg(strcasestr(resp.headers, "\r\nConnection: close") != NULL,
                   "413 keeps the connection: %s", resp.headers);
 
@@ -1598,16 +1615,7 @@ START_TEST(test_huge_chunked)
     sent = hs_stream("/collect", NULL, hs_spaces_gen, &first,
                      (size_t) 100 << 20, &resp);
 
-    fprintf(stderr, "chunked: %zu bytes of body sent before the answer\n",
-            sent);
-
-    ck_assert_msg(resp.status == 413, "status %ld: %s", resp.status,
-                  resp.body);
-    ck_assert_msg(strncmp(resp.body, "{\"error\":\"too_large\"", 20) == 0,
-                  "answer %s", resp.body);
-    ck_assert_uint_lt(sent, (size_t) 100 << 20);
-    ck_assert_msg(resp.closed, "the connection stayed open after 413: %s",
-                  resp.headers);
+    hs_expect_cut("chunked", sent, (size_t) 100 << 20, &resp);
     xf_raw_resp_free(&resp);
 
     hs_delta(before, HS_SERIES_DECODE("too_large"), 1);

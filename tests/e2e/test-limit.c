@@ -53,6 +53,25 @@ limit_start(const char *http, const char *location, int workers)
 }
 
 
+/* A zone of burst 2 on /collect, both its requests admitted and spent. */
+static void
+limit_start_spent(void)
+{
+    int              i;
+    xf_http_resp_t   resp;
+
+    limit_start("    xflow_limit_zone ip:1m key=$remote_addr rate=1r/m "
+                "burst=2;\n",
+                "            xflow_limit ip;\n", 1);
+
+    for (i = 0; i < 2; i++) {
+        xf_http_request("POST", url, NULL, "{}", 2, &resp);
+        ck_assert_int_eq(resp.status, 200);
+        xf_http_resp_free(&resp);
+    }
+}
+
+
 typedef struct {
     uint64_t  ok;
     uint64_t  refused;
@@ -160,19 +179,10 @@ END_TEST
 
 START_TEST(test_refused_answer)
 {
-    int              i;
     char            *h;
     xf_http_resp_t   resp;
 
-    limit_start("    xflow_limit_zone ip:1m key=$remote_addr rate=1r/m "
-                "burst=2;\n",
-                "            xflow_limit ip;\n", 1);
-
-    for (i = 0; i < 2; i++) {
-        xf_http_request("POST", url, NULL, "{}", 2, &resp);
-        ck_assert_int_eq(resp.status, 200);
-        xf_http_resp_free(&resp);
-    }
+    limit_start_spent();
 
     xf_http_request("POST", url, NULL, "{}", 2, &resp);
     ck_assert_int_eq(resp.status, 429);
@@ -453,19 +463,10 @@ END_TEST
 
 START_TEST(test_zone_survives_reload)
 {
-    int              i;
     xf_http_resp_t   resp;
     char             snippet[2048];
 
-    limit_start("    xflow_limit_zone ip:1m key=$remote_addr rate=1r/m "
-                "burst=2;\n",
-                "            xflow_limit ip;\n", 1);
-
-    for (i = 0; i < 2; i++) {
-        xf_http_request("POST", url, NULL, "{}", 2, &resp);
-        ck_assert_int_eq(resp.status, 200);
-        xf_http_resp_free(&resp);
-    }
+    limit_start_spent();
 
     /* the same configuration again: the zone and its state are kept */
     snprintf(snippet, sizeof(snippet),

@@ -313,18 +313,38 @@ START_TEST(test_client_ip_modes)
 END_TEST
 
 
-START_TEST(test_bad_key_and_database_fail_config_test)
+/*
+ * An nginx (not started) whose config is a server and xflow_hash_key name,
+ * the file name beside its config holding key, with mode; path (may be
+ * NULL) gets the file's path.
+ */
+static void
+key_conf(const char *name, const char *key, mode_t mode, char *path)
 {
-    char  *out, path[256], snippet[2048];
+    char  file[256], snippet[512];
 
     nginx = xf_nginx_new("", kafka->bootstraps, 1);
-    snprintf(path, sizeof(path), "%s/short.key", nginx->dir);
-    xf_write_file(path, "too-short", 0400);
+
+    snprintf(file, sizeof(file), "%s/%s", nginx->dir, name);
+    xf_write_file(file, key, mode);
 
     snprintf(snippet, sizeof(snippet),
-             "    xflow_hash_key short.key;\n"
-             "    server { listen 127.0.0.1:@PORT@; }\n");
-    out = xf_nginx_refuses(nginx, snippet, kafka->bootstraps, "short.key");
+             "    xflow_hash_key %s;\n"
+             "    server { listen 127.0.0.1:@PORT@; }\n", name);
+    xf_nginx_write_conf(nginx, snippet, kafka->bootstraps);
+
+    if (path != NULL) {
+        strcpy(path, file);
+    }
+}
+
+
+START_TEST(test_bad_key_and_database_fail_config_test)
+{
+    char  *out, snippet[2048];
+
+    key_conf("short.key", "too-short", 0400, NULL);
+    out = xf_nginx_refuses(nginx, NULL, NULL, "short.key");
     ck_assert_msg(strstr(out, "too-short") == NULL, "%s", out);
     free(out);
 
@@ -345,17 +365,9 @@ END_TEST
 START_TEST(test_key_permissions_warn)
 {
     int    rc;
-    char   path[256], snippet[512], *out;
+    char   path[256], *out;
 
-    nginx = xf_nginx_new("", kafka->bootstraps, 1);
-
-    snprintf(path, sizeof(path), "%s/open.key", nginx->dir);
-    xf_write_file(path, "0123456789abcdef0123456789abcdef\n", 0644);
-
-    snprintf(snippet, sizeof(snippet),
-             "    xflow_hash_key open.key;\n"
-             "    server { listen 127.0.0.1:@PORT@; }\n");
-    xf_nginx_write_conf(nginx, snippet, kafka->bootstraps);
+    key_conf("open.key", "0123456789abcdef0123456789abcdef\n", 0644, path);
     rc = xf_nginx_test_config(nginx, &out);
     ck_assert_int_eq(rc, 0);
     ck_assert_msg(strstr(out, "[warn]") != NULL

@@ -27,6 +27,7 @@ static char         spool_dir[200];
 /* n events from `procs` processes at once, ids from..from+n; acked[id]. */
 static void send_parallel(unsigned from, unsigned n, unsigned procs,
     unsigned char *acked);
+static unsigned char *acked_in_outage(unsigned n);
 static void start(const char *spool_args, const char *extra, int workers);
 
 
@@ -217,21 +218,12 @@ END_TEST
  */
 START_TEST(test_worker_killed)
 {
-    unsigned        i, lost, dups;
+    unsigned        lost, dups;
     unsigned char  *acked;
 
     start("fsync=always", NULL, 1);
 
-    acked = mmap(NULL, 200, PROT_READ | PROT_WRITE,
-                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    ck_assert_ptr_ne(acked, MAP_FAILED);
-
-    xf_kafka_set_leaderless(kafka, "events", 2, 1);
-    send_parallel(0, 200, 20, acked);
-
-    for (i = 0; i < 200; i++) {
-        ck_assert_msg(acked[i], "event %u not acknowledged", i);
-    }
+    acked = acked_in_outage(200);
 
     xf_nginx_kill_worker(nginx);
     xf_sleep_ms(500);
@@ -250,23 +242,14 @@ END_TEST
 /* A graceful stop with the brokers down keeps the spool for next time. */
 START_TEST(test_stop_and_restart)
 {
-    unsigned         i, lost, dups;
+    unsigned         lost, dups;
     unsigned char   *acked;
     char             conf[256];
     xf_nginx_t      *old;
 
     start("fsync=always", NULL, 1);
 
-    acked = mmap(NULL, 100, PROT_READ | PROT_WRITE,
-                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    ck_assert_ptr_ne(acked, MAP_FAILED);
-
-    xf_kafka_set_leaderless(kafka, "events", 2, 1);
-    send_parallel(0, 100, 20, acked);
-
-    for (i = 0; i < 100; i++) {
-        ck_assert(acked[i]);
-    }
+    acked = acked_in_outage(100);
 
     xf_nginx_quit(nginx, 20000);
 
@@ -528,6 +511,31 @@ send_parallel(unsigned from, unsigned n, unsigned procs, unsigned char *acked)
     for (k = 0; k < procs; k++) {
         ck_assert_int_gt(wait(&status), 0);
     }
+}
+
+
+/*
+ * An outage, then n events from 20 processes at once, each answered 200
+ * (spooled); returns acked[0..n-1] (shared memory).
+ */
+static unsigned char *
+acked_in_outage(unsigned n)
+{
+    unsigned        i;
+    unsigned char  *acked;
+
+    acked = mmap(NULL, n, PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(acked, MAP_FAILED);
+
+    xf_kafka_set_leaderless(kafka, "events", 2, 1);
+    send_parallel(0, n, 20, acked);
+
+    for (i = 0; i < n; i++) {
+        ck_assert_msg(acked[i], "event %u not acknowledged", i);
+    }
+
+    return acked;
 }
 
 
