@@ -47,6 +47,7 @@
 
 #include <zlib.h>
 
+#include "xf_capture.h"
 #include "xf_test.h"
 
 
@@ -396,36 +397,11 @@ fmt_expect_record(fmt_expects_t *x, json_t *rec, int sensors,
 {
     size_t         i, n, doc_len;
     u_char        *doc;
-    json_t        *dec, *v, *root, *form, *f, *e, *props;
+    json_t        *v, *root, *e, *props;
     const char    *key, *app, *project;
     fmt_expect_t  *t;
 
-    dec = json_object_get(rec, "decoded");
-    v = NULL;
-
-    if (json_is_object(dec)) {
-        if (json_object_get(dec, "value") != NULL) {
-            v = json_object_get(dec, "value");
-
-        } else if ((form = json_object_get(dec, "form")) != NULL) {
-            f = json_object_get(form, "data_list");
-            if (f == NULL) {
-                f = json_object_get(form, "data");
-            }
-
-            v = json_object_get(f, "value");
-        }
-    }
-
-    if (v == NULL) {
-        f = json_object_get(json_object_get(rec, "queryParams"),
-                            "data_list");
-        if (f == NULL) {
-            f = json_object_get(json_object_get(rec, "queryParams"), "data");
-        }
-
-        v = json_object_get(f, "value");
-    }
+    v = xf_capture_decoded(rec);
 
     ck_assert_msg(v != NULL, "record %s %s: no events decoded",
                   fmt_jstr(rec, "method"), fmt_jstr(rec, "path"));
