@@ -70,6 +70,7 @@ static void hs_post(const char *path, const char *const *headers,
     const void *body, size_t len, long status, const char *code,
     const char *answer);
 static void hs_sentinel(void);
+static void hs_sentinel_arrives(const char *event);
 static void hs_delta(const char *before, const char *series,
     uint64_t delta);
 static size_t hs_received(const char *before);
@@ -317,6 +318,28 @@ hs_expect_dead(const char *const *codes, const char *const *events,
     }
 
     xf_kafka_msgs_free(&msgs);
+}
+
+
+/*
+ * Send the sentinel: the events topic then holds exactly event (unless
+ * NULL) and the sentinel.
+ */
+static void
+hs_sentinel_arrives(const char *event)
+{
+    const char  *events[2];
+    size_t       n;
+
+    hs_sentinel();
+
+    n = 0;
+    if (event != NULL) {
+        events[n++] = event;
+    }
+
+    events[n++] = HS_SENTINEL;
+    hs_expect_events(events, n);
 }
 
 
@@ -623,7 +646,7 @@ hs_broken(const hs_broken_t *cases, size_t n)
     char              *plain, *before, *events[40], series[128];
     u_char            *body;
     size_t             i, k, len;
-    const char        *hdrs[3], *codes[8], *sentinel[1];
+    const char        *hdrs[3], *codes[8];
     xf_kafka_msgs_t    dl;
 
     hs_start("", "");
@@ -706,9 +729,7 @@ hs_broken(const hs_broken_t *cases, size_t n)
     xf_kafka_msgs_free(&dl);
     hs_expect_dead(codes, NULL, n);
 
-    hs_sentinel();
-    sentinel[0] = HS_SENTINEL;
-    hs_expect_events(sentinel, 1);
+    hs_sentinel_arrives(NULL);
     hs_check_worker();
 
     for (k = 0; k < 40; k++) {
@@ -838,7 +859,6 @@ START_TEST(test_bomb)
     size_t              len, sent, nblocks, received;
     hs_bomb_t           b;
     xf_raw_resp_t       resp;
-    const char         *sentinel[1];
     const char *const   gz_hdrs[] = { "Content-Encoding: gzip", NULL };
     const char *const   zs_hdrs[] = { "Content-Encoding: zstd", NULL };
 
@@ -937,9 +957,7 @@ START_TEST(test_bomb)
     ck_assert_msg(rss < HS_MAX_RSS_KB, "worker VmRSS %ld kB", rss);
     ck_assert_msg(hwm < HS_MAX_RSS_KB, "worker VmHWM %ld kB", hwm);
 
-    hs_sentinel();
-    sentinel[0] = HS_SENTINEL;
-    hs_expect_events(sentinel, 1);
+    hs_sentinel_arrives(NULL);
 }
 END_TEST
 
@@ -1068,7 +1086,6 @@ START_TEST(test_decoded_in_flight)
     int64_t             deadline;
     uint64_t            held;
     xf_raw_resp_t       resp;
-    const char         *sentinel[1];
 
     hs_start("    xflow_max_decoded_in_flight 28m;", "");
     before = xf_metrics_scrape(nginx);
@@ -1143,9 +1160,7 @@ START_TEST(test_decoded_in_flight)
     free(gz);
 
     hs_check_worker();
-    hs_sentinel();
-    sentinel[0] = HS_SENTINEL;
-    hs_expect_events(sentinel, 1);
+    hs_sentinel_arrives(NULL);
 }
 END_TEST
 
@@ -1465,7 +1480,6 @@ hs_nest(size_t depth, const char *open, const char *close, const char *in,
 START_TEST(test_deep_nesting)
 {
     char               *before, *body, *inner, *form, *ok, *over;
-    const char         *events[2];
     const char *const   form_ct[] = {
         "Content-Type: application/x-www-form-urlencoded", NULL
     };
@@ -1515,11 +1529,7 @@ START_TEST(test_deep_nesting)
     hs_delta(before, HS_SERIES_EVENTS("json", "accepted"), 1);
     free(before);
 
-    hs_sentinel();
-
-    events[0] = ok;
-    events[1] = HS_SENTINEL;
-    hs_expect_events(events, 2);
+    hs_sentinel_arrives(ok);
     hs_check_worker();
 
     free(ok);
@@ -1540,7 +1550,6 @@ START_TEST(test_huge_content_length)
     char              *before, *req, *chunk;
     size_t             len;
     xf_raw_resp_t      resp;
-    const char        *sentinel[1];
 
     hs_start("", "");
     before = xf_metrics_scrape(nginx);
@@ -1571,9 +1580,7 @@ START_TEST(test_huge_content_length)
 
     hs_check_worker();
 
-    hs_sentinel();
-    sentinel[0] = HS_SENTINEL;
-    hs_expect_events(sentinel, 1);
+    hs_sentinel_arrives(NULL);
 
     free(req);
     free(chunk);
@@ -1606,7 +1613,6 @@ START_TEST(test_huge_chunked)
     char               *before;
     size_t              sent, first, received;
     xf_raw_resp_t       resp;
-    const char         *sentinel[1];
 
     hs_start("", "");
     before = xf_metrics_scrape(nginx);
@@ -1631,9 +1637,7 @@ START_TEST(test_huge_chunked)
 
     hs_check_worker();
 
-    hs_sentinel();
-    sentinel[0] = HS_SENTINEL;
-    hs_expect_events(sentinel, 1);
+    hs_sentinel_arrives(NULL);
 }
 END_TEST
 
@@ -1724,7 +1728,6 @@ START_TEST(test_short_body)
     int                fd, status;
     char              *before, *req;
     size_t             len;
-    const char        *sentinel[1];
     const char        *half = "[{\"event\":\"short\"},{\"event\":\"sh";
 
     hs_start("", "");
@@ -1749,9 +1752,7 @@ START_TEST(test_short_body)
 
     hs_check_worker();
 
-    hs_sentinel();
-    sentinel[0] = HS_SENTINEL;
-    hs_expect_events(sentinel, 1);
+    hs_sentinel_arrives(NULL);
     hs_expect_dead(NULL, NULL, 0);
 }
 END_TEST
@@ -1892,7 +1893,7 @@ END_TEST
 START_TEST(test_empty_body)
 {
     char               *before;
-    const char         *sentinel[1], *codes[5];
+    const char         *codes[5];
     const char *const   chunked[] = { "Transfer-Encoding: chunked", NULL };
     const char *const   form[] = {
         "Content-Type: application/x-www-form-urlencoded", NULL
@@ -1913,9 +1914,7 @@ START_TEST(test_empty_body)
     hs_delta(before, HS_SERIES_HTTP("json", "400"), 4);
     free(before);
 
-    hs_sentinel();
-    sentinel[0] = HS_SENTINEL;
-    hs_expect_events(sentinel, 1);
+    hs_sentinel_arrives(NULL);
 
     codes[0] = codes[1] = codes[2] = codes[3] = codes[4] = "empty";
     hs_expect_dead(codes, NULL, 5);
@@ -1984,7 +1983,6 @@ END_TEST
 START_TEST(test_nul_bytes)
 {
     char               *before;
-    const char         *events[2];
     static const char   in_string[] = "{\"event\":\"a\0b\"}";
     static const char   after[] = "{\"event\":\"a\"}\0";
     static const char   in_batch[] =
@@ -2012,10 +2010,7 @@ START_TEST(test_nul_bytes)
     hs_delta(before, HS_SERIES_EVENTS("json", "accepted"), 1);
     free(before);
 
-    hs_sentinel();
-    events[0] = escaped;
-    events[1] = HS_SENTINEL;
-    hs_expect_events(events, 2);
+    hs_sentinel_arrives(escaped);
     hs_check_worker();
 }
 END_TEST
