@@ -175,7 +175,8 @@ e2e-asan: $(ASAN_NGINX) $(B)/e2e/run
 
 # Replay: each target's corpus through the target, built with gcc and
 # ASan+UBSan, in ordinary make test (no libFuzzer needed).
-$(B)/fuzz-replay/%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c $(LIB_ASAN_OBJS)
+$(B)/fuzz-replay/%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c tests/fuzz/fuzz.h \
+                    $(LIB_ASAN_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -O1 $(SAN) $< tests/fuzz/replay.c \
 	    $(LIB_ASAN_OBJS) -o $@ $(CORE_LIBS)
@@ -188,7 +189,8 @@ fuzz-replay: $(addprefix $(B)/fuzz-replay/,$(FUZZ_NAMES))
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -I$(CORE_DIR) -Irate_limit -D_GNU_SOURCE \
                -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 
-$(B)/fuzz/%: tests/fuzz/fuzz-%.c $(CORE_SRCS) $(CORE_HDRS) $(RL_SRCS)
+$(B)/fuzz/%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(CORE_SRCS) $(CORE_HDRS) \
+             $(RL_SRCS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) $< $(CORE_SRCS) $(RL_SRCS) -o $@ $(CORE_LIBS)
 

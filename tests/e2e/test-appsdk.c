@@ -43,11 +43,7 @@
 #define APP_SETTLE_MS    800
 
 
-static xf_kafka_t  *kafka;
-static xf_nginx_t  *nginx;
 static char         limited_url[64];
-
-
 
 
 static void
@@ -56,9 +52,7 @@ app_setup(void)
     char  snippet[4096];
     int   port2;
 
-    kafka = xf_kafka_start(1);
-    xf_kafka_topic(kafka, APP_TOPIC, 1);
-    xf_kafka_topic(kafka, APP_DEAD_LETTER, 1);
+    xf_fixture_setup(1, 15000, APP_TOPIC, 1, APP_DEAD_LETTER, 1, NULL);
 
     port2 = xf_test_free_port();
 
@@ -90,65 +84,8 @@ app_setup(void)
         "        location /amp/ { xflow_collect amplitude; }\n"
         "    }\n", port2);
 
-    nginx = xf_nginx_new(snippet, kafka->bootstraps, 1);
-    xf_nginx_start(nginx);
+    xf_fixture_nginx(snippet, 1);
     snprintf(limited_url, sizeof(limited_url), "http://127.0.0.1:%d", port2);
-}
-
-
-static void
-app_teardown(void)
-{
-    xf_nginx_quit(nginx, 15000);
-    xf_nginx_check_log(nginx);
-    xf_nginx_free(nginx);
-    xf_kafka_stop(kafka);
-}
-
-
-static int
-app_b64_value(int c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-
-/* Standard base64 (the fixtures' body_b64); malloc'd. */
-static unsigned char *
-app_base64(const char *s, size_t *out_len)
-{
-    size_t          n, len;
-    unsigned int    acc;
-    int             bits, v;
-    unsigned char  *out;
-
-    len = strlen(s);
-    out = malloc(len / 4 * 3 + 3);
-    ck_assert(out != NULL);
-
-    n = 0;
-    acc = 0;
-    bits = 0;
-
-    for (; *s && *s != '='; s++) {
-        v = app_b64_value((unsigned char) *s);
-        ck_assert_msg(v >= 0, "bad base64 in a fixture");
-        acc = (acc << 6) | (unsigned int) v;
-        bits += 6;
-
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (unsigned char) (acc >> bits);
-        }
-    }
-
-    *out_len = n;
-    return out;
 }
 
 
@@ -190,13 +127,22 @@ app_str(json_t *obj, const char *key)
 }
 
 
+/* Exactly n messages of topic, in msgs. */
+static void
+app_consume(const char *topic, size_t n, xf_kafka_msgs_t *msgs)
+{
+    memset(msgs, 0, sizeof(xf_kafka_msgs_t));
+    xf_kafka_consume(kafka, topic, n, APP_CONSUME_MS, APP_SETTLE_MS, msgs);
+}
+
+
 /* Send a fixture's request to base; the answer in resp. */
 static void
 app_send(json_t *fx, const char *base, xf_http_resp_t *resp)
 {
     char            url[512];
     const char     *hdrs[16];
-    const char     *query;
+    const char     *query, *b64;
     size_t          i, len;
     json_t         *h;
     unsigned char  *body;
@@ -214,7 +160,9 @@ app_send(json_t *fx, const char *base, xf_http_resp_t *resp)
 
     hdrs[i] = NULL;
 
-    body = app_base64(app_str(fx, "body_b64"), &len);
+    b64 = app_str(fx, "body_b64");
+    body = xf_base64_decode(b64, strlen(b64), &len);
+    ck_assert_msg(body != NULL, "bad base64 in a fixture");
     xf_http_request(app_str(fx, "method"), url, hdrs, body, len, resp);
     free(body);
 }
@@ -391,9 +339,7 @@ START_TEST(test_mixpanel_answers)
     ck_assert_msg(strstr(resp.body, "\"error\":") != NULL, "%s", resp.body);
     xf_http_resp_free(&resp);
 
-    memset(&msgs, 0, sizeof(xf_kafka_msgs_t));
-    xf_kafka_consume(kafka, APP_TOPIC, 3, APP_CONSUME_MS, APP_SETTLE_MS,
-                     &msgs);
+    app_consume(APP_TOPIC, 3, &msgs);
     ck_assert_str_eq(msgs.msgs[0].key, "u1");
     ck_assert_str_eq(msgs.msgs[2].key, "u3");
     ck_assert(strstr(msgs.msgs[1].value, "\"src\":\"mixpanel\"") != NULL);
@@ -401,9 +347,7 @@ START_TEST(test_mixpanel_answers)
     xf_kafka_msgs_free(&msgs);
 
     /* the event without its token, per event; then the bad request */
-    memset(&msgs, 0, sizeof(xf_kafka_msgs_t));
-    xf_kafka_consume(kafka, APP_DEAD_LETTER, 2, APP_CONSUME_MS,
-                     APP_SETTLE_MS, &msgs);
+    app_consume(APP_DEAD_LETTER, 2, &msgs);
     ck_assert_msg(strstr(msgs.msgs[0].value, "missing_field") != NULL, "%s",
                   msgs.msgs[0].value);
     ck_assert_msg(strstr(msgs.msgs[1].value, "bad_form") != NULL, "%s",
@@ -445,16 +389,12 @@ START_TEST(test_amplitude_answers)
     json_decref(j);
     xf_http_resp_free(&resp);
 
-    memset(&msgs, 0, sizeof(xf_kafka_msgs_t));
-    xf_kafka_consume(kafka, APP_TOPIC, 2, APP_CONSUME_MS, APP_SETTLE_MS,
-                     &msgs);
+    app_consume(APP_TOPIC, 2, &msgs);
     ck_assert_str_eq(msgs.msgs[0].key, "u1");
     ck_assert(strstr(msgs.msgs[1].value, "\"src\":\"amplitude\"") != NULL);
     ck_assert(strstr(msgs.msgs[1].value, "\"app\":\"ampkey\"") != NULL);
     xf_kafka_msgs_free(&msgs);
-    memset(&msgs, 0, sizeof(xf_kafka_msgs_t));
-    xf_kafka_consume(kafka, APP_DEAD_LETTER, 1, APP_CONSUME_MS,
-                     APP_SETTLE_MS, &msgs);
+    app_consume(APP_DEAD_LETTER, 1, &msgs);
     xf_kafka_msgs_free(&msgs);
 
     /* errors carry "code": the SDK reads the status from there */
@@ -508,18 +448,12 @@ make_appsdk_suite(void)
 
     s = suite_create("appsdk");
 
-    tc = tcase_create("app");
-    tcase_set_timeout(tc, 120);
-    tcase_add_checked_fixture(tc, app_setup, app_teardown);
+    tc = xf_tcase(s, "app", 120, app_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_app_fixtures);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("answers");
-    tcase_set_timeout(tc, 90);
-    tcase_add_checked_fixture(tc, app_setup, app_teardown);
+    tc = xf_tcase(s, "answers", 90, app_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_mixpanel_answers);
     tcase_add_test(tc, test_amplitude_answers);
-    suite_add_tcase(s, tc);
 
     return s;
 }

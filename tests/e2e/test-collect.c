@@ -33,15 +33,12 @@
 #define ENV_MID         ",\"src\":\"json\",\"ip\":\"127.0.0.1\",\"event\":"
 
 
-static xf_kafka_t  *kafka;
-static xf_nginx_t  *nginx;
 static char         url[128];
 
 
 #define DEAD_LETTER  "xflow_dead_letter"
 
 static void collect_setup(void);
-static void collect_teardown(void);
 static void collect_new(const char *http, const char *location,
     int workers);
 static void collect_start(const char *http, const char *location,
@@ -53,8 +50,7 @@ static void collect_check_envelope(const xf_kafka_msg_t *m,
     const char **event);
 static void collect_match(const xf_kafka_msgs_t *msgs,
     const char *const *events, size_t n);
-static char *collect_join(const char *const *events, size_t n,
-    const char *open, const char *sep, const char *close);
+static void collect_expect(const char *const *events, size_t n);
 
 
 /* ------------------------------------------------------------ fixture */
@@ -62,24 +58,20 @@ static char *collect_join(const char *const *events, size_t n,
 static void
 collect_setup(void)
 {
-    kafka = xf_kafka_start(3);
-    xf_kafka_topic(kafka, TOPIC, 3);
-    xf_kafka_topic(kafka, DEAD_LETTER, 1);
-    nginx = NULL;
+    xf_fixture_setup(3, 15000, TOPIC, 3, DEAD_LETTER, 1, NULL);
 }
 
 
+/* The topic holds exactly events[0..n-1], as collect_match says. */
 static void
-collect_teardown(void)
+collect_expect(const char *const *events, size_t n)
 {
-    if (nginx != NULL) {
-        xf_nginx_quit(nginx, 15000);
-        xf_nginx_check_log(nginx);
-        xf_nginx_free(nginx);
-        nginx = NULL;
-    }
+    xf_kafka_msgs_t  msgs;
 
-    xf_kafka_stop(kafka);
+    memset(&msgs, 0, sizeof(msgs));
+    xf_kafka_consume(kafka, TOPIC, n, CONSUME_MS, SETTLE_MS, &msgs);
+    collect_match(&msgs, events, n);
+    xf_kafka_msgs_free(&msgs);
 }
 
 
@@ -276,36 +268,6 @@ collect_match(const xf_kafka_msgs_t *msgs, const char *const *events,
 }
 
 
-static char *
-collect_join(const char *const *events, size_t n, const char *open,
-    const char *sep, const char *close)
-{
-    char    *p;
-    size_t   i, len;
-
-    len = strlen(open) + strlen(close) + 1;
-    for (i = 0; i < n; i++) {
-        len += strlen(events[i]) + strlen(sep);
-    }
-
-    p = malloc(len);
-    ck_assert_ptr_nonnull(p);
-
-    strcpy(p, open);
-    for (i = 0; i < n; i++) {
-        if (i > 0) {
-            strcat(p, sep);
-        }
-
-        strcat(p, events[i]);
-    }
-
-    strcat(p, close);
-
-    return p;
-}
-
-
 /* Events with odd spacing and escapes: re-serialising would show. */
 static const char *const  events3[] = {
     "{\"event\":\"page_view\",\"props\":{\"a\": 1, \"b\" : [true,null]},"
@@ -360,7 +322,7 @@ START_TEST(test_encoding)
 
     collect_start("", "", 1);
 
-    plain = collect_join(events3, t->nevents, t->open, t->sep, t->close);
+    plain = xf_join(events3, t->nevents, t->open, t->sep, t->close);
 
     if (t->compress) {
         body = xf_compress(t->codec, plain, strlen(plain), &len);
@@ -394,7 +356,6 @@ START_TEST(test_ids_unique)
 {
     int               r, i;
     char             *body, *events[50];
-    xf_kafka_msgs_t   msgs;
 
     collect_start("", "", 2);
 
@@ -404,17 +365,13 @@ START_TEST(test_ids_unique)
     }
 
     for (r = 0; r < 2; r++) {
-        body = collect_join((const char *const *) events + r * 25, 25,
+        body = xf_join((const char *const *) events + r * 25, 25,
                             "[", ",", "]");
         collect_post(NULL, body, strlen(body), 200, NULL, 25);
         free(body);
     }
 
-    memset(&msgs, 0, sizeof(msgs));
-    xf_kafka_consume(kafka, TOPIC, 50, CONSUME_MS, SETTLE_MS, &msgs);
-    collect_match(&msgs, (const char *const *) events, 50);
-
-    xf_kafka_msgs_free(&msgs);
+    collect_expect((const char *const *) events, 50);
     for (i = 0; i < 50; i++) {
         free(events[i]);
     }
@@ -507,7 +464,6 @@ START_TEST(test_bad_json)
     int                   i;
     char                  deep[256];
     const char           *body;
-    xf_kafka_msgs_t       msgs;
     const char *const     sentinel[] = { SENTINEL };
     const collect_bad_t  *t = &bad_json[_i];
 
@@ -532,17 +488,13 @@ START_TEST(test_bad_json)
     collect_post(NULL, body, strlen(body), t->status, t->code, 0);
     collect_sentinel();
 
-    memset(&msgs, 0, sizeof(msgs));
-    xf_kafka_consume(kafka, TOPIC, 1, CONSUME_MS, SETTLE_MS, &msgs);
-    collect_match(&msgs, sentinel, 1);
-    xf_kafka_msgs_free(&msgs);
+    collect_expect(sentinel, 1);
 }
 END_TEST
 
 
 START_TEST(test_unknown_encoding)
 {
-    xf_kafka_msgs_t    msgs;
     const char *const  sentinel[] = { SENTINEL };
     const char *const  hdrs[] = { "Content-Encoding: br", NULL };
     const char *const  stacked[] = { "Content-Encoding: gzip, gzip", NULL };
@@ -555,10 +507,7 @@ START_TEST(test_unknown_encoding)
                  "unknown_encoding", 0);
     collect_sentinel();
 
-    memset(&msgs, 0, sizeof(msgs));
-    xf_kafka_consume(kafka, TOPIC, 1, CONSUME_MS, SETTLE_MS, &msgs);
-    collect_match(&msgs, sentinel, 1);
-    xf_kafka_msgs_free(&msgs);
+    collect_expect(sentinel, 1);
 }
 END_TEST
 
@@ -567,7 +516,6 @@ START_TEST(test_corrupt_encoding)
 {
     u_char            *gz;
     size_t             len;
-    xf_kafka_msgs_t    msgs;
     const char        *plain;
     const char *const  sentinel[] = { SENTINEL };
     const char *const  hdrs[] = { "Content-Encoding: gzip", NULL };
@@ -588,10 +536,7 @@ START_TEST(test_corrupt_encoding)
 
     collect_sentinel();
 
-    memset(&msgs, 0, sizeof(msgs));
-    xf_kafka_consume(kafka, TOPIC, 1, CONSUME_MS, SETTLE_MS, &msgs);
-    collect_match(&msgs, sentinel, 1);
-    xf_kafka_msgs_free(&msgs);
+    collect_expect(sentinel, 1);
     free(gz);
 }
 END_TEST
@@ -624,7 +569,6 @@ START_TEST(test_max_body)
     size_t             i;
     char              *body;
     const char        *events[200];
-    xf_kafka_msgs_t    msgs;
     const char *const  sentinel[] = { SENTINEL };
     const char *const  chunked[] = { "Transfer-Encoding: chunked", NULL };
 
@@ -634,7 +578,7 @@ START_TEST(test_max_body)
         events[i] = "{\"event\":\"big\"}";
     }
 
-    body = collect_join(events, 200, "[", ",", "]");
+    body = xf_join(events, 200, "[", ",", "]");
     ck_assert_uint_gt(strlen(body), 2048);
 
     collect_post(NULL, body, strlen(body), 413, "too_large", 0);
@@ -643,10 +587,7 @@ START_TEST(test_max_body)
     /* Under the limit, chunked is fine. */
     collect_post(chunked, SENTINEL, sizeof(SENTINEL) - 1, 200, NULL, 1);
 
-    memset(&msgs, 0, sizeof(msgs));
-    xf_kafka_consume(kafka, TOPIC, 1, CONSUME_MS, SETTLE_MS, &msgs);
-    collect_match(&msgs, sentinel, 1);
-    xf_kafka_msgs_free(&msgs);
+    collect_expect(sentinel, 1);
     free(body);
 }
 END_TEST
@@ -657,7 +598,6 @@ START_TEST(test_gzip_bomb)
 {
     void              *zeros, *gz;
     size_t             len;
-    xf_kafka_msgs_t    msgs;
     const char *const  sentinel[] = { SENTINEL };
     const char *const  hdrs[] = { "Content-Encoding: gzip", NULL };
 
@@ -676,10 +616,7 @@ START_TEST(test_gzip_bomb)
 
     collect_sentinel();
 
-    memset(&msgs, 0, sizeof(msgs));
-    xf_kafka_consume(kafka, TOPIC, 1, CONSUME_MS, SETTLE_MS, &msgs);
-    collect_match(&msgs, sentinel, 1);
-    xf_kafka_msgs_free(&msgs);
+    collect_expect(sentinel, 1);
     free(gz);
 }
 END_TEST
@@ -720,7 +657,6 @@ START_TEST(test_ack_kafka)
     int               answered_while_down;
     char             *body;
     pthread_t         tid;
-    xf_kafka_msgs_t   msgs;
     collect_async_t   a;
     const char       *all[4];
 
@@ -729,7 +665,7 @@ START_TEST(test_ack_kafka)
     /* The worker's producer has its metadata and connections first. */
     collect_sentinel();
 
-    body = collect_join(events3, 3, "[", ",", "]");
+    body = xf_join(events3, 3, "[", ",", "]");
 
     xf_kafka_set_down(kafka);
 
@@ -754,10 +690,7 @@ START_TEST(test_ack_kafka)
     all[2] = events3[1];
     all[3] = events3[2];
 
-    memset(&msgs, 0, sizeof(msgs));
-    xf_kafka_consume(kafka, TOPIC, 4, CONSUME_MS, SETTLE_MS, &msgs);
-    collect_match(&msgs, all, 4);
-    xf_kafka_msgs_free(&msgs);
+    collect_expect(all, 4);
     free(body);
 }
 END_TEST
@@ -770,21 +703,17 @@ END_TEST
 START_TEST(test_ack_local)
 {
     char             *body;
-    xf_kafka_msgs_t   msgs;
 
     collect_start("    xflow_ack local;", "", 1);
 
     xf_kafka_set_down(kafka);
 
-    body = collect_join(events3, 3, "[", ",", "]");
+    body = xf_join(events3, 3, "[", ",", "]");
     collect_post(NULL, body, strlen(body), 200, NULL, 3);
 
     xf_kafka_set_up(kafka);
 
-    memset(&msgs, 0, sizeof(msgs));
-    xf_kafka_consume(kafka, TOPIC, 3, CONSUME_MS, SETTLE_MS, &msgs);
-    collect_match(&msgs, events3, 3);
-    xf_kafka_msgs_free(&msgs);
+    collect_expect(events3, 3);
     free(body);
 }
 END_TEST
@@ -801,7 +730,6 @@ START_TEST(test_client_abort)
     int                i, status;
     pid_t              before[4], after[4];
     size_t             nbefore, nafter;
-    xf_kafka_msgs_t    msgs;
     const char        *half = "[{\"event\":\"short\"},{\"event\":\"sh";
     const char *const  sentinel[] = { SENTINEL };
 
@@ -817,10 +745,7 @@ START_TEST(test_client_abort)
 
     collect_sentinel();
 
-    memset(&msgs, 0, sizeof(msgs));
-    xf_kafka_consume(kafka, TOPIC, 1, CONSUME_MS, SETTLE_MS, &msgs);
-    collect_match(&msgs, sentinel, 1);
-    xf_kafka_msgs_free(&msgs);
+    collect_expect(sentinel, 1);
 
     nafter = xf_nginx_workers(nginx, after, 4);
     ck_assert_uint_eq(nafter, nbefore);
@@ -835,11 +760,10 @@ START_TEST(test_slow_client)
     int                status;
     char              *req, *body, *resp;
     size_t             len;
-    xf_kafka_msgs_t    msgs;
 
     collect_start("", "", 1);
 
-    body = collect_join(events3, 3, "[", ",", "]");
+    body = xf_join(events3, 3, "[", ",", "]");
     req = xf_raw_build("POST", "/collect", NULL, body, strlen(body), -1,
                        &len);
 
@@ -847,10 +771,7 @@ START_TEST(test_slow_client)
     ck_assert_int_eq(status, 200);
     ck_assert_str_eq(resp, "{\"accepted\":3,\"rejected\":0}");
 
-    memset(&msgs, 0, sizeof(msgs));
-    xf_kafka_consume(kafka, TOPIC, 3, CONSUME_MS, SETTLE_MS, &msgs);
-    collect_match(&msgs, events3, 3);
-    xf_kafka_msgs_free(&msgs);
+    collect_expect(events3, 3);
     free(resp);
     free(req);
     free(body);
@@ -870,7 +791,6 @@ START_TEST(test_disconnect_in_flight)
     char              *req, *body;
     pid_t              before[4], after[4];
     size_t             len, nbefore, nafter;
-    xf_kafka_msgs_t    msgs;
     const char        *all[4];
 
     down = (_i == 1);
@@ -888,7 +808,7 @@ START_TEST(test_disconnect_in_flight)
         xf_kafka_set_rtt(kafka, 500);
     }
 
-    body = collect_join(events3, 3, "[", ",", "]");
+    body = xf_join(events3, 3, "[", ",", "]");
     req = xf_raw_build("POST", "/collect", NULL, body, strlen(body), -1,
                        &len);
     xf_raw_send_close(nginx->port, req, len);
@@ -912,10 +832,7 @@ START_TEST(test_disconnect_in_flight)
 
     xf_kafka_set_rtt(kafka, 0);
 
-    memset(&msgs, 0, sizeof(msgs));
-    xf_kafka_consume(kafka, TOPIC, 4, CONSUME_MS, SETTLE_MS, &msgs);
-    collect_match(&msgs, all, 4);
-    xf_kafka_msgs_free(&msgs);
+    collect_expect(all, 4);
     free(req);
     free(body);
 }
@@ -1164,19 +1081,14 @@ make_collect_suite(void)
 
     s = suite_create("collect");
 
-    tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, collect_setup, collect_teardown);
-    tcase_set_timeout(tc, 30);
+    tc = xf_tcase(s, "core", 30, collect_setup, xf_fixture_teardown);
     tcase_add_loop_test(tc, test_encoding, 0,
                         sizeof(encodings) / sizeof(encodings[0]));
     tcase_add_test(tc, test_ids_unique);
     tcase_add_test(tc, test_ack_kafka);
     tcase_add_test(tc, test_ack_local);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("errors");
-    tcase_add_checked_fixture(tc, collect_setup, collect_teardown);
-    tcase_set_timeout(tc, 30);
+    tc = xf_tcase(s, "errors", 30, collect_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_dead_letters);
     tcase_add_loop_test(tc, test_bad_json, 0,
                         sizeof(bad_json) / sizeof(bad_json[0]));
@@ -1185,24 +1097,17 @@ make_collect_suite(void)
     tcase_add_test(tc, test_method_not_allowed);
     tcase_add_loop_test(tc, test_kafka_conf, 0,
                         sizeof(confs) / sizeof(confs[0]));
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("limits");
-    tcase_add_checked_fixture(tc, collect_setup, collect_teardown);
-    tcase_set_timeout(tc, 30);
+    tc = xf_tcase(s, "limits", 30, collect_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_max_body);
     tcase_add_test(tc, test_gzip_bomb);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("faults");
-    tcase_add_checked_fixture(tc, collect_setup, collect_teardown);
-    tcase_set_timeout(tc, 30);
+    tc = xf_tcase(s, "faults", 30, collect_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_client_abort);
     tcase_add_test(tc, test_slow_client);
     tcase_add_loop_test(tc, test_disconnect_in_flight, 0, 2);
     tcase_add_test(tc, test_reload_in_flight);
     tcase_add_test(tc, test_delivery_failed);
-    suite_add_tcase(s, tc);
 
     return s;
 }

@@ -34,8 +34,6 @@
  * events counters of /metrics agree.
  */
 
-#include <dlfcn.h>
-#include <glob.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -49,12 +47,12 @@
 
 #include <zlib.h>
 
+#include "xf_capture.h"
 #include "xf_test.h"
 
 
 #define FMT_TOPIC        "events"
 #define FMT_DEAD_LETTER  "xflow_dead_letter"
-#define FMT_CAPTURES     "tests/fixtures/sdk-captures"
 #define FMT_CONSUME_MS   15000
 #define FMT_SETTLE_MS    1000
 #define FMT_MAX_CAPTURES 64
@@ -85,8 +83,6 @@ typedef enum {
 } fmt_rec_kind_t;
 
 
-static xf_kafka_t  *kafka;
-static xf_nginx_t  *nginx;
 static int          port2;
 
 static char         capture_files[FMT_MAX_CAPTURES][512];
@@ -94,13 +90,10 @@ static size_t       ncaptures;
 
 
 static void fmt_setup(void);
-static void fmt_teardown(void);
 static void fmt_start(void);
-static u_char *fmt_base64(const char *s, size_t len, size_t *out_len);
 static char *fmt_url_decode(const char *s, size_t len, size_t *out_len);
 static const char *fmt_form_field(const char *form, size_t len,
     const char *name, size_t *vlen);
-static void *fmt_zlib(const char *sym);
 static u_char *fmt_gunzip(const u_char *p, size_t len, size_t *out_len);
 static u_char *fmt_decode_doc(json_t *rec, const u_char *body, size_t blen,
     size_t *out_len);
@@ -117,7 +110,6 @@ static void fmt_replay(const char *file, json_t *rec, size_t idx,
 static void fmt_match(const char *file, const char *pass,
     const xf_kafka_msgs_t *msgs, size_t from, fmt_expects_t *x,
     const char *src);
-static uint64_t fmt_metric(const char *series);
 
 
 /* ------------------------------------------------------------ fixture */
@@ -125,27 +117,8 @@ static uint64_t fmt_metric(const char *series);
 static void
 fmt_setup(void)
 {
-    kafka = xf_kafka_start(3);
-    xf_kafka_topic(kafka, FMT_TOPIC, 3);
-    xf_kafka_topic(kafka, FMT_DEAD_LETTER, 1);
-    nginx = NULL;
+    xf_fixture_setup(3, 15000, FMT_TOPIC, 3, FMT_DEAD_LETTER, 1, NULL);
 }
-
-
-static void
-fmt_teardown(void)
-{
-    if (nginx != NULL) {
-        xf_nginx_quit(nginx, 15000);
-        xf_nginx_check_log(nginx);
-        xf_nginx_free(nginx);
-        nginx = NULL;
-    }
-
-    xf_kafka_stop(kafka);
-}
-
-
 
 
 /*
@@ -177,71 +150,11 @@ fmt_start(void)
              "    }\n",
              port2);
 
-    nginx = xf_nginx_new(snippet, kafka->bootstraps, 1);
-    xf_nginx_start(nginx);
+    xf_fixture_nginx(snippet, 1);
 }
 
 
 /* ------------------------------------------------------------ decoding */
-
-/* Standard or URL-safe base64, padding optional; NULL on a bad byte. */
-static u_char *
-fmt_base64(const char *s, size_t len, size_t *out_len)
-{
-    int       v, bits;
-    size_t    i, n;
-    u_char   *out;
-    uint32_t  acc;
-
-    out = malloc(len * 3 / 4 + 4);
-    ck_assert_ptr_nonnull(out);
-
-    n = 0;
-    acc = 0;
-    bits = 0;
-
-    for (i = 0; i < len; i++) {
-        if (s[i] >= 'A' && s[i] <= 'Z') {
-            v = s[i] - 'A';
-
-        } else if (s[i] >= 'a' && s[i] <= 'z') {
-            v = s[i] - 'a' + 26;
-
-        } else if (s[i] >= '0' && s[i] <= '9') {
-            v = s[i] - '0' + 52;
-
-        } else if (s[i] == '+' || s[i] == '-') {
-            v = 62;
-
-        } else if (s[i] == '/' || s[i] == '_') {
-            v = 63;
-
-        } else if (s[i] == '=') {
-            break;
-
-        } else if (s[i] == '\r' || s[i] == '\n') {
-            continue;
-
-        } else {
-            free(out);
-            return NULL;
-        }
-
-        acc = (acc << 6) | (uint32_t) v;
-        bits += 6;
-
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (u_char) (acc >> bits);
-        }
-    }
-
-    *out_len = n;
-    out[n] = '\0';
-
-    return out;
-}
-
 
 /* Percent-decoding; '+' stays '+' (base64 text: the SDKs encode spaces). */
 static char *
@@ -305,22 +218,6 @@ fmt_form_field(const char *form, size_t len, const char *name,
 }
 
 
-/* zlib is mapped already (librdkafka needs it): reach it with dlsym. */
-static void *
-fmt_zlib(const char *sym)
-{
-    void  *h, *f;
-
-    h = dlopen("libz.so.1", RTLD_NOW | RTLD_GLOBAL);
-    ck_assert_msg(h != NULL, "dlopen libz.so.1: %s", dlerror());
-
-    f = dlsym(h, sym);
-    ck_assert_msg(f != NULL, "dlsym %s: %s", sym, dlerror());
-
-    return f;
-}
-
-
 static u_char *
 fmt_gunzip(const u_char *p, size_t len, size_t *out_len)
 {
@@ -333,9 +230,9 @@ fmt_gunzip(const u_char *p, size_t len, size_t *out_len)
     int      (*inflate_fn)(z_streamp, int);
     int      (*end)(z_streamp);
 
-    init2 = fmt_zlib("inflateInit2_");
-    inflate_fn = fmt_zlib("inflate");
-    end = fmt_zlib("inflateEnd");
+    init2 = xf_dlsym("libz.so.1", "inflateInit2_");
+    inflate_fn = xf_dlsym("libz.so.1", "inflate");
+    end = xf_dlsym("libz.so.1", "inflateEnd");
 
     memset(&z, 0, sizeof(z));
     ck_assert_int_eq(init2(&z, 15 + 16, ZLIB_VERSION, (int) sizeof(z)),
@@ -429,7 +326,7 @@ fmt_decode_doc(json_t *rec, const u_char *body, size_t blen,
     }
 
     field = fmt_url_decode(v, vlen, &flen);
-    doc = fmt_base64(field, flen, out_len);
+    doc = xf_base64_decode(field, flen, out_len);
     free(field);
     ck_assert_msg(doc != NULL, "captured base64 field does not decode");
 
@@ -500,36 +397,11 @@ fmt_expect_record(fmt_expects_t *x, json_t *rec, int sensors,
 {
     size_t         i, n, doc_len;
     u_char        *doc;
-    json_t        *dec, *v, *root, *form, *f, *e, *props;
+    json_t        *v, *root, *e, *props;
     const char    *key, *app, *project;
     fmt_expect_t  *t;
 
-    dec = json_object_get(rec, "decoded");
-    v = NULL;
-
-    if (json_is_object(dec)) {
-        if (json_object_get(dec, "value") != NULL) {
-            v = json_object_get(dec, "value");
-
-        } else if ((form = json_object_get(dec, "form")) != NULL) {
-            f = json_object_get(form, "data_list");
-            if (f == NULL) {
-                f = json_object_get(form, "data");
-            }
-
-            v = json_object_get(f, "value");
-        }
-    }
-
-    if (v == NULL) {
-        f = json_object_get(json_object_get(rec, "queryParams"),
-                            "data_list");
-        if (f == NULL) {
-            f = json_object_get(json_object_get(rec, "queryParams"), "data");
-        }
-
-        v = json_object_get(f, "value");
-    }
+    v = xf_capture_decoded(rec);
 
     ck_assert_msg(v != NULL, "record %s %s: no events decoded",
                   fmt_jstr(rec, "method"), fmt_jstr(rec, "path"));
@@ -611,6 +483,31 @@ fmt_expects_free(fmt_expects_t *x)
 }
 
 
+/*
+ * A preflight's Access-Control-Allow-<allow> holds (found by has) what
+ * the record's Access-Control-Request-<asked> asked for.
+ */
+static void
+fmt_check_allowed(const char *file, size_t idx, json_t *rec,
+    const xf_http_resp_t *resp, const char *asked, const char *allow,
+    char *(*has)(const char *, const char *))
+{
+    char        *v, name[64];
+    const char  *want;
+
+    snprintf(name, sizeof(name), "access-control-request-%s", asked);
+    want = fmt_header(rec, name);
+
+    snprintf(name, sizeof(name), "Access-Control-Allow-%s", allow);
+    v = xf_http_header(resp, name);
+
+    ck_assert_msg(want == NULL || (v != NULL && has(v, want) != NULL),
+                  "%s record %zu: %s %s lacks %s", file, idx, name,
+                  v ? v : "(none)", want);
+    free(v);
+}
+
+
 /* ------------------------------------------------------------- answers */
 
 static void
@@ -619,7 +516,7 @@ fmt_check_answer(const char *file, size_t idx, json_t *rec, int sensors,
 {
     char            want[64], *v, *w;
     json_t         *j;
-    const char     *origin, *path, *token, *method, *asked;
+    const char     *origin, *path, *token, *method;
     fmt_rec_kind_t  kind;
 
     method = fmt_jstr(rec, "method");
@@ -667,21 +564,9 @@ fmt_check_answer(const char *file, size_t idx, json_t *rec, int sensors,
                       v ? v : "(none)");
         free(v);
 
-        asked = fmt_header(rec, "access-control-request-method");
-        v = xf_http_header(resp, "Access-Control-Allow-Methods");
-        ck_assert_msg(asked == NULL
-                      || (v != NULL && strstr(v, asked) != NULL),
-                      "%s record %zu: Access-Control-Allow-Methods %s lacks "
-                      "%s", file, idx, v ? v : "(none)", asked);
-        free(v);
-
-        asked = fmt_header(rec, "access-control-request-headers");
-        v = xf_http_header(resp, "Access-Control-Allow-Headers");
-        ck_assert_msg(asked == NULL
-                      || (v != NULL && strcasestr(v, asked) != NULL),
-                      "%s record %zu: Access-Control-Allow-Headers %s lacks "
-                      "%s", file, idx, v ? v : "(none)", asked);
-        free(v);
+        fmt_check_allowed(file, idx, rec, resp, "method", "Methods", strstr);
+        fmt_check_allowed(file, idx, rec, resp, "headers", "Headers",
+                          strcasestr);
         return;
 
     case FMT_REC_CONFIG:
@@ -771,73 +656,35 @@ static void
 fmt_replay(const char *file, json_t *rec, size_t idx, const char *base,
     const char *path, int sensors, fmt_expects_t *x)
 {
-    char            *url, **hdrs;
-    size_t           i, n, blen, before;
-    u_char          *body;
-    json_t          *raw, *h;
-    const char      *method, *query, *b64, *name, *value;
-    xf_http_resp_t   resp;
+    char              *url;
+    size_t             before;
+    const char        *query;
+    xf_http_resp_t     resp;
+    xf_capture_req_t   r;
 
-    method = fmt_jstr(rec, "method");
     query = fmt_jstr(rec, "query");
 
     ck_assert_int_ge(asprintf(&url, "%s%s%s", base,
                               path ? path : fmt_jstr(rec, "path"),
                               query ? query : ""), 0);
 
-    raw = json_object_get(rec, "rawHeaders");
-    n = json_array_size(raw);
-
-    hdrs = calloc(n + 2, sizeof(char *));
-    ck_assert_ptr_nonnull(hdrs);
-
-    for (i = 0, blen = 0; i < n; i++) {
-        h = json_array_get(raw, i);
-        name = json_string_value(json_array_get(h, 0));
-        value = json_string_value(json_array_get(h, 1));
-
-        if (strcasecmp(name, "Host") == 0
-            || strcasecmp(name, "Content-Length") == 0
-            || strcasecmp(name, "Connection") == 0)
-        {
-            continue;
-        }
-
-        ck_assert_int_ge(asprintf(&hdrs[blen++], "%s: %s", name, value), 0);
-    }
-
-    b64 = fmt_jstr(rec, "bodyBase64");
-    body = fmt_base64(b64 ? b64 : "", b64 ? strlen(b64) : 0, &blen);
-    ck_assert_ptr_nonnull(body);
-    ck_assert_uint_eq(blen, json_integer_value(json_object_get(rec,
+    xf_capture_req(rec, &r);
+    ck_assert_ptr_nonnull(r.body);
+    ck_assert_uint_eq(r.len, json_integer_value(json_object_get(rec,
                                                                "bodyLength")));
-
-    /* libcurl's own form Content-Type would not be what the SDK sent */
-    if (blen > 0 && fmt_header(rec, "content-type") == NULL) {
-        for (i = 0; hdrs[i] != NULL; i++) { /* void */ }
-        hdrs[i] = strdup("Content-Type:");
-    }
 
     before = x->n;
 
     if (fmt_record_kind(rec) == FMT_REC_EVENTS) {
-        fmt_expect_record(x, rec, sensors, body, blen);
+        fmt_expect_record(x, rec, sensors, r.body, r.len);
     }
 
-    xf_http_request(method, url, (const char *const *) hdrs,
-                    strcmp(method, "POST") == 0 || blen > 0 ? body : NULL,
-                    blen, &resp);
+    xf_capture_send(&r, url, &resp);
 
     fmt_check_answer(file, idx, rec, sensors, x->n - before, &resp);
 
     xf_http_resp_free(&resp);
-
-    for (i = 0; hdrs[i] != NULL; i++) {
-        free(hdrs[i]);
-    }
-
-    free(hdrs);
-    free(body);
+    xf_capture_req_free(&r);
     free(url);
 }
 
@@ -996,40 +843,6 @@ fmt_match(const char *file, const char *pass, const xf_kafka_msgs_t *msgs,
 
 /* ------------------------------------------------------------ metrics */
 
-/* The value of one series (name and labels exactly as rendered). */
-static uint64_t
-fmt_metric(const char *series)
-{
-    char            url[128];
-    size_t          len;
-    uint64_t        v;
-    const char     *p;
-    xf_http_resp_t  resp;
-
-    snprintf(url, sizeof(url), "%s/metrics", nginx->url);
-    xf_http_request("GET", url, NULL, NULL, 0, &resp);
-    ck_assert_int_eq(resp.status, 200);
-
-    len = strlen(series);
-    v = 0;
-
-    for (p = resp.body; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
-        p += (*p == '\n');
-
-        if (strncmp(p, series, len) == 0 && p[len] == ' ') {
-            v = strtoull(p + len + 1, NULL, 10);
-            xf_http_resp_free(&resp);
-            return v;
-        }
-    }
-
-    xf_http_resp_free(&resp);
-    ck_abort_msg("no series %s in /metrics", series);
-
-    return 0;
-}
-
-
 /* --------------------------------------------------------------- test */
 
 START_TEST(test_capture)
@@ -1118,15 +931,15 @@ START_TEST(test_capture)
 
     snprintf(series, sizeof(series), "xflow_events_total{format=\"%s\","
              "result=\"accepted\"}", src);
-    ck_assert_uint_eq(fmt_metric(series), total);
+    ck_assert_uint_eq(xf_metrics_get(nginx, series), total);
 
     snprintf(series, sizeof(series), "xflow_events_total{format=\"%s\","
              "result=\"dead_lettered\"}", src);
-    ck_assert_uint_eq(fmt_metric(series), 0);
+    ck_assert_uint_eq(xf_metrics_get(nginx, series), 0);
 
     snprintf(series, sizeof(series), "xflow_http_requests_total{format="
              "\"%s\",code=\"200\"}", src);
-    ck_assert_uint_eq(fmt_metric(series), requests);
+    ck_assert_uint_eq(xf_metrics_get(nginx, series), requests);
 
     json_decref(root);
 }
@@ -1138,7 +951,7 @@ START_TEST(test_captures_present)
 {
     ck_assert_msg(ncaptures > 0, "no capture in %s/*.json",
                   getenv("XF_CAPTURES") ? getenv("XF_CAPTURES")
-                                        : FMT_CAPTURES);
+                                        : XF_TEST_CAPTURES);
 }
 END_TEST
 
@@ -1146,39 +959,16 @@ END_TEST
 Suite *
 make_formats_suite(void)
 {
-    char         pattern[1024];
-    size_t       i;
-    glob_t       g;
-    Suite       *s;
-    TCase       *tc;
-    const char  *dir;
+    Suite  *s;
+    TCase  *tc;
 
-    dir = getenv("XF_CAPTURES");
-    if (dir == NULL) {
-        dir = FMT_CAPTURES;
-    }
-
-    snprintf(pattern, sizeof(pattern), "%s/*.json", dir);
-
-    memset(&g, 0, sizeof(glob_t));
-    (void) glob(pattern, 0, NULL, &g);
-
-    ncaptures = 0;
-    for (i = 0; i < g.gl_pathc && ncaptures < FMT_MAX_CAPTURES; i++) {
-        snprintf(capture_files[ncaptures++], sizeof(capture_files[0]), "%s",
-                 g.gl_pathv[i]);
-    }
-
-    globfree(&g);
+    ncaptures = xf_test_captures(capture_files, FMT_MAX_CAPTURES);
 
     s = suite_create("formats");
 
-    tc = tcase_create("captures");
-    tcase_add_checked_fixture(tc, fmt_setup, fmt_teardown);
-    tcase_set_timeout(tc, 30);
+    tc = xf_tcase(s, "captures", 30, fmt_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_captures_present);
     tcase_add_loop_test(tc, test_capture, 0, (int) ncaptures);
-    suite_add_tcase(s, tc);
 
     return s;
 }

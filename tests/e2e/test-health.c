@@ -12,29 +12,50 @@
 #include "xf_test.h"
 
 
-static xf_kafka_t  *kafka;
-static xf_nginx_t  *nginx;
 
 
 static void
 health_setup(void)
 {
-    kafka = xf_kafka_start(1);
-    xf_kafka_topic(kafka, "events", 1);
-    nginx = NULL;
+    xf_fixture_setup(1, 15000, "events", 1, NULL);
 }
 
 
+/*
+ * nginx with /collect and /health (brokers unreachable for 1 s: 503);
+ * with a spool in its prefix when spool is 1.
+ */
 static void
-health_teardown(void)
+health_start(int spool)
 {
-    if (nginx != NULL) {
-        xf_nginx_quit(nginx, 15000);
-        xf_nginx_check_log(nginx);
-        xf_nginx_free(nginx);
+    char  snippet[2048], spool_conf[512];
+
+    nginx = xf_nginx_new("", kafka->bootstraps, 1);
+
+    spool_conf[0] = '\0';
+    if (spool) {
+        snprintf(spool_conf, sizeof(spool_conf),
+                 "    xflow_spool %s/spool fsync=always;\n"
+                 "    xflow_spool_after 1s;\n", nginx->dir);
     }
 
-    xf_kafka_stop(kafka);
+    snprintf(snippet, sizeof(snippet),
+        "    xflow_kafka_brokers @BROKERS@;\n"
+        "    xflow_kafka_conf statistics.interval.ms 300;\n"
+        "    xflow_kafka_conf reconnect.backoff.max.ms 500;\n"
+        "    xflow_topic events;\n"
+        "%s"
+        "    server {\n"
+        "        listen 127.0.0.1:@PORT@;\n"
+        "        location /collect { xflow_collect json; }\n"
+        "        location /health {\n"
+        "            xflow_health;\n"
+        "            xflow_health_broker_timeout 1s;\n"
+        "        }\n"
+        "    }\n", spool_conf);
+
+    xf_nginx_write_conf(nginx, snippet, kafka->bootstraps);
+    xf_nginx_start(nginx);
 }
 
 
@@ -69,20 +90,7 @@ START_TEST(test_health_follows_brokers)
 {
     char  url[128], *body;
 
-    nginx = xf_nginx_new(
-        "    xflow_kafka_brokers @BROKERS@;\n"
-        "    xflow_kafka_conf statistics.interval.ms 300;\n"
-        "    xflow_kafka_conf reconnect.backoff.max.ms 500;\n"
-        "    xflow_topic events;\n"
-        "    server {\n"
-        "        listen 127.0.0.1:@PORT@;\n"
-        "        location /collect { xflow_collect json; }\n"
-        "        location /health {\n"
-        "            xflow_health;\n"
-        "            xflow_health_broker_timeout 1s;\n"
-        "        }\n"
-        "    }\n", kafka->bootstraps, 1);
-    xf_nginx_start(nginx);
+    health_start(0);
     snprintf(url, sizeof(url), "%s/health", nginx->url);
 
     body = health_until(url, 200, 10000);
@@ -111,30 +119,11 @@ END_TEST
  */
 START_TEST(test_health_degraded_with_spool)
 {
-    char             url[128], curl[128], snippet[2048], *body;
+    char             url[128], curl[128], *body;
     xf_http_resp_t   resp;
     xf_kafka_msgs_t  m;
 
-    nginx = xf_nginx_new("", kafka->bootstraps, 1);
-
-    snprintf(snippet, sizeof(snippet),
-        "    xflow_kafka_brokers @BROKERS@;\n"
-        "    xflow_kafka_conf statistics.interval.ms 300;\n"
-        "    xflow_kafka_conf reconnect.backoff.max.ms 500;\n"
-        "    xflow_topic events;\n"
-        "    xflow_spool %s/spool fsync=always;\n"
-        "    xflow_spool_after 1s;\n"
-        "    server {\n"
-        "        listen 127.0.0.1:@PORT@;\n"
-        "        location /collect { xflow_collect json; }\n"
-        "        location /health {\n"
-        "            xflow_health;\n"
-        "            xflow_health_broker_timeout 1s;\n"
-        "        }\n"
-        "    }\n", nginx->dir);
-
-    xf_nginx_write_conf(nginx, snippet, kafka->bootstraps);
-    xf_nginx_start(nginx);
+    health_start(1);
     snprintf(url, sizeof(url), "%s/health", nginx->url);
     snprintf(curl, sizeof(curl), "%s/collect", nginx->url);
 
@@ -189,12 +178,9 @@ make_health_suite(void)
 
     s = suite_create("health");
 
-    tc = tcase_create("core");
-    tcase_set_timeout(tc, 90);
-    tcase_add_checked_fixture(tc, health_setup, health_teardown);
+    tc = xf_tcase(s, "core", 90, health_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_health_follows_brokers);
     tcase_add_test(tc, test_health_degraded_with_spool);
-    suite_add_tcase(s, tc);
 
     return s;
 }

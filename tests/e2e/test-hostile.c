@@ -20,7 +20,6 @@
  * all" is asserted in bytes sent, memory in the worker's VmRSS.
  */
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -55,20 +54,10 @@
     "xflow_http_requests_total{format=\"" fmt "\",code=\"" code "\"}"
 
 
-typedef struct {
-    long     status;
-    char    *headers;               /* status line and header block */
-    char    *body;
-    size_t   body_len;
-    int      closed;                /* the server closed after answering */
-} hs_raw_resp_t;
-
 /* Makes the next chunk of a streamed body; 0: no more. */
 typedef size_t (*hs_gen_pt)(void *data, u_char *buf, size_t cap);
 
 
-static xf_kafka_t  *kafka;
-static xf_nginx_t  *nginx;
 static pid_t        worker;
 static char        *last_headers;   /* of hs_post's last answer */
 
@@ -81,8 +70,7 @@ static void hs_post(const char *path, const char *const *headers,
     const void *body, size_t len, long status, const char *code,
     const char *answer);
 static void hs_sentinel(void);
-static char *hs_scrape(void);
-static uint64_t hs_value(const char *text, const char *series);
+static void hs_sentinel_arrives(const char *event);
 static void hs_delta(const char *before, const char *series,
     uint64_t delta);
 static size_t hs_received(const char *before);
@@ -94,14 +82,8 @@ static long hs_rss_kb(pid_t pid, const char *field);
 static char *hs_base64(const void *p, size_t len);
 static char *hs_form_b64(const char *name, const char *json);
 static char *hs_form_b64_len(const char *name, const void *p, size_t len);
-static char *hs_join(const char *const *parts, size_t n, const char *open,
-    const char *sep, const char *close);
-static void hs_send_all(int fd, const void *p, size_t len);
-static void hs_raw_answer(int fd, int wait_close, hs_raw_resp_t *resp);
-static void hs_raw_resp_free(hs_raw_resp_t *resp);
 static size_t hs_stream(const char *path, const char *const *headers,
-    hs_gen_pt gen, void *data, size_t max_total, hs_raw_resp_t *resp);
-static void *hs_zlib(const char *sym);
+    hs_gen_pt gen, void *data, size_t max_total, xf_raw_resp_t *resp);
 
 
 /* ------------------------------------------------------------ fixture */
@@ -109,10 +91,7 @@ static void *hs_zlib(const char *sym);
 static void
 hs_setup(void)
 {
-    kafka = xf_kafka_start(1);
-    xf_kafka_topic(kafka, HS_TOPIC, 1);
-    xf_kafka_topic(kafka, HS_DEAD_LETTER, 1);
-    nginx = NULL;
+    xf_fixture_setup(1, 15000, HS_TOPIC, 1, HS_DEAD_LETTER, 1, NULL);
     worker = 0;
 }
 
@@ -120,14 +99,7 @@ hs_setup(void)
 static void
 hs_teardown(void)
 {
-    if (nginx != NULL) {
-        xf_nginx_quit(nginx, 15000);
-        xf_nginx_check_log(nginx);
-        xf_nginx_free(nginx);
-        nginx = NULL;
-    }
-
-    xf_kafka_stop(kafka);
+    xf_fixture_teardown();
 
     free(last_headers);
     last_headers = NULL;
@@ -157,8 +129,7 @@ hs_start(const char *http, const char *location)
              "    }\n",
              http, location, location, location);
 
-    nginx = xf_nginx_new(snippet, kafka->bootstraps, 1);
-    xf_nginx_start(nginx);
+    xf_fixture_nginx(snippet, 1);
 
     ck_assert_uint_eq(xf_nginx_workers(nginx, pids, 4), 1);
     worker = pids[0];
@@ -225,48 +196,6 @@ hs_sentinel(void)
 }
 
 
-static char *
-hs_scrape(void)
-{
-    char            *url, *text;
-    xf_http_resp_t   resp;
-
-    url = hs_url("/metrics");
-    xf_http_request("GET", url, NULL, NULL, 0, &resp);
-    ck_assert_int_eq(resp.status, 200);
-
-    text = resp.body;
-    resp.body = NULL;
-    xf_http_resp_free(&resp);
-    free(url);
-
-    return text;
-}
-
-
-/* One series' value; the series must be exported. */
-static uint64_t
-hs_value(const char *text, const char *series)
-{
-    size_t       len;
-    const char  *p;
-
-    len = strlen(series);
-
-    for (p = text; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
-        p += (*p == '\n');
-
-        if (strncmp(p, series, len) == 0 && p[len] == ' ') {
-            return strtoull(p + len + 1, NULL, 10);
-        }
-    }
-
-    ck_abort_msg("no series %s in /metrics", series);
-
-    return 0;
-}
-
-
 /*
  * The series moved by exactly delta since before.  Scrapes until it moved
  * at least that much (bounded), then compares.
@@ -278,12 +207,12 @@ hs_delta(const char *before, const char *series, uint64_t delta)
     int64_t    deadline;
     uint64_t   b, v;
 
-    b = hs_value(before, series);
+    b = xf_metrics_value(before, series);
     deadline = xf_now_ms() + HS_METRIC_MS;
 
     for ( ;; ) {
-        now = hs_scrape();
-        v = hs_value(now, series);
+        now = xf_metrics_scrape(nginx);
+        v = xf_metrics_value(now, series);
         free(now);
 
         if (v - b >= delta || xf_now_ms() > deadline) {
@@ -305,9 +234,9 @@ hs_received(const char *before)
     char      *now;
     uint64_t   v;
 
-    now = hs_scrape();
-    v = hs_value(now, "xflow_received_bytes_total")
-        - hs_value(before, "xflow_received_bytes_total");
+    now = xf_metrics_scrape(nginx);
+    v = xf_metrics_value(now, "xflow_received_bytes_total")
+        - xf_metrics_value(before, "xflow_received_bytes_total");
     free(now);
 
     return (size_t) v;
@@ -392,6 +321,28 @@ hs_expect_dead(const char *const *codes, const char *const *events,
 }
 
 
+/*
+ * Send the sentinel: the events topic then holds exactly event (unless
+ * NULL) and the sentinel.
+ */
+static void
+hs_sentinel_arrives(const char *event)
+{
+    const char  *events[2];
+    size_t       n;
+
+    hs_sentinel();
+
+    n = 0;
+    if (event != NULL) {
+        events[n++] = event;
+    }
+
+    events[n++] = HS_SENTINEL;
+    hs_expect_events(events, n);
+}
+
+
 /* The worker that started is still the only one: nothing crashed. */
 static void
 hs_check_worker(void)
@@ -427,6 +378,35 @@ hs_rss_kb(pid_t pid, const char *field)
     ck_assert_msg(kb >= 0, "no %s in %s", field, path);
 
     return kb;
+}
+
+
+/* A 413 with the too_large error. */
+static void
+hs_expect_413(const xf_raw_resp_t *resp)
+{
+    ck_assert_msg(resp->status == 413, "status %ld: %s", resp->status,
+                  resp->body);
+    ck_assert_msg(strncmp(resp->body, "{\"error\":\"too_large\"", 20) == 0,
+                  "answer %s", resp->body);
+}
+
+
+/*
+ * A streamed body (what) refused with 413 after sent of its max bytes,
+ * before its end, and the connection closed.
+ */
+static void
+hs_expect_cut(const char *what, size_t sent, size_t max,
+    const xf_raw_resp_t *resp)
+{
+    fprintf(stderr, "%s: %zu bytes of body sent before the answer\n", what,
+            sent);
+
+    hs_expect_413(resp);
+    ck_assert_uint_lt(sent, max);
+    ck_assert_msg(resp->closed, "the connection stayed open after 413: %s",
+                  resp->headers);
 }
 
 
@@ -507,158 +487,6 @@ hs_form_b64_len(const char *name, const void *p, size_t len)
 }
 
 
-static char *
-hs_join(const char *const *parts, size_t n, const char *open,
-    const char *sep, const char *close)
-{
-    char    *p;
-    size_t   i, len;
-
-    len = strlen(open) + strlen(close) + 1;
-    for (i = 0; i < n; i++) {
-        len += strlen(parts[i]) + strlen(sep);
-    }
-
-    p = malloc(len);
-    ck_assert_ptr_nonnull(p);
-
-    strcpy(p, open);
-    for (i = 0; i < n; i++) {
-        if (i > 0) {
-            strcat(p, sep);
-        }
-
-        strcat(p, parts[i]);
-    }
-
-    strcat(p, close);
-
-    return p;
-}
-
-
-/* ------------------------------------------------------- raw sockets */
-
-static void
-hs_send_all(int fd, const void *p, size_t len)
-{
-    ssize_t      n;
-    const char  *s = p;
-
-    while (len > 0) {
-        n = send(fd, s, len, MSG_NOSIGNAL);
-        if (n == -1 && errno == EINTR) {
-            continue;
-        }
-
-        ck_assert_msg(n > 0, "send: %s", strerror(errno));
-        s += n;
-        len -= n;
-    }
-}
-
-
-/*
- * Read one answer: headers, then Content-Length bytes; then, when
- * wait_close is 1, or 0 and the answer says Connection: close, on until
- * the server closes (bounded), and set closed.  -1: never wait for that.
- */
-static void
-hs_raw_answer(int fd, int wait_close, hs_raw_resp_t *resp)
-{
-    int             want_close;
-    char            buf[8192], *b;
-    long            clen;
-    size_t          blen, hlen;
-    ssize_t         n;
-    int64_t         deadline, left;
-    const char     *hend, *cl;
-    struct pollfd   pfd;
-
-    memset(resp, 0, sizeof(hs_raw_resp_t));
-
-    b = malloc(1);
-    ck_assert_ptr_nonnull(b);
-    b[0] = '\0';
-    blen = 0;
-
-    deadline = xf_now_ms() + HS_IO_MS;
-
-    for ( ;; ) {
-        hend = strstr(b, "\r\n\r\n");
-
-        if (hend != NULL) {
-            hlen = hend + 4 - b;
-            cl = strcasestr(b, "\r\nContent-Length:");
-            clen = (cl != NULL && cl < hend) ? strtol(cl + 17, NULL, 10) : -1;
-            want_close = wait_close == 1
-                         || (wait_close == 0
-                             && strcasestr(b, "\r\nConnection: close")
-                                != NULL);
-
-            if (clen >= 0 && blen >= hlen + clen && !want_close) {
-                break;
-            }
-        }
-
-        left = deadline - xf_now_ms();
-        if (left <= 0) {
-            break;
-        }
-
-        pfd.fd = fd;
-        pfd.events = POLLIN;
-        if (poll(&pfd, 1, (int) left) <= 0) {
-            continue;
-        }
-
-        n = recv(fd, buf, sizeof(buf), 0);
-        if (n == -1 && errno == EINTR) {
-            continue;
-        }
-
-        if (n <= 0) {
-            resp->closed = 1;
-            break;
-        }
-
-        b = realloc(b, blen + n + 1);
-        ck_assert_ptr_nonnull(b);
-        memcpy(b + blen, buf, n);
-        blen += n;
-        b[blen] = '\0';
-    }
-
-    hend = strstr(b, "\r\n\r\n");
-
-    if (hend != NULL && blen > 12 && strncmp(b, "HTTP/1.", 7) == 0) {
-        hlen = hend + 4 - b;
-        resp->status = strtol(b + 9, NULL, 10);
-        resp->headers = strndup(b, hlen);
-        resp->body = strndup(b + hlen, blen - hlen);
-        resp->body_len = blen - hlen;
-
-    } else {
-        resp->headers = strdup("");
-        resp->body = strdup("");
-    }
-
-    ck_assert_ptr_nonnull(resp->headers);
-    ck_assert_ptr_nonnull(resp->body);
-
-    free(b);
-}
-
-
-static void
-hs_raw_resp_free(hs_raw_resp_t *resp)
-{
-    free(resp->headers);
-    free(resp->body);
-    memset(resp, 0, sizeof(hs_raw_resp_t));
-}
-
-
 /*
  * POST a chunked body that gen makes, chunk by chunk, until the server
  * answers, max_total body bytes were sent, or the server stops taking
@@ -666,7 +494,7 @@ hs_raw_resp_free(hs_raw_resp_t *resp)
  */
 static size_t
 hs_stream(const char *path, const char *const *headers, hs_gen_pt gen,
-    void *data, size_t max_total, hs_raw_resp_t *resp)
+    void *data, size_t max_total, xf_raw_resp_t *resp)
 {
     int                 fd, answered;
     char                head[1024], size[32];
@@ -688,7 +516,7 @@ hs_stream(const char *path, const char *const *headers, hs_gen_pt gen,
         n += snprintf(head + n, sizeof(head) - n, "%s\r\n", *h);
     }
     n += snprintf(head + n, sizeof(head) - n, "\r\n");
-    hs_send_all(fd, head, n);
+    xf_raw_write_all(fd, head, n);
 
     total = 0;
     answered = 0;
@@ -740,28 +568,12 @@ hs_stream(const char *path, const char *const *headers, hs_gen_pt gen,
         (void) send(fd, "0\r\n\r\n", 5, MSG_NOSIGNAL);
     }
 
-    hs_raw_answer(fd, 1, resp);
+    xf_raw_answer(fd, 1, resp);
 
     close(fd);
     free(chunk);
 
     return total;
-}
-
-
-/* zlib is mapped already (librdkafka needs it): reach it with dlsym. */
-static void *
-hs_zlib(const char *sym)
-{
-    void  *h, *f;
-
-    h = dlopen("libz.so.1", RTLD_NOW | RTLD_GLOBAL);
-    ck_assert_msg(h != NULL, "dlopen libz.so.1: %s", dlerror());
-
-    f = dlsym(h, sym);
-    ck_assert_msg(f != NULL, "dlsym %s: %s", sym, dlerror());
-
-    return f;
 }
 
 
@@ -834,7 +646,7 @@ hs_broken(const hs_broken_t *cases, size_t n)
     char              *plain, *before, *events[40], series[128];
     u_char            *body;
     size_t             i, k, len;
-    const char        *hdrs[3], *codes[8], *sentinel[1];
+    const char        *hdrs[3], *codes[8];
     xf_kafka_msgs_t    dl;
 
     hs_start("", "");
@@ -845,7 +657,7 @@ hs_broken(const hs_broken_t *cases, size_t n)
                                   k, k % 3, k * 7919), 0);
     }
 
-    plain = hs_join((const char *const *) events, 40, "[", ",", "]");
+    plain = xf_join((const char *const *) events, 40, "[", ",", "]");
 
     for (i = 0; i < n; i++) {
         fprintf(stderr, "broken encoding: %s\n", cases[i].name);
@@ -882,7 +694,7 @@ hs_broken(const hs_broken_t *cases, size_t n)
         hdrs[1] = cases[i].encoding;
         hdrs[2] = NULL;
 
-        before = hs_scrape();
+        before = xf_metrics_scrape(nginx);
 
         hs_post("/collect", hdrs, body, len, 400, cases[i].code, NULL);
 
@@ -917,9 +729,7 @@ hs_broken(const hs_broken_t *cases, size_t n)
     xf_kafka_msgs_free(&dl);
     hs_expect_dead(codes, NULL, n);
 
-    hs_sentinel();
-    sentinel[0] = HS_SENTINEL;
-    hs_expect_events(sentinel, 1);
+    hs_sentinel_arrives(NULL);
     hs_check_worker();
 
     for (k = 0; k < 40; k++) {
@@ -1048,8 +858,7 @@ START_TEST(test_bomb)
     u_char             *body;
     size_t              len, sent, nblocks, received;
     hs_bomb_t           b;
-    hs_raw_resp_t       resp;
-    const char         *sentinel[1];
+    xf_raw_resp_t       resp;
     const char *const   gz_hdrs[] = { "Content-Encoding: gzip", NULL };
     const char *const   zs_hdrs[] = { "Content-Encoding: zstd", NULL };
 
@@ -1064,7 +873,7 @@ START_TEST(test_bomb)
             streamed ? "chunked, endless" : "Content-Length");
 
     hs_start("", "");
-    before = hs_scrape();
+    before = xf_metrics_scrape(nginx);
 
     if (!streamed) {
         if (zstd) {
@@ -1100,9 +909,9 @@ START_TEST(test_bomb)
         b.zstd = zstd;
 
         if (!zstd) {
-            init2 = hs_zlib("deflateInit2_");
-            b.deflate_fn = hs_zlib("deflate");
-            end = hs_zlib("deflateEnd");
+            init2 = xf_dlsym("libz.so.1", "deflateInit2_");
+            b.deflate_fn = xf_dlsym("libz.so.1", "deflate");
+            end = xf_dlsym("libz.so.1", "deflateEnd");
 
             b.zeros = calloc(1, 1 << 20);
             ck_assert_ptr_nonnull(b.zeros);
@@ -1115,19 +924,10 @@ START_TEST(test_bomb)
         sent = hs_stream("/collect", zstd ? zs_hdrs : gz_hdrs, hs_bomb_gen,
                          &b, (size_t) 64 << 20, &resp);
 
-        fprintf(stderr, "bomb: %zu bytes of body sent before the answer\n",
-                sent);
-
-        ck_assert_msg(resp.status == 413, "status %ld: %s", resp.status,
-                      resp.body);
-        ck_assert_msg(strncmp(resp.body, "{\"error\":\"too_large\"", 20) == 0,
-                      "answer %s", resp.body);
-
         /* the answer came before the end of the body */
-        ck_assert_uint_lt(sent, (size_t) 64 << 20);
-        ck_assert_msg(resp.closed, "the connection stayed open after 413");
+        hs_expect_cut("bomb", sent, (size_t) 64 << 20, &resp);
 
-        hs_raw_resp_free(&resp);
+        xf_raw_resp_free(&resp);
 
         if (!zstd) {
             (void) end(&b.z);
@@ -1157,9 +957,7 @@ START_TEST(test_bomb)
     ck_assert_msg(rss < HS_MAX_RSS_KB, "worker VmRSS %ld kB", rss);
     ck_assert_msg(hwm < HS_MAX_RSS_KB, "worker VmHWM %ld kB", hwm);
 
-    hs_sentinel();
-    sentinel[0] = HS_SENTINEL;
-    hs_expect_events(sentinel, 1);
+    hs_sentinel_arrives(NULL);
 }
 END_TEST
 
@@ -1192,7 +990,7 @@ START_TEST(test_nested_bomb)
     const char *const   json_hdrs[] = { "Content-Encoding: gzip", NULL };
 
     hs_start("", "");
-    before = hs_scrape();
+    before = xf_metrics_scrape(nginx);
 
     zeros = calloc(1, HS_NB_MEMBER);
     ck_assert_ptr_nonnull(zeros);
@@ -1287,11 +1085,10 @@ START_TEST(test_decoded_in_flight)
     size_t              gzlen;
     int64_t             deadline;
     uint64_t            held;
-    hs_raw_resp_t       resp;
-    const char         *sentinel[1];
+    xf_raw_resp_t       resp;
 
     hs_start("    xflow_max_decoded_in_flight 28m;", "");
-    before = hs_scrape();
+    before = xf_metrics_scrape(nginx);
 
     spaces = malloc(8 << 20);
     ck_assert_ptr_nonnull(spaces);
@@ -1307,15 +1104,15 @@ START_TEST(test_decoded_in_flight)
 
     for (i = 0; i < 2; i++) {
         fd[i] = xf_raw_connect(nginx->port);
-        hs_send_all(fd[i], head, strlen(head));
-        hs_send_all(fd[i], gz, gzlen);
+        xf_raw_write_all(fd[i], head, strlen(head));
+        xf_raw_write_all(fd[i], gz, gzlen);
     }
 
     /* until both hold their decoded bytes (bounded) */
     deadline = xf_now_ms() + HS_METRIC_MS;
     do {
-        now = hs_scrape();
-        held = hs_value(now, "xflow_decoded_inflight_bytes");
+        now = xf_metrics_scrape(nginx);
+        held = xf_metrics_value(now, "xflow_decoded_inflight_bytes");
         free(now);
         if (held >= (uint64_t) 2 * (8 << 20)) {
             break;
@@ -1330,14 +1127,14 @@ START_TEST(test_decoded_in_flight)
 
     /* the third does not fit: the retry status, at once */
     fd[2] = xf_raw_connect(nginx->port);
-    hs_send_all(fd[2], head, strlen(head));
-    hs_send_all(fd[2], gz, gzlen);
-    hs_raw_answer(fd[2], 1, &resp);
+    xf_raw_write_all(fd[2], head, strlen(head));
+    xf_raw_write_all(fd[2], gz, gzlen);
+    xf_raw_answer(fd[2], 1, &resp);
     ck_assert_msg(resp.status == 503 || resp.status == 429,
                   "status %ld: %s", resp.status, resp.body);
     ck_assert_msg(strstr(resp.body, "\"error\":\"decoded_in_flight\"")
                   != NULL, "%s", resp.body);
-    hs_raw_resp_free(&resp);
+    xf_raw_resp_free(&resp);
     close(fd[2]);
 
     hs_delta(before, "xflow_decoded_inflight_refused_total", 1);
@@ -1349,8 +1146,8 @@ START_TEST(test_decoded_in_flight)
 
     deadline = xf_now_ms() + HS_METRIC_MS;
     do {
-        now = hs_scrape();
-        held = hs_value(now, "xflow_decoded_inflight_bytes");
+        now = xf_metrics_scrape(nginx);
+        held = xf_metrics_value(now, "xflow_decoded_inflight_bytes");
         free(now);
         if (held < (uint64_t) (8 << 20)) {
             break;
@@ -1363,9 +1160,7 @@ START_TEST(test_decoded_in_flight)
     free(gz);
 
     hs_check_worker();
-    hs_sentinel();
-    sentinel[0] = HS_SENTINEL;
-    hs_expect_events(sentinel, 1);
+    hs_sentinel_arrives(NULL);
 }
 END_TEST
 
@@ -1386,7 +1181,7 @@ START_TEST(test_concatenated)
     };
 
     hs_start("", "");
-    before = hs_scrape();
+    before = xf_metrics_scrape(nginx);
 
     for (i = 0; i < 3; i++) {
         a = xf_compress(i < 2 ? XF_TEST_GZIP : XF_TEST_ZSTD, doc_a,
@@ -1488,7 +1283,7 @@ hs_forms(const hs_form_case_t *cases, size_t n, const char *code,
     };
 
     hs_start("", "");
-    before = hs_scrape();
+    before = xf_metrics_scrape(nginx);
 
     for (i = 0; i < n; i++) {
         fprintf(stderr, "sensors: %s\n", cases[i].name);
@@ -1593,7 +1388,7 @@ hs_bad_strings(const char *const *values, size_t n, int as_key)
     };
 
     hs_start("", "");
-    before = hs_scrape();
+    before = xf_metrics_scrape(nginx);
 
     for (i = 0; i < n; i++) {
         if (as_key && i % 2) {
@@ -1617,7 +1412,7 @@ hs_bad_strings(const char *const *values, size_t n, int as_key)
     free(before);
 
     /* valid non-ASCII text, 4-byte forms and surrogate pairs pass */
-    body = hs_join(good, 2, "[", ",", "]");
+    body = xf_join(good, 2, "[", ",", "]");
     hs_post("/collect", NULL, body, strlen(body), 200, NULL,
             "{\"accepted\":2,\"rejected\":0}");
     free(body);
@@ -1685,13 +1480,12 @@ hs_nest(size_t depth, const char *open, const char *close, const char *in,
 START_TEST(test_deep_nesting)
 {
     char               *before, *body, *inner, *form, *ok, *over;
-    const char         *events[2];
     const char *const   form_ct[] = {
         "Content-Type: application/x-www-form-urlencoded", NULL
     };
 
     hs_start("", "");
-    before = hs_scrape();
+    before = xf_metrics_scrape(nginx);
 
     body = hs_nest(10000, "[", "]", "", 1);
     hs_post("/collect", NULL, body, strlen(body), 400, "json_depth", NULL);
@@ -1735,11 +1529,7 @@ START_TEST(test_deep_nesting)
     hs_delta(before, HS_SERIES_EVENTS("json", "accepted"), 1);
     free(before);
 
-    hs_sentinel();
-
-    events[0] = ok;
-    events[1] = HS_SENTINEL;
-    hs_expect_events(events, 2);
+    hs_sentinel_arrives(ok);
     hs_check_worker();
 
     free(ok);
@@ -1759,11 +1549,10 @@ START_TEST(test_huge_content_length)
     int                fd;
     char              *before, *req, *chunk;
     size_t             len;
-    hs_raw_resp_t      resp;
-    const char        *sentinel[1];
+    xf_raw_resp_t      resp;
 
     hs_start("", "");
-    before = hs_scrape();
+    before = xf_metrics_scrape(nginx);
 
     chunk = malloc(64 * 1024);
     ck_assert_ptr_nonnull(chunk);
@@ -1774,17 +1563,14 @@ START_TEST(test_huge_content_length)
                        100L << 20, &len);
 
     fd = xf_raw_connect(nginx->port);
-    hs_send_all(fd, req, len);
-    hs_raw_answer(fd, -1, &resp);
+    xf_raw_write_all(fd, req, len);
+    xf_raw_answer(fd, -1, &resp);
 
-    ck_assert_msg(resp.status == 413, "status %ld: %s", resp.status,
-                  resp.body);
-    ck_assert_msg(strncmp(resp.body, "{\"error\":\"too_large\"", 20) == 0,
-                  "answer %s", resp.body);
+    hs_expect_413(&resp);
     ck_assert_msg(strcasestr(resp.headers, "\r\nConnection: close") != NULL,
                   "413 keeps the connection: %s", resp.headers);
 
-    hs_raw_resp_free(&resp);
+    xf_raw_resp_free(&resp);
     close(fd);
 
     hs_delta(before, HS_SERIES_DECODE("too_large"), 1);
@@ -1794,9 +1580,7 @@ START_TEST(test_huge_content_length)
 
     hs_check_worker();
 
-    hs_sentinel();
-    sentinel[0] = HS_SENTINEL;
-    hs_expect_events(sentinel, 1);
+    hs_sentinel_arrives(NULL);
 
     free(req);
     free(chunk);
@@ -1828,27 +1612,17 @@ START_TEST(test_huge_chunked)
 {
     char               *before;
     size_t              sent, first, received;
-    hs_raw_resp_t       resp;
-    const char         *sentinel[1];
+    xf_raw_resp_t       resp;
 
     hs_start("", "");
-    before = hs_scrape();
+    before = xf_metrics_scrape(nginx);
 
     first = 1;
     sent = hs_stream("/collect", NULL, hs_spaces_gen, &first,
                      (size_t) 100 << 20, &resp);
 
-    fprintf(stderr, "chunked: %zu bytes of body sent before the answer\n",
-            sent);
-
-    ck_assert_msg(resp.status == 413, "status %ld: %s", resp.status,
-                  resp.body);
-    ck_assert_msg(strncmp(resp.body, "{\"error\":\"too_large\"", 20) == 0,
-                  "answer %s", resp.body);
-    ck_assert_uint_lt(sent, (size_t) 100 << 20);
-    ck_assert_msg(resp.closed, "the connection stayed open after 413: %s",
-                  resp.headers);
-    hs_raw_resp_free(&resp);
+    hs_expect_cut("chunked", sent, (size_t) 100 << 20, &resp);
+    xf_raw_resp_free(&resp);
 
     hs_delta(before, HS_SERIES_DECODE("too_large"), 1);
     hs_delta(before, HS_SERIES_HTTP("json", "413"), 1);
@@ -1863,9 +1637,7 @@ START_TEST(test_huge_chunked)
 
     hs_check_worker();
 
-    hs_sentinel();
-    sentinel[0] = HS_SENTINEL;
-    hs_expect_events(sentinel, 1);
+    hs_sentinel_arrives(NULL);
 }
 END_TEST
 
@@ -1883,7 +1655,7 @@ START_TEST(test_early_answer_closes)
     char               *req, *spaces, *gz;
     void               *zeros;
     size_t              len, first, gzlen;
-    hs_raw_resp_t       resp;
+    xf_raw_resp_t       resp;
     const char *const   gz_hdrs[] = { "Content-Encoding: gzip", NULL };
 
     hs_start("", "");
@@ -1896,15 +1668,15 @@ START_TEST(test_early_answer_closes)
     req = xf_raw_build("POST", "/collect", NULL, spaces, 4096, 2L << 20,
                        &len);
     fd = xf_raw_connect(nginx->port);
-    hs_send_all(fd, req, len);
-    hs_raw_answer(fd, -1, &resp);
+    xf_raw_write_all(fd, req, len);
+    xf_raw_answer(fd, -1, &resp);
     close(fd);
     free(req);
 
     ck_assert_int_eq(resp.status, 413);
     ck_assert_msg(strcasestr(resp.headers, "\r\nConnection: close") != NULL,
                   "Content-Length over xflow_max_body: %s", resp.headers);
-    hs_raw_resp_free(&resp);
+    xf_raw_resp_free(&resp);
 
     /* chunked over xflow_max_body */
     first = 1;
@@ -1915,7 +1687,7 @@ START_TEST(test_early_answer_closes)
     ck_assert_msg(strcasestr(resp.headers, "\r\nConnection: close") != NULL,
                   "413 for a chunked body over xflow_max_body announces "
                   "keep-alive, then the server closes: %s", resp.headers);
-    hs_raw_resp_free(&resp);
+    xf_raw_resp_free(&resp);
 
     /* Content-Length, decoded over xflow_max_decoded before its end */
     zeros = calloc(1, 64 << 20);
@@ -1925,8 +1697,8 @@ START_TEST(test_early_answer_closes)
 
     req = xf_raw_build("POST", "/collect", gz_hdrs, gz, gzlen, -1, &len);
     fd = xf_raw_connect(nginx->port);
-    hs_send_all(fd, req, len);
-    hs_raw_answer(fd, 1, &resp);
+    xf_raw_write_all(fd, req, len);
+    xf_raw_answer(fd, 1, &resp);
     close(fd);
     free(req);
     free(gz);
@@ -1937,7 +1709,7 @@ START_TEST(test_early_answer_closes)
                   "413 for a gzip body over xflow_max_decoded, sent before "
                   "the body was read, announces keep-alive, then the server "
                   "closes: %s", resp.headers);
-    hs_raw_resp_free(&resp);
+    xf_raw_resp_free(&resp);
 
     free(spaces);
     hs_check_worker();
@@ -1956,11 +1728,10 @@ START_TEST(test_short_body)
     int                fd, status;
     char              *before, *req;
     size_t             len;
-    const char        *sentinel[1];
     const char        *half = "[{\"event\":\"short\"},{\"event\":\"sh";
 
     hs_start("", "");
-    before = hs_scrape();
+    before = xf_metrics_scrape(nginx);
 
     status = xf_raw_short_body(nginx->port, "/collect", half, strlen(half));
     ck_assert_int_ne(status, 200);
@@ -1969,7 +1740,7 @@ START_TEST(test_short_body)
     req = xf_raw_build("POST", "/collect", NULL, half, strlen(half), 10000,
                        &len);
     fd = xf_raw_connect(nginx->port);
-    hs_send_all(fd, req, len);
+    xf_raw_write_all(fd, req, len);
     close(fd);
     free(req);
 
@@ -1981,9 +1752,7 @@ START_TEST(test_short_body)
 
     hs_check_worker();
 
-    hs_sentinel();
-    sentinel[0] = HS_SENTINEL;
-    hs_expect_events(sentinel, 1);
+    hs_sentinel_arrives(NULL);
     hs_expect_dead(NULL, NULL, 0);
 }
 END_TEST
@@ -2004,14 +1773,14 @@ START_TEST(test_chunked)
     };
 
     hs_start("", "");
-    before = hs_scrape();
+    before = xf_metrics_scrape(nginx);
 
     for (i = 0; i < 200; i++) {
         ck_assert_int_ge(asprintf(&events[i], "{\"event\":\"c\",\"i\":%zu,"
                                   "\"pad\":\"%064zu\"}", i, i), 0);
     }
 
-    body = hs_join((const char *const *) events, 200, "[", ",", "]");
+    body = xf_join((const char *const *) events, 200, "[", ",", "]");
     ck_assert_uint_gt(strlen(body), 16 * 1024);
 
     hdrs[0] = "Transfer-Encoding: chunked";
@@ -2078,7 +1847,7 @@ START_TEST(test_content_type)
     static const char  *paths[] = { "/collect", "/auto/in" };
 
     hs_start("", "");
-    before = hs_scrape();
+    before = xf_metrics_scrape(nginx);
 
     n = 0;
 
@@ -2124,14 +1893,14 @@ END_TEST
 START_TEST(test_empty_body)
 {
     char               *before;
-    const char         *sentinel[1], *codes[5];
+    const char         *codes[5];
     const char *const   chunked[] = { "Transfer-Encoding: chunked", NULL };
     const char *const   form[] = {
         "Content-Type: application/x-www-form-urlencoded", NULL
     };
 
     hs_start("", "");
-    before = hs_scrape();
+    before = xf_metrics_scrape(nginx);
 
     hs_post("/collect", NULL, "", 0, 400, "empty", NULL);
     hs_post("/collect", NULL, " \r\n\t \n", 6, 400, "empty", NULL);
@@ -2145,9 +1914,7 @@ START_TEST(test_empty_body)
     hs_delta(before, HS_SERIES_HTTP("json", "400"), 4);
     free(before);
 
-    hs_sentinel();
-    sentinel[0] = HS_SENTINEL;
-    hs_expect_events(sentinel, 1);
+    hs_sentinel_arrives(NULL);
 
     codes[0] = codes[1] = codes[2] = codes[3] = codes[4] = "empty";
     hs_expect_dead(codes, NULL, 5);
@@ -2170,7 +1937,7 @@ START_TEST(test_non_objects)
     static const char   scalars[] = "[1, 2 ,3]";
 
     hs_start("", "");
-    before = hs_scrape();
+    before = xf_metrics_scrape(nginx);
 
     hs_post("/collect", NULL, mixed, sizeof(mixed) - 1, 200, NULL,
             "{\"accepted\":1,\"rejected\":7}");
@@ -2216,7 +1983,6 @@ END_TEST
 START_TEST(test_nul_bytes)
 {
     char               *before;
-    const char         *events[2];
     static const char   in_string[] = "{\"event\":\"a\0b\"}";
     static const char   after[] = "{\"event\":\"a\"}\0";
     static const char   in_batch[] =
@@ -2225,7 +1991,7 @@ START_TEST(test_nul_bytes)
     static const char   escaped[] = "{\"event\":\"a\\u0000b\"}";
 
     hs_start("", "");
-    before = hs_scrape();
+    before = xf_metrics_scrape(nginx);
 
     hs_post("/collect", NULL, in_string, sizeof(in_string) - 1, 400,
             "json_syntax", NULL);
@@ -2244,10 +2010,7 @@ START_TEST(test_nul_bytes)
     hs_delta(before, HS_SERIES_EVENTS("json", "accepted"), 1);
     free(before);
 
-    hs_sentinel();
-    events[0] = escaped;
-    events[1] = HS_SENTINEL;
-    hs_expect_events(events, 2);
+    hs_sentinel_arrives(escaped);
     hs_check_worker();
 }
 END_TEST
@@ -2265,7 +2028,7 @@ START_TEST(test_event_too_large)
     const char         *parts[4], *codes[1], *dead[1];
 
     hs_start("", "xflow_max_event_size 1k;");
-    before = hs_scrape();
+    before = xf_metrics_scrape(nginx);
 
     ck_assert_int_ge(asprintf(&big, "{\"event\":\"big\",\"distinct_id\":"
                               "\"u2\",\"pad\":\"%02000d\"}", 7), 0);
@@ -2273,7 +2036,7 @@ START_TEST(test_event_too_large)
     parts[0] = "{\"event\":\"small1\",\"distinct_id\":\"u1\"}";
     parts[1] = big;
     parts[2] = "{\"event\":\"small2\",\"distinct_id\":\"u3\"}";
-    body = hs_join(parts, 3, "[", ",", "]");
+    body = xf_join(parts, 3, "[", ",", "]");
 
     hs_post("/collect", NULL, body, strlen(body), 200, NULL,
             "{\"accepted\":2,\"rejected\":1}");
@@ -2304,15 +2067,15 @@ START_TEST(test_too_many_events)
     const char         *codes[2];
 
     hs_start("", "xflow_max_events 10;");
-    before = hs_scrape();
+    before = xf_metrics_scrape(nginx);
 
     for (i = 0; i < 11; i++) {
         ck_assert_int_ge(asprintf(&events[i], "{\"event\":\"n\",\"i\":%zu}",
                                   i), 0);
     }
 
-    arr = hs_join((const char *const *) events, 11, "[", ",", "]");
-    nd = hs_join((const char *const *) events, 11, "", "\n", "\n");
+    arr = xf_join((const char *const *) events, 11, "[", ",", "]");
+    nd = xf_join((const char *const *) events, 11, "", "\n", "\n");
 
     hs_post("/collect", NULL, arr, strlen(arr), 413, "too_many_events",
             NULL);
@@ -2320,7 +2083,7 @@ START_TEST(test_too_many_events)
     free(arr);
     free(nd);
 
-    arr = hs_join((const char *const *) events, 10, "[", ",", "]");
+    arr = xf_join((const char *const *) events, 10, "[", ",", "]");
     hs_post("/collect", NULL, arr, strlen(arr), 200, NULL,
             "{\"accepted\":10,\"rejected\":0}");
     free(arr);
@@ -2351,9 +2114,7 @@ make_hostile_suite(void)
 
     s = suite_create("hostile");
 
-    tc = tcase_create("encodings");
-    tcase_add_checked_fixture(tc, hs_setup, hs_teardown);
-    tcase_set_timeout(tc, 30);
+    tc = xf_tcase(s, "encodings", 30, hs_setup, hs_teardown);
     tcase_add_test(tc, test_broken_gzip);
     tcase_add_test(tc, test_broken_zstd);
     tcase_add_test(tc, test_broken_deflate);
@@ -2361,11 +2122,8 @@ make_hostile_suite(void)
     tcase_add_test(tc, test_concatenated);
     tcase_add_test(tc, test_nested_bomb);
     tcase_add_test(tc, test_decoded_in_flight);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("content");
-    tcase_add_checked_fixture(tc, hs_setup, hs_teardown);
-    tcase_set_timeout(tc, 30);
+    tc = xf_tcase(s, "content", 30, hs_setup, hs_teardown);
     tcase_add_test(tc, test_bad_base64);
     tcase_add_test(tc, test_bad_form);
     tcase_add_test(tc, test_bad_utf8);
@@ -2374,25 +2132,18 @@ make_hostile_suite(void)
     tcase_add_test(tc, test_empty_body);
     tcase_add_test(tc, test_non_objects);
     tcase_add_test(tc, test_nul_bytes);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("framing");
-    tcase_add_checked_fixture(tc, hs_setup, hs_teardown);
-    tcase_set_timeout(tc, 30);
+    tc = xf_tcase(s, "framing", 30, hs_setup, hs_teardown);
     tcase_add_test(tc, test_huge_content_length);
     tcase_add_test(tc, test_huge_chunked);
     tcase_add_test(tc, test_early_answer_closes);
     tcase_add_test(tc, test_short_body);
     tcase_add_test(tc, test_chunked);
     tcase_add_test(tc, test_content_type);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("limits");
-    tcase_add_checked_fixture(tc, hs_setup, hs_teardown);
-    tcase_set_timeout(tc, 30);
+    tc = xf_tcase(s, "limits", 30, hs_setup, hs_teardown);
     tcase_add_test(tc, test_event_too_large);
     tcase_add_test(tc, test_too_many_events);
-    suite_add_tcase(s, tc);
 
     return s;
 }

@@ -16,33 +16,14 @@
 #include "xf_test.h"
 
 
-static xf_kafka_t  *kafka;
-static xf_nginx_t  *nginx;
 static char         url[160];
 
 
 static void
 limit_setup(void)
 {
-    kafka = xf_kafka_start(1);
-    xf_kafka_topic(kafka, "events", 2);
-    xf_kafka_topic(kafka, "events_overflow", 2);
-    xf_kafka_topic(kafka, "xflow_dead_letter", 1);
-    nginx = NULL;
-}
-
-
-static void
-limit_teardown(void)
-{
-    if (nginx != NULL) {
-        xf_nginx_quit(nginx, 15000);
-        xf_nginx_check_log(nginx);
-        xf_nginx_free(nginx);
-        nginx = NULL;
-    }
-
-    xf_kafka_stop(kafka);
+    xf_fixture_setup(1, 15000, "events", 2, "events_overflow", 2,
+                     "xflow_dead_letter", 1, NULL);
 }
 
 
@@ -67,9 +48,27 @@ limit_start(const char *http, const char *location, int workers)
              "        location = /metrics { xflow_metrics; }\n"
              "    }\n", http, location);
 
-    nginx = xf_nginx_new(snippet, kafka->bootstraps, workers);
-    xf_nginx_start(nginx);
+    xf_fixture_nginx(snippet, workers);
     snprintf(url, sizeof(url), "%s/collect", nginx->url);
+}
+
+
+/* A zone of burst 2 on /collect, both its requests admitted and spent. */
+static void
+limit_start_spent(void)
+{
+    int              i;
+    xf_http_resp_t   resp;
+
+    limit_start("    xflow_limit_zone ip:1m key=$remote_addr rate=1r/m "
+                "burst=2;\n",
+                "            xflow_limit ip;\n", 1);
+
+    for (i = 0; i < 2; i++) {
+        xf_http_request("POST", url, NULL, "{}", 2, &resp);
+        ck_assert_int_eq(resp.status, 200);
+        xf_http_resp_free(&resp);
+    }
 }
 
 
@@ -180,19 +179,10 @@ END_TEST
 
 START_TEST(test_refused_answer)
 {
-    int              i;
     char            *h;
     xf_http_resp_t   resp;
 
-    limit_start("    xflow_limit_zone ip:1m key=$remote_addr rate=1r/m "
-                "burst=2;\n",
-                "            xflow_limit ip;\n", 1);
-
-    for (i = 0; i < 2; i++) {
-        xf_http_request("POST", url, NULL, "{}", 2, &resp);
-        ck_assert_int_eq(resp.status, 200);
-        xf_http_resp_free(&resp);
-    }
+    limit_start_spent();
 
     xf_http_request("POST", url, NULL, "{}", 2, &resp);
     ck_assert_int_eq(resp.status, 429);
@@ -430,48 +420,30 @@ END_TEST
  * but only for a trusted peer: a forged header from anyone else does not
  * move the key.
  */
-START_TEST(test_forged_forwarded_for)
-{
-    int              i, refused;
-    char             xff[64];
-    xf_http_resp_t   resp;
-
-    limit_start("    set_real_ip_from 10.0.0.0/8;\n"
-                "    real_ip_header X-Forwarded-For;\n"
-                "    real_ip_recursive on;\n"
-                "    xflow_limit_zone ip:1m key=$remote_addr rate=1r/m "
-                "burst=3;\n",
-                "            xflow_limit ip;\n", 1);
-
-    refused = 0;
-
-    for (i = 0; i < 10; i++) {
-        const char  *hdrs[] = { xff, NULL };
-
-        snprintf(xff, sizeof(xff), "X-Forwarded-For: 203.0.113.%d", i + 1);
-        xf_http_request("POST", url, hdrs, "{}", 2, &resp);
-        refused += resp.status == 429;
-        xf_http_resp_free(&resp);
-    }
-
+static const struct {
+    const char  *trusted;           /* set_real_ip_from */
+    int          refused;
+} forwarded[] = {
     /* 127.0.0.1 is not trusted: one key, three admitted */
-    ck_assert_int_eq(refused, 7);
-}
-END_TEST
+    { "10.0.0.0/8", 7 },
+    /* the proxy is trusted: ten clients, one request each */
+    { "127.0.0.1", 0 },
+};
 
 
-START_TEST(test_trusted_forwarded_for)
+START_TEST(test_forwarded_for)
 {
     int              i, refused;
-    char             xff[64];
+    char             xff[64], http[512];
     xf_http_resp_t   resp;
 
-    limit_start("    set_real_ip_from 127.0.0.1;\n"
-                "    real_ip_header X-Forwarded-For;\n"
-                "    real_ip_recursive on;\n"
-                "    xflow_limit_zone ip:1m key=$remote_addr rate=1r/m "
-                "burst=3;\n",
-                "            xflow_limit ip;\n", 1);
+    snprintf(http, sizeof(http),
+             "    set_real_ip_from %s;\n"
+             "    real_ip_header X-Forwarded-For;\n"
+             "    real_ip_recursive on;\n"
+             "    xflow_limit_zone ip:1m key=$remote_addr rate=1r/m "
+             "burst=3;\n", forwarded[_i].trusted);
+    limit_start(http, "            xflow_limit ip;\n", 1);
 
     refused = 0;
 
@@ -484,27 +456,17 @@ START_TEST(test_trusted_forwarded_for)
         xf_http_resp_free(&resp);
     }
 
-    /* the proxy is trusted: ten clients, one request each */
-    ck_assert_int_eq(refused, 0);
+    ck_assert_int_eq(refused, forwarded[_i].refused);
 }
 END_TEST
 
 
 START_TEST(test_zone_survives_reload)
 {
-    int              i;
     xf_http_resp_t   resp;
     char             snippet[2048];
 
-    limit_start("    xflow_limit_zone ip:1m key=$remote_addr rate=1r/m "
-                "burst=2;\n",
-                "            xflow_limit ip;\n", 1);
-
-    for (i = 0; i < 2; i++) {
-        xf_http_request("POST", url, NULL, "{}", 2, &resp);
-        ck_assert_int_eq(resp.status, 200);
-        xf_http_resp_free(&resp);
-    }
+    limit_start_spent();
 
     /* the same configuration again: the zone and its state are kept */
     snprintf(snippet, sizeof(snippet),
@@ -537,9 +499,7 @@ make_limit_suite(void)
 
     s = suite_create("limit");
 
-    tc = tcase_create("core");
-    tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, limit_setup, limit_teardown);
+    tc = xf_tcase(s, "core", 60, limit_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_admissions_within_two_percent);
     tcase_add_test(tc, test_refused_answer);
     tcase_add_test(tc, test_refused_status_per_format);
@@ -547,10 +507,9 @@ make_limit_suite(void)
     tcase_add_test(tc, test_overflow_hot_key);
     tcase_add_test(tc, test_dead_letters_count);
     tcase_add_loop_test(tc, test_table_full, 0, 2);
-    tcase_add_test(tc, test_forged_forwarded_for);
-    tcase_add_test(tc, test_trusted_forwarded_for);
+    tcase_add_loop_test(tc, test_forwarded_for, 0,
+                        sizeof(forwarded) / sizeof(forwarded[0]));
     tcase_add_test(tc, test_zone_survives_reload);
-    suite_add_tcase(s, tc);
 
     return s;
 }

@@ -14,46 +14,12 @@
 #include "xf_test.h"
 
 
-static xf_kafka_t  *kafka;
-static xf_nginx_t  *nginx;
 
 
 static void
 metrics_setup(void)
 {
-    kafka = xf_kafka_start(1);
-    xf_kafka_topic(kafka, "events", 1);
-    xf_kafka_topic(kafka, "xflow_dead_letter", 1);
-    nginx = NULL;
-}
-
-
-static void
-metrics_teardown(void)
-{
-    if (nginx != NULL) {
-        xf_nginx_quit(nginx, 15000);
-        xf_nginx_check_log(nginx);
-        xf_nginx_free(nginx);
-    }
-
-    xf_kafka_stop(kafka);
-}
-
-
-static char *
-scrape(void)
-{
-    char            u[160], *text;
-    xf_http_resp_t  resp;
-
-    snprintf(u, sizeof(u), "%s/metrics", nginx->url);
-    xf_http_request("GET", u, NULL, NULL, 0, &resp);
-    ck_assert_int_eq(resp.status, 200);
-    text = strdup(resp.body);
-    xf_http_resp_free(&resp);
-
-    return text;
+    xf_fixture_setup(1, 15000, "events", 1, "xflow_dead_letter", 1, NULL);
 }
 
 
@@ -61,18 +27,11 @@ scrape(void)
 static double
 series(const char *text, const char *name)
 {
-    size_t       n;
-    const char  *p;
+    const char  *v;
 
-    n = strlen(name);
+    v = xf_metrics_find(text, name);
 
-    for (p = text; (p = strstr(p, name)) != NULL; p += n) {
-        if ((p == text || p[-1] == '\n') && p[n] == ' ') {
-            return strtod(p + n + 1, NULL);
-        }
-    }
-
-    return 0;
+    return v != NULL ? strtod(v, NULL) : 0;
 }
 
 
@@ -118,7 +77,7 @@ START_TEST(test_known_mix)
         "    }\n", kafka->bootstraps, 2);
     xf_nginx_start(nginx);
 
-    before = scrape();
+    before = xf_metrics_scrape(nginx);
 
     /* 3 single events and a batch of 4: 7 accepted */
     for (i = 0; i < 3; i++) {
@@ -149,7 +108,7 @@ START_TEST(test_known_mix)
     /* delivery reports and statistics settle */
     xf_sleep_ms(1500);
 
-    after = scrape();
+    after = xf_metrics_scrape(nginx);
 
     DELTA("xflow_http_requests_total{format=\"json\",code=\"200\"}", 7);
     DELTA("xflow_http_requests_total{format=\"json\",code=\"400\"}", 2);
@@ -203,11 +162,8 @@ make_metrics_e2e_suite(void)
 
     s = suite_create("metrics_e2e");
 
-    tc = tcase_create("core");
-    tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, metrics_setup, metrics_teardown);
+    tc = xf_tcase(s, "core", 60, metrics_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_known_mix);
-    suite_add_tcase(s, tc);
 
     return s;
 }

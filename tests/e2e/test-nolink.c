@@ -14,25 +14,20 @@
  */
 
 #include <check.h>
-#include <glob.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include "xf_test.h"
 
 
-#define NL_CAPTURES      "tests/fixtures/sdk-captures"
 #define NL_MAX_CAPTURES  64
 #define NL_MAX_IDS       256
 #define NL_EXTRA_ID      "nolink-7d1e@example.com"
 #define NL_REF_LEN       22
 
-static xf_kafka_t  *kafka;
-static xf_nginx_t  *nginx;
 
 static char         nl_files[NL_MAX_CAPTURES][512];
 static size_t       nl_nfiles;
@@ -58,15 +53,8 @@ static const char  *nl_id_keys[] = {
 static void
 nl_setup(void)
 {
-    size_t  i;
-
-    kafka = xf_kafka_start(1);
-
-    for (i = 0; i < NL_NTOPICS; i++) {
-        xf_kafka_topic(kafka, nl_topics[i], 1);
-    }
-
-    nginx = NULL;
+    xf_fixture_setup(1, 15000, NULL);
+    xf_fixture_topics(nl_topics, NL_NTOPICS, 1);
     nl_nids = 0;
 }
 
@@ -76,14 +64,7 @@ nl_teardown(void)
 {
     size_t  i;
 
-    if (nginx != NULL) {
-        xf_nginx_quit(nginx, 15000);
-        xf_nginx_check_log(nginx);
-        xf_nginx_free(nginx);
-        nginx = NULL;
-    }
-
-    xf_kafka_stop(kafka);
+    xf_fixture_teardown();
 
     for (i = 0; i < nl_nids; i++) {
         free(nl_ids[i]);
@@ -96,17 +77,12 @@ nl_teardown(void)
 static void
 nl_start(void)
 {
-    char   path[256];
-    FILE  *f;
+    char  path[256];
 
     nginx = xf_nginx_new("", kafka->bootstraps, 1);
 
     snprintf(path, sizeof(path), "%s/hash.key", nginx->dir);
-    f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs("0123456789abcdef0123456789abcdef\n", f);
-    fclose(f);
-    chmod(path, 0400);
+    xf_write_file(path, "0123456789abcdef0123456789abcdef\n", 0400);
 
     xf_nginx_write_conf(nginx,
         "    xflow_kafka_brokers @BROKERS@;\n"
@@ -230,54 +206,6 @@ nl_cookies(const char *h)
 }
 
 
-/* ------------------------------------------------------------ replay */
-
-static u_char *
-nl_base64(const char *s, size_t *out_len)
-{
-    int       v, bits;
-    u_char   *out;
-    size_t    n;
-    uint32_t  acc;
-    const char *p;
-
-    out = malloc(strlen(s) * 3 / 4 + 4);
-    ck_assert_ptr_nonnull(out);
-
-    n = 0;
-    acc = 0;
-    bits = 0;
-
-    for (p = s; *p; p++) {
-        if (*p >= 'A' && *p <= 'Z') {
-            v = *p - 'A';
-        } else if (*p >= 'a' && *p <= 'z') {
-            v = *p - 'a' + 26;
-        } else if (*p >= '0' && *p <= '9') {
-            v = *p - '0' + 52;
-        } else if (*p == '+') {
-            v = 62;
-        } else if (*p == '/') {
-            v = 63;
-        } else {
-            continue;
-        }
-
-        acc = (acc << 6) | (uint32_t) v;
-        bits += 6;
-
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (u_char) (acc >> bits);
-        }
-    }
-
-    *out_len = n;
-
-    return out;
-}
-
-
 static long
 nl_request(const char *method, const char *path, const char *const *hdrs,
     const void *body, size_t len)
@@ -301,13 +229,12 @@ nl_request(const char *method, const char *path, const char *const *hdrs,
 static void
 nl_replay(json_t *rec)
 {
-    char        *path, **hdrs;
-    size_t       i, n, k, blen;
-    u_char      *body;
-    json_t      *raw, *h;
-    const char  *method, *query, *b64, *name, *value;
+    char              *path;
+    size_t             i;
+    json_t            *raw, *h;
+    const char        *query;
+    xf_capture_req_t   r;
 
-    method = json_string_value(json_object_get(rec, "method"));
     query = json_string_value(json_object_get(rec, "query"));
 
     ck_assert_int_ge(asprintf(&path, "%s%s",
@@ -315,48 +242,24 @@ nl_replay(json_t *rec)
                               query ? query : ""), 0);
 
     raw = json_object_get(rec, "rawHeaders");
-    n = json_array_size(raw);
-    hdrs = calloc(n + 2, sizeof(char *));
-    ck_assert_ptr_nonnull(hdrs);
 
-    for (i = 0, k = 0; i < n; i++) {
+    for (i = 0; i < json_array_size(raw); i++) {
         h = json_array_get(raw, i);
-        name = json_string_value(json_array_get(h, 0));
-        value = json_string_value(json_array_get(h, 1));
 
-        if (strcasecmp(name, "Host") == 0
-            || strcasecmp(name, "Content-Length") == 0
-            || strcasecmp(name, "Connection") == 0)
+        if (strcasecmp(json_string_value(json_array_get(h, 0)), "Cookie")
+            == 0)
         {
-            continue;
+            nl_cookies(json_string_value(json_array_get(h, 1)));
         }
-
-        if (strcasecmp(name, "Cookie") == 0) {
-            nl_cookies(value);
-        }
-
-        ck_assert_int_ge(asprintf(&hdrs[k++], "%s: %s", name, value), 0);
     }
 
-    b64 = json_string_value(json_object_get(rec, "bodyBase64"));
-    body = nl_base64(b64 ? b64 : "", &blen);
+    xf_capture_req(rec, &r);
 
-    if (blen > 0 && json_object_get(json_object_get(rec, "headers"),
-                                    "content-type") == NULL)
-    {
-        hdrs[k++] = strdup("Content-Type:");
-    }
+    (void) nl_request(r.method, path, (const char *const *) r.headers,
+                      strcmp(r.method, "POST") == 0 || r.len ? r.body : NULL,
+                      r.len);
 
-    (void) nl_request(method, path, (const char *const *) hdrs,
-                      strcmp(method, "POST") == 0 || blen ? body : NULL,
-                      blen);
-
-    for (i = 0; hdrs[i] != NULL; i++) {
-        free(hdrs[i]);
-    }
-
-    free(hdrs);
-    free(body);
+    xf_capture_req_free(&r);
     free(path);
 }
 
@@ -573,7 +476,7 @@ END_TEST
 
 START_TEST(test_captures_present)
 {
-    ck_assert_msg(nl_nfiles > 0, "no capture in %s/*.json", NL_CAPTURES);
+    ck_assert_msg(nl_nfiles > 0, "no capture in %s/*.json", XF_TEST_CAPTURES);
 }
 END_TEST
 
@@ -581,39 +484,16 @@ END_TEST
 Suite *
 make_nolink_suite(void)
 {
-    char         pattern[1024];
-    size_t       i;
-    glob_t       g;
-    Suite       *s;
-    TCase       *tc;
-    const char  *dir;
+    Suite  *s;
+    TCase  *tc;
 
-    dir = getenv("XF_CAPTURES");
-    if (dir == NULL) {
-        dir = NL_CAPTURES;
-    }
-
-    snprintf(pattern, sizeof(pattern), "%s/*.json", dir);
-
-    memset(&g, 0, sizeof(glob_t));
-    (void) glob(pattern, 0, NULL, &g);
-
-    nl_nfiles = 0;
-    for (i = 0; i < g.gl_pathc && nl_nfiles < NL_MAX_CAPTURES; i++) {
-        snprintf(nl_files[nl_nfiles++], sizeof(nl_files[0]), "%s",
-                 g.gl_pathv[i]);
-    }
-
-    globfree(&g);
+    nl_nfiles = xf_test_captures(nl_files, NL_MAX_CAPTURES);
 
     s = suite_create("nolink");
 
-    tc = tcase_create("captures");
-    tcase_add_checked_fixture(tc, nl_setup, nl_teardown);
-    tcase_set_timeout(tc, 120);
+    tc = xf_tcase(s, "captures", 120, nl_setup, nl_teardown);
     tcase_add_test(tc, test_captures_present);
     tcase_add_loop_test(tc, test_no_raw_identifier, 0, (int) nl_nfiles);
-    suite_add_tcase(s, tc);
 
     return s;
 }

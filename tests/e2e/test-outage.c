@@ -28,8 +28,6 @@
 #define OUTAGE_MAX_IDS   400000
 #define OUTAGE_SENDERS   4
 
-static xf_kafka_t  *kafka;
-static xf_nginx_t  *nginx;
 
 
 /* What the senders share with the test process. */
@@ -44,41 +42,16 @@ typedef struct {
 } outage_shared_t;
 
 
+/* A file that must exist, NUL-terminated; caller frees. */
 static char *
-read_file(const char *path, size_t *len)
+read_file(const char *path)
 {
-    char   *buf;
-    long    n;
-    FILE   *f;
+    char  *buf;
 
-    f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    ck_assert_int_ge(n, 0);
-    rewind(f);
-
-    buf = malloc(n + 1);
-    ck_assert_ptr_nonnull(buf);
-    ck_assert_int_eq(fread(buf, 1, n, f), (size_t) n);
-    buf[n] = '\0';
-    fclose(f);
-
-    if (len) {
-        *len = n;
-    }
+    buf = xf_read_file(path, NULL);
+    ck_assert_msg(buf != NULL, "%s: %s", path, strerror(errno));
 
     return buf;
-}
-
-
-static const char *
-src_dir(void)
-{
-    const char  *s;
-
-    s = getenv("XFLOW_SRC");
-    return s ? s : ".";
 }
 
 
@@ -121,8 +94,8 @@ write_shipped_conf(xf_nginx_t *n, int metrics_port)
     FILE        *f;
     const char  *module;
 
-    snprintf(path, sizeof(path), "%s/docs/deploy/nginx.conf", src_dir());
-    conf = read_file(path, NULL);
+    snprintf(path, sizeof(path), "%s/docs/deploy/nginx.conf", xf_test_src_dir());
+    conf = read_file(path);
 
     module = getenv("XFLOW_MODULE");
     snprintf(buf, sizeof(buf), "load_module %s;", module ? module : "");
@@ -174,48 +147,10 @@ write_shipped_conf(xf_nginx_t *n, int metrics_port)
 }
 
 
-/*
- * The outage: the topic's partitions lose their leader, so every produce
- * fails until it is back, as when the brokers are gone.  (librdkafka
- * 2.0.2's mock cluster cannot take its brokers down under load: it
- * re-binds each listener's port at once, which the connections it just
- * closed still hold, and aborts.  test-health takes the brokers down
- * without load.)
- */
-static void
-outage(int on)
-{
-    int32_t  p;
-
-    for (p = 0; p < 2; p++) {
-        ck_assert_int_eq(rd_kafka_mock_partition_set_leader(kafka->mc,
-                             "events", p, on ? -1 : 1),
-                         RD_KAFKA_RESP_ERR_NO_ERROR);
-    }
-}
-
-
 static void
 outage_setup(void)
 {
-    kafka = xf_kafka_start(1);
-    xf_kafka_topic(kafka, "events", 2);
-    xf_kafka_topic(kafka, "xflow_dead_letter", 1);
-    nginx = NULL;
-}
-
-
-static void
-outage_teardown(void)
-{
-    if (nginx != NULL) {
-        xf_nginx_quit(nginx, 30000);
-        xf_nginx_check_log(nginx);
-        xf_nginx_free(nginx);
-        nginx = NULL;
-    }
-
-    xf_kafka_stop(kafka);
+    xf_fixture_setup(1, 30000, "events", 2, "xflow_dead_letter", 1, NULL);
 }
 
 
@@ -440,11 +375,11 @@ START_TEST(test_shipped_config_outage)
     snprintf(hurl, sizeof(hurl), "%s/health", nginx->url);
 
     snprintf(path, sizeof(path), "%s/tests/bench/payloads/event300.json",
-             src_dir());
-    single = read_file(path, NULL);
+             xf_test_src_dir());
+    single = read_file(path);
     snprintf(path, sizeof(path), "%s/tests/bench/payloads/batch50.json",
-             src_dir());
-    batch = read_file(path, NULL);
+             xf_test_src_dir());
+    batch = read_file(path);
 
     /* the payloads as documented: one 314-byte event, 50 events */
     ck_assert_uint_eq(strlen(single), 314);
@@ -482,7 +417,7 @@ START_TEST(test_shipped_config_outage)
     t0 = xf_now_ms() - 3000;
     __atomic_store_n(&sh->until, t0 + 3000 + 20000 + 4000, __ATOMIC_SEQ_CST);
 
-    outage(1);
+    xf_kafka_set_leaderless(kafka, "events", 2, 1);
 
     degraded = healthy = unhealthy = 0;
 
@@ -514,7 +449,7 @@ START_TEST(test_shipped_config_outage)
         xf_sleep_ms(250);
     }
 
-    outage(0);
+    xf_kafka_set_leaderless(kafka, "events", 2, 0);
 
     for (i = 0; i < OUTAGE_SENDERS; i++) {
         ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
@@ -582,7 +517,7 @@ conf_line(xf_nginx_t *n, const char *needle)
     int    line;
     char  *text, *p, *hit;
 
-    text = read_file(n->conf, NULL);
+    text = read_file(n->conf);
     hit = strstr(text, needle);
     ck_assert_msg(hit != NULL, "\"%s\" not in the config", needle);
 
@@ -600,17 +535,13 @@ conf_line(xf_nginx_t *n, const char *needle)
 static void
 refused(const char *snippet, const char *what, const char *at)
 {
-    int          rc;
     char        *out, where[160];
     xf_nginx_t  *n;
 
     n = xf_nginx_new(snippet, "127.0.0.1:9", 1);
 
-    rc = xf_nginx_test_config(n, &out);
+    out = xf_nginx_refuses(n, NULL, NULL, what);
     snprintf(where, sizeof(where), "%s:%d", n->conf, conf_line(n, at));
-
-    ck_assert_msg(rc != 0, "nginx -t accepted it: %s", out);
-    ck_assert_msg(strstr(out, what) != NULL, "no \"%s\" in: %s", what, out);
     ck_assert_msg(strstr(out, where) != NULL, "no \"%s\" in: %s", where, out);
 
     free(out);
@@ -705,7 +636,6 @@ END_TEST
  */
 START_TEST(test_refuses_unwritable_spool)
 {
-    int          rc;
     char         dir[256], snippet[1024], *out, where[200];
     xf_nginx_t  *n;
 
@@ -726,15 +656,11 @@ START_TEST(test_refuses_unwritable_spool)
              "    xflow_kafka_brokers @BROKERS@;\n"
              "    xflow_topic events;\n"
              "    xflow_spool %s;\n" SERVER, dir);
-    xf_nginx_write_conf(n, snippet, "127.0.0.1:9");
-
-    rc = xf_nginx_test_config(n, &out);
+    out = xf_nginx_refuses(n, snippet, "127.0.0.1:9",
+                           "cannot be written by the worker user");
     snprintf(where, sizeof(where), "%s:%d", n->conf,
              conf_line(n, "xflow_spool "));
-
-    ck_assert_msg(rc != 0, "nginx -t accepted it: %s", out);
-    ck_assert_msg(strstr(out, "cannot be written by the worker user")
-                  != NULL && strstr(out, dir) != NULL
+    ck_assert_msg(strstr(out, dir) != NULL
                   && strstr(out, "Permission denied") != NULL,
                   "%s", out);
     ck_assert_msg(strstr(out, where) != NULL, "no \"%s\" in: %s", where, out);
@@ -768,18 +694,11 @@ END_TEST
 static long long
 sample(const char *text, const char *series)
 {
-    const char  *p;
-    size_t       len;
+    const char  *v;
 
-    len = strlen(series);
+    v = xf_metrics_find(text, series);
 
-    for (p = text; (p = strstr(p, series)) != NULL; p += len) {
-        if ((p == text || p[-1] == '\n') && p[len] == ' ') {
-            return atoll(p + len + 1);
-        }
-    }
-
-    return -1;
+    return v != NULL ? atoll(v) : -1;
 }
 
 
@@ -846,22 +765,17 @@ make_outage_suite(void)
 
     s = suite_create("outage");
 
-    tc = tcase_create("shipped");
-    tcase_set_timeout(tc, 240);
-    tcase_add_checked_fixture(tc, outage_setup, outage_teardown);
+    tc = xf_tcase(s, "shipped", 240, outage_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_shipped_config_passes);
     tcase_add_test(tc, test_shipped_config_outage);
     tcase_add_test(tc, test_rate_limited_counted);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("nginx-t");
-    tcase_set_timeout(tc, 60);
+    tc = xf_tcase(s, "nginx-t", 60, NULL, NULL);
     tcase_add_test(tc, test_refuses_idempotence_acks_1);
     tcase_add_test(tc, test_refuses_missing_ca);
     tcase_add_test(tc, test_refuses_topic_names);
     tcase_add_test(tc, test_refuses_statistics_off);
     tcase_add_test(tc, test_refuses_unwritable_spool);
-    suite_add_tcase(s, tc);
 
     return s;
 }

@@ -17,8 +17,6 @@
 #define SECRET  "s3cr3t-cookie-value-7f1c2a9e"
 #define UA      "Mozilla/5.0 (X11; Linux x86_64) xflow-privacy-test/1.0"
 
-static xf_kafka_t  *kafka;
-static xf_nginx_t  *nginx;
 static char         url[160];
 
 static const char  *topics[] = { "events", "xflow.ua", "xflow_dead_letter" };
@@ -27,42 +25,8 @@ static const char  *topics[] = { "events", "xflow.ua", "xflow_dead_letter" };
 static void
 privacy_setup(void)
 {
-    size_t  i;
-
-    kafka = xf_kafka_start(1);
-
-    for (i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) {
-        xf_kafka_topic(kafka, topics[i], 1);
-    }
-
-    nginx = NULL;
-}
-
-
-static void
-privacy_teardown(void)
-{
-    if (nginx != NULL) {
-        xf_nginx_quit(nginx, 15000);
-        xf_nginx_check_log(nginx);
-        xf_nginx_free(nginx);
-        nginx = NULL;
-    }
-
-    xf_kafka_stop(kafka);
-}
-
-
-static void
-write_key(const char *path, const char *key)
-{
-    FILE  *f;
-
-    f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(key, f);
-    fclose(f);
-    chmod(path, 0400);
+    xf_fixture_setup(1, 15000, NULL);
+    xf_fixture_topics(topics, sizeof(topics) / sizeof(topics[0]), 1);
 }
 
 
@@ -70,11 +34,9 @@ static const char *
 geoip_db(void)
 {
     static char  path[512];
-    const char  *src;
 
-    src = getenv("XFLOW_SRC");
     snprintf(path, sizeof(path), "%s/tests/fixtures/geoip/%s",
-             src ? src : ".", "GeoIP2-City-Test.mmdb");
+             xf_test_src_dir(), "GeoIP2-City-Test.mmdb");
     return path;
 }
 
@@ -90,8 +52,8 @@ privacy_start(const char *extra)
 
     snprintf(key1, sizeof(key1), "%s/hash1.key", nginx->dir);
     snprintf(key2, sizeof(key2), "%s/hash2.key", nginx->dir);
-    write_key(key1, "0123456789abcdef0123456789abcdef\n");
-    write_key(key2, "fedcba9876543210fedcba9876543210\n");
+    xf_write_file(key1, "0123456789abcdef0123456789abcdef\n", 0400);
+    xf_write_file(key2, "fedcba9876543210fedcba9876543210\n", 0400);
 
     snprintf(snippet, sizeof(snippet),
              "    xflow_kafka_brokers @BROKERS@;\n"
@@ -351,35 +313,47 @@ START_TEST(test_client_ip_modes)
 END_TEST
 
 
-START_TEST(test_bad_key_and_database_fail_config_test)
+/*
+ * An nginx (not started) whose config is a server and xflow_hash_key name,
+ * the file name beside its config holding key, with mode; path (may be
+ * NULL) gets the file's path.
+ */
+static void
+key_conf(const char *name, const char *key, mode_t mode, char *path)
 {
-    int    rc;
-    char  *out, path[256], snippet[2048];
+    char  file[256], snippet[512];
 
     nginx = xf_nginx_new("", kafka->bootstraps, 1);
-    snprintf(path, sizeof(path), "%s/short.key", nginx->dir);
-    write_key(path, "too-short");
+
+    snprintf(file, sizeof(file), "%s/%s", nginx->dir, name);
+    xf_write_file(file, key, mode);
 
     snprintf(snippet, sizeof(snippet),
-             "    xflow_hash_key short.key;\n"
-             "    server { listen 127.0.0.1:@PORT@; }\n");
+             "    xflow_hash_key %s;\n"
+             "    server { listen 127.0.0.1:@PORT@; }\n", name);
     xf_nginx_write_conf(nginx, snippet, kafka->bootstraps);
-    rc = xf_nginx_test_config(nginx, &out);
-    ck_assert_int_ne(rc, 0);
-    ck_assert_msg(strstr(out, "short.key") != NULL
-                  && strstr(out, "too-short") == NULL, "%s", out);
+
+    if (path != NULL) {
+        strcpy(path, file);
+    }
+}
+
+
+START_TEST(test_bad_key_and_database_fail_config_test)
+{
+    char  *out, snippet[2048];
+
+    key_conf("short.key", "too-short", 0400, NULL);
+    out = xf_nginx_refuses(nginx, NULL, NULL, "short.key");
+    ck_assert_msg(strstr(out, "too-short") == NULL, "%s", out);
     free(out);
 
     snprintf(snippet, sizeof(snippet),
              "    xflow_geoip city=%s/tests/fixtures/geoip/"
              "GeoIP2-City-Test-Broken-Double-Format.mmdb;\n"
              "    server { listen 127.0.0.1:@PORT@; }\n",
-             getenv("XFLOW_SRC") ? getenv("XFLOW_SRC") : ".");
-    xf_nginx_write_conf(nginx, snippet, kafka->bootstraps);
-    rc = xf_nginx_test_config(nginx, &out);
-    ck_assert_int_ne(rc, 0);
-    ck_assert_msg(strstr(out, "xflow_geoip") != NULL, "%s", out);
-    free(out);
+             xf_test_src_dir());
+    free(xf_nginx_refuses(nginx, snippet, kafka->bootstraps, "xflow_geoip"));
 
     xf_nginx_free(nginx);
     nginx = NULL;
@@ -391,18 +365,9 @@ END_TEST
 START_TEST(test_key_permissions_warn)
 {
     int    rc;
-    char   path[256], snippet[512], *out;
+    char   path[256], *out;
 
-    nginx = xf_nginx_new("", kafka->bootstraps, 1);
-
-    snprintf(path, sizeof(path), "%s/open.key", nginx->dir);
-    write_key(path, "0123456789abcdef0123456789abcdef\n");
-    chmod(path, 0644);
-
-    snprintf(snippet, sizeof(snippet),
-             "    xflow_hash_key open.key;\n"
-             "    server { listen 127.0.0.1:@PORT@; }\n");
-    xf_nginx_write_conf(nginx, snippet, kafka->bootstraps);
+    key_conf("open.key", "0123456789abcdef0123456789abcdef\n", 0644, path);
     rc = xf_nginx_test_config(nginx, &out);
     ck_assert_int_eq(rc, 0);
     ck_assert_msg(strstr(out, "[warn]") != NULL
@@ -536,9 +501,7 @@ make_privacy_suite(void)
 
     s = suite_create("privacy");
 
-    tc = tcase_create("core");
-    tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, privacy_setup, privacy_teardown);
+    tc = xf_tcase(s, "core", 60, privacy_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_cookies_ua_and_fields);
     tcase_add_test(tc, test_reference_differs_under_another_key);
     tcase_add_test(tc, test_geoip_through_trusted_proxy);
@@ -547,7 +510,6 @@ make_privacy_suite(void)
     tcase_add_test(tc, test_key_permissions_warn);
     tcase_add_test(tc, test_cors_credentials);
     tcase_add_test(tc, test_no_payload_in_log);
-    suite_add_tcase(s, tc);
 
     return s;
 }

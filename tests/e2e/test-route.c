@@ -14,8 +14,6 @@
 #include "xf_test.h"
 
 
-static xf_kafka_t  *kafka;
-static xf_nginx_t  *nginx;
 static char         url[128];
 
 
@@ -27,29 +25,8 @@ static const char  *topics[] = {
 static void
 route_setup(void)
 {
-    size_t  i;
-
-    kafka = xf_kafka_start(1);
-
-    for (i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) {
-        xf_kafka_topic(kafka, topics[i], 2);
-    }
-
-    nginx = NULL;
-}
-
-
-static void
-route_teardown(void)
-{
-    if (nginx != NULL) {
-        xf_nginx_quit(nginx, 15000);
-        xf_nginx_check_log(nginx);
-        xf_nginx_free(nginx);
-        nginx = NULL;
-    }
-
-    xf_kafka_stop(kafka);
+    xf_fixture_setup(1, 15000, NULL);
+    xf_fixture_topics(topics, sizeof(topics) / sizeof(topics[0]), 2);
 }
 
 
@@ -185,22 +162,12 @@ END_TEST
 
 START_TEST(test_bad_rules_fail_config_test)
 {
-    int    rc;
-    char  *out;
-
     nginx = xf_nginx_new(snippet("    xflow_route event=a;\n"),
                          kafka->bootstraps, 1);
-    rc = xf_nginx_test_config(nginx, &out);
-    ck_assert_int_ne(rc, 0);
-    ck_assert_msg(strstr(out, "topic=NAME") != NULL, "%s", out);
-    free(out);
-
-    xf_nginx_write_conf(nginx, snippet("    xflow_route colour=red "
-                                       "topic=t;\n"), kafka->bootstraps);
-    rc = xf_nginx_test_config(nginx, &out);
-    ck_assert_int_ne(rc, 0);
-    ck_assert_msg(strstr(out, "colour=red") != NULL, "%s", out);
-    free(out);
+    free(xf_nginx_refuses(nginx, NULL, NULL, "topic=NAME"));
+    free(xf_nginx_refuses(nginx, snippet("    xflow_route colour=red "
+                                         "topic=t;\n"), kafka->bootstraps,
+                          "colour=red"));
 
     xf_nginx_free(nginx);
     nginx = NULL;
@@ -312,13 +279,10 @@ make_route_e2e_suite(void)
 
     s = suite_create("route_e2e");
 
-    tc = tcase_create("core");
-    tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, route_setup, route_teardown);
+    tc = xf_tcase(s, "core", 60, route_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_mixed_batch);
     tcase_add_test(tc, test_bad_rules_fail_config_test);
     tcase_add_test(tc, test_reload_moves_traffic);
-    suite_add_tcase(s, tc);
 
     return s;
 }

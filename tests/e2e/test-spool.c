@@ -20,58 +20,21 @@
 
 #define MAX_EVENTS  20000
 
-static xf_kafka_t  *kafka;
-static xf_nginx_t  *nginx;
 static char         url[160];
 static char         spool_dir[200];
-
-
-/*
- * An outage of the produce path: the topic's partitions lose their
- * leader, so every produce fails until the leader is back.  (Taking the
- * mock brokers down closes their listeners, and under load an ephemeral
- * client port can take a listener's port before it comes back.)
- */
-static void
-outage(int on)
-{
-    int32_t  p;
-
-    for (p = 0; p < 2; p++) {
-        ck_assert_int_eq(rd_kafka_mock_partition_set_leader(kafka->mc,
-                             "events", p, on ? -1 : 1),
-                         RD_KAFKA_RESP_ERR_NO_ERROR);
-    }
-}
 
 
 /* n events from `procs` processes at once, ids from..from+n; acked[id]. */
 static void send_parallel(unsigned from, unsigned n, unsigned procs,
     unsigned char *acked);
+static unsigned char *acked_in_outage(unsigned n);
 static void start(const char *spool_args, const char *extra, int workers);
 
 
 static void
 spool_setup(void)
 {
-    kafka = xf_kafka_start(1);
-    xf_kafka_topic(kafka, "events", 2);
-    xf_kafka_topic(kafka, "xflow_dead_letter", 1);
-    nginx = NULL;
-}
-
-
-static void
-spool_teardown(void)
-{
-    if (nginx != NULL) {
-        xf_nginx_quit(nginx, 20000);
-        xf_nginx_check_log(nginx);
-        xf_nginx_free(nginx);
-        nginx = NULL;
-    }
-
-    xf_kafka_stop(kafka);
+    xf_fixture_setup(1, 20000, "events", 2, "xflow_dead_letter", 1, NULL);
 }
 
 
@@ -225,9 +188,9 @@ START_TEST(test_outage_under_load)
     }
 
     xf_sleep_ms(3000);
-    outage(1);
+    xf_kafka_set_leaderless(kafka, "events", 2, 1);
     xf_sleep_ms(20000);
-    outage(0);
+    xf_kafka_set_leaderless(kafka, "events", 2, 0);
 
     ck_assert_int_eq(waitpid(child, &status, 0), child);
 
@@ -255,25 +218,16 @@ END_TEST
  */
 START_TEST(test_worker_killed)
 {
-    unsigned        i, lost, dups;
+    unsigned        lost, dups;
     unsigned char  *acked;
 
     start("fsync=always", NULL, 1);
 
-    acked = mmap(NULL, 200, PROT_READ | PROT_WRITE,
-                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    ck_assert_ptr_ne(acked, MAP_FAILED);
-
-    outage(1);
-    send_parallel(0, 200, 20, acked);
-
-    for (i = 0; i < 200; i++) {
-        ck_assert_msg(acked[i], "event %u not acknowledged", i);
-    }
+    acked = acked_in_outage(200);
 
     xf_nginx_kill_worker(nginx);
     xf_sleep_ms(500);
-    outage(0);
+    xf_kafka_set_leaderless(kafka, "events", 2, 0);
 
     lost = count_arrived(acked, 200, &dups, 40000);
     fprintf(stderr, "worker killed: 200 acknowledged, %u lost, "
@@ -288,29 +242,20 @@ END_TEST
 /* A graceful stop with the brokers down keeps the spool for next time. */
 START_TEST(test_stop_and_restart)
 {
-    unsigned         i, lost, dups;
+    unsigned         lost, dups;
     unsigned char   *acked;
     char             conf[256];
     xf_nginx_t      *old;
 
     start("fsync=always", NULL, 1);
 
-    acked = mmap(NULL, 100, PROT_READ | PROT_WRITE,
-                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    ck_assert_ptr_ne(acked, MAP_FAILED);
-
-    outage(1);
-    send_parallel(0, 100, 20, acked);
-
-    for (i = 0; i < 100; i++) {
-        ck_assert(acked[i]);
-    }
+    acked = acked_in_outage(100);
 
     xf_nginx_quit(nginx, 20000);
 
     /* a new nginx on the same spool directory, the leader back */
     old = nginx;
-    outage(0);
+    xf_kafka_set_leaderless(kafka, "events", 2, 0);
 
     nginx = xf_nginx_new("", kafka->bootstraps, 1);
     snprintf(conf, sizeof(conf), "%s fsync=always", spool_dir);
@@ -346,18 +291,9 @@ START_TEST(test_spool_unwritable)
     fclose(f);
     strcat(path, "/spool");
 
-    xf_nginx_write_conf(nginx, snippet(path, NULL), kafka->bootstraps);
-
     /* nginx cannot make the path: nginx -t says so, naming it */
-    {
-        int    rc;
-        char  *out;
-
-        rc = xf_nginx_test_config(nginx, &out);
-        ck_assert_msg(rc != 0, "nginx -t accepted it: %s", out);
-        ck_assert_msg(strstr(out, path) != NULL, "%s", out);
-        free(out);
-    }
+    free(xf_nginx_refuses(nginx, snippet(path, NULL), kafka->bootstraps,
+                          path));
 
     xf_nginx_free(nginx);
     nginx = NULL;
@@ -440,7 +376,7 @@ START_TEST(test_spool_full)
               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     ck_assert_ptr_ne(st, MAP_FAILED);
 
-    outage(1);
+    xf_kafka_set_leaderless(kafka, "events", 2, 1);
 
     ok = refused = other = 0;
 
@@ -500,7 +436,7 @@ START_TEST(test_spool_full)
         xf_http_resp_free(&resp);
     }
 
-    outage(0);
+    xf_kafka_set_leaderless(kafka, "events", 2, 0);
 
     /* nothing accepted is lost */
     for (i = 0; i < 900; i++) {
@@ -578,17 +514,40 @@ send_parallel(unsigned from, unsigned n, unsigned procs, unsigned char *acked)
 }
 
 
+/*
+ * An outage, then n events from 20 processes at once, each answered 200
+ * (spooled); returns acked[0..n-1] (shared memory).
+ */
+static unsigned char *
+acked_in_outage(unsigned n)
+{
+    unsigned        i;
+    unsigned char  *acked;
+
+    acked = mmap(NULL, n, PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(acked, MAP_FAILED);
+
+    xf_kafka_set_leaderless(kafka, "events", 2, 1);
+    send_parallel(0, n, 20, acked);
+
+    for (i = 0; i < n; i++) {
+        ck_assert_msg(acked[i], "event %u not acknowledged", i);
+    }
+
+    return acked;
+}
+
+
 Suite *
-make_spool_suite(void)
+make_spool_e2e_suite(void)
 {
     Suite  *s;
     TCase  *tc;
 
-    s = suite_create("spool");
+    s = suite_create("spool_e2e");
 
-    tc = tcase_create("faults");
-    tcase_set_timeout(tc, 180);
-    tcase_add_checked_fixture(tc, spool_setup, spool_teardown);
+    tc = xf_tcase(s, "faults", 180, spool_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_outage_under_load);
     tcase_add_test(tc, test_worker_killed);
     tcase_add_test(tc, test_stop_and_restart);
@@ -596,7 +555,6 @@ make_spool_suite(void)
     tcase_add_test(tc, test_spool_unusable_health);
     tcase_add_test(tc, test_spool_full);
     tcase_add_test(tc, test_message_too_large);
-    suite_add_tcase(s, tc);
 
     return s;
 }

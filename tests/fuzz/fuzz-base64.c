@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "xf_base64.h"
+#include "fuzz.h"
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -32,18 +33,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned       flags, f;
     xf_status_t    rc, rc2;
     const u_char  *p;
+    fuzz_input_t   in;
 
-    if (size == 0) {
+    if (!fuzz_input(data, size, &in)) {
         return 0;
     }
 
-    flags = data[0] & 3;
+    flags = fuzz_bits(&in, 0, 2);
     if (flags == 0) {
         flags = XF_BASE64_ANY;
     }
 
-    p = data + 1;
-    len = size - 1;
+    p = in.p;
+    len = in.len;
 
     out = malloc(xf_base64_decoded_bound(len));
     copy = malloc(len + 1);

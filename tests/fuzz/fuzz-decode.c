@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "xf_decode.h"
+#include "fuzz.h"
 
 
 #define FUZZ_MAX_OUT  (128 * 1024)
@@ -36,15 +37,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     xf_status_t     rc1, rc2, rc3;
     const u_char   *p;
     xf_encoding_t   enc;
+    fuzz_input_t    in;
 
-    if (size == 0) {
+    if (!fuzz_input(data, size, &in)) {
         return 0;
     }
 
-    enc = (xf_encoding_t) (data[0] & 3);
-    p = data + 1;
-    len = size - 1;
-    split = len * (data[0] >> 2) / 64;
+    enc = (xf_encoding_t) fuzz_bits(&in, 0, 2);
+    p = in.p;
+    len = in.len;
+    split = fuzz_share(&in, len, 2);
 
     rc1 = fuzz_stream(enc, p, len, len, &o1, &n1);
     rc2 = fuzz_stream(enc, p, len, split, &o2, &n2);

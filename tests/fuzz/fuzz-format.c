@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "xf_format.h"
+#include "fuzz.h"
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -160,17 +161,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     xf_request_t         req;
     xf_json_span_t       span;
     const xf_event_t    *ev;
+    fuzz_input_t         in;
     const fuzz_route_t  *r;
 
-    if (size == 0) {
+    if (!fuzz_input(data, size, &in)) {
         return 0;
     }
 
     /* 5 selector bits, fewer rows than 32: the rest wrap around */
-    r = &fuzz_routes[((data[0] & 0x0F) | ((data[0] & 0x20) >> 1))
+    r = &fuzz_routes[(fuzz_bits(&in, 0, 4) | fuzz_bits(&in, 5, 1) << 4)
                      % (sizeof(fuzz_routes) / sizeof(fuzz_routes[0]))];
 
-    if (data[0] & 0x10) {
+    if (fuzz_bits(&in, 4, 1)) {
         lim.max_decoded = 4096;
         lim.max_events = 4;
         lim.max_event_size = 64;
@@ -194,14 +196,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     req.cookie.len = 12;
 
     if (r->query == NULL) {
-        req.query.data = data + 1;
-        req.query.len = size - 1;
+        req.query.data = in.p;
+        req.query.len = in.len;
 
     } else {
         req.query.data = (const u_char *) r->query;
         req.query.len = strlen(r->query);
-        req.body = data + 1;
-        req.body_len = size - 1;
+        req.body = in.p;
+        req.body_len = in.len;
     }
 
     memset(&m, 0, sizeof(fuzz_mem_t));

@@ -20,22 +20,12 @@
 #include <string.h>
 
 #include "xf_spool_record.h"
+#include "fuzz.h"
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void fuzz_put32(u_char *p, uint32_t v);
 static void fuzz_check(const u_char *p, size_t len, unsigned sel);
-
-
-static void
-fuzz_put32(u_char *p, uint32_t v)
-{
-    p[0] = (u_char) v;
-    p[1] = (u_char) (v >> 8);
-    p[2] = (u_char) (v >> 16);
-    p[3] = (u_char) (v >> 24);
-}
 
 
 static void
@@ -126,46 +116,35 @@ fuzz_check(const u_char *p, size_t len, unsigned sel)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    size_t    len;
-    u_char   *buf;
-    unsigned  sel;
+    u_char        *buf;
+    unsigned       sel;
+    fuzz_input_t   in;
 
-    if (size == 0) {
+    if (!fuzz_input(data, size, &in)) {
         return 0;
     }
 
-    sel = data[0] >> 1;
-    len = size - 1;
+    sel = fuzz_bits(&in, 1, 7);
 
-    if (!(data[0] & 1)) {
-        buf = malloc(len ? len : 1);
+    if (!fuzz_bits(&in, 0, 1)) {
+        buf = malloc(in.len ? in.len : 1);
         if (buf == NULL) {
             abort();
         }
 
-        memcpy(buf, data + 1, len);
-        fuzz_check(buf, len, sel);
+        memcpy(buf, in.p, in.len);
+        fuzz_check(buf, in.len, sel);
         free(buf);
 
         return 0;
     }
 
-    buf = malloc(XF_SPOOL_RECORD_HEADER + len);
+    buf = malloc(XF_SPOOL_RECORD_HEADER + in.len);
     if (buf == NULL) {
         abort();
     }
 
-    memcpy(buf, XF_SPOOL_RECORD_MAGIC, 4);
-    buf[4] = XF_SPOOL_RECORD_VERSION;
-    buf[5] = 0;
-    buf[6] = 0;
-    buf[7] = 0;
-    fuzz_put32(buf + 8, (uint32_t) (XF_SPOOL_RECORD_HEADER + len));
-    fuzz_put32(buf + 12, xf_crc32c(0, data + 1, len));
-    fuzz_put32(buf + 16, xf_crc32c(0, buf, 16));
-    memcpy(buf + XF_SPOOL_RECORD_HEADER, data + 1, len);
-
-    fuzz_check(buf, XF_SPOOL_RECORD_HEADER + len, sel);
+    fuzz_check(buf, fuzz_frame_record(buf, in.p, in.len), sel);
     free(buf);
 
     return 0;

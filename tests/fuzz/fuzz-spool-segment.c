@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "xf_spool.h"
+#include "fuzz.h"
 
 
 #define FUZZ_ORPHAN  "0000000000000001-dead.xfs"
@@ -36,8 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *fuzz_dir(void);
 static void fuzz_dir_remove(void);
-static void fuzz_put32(u_char *p, uint32_t v);
-static u_char *fuzz_build(const uint8_t *data, size_t size, size_t *len);
+static u_char *fuzz_build(const fuzz_input_t *in, size_t *len);
 static size_t fuzz_files(const char *dir);
 
 
@@ -81,56 +81,37 @@ fuzz_dir(void)
 }
 
 
-static void
-fuzz_put32(u_char *p, uint32_t v)
-{
-    p[0] = (u_char) v;
-    p[1] = (u_char) (v >> 8);
-    p[2] = (u_char) (v >> 16);
-    p[3] = (u_char) (v >> 24);
-}
-
-
 static u_char *
-fuzz_build(const uint8_t *data, size_t size, size_t *len)
+fuzz_build(const fuzz_input_t *in, size_t *len)
 {
-    size_t    n, o;
-    u_char   *buf;
+    size_t         n, o, size;
+    u_char        *buf;
+    const u_char  *data;
 
     /* each input byte yields at most 1 + 20 output bytes */
 
-    buf = malloc(size * (XF_SPOOL_RECORD_HEADER + 1) + 1);
+    buf = malloc((in->len + 1) * (XF_SPOOL_RECORD_HEADER + 1) + 1);
     if (buf == NULL) {
         abort();
     }
 
     o = 0;
 
-    if (!(data[0] & 1)) {
-        memcpy(buf, data + 1, size - 1);
-        *len = size - 1;
+    if (!fuzz_bits(in, 0, 1)) {
+        memcpy(buf, in->p, in->len);
+        *len = in->len;
         return buf;
     }
 
-    data++;
-    size--;
+    data = in->p;
+    size = in->len;
 
     while (size > 1 && data[0] != 0xff) {
         n = xf_min((size_t) data[0], size - 1);
         data++;
         size--;
 
-        memcpy(buf + o, XF_SPOOL_RECORD_MAGIC, 4);
-        buf[o + 4] = XF_SPOOL_RECORD_VERSION;
-        buf[o + 5] = 0;
-        buf[o + 6] = 0;
-        buf[o + 7] = 0;
-        fuzz_put32(buf + o + 8, (uint32_t) (XF_SPOOL_RECORD_HEADER + n));
-        fuzz_put32(buf + o + 12, xf_crc32c(0, data, n));
-        fuzz_put32(buf + o + 16, xf_crc32c(0, buf + o, 16));
-        memcpy(buf + o + XF_SPOOL_RECORD_HEADER, data, n);
-
-        o += XF_SPOOL_RECORD_HEADER + n;
+        o += fuzz_frame_record(buf + o, data, n);
         data += n;
         size -= n;
     }
@@ -187,13 +168,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     xf_spool_scan_t     res;
     xf_spool_conf_t     conf;
     xf_spool_record_t   r;
+    fuzz_input_t        in;
 
-    if (size == 0) {
+    if (!fuzz_input(data, size, &in)) {
         return 0;
     }
 
     dir = fuzz_dir();
-    file = fuzz_build(data, size, &len);
+    file = fuzz_build(&in, &len);
 
     (void) xf_spool_record_scan(file, len, 0, &good, &records);
 

@@ -23,6 +23,7 @@
 #define XF_TEST_H
 
 #include <check.h>
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -80,6 +81,17 @@ void xf_kafka_set_rtt(xf_kafka_t *k, int rtt_ms);
 /* Take every broker down or bring them all back up. */
 void xf_kafka_set_down(xf_kafka_t *k);
 void xf_kafka_set_up(xf_kafka_t *k);
+
+/*
+ * An outage of the produce path (on 1): partitions 0..partitions-1 of
+ * topic lose their leader, so every produce fails until on 0 gives them
+ * broker 1 again.  (Taking the mock brokers down closes their listeners:
+ * librdkafka 2.0.2's mock cluster re-binds each listener's port at once,
+ * which the connections it just closed, or an ephemeral client port,
+ * may still hold; under load it aborts.)
+ */
+void xf_kafka_set_leaderless(xf_kafka_t *k, const char *topic,
+    int partitions, int on);
 
 void xf_kafka_stop(xf_kafka_t *k);
 
@@ -180,6 +192,13 @@ pid_t xf_nginx_kill_worker(xf_nginx_t *n);
 int xf_nginx_test_config(xf_nginx_t *n, char **output);
 
 /*
+ * Rewrite the config with http_snippet (NULL: keep it), then `nginx -t`
+ * must refuse it and say needle.  Returns the output (caller frees).
+ */
+char *xf_nginx_refuses(xf_nginx_t *n, const char *http_snippet,
+    const char *brokers, const char *needle);
+
+/*
  * Fail the test if error.log or a sanitizer report holds an [alert],
  * [emerg], "AddressSanitizer", "runtime error:" or "LeakSanitizer".
  */
@@ -217,7 +236,19 @@ char *xf_http_header(const xf_http_resp_t *resp, const char *name);
 
 void xf_http_resp_free(xf_http_resp_t *resp);
 
-/* Connect to 127.0.0.1:port; fails the test on error. */
+/* An answer read from a raw socket. */
+typedef struct {
+    long     status;                /* 0 when no whole header came */
+    char    *headers;               /* status line and header block */
+    char    *body;
+    size_t   body_len;
+    int      closed;                /* the server closed after answering */
+} xf_raw_resp_t;
+
+/* Connect to 127.0.0.1:port: the socket, -1 (errno set) when refused. */
+int xf_connect_loopback(int port);
+
+/* Connect to 127.0.0.1:port with TCP_NODELAY; fails the test on error. */
 int xf_raw_connect(int port);
 
 /*
@@ -241,6 +272,18 @@ void xf_raw_abort_mid_request(int port, const char *path);
  */
 int xf_raw_short_body(int port, const char *path, const void *body,
     size_t len);
+
+/* Send all of p (fails the test on an error). */
+void xf_raw_write_all(int fd, const void *p, size_t len);
+
+/*
+ * Read one answer (bounded: 15 s): headers, then Content-Length bytes;
+ * then, when wait_close is 1, or 0 and the answer says Connection: close,
+ * on until the server closes, and set closed.  -1: never wait for that.
+ */
+void xf_raw_answer(int fd, int wait_close, xf_raw_resp_t *resp);
+
+void xf_raw_resp_free(xf_raw_resp_t *resp);
 
 /* Send a whole request and close at once, without reading the answer. */
 void xf_raw_send_close(int port, const void *req, size_t len);
@@ -270,6 +313,108 @@ typedef enum {
 
 void *xf_compress(xf_test_codec_t codec, const void *p, size_t len,
     size_t *out_len);
+
+
+/* ----------------------------------------------------------- fixture */
+
+/*
+ * The test's broker cluster and nginx (xf_test_fixture.c).  Each test is
+ * a forked child, so a suite's setup and teardown may simply use these.
+ */
+extern xf_kafka_t  *kafka;
+extern xf_nginx_t  *nginx;
+
+/*
+ * Setup: a mock cluster of `brokers` brokers with the topics that follow
+ * as (const char *name, int partitions) pairs, ended by NULL; nginx is
+ * NULL.  The teardown gives nginx quit_ms to quit.
+ */
+void xf_fixture_setup(int brokers, int quit_ms, ...);
+
+/* Create each of topics[0..n-1] with `partitions` partitions. */
+void xf_fixture_topics(const char *const *topics, size_t n, int partitions);
+
+/*
+ * Teardown: quit nginx if there is one and fail the test on what its logs
+ * hold (xf_nginx_check_log), free it, stop the cluster.
+ */
+void xf_fixture_teardown(void);
+
+/* nginx from http_snippet (see xf_nginx_new) on the cluster, started. */
+void xf_fixture_nginx(const char *http_snippet, int workers);
+
+/*
+ * A test case of s named name with this timeout (seconds; 0: the default)
+ * and checked fixture (both may be NULL).
+ */
+TCase *xf_tcase(Suite *s, const char *name, int timeout,
+    void (*setup)(void), void (*teardown)(void));
+
+/* GET n's /metrics (must answer 200): the text, caller frees. */
+char *xf_metrics_scrape(xf_nginx_t *n);
+
+/*
+ * Where the value of a series (name and labels exactly as rendered)
+ * starts in a /metrics text; NULL when it is not exported.
+ */
+const char *xf_metrics_find(const char *text, const char *series);
+
+/* The value of a series that must be exported. */
+uint64_t xf_metrics_value(const char *text, const char *series);
+
+/* Scrape n's /metrics and return the value of a series it must export. */
+uint64_t xf_metrics_get(xf_nginx_t *n, const char *series);
+
+/*
+ * The SDK captures (XF_CAPTURES, or XF_TEST_CAPTURES from the root): up
+ * to max *.json paths into files; returns how many.  xf_test_capture.c.
+ */
+#define XF_TEST_CAPTURES  "tests/fixtures/sdk-captures"
+
+size_t xf_test_captures(char (*files)[512], size_t max);
+
+/* Standard or URL-safe base64, padding optional; NULL on a bad byte. */
+u_char *xf_base64_decode(const char *s, size_t len, size_t *out_len);
+
+/*
+ * A capture record's request: its method; its headers in wire order,
+ * without Host, Content-Length and Connection (the client sets them), and
+ * an empty "Content-Type:" when a body came without one (libcurl would
+ * send its own); the body decoded from bodyBase64 (NULL: not base64).
+ */
+typedef struct {
+    const char   *method;           /* borrowed from the record */
+    char        **headers;          /* NULL-terminated */
+    u_char       *body;
+    size_t        len;
+} xf_capture_req_t;
+
+void xf_capture_req(json_t *rec, xf_capture_req_t *r);
+
+/* Send it to url (a body only with POST or a non-empty one). */
+long xf_capture_send(const xf_capture_req_t *r, const char *url,
+    xf_http_resp_t *resp);
+
+void xf_capture_req_free(xf_capture_req_t *r);
+
+/* open, then parts[0..n-1] joined by sep, then close: malloc'd. */
+char *xf_join(const char *const *parts, size_t n, const char *open,
+    const char *sep, const char *close);
+
+/* The repository's root: XFLOW_SRC, or "." */
+const char *xf_test_src_dir(void);
+
+/* Write text to path and chmod it to mode. */
+void xf_write_file(const char *path, const char *text, mode_t mode);
+
+/*
+ * A whole file, NUL-terminated (caller frees), *len (may be NULL) its
+ * length; NULL when it cannot be opened.
+ */
+char *xf_read_file(const char *path, size_t *len);
+
+/* A symbol of a shared library, opened with dlopen; fails the test. */
+void *xf_dlsym(const char *lib, const char *sym);
 
 
 /* ------------------------------------------------------------ misc */

@@ -48,9 +48,7 @@ static void xf_buf_add(xf_buf_t *b, const void *p, size_t len);
 static size_t xf_http_write_cb(char *p, size_t size, size_t n, void *data);
 static size_t xf_http_read_cb(char *p, size_t size, size_t n, void *data);
 static void xf_http_global_init(void);
-static void xf_raw_write_all(int fd, const char *p, size_t len);
 static int xf_raw_read_answer(int fd, char **body);
-static void *xf_dlsym(const char *lib, const char *sym);
 
 
 static pthread_once_t  xf_curl_once = PTHREAD_ONCE_INIT;
@@ -277,9 +275,9 @@ xf_http_resp_free(xf_http_resp_t *resp)
 /* ------------------------------------------------------- raw sockets */
 
 int
-xf_raw_connect(int port)
+xf_connect_loopback(int port)
 {
-    int                 fd, one;
+    int                 fd, err;
     struct sockaddr_in  sin;
 
     fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -290,8 +288,25 @@ xf_raw_connect(int port)
     sin.sin_port = htons(port);
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 
-    ck_assert_msg(connect(fd, (struct sockaddr *) &sin, sizeof(sin)) == 0,
-                  "connect 127.0.0.1:%d: %s", port, strerror(errno));
+    if (connect(fd, (struct sockaddr *) &sin, sizeof(sin)) != 0) {
+        err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+
+    return fd;
+}
+
+
+int
+xf_raw_connect(int port)
+{
+    int  fd, one;
+
+    fd = xf_connect_loopback(port);
+    ck_assert_msg(fd >= 0, "connect 127.0.0.1:%d: %s", port,
+                  strerror(errno));
 
     /* Each write below is meant to leave as its own segment. */
     one = 1;
@@ -301,52 +316,59 @@ xf_raw_connect(int port)
 }
 
 
-static void
-xf_raw_write_all(int fd, const char *p, size_t len)
+void
+xf_raw_write_all(int fd, const void *p, size_t len)
 {
-    ssize_t  n;
+    ssize_t      n;
+    const char  *s = p;
 
     while (len > 0) {
-        n = send(fd, p, len, MSG_NOSIGNAL);
+        n = send(fd, s, len, MSG_NOSIGNAL);
         if (n == -1 && errno == EINTR) {
             continue;
         }
 
         ck_assert_msg(n > 0, "send: %s", strerror(errno));
-        p += n;
+        s += n;
         len -= n;
     }
 }
 
 
-/*
- * Read until the peer closes or a whole answer (headers plus
- * Content-Length bytes) arrived; returns the status, 0 if none came.
- */
-static int
-xf_raw_read_answer(int fd, char **body)
+void
+xf_raw_answer(int fd, int wait_close, xf_raw_resp_t *resp)
 {
-    int            status;
-    char           buf[4096];
-    long           clen;
-    ssize_t        n;
-    xf_buf_t       b;
-    const char    *hend, *cl;
-    struct pollfd  pfd;
-    int64_t        deadline, left;
+    int             want_close;
+    char            buf[8192], *b;
+    long            clen;
+    size_t          blen, hlen;
+    ssize_t         n;
+    int64_t         deadline, left;
+    const char     *hend, *cl;
+    struct pollfd   pfd;
 
-    memset(&b, 0, sizeof(b));
-    xf_buf_add(&b, "", 0);
+    memset(resp, 0, sizeof(xf_raw_resp_t));
+
+    b = malloc(1);
+    ck_assert_ptr_nonnull(b);
+    b[0] = '\0';
+    blen = 0;
 
     deadline = xf_now_ms() + XF_HTTP_TIMEOUT;
 
     for ( ;; ) {
-        hend = xf_memstr(b.p, b.len, "\r\n\r\n");
-        if (hend != NULL) {
-            cl = xf_memstr(b.p, hend - b.p, "\r\nContent-Length:");
-            clen = cl ? strtol(cl + 17, NULL, 10) : -1;
+        hend = strstr(b, "\r\n\r\n");
 
-            if (clen >= 0 && b.len >= (size_t) (hend + 4 - b.p) + clen) {
+        if (hend != NULL) {
+            hlen = hend + 4 - b;
+            cl = strcasestr(b, "\r\nContent-Length:");
+            clen = (cl != NULL && cl < hend) ? strtol(cl + 17, NULL, 10) : -1;
+            want_close = wait_close == 1
+                         || (wait_close == 0
+                             && strcasestr(b, "\r\nConnection: close")
+                                != NULL);
+
+            if (clen >= 0 && blen >= hlen + clen && !want_close) {
                 break;
             }
         }
@@ -368,24 +390,66 @@ xf_raw_read_answer(int fd, char **body)
         }
 
         if (n <= 0) {
+            resp->closed = 1;
             break;
         }
 
-        xf_buf_add(&b, buf, n);
+        b = realloc(b, blen + n + 1);
+        ck_assert_ptr_nonnull(b);
+        memcpy(b + blen, buf, n);
+        blen += n;
+        b[blen] = '\0';
     }
 
-    status = 0;
-    if (b.len > 12 && strncmp(b.p, "HTTP/1.", 7) == 0) {
-        status = atoi(b.p + 9);
+    hend = strstr(b, "\r\n\r\n");
+
+    if (hend != NULL && blen > 12 && strncmp(b, "HTTP/1.", 7) == 0) {
+        hlen = hend + 4 - b;
+        resp->status = strtol(b + 9, NULL, 10);
+        resp->headers = strndup(b, hlen);
+        resp->body = strndup(b + hlen, blen - hlen);
+        resp->body_len = blen - hlen;
+
+    } else {
+        resp->headers = strdup("");
+        resp->body = strdup("");
     }
+
+    ck_assert_ptr_nonnull(resp->headers);
+    ck_assert_ptr_nonnull(resp->body);
+
+    free(b);
+}
+
+
+void
+xf_raw_resp_free(xf_raw_resp_t *resp)
+{
+    free(resp->headers);
+    free(resp->body);
+    memset(resp, 0, sizeof(xf_raw_resp_t));
+}
+
+
+/*
+ * Read until the peer closes or a whole answer (headers plus
+ * Content-Length bytes) arrived; returns the status, 0 if none came.
+ */
+static int
+xf_raw_read_answer(int fd, char **body)
+{
+    int             status;
+    xf_raw_resp_t   resp;
+
+    xf_raw_answer(fd, -1, &resp);
+    status = (int) resp.status;
 
     if (body != NULL) {
-        hend = xf_memstr(b.p, b.len, "\r\n\r\n");
-        *body = strdup(hend ? hend + 4 : "");
-        ck_assert_ptr_nonnull(*body);
+        *body = resp.body;
+        resp.body = NULL;
     }
 
-    free(b.p);
+    xf_raw_resp_free(&resp);
 
     return status;
 }
@@ -522,7 +586,7 @@ xf_raw_slow_request(int port, const void *req, size_t len, size_t chunk,
 
 /* ------------------------------------------------------- compression */
 
-static void *
+void *
 xf_dlsym(const char *lib, const char *sym)
 {
     void  *h, *f;

@@ -118,25 +118,42 @@ xf_kafka_set_rtt(xf_kafka_t *k, int rtt_ms)
 }
 
 
-void
-xf_kafka_set_down(xf_kafka_t *k)
+static void
+xf_kafka_set_brokers(xf_kafka_t *k, int up)
 {
     int  id;
 
     for (id = 1; id <= k->brokers; id++) {
-        ck_assert_int_eq(rd_kafka_mock_broker_set_down(k->mc, id),
+        ck_assert_int_eq(up ? rd_kafka_mock_broker_set_up(k->mc, id)
+                            : rd_kafka_mock_broker_set_down(k->mc, id),
                          RD_KAFKA_RESP_ERR_NO_ERROR);
     }
 }
 
 
 void
+xf_kafka_set_down(xf_kafka_t *k)
+{
+    xf_kafka_set_brokers(k, 0);
+}
+
+
+void
 xf_kafka_set_up(xf_kafka_t *k)
 {
-    int  id;
+    xf_kafka_set_brokers(k, 1);
+}
 
-    for (id = 1; id <= k->brokers; id++) {
-        ck_assert_int_eq(rd_kafka_mock_broker_set_up(k->mc, id),
+
+void
+xf_kafka_set_leaderless(xf_kafka_t *k, const char *topic, int partitions,
+    int on)
+{
+    int32_t  p;
+
+    for (p = 0; p < partitions; p++) {
+        ck_assert_int_eq(rd_kafka_mock_partition_set_leader(k->mc, topic, p,
+                                                            on ? -1 : 1),
                          RD_KAFKA_RESP_ERR_NO_ERROR);
     }
 }

@@ -83,7 +83,6 @@ static void xf_nginx_env_free(char **env);
 static pid_t xf_nginx_spawn(xf_nginx_t *n, char *const argv[], int out_fd,
     int leaks);
 static int xf_nginx_port_open(int port);
-static char *xf_read_file(const char *path, size_t *len);
 static int xf_nginx_scan(const char *path, const char *text, int worker_kill);
 static int xf_rm_cb(const char *path, const struct stat *st, int flag,
     struct FTW *ftw);
@@ -415,21 +414,16 @@ xf_nginx_spawn(xf_nginx_t *n, char *const argv[], int out_fd, int leaks)
 static int
 xf_nginx_port_open(int port)
 {
-    int                 fd, rc;
-    struct sockaddr_in  sin;
+    int  fd;
 
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(fd, 0);
+    fd = xf_connect_loopback(port);
+    if (fd < 0) {
+        return 0;
+    }
 
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons(port);
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-
-    rc = connect(fd, (struct sockaddr *) &sin, sizeof(sin));
     close(fd);
 
-    return rc == 0;
+    return 1;
 }
 
 
@@ -716,11 +710,32 @@ xf_nginx_test_config(xf_nginx_t *n, char **output)
 }
 
 
-static char *
+char *
+xf_nginx_refuses(xf_nginx_t *n, const char *http_snippet,
+    const char *brokers, const char *needle)
+{
+    int    rc;
+    char  *out;
+
+    if (http_snippet != NULL) {
+        xf_nginx_write_conf(n, http_snippet, brokers);
+    }
+
+    rc = xf_nginx_test_config(n, &out);
+    ck_assert_msg(rc != 0, "nginx -t accepted it: %s", out);
+    ck_assert_msg(strstr(out, needle) != NULL, "no \"%s\" in: %s", needle,
+                  out);
+
+    return out;
+}
+
+
+char *
 xf_read_file(const char *path, size_t *len)
 {
     char    *p;
     long     size;
+    size_t   n;
     FILE    *f;
 
     f = fopen(path, "r");
@@ -728,16 +743,21 @@ xf_read_file(const char *path, size_t *len)
         return NULL;
     }
 
-    fseek(f, 0, SEEK_END);
+    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
     size = ftell(f);
-    fseek(f, 0, SEEK_SET);
+    ck_assert_int_ge(size, 0);
+    rewind(f);
 
     p = malloc(size + 1);
     ck_assert_ptr_nonnull(p);
 
-    *len = fread(p, 1, size, f);
-    p[*len] = '\0';
+    n = fread(p, 1, size, f);
+    p[n] = '\0';
     fclose(f);
+
+    if (len != NULL) {
+        *len = n;
+    }
 
     return p;
 }

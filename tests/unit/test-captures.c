@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "xf_base64.h"
+#include "xf_capture.h"
 #include "xf_decode.h"
 #include "xf_format.h"
 
@@ -75,35 +76,9 @@ jstr(json_t *obj, const char *key)
 static json_t *
 expected_events(json_t *rec)
 {
-    json_t  *dec, *v, *form, *qp, *f;
+    json_t  *v;
 
-    dec = json_object_get(rec, "decoded");
-    v = NULL;
-
-    if (json_is_object(dec)) {
-        if (json_object_get(dec, "value") != NULL) {
-            v = json_object_get(dec, "value");
-
-        } else if ((form = json_object_get(dec, "form")) != NULL) {
-            f = json_object_get(form, "data_list");
-            if (f == NULL) {
-                f = json_object_get(form, "data");
-            }
-
-            v = json_object_get(f, "value");
-        }
-    }
-
-    if (v == NULL) {
-        /* An image beacon: the event is in the query. */
-        qp = json_object_get(rec, "queryParams");
-        f = json_object_get(qp, "data_list");
-        if (f == NULL) {
-            f = json_object_get(qp, "data");
-        }
-
-        v = json_object_get(f, "value");
-    }
+    v = xf_capture_decoded(rec);
 
     if (v == NULL) {
         return NULL;

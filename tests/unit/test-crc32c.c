@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "xf_crc32c.h"
+#include "xf_unit.h"
 
 
 static uint32_t
@@ -19,26 +20,6 @@ rnd(uint32_t *s)
     *s ^= *s >> 17;
     *s ^= *s << 5;
     return *s;
-}
-
-
-/* One bit at a time, straight from the definition. */
-
-static uint32_t
-crc_bitwise(const u_char *p, size_t len)
-{
-    int       k;
-    uint32_t  c = 0xffffffff;
-
-    while (len--) {
-        c ^= *p++;
-
-        for (k = 0; k < 8; k++) {
-            c = (c & 1) ? (c >> 1) ^ 0x82f63b78 : c >> 1;
-        }
-    }
-
-    return ~c;
 }
 
 
@@ -124,7 +105,7 @@ START_TEST(test_crc_random)
                 buf[split] = (u_char) rnd(&s);
             }
 
-            want = crc_bitwise(buf + off, len);
+            want = xf_unit_crc32c_bitwise(buf + off, len);
             ck_assert_uint_eq(f(0, buf + off, len), want);
 
             split = len ? rnd(&s) % (len + 1) : 0;

@@ -17,6 +17,7 @@
 #include "xf_base64.h"
 #include "xf_form.h"
 #include "xf_format.h"
+#include "xf_unit.h"
 
 
 static xf_limits_t  lim;
@@ -104,28 +105,6 @@ mp_form(const char *s)
     free(b);
 
     return (char *) f;
-}
-
-
-static u_char *
-gzip_of(const void *s, size_t len, size_t *out_len)
-{
-    u_char    *out;
-    z_stream   z;
-
-    memset(&z, 0, sizeof(z_stream));
-    ck_assert_int_eq(deflateInit2(&z, 9, Z_DEFLATED, 31, 9,
-                                  Z_DEFAULT_STRATEGY), Z_OK);
-    out = malloc(deflateBound(&z, len) + 16);
-    z.next_in = (u_char *) s;
-    z.avail_in = len;
-    z.next_out = out;
-    z.avail_out = deflateBound(&z, len) + 16;
-    ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
-    *out_len = z.total_out;
-    deflateEnd(&z);
-
-    return out;
 }
 
 
@@ -413,7 +392,7 @@ START_TEST(test_amplitude_batch_gzip)
     size_t       zn;
     const char  *body = AMP_BODY(AMP_EVENT("a", "\"\"", "d1"));
 
-    z = gzip_of(body, strlen(body), &zn);
+    z = xf_unit_gzip(body, strlen(body), &zn);
     ck_assert_int_eq(run_len(XF_FMT_AMPLITUDE, XF_METHOD_POST, "/batch", "",
                              z, zn), XF_OK);
     ck_assert_uint_eq(up.n, 1);

@@ -18,6 +18,7 @@
 #include "xf_base64.h"
 #include "xf_form.h"
 #include "xf_format.h"
+#include "xf_unit.h"
 
 
 static xf_limits_t  lim;
@@ -116,30 +117,6 @@ b64_form(const void *s, size_t len)
     free(b);
 
     return (char *) f;
-}
-
-
-/* gzip of len bytes; malloc'd. */
-
-static u_char *
-gzip_of(const void *s, size_t len, size_t *out_len)
-{
-    u_char    *out;
-    z_stream   z;
-
-    memset(&z, 0, sizeof(z_stream));
-    ck_assert_int_eq(deflateInit2(&z, 9, Z_DEFLATED, 31, 9,
-                                  Z_DEFAULT_STRATEGY), Z_OK);
-    out = malloc(deflateBound(&z, len) + 16);
-    z.next_in = (u_char *) s;
-    z.avail_in = len;
-    z.next_out = out;
-    z.avail_out = deflateBound(&z, len) + 16;
-    ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
-    *out_len = z.total_out;
-    deflateEnd(&z);
-
-    return out;
 }
 
 
@@ -316,7 +293,7 @@ sa_form(const char *field, const char *json, int gz, const char *extra,
     int32_t   h;
 
     if (gz) {
-        z = gzip_of(json, strlen(json), &zn);
+        z = xf_unit_gzip(json, strlen(json), &zn);
         f = b64_form(z, zn);
         free(z);
 
@@ -640,7 +617,7 @@ START_TEST(test_posthog_layers)
     size_t       zn;
     const char  *json = "[" PH_EVENT("a", "d") "]";
 
-    z = gzip_of(json, strlen(json), &zn);
+    z = xf_unit_gzip(json, strlen(json), &zn);
 
     ck_assert_int_eq(run_req(XF_FMT_AUTO, XF_METHOD_POST, "/i/v0/e/",
                              "compression=gzip-js", NULL, NULL, z, zn),
@@ -698,7 +675,7 @@ START_TEST(test_posthog_config)
     ck_assert_int_eq(up.reply, XF_REPLY_POSTHOG_CONFIG);
     ck_str(up.token, "phc_x");
 
-    z = gzip_of(flags, strlen(flags), &zn);
+    z = xf_unit_gzip(flags, strlen(flags), &zn);
     ck_assert_int_eq(run_req(XF_FMT_AUTO, XF_METHOD_POST, "/flags/", "v=2",
                              NULL, NULL, z, zn), XF_OK);
     ck_assert_int_eq(up.reply, XF_REPLY_POSTHOG_CONFIG);
@@ -1030,7 +1007,7 @@ nested_bomb_form(size_t members, size_t member_len, size_t *zlen)
 
     zeros = calloc(1, member_len);
     ck_assert_ptr_nonnull(zeros);
-    z = gzip_of(zeros, member_len, &zn);
+    z = xf_unit_gzip(zeros, member_len, &zn);
     free(zeros);
 
     all = malloc(zn * members);

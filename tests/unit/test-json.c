@@ -954,12 +954,38 @@ END_TEST
 
 START_TEST(test_object_get)
 {
+    static const struct {
+        const char      *name;
+        size_t           len;
+        const char      *value;
+        xf_json_type_t   type;
+    } found[] = {
+        { "a", 1, "1", XF_JSON_NUMBER },
+        { "b", 1, "{\"c\":2,\"a\":3}", XF_JSON_OBJECT },
+        { "d", 1, "\"x\\\"}\"", XF_JSON_STRING },
+        { "e", 1, "[1,{\"f\":3}]", XF_JSON_ARRAY },
+        { "ab", 2, "\"ab\"", XF_JSON_STRING },
+        { "\xF0\x9F\x98\x80", 4, "true", XF_JSON_TRUE },
+        { "n\0l", 3, "null", XF_JSON_NULL },
+        { "", 0, "-1.5e3", XF_JSON_NUMBER },
+    };
+    static const struct {
+        const char      *name;
+        size_t           len;
+    } missing[] = {
+        { "c", 1 },
+        { "f", 1 },
+        { "abc", 3 },
+        { "n", 1 },
+        { "A", 1 },
+        { "\xF0\x9F\x98", 3 },
+    };
     const char      *obj = "{ \"a\" : 1 , \"b\":{\"c\":2,\"a\":3},"
                            "\"d\":\"x\\\"}\",\"e\":[1,{\"f\":3}],"
                            "\"\\u0061b\":\"ab\", \"a\":\"second\","
                            "\"\\ud83d\\ude00\":true,\"n\\u0000l\":null,"
                            "\"\":-1.5e3 }";
-    size_t           len, end, err_off;
+    size_t           i, len, end, err_off;
     xf_status_t      rc;
     xf_json_span_t   v;
 
@@ -968,53 +994,21 @@ START_TEST(test_object_get)
     ck_assert_int_eq(scan(obj, len, 8, &v, &end, &err_off), XF_OK);
     ck_assert_uint_eq(end, len);
 
-    rc = xf_json_object_get((u_char *) obj, len, "a", 1, &v);
-    ck_assert_int_eq(rc, XF_OK);
-    check_span(obj, &v, "1", XF_JSON_NUMBER);
-
-    rc = xf_json_object_get((u_char *) obj, len, "b", 1, &v);
-    ck_assert_int_eq(rc, XF_OK);
-    check_span(obj, &v, "{\"c\":2,\"a\":3}", XF_JSON_OBJECT);
-
-    rc = xf_json_object_get((u_char *) obj, len, "d", 1, &v);
-    ck_assert_int_eq(rc, XF_OK);
-    check_span(obj, &v, "\"x\\\"}\"", XF_JSON_STRING);
-
-    rc = xf_json_object_get((u_char *) obj, len, "e", 1, &v);
-    ck_assert_int_eq(rc, XF_OK);
-    check_span(obj, &v, "[1,{\"f\":3}]", XF_JSON_ARRAY);
-
-    rc = xf_json_object_get((u_char *) obj, len, "ab", 2, &v);
-    ck_assert_int_eq(rc, XF_OK);
-    check_span(obj, &v, "\"ab\"", XF_JSON_STRING);
-
-    rc = xf_json_object_get((u_char *) obj, len, "\xF0\x9F\x98\x80", 4, &v);
-    ck_assert_int_eq(rc, XF_OK);
-    check_span(obj, &v, "true", XF_JSON_TRUE);
-
-    rc = xf_json_object_get((u_char *) obj, len, "n\0l", 3, &v);
-    ck_assert_int_eq(rc, XF_OK);
-    check_span(obj, &v, "null", XF_JSON_NULL);
-
-    rc = xf_json_object_get((u_char *) obj, len, "", 0, &v);
-    ck_assert_int_eq(rc, XF_OK);
-    check_span(obj, &v, "-1.5e3", XF_JSON_NUMBER);
+    for (i = 0; i < sizeof(found) / sizeof(found[0]); i++) {
+        rc = xf_json_object_get((u_char *) obj, len, found[i].name,
+                                found[i].len, &v);
+        ck_assert_int_eq(rc, XF_OK);
+        check_span(obj, &v, found[i].value, found[i].type);
+    }
 
     /* nested members, prefixes and near misses are not found */
 
-    ck_assert_int_eq(xf_json_object_get((u_char *) obj, len, "c", 1, &v),
-                     XF_ERR_EMPTY);
-    ck_assert_int_eq(xf_json_object_get((u_char *) obj, len, "f", 1, &v),
-                     XF_ERR_EMPTY);
-    ck_assert_int_eq(xf_json_object_get((u_char *) obj, len, "abc", 3, &v),
-                     XF_ERR_EMPTY);
-    ck_assert_int_eq(xf_json_object_get((u_char *) obj, len, "n", 1, &v),
-                     XF_ERR_EMPTY);
-    ck_assert_int_eq(xf_json_object_get((u_char *) obj, len, "A", 1, &v),
-                     XF_ERR_EMPTY);
-    ck_assert_int_eq(xf_json_object_get((u_char *) obj, len,
-                                        "\xF0\x9F\x98", 3, &v),
-                     XF_ERR_EMPTY);
+    for (i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {
+        ck_assert_int_eq(xf_json_object_get((u_char *) obj, len,
+                                            missing[i].name, missing[i].len,
+                                            &v),
+                         XF_ERR_EMPTY);
+    }
 
     ck_assert_int_eq(xf_json_object_get(S("{}"), "a", 1, &v), XF_ERR_EMPTY);
     ck_assert_int_eq(xf_json_object_get(S("{ \n}"), "a", 1, &v),

@@ -10,29 +10,10 @@
 #include <string.h>
 
 #include "xf_spool_record.h"
+#include "xf_unit.h"
 
 
 /* ---------------------------------------------------------- helpers */
-
-/* One bit at a time, straight from the definition. */
-
-static uint32_t
-crc_bitwise(const u_char *p, size_t len)
-{
-    int       k;
-    uint32_t  c = 0xffffffff;
-
-    while (len--) {
-        c ^= *p++;
-
-        for (k = 0; k < 8; k++) {
-            c = (c & 1) ? (c >> 1) ^ 0x82f63b78 : c >> 1;
-        }
-    }
-
-    return ~c;
-}
-
 
 static void
 put32(u_char *p, uint32_t v)
@@ -248,10 +229,10 @@ START_TEST(test_encode_layout)
     ck_assert_uint_eq(buf[8] | buf[9] << 8 | buf[10] << 16
                       | (uint32_t) buf[11] << 24, len);
     ck_assert_uint_eq(buf[16] | buf[17] << 8 | buf[18] << 16
-                      | (uint32_t) buf[19] << 24, crc_bitwise(buf, 16));
+                      | (uint32_t) buf[19] << 24, xf_unit_crc32c_bitwise(buf, 16));
     ck_assert_uint_eq(buf[12] | buf[13] << 8 | buf[14] << 16
                       | (uint32_t) buf[15] << 24,
-                      crc_bitwise(buf + 20, len - 20));
+                      xf_unit_crc32c_bitwise(buf + 20, len - 20));
 
     /* timestamp, attempt, topic length, topic */
     ck_assert_uint_eq(buf[20], 1700000000123ULL & 0xff);
