@@ -3,9 +3,10 @@
  * event, per cookie member and per seen-table lookup.  Not a test: run
  * by hand, numbers go to docs/privacy.md.
  *
- *   cc -O2 -Ingx_xflow_module/core tests/bench/micro-privacy.c \
- *       ngx_xflow_module/core/xf_{hashref,strip,cookie,seen,json,core}.c \
- *       -o build/micro-privacy -lcrypto && build/micro-privacy
+ *   cc -O2 -D_GNU_SOURCE -Ingx_xflow_module/core \
+ *       tests/bench/micro-privacy.c ngx_xflow_module/core/*.c \
+ *       -lz -ldeflate -lzstd -lcrypto -lmaxminddb -lm \
+ *       -o build/micro-privacy && build/micro-privacy
  */
 
 #include <stdio.h>

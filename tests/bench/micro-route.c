@@ -2,11 +2,9 @@
  * micro-route.c - cost of routing one event against N rules, and what a
  * split saves a consumer.  Not a test: prints numbers for docs/routing.md.
  *
- *   cc -O2 -Ingx_xflow_module/core tests/bench/micro-route.c \
- *      ngx_xflow_module/core/xf_route.c ngx_xflow_module/core/xf_json.c \
- *      ngx_xflow_module/core/xf_core.c ngx_xflow_module/core/xf_format*.c \
- *      ngx_xflow_module/core/xf_base64.c ngx_xflow_module/core/xf_form.c \
- *      ngx_xflow_module/core/xf_decode.c -lz -lzstd -o build/micro-route
+ *   cc -O2 -g -D_GNU_SOURCE -Ingx_xflow_module/core tests/bench/micro-route.c \
+ *      ngx_xflow_module/core/*.c -lz -ldeflate -lzstd -lcrypto \
+ *      -lmaxminddb -lm -o build/micro-route
  *   build/micro-route
  */
 
