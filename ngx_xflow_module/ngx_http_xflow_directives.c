@@ -7,7 +7,7 @@
 
 #include "ngx_http_xflow_module.h"
 #include "ngx_http_xflow_directives.h"
-#include "ngx_http_xflow_handler.h"
+#include "ngx_http_xflow_collect.h"
 #include "ngx_http_xflow_health.h"
 #include "ngx_http_xflow_kafka.h"
 

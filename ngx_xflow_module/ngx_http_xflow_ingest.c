@@ -39,7 +39,7 @@ static xf_status_t ngx_http_xflow_ingest_strip_event(void *data,
     const u_char **p, size_t *len);
 static xf_status_t ngx_http_xflow_ingest_strip_value(void *data,
     const u_char *event, size_t len, xf_str_t *value);
-static void ngx_http_xflow_build_request(ngx_http_request_t *r,
+static void ngx_http_xflow_ingest_request(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_request_t *req, const u_char *body,
     size_t len);
 
@@ -60,7 +60,7 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
 
-    ngx_http_xflow_build_request(r, ctx, &req, body, len);
+    ngx_http_xflow_ingest_request(r, ctx, &req, body, len);
 
     /*
      * Every nested layer shares one budget with the body itself: the
@@ -107,7 +107,7 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
                        XF_OUTCOME_METHOD_NOT_ALLOWED, NULL);
         }
 
-        return ngx_http_xflow_reject_request(r, ctx, st, body,
+        return ngx_http_xflow_ingest_reject(r, ctx, st, body,
                                              ngx_min(len, lcf->dl_max_raw));
     }
 
@@ -229,7 +229,7 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
  * best effort: nobody waits for its delivery report.
  */
 ngx_int_t
-ngx_http_xflow_reject_request(ngx_http_request_t *r,
+ngx_http_xflow_ingest_reject(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_status_t st, const u_char *raw,
     size_t raw_len)
 {
@@ -528,7 +528,7 @@ ngx_http_xflow_ingest_strip_value(void *data, const u_char *event, size_t len,
 
 
 static void
-ngx_http_xflow_build_request(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
+ngx_http_xflow_ingest_request(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     xf_request_t *req, const u_char *body, size_t len)
 {
     ngx_str_t  sp;

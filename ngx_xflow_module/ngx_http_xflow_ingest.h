@@ -28,7 +28,7 @@ ngx_int_t ngx_http_xflow_ingest(ngx_http_request_t *r,
  *
  * @returns what the answer sent returns.
  */
-ngx_int_t ngx_http_xflow_reject_request(ngx_http_request_t *r,
+ngx_int_t ngx_http_xflow_ingest_reject(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_status_t st, const u_char *raw,
     size_t raw_len);
 

@@ -129,7 +129,7 @@ static ngx_http_variable_t  ngx_http_xflow_limit_vars[] = {
 static ngx_int_t
 ngx_http_xflow_limit_add_variables(ngx_conf_t *cf)
 {
-    return ngx_http_xflow_register_variables(cf, ngx_http_xflow_limit_vars);
+    return ngx_http_xflow_variables_register(cf, ngx_http_xflow_limit_vars);
 }
 
 

@@ -109,7 +109,7 @@ uint64_t ngx_http_xflow_limit_retry_after(ngx_http_request_t *r);
  *
  * Memory: none; the count is a per-worker static (ngx_http_xflow_inflight.c).
  *
- * Called from: a worker, the collection handler (ngx_http_xflow_handler.c).
+ * Called from: a worker, the collection handler (ngx_http_xflow_collect.c).
  */
 ngx_int_t ngx_http_xflow_inflight_charge(ngx_http_request_t *r, size_t n);
 

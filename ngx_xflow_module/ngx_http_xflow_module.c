@@ -219,7 +219,7 @@ static ngx_command_t  ngx_http_xflow_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_xflow_module_ctx = {
-    ngx_http_xflow_add_variables,          /* preconfiguration */
+    ngx_http_xflow_variables_add,          /* preconfiguration */
     ngx_http_xflow_postconfiguration,      /* postconfiguration */
 
     ngx_http_xflow_create_main_conf,       /* create main configuration */

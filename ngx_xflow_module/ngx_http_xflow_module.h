@@ -6,7 +6,7 @@
  *
  *   ngx_http_xflow_module.c      the module, configuration, process hooks
  *   ngx_http_xflow_directives.c  the collection module's directives
- *   ngx_http_xflow_handler.c     xflow_collect: method, body, decoding
+ *   ngx_http_xflow_collect.c     xflow_collect: method, body, decoding
  *   ngx_http_xflow_ingest.c      formats, events, dead letters: the plan
  *   ngx_http_xflow_batch.c       delivery: produce, spool, the ack wait
  *   ngx_http_xflow_kafka.c       the producer, event-loop pipe, reports

@@ -395,7 +395,7 @@ ngx_http_xflow_reply_status(ngx_http_request_t *r, xf_status_t st)
  * credentialed uploads in the user's name and read the answers.
  */
 ngx_int_t
-ngx_http_xflow_cors(ngx_http_request_t *r)
+ngx_http_xflow_reply_cors(ngx_http_request_t *r)
 {
     ngx_str_t                  *origin, *o;
     ngx_uint_t                  i;
@@ -450,7 +450,7 @@ ngx_http_xflow_cors(ngx_http_request_t *r)
  * unload batch is not lost to a preflight the page had no time for.
  */
 ngx_int_t
-ngx_http_xflow_preflight(ngx_http_request_t *r)
+ngx_http_xflow_reply_preflight(ngx_http_request_t *r)
 {
     u_char                     *p;
     ngx_int_t                   rc;
@@ -463,7 +463,7 @@ ngx_http_xflow_preflight(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_xflow_cors(r);
+    rc = ngx_http_xflow_reply_cors(r);
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

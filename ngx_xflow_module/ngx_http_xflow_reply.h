@@ -40,9 +40,9 @@ ngx_int_t ngx_http_xflow_reply_posthog_config(ngx_http_request_t *r,
 
 /** @brief CORS headers for an allowed Origin.  @returns NGX_OK (added),
  * NGX_DECLINED (no CORS for this request) or NGX_ERROR. */
-ngx_int_t ngx_http_xflow_cors(ngx_http_request_t *r);
+ngx_int_t ngx_http_xflow_reply_cors(ngx_http_request_t *r);
 
 /** @brief Answer a CORS preflight (204). */
-ngx_int_t ngx_http_xflow_preflight(ngx_http_request_t *r);
+ngx_int_t ngx_http_xflow_reply_preflight(ngx_http_request_t *r);
 
 #endif /* NGX_HTTP_XFLOW_REPLY_H */

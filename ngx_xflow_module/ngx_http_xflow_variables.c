@@ -27,31 +27,31 @@ typedef enum {
 } ngx_http_xflow_var_e;
 
 
-static ngx_int_t ngx_http_xflow_variable(ngx_http_request_t *r,
+static ngx_int_t ngx_http_xflow_variables_get(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_http_variable_t  ngx_http_xflow_vars[] = {
 
-    { ngx_string("xflow_events"), NULL, ngx_http_xflow_variable,
+    { ngx_string("xflow_events"), NULL, ngx_http_xflow_variables_get,
       NGX_HTTP_XFLOW_VAR_EVENTS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
-    { ngx_string("xflow_rejected"), NULL, ngx_http_xflow_variable,
+    { ngx_string("xflow_rejected"), NULL, ngx_http_xflow_variables_get,
       NGX_HTTP_XFLOW_VAR_REJECTED, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
-    { ngx_string("xflow_bytes_decoded"), NULL, ngx_http_xflow_variable,
+    { ngx_string("xflow_bytes_decoded"), NULL, ngx_http_xflow_variables_get,
       NGX_HTTP_XFLOW_VAR_DECODED, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
-    { ngx_string("xflow_format"), NULL, ngx_http_xflow_variable,
+    { ngx_string("xflow_format"), NULL, ngx_http_xflow_variables_get,
       NGX_HTTP_XFLOW_VAR_FORMAT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
-    { ngx_string("xflow_app"), NULL, ngx_http_xflow_variable,
+    { ngx_string("xflow_app"), NULL, ngx_http_xflow_variables_get,
       NGX_HTTP_XFLOW_VAR_APP, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
-    { ngx_string("xflow_error"), NULL, ngx_http_xflow_variable,
+    { ngx_string("xflow_error"), NULL, ngx_http_xflow_variables_get,
       NGX_HTTP_XFLOW_VAR_ERROR, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
-    { ngx_string("xflow_topic"), NULL, ngx_http_xflow_variable,
+    { ngx_string("xflow_topic"), NULL, ngx_http_xflow_variables_get,
       NGX_HTTP_XFLOW_VAR_TOPIC, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
@@ -59,15 +59,15 @@ static ngx_http_variable_t  ngx_http_xflow_vars[] = {
 
 
 ngx_int_t
-ngx_http_xflow_add_variables(ngx_conf_t *cf)
+ngx_http_xflow_variables_add(ngx_conf_t *cf)
 {
-    return ngx_http_xflow_register_variables(cf, ngx_http_xflow_vars);
+    return ngx_http_xflow_variables_register(cf, ngx_http_xflow_vars);
 }
 
 
 /* Add a null-terminated table of variables (for every xflow module). */
 ngx_int_t
-ngx_http_xflow_register_variables(ngx_conf_t *cf, ngx_http_variable_t *vars)
+ngx_http_xflow_variables_register(ngx_conf_t *cf, ngx_http_variable_t *vars)
 {
     ngx_http_variable_t  *var, *v;
 
@@ -86,7 +86,7 @@ ngx_http_xflow_register_variables(ngx_conf_t *cf, ngx_http_variable_t *vars)
 
 
 static ngx_int_t
-ngx_http_xflow_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+ngx_http_xflow_variables_get(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     uintptr_t data)
 {
     u_char                      *p;

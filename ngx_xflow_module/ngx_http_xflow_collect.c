@@ -1,5 +1,5 @@
 /*
- * ngx_http_xflow_handler.c - the xflow_collect content handler: the HTTP
+ * ngx_http_xflow_collect.c - the xflow_collect content handler: the HTTP
  * side of a request.
  *
  *   1. CORS preflight; method, Content-Length, Content-Encoding (405/413/
@@ -15,7 +15,7 @@
  */
 
 #include "ngx_http_xflow_module.h"
-#include "ngx_http_xflow_handler.h"
+#include "ngx_http_xflow_collect.h"
 #include "ngx_http_xflow_reply.h"
 #include "ngx_http_xflow_limit_module.h"
 #include "ngx_http_xflow_spool.h"
@@ -27,25 +27,25 @@
 #define NGX_HTTP_XFLOW_GATHER_MAX  (64 * 1024)
 
 
-static void ngx_http_xflow_body_ready(ngx_http_request_t *r);
-static void ngx_http_xflow_read_body(ngx_http_request_t *r);
-static xf_status_t ngx_http_xflow_consume(ngx_http_request_t *r,
+static void ngx_http_xflow_collect_body_ready(ngx_http_request_t *r);
+static void ngx_http_xflow_collect_read_body(ngx_http_request_t *r);
+static xf_status_t ngx_http_xflow_collect_consume(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx);
-static ngx_uint_t ngx_http_xflow_deflated(ngx_http_xflow_ctx_t *ctx,
+static ngx_uint_t ngx_http_xflow_collect_deflated(ngx_http_xflow_ctx_t *ctx,
     ngx_chain_t *cl);
-static ngx_int_t ngx_http_xflow_consume_whole(ngx_http_request_t *r,
+static ngx_int_t ngx_http_xflow_collect_consume_whole(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_status_t *st);
-static xf_status_t ngx_http_xflow_feed(ngx_http_request_t *r,
+static xf_status_t ngx_http_xflow_collect_feed(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, u_char *p, size_t len, ngx_uint_t whole);
-static ngx_int_t ngx_http_xflow_body_done(ngx_http_request_t *r,
+static ngx_int_t ngx_http_xflow_collect_body_done(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx);
-static ngx_int_t ngx_http_xflow_body_error(ngx_http_request_t *r,
+static ngx_int_t ngx_http_xflow_collect_body_error(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_status_t st);
-static ngx_int_t ngx_http_xflow_content_encoding(ngx_http_request_t *r,
+static ngx_int_t ngx_http_xflow_collect_encoding(ngx_http_request_t *r,
     xf_encoding_t *enc);
-static void ngx_http_xflow_cleanup(void *data);
-static void *ngx_http_xflow_pool_alloc(void *data, size_t size);
-static void ngx_http_xflow_pool_free(void *data, void *p);
+static void ngx_http_xflow_collect_cleanup(void *data);
+static void *ngx_http_xflow_collect_alloc(void *data, size_t size);
+static void ngx_http_xflow_collect_free(void *data, void *p);
 
 
 ngx_int_t
@@ -60,10 +60,10 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
 
     if (r->method == NGX_HTTP_OPTIONS) {
-        return ngx_http_xflow_preflight(r);
+        return ngx_http_xflow_reply_preflight(r);
     }
 
-    if (ngx_http_xflow_cors(r) == NGX_ERROR) {
+    if (ngx_http_xflow_reply_cors(r) == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -83,8 +83,8 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
      */
 
     ctx->format = lcf->format;
-    ctx->alloc.alloc = ngx_http_xflow_pool_alloc;
-    ctx->alloc.free = ngx_http_xflow_pool_free;
+    ctx->alloc.alloc = ngx_http_xflow_collect_alloc;
+    ctx->alloc.free = ngx_http_xflow_collect_free;
     ctx->alloc.data = ctx;
     ctx->request = r;
     ctx->pool = r->pool;
@@ -94,7 +94,7 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    cln->handler = ngx_http_xflow_cleanup;
+    cln->handler = ngx_http_xflow_collect_cleanup;
     cln->data = r;
 
     ngx_http_set_ctx(r, ctx, ngx_http_xflow_module);
@@ -155,16 +155,16 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_xflow_reject_request(r, ctx, XF_ERR_TOO_LARGE,
+        return ngx_http_xflow_ingest_reject(r, ctx, XF_ERR_TOO_LARGE,
                                              NULL, 0);
     }
 
-    if (ngx_http_xflow_content_encoding(r, &enc) != NGX_OK) {
+    if (ngx_http_xflow_collect_encoding(r, &enc) != NGX_OK) {
         if (ngx_http_discard_request_body(r) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_xflow_reject_request(r, ctx, XF_ERR_ENCODING_UNKNOWN,
+        return ngx_http_xflow_ingest_reject(r, ctx, XF_ERR_ENCODING_UNKNOWN,
                                              NULL, 0);
     }
 
@@ -173,7 +173,7 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
     /* stream the body through the decoder: nothing goes to temp files */
     r->request_body_no_buffering = 1;
 
-    rc = ngx_http_read_client_request_body(r, ngx_http_xflow_body_ready);
+    rc = ngx_http_read_client_request_body(r, ngx_http_xflow_collect_body_ready);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
         /* a malformed chunked body or no memory */
@@ -194,7 +194,7 @@ not_allowed:
 
 
 static ngx_int_t
-ngx_http_xflow_content_encoding(ngx_http_request_t *r, xf_encoding_t *enc)
+ngx_http_xflow_collect_encoding(ngx_http_request_t *r, xf_encoding_t *enc)
 {
     ngx_str_t  *v;
 
@@ -212,7 +212,7 @@ ngx_http_xflow_content_encoding(ngx_http_request_t *r, xf_encoding_t *enc)
 
 
 static void
-ngx_http_xflow_body_ready(ngx_http_request_t *r)
+ngx_http_xflow_collect_body_ready(ngx_http_request_t *r)
 {
     ngx_int_t              rc;
     xf_status_t            st;
@@ -220,21 +220,21 @@ ngx_http_xflow_body_ready(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
 
-    st = ngx_http_xflow_consume(r, ctx);
+    st = ngx_http_xflow_collect_consume(r, ctx);
 
     if (st != XF_OK) {
-        ngx_http_finalize_request(r, ngx_http_xflow_body_error(r, ctx, st));
+        ngx_http_finalize_request(r, ngx_http_xflow_collect_body_error(r, ctx, st));
         return;
     }
 
     if (r->reading_body) {
         /* the rest of the body arrives through the read event */
-        r->read_event_handler = ngx_http_xflow_read_body;
-        ngx_http_xflow_read_body(r);
+        r->read_event_handler = ngx_http_xflow_collect_read_body;
+        ngx_http_xflow_collect_read_body(r);
         return;
     }
 
-    rc = ngx_http_xflow_body_done(r, ctx);
+    rc = ngx_http_xflow_collect_body_done(r, ctx);
 
     if (rc != NGX_DONE) {
         ngx_http_finalize_request(r, rc);
@@ -243,7 +243,7 @@ ngx_http_xflow_body_ready(ngx_http_request_t *r)
 
 
 static void
-ngx_http_xflow_read_body(ngx_http_request_t *r)
+ngx_http_xflow_collect_read_body(ngx_http_request_t *r)
 {
     ngx_int_t              rc;
     xf_status_t            st;
@@ -265,10 +265,10 @@ ngx_http_xflow_read_body(ngx_http_request_t *r)
             return;
         }
 
-        st = ngx_http_xflow_consume(r, ctx);
+        st = ngx_http_xflow_collect_consume(r, ctx);
 
         if (st != XF_OK) {
-            ngx_http_finalize_request(r, ngx_http_xflow_body_error(r, ctx, st));
+            ngx_http_finalize_request(r, ngx_http_xflow_collect_body_error(r, ctx, st));
             return;
         }
 
@@ -279,7 +279,7 @@ ngx_http_xflow_read_body(ngx_http_request_t *r)
 
     r->read_event_handler = ngx_http_block_reading;
 
-    rc = ngx_http_xflow_body_done(r, ctx);
+    rc = ngx_http_xflow_collect_body_done(r, ctx);
 
     if (rc != NGX_DONE) {
         ngx_http_finalize_request(r, rc);
@@ -292,7 +292,7 @@ ngx_http_xflow_read_body(ngx_http_request_t *r)
  * consumed, so nginx can reuse its body buffer for what comes next.
  */
 static xf_status_t
-ngx_http_xflow_consume(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
+ngx_http_xflow_collect_consume(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
 {
     size_t        len;
     ssize_t       n;
@@ -301,7 +301,7 @@ ngx_http_xflow_consume(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
     ngx_chain_t  *cl;
     xf_status_t   st;
 
-    if (ngx_http_xflow_consume_whole(r, ctx, &st) == NGX_OK) {
+    if (ngx_http_xflow_collect_consume_whole(r, ctx, &st) == NGX_OK) {
         return st;
     }
 
@@ -319,7 +319,7 @@ ngx_http_xflow_consume(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
 
                 b->file_pos += n;
 
-                st = ngx_http_xflow_feed(r, ctx, buf, n, 0);
+                st = ngx_http_xflow_collect_feed(r, ctx, buf, n, 0);
                 if (st != XF_OK) {
                     return st;
                 }
@@ -329,7 +329,7 @@ ngx_http_xflow_consume(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
         }
 
         if (b->last > b->pos) {
-            st = ngx_http_xflow_feed(r, ctx, b->pos, b->last - b->pos, 0);
+            st = ngx_http_xflow_collect_feed(r, ctx, b->pos, b->last - b->pos, 0);
             if (st != XF_OK) {
                 return st;
             }
@@ -346,7 +346,7 @@ ngx_http_xflow_consume(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
 
 /* The body starts as gzip (magic) or zlib-wrapped deflate (header). */
 static ngx_uint_t
-ngx_http_xflow_deflated(ngx_http_xflow_ctx_t *ctx, ngx_chain_t *cl)
+ngx_http_xflow_collect_deflated(ngx_http_xflow_ctx_t *ctx, ngx_chain_t *cl)
 {
     u_char  h[2];
 
@@ -384,7 +384,7 @@ ngx_http_xflow_deflated(ngx_http_xflow_ctx_t *ctx, ngx_chain_t *cl)
  * is, buffer by buffer.
  */
 static ngx_int_t
-ngx_http_xflow_consume_whole(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
+ngx_http_xflow_collect_consume_whole(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     xf_status_t *st)
 {
     size_t        len;
@@ -419,7 +419,7 @@ ngx_http_xflow_consume_whole(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    if (n > 1 && !ngx_http_xflow_deflated(ctx, r->request_body->bufs)) {
+    if (n > 1 && !ngx_http_xflow_collect_deflated(ctx, r->request_body->bufs)) {
         /*
          * Only what libdeflate decodes is worth a copy; anything else
          * streams as it came, so that a body that is not what it says
@@ -449,14 +449,14 @@ ngx_http_xflow_consume_whole(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     r->request_body->bufs = NULL;
 
-    *st = ngx_http_xflow_feed(r, ctx, p, len, 1);
+    *st = ngx_http_xflow_collect_feed(r, ctx, p, len, 1);
 
     return NGX_OK;
 }
 
 
 static xf_status_t
-ngx_http_xflow_feed(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
+ngx_http_xflow_collect_feed(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     u_char *p, size_t len, ngx_uint_t whole)
 {
     size_t                      n;
@@ -512,7 +512,7 @@ ngx_http_xflow_feed(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
 
 static ngx_int_t
-ngx_http_xflow_body_done(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
+ngx_http_xflow_collect_body_done(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
 {
     size_t        len;
     xf_status_t   st;
@@ -526,7 +526,7 @@ ngx_http_xflow_body_done(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
     st = xf_decoder_finish(ctx->decoder, &p, &len);
 
     if (st != XF_OK) {
-        return ngx_http_xflow_body_error(r, ctx, st);
+        return ngx_http_xflow_collect_body_error(r, ctx, st);
     }
 
     return ngx_http_xflow_ingest(r, ctx, p, len);
@@ -539,7 +539,7 @@ ngx_http_xflow_body_done(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
  * the dead-letter topic.
  */
 static ngx_int_t
-ngx_http_xflow_body_error(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
+ngx_http_xflow_collect_body_error(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     xf_status_t st)
 {
     size_t                      len;
@@ -552,7 +552,7 @@ ngx_http_xflow_body_error(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     }
 
     if (ctx->raw) {
-        return ngx_http_xflow_reject_request(r, ctx, st, ctx->raw,
+        return ngx_http_xflow_ingest_reject(r, ctx, st, ctx->raw,
                                              ctx->raw_len);
     }
 
@@ -565,12 +565,12 @@ ngx_http_xflow_body_error(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         len = ngx_min(xf_decoder_size(ctx->decoder), lcf->dl_max_raw);
     }
 
-    return ngx_http_xflow_reject_request(r, ctx, st, p, len);
+    return ngx_http_xflow_ingest_reject(r, ctx, st, p, len);
 }
 
 
 static void
-ngx_http_xflow_cleanup(void *data)
+ngx_http_xflow_collect_cleanup(void *data)
 {
     ngx_http_request_t *r = data;
 
@@ -605,7 +605,7 @@ ngx_http_xflow_cleanup(void *data)
 #define NGX_HTTP_XFLOW_BLOCK_HEAD  16
 
 static void *
-ngx_http_xflow_pool_alloc(void *data, size_t size)
+ngx_http_xflow_collect_alloc(void *data, size_t size)
 {
     ngx_http_xflow_ctx_t *ctx = data;
 
@@ -637,7 +637,7 @@ ngx_http_xflow_pool_alloc(void *data, size_t size)
 
 
 static void
-ngx_http_xflow_pool_free(void *data, void *p)
+ngx_http_xflow_collect_free(void *data, void *p)
 {
     ngx_http_xflow_ctx_t *ctx = data;
 

@@ -1,9 +1,9 @@
 /*
- * ngx_http_xflow_handler.h - the xflow_collect content handler.
+ * ngx_http_xflow_collect.h - the xflow_collect content handler.
  */
 
-#ifndef NGX_HTTP_XFLOW_HANDLER_H
-#define NGX_HTTP_XFLOW_HANDLER_H
+#ifndef NGX_HTTP_XFLOW_COLLECT_H
+#define NGX_HTTP_XFLOW_COLLECT_H
 
 #include "ngx_http_xflow_module.h"
 
@@ -17,4 +17,4 @@
  */
 ngx_int_t ngx_http_xflow_collect_handler(ngx_http_request_t *r);
 
-#endif /* NGX_HTTP_XFLOW_HANDLER_H */
+#endif /* NGX_HTTP_XFLOW_COLLECT_H */
