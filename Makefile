@@ -186,7 +186,8 @@ fuzz-replay: $(addprefix $(B)/fuzz-replay/,$(FUZZ_NAMES))
 	    $(B)/fuzz-replay/$$t tests/fuzz/corpus/$$t || exit 1; \
 	done
 
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -I$(CORE_DIR) -Irate_limit -D_GNU_SOURCE \
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -I$(CORE_DIR) -Irate_limit -Itests/support \
+               -D_GNU_SOURCE \
                -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 
 $(B)/fuzz/%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(CORE_SRCS) $(CORE_HDRS) \

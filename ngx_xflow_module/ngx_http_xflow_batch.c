@@ -23,13 +23,11 @@ struct ngx_http_xflow_batch_s {
     ngx_http_xflow_ack_wait_t      *wait;       /* NULL: nobody waits */
     ngx_uint_t                      pending;    /* messages not reported */
     ngx_uint_t                      failed;     /* neither sent nor spooled */
-    ngx_uint_t                      spooled;
     ngx_http_xflow_spool_waiter_t   waiter;     /* id: the last append */
     uint64_t                        ts;         /* accepted, ms */
     ngx_uint_t                      dl_topic;   /* for what Kafka refuses */
     rd_kafka_resp_err_t             last_err;
     ngx_log_t                      *log;
-    size_t                          size;       /* of the data below */
     u_char                          data[];     /* envelopes */
 };
 
@@ -51,7 +49,7 @@ static void ngx_http_xflow_batch_refused(ngx_http_xflow_batch_t *batch,
     const char *topic, const u_char *value, size_t value_len,
     rd_kafka_resp_err_t err);
 static void ngx_http_xflow_batch_release(ngx_http_xflow_batch_t *batch);
-static ngx_uint_t ngx_http_xflow_batch_produce(ngx_http_xflow_batch_t *batch,
+static void ngx_http_xflow_batch_produce(ngx_http_xflow_batch_t *batch,
     ngx_uint_t topic, rd_kafka_message_t *m, ngx_uint_t n, ngx_uint_t room);
 static ngx_int_t ngx_http_xflow_batch_wait(ngx_http_request_t *r,
     ngx_http_xflow_batch_t *batch, ngx_http_xflow_ack_wait_t *wait);
@@ -162,7 +160,6 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
     batch->dl_topic = dl_topic;
     batch->last_err = RD_KAFKA_RESP_ERR_NO_ERROR;
     batch->log = ngx_cycle->log;
-    batch->size = total;
 
     (void) xf_outbox_render(ob, batch->data, head, head_len,
                             &ngx_http_xflow_batches.ids);
@@ -185,7 +182,7 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
 
     for (t = 0; t < ntopics; t++) {
         if (count[t]) {
-            (void) ngx_http_xflow_batch_produce(batch, t, m, count[t], room);
+            ngx_http_xflow_batch_produce(batch, t, m, count[t], room);
             m += count[t];
         }
     }
@@ -208,9 +205,9 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
 
 /*
  * One topic's messages: to Kafka when it has room, else (or what it does
- * not take) to the spool.  Returns the number Kafka took.
+ * not take) to the spool.
  */
-static ngx_uint_t
+static void
 ngx_http_xflow_batch_produce(ngx_http_xflow_batch_t *batch, ngx_uint_t topic,
     rd_kafka_message_t *m, ngx_uint_t n, ngx_uint_t room)
 {
@@ -230,7 +227,7 @@ ngx_http_xflow_batch_produce(ngx_http_xflow_batch_t *batch, ngx_uint_t topic,
     }
 
     if (queued == n) {
-        return queued;
+        return;
     }
 
     name = ngx_http_xflow_kafka_topic_name(topic);
@@ -247,8 +244,6 @@ ngx_http_xflow_batch_produce(ngx_http_xflow_batch_t *batch, ngx_uint_t topic,
     if (batch->failed) {
         batch->last_err = err;
     }
-
-    return queued;
 }
 
 
@@ -466,8 +461,6 @@ ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch, const char *topic,
                                     batch->ts, 1, &id)
         == NGX_OK)
     {
-        batch->spooled++;
-
         if (id > batch->waiter.id) {
             batch->waiter.id = id;
         }

@@ -23,14 +23,14 @@
 
 static ngx_int_t ngx_http_xflow_ingest_events(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_upload_t *up, xf_outbox_t *ob,
-    ngx_uint_t overflow);
+    const xf_alloc_t *a, ngx_uint_t overflow);
 static ngx_int_t ngx_http_xflow_ingest_route(ngx_http_request_t *r,
     xf_outbox_t *ob, xf_event_t *ev, xf_format_t format,
     ngx_uint_t overflow);
 static ngx_int_t ngx_http_xflow_ingest_send(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob, ngx_uint_t wait);
-static void ngx_http_xflow_ingest_topics(ngx_http_xflow_ctx_t *ctx,
-    xf_outbox_t *ob);
+static ngx_int_t ngx_http_xflow_ingest_topics(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob);
 static void ngx_http_xflow_ingest_done(ngx_http_request_t *r,
     xf_outcome_t outcome, const char *detail);
 static void ngx_http_xflow_ingest_strip(ngx_http_request_t *r,
@@ -51,6 +51,7 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     ngx_int_t                   rc;
     ngx_uint_t                  overflow;
     xf_str_t                    app;
+    xf_alloc_t                  a;
     xf_status_t                 st;
     xf_outbox_t                 ob;
     xf_limits_t                 lim;
@@ -140,7 +141,13 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
                                             "over an event rate limit");
     }
 
-    if (ngx_http_xflow_ingest_events(r, ctx, &up, &ob, overflow) != NGX_OK) {
+    /* the outbox's memory: the request pool, uncharged (it is not
+       decoded bytes), for as long as ingest runs */
+    ngx_http_xflow_pool_allocator(&a, r->pool);
+
+    if (ngx_http_xflow_ingest_events(r, ctx, &up, &ob, &a, overflow)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -166,22 +173,14 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 /* Plan every event: valid ones by their routes, the others dead. */
 static ngx_int_t
 ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
-    xf_upload_t *up, xf_outbox_t *ob, ngx_uint_t overflow)
+    xf_upload_t *up, xf_outbox_t *ob, const xf_alloc_t *a, ngx_uint_t overflow)
 {
     ngx_uint_t                  i;
     xf_event_t                 *ev;
-    xf_alloc_t                 *a;
     xf_outbox_strip_t           strip;
     ngx_http_xflow_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
-
-    a = ngx_palloc(r->pool, sizeof(xf_alloc_t));
-    if (a == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_http_xflow_pool_allocator(a, r->pool);
 
     if (xf_outbox_init(ob, up->n, a) != XF_OK) {
         return NGX_ERROR;
@@ -410,9 +409,9 @@ ngx_http_xflow_ingest_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    ngx_http_xflow_ingest_topics(ctx, ob);
-
-    if (ngx_http_xflow_privacy_request(r, &pv) != NGX_OK) {
+    if (ngx_http_xflow_ingest_topics(r, ctx, ob) != NGX_OK
+        || ngx_http_xflow_privacy_request(r, &pv) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -457,24 +456,37 @@ ngx_http_xflow_ingest_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 }
 
 
-/* $xflow_topic: the events' topics, the UA dictionary's not counted. */
-static void
-ngx_http_xflow_ingest_topics(ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob)
+/*
+ * $xflow_topic: the events' topics, counted before the UA dictionary's
+ * message is added.  One pass, a byte per configured topic.
+ */
+static ngx_int_t
+ngx_http_xflow_ingest_topics(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
+    xf_outbox_t *ob)
 {
-    size_t  i, j;
+    size_t                       i;
+    u_char                      *seen;
+    uint32_t                     t;
+    ngx_http_xflow_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_module);
+
+    seen = ngx_pcalloc(r->pool, mcf->topics.nelts);
+    if (seen == NULL) {
+        return NGX_ERROR;
+    }
 
     for (i = 0; i < ob->n; i++) {
-        for (j = 0; j < i; j++) {
-            if (ob->out[j].topic == ob->out[i].topic) {
-                break;
-            }
-        }
+        t = ob->out[i].topic;
 
-        if (j == i) {
-            ctx->topic = ob->out[i].topic;
+        if (!seen[t]) {
+            seen[t] = 1;
+            ctx->topic = t;
             ctx->topics++;
         }
     }
+
+    return NGX_OK;
 }
 
 

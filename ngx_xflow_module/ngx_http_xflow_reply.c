@@ -282,10 +282,6 @@ ngx_http_xflow_reply_outcome(ngx_http_request_t *r, xf_outcome_t outcome,
                                           detail);
     }
 
-    if (outcome == XF_OUTCOME_ACCEPTED) {
-        return ngx_http_xflow_reply_accepted(r, ctx);
-    }
-
     /* XF_OUTCOME_METHOD_NOT_ALLOWED */
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);

@@ -3,8 +3,8 @@
  *
  * Every refusal the gateway itself decides (not a malformed body, which
  * an xf_status_t describes) has one outcome; its name is the "error"
- * code of the JSON answer, the $xflow_error variable, the error-log
- * line and the metrics label, so the four never disagree.
+ * code of the JSON answer, the $xflow_error variable and the error-log
+ * line, so the three never disagree; the metrics count by the outcome.
  */
 
 #ifndef XF_OUTCOME_H

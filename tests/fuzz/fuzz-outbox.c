@@ -20,54 +20,10 @@
 
 #include "xf_json.h"
 #include "xf_outbox.h"
+#include "xf_arena.h"
 
 
 #define FUZZ_TOPICS  5
-
-
-/* An arena: the outbox frees only its arrays, members go with it. */
-typedef struct fuzz_block_s  fuzz_block_t;
-
-struct fuzz_block_s {
-    fuzz_block_t  *next;
-    max_align_t    data[];
-};
-
-
-static void *
-fuzz_alloc(void *data, size_t size)
-{
-    fuzz_block_t  **head = data, *b;
-
-    b = malloc(sizeof(fuzz_block_t) + size);
-    if (b == NULL) {
-        return NULL;
-    }
-
-    b->next = *head;
-    *head = b;
-
-    return b->data;
-}
-
-
-static void
-fuzz_free(void *data, void *p)
-{
-    /* the arena goes at once at the end */
-}
-
-
-static void
-fuzz_arena_free(fuzz_block_t *b)
-{
-    fuzz_block_t  *next;
-
-    for ( ; b; b = next) {
-        next = b->next;
-        free(b);
-    }
-}
 
 
 static xf_status_t
@@ -119,15 +75,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     xf_outbox_strip_t    strip;
     xf_outbox_request_t  what;
 
-    fuzz_block_t        *arena;
     xf_alloc_t           a;
+    xf_arena_block_t    *arena;
 
     static const char  head[] = "\",\"ts\":1,\"src\":\"json\"";
 
     arena = NULL;
-    a.alloc = fuzz_alloc;
-    a.free = fuzz_free;
-    a.data = &arena;
+    a = xf_arena(&arena);
 
     if (xf_outbox_init(&ob, 1, &a) != XF_OK) {
         return 0;
@@ -136,7 +90,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* per message: 1 the payload must be valid JSON */
     kind = calloc(size * 4 + 1, sizeof(unsigned));
     if (kind == NULL) {
-        fuzz_arena_free(arena);
+        xf_arena_free(arena);
         return 0;
     }
 
@@ -298,7 +252,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(kind);
 
     xf_outbox_free(&ob);
-    fuzz_arena_free(arena);
+    xf_arena_free(arena);
 
     return 0;
 }

@@ -11,9 +11,30 @@
 #include "xf_outbox.h"
 #include "xf_outcome.h"
 #include "xf_json.h"
+#include "xf_arena.h"
 
 
 #define S(lit)  ((xf_str_t) { (const u_char *) (lit), sizeof(lit) - 1 })
+
+
+/* Each test's memory, as a request pool: it goes at teardown. */
+static xf_arena_block_t  *arena;
+static xf_alloc_t         pool;
+
+
+static void
+arena_setup(void)
+{
+    arena = NULL;
+    pool = xf_arena(&arena);
+}
+
+
+static void
+arena_teardown(void)
+{
+    xf_arena_free(arena);
+}
 
 
 /* Strip callbacks: "strip" rewrites every event to {"s":1} and empties
@@ -99,7 +120,7 @@ START_TEST(test_event_routed_copies_share_envelope)
         { 1, XF_ROUTE_KEY_NONE }
     };
 
-    ck_assert_int_eq(xf_outbox_init(&ob, 1, &xf_alloc_libc), XF_OK);
+    ck_assert_int_eq(xf_outbox_init(&ob, 1, &pool), XF_OK);
     ck_assert_int_eq(xf_outbox_event(&ob, t, 3, &id, &app,
                                      (const u_char *) "{\"e\":1}", 7), XF_OK);
     ck_assert_uint_eq(ob.n, 3);
@@ -132,7 +153,7 @@ START_TEST(test_event_without_app_has_no_member)
     xf_outbox_t        ob;
     xf_route_target_t  t = { 0, XF_ROUTE_KEY_DISTINCT };
 
-    ck_assert_int_eq(xf_outbox_init(&ob, 1, &xf_alloc_libc), XF_OK);
+    ck_assert_int_eq(xf_outbox_init(&ob, 1, &pool), XF_OK);
     ck_assert_int_eq(xf_outbox_event(&ob, &t, 1, &id, &app,
                                      (const u_char *) "{}", 2), XF_OK);
 
@@ -153,7 +174,7 @@ START_TEST(test_outbox_grows)
     xf_outbox_t        ob;
     xf_route_target_t  t = { 0, XF_ROUTE_KEY_DISTINCT };
 
-    ck_assert_int_eq(xf_outbox_init(&ob, 1, &xf_alloc_libc), XF_OK);
+    ck_assert_int_eq(xf_outbox_init(&ob, 1, &pool), XF_OK);
 
     for (i = 0; i < 100; i++) {
         t.topic = i % 3;
@@ -200,7 +221,7 @@ START_TEST(test_dead_letter_shapes)
     xf_str_t     app = S("x");
     xf_outbox_t  ob;
 
-    ck_assert_int_eq(xf_outbox_init(&ob, 1, &xf_alloc_libc), XF_OK);
+    ck_assert_int_eq(xf_outbox_init(&ob, 1, &pool), XF_OK);
     ck_assert_int_eq(xf_outbox_dead_letter(&ob, 4,
                          (const u_char *) dead_letters[_i].bytes,
                          strlen(dead_letters[_i].bytes), &app, "r", NULL,
@@ -228,7 +249,7 @@ START_TEST(test_dead_letter_strips_app)
     xf_str_t     app = S("secret");
     xf_outbox_t  ob;
 
-    ck_assert_int_eq(xf_outbox_init(&ob, 1, &xf_alloc_libc), XF_OK);
+    ck_assert_int_eq(xf_outbox_init(&ob, 1, &pool), XF_OK);
     ck_assert_int_eq(xf_outbox_dead_letter(&ob, 0, (const u_char *) "{}", 2,
                                            &app, "r", NULL, &strips), XF_OK);
 
@@ -252,14 +273,14 @@ START_TEST(test_request_dead_letter)
         S("POST"), S("/c?\"q\""), S("text/plain"), S("")
     };
 
-    ck_assert_int_eq(xf_outbox_request_member(&what, &xf_alloc_libc, &member),
+    ck_assert_int_eq(xf_outbox_request_member(&what, &pool, &member),
                      XF_OK);
     ck_assert_uint_eq(member.len, strlen(",\"request\":{\"method\":\"POST\","
                       "\"uri\":\"/c?\\\"q\\\"\",\"content_type\":"
                       "\"text/plain\",\"content_encoding\":\"\"}"));
 
     /* a whole request is withheld when fields are stripped: no walk */
-    ck_assert_int_eq(xf_outbox_init(&ob, 1, &xf_alloc_libc), XF_OK);
+    ck_assert_int_eq(xf_outbox_init(&ob, 1, &pool), XF_OK);
     ck_assert_int_eq(xf_outbox_dead_letter(&ob, 0, (const u_char *) "{}", 2,
                                            &app, "json_syntax", &member,
                                            &strips), XF_OK);
@@ -272,7 +293,6 @@ START_TEST(test_request_dead_letter)
                    "\"text/plain\",\"content_encoding\":\"\"},"
                    "\"raw\":\"withheld\",\"raw_len\":2,\"event\":null}");
     free(buf);
-    free((void *) member.data);
     xf_outbox_free(&ob);
 }
 END_TEST
@@ -288,7 +308,7 @@ START_TEST(test_raw_message_and_group)
         { 2, XF_ROUTE_KEY_DISTINCT }, { 0, XF_ROUTE_KEY_DISTINCT }
     };
 
-    ck_assert_int_eq(xf_outbox_init(&ob, 2, &xf_alloc_libc), XF_OK);
+    ck_assert_int_eq(xf_outbox_init(&ob, 2, &pool), XF_OK);
     ck_assert_int_eq(xf_outbox_event(&ob, t, 2, &id, &app,
                                      (const u_char *) "{}", 2), XF_OK);
     ck_assert_int_eq(xf_outbox_raw(&ob, 2, &key, (const u_char *) "{\"ua\":1}",
@@ -327,7 +347,7 @@ START_TEST(test_envelope_id_round_trip)
     xf_outbox_t        ob;
     xf_route_target_t  t = { 0, XF_ROUTE_KEY_NONE };
 
-    ck_assert_int_eq(xf_outbox_init(&ob, 2, &xf_alloc_libc), XF_OK);
+    ck_assert_int_eq(xf_outbox_init(&ob, 2, &pool), XF_OK);
     ck_assert_int_eq(xf_outbox_event(&ob, &t, 1, &id, &app,
                                      (const u_char *) "{}", 2), XF_OK);
     ck_assert_int_eq(xf_outbox_event(&ob, &t, 1, &id, &app,
@@ -401,6 +421,7 @@ make_outbox_suite(void)
     s = suite_create("outbox");
 
     tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, arena_setup, arena_teardown);
     tcase_add_test(tc, test_event_routed_copies_share_envelope);
     tcase_add_test(tc, test_event_without_app_has_no_member);
     tcase_add_test(tc, test_outbox_grows);
