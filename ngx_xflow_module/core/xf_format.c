@@ -1,8 +1,9 @@
 /*
  * xf_format.c - the adapter table and what goes through it: format
- * names, automatic detection and xf_format_parse().  Each format's
- * callbacks are in its own xf_format_<name>.c; the helpers they share
- * (and xf_format_free(), which returns what they allocated) in
+ * names, automatic detection, xf_format_parse() and the per-format facts
+ * the glue asks for (xf_format_retry_status() and the like).  Each
+ * format's callbacks are in its own xf_format_<name>.c; the helpers they
+ * share (and xf_format_free(), which returns what they allocated) in
  * xf_format_impl.c.
  *
  * Automatic detection (XF_FMT_AUTO), first match wins:
@@ -104,6 +105,15 @@ static const xf_format_t  xf_fmt_sniff_order[] = {
 };
 
 
+/* The entry of f; plain JSON's for a value out of range. */
+
+static const xf_fmt_adapter_t *
+xf_fmt_adapter(xf_format_t f)
+{
+    return &xf_fmt_adapters[(unsigned) f < XF_FMT_MAX ? f : XF_FMT_JSON];
+}
+
+
 const char *
 xf_format_name(xf_format_t f)
 {
@@ -131,6 +141,43 @@ xf_format_parse_name(const u_char *p, size_t len, xf_format_t *f)
     }
 
     return XF_ERR_FORM;
+}
+
+
+unsigned
+xf_format_retry_status(xf_format_t f, unsigned throttle)
+{
+    unsigned  status;
+
+    status = xf_fmt_adapter(f)->retry_status;
+
+    if (status == 0) {
+        /* plain JSON: 429 says "you", 503 says "us" */
+        status = throttle ? 429 : 503;
+    }
+
+    return status;
+}
+
+
+unsigned
+xf_format_error_code(xf_format_t f)
+{
+    return xf_fmt_adapter(f)->error_code;
+}
+
+
+unsigned
+xf_format_takes_get(xf_format_t f)
+{
+    return xf_fmt_adapter(f)->takes_get;
+}
+
+
+const char *
+xf_format_cookie(xf_format_t f)
+{
+    return xf_fmt_adapter(f)->cookie;
 }
 
 

@@ -158,4 +158,40 @@ xf_status_t xf_format_parse(const xf_request_t *req, const xf_limits_t *lim,
 void xf_format_free(xf_upload_t *out, const xf_alloc_t *a);
 
 
+/*
+ * Per-format facts for the glue, from the adapter table (xf_format.c);
+ * f may be any value (XF_FMT_AUTO: before a format is known; a value out
+ * of range gets what plain JSON gets).  They allocate nothing.
+ */
+
+/*
+ * The HTTP status that makes the format's SDK send again later: 503 for
+ * SDKs that drop a batch on any 4xx (Sensors, PostHog) and for auto (the
+ * format is not known yet: what every SDK retries), 429 for those that
+ * retry it and honour x-ratelimit-reset (Segment, Snowplow); else 429
+ * when throttle (a rate limit said no: the client sends too much) and
+ * 503 when the gateway is overloaded.
+ */
+unsigned xf_format_retry_status(xf_format_t f, unsigned throttle);
+
+/*
+ * 1 when an error body must carry the HTTP status as "code" (Amplitude's
+ * SDKs read it from the body and retry a JSON answer without it), else 0.
+ */
+unsigned xf_format_error_code(xf_format_t f);
+
+/*
+ * 1 when a GET (or HEAD) may be an upload (a beacon, a pixel, remote
+ * config), so that GET belongs in Allow; 0 for plain JSON.
+ */
+unsigned xf_format_takes_get(xf_format_t f);
+
+/*
+ * The name of the cookie the format's adapter reads from
+ * xf_request_t.cookie ("sp", Snowplow's network user id; auto too, as it
+ * may pick Snowplow), or NULL when it reads none: the glue need not hand
+ * any cookie over.  A static string.
+ */
+const char *xf_format_cookie(xf_format_t f);
+
 #endif /* XF_FORMAT_H */
