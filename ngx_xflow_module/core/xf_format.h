@@ -114,9 +114,17 @@ typedef struct {
 } xf_upload_t;
 
 
-/* "auto", "json", "sensors", "posthog", "segment", "snowplow",
-   "mixpanel", "amplitude". */
+/*
+ * The format's name, as the xflow_format directive spells it: "auto",
+ * "json", "sensors", "posthog", "segment", "snowplow", "mixpanel",
+ * "amplitude"; "unknown" out of range.  A static string.
+ */
 const char *xf_format_name(xf_format_t f);
+
+/*
+ * The format named p..len (exactly, case-sensitive) into *f: XF_OK, or
+ * XF_ERR_FORM for no such name.
+ */
 xf_status_t xf_format_parse_name(const u_char *p, size_t len,
     xf_format_t *f);
 
@@ -151,110 +159,39 @@ void xf_format_free(xf_upload_t *out, const xf_alloc_t *a);
 
 
 /*
- * For the adapters (xf_format*.c) only: the glue needs none of this.
- *
- * An adapter finds the layers of its format, charges every byte a nested
- * layer produces with xf_fmt_charge() (through the helpers), and adds
- * events with xf_fmt_event(), which applies the per-event checks and
- * calls the adapter's fields callback for the name, distinct id and app.
+ * Per-format facts for the glue, from the adapter table (xf_format.c);
+ * f may be any value (XF_FMT_AUTO: before a format is known; a value out
+ * of range gets what plain JSON gets).  They allocate nothing.
  */
-
-typedef struct xf_fmt_ctx_s  xf_fmt_ctx_t;
 
 /*
- * Set ev->name, ev->distinct_id and ev->app from the event object at
- * ev->p.  Returns XF_OK, XF_ERR_MISSING_FIELD (the event goes to the
- * dead-letter topic) or XF_ERR_NOMEM (the request fails).
+ * The HTTP status that makes the format's SDK send again later: 503 for
+ * SDKs that drop a batch on any 4xx (Sensors, PostHog) and for auto (the
+ * format is not known yet: what every SDK retries), 429 for those that
+ * retry it and honour x-ratelimit-reset (Segment, Snowplow); else 429
+ * when throttle (a rate limit said no: the client sends too much) and
+ * 503 when the gateway is overloaded.
  */
-typedef xf_status_t (*xf_fmt_fields_pt)(xf_fmt_ctx_t *ctx, xf_event_t *ev);
+unsigned xf_format_retry_status(xf_format_t f, unsigned throttle);
 
-struct xf_fmt_ctx_s {
-    const xf_request_t  *req;
-    const xf_limits_t   *lim;
-    const xf_alloc_t    *a;
-    xf_upload_t         *up;
-    xf_fmt_fields_pt     fields;
-    xf_status_t          force;     /* not XF_OK: every event's error */
-    xf_str_t             route;     /* segment: type implied by the path */
-    xf_str_t             nuid;      /* snowplow: network user id */
-
-    /*
-     * Members the format's fields callback wants from every JSON event,
-     * found by the validating split itself (xf_json_split_t.keys): set by
-     * the format, used by xf_fmt_json; while xf_fmt_event runs for an
-     * event of such a split, values and found are that event's findings.
-     */
-    const xf_json_key_t *keys;
-    size_t               nkeys;
-    const xf_json_span_t *values;
-    uint32_t             found;
-};
-
-/* A buffer freed with the upload; NULL when out of memory. */
-void *xf_fmt_alloc(xf_fmt_ctx_t *ctx, size_t size);
-/* Count n decoded bytes: XF_OK or XF_ERR_TOO_LARGE. */
-xf_status_t xf_fmt_charge(xf_fmt_ctx_t *ctx, size_t n);
-/* Field key of a form, percent-decoded: XF_OK, XF_ERR_EMPTY (absent),
-   XF_ERR_FORM (bad or duplicate), XF_ERR_TOO_LARGE, XF_ERR_NOMEM. */
-xf_status_t xf_fmt_form_field(xf_fmt_ctx_t *ctx, const u_char *form,
-    size_t len, const char *key, unsigned flags, xf_str_t *out);
-/* Replace *s by its base64 decoding, then gunzip it if it is gzip. */
-xf_status_t xf_fmt_unbase64(xf_fmt_ctx_t *ctx, xf_str_t *s);
-/* Replace the form *s by its data= field as JSON: the field as sent when
-   it is plain JSON, else base64 (then gunzipped if gzip), as PostHog and
-   Mixpanel send it.  *was_base64 says which.  XF_ERR_FORM for a bad
-   form; the errors of xf_fmt_form_field and xf_fmt_unbase64. */
-xf_status_t xf_fmt_data_field(xf_fmt_ctx_t *ctx, xf_str_t *s,
-    int *was_base64);
-/* Replace *s by its gunzipped bytes if it starts with the gzip magic. */
-xf_status_t xf_fmt_gunzip(xf_fmt_ctx_t *ctx, xf_str_t *s);
-/* A top-level member as text: a string unescaped, a number as written;
-   XF_ERR_EMPTY when absent or of another type. */
-xf_status_t xf_fmt_text(xf_fmt_ctx_t *ctx, const u_char *obj, size_t len,
-    const char *key, xf_str_t *out);
-/* The first of keys (NULL-terminated) xf_fmt_text() finds, in one pass. */
-xf_status_t xf_fmt_text_any(xf_fmt_ctx_t *ctx, const u_char *obj,
-    size_t len, const char *const *keys, xf_str_t *out);
-/* Several fields in one pass: keys[k] fills outs[roles[k]], the first
-   usable key of a role (in keys' order) wins; absent roles stay as they
-   are.  At most 32 keys.  XF_OK or XF_ERR_NOMEM. */
-xf_status_t xf_fmt_texts(xf_fmt_ctx_t *ctx, const u_char *obj, size_t len,
-    const xf_json_key_t *keys, const uint8_t *roles, size_t nkeys,
-    xf_str_t *outs);
-/* Add an event with the given error and no fields. */
-xf_status_t xf_fmt_add(xf_fmt_ctx_t *ctx, const u_char *p, size_t len,
-    xf_status_t error, xf_event_t **ev);
-/* Add one validated JSON value as an event, with the per-event checks. */
-xf_status_t xf_fmt_event(xf_fmt_ctx_t *ctx, const u_char *p, size_t len,
-    xf_json_type_t type);
 /*
- * Split JSON text into events (object, array of events, NDJSON).  When
- * wrapper is not NULL and the text is one object with an array member of
- * that name, the array's elements are the events, and the first of
- * app_keys the object has becomes the request's app if it has none.
+ * 1 when an error body must carry the HTTP status as "code" (Amplitude's
+ * SDKs read it from the body and retry a JSON answer without it), else 0.
  */
-xf_status_t xf_fmt_json(xf_fmt_ctx_t *ctx, const u_char *p, size_t len,
-    const char *wrapper, const char *const *app_keys);
-/* Whether a string equals a C string. */
-int xf_fmt_eq(xf_str_t s, const char *c);
-/* Whether the path, without trailing slashes, ends in the segments of
-   suffix ("/e", "/i/v0/e"). */
-int xf_fmt_path_ends(xf_str_t path, const char *suffix);
+unsigned xf_format_error_code(xf_format_t f);
 
-xf_status_t xf_format_json(xf_fmt_ctx_t *ctx);
-xf_status_t xf_format_sensors(xf_fmt_ctx_t *ctx);
-xf_status_t xf_format_posthog(xf_fmt_ctx_t *ctx);
-xf_status_t xf_format_segment(xf_fmt_ctx_t *ctx);
-xf_status_t xf_format_snowplow(xf_fmt_ctx_t *ctx);
-xf_status_t xf_format_mixpanel(xf_fmt_ctx_t *ctx);
-xf_status_t xf_format_amplitude(xf_fmt_ctx_t *ctx);
+/*
+ * 1 when a GET (or HEAD) may be an upload (a beacon, a pixel, remote
+ * config), so that GET belongs in Allow; 0 for plain JSON.
+ */
+unsigned xf_format_takes_get(xf_format_t f);
 
-/* Route tests for auto detection. */
-int xf_format_posthog_route(const xf_request_t *req);
-int xf_format_segment_route(const xf_request_t *req);
-int xf_format_snowplow_route(const xf_request_t *req);
-int xf_format_sensors_route(const xf_request_t *req);
-int xf_format_mixpanel_route(const xf_request_t *req);
-int xf_format_amplitude_route(const xf_request_t *req);
+/*
+ * The name of the cookie the format's adapter reads from
+ * xf_request_t.cookie ("sp", Snowplow's network user id; auto too, as it
+ * may pick Snowplow), or NULL when it reads none: the glue need not hand
+ * any cookie over.  A static string.
+ */
+const char *xf_format_cookie(xf_format_t f);
 
 #endif /* XF_FORMAT_H */

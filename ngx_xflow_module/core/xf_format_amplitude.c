@@ -22,13 +22,22 @@
 
 #include <string.h>
 
-#include "xf_format.h"
+#include "xf_format_impl.h"
 
 
 static xf_status_t xf_amplitude_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev);
 
 
 static const char *const  xf_amplitude_body_keys[] = { "api_key", NULL };
+
+static const xf_json_key_t  xf_amplitude_keys[] = {
+    xf_fmt_key("event_type"), xf_fmt_key("user_id"),
+    xf_fmt_key("device_id"), xf_fmt_key("api_key")
+};
+
+static const uint8_t  xf_amplitude_roles[] = {
+    XF_FMT_NAME, XF_FMT_ID, XF_FMT_ID, XF_FMT_APP
+};
 
 
 int
@@ -38,69 +47,38 @@ xf_format_amplitude_route(const xf_request_t *req)
 }
 
 
+/*
+ * The body ({"api_key", "events":[...]}, or bare events) as events.
+ * Returns XF_OK or the errors of xf_fmt_body_json(); events point into
+ * the body or into upload buffers.
+ */
+
 xf_status_t
 xf_format_amplitude(xf_fmt_ctx_t *ctx)
 {
-    xf_str_t     text;
-    xf_status_t  rc;
-
     ctx->fields = xf_amplitude_fields;
-    ctx->up->reply = XF_REPLY_AMPLITUDE;
+    ctx->keys = xf_amplitude_keys;
+    ctx->roles = xf_amplitude_roles;
+    ctx->nkeys = xf_fmt_nelts(xf_amplitude_roles);
 
-    text.data = ctx->req->body;
-    text.len = ctx->req->body_len;
-
-    rc = xf_fmt_gunzip(ctx, &text);
-    if (rc != XF_OK) {
-        return rc;
-    }
-
-    return xf_fmt_json(ctx, text.data, text.len, "events",
-                       xf_amplitude_body_keys);
+    return xf_fmt_body_json(ctx, "events", xf_amplitude_body_keys);
 }
 
 
-enum {
-    XF_AMP_NAME = 0, XF_AMP_ID, XF_AMP_KEY, XF_AMP_NROLES
-};
-
-#define xf_key(s)  { s, sizeof(s) - 1 }
-
-static const xf_json_key_t  xf_amplitude_keys[] = {
-    xf_key("event_type"), xf_key("user_id"), xf_key("device_id"),
-    xf_key("api_key")
-};
-
-static const uint8_t  xf_amplitude_roles[] = {
-    XF_AMP_NAME, XF_AMP_ID, XF_AMP_ID, XF_AMP_KEY
-};
-
+/* The fields callback (xf_fmt_fields_pt): a name, an id and a key. */
 
 static xf_status_t
 xf_amplitude_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev)
 {
-    xf_str_t     f[XF_AMP_NROLES];
     xf_status_t  rc;
 
-    memset(f, 0, sizeof(f));
-
-    rc = xf_fmt_texts(ctx, ev->p, ev->len, xf_amplitude_keys,
-                      xf_amplitude_roles, sizeof(xf_amplitude_roles), f);
-    if (rc != XF_OK) {
-        return rc;
-    }
-
-    if (f[XF_AMP_ID].len == 0) {
+    if (ev->distinct_id.len == 0) {
         /* "user_id": "" beside a device_id */
-        rc = xf_fmt_text(ctx, ev->p, ev->len, "device_id", &f[XF_AMP_ID]);
+        rc = xf_fmt_text(ctx, ev->p, ev->len, "device_id", &ev->distinct_id);
         if (rc == XF_ERR_NOMEM) {
             return rc;
         }
     }
-
-    ev->name = f[XF_AMP_NAME];
-    ev->distinct_id = f[XF_AMP_ID];
-    ev->app = f[XF_AMP_KEY];
 
     if (ev->name.len == 0 || ev->distinct_id.len == 0
         || (ev->app.len == 0 && ctx->up->app.len == 0))

@@ -44,18 +44,12 @@
 
 #include <string.h>
 
-#include "xf_form.h"
-#include "xf_format.h"
+#include "xf_format_impl.h"
 
 
-static xf_status_t xf_mixpanel_text(xf_fmt_ctx_t *ctx, xf_str_t *s);
 static xf_status_t xf_mixpanel_surrogates(xf_fmt_ctx_t *ctx, xf_str_t *s);
 static xf_status_t xf_mixpanel_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev);
 
-
-static const char *const  xf_mixpanel_routes[] = {
-    "/track", "/engage", "/groups", "/import", NULL
-};
 
 /* The operations of a profile or group update, in Mixpanel's order. */
 static const char *const  xf_mixpanel_ops[] = {
@@ -63,25 +57,21 @@ static const char *const  xf_mixpanel_ops[] = {
     "$delete", NULL
 };
 
+static const char *const  xf_mixpanel_query_app_keys[] = {
+    "token", "project", NULL
+};
 
-int
-xf_format_mixpanel_route(const xf_request_t *req)
-{
-    const char *const  *r;
 
-    for (r = xf_mixpanel_routes; *r != NULL; r++) {
-        if (xf_fmt_path_ends(req->path, *r)) {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
+/*
+ * The body, or the query's data=, as events.  Returns XF_OK or the
+ * errors of the nested layers and of xf_fmt_json(); events point into
+ * the request or into upload buffers.
+ */
 
 xf_status_t
 xf_format_mixpanel(xf_fmt_ctx_t *ctx)
 {
+    int                  b64;
     xf_str_t             text, flag;
     xf_status_t          rc;
     const xf_request_t  *req;
@@ -89,7 +79,6 @@ xf_format_mixpanel(xf_fmt_ctx_t *ctx)
     req = ctx->req;
 
     ctx->fields = xf_mixpanel_fields;
-    ctx->up->reply = XF_REPLY_MIXPANEL;
 
     /* The flags are the SDK's own: a malformed one is no flag. */
 
@@ -106,68 +95,26 @@ xf_format_mixpanel(xf_fmt_ctx_t *ctx)
         ctx->up->reply = XF_REPLY_MIXPANEL_VERBOSE;
     }
 
-    rc = xf_fmt_form_field(ctx, req->query.data, req->query.len, "token", 0,
-                           &ctx->up->app);
-    if (rc == XF_ERR_EMPTY) {
-        rc = xf_fmt_form_field(ctx, req->query.data, req->query.len,
-                               "project", 0, &ctx->up->app);
-    }
-
-    if (rc == XF_ERR_NOMEM) {
-        return rc;
-    }
-
-    if (rc != XF_OK) {
-        ctx->up->app.data = NULL;
-        ctx->up->app.len = 0;
-    }
-
-    rc = xf_mixpanel_text(ctx, &text);
+    rc = xf_fmt_query_app(ctx, xf_mixpanel_query_app_keys);
     if (rc != XF_OK) {
         return rc;
     }
 
-    return xf_fmt_json(ctx, text.data, text.len, NULL, NULL);
-}
+    /* the body, or its (or the query's) data= unless it is JSON */
+    rc = xf_fmt_data_upload(ctx, NULL, &text, &b64);
+    if (rc != XF_OK) {
+        return rc;
+    }
 
-
-/* The JSON text of an upload: the body, or its (or the query's) data=. */
-
-static xf_status_t
-xf_mixpanel_text(xf_fmt_ctx_t *ctx, xf_str_t *s)
-{
-    int                  b64;
-    xf_status_t          rc;
-    const xf_request_t  *req;
-
-    req = ctx->req;
-
-    if (req->body_len == 0) {
-        /* GET /track?data=...: the image transport, or an old browser */
-        s->data = req->query.data;
-        s->len = req->query.len;
-
-    } else {
-        s->data = req->body;
-        s->len = req->body_len;
-
-        rc = xf_fmt_gunzip(ctx, s);
+    if (b64) {
+        /* the SDK's own base64 encoder writes CESU-8 surrogates */
+        rc = xf_mixpanel_surrogates(ctx, &text);
         if (rc != XF_OK) {
             return rc;
         }
-
-        if (s->len > 0 && (s->data[0] == '{' || s->data[0] == '[')) {
-            return XF_OK;
-        }
     }
 
-    rc = xf_fmt_data_field(ctx, s, &b64);
-    if (rc != XF_OK || !b64) {
-        return rc;
-    }
-
-    /* the SDK's own base64 encoder writes CESU-8 surrogates */
-    return xf_mixpanel_surrogates(ctx, s);
+    return xf_fmt_json(ctx, text.data, text.len, NULL, NULL);
 }
 
 
@@ -231,10 +178,7 @@ xf_mixpanel_surrogates(xf_fmt_ctx_t *ctx, xf_str_t *s)
         }
     }
 
-    s->data = dst;
-    s->len = d - dst;
-
-    return xf_fmt_charge(ctx, s->len);
+    return xf_fmt_produced(ctx, s, dst, d - dst);
 }
 
 
@@ -264,11 +208,9 @@ enum {
     XF_MP_GROUP_ID, XF_MP_NROLES
 };
 
-#define xf_key(s)  { s, sizeof(s) - 1 }
-
 static const xf_json_key_t  xf_mixpanel_keys[] = {
-    xf_key("event"), xf_key("$token"), xf_key("$distinct_id"),
-    xf_key("$group_key"), xf_key("$group_id")
+    xf_fmt_key("event"), xf_fmt_key("$token"), xf_fmt_key("$distinct_id"),
+    xf_fmt_key("$group_key"), xf_fmt_key("$group_id")
 };
 
 static const uint8_t  xf_mixpanel_roles[] = {
@@ -277,13 +219,15 @@ static const uint8_t  xf_mixpanel_roles[] = {
 };
 
 static const xf_json_key_t  xf_mixpanel_prop_keys[] = {
-    xf_key("token"), xf_key("distinct_id")
+    xf_fmt_key("token"), xf_fmt_key("distinct_id")
 };
 
 static const uint8_t  xf_mixpanel_prop_roles[] = {
     XF_MP_TOKEN, XF_MP_DISTINCT
 };
 
+
+/* The fields callback (xf_fmt_fields_pt): by the kind of update. */
 
 static xf_status_t
 xf_mixpanel_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev)

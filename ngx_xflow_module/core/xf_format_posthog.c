@@ -30,12 +30,11 @@
 #include <string.h>
 
 #include "xf_form.h"
-#include "xf_format.h"
+#include "xf_format_impl.h"
 
 
 static int xf_posthog_config_path(xf_str_t path, xf_str_t *token);
 static xf_status_t xf_posthog_config(xf_fmt_ctx_t *ctx);
-static xf_status_t xf_posthog_text(xf_fmt_ctx_t *ctx, xf_str_t *s);
 static xf_status_t xf_posthog_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev);
 
 
@@ -64,33 +63,41 @@ static const char *const  xf_posthog_id_keys[] = {
 };
 
 
-static int
-xf_posthog_route_in(xf_str_t path, const char *const *routes)
-{
-    for ( /* void */ ; *routes != NULL; routes++) {
-        if (xf_fmt_path_ends(path, *routes)) {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
 int
 xf_format_posthog_route(const xf_request_t *req)
 {
     xf_str_t  token;
 
-    return xf_posthog_route_in(req->path, xf_posthog_event_routes)
-           || xf_posthog_route_in(req->path, xf_posthog_config_routes)
+    return xf_fmt_path_ends_any(req->path, xf_posthog_event_routes)
+           || xf_fmt_path_ends_any(req->path, xf_posthog_config_routes)
            || xf_posthog_config_path(req->path, &token);
 }
 
 
+int
+xf_format_posthog_sniff(const xf_request_t *req)
+{
+    xf_form_field_t  f;
+
+    return xf_fmt_sniff_data_form(req)
+           && xf_form_get(req->query.data, req->query.len, "compression",
+                          11, &f) == XF_OK
+           && f.value_len == 6 && memcmp(f.value, "base64", 6) == 0;
+}
+
+
+/*
+ * An upload, or a remote config request (no event, the token in
+ * ctx->up->token).  Returns XF_OK, XF_ERR_ENCODING_UNKNOWN (lz64), or
+ * the errors of the nested layers and of xf_fmt_json(); events point
+ * into the body or into upload buffers, the token into the path, the
+ * query, the body or an upload buffer.
+ */
+
 xf_status_t
 xf_format_posthog(xf_fmt_ctx_t *ctx)
 {
+    int                  b64;
     u_char              *dst;
     xf_str_t             text, token, c;
     xf_status_t          rc;
@@ -99,7 +106,6 @@ xf_format_posthog(xf_fmt_ctx_t *ctx)
     req = ctx->req;
 
     ctx->fields = xf_posthog_fields;
-    ctx->up->reply = XF_REPLY_POSTHOG;
 
     if (xf_posthog_config_path(req->path, &token)) {
         ctx->up->reply = XF_REPLY_POSTHOG_CONFIG;
@@ -126,7 +132,7 @@ xf_format_posthog(xf_fmt_ctx_t *ctx)
         return XF_OK;
     }
 
-    if (xf_posthog_route_in(req->path, xf_posthog_config_routes)) {
+    if (xf_fmt_path_ends_any(req->path, xf_posthog_config_routes)) {
         ctx->up->reply = XF_REPLY_POSTHOG_CONFIG;
         return xf_posthog_config(ctx);
     }
@@ -142,7 +148,8 @@ xf_format_posthog(xf_fmt_ctx_t *ctx)
         return rc;
     }
 
-    rc = xf_posthog_text(ctx, &text);
+    /* gzip, then the base64 form: GET /e/?data=..., or a body data=... */
+    rc = xf_fmt_data_upload(ctx, "data=", &text, &b64);
     if (rc != XF_OK) {
         return rc;
     }
@@ -152,48 +159,12 @@ xf_format_posthog(xf_fmt_ctx_t *ctx)
 }
 
 
-/* The JSON text of an upload: peel gzip and the base64 form. */
-
-static xf_status_t
-xf_posthog_text(xf_fmt_ctx_t *ctx, xf_str_t *s)
-{
-    int                  form, b64;
-    xf_status_t          rc;
-    const xf_request_t  *req;
-
-    req = ctx->req;
-
-    if (req->body_len == 0) {
-        /* GET /e/?data=... */
-        s->data = req->query.data;
-        s->len = req->query.len;
-        form = 1;
-
-    } else {
-        s->data = req->body;
-        s->len = req->body_len;
-
-        rc = xf_fmt_gunzip(ctx, s);
-        if (rc != XF_OK) {
-            return rc;
-        }
-
-        form = (s->len >= 5 && memcmp(s->data, "data=", 5) == 0);
-    }
-
-    if (!form) {
-        return XF_OK;
-    }
-
-    return xf_fmt_data_field(ctx, s, &b64);
-}
-
-
 /* /decide/, /flags/: the token if the body gives it, never an error. */
 
 static xf_status_t
 xf_posthog_config(xf_fmt_ctx_t *ctx)
 {
+    int              b64;
     size_t           end, err;
     xf_str_t         text;
     xf_status_t      rc;
@@ -209,7 +180,7 @@ xf_posthog_config(xf_fmt_ctx_t *ctx)
 
     ctx->up->token.len = 0;
 
-    rc = xf_posthog_text(ctx, &text);
+    rc = xf_fmt_data_upload(ctx, "data=", &text, &b64);
     if (rc != XF_OK) {
         return rc == XF_ERR_NOMEM ? rc : XF_OK;
     }
@@ -288,6 +259,8 @@ xf_posthog_config_path(xf_str_t path, xf_str_t *token)
     return 1;
 }
 
+
+/* The fields callback (xf_fmt_fields_pt): "event" and an id required. */
 
 static xf_status_t
 xf_posthog_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev)

@@ -26,7 +26,7 @@
 
 #include "xf_base64.h"
 #include "xf_form.h"
-#include "xf_format.h"
+#include "xf_format_impl.h"
 
 
 typedef struct {
@@ -80,15 +80,20 @@ xf_format_segment_route(const xf_request_t *req)
 }
 
 
+/*
+ * The body (a batch or one call) as events.  Returns XF_OK or the errors
+ * of xf_fmt_gunzip() and xf_fmt_json(); events point into the body or
+ * into upload buffers, the app (a hashed key, or the query's) into
+ * upload buffers or the query.
+ */
+
 xf_status_t
 xf_format_segment(xf_fmt_ctx_t *ctx)
 {
-    xf_str_t                   text;
     xf_status_t                rc;
     const xf_segment_route_t  *r;
 
     ctx->fields = xf_segment_fields;
-    ctx->up->reply = XF_REPLY_SEGMENT;
 
     r = xf_segment_find(ctx->req);
 
@@ -111,16 +116,7 @@ xf_format_segment(xf_fmt_ctx_t *ctx)
         }
     }
 
-    text.data = ctx->req->body;
-    text.len = ctx->req->body_len;
-
-    rc = xf_fmt_gunzip(ctx, &text);
-    if (rc != XF_OK) {
-        return rc;
-    }
-
-    return xf_fmt_json(ctx, text.data, text.len, "batch",
-                       xf_segment_key_keys);
+    return xf_fmt_body_json(ctx, "batch", xf_segment_key_keys);
 }
 
 
@@ -202,6 +198,8 @@ xf_segment_basic(xf_fmt_ctx_t *ctx)
     return XF_OK;
 }
 
+
+/* The fields callback (xf_fmt_fields_pt): a type, a name and an id. */
 
 static xf_status_t
 xf_segment_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev)

@@ -35,23 +35,41 @@
 
 #include "xf_base64.h"
 #include "xf_form.h"
-#include "xf_format.h"
+#include "xf_format_impl.h"
 
 
 static xf_status_t xf_sensors_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev);
 static int xf_sensors_crc(xf_str_t s, int32_t *crc);
 
 
-static const char *const  xf_sensors_name_keys[] = { "event", "type", NULL };
+static const char *const  xf_sensors_routes[] = { "/sa", "/sa.gif", NULL };
+
+/* The members of an event, by role, in one pass. */
+enum { XF_SA_TYPE = XF_FMT_NROLES };
+
+static const xf_json_key_t  xf_sensors_keys[] = {
+    xf_fmt_key("event"), xf_fmt_key("type"), xf_fmt_key("distinct_id"),
+    xf_fmt_key("project")
+};
+
+static const uint8_t  xf_sensors_roles[] = {
+    XF_FMT_NAME, XF_SA_TYPE, XF_FMT_ID, XF_FMT_APP
+};
 
 
 int
 xf_format_sensors_route(const xf_request_t *req)
 {
-    return xf_fmt_path_ends(req->path, "/sa")
-           || xf_fmt_path_ends(req->path, "/sa.gif");
+    return xf_fmt_path_ends_any(req->path, xf_sensors_routes);
 }
 
+
+/*
+ * The form of the body, else of the query, as events.  Returns XF_OK,
+ * XF_ERR_EMPTY (no data field), XF_ERR_FORM, or the errors of the
+ * nested layers; events point into upload buffers (the base64 decoding)
+ * or, for one dead letter of an unreadable payload, into the request.
+ */
 
 xf_status_t
 xf_format_sensors(xf_fmt_ctx_t *ctx)
@@ -69,6 +87,11 @@ xf_format_sensors(xf_fmt_ctx_t *ctx)
     req = ctx->req;
 
     ctx->fields = xf_sensors_fields;
+    ctx->keys = xf_sensors_keys;
+    ctx->roles = xf_sensors_roles;
+    ctx->nkeys = xf_fmt_nelts(xf_sensors_roles);
+
+    /* by method, not by body: a POST without a body is not a beacon */
     ctx->up->reply = (req->method == XF_METHOD_GET) ? XF_REPLY_GIF
                                                     : XF_REPLY_JSON;
 
@@ -189,34 +212,17 @@ xf_format_sensors(xf_fmt_ctx_t *ctx)
 }
 
 
+/* The fields callback (xf_fmt_fields_pt): "type" is required. */
+
 static xf_status_t
 xf_sensors_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev)
 {
-    xf_status_t  rc;
-    xf_str_t     type;
-
-    rc = xf_fmt_text_any(ctx, ev->p, ev->len, xf_sensors_name_keys,
-                         &ev->name);
-    if (rc == XF_ERR_NOMEM) {
-        return rc;
+    if (ev->name.data == NULL) {
+        /* no "event" (a found one, even empty, has its data): "type" */
+        ev->name = ctx->outs[XF_SA_TYPE];
     }
 
-    rc = xf_fmt_text(ctx, ev->p, ev->len, "distinct_id", &ev->distinct_id);
-    if (rc == XF_ERR_NOMEM) {
-        return rc;
-    }
-
-    rc = xf_fmt_text(ctx, ev->p, ev->len, "project", &ev->app);
-    if (rc == XF_ERR_NOMEM) {
-        return rc;
-    }
-
-    rc = xf_fmt_text(ctx, ev->p, ev->len, "type", &type);
-    if (rc == XF_ERR_NOMEM) {
-        return rc;
-    }
-
-    return (rc == XF_OK && type.len != 0) ? XF_OK : XF_ERR_MISSING_FIELD;
+    return ctx->outs[XF_SA_TYPE].len != 0 ? XF_OK : XF_ERR_MISSING_FIELD;
 }
 
 

@@ -20,21 +20,21 @@
 #include <string.h>
 
 #include "xf_form.h"
-#include "xf_format.h"
+#include "xf_format_impl.h"
 
 
 /* The pixel's parameters at most: a duplicate check is quadratic. */
 #define XF_SNOWPLOW_MAX_PARAMS  512
 
 
-static const char *const  xf_snowplow_id_keys[] = {
-    "duid", "nuid", "tnuid", NULL
-};
-
-
 static xf_status_t xf_snowplow_pixel(xf_fmt_ctx_t *ctx);
 static void xf_snowplow_cookie(xf_str_t cookie, xf_str_t *sp);
 static xf_status_t xf_snowplow_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev);
+
+
+static const char *const  xf_snowplow_id_keys[] = {
+    "duid", "nuid", "tnuid", NULL
+};
 
 
 int
@@ -46,10 +46,28 @@ xf_format_snowplow_route(const xf_request_t *req)
 }
 
 
+int
+xf_format_snowplow_sniff(const xf_request_t *req)
+{
+    return req->body_len != 0
+           && memmem(req->body, xf_min(req->body_len, 1024),
+                     "\"iglu:com.snowplowanalytics.snowplow/payload_data",
+                     49)
+              != NULL;
+}
+
+
+/*
+ * The pixel's query, or the body's payload_data, as events.  Returns
+ * XF_OK, XF_ERR_FORM, XF_ERR_EMPTY, or the errors of the nested layers
+ * and of xf_fmt_json(); events point into the body or into upload
+ * buffers (the pixel's JSON), the network user id into the query, the
+ * cookie or an upload buffer.
+ */
+
 xf_status_t
 xf_format_snowplow(xf_fmt_ctx_t *ctx)
 {
-    xf_str_t     text;
     xf_status_t  rc;
 
     ctx->fields = xf_snowplow_fields;
@@ -65,21 +83,10 @@ xf_format_snowplow(xf_fmt_ctx_t *ctx)
     }
 
     if (ctx->req->body_len == 0) {
-        ctx->up->reply = XF_REPLY_GIF;
         return xf_snowplow_pixel(ctx);
     }
 
-    ctx->up->reply = XF_REPLY_JSON;
-
-    text.data = ctx->req->body;
-    text.len = ctx->req->body_len;
-
-    rc = xf_fmt_gunzip(ctx, &text);
-    if (rc != XF_OK) {
-        return rc;
-    }
-
-    return xf_fmt_json(ctx, text.data, text.len, "data", NULL);
+    return xf_fmt_body_json(ctx, "data", NULL);
 }
 
 
@@ -213,6 +220,8 @@ xf_snowplow_cookie(xf_str_t cookie, xf_str_t *sp)
     }
 }
 
+
+/* The fields callback (xf_fmt_fields_pt): "e" is required. */
 
 static xf_status_t
 xf_snowplow_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev)

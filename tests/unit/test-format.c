@@ -896,6 +896,47 @@ START_TEST(test_format_names)
 END_TEST
 
 
+/*
+ * The table's answer facts, as the glue's switches had them: "try
+ * later", the "code" of error bodies, GET in Allow, the cookie.
+ */
+START_TEST(test_format_facts)
+{
+    static const struct {
+        xf_format_t   f;
+        unsigned      retry, retry_throttled, code, get;
+        const char   *cookie;
+    } t[] = {
+        { XF_FMT_AUTO,      503, 503, 0, 1, "sp" },
+        { XF_FMT_JSON,      503, 429, 0, 0, NULL },
+        { XF_FMT_SENSORS,   503, 503, 0, 1, NULL },
+        { XF_FMT_POSTHOG,   503, 503, 0, 1, NULL },
+        { XF_FMT_SEGMENT,   429, 429, 0, 1, NULL },
+        { XF_FMT_SNOWPLOW,  429, 429, 0, 1, "sp" },
+        { XF_FMT_MIXPANEL,  503, 429, 0, 1, NULL },
+        { XF_FMT_AMPLITUDE, 503, 429, 1, 1, NULL },
+        { XF_FMT_MAX,       503, 429, 0, 0, NULL },   /* as plain JSON */
+    };
+    size_t  i;
+
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        ck_assert_uint_eq(xf_format_retry_status(t[i].f, 0), t[i].retry);
+        ck_assert_uint_eq(xf_format_retry_status(t[i].f, 1),
+                          t[i].retry_throttled);
+        ck_assert_uint_eq(xf_format_error_code(t[i].f), t[i].code);
+        ck_assert_uint_eq(xf_format_takes_get(t[i].f), t[i].get);
+
+        if (t[i].cookie == NULL) {
+            ck_assert_ptr_null(xf_format_cookie(t[i].f));
+
+        } else {
+            ck_assert_str_eq(xf_format_cookie(t[i].f), t[i].cookie);
+        }
+    }
+}
+END_TEST
+
+
 /* ------------------------------------------------------ out of memory */
 
 typedef struct {
@@ -1153,6 +1194,7 @@ make_format_suite(void)
     tcase_add_loop_test(tc, test_auto_table, 0,
                         sizeof(test_auto) / sizeof(test_auto[0]));
     tcase_add_test(tc, test_format_names);
+    tcase_add_test(tc, test_format_facts);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("oom");
