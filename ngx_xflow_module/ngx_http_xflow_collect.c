@@ -127,7 +127,7 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
     if (r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD) {
         /* image beacons, pixels and remote config carry no body */
 
-        if (lcf->format == XF_FMT_JSON) {
+        if (!xf_format_takes_get(lcf->format)) {
             goto not_allowed;
         }
 
@@ -173,7 +173,8 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
     /* stream the body through the decoder: nothing goes to temp files */
     r->request_body_no_buffering = 1;
 
-    rc = ngx_http_read_client_request_body(r, ngx_http_xflow_collect_body_ready);
+    rc = ngx_http_read_client_request_body(r,
+                                           ngx_http_xflow_collect_body_ready);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
         /* a malformed chunked body or no memory */
@@ -223,7 +224,8 @@ ngx_http_xflow_collect_body_ready(ngx_http_request_t *r)
     st = ngx_http_xflow_collect_consume(r, ctx);
 
     if (st != XF_OK) {
-        ngx_http_finalize_request(r, ngx_http_xflow_collect_body_error(r, ctx, st));
+        ngx_http_finalize_request(r,
+            ngx_http_xflow_collect_body_error(r, ctx, st));
         return;
     }
 
@@ -268,7 +270,8 @@ ngx_http_xflow_collect_read_body(ngx_http_request_t *r)
         st = ngx_http_xflow_collect_consume(r, ctx);
 
         if (st != XF_OK) {
-            ngx_http_finalize_request(r, ngx_http_xflow_collect_body_error(r, ctx, st));
+            ngx_http_finalize_request(r,
+                ngx_http_xflow_collect_body_error(r, ctx, st));
             return;
         }
 
@@ -329,7 +332,8 @@ ngx_http_xflow_collect_consume(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
         }
 
         if (b->last > b->pos) {
-            st = ngx_http_xflow_collect_feed(r, ctx, b->pos, b->last - b->pos, 0);
+            st = ngx_http_xflow_collect_feed(r, ctx, b->pos,
+                                             b->last - b->pos, 0);
             if (st != XF_OK) {
                 return st;
             }
@@ -384,8 +388,8 @@ ngx_http_xflow_collect_deflated(ngx_http_xflow_ctx_t *ctx, ngx_chain_t *cl)
  * is, buffer by buffer.
  */
 static ngx_int_t
-ngx_http_xflow_collect_consume_whole(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
-    xf_status_t *st)
+ngx_http_xflow_collect_consume_whole(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx, xf_status_t *st)
 {
     size_t        len;
     u_char       *p, *q;
@@ -512,7 +516,8 @@ ngx_http_xflow_collect_feed(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
 
 static ngx_int_t
-ngx_http_xflow_collect_body_done(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
+ngx_http_xflow_collect_body_done(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx)
 {
     size_t        len;
     xf_status_t   st;
@@ -539,8 +544,8 @@ ngx_http_xflow_collect_body_done(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ct
  * the dead-letter topic.
  */
 static ngx_int_t
-ngx_http_xflow_collect_body_error(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
-    xf_status_t st)
+ngx_http_xflow_collect_body_error(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx, xf_status_t st)
 {
     size_t                      len;
     const u_char               *p;

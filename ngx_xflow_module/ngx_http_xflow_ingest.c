@@ -102,7 +102,7 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     }
 
     if (st != XF_OK) {
-        if (req.method == XF_METHOD_GET && up.format == XF_FMT_JSON) {
+        if (req.method == XF_METHOD_GET && !xf_format_takes_get(up.format)) {
             /* no beacon or pixel format recognised the GET */
             return ngx_http_xflow_reply_outcome(r,
                        XF_OUTCOME_METHOD_NOT_ALLOWED, NULL);
@@ -543,7 +543,8 @@ static void
 ngx_http_xflow_ingest_request(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     xf_request_t *req, const u_char *body, size_t len)
 {
-    ngx_str_t  sp;
+    ngx_str_t    sp;
+    const char  *cookie;
 
     ngx_memzero(req, sizeof(xf_request_t));
 
@@ -570,11 +571,14 @@ ngx_http_xflow_ingest_request(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     }
 
     /*
-     * Adapters never see raw cookies: Snowplow's network user id ("sp")
-     * is handed over as its keyed reference, or not at all.
+     * Adapters never see raw cookies: the one a format reads (Snowplow's
+     * network user id, "sp") is handed over as its keyed reference, or
+     * not at all.
      */
-    if (ctx->format == XF_FMT_SNOWPLOW || ctx->format == XF_FMT_AUTO) {
-        if (ngx_http_xflow_privacy_cookie(r, "sp", &sp) == NGX_OK) {
+    cookie = xf_format_cookie(ctx->format);
+
+    if (cookie) {
+        if (ngx_http_xflow_privacy_cookie(r, cookie, &sp) == NGX_OK) {
             req->cookie.data = sp.data;
             req->cookie.len = sp.len;
         }

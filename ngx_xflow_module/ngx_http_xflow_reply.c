@@ -192,30 +192,11 @@ ngx_http_xflow_reply_retry(ngx_http_request_t *r, ngx_uint_t throttle,
     status = lcf->retry_status;
 
     if (status == 0) {
-        switch (ctx ? ctx->format : (xf_format_t) lcf->format) {
-
-        case XF_FMT_SENSORS:
-        case XF_FMT_POSTHOG:
-        case XF_FMT_AUTO:
-            /*
-             * They drop a batch on any 4xx, 429 included; and a format
-             * not known yet (auto, before the body) gets what every SDK
-             * retries.
-             */
-            status = NGX_HTTP_SERVICE_UNAVAILABLE;
-            break;
-
-        case XF_FMT_SEGMENT:
-        case XF_FMT_SNOWPLOW:
-            /* they retry 429 and honour x-ratelimit-reset */
-            status = NGX_HTTP_TOO_MANY_REQUESTS;
-            break;
-
-        default:
-            /* plain JSON: 429 says "you", 503 says "us" */
-            status = throttle ? NGX_HTTP_TOO_MANY_REQUESTS
-                              : NGX_HTTP_SERVICE_UNAVAILABLE;
-        }
+        /* what the request's SDK retries (a format not known yet: what
+           every SDK retries) */
+        status = xf_format_retry_status(ctx ? ctx->format
+                                            : (xf_format_t) lcf->format,
+                                        throttle);
     }
 
     /* what the refusing limit computed, else "soon" */
@@ -286,9 +267,9 @@ ngx_http_xflow_reply_outcome(ngx_http_request_t *r, xf_outcome_t outcome,
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
 
-    rc = lcf->format == XF_FMT_JSON
-         ? ngx_http_xflow_header_lit(r, "Allow", "POST, PUT, OPTIONS")
-         : ngx_http_xflow_header_lit(r, "Allow", "GET, POST, PUT, OPTIONS");
+    rc = xf_format_takes_get(lcf->format)
+         ? ngx_http_xflow_header_lit(r, "Allow", "GET, POST, PUT, OPTIONS")
+         : ngx_http_xflow_header_lit(r, "Allow", "POST, PUT, OPTIONS");
 
     if (rc != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -518,7 +499,7 @@ ngx_http_xflow_reply_error(ngx_http_request_t *r, ngx_uint_t status,
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
 
-    if (ctx != NULL && ctx->format == XF_FMT_AMPLITUDE) {
+    if (ctx != NULL && xf_format_error_code(ctx->format)) {
         /*
          * Amplitude's SDKs read the status from the body's "code" and
          * retry a JSON answer without it as an unknown failure.

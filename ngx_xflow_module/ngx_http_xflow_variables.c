@@ -86,8 +86,8 @@ ngx_http_xflow_variables_register(ngx_conf_t *cf, ngx_http_variable_t *vars)
 
 
 static ngx_int_t
-ngx_http_xflow_variables_get(ngx_http_request_t *r, ngx_http_variable_value_t *v,
-    uintptr_t data)
+ngx_http_xflow_variables_get(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
 {
     u_char                      *p;
     ngx_str_t                   *topics;
