@@ -52,6 +52,8 @@ typedef struct {
 
 static xf_status_t xf_strip_probe_value(xf_strip_ctx_t *ctx, size_t vs,
     size_t ve, int drop);
+static xf_status_t xf_strip_object(xf_strip_ctx_t *ctx, size_t i,
+    unsigned depth, uint64_t live);
 
 
 const char *
@@ -146,54 +148,28 @@ xf_strip_skip_string(const u_char *p, size_t len, size_t i)
 }
 
 
+/*
+ * The offset past the value at p[i]: xf_json_lookup.c's skipper, which
+ * also serves xf_json_object_get() on validated input.  Where the input is
+ * not the valid object promised, a value cut short runs to the end, and an
+ * empty scalar (a "," or "}" where a value belongs) ends where it starts.
+ */
 static size_t
 xf_strip_skip_value(const u_char *p, size_t len, size_t i)
 {
-    size_t  depth;
+    size_t  end;
 
-    if (i >= len) {
-        return len;
+    end = i;
+
+    if (xf_json_skip_value(p, len, &end) == XF_OK) {
+        return end;
     }
 
-    if (p[i] == '"') {
-        return xf_strip_skip_string(p, len, i);
+    if (i < len && p[i] != '"' && p[i] != '{' && p[i] != '[') {
+        return i;
     }
 
-    if (p[i] == '{' || p[i] == '[') {
-        depth = 0;
-
-        while (i < len) {
-            switch (p[i]) {
-            case '"':
-                i = xf_strip_skip_string(p, len, i);
-                continue;
-            case '{':
-            case '[':
-                depth++;
-                break;
-            case '}':
-            case ']':
-                if (--depth == 0) {
-                    return i + 1;
-                }
-                break;
-            }
-
-            i++;
-        }
-
-        return len;
-    }
-
-    /* a number or a literal */
-
-    while (i < len && p[i] != ',' && p[i] != '}' && p[i] != ']'
-           && p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
-    {
-        i++;
-    }
-
-    return i;
+    return len;
 }
 
 
@@ -280,6 +256,32 @@ xf_strip_hash(xf_strip_ctx_t *ctx, size_t vs, size_t ve)
     ref[XF_HASHREF_LEN + 1] = '"';
 
     return xf_strip_edit(ctx, vs, ve, ref, sizeof(ref));
+}
+
+
+/*
+ * The value vs..ve of a member a probe reached or the walk keeps: a match
+ * is probed (drop or hash) or hashed, a member some longer rule runs
+ * through is walked into (rules sub, one level deeper), anything else is
+ * left as it is.  A dropped member never gets here while editing.
+ */
+static xf_status_t
+xf_strip_member(xf_strip_ctx_t *ctx, size_t vs, size_t ve, unsigned depth,
+    uint64_t sub, int drop, int hash)
+{
+    if (ctx->probe != NULL && (drop || hash)) {
+        return xf_strip_probe_value(ctx, vs, ve, drop);
+    }
+
+    if (hash) {
+        return xf_strip_hash(ctx, vs, ve);
+    }
+
+    if (sub) {
+        return xf_strip_object(ctx, vs, depth + 1, sub);
+    }
+
+    return XF_OK;
 }
 
 
@@ -378,16 +380,7 @@ xf_strip_object(xf_strip_ctx_t *ctx, size_t i, unsigned depth, uint64_t live)
         }
 
         if (ctx->probe != NULL) {
-            if (drop || hash) {
-                rc = xf_strip_probe_value(ctx, vs, ve, drop);
-
-            } else if (sub) {
-                rc = xf_strip_object(ctx, vs, depth + 1, sub);
-
-            } else {
-                rc = XF_OK;
-            }
-
+            rc = xf_strip_member(ctx, vs, ve, depth, sub, drop, hash);
             if (rc != XF_OK) {
                 return rc;
             }
@@ -410,16 +403,7 @@ xf_strip_object(xf_strip_ctx_t *ctx, size_t i, unsigned depth, uint64_t live)
                 run = XF_STRIP_NONE;
             }
 
-            if (hash) {
-                rc = xf_strip_hash(ctx, vs, ve);
-
-            } else if (sub) {
-                rc = xf_strip_object(ctx, vs, depth + 1, sub);
-
-            } else {
-                rc = XF_OK;
-            }
-
+            rc = xf_strip_member(ctx, vs, ve, depth, sub, drop, hash);
             if (rc != XF_OK) {
                 return rc;
             }
