@@ -41,6 +41,21 @@ static const u_char  xf_form_plain[256] = {
 static xf_status_t xf_form_check(const u_char *p, size_t len);
 
 
+/*
+ * The byte the escape "%XY" at p[0] stands for, n bytes from p[0] to the
+ * end of the input; -1 when fewer than two hex digits follow the '%'.
+ */
+static int
+xf_form_pct(const u_char *p, size_t n)
+{
+    if (n < 3 || !xf_form_ishex(p[1]) || !xf_form_ishex(p[2])) {
+        return -1;
+    }
+
+    return xf_form_hexval(p[1]) << 4 | xf_form_hexval(p[2]);
+}
+
+
 xf_status_t
 xf_form_next(const u_char **pos, const u_char *end, xf_form_field_t *f)
 {
@@ -105,9 +120,7 @@ xf_form_check(const u_char *p, size_t len)
     end = p + len;
 
     while ((pct = memchr(p, '%', end - p)) != NULL) {
-        if (end - pct < 3 || !xf_form_ishex(pct[1])
-            || !xf_form_ishex(pct[2]))
-        {
+        if (xf_form_pct(pct, end - pct) < 0) {
             return XF_ERR_FORM;
         }
 
@@ -161,6 +174,7 @@ int
 xf_form_name_is(const u_char *name, size_t name_len, const char *key,
     size_t key_len)
 {
+    int     v;
     size_t  i, k;
     u_char  c;
 
@@ -173,14 +187,12 @@ xf_form_name_is(const u_char *name, size_t name_len, const char *key,
             c = ' ';
 
         } else if (c == '%') {
-            if (name_len - i < 3 || !xf_form_ishex(name[i + 1])
-                || !xf_form_ishex(name[i + 2]))
-            {
+            v = xf_form_pct(name + i, name_len - i);
+            if (v < 0) {
                 return 0;
             }
 
-            c = (u_char) (xf_form_hexval(name[i + 1]) << 4
-                          | xf_form_hexval(name[i + 2]));
+            c = (u_char) v;
             i += 2;
         }
 
@@ -214,6 +226,7 @@ xf_status_t
 xf_form_decode(const u_char *src, size_t len, unsigned flags, u_char *dst,
     size_t *dst_len)
 {
+    int     v;
     size_t  i, o;
     u_char  c;
 
@@ -223,14 +236,12 @@ xf_form_decode(const u_char *src, size_t len, unsigned flags, u_char *dst,
         c = src[i];
 
         if (c == '%') {
-            if (len - i < 3 || !xf_form_ishex(src[i + 1])
-                || !xf_form_ishex(src[i + 2]))
-            {
+            v = xf_form_pct(src + i, len - i);
+            if (v < 0) {
                 return XF_ERR_FORM;
             }
 
-            c = (u_char) (xf_form_hexval(src[i + 1]) << 4
-                          | xf_form_hexval(src[i + 2]));
+            c = (u_char) v;
             i += 2;
 
         } else if (c == '+' && !(flags & XF_FORM_PLUS_KEEP)) {
