@@ -99,19 +99,6 @@ xf_strip_rule_init(xf_strip_rule_t *rule, const u_char *path, size_t len,
 }
 
 
-static size_t
-xf_strip_ws(const u_char *p, size_t len, size_t i)
-{
-    while (i < len
-           && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
-    {
-        i++;
-    }
-
-    return i;
-}
-
-
 /*
  * p[i] is a quote: the offset past the closing one.  memchr finds each
  * candidate quote; it closes the string unless an odd run of
@@ -308,7 +295,7 @@ xf_strip_object(xf_strip_ctx_t *ctx, size_t i, unsigned depth, uint64_t live)
     run_end = 0;
     kept_end = XF_STRIP_NONE;
 
-    i = xf_strip_ws(p, len, i + 1);
+    i = xf_json_ws(p, len, i + 1);
 
     if (i >= len || p[i] != '"') {
         /* "{}" and "{ }" */
@@ -322,12 +309,12 @@ xf_strip_object(xf_strip_ctx_t *ctx, size_t i, unsigned depth, uint64_t live)
         kl = i - ks;
         esc = kl >= 2 && memchr(p + ks + 1, '\\', kl - 2) != NULL;
 
-        i = xf_strip_ws(p, len, i);
+        i = xf_json_ws(p, len, i);
         if (i >= len || p[i] != ':') {
             return XF_ERR_JSON_SYNTAX;
         }
 
-        vs = xf_strip_ws(p, len, i + 1);
+        vs = xf_json_ws(p, len, i + 1);
         ve = xf_strip_skip_value(p, len, vs);
 
         /* the name, unescaped only if it could match a segment */
@@ -411,13 +398,13 @@ xf_strip_object(xf_strip_ctx_t *ctx, size_t i, unsigned depth, uint64_t live)
             kept_end = ve;
         }
 
-        i = xf_strip_ws(p, len, ve);
+        i = xf_json_ws(p, len, ve);
 
         if (i >= len || p[i] != ',') {
             break;
         }
 
-        i = xf_strip_ws(p, len, i + 1);
+        i = xf_json_ws(p, len, i + 1);
 
         if (i >= len || p[i] != '"') {
             return XF_ERR_JSON_SYNTAX;
@@ -432,6 +419,28 @@ xf_strip_object(xf_strip_ctx_t *ctx, size_t i, unsigned depth, uint64_t live)
 
     return xf_strip_edit(ctx, kept_end != XF_STRIP_NONE ? kept_end : run,
                          run_end, NULL, 0);
+}
+
+
+/*
+ * A walk of the event p, len with nothing edited or found yet; the rules
+ * live at the top level, all of them, as a bit set.  Rules past
+ * XF_STRIP_RULES_MAX are not looked at.
+ */
+static uint64_t
+xf_strip_ctx_init(xf_strip_ctx_t *ctx, const xf_strip_conf_t *conf,
+    const xf_alloc_t *a, const u_char *p, size_t len)
+{
+    memset(ctx, 0, sizeof(xf_strip_ctx_t));
+
+    ctx->conf = conf;
+    ctx->a = a;
+    ctx->src = p;
+    ctx->len = len;
+    ctx->nrules = xf_min(conf->n, XF_STRIP_RULES_MAX);
+
+    return ctx->nrules == XF_STRIP_RULES_MAX
+           ? ~(uint64_t) 0 : ((uint64_t) 1 << ctx->nrules) - 1;
 }
 
 
@@ -453,22 +462,9 @@ xf_strip(const xf_strip_conf_t *conf, const xf_alloc_t *a, const u_char *p,
         return XF_OK;
     }
 
-    /* rules past XF_STRIP_RULES_MAX are not looked at */
-
-    ctx.nrules = xf_min(conf->n, XF_STRIP_RULES_MAX);
-    live = ctx.nrules == XF_STRIP_RULES_MAX ? ~(uint64_t) 0
-                                            : ((uint64_t) 1 << ctx.nrules) - 1;
-
-    ctx.conf = conf;
-    ctx.a = a;
-    ctx.src = p;
-    ctx.len = len;
-    ctx.pos = 0;
+    live = xf_strip_ctx_init(&ctx, conf, a, p, len);
     ctx.dst = dst;
     ctx.cap = cap;
-    ctx.o = 0;
-    ctx.edited = 0;
-    ctx.probe = NULL;
 
     rc = xf_strip_object(&ctx, 0, 0, live);
     if (rc != XF_OK) {
@@ -554,14 +550,7 @@ xf_strip_probe(const xf_strip_conf_t *conf, const xf_alloc_t *a,
         return XF_OK;
     }
 
-    memset(&ctx, 0, sizeof(xf_strip_ctx_t));
-    ctx.nrules = xf_min(conf->n, XF_STRIP_RULES_MAX);
-    live = ctx.nrules == XF_STRIP_RULES_MAX ? ~(uint64_t) 0
-                                            : ((uint64_t) 1 << ctx.nrules) - 1;
-    ctx.conf = conf;
-    ctx.a = a;
-    ctx.src = p;
-    ctx.len = len;
+    live = xf_strip_ctx_init(&ctx, conf, a, p, len);
     ctx.probe = value;
     ctx.probe_len = value_len;
 
