@@ -189,4 +189,18 @@ size_t xf_json_escape(u_char *dst, const u_char *src, size_t len);
 
 #define xf_json_escape_bound(len)  ((len) * 6)
 
+/* The offset of the first byte at or after pos that is not JSON whitespace. */
+static inline size_t
+xf_json_ws(const u_char *p, size_t len, size_t pos)
+{
+    while (pos < len
+           && (p[pos] == ' ' || p[pos] == '\n' || p[pos] == '\r'
+               || p[pos] == '\t'))
+    {
+        pos++;
+    }
+
+    return pos;
+}
+
 #endif /* XF_JSON_H */
