@@ -206,9 +206,12 @@ fuzz: $(addprefix $(B)/fuzz/,$(FUZZ_NAMES))
 
 # ------------------------------------------------------------- run/bench
 
+# xf_spool_record.c checks each record with xf_crc32c.c.
 $(B)/xflow-spool-dump: tests/support/xflow-spool-dump.c \
-                       $(CORE_DIR)/xf_spool_record.c $(CORE_HDRS)
-	$(CC) $(CFLAGS_BASE) $< $(CORE_DIR)/xf_spool_record.c -o $@
+                       $(CORE_DIR)/xf_spool_record.c $(CORE_DIR)/xf_crc32c.c \
+                       $(CORE_HDRS)
+	$(CC) $(CFLAGS_BASE) $< $(CORE_DIR)/xf_spool_record.c \
+	    $(CORE_DIR)/xf_crc32c.c -o $@
 
 $(B)/xflow-devbroker: tests/support/devbroker.c | $(B)/.deps-ok
 	$(CC) $(CFLAGS_BASE) $< -o $@ -lrdkafka

@@ -41,6 +41,37 @@ static const u_char  xf_form_plain[256] = {
 static xf_status_t xf_form_check(const u_char *p, size_t len);
 
 
+/*
+ * The byte src[*i] and what follows it stand for, with *i moved past
+ * them: a "%XY" escape, a '+' as a space when plus is set (form values,
+ * not paths), any other byte as it is.  -1 for a '%' not followed by two
+ * hex digits before len.
+ */
+static int
+xf_form_byte(const u_char *src, size_t len, size_t *i, int plus)
+{
+    size_t  j;
+
+    j = *i;
+
+    if (src[j] == '%') {
+        if (len - j < 3 || !xf_form_ishex(src[j + 1])
+            || !xf_form_ishex(src[j + 2]))
+        {
+            return -1;
+        }
+
+        *i = j + 3;
+
+        return xf_form_hexval(src[j + 1]) << 4 | xf_form_hexval(src[j + 2]);
+    }
+
+    *i = j + 1;
+
+    return (plus && src[j] == '+') ? ' ' : src[j];
+}
+
+
 xf_status_t
 xf_form_next(const u_char **pos, const u_char *end, xf_form_field_t *f)
 {
@@ -95,6 +126,7 @@ xf_form_validate(const u_char *p, size_t len)
 static xf_status_t
 xf_form_check(const u_char *p, size_t len)
 {
+    size_t         n;
     const u_char  *pct, *end;
 
     if (len == 0) {
@@ -105,13 +137,13 @@ xf_form_check(const u_char *p, size_t len)
     end = p + len;
 
     while ((pct = memchr(p, '%', end - p)) != NULL) {
-        if (end - pct < 3 || !xf_form_ishex(pct[1])
-            || !xf_form_ishex(pct[2]))
-        {
+        n = 0;
+
+        if (xf_form_byte(pct, end - pct, &n, 0) < 0) {
             return XF_ERR_FORM;
         }
 
-        p = pct + 3;
+        p = pct + n;
     }
 
     return XF_OK;
@@ -161,34 +193,17 @@ int
 xf_form_name_is(const u_char *name, size_t name_len, const char *key,
     size_t key_len)
 {
+    int     c;
     size_t  i, k;
-    u_char  c;
 
-    k = 0;
+    i = 0;
 
-    for (i = 0; i < name_len; i++) {
-        c = name[i];
+    for (k = 0; i < name_len; k++) {
+        c = xf_form_byte(name, name_len, &i, 1);
 
-        if (c == '+') {
-            c = ' ';
-
-        } else if (c == '%') {
-            if (name_len - i < 3 || !xf_form_ishex(name[i + 1])
-                || !xf_form_ishex(name[i + 2]))
-            {
-                return 0;
-            }
-
-            c = (u_char) (xf_form_hexval(name[i + 1]) << 4
-                          | xf_form_hexval(name[i + 2]));
-            i += 2;
-        }
-
-        if (k == key_len || (u_char) key[k] != c) {
+        if (c < 0 || k == key_len || (u_char) key[k] != c) {
             return 0;
         }
-
-        k++;
     }
 
     return k == key_len;
@@ -214,30 +229,19 @@ xf_status_t
 xf_form_decode(const u_char *src, size_t len, unsigned flags, u_char *dst,
     size_t *dst_len)
 {
+    int     c;
     size_t  i, o;
-    u_char  c;
 
+    i = 0;
     o = 0;
 
-    for (i = 0; i < len; i++) {
-        c = src[i];
-
-        if (c == '%') {
-            if (len - i < 3 || !xf_form_ishex(src[i + 1])
-                || !xf_form_ishex(src[i + 2]))
-            {
-                return XF_ERR_FORM;
-            }
-
-            c = (u_char) (xf_form_hexval(src[i + 1]) << 4
-                          | xf_form_hexval(src[i + 2]));
-            i += 2;
-
-        } else if (c == '+' && !(flags & XF_FORM_PLUS_KEEP)) {
-            c = ' ';
+    while (i < len) {
+        c = xf_form_byte(src, len, &i, !(flags & XF_FORM_PLUS_KEEP));
+        if (c < 0) {
+            return XF_ERR_FORM;
         }
 
-        dst[o++] = c;
+        dst[o++] = (u_char) c;
     }
 
     *dst_len = o;

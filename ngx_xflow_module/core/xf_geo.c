@@ -413,22 +413,22 @@ xf_geo_member(const xf_geo_t *g, const xf_ip_t *ip, u_char *dst, size_t cap,
     out.o = sizeof(head) - 1;
     out.n = 0;
 
+    rc = XF_OK;
+
     if (g->has_city) {
         rc = xf_geo_fields(&g->city, ip, xf_geo_city_fields,
                            sizeof(xf_geo_city_fields)
                            / sizeof(xf_geo_city_fields[0]), &out);
-        if (rc != XF_OK) {
-            return rc;
-        }
     }
 
-    if (g->has_asn) {
+    if (rc == XF_OK && g->has_asn) {
         rc = xf_geo_fields(&g->asn, ip, xf_geo_asn_fields,
                            sizeof(xf_geo_asn_fields)
                            / sizeof(xf_geo_asn_fields[0]), &out);
-        if (rc != XF_OK) {
-            return rc;
-        }
+    }
+
+    if (rc != XF_OK) {
+        return rc;
     }
 
     if (out.n == 0) {

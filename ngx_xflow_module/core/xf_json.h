@@ -154,6 +154,17 @@ xf_status_t xf_json_object_fields(const u_char *p, size_t len,
 
 
 /*
+ * Skip the value at p[*pos] of input that has already been validated (a
+ * member value of an object xf_json_scan_value() or xf_json_split()
+ * accepted; whitespace before it already skipped).  On XF_OK *pos is just
+ * past the value.  Nothing is checked beyond what it takes never to read
+ * outside p..len: the input ending inside the value, or no value at all
+ * where one belongs, is XF_ERR_JSON_SYNTAX with *pos unchanged.
+ */
+xf_status_t xf_json_skip_value(const u_char *p, size_t len, size_t *pos);
+
+
+/*
  * Unescape a validated JSON string span (with its quotes) into dst,
  * which has room for dst_cap bytes; the result is UTF-8 without quotes.
  * Returns XF_ERR_BUFFER if it does not fit (the unescaped text is never
@@ -177,5 +188,19 @@ xf_status_t xf_json_string_unescape(const u_char *p, size_t len,
 size_t xf_json_escape(u_char *dst, const u_char *src, size_t len);
 
 #define xf_json_escape_bound(len)  ((len) * 6)
+
+/* The offset of the first byte at or after pos that is not JSON whitespace. */
+static inline size_t
+xf_json_ws(const u_char *p, size_t len, size_t pos)
+{
+    while (pos < len
+           && (p[pos] == ' ' || p[pos] == '\n' || p[pos] == '\r'
+               || p[pos] == '\t'))
+    {
+        pos++;
+    }
+
+    return pos;
+}
 
 #endif /* XF_JSON_H */

@@ -53,20 +53,6 @@ typedef struct {
 } xf_json_capture_t;
 
 
-static inline size_t
-xf_json_ws(const u_char *p, size_t len, size_t pos)
-{
-    while (pos < len
-           && (p[pos] == ' ' || p[pos] == '\n' || p[pos] == '\r'
-               || p[pos] == '\t'))
-    {
-        pos++;
-    }
-
-    return pos;
-}
-
-
 /* 8 bytes, p[0] the least significant, so borrows run towards p[7]. */
 static inline uint64_t
 xf_json_load8(const u_char *p)

@@ -73,7 +73,8 @@ xf_json_skip_string(const u_char *p, size_t len, size_t *pos, int *escaped)
 }
 
 
-static xf_status_t
+/* See xf_json.h. */
+xf_status_t
 xf_json_skip_value(const u_char *p, size_t len, size_t *pos)
 {
     int          escaped;

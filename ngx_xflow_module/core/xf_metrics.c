@@ -145,20 +145,6 @@ const xf_metric_def_t  xf_metric_defs[XF_M_MAX] = {
 
 /* ------------------------------------------------------ static labels */
 
-static const char *const  xf_format_values[] = {
-    [XF_FMT_AUTO]     = "unknown",
-    [XF_FMT_JSON]     = "json",
-    [XF_FMT_SENSORS]  = "sensors",
-    [XF_FMT_POSTHOG]  = "posthog",
-    [XF_FMT_SEGMENT]  = "segment",
-    [XF_FMT_SNOWPLOW] = "snowplow",
-    [XF_FMT_MIXPANEL] = "mixpanel",
-    [XF_FMT_AMPLITUDE] = "amplitude",
-};
-
-_Static_assert(XF_NB(xf_format_values) == XF_FMT_MAX,
-               "a label value for every xf_format_t");
-
 static const unsigned  xf_codes[] = {
     200, 204, 400, 403, 405, 408, 413, 415, 429, 499, 500, 503
 };
@@ -268,7 +254,8 @@ xf_metrics_dim_value(const xf_metrics_t *m, xf_metric_dim_t dim, size_t i,
     switch (dim) {
 
     case XF_DIM_FORMAT:
-        s = xf_format_values[i];
+        /* the format names, but "auto" is an upload none was found for */
+        s = i == XF_FMT_AUTO ? "unknown" : xf_format_name((xf_format_t) i);
         break;
 
     case XF_DIM_CODE:

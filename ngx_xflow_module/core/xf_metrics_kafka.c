@@ -8,19 +8,6 @@
 #include "xf_json.h"
 
 
-static size_t
-xf_json_ws(const u_char *p, size_t len, size_t i)
-{
-    while (i < len
-           && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
-    {
-        i++;
-    }
-
-    return i;
-}
-
-
 /*
  * The next member of a validated object (p, len is the object's span);
  * *pos is 0 before the first call.  Returns 1 with the key (a string

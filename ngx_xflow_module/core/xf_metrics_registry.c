@@ -401,17 +401,37 @@ xf_metrics_cell(const xf_metrics_t *m, void *mem, size_t slot,
 }
 
 
+/*
+ * Add n to a counter's cell or store it in a gauge's: the family must be
+ * of that type, or the call is ignored like any other out-of-range one.
+ */
+static void
+xf_metrics_update(const xf_metrics_t *m, void *mem, size_t slot,
+    xf_metric_id_t id, size_t l0, size_t l1, xf_metric_type_t type,
+    uint64_t n)
+{
+    uint64_t  *c;
+
+    c = xf_metrics_cell(m, mem, slot, id, l0, l1, type);
+
+    if (c == NULL) {
+        return;
+    }
+
+    if (type == XF_METRIC_COUNTER) {
+        __atomic_fetch_add(c, n, __ATOMIC_RELAXED);
+
+    } else {
+        __atomic_store_n(c, n, __ATOMIC_RELAXED);
+    }
+}
+
+
 void
 xf_metrics_add(const xf_metrics_t *m, void *mem, size_t slot,
     xf_metric_id_t id, size_t l0, size_t l1, uint64_t n)
 {
-    uint64_t  *c;
-
-    c = xf_metrics_cell(m, mem, slot, id, l0, l1, XF_METRIC_COUNTER);
-
-    if (c) {
-        __atomic_fetch_add(c, n, __ATOMIC_RELAXED);
-    }
+    xf_metrics_update(m, mem, slot, id, l0, l1, XF_METRIC_COUNTER, n);
 }
 
 
@@ -419,13 +439,7 @@ void
 xf_metrics_set(const xf_metrics_t *m, void *mem, size_t slot,
     xf_metric_id_t id, size_t l0, size_t l1, uint64_t v)
 {
-    uint64_t  *c;
-
-    c = xf_metrics_cell(m, mem, slot, id, l0, l1, XF_METRIC_GAUGE);
-
-    if (c) {
-        __atomic_store_n(c, v, __ATOMIC_RELAXED);
-    }
+    xf_metrics_update(m, mem, slot, id, l0, l1, XF_METRIC_GAUGE, v);
 }
 
 

@@ -121,6 +121,16 @@ typedef struct {
 } xf_labels_t;
 
 
+/* What every family of one exposition is rendered from and into. */
+typedef struct {
+    const xf_metrics_t  *m;
+    const void          *mem;
+    size_t               nworkers;
+    xf_metrics_buf_t    *out;
+    const xf_alloc_t    *a;
+} xf_metrics_render_t;
+
+
 static xf_status_t
 xf_metrics_sample(xf_metrics_buf_t *out, const xf_alloc_t *a,
     const char *name, const char *suffix, const xf_labels_t *l, uint64_t v,
@@ -209,20 +219,22 @@ xf_metrics_combine(const xf_metrics_t *m, const void *mem, size_t n,
 
 
 static xf_status_t
-xf_metrics_render_histogram(const xf_metrics_t *m, const void *mem,
-    const xf_metric_def_t *def, size_t base, xf_metrics_buf_t *out,
-    const xf_alloc_t *a)
+xf_metrics_render_histogram(const xf_metrics_render_t *r,
+    const xf_metric_def_t *def, size_t base)
 {
-    size_t       i;
-    uint64_t     count;
-    xf_labels_t  l;
+    size_t             i;
+    uint64_t           count;
+    xf_labels_t        l;
+    xf_metrics_buf_t  *out = r->out;
+    const xf_alloc_t  *a = r->a;
 
     l.n = 1;
     l.name[0] = "le";
     count = 0;
 
     for (i = 0; i <= def->nbounds; i++) {
-        count += xf_metrics_combine(m, mem, m->nslots, XF_AGG_SUM, base + i);
+        count += xf_metrics_combine(r->m, r->mem, r->m->nslots, XF_AGG_SUM,
+                                    base + i);
 
         l.value[0] = (const u_char *) (i < def->nbounds ? def->le[i] : "+Inf");
         l.len[0] = strlen((const char *) l.value[0]);
@@ -237,7 +249,8 @@ xf_metrics_render_histogram(const xf_metrics_t *m, const void *mem,
     l.n = 0;
 
     if (xf_metrics_sample(out, a, def->name, "_sum", &l,
-                          xf_metrics_combine(m, mem, m->nslots, XF_AGG_SUM,
+                          xf_metrics_combine(r->m, r->mem, r->m->nslots,
+                                             XF_AGG_SUM,
                                              base + def->nbounds + 1),
                           def->scale)
         != XF_OK
@@ -251,17 +264,26 @@ xf_metrics_render_histogram(const xf_metrics_t *m, const void *mem,
 }
 
 
+/* Broker slot o is in use, and by the broker of slot b. */
+static int
+xf_metrics_broker_same(const xf_metrics_broker_t *o,
+    const xf_metrics_broker_t *b)
+{
+    return __atomic_load_n(&o->state, __ATOMIC_ACQUIRE) == XF_BROKER_READY
+           && o->len == b->len && memcmp(o->name, b->name, b->len) == 0;
+}
+
+
 /* Gauges by broker: slots of equal names are one series. */
 static xf_status_t
-xf_metrics_render_brokers(const xf_metrics_t *m, const void *mem,
-    size_t nworkers, const xf_metric_def_t *def, size_t base,
-    xf_metrics_buf_t *out, const xf_alloc_t *a)
+xf_metrics_render_brokers(const xf_metrics_render_t *r,
+    const xf_metric_def_t *def, size_t base)
 {
     size_t                      i, j;
-    uint64_t                    v, r;
+    uint64_t                    v, sum;
     xf_labels_t                 l;
-    const xf_metrics_hdr_t     *hdr = mem;
-    const xf_metrics_broker_t  *b, *o;
+    const xf_metrics_hdr_t     *hdr = r->mem;
+    const xf_metrics_broker_t  *b;
 
     l.n = 1;
     l.name[0] = def->label[0];
@@ -274,11 +296,7 @@ xf_metrics_render_brokers(const xf_metrics_t *m, const void *mem,
         }
 
         for (j = 0; j < i; j++) {
-            o = &hdr->brokers[j];
-            if (__atomic_load_n(&o->state, __ATOMIC_ACQUIRE)
-                == XF_BROKER_READY
-                && o->len == b->len && memcmp(o->name, b->name, b->len) == 0)
-            {
+            if (xf_metrics_broker_same(&hdr->brokers[j], b)) {
                 break;
             }
         }
@@ -288,27 +306,23 @@ xf_metrics_render_brokers(const xf_metrics_t *m, const void *mem,
             continue;
         }
 
-        r = 0;
+        sum = 0;
 
         for (j = i; j < XF_METRICS_BROKERS_MAX; j++) {
-            o = &hdr->brokers[j];
-            if (j != i
-                && (__atomic_load_n(&o->state, __ATOMIC_ACQUIRE)
-                    != XF_BROKER_READY
-                    || o->len != b->len
-                    || memcmp(o->name, b->name, b->len) != 0))
-            {
+            if (j != i && !xf_metrics_broker_same(&hdr->brokers[j], b)) {
                 continue;
             }
 
-            v = xf_metrics_combine(m, mem, nworkers, def->agg, base + j);
-            r = def->agg == XF_AGG_MAX ? (v > r ? v : r) : r + v;
+            v = xf_metrics_combine(r->m, r->mem, r->nworkers, def->agg,
+                                   base + j);
+            sum = def->agg == XF_AGG_MAX ? (v > sum ? v : sum) : sum + v;
         }
 
         l.value[0] = b->name;
         l.len[0] = b->len;
 
-        if (xf_metrics_sample(out, a, def->name, "", &l, r, def->scale)
+        if (xf_metrics_sample(r->out, r->a, def->name, "", &l, sum,
+                              def->scale)
             != XF_OK)
         {
             return XF_ERR_NOMEM;
@@ -320,21 +334,23 @@ xf_metrics_render_brokers(const xf_metrics_t *m, const void *mem,
 
 
 static xf_status_t
-xf_metrics_render_family(const xf_metrics_t *m, const void *mem,
-    size_t nworkers, const xf_metric_def_t *def, size_t base,
-    xf_metrics_buf_t *out, const xf_alloc_t *a)
+xf_metrics_render_family(const xf_metrics_render_t *r,
+    const xf_metric_def_t *def, size_t base)
 {
-    size_t       i0, i1, n0, n1, s, nslots;
-    u_char       num[24];
-    uint64_t     v;
-    xf_labels_t  l;
+    size_t               i0, i1, n0, n1, s, nslots;
+    u_char               num[24];
+    uint64_t             v;
+    xf_labels_t          l;
+    xf_metrics_buf_t    *out = r->out;
+    const xf_alloc_t    *a = r->a;
+    const xf_metrics_t  *m = r->m;
 
     if (def->type == XF_METRIC_HISTOGRAM) {
-        return xf_metrics_render_histogram(m, mem, def, base, out, a);
+        return xf_metrics_render_histogram(r, def, base);
     }
 
     if (def->dim[0] == XF_DIM_BROKER) {
-        return xf_metrics_render_brokers(m, mem, nworkers, def, base, out, a);
+        return xf_metrics_render_brokers(r, def, base);
     }
 
     if (def->agg == XF_AGG_WORKER) {
@@ -342,13 +358,13 @@ xf_metrics_render_family(const xf_metrics_t *m, const void *mem,
         l.name[0] = def->label[0];
         l.value[0] = num;
 
-        for (s = 0; s < nworkers; s++) {
+        for (s = 0; s < r->nworkers; s++) {
             xf_metrics_buf_t  nb = { num, 0, sizeof(num) };
 
             xf_mbuf_put_u64(&nb, s);
             l.len[0] = nb.len;
 
-            v = __atomic_load_n(xf_metrics_cells(m, mem, s) + base,
+            v = __atomic_load_n(xf_metrics_cells(m, r->mem, s) + base,
                                 __ATOMIC_RELAXED);
 
             if (xf_metrics_sample(out, a, def->name, "", &l, v, def->scale)
@@ -362,7 +378,7 @@ xf_metrics_render_family(const xf_metrics_t *m, const void *mem,
     }
 
     /* counters keep the counts of slots no worker uses any more */
-    nslots = def->type == XF_METRIC_COUNTER ? m->nslots : nworkers;
+    nslots = def->type == XF_METRIC_COUNTER ? m->nslots : r->nworkers;
 
     n0 = xf_metrics_dim_size(m, def->dim[0]);
     n1 = xf_metrics_dim_size(m, def->dim[1]);
@@ -377,7 +393,7 @@ xf_metrics_render_family(const xf_metrics_t *m, const void *mem,
         for (i1 = 0; i1 < n1; i1++) {
             l.value[1] = xf_metrics_dim_value(m, def->dim[1], i1, &l.len[1]);
 
-            v = xf_metrics_combine(m, mem, nslots, def->agg,
+            v = xf_metrics_combine(m, r->mem, nslots, def->agg,
                                    base + i0 * n1 + i1);
 
             if (xf_metrics_sample(out, a, def->name, "", &l, v, def->scale)
@@ -397,19 +413,24 @@ xf_metrics_render(const xf_metrics_t *m, const void *mem, size_t nworkers,
     xf_metrics_buf_t *out, const xf_alloc_t *a)
 {
     size_t                  f;
+    xf_metrics_render_t     r;
     const xf_metric_def_t  *def;
 
     if (nworkers == 0 || nworkers > m->nslots) {
         nworkers = m->nslots;
     }
 
+    r.m = m;
+    r.mem = mem;
+    r.nworkers = nworkers;
+    r.out = out;
+    r.a = a;
+
     for (f = 0; f < XF_M_MAX; f++) {
         def = &xf_metric_defs[f];
 
         if (xf_metrics_head(out, a, def) != XF_OK
-            || xf_metrics_render_family(m, mem, nworkers, def, m->base[f],
-                                        out, a)
-               != XF_OK)
+            || xf_metrics_render_family(&r, def, m->base[f]) != XF_OK)
         {
             return XF_ERR_NOMEM;
         }

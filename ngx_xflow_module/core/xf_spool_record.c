@@ -94,6 +94,26 @@ xf_spool_put64(u_char *p, uint64_t v)
 }
 
 
+/*
+ * A key, header value or value: its 32-bit length, XF_SPOOL_NULL_LEN for
+ * none at all (NULL, unlike an empty one), then its bytes.  Returns the
+ * byte after them.
+ */
+static u_char *
+xf_spool_put_bytes(u_char *p, const void *v, size_t len)
+{
+    xf_spool_put32(p, v ? (uint32_t) len : XF_SPOOL_NULL_LEN);
+    p += 4;
+
+    if (len) {
+        memcpy(p, v, len);
+        p += len;
+    }
+
+    return p;
+}
+
+
 /* ----------------------------------------------------------- encode */
 
 /*
@@ -202,13 +222,7 @@ xf_spool_record_encode(const xf_spool_record_t *r, u_char *buf, size_t size,
     memcpy(p, r->topic, r->topic_len);
     p += r->topic_len;
 
-    xf_spool_put32(p, r->key ? (uint32_t) r->key_len : XF_SPOOL_NULL_LEN);
-    p += 4;
-
-    if (r->key_len) {
-        memcpy(p, r->key, r->key_len);
-        p += r->key_len;
-    }
+    p = xf_spool_put_bytes(p, r->key, r->key_len);
 
     xf_spool_put16(p, (uint32_t) r->nheaders);
     p += 2;
@@ -224,22 +238,10 @@ xf_spool_record_encode(const xf_spool_record_t *r, u_char *buf, size_t size,
             p += h->name_len;
         }
 
-        xf_spool_put32(p, h->value ? (uint32_t) h->value_len
-                                   : XF_SPOOL_NULL_LEN);
-        p += 4;
-
-        if (h->value_len) {
-            memcpy(p, h->value, h->value_len);
-            p += h->value_len;
-        }
+        p = xf_spool_put_bytes(p, h->value, h->value_len);
     }
 
-    xf_spool_put32(p, r->value ? (uint32_t) r->value_len : XF_SPOOL_NULL_LEN);
-    p += 4;
-
-    if (r->value_len) {
-        memcpy(p, r->value, r->value_len);
-    }
+    (void) xf_spool_put_bytes(p, r->value, r->value_len);
 
     memcpy(buf, XF_SPOOL_RECORD_MAGIC, 4);
     buf[4] = XF_SPOOL_RECORD_VERSION;

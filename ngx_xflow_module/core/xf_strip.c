@@ -52,6 +52,8 @@ typedef struct {
 
 static xf_status_t xf_strip_probe_value(xf_strip_ctx_t *ctx, size_t vs,
     size_t ve, int drop);
+static xf_status_t xf_strip_object(xf_strip_ctx_t *ctx, size_t i,
+    unsigned depth, uint64_t live);
 
 
 const char *
@@ -97,19 +99,6 @@ xf_strip_rule_init(xf_strip_rule_t *rule, const u_char *path, size_t len,
 }
 
 
-static size_t
-xf_strip_ws(const u_char *p, size_t len, size_t i)
-{
-    while (i < len
-           && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
-    {
-        i++;
-    }
-
-    return i;
-}
-
-
 /*
  * p[i] is a quote: the offset past the closing one.  memchr finds each
  * candidate quote; it closes the string unless an odd run of
@@ -146,54 +135,28 @@ xf_strip_skip_string(const u_char *p, size_t len, size_t i)
 }
 
 
+/*
+ * The offset past the value at p[i]: xf_json_lookup.c's skipper, which
+ * also serves xf_json_object_get() on validated input.  Where the input is
+ * not the valid object promised, a value cut short runs to the end, and an
+ * empty scalar (a "," or "}" where a value belongs) ends where it starts.
+ */
 static size_t
 xf_strip_skip_value(const u_char *p, size_t len, size_t i)
 {
-    size_t  depth;
+    size_t  end;
 
-    if (i >= len) {
-        return len;
+    end = i;
+
+    if (xf_json_skip_value(p, len, &end) == XF_OK) {
+        return end;
     }
 
-    if (p[i] == '"') {
-        return xf_strip_skip_string(p, len, i);
+    if (i < len && p[i] != '"' && p[i] != '{' && p[i] != '[') {
+        return i;
     }
 
-    if (p[i] == '{' || p[i] == '[') {
-        depth = 0;
-
-        while (i < len) {
-            switch (p[i]) {
-            case '"':
-                i = xf_strip_skip_string(p, len, i);
-                continue;
-            case '{':
-            case '[':
-                depth++;
-                break;
-            case '}':
-            case ']':
-                if (--depth == 0) {
-                    return i + 1;
-                }
-                break;
-            }
-
-            i++;
-        }
-
-        return len;
-    }
-
-    /* a number or a literal */
-
-    while (i < len && p[i] != ',' && p[i] != '}' && p[i] != ']'
-           && p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
-    {
-        i++;
-    }
-
-    return i;
+    return len;
 }
 
 
@@ -284,6 +247,32 @@ xf_strip_hash(xf_strip_ctx_t *ctx, size_t vs, size_t ve)
 
 
 /*
+ * The value vs..ve of a member a probe reached or the walk keeps: a match
+ * is probed (drop or hash) or hashed, a member some longer rule runs
+ * through is walked into (rules sub, one level deeper), anything else is
+ * left as it is.  A dropped member never gets here while editing.
+ */
+static xf_status_t
+xf_strip_member(xf_strip_ctx_t *ctx, size_t vs, size_t ve, unsigned depth,
+    uint64_t sub, int drop, int hash)
+{
+    if (ctx->probe != NULL && (drop || hash)) {
+        return xf_strip_probe_value(ctx, vs, ve, drop);
+    }
+
+    if (hash) {
+        return xf_strip_hash(ctx, vs, ve);
+    }
+
+    if (sub) {
+        return xf_strip_object(ctx, vs, depth + 1, sub);
+    }
+
+    return XF_OK;
+}
+
+
+/*
  * Walk the object at src[i] with the rules in live whose segment number
  * depth is to be matched here.
  */
@@ -306,7 +295,7 @@ xf_strip_object(xf_strip_ctx_t *ctx, size_t i, unsigned depth, uint64_t live)
     run_end = 0;
     kept_end = XF_STRIP_NONE;
 
-    i = xf_strip_ws(p, len, i + 1);
+    i = xf_json_ws(p, len, i + 1);
 
     if (i >= len || p[i] != '"') {
         /* "{}" and "{ }" */
@@ -320,12 +309,12 @@ xf_strip_object(xf_strip_ctx_t *ctx, size_t i, unsigned depth, uint64_t live)
         kl = i - ks;
         esc = kl >= 2 && memchr(p + ks + 1, '\\', kl - 2) != NULL;
 
-        i = xf_strip_ws(p, len, i);
+        i = xf_json_ws(p, len, i);
         if (i >= len || p[i] != ':') {
             return XF_ERR_JSON_SYNTAX;
         }
 
-        vs = xf_strip_ws(p, len, i + 1);
+        vs = xf_json_ws(p, len, i + 1);
         ve = xf_strip_skip_value(p, len, vs);
 
         /* the name, unescaped only if it could match a segment */
@@ -378,16 +367,7 @@ xf_strip_object(xf_strip_ctx_t *ctx, size_t i, unsigned depth, uint64_t live)
         }
 
         if (ctx->probe != NULL) {
-            if (drop || hash) {
-                rc = xf_strip_probe_value(ctx, vs, ve, drop);
-
-            } else if (sub) {
-                rc = xf_strip_object(ctx, vs, depth + 1, sub);
-
-            } else {
-                rc = XF_OK;
-            }
-
+            rc = xf_strip_member(ctx, vs, ve, depth, sub, drop, hash);
             if (rc != XF_OK) {
                 return rc;
             }
@@ -410,16 +390,7 @@ xf_strip_object(xf_strip_ctx_t *ctx, size_t i, unsigned depth, uint64_t live)
                 run = XF_STRIP_NONE;
             }
 
-            if (hash) {
-                rc = xf_strip_hash(ctx, vs, ve);
-
-            } else if (sub) {
-                rc = xf_strip_object(ctx, vs, depth + 1, sub);
-
-            } else {
-                rc = XF_OK;
-            }
-
+            rc = xf_strip_member(ctx, vs, ve, depth, sub, drop, hash);
             if (rc != XF_OK) {
                 return rc;
             }
@@ -427,13 +398,13 @@ xf_strip_object(xf_strip_ctx_t *ctx, size_t i, unsigned depth, uint64_t live)
             kept_end = ve;
         }
 
-        i = xf_strip_ws(p, len, ve);
+        i = xf_json_ws(p, len, ve);
 
         if (i >= len || p[i] != ',') {
             break;
         }
 
-        i = xf_strip_ws(p, len, i + 1);
+        i = xf_json_ws(p, len, i + 1);
 
         if (i >= len || p[i] != '"') {
             return XF_ERR_JSON_SYNTAX;
@@ -448,6 +419,28 @@ xf_strip_object(xf_strip_ctx_t *ctx, size_t i, unsigned depth, uint64_t live)
 
     return xf_strip_edit(ctx, kept_end != XF_STRIP_NONE ? kept_end : run,
                          run_end, NULL, 0);
+}
+
+
+/*
+ * A walk of the event p, len with nothing edited or found yet; the rules
+ * live at the top level, all of them, as a bit set.  Rules past
+ * XF_STRIP_RULES_MAX are not looked at.
+ */
+static uint64_t
+xf_strip_ctx_init(xf_strip_ctx_t *ctx, const xf_strip_conf_t *conf,
+    const xf_alloc_t *a, const u_char *p, size_t len)
+{
+    memset(ctx, 0, sizeof(xf_strip_ctx_t));
+
+    ctx->conf = conf;
+    ctx->a = a;
+    ctx->src = p;
+    ctx->len = len;
+    ctx->nrules = xf_min(conf->n, XF_STRIP_RULES_MAX);
+
+    return ctx->nrules == XF_STRIP_RULES_MAX
+           ? ~(uint64_t) 0 : ((uint64_t) 1 << ctx->nrules) - 1;
 }
 
 
@@ -469,22 +462,9 @@ xf_strip(const xf_strip_conf_t *conf, const xf_alloc_t *a, const u_char *p,
         return XF_OK;
     }
 
-    /* rules past XF_STRIP_RULES_MAX are not looked at */
-
-    ctx.nrules = xf_min(conf->n, XF_STRIP_RULES_MAX);
-    live = ctx.nrules == XF_STRIP_RULES_MAX ? ~(uint64_t) 0
-                                            : ((uint64_t) 1 << ctx.nrules) - 1;
-
-    ctx.conf = conf;
-    ctx.a = a;
-    ctx.src = p;
-    ctx.len = len;
-    ctx.pos = 0;
+    live = xf_strip_ctx_init(&ctx, conf, a, p, len);
     ctx.dst = dst;
     ctx.cap = cap;
-    ctx.o = 0;
-    ctx.edited = 0;
-    ctx.probe = NULL;
 
     rc = xf_strip_object(&ctx, 0, 0, live);
     if (rc != XF_OK) {
@@ -570,14 +550,7 @@ xf_strip_probe(const xf_strip_conf_t *conf, const xf_alloc_t *a,
         return XF_OK;
     }
 
-    memset(&ctx, 0, sizeof(xf_strip_ctx_t));
-    ctx.nrules = xf_min(conf->n, XF_STRIP_RULES_MAX);
-    live = ctx.nrules == XF_STRIP_RULES_MAX ? ~(uint64_t) 0
-                                            : ((uint64_t) 1 << ctx.nrules) - 1;
-    ctx.conf = conf;
-    ctx.a = a;
-    ctx.src = p;
-    ctx.len = len;
+    live = xf_strip_ctx_init(&ctx, conf, a, p, len);
     ctx.probe = value;
     ctx.probe_len = value_len;
 
