@@ -48,7 +48,7 @@ $(DEB_FILE): $(DEB_INPUTS)
 	fi
 	cd $(DEB_SRC) && DEB_BUILD_OPTIONS="parallel=$$(nproc) $$DEB_BUILD_OPTIONS" \
 	    dpkg-buildpackage -b -us -uc > ../build.log 2>&1 \
-	    || { tail -40 $(DEB_OUT)/build.log; exit 1; }
+	    || { tail -40 ../build.log; exit 1; }
 	@ls -l $(DEB_OUT)/*.deb
 
 test-deb: $(DEB_FILE) $(B)/xflow-devbroker
