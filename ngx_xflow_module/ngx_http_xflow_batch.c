@@ -45,9 +45,6 @@ static void ngx_http_xflow_batch_done(ngx_http_xflow_batch_t *batch);
 static void ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch,
     const char *topic, const void *key, size_t key_len, const void *value,
     size_t value_len, rd_kafka_resp_err_t err);
-static void ngx_http_xflow_batch_refused(ngx_http_xflow_batch_t *batch,
-    const char *topic, const u_char *value, size_t value_len,
-    rd_kafka_resp_err_t err);
 static void ngx_http_xflow_batch_release(ngx_http_xflow_batch_t *batch);
 static void ngx_http_xflow_batch_produce(ngx_http_xflow_batch_t *batch,
     ngx_uint_t topic, rd_kafka_message_t *m, ngx_uint_t n, ngx_uint_t room);
@@ -58,10 +55,6 @@ static ngx_msec_t ngx_http_xflow_batch_deadline(ngx_http_request_t *r);
 
 
 static ngx_http_xflow_batches_t  ngx_http_xflow_batches;
-
-/* The opaque of a best-effort notice: nobody gets its report. */
-static ngx_http_xflow_opaque_t  ngx_http_xflow_batch_notice = { NULL };
-
 
 ngx_int_t
 ngx_http_xflow_batch_init_process(ngx_cycle_t *cycle)
@@ -453,11 +446,16 @@ ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch, const char *topic,
         ngx_http_xflow_log_throttled(batch->log, NGX_LOG_WARN,
                                      NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                      "refused", rd_kafka_err2str(err));
-        ngx_http_xflow_batch_refused(batch, topic, value, value_len, err);
+        ngx_http_xflow_kafka_refused_notice(
+            ngx_http_xflow_kafka_topic_name(batch->dl_topic), topic, value,
+            value_len, batch->ts, err);
         return;
     }
 
-    if (ngx_http_xflow_spool_append(topic, key, key_len, value, value_len,
+    if (ngx_http_xflow_spool_append(topic,
+                                    ngx_http_xflow_kafka_topic_name(
+                                        batch->dl_topic),
+                                    key, key_len, value, value_len,
                                     batch->ts, 1, &id)
         == NGX_OK)
     {
@@ -474,23 +472,6 @@ ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch, const char *topic,
                                  NGX_HTTP_SERVICE_UNAVAILABLE, "lost",
                                  "a message Kafka did not take could not be "
                                  "spooled");
-}
-
-
-/* What happened and to which event (its id), without the bytes. */
-static void
-ngx_http_xflow_batch_refused(ngx_http_xflow_batch_t *batch, const char *topic,
-    const u_char *value, size_t value_len, rd_kafka_resp_err_t err)
-{
-    u_char  buf[512];
-    size_t  len;
-
-    len = xf_outbox_refused(buf, sizeof(buf), value, value_len, batch->ts,
-                            rd_kafka_err2name(err), topic);
-
-    (void) ngx_http_xflow_kafka_produce_copy(
-               ngx_http_xflow_kafka_topic_name(batch->dl_topic), NULL, 0, buf,
-               len, &ngx_http_xflow_batch_notice);
 }
 
 

@@ -19,6 +19,8 @@
 #include "ngx_http_xflow_kafka.h"
 #include "ngx_http_xflow_metrics_module.h"
 
+#include "xf_outbox.h"
+
 
 typedef struct {
     rd_kafka_t                 *rk;
@@ -56,6 +58,9 @@ static const char *ngx_http_xflow_kafka_conf_str(
 
 /* One producer per worker process: this is the worker's own copy. */
 static ngx_http_xflow_worker_t  ngx_http_xflow_worker;
+
+/* The opaque of a best-effort notice: nobody gets its report. */
+static ngx_http_xflow_opaque_t  ngx_http_xflow_kafka_notice = { NULL };
 
 
 ngx_int_t
@@ -475,6 +480,22 @@ ngx_http_xflow_kafka_refused_for_good(rd_kafka_resp_err_t err)
            || err == RD_KAFKA_RESP_ERR_INVALID_MSG
            || err == RD_KAFKA_RESP_ERR_INVALID_RECORD
            || err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
+}
+
+
+void
+ngx_http_xflow_kafka_refused_notice(const char *dl_topic, const char *topic,
+    const void *value, size_t value_len, uint64_t ts_ms,
+    rd_kafka_resp_err_t err)
+{
+    u_char  buf[512];
+    size_t  len;
+
+    len = xf_outbox_refused(buf, sizeof(buf), value, value_len, ts_ms,
+                            rd_kafka_err2name(err), topic);
+
+    (void) ngx_http_xflow_kafka_produce_copy(dl_topic, NULL, 0, buf, len,
+                                             &ngx_http_xflow_kafka_notice);
 }
 
 

@@ -112,6 +112,17 @@ ngx_int_t ngx_http_xflow_kafka_state(ngx_uint_t *brokers_up,
  */
 ngx_int_t ngx_http_xflow_kafka_refused_for_good(rd_kafka_resp_err_t err);
 
+/**
+ * @brief Send the dead letter of a message Kafka refused for good to
+ * \p dl_topic: what happened and to which event (the envelope id in
+ * \p value), without the bytes.  Best effort: nobody waits for its
+ * report.  \p ts_ms is when the event was first accepted.  Both topics
+ * are NUL-terminated.
+ */
+void ngx_http_xflow_kafka_refused_notice(const char *dl_topic,
+    const char *topic, const void *value, size_t value_len, uint64_t ts_ms,
+    rd_kafka_resp_err_t err);
+
 
 /* -------------------------------------------- configuration (master) */
 

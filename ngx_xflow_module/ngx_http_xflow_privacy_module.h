@@ -33,7 +33,8 @@
  * (ip may point at r->connection->addr_text): valid for the request.
  */
 typedef struct {
-    ngx_str_t       extra;      /* ,"kid":..,"cookies":{..},"ua":..,"geo":{..} */
+    /* ,"kid":..,"cookies":{..},"ua":..,"geo":{..} */
+    ngx_str_t       extra;
     ngx_str_t       ip;         /* the envelope's "ip"; NULL data: none */
     ngx_str_t       ua_ref;     /* set: publish to the UA dictionary */
     ngx_str_t       ua_value;   /* {"ua":"..."} */

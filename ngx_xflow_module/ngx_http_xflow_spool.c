@@ -36,12 +36,23 @@
 #define NGX_HTTP_XFLOW_SPOOL_PROBES      16       /* in flight, spooling */
 
 
+/*
+ * The record header naming where the dead letter of a record goes if
+ * Kafka refuses it for good on replay: the xflow_dead_letter_topic of the
+ * location that accepted it, which the replaying worker cannot know
+ * otherwise.  Spool metadata: replays do not send it to Kafka.
+ */
+#define NGX_HTTP_XFLOW_SPOOL_DL_HEADER   "xflow-dead-letter-topic"
+
+
 /* A replayed record on its way: the opaque of its message. */
 typedef struct {
     ngx_http_xflow_opaque_t opaque;     /* first: the report */
     xf_spool_pos_t          pos;
     uint64_t                timestamp;
     uint32_t                attempt;
+    /* empty: the record names none (written before the header existed) */
+    char                    dl_topic[XF_SPOOL_TOPIC_MAX + 1];
 } ngx_http_xflow_replay_t;
 
 
@@ -64,6 +75,11 @@ typedef struct {
 static void ngx_http_xflow_spool_tick(ngx_event_t *ev);
 static void ngx_http_xflow_spool_replay(ngx_http_xflow_spool_worker_t *w);
 static void ngx_http_xflow_spool_release(ngx_http_xflow_spool_worker_t *w);
+static void ngx_http_xflow_spool_dl_topic(const xf_spool_record_t *rec,
+    ngx_http_xflow_replay_t *token);
+static void ngx_http_xflow_spool_refused(ngx_http_xflow_spool_worker_t *w,
+    ngx_http_xflow_replay_t *token, const char *topic, const void *value,
+    size_t value_len, rd_kafka_resp_err_t err);
 static void ngx_http_xflow_spool_replayed(ngx_http_xflow_opaque_t *opaque,
     const rd_kafka_message_t *msg);
 static void ngx_http_xflow_spool_metrics(ngx_http_xflow_spool_worker_t *w);
@@ -226,8 +242,8 @@ ngx_http_xflow_spool_check(ngx_cycle_t *cycle, ngx_http_xflow_main_conf_t *mcf)
 
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
 
-    if (ngx_snprintf((u_char *) probe, sizeof(probe) - 1, "%V/.xflow-probe.%P%Z",
-                     &mcf->spool->name, ngx_pid)
+    if (ngx_snprintf((u_char *) probe, sizeof(probe) - 1,
+                     "%V/.xflow-probe.%P%Z", &mcf->spool->name, ngx_pid)
         == (u_char *) probe + sizeof(probe) - 1)
     {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
@@ -332,9 +348,9 @@ ngx_http_xflow_spool_bytes(void)
  * the write failed (logged).
  */
 ngx_int_t
-ngx_http_xflow_spool_append(const char *topic, const void *key,
-    size_t key_len, const void *value, size_t value_len, uint64_t timestamp,
-    uint32_t attempt, uint64_t *id)
+ngx_http_xflow_spool_append(const char *topic, const char *dl_topic,
+    const void *key, size_t key_len, const void *value, size_t value_len,
+    uint64_t timestamp, uint32_t attempt, uint64_t *id)
 {
     xf_spool_rc_t                   rc;
     xf_spool_record_t               rec;
@@ -355,6 +371,14 @@ ngx_http_xflow_spool_append(const char *topic, const void *key,
     rec.key_len = key ? key_len : 0;
     rec.value = value;
     rec.value_len = value ? value_len : 0;
+
+    if (dl_topic != NULL && dl_topic[0] != '\0') {
+        rec.nheaders = 1;
+        rec.headers[0].name = (const u_char *) NGX_HTTP_XFLOW_SPOOL_DL_HEADER;
+        rec.headers[0].name_len = sizeof(NGX_HTTP_XFLOW_SPOOL_DL_HEADER) - 1;
+        rec.headers[0].value = (const u_char *) dl_topic;
+        rec.headers[0].value_len = ngx_strlen(dl_topic);
+    }
 
     rc = xf_spool_append(w->sp, &rec, ngx_current_msec, id);
 
@@ -540,16 +564,25 @@ ngx_http_xflow_spool_replay(ngx_http_xflow_spool_worker_t *w)
         token->pos = pos;
         token->timestamp = rec.timestamp;
         token->attempt = rec.attempt;
+        ngx_http_xflow_spool_dl_topic(&rec, token);
 
         err = ngx_http_xflow_kafka_produce_copy((char *) topic, rec.key,
                                                 rec.key_len, rec.value,
                                                 rec.value_len,
                                                 &token->opaque);
 
+        if (ngx_http_xflow_kafka_refused_for_good(err)) {
+            /* message.max.bytes lowered since it was spooled, say */
+            ngx_http_xflow_spool_refused(w, token, (char *) topic, rec.value,
+                                         rec.value_len, err);
+            ngx_free(token);
+            continue;
+        }
+
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             /* to the tail again, so the segment can go */
-            if (ngx_http_xflow_spool_append((char *) topic, rec.key,
-                                            rec.key_len, rec.value,
+            if (ngx_http_xflow_spool_append((char *) topic, token->dl_topic,
+                                            rec.key, rec.key_len, rec.value,
                                             rec.value_len, rec.timestamp,
                                             rec.attempt, &id)
                 == NGX_OK)
@@ -587,19 +620,15 @@ ngx_http_xflow_spool_replayed(ngx_http_xflow_opaque_t *opaque,
         return;
     }
 
-    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR
-        || ngx_http_xflow_kafka_refused_for_good(msg->err))
-    {
-        /* delivered, or refused for good: replaying cannot help */
-        if (msg->err) {
-            ngx_log_error(NGX_LOG_WARN, w->log, 0,
-                          "xflow: spooled message dropped by Kafka: %s",
-                          rd_kafka_err2str(msg->err));
-        }
-
+    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         (void) xf_spool_ack(w->sp, &token->pos);
 
+    } else if (ngx_http_xflow_kafka_refused_for_good(msg->err)) {
+        ngx_http_xflow_spool_refused(w, token, rd_kafka_topic_name(msg->rkt),
+                                     msg->payload, msg->len, msg->err);
+
     } else if (ngx_http_xflow_spool_append(rd_kafka_topic_name(msg->rkt),
+                                           token->dl_topic,
                                            msg->key, msg->key_len,
                                            msg->payload, msg->len,
                                            token->timestamp,
@@ -613,6 +642,58 @@ ngx_http_xflow_spool_replayed(ngx_http_xflow_opaque_t *opaque,
     /* else the record stays where it is, for a later life of the spool */
 
     ngx_free(token);
+}
+
+
+/* Where the record says its dead letter goes, if anywhere. */
+static void
+ngx_http_xflow_spool_dl_topic(const xf_spool_record_t *rec,
+    ngx_http_xflow_replay_t *token)
+{
+    size_t                    i;
+    const xf_spool_header_t  *h;
+
+    token->dl_topic[0] = '\0';
+
+    for (i = 0; i < rec->nheaders; i++) {
+        h = &rec->headers[i];
+
+        if (h->name_len == sizeof(NGX_HTTP_XFLOW_SPOOL_DL_HEADER) - 1
+            && ngx_memcmp(h->name, NGX_HTTP_XFLOW_SPOOL_DL_HEADER,
+                          h->name_len) == 0
+            && h->value != NULL
+            && h->value_len > 0
+            && h->value_len <= XF_SPOOL_TOPIC_MAX)
+        {
+            ngx_memcpy(token->dl_topic, h->value, h->value_len);
+            token->dl_topic[h->value_len] = '\0';
+            return;
+        }
+    }
+}
+
+
+/*
+ * A replayed record Kafka refuses for good: replaying cannot help, so it
+ * leaves the spool and, like a new message Kafka refuses, its dead letter
+ * names it by its event id.
+ */
+static void
+ngx_http_xflow_spool_refused(ngx_http_xflow_spool_worker_t *w,
+    ngx_http_xflow_replay_t *token, const char *topic, const void *value,
+    size_t value_len, rd_kafka_resp_err_t err)
+{
+    if (token->dl_topic[0] != '\0') {
+        ngx_http_xflow_kafka_refused_notice(token->dl_topic, topic, value,
+                                            value_len, token->timestamp, err);
+    }
+
+    ngx_http_xflow_log_throttled(w->log, NGX_LOG_WARN,
+                                 NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                 "replay refused",
+                                 rd_kafka_err2str(err));
+
+    (void) xf_spool_ack(w->sp, &token->pos);
 }
 
 

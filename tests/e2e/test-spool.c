@@ -6,6 +6,7 @@
  */
 
 #include <check.h>
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,12 +30,14 @@ static void send_parallel(unsigned from, unsigned n, unsigned procs,
     unsigned char *acked);
 static unsigned char *acked_in_outage(unsigned n);
 static void start(const char *spool_args, const char *extra, int workers);
+static unsigned spool_segments(void);
 
 
 static void
 spool_setup(void)
 {
-    xf_fixture_setup(1, 20000, "events", 2, "xflow_dead_letter", 1, NULL);
+    xf_fixture_setup(1, 20000, "events", 2, "xflow_dead_letter", 1,
+                     "spool_dl", 1, NULL);
 }
 
 
@@ -488,6 +491,132 @@ START_TEST(test_message_too_large)
 END_TEST
 
 
+/*
+ * A record spooled during an outage that Kafka refuses for good when it
+ * is replayed (message.max.bytes lowered while it waited, across a
+ * restart): it leaves the spool instead of being replayed for ever, and
+ * its dead letter reaches the dead-letter topic of the location that
+ * accepted it, which only the record itself can name by then.
+ */
+START_TEST(test_replay_refused)
+{
+    char             body[4096], conf[256], extra[160];
+    unsigned         i;
+    xf_nginx_t      *old;
+    xf_http_resp_t   resp;
+    xf_kafka_msgs_t  dl;
+
+    start("fsync=always", "    xflow_dead_letter_topic spool_dl;\n", 1);
+
+    memset(body, 'x', sizeof(body));
+    memcpy(body, "{\"event\":\"big\",\"pad\":\"", 22);
+    memcpy(body + sizeof(body) - 2, "\"}", 2);
+
+    xf_kafka_set_leaderless(kafka, "events", 2, 1);
+    xf_http_request("POST", url, NULL, body, sizeof(body), &resp);
+    ck_assert_int_eq(resp.status, 200);
+    xf_http_resp_free(&resp);
+
+    xf_nginx_quit(nginx, 20000);
+    old = nginx;
+    xf_kafka_set_leaderless(kafka, "events", 2, 0);
+
+    /* the same spool under a limit the record is over */
+    nginx = xf_nginx_new("", kafka->bootstraps, 1);
+    snprintf(conf, sizeof(conf), "%s fsync=always", spool_dir);
+    snprintf(extra, sizeof(extra),
+             "    xflow_dead_letter_topic spool_dl;\n"
+             "    xflow_kafka_conf message.max.bytes 2000;\n");
+    xf_nginx_write_conf(nginx, snippet(conf, extra), kafka->bootstraps);
+    xf_nginx_start(nginx);
+
+    memset(&dl, 0, sizeof(dl));
+    xf_kafka_consume(kafka, "spool_dl", 1, 20000, 1500, &dl);
+    ck_assert_msg(strstr(dl.msgs[0].value, "\"error\":\"MSG_SIZE_TOO_LARGE\"")
+                  != NULL && strstr(dl.msgs[0].value, "\"topic\":\"events\"")
+                  != NULL && strstr(dl.msgs[0].value, "\"id\":\"\"") == NULL,
+                  "%s", dl.msgs[0].value);
+    xf_kafka_msgs_free(&dl);
+
+    ck_assert_int_eq(xf_kafka_count(kafka, "events"), 0);
+    ck_assert_int_eq(xf_kafka_count(kafka, "xflow_dead_letter"), 0);
+
+    /* nothing left to replay: the segments go once their records do */
+    for (i = 0; i < 100 && spool_segments() > 0; i++) {
+        xf_sleep_ms(100);
+    }
+
+    ck_assert_msg(spool_segments() == 0, "%u segments left in %s",
+                  spool_segments(), spool_dir);
+
+    xf_nginx_check_log(old);
+    xf_nginx_free(old);
+}
+END_TEST
+
+
+/*
+ * The same when the broker refuses the replayed record (it answers the
+ * produce request with MESSAGE_TOO_LARGE, as a broker whose limit is
+ * below the record's size would): the delivery report says so, and the
+ * record leaves the spool with its dead letter.
+ */
+START_TEST(test_replay_refused_by_broker)
+{
+    unsigned         i;
+    xf_kafka_msgs_t  dl;
+
+    start("fsync=always", "    xflow_dead_letter_topic spool_dl;\n", 1);
+
+    xf_kafka_set_leaderless(kafka, "events", 2, 1);
+    ck_assert(send_event(7));
+
+    /* the replay is the first produce request once the leaders are back */
+    xf_kafka_fail_produce(kafka, 1, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+    xf_kafka_set_leaderless(kafka, "events", 2, 0);
+
+    memset(&dl, 0, sizeof(dl));
+    xf_kafka_consume(kafka, "spool_dl", 1, 20000, 1500, &dl);
+    ck_assert_msg(strstr(dl.msgs[0].value, "\"error\":\"MSG_SIZE_TOO_LARGE\"")
+                  != NULL && strstr(dl.msgs[0].value, "\"topic\":\"events\"")
+                  != NULL, "%s", dl.msgs[0].value);
+    xf_kafka_msgs_free(&dl);
+
+    ck_assert_int_eq(xf_kafka_count(kafka, "events"), 0);
+
+    for (i = 0; i < 100 && spool_segments() > 0; i++) {
+        xf_sleep_ms(100);
+    }
+
+    ck_assert_msg(spool_segments() == 0, "%u segments left in %s",
+                  spool_segments(), spool_dir);
+}
+END_TEST
+
+
+/* The segment files (*.xfs) in the spool directory. */
+static unsigned
+spool_segments(void)
+{
+    DIR            *d;
+    size_t          len;
+    unsigned        n;
+    struct dirent  *e;
+
+    d = opendir(spool_dir);
+    ck_assert_ptr_nonnull(d);
+
+    for (n = 0; (e = readdir(d)) != NULL; ) {
+        len = strlen(e->d_name);
+        n += len > 4 && strcmp(e->d_name + len - 4, ".xfs") == 0;
+    }
+
+    closedir(d);
+
+    return n;
+}
+
+
 static void
 send_parallel(unsigned from, unsigned n, unsigned procs, unsigned char *acked)
 {
@@ -555,6 +684,8 @@ make_spool_e2e_suite(void)
     tcase_add_test(tc, test_spool_unusable_health);
     tcase_add_test(tc, test_spool_full);
     tcase_add_test(tc, test_message_too_large);
+    tcase_add_test(tc, test_replay_refused);
+    tcase_add_test(tc, test_replay_refused_by_broker);
 
     return s;
 }

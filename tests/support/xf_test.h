@@ -93,6 +93,12 @@ void xf_kafka_set_up(xf_kafka_t *k);
 void xf_kafka_set_leaderless(xf_kafka_t *k, const char *topic,
     int partitions, int on);
 
+/*
+ * The next n Produce requests, to any broker, fail with err (a broker's
+ * answer: librdkafka reports it per message, as it would a real one).
+ */
+void xf_kafka_fail_produce(xf_kafka_t *k, size_t n, rd_kafka_resp_err_t err);
+
 void xf_kafka_stop(xf_kafka_t *k);
 
 /*

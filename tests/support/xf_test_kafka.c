@@ -16,6 +16,7 @@
 
 
 #define XF_KAFKA_META_TIMEOUT  5000     /* ms */
+#define XF_KAFKA_API_PRODUCE   0        /* the protocol's ApiKey of Produce */
 
 
 static int  xf_consumer_seq;
@@ -156,6 +157,25 @@ xf_kafka_set_leaderless(xf_kafka_t *k, const char *topic, int partitions,
                                                             on ? -1 : 1),
                          RD_KAFKA_RESP_ERR_NO_ERROR);
     }
+}
+
+
+void
+xf_kafka_fail_produce(xf_kafka_t *k, size_t n, rd_kafka_resp_err_t err)
+{
+    size_t                i;
+    rd_kafka_resp_err_t  *errs;
+
+    errs = calloc(n, sizeof(rd_kafka_resp_err_t));
+    ck_assert_ptr_nonnull(errs);
+
+    for (i = 0; i < n; i++) {
+        errs[i] = err;
+    }
+
+    rd_kafka_mock_push_request_errors_array(k->mc, XF_KAFKA_API_PRODUCE, n,
+                                            errs);
+    free(errs);
 }
 
 
