@@ -5,9 +5,9 @@
  * runs a fixed number of iterations so that callgrind counts are
  * repeatable.
  *
- *   cc -O2 -g -D_GNU_SOURCE -Ingx_xflow_module/core tests/bench/micro-format.c \
- *      ngx_xflow_module/core/*.c -lz -ldeflate -lzstd -lcrypto \
- *      -lmaxminddb -lm -o build/micro-format
+ *   cc -O2 -g -D_GNU_SOURCE -Ingx_xflow_module/core \
+ *      tests/bench/micro-format.c ngx_xflow_module/core/*.c \
+ *      -lz -ldeflate -lzstd -lcrypto -lmaxminddb -lm -o build/micro-format
  *   build/micro-format FILE [gzip|identity] [ITERATIONS] [PATH]
  */
 

@@ -305,7 +305,8 @@ START_TEST(test_mixpanel_answers)
     app_spend_token();
 
     /* data=<JSON> percent-encoded, as api_payload_format "json" sends */
-    app_post(nginx->url, "/mp/track/?ip=1&_=1", "application/x-www-form-urlencoded",
+    app_post(nginx->url, "/mp/track/?ip=1&_=1",
+             "application/x-www-form-urlencoded",
              "data=%5B" "%7B%22event%22%3A%22a%22%2C%22properties%22%3A%7B"
              "%22token%22%3A%22mptok%22%2C%22distinct_id%22%3A%22u1%22%7D%7D"
              "%2C%7B%22properties%22%3A%7B%7D%7D" "%5D", &resp);

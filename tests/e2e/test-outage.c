@@ -94,7 +94,8 @@ write_shipped_conf(xf_nginx_t *n, int metrics_port)
     FILE        *f;
     const char  *module;
 
-    snprintf(path, sizeof(path), "%s/docs/deploy/nginx.conf", xf_test_src_dir());
+    snprintf(path, sizeof(path), "%s/docs/deploy/nginx.conf",
+             xf_test_src_dir());
     conf = read_file(path);
 
     module = getenv("XFLOW_MODULE");

@@ -5,9 +5,9 @@
  * 4 bits and bit 5 pick a row of fuzz_routes, modulo its length (format,
  * method, path, query; rows 16 and up are the Mixpanel and Amplitude
  * routes); for rows marked "query" the rest of the input is the query
- * string and the body is empty, otherwise it is the body.  Bit 4 selects tight limits
- * (small events, few events, a small decoded budget, shallow nesting) so
- * that every limit is reached often.
+ * string and the body is empty, otherwise it is the body.  Bit 4 selects
+ * tight limits (small events, few events, a small decoded budget,
+ * shallow nesting) so that every limit is reached often.
  *
  * Invariant: no crash, no undefined behaviour, no leak (everything is
  * returned by xf_format_free); every event's bytes lie within the input

@@ -229,7 +229,8 @@ START_TEST(test_encode_layout)
     ck_assert_uint_eq(buf[8] | buf[9] << 8 | buf[10] << 16
                       | (uint32_t) buf[11] << 24, len);
     ck_assert_uint_eq(buf[16] | buf[17] << 8 | buf[18] << 16
-                      | (uint32_t) buf[19] << 24, xf_unit_crc32c_bitwise(buf, 16));
+                      | (uint32_t) buf[19] << 24,
+                      xf_unit_crc32c_bitwise(buf, 16));
     ck_assert_uint_eq(buf[12] | buf[13] << 8 | buf[14] << 16
                       | (uint32_t) buf[15] << 24,
                       xf_unit_crc32c_bitwise(buf + 20, len - 20));
