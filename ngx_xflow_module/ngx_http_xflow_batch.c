@@ -443,12 +443,10 @@ ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch, const char *topic,
     uint64_t  id;
 
     if (ngx_http_xflow_kafka_refused_for_good(err)) {
-        ngx_http_xflow_log_throttled(batch->log, NGX_LOG_WARN,
-                                     NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                     "refused", rd_kafka_err2str(err));
-        ngx_http_xflow_kafka_refused_notice(
-            ngx_http_xflow_kafka_topic_name(batch->dl_topic), topic, value,
-            value_len, batch->ts, err);
+        ngx_http_xflow_kafka_refused(batch->log,
+                                     ngx_http_xflow_kafka_topic_name(
+                                         batch->dl_topic),
+                                     topic, value, value_len, batch->ts, err);
         return;
     }
 

@@ -484,12 +484,20 @@ ngx_http_xflow_kafka_refused_for_good(rd_kafka_resp_err_t err)
 
 
 void
-ngx_http_xflow_kafka_refused_notice(const char *dl_topic, const char *topic,
-    const void *value, size_t value_len, uint64_t ts_ms,
+ngx_http_xflow_kafka_refused(ngx_log_t *log, const char *dl_topic,
+    const char *topic, const void *value, size_t value_len, uint64_t ts_ms,
     rd_kafka_resp_err_t err)
 {
     u_char  buf[512];
     size_t  len;
+
+    ngx_http_xflow_log_throttled(log, NGX_LOG_WARN,
+                                 NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                 "refused", rd_kafka_err2str(err));
+
+    if (dl_topic[0] == '\0') {
+        return;
+    }
 
     len = xf_outbox_refused(buf, sizeof(buf), value, value_len, ts_ms,
                             rd_kafka_err2name(err), topic);

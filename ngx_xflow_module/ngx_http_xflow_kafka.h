@@ -113,13 +113,15 @@ ngx_int_t ngx_http_xflow_kafka_state(ngx_uint_t *brokers_up,
 ngx_int_t ngx_http_xflow_kafka_refused_for_good(rd_kafka_resp_err_t err);
 
 /**
- * @brief Send the dead letter of a message Kafka refused for good to
- * \p dl_topic: what happened and to which event (the envelope id in
- * \p value), without the bytes.  Best effort: nobody waits for its
+ * @brief What becomes of a message Kafka refused for good, new or
+ * replayed: a throttled warning, and its dead letter to \p dl_topic
+ * (what happened and to which event, the envelope id in \p value,
+ * without the bytes).  Best effort: nobody waits for the notice's
  * report.  \p ts_ms is when the event was first accepted.  Both topics
- * are NUL-terminated.
+ * are NUL-terminated; an empty \p dl_topic (a spool record that names
+ * none) gets the warning only.
  */
-void ngx_http_xflow_kafka_refused_notice(const char *dl_topic,
+void ngx_http_xflow_kafka_refused(ngx_log_t *log, const char *dl_topic,
     const char *topic, const void *value, size_t value_len, uint64_t ts_ms,
     rd_kafka_resp_err_t err);
 

@@ -77,9 +77,6 @@ static void ngx_http_xflow_spool_replay(ngx_http_xflow_spool_worker_t *w);
 static void ngx_http_xflow_spool_release(ngx_http_xflow_spool_worker_t *w);
 static void ngx_http_xflow_spool_dl_topic(const xf_spool_record_t *rec,
     ngx_http_xflow_replay_t *token);
-static void ngx_http_xflow_spool_refused(ngx_http_xflow_spool_worker_t *w,
-    ngx_http_xflow_replay_t *token, const char *topic, const void *value,
-    size_t value_len, rd_kafka_resp_err_t err);
 static void ngx_http_xflow_spool_replayed(ngx_http_xflow_opaque_t *opaque,
     const rd_kafka_message_t *msg);
 static void ngx_http_xflow_spool_metrics(ngx_http_xflow_spool_worker_t *w);
@@ -573,8 +570,10 @@ ngx_http_xflow_spool_replay(ngx_http_xflow_spool_worker_t *w)
 
         if (ngx_http_xflow_kafka_refused_for_good(err)) {
             /* message.max.bytes lowered since it was spooled, say */
-            ngx_http_xflow_spool_refused(w, token, (char *) topic, rec.value,
-                                         rec.value_len, err);
+            ngx_http_xflow_kafka_refused(w->log, token->dl_topic,
+                                         (char *) topic, rec.value,
+                                         rec.value_len, rec.timestamp, err);
+            (void) xf_spool_ack(w->sp, &pos);
             ngx_free(token);
             continue;
         }
@@ -624,8 +623,12 @@ ngx_http_xflow_spool_replayed(ngx_http_xflow_opaque_t *opaque,
         (void) xf_spool_ack(w->sp, &token->pos);
 
     } else if (ngx_http_xflow_kafka_refused_for_good(msg->err)) {
-        ngx_http_xflow_spool_refused(w, token, rd_kafka_topic_name(msg->rkt),
-                                     msg->payload, msg->len, msg->err);
+        /* replaying cannot help: it leaves the spool with its notice */
+        ngx_http_xflow_kafka_refused(w->log, token->dl_topic,
+                                     rd_kafka_topic_name(msg->rkt),
+                                     msg->payload, msg->len,
+                                     token->timestamp, msg->err);
+        (void) xf_spool_ack(w->sp, &token->pos);
 
     } else if (ngx_http_xflow_spool_append(rd_kafka_topic_name(msg->rkt),
                                            token->dl_topic,
@@ -670,30 +673,6 @@ ngx_http_xflow_spool_dl_topic(const xf_spool_record_t *rec,
             return;
         }
     }
-}
-
-
-/*
- * A replayed record Kafka refuses for good: replaying cannot help, so it
- * leaves the spool and, like a new message Kafka refuses, its dead letter
- * names it by its event id.
- */
-static void
-ngx_http_xflow_spool_refused(ngx_http_xflow_spool_worker_t *w,
-    ngx_http_xflow_replay_t *token, const char *topic, const void *value,
-    size_t value_len, rd_kafka_resp_err_t err)
-{
-    if (token->dl_topic[0] != '\0') {
-        ngx_http_xflow_kafka_refused_notice(token->dl_topic, topic, value,
-                                            value_len, token->timestamp, err);
-    }
-
-    ngx_http_xflow_log_throttled(w->log, NGX_LOG_WARN,
-                                 NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                 "replay refused",
-                                 rd_kafka_err2str(err));
-
-    (void) xf_spool_ack(w->sp, &token->pos);
 }
 
 

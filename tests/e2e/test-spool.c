@@ -31,6 +31,9 @@ static void send_parallel(unsigned from, unsigned n, unsigned procs,
 static unsigned char *acked_in_outage(unsigned n);
 static void start(const char *spool_args, const char *extra, int workers);
 static unsigned spool_segments(void);
+static void post_big_event(void);
+static void expect_refused(const char *dl_topic);
+static void expect_spool_drained(void);
 
 
 static void
@@ -464,29 +467,10 @@ END_TEST
  */
 START_TEST(test_message_too_large)
 {
-    char             body[4096];
-    xf_http_resp_t   resp;
-    xf_kafka_msgs_t  dl;
-
     start("fsync=off", "    xflow_kafka_conf message.max.bytes 2000;\n", 1);
 
-    memset(body, 'x', sizeof(body));
-    memcpy(body, "{\"event\":\"big\",\"pad\":\"", 22);
-    memcpy(body + sizeof(body) - 2, "\"}", 2);
-
-    xf_http_request("POST", url, NULL, body, sizeof(body), &resp);
-    ck_assert_int_eq(resp.status, 200);
-    xf_http_resp_free(&resp);
-
-    memset(&dl, 0, sizeof(dl));
-    xf_kafka_consume(kafka, "xflow_dead_letter", 1, 10000, 500, &dl);
-    ck_assert_msg(strstr(dl.msgs[0].value, "\"error\":\"MSG_SIZE_TOO_LARGE\"")
-                  != NULL && strstr(dl.msgs[0].value, "\"topic\":\"events\"")
-                  != NULL, "%s", dl.msgs[0].value);
-    xf_kafka_msgs_free(&dl);
-
-    /* and the spool holds nothing to replay for ever */
-    ck_assert_int_eq(xf_kafka_count(kafka, "events"), 0);
+    post_big_event();
+    expect_refused("xflow_dead_letter");
 }
 END_TEST
 
@@ -500,22 +484,13 @@ END_TEST
  */
 START_TEST(test_replay_refused)
 {
-    char             body[4096], conf[256], extra[160];
-    unsigned         i;
-    xf_nginx_t      *old;
-    xf_http_resp_t   resp;
-    xf_kafka_msgs_t  dl;
+    char         conf[256];
+    xf_nginx_t  *old;
 
     start("fsync=always", "    xflow_dead_letter_topic spool_dl;\n", 1);
 
-    memset(body, 'x', sizeof(body));
-    memcpy(body, "{\"event\":\"big\",\"pad\":\"", 22);
-    memcpy(body + sizeof(body) - 2, "\"}", 2);
-
     xf_kafka_set_leaderless(kafka, "events", 2, 1);
-    xf_http_request("POST", url, NULL, body, sizeof(body), &resp);
-    ck_assert_int_eq(resp.status, 200);
-    xf_http_resp_free(&resp);
+    post_big_event();
 
     xf_nginx_quit(nginx, 20000);
     old = nginx;
@@ -524,30 +499,17 @@ START_TEST(test_replay_refused)
     /* the same spool under a limit the record is over */
     nginx = xf_nginx_new("", kafka->bootstraps, 1);
     snprintf(conf, sizeof(conf), "%s fsync=always", spool_dir);
-    snprintf(extra, sizeof(extra),
-             "    xflow_dead_letter_topic spool_dl;\n"
-             "    xflow_kafka_conf message.max.bytes 2000;\n");
-    xf_nginx_write_conf(nginx, snippet(conf, extra), kafka->bootstraps);
+    xf_nginx_write_conf(nginx,
+                        snippet(conf,
+                                "    xflow_dead_letter_topic spool_dl;\n"
+                                "    xflow_kafka_conf message.max.bytes "
+                                "2000;\n"),
+                        kafka->bootstraps);
     xf_nginx_start(nginx);
 
-    memset(&dl, 0, sizeof(dl));
-    xf_kafka_consume(kafka, "spool_dl", 1, 20000, 1500, &dl);
-    ck_assert_msg(strstr(dl.msgs[0].value, "\"error\":\"MSG_SIZE_TOO_LARGE\"")
-                  != NULL && strstr(dl.msgs[0].value, "\"topic\":\"events\"")
-                  != NULL && strstr(dl.msgs[0].value, "\"id\":\"\"") == NULL,
-                  "%s", dl.msgs[0].value);
-    xf_kafka_msgs_free(&dl);
-
-    ck_assert_int_eq(xf_kafka_count(kafka, "events"), 0);
+    expect_refused("spool_dl");
     ck_assert_int_eq(xf_kafka_count(kafka, "xflow_dead_letter"), 0);
-
-    /* nothing left to replay: the segments go once their records do */
-    for (i = 0; i < 100 && spool_segments() > 0; i++) {
-        xf_sleep_ms(100);
-    }
-
-    ck_assert_msg(spool_segments() == 0, "%u segments left in %s",
-                  spool_segments(), spool_dir);
+    expect_spool_drained();
 
     xf_nginx_check_log(old);
     xf_nginx_free(old);
@@ -563,9 +525,6 @@ END_TEST
  */
 START_TEST(test_replay_refused_by_broker)
 {
-    unsigned         i;
-    xf_kafka_msgs_t  dl;
-
     start("fsync=always", "    xflow_dead_letter_topic spool_dl;\n", 1);
 
     xf_kafka_set_leaderless(kafka, "events", 2, 1);
@@ -575,14 +534,57 @@ START_TEST(test_replay_refused_by_broker)
     xf_kafka_fail_produce(kafka, 1, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
     xf_kafka_set_leaderless(kafka, "events", 2, 0);
 
+    expect_refused("spool_dl");
+    expect_spool_drained();
+}
+END_TEST
+
+
+/* One event of about 4 KB, answered 200 (delivered, spooled or refused). */
+static void
+post_big_event(void)
+{
+    char            body[4096];
+    xf_http_resp_t  resp;
+
+    memset(body, 'x', sizeof(body));
+    memcpy(body, "{\"event\":\"big\",\"pad\":\"", 22);
+    memcpy(body + sizeof(body) - 2, "\"}", 2);
+
+    xf_http_request("POST", url, NULL, body, sizeof(body), &resp);
+    ck_assert_int_eq(resp.status, 200);
+    xf_http_resp_free(&resp);
+}
+
+
+/*
+ * Kafka refused the one event for good: its dead letter, and only it, is
+ * in dl_topic, naming the error, the topic and the event's id; nothing
+ * reached "events".
+ */
+static void
+expect_refused(const char *dl_topic)
+{
+    const char       *v;
+    xf_kafka_msgs_t   dl;
+
     memset(&dl, 0, sizeof(dl));
-    xf_kafka_consume(kafka, "spool_dl", 1, 20000, 1500, &dl);
-    ck_assert_msg(strstr(dl.msgs[0].value, "\"error\":\"MSG_SIZE_TOO_LARGE\"")
-                  != NULL && strstr(dl.msgs[0].value, "\"topic\":\"events\"")
-                  != NULL, "%s", dl.msgs[0].value);
+    xf_kafka_consume(kafka, dl_topic, 1, 20000, 1000, &dl);
+    v = dl.msgs[0].value;
+    ck_assert_msg(strstr(v, "\"error\":\"MSG_SIZE_TOO_LARGE\"") != NULL
+                  && strstr(v, "\"topic\":\"events\"") != NULL
+                  && strstr(v, "\"id\":\"\"") == NULL, "%s", v);
     xf_kafka_msgs_free(&dl);
 
     ck_assert_int_eq(xf_kafka_count(kafka, "events"), 0);
+}
+
+
+/* Nothing left to replay: the segments go once their records do. */
+static void
+expect_spool_drained(void)
+{
+    unsigned  i;
 
     for (i = 0; i < 100 && spool_segments() > 0; i++) {
         xf_sleep_ms(100);
@@ -591,7 +593,6 @@ START_TEST(test_replay_refused_by_broker)
     ck_assert_msg(spool_segments() == 0, "%u segments left in %s",
                   spool_segments(), spool_dir);
 }
-END_TEST
 
 
 /* The segment files (*.xfs) in the spool directory. */
