@@ -164,7 +164,7 @@ static const char *const  xf_event_result_values[] = {
 };
 
 static const char *const  xf_kafka_result_values[] = {
-    "delivered", "failed"
+    "delivered", "failed", "spooled"
 };
 
 static const char *const  xf_limit_result_values[] = {
