@@ -858,10 +858,23 @@ ngx_http_xflow_spool_replayed(ngx_http_xflow_opaque_t *opaque,
         {
             /* failed again: kept at the tail, its old place released */
             (void) xf_spool_ack(w->sp, &token->pos);
+
+        } else if (ngx_http_xflow_kafka_produce_copy(
+                       rd_kafka_topic_name(msg->rkt), msg->key,
+                       msg->key_len, msg->payload, msg->len, &token->opaque)
+                   == RD_KAFKA_RESP_ERR_NO_ERROR)
+        {
+            /*
+             * The disk takes nothing (full): the record stays where it
+             * is and goes out again, still handed out, so that this
+             * worker delivers it once Kafka is back instead of leaving
+             * it to whoever adopts the segment.
+             */
+            w->inflight++;
+            return XF_METRICS_KAFKA_SPOOLED;
         }
 
-        /* else the record stays where it is, for a later life of the
-           spool: spooled all the same */
+        /* else it stays where it is, for a later life of the spool */
         fate = XF_METRICS_KAFKA_SPOOLED;
     }
 
