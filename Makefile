@@ -6,6 +6,7 @@
 #                   against Debian's nginx and against an ASan nginx
 #   make bench      wrk against a body-reading baseline and xflow
 #   make fuzz       every libFuzzer target for FUZZ_SECONDS each
+#   make lint       the house rules, cppcheck and clang-tidy
 #   make deps       install the Debian packages all of the above need
 
 SHELL       := /bin/bash
@@ -47,7 +48,8 @@ export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 export CK_DEFAULT_TIMEOUT ?= 60
 
 .PHONY: all module deps run test unit unit-plain unit-asan e2e e2e-asan \
-        fuzz fuzz-replay bench clean asan-nginx monitoring-check callgraph
+        fuzz fuzz-replay bench clean asan-nginx monitoring-check callgraph \
+        lint lint-selftest
 
 all: module
 
@@ -232,9 +234,18 @@ monitoring-check: $(B)/.deps-ok
 callgraph: $(MODULE)
 	tests/support/callgraph.sh --check
 
+# the house rules (CONTRIBUTING.md), after a check that each rule fails on
+# a violation planted in a copy of the tree
+lint: lint-selftest
+	tests/support/lint.sh
+
+lint-selftest:
+	tests/support/lint-selftest.sh
+
 test: $(B)/.deps-ok
 	$(MAKE) module
 	$(MAKE) callgraph
+	$(MAKE) lint
 	$(MAKE) unit
 	$(MAKE) fuzz-replay
 	$(MAKE) monitoring-check

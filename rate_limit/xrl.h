@@ -211,6 +211,7 @@ typedef struct {
     uint64_t        evicted;        /* of those, from another, idle key */
 } xrl_stats_t;
 
+/* Copy the table's counters into *st. */
 void xrl_table_stats(const xrl_table_t *t, xrl_stats_t *st);
 
 /*
@@ -229,6 +230,7 @@ typedef struct {
     uint64_t        busy;           /* being claimed (or lost: README.md) */
 } xrl_usage_t;
 
+/* Scan the slots at now_ns into *u. */
 void xrl_table_usage(const xrl_table_t *t, uint64_t now_ns,
     xrl_usage_t *u);
 
@@ -273,6 +275,10 @@ typedef struct {
     uint64_t        limit;          /* horizon + XRL_SKEW_NS * tick */
 } xrl_gcra_t;
 
+/*
+ * Set g up for rate per period_ns with a burst.  XRL_OK; XRL_ERR_NULL,
+ * XRL_ERR_RATE (a zero), XRL_ERR_RANGE (the ticks would overflow).
+ */
 xrl_status_t xrl_gcra_init(xrl_gcra_t *g, uint64_t rate, uint64_t period_ns,
     uint64_t burst);
 

@@ -105,6 +105,7 @@ size_t xf_decoder_size(const xf_decoder_t *d);
  */
 const u_char *xf_decoder_data(const xf_decoder_t *d);
 
+/* Free the decoder and all it holds, with its allocator; NULL is fine. */
 void xf_decoder_free(xf_decoder_t *d);
 
 /*

@@ -423,7 +423,7 @@ xf_fmt_text_any(xf_fmt_ctx_t *ctx, const u_char *obj, size_t len,
     xf_json_key_t   k[32] = { { NULL, 0 } };  /* -O cannot see n bound it */
     xf_json_span_t  v[32];
 
-    for (n = 0; keys[n] != NULL && n < 32; n++) {
+    for (n = 0; n < 32 && keys[n] != NULL; n++) {
         k[n].name = keys[n];
         k[n].len = strlen(keys[n]);
     }

@@ -107,6 +107,7 @@ typedef struct {
     size_t          len;
 } xf_hashref_part_t;
 
+/* The HMAC described above, of parts[0..n), into out[32]. */
 xf_status_t xf_hashref_hmac(xf_hashref_t *h, const xf_hashref_part_t *parts,
     size_t n, u_char *out);
 

@@ -71,6 +71,7 @@ typedef enum {
     XF_IP_RENDER_HASH
 } xf_ip_render_t;
 
+/* The envelope's "ip" as described above: its length, 0 or -1. */
 size_t xf_ip_render(xf_ip_render_t mode, const u_char *text, size_t len,
     xf_hashref_t *h, u_char *dst);
 

@@ -146,6 +146,7 @@ typedef struct {
     uint32_t                scale;          /* base units per exposed unit */
 } xf_metric_def_t;
 
+/* The definition of family id, NULL for an id out of range. */
 const xf_metric_def_t *xf_metrics_def(xf_metric_id_t id);
 
 

@@ -59,7 +59,7 @@ struct xf_metrics_s {
 };
 
 
-#define XF_NB(a)  (uint32_t) (sizeof(a) / sizeof(a[0]))
+#define XF_NB(a)  (uint32_t) (sizeof(a) / sizeof((a)[0]))
 
 
 /* xf_metrics.c: every family, indexed by xf_metric_id_t */

@@ -208,6 +208,7 @@ int xf_spool_full(const xf_spool_t *sp);
 /* stats.bytes >= high_water (never with max_size 0). */
 int xf_spool_high_water(const xf_spool_t *sp);
 
+/* The spool's counters, owned by the spool, updated in place. */
 const xf_spool_stats_t *xf_spool_stats(const xf_spool_t *sp);
 
 /* The errno of the last XF_SPOOL_IO, and the call that failed. */

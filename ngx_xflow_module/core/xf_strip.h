@@ -123,6 +123,7 @@ typedef struct {
     size_t                   ref_len;
 } xf_strip_probe_t;
 
+/* The probe described above: its result in *res. */
 xf_status_t xf_strip_probe(const xf_strip_conf_t *conf, const xf_alloc_t *a,
     const u_char *p, size_t len, const u_char *value, size_t value_len,
     xf_strip_probe_t *res);
