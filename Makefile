@@ -2,8 +2,8 @@
 #
 #   make            build/ngx_xflow_module.so for the installed nginx
 #   make run        dev Kafka broker + nginx on 127.0.0.1:8080 (foreground)
-#   make test       unit (plain + ASan/UBSan), fuzz corpus replay, e2e
-#                   against Debian's nginx and against an ASan nginx
+#   make test       lint, unit (plain, ASan/UBSan, clang), fuzz corpus
+#                   replay, e2e against Debian's nginx and an ASan nginx
 #   make bench      wrk against a body-reading baseline and xflow
 #   make fuzz       every libFuzzer target for FUZZ_SECONDS each
 #   make lint       the house rules, cppcheck and clang-tidy
@@ -49,7 +49,7 @@ export CK_DEFAULT_TIMEOUT ?= 60
 
 .PHONY: all module deps run test unit unit-plain unit-asan e2e e2e-asan \
         fuzz fuzz-replay bench clean asan-nginx monitoring-check callgraph \
-        lint lint-selftest
+        lint lint-selftest unit-clang module-clang
 
 all: module
 
@@ -89,6 +89,25 @@ $(MODULE): $(B)/nginx/objs/Makefile $(GLUE_FILES) $(CORE_SRCS) $(CORE_HDRS) \
 	$(MAKE) -C $(B)/nginx -f objs/Makefile modules
 	@# a running nginx has the old file mapped: replace, never overwrite
 	cp $(B)/nginx/objs/ngx_http_xflow_module.so $@.tmp && mv -f $@.tmp $@
+
+# The module built by clang with the stricter warnings, against a second
+# copy of the nginx tree: its objs/Makefile builds only the module's files
+# for "modules", and nginx's headers pass the same warnings.
+CLANG_MODULE := $(B)/clang-nginx/objs/ngx_http_xflow_module.so
+
+module-clang: $(CLANG_MODULE)
+
+$(B)/clang-nginx/objs/Makefile: config $(SRCLIST) $(B)/.deps-ok
+	rm -rf $(B)/clang-nginx && mkdir -p $(B) \
+	    && cp -r $(NGINX_SRC) $(B)/clang-nginx
+	cd $(B)/clang-nginx && ./configure --with-compat --with-cc=clang \
+	    --with-cc-opt="$(NGX_CC_OPT) $(STRICT)" --with-ld-opt="$(NGX_LD_OPT)" \
+	    --add-dynamic-module=$(CURDIR) > configure.log \
+	    || { tail -30 configure.log; exit 1; }
+
+$(CLANG_MODULE): $(B)/clang-nginx/objs/Makefile $(GLUE_FILES) $(CORE_SRCS) \
+                 $(CORE_HDRS) $(RL_SRCS) $(RL_HDRS)
+	$(MAKE) -C $(B)/clang-nginx -f objs/Makefile modules
 
 # An nginx binary and module built with ASan+UBSan, for e2e-asan, from
 # Debian's nginx source package (nginx-dev has headers only).  nginx itself
@@ -148,6 +167,33 @@ $(B)/asan/unit/run: $(patsubst %.c,$(B)/asan/obj/%.o,$(UNIT_SRCS)) \
 	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -I$(B)/unit \
 	    tests/support/xf_check_main.c $(filter %.o,$^) -o $@ \
 	    $(CORE_LIBS) $(CHECK_LIBS) -ljansson
+
+# The same core and unit tests built by clang with the stricter warnings
+# zstd builds with, beside gcc's build: each compiler sees what the other
+# misses.  The suite builders are called through the generated runner
+# only, so the unit tests have no prototype for them.
+STRICT      := -Wcast-qual -Wshadow -Wdeclaration-after-statement \
+               -Wstrict-prototypes -Wmissing-prototypes -Wold-style-definition \
+               -Wundef -Wpointer-arith -Wvla -Wformat=2 -Winit-self \
+               -Wfloat-equal -Wwrite-strings -Wredundant-decls
+
+$(B)/clang/obj/%.o: %.c $(CORE_HDRS) $(RL_HDRS) | $(B)/.deps-ok
+	@mkdir -p $(dir $@)
+	clang $(CFLAGS_BASE) $(STRICT) \
+	    $(if $(filter tests/%,$<),-Wno-missing-prototypes) -c $< -o $@
+
+LIB_CLANG_OBJS = $(patsubst %.c,$(B)/clang/obj/%.o,$(CORE_SRCS) $(RL_SRCS))
+
+$(B)/clang/unit/run: $(patsubst %.c,$(B)/clang/obj/%.o,$(UNIT_SRCS)) \
+                     $(LIB_CLANG_OBJS) tests/support/xf_check_main.c \
+                     $(B)/unit/suites.h
+	@mkdir -p $(dir $@)
+	clang $(CFLAGS_BASE) $(STRICT) -Wno-missing-prototypes -I$(B)/unit \
+	    tests/support/xf_check_main.c $(filter %.o,$^) -o $@ \
+	    $(CORE_LIBS) $(CHECK_LIBS) -ljansson
+
+unit-clang: $(B)/clang/unit/run
+	$(B)/clang/unit/run
 
 unit: unit-plain unit-asan
 
@@ -246,7 +292,9 @@ test: $(B)/.deps-ok
 	$(MAKE) module
 	$(MAKE) callgraph
 	$(MAKE) lint
+	$(MAKE) module-clang
 	$(MAKE) unit
+	$(MAKE) unit-clang
 	$(MAKE) fuzz-replay
 	$(MAKE) monitoring-check
 	$(MAKE) check-deploy

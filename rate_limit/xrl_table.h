@@ -103,11 +103,11 @@ typedef struct {
 
 
 #define xrl_table_ring(t)                                                  \
-    ((uint64_t *) ((unsigned char *) (t) + (t)->off_ring))
+    ((uint64_t *) ((unsigned char *) (uintptr_t) (t) + (t)->off_ring))
 #define xrl_table_hot(t)                                                   \
-    ((xrl_hot_t *) ((unsigned char *) (t) + (t)->off_hot))
+    ((xrl_hot_t *) ((unsigned char *) (uintptr_t) (t) + (t)->off_hot))
 #define xrl_table_cold(t)                                                  \
-    ((xrl_cold_t *) ((unsigned char *) (t) + (t)->off_cold))
+    ((xrl_cold_t *) ((unsigned char *) (uintptr_t) (t) + (t)->off_cold))
 
 #define xrl_load(p)         __atomic_load_n(p, __ATOMIC_SEQ_CST)
 #define xrl_load_relaxed(p) __atomic_load_n(p, __ATOMIC_RELAXED)

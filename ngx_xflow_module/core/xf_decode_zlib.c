@@ -101,7 +101,7 @@ xf_decode_zlib_inflate(xf_decoder_t *d, const u_char *p, size_t len)
     }
 
     /* avail_in and avail_out are uInt; XF_ZLIB_CHUNK fits both */
-    d->zs.next_in = (u_char *) p;
+    d->zs.next_in = (u_char *) (uintptr_t) p;     /* zlib reads only */
     d->zs.avail_in = xf_min(len, XF_ZLIB_CHUNK);
     len -= d->zs.avail_in;
 

@@ -78,7 +78,7 @@ const u_char *xf_metrics_dim_value(const xf_metrics_t *m, xf_metric_dim_t dim,
 static inline uint64_t *
 xf_metrics_cells(const xf_metrics_t *m, const void *mem, size_t slot)
 {
-    return (uint64_t *) ((u_char *) mem + sizeof(xf_metrics_hdr_t))
+    return (uint64_t *) ((u_char *) (uintptr_t) mem + sizeof(xf_metrics_hdr_t))
            + slot * m->ncells;
 }
 

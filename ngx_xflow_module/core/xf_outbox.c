@@ -134,7 +134,7 @@ xf_outbox_member(xf_outbox_t *ob, xf_str_t *member, const xf_str_t *app,
 static void
 xf_outbox_suffix(xf_str_t *member, const char *s, size_t len)
 {
-    memcpy((u_char *) member->data + member->len, s, len);
+    memcpy((u_char *) (uintptr_t) member->data + member->len, s, len);
     member->len += len;
 }
 

@@ -47,7 +47,7 @@ xf_unit_gzip(const void *s, size_t len, size_t *out_len)
     ck_assert_int_eq(deflateInit2(&z, 9, Z_DEFLATED, 31, 9,
                                   Z_DEFAULT_STRATEGY), Z_OK);
     out = malloc(deflateBound(&z, len) + 16);
-    z.next_in = (u_char *) s;
+    z.next_in = (u_char *) (uintptr_t) s;
     z.avail_in = len;
     z.next_out = out;
     z.avail_out = deflateBound(&z, len) + 16;

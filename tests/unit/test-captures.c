@@ -187,7 +187,7 @@ check_record(const char *file, size_t idx, json_t *rec, xf_format_t fmt,
                       file, idx);
 
         if (strstr(path, "/flags") == NULL) {
-            free((char *) want);
+            free((void *) (uintptr_t) want);
         }
 
         cnt->records++;

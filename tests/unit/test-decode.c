@@ -203,7 +203,7 @@ zlib_pack(const u_char *in, size_t len, int wbits, size_t *out_len)
     out = malloc(deflateBound(&zs, len) + 1);
     ck_assert_ptr_nonnull(out);
 
-    zs.next_in = (u_char *) in;
+    zs.next_in = (u_char *) (uintptr_t) in;
     zs.avail_in = len;
     zs.next_out = out;
     zs.avail_out = deflateBound(&zs, len);

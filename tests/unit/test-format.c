@@ -975,7 +975,8 @@ test_free(void *data, void *p)
 
 START_TEST(test_format_oom)
 {
-    char          *f, *q;
+    char          *f;
+    const char    *q;
     size_t         i, total;
     xf_status_t    rc;
     test_mem_t     m;

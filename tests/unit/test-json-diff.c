@@ -842,7 +842,7 @@ START_TEST(test_known_differences)
     xf_json_span_t   span;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        rc = xf_json_scan_value((u_char *) cases[i], strlen(cases[i]),
+        rc = xf_json_scan_value((const u_char *) cases[i], strlen(cases[i]),
                                 DIFF_DEPTH, &span, &end, &err_off);
         ck_assert_int_eq(rc, XF_OK);
         ck_assert_uint_eq(end, strlen(cases[i]));

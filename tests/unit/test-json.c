@@ -995,7 +995,7 @@ START_TEST(test_object_get)
     ck_assert_uint_eq(end, len);
 
     for (i = 0; i < sizeof(found) / sizeof(found[0]); i++) {
-        rc = xf_json_object_get((u_char *) obj, len, found[i].name,
+        rc = xf_json_object_get((const u_char *) obj, len, found[i].name,
                                 found[i].len, &v);
         ck_assert_int_eq(rc, XF_OK);
         check_span(obj, &v, found[i].value, found[i].type);
@@ -1004,7 +1004,7 @@ START_TEST(test_object_get)
     /* nested members, prefixes and near misses are not found */
 
     for (i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {
-        ck_assert_int_eq(xf_json_object_get((u_char *) obj, len,
+        ck_assert_int_eq(xf_json_object_get((const u_char *) obj, len,
                                             missing[i].name, missing[i].len,
                                             &v),
                          XF_ERR_EMPTY);
@@ -1053,8 +1053,8 @@ START_TEST(test_unescape)
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         n = SIZE_MAX;
-        rc = xf_json_string_unescape((u_char *) cases[i].in, cases[i].in_len,
-                                     dst, sizeof(dst), &n);
+        rc = xf_json_string_unescape((const u_char *) cases[i].in,
+                                     cases[i].in_len, dst, sizeof(dst), &n);
         ck_assert_msg(rc == XF_OK, "unescape case %zu: %s",
                       i, xf_strerror(rc));
         ck_assert_uint_eq(n, cases[i].out_len);
@@ -1065,12 +1065,12 @@ START_TEST(test_unescape)
         ck_assert_uint_le(n, cases[i].in_len - 2);
 
         for (cap = 0; cap < cases[i].out_len; cap++) {
-            rc = xf_json_string_unescape((u_char *) cases[i].in,
+            rc = xf_json_string_unescape((const u_char *) cases[i].in,
                                          cases[i].in_len, dst, cap, &n);
             ck_assert_int_eq(rc, XF_ERR_BUFFER);
         }
 
-        rc = xf_json_string_unescape((u_char *) cases[i].in,
+        rc = xf_json_string_unescape((const u_char *) cases[i].in,
                                      cases[i].in_len, dst,
                                      cases[i].out_len, &n);
         ck_assert_int_eq(rc, XF_OK);
@@ -1136,7 +1136,8 @@ START_TEST(test_escape)
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         dst[0] = '"';
-        n = xf_json_escape(dst + 1, (u_char *) cases[i].in, cases[i].in_len);
+        n = xf_json_escape(dst + 1, (const u_char *) cases[i].in,
+                           cases[i].in_len);
 
         ck_assert_msg(n == cases[i].out_len
                       && memcmp(dst + 1, cases[i].out, n) == 0,
@@ -1157,7 +1158,7 @@ START_TEST(test_escape)
 
     /* the bound is reached by control characters */
 
-    n = xf_json_escape(dst, (u_char *) "\x01\x02\x03", 3);
+    n = xf_json_escape(dst, (const u_char *) "\x01\x02\x03", 3);
     ck_assert_uint_eq(n, xf_json_escape_bound(3));
 }
 END_TEST
@@ -1532,7 +1533,11 @@ START_TEST(test_split_nomem)
         }
 
         items[len - 1] = '\0';
+        /* shapes[] holds literals with one %s each */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
         len = snprintf(buf, sizeof(buf), shapes[k], items);
+#pragma GCC diagnostic pop
 
         for (i = 1; ; i++) {
             memset(&m, 0, sizeof(m));
@@ -1673,8 +1678,8 @@ START_TEST(test_object_fields)
         "{\"event\":\"x\"}",
         "{ \"distinct_id\" : 42 , \"event\":\"e\",\"event\":\"dup\"}",
         "{\"\\u0061\":[1,{\"app\":1}],\"app\":\"shop\",\"z\":null}",
-        "{\"x\":{\"event\":1},\"a\":true,\"app\":\"k\",\"event\":\"e\","
-        "\"distinct_id\":\"d\"}",
+        ("{\"x\":{\"event\":1},\"a\":true,\"app\":\"k\",\"event\":\"e\","
+         "\"distinct_id\":\"d\"}"),
     };
 
     for (i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {

@@ -335,6 +335,8 @@ START_TEST(test_thousand_rules_agree_with_scan)
     unsigned     seed = 7;
     char         a[256];
 
+    xf_route_event_t  ev;
+
     f = arena_alloc(&arena, sizeof(fixture_t));
     memset(f, 0, sizeof(fixture_t));
 
@@ -381,9 +383,8 @@ START_TEST(test_thousand_rules_agree_with_scan)
                  (seed & 2) ? "{\"p%u\":1}" : "{\"properties\":{\"p%u\":1}}",
                  (seed >> 12) % (_i ? 210 : 60));
 
-        xf_route_event_t ev = event(name, app,
-                                    (seed & 1) ? XF_FMT_JSON : XF_FMT_SENSORS,
-                                    line);
+        ev = event(name, app, (seed & 1) ? XF_FMT_JSON : XF_FMT_SENSORS,
+                   line);
 
         snprintf(a, sizeof(a), "%s", route(f, ev));
         ck_assert_str_eq(a, scan(f, ev));
