@@ -53,7 +53,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dec = malloc(xf_base64_decoded_bound(xf_base64_encoded_len(len)) + 1);
 
     if (out == NULL || copy == NULL || enc == NULL || dec == NULL) {
-        abort();
+        FUZZ_FAIL("out of memory");
     }
 
     rc = xf_base64_decode(p, len, flags, out, &n);
@@ -62,14 +62,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc2 = xf_base64_decode(copy, len, flags, copy, &n2);
 
     if (rc != rc2) {
-        abort();
+        FUZZ_FAIL("rc != rc2");
     }
 
     if (rc == XF_OK) {
         if (n > xf_base64_decoded_bound(len) || n != n2
             || memcmp(out, copy, n) != 0)
         {
-            abort();
+            FUZZ_FAIL("n > xf_base64_decoded_bound(len) || n != n2 || "
+                      "memcmp(out, copy, n) != 0");
         }
 
         /* Canonical: the text without CR, LF, '=' is the encoding. */
@@ -93,7 +94,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
 
             if (j >= n3 || enc[j] != c) {
-                abort();
+                FUZZ_FAIL("j >= n3 || enc[j] != c");
             }
 
             j++;
@@ -104,11 +105,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
 
         if (j != n3) {
-            abort();
+            FUZZ_FAIL("j != n3");
         }
 
     } else if (rc != XF_ERR_BASE64) {
-        abort();
+        FUZZ_FAIL("rc != XF_ERR_BASE64");
     }
 
     /* The raw bytes round-trip through both alphabets. */
@@ -120,7 +121,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             || xf_base64_decode(enc, n3, f, dec, &n) != XF_OK
             || n != len || memcmp(dec, p, len) != 0)
         {
-            abort();
+            FUZZ_FAIL("n3 > xf_base64_encoded_len(len) || "
+                      "xf_base64_decode(enc, n3, f, dec, &n) != XF_OK || n != "
+                      "len || memcmp(dec, p, len) != 0");
         }
     }
 

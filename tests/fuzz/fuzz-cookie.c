@@ -21,6 +21,7 @@
 
 #include "xf_cookie.h"
 #include "xf_json.h"
+#include "fuzz.h"
 
 
 #define FUZZ_MAX_REFS  4
@@ -32,7 +33,7 @@ static void
 fuzz_check(int ok)
 {
     if (!ok) {
-        abort();
+        FUZZ_FAIL("!ok");
     }
 }
 

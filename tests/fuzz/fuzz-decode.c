@@ -60,12 +60,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if ((rc1 == XF_OK) != (rc2 == XF_OK)
         || (rc1 != rc2 && rc1 != XF_ERR_TOO_LARGE && rc2 != XF_ERR_TOO_LARGE))
     {
-        abort();
+        FUZZ_FAIL("(rc1 == XF_OK) != (rc2 == XF_OK) || (rc1 != rc2 && rc1 != "
+                  "XF_ERR_TOO_LARGE && rc2 != XF_ERR_TOO_LARGE)");
     }
 
     if (rc1 == XF_OK) {
         if (n1 > FUZZ_MAX_OUT || n1 != n2 || memcmp(o1, o2, n1) != 0) {
-            abort();
+            FUZZ_FAIL("n1 > FUZZ_MAX_OUT || n1 != n2 || memcmp(o1, o2, n1) != "
+                      "0");
         }
     }
 
@@ -74,12 +76,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if ((rc3 == XF_OK) != (rc1 == XF_OK)
         || (rc3 != rc1 && rc1 != XF_ERR_TOO_LARGE && rc3 != XF_ERR_TOO_LARGE))
     {
-        abort();
+        FUZZ_FAIL("(rc3 == XF_OK) != (rc1 == XF_OK) || (rc3 != rc1 && rc1 != "
+                  "XF_ERR_TOO_LARGE && rc3 != XF_ERR_TOO_LARGE)");
     }
 
     if (rc3 == XF_OK) {
         if (n3 != n1 || memcmp(o3, o1, n1) != 0) {
-            abort();
+            FUZZ_FAIL("n3 != n1 || memcmp(o3, o1, n1) != 0");
         }
 
         free(o3);
@@ -114,7 +117,7 @@ fuzz_stream(xf_encoding_t enc, const u_char *p, size_t len, size_t split,
     rc = xf_decoder_feed(d, p, split);
 
     if (xf_decoder_size(d) > FUZZ_MAX_OUT) {
-        abort();
+        FUZZ_FAIL("xf_decoder_size(d) > FUZZ_MAX_OUT");
     }
 
     if (rc == XF_OK) {
@@ -122,7 +125,7 @@ fuzz_stream(xf_encoding_t enc, const u_char *p, size_t len, size_t split,
     }
 
     if (xf_decoder_size(d) > FUZZ_MAX_OUT) {
-        abort();
+        FUZZ_FAIL("xf_decoder_size(d) > FUZZ_MAX_OUT");
     }
 
     if (rc == XF_OK) {
@@ -132,7 +135,7 @@ fuzz_stream(xf_encoding_t enc, const u_char *p, size_t len, size_t split,
     if (rc == XF_OK) {
         *out = malloc(n + 1);
         if (*out == NULL) {
-            abort();
+            FUZZ_FAIL("*out == NULL");
         }
 
         memcpy(*out, res, n);

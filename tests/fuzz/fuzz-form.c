@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "xf_form.h"
+#include "fuzz.h"
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -39,18 +40,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     name = malloc(size + 1);
 
     if (out == NULL || enc == NULL || name == NULL) {
-        abort();
+        FUZZ_FAIL("out of memory");
     }
 
     rc = xf_form_validate(data, size);
     rc2 = xf_form_decode(data, size, 0, out, &n);
 
     if (rc != rc2 || (rc != XF_OK && rc != XF_ERR_FORM)) {
-        abort();
+        FUZZ_FAIL("rc != rc2 || (rc != XF_OK && rc != XF_ERR_FORM)");
     }
 
     if (rc == XF_OK && n > size) {
-        abort();
+        FUZZ_FAIL("rc == XF_OK && n > size");
     }
 
     /* Fields: inside the input, covering it with the separators. */
@@ -64,7 +65,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (g.name < data || g.name + g.name_len > end
             || g.value < data || g.value + g.value_len > end)
         {
-            abort();
+            FUZZ_FAIL("g.name < data || g.name + g.name_len > end || g.value < "
+                      "data || g.value + g.value_len > end");
         }
 
         covered += g.name_len + g.value_len
@@ -84,7 +86,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     if (covered != size) {
-        abort();
+        FUZZ_FAIL("covered != size");
     }
 
     /* Lookup by decoded name: unique names found, duplicates refused. */
@@ -94,7 +96,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (xf_form_decode(f[i].name, f[i].name_len, 0, name, &m)
                 != XF_OK)
             {
-                abort();
+                FUZZ_FAIL("xf_form_decode(f[i].name, f[i].name_len, 0, name, "
+                          "&m) != XF_OK");
             }
 
             same = 0;
@@ -110,7 +113,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 || (same == 1 && (rc != XF_OK || g.name != f[i].name))
                 || (same > 1 && rc != XF_ERR_FORM))
             {
-                abort();
+                FUZZ_FAIL("same == 0 || (same == 1 && (rc != XF_OK || g.name "
+                          "!= f[i].name)) || (same > 1 && rc != XF_ERR_FORM)");
             }
         }
     }
@@ -123,7 +127,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         || xf_form_decode(enc, n, 0, out, &m) != XF_OK
         || m != size || memcmp(out, data, size) != 0)
     {
-        abort();
+        FUZZ_FAIL("n > 3 * size || memchr(enc, '&', n) != NULL || "
+                  "xf_form_decode(enc, n, 0, out, &m) != XF_OK || m != size || "
+                  "memcmp(out, data, size) != 0");
     }
 
     free(out);

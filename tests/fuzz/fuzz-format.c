@@ -92,7 +92,7 @@ fuzz_alloc(void *data, size_t size)
         m->cap = m->cap ? m->cap * 2 : 64;
         m->b = realloc(m->b, m->cap * sizeof(fuzz_block_t));
         if (m->b == NULL) {
-            abort();
+            FUZZ_FAIL("m->b == NULL");
         }
     }
 
@@ -123,7 +123,7 @@ fuzz_free(void *data, void *p)
         }
     }
 
-    abort();    /* freed twice, or never allocated here */
+    FUZZ_FAIL("a block freed twice, or never allocated here");
 }
 
 
@@ -216,7 +216,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = xf_format_parse(&req, &lim, &a, &up);
 
     if (up.format == XF_FMT_AUTO || (unsigned) up.format >= XF_FMT_MAX) {
-        abort();
+        FUZZ_FAIL("up.format == XF_FMT_AUTO || (unsigned) up.format >= "
+                  "XF_FMT_MAX");
     }
 
     /* A body over the cap is refused before any layer is peeled. */
@@ -226,11 +227,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          : req.body_len + up.decoded > lim.max_decoded)
         || up.n > lim.max_events || up.n > up.cap)
     {
-        abort();
+        FUZZ_FAIL("(req.body_len > lim.max_decoded ? rc != XF_ERR_TOO_LARGE || "
+                  "up.decoded != 0 : req.body_len + up.decoded > "
+                  "lim.max_decoded) || up.n > lim.max_events || up.n > up.cap");
     }
 
     if (rc == XF_OK && up.reply == XF_REPLY_POSTHOG_CONFIG && up.n != 0) {
-        abort();
+        FUZZ_FAIL("rc == XF_OK && up.reply == XF_REPLY_POSTHOG_CONFIG && up.n "
+                  "!= 0");
     }
 
     rejected = 0;
@@ -241,7 +245,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!fuzz_within(ev->p, ev->len, data, size)
             && !fuzz_owned(&m, ev->p, ev->len))
         {
-            abort();
+            FUZZ_FAIL("!fuzz_within(ev->p, ev->len, data, size) && "
+                      "!fuzz_owned(&m, ev->p, ev->len)");
         }
 
         if (ev->error != XF_OK) {
@@ -250,7 +255,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
 
         if (ev->len > lim.max_event_size) {
-            abort();
+            FUZZ_FAIL("ev->len > lim.max_event_size");
         }
 
         if (xf_json_scan_value(ev->p, ev->len, XF_JSON_DEPTH_MAX, &span,
@@ -259,18 +264,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             || span.type != XF_JSON_OBJECT || span.off != 0
             || span.len != ev->len)
         {
-            abort();
+            FUZZ_FAIL("xf_json_scan_value(ev->p, ev->len, XF_JSON_DEPTH_MAX, "
+                      "&span, &end, &err) != XF_OK || span.type != "
+                      "XF_JSON_OBJECT || span.off != 0 || span.len != ev->len");
         }
     }
 
     if (rc == XF_OK && rejected != up.rejected) {
-        abort();
+        FUZZ_FAIL("rc == XF_OK && rejected != up.rejected");
     }
 
     xf_format_free(&up, &a);
 
     if (m.n != 0) {
-        abort();    /* leaked */
+        FUZZ_FAIL("a block leaked");
     }
 
     free(m.b);

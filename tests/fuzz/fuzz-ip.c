@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "xf_ip.h"
+#include "fuzz.h"
 
 
 int
@@ -28,7 +29,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (xf_ip_render(XF_IP_RENDER_TRUNCATE, data, size, NULL, out) != 0
             || xf_ip_render(XF_IP_RENDER_HASH, data, size, NULL, out) != 0)
         {
-            abort();
+            FUZZ_FAIL("xf_ip_render(XF_IP_RENDER_TRUNCATE, data, size, NULL, "
+                      "out) != 0 || xf_ip_render(XF_IP_RENDER_HASH, data, "
+                      "size, NULL, out) != 0");
         }
 
         return 0;
@@ -39,7 +42,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (n == 0 || n != xf_ip_truncate(&ip, text) || memcmp(out, text, n) != 0
         || xf_ip_render(XF_IP_RENDER_HASH, data, size, NULL, out) != 0)
     {
-        abort();
+        FUZZ_FAIL("n == 0 || n != xf_ip_truncate(&ip, text) || memcmp(out, "
+                  "text, n) != 0 || xf_ip_render(XF_IP_RENDER_HASH, data, "
+                  "size, NULL, out) != 0");
     }
 
     (void) xf_ip_is_local(&ip);
@@ -49,12 +54,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         || again.family != ip.family
         || memcmp(again.addr, ip.addr, ip.family == AF_INET ? 4 : 16) != 0)
     {
-        abort();
+        FUZZ_FAIL("n == 0 || n >= XF_IP_TEXT_MAX || !xf_ip_parse(text, n, "
+                  "&again) || again.family != ip.family || memcmp(again.addr, "
+                  "ip.addr, ip.family == AF_INET ? 4 : 16) != 0");
     }
 
     n = xf_ip_truncate(&ip, text);
     if (n == 0 || n >= XF_IP_TEXT_MAX || !xf_ip_parse(text, n, &again)) {
-        abort();
+        FUZZ_FAIL("n == 0 || n >= XF_IP_TEXT_MAX || !xf_ip_parse(text, n, "
+                  "&again)");
     }
 
     return 0;

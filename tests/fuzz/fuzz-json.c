@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "xf_json.h"
+#include "fuzz.h"
 
 
 #define FUZZ_DEPTH   64
@@ -33,7 +34,7 @@ static void
 fuzz_check(int ok)
 {
     if (!ok) {
-        abort();
+        FUZZ_FAIL("!ok");
     }
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "xf_metrics.h"
+#include "fuzz.h"
 
 
 int
@@ -25,14 +26,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     if (st.nbrokers > XF_METRICS_BROKERS_MAX) {
-        abort();
+        FUZZ_FAIL("st.nbrokers > XF_METRICS_BROKERS_MAX");
     }
 
     for (i = 0; i < st.nbrokers; i++) {
         if (st.brokers[i].name_len > sizeof(st.brokers[i].name)
             || st.brokers[i].up > 1)
         {
-            abort();
+            FUZZ_FAIL("st.brokers[i].name_len > sizeof(st.brokers[i].name) || "
+                      "st.brokers[i].up > 1");
         }
     }
 

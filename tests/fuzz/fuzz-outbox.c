@@ -21,6 +21,7 @@
 #include "xf_json.h"
 #include "xf_outbox.h"
 #include "xf_arena.h"
+#include "fuzz.h"
 
 
 #define FUZZ_TOPICS  5
@@ -121,7 +122,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
             j = ob.n;
             if (xf_outbox_event(&ob, t, n, &id, &app, data, len) != XF_OK) {
-                abort();
+                FUZZ_FAIL("xf_outbox_event(&ob, t, n, &id, &app, data, len) != "
+                          "XF_OK");
             }
 
             kind[j] = fuzz_valid_json(data, len);
@@ -131,7 +133,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (xf_outbox_raw(&ob, (op >> 5) % FUZZ_TOPICS, &id, data, len)
                 != XF_OK)
             {
-                abort();
+                FUZZ_FAIL("xf_outbox_raw(&ob, (op >> 5) % FUZZ_TOPICS, &id, "
+                          "data, len) != XF_OK");
             }
 
             break;
@@ -149,7 +152,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (xf_outbox_request_member(&what, &a, &member)
                     != XF_OK)
                 {
-                    abort();
+                    FUZZ_FAIL("xf_outbox_request_member(&what, &a, &member) != "
+                              "XF_OK");
                 }
             }
 
@@ -159,7 +163,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                       member.data ? &member : NULL, &strip)
                 != XF_OK)
             {
-                abort();
+                FUZZ_FAIL("xf_outbox_dead_letter(&ob, (op >> 3) % FUZZ_TOPICS, "
+                          "data, len, &app, \"reason\", member.data ? &member "
+                          ": NULL, &strip) != XF_OK");
             }
 
             kind[j] = 1;
@@ -175,7 +181,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     order = malloc((ob.n + 1) * sizeof(size_t));
 
     if (buf == NULL || order == NULL) {
-        abort();
+        FUZZ_FAIL("out of memory");
     }
 
     xf_id_init(&ids, 0x1234);
@@ -183,7 +189,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                            &ids);
 
     if ((size_t) (end - buf) != total) {
-        abort();
+        FUZZ_FAIL("(size_t) (end - buf) != total");
     }
 
     /* ids parse back in render order; copies share their envelope */
@@ -192,7 +198,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (i = 0; i < ob.n; i++) {
         if (ob.out[i].copy_of >= 0) {
             if (ob.out[i].payload != ob.out[ob.out[i].copy_of].payload) {
-                abort();
+                FUZZ_FAIL("ob.out[i].payload != "
+                          "ob.out[ob.out[i].copy_of].payload");
             }
             continue;
         }
@@ -202,7 +209,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 || memcmp(ob.out[i].payload, ob.out[i].event,
                           ob.out[i].event_len) != 0)
             {
-                abort();
+                FUZZ_FAIL("ob.out[i].payload_len != ob.out[i].event_len || "
+                          "memcmp(ob.out[i].payload, ob.out[i].event, "
+                          "ob.out[i].event_len) != 0");
             }
             continue;
         }
@@ -214,19 +223,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             != XF_OK
             || memcmp(id.data, expect, XF_ID_HEX_LEN) != 0)
         {
-            abort();
+            FUZZ_FAIL("xf_outbox_envelope_id(ob.out[i].payload, "
+                      "ob.out[i].payload_len, &id) != XF_OK || memcmp(id.data, "
+                      "expect, XF_ID_HEX_LEN) != 0");
         }
 
         if (kind[i] && !fuzz_valid_json(ob.out[i].payload,
                                         ob.out[i].payload_len))
         {
-            abort();
+            FUZZ_FAIL("kind[i] && !fuzz_valid_json(ob.out[i].payload, "
+                      "ob.out[i].payload_len)");
         }
     }
 
     /* grouping: every message once, topics in order, stable within */
     if (xf_outbox_group(&ob, FUZZ_TOPICS, count, order) != XF_OK) {
-        abort();
+        FUZZ_FAIL("xf_outbox_group(&ob, FUZZ_TOPICS, count, order) != XF_OK");
     }
 
     seen = 0;
@@ -235,7 +247,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     if (seen != ob.n) {
-        abort();
+        FUZZ_FAIL("seen != ob.n");
     }
 
     for (i = 1; i < ob.n; i++) {
@@ -243,7 +255,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             || (ob.out[order[i]].topic == ob.out[order[i - 1]].topic
                 && order[i] <= order[i - 1]))
         {
-            abort();
+            FUZZ_FAIL("ob.out[order[i]].topic < ob.out[order[i - 1]].topic || "
+                      "(ob.out[order[i]].topic == ob.out[order[i - 1]].topic "
+                      "&& order[i] <= order[i - 1])");
         }
     }
 

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "xrl.h"
+#include "fuzz.h"
 
 
 #define FZ_KEYS      16

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "xf_route.h"
+#include "fuzz.h"
 
 
 #define MAX_RULES   64
@@ -139,7 +140,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
             got = xf_route_match(t, &ev, out);
             if (got > XF_ROUTE_MAX_TARGETS) {
-                abort();
+                FUZZ_FAIL("got > XF_ROUTE_MAX_TARGETS");
             }
 
             want = 0;
@@ -152,7 +153,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
                 if (xf_route_match(one, &ev, o1)) {
                     if (want >= got || out[want].topic != o1[0].topic) {
-                        abort();
+                        FUZZ_FAIL("want >= got || out[want].topic != "
+                                  "o1[0].topic");
                     }
 
                     want++;
@@ -164,7 +166,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
 
             if (want != got) {
-                abort();
+                FUZZ_FAIL("want != got");
             }
         }
 

@@ -43,18 +43,20 @@ fuzz_check(const u_char *p, size_t len, unsigned sel)
         if (n < XF_SPOOL_RECORD_MIN || n > len
             || xf_spool_record_size(&r) != n)
         {
-            abort();
+            FUZZ_FAIL("n < XF_SPOOL_RECORD_MIN || n > len || "
+                      "xf_spool_record_size(&r) != n");
         }
 
         re = malloc(n);
         if (re == NULL) {
-            abort();
+            FUZZ_FAIL("out of memory");
         }
 
         if (xf_spool_record_encode(&r, re, n, &need) != XF_SPOOL_OK
             || need != n || memcmp(re, p, n) != 0)
         {
-            abort();
+            FUZZ_FAIL("xf_spool_record_encode(&r, re, n, &need) != XF_SPOOL_OK "
+                      "|| need != n || memcmp(re, p, n) != 0");
         }
 
         free(re);
@@ -66,7 +68,7 @@ fuzz_check(const u_char *p, size_t len, unsigned sel)
         if (cut < n) {
             part = malloc(cut ? cut : 1);
             if (part == NULL) {
-                abort();
+                FUZZ_FAIL("out of memory");
             }
 
             memcpy(part, p, cut);
@@ -74,7 +76,8 @@ fuzz_check(const u_char *p, size_t len, unsigned sel)
             if (xf_spool_record_decode(part, cut, 0, &r, &need)
                 != XF_SPOOL_NEED_MORE || need <= cut || need > n)
             {
-                abort();
+                FUZZ_FAIL("xf_spool_record_decode(part, cut, 0, &r, &need) != "
+                          "XF_SPOOL_NEED_MORE || need <= cut || need > n");
             }
 
             free(part);
@@ -86,29 +89,31 @@ fuzz_check(const u_char *p, size_t len, unsigned sel)
         if (n <= len || n > XF_SPOOL_RECORD_MAX
             || (len < XF_SPOOL_RECORD_HEADER && n != XF_SPOOL_RECORD_HEADER))
         {
-            abort();
+            FUZZ_FAIL("n <= len || n > XF_SPOOL_RECORD_MAX || (len < "
+                      "XF_SPOOL_RECORD_HEADER && n != XF_SPOOL_RECORD_HEADER)");
         }
 
     } else if (rc != XF_SPOOL_CORRUPT || n != 0) {
-        abort();
+        FUZZ_FAIL("rc != XF_SPOOL_CORRUPT || n != 0");
     }
 
     rc = xf_spool_record_scan(p, len, 0, &good, &records);
 
     if (good > len || (rc == XF_SPOOL_OK) != (good == len)) {
-        abort();
+        FUZZ_FAIL("good > len || (rc == XF_SPOOL_OK) != (good == len)");
     }
 
     for (off = 0, count = 0; off < good; off += n, count++) {
         if (xf_spool_record_decode(p + off, good - off, 0, &r, &n)
             != XF_SPOOL_OK)
         {
-            abort();
+            FUZZ_FAIL("xf_spool_record_decode(p + off, good - off, 0, &r, &n) "
+                      "!= XF_SPOOL_OK");
         }
     }
 
     if (off != good || count != records) {
-        abort();
+        FUZZ_FAIL("off != good || count != records");
     }
 }
 
@@ -129,7 +134,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!fuzz_bits(&in, 0, 1)) {
         buf = malloc(in.len ? in.len : 1);
         if (buf == NULL) {
-            abort();
+            FUZZ_FAIL("out of memory");
         }
 
         memcpy(buf, in.p, in.len);
@@ -141,7 +146,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     buf = malloc(XF_SPOOL_RECORD_HEADER + in.len);
     if (buf == NULL) {
-        abort();
+        FUZZ_FAIL("out of memory");
     }
 
     fuzz_check(buf, fuzz_frame_record(buf, in.p, in.len), sel);

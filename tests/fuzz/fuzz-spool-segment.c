@@ -70,7 +70,7 @@ fuzz_dir(void)
             snprintf(fuzz_path, sizeof(fuzz_path), "/tmp/xf-fuzz-XXXXXX");
 
             if (mkdtemp(fuzz_path) == NULL) {
-                abort();
+                FUZZ_FAIL("mkdtemp(fuzz_path) == NULL");
             }
         }
 
@@ -92,7 +92,7 @@ fuzz_build(const fuzz_input_t *in, size_t *len)
 
     buf = malloc((in->len + 1) * (XF_SPOOL_RECORD_HEADER + 1) + 1);
     if (buf == NULL) {
-        abort();
+        FUZZ_FAIL("out of memory");
     }
 
     o = 0;
@@ -134,7 +134,7 @@ fuzz_files(const char *dir)
 
     d = opendir(dir);
     if (d == NULL) {
-        abort();
+        FUZZ_FAIL("opendir() failed");
     }
 
     n = 0;
@@ -183,11 +183,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
     if (fd == -1) {
-        abort();
+        FUZZ_FAIL("fd == -1");
     }
 
     if (len && write(fd, file, len) != (ssize_t) len) {
-        abort();
+        FUZZ_FAIL("len && write(fd, file, len) != (ssize_t) len");
     }
 
     /* the file reader agrees with the in-memory one */
@@ -197,7 +197,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         || res.records != records
         || (res.tail == XF_SPOOL_OK) != (good == len))
     {
-        abort();
+        FUZZ_FAIL("xf_spool_segment_scan(fd, &xf_alloc_libc, &res) != "
+                  "XF_SPOOL_OK || res.file_size != len || res.good != good || "
+                  "res.records != records || (res.tail == XF_SPOOL_OK) != "
+                  "(good == len)");
     }
 
     close(fd);
@@ -209,7 +212,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     conf.alloc = &xf_alloc_libc;
 
     if (xf_spool_open(&sp, &conf) != XF_SPOOL_OK) {
-        abort();
+        FUZZ_FAIL("xf_spool_open(&sp, &conf) != XF_SPOOL_OK");
     }
 
     if (xf_spool_adopt(sp, 0, &adopted) != XF_SPOOL_OK
@@ -218,25 +221,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         || xf_spool_stats(sp)->corrupt_bytes != len - good
         || xf_spool_stats(sp)->bytes != good)
     {
-        abort();
+        FUZZ_FAIL("xf_spool_adopt(sp, 0, &adopted) != XF_SPOOL_OK || adopted "
+                  "!= (records ? 1 : 0) || xf_spool_stats(sp)->adopted != "
+                  "records || xf_spool_stats(sp)->corrupt_bytes != len - good "
+                  "|| xf_spool_stats(sp)->bytes != good");
     }
 
     /* cut at the boundary, or deleted when nothing was left */
 
     if (records) {
         if (stat(path, &st) != 0 || (uint64_t) st.st_size != good) {
-            abort();
+            FUZZ_FAIL("stat(path, &st) != 0 || (uint64_t) st.st_size != good");
         }
 
     } else if (stat(path, &st) == 0) {
-        abort();
+        FUZZ_FAIL("stat(path, &st) == 0");
     }
 
     got = 0;
 
     re = malloc(good + 1);
     if (re == NULL) {
-        abort();
+        FUZZ_FAIL("out of memory");
     }
 
     for ( ;; ) {
@@ -252,7 +258,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             || memcmp(re, file + pos.offset, n) != 0
             || xf_spool_ack(sp, &pos) != XF_SPOOL_OK)
         {
-            abort();
+            FUZZ_FAIL("n == 0 || pos.offset + n > good || "
+                      "xf_spool_record_encode(&r, re, good, &re_len) != "
+                      "XF_SPOOL_OK || memcmp(re, file + pos.offset, n) != 0 || "
+                      "xf_spool_ack(sp, &pos) != XF_SPOOL_OK");
         }
 
         got++;
@@ -262,11 +271,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         || xf_spool_stats(sp)->records != 0
         || xf_spool_stats(sp)->bytes != 0)
     {
-        abort();
+        FUZZ_FAIL("rc != XF_SPOOL_EMPTY || got != records || "
+                  "xf_spool_stats(sp)->records != 0 || "
+                  "xf_spool_stats(sp)->bytes != 0");
     }
 
     if (xf_spool_close(sp) != XF_SPOOL_OK || fuzz_files(dir) != 0) {
-        abort();
+        FUZZ_FAIL("xf_spool_close(sp) != XF_SPOOL_OK || fuzz_files(dir) != 0");
     }
 
     free(re);

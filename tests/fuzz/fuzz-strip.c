@@ -21,6 +21,7 @@
 
 #include "xf_json.h"
 #include "xf_strip.h"
+#include "fuzz.h"
 
 
 static const char  *fuzz_paths[] = {
@@ -34,7 +35,7 @@ static void
 fuzz_check(int ok)
 {
     if (!ok) {
-        abort();
+        FUZZ_FAIL("!ok");
     }
 }
 

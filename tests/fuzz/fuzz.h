@@ -13,8 +13,33 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+
+
+/*
+ * A broken invariant: print where and what, then abort() so that
+ * libFuzzer and the replay keep the input.  FUZZ_FAIL(what) after a test
+ * that found the invariant broken (what: the test, as written, or what
+ * went wrong); FUZZ_CHECK(cond, what) where cond must hold.
+ */
+#define FUZZ_FAIL(what)  fuzz_fail(__FILE__, __LINE__, what)
+
+#define FUZZ_CHECK(cond, what)                                               \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            fuzz_fail(__FILE__, __LINE__, what);                             \
+        }                                                                    \
+    } while (0)
+
+__attribute__((noreturn)) static inline void
+fuzz_fail(const char *file, int line, const char *what)
+{
+    fprintf(stderr, "%s:%d: invariant broken: %s\n", file, line, what);
+    abort();
+}
 
 
 typedef struct {
