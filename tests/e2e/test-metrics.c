@@ -132,21 +132,22 @@ START_TEST(test_known_mix)
     DELTA("xflow_kafka_messages_total{topic=\"xflow_dead_letter\","
           "result=\"delivered\"}", 4);
 
-    /* and the page is valid exposition text */
-    if (access("/usr/bin/promtool", X_OK) == 0) {
-        snprintf(path, sizeof(path), "%s/metrics.txt", nginx->dir);
-        f = fopen(path, "w");
-        ck_assert_ptr_nonnull(f);
-        fputs(after, f);
-        fclose(f);
+    /* and the page is valid exposition text: without promtool, a failure */
+    ck_assert_msg(access("/usr/bin/promtool", X_OK) == 0,
+                  "/usr/bin/promtool not found (apt-get install prometheus)");
 
-        snprintf(cmd, sizeof(cmd), "promtool check metrics < %s 2>&1", path);
-        f = popen(cmd, "r");
-        ck_assert_ptr_nonnull(f);
-        ck_assert_msg(fgets(cmd, sizeof(cmd), f) == NULL, "promtool: %s",
-                      cmd);
-        ck_assert_int_eq(pclose(f), 0);
-    }
+    snprintf(path, sizeof(path), "%s/metrics.txt", nginx->dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(after, f);
+    fclose(f);
+
+    snprintf(cmd, sizeof(cmd), "promtool check metrics < %s 2>&1", path);
+    f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_msg(fgets(cmd, sizeof(cmd), f) == NULL, "promtool: %s",
+                  cmd);
+    ck_assert_int_eq(pclose(f), 0);
 
     free(before);
     free(after);
