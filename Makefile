@@ -99,8 +99,9 @@ $(MODULE): $(B)/nginx/objs/Makefile $(GLUE_FILES) $(CORE_SRCS) $(CORE_HDRS) \
 # The module built by clang with the stricter warnings, against a second
 # copy of the nginx tree: its objs/Makefile builds only the module's files
 # for "modules".  nginx's headers test macros they leave undefined
-# (#if NGX_THREADS): -Wundef is for core/ and rate_limit/ only.
-NGX_STRICT  := $(filter-out -Wundef,$(STRICT))
+# (#if NGX_THREADS), and ngx_string("...") casts a literal to u_char *:
+# -Wundef and -Wwrite-strings are for core/ and rate_limit/ only.
+NGX_STRICT  := $(filter-out -Wundef -Wwrite-strings,$(STRICT))
 CLANG_MODULE := $(B)/clang-nginx/objs/ngx_http_xflow_module.so
 
 module-clang: $(CLANG_MODULE)

@@ -23,6 +23,7 @@
 #include "xf_capture.h"
 #include "xf_decode.h"
 #include "xf_format.h"
+#include "xf_unit.h"
 
 
 #define XF_CAPTURES_DIR  "tests/fixtures/sdk-captures"
@@ -54,13 +55,6 @@ test_glob(glob_t *g)
 
     memset(g, 0, sizeof(glob_t));
     (void) glob(pattern, 0, NULL, g);
-}
-
-
-static int
-str_is(xf_str_t s, const char *c)
-{
-    return c != NULL && s.len == strlen(c) && memcmp(s.data, c, s.len) == 0;
 }
 
 
@@ -183,7 +177,7 @@ check_record(const char *file, size_t idx, json_t *rec, xf_format_t fmt,
             want = strndup(want, strchr(want, '/') - want);
         }
 
-        ck_assert_msg(str_is(up.token, want), "%s record %zu: token",
+        ck_assert_msg(xf_unit_str_is(up.token, want), "%s record %zu: token",
                       file, idx);
 
         if (strstr(path, "/flags") == NULL) {
@@ -206,7 +200,7 @@ check_record(const char *file, size_t idx, json_t *rec, xf_format_t fmt,
         ck_assert_int_eq(up.format, XF_FMT_SENSORS);
         ck_assert_int_eq(up.reply, req.method == XF_METHOD_GET
                                    ? XF_REPLY_GIF : XF_REPLY_JSON);
-        ck_assert(str_is(up.app, "default"));
+        ck_assert(xf_unit_str_is(up.app, "default"));
 
     } else {
         ck_assert_int_eq(up.format, XF_FMT_POSTHOG);
@@ -233,8 +227,8 @@ check_record(const char *file, size_t idx, json_t *rec, xf_format_t fmt,
             want = jstr(e, "type");
         }
 
-        ck_assert_msg(str_is(up.events[i].name, want), "%s %zu/%zu: name",
-                      file, idx, i);
+        ck_assert_msg(xf_unit_str_is(up.events[i].name, want),
+                      "%s %zu/%zu: name", file, idx, i);
 
         props = json_object_get(e, "properties");
         want = jstr(e, "distinct_id");
@@ -242,7 +236,7 @@ check_record(const char *file, size_t idx, json_t *rec, xf_format_t fmt,
             want = jstr(props, "distinct_id");
         }
 
-        ck_assert_msg(str_is(up.events[i].distinct_id, want),
+        ck_assert_msg(xf_unit_str_is(up.events[i].distinct_id, want),
                       "%s %zu/%zu: distinct id", file, idx, i);
         ck_assert(up.events[i].app.len > 0
                   && up.events[i].app.len == up.app.len

@@ -72,19 +72,6 @@ run(xf_format_t fmt, xf_method_t m, const char *path, const char *query,
 }
 
 
-static int
-str_is(xf_str_t s, const char *c)
-{
-    return s.len == strlen(c)
-           && (s.len == 0 || memcmp(s.data, c, s.len) == 0);
-}
-
-
-#define ck_str(s, c)                                                        \
-    ck_assert_msg(str_is(s, c), "\"%.*s\" != \"%s\"", (int) (s).len,         \
-                  (const char *) (s).data, c)
-
-
 /* "data=" + base64 of s, percent-encoded as encodeURIComponent would. */
 
 static char *
@@ -111,18 +98,8 @@ mp_form(const char *s)
 static void
 ck_event_json(size_t i, const char *want)
 {
-    json_t        *a, *b;
-    json_error_t   err;
-
     ck_assert_uint_lt(i, up.n);
-    a = json_loadb((const char *) up.events[i].p, up.events[i].len, 0, &err);
-    ck_assert_msg(a != NULL, "event %zu: %s", i, err.text);
-    b = json_loads(want, 0, &err);
-    ck_assert_msg(b != NULL, "want: %s", err.text);
-    ck_assert_msg(json_equal(a, b), "event %zu: %.*s", i,
-                  (int) up.events[i].len, up.events[i].p);
-    json_decref(a);
-    json_decref(b);
+    xf_unit_json_is(up.events[i].p, up.events[i].len, want, "event", i);
 }
 
 

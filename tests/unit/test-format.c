@@ -86,19 +86,6 @@ run_str(xf_format_t fmt, xf_method_t m, const char *path, const char *query,
 }
 
 
-static int
-str_is(xf_str_t s, const char *c)
-{
-    return s.len == strlen(c)
-           && (s.len == 0 || memcmp(s.data, c, s.len) == 0);
-}
-
-
-#define ck_str(s, c)                                                        \
-    ck_assert_msg(str_is(s, c), "\"%.*s\" != \"%s\"", (int) (s).len,         \
-                  (const char *) (s).data, c)
-
-
 /* base64 of s, percent-encoded as a form value; malloc'd, NUL-ended. */
 
 static char *
@@ -125,20 +112,8 @@ b64_form(const void *s, size_t len)
 static void
 ck_event_json(size_t i, const char *want)
 {
-    json_t        *a, *b;
-    json_error_t   err;
-
     ck_assert_uint_lt(i, up.n);
-    a = json_loadb((const char *) up.events[i].p, up.events[i].len,
-                   JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
-    ck_assert_msg(a != NULL, "event %zu: %s: %.*s", i, err.text,
-                  (int) up.events[i].len, up.events[i].p);
-    b = json_loads(want, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
-    ck_assert_msg(b != NULL, "want: %s", err.text);
-    ck_assert_msg(json_equal(a, b), "event %zu: %.*s", i,
-                  (int) up.events[i].len, up.events[i].p);
-    json_decref(a);
-    json_decref(b);
+    xf_unit_json_is(up.events[i].p, up.events[i].len, want, "event", i);
 }
 
 
@@ -939,38 +914,6 @@ END_TEST
 
 /* ------------------------------------------------------ out of memory */
 
-typedef struct {
-    size_t  calls;
-    size_t  live;
-    size_t  fail_at;
-} test_mem_t;
-
-
-static void *
-test_alloc(void *data, size_t size)
-{
-    test_mem_t  *m = data;
-
-    if (++m->calls == m->fail_at) {
-        return NULL;
-    }
-
-    m->live++;
-
-    return malloc(size);
-}
-
-
-static void
-test_free(void *data, void *p)
-{
-    test_mem_t  *m = data;
-
-    m->live--;
-    free(p);
-}
-
-
 /* Fail each allocation in turn: XF_ERR_NOMEM or XF_OK, never a leak. */
 
 START_TEST(test_format_oom)
@@ -979,7 +922,7 @@ START_TEST(test_format_oom)
     const char    *q;
     size_t         i, total;
     xf_status_t    rc;
-    test_mem_t     m;
+    xf_unit_mem_t  m;
     xf_alloc_t     a;
     xf_request_t   req;
     xf_upload_t    u;
@@ -987,8 +930,8 @@ START_TEST(test_format_oom)
     f = sa_form("data_list", "[" SA_EVENT "," SA_PROFILE ",1]", 1, "", 2);
     q = "project=p%20q";
 
-    a.alloc = test_alloc;
-    a.free = test_free;
+    a.alloc = xf_unit_mem_alloc;
+    a.free = xf_unit_mem_free;
     a.data = &m;
 
     memset(&req, 0, sizeof(xf_request_t));
@@ -1009,7 +952,7 @@ START_TEST(test_format_oom)
         req.body_len = strlen((const char *) req.body);
     }
 
-    memset(&m, 0, sizeof(test_mem_t));
+    memset(&m, 0, sizeof(xf_unit_mem_t));
     memset(&u, 0, sizeof(xf_upload_t));
     ck_assert_int_eq(xf_format_parse(&req, &lim, &a, &u), XF_OK);
     total = m.calls;
@@ -1017,7 +960,7 @@ START_TEST(test_format_oom)
     ck_assert_uint_eq(m.live, 0);
 
     for (i = 1; i <= total; i++) {
-        memset(&m, 0, sizeof(test_mem_t));
+        memset(&m, 0, sizeof(xf_unit_mem_t));
         m.fail_at = i;
         memset(&u, 0, sizeof(xf_upload_t));
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "xf_json.h"
+#include "xf_unit.h"
 
 
 #define S(s)  (const u_char *) (s), sizeof(s) - 1
@@ -64,44 +65,6 @@ scan(const char *p, size_t len, unsigned max_depth, xf_json_span_t *span,
 {
     return xf_json_scan_value((const u_char *) p, len, max_depth, span, end,
                               err_off);
-}
-
-
-/* A counting allocator that can fail its n-th call (1-based; 0: never). */
-
-typedef struct {
-    size_t  calls;
-    size_t  live;
-    size_t  frees;
-    size_t  fail_at;
-} test_mem_t;
-
-
-static void *
-test_alloc(void *data, size_t size)
-{
-    test_mem_t  *m = data;
-
-    m->calls++;
-
-    if (m->fail_at != 0 && m->calls == m->fail_at) {
-        return NULL;
-    }
-
-    m->live++;
-
-    return malloc(size);
-}
-
-
-static void
-test_free(void *data, void *p)
-{
-    test_mem_t  *m = data;
-
-    m->live--;
-    m->frees++;
-    free(p);
 }
 
 
@@ -902,7 +865,7 @@ START_TEST(test_split_growth)
 {
     char                  *in;
     size_t                 i, n, len;
-    test_mem_t             m;
+    xf_unit_mem_t           m;
     xf_alloc_t             a;
     xf_status_t            rc;
     xf_json_split_t        out;
@@ -923,8 +886,8 @@ START_TEST(test_split_growth)
     in[len - 1] = ']';
 
     memset(&m, 0, sizeof(m));
-    a.alloc = test_alloc;
-    a.free = test_free;
+    a.alloc = xf_unit_mem_alloc;
+    a.free = xf_unit_mem_free;
     a.data = &m;
     conf.max_depth = 4;
     conf.max_events = n;
@@ -1508,7 +1471,7 @@ START_TEST(test_split_nomem)
 {
     char                  buf[256];
     size_t                i, len, k;
-    test_mem_t            m;
+    xf_unit_mem_t          m;
     xf_alloc_t            a;
     xf_status_t           rc;
     xf_json_split_t       out;
@@ -1516,8 +1479,8 @@ START_TEST(test_split_nomem)
 
     static const char  *shapes[] = { "[%s]", "%s", "[0] %s" };
 
-    a.alloc = test_alloc;
-    a.free = test_free;
+    a.alloc = xf_unit_mem_alloc;
+    a.free = xf_unit_mem_free;
     a.data = &m;
     conf.max_depth = 4;
     conf.max_events = 1000;

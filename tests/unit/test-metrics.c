@@ -13,6 +13,7 @@
 
 #include "xf_metrics.h"
 #include "xf_format.h"
+#include "xf_unit.h"
 
 
 #define PROMTOOL  "/usr/bin/promtool"
@@ -840,44 +841,13 @@ END_TEST
 
 /* -------------------------------------------------------------- memory */
 
-typedef struct {
-    size_t  calls;
-    size_t  fail_at;
-    size_t  live;
-} test_mem_t;
-
-
-static void *
-test_alloc(void *data, size_t size)
-{
-    test_mem_t  *tm = data;
-
-    if (++tm->calls == tm->fail_at) {
-        return NULL;
-    }
-
-    tm->live++;
-    return malloc(size);
-}
-
-
-static void
-test_free(void *data, void *p)
-{
-    test_mem_t  *tm = data;
-
-    tm->live--;
-    free(p);
-}
-
-
 START_TEST(test_nomem)
 {
     size_t             i, idx;
     test_reg_t         t;
-    test_mem_t         tm;
+    xf_unit_mem_t      tm;
     xf_status_t        rc;
-    xf_alloc_t         a = { test_alloc, test_free, &tm };
+    xf_alloc_t         a = { xf_unit_mem_alloc, xf_unit_mem_free, &tm };
     xf_metrics_t      *m;
     xf_metrics_buf_t   out;
 
@@ -920,7 +890,7 @@ START_TEST(test_nomem)
         rc = xf_metrics_render(t.m, t.mem, 2, &out, &a);
 
         if (out.p) {
-            test_free(&tm, out.p);
+            xf_unit_mem_free(&tm, out.p);
         }
 
         ck_assert_uint_eq(tm.live, 0);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "xf_spool.h"
+#include "xf_unit.h"
 
 
 static char  dir[64];
@@ -1521,44 +1522,6 @@ END_TEST
 
 /* ------------------------------------------------------------ memory */
 
-typedef struct {
-    long    fail_at;
-    long    count;
-    long    live;
-} heap_t;
-
-
-static void *
-heap_alloc(void *data, size_t size)
-{
-    heap_t  *h = data;
-    void    *p;
-
-    if (h->count++ == h->fail_at) {
-        return NULL;
-    }
-
-    p = malloc(size);
-
-    if (p != NULL) {
-        h->live++;
-    }
-
-    return p;
-}
-
-
-static void
-heap_free(void *data, void *p)
-{
-    heap_t  *h = data;
-
-    ck_assert_ptr_nonnull(p);
-    h->live--;
-    free(p);
-}
-
-
 /*
  * A whole life of a spool (open, adopt, append across segments, replay,
  * close) with allocation N failing, for every N: each failure is
@@ -1570,7 +1533,7 @@ START_TEST(test_every_alloc_failure)
     long               n;
     unsigned           i, got;
     uint64_t           rlen;
-    heap_t             h;
+    xf_unit_mem_t      h;
     xf_alloc_t         a;
     xf_spool_t        *sp;
     xf_spool_conf_t    c;
@@ -1581,8 +1544,8 @@ START_TEST(test_every_alloc_failure)
     mkrec(&r, 0, 0);
     rlen = xf_spool_record_size(&r);
 
-    a.alloc = heap_alloc;
-    a.free = heap_free;
+    a.alloc = xf_unit_mem_alloc;
+    a.free = xf_unit_mem_free;
     a.data = &h;
 
     for (n = 0; n < 200; n++) {
@@ -1590,7 +1553,7 @@ START_TEST(test_every_alloc_failure)
         dead_owner("dead", 0, 6, rlen * 2);
 
         memset(&h, 0, sizeof(h));
-        h.fail_at = n;
+        h.fail_at = n + 1;
 
         conf_init(&c, "live");
         c.alloc = &a;
@@ -1629,7 +1592,7 @@ START_TEST(test_every_alloc_failure)
         xf_spool_close(sp);
         ck_assert_int_eq(h.live, 0);
 
-        if (h.count <= n) {
+        if (h.calls < h.fail_at) {
             /* the failure point lies past the whole run: done */
             ck_assert_uint_eq(got, 12);
             break;
