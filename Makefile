@@ -282,7 +282,8 @@ run: $(MODULE) $(B)/xflow-devbroker
 monitoring-check: $(B)/.deps-ok
 	tests/support/check-monitoring.sh
 
-# the glue's file-level call graph: calls go down only (docs/architecture.md)
+# the module's file-level call graph, glue and core: calls go down only,
+# and core never up into the glue (docs/architecture.md)
 callgraph: $(MODULE)
 	tests/support/callgraph.sh --check
 
