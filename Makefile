@@ -33,11 +33,12 @@ WARN        := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS_BASE := -std=gnu11 -g -O2 $(WARN) -I$(CORE_DIR) -Irate_limit \
                -Itests/support -D_GNU_SOURCE
 # The stricter warnings zstd builds with, for the clang builds (unit-clang,
-# module-clang)
+# module-clang), and the one nginx adds for clang (conditional-uninitialized)
 STRICT      := -Wcast-qual -Wshadow -Wdeclaration-after-statement \
                -Wstrict-prototypes -Wmissing-prototypes -Wold-style-definition \
                -Wundef -Wpointer-arith -Wvla -Wformat=2 -Winit-self \
-               -Wfloat-equal -Wwrite-strings -Wredundant-decls
+               -Wfloat-equal -Wwrite-strings -Wredundant-decls \
+               -Wconditional-uninitialized
 SAN         := -fsanitize=address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=all
 CORE_LIBS   := -lz -ldeflate -lzstd -lcrypto -lm -lmaxminddb
@@ -99,9 +100,11 @@ $(MODULE): $(B)/nginx/objs/Makefile $(GLUE_FILES) $(CORE_SRCS) $(CORE_HDRS) \
 # The module built by clang with the stricter warnings, against a second
 # copy of the nginx tree: its objs/Makefile builds only the module's files
 # for "modules".  nginx's headers test macros they leave undefined
-# (#if NGX_THREADS), and ngx_string("...") casts a literal to u_char *:
-# -Wundef and -Wwrite-strings are for core/ and rate_limit/ only.
-NGX_STRICT  := $(filter-out -Wundef -Wwrite-strings,$(STRICT))
+# (#if NGX_THREADS), and its macros drop qualifiers (ngx_string("...")
+# casts a literal to u_char *, ngx_timeofday() casts volatile away):
+# -Wundef, -Wwrite-strings and -Wcast-qual are for core/, rate_limit/
+# and the unit tests only.
+NGX_STRICT  := $(filter-out -Wundef -Wwrite-strings -Wcast-qual,$(STRICT))
 CLANG_MODULE := $(B)/clang-nginx/objs/ngx_http_xflow_module.so
 
 module-clang: $(CLANG_MODULE)

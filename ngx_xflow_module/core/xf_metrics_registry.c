@@ -312,6 +312,8 @@ xf_metrics_migrate(const xf_metrics_t *m, void *mem, const xf_metrics_t *old,
         }
 
         /* the same family: same name, type, labels and buckets */
+        odef = NULL;        /* set: XF_M_MAX > 0; clang cannot tell */
+
         for (g = 0; g < XF_M_MAX; g++) {
             odef = &xf_metric_defs[g];
             if (strcmp(odef->name, def->name) == 0) {

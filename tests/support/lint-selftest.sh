@@ -98,8 +98,8 @@ fresh
 cat > "$tmp/tree/ngx_xflow_module/ngx_http_xflow_planted_module.c" << 'EOF'
 ngx_module_t  ngx_http_xflow_planted_module = {
 EOF
-sed -i 's|ngx_http_xflow_kafka.c \\|&\n    $ngx_addon_dir/ngx_xflow_module/ngx_http_xflow_planted_module.c \\|' \
-    "$tmp/tree/config"
+planted='$ngx_addon_dir/ngx_xflow_module/ngx_http_xflow_planted_module.c'
+sed -i "s|ngx_http_xflow_kafka.c \\\\|&\\n    $planted \\\\|" "$tmp/tree/config"
 expect sources "an nginx module config does not declare"
 
 fresh
