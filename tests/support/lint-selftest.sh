@@ -19,8 +19,11 @@ failed=0
 # A copy of the tree in a git index of its own; fresh() undoes whatever
 # the last test planted
 mkdir -p "$tmp/tree"
-git ls-files -z --cached --others --exclude-standard \
-    | xargs -0 cp --parents -t "$tmp/tree"
+if [ -e .git ]; then
+    git ls-files -z --cached --others --exclude-standard
+else
+    find . -path ./build -prune -o -type f -print0
+fi | xargs -0 cp --parents -t "$tmp/tree"
 git -C "$tmp/tree" init -q && git -C "$tmp/tree" add -A
 
 fresh()
