@@ -710,7 +710,10 @@ ngx_http_xflow_kafka_exit_process(ngx_cycle_t *cycle,
 }
 
 
-/* librdkafka's statistics, every statistics.interval.ms, on the loop. */
+/*
+ * librdkafka's statistics, every statistics.interval.ms, on the loop:
+ * parsed once, for the metrics and for health.
+ */
 static int
 ngx_http_xflow_kafka_stats(rd_kafka_t *rk, char *json, size_t json_len,
     void *opaque)
@@ -718,12 +721,12 @@ ngx_http_xflow_kafka_stats(rd_kafka_t *rk, char *json, size_t json_len,
     size_t            i;
     xf_kafka_stats_t  st;
 
-    ngx_http_xflow_metrics_kafka_stats(json, json_len);
-
-    /* health: how many brokers this worker's producer sees up */
     if (xf_metrics_kafka_stats_parse((const u_char *) json, json_len, &st)
         == XF_OK)
     {
+        ngx_http_xflow_metrics_kafka_stats(&st);
+
+        /* health: how many brokers this worker's producer sees up */
         ngx_http_xflow_worker.brokers_up = 0;
 
         for (i = 0; i < st.nbrokers; i++) {
