@@ -23,7 +23,8 @@ health_setup(void)
 
 /*
  * nginx with /collect and /health (brokers unreachable for 1 s: 503);
- * with a spool in its prefix when spool is 1.
+ * with a spool in its prefix when spool is 1, and /collect answering
+ * without waiting for Kafka (xflow_ack local) when it is 2.
  */
 static void
 health_start(int spool)
@@ -47,12 +48,12 @@ health_start(int spool)
         "%s"
         "    server {\n"
         "        listen 127.0.0.1:@PORT@;\n"
-        "        location /collect { xflow_collect json; }\n"
+        "        location /collect { xflow_collect json; xflow_ack %s; }\n"
         "        location /health {\n"
         "            xflow_health;\n"
         "            xflow_health_broker_timeout 1s;\n"
         "        }\n"
-        "    }\n", spool_conf);
+        "    }\n", spool_conf, spool == 2 ? "local" : "kafka");
 
     xf_nginx_write_conf(nginx, snippet, kafka->bootstraps);
     xf_nginx_start(nginx);
@@ -170,6 +171,76 @@ START_TEST(test_health_degraded_with_spool)
 END_TEST
 
 
+/*
+ * Under xflow_ack local nothing waits for Kafka: what librdkafka gives up
+ * on (message.timeout.ms follows xflow_spool_after) is spooled, and that
+ * turns spooling on too, so /health says degraded, not ok, while the
+ * spool takes the events; ok again, and every event in Kafka, once the
+ * brokers are back.
+ */
+START_TEST(test_health_degraded_ack_local)
+{
+    int              i;
+    char             url[128], curl[128], *body;
+    xf_http_resp_t   resp;
+    xf_kafka_msgs_t  m;
+
+    health_start(2);
+    snprintf(url, sizeof(url), "%s/health", nginx->url);
+    snprintf(curl, sizeof(curl), "%s/collect", nginx->url);
+
+    body = health_until(url, 200, 10000);
+    ck_assert_msg(strstr(body, "\"degraded\":false") != NULL, "%s", body);
+    free(body);
+
+    xf_kafka_set_down(kafka);
+
+    for (i = 0; i < 5; i++) {
+        xf_http_request("POST", curl, NULL, "{\"event\":\"x\"}", 13, &resp);
+        ck_assert_msg(resp.status == 200, "%ld %s", resp.status, resp.body);
+        xf_http_resp_free(&resp);
+    }
+
+    /* the events' timeout (1 s) passes: spooled, and health says so */
+    for (i = 0; i < 50; i++) {
+        xf_http_request("GET", url, NULL, NULL, 0, &resp);
+        ck_assert_msg(resp.status == 200, "%ld %s", resp.status, resp.body);
+
+        if (strstr(resp.body, "\"reason\":\"spooling\"") != NULL) {
+            break;
+        }
+
+        xf_http_resp_free(&resp);
+        xf_sleep_ms(200);
+    }
+
+    ck_assert_msg(i < 50, "/health never said spooling under ack local");
+    xf_http_resp_free(&resp);
+
+    xf_kafka_set_up(kafka);
+
+    memset(&m, 0, sizeof(m));
+    xf_kafka_consume(kafka, "events", 5, 30000, 500, &m);
+    xf_kafka_msgs_free(&m);
+
+    body = health_until(url, 200, 10000);
+    free(body);
+
+    for (i = 0; i < 50; i++) {
+        xf_http_request("GET", url, NULL, NULL, 0, &resp);
+        if (strstr(resp.body, "\"degraded\":false") != NULL) {
+            break;
+        }
+        xf_http_resp_free(&resp);
+        xf_sleep_ms(200);
+    }
+
+    ck_assert_msg(i < 50, "/health not ok again after the brokers' return");
+    xf_http_resp_free(&resp);
+}
+END_TEST
+
+
 Suite *
 make_health_suite(void)
 {
@@ -181,6 +252,7 @@ make_health_suite(void)
     tc = xf_tcase(s, "core", 90, health_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_health_follows_brokers);
     tcase_add_test(tc, test_health_degraded_with_spool);
+    tcase_add_test(tc, test_health_degraded_ack_local);
 
     return s;
 }
