@@ -494,6 +494,19 @@ ngx_http_xflow_metric_set(ngx_uint_t id, ngx_uint_t l0, ngx_uint_t l1,
 }
 
 
+uint64_t
+ngx_http_xflow_metric_sum(ngx_uint_t id, ngx_uint_t l0, ngx_uint_t l1)
+{
+    if (ngx_http_xflow_metrics_mem == NULL) {
+        return 0;
+    }
+
+    return xf_metrics_counter_sum(ngx_http_xflow_metrics_reg,
+                                  ngx_http_xflow_metrics_mem,
+                                  (xf_metric_id_t) id, l0, l1);
+}
+
+
 void
 ngx_http_xflow_metric_observe(ngx_uint_t id, uint64_t v)
 {

@@ -69,6 +69,16 @@ void ngx_http_xflow_metric_set(ngx_uint_t id, ngx_uint_t l0, ngx_uint_t l1,
     uint64_t v);
 
 /**
+ * @brief A counter summed over every worker slot: what the gateway has
+ *        counted since its master started (the zone keeps counts across
+ *        reloads).  0 without a zone.
+ *
+ * Called from: a worker.
+ */
+uint64_t ngx_http_xflow_metric_sum(ngx_uint_t id, ngx_uint_t l0,
+    ngx_uint_t l1);
+
+/**
  * @brief A histogram observation in the family's base unit (us, events).
  *
  * Called from: a worker.

@@ -223,6 +223,14 @@ void xf_metrics_set(const xf_metrics_t *m, void *mem, size_t slot,
 void xf_metrics_observe(const xf_metrics_t *m, void *mem, size_t slot,
     xf_metric_id_t id, uint64_t v);
 
+/*
+ * A counter's cell summed over every slot: what all workers (and the
+ * workers of earlier configurations, whose counts the zone keeps) have
+ * counted.  0 for anything out of range or not a counter.
+ */
+uint64_t xf_metrics_counter_sum(const xf_metrics_t *m, const void *mem,
+    xf_metric_id_t id, size_t l0, size_t l1);
+
 /* Label indexes of the static sets. */
 size_t xf_metrics_code_index(unsigned status);
 #define xf_metrics_status_index(st)  ((size_t) (st) - 1)

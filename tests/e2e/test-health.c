@@ -87,6 +87,18 @@ health_until(const char *url, long want, int timeout_ms)
 }
 
 
+/*
+ * Let a statistics report (every 300 ms here) see the broker: the worker
+ * has connected, so brokers that go down afterwards are an outage, not
+ * a broker list that never reached anything (never_connected).
+ */
+static void
+health_connected(void)
+{
+    xf_sleep_ms(1000);
+}
+
+
 START_TEST(test_health_follows_brokers)
 {
     char  url[128], *body;
@@ -98,6 +110,7 @@ START_TEST(test_health_follows_brokers)
     ck_assert_msg(strstr(body, "\"status\":\"ok\"") != NULL, "%s", body);
     free(body);
 
+    health_connected();
     xf_kafka_set_down(kafka);
 
     body = health_until(url, 503, 20000);
@@ -132,6 +145,7 @@ START_TEST(test_health_degraded_with_spool)
     ck_assert_msg(strstr(body, "\"degraded\":false") != NULL, "%s", body);
     free(body);
 
+    health_connected();
     xf_kafka_set_down(kafka);
 
     /* an event: spooled after xflow_spool_after, answered 200 */
@@ -193,6 +207,7 @@ START_TEST(test_health_degraded_ack_local)
     ck_assert_msg(strstr(body, "\"degraded\":false") != NULL, "%s", body);
     free(body);
 
+    health_connected();
     xf_kafka_set_down(kafka);
 
     for (i = 0; i < 5; i++) {
@@ -241,6 +256,54 @@ START_TEST(test_health_degraded_ack_local)
 END_TEST
 
 
+/*
+ * A broker list that reaches nothing (a typo, a wrong port) cannot hide
+ * behind the spool: /health answers 503 never_connected once
+ * xflow_health_broker_timeout passed without any broker answering, while
+ * requests are still kept (spooled) and answered.
+ */
+START_TEST(test_health_never_connected)
+{
+    char             url[128], curl[128], snippet[2048], *body;
+    xf_http_resp_t   resp;
+
+    nginx = xf_nginx_new("", kafka->bootstraps, 1);
+
+    /* the discard port: every connection refused */
+    snprintf(snippet, sizeof(snippet),
+        "    xflow_kafka_brokers 127.0.0.1:9;\n"
+        "    xflow_topic events;\n"
+        "    xflow_spool %s/spool;\n"
+        "    xflow_spool_after 1s;\n"
+        "    server {\n"
+        "        listen 127.0.0.1:@PORT@;\n"
+        "        location /collect { xflow_collect json; }\n"
+        "        location /health {\n"
+        "            xflow_health;\n"
+        "            xflow_health_broker_timeout 1s;\n"
+        "        }\n"
+        "    }\n", nginx->dir);
+
+    xf_nginx_write_conf(nginx, snippet, kafka->bootstraps);
+    xf_nginx_start(nginx);
+
+    snprintf(url, sizeof(url), "%s/health", nginx->url);
+    snprintf(curl, sizeof(curl), "%s/collect", nginx->url);
+
+    body = health_until(url, 503, 10000);
+    ck_assert_msg(strstr(body, "\"reason\":\"never_connected\"") != NULL,
+                  "%s", body);
+    ck_assert_msg(strstr(body, "xflow_kafka_brokers") != NULL, "%s", body);
+    free(body);
+
+    /* what arrives is still kept */
+    xf_http_request("POST", curl, NULL, "{\"event\":\"x\"}", 13, &resp);
+    ck_assert_msg(resp.status == 200, "%ld %s", resp.status, resp.body);
+    xf_http_resp_free(&resp);
+}
+END_TEST
+
+
 Suite *
 make_health_suite(void)
 {
@@ -253,6 +316,7 @@ make_health_suite(void)
     tcase_add_test(tc, test_health_follows_brokers);
     tcase_add_test(tc, test_health_degraded_with_spool);
     tcase_add_test(tc, test_health_degraded_ack_local);
+    tcase_add_test(tc, test_health_never_connected);
 
     return s;
 }
