@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # xflow: build the module against the runtime image's exact nginx, then a
 # slim image with nginx, the runtime libraries, the module and an example
 # configuration.

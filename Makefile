@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # xflow: build the nginx module, run it with a dev broker, test, bench, fuzz.
 #
 #   make            build/ngx_xflow_module.so for the installed nginx

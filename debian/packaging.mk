@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Packaging and deployment: make deb, make test-deb, make check-deploy
 # (included from the Makefile).
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_metrics_module.c - xflow's counters in shared memory and
  * the "xflow_metrics" location handler that renders them for Prometheus.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_module.h - the types the xflow nginx glue shares: the
  * collection module's configuration and per-request state.  Each part

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # make check-deploy: what of docs/deploy/ can be checked without a Docker
 # engine.
 #
@@ -15,6 +16,8 @@
 #   - nginx -t of docs/deploy/nginx.conf with build/ngx_xflow_module.so and
 #     a broker address; directives the module does not have yet
 #     (strings of the .so) are reported and left out of that run
+#   - the licence: every source file opens with its SPDX line
+#     (check-license.py), debian/copyright is DEP-5 and says BSD-2-Clause
 #
 # Installs python3-yaml and docker-compose with apt-get when missing.
 set -euo pipefail
@@ -45,6 +48,16 @@ need_pkg() {
 need_pkg "$py -c 'import yaml'" python3-yaml
 need_pkg "command -v docker-compose" docker-compose
 need_pkg "command -v promtool" prometheus
+
+# -------------------------------------------------------------- licence
+
+tests/support/check-license.py
+dep5=https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+grep -qx "Format: $dep5" debian/copyright \
+    && grep -q '^License: BSD-2-Clause$' debian/copyright \
+    && grep -q 'BSD 2-Clause' LICENSE \
+    || { echo "FAIL debian/copyright is not DEP-5 with BSD-2-Clause"; exit 1; }
+echo "ok   LICENSE and debian/copyright: BSD-2-Clause, DEP-5"
 
 # ----------------------------------------------------------- YAML, JSON
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # make test-deb: the Debian package, as an administrator would use it.
 #
 #   1. lintian on the .changes (the .deb, its -dbgsym, the .buildinfo):
