@@ -12,14 +12,18 @@
 #                   YAML/JSON, docker-compose config, promtool, nginx -t
 
 DEB_OUT     := $(B)/deb
-DEB_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+# version.sh (git describe): each commit's package upgrades the one before
+DEB_VERSION := $(word 1,$(XFLOW_VERSION))
 DEB_ARCH    := $(shell dpkg --print-architecture 2>/dev/null)
 DEB_NAME    := libnginx-mod-http-xflow
 DEB_FILE    := $(DEB_OUT)/$(DEB_NAME)_$(DEB_VERSION)_$(DEB_ARCH).deb
 DEB_SRC     := $(DEB_OUT)/xflow-$(DEB_VERSION)
-DEB_INPUTS  := $(wildcard debian/* debian/source/*) config $(MODULE_SRCS)
-# what make deb needs besides the Build-Depends of debian/control
-DEB_TOOLS   := dpkg-dev debhelper lintian
+DEB_INPUTS  := $(wildcard debian/* debian/source/* docs/*.md docs/monitoring/* \
+                 docs/deploy/debian/*/* tests/support/xflow-spool-dump.*) \
+               config version.sh LICENSE README.md Makefile $(MODULE_SRCS)
+# what make deb needs besides the Build-Depends of debian/control (test-deb
+# installs lintian)
+DEB_TOOLS   := dpkg-dev debhelper
 
 .PHONY: deb test-deb check-deploy
 
@@ -38,10 +42,21 @@ $(DEB_FILE): $(DEB_INPUTS)
 	fi
 	rm -rf $(DEB_OUT) && mkdir -p $(DEB_SRC)
 	@# the working tree as make module sees it: tracked and new files,
-	@# not what .gitignore leaves out (build/, node_modules/)
-	git ls-files -z -co --exclude-standard | \
+	@# not what .gitignore leaves out (build/, node_modules/); without
+	@# git (a tarball), everything but build/
+	if [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ]; \
+	then \
+	    git ls-files -z -co --exclude-standard | \
 	    while IFS= read -r -d '' f; do [ -f "$$f" ] && printf '%s\0' "$$f"; done | \
-	    tar --null -T - -cf - | tar -xf - -C $(DEB_SRC)
+	    tar --null -T - -cf - | tar -xf - -C $(DEB_SRC); \
+	else \
+	    tar --exclude=./build --exclude=node_modules -cf - . \
+	        | tar -xf - -C $(DEB_SRC); \
+	fi
+	@# the copy has no git: it reads its version from .version, and its
+	@# changelog gets this build's entry (the package's version)
+	echo '$(XFLOW_VERSION)' > $(DEB_SRC)/.version
+	./version.sh --changelog $(DEB_SRC)/debian/changelog
 	@cd $(DEB_SRC) && if ! dpkg-checkbuilddeps 2>/dev/null; then \
 	    echo "deb: installing the Build-Depends of debian/control"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
