@@ -14,14 +14,17 @@
 # --compare-versions), so that each build upgrades the one before:
 #
 #   v1.2.0 tagged on HEAD      1.2.0
-#   7 commits after v1.2.0     1.2.0+git20261207.7.g0123456789ab
-#   no tag                     0.1.0+git20261207.259.g0123456789ab
+#   7 commits after v1.2.0     1.2.0+git20261207.7.g0123456
+#   no tag                     0.1.0+git20261207.259.g0123456
 #                              (debian/changelog's first version, the
 #                              commit count since the first commit)
 #   uncommitted changes        the above + ".dirty" ("+dirty" on a tag)
 #
 # The date is HEAD's commit date (UTC), the count grows with every
-# commit.  The commit is HEAD's hash (12 digits), "-dirty" when changed.
+# commit.  Short, for lintian: package-has-long-file-name counts the
+# .buildinfo's name, which leaves a committed build's version 31
+# characters (a dirty build, never shipped, goes beyond).  The commit is HEAD's hash (7 digits or more, as git
+# abbreviates it), "-dirty" when changed.
 #
 # Without git (a tarball, the Docker build context, the copy make deb
 # builds in) the file .version at the top ("<version> <commit>") says it;
@@ -30,7 +33,7 @@
 set -eu
 
 root=$(cd "$(dirname "$0")" && pwd)
-abbrev=12
+abbrev=7
 
 base=$(sed -n '1s/^[^(]*(\([^)+~]*\).*/\1/p' "$root/debian/changelog" \
        2>/dev/null || true)

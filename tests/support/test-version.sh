@@ -46,7 +46,7 @@ git -C "$repo" add -A
 git -C "$repo" commit -q -m one
 v1=$("$repo/version.sh" --version)
 c1=$("$repo/version.sh" --commit)
-h1=$(git -C "$repo" rev-parse --short=12 HEAD)
+h1=$(git -C "$repo" rev-parse --short=7 HEAD)
 echo two > "$repo/file"
 git -C "$repo" add file
 git -C "$repo" commit -q -m two
@@ -67,6 +67,8 @@ d1=$(TZ=UTC0 git -C "$repo" log -1 --format=%cd --date=format-local:%Y%m%d \
 check "first commit $v1, commit $c1" \
     test "$v1" = "0.1.0+git$d1.1.g$h1" -a "$c1" = "$h1"
 check "$v1 upgrades 0.1.0" newer "$v1" 0.1.0
+check "$v1: with a 4-digit count within lintian's 31 characters" \
+    test $((${#v1} + 3)) -le 31
 check "$v2 upgrades $v1" newer "$v2" "$v1"
 check "dirty $v2d, commit $c2d" \
     test "$v2d" = "$v2.dirty" -a "$c2d" = "${v2##*.g}-dirty"
