@@ -218,12 +218,14 @@ fuzz: $(addprefix $(B)/fuzz/,$(FUZZ_NAMES))
 
 # ------------------------------------------------------------- run/bench
 
-# xf_spool_record.c checks each record with xf_crc32c.c.
+# xf_spool_record.c checks each record with xf_crc32c.c.  The Debian
+# package ships it (debian/rules passes Debian's CPPFLAGS, CFLAGS and
+# LDFLAGS).
 $(B)/xflow-spool-dump: tests/support/xflow-spool-dump.c \
                        $(CORE_DIR)/xf_spool_record.c $(CORE_DIR)/xf_crc32c.c \
                        $(CORE_HDRS)
-	$(CC) $(CFLAGS_BASE) $< $(CORE_DIR)/xf_spool_record.c \
-	    $(CORE_DIR)/xf_crc32c.c -o $@
+	$(CC) $(CFLAGS_BASE) $(CPPFLAGS) $(CFLAGS) $< \
+	    $(CORE_DIR)/xf_spool_record.c $(CORE_DIR)/xf_crc32c.c -o $@ $(LDFLAGS)
 
 $(B)/xflow-devbroker: tests/support/devbroker.c | $(B)/.deps-ok
 	$(CC) $(CFLAGS_BASE) $< -o $@ -lrdkafka
