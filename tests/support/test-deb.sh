@@ -50,17 +50,7 @@ fail() { echo "FAIL $*"; failures=$((failures + 1)); }
 cleanup() {
     set +e
     if [ -s "$tmp/nginx.pid" ]; then
-        # what runs says which build it is
-curl -sS -m 10 "http://127.0.0.1:$port/metrics" > "$tmp/metrics" || true
-info=$(grep '^xflow_build_info{' "$tmp/metrics" || true)
-case $info in
-"xflow_build_info{version=\"$version\",commit=\""*)
-    ok "/metrics: $info" ;;
-*)
-    fail "/metrics: xflow_build_info is '$info', want version $version" ;;
-esac
-
-kill -QUIT "$(cat "$tmp/nginx.pid")" 2>/dev/null
+        kill -QUIT "$(cat "$tmp/nginx.pid")" 2>/dev/null
         for _ in $(seq 50); do
             [ -e "$tmp/nginx.pid" ] || break
             sleep 0.1
@@ -325,6 +315,16 @@ if ok:
         ok = False
 sys.exit(0 if ok else 1)
 PY
+
+# what runs says which build it is
+curl -sS -m 10 "http://127.0.0.1:$port/metrics" > "$tmp/metrics" || true
+info=$(grep '^xflow_build_info{' "$tmp/metrics" || true)
+case $info in
+"xflow_build_info{version=\"$version\",commit=\""*)
+    ok "/metrics: $info" ;;
+*)
+    fail "/metrics: xflow_build_info is '$info', want version $version" ;;
+esac
 
 kill -QUIT "$(cat "$tmp/nginx.pid")"
 for _ in $(seq 100); do
