@@ -4,12 +4,16 @@
 #
 #   make deb        build/deb/libnginx-mod-http-xflow_<version>_<arch>.deb,
 #                   built by dpkg-buildpackage from a copy of the working
-#                   tree (debian/ at the top, Debian's nginx module way)
-#   make test-deb   lintian, apt-get install of the package, Debian's nginx
-#                   with the packaged snippet, events through the dev
-#                   broker into Kafka, then purge
-#   make check-deploy  docs/deploy/ (the compose stack) without Docker:
-#                   YAML/JSON, docker-compose config, promtool, nginx -t
+#                   tree (debian/ at the top, Debian's nginx module way);
+#                   <version> is version.sh's (git describe)
+#   make test-deb   lintian, apt-get install of the package, its version,
+#                   licence, tools, docs and examples, Debian's nginx with
+#                   the packaged snippet and with the host's conf.d file,
+#                   events through the dev broker into Kafka, then purge
+#   make check-deploy  docs/deploy/ (the compose stack, the Debian host
+#                   files) and the image without Docker: YAML/JSON,
+#                   docker-compose config, promtool, nginx -t, the image's
+#                   libraries, the licence lines, the version order
 
 DEB_OUT     := $(B)/deb
 # version.sh (git describe): each commit's package upgrades the one before
@@ -44,7 +48,7 @@ $(DEB_FILE): $(DEB_INPUTS)
 	@# the working tree as make module sees it: tracked and new files,
 	@# not what .gitignore leaves out (build/, node_modules/); without
 	@# git (a tarball), everything but build/
-	if [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ]; \
+	if [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$$(pwd -P)" ]; \
 	then \
 	    git ls-files -z -co --exclude-standard | \
 	    while IFS= read -r -d '' f; do [ -f "$$f" ] && printf '%s\0' "$$f"; done | \
