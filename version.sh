@@ -21,10 +21,10 @@
 #   uncommitted changes        the above + ".dirty" ("+dirty" on a tag)
 #
 # The date is HEAD's commit date (UTC), the count grows with every
-# commit.  Short, for lintian: package-has-long-file-name counts the
-# .buildinfo's name, which leaves a committed build's version 31
-# characters (a dirty build, never shipped, goes beyond).  The commit is HEAD's hash (7 digits or more, as git
-# abbreviates it), "-dirty" when changed.
+# commit.  The commit is HEAD's hash (7 digits or more, as git abbreviates
+# it), "-dirty" when changed.  Short, for lintian: package-has-long-file-
+# name counts the .buildinfo's name, which leaves a committed build's
+# version 31 characters (a dirty build, never shipped, goes beyond).
 #
 # Without git (a tarball, the Docker build context, the copy make deb
 # builds in) the file .version at the top ("<version> <commit>") says it;
