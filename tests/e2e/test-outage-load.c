@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-outage-load.c - Kafka outages under the load real traffic is:
  * browsers arriving at a fixed rate (open loop: they do not wait for
