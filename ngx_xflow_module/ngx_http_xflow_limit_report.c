@@ -68,6 +68,10 @@ ngx_http_xflow_limit_report_handler(ngx_http_request_t *r)
         return rc;
     }
 
+    if (ngx_http_xflow_limit_page_wanted(r)) {
+        return ngx_http_xflow_limit_page_send(r);
+    }
+
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_limit_module);
     zones = lmcf->zones.elts;
 
