@@ -48,6 +48,7 @@ export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 export CK_DEFAULT_TIMEOUT ?= 60
 
 .PHONY: all module deps run test unit unit-plain unit-asan e2e e2e-asan \
+        dashboard-shots \
         fuzz fuzz-replay bench clean asan-nginx monitoring-check callgraph
 
 all: module
@@ -241,6 +242,16 @@ run: $(MODULE) $(B)/xflow-devbroker
 # promtool on the alert rules and their tests, the dashboard's queries
 monitoring-check: $(B)/.deps-ok
 	tests/support/check-monitoring.sh
+
+# docs/monitoring/*.png: the dashboard drawn from a real scrape of three
+# scenes (normal, outage, throttling) and the /limits page, in Chromium
+dashboard-shots: $(MODULE) $(B)/xflow-load $(B)/xflow-devbroker
+	@command -v chromium > /dev/null || { apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends chromium > /dev/null; }
+	XFLOW_MODULE=$(CURDIR)/$(MODULE) XFLOW_LOAD=$(CURDIR)/$(B)/xflow-load \
+	    DEVBROKER=$(CURDIR)/$(B)/xflow-devbroker \
+	    tests/support/dashboard-shots.sh
 
 # the glue's file-level call graph: calls go down only (docs/architecture.md)
 callgraph: $(MODULE)
