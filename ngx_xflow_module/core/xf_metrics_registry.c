@@ -13,6 +13,7 @@
 xf_status_t
 xf_metrics_create(xf_metrics_t **m, const xf_alloc_t *a)
 {
+    size_t         i, c;
     xf_metrics_t  *r;
 
     r = a->alloc(a->data, sizeof(xf_metrics_t));
@@ -22,6 +23,14 @@ xf_metrics_create(xf_metrics_t **m, const xf_alloc_t *a)
 
     memset(r, 0, sizeof(xf_metrics_t));
     r->alloc = *a;
+
+    /* the code label's text, kept here: the core holds no globals */
+    for (i = 0; i < XF_METRICS_CODES; i++) {
+        c = i < XF_METRICS_CODES - 1 ? i + 100 : 0;
+        r->codes[i][0] = (u_char) ('0' + c / 100);
+        r->codes[i][1] = (u_char) ('0' + c / 10 % 10);
+        r->codes[i][2] = (u_char) ('0' + c % 10);
+    }
 
     *m = r;
 

@@ -937,8 +937,9 @@ sample(const char *text, const char *series)
 
 
 /*
- * A rate limit's refusals count as rate_limited, one per request, and
- * never as overflowed (overload); /metrics says what build runs.
+ * A rate limit's refusals count in xflow_rate_limited_total, one per
+ * request with the status answered, and never as overflowed (overload);
+ * /metrics says what build runs.
  */
 START_TEST(test_rate_limited_counted)
 {
@@ -975,7 +976,7 @@ START_TEST(test_rate_limited_counted)
     ck_assert_int_eq(resp.status, 200);
 
     limited = sample(resp.body,
-                 "xflow_events_total{format=\"json\",result=\"rate_limited\"}");
+                 "xflow_rate_limited_total{format=\"json\",code=\"429\"}");
     overflowed = sample(resp.body,
                  "xflow_events_total{format=\"json\",result=\"overflowed\"}");
 
