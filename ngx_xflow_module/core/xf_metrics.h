@@ -240,8 +240,10 @@ size_t xf_metrics_code_index(unsigned status);
 #define xf_metrics_status_index(st)  ((size_t) (st) - 1)
 
 /*
- * The slot of a broker name in the shared table, claimed if new.
- * Returns XF_METRICS_BROKERS_MAX when the table is full.  Two processes
+ * The slot of a broker name in the shared table, claimed if new; when
+ * the table is full, the slot of a broker no worker lists any more is
+ * taken over.  Returns XF_METRICS_BROKERS_MAX when every slot's broker
+ * is listed.  Two processes
  * claiming the same new name at once may get two slots; the renderer
  * merges slots of equal names.
  */

@@ -484,6 +484,26 @@ xf_metrics_observe(const xf_metrics_t *m, void *mem, size_t slot,
 }
 
 
+/* Some slot's up cell of broker k is not 0: a worker lists it. */
+static int
+xf_metrics_broker_listed(const xf_metrics_t *m, const void *mem, size_t k)
+{
+    size_t  s, cell;
+
+    cell = m->base[XF_M_KAFKA_BROKER_UP] + k;
+
+    for (s = 0; s < m->nslots; s++) {
+        if (__atomic_load_n(xf_metrics_cells(m, mem, s) + cell,
+                            __ATOMIC_RELAXED))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 size_t
 xf_metrics_broker_index(const xf_metrics_t *m, void *mem, const u_char *name,
     size_t len)
@@ -525,6 +545,33 @@ xf_metrics_broker_index(const xf_metrics_t *m, void *mem, const u_char *name,
         if (state == XF_BROKER_READY && b->len == len
             && memcmp(b->name, name, len) == 0)
         {
+            return i;
+        }
+    }
+
+    /*
+     * Full: take over the name of a broker no worker lists any more (its
+     * up cell is 0 in every slot), so that brokers that keep moving do
+     * not use up the table.  A process that looked the old name up just
+     * before may write one report under the new name; its next report
+     * finds its broker again.
+     */
+    for (i = 0; i < XF_METRICS_BROKERS_MAX; i++) {
+        b = &hdr->brokers[i];
+
+        if (xf_metrics_broker_listed(m, mem, i)) {
+            continue;
+        }
+
+        expect = XF_BROKER_READY;
+
+        if (__atomic_compare_exchange_n(&b->state, &expect,
+                                        XF_BROKER_WRITING, 0,
+                                        __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+        {
+            memcpy(b->name, name, len);
+            b->len = (uint32_t) len;
+            __atomic_store_n(&b->state, XF_BROKER_READY, __ATOMIC_RELEASE);
             return i;
         }
     }

@@ -513,11 +513,20 @@ START_TEST(test_brokers)
                               (const u_char *) name, strlen(name)), i);
     }
 
+    /* full: a broker nobody lists (b2...) gives its slot to a new one */
+    ck_assert_uint_eq(xf_metrics_broker_index(t.m, t.mem,
+                          (const u_char *) "moved", 5), 2);
+    ck_assert_uint_eq(xf_metrics_broker_index(t.m, t.mem,
+                          (const u_char *) "b5", 2), 5);
+
+    /* every broker listed by some worker: no room */
+    for (i = 0; i < XF_METRICS_BROKERS_MAX; i++) {
+        xf_metrics_set(t.m, t.mem, 2, XF_M_KAFKA_BROKER_UP, i, 0, 1);
+    }
+
     ck_assert_uint_eq(xf_metrics_broker_index(t.m, t.mem,
                           (const u_char *) "full", 4),
                       XF_METRICS_BROKERS_MAX);
-    ck_assert_uint_eq(xf_metrics_broker_index(t.m, t.mem,
-                          (const u_char *) "b5", 2), 5);
 
     reg_close(&t);
 }
