@@ -10,8 +10,10 @@
  *   503 {"status":"unhealthy","reason":"no_broker"|"spool_full"|
  *        "spool_unusable","detail":"..."}
  *       no broker and no spool; the spool at its cap (requests are
- *       refused), or above its high-water mark with Kafka down; a spool
- *       configured that this worker could not open
+ *       refused), or above its high-water mark with Kafka down; with
+ *       Kafka down, a spool whose disk refused a write in the last few
+ *       seconds (full: spool_full; any other error: spool_unusable); a
+ *       spool configured that this worker could not open
  *
  * Kafka is down for health when this worker is spooling (a request's
  * events were not acknowledged within xflow_spool_after, and nothing was
@@ -31,6 +33,7 @@ ngx_http_xflow_health_handler(ngx_http_request_t *r)
 {
     u_char                     *body, *p;
     time_t                      seen, ago;
+    ngx_err_t                   err;
     ngx_int_t                   rc, spooling, down;
     ngx_uint_t                  up;
     ngx_http_xflow_loc_conf_t  *lcf;
@@ -65,6 +68,20 @@ ngx_http_xflow_health_handler(ngx_http_request_t *r)
                         "\"spool_unusable\",\"detail\":\"the spool could "
                         "not be opened (see the error log)\","
                         "\"brokers_up\":%ui}", up);
+        return ngx_http_xflow_send_json(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                           body, p - body);
+    }
+
+    err = ngx_http_xflow_spool_write_error();
+
+    if (err && down) {
+        /* Kafka is away and the spool cannot take what arrives */
+        p = ngx_sprintf(body, "{\"status\":\"unhealthy\",\"reason\":"
+                        "\"%s\",\"detail\":\"the spool cannot be "
+                        "written: %s\",\"brokers_up\":%ui}",
+                        err == NGX_ENOSPC || err == EDQUOT
+                        ? "spool_full" : "spool_unusable",
+                        strerror(err), up);
         return ngx_http_xflow_send_json(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                            body, p - body);
     }

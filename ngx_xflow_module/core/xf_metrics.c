@@ -120,7 +120,7 @@ const xf_metric_def_t  xf_metric_defs[XF_M_MAX] = {
         "Spooled events handed to Kafka again."),
 
     [XF_M_SPOOL_ADOPTED] = XF_C0("xflow_spool_adopted_total",
-        "Spool segments adopted from workers that are gone."),
+        "Spooled events adopted from workers that are gone."),
 
     [XF_M_SPOOL_CORRUPT] = XF_C0("xflow_spool_corrupt_total",
         "Spool records skipped because their length or CRC is bad."),
@@ -155,7 +155,7 @@ static const char *const  xf_event_result_values[] = {
 };
 
 static const char *const  xf_kafka_result_values[] = {
-    "delivered", "failed"
+    "delivered", "failed", "spooled"
 };
 
 static const char *const  xf_limit_result_values[] = {

@@ -127,7 +127,8 @@ typedef enum {
 
 /* XF_DIM_KAFKA_RESULT */
 #define XF_METRICS_KAFKA_DELIVERED       0
-#define XF_METRICS_KAFKA_FAILED          1
+#define XF_METRICS_KAFKA_FAILED          1   /* lost, or refused for good */
+#define XF_METRICS_KAFKA_SPOOLED         2   /* not delivered, kept on disk */
 
 /* XF_DIM_LIMIT_RESULT */
 #define XF_METRICS_LIMIT_PASSED          0

@@ -175,6 +175,8 @@ START_TEST(test_counter_sum)
                    xf_metrics_code_index(413), 7);
     xf_metrics_add(t.m, t.mem, 1, XF_M_KAFKA_MESSAGES, 1,
                    XF_METRICS_KAFKA_FAILED, 4);
+    xf_metrics_add(t.m, t.mem, 2, XF_M_KAFKA_MESSAGES, 0,
+                   XF_METRICS_KAFKA_SPOOLED, 3);
     xf_metrics_add(t.m, t.mem, 0, XF_M_RECEIVED_BYTES, 0, 0, 1000);
     xf_metrics_add(t.m, t.mem, 2, XF_M_RECEIVED_BYTES, 0, 0, 24);
     xf_metrics_add(t.m, t.mem, 1, XF_M_EVENTS_REJECTED,
@@ -198,6 +200,9 @@ START_TEST(test_counter_sum)
     ck_assert_sample(s,
         "xflow_kafka_messages_total{topic=\"events\",result=\"delivered\"}",
         "0");
+    ck_assert_sample(s,
+        "xflow_kafka_messages_total{topic=\"events\",result=\"spooled\"}",
+        "3");
     ck_assert_sample(s, "xflow_received_bytes_total", "1024");
     ck_assert_sample(s,
         "xflow_events_rejected_total{reason=\"not_object\"}", "5");
@@ -383,7 +388,7 @@ START_TEST(test_ignored)
 
     /* out of range labels and slots, the wrong family type */
     xf_metrics_add(t.m, t.mem, 0, XF_M_KAFKA_MESSAGES, 2, 0, 1);
-    xf_metrics_add(t.m, t.mem, 0, XF_M_KAFKA_MESSAGES, 0, 2, 1);
+    xf_metrics_add(t.m, t.mem, 0, XF_M_KAFKA_MESSAGES, 0, 3, 1);
     xf_metrics_add(t.m, t.mem, 2, XF_M_RECEIVED_BYTES, 0, 0, 1);
     xf_metrics_add(t.m, t.mem, 0, XF_M_RECEIVED_BYTES, 1, 0, 1);
     xf_metrics_add(t.m, t.mem, 0, XF_M_SPOOL_BYTES, 0, 0, 1);
