@@ -529,6 +529,10 @@ ngx_http_xflow_collect_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_xflow_module);
     mcf->enabled = 1;
 
+    if (mcf->collect_where.file == NULL) {
+        mcf->collect_where = lcf->collect_where;
+    }
+
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_xflow_collect_handler;
 

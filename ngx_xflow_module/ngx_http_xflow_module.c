@@ -360,7 +360,9 @@ ngx_http_xflow_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (mcf->spool_after == 0) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"xflow_spool_after\" must be more than 0");
+                      "\"xflow_spool_after\" must be more than 0 in %s:%ui",
+                      mcf->spool_after_where.file,
+                      mcf->spool_after_where.line);
         return NGX_CONF_ERROR;
     }
 
@@ -377,8 +379,10 @@ ngx_http_xflow_init_main_conf(ngx_conf_t *cf, void *conf)
         }
 
     } else if (mcf->enabled) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"xflow_collect\" needs \"xflow_kafka_brokers\"");
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"xflow_collect\" needs \"xflow_kafka_brokers\" "
+                      "in %s:%ui", mcf->collect_where.file,
+                      mcf->collect_where.line);
         return NGX_CONF_ERROR;
     }
 
@@ -473,8 +477,9 @@ ngx_http_xflow_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     if (conf->topic.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"xflow_collect\" needs \"xflow_topic\"");
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"xflow_collect\" needs \"xflow_topic\" in %s:%ui",
+                      conf->collect_where.file, conf->collect_where.line);
         return NGX_CONF_ERROR;
     }
 

@@ -89,6 +89,7 @@ typedef struct {
     ngx_uint_t                  spool_replay_rate;  /* records/s, worker */
     ngx_msec_t                  shutdown_timeout;
     ngx_http_xflow_where_t      health_where;   /* first xflow_health */
+    ngx_http_xflow_where_t      collect_where;  /* first xflow_collect */
     ngx_uint_t                  enabled;        /* some xflow_collect */
 } ngx_http_xflow_main_conf_t;
 

@@ -632,6 +632,26 @@ START_TEST(test_refuses_broker_lists)
 END_TEST
 
 
+/* What is missing is named at the xflow_collect that needs it. */
+START_TEST(test_refuses_missing_at_collect)
+{
+    says("    xflow_topic events;\n" SERVER, 1,
+         "\"xflow_collect\" needs \"xflow_kafka_brokers\"",
+         AT("xflow_collect json;"));
+
+    says("    xflow_kafka_brokers @BROKERS@;\n" SERVER, 1,
+         "\"xflow_collect\" needs \"xflow_topic\"",
+         AT("xflow_collect json;"));
+
+    says("    xflow_kafka_brokers @BROKERS@;\n"
+         "    xflow_topic events;\n"
+         "    xflow_spool_after 0;\n" SERVER, 1,
+         "\"xflow_spool_after\" must be more than 0",
+         AT("xflow_spool_after 0;"));
+}
+END_TEST
+
+
 /* Origins a browser never sends: each refused at its own line. */
 START_TEST(test_refuses_cors_origins)
 {
@@ -906,6 +926,7 @@ make_outage_suite(void)
     tcase_add_test(tc, test_refuses_statistics_off);
     tcase_add_test(tc, test_refuses_unwritable_spool);
     tcase_add_test(tc, test_refuses_broker_lists);
+    tcase_add_test(tc, test_refuses_missing_at_collect);
     tcase_add_test(tc, test_refuses_cors_origins);
     tcase_add_test(tc, test_refuses_geoip_kind);
     tcase_add_test(tc, test_refuses_spool_after_ack_timeout);
