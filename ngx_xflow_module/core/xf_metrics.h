@@ -306,7 +306,8 @@ xf_status_t xf_metrics_kafka_stats_parse(const u_char *p, size_t len,
  * "listed, down", 2 for "listed, up"; the renderer shows up as 0 or 1
  * and drops a broker no current worker lists); and the growth of
  * txretries since *last_retries (the previous report of the same
- * producer, 0 for a new one) added to xflow_kafka_retries_total.  *last_retries is updated.
+ * producer, 0 for a new one) added to xflow_kafka_retries_total.
+ * *last_retries is updated.
  */
 void xf_metrics_kafka_stats_apply(const xf_metrics_t *m, void *mem,
     size_t slot, const xf_kafka_stats_t *st, uint64_t *last_retries);
