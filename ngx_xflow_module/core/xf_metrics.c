@@ -92,6 +92,10 @@ const xf_metric_def_t  xf_metric_defs[XF_M_MAX] = {
     [XF_M_KAFKA_RETRIES] = XF_C0("xflow_kafka_retries_total",
         "Requests to brokers that librdkafka retried."),
 
+    [XF_M_KAFKA_TX_BYTES] = XF_C0("xflow_kafka_tx_bytes_total",
+        "Bytes librdkafka sent to the brokers: compressed batches and "
+        "protocol framing (txbytes of its statistics)."),
+
     [XF_M_KAFKA_INFLIGHT] = XF_G("xflow_kafka_inflight_messages",
         "Messages held by librdkafka awaiting delivery, all workers.",
         XF_AGG_SUM, NULL, XF_DIM_NONE, 1),

@@ -707,18 +707,18 @@ END_TEST
 
 START_TEST(test_stats_apply)
 {
-    char              *s;
-    uint64_t           last0, last1;
-    test_reg_t         t;
-    xf_kafka_stats_t   st;
+    char                   *s;
+    test_reg_t              t;
+    xf_kafka_stats_t        st;
+    xf_kafka_stats_last_t   last0, last1;
 
     reg_open(&t, NULL, NULL, 2);
 
     ck_assert_int_eq(xf_metrics_kafka_stats_parse((const u_char *) stats_json,
                          sizeof(stats_json) - 1, &st), XF_OK);
 
-    last0 = 0;
-    last1 = 0;
+    memset(&last0, 0, sizeof(last0));
+    memset(&last1, 0, sizeof(last1));
 
     xf_metrics_kafka_stats_apply(t.m, t.mem, 0, &st, &last0);
     xf_metrics_kafka_stats_apply(t.m, t.mem, 1, &st, &last1);
@@ -727,6 +727,10 @@ START_TEST(test_stats_apply)
     ck_assert_sample(s, "xflow_kafka_inflight_messages", "45420");
     ck_assert_sample(s, "xflow_kafka_queue_bytes", "1408020");
     ck_assert_sample(s, "xflow_kafka_retries_total", "32");
+    /* bytes on the wire: txbytes of every broker, from both workers */
+    ck_assert_uint_eq(st.txbytes, 84283332);
+    ck_assert_uint_eq(last0.txbytes, 84283332);
+    ck_assert_sample(s, "xflow_kafka_tx_bytes_total", "168566664");
     ck_assert_sample(s, "xflow_kafka_broker_up{broker=\"kafka-1:9092/1\"}",
                      "1");
     ck_assert_sample(s, "xflow_kafka_broker_up{broker=\"kafka-2:9092/2\"}",
@@ -742,7 +746,7 @@ START_TEST(test_stats_apply)
     /* the same producer later: only the growth counts */
     st.txretries += 4;
     xf_metrics_kafka_stats_apply(t.m, t.mem, 0, &st, &last0);
-    ck_assert_uint_eq(last0, 20);
+    ck_assert_uint_eq(last0.txretries, 20);
 
     /* a new producer in worker 1 (it restarted): counts from 0 again */
     st.txretries = 2;
@@ -964,9 +968,9 @@ END_TEST
 static void
 fill(test_reg_t *t)
 {
-    size_t            f, k;
-    uint64_t          last;
-    xf_kafka_stats_t  st;
+    size_t                  f, k;
+    xf_kafka_stats_t        st;
+    xf_kafka_stats_last_t   last;
 
     for (f = 0; f < XF_FMT_MAX; f++) {
         xf_metrics_add(t->m, t->mem, f % 2, XF_M_HTTP_REQUESTS, f,
@@ -1001,7 +1005,7 @@ fill(test_reg_t *t)
 
     ck_assert_int_eq(xf_metrics_kafka_stats_parse((const u_char *) stats_json,
                          sizeof(stats_json) - 1, &st), XF_OK);
-    last = 0;
+    memset(&last, 0, sizeof(last));
     xf_metrics_kafka_stats_apply(t->m, t->mem, 0, &st, &last);
 
     /* a broker name that needs escaping */
