@@ -555,13 +555,17 @@ ngx_http_xflow_metrics_request(ngx_http_request_t *r, ngx_uint_t format)
  *
  *   2xx       accepted: events enqueued; dead_lettered: bad events sent
  *             to the dead-letter topic; the batch size
- *   429, no ctx (refused before the handler ran: a rate limit)
- *             rate_limited, one per request: the body was not read
+ *   a rate limit's refusal (before the handler ran: no ctx and 429;
+ *             or the handler's own check): xflow_rate_limited_total by
+ *             the status answered, one per request: the body was not read
  *   other, with events read (queue full, delivery failed, no ack in
  *             time, the client gone while waiting)
  *             overflowed: the SDK sends them again
  *   other, a body that could not be used (ctx->status says why)
- *             rejected, one per request; xflow_decode_errors_total{kind}
+ *             xflow_decode_errors_total{kind}, one per request
+ *
+ * xflow_events_total counts events only: requests refused whole are
+ * counted per request, each in its own family.
  */
 static ngx_int_t
 ngx_http_xflow_metrics_log_handler(ngx_http_request_t *r)
@@ -590,15 +594,15 @@ ngx_http_xflow_metrics_log_handler(ngx_http_request_t *r)
      * refused before it did.
      */
     if (ctx && ctx->outcome == XF_OUTCOME_RATE_LIMITED) {
-        ngx_http_xflow_metric_add(XF_M_EVENTS, format,
-                                  XF_METRICS_EVENT_RATE_LIMITED, 1);
+        ngx_http_xflow_metric_add(XF_M_RATE_LIMITED, format,
+                                  xf_metrics_code_index(status), 1);
         return NGX_OK;
     }
 
     if (ctx == NULL) {
         if (status == NGX_HTTP_TOO_MANY_REQUESTS) {
-            ngx_http_xflow_metric_add(XF_M_EVENTS, format,
-                                      XF_METRICS_EVENT_RATE_LIMITED, 1);
+            ngx_http_xflow_metric_add(XF_M_RATE_LIMITED, format,
+                                      xf_metrics_code_index(status), 1);
         }
 
         return NGX_OK;
@@ -631,8 +635,6 @@ ngx_http_xflow_metrics_log_handler(ngx_http_request_t *r)
 
     /* a body the core could not use; refusals are counted above */
     if (ctx->status != XF_OK) {
-        ngx_http_xflow_metric_add(XF_M_EVENTS, format,
-                                  XF_METRICS_EVENT_REJECTED, 1);
         ngx_http_xflow_metric_add(XF_M_DECODE_ERRORS,
                                   xf_metrics_status_index(ctx->status), 0, 1);
     }

@@ -235,12 +235,13 @@ xf_metrics_kafka_stats_apply(const xf_metrics_t *m, void *mem, size_t slot,
 
         seen[k] = 1;
         xf_metrics_set(m, mem, slot, XF_M_KAFKA_BROKER_UP, k, 0,
-                       st->brokers[i].up);
+                       st->brokers[i].up ? XF_BROKER_LISTED_UP
+                                         : XF_BROKER_LISTED_DOWN);
         xf_metrics_set(m, mem, slot, XF_M_KAFKA_BROKER_RTT, k, 0,
                        st->brokers[i].rtt_us);
     }
 
-    /* a broker this producer no longer lists is not up for it */
+    /* a broker this producer no longer lists is not its broker now */
     for (k = 0; k < XF_METRICS_BROKERS_MAX; k++) {
         if (!seen[k]) {
             xf_metrics_set(m, mem, slot, XF_M_KAFKA_BROKER_UP, k, 0, 0);
