@@ -9,6 +9,8 @@
  *   xflow_cookie_ref sensorsdata2015jssdkcross ph_*;
  *   xflow_ua_dictionary xflow.ua ttl=1d size=1m;
  *   xflow_strip_field properties.$user_agent hash;
+ *   xflow_privacy standard;
+ *   xflow_consent gpc cookie=consent=yes;
  *   xflow_client_ip truncate;
  *   xflow_geoip city=/var/lib/GeoIP/GeoLite2-City.mmdb asn=...;
  *
@@ -42,6 +44,12 @@ static char *ngx_http_xflow_strip_field_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_xflow_geoip_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_xflow_privacy_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_xflow_consent_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_xflow_privacy_standard(ngx_conf_t *cf,
+    ngx_http_xflow_privacy_loc_conf_t *conf);
 static void *ngx_http_xflow_privacy_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_xflow_privacy_init_main_conf(ngx_conf_t *cf,
     void *conf);
@@ -95,6 +103,20 @@ static ngx_command_t  ngx_http_xflow_privacy_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_xflow_privacy_loc_conf_t, client_ip),
       &ngx_http_xflow_client_ip_modes },
+
+    { ngx_string("xflow_privacy"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_xflow_privacy_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("xflow_consent"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_xflow_consent_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
 
     { ngx_string("xflow_geoip"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
@@ -437,10 +459,16 @@ ngx_http_xflow_strip_field_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         if (ngx_strcmp(value[2].data, "drop") == 0) {
             action = XF_STRIP_DROP;
 
+        } else if (ngx_strcmp(value[2].data, "id") == 0) {
+            action = XF_STRIP_ID;
+
+        } else if (ngx_strcmp(value[2].data, "ua") == 0) {
+            action = XF_STRIP_UA;
+
         } else if (ngx_strcmp(value[2].data, "hash") != 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid action \"%V\", expected hash or "
-                               "drop", &value[2]);
+                               "invalid action \"%V\", expected hash, "
+                               "drop, id or ua", &value[2]);
             return NGX_CONF_ERROR;
         }
     }
@@ -586,6 +614,8 @@ ngx_http_xflow_privacy_create_loc_conf(ngx_conf_t *cf)
     conf->cookies = NGX_CONF_UNSET_PTR;
     conf->strip = NGX_CONF_UNSET_PTR;
     conf->client_ip = NGX_CONF_UNSET_UINT;
+    conf->standard = NGX_CONF_UNSET;
+    conf->consent_set = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -606,15 +636,38 @@ ngx_http_xflow_privacy_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_ptr_value(conf->strip, prev->strip, NULL);
     ngx_conf_merge_uint_value(conf->client_ip, prev->client_ip,
                               NGX_HTTP_XFLOW_IP_FULL);
+    ngx_conf_merge_value(conf->standard, prev->standard, 0);
+
+    if (conf->consent_set == NGX_CONF_UNSET_UINT) {
+        conf->consent_set = prev->consent_set == NGX_CONF_UNSET_UINT
+                            ? 0 : prev->consent_set;
+        conf->consent = prev->consent;
+        conf->consent_cookie = prev->consent_cookie;
+        conf->consent_value = prev->consent_value;
+    }
 
     pmcf = ngx_http_conf_get_module_main_conf(cf,
                                               ngx_http_xflow_privacy_module);
 
     if (pmcf->key) {
-        return NGX_CONF_OK;
+        return conf->standard ? ngx_http_xflow_privacy_standard(cf, conf)
+                              : NGX_CONF_OK;
     }
 
     /* a reference needs a key: refuse what cannot be honoured */
+
+    if (conf->standard) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"xflow_privacy standard\" needs "
+                           "\"xflow_hash_key\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->consent_set) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"xflow_consent\" needs \"xflow_hash_key\"");
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->cookies) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -632,11 +685,207 @@ ngx_http_xflow_privacy_merge_loc_conf(ngx_conf_t *cf, void *parent,
         rules = conf->strip->elts;
 
         for (i = 0; i < conf->strip->nelts; i++) {
-            if (rules[i].action == XF_STRIP_HASH) {
+            if (rules[i].action != XF_STRIP_DROP) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "\"xflow_strip_field ... hash\" needs "
+                                   "\"xflow_strip_field ... hash\" (id, "
+                                   "ua) needs "
                                    "\"xflow_hash_key\"");
                 return NGX_CONF_ERROR;
+            }
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_xflow_privacy_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_xflow_privacy_loc_conf_t *plcf = conf;
+
+    ngx_str_t  *value;
+
+    if (plcf->standard != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "standard") == 0) {
+        plcf->standard = 1;
+
+    } else if (ngx_strcmp(value[1].data, "off") == 0) {
+        plcf->standard = 0;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\", expected standard or off",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * xflow_consent gpc | cookie=NAME=VALUE ... | off: what tells that a
+ * visitor consents to persistent identifiers.
+ */
+static char *
+ngx_http_xflow_consent_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_xflow_privacy_loc_conf_t *plcf = conf;
+
+    u_char      *eq;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    if (plcf->consent_set != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    plcf->consent_set = 1;
+    plcf->consent = 0;
+    ngx_str_null(&plcf->consent_cookie);
+    ngx_str_null(&plcf->consent_value);
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
+        plcf->consent_set = 0;
+        return NGX_CONF_OK;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strcmp(value[i].data, "gpc") == 0) {
+            plcf->consent |= NGX_HTTP_XFLOW_CONSENT_GPC;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "cookie=", 7) == 0
+            && plcf->consent_cookie.len == 0)
+        {
+            plcf->consent_cookie.data = value[i].data + 7;
+            eq = ngx_strlchr(value[i].data + 7,
+                             value[i].data + value[i].len, '=');
+
+            if (eq == NULL || eq == value[i].data + 7
+                || eq + 1 == value[i].data + value[i].len)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"%V\": expected cookie=NAME=VALUE",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            plcf->consent_cookie.len = eq - plcf->consent_cookie.data;
+            plcf->consent_value.data = eq + 1;
+            plcf->consent_value.len = value[i].data + value[i].len - eq - 1;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\", expected gpc or "
+                           "one cookie=NAME=VALUE", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * xflow_privacy standard: per format, the location's own rules first
+ * (so that they win where they meet a field), then every field the
+ * format's adapter declares that no rule of the location names.
+ */
+static char *
+ngx_http_xflow_privacy_standard(ngx_conf_t *cf,
+    ngx_http_xflow_privacy_loc_conf_t *conf)
+{
+    size_t                    plen;
+    ngx_uint_t                f, i, nuser, taken;
+    const char               *err;
+    xf_strip_rule_t          *rule, *user;
+    xf_strip_action_t         action;
+    const xf_format_field_t  *fld;
+
+    nuser = conf->strip ? conf->strip->nelts : 0;
+    user = conf->strip ? conf->strip->elts : NULL;
+
+    for (f = XF_FMT_JSON; f < XF_FMT_MAX; f++) {
+
+        conf->std[f] = ngx_array_create(cf->pool, nuser + 16,
+                                        sizeof(xf_strip_rule_t));
+        if (conf->std[f] == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        for (i = 0; i < nuser; i++) {
+            rule = ngx_array_push(conf->std[f]);
+            if (rule == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *rule = user[i];
+        }
+
+        for (fld = xf_format_fields(f); fld->path; fld++) {
+            plen = ngx_strlen(fld->path);
+            taken = 0;
+
+            for (i = 0; i < nuser; i++) {
+                rule = &user[i];
+
+                if (rule->seg_off[rule->nseg - 1]
+                    + rule->seg_len[rule->nseg - 1] == plen
+                    && ngx_strncmp(rule->path, fld->path, plen) == 0)
+                {
+                    taken = 1;
+                    break;
+                }
+            }
+
+            if (taken) {
+                continue;
+            }
+
+            if (conf->std[f]->nelts == XF_STRIP_RULES_MAX) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"xflow_privacy standard\" and the "
+                                   "\"xflow_strip_field\" rules are more "
+                                   "than %d for the format \"%s\"",
+                                   XF_STRIP_RULES_MAX, xf_format_name(f));
+                return NGX_CONF_ERROR;
+            }
+
+            action = fld->kind == XF_FIELD_ID ? XF_STRIP_ID
+                     : fld->kind == XF_FIELD_UA ? XF_STRIP_UA
+                     : fld->kind == XF_FIELD_IP ? XF_STRIP_DROP
+                     : XF_STRIP_HASH;
+
+            rule = ngx_array_push(conf->std[f]);
+            if (rule == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            err = xf_strip_rule_init(rule, (const u_char *) fld->path, plen,
+                                     action);
+            if (err != NULL) {
+                /* the adapters' table is the code's: a bug, not config */
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "field \"%s\": %s", fld->path, err);
+                return NGX_CONF_ERROR;
+            }
+
+            if (fld->cookie) {
+                rule->cookie = (const u_char *) fld->cookie;
+                rule->cookie_len = ngx_strlen(fld->cookie);
             }
         }
     }

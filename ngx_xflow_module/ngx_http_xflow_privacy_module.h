@@ -160,10 +160,31 @@ typedef struct {
 } ngx_http_xflow_privacy_main_conf_t;
 
 
+/* xflow_consent */
+#define NGX_HTTP_XFLOW_CONSENT_GPC  0x01
+
+
 typedef struct {
     ngx_array_t                *cookies;    /* of xf_cookie_pattern_t */
     ngx_array_t                *strip;      /* of xf_strip_rule_t */
     ngx_uint_t                  client_ip;
+    ngx_flag_t                  standard;   /* xflow_privacy standard */
+    /* standard: the format's fields and the xflow_strip_field rules,
+       built at merge time, indexed by xf_format_t */
+    ngx_array_t                *std[XF_FMT_MAX];
+    ngx_uint_t                  consent;    /* NGX_HTTP_XFLOW_CONSENT_* */
+    ngx_str_t                   consent_cookie;     /* NAME, or empty */
+    ngx_str_t                   consent_value;      /* its consenting
+                                                       value */
+    ngx_uint_t                  consent_set;
 } ngx_http_xflow_privacy_loc_conf_t;
+
+
+/* Per request: the consent decision and the cookieless id, made once. */
+typedef struct {
+    unsigned                    cookieless:1;
+    unsigned                    anon_set:1;
+    u_char                      anon[XF_HASHREF_LEN];
+} ngx_http_xflow_privacy_ctx_t;
 
 #endif /* NGX_HTTP_XFLOW_PRIVACY_MODULE_H */
