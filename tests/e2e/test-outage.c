@@ -133,6 +133,20 @@ write_shipped_conf(xf_nginx_t *n, int metrics_port)
     snprintf(buf, sizeof(buf), "%s/spool ", n->dir);
     conf = replace_once(conf, "/var/spool/xflow ", buf);
 
+    /* the key the container makes at first start */
+    snprintf(buf, sizeof(buf), "%s/hash.key", n->dir);
+    xf_write_file(buf, "0123456789abcdef0123456789abcdef\n", 0400);
+    snprintf(buf, sizeof(buf), "xflow_hash_key %s/hash.key;", n->dir);
+    conf = replace_once(conf, "xflow_hash_key      /etc/xflow/hash.key;", buf);
+
+    /*
+     * What arrived is counted by each event's "uid", an identifier the
+     * standard treatment replaces by its reference: this test is about
+     * delivery (the suite shipped_privacy runs the treatment as shipped).
+     */
+    conf = replace_once(conf, "xflow_privacy       standard;",
+                        "xflow_privacy       off;");
+
     /* the deadline the shipped file states */
     p = strstr(conf, "xflow_spool_after ");
     ck_assert_msg(p != NULL, "the shipped config states no xflow_spool_after");

@@ -197,8 +197,12 @@ do
         sed -i -E "s/^(\s*)($d[ ;])/\1# \2/" "$tmp/nginx.conf"
     fi
 done
+# the key the container makes at first start (Dockerfile), here a test one
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$tmp/hash.key"
+chmod 0400 "$tmp/hash.key"
 sed -i -e "s|^load_module .*|load_module $module;|" \
        -e "s|@KAFKA_BROKERS@|127.0.0.1:9092|" \
+       -e "s|/etc/xflow/hash.key;|$tmp/hash.key;|" \
        -e "s|^pid .*|pid $tmp/nginx.pid;|" "$tmp/nginx.conf"
 if "$nginx" -t -q -p "$tmp/" -c "$tmp/nginx.conf" -e "$tmp/error.log" \
        > "$tmp/nginx-t.out" 2>&1; then
