@@ -368,7 +368,7 @@ ngx_http_xflow_ingest_route(ngx_http_request_t *r, xf_outbox_t *ob,
     p = ev->p;
     len = ev->len;
 
-    if (ngx_http_xflow_privacy_value(r, ev->p, ev->len, &id) != NGX_OK
+    if (ngx_http_xflow_privacy_key(r, ev->p, ev->len, &id) != NGX_OK
         || ngx_http_xflow_privacy_value(r, ev->p, ev->len, &app) != NGX_OK
         || ngx_http_xflow_privacy_event(r, &p, &len) != NGX_OK)
     {

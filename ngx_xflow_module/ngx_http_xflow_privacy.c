@@ -305,6 +305,11 @@ ngx_http_xflow_privacy_cookie(ngx_http_request_t *r, const char *name,
             }
 
             out->len = nlen + 1 + XF_HASHREF_LEN;
+
+            /* the key the adapter makes of it is a reference already */
+            ngx_memcpy(ctx->cookie, p, XF_HASHREF_LEN);
+            ctx->cookie_set = 1;
+
             return NGX_OK;
         }
     }
@@ -652,4 +657,71 @@ ngx_http_xflow_privacy_consents(ngx_http_request_t *r,
     }
 
     return 0;
+}
+
+
+/*
+ * The Kafka key: what the rules did to it in the event, or, with the
+ * standard treatment, never the value as it came.
+ */
+ngx_int_t
+ngx_http_xflow_privacy_key(ngx_http_request_t *r, const u_char *p,
+    size_t len, xf_str_t *value)
+{
+    u_char                              *ref;
+    const u_char                        *orig;
+    ngx_http_xflow_privacy_ctx_t        *ctx;
+    ngx_http_xflow_privacy_loc_conf_t   *plcf;
+    ngx_http_xflow_privacy_main_conf_t  *pmcf;
+
+    orig = value->data;
+
+    if (ngx_http_xflow_privacy_value(r, p, len, value) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_privacy_module);
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_privacy_module);
+
+    if (!plcf->standard || pmcf->key == NULL || value->len == 0
+        || value->data != orig)
+    {
+        /* no treatment asked for, no key, or a rule treated it */
+        return NGX_OK;
+    }
+
+    ctx = ngx_http_xflow_privacy_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (!ctx->cookieless && ctx->cookie_set && value->len == XF_HASHREF_LEN
+        && ngx_memcmp(value->data, ctx->cookie, XF_HASHREF_LEN) == 0)
+    {
+        return NGX_OK;
+    }
+
+    ref = ngx_pnalloc(r->pool, XF_HASHREF_LEN);
+    if (ref == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->cookieless) {
+        if (!ctx->anon_set && ngx_http_xflow_privacy_anon(r, ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(ref, ctx->anon, XF_HASHREF_LEN);
+
+    } else if (xf_hashref(pmcf->key, XF_HASHREF_FIELD, value->data,
+                          value->len, ref)
+               != XF_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    value->data = ref;
+    value->len = XF_HASHREF_LEN;
+
+    return NGX_OK;
 }

@@ -129,6 +129,24 @@ ngx_uint_t ngx_http_xflow_privacy_strips(ngx_http_request_t *r);
 ngx_int_t ngx_http_xflow_privacy_value(ngx_http_request_t *r,
     const u_char *p, size_t len, xf_str_t *value);
 
+/**
+ * @brief The Kafka key of the event @p p, @p len: as
+ *        ngx_http_xflow_privacy_value(), and, with xflow_privacy
+ *        standard, a key no rule treated (an id the adapter took from
+ *        outside the event, such as Snowplow's ?nuid=) is never sent as
+ *        it came: the reference of the cookie the adapter was handed
+ *        stays, anything else becomes a field reference, or the
+ *        cookieless id without consent.
+ *
+ * @returns NGX_OK with *value replaced as needed; NGX_ERROR.
+ *
+ * Memory: a replaced value->data is allocated from r->pool.
+ *
+ * Called from: a worker, per event of a decoded upload.
+ */
+ngx_int_t ngx_http_xflow_privacy_key(ngx_http_request_t *r,
+    const u_char *p, size_t len, xf_str_t *value);
+
 
 /*
  * ---------------------------------------------------------------------
@@ -184,7 +202,10 @@ typedef struct {
 typedef struct {
     unsigned                    cookieless:1;
     unsigned                    anon_set:1;
+    unsigned                    cookie_set:1;
     u_char                      anon[XF_HASHREF_LEN];
+    u_char                      cookie[XF_HASHREF_LEN];    /* the ref an
+                                       adapter got for its cookie */
 } ngx_http_xflow_privacy_ctx_t;
 
 #endif /* NGX_HTTP_XFLOW_PRIVACY_MODULE_H */

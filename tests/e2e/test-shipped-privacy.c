@@ -654,6 +654,14 @@ sp_send_families(int gpc, const char *ua, const char *addr)
         "\",\"tnuid\":\"" SP_NUID "\",\"stm\":\"1733580000100\"}]}",
         gpc, ua, addr), 200);
 
+    /* a network user id the collector passed in the query: the key */
+    ck_assert_int_eq(sp_post("/com.snowplowanalytics.snowplow/tp2?nuid="
+        SP_NUID, "application/json; charset=UTF-8",
+        "{\"schema\":\"iglu:com.snowplowanalytics.snowplow/payload_data/"
+        "jsonschema/1-0-4\",\"data\":[{\"e\":\"se\",\"se_ca\":\"cart\","
+        "\"se_ac\":\"add\",\"aid\":\"shop\",\"p\":\"web\",\"tv\":"
+        "\"js-3.24.0\",\"dtm\":\"1733580000002\"}]}", gpc, ua, addr), 200);
+
     /* ... and the pixel */
     ck_assert_int_eq(sp_send("GET", "/i?e=pv&url=https%3A%2F%2Fshop.example"
         ".com%2F&page=Home&tv=js-3.24.0&tna=sp&aid=shop&p=web&res=1920x1080"
