@@ -7,6 +7,8 @@
  *
  *   ngx_http_xflow_privacy_module.c  directives, configuration, the key,
  *                                    the GeoIP databases, the UA zone
+ *   ngx_http_xflow_privacy_standard.c  xflow_privacy, xflow_consent: the
+ *                                    standard rule sets per format
  *   ngx_http_xflow_privacy.c         per request and per event
  *
  * Threads and phases: nginx runs every function below in one thread.
@@ -196,6 +198,19 @@ typedef struct {
                                                        value */
     ngx_uint_t                  consent_set;
 } ngx_http_xflow_privacy_loc_conf_t;
+
+
+/*
+ * ngx_http_xflow_privacy_standard.c: the directives xflow_privacy and
+ * xflow_consent, and, at merge time with a key, the standard rule sets
+ * of a location (conf->std).  Config time.
+ */
+char *ngx_http_xflow_privacy_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_xflow_consent_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_xflow_privacy_standard(ngx_conf_t *cf,
+    ngx_http_xflow_privacy_loc_conf_t *conf);
 
 
 /* Per request: the consent decision and the cookieless id, made once. */

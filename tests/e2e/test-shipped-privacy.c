@@ -1132,6 +1132,79 @@ START_TEST(test_shipped_gpc_cookieless)
 END_TEST
 
 
+/*
+ * The location's own rules over the standard treatment: a "drop" on a
+ * field it treats drops it, and a "hash" on an id field stays an id, so
+ * that a visitor without consent still gets the cookieless id there.
+ */
+START_TEST(test_rules_over_standard)
+{
+    char              path[256], *ev;
+    const char       *h[] = {
+        "Content-Type: application/json", "User-Agent: " SP_UA,
+        "Sec-GPC: 1", NULL
+    };
+    xf_http_resp_t    resp;
+    xf_kafka_msgs_t   out;
+
+    nginx = xf_nginx_new("", kafka->bootstraps, 1);
+    snprintf(path, sizeof(path), "%s/hash.key", nginx->dir);
+    xf_write_file(path, "0123456789abcdef0123456789abcdef\n", 0400);
+
+    xf_nginx_write_conf(nginx,
+        "    xflow_kafka_brokers @BROKERS@;\n"
+        "    xflow_kafka_conf linger.ms 1;\n"
+        "    xflow_topic events;\n"
+        "    xflow_hash_key hash.key;\n"
+        "    xflow_privacy standard;\n"
+        "    xflow_consent gpc;\n"
+        "    xflow_strip_field distinct_id hash;\n"
+        "    xflow_strip_field properties.$device_id drop;\n"
+        "    server {\n"
+        "        listen 127.0.0.1:@PORT@;\n"
+        "        location / { xflow_collect posthog; }\n"
+        "    }\n", kafka->bootstraps);
+    xf_nginx_start(nginx);
+
+    ev = "{\"api_key\":\"phc_tok\",\"batch\":[{\"event\":\"e\","
+         "\"distinct_id\":\"" SP_SEG_ANON "\",\"properties\":{"
+         "\"$device_id\":\"" SP_AMP_DEV "\",\"$session_id\":\"" SP_SID
+         "\",\"$raw_user_agent\":\"" SP_UA "\"}}]}";
+
+    snprintf(path, sizeof(path), "%s/batch/", nginx->url);
+    xf_http_request("POST", path, h, ev, strlen(ev), &resp);
+    ck_assert_int_eq(resp.status, 200);
+    xf_http_resp_free(&resp);
+
+    memset(&out, 0, sizeof(out));
+    xf_kafka_consume(kafka, "events", 1, 10000, 300, &out);
+
+    ck_assert_ptr_null(strstr(out.msgs[0].value, SP_SEG_ANON));
+    ck_assert_ptr_null(strstr(out.msgs[0].value, SP_AMP_DEV));
+    ck_assert_ptr_null(strstr(out.msgs[0].value, "$device_id"));
+    ck_assert_ptr_null(strstr(out.msgs[0].value, "Chrome/131"));
+    ck_assert_ptr_nonnull(strstr(out.msgs[0].value,
+                                 "\"ids\":\"cookieless\""));
+
+    /* the key is the cookieless id, and so is distinct_id in the event */
+    ck_assert(out.msgs[0].key && sp_is_ref(out.msgs[0].key,
+                                           out.msgs[0].key_len));
+    snprintf(path, sizeof(path), "\"distinct_id\":\"%s\"",
+             out.msgs[0].key);
+    ck_assert_msg(strstr(out.msgs[0].value, path) != NULL, "%s",
+                  out.msgs[0].value);
+
+    /* one id for the visitor: the session id the standard treats too */
+    snprintf(path, sizeof(path), "\"$session_id\":\"%s\"",
+             out.msgs[0].key);
+    ck_assert_msg(strstr(out.msgs[0].value, path) != NULL, "%s",
+                  out.msgs[0].value);
+
+    xf_kafka_msgs_free(&out);
+}
+END_TEST
+
+
 Suite *
 make_shipped_privacy_suite(void)
 {
@@ -1145,6 +1218,7 @@ make_shipped_privacy_suite(void)
     tc = xf_tcase(s, "shipped", 180, sp_setup, sp_teardown);
     tcase_add_test(tc, test_shipped_no_identifier);
     tcase_add_test(tc, test_shipped_gpc_cookieless);
+    tcase_add_test(tc, test_rules_over_standard);
 
     return s;
 }
