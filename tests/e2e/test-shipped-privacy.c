@@ -646,10 +646,11 @@ sp_send_families(int gpc, const char *ua, const char *addr)
         "{\"schema\":\"iglu:com.snowplowanalytics.snowplow/payload_data/"
         "jsonschema/1-0-4\",\"data\":[{\"e\":\"pv\",\"url\":"
         "\"https://shop.example.com/\",\"page\":\"Home\",\"tv\":\"js-3.24.0\","
-        "\"tna\":\"sp\",\"aid\":\"shop\",\"p\":\"web\",\"tz\":\"Europe/London\","
-        "\"lang\":\"en-GB\",\"cs\":\"UTF-8\",\"res\":\"1920x1080\",\"cd\":"
-        "\"24\",\"cookie\":\"1\",\"eid\":\"0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e"
-        "\",\"dtm\":\"1733580000000\",\"vp\":\"1280x720\",\"vid\":\"3\","
+        "\"tna\":\"sp\",\"aid\":\"shop\",\"p\":\"web\","
+        "\"tz\":\"Europe/London\",\"lang\":\"en-GB\",\"cs\":\"UTF-8\","
+        "\"res\":\"1920x1080\",\"cd\":\"24\",\"cookie\":\"1\",\"eid\":"
+        "\"0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e\",\"dtm\":\"1733580000000\","
+        "\"vp\":\"1280x720\",\"vid\":\"3\","
         "\"sid\":\"" SP_SID "\",\"duid\":\"" SP_DUID "\",\"uid\":\"" SP_UID
         "\",\"tnuid\":\"" SP_NUID "\",\"stm\":\"1733580000100\"}]}",
         gpc, ua, addr), 200);
