@@ -100,6 +100,7 @@ main(void)
     conf.rules = rules;
     conf.n = 3;
     conf.h = h;
+    conf.anon = NULL;
 
     t = now_ns();
     for (i = 0; i < n; i++) {
