@@ -253,9 +253,8 @@ ngx_http_xflow_privacy_cookie(ngx_http_request_t *r, const char *name,
     xf_cookie_t                          c;
     const u_char                        *pos, *end;
     ngx_table_elt_t                    **cookies;
-    ngx_http_xflow_privacy_main_conf_t  *pmcf;
-
     ngx_http_xflow_privacy_ctx_t        *ctx;
+    ngx_http_xflow_privacy_main_conf_t  *pmcf;
 
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_privacy_module);
 
