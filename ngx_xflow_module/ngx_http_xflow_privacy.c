@@ -30,6 +30,8 @@ static ngx_uint_t ngx_http_xflow_privacy_consents(ngx_http_request_t *r,
     ngx_http_xflow_privacy_loc_conf_t *plcf);
 static ngx_int_t ngx_http_xflow_privacy_anon(ngx_http_request_t *r,
     ngx_http_xflow_privacy_ctx_t *ctx);
+static void ngx_http_xflow_privacy_body_ua(void *data, const u_char *text,
+    size_t len, const u_char *ref);
 
 
 /* The envelope's "ids": what the identifiers of the message are. */
@@ -233,6 +235,13 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
 
     pv->extra.len = p - pv->extra.data;
 
+    if (ctx->nbody) {
+        pv->nbody = ctx->nbody;
+        pv->body_ref = ctx->body_ref;
+        pv->body_value = ctx->body_value;
+        pv->ua_topic = pmcf->ua_topic_index;
+    }
+
     return NGX_OK;
 }
 
@@ -403,6 +412,8 @@ ngx_http_xflow_privacy_strip_conf(ngx_http_request_t *r, xf_strip_conf_t *sc,
     sc->n = rules->nelts;
     sc->h = pmcf->key;
     sc->anon = NULL;
+    sc->ua = pmcf->ua_seen ? ngx_http_xflow_privacy_body_ua : NULL;
+    sc->ua_data = r;
 
     if (plcf->consent_set && pmcf->key) {
         ctx = ngx_http_xflow_privacy_ctx(r);
@@ -723,4 +734,65 @@ ngx_http_xflow_privacy_key(ngx_http_request_t *r, const u_char *p,
     value->len = XF_HASHREF_LEN;
 
     return NGX_OK;
+}
+
+
+/*
+ * A User-Agent a ua rule replaced in an event: the dictionary must be
+ * able to resolve its reference too (an app SDK's, a server library's
+ * copy of the browser's).  Published with the request's envelope members
+ * when this worker is the first to see it within the TTL; past
+ * NGX_HTTP_XFLOW_BODY_UA_MAX per request, a later request publishes it.
+ */
+static void
+ngx_http_xflow_privacy_body_ua(void *data, const u_char *text, size_t len,
+    const u_char *ref)
+{
+    u_char                              *v, *last;
+    ngx_uint_t                           i;
+    ngx_http_request_t                  *r;
+    ngx_http_xflow_privacy_ctx_t        *ctx;
+    ngx_http_xflow_privacy_main_conf_t  *pmcf;
+
+    r = data;
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_privacy_module);
+
+    ctx = ngx_http_xflow_privacy_ctx(r);
+    if (ctx == NULL || ctx->nbody == NGX_HTTP_XFLOW_BODY_UA_MAX) {
+        return;
+    }
+
+    for (i = 0; i < ctx->nbody; i++) {
+        if (ngx_memcmp(ctx->body_ref[i].data, ref, XF_HASHREF_LEN) == 0) {
+            return;
+        }
+    }
+
+    /* memory first: a User-Agent marked seen must be published */
+
+    v = ngx_pnalloc(r->pool, XF_HASHREF_LEN + sizeof("{\"ua\":\"\"}")
+                             + xf_json_escape_bound(len));
+    if (v == NULL) {
+        return;
+    }
+
+    if (xf_seen_check_and_set(pmcf->ua_seen, xf_hashref_u64(ref),
+                              (uint64_t) ngx_time(), (uint32_t) pmcf->ua_ttl)
+        != XF_SEEN_FIRST)
+    {
+        return;
+    }
+
+    ngx_memcpy(v, ref, XF_HASHREF_LEN);
+    ctx->body_ref[ctx->nbody].data = v;
+    ctx->body_ref[ctx->nbody].len = XF_HASHREF_LEN;
+
+    v += XF_HASHREF_LEN;
+    last = ngx_cpymem(v, "{\"ua\":\"", sizeof("{\"ua\":\"") - 1);
+    last += xf_json_escape(last, text, len);
+    last = ngx_cpymem(last, "\"}", 2);
+
+    ctx->body_value[ctx->nbody].data = v;
+    ctx->body_value[ctx->nbody].len = last - v;
+    ctx->nbody++;
 }

@@ -41,6 +41,11 @@ typedef struct {
     ngx_str_t       ua_ref;     /* set: publish to the UA dictionary */
     ngx_str_t       ua_value;   /* {"ua":"..."} */
     ngx_uint_t      ua_topic;
+    /* User-Agents of the events (xflow_privacy standard's ua fields)
+       seen first here: publish them too, to ua_topic */
+    ngx_uint_t      nbody;
+    ngx_str_t      *body_ref;
+    ngx_str_t      *body_value;
 } ngx_http_xflow_privacy_t;
 
 
@@ -61,7 +66,9 @@ extern ngx_module_t  ngx_http_xflow_privacy_module;
  *
  * When this worker is the first to see the User-Agent within the
  * dictionary's TTL, pv->ua_ref and pv->ua_value are set: the caller
- * publishes them once to topic pv->ua_topic.  A failed GeoIP lookup
+ * publishes them once to topic pv->ua_topic; so are the pv->nbody
+ * User-Agents the request's events carried (body_ref[i], body_value[i]),
+ * which is why this is called after the events were stripped.  A failed GeoIP lookup
  * leaves the member out and is logged (throttled).
  *
  * @returns NGX_OK, or NGX_ERROR (no memory, a hashing failure).
@@ -213,8 +220,15 @@ char *ngx_http_xflow_privacy_standard(ngx_conf_t *cf,
     ngx_http_xflow_privacy_loc_conf_t *conf);
 
 
+/* User-Agents of one request's events the dictionary may take. */
+#define NGX_HTTP_XFLOW_BODY_UA_MAX  4
+
+
 /* Per request: the consent decision and the cookieless id, made once. */
 typedef struct {
+    ngx_uint_t                  nbody;
+    ngx_str_t                   body_ref[NGX_HTTP_XFLOW_BODY_UA_MAX];
+    ngx_str_t                   body_value[NGX_HTTP_XFLOW_BODY_UA_MAX];
     unsigned                    cookieless:1;
     unsigned                    anon_set:1;
     unsigned                    cookie_set:1;

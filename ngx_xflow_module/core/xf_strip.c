@@ -246,6 +246,10 @@ xf_strip_hash(xf_strip_ctx_t *ctx, const xf_strip_rule_t *rule, size_t vs,
         if (memchr(v + 1, '\\', n - 2) == NULL) {
             rc = xf_strip_ref(ctx->conf, rule, 1, v + 1, n - 2, ref + 1);
 
+            if (rc == XF_OK && rule->action == XF_STRIP_UA && ctx->conf->ua) {
+                ctx->conf->ua(ctx->conf->ua_data, v + 1, n - 2, ref + 1);
+            }
+
         } else {
             tmp = ctx->a->alloc(ctx->a->data, n);
             if (tmp == NULL) {
@@ -256,6 +260,10 @@ xf_strip_hash(xf_strip_ctx_t *ctx, const xf_strip_rule_t *rule, size_t vs,
 
             if (rc == XF_OK) {
                 rc = xf_strip_ref(ctx->conf, rule, 1, tmp, n, ref + 1);
+            }
+
+            if (rc == XF_OK && rule->action == XF_STRIP_UA && ctx->conf->ua) {
+                ctx->conf->ua(ctx->conf->ua_data, tmp, n, ref + 1);
             }
 
             ctx->a->free(ctx->a->data, tmp);

@@ -95,6 +95,15 @@ typedef struct {
     const u_char           *anon;   /* XF_HASHREF_LEN bytes: the
                                        cookieless id that replaces every
                                        XF_STRIP_ID value; or NULL */
+
+    /*
+     * Or NULL.  Called by xf_strip() for each string a ua rule replaced:
+     * its unescaped text (valid during the call only) and its reference,
+     * so that the caller can publish it to the User-Agent dictionary.
+     */
+    void                  (*ua)(void *data, const u_char *text, size_t len,
+                                const u_char *ref);
+    void                   *ua_data;
 } xf_strip_conf_t;
 
 

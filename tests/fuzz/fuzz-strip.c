@@ -173,6 +173,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     conf.rules = rules;
     conf.n = fuzz_rules(data[0], data[1], rules);
     conf.h = fuzz_key;
+    conf.ua = NULL;
     conf.anon = (data[0] & 0xc0) == 0xc0
                 ? (const u_char *) "ANONanonANONanonANONan" : NULL;
     drop_only = (data[0] & data[1]) == 0;

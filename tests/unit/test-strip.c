@@ -494,6 +494,22 @@ START_TEST(test_probe)
 END_TEST
 
 
+static int   ua_calls;
+static char  ua_text[64], ua_ref[XF_HASHREF_LEN + 1];
+
+
+static void
+ua_seen(void *data, const u_char *text, size_t len, const u_char *r)
+{
+    ua_calls++;
+    ck_assert_uint_lt(len, sizeof(ua_text));
+    memcpy(ua_text, text, len);
+    ua_text[len] = '\0';
+    memcpy(ua_ref, r, XF_HASHREF_LEN);
+    ua_ref[XF_HASHREF_LEN] = '\0';
+}
+
+
 /*
  * xflow_privacy standard's actions: an id is a cookie's reference when
  * its rule names the cookie, a field reference otherwise; a User-Agent
@@ -530,6 +546,15 @@ START_TEST(test_id_ua_cookieless)
                                        (u_char *) want), XF_OK);
     want[XF_HASHREF_LEN] = '\0';
     ck_assert_ptr_nonnull(strstr(out, want));
+
+    /* each User-Agent replaced is reported once, with its reference */
+    conf.ua = ua_seen;
+    ua_calls = 0;
+    (void) strip("{\"ua\":\"Mozilla\\/5.0\",\"duid\":\"x\"}");
+    ck_assert_int_eq(ua_calls, 1);
+    ck_assert_str_eq(ua_text, "Mozilla/5.0");
+    ck_assert_str_eq(ua_ref, ref('u', "Mozilla/5.0"));
+    conf.ua = NULL;
 
     /* the key probed from the event is the event's reference */
     ck_assert_int_eq(probe(ev, "n-1", r), XF_STRIP_PROBE_HASH);
