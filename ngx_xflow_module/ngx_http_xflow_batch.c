@@ -28,6 +28,7 @@ struct ngx_http_xflow_batch_s {
     ngx_uint_t                      dl_topic;   /* for what Kafka refuses */
     rd_kafka_resp_err_t             last_err;
     ngx_log_t                      *log;
+    unsigned                        sending:1;  /* in batch_send */
     u_char                          data[];     /* envelopes */
 };
 
@@ -38,11 +39,11 @@ typedef struct {
 } ngx_http_xflow_batches_t;
 
 
-static void ngx_http_xflow_batch_report(ngx_http_xflow_opaque_t *opaque,
-    const rd_kafka_message_t *msg);
+static ngx_uint_t ngx_http_xflow_batch_report(
+    ngx_http_xflow_opaque_t *opaque, const rd_kafka_message_t *msg);
 static void ngx_http_xflow_batch_durable(ngx_http_xflow_spool_waiter_t *w);
 static void ngx_http_xflow_batch_done(ngx_http_xflow_batch_t *batch);
-static void ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch,
+static ngx_uint_t ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch,
     const char *topic, const void *key, size_t key_len, const void *value,
     size_t value_len, rd_kafka_resp_err_t err);
 static void ngx_http_xflow_batch_release(ngx_http_xflow_batch_t *batch);
@@ -172,6 +173,7 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
     }
 
     m = msgs;
+    batch->sending = 1;
 
     for (t = 0; t < ntopics; t++) {
         if (count[t]) {
@@ -179,6 +181,8 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
             m += count[t];
         }
     }
+
+    batch->sending = 0;
 
     if (batch->failed) {
         /* neither Kafka nor the spool took some: the client must retry */
@@ -227,10 +231,11 @@ ngx_http_xflow_batch_produce(ngx_http_xflow_batch_t *batch, ngx_uint_t topic,
 
     for (j = 0; j < n; j++) {
         if (!room || m[j].err) {
-            ngx_http_xflow_batch_spool(batch, name, m[j].key, m[j].key_len,
-                                       m[j].payload, m[j].len,
-                                       room ? m[j].err
-                                            : RD_KAFKA_RESP_ERR__QUEUE_FULL);
+            (void) ngx_http_xflow_batch_spool(batch, name, m[j].key,
+                                              m[j].key_len, m[j].payload,
+                                              m[j].len,
+                                              room ? m[j].err
+                                              : RD_KAFKA_RESP_ERR__QUEUE_FULL);
         }
     }
 
@@ -347,14 +352,16 @@ ngx_http_xflow_batch_abandon(ngx_http_xflow_ack_wait_t *wait)
 }
 
 
-/* The delivery report of one message of a batch. */
-static void
+/* The delivery report of one message of a batch: its fate. */
+static ngx_uint_t
 ngx_http_xflow_batch_report(ngx_http_xflow_opaque_t *opaque,
     const rd_kafka_message_t *msg)
 {
+    ngx_uint_t               fate;
     ngx_http_xflow_batch_t  *batch;
 
     batch = (ngx_http_xflow_batch_t *) opaque;
+    fate = XF_METRICS_KAFKA_DELIVERED;
 
     if (msg->err) {
         if (msg->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE
@@ -368,9 +375,10 @@ ngx_http_xflow_batch_report(ngx_http_xflow_opaque_t *opaque,
         }
 
         /* librdkafka gave up (or the worker is exiting): to disk */
-        ngx_http_xflow_batch_spool(batch, rd_kafka_topic_name(msg->rkt),
-                                   msg->key, msg->key_len, msg->payload,
-                                   msg->len, msg->err);
+        fate = ngx_http_xflow_batch_spool(batch,
+                                          rd_kafka_topic_name(msg->rkt),
+                                          msg->key, msg->key_len,
+                                          msg->payload, msg->len, msg->err);
 
         if (batch->failed) {
             batch->last_err = msg->err;
@@ -378,16 +386,16 @@ ngx_http_xflow_batch_report(ngx_http_xflow_opaque_t *opaque,
     }
 
     if (--batch->pending) {
-        return;
+        return fate;
     }
 
     if (batch->wait && !ngx_http_xflow_batches.exiting) {
-        /* spooled records not durable yet: the spool's tick answers */
+        /* spooled records not durable yet: the group commit answers */
         if (ngx_http_xflow_spool_wait(&batch->waiter) != NGX_OK) {
             ngx_http_xflow_batch_done(batch);
         }
 
-        return;
+        return fate;
     }
 
     /*
@@ -397,14 +405,25 @@ ngx_http_xflow_batch_report(ngx_http_xflow_opaque_t *opaque,
 
     batch->wait = NULL;
     ngx_http_xflow_batch_release(batch);
+
+    return fate;
 }
 
 
 static void
 ngx_http_xflow_batch_durable(ngx_http_xflow_spool_waiter_t *w)
 {
-    ngx_http_xflow_batch_done(ngx_queue_data(w, ngx_http_xflow_batch_t,
-                                             waiter));
+    ngx_http_xflow_batch_t  *batch;
+
+    batch = ngx_queue_data(w, ngx_http_xflow_batch_t, waiter);
+
+    if (w->lost) {
+        /* the spool's fsync failed: the client must send them again */
+        batch->failed++;
+        batch->last_err = RD_KAFKA_RESP_ERR__FS;
+    }
+
+    ngx_http_xflow_batch_done(batch);
 }
 
 
@@ -433,9 +452,9 @@ ngx_http_xflow_batch_done(ngx_http_xflow_batch_t *batch)
  * One message Kafka did not take: kept on the spool, or counted as
  * failed when there is no spool or it cannot write.  What Kafka refuses
  * for good is not spooled (it would be replayed forever): its notice
- * goes to the dead-letter topic.
+ * goes to the dead-letter topic.  Returns the message's fate.
  */
-static void
+static ngx_uint_t
 ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch, const char *topic,
     const void *key, size_t key_len, const void *value, size_t value_len,
     rd_kafka_resp_err_t err)
@@ -447,7 +466,7 @@ ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch, const char *topic,
                                      ngx_http_xflow_kafka_topic_name(
                                          batch->dl_topic),
                                      topic, value, value_len, batch->ts, err);
-        return;
+        return XF_METRICS_KAFKA_FAILED;
     }
 
     if (ngx_http_xflow_spool_append(topic,
@@ -461,15 +480,25 @@ ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch, const char *topic,
             batch->waiter.id = id;
         }
 
-        return;
+        return XF_METRICS_KAFKA_SPOOLED;
     }
 
     batch->failed++;
 
-    ngx_http_xflow_log_throttled(batch->log, NGX_LOG_WARN,
-                                 NGX_HTTP_SERVICE_UNAVAILABLE, "lost",
-                                 "a message Kafka did not take could not be "
-                                 "spooled");
+    /*
+     * A request still waiting (or still being sent) is answered with the
+     * retry status and its SDK sends the events again; once answered
+     * (ack=local) they are lost.
+     */
+    if (batch->wait == NULL && !batch->sending) {
+        ngx_http_xflow_log_throttled(batch->log, NGX_LOG_WARN,
+                                     NGX_HTTP_SERVICE_UNAVAILABLE, "lost",
+                                     "an event Kafka did not take after its "
+                                     "request was answered could not be "
+                                     "spooled");
+    }
+
+    return XF_METRICS_KAFKA_FAILED;
 }
 
 

@@ -131,7 +131,8 @@ ngx_http_xflow_kafka_topic_conf_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
 
 /*
- * xflow_spool DIR [max_size=SIZE] [fsync=always|interval=TIME|off];
+ * xflow_spool DIR [max_size=SIZE] [replay_rate=N]
+ *     [fsync=always|interval=TIME|off];
  * The directory is made like nginx's temp paths: created at start and
  * owned by the worker user, who writes the segments.
  */
@@ -173,6 +174,7 @@ ngx_http_xflow_spool_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     mcf->spool_max_size = 1024ULL * 1024 * 1024;
     mcf->spool_fsync = 1;       /* XF_SPOOL_FSYNC_INTERVAL */
     mcf->spool_fsync_interval = 100;
+    mcf->spool_replay_rate = 20000;
 
     for (i = 2; i < cf->args->nelts; i++) {
 
@@ -188,6 +190,19 @@ ngx_http_xflow_spool_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             }
 
             mcf->spool_max_size = size;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "replay_rate=", 12) == 0) {
+            ms = ngx_atoi(value[i].data + 12, value[i].len - 12);
+            if (ms == NGX_ERROR || ms == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\", a number of records "
+                                   "per second", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            mcf->spool_replay_rate = ms;
             continue;
         }
 
@@ -219,7 +234,8 @@ ngx_http_xflow_spool_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid parameter \"%V\", expected max_size=, "
-                           "fsync=always, fsync=interval=TIME or fsync=off",
+                           "replay_rate=, fsync=always, fsync=interval=TIME "
+                           "or fsync=off",
                            &value[i]);
         return NGX_CONF_ERROR;
     }

@@ -17,6 +17,7 @@
 #include "ngx_http_xflow_reply.h"
 #include "ngx_http_xflow_ingest.h"
 #include "ngx_http_xflow_metrics_module.h"
+#include "ngx_http_xflow_spool.h"
 #include "ngx_http_xflow_limit_module.h"
 #include "ngx_http_xflow_privacy_module.h"
 
@@ -155,7 +156,11 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
                                     lcf->ack == NGX_HTTP_XFLOW_ACK_KAFKA);
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_xflow_reply_outcome(r, XF_OUTCOME_QUEUE_FULL, NULL);
+        /* neither Kafka nor the spool took it: the disk, or the queue */
+        return ngx_http_xflow_reply_outcome(r,
+                                            ngx_http_xflow_spool_write_error()
+                                            ? XF_OUTCOME_SPOOL_FULL
+                                            : XF_OUTCOME_QUEUE_FULL, NULL);
     }
 
     if (rc == NGX_AGAIN) {

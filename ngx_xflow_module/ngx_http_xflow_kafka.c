@@ -34,6 +34,8 @@ typedef struct {
     time_t                      broker_seen;    /* a broker last answered */
     ngx_uint_t                  spooling;       /* Kafka missed a deadline */
     time_t                      spooling_since;
+    time_t                      started;
+    unsigned                    connected:1;    /* a broker ever answered */
     ngx_log_t                  *log;
     unsigned                    exiting:1;
 } ngx_http_xflow_worker_t;
@@ -51,6 +53,7 @@ static int ngx_http_xflow_kafka_stats(rd_kafka_t *rk, char *json,
 static ngx_int_t ngx_http_xflow_kafka_pipe_open(ngx_cycle_t *cycle);
 static rd_kafka_topic_conf_t *ngx_http_xflow_kafka_topic_props(
     ngx_http_xflow_main_conf_t *mcf, ngx_str_t *name);
+static void ngx_http_xflow_kafka_spooling_on(const char *why);
 static void ngx_http_xflow_kafka_spooling_off(void);
 static const char *ngx_http_xflow_kafka_conf_str(
     ngx_http_xflow_main_conf_t *mcf, const char *name);
@@ -67,7 +70,7 @@ ngx_int_t
 ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
     ngx_http_xflow_main_conf_t *mcf)
 {
-    char                      errstr[512];
+    char                      errstr[512], client_id[128];
     size_t                    len;
     ngx_str_t                *names;
     ngx_uint_t                i;
@@ -82,6 +85,7 @@ ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
 
     /* a worker that just started has not lost its brokers yet */
     w->broker_seen = ngx_time();
+    w->started = w->broker_seen;
 
     conf = rd_kafka_conf_dup(mcf->rk_conf);
     if (conf == NULL) {
@@ -100,6 +104,23 @@ ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "xflow: %s", errstr);
         rd_kafka_conf_destroy(conf);
         return NGX_ERROR;
+    }
+
+    /*
+     * Brokers log and quota per client.id: name each worker's producer
+     * (librdkafka's default is "rdkafka" for every client) unless
+     * xflow_kafka_conf names it.
+     */
+    len = sizeof(errstr);
+    if (rd_kafka_conf_get(conf, "client.id", errstr, &len) == RD_KAFKA_CONF_OK
+        && ngx_strcmp(errstr, "rdkafka") == 0)
+    {
+        ngx_snprintf((u_char *) client_id, sizeof(client_id) - 1,
+                     "xflow-%V-%ui%Z", &cycle->hostname, ngx_worker);
+        client_id[sizeof(client_id) - 1] = '\0';
+
+        (void) rd_kafka_conf_set(conf, "client.id", client_id, errstr,
+                                 sizeof(errstr));
     }
 
     len = sizeof(errstr);
@@ -340,16 +361,8 @@ ngx_http_xflow_kafka_purge(void)
         return;
     }
 
-    if (!w->spooling) {
-        w->spooling = 1;
-        w->spooling_since = ngx_time();
-
-        ngx_log_error(NGX_LOG_WARN, w->log, 0,
-                      "xflow: Kafka acknowledged nothing within "
-                      "xflow_spool_after: spooling until it delivers again");
-
-        ngx_http_xflow_metric_set(XF_M_SPOOLING, 0, 0, 1);
-    }
+    ngx_http_xflow_kafka_spooling_on("acknowledged nothing within "
+                                     "xflow_spool_after");
 
     err = rd_kafka_purge(w->rk, RD_KAFKA_PURGE_F_QUEUE
                                 | RD_KAFKA_PURGE_F_INFLIGHT
@@ -359,6 +372,33 @@ ngx_http_xflow_kafka_purge(void)
         ngx_log_error(NGX_LOG_ERR, w->log, 0, "xflow: rd_kafka_purge(): %s",
                       rd_kafka_err2str(err));
     }
+}
+
+
+/*
+ * Kafka missed a deadline: a request waited xflow_spool_after, or
+ * librdkafka gave up on a message within message.timeout.ms (which
+ * follows it) and its owner spooled it.  New events go to the spool
+ * until a delivery succeeds again, under every xflow_ack.
+ */
+static void
+ngx_http_xflow_kafka_spooling_on(const char *why)
+{
+    ngx_http_xflow_worker_t  *w;
+
+    w = &ngx_http_xflow_worker;
+
+    if (w->spooling || w->exiting) {
+        return;
+    }
+
+    w->spooling = 1;
+    w->spooling_since = ngx_time();
+
+    ngx_log_error(NGX_LOG_WARN, w->log, 0,
+                  "xflow: Kafka %s: spooling until it delivers again", why);
+
+    ngx_http_xflow_metric_set(XF_M_SPOOLING, 0, 0, 1);
 }
 
 
@@ -411,6 +451,38 @@ ngx_http_xflow_kafka_state(ngx_uint_t *brokers_up, time_t *broker_seen)
 }
 
 
+/*
+ * A broker list that reaches no broker (a typo, a wrong port, a leftover
+ * placeholder) must not hide behind the spool: this worker has heard
+ * from no broker in the grace time since it started, and no worker of
+ * this gateway has delivered anything since the master started (the
+ * metrics zone keeps that across reloads, so workers started by a reload
+ * during an outage do not say it).  Returns how long, in seconds, or 0.
+ */
+time_t
+ngx_http_xflow_kafka_never_connected(ngx_msec_t grace)
+{
+    time_t                    ago;
+    ngx_http_xflow_worker_t  *w;
+
+    w = &ngx_http_xflow_worker;
+
+    if (w->rk == NULL || w->connected) {
+        return 0;
+    }
+
+    ago = ngx_time() - w->started;
+
+    if (ago * 1000 <= (time_t) grace
+        || ngx_http_xflow_metric_sum(XF_M_KAFKA_PRODUCED_BYTES, 0, 0) > 0)
+    {
+        return 0;
+    }
+
+    return ago;
+}
+
+
 ngx_uint_t
 ngx_http_xflow_kafka_produce(ngx_uint_t index, rd_kafka_message_t *msgs,
     ngx_uint_t n, ngx_http_xflow_opaque_t *opaque, rd_kafka_resp_err_t *err)
@@ -444,28 +516,35 @@ static void
 ngx_http_xflow_kafka_dr_msg(rd_kafka_t *rk, const rd_kafka_message_t *msg,
     void *opaque)
 {
+    uintptr_t                 topic;
+    ngx_uint_t                fate;
     ngx_http_xflow_opaque_t  *owner;
 
     if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         ngx_http_xflow_worker.broker_seen = ngx_time();
+        ngx_http_xflow_worker.connected = 1;
         ngx_http_xflow_kafka_spooling_off();
-    }
-
-    ngx_http_xflow_metric_add(XF_M_KAFKA_MESSAGES,
-                              (uintptr_t) rd_kafka_topic_opaque(msg->rkt),
-                              msg->err ? XF_METRICS_KAFKA_FAILED
-                                       : XF_METRICS_KAFKA_DELIVERED, 1);
-
-    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         ngx_http_xflow_metric_add(XF_M_KAFKA_PRODUCED_BYTES, 0, 0, msg->len);
     }
 
+    /* read before the owner's report, which may free what msg points at */
+    topic = (uintptr_t) rd_kafka_topic_opaque(msg->rkt);
     owner = msg->_private;
 
     /* NULL: a notice nobody waits for (a refused message's dead letter) */
-    if (owner->report) {
-        owner->report(owner, msg);
+    fate = owner->report ? owner->report(owner, msg)
+           : msg->err ? XF_METRICS_KAFKA_FAILED : XF_METRICS_KAFKA_DELIVERED;
+
+    /* a message librdkafka gave up on: not a purge of ours */
+    if (fate == XF_METRICS_KAFKA_SPOOLED
+        && msg->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE
+        && msg->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+    {
+        ngx_http_xflow_kafka_spooling_on("delivered nothing within "
+                                         "message.timeout.ms");
     }
+
+    ngx_http_xflow_metric_add(XF_M_KAFKA_MESSAGES, topic, fate, 1);
 }
 
 
@@ -529,17 +608,43 @@ ngx_http_xflow_kafka_produce_copy(const char *topic, const void *key,
 }
 
 
+/*
+ * librdkafka's log lines, at most one a second per facility (a dead
+ * broker makes it log every reconnect attempt of every connection): the
+ * lines held back are counted in the next one of that facility.
+ */
 static void
 ngx_http_xflow_kafka_log(const rd_kafka_t *rk, int level, const char *fac,
     const char *buf)
 {
-    ngx_uint_t  nlevel;
+    ngx_uint_t                         nlevel, slot, suppressed;
+    const u_char                      *p;
+    static ngx_http_xflow_throttle_t   slots[16];
 
     /* syslog levels, as librdkafka uses them */
     nlevel = level <= 2 ? NGX_LOG_CRIT
              : level == 3 ? NGX_LOG_ERR
              : level == 4 ? NGX_LOG_WARN
              : level <= 6 ? NGX_LOG_INFO : NGX_LOG_DEBUG;
+
+    if (ngx_http_xflow_worker.log->log_level < nlevel) {
+        return;
+    }
+
+    for (slot = 0, p = (const u_char *) fac; *p; p++) {
+        slot = slot * 31 + *p;
+    }
+
+    if (!ngx_http_xflow_throttle(&slots[slot % 16], &suppressed)) {
+        return;
+    }
+
+    if (suppressed) {
+        ngx_log_error(nlevel, ngx_http_xflow_worker.log, 0,
+                      "xflow: kafka %s: %s (%ui similar lines suppressed)",
+                      fac, buf, suppressed);
+        return;
+    }
 
     ngx_log_error(nlevel, ngx_http_xflow_worker.log, 0,
                   "xflow: kafka %s: %s", fac, buf);
@@ -550,13 +655,30 @@ static void
 ngx_http_xflow_kafka_error(rd_kafka_t *rk, int err, const char *reason,
     void *opaque)
 {
+    ngx_uint_t                         suppressed;
+    static ngx_http_xflow_throttle_t   throttle;
+
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
         ngx_http_xflow_worker.brokers_up = 0;
     }
 
+    /*
+     * A connection that failed or could not resolve is also a FAIL line
+     * of the log callback: one line for one failure.
+     */
+    if (err == RD_KAFKA_RESP_ERR__TRANSPORT
+        || err == RD_KAFKA_RESP_ERR__RESOLVE)
+    {
+        return;
+    }
+
+    if (!ngx_http_xflow_throttle(&throttle, &suppressed)) {
+        return;
+    }
+
     ngx_log_error(NGX_LOG_ERR, ngx_http_xflow_worker.log, 0,
-                  "xflow: kafka error: %s: %s",
-                  rd_kafka_err2name(err), reason);
+                  "xflow: kafka error: %s: %s (%ui similar lines "
+                  "suppressed)", rd_kafka_err2name(err), reason, suppressed);
 }
 
 
@@ -577,8 +699,14 @@ ngx_http_xflow_kafka_exit_process(ngx_cycle_t *cycle,
     /* reports served from here on must not touch requests */
     w->exiting = 1;
 
-    /* bounded: a dead broker must not hold a reload forever */
-    rd_kafka_flush(w->rk, (int) mcf->shutdown_timeout);
+    /*
+     * Bounded: a dead broker must not hold a reload forever.  While
+     * spooling, Kafka has delivered nothing since it missed a deadline:
+     * what librdkafka holds goes to the spool now, not after the wait.
+     */
+    if (!w->spooling) {
+        rd_kafka_flush(w->rk, (int) mcf->shutdown_timeout);
+    }
 
     /* serve what the flush delivered before purging the rest */
     rd_kafka_poll(w->rk, 0);
@@ -618,7 +746,10 @@ ngx_http_xflow_kafka_exit_process(ngx_cycle_t *cycle,
 }
 
 
-/* librdkafka's statistics, every statistics.interval.ms, on the loop. */
+/*
+ * librdkafka's statistics, every statistics.interval.ms, on the loop:
+ * parsed once, for the metrics and for health.
+ */
 static int
 ngx_http_xflow_kafka_stats(rd_kafka_t *rk, char *json, size_t json_len,
     void *opaque)
@@ -626,12 +757,12 @@ ngx_http_xflow_kafka_stats(rd_kafka_t *rk, char *json, size_t json_len,
     size_t            i;
     xf_kafka_stats_t  st;
 
-    ngx_http_xflow_metrics_kafka_stats(json, json_len);
-
-    /* health: how many brokers this worker's producer sees up */
     if (xf_metrics_kafka_stats_parse((const u_char *) json, json_len, &st)
         == XF_OK)
     {
+        ngx_http_xflow_metrics_kafka_stats(&st);
+
+        /* health: how many brokers this worker's producer sees up */
         ngx_http_xflow_worker.brokers_up = 0;
 
         for (i = 0; i < st.nbrokers; i++) {
@@ -640,6 +771,7 @@ ngx_http_xflow_kafka_stats(rd_kafka_t *rk, char *json, size_t json_len,
 
         if (ngx_http_xflow_worker.brokers_up) {
             ngx_http_xflow_worker.broker_seen = ngx_time();
+            ngx_http_xflow_worker.connected = 1;
         }
     }
 

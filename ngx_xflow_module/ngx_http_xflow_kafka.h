@@ -18,17 +18,21 @@
 
 #include "ngx_http_xflow_module.h"
 
+#include "xf_metrics.h"      /* XF_METRICS_KAFKA_*: a report's fate */
+
 
 /**
  * @brief Who gets a message's delivery report: the first member of
  * whatever a message's opaque points at (a batch, a replayed record).
  * report NULL: nobody (a best-effort notice); report is called once per
- * message, on the event loop, after the metrics are counted.
+ * message, on the event loop.  It returns the message's fate, for
+ * xflow_kafka_messages_total{result}: XF_METRICS_KAFKA_DELIVERED,
+ * _SPOOLED (a failed message it kept on disk) or _FAILED.
  */
 typedef struct ngx_http_xflow_opaque_s  ngx_http_xflow_opaque_t;
 
-typedef void (*ngx_http_xflow_report_pt)(ngx_http_xflow_opaque_t *opaque,
-    const rd_kafka_message_t *msg);
+typedef ngx_uint_t (*ngx_http_xflow_report_pt)(
+    ngx_http_xflow_opaque_t *opaque, const rd_kafka_message_t *msg);
 
 struct ngx_http_xflow_opaque_s {
     ngx_http_xflow_report_pt    report;
@@ -95,6 +99,13 @@ void ngx_http_xflow_kafka_purge(void);
 
 /** @brief 1 while Kafka missed a deadline and delivered nothing since. */
 ngx_int_t ngx_http_xflow_kafka_spooling(void);
+
+/**
+ * @brief Seconds since this worker started when no broker has answered
+ * it for longer than \p grace (ms) and no worker of this gateway ever
+ * delivered a message (a broker list that reaches nothing); else 0.
+ */
+time_t ngx_http_xflow_kafka_never_connected(ngx_msec_t grace);
 
 /**
  * @brief What the producer knows of the brokers: how many were up in the

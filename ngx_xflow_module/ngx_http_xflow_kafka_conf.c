@@ -23,6 +23,9 @@
  *                                 xflow_ack_timeout (http level)
  *   queue.buffering.max.messages  100000 (librdkafka's own default)
  *   queue.buffering.max.kbytes    65536: 64 MB per worker, not 1 GB
+ *   reconnect.backoff.max.ms      1000, not 10000: a broker that comes
+ *                                 back is found within a second, so
+ *                                 spooling ends within ~2 s of recovery
  *
  * Batching (linger.ms, batch sizes) is not decided here.
  * ---------------------------------------------------------------- */
@@ -38,6 +41,7 @@ static ngx_http_xflow_kafka_default_t  ngx_http_xflow_kafka_default[] = {
     { "message.timeout.ms", "delivery.timeout.ms", 0 },
     { "queue.buffering.max.messages", NULL, 100000 },
     { "queue.buffering.max.kbytes", NULL, 65536 },
+    { "reconnect.backoff.max.ms", NULL, 1000 },
     { NULL, NULL, 0 }
 };
 

@@ -105,7 +105,7 @@ ngx_module_t  ngx_http_xflow_metrics_module = {
 static xf_metrics_t  *ngx_http_xflow_metrics_reg;
 static void          *ngx_http_xflow_metrics_mem;
 static ngx_uint_t     ngx_http_xflow_metrics_slot;
-static uint64_t       ngx_http_xflow_metrics_retries;   /* last report's */
+static xf_kafka_stats_last_t  ngx_http_xflow_metrics_last;  /* report's */
 static time_t         ngx_http_xflow_metrics_rss_time;
 
 
@@ -437,7 +437,8 @@ ngx_http_xflow_metrics_init_process(ngx_cycle_t *cycle)
 
     ngx_http_xflow_metrics_reg = NULL;
     ngx_http_xflow_metrics_mem = NULL;
-    ngx_http_xflow_metrics_retries = 0;
+    ngx_memzero(&ngx_http_xflow_metrics_last,
+                sizeof(xf_kafka_stats_last_t));
     ngx_http_xflow_metrics_rss_time = 0;
 
     if (cycle->conf_ctx[ngx_http_module.index] == NULL) {
@@ -490,6 +491,19 @@ ngx_http_xflow_metric_set(ngx_uint_t id, ngx_uint_t l0, ngx_uint_t l1,
     uint64_t v)
 {
     ngx_http_xflow_metrics_write(xf_metrics_set, id, l0, l1, v);
+}
+
+
+uint64_t
+ngx_http_xflow_metric_sum(ngx_uint_t id, ngx_uint_t l0, ngx_uint_t l1)
+{
+    if (ngx_http_xflow_metrics_mem == NULL) {
+        return 0;
+    }
+
+    return xf_metrics_counter_sum(ngx_http_xflow_metrics_reg,
+                                  ngx_http_xflow_metrics_mem,
+                                  (xf_metric_id_t) id, l0, l1);
 }
 
 
@@ -627,22 +641,16 @@ ngx_http_xflow_metrics_log_handler(ngx_http_request_t *r)
 
 
 void
-ngx_http_xflow_metrics_kafka_stats(const char *json, size_t len)
+ngx_http_xflow_metrics_kafka_stats(const xf_kafka_stats_t *st)
 {
-    xf_kafka_stats_t  st;
-
     if (ngx_http_xflow_metrics_mem == NULL) {
         return;
     }
 
-    if (xf_metrics_kafka_stats_parse((const u_char *) json, len, &st)
-        == XF_OK)
-    {
-        xf_metrics_kafka_stats_apply(ngx_http_xflow_metrics_reg,
-                                     ngx_http_xflow_metrics_mem,
-                                     ngx_http_xflow_metrics_slot, &st,
-                                     &ngx_http_xflow_metrics_retries);
-    }
+    xf_metrics_kafka_stats_apply(ngx_http_xflow_metrics_reg,
+                                 ngx_http_xflow_metrics_mem,
+                                 ngx_http_xflow_metrics_slot, st,
+                                 &ngx_http_xflow_metrics_last);
 
     ngx_http_xflow_metrics_rss();
 }

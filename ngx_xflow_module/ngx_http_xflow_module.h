@@ -85,6 +85,7 @@ typedef struct {
     ngx_uint_t                  spool_fsync;    /* xf_spool_fsync_t */
     ngx_msec_t                  spool_fsync_interval;
     ngx_msec_t                  spool_after;    /* xflow_spool_after */
+    ngx_uint_t                  spool_replay_rate;  /* records/s, worker */
     ngx_msec_t                  shutdown_timeout;
     ngx_http_xflow_where_t      health_where;   /* first xflow_health */
     ngx_uint_t                  enabled;        /* some xflow_collect */

@@ -28,12 +28,31 @@
 #include <sys/wait.h>
 
 
-#define NGX_HTTP_XFLOW_SPOOL_TICK        250      /* ms */
-#define NGX_HTTP_XFLOW_SPOOL_IDLE_TICK   1000
+/*
+ * The spool's work runs on three paces, none of which new work can push
+ * back: the sync timer (group commit) fires fsync=interval after the
+ * first append it has to make durable; the tick replays, adopts and
+ * refreshes the metrics, fast while there is a backlog Kafka takes,
+ * slower while Kafka is away and only probes go out, slowest when idle.
+ */
+#define NGX_HTTP_XFLOW_SPOOL_DRAIN_TICK  50       /* ms: replaying */
+#define NGX_HTTP_XFLOW_SPOOL_TICK        250      /* ms: probing */
+#define NGX_HTTP_XFLOW_SPOOL_IDLE_TICK   1000     /* ms: nothing spooled */
 #define NGX_HTTP_XFLOW_SPOOL_ADOPT       5        /* s */
 #define NGX_HTTP_XFLOW_SPOOL_INFLIGHT    2000     /* replayed, unreported */
-#define NGX_HTTP_XFLOW_SPOOL_PER_TICK    1000
 #define NGX_HTTP_XFLOW_SPOOL_PROBES      16       /* in flight, spooling */
+#define NGX_HTTP_XFLOW_SPOOL_WRITE_RETRY 1000     /* ms after a failed write */
+#define NGX_HTTP_XFLOW_SPOOL_WRITE_SAYS  3000     /* ms health reports it */
+
+
+/* Kinds of error-log lines, each throttled to one a second. */
+typedef enum {
+    NGX_HTTP_XFLOW_SPOOL_LOG_APPEND = 0,
+    NGX_HTTP_XFLOW_SPOOL_LOG_SYNC,
+    NGX_HTTP_XFLOW_SPOOL_LOG_ADOPT,
+    NGX_HTTP_XFLOW_SPOOL_LOG_REPLAY,
+    NGX_HTTP_XFLOW_SPOOL_LOG_KINDS
+} ngx_http_xflow_spool_log_e;
 
 
 /*
@@ -58,30 +77,44 @@ typedef struct {
 
 typedef struct {
     xf_spool_t             *sp;
-    ngx_event_t             tick;
+    ngx_event_t             tick;       /* replay, adoption, metrics */
+    ngx_event_t             sync;       /* group commit, fsync=interval */
     ngx_queue_t             waiting;    /* of waiters, for durability */
     time_t                  adopted;    /* last adoption pass */
     ngx_uint_t              inflight;
+    ngx_msec_t              probes_sent;    /* the oldest probe out */
+    ngx_msec_t              replayed_at;    /* the last replay pass */
+    ngx_uint_t              credit;         /* replays the rate allows */
+    ngx_uint_t              replay_rate;    /* per second */
+    ngx_msec_t              spool_after;
+    ngx_err_t               write_err;      /* of the last write; 0: ok */
+    ngx_msec_t              write_failed;   /* when */
     ngx_log_t              *log;
     ngx_str_t               owner;
     uint64_t                last_replayed;
     uint64_t                last_adopted;
     uint64_t                last_corrupt;
+    ngx_http_xflow_throttle_t  throttle[NGX_HTTP_XFLOW_SPOOL_LOG_KINDS];
     unsigned                configured:1;   /* xflow_spool is set */
     unsigned                exiting:1;
 } ngx_http_xflow_spool_worker_t;
 
 
 static void ngx_http_xflow_spool_tick(ngx_event_t *ev);
+static void ngx_http_xflow_spool_sync(ngx_event_t *ev);
+static void ngx_http_xflow_spool_schedule(ngx_http_xflow_spool_worker_t *w);
+static void ngx_http_xflow_spool_adopt(ngx_http_xflow_spool_worker_t *w,
+    unsigned max);
 static void ngx_http_xflow_spool_replay(ngx_http_xflow_spool_worker_t *w);
-static void ngx_http_xflow_spool_release(ngx_http_xflow_spool_worker_t *w);
+static void ngx_http_xflow_spool_release(ngx_http_xflow_spool_worker_t *w,
+    ngx_uint_t lost);
 static void ngx_http_xflow_spool_dl_topic(const xf_spool_record_t *rec,
     ngx_http_xflow_replay_t *token);
-static void ngx_http_xflow_spool_replayed(ngx_http_xflow_opaque_t *opaque,
-    const rd_kafka_message_t *msg);
+static ngx_uint_t ngx_http_xflow_spool_replayed(
+    ngx_http_xflow_opaque_t *opaque, const rd_kafka_message_t *msg);
 static void ngx_http_xflow_spool_metrics(ngx_http_xflow_spool_worker_t *w);
 static void ngx_http_xflow_spool_log_error(ngx_http_xflow_spool_worker_t *w,
-    const char *what, xf_spool_rc_t rc);
+    ngx_http_xflow_spool_log_e kind, xf_spool_rc_t rc);
 
 
 static ngx_http_xflow_spool_worker_t  ngx_http_xflow_spool_worker;
@@ -92,7 +125,6 @@ ngx_http_xflow_spool_init_process(ngx_cycle_t *cycle,
     ngx_http_xflow_main_conf_t *mcf)
 {
     u_char                         *p;
-    unsigned                        n;
     ngx_err_t                       err;
     xf_spool_rc_t                   rc;
     xf_spool_conf_t                 conf;
@@ -153,20 +185,24 @@ ngx_http_xflow_spool_init_process(ngx_cycle_t *cycle,
         return NGX_OK;
     }
 
-    /* what workers that are gone left behind, first */
-    rc = xf_spool_adopt(w->sp, 4, &n);
-    if (rc != XF_SPOOL_OK && rc != XF_SPOOL_AGAIN) {
-        ngx_http_xflow_spool_log_error(w, "adopt", rc);
-    }
+    w->replay_rate = mcf->spool_replay_rate;
+    w->spool_after = mcf->spool_after;
+    w->replayed_at = ngx_current_msec;
 
-    w->adopted = ngx_time();
+    /* what workers that are gone left behind, first */
+    ngx_http_xflow_spool_adopt(w, 4);
 
     w->tick.handler = ngx_http_xflow_spool_tick;
     w->tick.data = w;
     w->tick.log = cycle->log;
 
-    /* the tick must not keep an exiting worker alive */
+    w->sync.handler = ngx_http_xflow_spool_sync;
+    w->sync.data = w;
+    w->sync.log = cycle->log;
+
+    /* neither must keep an exiting worker alive: exit flushes */
     w->tick.cancelable = 1;
+    w->sync.cancelable = 1;
 
     ngx_add_timer(&w->tick, NGX_HTTP_XFLOW_SPOOL_TICK);
 
@@ -188,6 +224,10 @@ ngx_http_xflow_spool_exit_process(ngx_cycle_t *cycle)
 
     if (w->tick.timer_set) {
         ngx_del_timer(&w->tick);
+    }
+
+    if (w->sync.timer_set) {
+        ngx_del_timer(&w->sync);
     }
 
     ngx_http_xflow_spool_metrics(w);
@@ -306,6 +346,11 @@ ngx_http_xflow_spool_check(ngx_cycle_t *cycle, ngx_http_xflow_main_conf_t *mcf)
 }
 
 
+/*
+ * Requests are refused before their bodies are read: the spool is at its
+ * cap, or Kafka is away and the spool's disk refused the last write (one
+ * append a second still tries it: a freed disk is found again).
+ */
 ngx_int_t
 ngx_http_xflow_spool_full(void)
 {
@@ -313,7 +358,33 @@ ngx_http_xflow_spool_full(void)
 
     w = &ngx_http_xflow_spool_worker;
 
-    return w->sp != NULL && xf_spool_full(w->sp);
+    if (w->sp == NULL) {
+        return 0;
+    }
+
+    return xf_spool_full(w->sp)
+           || (w->write_err
+               && ngx_current_msec - w->write_failed
+                  < NGX_HTTP_XFLOW_SPOOL_WRITE_RETRY
+               && ngx_http_xflow_kafka_spooling());
+}
+
+
+ngx_err_t
+ngx_http_xflow_spool_write_error(void)
+{
+    ngx_http_xflow_spool_worker_t  *w;
+
+    w = &ngx_http_xflow_spool_worker;
+
+    if (w->sp == NULL || w->write_err == 0
+        || ngx_current_msec - w->write_failed
+           >= NGX_HTTP_XFLOW_SPOOL_WRITE_SAYS)
+    {
+        return 0;
+    }
+
+    return w->write_err;
 }
 
 
@@ -342,13 +413,16 @@ ngx_http_xflow_spool_bytes(void)
 /*
  * Keep one message on disk.  *id is its append id: durable once
  * xf_spool_durable() reaches it.  NGX_ERROR when there is no spool or
- * the write failed (logged).
+ * the write failed (logged, throttled).  After a failed write the disk
+ * is tried again a second later: meanwhile appends fail at once, so a
+ * full disk costs neither a write nor a log line per event.
  */
 ngx_int_t
 ngx_http_xflow_spool_append(const char *topic, const char *dl_topic,
     const void *key, size_t key_len, const void *value, size_t value_len,
     uint64_t timestamp, uint32_t attempt, uint64_t *id)
 {
+    const char                     *call;
     xf_spool_rc_t                   rc;
     xf_spool_record_t               rec;
     ngx_http_xflow_spool_worker_t  *w;
@@ -356,6 +430,13 @@ ngx_http_xflow_spool_append(const char *topic, const char *dl_topic,
     w = &ngx_http_xflow_spool_worker;
 
     if (w->sp == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (w->write_err
+        && ngx_current_msec - w->write_failed
+           < NGX_HTTP_XFLOW_SPOOL_WRITE_RETRY)
+    {
         return NGX_ERROR;
     }
 
@@ -380,23 +461,62 @@ ngx_http_xflow_spool_append(const char *topic, const char *dl_topic,
     rc = xf_spool_append(w->sp, &rec, ngx_current_msec, id);
 
     if (rc != XF_SPOOL_OK) {
-        ngx_http_xflow_spool_log_error(w, "append", rc);
+        if (rc == XF_SPOOL_IO) {
+            w->write_err = xf_spool_errno(w->sp, &call);
+            w->write_err = w->write_err ? w->write_err : EIO;
+            w->write_failed = ngx_current_msec;
+        }
+
+        ngx_http_xflow_spool_log_error(w, NGX_HTTP_XFLOW_SPOOL_LOG_APPEND, rc);
         return NGX_ERROR;
     }
 
-    if (w->tick.timer_set && !w->exiting) {
-        /* replay soon, not at the idle pace */
-        ngx_del_timer(&w->tick);
-        ngx_add_timer(&w->tick, NGX_HTTP_XFLOW_SPOOL_TICK);
-    }
+    w->write_err = 0;
+
+    ngx_http_xflow_spool_schedule(w);
 
     return NGX_OK;
 }
 
 
 /*
- * Records not durable yet (fsync=interval): the tick that makes them so
- * calls the waiter.
+ * After an append: the group commit is due fsync=interval after the
+ * first record it has to make durable, and is never pushed back by later
+ * ones; the tick is brought forward to the replay pace, never delayed.
+ */
+static void
+ngx_http_xflow_spool_schedule(ngx_http_xflow_spool_worker_t *w)
+{
+    uint64_t    due;
+    ngx_msec_t  now;
+
+    now = ngx_current_msec;
+    due = xf_spool_sync_due(w->sp);
+
+    if (due && !w->sync.timer_set) {
+        ngx_add_timer(&w->sync, due > now ? (ngx_msec_t) (due - now) : 1);
+    }
+
+    if (w->exiting) {
+        return;
+    }
+
+    if (!w->tick.timer_set
+        || (ngx_msec_int_t) (w->tick.timer.key - now)
+           > NGX_HTTP_XFLOW_SPOOL_TICK)
+    {
+        if (w->tick.timer_set) {
+            ngx_del_timer(&w->tick);
+        }
+
+        ngx_add_timer(&w->tick, NGX_HTTP_XFLOW_SPOOL_TICK);
+    }
+}
+
+
+/*
+ * Records not durable yet (fsync=interval): the group commit that makes
+ * them so calls the waiter.
  */
 ngx_int_t
 ngx_http_xflow_spool_wait(ngx_http_xflow_spool_waiter_t *waiter)
@@ -411,6 +531,12 @@ ngx_http_xflow_spool_wait(ngx_http_xflow_spool_waiter_t *waiter)
 
     ngx_queue_insert_tail(&w->waiting, &waiter->queue);
     waiter->waiting = 1;
+    waiter->lost = 0;
+
+    if (!w->sync.timer_set) {
+        /* a commit failed since the append: the next one decides */
+        ngx_add_timer(&w->sync, 1);
+    }
 
     return NGX_OK;
 }
@@ -426,14 +552,20 @@ ngx_http_xflow_spool_unwait(ngx_http_xflow_spool_waiter_t *waiter)
 }
 
 
+/*
+ * Call the waiters whose records are durable; after a failed commit
+ * (lost), also those whose records it was to make durable: the kernel
+ * may have dropped them, so they are answered as not kept.
+ */
 static void
-ngx_http_xflow_spool_release(ngx_http_xflow_spool_worker_t *w)
+ngx_http_xflow_spool_release(ngx_http_xflow_spool_worker_t *w,
+    ngx_uint_t lost)
 {
     uint64_t                        durable;
     ngx_queue_t                    *q;
     ngx_http_xflow_spool_waiter_t  *waiter;
 
-    durable = xf_spool_durable(w->sp);
+    durable = lost ? xf_spool_appended(w->sp) : xf_spool_durable(w->sp);
 
     while (!ngx_queue_empty(&w->waiting)) {
         q = ngx_queue_head(&w->waiting);
@@ -446,15 +578,18 @@ ngx_http_xflow_spool_release(ngx_http_xflow_spool_worker_t *w)
 
         ngx_queue_remove(q);
         waiter->waiting = 0;
+        waiter->lost = lost && waiter->id > xf_spool_durable(w->sp);
 
         waiter->durable(waiter);
     }
 }
 
 
+/* The group commit: what was appended since the last one, in one fsync. */
 static void
-ngx_http_xflow_spool_tick(ngx_event_t *ev)
+ngx_http_xflow_spool_sync(ngx_event_t *ev)
 {
+    uint64_t                        due;
     xf_spool_rc_t                   rc;
     ngx_http_xflow_spool_worker_t  *w;
 
@@ -464,25 +599,71 @@ ngx_http_xflow_spool_tick(ngx_event_t *ev)
         return;
     }
 
-    /* fsync=interval: make what is due durable, release its requests */
     rc = xf_spool_sync(w->sp, ngx_current_msec);
+
     if (rc != XF_SPOOL_OK) {
-        ngx_http_xflow_spool_log_error(w, "sync", rc);
+        w->write_err = xf_spool_errno(w->sp, NULL);
+        w->write_err = w->write_err ? w->write_err : EIO;
+        w->write_failed = ngx_current_msec;
+        ngx_http_xflow_spool_log_error(w, NGX_HTTP_XFLOW_SPOOL_LOG_SYNC, rc);
     }
 
-    ngx_http_xflow_spool_release(w);
+    ngx_http_xflow_spool_release(w, rc != XF_SPOOL_OK);
+
+    due = xf_spool_sync_due(w->sp);
+
+    if (due && !w->sync.timer_set) {
+        ngx_add_timer(&w->sync, due > ngx_current_msec
+                                ? (ngx_msec_t) (due - ngx_current_msec) : 1);
+    }
+}
+
+
+/* Segments of workers that are gone: taken over, and said so. */
+static void
+ngx_http_xflow_spool_adopt(ngx_http_xflow_spool_worker_t *w, unsigned max)
+{
+    uint64_t       records;
+    unsigned       n;
+    xf_spool_rc_t  rc;
+
+    records = xf_spool_stats(w->sp)->adopted;
+
+    rc = xf_spool_adopt(w->sp, max, &n);
+    if (rc != XF_SPOOL_OK && rc != XF_SPOOL_AGAIN) {
+        ngx_http_xflow_spool_log_error(w, NGX_HTTP_XFLOW_SPOOL_LOG_ADOPT, rc);
+    }
+
+    if (n) {
+        ngx_log_error(NGX_LOG_NOTICE, w->log, 0,
+                      "xflow: spool: adopted %ui segments (%uL events) of "
+                      "workers that are gone, for replay", (ngx_uint_t) n,
+                      xf_spool_stats(w->sp)->adopted - records);
+    }
+
+    /* more left: look again at the next tick */
+    w->adopted = ngx_time() - (rc == XF_SPOOL_AGAIN
+                               ? NGX_HTTP_XFLOW_SPOOL_ADOPT : 0);
+}
+
+
+static void
+ngx_http_xflow_spool_tick(ngx_event_t *ev)
+{
+    ngx_msec_t                      next;
+    ngx_http_xflow_spool_worker_t  *w;
+
+    w = ev->data;
+
+    if (w->sp == NULL) {
+        return;
+    }
 
     if (!w->exiting && !ngx_exiting && !ngx_quit
         && ngx_time() - w->adopted >= NGX_HTTP_XFLOW_SPOOL_ADOPT)
     {
         /* old workers keep their locks until they exit: look again */
-        rc = xf_spool_adopt(w->sp, 4, NULL);
-        if (rc != XF_SPOOL_OK && rc != XF_SPOOL_AGAIN) {
-            ngx_http_xflow_spool_log_error(w, "adopt", rc);
-        }
-
-        w->adopted = ngx_time() - (rc == XF_SPOOL_AGAIN
-                                   ? NGX_HTTP_XFLOW_SPOOL_ADOPT : 0);
+        ngx_http_xflow_spool_adopt(w, 4);
     }
 
     if (!w->exiting) {
@@ -491,19 +672,32 @@ ngx_http_xflow_spool_tick(ngx_event_t *ev)
 
     ngx_http_xflow_spool_metrics(w);
 
-    if (!w->exiting) {
-        ngx_add_timer(&w->tick, xf_spool_stats(w->sp)->records
-                                || !ngx_queue_empty(&w->waiting)
-                                ? NGX_HTTP_XFLOW_SPOOL_TICK
-                                : NGX_HTTP_XFLOW_SPOOL_IDLE_TICK);
+    if (w->exiting) {
+        return;
     }
+
+    if (xf_spool_stats(w->sp)->records == 0) {
+        next = NGX_HTTP_XFLOW_SPOOL_IDLE_TICK;
+
+    } else if (ngx_http_xflow_kafka_spooling()) {
+        next = NGX_HTTP_XFLOW_SPOOL_TICK;
+
+    } else {
+        next = NGX_HTTP_XFLOW_SPOOL_DRAIN_TICK;
+    }
+
+    ngx_add_timer(&w->tick, next);
 }
 
 
 /*
- * Replay in order, only while a broker answers, with a bounded number of
- * records in flight.  Records keep their envelope (and its id): replays
- * are at-least-once, and downstream drops duplicates by id.
+ * Replay in order, at xflow_spool's replay_rate, with a bounded number of
+ * records in flight.  While Kafka is away (spooling, or no broker seen),
+ * a few records go out as probes whatever the statistics say, so that a
+ * broker that comes back is found by librdkafka's reconnect, not by the
+ * next statistics; probes out longer than xflow_spool_after and a second
+ * are purged back to the spool.  Records keep their envelope (and its
+ * id): replays are at-least-once, and downstream drops duplicates by id.
  */
 static void
 ngx_http_xflow_spool_replay(ngx_http_xflow_spool_worker_t *w)
@@ -511,7 +705,8 @@ ngx_http_xflow_spool_replay(ngx_http_xflow_spool_worker_t *w)
     u_char                    topic[XF_SPOOL_TOPIC_MAX + 1];
     uint64_t                  id;
     time_t                    seen;
-    ngx_uint_t                n, up;
+    ngx_msec_t                now;
+    ngx_uint_t                up, probing, limit, credit;
     xf_spool_rc_t             rc;
     xf_spool_pos_t            pos;
     xf_spool_record_t         rec;
@@ -522,19 +717,31 @@ ngx_http_xflow_spool_replay(ngx_http_xflow_spool_worker_t *w)
         return;
     }
 
-    if (up == 0 && ngx_time() - seen > 2) {
-        /* no broker: replaying would only spool the records again */
+    now = ngx_current_msec;
+
+    probing = ngx_http_xflow_kafka_spooling()
+              || (up == 0 && ngx_time() - seen > 2);
+
+    if (probing && w->inflight
+        && now - w->probes_sent >= w->spool_after + 1000)
+    {
+        /* reported failed, they go back to the tail of the spool */
+        ngx_http_xflow_kafka_purge();
         return;
     }
 
-    for (n = 0; n < NGX_HTTP_XFLOW_SPOOL_PER_TICK; n++) {
+    /* the rate's credit, at most a fifth of a second's worth */
+    credit = w->credit + (ngx_uint_t) ((uint64_t) w->replay_rate
+                                       * (now - w->replayed_at) / 1000);
+    w->credit = ngx_min(credit, w->replay_rate / 5 + 1);
+    w->replayed_at = now;
 
-        /* while spooling, a few replays probe whether Kafka is back */
-        if (w->inflight >= (ngx_http_xflow_kafka_spooling()
-                            ? NGX_HTTP_XFLOW_SPOOL_PROBES
-                            : NGX_HTTP_XFLOW_SPOOL_INFLIGHT)
-            || !ngx_http_xflow_kafka_queue_room(1))
-        {
+    limit = probing ? NGX_HTTP_XFLOW_SPOOL_PROBES
+                    : NGX_HTTP_XFLOW_SPOOL_INFLIGHT;
+
+    while (w->credit) {
+
+        if (w->inflight >= limit || !ngx_http_xflow_kafka_queue_room(1)) {
             return;
         }
 
@@ -545,7 +752,8 @@ ngx_http_xflow_spool_replay(ngx_http_xflow_spool_worker_t *w)
         }
 
         if (rc != XF_SPOOL_OK) {
-            ngx_http_xflow_spool_log_error(w, "replay", rc);
+            ngx_http_xflow_spool_log_error(w, NGX_HTTP_XFLOW_SPOOL_LOG_REPLAY,
+                                           rc);
             return;
         }
 
@@ -567,6 +775,8 @@ ngx_http_xflow_spool_replay(ngx_http_xflow_spool_worker_t *w)
                                                 rec.key_len, rec.value,
                                                 rec.value_len,
                                                 &token->opaque);
+
+        w->credit--;
 
         if (ngx_http_xflow_kafka_refused_for_good(err)) {
             /* message.max.bytes lowered since it was spooled, say */
@@ -593,17 +803,20 @@ ngx_http_xflow_spool_replay(ngx_http_xflow_spool_worker_t *w)
             return;
         }
 
-        w->inflight++;
+        if (w->inflight++ == 0) {
+            w->probes_sent = now;
+        }
     }
 }
 
 
-/* The delivery report of a replayed record. */
-static void
+/* The delivery report of a replayed record: its fate, for the metrics. */
+static ngx_uint_t
 ngx_http_xflow_spool_replayed(ngx_http_xflow_opaque_t *opaque,
     const rd_kafka_message_t *msg)
 {
     uint64_t                        id;
+    ngx_uint_t                      fate;
     ngx_http_xflow_replay_t        *token;
     ngx_http_xflow_spool_worker_t  *w;
 
@@ -615,12 +828,15 @@ ngx_http_xflow_spool_replayed(ngx_http_xflow_opaque_t *opaque,
     }
 
     if (w->sp == NULL) {
+        /* closed: the record stays on disk for a later life */
         ngx_free(token);
-        return;
+        return msg->err ? XF_METRICS_KAFKA_SPOOLED
+                        : XF_METRICS_KAFKA_DELIVERED;
     }
 
     if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         (void) xf_spool_ack(w->sp, &token->pos);
+        fate = XF_METRICS_KAFKA_DELIVERED;
 
     } else if (ngx_http_xflow_kafka_refused_for_good(msg->err)) {
         /* replaying cannot help: it leaves the spool with its notice */
@@ -629,22 +845,42 @@ ngx_http_xflow_spool_replayed(ngx_http_xflow_opaque_t *opaque,
                                      msg->payload, msg->len,
                                      token->timestamp, msg->err);
         (void) xf_spool_ack(w->sp, &token->pos);
+        fate = XF_METRICS_KAFKA_FAILED;
 
-    } else if (ngx_http_xflow_spool_append(rd_kafka_topic_name(msg->rkt),
-                                           token->dl_topic,
-                                           msg->key, msg->key_len,
-                                           msg->payload, msg->len,
-                                           token->timestamp,
-                                           token->attempt + 1, &id)
-               == NGX_OK)
-    {
-        /* failed again: kept at the tail, its old place released */
-        (void) xf_spool_ack(w->sp, &token->pos);
+    } else {
+        if (ngx_http_xflow_spool_append(rd_kafka_topic_name(msg->rkt),
+                                        token->dl_topic,
+                                        msg->key, msg->key_len,
+                                        msg->payload, msg->len,
+                                        token->timestamp,
+                                        token->attempt + 1, &id)
+            == NGX_OK)
+        {
+            /* failed again: kept at the tail, its old place released */
+            (void) xf_spool_ack(w->sp, &token->pos);
+
+        } else if (ngx_http_xflow_kafka_produce_copy(
+                       rd_kafka_topic_name(msg->rkt), msg->key,
+                       msg->key_len, msg->payload, msg->len, &token->opaque)
+                   == RD_KAFKA_RESP_ERR_NO_ERROR)
+        {
+            /*
+             * The disk takes nothing (full): the record stays where it
+             * is and goes out again, still handed out, so that this
+             * worker delivers it once Kafka is back instead of leaving
+             * it to whoever adopts the segment.
+             */
+            w->inflight++;
+            return XF_METRICS_KAFKA_SPOOLED;
+        }
+
+        /* else it stays where it is, for a later life of the spool */
+        fate = XF_METRICS_KAFKA_SPOOLED;
     }
 
-    /* else the record stays where it is, for a later life of the spool */
-
     ngx_free(token);
+
+    return fate;
 }
 
 
@@ -699,21 +935,33 @@ ngx_http_xflow_spool_metrics(ngx_http_xflow_spool_worker_t *w)
 }
 
 
+/* One line a second per kind: a full disk fails every append. */
 static void
 ngx_http_xflow_spool_log_error(ngx_http_xflow_spool_worker_t *w,
-    const char *what, xf_spool_rc_t rc)
+    ngx_http_xflow_spool_log_e kind, xf_spool_rc_t rc)
 {
-    int          err;
-    const char  *call;
+    int                err;
+    const char        *call, *what;
+    ngx_uint_t         suppressed;
+    static const char *kinds[] = { "append", "sync", "adopt", "replay" };
 
-    err = w->sp ? xf_spool_errno(w->sp, &call) : 0;
-
-    if (err) {
-        ngx_log_error(NGX_LOG_ERR, w->log, err, "xflow: spool %s: %s (%s)",
-                      what, xf_spool_strerror(rc), call);
+    if (!ngx_http_xflow_throttle(&w->throttle[kind], &suppressed)) {
         return;
     }
 
-    ngx_log_error(NGX_LOG_ERR, w->log, 0, "xflow: spool %s: %s", what,
-                  xf_spool_strerror(rc));
+    what = kinds[kind];
+    call = NULL;
+    err = w->sp ? xf_spool_errno(w->sp, &call) : 0;
+
+    if (err) {
+        ngx_log_error(NGX_LOG_ERR, w->log, err,
+                      "xflow: spool %s: %s (%s; %ui similar lines "
+                      "suppressed)", what, xf_spool_strerror(rc), call,
+                      suppressed);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, w->log, 0,
+                  "xflow: spool %s: %s (%ui similar lines suppressed)",
+                  what, xf_spool_strerror(rc), suppressed);
 }

@@ -14,7 +14,9 @@
 
 /**
  * @brief One wait for durability (fsync=interval): \p durable is called,
- * on the loop, once every record appended up to \p id is on disk.  The
+ * on the loop, once every record appended up to \p id is on disk (the
+ * group commit after the append, within the fsync interval), or with
+ * \p lost set when the commit that was to make them durable failed.  The
  * waiter is the caller's memory (embedded in what waits) and must stay
  * until it is called or ngx_http_xflow_spool_unwait().
  */
@@ -25,6 +27,7 @@ struct ngx_http_xflow_spool_waiter_s {
     uint64_t                    id;         /* the last append's id */
     void                      (*durable)(ngx_http_xflow_spool_waiter_t *w);
     unsigned                    waiting:1;
+    unsigned                    lost:1;     /* the commit failed */
 };
 
 
@@ -52,8 +55,12 @@ ngx_int_t ngx_http_xflow_spool_check(ngx_cycle_t *cycle,
 ngx_int_t ngx_http_xflow_spool_enabled(void);
 /** @brief 1 when xflow_spool is set, opened or not. */
 ngx_int_t ngx_http_xflow_spool_configured(void);
-/** @brief 1 at the spool's cap: requests are refused (backpressure). */
+/** @brief 1 at the spool's cap, or while Kafka is away and the spool's
+ * disk refuses writes: requests are refused (backpressure). */
 ngx_int_t ngx_http_xflow_spool_full(void);
+/** @brief The errno of a write or fsync that failed in the last few
+ * seconds (ENOSPC: the disk is full), else 0: for health. */
+ngx_err_t ngx_http_xflow_spool_write_error(void);
 /** @brief 1 above the high-water mark (health, with Kafka down). */
 ngx_int_t ngx_http_xflow_spool_high_water(void);
 /** @brief Bytes the spool holds. */

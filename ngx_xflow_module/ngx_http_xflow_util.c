@@ -123,23 +123,34 @@ ngx_http_xflow_send(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-/* One log line per second per kind; the rest are counted. */
-typedef struct {
-    time_t          sec;
-    ngx_uint_t      suppressed;
-} ngx_http_xflow_log_slot_t;
+static ngx_http_xflow_throttle_t  ngx_http_xflow_log_slots[6];
 
 
-static ngx_http_xflow_log_slot_t  ngx_http_xflow_log_slots[6];
+ngx_uint_t
+ngx_http_xflow_throttle(ngx_http_xflow_throttle_t *t, ngx_uint_t *suppressed)
+{
+    time_t  now;
+
+    now = ngx_time();
+
+    if (t->sec == now) {
+        t->suppressed++;
+        return 0;
+    }
+
+    t->sec = now;
+    *suppressed = t->suppressed;
+    t->suppressed = 0;
+
+    return 1;
+}
 
 
 void
 ngx_http_xflow_log_throttled(ngx_log_t *log, ngx_uint_t level,
     ngx_uint_t status, const char *code, const char *detail)
 {
-    time_t                      now;
-    ngx_uint_t                  slot;
-    ngx_http_xflow_log_slot_t  *s;
+    ngx_uint_t  slot, suppressed;
 
     if (log->log_level < level) {
         return;
@@ -147,22 +158,17 @@ ngx_http_xflow_log_throttled(ngx_log_t *log, ngx_uint_t level,
 
     /* 4xx and 5xx of each cause share a few slots: coarse, but bounded */
     slot = (status / 100 == 5) ? 5 : status % 5;
-    s = &ngx_http_xflow_log_slots[slot];
 
-    now = ngx_time();
-
-    if (s->sec == now) {
-        s->suppressed++;
+    if (!ngx_http_xflow_throttle(&ngx_http_xflow_log_slots[slot],
+                                 &suppressed))
+    {
         return;
     }
 
-    s->sec = now;
-
-    if (s->suppressed) {
+    if (suppressed) {
         ngx_log_error(level, log, 0,
                       "xflow: %ui %s: %s (%ui similar lines suppressed)",
-                      status, code, detail, s->suppressed);
-        s->suppressed = 0;
+                      status, code, detail, suppressed);
         return;
     }
 

@@ -91,6 +91,25 @@ void ngx_http_xflow_log_throttled(ngx_log_t *log, ngx_uint_t level,
 
 
 /**
+ * @brief One kind of error-log line, throttled to one per second (the
+ * caller's own static memory, zeroed): the spool's write errors, each of
+ * librdkafka's facilities.
+ */
+typedef struct {
+    time_t                      sec;
+    ngx_uint_t                  suppressed;
+} ngx_http_xflow_throttle_t;
+
+/**
+ * @brief 1 when a line of kind \p t may be written now; *suppressed then
+ * holds the lines of that kind held back since the last one written.
+ * 0: hold this one back (counted).
+ */
+ngx_uint_t ngx_http_xflow_throttle(ngx_http_xflow_throttle_t *t,
+    ngx_uint_t *suppressed);
+
+
+/**
  * @brief The index of topic \p name in xflow's main configuration, added
  * when new: every worker creates one producer topic per index.  Used by
  * every xflow module that names a topic (routes, overflow topics, the UA

@@ -87,6 +87,10 @@ const xf_metric_def_t  xf_metric_defs[XF_M_MAX] = {
     [XF_M_KAFKA_RETRIES] = XF_C0("xflow_kafka_retries_total",
         "Requests to brokers that librdkafka retried."),
 
+    [XF_M_KAFKA_TX_BYTES] = XF_C0("xflow_kafka_tx_bytes_total",
+        "Bytes librdkafka sent to the brokers: compressed batches and "
+        "protocol framing (txbytes of its statistics)."),
+
     [XF_M_KAFKA_INFLIGHT] = XF_G("xflow_kafka_inflight_messages",
         "Messages held by librdkafka awaiting delivery, all workers.",
         XF_AGG_SUM, NULL, XF_DIM_NONE, 1),
@@ -115,7 +119,7 @@ const xf_metric_def_t  xf_metric_defs[XF_M_MAX] = {
         "Spooled events handed to Kafka again."),
 
     [XF_M_SPOOL_ADOPTED] = XF_C0("xflow_spool_adopted_total",
-        "Spool segments adopted from workers that are gone."),
+        "Spooled events adopted from workers that are gone."),
 
     [XF_M_SPOOL_CORRUPT] = XF_C0("xflow_spool_corrupt_total",
         "Spool records skipped because their length or CRC is bad."),
@@ -164,7 +168,7 @@ static const char *const  xf_event_result_values[] = {
 };
 
 static const char *const  xf_kafka_result_values[] = {
-    "delivered", "failed"
+    "delivered", "failed", "spooled"
 };
 
 static const char *const  xf_limit_result_values[] = {

@@ -53,6 +53,7 @@ typedef enum {
     XF_M_KAFKA_PRODUCED_BYTES,
     XF_M_KAFKA_MESSAGES,            /* {topic,result} */
     XF_M_KAFKA_RETRIES,
+    XF_M_KAFKA_TX_BYTES,
     XF_M_KAFKA_INFLIGHT,            /* gauge */
     XF_M_KAFKA_QUEUE_BYTES,         /* gauge */
     XF_M_KAFKA_BROKER_UP,           /* gauge {broker} */
@@ -113,7 +114,8 @@ typedef enum {
 
 /* XF_DIM_KAFKA_RESULT */
 #define XF_METRICS_KAFKA_DELIVERED       0
-#define XF_METRICS_KAFKA_FAILED          1
+#define XF_METRICS_KAFKA_FAILED          1   /* lost, or refused for good */
+#define XF_METRICS_KAFKA_SPOOLED         2   /* not delivered, kept on disk */
 
 /* XF_DIM_LIMIT_RESULT */
 #define XF_METRICS_LIMIT_PASSED          0
@@ -221,6 +223,14 @@ void xf_metrics_set(const xf_metrics_t *m, void *mem, size_t slot,
 void xf_metrics_observe(const xf_metrics_t *m, void *mem, size_t slot,
     xf_metric_id_t id, uint64_t v);
 
+/*
+ * A counter's cell summed over every slot: what all workers (and the
+ * workers of earlier configurations, whose counts the zone keeps) have
+ * counted.  0 for anything out of range or not a counter.
+ */
+uint64_t xf_metrics_counter_sum(const xf_metrics_t *m, const void *mem,
+    xf_metric_id_t id, size_t l0, size_t l1);
+
 /* Label indexes of the static sets. */
 size_t xf_metrics_code_index(unsigned status);
 #define xf_metrics_status_index(st)  ((size_t) (st) - 1)
@@ -266,6 +276,7 @@ typedef struct {
     uint64_t                  msg_cnt;      /* messages librdkafka holds */
     uint64_t                  msg_size;     /* their bytes */
     uint64_t                  txretries;    /* sum over all brokers */
+    uint64_t                  txbytes;      /* sum over all brokers */
     size_t                    nbrokers;     /* at most BROKERS_MAX */
     xf_kafka_broker_stats_t   brokers[XF_METRICS_BROKERS_MAX];
 } xf_kafka_stats_t;
@@ -273,23 +284,30 @@ typedef struct {
 /*
  * Parse librdkafka's statistics JSON (statistics.interval.ms, stats_cb):
  * top-level msg_cnt and msg_size; for each brokers.* entry its name,
- * state, rtt.avg (microseconds) and txretries.  Entries whose source is
+ * state, rtt.avg (microseconds), txretries and txbytes.  Entries whose source is
  * "internal" or "logical" are not brokers and are skipped; brokers beyond
- * XF_METRICS_BROKERS_MAX are counted in txretries only.  Missing numbers
+ * XF_METRICS_BROKERS_MAX are counted in txretries and txbytes only.  Missing numbers
  * read as 0.  Returns XF_OK, or a JSON error status when the document is
  * not a valid JSON object.
  */
 xf_status_t xf_metrics_kafka_stats_parse(const u_char *p, size_t len,
     xf_kafka_stats_t *st);
 
+/* A producer's counters in its previous report (zeroed for a new one). */
+typedef struct {
+    uint64_t                  txretries;
+    uint64_t                  txbytes;
+} xf_kafka_stats_last_t;
+
 /*
  * Write a parsed report into a worker slot: inflight messages and queue
  * bytes; broker up and rtt (brokers this report does not list read 0
- * for this worker); and the growth of txretries since *last_retries
- * (the previous report of the same producer, 0 for a new one) added to
- * xflow_kafka_retries_total.  *last_retries is updated.
+ * for this worker); and the growth of txretries and txbytes since *last
+ * (the previous report of the same producer) added to
+ * xflow_kafka_retries_total and xflow_kafka_tx_bytes_total.  *last is
+ * updated.
  */
 void xf_metrics_kafka_stats_apply(const xf_metrics_t *m, void *mem,
-    size_t slot, const xf_kafka_stats_t *st, uint64_t *last_retries);
+    size_t slot, const xf_kafka_stats_t *st, xf_kafka_stats_last_t *last);
 
 #endif /* XF_METRICS_H */

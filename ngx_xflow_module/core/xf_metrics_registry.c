@@ -401,6 +401,38 @@ xf_metrics_cell(const xf_metrics_t *m, void *mem, size_t slot,
 }
 
 
+uint64_t
+xf_metrics_counter_sum(const xf_metrics_t *m, const void *mem,
+    xf_metric_id_t id, size_t l0, size_t l1)
+{
+    size_t                  s, n1, cell;
+    uint64_t                sum;
+    const xf_metric_def_t  *def;
+
+    if ((unsigned) id >= XF_M_MAX) {
+        return 0;
+    }
+
+    def = &xf_metric_defs[id];
+    n1 = xf_metrics_dim_size(m, def->dim[1]);
+
+    if (def->type != XF_METRIC_COUNTER
+        || l0 >= xf_metrics_dim_size(m, def->dim[0]) || l1 >= n1)
+    {
+        return 0;
+    }
+
+    cell = m->base[id] + l0 * n1 + l1;
+
+    for (s = 0, sum = 0; s < m->nslots; s++) {
+        sum += __atomic_load_n(xf_metrics_cells(m, mem, s) + cell,
+                               __ATOMIC_RELAXED);
+    }
+
+    return sum;
+}
+
+
 /*
  * Add n to a counter's cell or store it in a gauge's: the family must be
  * of that type, or the call is ignored like any other out-of-range one.

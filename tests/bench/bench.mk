@@ -42,3 +42,18 @@ bench: bench-build
 	    BENCH_BROKER=$(CURDIR)/$(BENCH_BROKER) \
 	    PRODUCER_FLOOR=$(CURDIR)/$(B)/producer-floor \
 	    tests/bench/run.sh
+
+# The open-loop load client of the e2e tests as a command.
+$(B)/xflow-load: tests/bench/load.c tests/support/xf_test_load.c \
+                 tests/support/xf_load.h | $(B)/.deps-ok
+	$(CC) $(CFLAGS_BASE) tests/bench/load.c tests/support/xf_test_load.c \
+	    -o $@
+
+.PHONY: bench-spool
+
+# One worker's capacity while Kafka is away (docs/spool.md).
+bench-spool: $(MODULE) $(B)/xflow-load $(B)/xflow-devbroker
+	NGINX_BIN=$(NGINX_BIN) XFLOW_MODULE=$(CURDIR)/$(MODULE) \
+	    XFLOW_LOAD=$(CURDIR)/$(B)/xflow-load \
+	    DEVBROKER=$(CURDIR)/$(B)/xflow-devbroker \
+	    tests/bench/spool-capacity.sh

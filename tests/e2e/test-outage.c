@@ -42,126 +42,6 @@ typedef struct {
 } outage_shared_t;
 
 
-/* A file that must exist, NUL-terminated; caller frees. */
-static char *
-read_file(const char *path)
-{
-    char  *buf;
-
-    buf = xf_read_file(path, NULL);
-    ck_assert_msg(buf != NULL, "%s: %s", path, strerror(errno));
-
-    return buf;
-}
-
-
-/* Replace the only occurrence of from (the test fails otherwise). */
-static char *
-replace_once(char *text, const char *from, const char *to)
-{
-    char    *p, *out;
-    size_t   flen, tlen, len;
-
-    p = strstr(text, from);
-    ck_assert_msg(p != NULL, "the shipped config has no \"%s\"", from);
-    ck_assert_msg(strstr(p + 1, from) == NULL,
-                  "the shipped config has \"%s\" more than once", from);
-
-    flen = strlen(from);
-    tlen = strlen(to);
-    len = strlen(text);
-
-    out = malloc(len - flen + tlen + 1);
-    ck_assert_ptr_nonnull(out);
-    memcpy(out, text, p - text);
-    memcpy(out + (p - text), to, tlen);
-    memcpy(out + (p - text) + tlen, p + flen, len - (p - text) - flen + 1);
-    free(text);
-
-    return out;
-}
-
-
-/*
- * docs/deploy/nginx.conf for this test's nginx: everything else as
- * shipped.  Returns xflow_spool_after of the shipped file in ms.
- */
-static int
-write_shipped_conf(xf_nginx_t *n, int metrics_port)
-{
-    int          after;
-    char         path[512], buf[512], *conf, *p;
-    FILE        *f;
-    const char  *module;
-
-    snprintf(path, sizeof(path), "%s/docs/deploy/nginx.conf",
-             xf_test_src_dir());
-    conf = read_file(path);
-
-    module = getenv("XFLOW_MODULE");
-    snprintf(buf, sizeof(buf), "load_module %s;", module ? module : "");
-    conf = replace_once(conf,
-                "load_module /usr/lib/nginx/modules/ngx_http_xflow_module.so;",
-                module ? buf : "");
-
-    conf = replace_once(conf, "worker_processes auto;",
-                        "worker_processes 1;\ndaemon off;\n"
-                        "master_process on;");
-
-    snprintf(buf, sizeof(buf), "error_log %s/error.log info;", n->dir);
-    conf = replace_once(conf, "error_log /dev/stderr notice;", buf);
-
-    snprintf(buf, sizeof(buf), "pid %s/nginx.pid;", n->dir);
-    conf = replace_once(conf, "pid /run/nginx.pid;", buf);
-
-    snprintf(buf, sizeof(buf), "access_log %s/access.log xflow;", n->dir);
-    conf = replace_once(conf, "access_log /dev/stdout xflow;", buf);
-
-    snprintf(buf, sizeof(buf), "http {\n    client_body_temp_path %s/body;",
-             n->dir);
-    conf = replace_once(conf, "http {", buf);
-
-    snprintf(buf, sizeof(buf), "xflow_kafka_brokers %s;", kafka->bootstraps);
-    conf = replace_once(conf, "xflow_kafka_brokers @KAFKA_BROKERS@;", buf);
-
-    snprintf(buf, sizeof(buf), "listen 127.0.0.1:%d;", n->port);
-    conf = replace_once(conf, "listen 8080;", buf);
-
-    snprintf(buf, sizeof(buf), "listen 127.0.0.1:%d;", metrics_port);
-    conf = replace_once(conf, "listen 9145;", buf);
-
-    snprintf(buf, sizeof(buf), "%s/spool ", n->dir);
-    conf = replace_once(conf, "/var/spool/xflow ", buf);
-
-    /* the key the container makes at first start */
-    snprintf(buf, sizeof(buf), "%s/hash.key", n->dir);
-    xf_write_file(buf, "0123456789abcdef0123456789abcdef\n", 0400);
-    snprintf(buf, sizeof(buf), "xflow_hash_key %s/hash.key;", n->dir);
-    conf = replace_once(conf, "xflow_hash_key      /etc/xflow/hash.key;", buf);
-
-    /*
-     * What arrived is counted by each event's "uid", an identifier the
-     * standard treatment replaces by its reference: this test is about
-     * delivery (the suite shipped_privacy runs the treatment as shipped).
-     */
-    conf = replace_once(conf, "xflow_privacy       standard;",
-                        "xflow_privacy       off;");
-
-    /* the deadline the shipped file states */
-    p = strstr(conf, "xflow_spool_after ");
-    ck_assert_msg(p != NULL, "the shipped config states no xflow_spool_after");
-    ck_assert_int_eq(sscanf(p, "xflow_spool_after %ds;", &after), 1);
-
-    f = fopen(n->conf, "w");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(fputs(conf, f) >= 0, 1);
-    ck_assert_int_eq(fclose(f), 0);
-    free(conf);
-
-    return after * 1000;
-}
-
-
 static void
 outage_setup(void)
 {
@@ -383,7 +263,7 @@ START_TEST(test_shipped_config_outage)
 
     nginx = xf_nginx_new("", kafka->bootstraps, 1);
     mport = xf_test_free_port();
-    after = write_shipped_conf(nginx, mport);
+    after = xf_nginx_shipped_conf(nginx, mport);
     xf_nginx_start(nginx);
 
     snprintf(url, sizeof(url), "%s/collect", nginx->url);
@@ -391,10 +271,10 @@ START_TEST(test_shipped_config_outage)
 
     snprintf(path, sizeof(path), "%s/tests/bench/payloads/event300.json",
              xf_test_src_dir());
-    single = read_file(path);
+    single = xf_must_read_file(path);
     snprintf(path, sizeof(path), "%s/tests/bench/payloads/batch50.json",
              xf_test_src_dir());
-    batch = read_file(path);
+    batch = xf_must_read_file(path);
 
     /* the payloads as documented: one 314-byte event, 50 events */
     ck_assert_uint_eq(strlen(single), 314);
@@ -532,7 +412,7 @@ conf_line(xf_nginx_t *n, const char *needle)
     int    line;
     char  *text, *p, *hit;
 
-    text = read_file(n->conf);
+    text = xf_must_read_file(n->conf);
     hit = strstr(text, needle);
     ck_assert_msg(hit != NULL, "\"%s\" not in the config", needle);
 
@@ -694,7 +574,7 @@ START_TEST(test_shipped_config_passes)
     xf_nginx_t  *n;
 
     n = xf_nginx_new("", kafka->bootstraps, 1);
-    (void) write_shipped_conf(n, xf_test_free_port());
+    (void) xf_nginx_shipped_conf(n, xf_test_free_port());
 
     rc = xf_nginx_test_config(n, &out);
     ck_assert_msg(rc == 0, "%s", out);

@@ -30,7 +30,6 @@
  */
 
 #include <check.h>
-#include <errno.h>
 #include <jansson.h>
 #include <glob.h>
 #include <stdio.h>
@@ -231,33 +230,6 @@ sp_make_cookie(void)
 
 /* --------------------------------------------------------- the config */
 
-/* Replace the only occurrence of from (the test fails otherwise). */
-static char *
-sp_replace(char *text, const char *from, const char *to)
-{
-    char    *p, *out;
-    size_t   flen, tlen, len;
-
-    p = strstr(text, from);
-    ck_assert_msg(p != NULL, "the shipped config has no \"%s\"", from);
-    ck_assert_msg(strstr(p + 1, from) == NULL,
-                  "the shipped config has \"%s\" more than once", from);
-
-    flen = strlen(from);
-    tlen = strlen(to);
-    len = strlen(text);
-
-    out = malloc(len - flen + tlen + 1);
-    ck_assert_ptr_nonnull(out);
-    memcpy(out, text, p - text);
-    memcpy(out + (p - text), to, tlen);
-    memcpy(out + (p - text) + tlen, p + flen, len - (p - text) - flen + 1);
-    free(text);
-
-    return out;
-}
-
-
 /*
  * docs/deploy/nginx.conf for this test's nginx: paths, ports, brokers,
  * and the proxy whose X-Forwarded-For it trusts (this test, on loopback,
@@ -268,65 +240,60 @@ static void
 sp_start(void)
 {
     char         path[256], buf[512], *conf;
-    FILE        *f;
     const char  *module;
 
     nginx = xf_nginx_new("", kafka->bootstraps, 1);
 
     snprintf(path, sizeof(path), "%s/docs/deploy/nginx.conf",
              xf_test_src_dir());
-    conf = xf_read_file(path, NULL);
-    ck_assert_msg(conf != NULL, "%s: %s", path, strerror(errno));
+    conf = xf_must_read_file(path);
 
     module = getenv("XFLOW_MODULE");
     snprintf(buf, sizeof(buf), "load_module %s;", module ? module : "");
-    conf = sp_replace(conf,
+    conf = xf_replace_once(conf,
                 "load_module /usr/lib/nginx/modules/ngx_http_xflow_module.so;",
                 module ? buf : "");
 
-    conf = sp_replace(conf, "worker_processes auto;",
+    conf = xf_replace_once(conf, "worker_processes auto;",
                       "worker_processes 1;\ndaemon off;\n"
                       "master_process on;");
 
     snprintf(buf, sizeof(buf), "error_log %s notice;", nginx->log);
-    conf = sp_replace(conf, "error_log /dev/stderr notice;", buf);
+    conf = xf_replace_once(conf, "error_log /dev/stderr notice;", buf);
 
     snprintf(buf, sizeof(buf), "pid %s/nginx.pid;", nginx->dir);
-    conf = sp_replace(conf, "pid /run/nginx.pid;", buf);
+    conf = xf_replace_once(conf, "pid /run/nginx.pid;", buf);
 
     snprintf(buf, sizeof(buf), "access_log %s/access.log xflow;",
              nginx->dir);
-    conf = sp_replace(conf, "access_log /dev/stdout xflow;", buf);
+    conf = xf_replace_once(conf, "access_log /dev/stdout xflow;", buf);
 
     snprintf(buf, sizeof(buf), "http {\n    client_body_temp_path %s/body;",
              nginx->dir);
-    conf = sp_replace(conf, "http {", buf);
+    conf = xf_replace_once(conf, "http {", buf);
 
     snprintf(buf, sizeof(buf), "xflow_kafka_brokers %s;", kafka->bootstraps);
-    conf = sp_replace(conf, "xflow_kafka_brokers @KAFKA_BROKERS@;", buf);
+    conf = xf_replace_once(conf, "xflow_kafka_brokers @KAFKA_BROKERS@;", buf);
 
     snprintf(buf, sizeof(buf), "listen 127.0.0.1:%d;", nginx->port);
-    conf = sp_replace(conf, "listen 8080;", buf);
+    conf = xf_replace_once(conf, "listen 8080;", buf);
 
     snprintf(buf, sizeof(buf), "listen 127.0.0.1:%d;", xf_test_free_port());
-    conf = sp_replace(conf, "listen 9145;", buf);
+    conf = xf_replace_once(conf, "listen 9145;", buf);
 
     snprintf(buf, sizeof(buf), "%s/spool ", nginx->dir);
-    conf = sp_replace(conf, "/var/spool/xflow ", buf);
+    conf = xf_replace_once(conf, "/var/spool/xflow ", buf);
 
     snprintf(path, sizeof(path), "%s/hash.key", nginx->dir);
     xf_write_file(path, "3f9a0c7e1b2d4c6f8a0b1c2d3e4f5a6b"
                   "7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f\n", 0400);
     snprintf(buf, sizeof(buf), "xflow_hash_key      %s;", path);
-    conf = sp_replace(conf, "xflow_hash_key      /etc/xflow/hash.key;", buf);
+    conf = xf_replace_once(conf, "xflow_hash_key      /etc/xflow/hash.key;", buf);
 
-    conf = sp_replace(conf, "set_real_ip_from 172.30.0.0/24;",
+    conf = xf_replace_once(conf, "set_real_ip_from 172.30.0.0/24;",
                       "set_real_ip_from 127.0.0.1;");
 
-    f = fopen(nginx->conf, "w");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(fputs(conf, f) >= 0, 1);
-    ck_assert_int_eq(fclose(f), 0);
+    xf_nginx_conf_text(nginx, conf);
     free(conf);
 
     xf_nginx_start(nginx);

@@ -216,6 +216,27 @@ char *xf_nginx_read_log(xf_nginx_t *n);
 /* Quit nginx if it runs, remove the directory unless XF_TEST_KEEP=1. */
 void xf_nginx_free(xf_nginx_t *n);
 
+/*
+ * docs/deploy/nginx.conf for n (xf_test_shipped.c): the shipped file
+ * with only ports (n's, and metrics_port for its metrics server), paths,
+ * the brokers of the test's cluster, one worker in the foreground and
+ * info-level logs in n's directory changed.  The text, caller frees.
+ */
+char *xf_shipped_conf_text(xf_nginx_t *n, int metrics_port);
+
+/* Write it as n's nginx.conf: xflow_spool_after of the file, in ms. */
+int xf_nginx_shipped_conf(xf_nginx_t *n, int metrics_port);
+
+/* Write text as n's nginx.conf. */
+void xf_nginx_conf_text(xf_nginx_t *n, const char *text);
+
+/* Replace the only occurrence of from in text (freed; the test fails
+ * otherwise): the new text. */
+char *xf_replace_once(char *text, const char *from, const char *to);
+
+/* A file that must exist, NUL-terminated; caller frees. */
+char *xf_must_read_file(const char *path);
+
 
 /* -------------------------------------------------------------- HTTP */
 

@@ -175,6 +175,8 @@ START_TEST(test_counter_sum)
                    xf_metrics_code_index(413), 7);
     xf_metrics_add(t.m, t.mem, 1, XF_M_KAFKA_MESSAGES, 1,
                    XF_METRICS_KAFKA_FAILED, 4);
+    xf_metrics_add(t.m, t.mem, 2, XF_M_KAFKA_MESSAGES, 0,
+                   XF_METRICS_KAFKA_SPOOLED, 3);
     xf_metrics_add(t.m, t.mem, 0, XF_M_RECEIVED_BYTES, 0, 0, 1000);
     xf_metrics_add(t.m, t.mem, 2, XF_M_RECEIVED_BYTES, 0, 0, 24);
     xf_metrics_add(t.m, t.mem, 1, XF_M_EVENTS_REJECTED,
@@ -196,6 +198,9 @@ START_TEST(test_counter_sum)
     ck_assert_sample(s,
         "xflow_kafka_messages_total{topic=\"events\",result=\"delivered\"}",
         "0");
+    ck_assert_sample(s,
+        "xflow_kafka_messages_total{topic=\"events\",result=\"spooled\"}",
+        "3");
     ck_assert_sample(s, "xflow_received_bytes_total", "1024");
     ck_assert_sample(s,
         "xflow_events_rejected_total{reason=\"not_object\"}", "5");
@@ -381,7 +386,7 @@ START_TEST(test_ignored)
 
     /* out of range labels and slots, the wrong family type */
     xf_metrics_add(t.m, t.mem, 0, XF_M_KAFKA_MESSAGES, 2, 0, 1);
-    xf_metrics_add(t.m, t.mem, 0, XF_M_KAFKA_MESSAGES, 0, 2, 1);
+    xf_metrics_add(t.m, t.mem, 0, XF_M_KAFKA_MESSAGES, 0, 3, 1);
     xf_metrics_add(t.m, t.mem, 2, XF_M_RECEIVED_BYTES, 0, 0, 1);
     xf_metrics_add(t.m, t.mem, 0, XF_M_RECEIVED_BYTES, 1, 0, 1);
     xf_metrics_add(t.m, t.mem, 0, XF_M_SPOOL_BYTES, 0, 0, 1);
@@ -682,18 +687,18 @@ END_TEST
 
 START_TEST(test_stats_apply)
 {
-    char              *s;
-    uint64_t           last0, last1;
-    test_reg_t         t;
-    xf_kafka_stats_t   st;
+    char                   *s;
+    test_reg_t              t;
+    xf_kafka_stats_t        st;
+    xf_kafka_stats_last_t   last0, last1;
 
     reg_open(&t, NULL, NULL, 2);
 
     ck_assert_int_eq(xf_metrics_kafka_stats_parse((const u_char *) stats_json,
                          sizeof(stats_json) - 1, &st), XF_OK);
 
-    last0 = 0;
-    last1 = 0;
+    memset(&last0, 0, sizeof(last0));
+    memset(&last1, 0, sizeof(last1));
 
     xf_metrics_kafka_stats_apply(t.m, t.mem, 0, &st, &last0);
     xf_metrics_kafka_stats_apply(t.m, t.mem, 1, &st, &last1);
@@ -702,6 +707,10 @@ START_TEST(test_stats_apply)
     ck_assert_sample(s, "xflow_kafka_inflight_messages", "45420");
     ck_assert_sample(s, "xflow_kafka_queue_bytes", "1408020");
     ck_assert_sample(s, "xflow_kafka_retries_total", "32");
+    /* bytes on the wire: txbytes of every broker, from both workers */
+    ck_assert_uint_eq(st.txbytes, 84283332);
+    ck_assert_uint_eq(last0.txbytes, 84283332);
+    ck_assert_sample(s, "xflow_kafka_tx_bytes_total", "168566664");
     ck_assert_sample(s, "xflow_kafka_broker_up{broker=\"kafka-1:9092/1\"}",
                      "1");
     ck_assert_sample(s, "xflow_kafka_broker_up{broker=\"kafka-2:9092/2\"}",
@@ -717,7 +726,7 @@ START_TEST(test_stats_apply)
     /* the same producer later: only the growth counts */
     st.txretries += 4;
     xf_metrics_kafka_stats_apply(t.m, t.mem, 0, &st, &last0);
-    ck_assert_uint_eq(last0, 20);
+    ck_assert_uint_eq(last0.txretries, 20);
 
     /* a new producer in worker 1 (it restarted): counts from 0 again */
     st.txretries = 2;
@@ -941,9 +950,9 @@ END_TEST
 static void
 fill(test_reg_t *t)
 {
-    size_t            f, k;
-    uint64_t          last;
-    xf_kafka_stats_t  st;
+    size_t                  f, k;
+    xf_kafka_stats_t        st;
+    xf_kafka_stats_last_t   last;
 
     for (f = 0; f < XF_FMT_MAX; f++) {
         xf_metrics_add(t->m, t->mem, f % 2, XF_M_HTTP_REQUESTS, f,
@@ -978,7 +987,7 @@ fill(test_reg_t *t)
 
     ck_assert_int_eq(xf_metrics_kafka_stats_parse((const u_char *) stats_json,
                          sizeof(stats_json) - 1, &st), XF_OK);
-    last = 0;
+    memset(&last, 0, sizeof(last));
     xf_metrics_kafka_stats_apply(t->m, t->mem, 0, &st, &last);
 
     /* a broker name that needs escaping */
