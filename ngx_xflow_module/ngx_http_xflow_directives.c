@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_directives.c - the collection module's directive
  * handlers (ngx_http_xflow_directives.h): each parses its arguments into

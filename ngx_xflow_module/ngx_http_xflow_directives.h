@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_directives.h - the collection module's directive
  * handlers, for its directive table (ngx_http_xflow_module.c).  Each has

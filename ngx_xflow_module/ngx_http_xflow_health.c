@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_health.c - xflow_health: the check Traefik (or a
  * Kubernetes readiness probe) calls to take a node out and put it back.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_ingest.c - from a decoded request to its planned
  * messages, handed to the batch (ngx_http_xflow_ingest.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_kafka.h - the per-worker Kafka producer: librdkafka
  * behind the worker's event loop, and nothing else.  It knows no batch,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_limit_module.h - the rate limits (xflow_limit_zone,
  * xflow_limit, xflow_limit_report) and the bound on decoded bytes in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_limit_report.c - the xflow_limit_report location: what
  * the rate limits decided, per zone, for SRE to tune the limits and to

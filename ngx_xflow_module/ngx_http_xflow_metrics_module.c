@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_metrics_module.c - xflow's counters in shared memory and
  * the "xflow_metrics" location handler that renders them for Prometheus.
@@ -744,7 +745,10 @@ ngx_http_xflow_metrics_handler(ngx_http_request_t *r)
 }
 
 
-/* xflow_build_info{version,librdkafka} 1: what runs, after an upgrade. */
+/*
+ * xflow_build_info{version,commit,librdkafka} 1: what runs, after an
+ * upgrade.
+ */
 static ngx_int_t
 ngx_http_xflow_metrics_build_info(ngx_http_request_t *r,
     xf_metrics_buf_t *text)
@@ -752,7 +756,7 @@ ngx_http_xflow_metrics_build_info(ngx_http_request_t *r,
     u_char  *p, *last;
     size_t   size;
 
-    size = text->len + 256;
+    size = text->len + 512;
 
     p = ngx_pnalloc(r->pool, size);
     if (p == NULL) {
@@ -764,8 +768,10 @@ ngx_http_xflow_metrics_build_info(ngx_http_request_t *r,
                         "# HELP xflow_build_info The xflow module and the "
                         "librdkafka it runs with.\n"
                         "# TYPE xflow_build_info gauge\n"
-                        "xflow_build_info{version=\"%s\",librdkafka=\"%s\"}"
-                        " 1\n", NGX_HTTP_XFLOW_VERSION, rd_kafka_version_str());
+                        "xflow_build_info{version=\"%s\",commit=\"%s\","
+                        "librdkafka=\"%s\"} 1\n",
+                        NGX_HTTP_XFLOW_VERSION, NGX_HTTP_XFLOW_COMMIT,
+                        rd_kafka_version_str());
 
     text->p = p;
     text->len = last - p;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_metrics_module.h - counters for the rest of xflow, and
  * the "xflow_metrics" Prometheus endpoint.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_module.c - the collection module: its directive table,
  * configuration (create, merge, the checks at the end of http{}) and

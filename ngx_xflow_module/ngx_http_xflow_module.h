@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_module.h - the types the xflow nginx glue shares: the
  * collection module's configuration and per-request state.  Each part
@@ -39,8 +40,15 @@
 #include "ngx_http_xflow_batch.h"
 
 
-/* The release: debian/changelog's version, xflow_build_info{version}. */
-#define NGX_HTTP_XFLOW_VERSION     "0.1.0"
+/*
+ * The release and the commit it was built from (version.sh, through
+ * config): the workers' start line, xflow_build_info{version,commit}.
+ */
+extern const char  ngx_http_xflow_version[];
+extern const char  ngx_http_xflow_commit[];
+
+#define NGX_HTTP_XFLOW_VERSION     ngx_http_xflow_version
+#define NGX_HTTP_XFLOW_COMMIT      ngx_http_xflow_commit
 
 #define NGX_HTTP_XFLOW_ACK_KAFKA   0
 #define NGX_HTTP_XFLOW_ACK_LOCAL   1

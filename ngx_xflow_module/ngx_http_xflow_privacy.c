@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_privacy.c - privacy per request and per event: the
  * members every envelope of a request shares (kid, cookies, ua, geo), the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_privacy_module.c - the privacy directives and their
  * configuration: the hash key, the cookies to reference, the User-Agent

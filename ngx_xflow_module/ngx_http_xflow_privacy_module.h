@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_privacy_module.h - keyed references instead of cookies,
  * User-Agents and chosen fields; GeoIP; what the envelope says of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_format.c - the adapter table and what goes through it: format
  * names, automatic detection, xf_format_parse() and the per-format facts

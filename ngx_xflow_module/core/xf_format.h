@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_format.h - SDK upload formats: from one HTTP request (method, path,
  * query, a few headers and the body after Content-Encoding decoding) to a

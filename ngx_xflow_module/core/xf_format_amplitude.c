@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_format_amplitude.c - Amplitude (@amplitude/analytics-browser, the
  * mobile SDKs, HTTP API v2 and the Batch Event Upload API).

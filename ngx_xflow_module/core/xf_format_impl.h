@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_format_impl.h - the inside of the format layer: the adapter table's
  * entry type and the xf_fmt_* toolkit the adapters share.  Only

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_format_json.c - plain JSON: what any sender that speaks no SDK's
  * protocol posts (curl, server code, a log shipper).

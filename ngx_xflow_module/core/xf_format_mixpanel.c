@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_format_mixpanel.c - Mixpanel (mixpanel-browser, the mobile SDKs and
  * the ingestion API).

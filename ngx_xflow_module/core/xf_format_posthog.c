@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_format_posthog.c - PostHog (posthog-js and the capture API).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_format_segment.c - Segment (analytics.js / analytics-next, server
  * libraries, HTTP API) and RudderStack, which speaks the same API.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_format_sensors.c - Sensors Data (JS, Android, iOS SDKs).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_format_snowplow.c - Snowplow trackers (browser tracker v4 and the
  * tracker protocol in general).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_geo.c - libmaxminddb: open and check the databases, look up an
  * address, render the "geo" member.

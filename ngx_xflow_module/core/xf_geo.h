@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_geo.h - GeoIP enrichment from MaxMind DB files (libmaxminddb).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_hashref.c - HMAC-SHA-256 references with precomputed pads.
  *

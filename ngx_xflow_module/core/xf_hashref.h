@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_hashref.h - keyed hashed references: what the gateway sends instead
  * of a cookie value, a User-Agent, a stripped field or a client address.

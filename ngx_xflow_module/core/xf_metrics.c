@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_metrics.c - the metric families (names, help, types, labels,
  * histogram buckets) and the values of their labels.  The registry and

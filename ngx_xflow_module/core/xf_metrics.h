@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_metrics.h - the xflow metric registry and its Prometheus renderer.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_metrics_impl.h - private to the metrics files: the registry, the
  * layout of the shared memory (header, broker names, cells) and the

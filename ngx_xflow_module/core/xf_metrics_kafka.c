@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_metrics_kafka.c - reading librdkafka's statistics JSON (the
  * producer's queue, per-broker state, RTT and retries) and applying it

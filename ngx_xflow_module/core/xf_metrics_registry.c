@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_metrics_registry.c - the registry (label values, the layout of the
  * shared cells and its hash, migration across reloads) and the hot path

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_metrics_render.c - the Prometheus text exposition (format 0.0.4) of
  * the shared cells: every family combined over the workers' slots.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_strip.c - field stripping as a list of edits applied while walking.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_strip.h - remove fields from an event, or replace them by their
  * keyed reference, leaving every other byte of the event as it was.

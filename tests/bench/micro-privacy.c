@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * micro-privacy.c - nanoseconds per reference, per strip of a 300-byte
  * event, per cookie member and per seen-table lookup.  Not a test: run

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-health.c - xflow_health follows the brokers: 200 while they are
  * reachable, 503 with a JSON reason once none has been for longer than

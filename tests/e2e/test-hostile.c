@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-hostile.c - hostile and broken uploads against a real nginx with
  * the module: compression bombs, corrupt and truncated streams, bad

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-limit.c - rate limits shared by all workers: admissions within 2%
  * of rate x time + burst under a hammer from several processes, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-metrics.c - /metrics before and after a known mix of traffic
  * (valid, invalid, dead-lettered, rate-limited, during a Kafka outage):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-outage.c - the shipped configuration (docs/deploy/nginx.conf, read
  * from the repository and changed only where a test must: ports, paths,

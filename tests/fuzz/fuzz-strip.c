@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz-strip.c - field stripping on arbitrary events and rule sets.
  *

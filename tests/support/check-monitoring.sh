@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Check docs/monitoring: the alert rules load (promtool check rules) and
 # behave (promtool test rules on synthetic series), the Grafana dashboard
 # is valid JSON whose queries parse as PromQL, and every xflow_* metric the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Install the Debian packages xflow needs to build, run and test.
 # --if-missing: do nothing when everything is already installed.
 set -euo pipefail

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * devbroker.c - a Kafka broker for development: librdkafka's mock
  * cluster in a process of its own.

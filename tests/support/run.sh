@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # make run: a dev Kafka broker and nginx with the xflow module, in the
 # foreground, configured as a small production gateway: acknowledgement
 # after Kafka, a disk spool, a per-address rate limit in dry run, dead

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_test.h - helpers for the end-to-end suites: an in-process Kafka
  * mock cluster and a consumer, an nginx master started from a config

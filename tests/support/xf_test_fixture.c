@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_test_fixture.c - the fixture every e2e suite shares: a mock Kafka
  * cluster with the suite's topics, at most one nginx per test, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_test_shipped.c - docs/deploy/nginx.conf, the configuration users
  * are told to run, for a test's nginx: read from the repository and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-geo.c - GeoIP with the MaxMind-DB test databases
  * (tests/fixtures/geoip): known lookups, local

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-hashref.c - keyed hashed references: the HMAC underneath (RFC 4231
  * vectors), the reference format, tags, keys and key ids.

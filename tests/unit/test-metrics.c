@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-metrics.c - the metric registry: layout, counters summed over
  * worker slots, gauges of current workers, histograms, label escaping,

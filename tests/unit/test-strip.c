@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-strip.c - field stripping: exact output bytes for drops (first,
  * middle, last, only, runs), hashes of every JSON type, nested and
