@@ -236,8 +236,28 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
 
     pv->extra.len = p - pv->extra.data;
 
-    if (ctx->nbody) {
-        pv->nbody = ctx->nbody;
+    /*
+     * The User-Agents the events carried: marked seen only now that the
+     * request's messages are about to be handed over, as the header's
+     * is, so that one refused before that is published by a later one.
+     */
+    n = 0;
+
+    for (i = 0; i < ctx->nbody; i++) {
+        if (xf_seen_check_and_set(pmcf->ua_seen,
+                                  xf_hashref_u64(ctx->body_ref[i].data),
+                                  (uint64_t) ngx_time(),
+                                  (uint32_t) pmcf->ua_ttl)
+            == XF_SEEN_FIRST)
+        {
+            ctx->body_ref[n] = ctx->body_ref[i];
+            ctx->body_value[n] = ctx->body_value[i];
+            n++;
+        }
+    }
+
+    if (n) {
+        pv->nbody = n;
         pv->body_ref = ctx->body_ref;
         pv->body_value = ctx->body_value;
         pv->ua_topic = pmcf->ua_topic_index;
@@ -741,8 +761,9 @@ ngx_http_xflow_privacy_key(ngx_http_request_t *r, const u_char *p,
 /*
  * A User-Agent a ua rule replaced in an event: the dictionary must be
  * able to resolve its reference too (an app SDK's, a server library's
- * copy of the browser's).  Published with the request's envelope members
- * when this worker is the first to see it within the TTL; past
+ * copy of the browser's).  Kept for ngx_http_xflow_privacy_request(),
+ * which publishes it with the request's envelope members when this
+ * worker is the first to see it within the TTL; past
  * NGX_HTTP_XFLOW_BODY_UA_MAX per request, a later request publishes it.
  */
 static void
@@ -753,10 +774,8 @@ ngx_http_xflow_privacy_body_ua(void *data, const u_char *text, size_t len,
     ngx_uint_t                           i;
     ngx_http_request_t                  *r;
     ngx_http_xflow_privacy_ctx_t        *ctx;
-    ngx_http_xflow_privacy_main_conf_t  *pmcf;
 
     r = data;
-    pmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_privacy_module);
 
     ctx = ngx_http_xflow_privacy_ctx(r);
     if (ctx == NULL || ctx->nbody == NGX_HTTP_XFLOW_BODY_UA_MAX) {
@@ -769,18 +788,9 @@ ngx_http_xflow_privacy_body_ua(void *data, const u_char *text, size_t len,
         }
     }
 
-    /* memory first: a User-Agent marked seen must be published */
-
     v = ngx_pnalloc(r->pool, XF_HASHREF_LEN + sizeof("{\"ua\":\"\"}")
                              + xf_json_escape_bound(len));
     if (v == NULL) {
-        return;
-    }
-
-    if (xf_seen_check_and_set(pmcf->ua_seen, xf_hashref_u64(ref),
-                              (uint64_t) ngx_time(), (uint32_t) pmcf->ua_ttl)
-        != XF_SEEN_FIRST)
-    {
         return;
     }
 
