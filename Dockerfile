@@ -41,4 +41,13 @@ COPY docs/examples/nginx.conf /etc/xflow/nginx.conf.in
 ENV KAFKA_BROKERS=kafka:9092
 EXPOSE 8080
 STOPSIGNAL SIGQUIT
-CMD ["/bin/sh", "-c", "sed \"s|@KAFKA_BROKERS@|$KAFKA_BROKERS|\" /etc/xflow/nginx.conf.in > /etc/nginx/nginx.conf && exec nginx -g 'daemon off;'"]
+# The hash key is made at first start, never in the image: 32 random bytes
+# as 64 hex characters, readable by root only (the master reads it).
+CMD ["/bin/sh", "-c", "mkdir -p /etc/xflow \
+ && { [ -s /etc/xflow/hash.key ] || (umask 077 \
+      && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n' \
+         > /etc/xflow/hash.key); } \
+ && chmod 0400 /etc/xflow/hash.key \
+ && sed \"s|@KAFKA_BROKERS@|$KAFKA_BROKERS|\" /etc/xflow/nginx.conf.in \
+         > /etc/nginx/nginx.conf \
+ && exec nginx -g 'daemon off;'"]

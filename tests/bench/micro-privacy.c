@@ -101,6 +101,8 @@ main(void)
     conf.rules = rules;
     conf.n = 3;
     conf.h = h;
+    conf.anon = NULL;
+    conf.ua = NULL;
 
     t = now_ns();
     for (i = 0; i < n; i++) {

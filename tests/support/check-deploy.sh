@@ -242,13 +242,17 @@ nginx_t() {
 }
 
 # The container configurations: the compose stack's and the image's own,
-# as the image's start command makes them (a broker for @KAFKA_BROKERS@).
+# as the image's start command makes them (a broker for @KAFKA_BROKERS@,
+# the hash key it writes at first start).
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$tmp/hash.key"
+chmod 0400 "$tmp/hash.key"
 for f in "$deploy/nginx.conf" docs/examples/nginx.conf; do
     c=$tmp/$(echo "$f" | tr / _)
     cp "$f" "$c"
     leave_out "$c"
     sed -i -e "s|^load_module .*|load_module $module;|" \
            -e "s|@KAFKA_BROKERS@|127.0.0.1:9092|" \
+           -e "s|/etc/xflow/hash.key;|$tmp/hash.key;|" \
            -e "s|^pid .*|pid $tmp/nginx.pid;|" "$c"
     nginx_t "$f (container)" "$c"
 done
