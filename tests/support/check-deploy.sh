@@ -280,6 +280,7 @@ wst=$(sed -nE 's/^#\s+worker_shutdown_timeout\s+([0-9]+)s;.*/\1/p' \
 for c in "$etc/nginx.conf" "$etc/conf.d/xflow.conf"; do
     sed -i -e "s|/etc/nginx/|$etc/|g" \
            -e "s|/var/log/nginx/|$tmp/host/log/|g" \
+           -e "s|/etc/xflow/hash.key;|$tmp/hash.key;|" \
            -e "s|/var/spool/xflow|$tmp/host/spool|g" "$c"
 done
 sed -i -e "s|^pid .*|pid $tmp/host/nginx.pid;|" \

@@ -120,6 +120,11 @@ else
 fi
 
 [ -f "$so" ] && ok "module at $so" || fail "no $so"
+key=/etc/xflow/hash.key
+[ "$(stat -c '%a %U' "$key" 2>/dev/null)" = "400 root" ] \
+    && grep -qxE '[0-9a-f]{64}' "$key" \
+    && ok "the hash key made at install: $key, 0400 root, 32 bytes" \
+    || fail "no hash key at $key (or not 0400 root, 64 hex digits)"
 [ -f "$snippet" ] \
     && ok "snippet at $snippet: $(grep '^load_module' "$snippet")" \
     || fail "no $snippet"
@@ -339,7 +344,8 @@ grep -E '\[(alert|emerg|crit)\]' "$tmp/error.log" \
 if apt-get purge -y -qq "$pkg" > "$tmp/purge.log" 2>&1; then
     installed=0
     [ ! -e "$so" ] && [ ! -e "$snippet" ] && [ ! -L "$enabled" ] \
-        && ok "apt-get purge: module, snippet and link removed" \
+        && [ ! -e /etc/xflow/hash.key ] \
+        && ok "apt-get purge: module, snippet, link and hash key removed" \
         || fail "apt-get purge left files behind"
 else
     cat "$tmp/purge.log"
