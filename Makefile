@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # xflow: build the nginx module, run it with a dev broker, test, bench, fuzz.
 #
 #   make            build/ngx_xflow_module.so for the installed nginx
@@ -55,6 +56,7 @@ export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 export CK_DEFAULT_TIMEOUT ?= 60
 
 .PHONY: all module deps run test unit unit-plain unit-asan e2e e2e-asan \
+        dashboard-shots \
         fuzz fuzz-replay bench clean asan-nginx monitoring-check callgraph \
         lint lint-selftest unit-clang module-clang
 
@@ -84,6 +86,15 @@ SRCLIST := $(B)/.module-sources
 $(shell mkdir -p $(B); echo '$(MODULE_SRCS)' | cmp -s - $(SRCLIST) \
         || echo '$(MODULE_SRCS)' > $(SRCLIST))
 
+# The version and commit the module says (version.sh: git describe).  The
+# stamp is rewritten only when they change; config wrote them into nginx's
+# build directory as a file of their own, which the module's recipe
+# refreshes, so a new commit compiles that file again, not the module.
+XFLOW_VERSION := $(shell ./version.sh)
+VERSION_STAMP := $(B)/.version
+$(shell echo '$(XFLOW_VERSION)' | cmp -s - $(VERSION_STAMP) \
+        || echo '$(XFLOW_VERSION)' > $(VERSION_STAMP))
+
 $(B)/nginx/objs/Makefile: config $(SRCLIST) $(B)/.deps-ok
 	rm -rf $(B)/nginx && mkdir -p $(B) && cp -r $(NGINX_SRC) $(B)/nginx
 	cd $(B)/nginx && ./configure --with-compat \
@@ -92,7 +103,8 @@ $(B)/nginx/objs/Makefile: config $(SRCLIST) $(B)/.deps-ok
 	    || { tail -30 configure.log; exit 1; }
 
 $(MODULE): $(B)/nginx/objs/Makefile $(GLUE_FILES) $(CORE_SRCS) $(CORE_HDRS) \
-           $(RL_SRCS) $(RL_HDRS)
+           $(RL_SRCS) $(RL_HDRS) $(VERSION_STAMP)
+	./version.sh --c $(B)/nginx/objs/ngx_http_xflow_version.c
 	$(MAKE) -C $(B)/nginx -f objs/Makefile modules
 	@# a running nginx has the old file mapped: replace, never overwrite
 	cp $(B)/nginx/objs/ngx_http_xflow_module.so $@.tmp && mv -f $@.tmp $@
@@ -140,7 +152,8 @@ $(B)/asan-nginx/objs/Makefile: config $(SRCLIST) $(B)/.deps-ok
 	    || { tail -30 configure.log; exit 1; }
 
 $(ASAN_NGINX): $(B)/asan-nginx/objs/Makefile $(GLUE_FILES) $(CORE_SRCS) \
-               $(CORE_HDRS) $(RL_SRCS) $(RL_HDRS)
+               $(CORE_HDRS) $(RL_SRCS) $(RL_HDRS) $(VERSION_STAMP)
+	./version.sh --c $(B)/asan-nginx/objs/ngx_http_xflow_version.c
 	$(MAKE) -C $(B)/asan-nginx -f objs/Makefile binary modules
 
 # ---------------------------------------------------------- unit tests
@@ -263,12 +276,14 @@ fuzz: $(addprefix $(B)/fuzz/,$(FUZZ_NAMES))
 
 # ------------------------------------------------------------- run/bench
 
-# xf_spool_record.c checks each record with xf_crc32c.c.
+# xf_spool_record.c checks each record with xf_crc32c.c.  The Debian
+# package ships it (debian/rules passes Debian's CPPFLAGS, CFLAGS and
+# LDFLAGS).
 $(B)/xflow-spool-dump: tests/support/xflow-spool-dump.c \
                        $(CORE_DIR)/xf_spool_record.c $(CORE_DIR)/xf_crc32c.c \
                        $(CORE_HDRS)
-	$(CC) $(CFLAGS_BASE) $< $(CORE_DIR)/xf_spool_record.c \
-	    $(CORE_DIR)/xf_crc32c.c -o $@
+	$(CC) $(CFLAGS_BASE) $(CPPFLAGS) $(CFLAGS) $< \
+	    $(CORE_DIR)/xf_spool_record.c $(CORE_DIR)/xf_crc32c.c -o $@ $(LDFLAGS)
 
 $(B)/xflow-devbroker: tests/support/devbroker.c | $(B)/.deps-ok
 	$(CC) $(CFLAGS_BASE) $< -o $@ -lrdkafka
@@ -284,6 +299,16 @@ run: $(MODULE) $(B)/xflow-devbroker
 # promtool on the alert rules and their tests, the dashboard's queries
 monitoring-check: $(B)/.deps-ok
 	tests/support/check-monitoring.sh
+
+# docs/monitoring/*.png: the dashboard drawn from a real scrape of three
+# scenes (normal, outage, throttling) and the /limits page, in Chromium
+dashboard-shots: $(MODULE) $(B)/xflow-load $(B)/xflow-devbroker
+	@command -v chromium > /dev/null || { apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends chromium > /dev/null; }
+	XFLOW_MODULE=$(CURDIR)/$(MODULE) XFLOW_LOAD=$(CURDIR)/$(B)/xflow-load \
+	    DEVBROKER=$(CURDIR)/$(B)/xflow-devbroker \
+	    tests/support/dashboard-shots.sh
 
 # the module's file-level call graph, glue and core: calls go down only,
 # and core never up into the glue (docs/architecture.md)

@@ -1,24 +1,33 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Packaging and deployment: make deb, make test-deb, make check-deploy
 # (included from the Makefile).
 #
 #   make deb        build/deb/libnginx-mod-http-xflow_<version>_<arch>.deb,
 #                   built by dpkg-buildpackage from a copy of the working
-#                   tree (debian/ at the top, Debian's nginx module way)
-#   make test-deb   lintian, apt-get install of the package, Debian's nginx
-#                   with the packaged snippet, events through the dev
-#                   broker into Kafka, then purge
-#   make check-deploy  docs/deploy/ (the compose stack) without Docker:
-#                   YAML/JSON, docker-compose config, promtool, nginx -t
+#                   tree (debian/ at the top, Debian's nginx module way);
+#                   <version> is version.sh's (git describe)
+#   make test-deb   lintian, apt-get install of the package, its version,
+#                   licence, tools, docs and examples, Debian's nginx with
+#                   the packaged snippet and with the host's conf.d file,
+#                   events through the dev broker into Kafka, then purge
+#   make check-deploy  docs/deploy/ (the compose stack, the Debian host
+#                   files) and the image without Docker: YAML/JSON,
+#                   docker-compose config, promtool, nginx -t, the image's
+#                   libraries, the licence lines, the version order
 
 DEB_OUT     := $(B)/deb
-DEB_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+# version.sh (git describe): each commit's package upgrades the one before
+DEB_VERSION := $(word 1,$(XFLOW_VERSION))
 DEB_ARCH    := $(shell dpkg --print-architecture 2>/dev/null)
 DEB_NAME    := libnginx-mod-http-xflow
 DEB_FILE    := $(DEB_OUT)/$(DEB_NAME)_$(DEB_VERSION)_$(DEB_ARCH).deb
 DEB_SRC     := $(DEB_OUT)/xflow-$(DEB_VERSION)
-DEB_INPUTS  := $(wildcard debian/* debian/source/*) config $(MODULE_SRCS)
-# what make deb needs besides the Build-Depends of debian/control
-DEB_TOOLS   := dpkg-dev debhelper lintian
+DEB_INPUTS  := $(wildcard debian/* debian/source/* docs/*.md docs/monitoring/* \
+                 docs/deploy/debian/*/* tests/support/xflow-spool-dump.*) \
+               config version.sh LICENSE README.md Makefile $(MODULE_SRCS)
+# what make deb needs besides the Build-Depends of debian/control (test-deb
+# installs lintian)
+DEB_TOOLS   := dpkg-dev debhelper
 
 .PHONY: deb test-deb check-deploy
 
@@ -37,10 +46,21 @@ $(DEB_FILE): $(DEB_INPUTS)
 	fi
 	rm -rf $(DEB_OUT) && mkdir -p $(DEB_SRC)
 	@# the working tree as make module sees it: tracked and new files,
-	@# not what .gitignore leaves out (build/, node_modules/)
-	git ls-files -z -co --exclude-standard | \
+	@# not what .gitignore leaves out (build/, node_modules/); without
+	@# git (a tarball), everything but build/
+	if [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$$(pwd -P)" ]; \
+	then \
+	    git ls-files -z -co --exclude-standard | \
 	    while IFS= read -r -d '' f; do [ -f "$$f" ] && printf '%s\0' "$$f"; done | \
-	    tar --null -T - -cf - | tar -xf - -C $(DEB_SRC)
+	    tar --null -T - -cf - | tar -xf - -C $(DEB_SRC); \
+	else \
+	    tar --exclude=./build --exclude=node_modules -cf - . \
+	        | tar -xf - -C $(DEB_SRC); \
+	fi
+	@# the copy has no git: it reads its version from .version, and its
+	@# changelog gets this build's entry (the package's version)
+	echo '$(XFLOW_VERSION)' > $(DEB_SRC)/.version
+	./version.sh --changelog $(DEB_SRC)/debian/changelog
 	@cd $(DEB_SRC) && if ! dpkg-checkbuilddeps 2>/dev/null; then \
 	    echo "deb: installing the Build-Depends of debian/control"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_batch.c - one request's messages from the planned
  * outbox to their last delivery report (ngx_http_xflow_batch.h).

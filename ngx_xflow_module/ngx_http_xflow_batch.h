@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_batch.h - delivery of one request's messages: the batch
  * owns them from the planned outbox to the last delivery report.

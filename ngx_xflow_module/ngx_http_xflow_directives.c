@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_directives.c - the collection module's directive
  * handlers (ngx_http_xflow_directives.h): each parses its arguments into
@@ -37,9 +38,82 @@ ngx_http_xflow_route_parse(ngx_conf_t *cf, ngx_str_t *args, ngx_uint_t n,
 }
 
 
+/*
+ * One broker of a bootstrap list: [PROTOCOL://]HOST[:PORT], HOST a name,
+ * an IPv4 address or an IPv6 one in brackets.  librdkafka takes any
+ * string and only fails to resolve or connect later, in every worker,
+ * while the spool fills: what cannot be an address is refused now.
+ * Returns NULL, or what is wrong.
+ */
+static const char *
+ngx_http_xflow_broker_check(u_char *p, u_char *end)
+{
+    u_char      *s, *host;
+    ngx_int_t    port;
+
+    for (s = p; s + 2 < end; s++) {
+        if (s[0] == ':' && s[1] == '/' && s[2] == '/') {
+            p = s + 3;
+            break;
+        }
+    }
+
+    host = p;
+
+    if (p < end && *p == '[') {
+        while (p < end && *p != ']') {
+            if (!(isxdigit(*p) || *p == ':' || *p == '.' || *p == '[')) {
+                return "a character an address cannot have";
+            }
+
+            p++;
+        }
+
+        if (p == end) {
+            return "no \"]\" after the IPv6 address";
+        }
+
+        p++;
+
+    } else {
+        while (p < end
+               && (isalnum(*p) || *p == '.' || *p == '-' || *p == '_'))
+        {
+            p++;
+        }
+    }
+
+    if (p == host) {
+        return "no host";
+    }
+
+    if (p == end) {
+        return NULL;
+    }
+
+    if (*p != ':') {
+        return "a character a host name cannot have";
+    }
+
+    p++;
+
+    port = ngx_atoi(p, end - p);
+
+    if (port == NGX_ERROR || port < 1 || port > 65535) {
+        return "a port that is not a number from 1 to 65535";
+    }
+
+    return NULL;
+}
+
+
 char *
 ngx_http_xflow_brokers_post(ngx_conf_t *cf, void *post, void *data)
 {
+    ngx_str_t *brokers = data;
+
+    u_char                      *p, *end, *comma;
+    const char                  *err;
     ngx_http_xflow_main_conf_t  *mcf;
 
     mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_xflow_module);
@@ -47,7 +121,97 @@ ngx_http_xflow_brokers_post(ngx_conf_t *cf, void *post, void *data)
     mcf->brokers_where.file = cf->conf_file->file.name.data;
     mcf->brokers_where.line = cf->conf_file->line;
 
+    /* a template's @KAFKA_BROKERS@ that nothing replaced */
+    if (ngx_strlchr(brokers->data, brokers->data + brokers->len, '@')) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" is a placeholder, not a broker list: "
+                           "replace it with HOST:PORT[,HOST:PORT...]",
+                           brokers);
+        return NGX_CONF_ERROR;
+    }
+
+    p = brokers->data;
+    end = p + brokers->len;
+
+    for ( ;; ) {
+        comma = ngx_strlchr(p, end, ',');
+        if (comma == NULL) {
+            comma = end;
+        }
+
+        /* librdkafka allows blanks around the commas */
+        while (p < comma && *p == ' ') {
+            p++;
+        }
+
+        err = ngx_http_xflow_broker_check(p, comma);
+
+        if (err != NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid broker \"%*s\" in \"%V\": %s, "
+                               "expected HOST:PORT[,HOST:PORT...]",
+                               (size_t) (comma - p), p, brokers, err);
+            return NGX_CONF_ERROR;
+        }
+
+        if (comma == end) {
+            break;
+        }
+
+        p = comma + 1;
+    }
+
     return NGX_CONF_OK;
+}
+
+
+char *
+ngx_http_xflow_spool_after_post(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_http_xflow_main_conf_t  *mcf;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_xflow_module);
+
+    mcf->spool_after_where.file = cf->conf_file->file.name.data;
+    mcf->spool_after_where.line = cf->conf_file->line;
+
+    return NGX_CONF_OK;
+}
+
+
+/* data is the location's ack_timeout: its conf is around it */
+char *
+ngx_http_xflow_ack_timeout_post(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_http_xflow_loc_conf_t  *lcf;
+
+    lcf = (ngx_http_xflow_loc_conf_t *)
+          ((u_char *) data - offsetof(ngx_http_xflow_loc_conf_t,
+                                      ack_timeout));
+
+    lcf->ack_timeout_where.file = cf->conf_file->file.name.data;
+    lcf->ack_timeout_where.line = cf->conf_file->line;
+
+    return NGX_CONF_OK;
+}
+
+
+/* xflow_ack kafka|local: the enum slot, and where it was written */
+char *
+ngx_http_xflow_ack_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_xflow_loc_conf_t *lcf = conf;
+
+    char  *rv;
+
+    rv = ngx_conf_set_enum_slot(cf, cmd, conf);
+
+    if (rv == NGX_CONF_OK) {
+        lcf->ack_where.file = cf->conf_file->file.name.data;
+        lcf->ack_where.line = cf->conf_file->line;
+    }
+
+    return rv;
 }
 
 
@@ -343,6 +507,8 @@ ngx_http_xflow_collect_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
     lcf->collect = 1;
     lcf->format = XF_FMT_AUTO;
+    lcf->collect_where.file = cf->conf_file->file.name.data;
+    lcf->collect_where.line = cf->conf_file->line;
 
     if (cf->args->nelts == 2) {
         value = cf->args->elts;
@@ -363,6 +529,10 @@ ngx_http_xflow_collect_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
     mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_xflow_module);
     mcf->enabled = 1;
+
+    if (mcf->collect_where.file == NULL) {
+        mcf->collect_where = lcf->collect_where;
+    }
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_xflow_collect_handler;
@@ -407,6 +577,89 @@ ngx_http_xflow_retry_status_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+/*
+ * An origin as a browser sends it in Origin: scheme://host[:port] and
+ * nothing else.  The comparison is exact, so a path, a trailing slash,
+ * a wildcard or a comma-joined list would never match any browser and
+ * every preflight would go without CORS headers.  Returns NULL, or what
+ * is wrong.
+ */
+static const char *
+ngx_http_xflow_origin_check(ngx_str_t *o)
+{
+    u_char      *p, *end, *host;
+    ngx_int_t    port;
+
+    p = o->data;
+    end = p + o->len;
+
+    if (ngx_strlchr(p, end, ',')) {
+        return "a comma: list origins as separate arguments";
+    }
+
+    if (ngx_strlchr(p, end, '*')) {
+        return "a wildcard: list each origin, or say \"any\" alone";
+    }
+
+    if (o->len > 7 && ngx_strncmp(p, "http://", 7) == 0) {
+        p += 7;
+
+    } else if (o->len > 8 && ngx_strncmp(p, "https://", 8) == 0) {
+        p += 8;
+
+    } else {
+        return "no http:// or https://";
+    }
+
+    host = p;
+
+    if (*p == '[') {
+        while (p < end && *p != ']') {
+            p++;
+        }
+
+        if (p == end) {
+            return "no \"]\" after the IPv6 address";
+        }
+
+        p++;
+
+    } else {
+        while (p < end && (isalnum(*p) || *p == '.' || *p == '-')) {
+            p++;
+        }
+    }
+
+    if (p == host) {
+        return "no host";
+    }
+
+    if (p < end && *p == ':') {
+        host = ++p;
+
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+
+        port = ngx_atoi(host, p - host);
+
+        if (port == NGX_ERROR || port < 1 || port > 65535) {
+            return "a port that is not a number from 1 to 65535";
+        }
+    }
+
+    if (p < end && *p == '/') {
+        return "a path or a trailing slash, which an Origin never has";
+    }
+
+    if (p < end) {
+        return "a character a host name cannot have";
+    }
+
+    return NULL;
+}
+
+
 char *
 ngx_http_xflow_cors_origins_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
@@ -415,12 +668,16 @@ ngx_http_xflow_cors_origins_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
     ngx_str_t   *value, *o;
     ngx_uint_t   i;
+    const char  *err;
 
     if (lcf->cors != NGX_CONF_UNSET) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
+
+    lcf->cors_where.file = cf->conf_file->file.name.data;
+    lcf->cors_where.line = cf->conf_file->line;
 
     if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
         lcf->cors = 0;
@@ -442,12 +699,13 @@ ngx_http_xflow_cors_origins_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     for (i = 1; i < cf->args->nelts; i++) {
-        if (ngx_strncmp(value[i].data, "http://", 7) != 0
-            && ngx_strncmp(value[i].data, "https://", 8) != 0)
-        {
+        err = ngx_http_xflow_origin_check(&value[i]);
+
+        if (err != NULL) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid origin \"%V\", expected "
-                               "scheme://host[:port]", &value[i]);
+                               "invalid origin \"%V\": %s; expected "
+                               "scheme://host[:port], one per argument, "
+                               "as browsers send it", &value[i], err);
             return NGX_CONF_ERROR;
         }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_directives.h - the collection module's directive
  * handlers, for its directive table (ngx_http_xflow_module.c).  Each has
@@ -47,5 +48,18 @@ char *ngx_http_xflow_health_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 /** The post handler of xflow_kafka_brokers: where it was written, for
  * errors librdkafka reports later. */
 char *ngx_http_xflow_brokers_post(ngx_conf_t *cf, void *post, void *data);
+
+/** The post handler of xflow_spool_after: where, for the check against
+ * xflow_ack_timeout at the end of http{}. */
+char *ngx_http_xflow_spool_after_post(ngx_conf_t *cf, void *post,
+    void *data);
+
+/** The post handler of xflow_ack_timeout: where, likewise. */
+char *ngx_http_xflow_ack_timeout_post(ngx_conf_t *cf, void *post,
+    void *data);
+
+/** xflow_ack kafka|local: the mode, and where it was written. */
+char *ngx_http_xflow_ack_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 #endif /* NGX_HTTP_XFLOW_DIRECTIVES_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_health.c - xflow_health: the check Traefik (or a
  * Kubernetes readiness probe) calls to take a node out and put it back.
@@ -7,13 +8,15 @@
  *   200 {"status":"degraded","degraded":true,"reason":"spooling",...}
  *       Kafka is not taking events, the spool is: requests are answered
  *       once their events are on disk and replayed later
- *   503 {"status":"unhealthy","reason":"no_broker"|"spool_full"|
- *        "spool_unusable","detail":"..."}
+ *   503 {"status":"unhealthy","reason":"no_broker"|"never_connected"|
+ *        "spool_full"|"spool_unusable","detail":"..."}
  *       no broker and no spool; the spool at its cap (requests are
  *       refused), or above its high-water mark with Kafka down; with
  *       Kafka down, a spool whose disk refused a write in the last few
  *       seconds (full: spool_full; any other error: spool_unusable); a
- *       spool configured that this worker could not open
+ *       spool configured that this worker could not open; no broker ever
+ *       answered (never_connected: the broker list reaches nothing, which
+ *       the spool must not hide)
  *
  * Kafka is down for health when this worker is spooling (a request's
  * events were not acknowledged within xflow_spool_after, and nothing was
@@ -32,7 +35,7 @@ ngx_int_t
 ngx_http_xflow_health_handler(ngx_http_request_t *r)
 {
     u_char                     *body, *p;
-    time_t                      seen, ago;
+    time_t                      seen, ago, never;
     ngx_err_t                   err;
     ngx_int_t                   rc, spooling, down;
     ngx_uint_t                  up;
@@ -68,6 +71,19 @@ ngx_http_xflow_health_handler(ngx_http_request_t *r)
                         "\"spool_unusable\",\"detail\":\"the spool could "
                         "not be opened (see the error log)\","
                         "\"brokers_up\":%ui}", up);
+        return ngx_http_xflow_send_json(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                           body, p - body);
+    }
+
+    never = ngx_http_xflow_kafka_never_connected(lcf->health_broker_timeout);
+
+    if (never) {
+        /* a wrong broker list: the spool would only hide it */
+        p = ngx_sprintf(body, "{\"status\":\"unhealthy\",\"reason\":"
+                        "\"never_connected\",\"detail\":\"no Kafka broker "
+                        "has answered since the worker started %T s ago: "
+                        "check xflow_kafka_brokers\",\"brokers_up\":0}",
+                        never);
         return ngx_http_xflow_send_json(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                            body, p - body);
     }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_inflight.c - xflow_max_decoded_in_flight: the decoded
  * bytes this worker's requests hold, bounded (the directive is the limit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_ingest.c - from a decoded request to its planned
  * messages, handed to the batch (ngx_http_xflow_ingest.h).
@@ -373,7 +374,7 @@ ngx_http_xflow_ingest_route(ngx_http_request_t *r, xf_outbox_t *ob,
     p = ev->p;
     len = ev->len;
 
-    if (ngx_http_xflow_privacy_value(r, ev->p, ev->len, &id) != NGX_OK
+    if (ngx_http_xflow_privacy_key(r, ev->p, ev->len, &id) != NGX_OK
         || ngx_http_xflow_privacy_value(r, ev->p, ev->len, &app) != NGX_OK
         || ngx_http_xflow_privacy_event(r, &p, &len) != NGX_OK)
     {
@@ -400,6 +401,7 @@ ngx_http_xflow_ingest_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     u_char                     *head;
     xf_str_t                    key;
     ngx_int_t                   room;
+    ngx_uint_t                  i;
     ngx_time_t                 *tp;
     xf_envelope_req_t           req;
     ngx_http_xflow_privacy_t    pv;
@@ -427,6 +429,19 @@ ngx_http_xflow_ingest_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
         if (xf_outbox_raw(ob, pv.ua_topic, &key, pv.ua_value.data,
                           pv.ua_value.len)
+            != XF_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    for (i = 0; i < pv.nbody; i++) {
+        /* ... and those the events carried */
+        key.data = pv.body_ref[i].data;
+        key.len = pv.body_ref[i].len;
+
+        if (xf_outbox_raw(ob, pv.ua_topic, &key, pv.body_value[i].data,
+                          pv.body_value[i].len)
             != XF_OK)
         {
             return NGX_ERROR;

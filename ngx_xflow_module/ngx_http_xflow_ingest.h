@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_ingest.h - from a decoded request to planned messages
  * handed to the batch, and the answer.  Worker event loop.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_kafka.c - the per-worker Kafka producer.
  *
@@ -34,6 +35,8 @@ typedef struct {
     time_t                      broker_seen;    /* a broker last answered */
     ngx_uint_t                  spooling;       /* Kafka missed a deadline */
     time_t                      spooling_since;
+    time_t                      started;
+    unsigned                    connected:1;    /* a broker ever answered */
     ngx_log_t                  *log;
     unsigned                    exiting:1;
 } ngx_http_xflow_worker_t;
@@ -83,6 +86,7 @@ ngx_http_xflow_kafka_init_process(ngx_cycle_t *cycle,
 
     /* a worker that just started has not lost its brokers yet */
     w->broker_seen = ngx_time();
+    w->started = w->broker_seen;
 
     conf = rd_kafka_conf_dup(mcf->rk_conf);
     if (conf == NULL) {
@@ -448,6 +452,38 @@ ngx_http_xflow_kafka_state(ngx_uint_t *brokers_up, time_t *broker_seen)
 }
 
 
+/*
+ * A broker list that reaches no broker (a typo, a wrong port, a leftover
+ * placeholder) must not hide behind the spool: this worker has heard
+ * from no broker in the grace time since it started, and no worker of
+ * this gateway has delivered anything since the master started (the
+ * metrics zone keeps that across reloads, so workers started by a reload
+ * during an outage do not say it).  Returns how long, in seconds, or 0.
+ */
+time_t
+ngx_http_xflow_kafka_never_connected(ngx_msec_t grace)
+{
+    time_t                    ago;
+    ngx_http_xflow_worker_t  *w;
+
+    w = &ngx_http_xflow_worker;
+
+    if (w->rk == NULL || w->connected) {
+        return 0;
+    }
+
+    ago = ngx_time() - w->started;
+
+    if (ago * 1000 <= (time_t) grace
+        || ngx_http_xflow_metric_sum(XF_M_KAFKA_PRODUCED_BYTES, 0, 0) > 0)
+    {
+        return 0;
+    }
+
+    return ago;
+}
+
+
 ngx_uint_t
 ngx_http_xflow_kafka_produce(ngx_uint_t index, rd_kafka_message_t *msgs,
     ngx_uint_t n, ngx_http_xflow_opaque_t *opaque, rd_kafka_resp_err_t *err)
@@ -487,6 +523,7 @@ ngx_http_xflow_kafka_dr_msg(rd_kafka_t *rk, const rd_kafka_message_t *msg,
 
     if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         ngx_http_xflow_worker.broker_seen = ngx_time();
+        ngx_http_xflow_worker.connected = 1;
         ngx_http_xflow_kafka_spooling_off();
         ngx_http_xflow_metric_add(XF_M_KAFKA_PRODUCED_BYTES, 0, 0, msg->len);
     }
@@ -710,7 +747,10 @@ ngx_http_xflow_kafka_exit_process(ngx_cycle_t *cycle,
 }
 
 
-/* librdkafka's statistics, every statistics.interval.ms, on the loop. */
+/*
+ * librdkafka's statistics, every statistics.interval.ms, on the loop:
+ * parsed once, for the metrics and for health.
+ */
 static int
 ngx_http_xflow_kafka_stats(rd_kafka_t *rk, char *json, size_t json_len,
     void *opaque)
@@ -718,12 +758,12 @@ ngx_http_xflow_kafka_stats(rd_kafka_t *rk, char *json, size_t json_len,
     size_t            i;
     xf_kafka_stats_t  st;
 
-    ngx_http_xflow_metrics_kafka_stats(json, json_len);
-
-    /* health: how many brokers this worker's producer sees up */
     if (xf_metrics_kafka_stats_parse((const u_char *) json, json_len, &st)
         == XF_OK)
     {
+        ngx_http_xflow_metrics_kafka_stats(&st);
+
+        /* health: how many brokers this worker's producer sees up */
         ngx_http_xflow_worker.brokers_up = 0;
 
         for (i = 0; i < st.nbrokers; i++) {
@@ -732,6 +772,7 @@ ngx_http_xflow_kafka_stats(rd_kafka_t *rk, char *json, size_t json_len,
 
         if (ngx_http_xflow_worker.brokers_up) {
             ngx_http_xflow_worker.broker_seen = ngx_time();
+            ngx_http_xflow_worker.connected = 1;
         }
     }
 

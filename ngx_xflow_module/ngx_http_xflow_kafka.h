@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_kafka.h - the per-worker Kafka producer: librdkafka
  * behind the worker's event loop, and nothing else.  It knows no batch,
@@ -99,6 +100,13 @@ void ngx_http_xflow_kafka_purge(void);
 
 /** @brief 1 while Kafka missed a deadline and delivered nothing since. */
 ngx_int_t ngx_http_xflow_kafka_spooling(void);
+
+/**
+ * @brief Seconds since this worker started when no broker has answered
+ * it for longer than \p grace (ms) and no worker of this gateway ever
+ * delivered a message (a broker list that reaches nothing); else 0.
+ */
+time_t ngx_http_xflow_kafka_never_connected(ngx_msec_t grace);
 
 /**
  * @brief What the producer knows of the brokers: how many were up in the

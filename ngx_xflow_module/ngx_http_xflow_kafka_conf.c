@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_kafka_conf.c - what xflow decides of librdkafka's
  * configuration at load: the defaults it sets unless xflow_kafka_conf

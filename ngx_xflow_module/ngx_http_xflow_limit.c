@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_limit.c - the rate limits per request: the check of the
  * location's xflow_limit zones (GCRA over each zone's shared table, see

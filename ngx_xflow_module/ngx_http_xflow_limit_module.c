@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_limit_module.c - token-bucket limits shared by all
  * workers (rate_limit/, GCRA over a table in shared memory), and the

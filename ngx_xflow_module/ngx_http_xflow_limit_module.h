@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_limit_module.h - the rate limits (xflow_limit_zone,
  * xflow_limit, xflow_limit_report) and the bound on decoded bytes in
@@ -185,6 +186,19 @@ typedef struct {
  * (ngx_http_xflow_limit_report.c).
  */
 ngx_int_t ngx_http_xflow_limit_report_handler(ngx_http_request_t *r);
+
+/**
+ * @brief 1 when the report is asked for by a browser (Accept: text/html)
+ * or with ?format=html, and not with ?format=json: it gets the page.
+ */
+ngx_int_t ngx_http_xflow_limit_page_wanted(ngx_http_request_t *r);
+
+/**
+ * @brief The report's page (ngx_http_xflow_limit_page.c): static HTML
+ * that reads the JSON and shows each zone's decisions and its top keys,
+ * sortable, enforced beside dry run.  Returns what the send returns.
+ */
+ngx_int_t ngx_http_xflow_limit_page_send(ngx_http_request_t *r);
 
 /**
  * @brief Getter of $xflow_limit_status (@p data 0) and $xflow_limit_zone

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_limit_report.c - the xflow_limit_report location: what
  * the rate limits decided, per zone, for SRE to tune the limits and to
@@ -65,6 +66,10 @@ ngx_http_xflow_limit_report_handler(ngx_http_request_t *r)
     rc = ngx_http_xflow_read_only(r);
     if (rc != NGX_OK) {
         return rc;
+    }
+
+    if (ngx_http_xflow_limit_page_wanted(r)) {
+        return ngx_http_xflow_limit_page_send(r);
     }
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_limit_module);

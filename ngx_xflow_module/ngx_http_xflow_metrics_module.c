@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_metrics_module.c - xflow's counters in shared memory and
  * the "xflow_metrics" location handler that renders them for Prometheus.
@@ -105,7 +106,7 @@ ngx_module_t  ngx_http_xflow_metrics_module = {
 static xf_metrics_t  *ngx_http_xflow_metrics_reg;
 static void          *ngx_http_xflow_metrics_mem;
 static ngx_uint_t     ngx_http_xflow_metrics_slot;
-static uint64_t       ngx_http_xflow_metrics_retries;   /* last report's */
+static xf_kafka_stats_last_t  ngx_http_xflow_metrics_last;  /* report's */
 static time_t         ngx_http_xflow_metrics_rss_time;
 
 
@@ -437,7 +438,8 @@ ngx_http_xflow_metrics_init_process(ngx_cycle_t *cycle)
 
     ngx_http_xflow_metrics_reg = NULL;
     ngx_http_xflow_metrics_mem = NULL;
-    ngx_http_xflow_metrics_retries = 0;
+    ngx_memzero(&ngx_http_xflow_metrics_last,
+                sizeof(xf_kafka_stats_last_t));
     ngx_http_xflow_metrics_rss_time = 0;
 
     if (cycle->conf_ctx[ngx_http_module.index] == NULL) {
@@ -493,6 +495,19 @@ ngx_http_xflow_metric_set(ngx_uint_t id, ngx_uint_t l0, ngx_uint_t l1,
 }
 
 
+uint64_t
+ngx_http_xflow_metric_sum(ngx_uint_t id, ngx_uint_t l0, ngx_uint_t l1)
+{
+    if (ngx_http_xflow_metrics_mem == NULL) {
+        return 0;
+    }
+
+    return xf_metrics_counter_sum(ngx_http_xflow_metrics_reg,
+                                  ngx_http_xflow_metrics_mem,
+                                  (xf_metric_id_t) id, l0, l1);
+}
+
+
 void
 ngx_http_xflow_metric_observe(ngx_uint_t id, uint64_t v)
 {
@@ -540,13 +555,17 @@ ngx_http_xflow_metrics_request(ngx_http_request_t *r, ngx_uint_t format)
  *
  *   2xx       accepted: events enqueued; dead_lettered: bad events sent
  *             to the dead-letter topic; the batch size
- *   429, no ctx (refused before the handler ran: a rate limit)
- *             rate_limited, one per request: the body was not read
+ *   a rate limit's refusal (before the handler ran: no ctx and 429;
+ *             or the handler's own check): xflow_rate_limited_total by
+ *             the status answered, one per request: the body was not read
  *   other, with events read (queue full, delivery failed, no ack in
  *             time, the client gone while waiting)
  *             overflowed: the SDK sends them again
  *   other, a body that could not be used (ctx->status says why)
- *             rejected, one per request; xflow_decode_errors_total{kind}
+ *             xflow_decode_errors_total{kind}, one per request
+ *
+ * xflow_events_total counts events only: requests refused whole are
+ * counted per request, each in its own family.
  */
 static ngx_int_t
 ngx_http_xflow_metrics_log_handler(ngx_http_request_t *r)
@@ -575,15 +594,15 @@ ngx_http_xflow_metrics_log_handler(ngx_http_request_t *r)
      * refused before it did.
      */
     if (ctx && ctx->outcome == XF_OUTCOME_RATE_LIMITED) {
-        ngx_http_xflow_metric_add(XF_M_EVENTS, format,
-                                  XF_METRICS_EVENT_RATE_LIMITED, 1);
+        ngx_http_xflow_metric_add(XF_M_RATE_LIMITED, format,
+                                  xf_metrics_code_index(status), 1);
         return NGX_OK;
     }
 
     if (ctx == NULL) {
         if (status == NGX_HTTP_TOO_MANY_REQUESTS) {
-            ngx_http_xflow_metric_add(XF_M_EVENTS, format,
-                                      XF_METRICS_EVENT_RATE_LIMITED, 1);
+            ngx_http_xflow_metric_add(XF_M_RATE_LIMITED, format,
+                                      xf_metrics_code_index(status), 1);
         }
 
         return NGX_OK;
@@ -616,8 +635,6 @@ ngx_http_xflow_metrics_log_handler(ngx_http_request_t *r)
 
     /* a body the core could not use; refusals are counted above */
     if (ctx->status != XF_OK) {
-        ngx_http_xflow_metric_add(XF_M_EVENTS, format,
-                                  XF_METRICS_EVENT_REJECTED, 1);
         ngx_http_xflow_metric_add(XF_M_DECODE_ERRORS,
                                   xf_metrics_status_index(ctx->status), 0, 1);
     }
@@ -627,22 +644,16 @@ ngx_http_xflow_metrics_log_handler(ngx_http_request_t *r)
 
 
 void
-ngx_http_xflow_metrics_kafka_stats(const char *json, size_t len)
+ngx_http_xflow_metrics_kafka_stats(const xf_kafka_stats_t *st)
 {
-    xf_kafka_stats_t  st;
-
     if (ngx_http_xflow_metrics_mem == NULL) {
         return;
     }
 
-    if (xf_metrics_kafka_stats_parse((const u_char *) json, len, &st)
-        == XF_OK)
-    {
-        xf_metrics_kafka_stats_apply(ngx_http_xflow_metrics_reg,
-                                     ngx_http_xflow_metrics_mem,
-                                     ngx_http_xflow_metrics_slot, &st,
-                                     &ngx_http_xflow_metrics_retries);
-    }
+    xf_metrics_kafka_stats_apply(ngx_http_xflow_metrics_reg,
+                                 ngx_http_xflow_metrics_mem,
+                                 ngx_http_xflow_metrics_slot, st,
+                                 &ngx_http_xflow_metrics_last);
 
     ngx_http_xflow_metrics_rss();
 }
@@ -736,7 +747,10 @@ ngx_http_xflow_metrics_handler(ngx_http_request_t *r)
 }
 
 
-/* xflow_build_info{version,librdkafka} 1: what runs, after an upgrade. */
+/*
+ * xflow_build_info{version,commit,librdkafka} 1: what runs, after an
+ * upgrade.
+ */
 static ngx_int_t
 ngx_http_xflow_metrics_build_info(ngx_http_request_t *r,
     xf_metrics_buf_t *text)
@@ -744,7 +758,7 @@ ngx_http_xflow_metrics_build_info(ngx_http_request_t *r,
     u_char  *p, *last;
     size_t   size;
 
-    size = text->len + 256;
+    size = text->len + 512;
 
     p = ngx_pnalloc(r->pool, size);
     if (p == NULL) {
@@ -756,8 +770,10 @@ ngx_http_xflow_metrics_build_info(ngx_http_request_t *r,
                         "# HELP xflow_build_info The xflow module and the "
                         "librdkafka it runs with.\n"
                         "# TYPE xflow_build_info gauge\n"
-                        "xflow_build_info{version=\"%s\",librdkafka=\"%s\"}"
-                        " 1\n", NGX_HTTP_XFLOW_VERSION, rd_kafka_version_str());
+                        "xflow_build_info{version=\"%s\",commit=\"%s\","
+                        "librdkafka=\"%s\"} 1\n",
+                        NGX_HTTP_XFLOW_VERSION, NGX_HTTP_XFLOW_COMMIT,
+                        rd_kafka_version_str());
 
     text->p = p;
     text->len = last - p;

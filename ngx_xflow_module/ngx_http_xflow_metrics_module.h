@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_metrics_module.h - counters for the rest of xflow, and
  * the "xflow_metrics" Prometheus endpoint.
@@ -69,6 +70,16 @@ void ngx_http_xflow_metric_set(ngx_uint_t id, ngx_uint_t l0, ngx_uint_t l1,
     uint64_t v);
 
 /**
+ * @brief A counter summed over every worker slot: what the gateway has
+ *        counted since its master started (the zone keeps counts across
+ *        reloads).  0 without a zone.
+ *
+ * Called from: a worker.
+ */
+uint64_t ngx_http_xflow_metric_sum(ngx_uint_t id, ngx_uint_t l0,
+    ngx_uint_t l1);
+
+/**
  * @brief A histogram observation in the family's base unit (us, events).
  *
  * Called from: a worker.
@@ -93,15 +104,15 @@ void ngx_http_xflow_metrics_request(ngx_http_request_t *r,
     ngx_uint_t format);
 
 /**
- * @brief Applies a librdkafka statistics report (the stats_cb @p json of
- *        @p len bytes) of this worker's producer, the one producer a
- *        worker creates: queue gauges, broker state and rtt, retries, and
- *        this worker's RSS.
+ * @brief Applies a librdkafka statistics report of this worker's
+ *        producer (the one producer a worker creates), parsed once by
+ *        the producer: queue gauges, broker state and rtt, retries,
+ *        bytes sent, and this worker's RSS.
  *
- * Memory: @p json stays the caller's (librdkafka's); nothing is kept.
+ * Memory: @p st stays the caller's; nothing is kept.
  *
  * Called from: a worker, the event loop's poll of the producer.
  */
-void ngx_http_xflow_metrics_kafka_stats(const char *json, size_t len);
+void ngx_http_xflow_metrics_kafka_stats(const xf_kafka_stats_t *st);
 
 #endif /* NGX_HTTP_XFLOW_METRICS_MODULE_H */

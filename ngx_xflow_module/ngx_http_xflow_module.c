@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_module.c - the collection module: its directive table,
  * configuration (create, merge, the checks at the end of http{}) and
@@ -20,6 +21,12 @@ static char *ngx_http_xflow_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_xflow_compile_routes(ngx_conf_t *cf,
     ngx_http_xflow_loc_conf_t *conf);
+static void ngx_http_xflow_merge_where(ngx_http_xflow_where_t *conf,
+    ngx_http_xflow_where_t *prev);
+static ngx_int_t ngx_http_xflow_check_loc_conf(ngx_conf_t *cf,
+    ngx_http_xflow_loc_conf_t *conf);
+static ngx_http_xflow_kv_t *ngx_http_xflow_acks_zero(ngx_conf_t *cf,
+    ngx_str_t *topic);
 static void ngx_http_xflow_cleanup_rk_conf(void *data);
 static ngx_int_t ngx_http_xflow_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_xflow_init_module(ngx_cycle_t *cycle);
@@ -29,6 +36,14 @@ static void ngx_http_xflow_exit_process(ngx_cycle_t *cycle);
 
 static ngx_conf_post_t  ngx_http_xflow_brokers_where = {
     ngx_http_xflow_brokers_post
+};
+
+static ngx_conf_post_t  ngx_http_xflow_spool_after_where = {
+    ngx_http_xflow_spool_after_post
+};
+
+static ngx_conf_post_t  ngx_http_xflow_ack_timeout_where = {
+    ngx_http_xflow_ack_timeout_post
 };
 
 static ngx_conf_post_t  ngx_http_xflow_topic_check = {
@@ -93,7 +108,7 @@ static ngx_command_t  ngx_http_xflow_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_xflow_main_conf_t, spool_after),
-      NULL },
+      &ngx_http_xflow_spool_after_where },
 
     { ngx_string("xflow_shutdown_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -167,7 +182,7 @@ static ngx_command_t  ngx_http_xflow_commands[] = {
 
     { ngx_string("xflow_ack"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
+      ngx_http_xflow_ack_directive,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_xflow_loc_conf_t, ack),
       &ngx_http_xflow_ack_modes },
@@ -177,7 +192,7 @@ static ngx_command_t  ngx_http_xflow_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_xflow_loc_conf_t, ack_timeout),
-      NULL },
+      &ngx_http_xflow_ack_timeout_where },
 
     { ngx_string("xflow_max_body"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -346,7 +361,9 @@ ngx_http_xflow_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (mcf->spool_after == 0) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"xflow_spool_after\" must be more than 0");
+                      "\"xflow_spool_after\" must be more than 0 in %s:%ui",
+                      mcf->spool_after_where.file,
+                      mcf->spool_after_where.line);
         return NGX_CONF_ERROR;
     }
 
@@ -363,8 +380,10 @@ ngx_http_xflow_init_main_conf(ngx_conf_t *cf, void *conf)
         }
 
     } else if (mcf->enabled) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"xflow_collect\" needs \"xflow_kafka_brokers\"");
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"xflow_collect\" needs \"xflow_kafka_brokers\" "
+                      "in %s:%ui", mcf->collect_where.file,
+                      mcf->collect_where.line);
         return NGX_CONF_ERROR;
     }
 
@@ -444,13 +463,24 @@ ngx_http_xflow_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->max_events, prev->max_events, 1000);
     ngx_conf_merge_uint_value(conf->max_depth, prev->max_depth, 64);
 
+    /* where each value was written comes with the value */
+    ngx_http_xflow_merge_where(&conf->cors_where, &prev->cors_where);
+    ngx_http_xflow_merge_where(&conf->ack_where, &prev->ack_where);
+    ngx_http_xflow_merge_where(&conf->ack_timeout_where,
+                               &prev->ack_timeout_where);
+
     if (!conf->collect) {
         return NGX_CONF_OK;
     }
 
+    if (ngx_http_xflow_check_loc_conf(cf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     if (conf->topic.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"xflow_collect\" needs \"xflow_topic\"");
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"xflow_collect\" needs \"xflow_topic\" in %s:%ui",
+                      conf->collect_where.file, conf->collect_where.line);
         return NGX_CONF_ERROR;
     }
 
@@ -481,6 +511,161 @@ ngx_http_xflow_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     clcf->client_max_body_size = 0;
 
     return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_xflow_merge_where(ngx_http_xflow_where_t *conf,
+    ngx_http_xflow_where_t *prev)
+{
+    if (conf->file == NULL) {
+        *conf = *prev;
+    }
+}
+
+
+/*
+ * The last "acks" (or its alias) of the topic's own properties, else of
+ * xflow_kafka_conf, when it is 0: the brokers then acknowledge nothing
+ * and a delivery report only says the message left the worker.
+ */
+static ngx_http_xflow_kv_t *
+ngx_http_xflow_acks_zero(ngx_conf_t *cf, ngx_str_t *topic)
+{
+    ngx_uint_t                   i, k;
+    ngx_keyval_t                *p;
+    ngx_http_xflow_kv_t         *kv, *found;
+    ngx_http_xflow_tconf_t      *tc;
+    ngx_http_xflow_main_conf_t  *mcf;
+
+    static ngx_http_xflow_kv_t   topic_kv;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_xflow_module);
+
+    tc = mcf->topic_confs.elts;
+
+    for (i = 0; i < mcf->topic_confs.nelts; i++) {
+        if (tc[i].topic.len != topic->len
+            || ngx_strncmp(tc[i].topic.data, topic->data, topic->len) != 0)
+        {
+            continue;
+        }
+
+        p = tc[i].props->elts;
+        found = NULL;
+
+        for (k = 0; k < tc[i].props->nelts; k++) {
+            if (ngx_strcmp(p[k].key.data, "acks") == 0
+                || ngx_strcmp(p[k].key.data, "request.required.acks") == 0)
+            {
+                topic_kv.key = p[k].key;
+                topic_kv.value = p[k].value;
+                topic_kv.file = tc[i].where.file;
+                topic_kv.line = tc[i].where.line;
+                found = &topic_kv;
+            }
+        }
+
+        if (found) {
+            return ngx_strcmp(found->value.data, "0") == 0 ? found : NULL;
+        }
+    }
+
+    kv = mcf->kafka_conf.elts;
+    found = NULL;
+
+    for (i = 0; i < mcf->kafka_conf.nelts; i++) {
+        if (ngx_strcmp(kv[i].key.data, "acks") == 0
+            || ngx_strcmp(kv[i].key.data, "request.required.acks") == 0)
+        {
+            found = &kv[i];
+        }
+    }
+
+    return found && ngx_strcmp(found->value.data, "0") == 0 ? found : NULL;
+}
+
+
+/*
+ * Settings each valid on its own that together lose events or uploads
+ * without a word at run time.  Found at the end of http{}, so each
+ * message names the directives' own file:line, not the "}".  A location
+ * that does not say inherits the place with the value; a default has
+ * no place: then the xflow_collect that uses it is named.
+ */
+static ngx_int_t
+ngx_http_xflow_check_loc_conf(ngx_conf_t *cf, ngx_http_xflow_loc_conf_t *conf)
+{
+    ngx_http_xflow_kv_t         *kv;
+    ngx_http_xflow_where_t       ack, timeout, after;
+    ngx_http_xflow_main_conf_t  *mcf;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_xflow_module);
+
+    ack = conf->ack_where.file ? conf->ack_where : conf->collect_where;
+    timeout = conf->ack_timeout_where.file ? conf->ack_timeout_where
+                                           : conf->collect_where;
+    after = mcf->spool_after_where.file ? mcf->spool_after_where
+                                        : conf->collect_where;
+
+    /*
+     * The ack wait ends (and the SDK is told to retry) before the events
+     * go to the spool: uploads are refused while Kafka is away although
+     * the spool would have kept them, and sent twice.
+     */
+    if (mcf->spool && conf->ack == NGX_HTTP_XFLOW_ACK_KAFKA
+        && mcf->spool_after >= conf->ack_timeout)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"xflow_spool_after %Mms\" is not shorter than "
+                      "\"xflow_ack_timeout %Mms\" (%s:%ui): uploads would "
+                      "time out before their events are spooled in %s:%ui",
+                      mcf->spool_after, conf->ack_timeout, timeout.file,
+                      timeout.line, after.file, after.line);
+        return NGX_ERROR;
+    }
+
+    kv = ngx_http_xflow_acks_zero(cf, &conf->topic);
+
+    if (kv != NULL && conf->ack == NGX_HTTP_XFLOW_ACK_KAFKA) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"%V 0\" (%s:%ui) has the brokers acknowledge "
+                      "nothing, so \"xflow_ack kafka\" would answer "
+                      "uploads before any broker has their events in "
+                      "%s:%ui; use \"xflow_ack local\" or acks 1 or all",
+                      &kv->key, kv->file, kv->line, ack.file, ack.line);
+        return NGX_ERROR;
+    }
+
+    /*
+     * Snowplow's browser tracker uploads with credentials; "any" answers
+     * without Access-Control-Allow-Credentials (ngx_http_xflow_reply_cors),
+     * so the browser drops every answer and the tracker retries for ever.
+     */
+    if (conf->format == XF_FMT_SNOWPLOW && conf->cors
+        && conf->cors_origins == NULL)
+    {
+        if (conf->cors_where.file) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"xflow_cors_origins any\" fails every upload "
+                          "of Snowplow's browser tracker, which sends "
+                          "credentials, to \"xflow_collect snowplow\" "
+                          "(%s:%ui): list the sites' origins in %s:%ui",
+                          conf->collect_where.file, conf->collect_where.line,
+                          conf->cors_where.file, conf->cors_where.line);
+            return NGX_ERROR;
+        }
+
+        ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                      "\"xflow_collect snowplow\" answers browsers under "
+                      "\"xflow_cors_origins any\" (the default), which "
+                      "fails every upload of Snowplow's browser tracker "
+                      "(it sends credentials): list the sites' origins "
+                      "for %s:%ui",
+                      conf->collect_where.file, conf->collect_where.line);
+    }
+
+    return NGX_OK;
 }
 
 

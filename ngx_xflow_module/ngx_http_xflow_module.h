@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_module.h - the types the xflow nginx glue shares: the
  * collection module's configuration and per-request state.  Each part
@@ -39,8 +40,15 @@
 #include "ngx_http_xflow_batch.h"
 
 
-/* The release: debian/changelog's version, xflow_build_info{version}. */
-#define NGX_HTTP_XFLOW_VERSION     "0.1.0"
+/*
+ * The release and the commit it was built from (version.sh, through
+ * config): the workers' start line, xflow_build_info{version,commit}.
+ */
+extern const char  ngx_http_xflow_version[];
+extern const char  ngx_http_xflow_commit[];
+
+#define NGX_HTTP_XFLOW_VERSION     ngx_http_xflow_version
+#define NGX_HTTP_XFLOW_COMMIT      ngx_http_xflow_commit
 
 #define NGX_HTTP_XFLOW_ACK_KAFKA   0
 #define NGX_HTTP_XFLOW_ACK_LOCAL   1
@@ -85,9 +93,11 @@ typedef struct {
     ngx_uint_t                  spool_fsync;    /* xf_spool_fsync_t */
     ngx_msec_t                  spool_fsync_interval;
     ngx_msec_t                  spool_after;    /* xflow_spool_after */
+    ngx_http_xflow_where_t      spool_after_where;
     ngx_uint_t                  spool_replay_rate;  /* records/s, worker */
     ngx_msec_t                  shutdown_timeout;
     ngx_http_xflow_where_t      health_where;   /* first xflow_health */
+    ngx_http_xflow_where_t      collect_where;  /* first xflow_collect */
     ngx_uint_t                  enabled;        /* some xflow_collect */
 } ngx_http_xflow_main_conf_t;
 
@@ -108,6 +118,11 @@ typedef struct {
     time_t                      cors_max_age;
     ngx_uint_t                  ack;
     ngx_msec_t                  ack_timeout;
+    /* for the checks at the end of http{}: inherited with the value */
+    ngx_http_xflow_where_t      collect_where;
+    ngx_http_xflow_where_t      cors_where;     /* NULL file: default */
+    ngx_http_xflow_where_t      ack_where;
+    ngx_http_xflow_where_t      ack_timeout_where;
     ngx_msec_t                  health_broker_timeout;
     size_t                      max_body;
     size_t                      max_decoded;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_privacy.c - privacy per request and per event: the
  * members every envelope of a request shares (kid, cookies, ua, geo), the
@@ -24,6 +25,19 @@ static ngx_int_t ngx_http_xflow_privacy_ip(ngx_http_request_t *r,
     ngx_str_t *text);
 static ngx_uint_t ngx_http_xflow_privacy_strip_conf(ngx_http_request_t *r,
     xf_strip_conf_t *sc, xf_alloc_t *a);
+static ngx_http_xflow_privacy_ctx_t *ngx_http_xflow_privacy_ctx(
+    ngx_http_request_t *r);
+static ngx_uint_t ngx_http_xflow_privacy_consents(ngx_http_request_t *r,
+    ngx_http_xflow_privacy_loc_conf_t *plcf);
+static ngx_int_t ngx_http_xflow_privacy_anon(ngx_http_request_t *r,
+    ngx_http_xflow_privacy_ctx_t *ctx);
+static void ngx_http_xflow_privacy_body_ua(void *data, const u_char *text,
+    size_t len, const u_char *ref);
+
+
+/* The envelope's "ids": what the identifiers of the message are. */
+#define NGX_HTTP_XFLOW_IDS_REF         ",\"ids\":\"ref\""
+#define NGX_HTTP_XFLOW_IDS_COOKIELESS  ",\"ids\":\"cookieless\""
 
 
 /*
@@ -39,11 +53,12 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
     size_t                               len, n, kid_len;
     xf_ip_t                              ip;
     ngx_str_t                           *ua;
-    ngx_uint_t                           i, have_ip;
+    ngx_uint_t                           i, have_ip, ip_mode, ids;
     xf_status_t                          st;
     const u_char                        *kid;
     ngx_table_elt_t                    **cookies;
     xf_cookie_pattern_t                 *pats;
+    ngx_http_xflow_privacy_ctx_t        *ctx;
     ngx_http_xflow_privacy_loc_conf_t   *plcf;
     ngx_http_xflow_privacy_main_conf_t  *pmcf;
 
@@ -55,9 +70,25 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
     have_ip = xf_ip_parse(r->connection->addr_text.data,
                           r->connection->addr_text.len, &ip);
 
-    if (ngx_http_xflow_privacy_ip(r, pmcf, plcf->client_ip, &pv->ip)
-        != NGX_OK)
-    {
+    ctx = ngx_http_xflow_privacy_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* "ids" says which identifiers the request's messages carry */
+    ids = plcf->standard || plcf->consent_set;
+
+    /*
+     * Without consent, a hashed address would be one more identifier
+     * that lasts longer than the day: it is truncated instead.
+     */
+    ip_mode = plcf->client_ip;
+
+    if (ctx->cookieless && ip_mode == NGX_HTTP_XFLOW_IP_HASH) {
+        ip_mode = NGX_HTTP_XFLOW_IP_TRUNCATE;
+    }
+
+    if (ngx_http_xflow_privacy_ip(r, pmcf, ip_mode, &pv->ip) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -73,13 +104,18 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
 
     if (pmcf->key) {
         len += sizeof(",\"kid\":\"\"") - 1 + XF_HASHREF_KID_MAX
-               + sizeof(",\"ua\":\"\"") - 1 + XF_HASHREF_LEN;
+               + sizeof(",\"ua\":\"\"") - 1 + XF_HASHREF_LEN
+               + sizeof(NGX_HTTP_XFLOW_IDS_COOKIELESS) - 1;
     }
 
     cookie = NULL;
     n = 0;
 
-    if (pmcf->key && plcf->cookies && r->headers_in.cookies.nelts) {
+    /* cookie references are persistent: none without consent */
+
+    if (pmcf->key && plcf->cookies && r->headers_in.cookies.nelts
+        && !ctx->cookieless)
+    {
         /* several Cookie headers are one list, joined with "; " */
         cookies = r->headers_in.cookies.elts;
 
@@ -122,6 +158,15 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
         p = ngx_cpymem(p, ",\"kid\":\"", sizeof(",\"kid\":\"") - 1);
         p = ngx_cpymem(p, kid, kid_len);
         *p++ = '"';
+
+        if (ids && ctx->cookieless) {
+            p = ngx_cpymem(p, NGX_HTTP_XFLOW_IDS_COOKIELESS,
+                           sizeof(NGX_HTTP_XFLOW_IDS_COOKIELESS) - 1);
+
+        } else if (ids) {
+            p = ngx_cpymem(p, NGX_HTTP_XFLOW_IDS_REF,
+                           sizeof(NGX_HTTP_XFLOW_IDS_REF) - 1);
+        }
 
         if (cookie) {
             pats = plcf->cookies->elts;
@@ -191,6 +236,33 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
 
     pv->extra.len = p - pv->extra.data;
 
+    /*
+     * The User-Agents the events carried: marked seen only now that the
+     * request's messages are about to be handed over, as the header's
+     * is, so that one refused before that is published by a later one.
+     */
+    n = 0;
+
+    for (i = 0; i < ctx->nbody; i++) {
+        if (xf_seen_check_and_set(pmcf->ua_seen,
+                                  xf_hashref_u64(ctx->body_ref[i].data),
+                                  (uint64_t) ngx_time(),
+                                  (uint32_t) pmcf->ua_ttl)
+            == XF_SEEN_FIRST)
+        {
+            ctx->body_ref[n] = ctx->body_ref[i];
+            ctx->body_value[n] = ctx->body_value[i];
+            n++;
+        }
+    }
+
+    if (n) {
+        pv->nbody = n;
+        pv->body_ref = ctx->body_ref;
+        pv->body_value = ctx->body_value;
+        pv->ua_topic = pmcf->ua_topic_index;
+    }
+
     return NGX_OK;
 }
 
@@ -211,6 +283,7 @@ ngx_http_xflow_privacy_cookie(ngx_http_request_t *r, const char *name,
     xf_cookie_t                          c;
     const u_char                        *pos, *end;
     ngx_table_elt_t                    **cookies;
+    ngx_http_xflow_privacy_ctx_t        *ctx;
     ngx_http_xflow_privacy_main_conf_t  *pmcf;
 
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_privacy_module);
@@ -219,6 +292,16 @@ ngx_http_xflow_privacy_cookie(ngx_http_request_t *r, const char *name,
     out->data = NULL;
 
     if (pmcf->key == NULL) {
+        return NGX_OK;
+    }
+
+    ctx = ngx_http_xflow_privacy_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->cookieless) {
+        /* no consent: the cookie's id is not to become the key */
         return NGX_OK;
     }
 
@@ -251,6 +334,11 @@ ngx_http_xflow_privacy_cookie(ngx_http_request_t *r, const char *name,
             }
 
             out->len = nlen + 1 + XF_HASHREF_LEN;
+
+            /* the key the adapter makes of it is a reference already */
+            ngx_memcpy(ctx->cookie, p, XF_HASHREF_LEN);
+            ctx->cookie_set = 1;
+
             return NGX_OK;
         }
     }
@@ -314,20 +402,55 @@ static ngx_uint_t
 ngx_http_xflow_privacy_strip_conf(ngx_http_request_t *r, xf_strip_conf_t *sc,
     xf_alloc_t *a)
 {
+    ngx_array_t                         *rules;
+    ngx_http_xflow_ctx_t                *xctx;
+    ngx_http_xflow_privacy_ctx_t        *ctx;
     ngx_http_xflow_privacy_loc_conf_t   *plcf;
     ngx_http_xflow_privacy_main_conf_t  *pmcf;
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_privacy_module);
 
-    if (plcf->strip == NULL || plcf->strip->nelts == 0) {
+    rules = plcf->strip;
+
+    if (plcf->standard) {
+        /* the format is known once the adapter has parsed the upload */
+        xctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
+
+        if (xctx && xctx->format > XF_FMT_AUTO && xctx->format < XF_FMT_MAX
+            && plcf->std[xctx->format])
+        {
+            rules = plcf->std[xctx->format];
+        }
+    }
+
+    if (rules == NULL || rules->nelts == 0) {
         return 0;
     }
 
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_privacy_module);
 
-    sc->rules = plcf->strip->elts;
-    sc->n = plcf->strip->nelts;
+    sc->rules = rules->elts;
+    sc->n = rules->nelts;
     sc->h = pmcf->key;
+    sc->anon = NULL;
+    sc->ua = pmcf->ua_seen ? ngx_http_xflow_privacy_body_ua : NULL;
+    sc->ua_data = r;
+
+    if (plcf->consent_set && pmcf->key) {
+        ctx = ngx_http_xflow_privacy_ctx(r);
+
+        if (ctx && ctx->cookieless) {
+            if (ctx->anon_set
+                || ngx_http_xflow_privacy_anon(r, ctx) == NGX_OK)
+            {
+                sc->anon = ctx->anon;
+
+            } else {
+                /* never the raw ids: without a key the walk fails */
+                sc->h = NULL;
+            }
+        }
+    }
 
     ngx_http_xflow_pool_allocator(a, r->pool);
 
@@ -385,7 +508,8 @@ ngx_http_xflow_privacy_strips(ngx_http_request_t *r)
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_privacy_module);
 
-    return plcf->strip != NULL && plcf->strip->nelts != 0;
+    return plcf->standard
+           || (plcf->strip != NULL && plcf->strip->nelts != 0);
 }
 
 
@@ -436,4 +560,250 @@ ngx_http_xflow_privacy_value(ngx_http_request_t *r, const u_char *p,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * The request's consent decision, made once, when privacy is first
+ * asked about (the Snowplow cookie: before the upload is parsed).  NULL
+ * only when out of memory.
+ */
+static ngx_http_xflow_privacy_ctx_t *
+ngx_http_xflow_privacy_ctx(ngx_http_request_t *r)
+{
+    ngx_http_xflow_privacy_ctx_t        *ctx;
+    ngx_http_xflow_privacy_loc_conf_t   *plcf;
+    ngx_http_xflow_privacy_main_conf_t  *pmcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_privacy_module);
+    if (ctx) {
+        return ctx;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_xflow_privacy_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_privacy_module);
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_privacy_module);
+
+    ctx->cookieless = plcf->consent_set && pmcf->key
+                      && !ngx_http_xflow_privacy_consents(r, plcf);
+
+    ngx_http_set_ctx(r, ctx, ngx_http_xflow_privacy_module);
+
+    return ctx;
+}
+
+
+/*
+ * The visitor's cookieless id of the day: a keyed hash of the address,
+ * the User-Agent and the app the request names (docs/privacy.md,
+ * Consent).  Made when the first identifier is treated, after the
+ * adapter has parsed the upload, so that the request's app is known.
+ */
+static ngx_int_t
+ngx_http_xflow_privacy_anon(ngx_http_request_t *r,
+    ngx_http_xflow_privacy_ctx_t *ctx)
+{
+    ngx_str_t                           *ua, app;
+    ngx_http_xflow_ctx_t                *xctx;
+    ngx_http_xflow_privacy_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_privacy_module);
+
+    ua = r->headers_in.user_agent ? &r->headers_in.user_agent->value : NULL;
+
+    ngx_str_null(&app);
+    xctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
+
+    if (xctx) {
+        app = xctx->app;
+    }
+
+    /* the UTC day: ngx_time() counts seconds since the epoch */
+
+    if (xf_hashref_cookieless(pmcf->key, (uint64_t) ngx_time() / 86400,
+                              app.data, app.len,
+                              r->connection->addr_text.data,
+                              r->connection->addr_text.len,
+                              ua ? ua->data : NULL, ua ? ua->len : 0,
+                              ctx->anon)
+        != XF_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ctx->anon_set = 1;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Does the visitor consent to persistent identifiers?  No when the
+ * browser sends Sec-GPC: 1 and gpc is configured; no when a consent
+ * cookie is configured and the request does not carry it with its
+ * consenting value (several cookies of that name: the first one).
+ */
+static ngx_uint_t
+ngx_http_xflow_privacy_consents(ngx_http_request_t *r,
+    ngx_http_xflow_privacy_loc_conf_t *plcf)
+{
+    ngx_str_t        *gpc;
+    ngx_uint_t        i;
+    xf_cookie_t       c;
+    const u_char     *pos, *end;
+    ngx_table_elt_t **cookies;
+
+    if (plcf->consent & NGX_HTTP_XFLOW_CONSENT_GPC) {
+        gpc = ngx_http_xflow_header_in(r, "Sec-GPC", sizeof("Sec-GPC") - 1);
+
+        if (gpc && gpc->len == 1 && gpc->data[0] == '1') {
+            return 0;
+        }
+    }
+
+    if (plcf->consent_cookie.len == 0) {
+        return 1;
+    }
+
+    cookies = r->headers_in.cookies.elts;
+
+    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
+        pos = cookies[i]->value.data;
+        end = pos + cookies[i]->value.len;
+
+        while (xf_cookie_next(&pos, end, &c)) {
+            if (c.name_len == plcf->consent_cookie.len
+                && ngx_strncmp(c.name, plcf->consent_cookie.data,
+                               c.name_len) == 0)
+            {
+                return c.value_len == plcf->consent_value.len
+                       && ngx_strncmp(c.value, plcf->consent_value.data,
+                                      c.value_len) == 0;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The Kafka key: what the rules did to it in the event, or, with the
+ * standard treatment, never the value as it came.
+ */
+ngx_int_t
+ngx_http_xflow_privacy_key(ngx_http_request_t *r, const u_char *p,
+    size_t len, xf_str_t *value)
+{
+    u_char                              *ref;
+    const u_char                        *orig;
+    ngx_http_xflow_privacy_ctx_t        *ctx;
+    ngx_http_xflow_privacy_loc_conf_t   *plcf;
+    ngx_http_xflow_privacy_main_conf_t  *pmcf;
+
+    orig = value->data;
+
+    if (ngx_http_xflow_privacy_value(r, p, len, value) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_privacy_module);
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_privacy_module);
+
+    if (!plcf->standard || pmcf->key == NULL || value->len == 0
+        || value->data != orig)
+    {
+        /* no treatment asked for, no key, or a rule treated it */
+        return NGX_OK;
+    }
+
+    ctx = ngx_http_xflow_privacy_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (!ctx->cookieless && ctx->cookie_set && value->len == XF_HASHREF_LEN
+        && ngx_memcmp(value->data, ctx->cookie, XF_HASHREF_LEN) == 0)
+    {
+        return NGX_OK;
+    }
+
+    ref = ngx_pnalloc(r->pool, XF_HASHREF_LEN);
+    if (ref == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->cookieless) {
+        if (!ctx->anon_set && ngx_http_xflow_privacy_anon(r, ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(ref, ctx->anon, XF_HASHREF_LEN);
+
+    } else if (xf_hashref(pmcf->key, XF_HASHREF_FIELD, value->data,
+                          value->len, ref)
+               != XF_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    value->data = ref;
+    value->len = XF_HASHREF_LEN;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A User-Agent a ua rule replaced in an event: the dictionary must be
+ * able to resolve its reference too (an app SDK's, a server library's
+ * copy of the browser's).  Kept for ngx_http_xflow_privacy_request(),
+ * which publishes it with the request's envelope members when this
+ * worker is the first to see it within the TTL; past
+ * NGX_HTTP_XFLOW_BODY_UA_MAX per request, a later request publishes it.
+ */
+static void
+ngx_http_xflow_privacy_body_ua(void *data, const u_char *text, size_t len,
+    const u_char *ref)
+{
+    u_char                              *v, *last;
+    ngx_uint_t                           i;
+    ngx_http_request_t                  *r;
+    ngx_http_xflow_privacy_ctx_t        *ctx;
+
+    r = data;
+
+    ctx = ngx_http_xflow_privacy_ctx(r);
+    if (ctx == NULL || ctx->nbody == NGX_HTTP_XFLOW_BODY_UA_MAX) {
+        return;
+    }
+
+    for (i = 0; i < ctx->nbody; i++) {
+        if (ngx_memcmp(ctx->body_ref[i].data, ref, XF_HASHREF_LEN) == 0) {
+            return;
+        }
+    }
+
+    v = ngx_pnalloc(r->pool, XF_HASHREF_LEN + sizeof("{\"ua\":\"\"}")
+                             + xf_json_escape_bound(len));
+    if (v == NULL) {
+        return;
+    }
+
+    ngx_memcpy(v, ref, XF_HASHREF_LEN);
+    ctx->body_ref[ctx->nbody].data = v;
+    ctx->body_ref[ctx->nbody].len = XF_HASHREF_LEN;
+
+    v += XF_HASHREF_LEN;
+    last = ngx_cpymem(v, "{\"ua\":\"", sizeof("{\"ua\":\"") - 1);
+    last += xf_json_escape(last, text, len);
+    last = ngx_cpymem(last, "\"}", 2);
+
+    ctx->body_value[ctx->nbody].data = v;
+    ctx->body_value[ctx->nbody].len = last - v;
+    ctx->nbody++;
 }

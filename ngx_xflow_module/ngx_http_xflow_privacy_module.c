@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_privacy_module.c - the privacy directives and their
  * configuration: the hash key, the cookies to reference, the User-Agent
@@ -9,6 +10,8 @@
  *   xflow_cookie_ref sensorsdata2015jssdkcross ph_*;
  *   xflow_ua_dictionary xflow.ua ttl=1d size=1m;
  *   xflow_strip_field properties.$user_agent hash;
+ *   xflow_privacy standard;
+ *   xflow_consent gpc cookie=consent=yes;
  *   xflow_client_ip truncate;
  *   xflow_geoip city=/var/lib/GeoIP/GeoLite2-City.mmdb asn=...;
  *
@@ -95,6 +98,20 @@ static ngx_command_t  ngx_http_xflow_privacy_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_xflow_privacy_loc_conf_t, client_ip),
       &ngx_http_xflow_client_ip_modes },
+
+    { ngx_string("xflow_privacy"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_xflow_privacy_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("xflow_consent"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_xflow_consent_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
 
     { ngx_string("xflow_geoip"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
@@ -437,10 +454,16 @@ ngx_http_xflow_strip_field_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         if (ngx_strcmp(value[2].data, "drop") == 0) {
             action = XF_STRIP_DROP;
 
+        } else if (ngx_strcmp(value[2].data, "id") == 0) {
+            action = XF_STRIP_ID;
+
+        } else if (ngx_strcmp(value[2].data, "ua") == 0) {
+            action = XF_STRIP_UA;
+
         } else if (ngx_strcmp(value[2].data, "hash") != 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid action \"%V\", expected hash or "
-                               "drop", &value[2]);
+                               "invalid action \"%V\", expected hash, "
+                               "drop, id or ua", &value[2]);
             return NGX_CONF_ERROR;
         }
     }
@@ -586,6 +609,8 @@ ngx_http_xflow_privacy_create_loc_conf(ngx_conf_t *cf)
     conf->cookies = NGX_CONF_UNSET_PTR;
     conf->strip = NGX_CONF_UNSET_PTR;
     conf->client_ip = NGX_CONF_UNSET_UINT;
+    conf->standard = NGX_CONF_UNSET;
+    conf->consent_set = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -606,15 +631,38 @@ ngx_http_xflow_privacy_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_ptr_value(conf->strip, prev->strip, NULL);
     ngx_conf_merge_uint_value(conf->client_ip, prev->client_ip,
                               NGX_HTTP_XFLOW_IP_FULL);
+    ngx_conf_merge_value(conf->standard, prev->standard, 0);
+
+    if (conf->consent_set == NGX_CONF_UNSET_UINT) {
+        conf->consent_set = prev->consent_set == NGX_CONF_UNSET_UINT
+                            ? 0 : prev->consent_set;
+        conf->consent = prev->consent;
+        conf->consent_cookie = prev->consent_cookie;
+        conf->consent_value = prev->consent_value;
+    }
 
     pmcf = ngx_http_conf_get_module_main_conf(cf,
                                               ngx_http_xflow_privacy_module);
 
     if (pmcf->key) {
-        return NGX_CONF_OK;
+        return conf->standard ? ngx_http_xflow_privacy_standard(cf, conf)
+                              : NGX_CONF_OK;
     }
 
     /* a reference needs a key: refuse what cannot be honoured */
+
+    if (conf->standard) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"xflow_privacy standard\" needs "
+                           "\"xflow_hash_key\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->consent_set) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"xflow_consent\" needs \"xflow_hash_key\"");
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->cookies) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -632,9 +680,10 @@ ngx_http_xflow_privacy_merge_loc_conf(ngx_conf_t *cf, void *parent,
         rules = conf->strip->elts;
 
         for (i = 0; i < conf->strip->nelts; i++) {
-            if (rules[i].action == XF_STRIP_HASH) {
+            if (rules[i].action != XF_STRIP_DROP) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "\"xflow_strip_field ... hash\" needs "
+                                   "\"xflow_strip_field ... hash\" (id, "
+                                   "ua) needs "
                                    "\"xflow_hash_key\"");
                 return NGX_CONF_ERROR;
             }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_privacy_module.h - keyed references instead of cookies,
  * User-Agents and chosen fields; GeoIP; what the envelope says of the
@@ -7,6 +8,8 @@
  *
  *   ngx_http_xflow_privacy_module.c  directives, configuration, the key,
  *                                    the GeoIP databases, the UA zone
+ *   ngx_http_xflow_privacy_standard.c  xflow_privacy, xflow_consent: the
+ *                                    standard rule sets per format
  *   ngx_http_xflow_privacy.c         per request and per event
  *
  * Threads and phases: nginx runs every function below in one thread.
@@ -39,6 +42,11 @@ typedef struct {
     ngx_str_t       ua_ref;     /* set: publish to the UA dictionary */
     ngx_str_t       ua_value;   /* {"ua":"..."} */
     ngx_uint_t      ua_topic;
+    /* User-Agents of the events (xflow_privacy standard's ua fields)
+       seen first here: publish them too, to ua_topic */
+    ngx_uint_t      nbody;
+    ngx_str_t      *body_ref;
+    ngx_str_t      *body_value;
 } ngx_http_xflow_privacy_t;
 
 
@@ -59,7 +67,9 @@ extern ngx_module_t  ngx_http_xflow_privacy_module;
  *
  * When this worker is the first to see the User-Agent within the
  * dictionary's TTL, pv->ua_ref and pv->ua_value are set: the caller
- * publishes them once to topic pv->ua_topic.  A failed GeoIP lookup
+ * publishes them once to topic pv->ua_topic; so are the pv->nbody
+ * User-Agents the request's events carried (body_ref[i], body_value[i]),
+ * which is why this is called after the events were stripped.  A failed GeoIP lookup
  * leaves the member out and is logged (throttled).
  *
  * @returns NGX_OK, or NGX_ERROR (no memory, a hashing failure).
@@ -129,6 +139,24 @@ ngx_uint_t ngx_http_xflow_privacy_strips(ngx_http_request_t *r);
 ngx_int_t ngx_http_xflow_privacy_value(ngx_http_request_t *r,
     const u_char *p, size_t len, xf_str_t *value);
 
+/**
+ * @brief The Kafka key of the event @p p, @p len: as
+ *        ngx_http_xflow_privacy_value(), and, with xflow_privacy
+ *        standard, a key no rule treated (an id the adapter took from
+ *        outside the event, such as Snowplow's ?nuid=) is never sent as
+ *        it came: the reference of the cookie the adapter was handed
+ *        stays, anything else becomes a field reference, or the
+ *        cookieless id without consent.
+ *
+ * @returns NGX_OK with *value replaced as needed; NGX_ERROR.
+ *
+ * Memory: a replaced value->data is allocated from r->pool.
+ *
+ * Called from: a worker, per event of a decoded upload.
+ */
+ngx_int_t ngx_http_xflow_privacy_key(ngx_http_request_t *r,
+    const u_char *p, size_t len, xf_str_t *value);
+
 
 /*
  * ---------------------------------------------------------------------
@@ -160,10 +188,54 @@ typedef struct {
 } ngx_http_xflow_privacy_main_conf_t;
 
 
+/* xflow_consent */
+#define NGX_HTTP_XFLOW_CONSENT_GPC  0x01
+
+
 typedef struct {
     ngx_array_t                *cookies;    /* of xf_cookie_pattern_t */
     ngx_array_t                *strip;      /* of xf_strip_rule_t */
     ngx_uint_t                  client_ip;
+    ngx_flag_t                  standard;   /* xflow_privacy standard */
+    /* standard: the format's fields and the xflow_strip_field rules,
+       built at merge time, indexed by xf_format_t */
+    ngx_array_t                *std[XF_FMT_MAX];
+    ngx_uint_t                  consent;    /* NGX_HTTP_XFLOW_CONSENT_* */
+    ngx_str_t                   consent_cookie;     /* NAME, or empty */
+    ngx_str_t                   consent_value;      /* its consenting
+                                                       value */
+    ngx_uint_t                  consent_set;
 } ngx_http_xflow_privacy_loc_conf_t;
+
+
+/*
+ * ngx_http_xflow_privacy_standard.c: the directives xflow_privacy and
+ * xflow_consent, and, at merge time with a key, the standard rule sets
+ * of a location (conf->std).  Config time.
+ */
+char *ngx_http_xflow_privacy_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_xflow_consent_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_xflow_privacy_standard(ngx_conf_t *cf,
+    ngx_http_xflow_privacy_loc_conf_t *conf);
+
+
+/* User-Agents of one request's events the dictionary may take. */
+#define NGX_HTTP_XFLOW_BODY_UA_MAX  4
+
+
+/* Per request: the consent decision and the cookieless id, made once. */
+typedef struct {
+    ngx_uint_t                  nbody;
+    ngx_str_t                   body_ref[NGX_HTTP_XFLOW_BODY_UA_MAX];
+    ngx_str_t                   body_value[NGX_HTTP_XFLOW_BODY_UA_MAX];
+    unsigned                    cookieless:1;
+    unsigned                    anon_set:1;
+    unsigned                    cookie_set:1;
+    u_char                      anon[XF_HASHREF_LEN];
+    u_char                      cookie[XF_HASHREF_LEN];    /* the ref an
+                                       adapter got for its cookie */
+} ngx_http_xflow_privacy_ctx_t;
 
 #endif /* NGX_HTTP_XFLOW_PRIVACY_MODULE_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_reply.c - answers in the shape each SDK expects, CORS,
  * and error-log lines that stay readable when a broken SDK release sends

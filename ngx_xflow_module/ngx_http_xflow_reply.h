@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_reply.h - answers in the shape each SDK expects, and
  * CORS.  Every function runs on the worker's event loop and returns what

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_spool.c - the disk spool: what Kafka could not take is
  * kept on local disk and replayed when the brokers are back, so nothing

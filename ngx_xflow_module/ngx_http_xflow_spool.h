@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_spool.h - the disk spool of one worker: what Kafka could
  * not take is appended here and replayed when the brokers are back.  It

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_util.c - the bottom of the glue: request headers,
  * sending an answer, throttled error-log lines, the topic registry and

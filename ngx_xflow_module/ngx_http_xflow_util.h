@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_xflow_util.h - the bottom of the glue: helpers every other
  * part may call and that call no other part.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xrl.h - rate limiting by GCRA (a token bucket in one word) over a
  * fixed-capacity table in caller-provided memory.

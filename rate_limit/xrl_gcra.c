@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xrl_gcra.c - the generic cell rate algorithm on one 64-bit word, in
  * exact integer arithmetic; status and result names.

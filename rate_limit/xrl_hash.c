@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xrl_hash.c - SipHash-2-4, the keyed hash of limit keys.
  *

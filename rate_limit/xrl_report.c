@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xrl_report.c - what a table can tell about itself: totals, the last
  * minute by second, slot use, and the keys with the most denials.

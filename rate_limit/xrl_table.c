@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xrl_table.c - init, lookup, claim and decide on a shared table.
  *

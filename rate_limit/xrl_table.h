@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xrl_table.h - the memory layout of a rate-limit table (private to
  * rate_limit/; callers see xrl_table_t as opaque).

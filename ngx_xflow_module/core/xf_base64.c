@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_base64.c - table-driven base64 decoding and encoding, and the Java
  * string hash.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_base64.h - base64 (RFC 4648) as the SDKs send it, and the Java
  * string hash Sensors Data uses as a checksum of its base64 text.

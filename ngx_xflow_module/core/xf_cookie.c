@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_cookie.c - Cookie header parsing and the "cookies" member.
  *

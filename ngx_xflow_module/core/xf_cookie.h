@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_cookie.h - the Cookie header reduced to references of the cookies
  * that identify a device or a session.

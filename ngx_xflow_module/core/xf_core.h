@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_core.h - what every unit of the xflow core shares: the status enum,
  * the allocator interface and the byte type.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_crc32c.c - CRC32C: the SSE4.2 crc32 instruction when the CPU has it
  * (checked at run time), slicing-by-8 tables otherwise.

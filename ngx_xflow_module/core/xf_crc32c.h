@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_crc32c.h - CRC32C, the checksum of spool records.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_decode.c - the decoder interface: streaming gzip / deflate / zstd /
  * identity decoding with a hard cap on the decoded size, the output

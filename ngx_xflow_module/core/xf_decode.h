@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_decode.h - streaming decoding of request bodies: gzip (one or more
  * members), deflate (zlib-wrapped or raw), zstd (one or more frames).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_decode_encoding.c - Content-Encoding values: parsing the header,
  * naming an encoding, and recognising a compressed body by its magic

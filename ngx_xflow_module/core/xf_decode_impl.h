@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_decode_impl.h - private to the decoder files: the decoder's state
  * (the output buffer and every codec's), the buffer helpers of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_decode_libdeflate.c - a gzip or zlib-wrapped deflate body that is
  * complete in one buffer, decoded by libdeflate in one call per gzip

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_decode_zlib.c - streaming gzip (one or more members) and deflate
  * (zlib-wrapped or raw, told apart by the first two bytes) with zlib.

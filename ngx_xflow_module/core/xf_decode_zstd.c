@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_decode_zstd.c - streaming zstd (one or more frames) with a window
  * and a lifetime memory budget that bound what a hostile body costs.

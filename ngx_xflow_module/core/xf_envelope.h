@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_envelope.h - envelope v1: the JSON object each Kafka message holds.
  *

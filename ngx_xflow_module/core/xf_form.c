@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_form.c - form and query-string fields, percent-decoding.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_form.h - application/x-www-form-urlencoded bodies and query strings.
  *

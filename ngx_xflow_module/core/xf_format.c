@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_format.c - the adapter table and what goes through it: format
  * names, automatic detection, xf_format_parse() and the per-format facts
@@ -44,6 +45,7 @@
  *   retry          the status of "try later": 0 is 429 when throttled,
  *                  503 when overloaded
  *   cookie         what the adapter reads from xf_request_t.cookie
+ *   fields         what xflow_privacy standard treats (xf_format_fields)
  *   get            a GET may be an upload;  code: errors carry "code"
  */
 static const xf_fmt_adapter_t  xf_fmt_adapters[] = {
@@ -52,42 +54,50 @@ static const xf_fmt_adapter_t  xf_fmt_adapters[] = {
        retries, GET (beacons) and the cookie of any adapter detection
        may pick */
     [XF_FMT_AUTO] = { "auto", NULL, NULL, NULL,
-        XF_REPLY_JSON, XF_REPLY_JSON, 503, "sp", 1, 0 },
+        XF_REPLY_JSON, XF_REPLY_JSON, 503, "sp",
+        NULL, 1, 0 },
 
     /* never claimed (what nothing claims is JSON); no GET: 405 */
     [XF_FMT_JSON] = { "json", NULL, NULL, xf_format_json,
-        XF_REPLY_JSON, XF_REPLY_JSON, 0, NULL, 0, 0 },
+        XF_REPLY_JSON, XF_REPLY_JSON, 0, NULL,
+        xf_format_json_fields, 0, 0 },
 
     /* the SDKs drop a batch on any 4xx, 429 included; the image beacon
        gets a GIF (parse answers by method) */
     [XF_FMT_SENSORS] = { "sensors", xf_format_sensors_route,
         xf_fmt_sniff_data_form, xf_format_sensors,
-        XF_REPLY_JSON, XF_REPLY_GIF, 503, NULL, 1, 0 },
+        XF_REPLY_JSON, XF_REPLY_GIF, 503, NULL,
+        xf_format_sensors_fields, 1, 0 },
 
     /* exactly 200 {"status":1}, or remote config; retries only 5xx */
     [XF_FMT_POSTHOG] = { "posthog", xf_format_posthog_route,
         xf_format_posthog_sniff, xf_format_posthog,
-        XF_REPLY_POSTHOG, XF_REPLY_POSTHOG, 503, NULL, 1, 0 },
+        XF_REPLY_POSTHOG, XF_REPLY_POSTHOG, 503, NULL,
+        xf_format_posthog_fields, 1, 0 },
 
     /* retries 429 and honours x-ratelimit-reset */
     [XF_FMT_SEGMENT] = { "segment", xf_format_segment_route, NULL,
         xf_format_segment,
-        XF_REPLY_SEGMENT, XF_REPLY_SEGMENT, 429, NULL, 1, 0 },
+        XF_REPLY_SEGMENT, XF_REPLY_SEGMENT, 429, NULL,
+        xf_format_segment_fields, 1, 0 },
 
     /* retries 429; the pixel gets a GIF; reads the "sp" cookie */
     [XF_FMT_SNOWPLOW] = { "snowplow", xf_format_snowplow_route,
         xf_format_snowplow_sniff, xf_format_snowplow,
-        XF_REPLY_JSON, XF_REPLY_GIF, 429, "sp", 1, 0 },
+        XF_REPLY_JSON, XF_REPLY_GIF, 429, "sp",
+        xf_format_snowplow_fields, 1, 0 },
 
     /* never claimed: its routes and its data= form are PostHog's too;
        the query's img= and verbose= refine the answer */
     [XF_FMT_MIXPANEL] = { "mixpanel", NULL, NULL, xf_format_mixpanel,
-        XF_REPLY_MIXPANEL, XF_REPLY_MIXPANEL, 0, NULL, 1, 0 },
+        XF_REPLY_MIXPANEL, XF_REPLY_MIXPANEL, 0, NULL,
+        xf_format_mixpanel_fields, 1, 0 },
 
     /* the SDKs read the status from the body's "code", errors too */
     [XF_FMT_AMPLITUDE] = { "amplitude", xf_format_amplitude_route, NULL,
         xf_format_amplitude,
-        XF_REPLY_AMPLITUDE, XF_REPLY_AMPLITUDE, 0, NULL, 1, 1 },
+        XF_REPLY_AMPLITUDE, XF_REPLY_AMPLITUDE, 0, NULL,
+        xf_format_amplitude_fields, 1, 1 },
 };
 
 _Static_assert(xf_fmt_nelts(xf_fmt_adapters) == XF_FMT_MAX,
@@ -178,6 +188,37 @@ const char *
 xf_format_cookie(xf_format_t f)
 {
     return xf_fmt_adapter(f)->cookie;
+}
+
+
+const xf_format_field_t *
+xf_format_fields(xf_format_t f)
+{
+    static const xf_format_field_t  none[] = { { NULL, XF_FIELD_ID, NULL } };
+
+    if ((unsigned) f >= XF_FMT_MAX || xf_fmt_adapters[f].fields == NULL) {
+        return none;
+    }
+
+    return xf_fmt_adapters[f].fields;
+}
+
+
+const char *
+xf_format_field_kind_name(xf_field_kind_t kind)
+{
+    switch (kind) {
+    case XF_FIELD_ID:
+        return "id";
+    case XF_FIELD_UA:
+        return "ua";
+    case XF_FIELD_HINT:
+        return "hint";
+    case XF_FIELD_IP:
+        return "ip";
+    }
+
+    return "unknown";
 }
 
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_format.h - SDK upload formats: from one HTTP request (method, path,
  * query, a few headers and the body after Content-Encoding decoding) to a
@@ -193,5 +194,41 @@ unsigned xf_format_takes_get(xf_format_t f);
  * any cookie over.  A static string.
  */
 const char *xf_format_cookie(xf_format_t f);
+
+
+/*
+ * The fields of a format's events that identify a person, a device or a
+ * session, or describe the device, as its SDKs send them: what
+ * xflow_privacy standard treats (docs/privacy.md lists them per family;
+ * tests/unit/test-privacy-doc.c compares that list with this one).
+ */
+typedef enum {
+    XF_FIELD_ID = 0,    /* an id kept in a cookie or storage, a user id,
+                           a session id: a keyed reference, or the
+                           cookieless id without consent */
+    XF_FIELD_UA,        /* a User-Agent string: its dictionary reference */
+    XF_FIELD_HINT,      /* client hints and other device fingerprints:
+                           a keyed reference */
+    XF_FIELD_IP         /* a client address: dropped (the envelope's ip
+                           follows xflow_client_ip) */
+} xf_field_kind_t;
+
+typedef struct {
+    const char         *path;       /* dotted, as xflow_strip_field */
+    xf_field_kind_t     kind;
+    const char         *cookie;     /* XF_FIELD_ID: the cookie the SDK
+                                       keeps the same id in, bare, or
+                                       NULL; the reference is then that
+                                       cookie's (xflow_cookie_ref) */
+} xf_format_field_t;
+
+/*
+ * The fields of format f, terminated by an entry whose path is NULL:
+ * never NULL itself (auto and out-of-range values have none).  Static.
+ */
+const xf_format_field_t *xf_format_fields(xf_format_t f);
+
+/* "id", "ua", "hint", "ip": a static string. */
+const char *xf_format_field_kind_name(xf_field_kind_t kind);
 
 #endif /* XF_FORMAT_H */

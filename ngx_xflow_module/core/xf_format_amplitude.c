@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_format_amplitude.c - Amplitude (@amplitude/analytics-browser, the
  * mobile SDKs, HTTP API v2 and the Batch Event Upload API).
@@ -88,3 +89,25 @@ xf_amplitude_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev)
 
     return XF_OK;
 }
+
+
+/*
+ * HTTP API v2 and Batch, as the browser and app SDKs fill them: the ids
+ * (the device id is kept in the AMP_<key> cookie, base64 JSON, so no
+ * cookie reference can equal it), the session id (a number), the
+ * advertising and vendor ids, the User-Agent the browser SDK copies
+ * into every event, the address.
+ */
+const xf_format_field_t  xf_format_amplitude_fields[] = {
+    { "user_id", XF_FIELD_ID, NULL },
+    { "device_id", XF_FIELD_ID, NULL },
+    { "session_id", XF_FIELD_ID, NULL },
+    { "idfa", XF_FIELD_ID, NULL },
+    { "idfv", XF_FIELD_ID, NULL },
+    { "adid", XF_FIELD_ID, NULL },
+    { "android_id", XF_FIELD_ID, NULL },
+    { "android_app_set_id", XF_FIELD_ID, NULL },
+    { "user_agent", XF_FIELD_UA, NULL },
+    { "ip", XF_FIELD_IP, NULL },
+    { NULL, XF_FIELD_ID, NULL }
+};

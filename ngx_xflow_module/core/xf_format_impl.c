@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_format_impl.c - the xf_fmt_* toolkit every adapter shares (owned
  * buffers, the decoded budget, nested layers, events) and

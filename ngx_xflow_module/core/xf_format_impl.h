@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_format_impl.h - the inside of the format layer: the adapter table's
  * entry type and the xf_fmt_* toolkit the adapters share.  Only
@@ -110,6 +111,7 @@ typedef struct {
                                        429 throttled, 503 overloaded */
     const char         *cookie;     /* the cookie the adapter reads from
                                        xf_request_t.cookie, or NULL */
+    const xf_format_field_t *fields; /* xf_format_fields() */
     unsigned            takes_get:1;  /* a GET (HEAD) can be an upload */
     unsigned            error_code:1; /* error bodies carry "code" */
 } xf_fmt_adapter_t;
@@ -120,6 +122,16 @@ typedef struct {
  * callbacks (xf_fmt_claim_pt) after what they read.
  */
 xf_status_t xf_format_json(xf_fmt_ctx_t *ctx);
+
+/* Each adapter's privacy fields (xf_format_fields()), in its own file. */
+extern const xf_format_field_t  xf_format_json_fields[];
+extern const xf_format_field_t  xf_format_sensors_fields[];
+extern const xf_format_field_t  xf_format_posthog_fields[];
+extern const xf_format_field_t  xf_format_segment_fields[];
+extern const xf_format_field_t  xf_format_snowplow_fields[];
+extern const xf_format_field_t  xf_format_mixpanel_fields[];
+extern const xf_format_field_t  xf_format_amplitude_fields[];
+
 xf_status_t xf_format_sensors(xf_fmt_ctx_t *ctx);
 xf_status_t xf_format_posthog(xf_fmt_ctx_t *ctx);
 xf_status_t xf_format_segment(xf_fmt_ctx_t *ctx);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_format_json.c - plain JSON: what any sender that speaks no SDK's
  * protocol posts (curl, server code, a log shipper).
@@ -69,3 +70,24 @@ xf_format_json(xf_fmt_ctx_t *ctx)
 
     return xf_fmt_json(ctx, ctx->req->body, ctx->req->body_len, NULL, NULL);
 }
+
+
+/*
+ * The members the adapter reads the distinct id from, and the usual
+ * names of a User-Agent and an address in hand-written events.
+ */
+const xf_format_field_t  xf_format_json_fields[] = {
+    { "distinct_id", XF_FIELD_ID, NULL },
+    { "user_id", XF_FIELD_ID, NULL },
+    { "userId", XF_FIELD_ID, NULL },
+    { "anonymous_id", XF_FIELD_ID, NULL },
+    { "anonymousId", XF_FIELD_ID, NULL },
+    { "uid", XF_FIELD_ID, NULL },
+    { "device_id", XF_FIELD_ID, NULL },
+    { "session_id", XF_FIELD_ID, NULL },
+    { "user_agent", XF_FIELD_UA, NULL },
+    { "userAgent", XF_FIELD_UA, NULL },
+    { "ua", XF_FIELD_UA, NULL },
+    { "ip", XF_FIELD_IP, NULL },
+    { NULL, XF_FIELD_ID, NULL }
+};

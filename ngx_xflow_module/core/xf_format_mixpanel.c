@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_format_mixpanel.c - Mixpanel (mixpanel-browser, the mobile SDKs and
  * the ingestion API).
@@ -307,3 +308,25 @@ xf_mixpanel_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev)
 
     return XF_OK;
 }
+
+
+/*
+ * mixpanel-js and the app SDKs: track events keep the ids in properties
+ * (distinct id, device id, user id, the anonymous id of an identify, the
+ * session replay id), engage updates at the top; the address they may
+ * carry.
+ */
+const xf_format_field_t  xf_format_mixpanel_fields[] = {
+    { "properties.distinct_id", XF_FIELD_ID, NULL },
+    { "properties.$device_id", XF_FIELD_ID, NULL },
+    { "properties.$user_id", XF_FIELD_ID, NULL },
+    { "properties.$anon_distinct_id", XF_FIELD_ID, NULL },
+    { "properties.$mp_replay_id", XF_FIELD_ID, NULL },
+    { "$distinct_id", XF_FIELD_ID, NULL },
+    { "$device_id", XF_FIELD_ID, NULL },
+    { "$user_id", XF_FIELD_ID, NULL },
+    { "properties.$user_agent", XF_FIELD_UA, NULL },
+    { "properties.ip", XF_FIELD_IP, NULL },
+    { "$ip", XF_FIELD_IP, NULL },
+    { NULL, XF_FIELD_ID, NULL }
+};

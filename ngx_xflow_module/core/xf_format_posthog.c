@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_format_posthog.c - PostHog (posthog-js and the capture API).
  *
@@ -315,3 +316,27 @@ xf_posthog_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev)
 
     return XF_OK;
 }
+
+
+/*
+ * posthog-js, posthog-android, posthog-ios: the distinct id at the top
+ * and in properties, the device id, the anonymous id an $identify
+ * carries, the session and window ids (kept in sessionStorage and in the
+ * ph_<token>_posthog cookie), the raw User-Agent posthog-js copies into
+ * every event.
+ */
+const xf_format_field_t  xf_format_posthog_fields[] = {
+    { "distinct_id", XF_FIELD_ID, NULL },
+    { "$distinct_id", XF_FIELD_ID, NULL },
+    { "properties.distinct_id", XF_FIELD_ID, NULL },
+    { "properties.$device_id", XF_FIELD_ID, NULL },
+    { "properties.$anon_distinct_id", XF_FIELD_ID, NULL },
+    { "properties.$user_id", XF_FIELD_ID, NULL },
+    { "properties.$session_id", XF_FIELD_ID, NULL },
+    { "properties.$window_id", XF_FIELD_ID, NULL },
+    { "$set.$device_id", XF_FIELD_ID, NULL },
+    { "properties.$raw_user_agent", XF_FIELD_UA, NULL },
+    { "properties.$user_agent", XF_FIELD_UA, NULL },
+    { "properties.$ip", XF_FIELD_IP, NULL },
+    { NULL, XF_FIELD_ID, NULL }
+};

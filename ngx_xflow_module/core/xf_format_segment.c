@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_format_segment.c - Segment (analytics.js / analytics-next, server
  * libraries, HTTP API) and RudderStack, which speaks the same API.
@@ -250,3 +251,25 @@ xf_segment_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev)
 
     return XF_OK;
 }
+
+
+/*
+ * analytics.js / analytics-next, the mobile libraries and RudderStack's
+ * SDKs: the ids (RudderStack copies the anonymous id into traits), the
+ * device ids of the app libraries, RudderStack's session id, the
+ * User-Agent, Chromium's User-Agent client hints (context.userAgentData)
+ * and the address.
+ */
+const xf_format_field_t  xf_format_segment_fields[] = {
+    { "anonymousId", XF_FIELD_ID, NULL },
+    { "userId", XF_FIELD_ID, NULL },
+    { "previousId", XF_FIELD_ID, NULL },
+    { "context.traits.anonymousId", XF_FIELD_ID, NULL },
+    { "context.sessionId", XF_FIELD_ID, NULL },
+    { "context.device.id", XF_FIELD_ID, NULL },
+    { "context.device.advertisingId", XF_FIELD_ID, NULL },
+    { "context.userAgent", XF_FIELD_UA, NULL },
+    { "context.userAgentData", XF_FIELD_HINT, NULL },
+    { "context.ip", XF_FIELD_IP, NULL },
+    { NULL, XF_FIELD_ID, NULL }
+};

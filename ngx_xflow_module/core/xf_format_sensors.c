@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_format_sensors.c - Sensors Data (JS, Android, iOS SDKs).
  *
@@ -269,3 +270,25 @@ xf_sensors_crc(xf_str_t s, int32_t *crc)
 
     return 1;
 }
+
+
+/*
+ * sa-sdk-javascript, -android, -ios: the ids of the "identities" object
+ * (cookie id, anonymous id, login id, device ids: the SDK names them
+ * $identity_*, custom ones too, so the object is one reference), the
+ * device id the app SDKs add, the User-Agent the mini-program and server
+ * SDKs send.
+ */
+const xf_format_field_t  xf_format_sensors_fields[] = {
+    { "distinct_id", XF_FIELD_ID, NULL },
+    { "anonymous_id", XF_FIELD_ID, NULL },
+    { "login_id", XF_FIELD_ID, NULL },
+    { "original_id", XF_FIELD_ID, NULL },
+    { "identities", XF_FIELD_ID, NULL },
+    { "properties.$device_id", XF_FIELD_ID, NULL },
+    { "properties.$anonymization_id", XF_FIELD_ID, NULL },
+    { "properties.$user_agent", XF_FIELD_UA, NULL },
+    { "lib.$ua", XF_FIELD_UA, NULL },
+    { "properties.$ip", XF_FIELD_IP, NULL },
+    { NULL, XF_FIELD_ID, NULL }
+};

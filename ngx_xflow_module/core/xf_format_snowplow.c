@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_format_snowplow.c - Snowplow trackers (browser tracker v4 and the
  * tracker protocol in general).
@@ -250,3 +251,22 @@ xf_snowplow_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev)
 
     return ev->name.len != 0 ? XF_OK : XF_ERR_MISSING_FIELD;
 }
+
+
+/*
+ * The tracker protocol: the domain user id and session id (the _sp_id
+ * cookie), the network user id (the collector's "sp" cookie: the same
+ * reference as xflow_cookie_ref sp), the user id, the User-Agent, the
+ * legacy fingerprint and the address.
+ */
+const xf_format_field_t  xf_format_snowplow_fields[] = {
+    { "duid", XF_FIELD_ID, NULL },
+    { "sid", XF_FIELD_ID, NULL },
+    { "nuid", XF_FIELD_ID, "sp" },
+    { "tnuid", XF_FIELD_ID, "sp" },
+    { "uid", XF_FIELD_ID, NULL },
+    { "ua", XF_FIELD_UA, NULL },
+    { "fp", XF_FIELD_HINT, NULL },
+    { "ip", XF_FIELD_IP, NULL },
+    { NULL, XF_FIELD_ID, NULL }
+};

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_geo.c - libmaxminddb: open and check the databases, look up an
  * address, render the "geo" member.
@@ -135,6 +136,41 @@ xf_geo_check(MMDB_s *db, const char *what, const char *path, char *err,
 }
 
 
+/*
+ * The database is of the kind its parameter says, by its metadata's
+ * database_type (GeoLite2-City, GeoIP2-Country, GeoLite2-ASN,
+ * GeoIP2-ISP, DBIP-City-Lite, ...): an ASN database given as city= (or
+ * the other way round) opens, looks up and finds nothing to render, so
+ * every event would go without its geo member, silently.
+ */
+static xf_status_t
+xf_geo_kind_check(MMDB_s *db, const char *what, const char *path,
+    char *err, size_t err_size)
+{
+    int          city, asn;
+    const char  *type;
+
+    type = db->metadata.database_type;
+
+    if (type == NULL) {
+        return XF_OK;
+    }
+
+    city = strstr(type, "City") != NULL || strstr(type, "Country") != NULL
+           || strstr(type, "Enterprise") != NULL;
+    asn = strstr(type, "ASN") != NULL || strstr(type, "ISP") != NULL;
+
+    if (strcmp(what, "city") == 0 ? asn && !city : city && !asn) {
+        snprintf(err, err_size, "%s database \"%s\" is a %s database: "
+                 "give it as %s=", what, path, type,
+                 strcmp(what, "city") == 0 ? "asn" : "city");
+        return XF_ERR_CORRUPT;
+    }
+
+    return XF_OK;
+}
+
+
 static xf_status_t
 xf_geo_open_one(MMDB_s *db, const char *what, const char *path, char *err,
     size_t err_size)
@@ -156,7 +192,9 @@ xf_geo_open_one(MMDB_s *db, const char *what, const char *path, char *err,
         return XF_ERR_CORRUPT;
     }
 
-    if (xf_geo_check(db, what, path, err, err_size) != XF_OK) {
+    if (xf_geo_kind_check(db, what, path, err, err_size) != XF_OK
+        || xf_geo_check(db, what, path, err, err_size) != XF_OK)
+    {
         MMDB_close(db);
         return XF_ERR_CORRUPT;
     }

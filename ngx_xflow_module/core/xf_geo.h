@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_geo.h - GeoIP enrichment from MaxMind DB files (libmaxminddb).
  *
@@ -43,7 +44,9 @@ typedef struct {
 
 /*
  * Open the databases (either path may be NULL, not both) and check them:
- * MMDB_open() checks the metadata and the sizes of the sections; then
+ * MMDB_open() checks the metadata and the sizes of the sections; the
+ * metadata's database_type must be of the parameter's kind (no ASN or
+ * ISP database as city, no City or Country one as asn); then
  * every node of the search tree is read (a record that points outside
  * the file fails), and the data records of a sample of nodes spread
  * over the tree (all of them in a small file, about two thousand in a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_hashref.c - HMAC-SHA-256 references with precomputed pads.
  *
@@ -20,6 +21,7 @@
  * SHA256_CTX interface (docs/privacy.md has the numbers).
  */
 
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -339,6 +341,52 @@ xf_hashref_cookie(xf_hashref_t *h, const u_char *name, size_t name_len,
     parts[3].len = value_len;
 
     return xf_hashref_parts(h, parts, 4, out);
+}
+
+
+xf_status_t
+xf_hashref_cookieless(xf_hashref_t *h, uint64_t day, const u_char *app,
+    size_t app_len, const u_char *ip, size_t ip_len, const u_char *ua,
+    size_t ua_len, u_char *out)
+{
+    int                n;
+    char               d[24], al[24], il[24];
+    u_char             salt[XF_SHA256_LEN];
+    xf_status_t        rc;
+    xf_hashref_part_t  parts[8];
+
+    n = snprintf(d, sizeof(d), "%llu", (unsigned long long) day);
+
+    parts[0].p = (const u_char *) "s:";
+    parts[0].len = 2;
+    parts[1].p = (const u_char *) d;
+    parts[1].len = (size_t) n;
+
+    rc = xf_hashref_hmac(h, parts, 2, salt);
+    if (rc != XF_OK) {
+        return rc;
+    }
+
+    parts[0].p = (const u_char *) "v:";
+    parts[0].len = 2;
+    parts[1].p = salt;
+    parts[1].len = sizeof(salt);
+    parts[2].p = (const u_char *) al;
+    parts[2].len = (size_t) snprintf(al, sizeof(al), "%zu:", app_len);
+    parts[3].p = app;
+    parts[3].len = app_len;
+    parts[4].p = (const u_char *) il;
+    parts[4].len = (size_t) snprintf(il, sizeof(il), "%zu:", ip_len);
+    parts[5].p = ip;
+    parts[5].len = ip_len;
+    parts[6].p = ua;
+    parts[6].len = ua_len;
+
+    rc = xf_hashref_parts(h, parts, 7, out);
+
+    OPENSSL_cleanse(salt, sizeof(salt));
+
+    return rc;
 }
 
 

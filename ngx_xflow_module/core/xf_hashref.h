@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_hashref.h - keyed hashed references: what the gateway sends instead
  * of a cookie value, a User-Agent, a stripped field or a client address.
@@ -40,6 +41,8 @@
 #define XF_HASHREF_JSON     'j'
 #define XF_HASHREF_IP       'i'
 #define XF_HASHREF_KID      'k'     /* a key's derived id */
+#define XF_HASHREF_SALT     's'     /* the cookieless salt of a day */
+#define XF_HASHREF_VISITOR  'v'     /* a cookieless id */
 
 
 typedef struct xf_hashref_s  xf_hashref_t;
@@ -96,6 +99,27 @@ xf_status_t xf_hashref_cookie(xf_hashref_t *h, const u_char *name,
  * distributed key for hash tables (xf_seen).
  */
 uint64_t xf_hashref_u64(const u_char *ref);
+
+/*
+ * The cookieless id of a visitor who gave no consent: a reference that
+ * counts a visitor within one UTC day and cannot follow them into the
+ * next.
+ *
+ *     salt = HMAC-SHA-256(key, "s:" DAY)
+ *     ID   = base64url( HMAC-SHA-256(key, "v:" salt
+ *                        LEN(app) ":" app LEN(ip) ":" ip ua)[0..16) )
+ *
+ * DAY is the decimal number of days since 1970-01-01 UTC, which the
+ * caller passes (the core reads no clock: tests pass any day).  The salt
+ * exists only on the stack of this call: it is never stored, so a day's
+ * ids cannot be recomputed without the key, and with the key only for
+ * a visitor whose address and User-Agent are known.  LEN is decimal;
+ * the lengths keep (app, ip, ua) triples from sharing an input.  out
+ * gets XF_HASHREF_LEN characters.  Returns XF_OK or XF_ERR_NOMEM.
+ */
+xf_status_t xf_hashref_cookieless(xf_hashref_t *h, uint64_t day,
+    const u_char *app, size_t app_len, const u_char *ip, size_t ip_len,
+    const u_char *ua, size_t ua_len, u_char *out);
 
 /*
  * Full HMAC-SHA-256 of parts[0] || parts[1] || ... (n parts) into

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_ip.c - address parsing, truncation and local ranges over inet_pton.
  */

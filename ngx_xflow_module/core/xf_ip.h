@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_ip.h - client address text: parsing, truncation for the envelope,
  * and the ranges GeoIP has nothing to say about.

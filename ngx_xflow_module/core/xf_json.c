@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_json.c - the validating JSON scanner: one value, checked against
  * RFC 8259 (xf_json_scan_value; xf_json_split runs it once per event).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_json.h - a validating, single-pass JSON scanner that finds events
  * without building a tree.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_json_impl.h - private to the JSON files: the byte classes of string
  * bodies, the word-at-a-time helpers, the scanner and what the splitter

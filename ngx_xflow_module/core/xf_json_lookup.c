@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_json_lookup.c - finding members of an object that has already been
  * validated (xf_json_object_get, xf_json_object_fields): skipping over

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_json_split.c - splitting an upload into events: one object, the
  * elements of a top-level array, or NDJSON / concatenated values, each

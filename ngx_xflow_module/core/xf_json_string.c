@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_json_string.c - JSON string bodies: decoding their escapes
  * (xf_json_string_unescape, and one escape at a time for the scanner and

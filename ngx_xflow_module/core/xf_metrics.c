@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_metrics.c - the metric families (names, help, types, labels,
  * histogram buckets) and the values of their labels.  The registry and
@@ -56,12 +57,17 @@ const xf_metric_def_t  xf_metric_defs[XF_M_MAX] = {
         "xflow_max_decoded_in_flight decoded bytes already."),
 
     [XF_M_HTTP_REQUESTS] = XF_C2("xflow_http_requests_total",
-        "Requests to xflow_collect locations by upload format and HTTP "
-        "status.", "format", XF_DIM_FORMAT, "code", XF_DIM_CODE),
+        "Requests to xflow_collect locations by upload format and exact "
+        "HTTP status.", "format", XF_DIM_FORMAT, "code", XF_DIM_CODE),
 
     [XF_M_EVENTS] = XF_C2("xflow_events_total",
         "Events by upload format and what became of them.",
         "format", XF_DIM_FORMAT, "result", XF_DIM_EVENT_RESULT),
+
+    [XF_M_RATE_LIMITED] = XF_C2("xflow_rate_limited_total",
+        "Requests a rate limit refused, their events unread, by upload "
+        "format and the HTTP status answered (throttling, not failure).",
+        "format", XF_DIM_FORMAT, "code", XF_DIM_CODE),
 
     [XF_M_EVENTS_REJECTED] = XF_C1("xflow_events_rejected_total",
         "Events refused or dead-lettered, by reason.",
@@ -86,6 +92,10 @@ const xf_metric_def_t  xf_metric_defs[XF_M_MAX] = {
 
     [XF_M_KAFKA_RETRIES] = XF_C0("xflow_kafka_retries_total",
         "Requests to brokers that librdkafka retried."),
+
+    [XF_M_KAFKA_TX_BYTES] = XF_C0("xflow_kafka_tx_bytes_total",
+        "Bytes librdkafka sent to the brokers: compressed batches and "
+        "protocol framing (txbytes of its statistics)."),
 
     [XF_M_KAFKA_INFLIGHT] = XF_G("xflow_kafka_inflight_messages",
         "Messages held by librdkafka awaiting delivery, all workers.",
@@ -145,22 +155,8 @@ const xf_metric_def_t  xf_metric_defs[XF_M_MAX] = {
 
 /* ------------------------------------------------------ static labels */
 
-static const unsigned  xf_codes[] = {
-    200, 204, 400, 403, 405, 408, 413, 415, 429, 499, 500, 503
-};
-
-#define XF_NCODES  XF_NB(xf_codes)
-
-static const char *const  xf_code_values[] = {
-    "200", "204", "400", "403", "405", "408", "413", "415", "429", "499",
-    "500", "503", "2xx", "3xx", "4xx", "5xx", "other"
-};
-
-_Static_assert(XF_NB(xf_code_values) == XF_NCODES + 5,
-               "codes, then classes 2xx..5xx, then other");
-
 static const char *const  xf_event_result_values[] = {
-    "accepted", "rejected", "dead_lettered", "rate_limited", "overflowed"
+    "accepted", "dead_lettered", "overflowed"
 };
 
 static const char *const  xf_kafka_result_values[] = {
@@ -175,19 +171,11 @@ static const char *const  xf_limit_result_values[] = {
 size_t
 xf_metrics_code_index(unsigned status)
 {
-    size_t  i;
-
-    for (i = 0; i < XF_NCODES; i++) {
-        if (xf_codes[i] == status) {
-            return i;
-        }
+    if (status >= 100 && status < 600) {
+        return status - 100;
     }
 
-    if (status >= 200 && status < 600) {
-        return XF_NCODES + status / 100 - 2;
-    }
-
-    return XF_NCODES + 4;
+    return XF_METRICS_CODES - 1;
 }
 
 
@@ -215,7 +203,7 @@ xf_metrics_dim_size(const xf_metrics_t *m, xf_metric_dim_t dim)
         return XF_FMT_MAX;
 
     case XF_DIM_CODE:
-        return XF_NB(xf_code_values);
+        return XF_METRICS_CODES;
 
     case XF_DIM_EVENT_RESULT:
         return XF_NB(xf_event_result_values);
@@ -259,8 +247,8 @@ xf_metrics_dim_value(const xf_metrics_t *m, xf_metric_dim_t dim, size_t i,
         break;
 
     case XF_DIM_CODE:
-        s = xf_code_values[i];
-        break;
+        *len = 3;
+        return m->codes[i];
 
     case XF_DIM_EVENT_RESULT:
         s = xf_event_result_values[i];

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_metrics.h - the xflow metric registry and its Prometheus renderer.
  *
@@ -7,6 +8,13 @@
  * topics, rate-limit zones) are registered before the layout is frozen.
  * Two label sets are filled at run time in fixed slots: Kafka brokers
  * (names claimed in the shared header) and worker processes.
+ *
+ * Which series are shown (xf_metrics_render): a counter whose labels
+ * include a configured set (topic, zone) shows every combination, since
+ * the configuration makes each possible and alerts divide by them; any
+ * other labelled counter shows a series from its first count on, so
+ * that the scrape holds what happened, not every code of every format.
+ * A broker shows while some current worker's librdkafka lists it.
  *
  * Counters live in caller-provided memory (nginx shared memory), one
  * flat array of uint64_t per worker slot; each process adds to its own
@@ -53,6 +61,7 @@ typedef enum {
     XF_M_KAFKA_PRODUCED_BYTES,
     XF_M_KAFKA_MESSAGES,            /* {topic,result} */
     XF_M_KAFKA_RETRIES,
+    XF_M_KAFKA_TX_BYTES,
     XF_M_KAFKA_INFLIGHT,            /* gauge */
     XF_M_KAFKA_QUEUE_BYTES,         /* gauge */
     XF_M_KAFKA_BROKER_UP,           /* gauge {broker} */
@@ -69,6 +78,7 @@ typedef enum {
     XF_M_SPOOLING,                  /* gauge: workers spooling */
     XF_M_DECODED_INFLIGHT,          /* gauge, all workers */
     XF_M_DECODED_INFLIGHT_REFUSED,
+    XF_M_RATE_LIMITED,              /* {format,code}: requests */
     XF_M_MAX
 } xf_metric_id_t;
 
@@ -104,12 +114,18 @@ typedef enum {
 } xf_metric_dim_t;
 
 
-/* XF_DIM_EVENT_RESULT */
+/*
+ * XF_DIM_EVENT_RESULT: what became of events, one count per event.
+ * What refuses a whole request is counted per request elsewhere: a rate
+ * limit in xflow_rate_limited_total, a body that could not be used in
+ * xflow_decode_errors_total.
+ */
 #define XF_METRICS_EVENT_ACCEPTED        0
-#define XF_METRICS_EVENT_REJECTED        1
-#define XF_METRICS_EVENT_DEAD_LETTERED   2
-#define XF_METRICS_EVENT_RATE_LIMITED    3
-#define XF_METRICS_EVENT_OVERFLOWED      4
+#define XF_METRICS_EVENT_DEAD_LETTERED   1
+#define XF_METRICS_EVENT_OVERFLOWED      2
+
+/* XF_DIM_CODE: the exact status, 100 to 599; "000" for anything else */
+#define XF_METRICS_CODES                 501
 
 /* XF_DIM_KAFKA_RESULT */
 #define XF_METRICS_KAFKA_DELIVERED       0
@@ -223,13 +239,23 @@ void xf_metrics_set(const xf_metrics_t *m, void *mem, size_t slot,
 void xf_metrics_observe(const xf_metrics_t *m, void *mem, size_t slot,
     xf_metric_id_t id, uint64_t v);
 
+/*
+ * A counter's cell summed over every slot: what all workers (and the
+ * workers of earlier configurations, whose counts the zone keeps) have
+ * counted.  0 for anything out of range or not a counter.
+ */
+uint64_t xf_metrics_counter_sum(const xf_metrics_t *m, const void *mem,
+    xf_metric_id_t id, size_t l0, size_t l1);
+
 /* Label indexes of the static sets. */
 size_t xf_metrics_code_index(unsigned status);
 #define xf_metrics_status_index(st)  ((size_t) (st) - 1)
 
 /*
- * The slot of a broker name in the shared table, claimed if new.
- * Returns XF_METRICS_BROKERS_MAX when the table is full.  Two processes
+ * The slot of a broker name in the shared table, claimed if new; when
+ * the table is full, the slot of a broker no worker lists any more is
+ * taken over.  Returns XF_METRICS_BROKERS_MAX when every slot's broker
+ * is listed.  Two processes
  * claiming the same new name at once may get two slots; the renderer
  * merges slots of equal names.
  */
@@ -268,6 +294,7 @@ typedef struct {
     uint64_t                  msg_cnt;      /* messages librdkafka holds */
     uint64_t                  msg_size;     /* their bytes */
     uint64_t                  txretries;    /* sum over all brokers */
+    uint64_t                  txbytes;      /* sum over all brokers */
     size_t                    nbrokers;     /* at most BROKERS_MAX */
     xf_kafka_broker_stats_t   brokers[XF_METRICS_BROKERS_MAX];
 } xf_kafka_stats_t;
@@ -275,23 +302,32 @@ typedef struct {
 /*
  * Parse librdkafka's statistics JSON (statistics.interval.ms, stats_cb):
  * top-level msg_cnt and msg_size; for each brokers.* entry its name,
- * state, rtt.avg (microseconds) and txretries.  Entries whose source is
+ * state, rtt.avg (microseconds), txretries and txbytes.  Entries whose source is
  * "internal" or "logical" are not brokers and are skipped; brokers beyond
- * XF_METRICS_BROKERS_MAX are counted in txretries only.  Missing numbers
+ * XF_METRICS_BROKERS_MAX are counted in txretries and txbytes only.  Missing numbers
  * read as 0.  Returns XF_OK, or a JSON error status when the document is
  * not a valid JSON object.
  */
 xf_status_t xf_metrics_kafka_stats_parse(const u_char *p, size_t len,
     xf_kafka_stats_t *st);
 
+/* A producer's counters in its previous report (zeroed for a new one). */
+typedef struct {
+    uint64_t                  txretries;
+    uint64_t                  txbytes;
+} xf_kafka_stats_last_t;
+
 /*
  * Write a parsed report into a worker slot: inflight messages and queue
- * bytes; broker up and rtt (brokers this report does not list read 0
- * for this worker); and the growth of txretries since *last_retries
- * (the previous report of the same producer, 0 for a new one) added to
- * xflow_kafka_retries_total.  *last_retries is updated.
+ * bytes; broker up and rtt (brokers this report does not list are not
+ * this worker's any more: its up cell holds 0 for "not listed", 1 for
+ * "listed, down", 2 for "listed, up"; the renderer shows up as 0 or 1
+ * and drops a broker no current worker lists); and the growth of
+ * txretries and txbytes since *last (the previous report of the same
+ * producer) added to xflow_kafka_retries_total and
+ * xflow_kafka_tx_bytes_total.  *last is updated.
  */
 void xf_metrics_kafka_stats_apply(const xf_metrics_t *m, void *mem,
-    size_t slot, const xf_kafka_stats_t *st, uint64_t *last_retries);
+    size_t slot, const xf_kafka_stats_t *st, xf_kafka_stats_last_t *last);
 
 #endif /* XF_METRICS_H */

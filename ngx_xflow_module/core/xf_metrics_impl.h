@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_metrics_impl.h - private to the metrics files: the registry, the
  * layout of the shared memory (header, broker names, cells) and the
@@ -55,8 +56,13 @@ struct xf_metrics_s {
     size_t              ncells;             /* per slot */
     size_t              nslots;
     uint64_t            hash;
+    u_char              codes[XF_METRICS_CODES][3];     /* "100".."599" */
     unsigned            frozen:1;
 };
+
+/* The broker up cell (xf_metrics_kafka_stats_apply): 0 is not listed. */
+#define XF_BROKER_LISTED_DOWN   1
+#define XF_BROKER_LISTED_UP     2
 
 
 #define XF_NB(a)  (uint32_t) (sizeof(a) / sizeof((a)[0]))

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_metrics_kafka.c - reading librdkafka's statistics JSON (the
  * producer's queue, per-broker state, RTT and retries) and applying it
@@ -167,6 +168,7 @@ xf_metrics_kafka_stats_parse(const u_char *p, size_t len,
         }
 
         st->txretries += xf_json_u64(b + val.off, val.len, "txretries");
+        st->txbytes += xf_json_u64(b + val.off, val.len, "txbytes");
 
         if (st->nbrokers == XF_METRICS_BROKERS_MAX) {
             continue;
@@ -199,9 +201,22 @@ xf_metrics_kafka_stats_parse(const u_char *p, size_t len,
 }
 
 
+/* The growth of a librdkafka counter, which restarts with each producer. */
+static uint64_t
+xf_metrics_kafka_growth(uint64_t now, uint64_t *last)
+{
+    uint64_t  d;
+
+    d = now >= *last ? now - *last : now;
+    *last = now;
+
+    return d;
+}
+
+
 void
 xf_metrics_kafka_stats_apply(const xf_metrics_t *m, void *mem, size_t slot,
-    const xf_kafka_stats_t *st, uint64_t *last_retries)
+    const xf_kafka_stats_t *st, xf_kafka_stats_last_t *last)
 {
     size_t    i, k;
     u_char    seen[XF_METRICS_BROKERS_MAX];
@@ -220,12 +235,13 @@ xf_metrics_kafka_stats_apply(const xf_metrics_t *m, void *mem, size_t slot,
 
         seen[k] = 1;
         xf_metrics_set(m, mem, slot, XF_M_KAFKA_BROKER_UP, k, 0,
-                       st->brokers[i].up);
+                       st->brokers[i].up ? XF_BROKER_LISTED_UP
+                                         : XF_BROKER_LISTED_DOWN);
         xf_metrics_set(m, mem, slot, XF_M_KAFKA_BROKER_RTT, k, 0,
                        st->brokers[i].rtt_us);
     }
 
-    /* a broker this producer no longer lists is not up for it */
+    /* a broker this producer no longer lists is not its broker now */
     for (k = 0; k < XF_METRICS_BROKERS_MAX; k++) {
         if (!seen[k]) {
             xf_metrics_set(m, mem, slot, XF_M_KAFKA_BROKER_UP, k, 0, 0);
@@ -233,10 +249,8 @@ xf_metrics_kafka_stats_apply(const xf_metrics_t *m, void *mem, size_t slot,
         }
     }
 
-    /* librdkafka's counts start at 0 with each producer */
     xf_metrics_add(m, mem, slot, XF_M_KAFKA_RETRIES, 0, 0,
-                   st->txretries >= *last_retries
-                   ? st->txretries - *last_retries : st->txretries);
-
-    *last_retries = st->txretries;
+                   xf_metrics_kafka_growth(st->txretries, &last->txretries));
+    xf_metrics_add(m, mem, slot, XF_M_KAFKA_TX_BYTES, 0, 0,
+                   xf_metrics_kafka_growth(st->txbytes, &last->txbytes));
 }

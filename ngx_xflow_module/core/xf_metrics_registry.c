@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_metrics_registry.c - the registry (label values, the layout of the
  * shared cells and its hash, migration across reloads) and the hot path
@@ -13,6 +14,7 @@
 xf_status_t
 xf_metrics_create(xf_metrics_t **m, const xf_alloc_t *a)
 {
+    size_t         i, c;
     xf_metrics_t  *r;
 
     r = a->alloc(a->data, sizeof(xf_metrics_t));
@@ -22,6 +24,14 @@ xf_metrics_create(xf_metrics_t **m, const xf_alloc_t *a)
 
     memset(r, 0, sizeof(xf_metrics_t));
     r->alloc = *a;
+
+    /* the code label's text, kept here: the core holds no globals */
+    for (i = 0; i < XF_METRICS_CODES; i++) {
+        c = i < XF_METRICS_CODES - 1 ? i + 100 : 0;
+        r->codes[i][0] = (u_char) ('0' + c / 100);
+        r->codes[i][1] = (u_char) ('0' + c / 10 % 10);
+        r->codes[i][2] = (u_char) ('0' + c % 10);
+    }
 
     *m = r;
 
@@ -403,6 +413,38 @@ xf_metrics_cell(const xf_metrics_t *m, void *mem, size_t slot,
 }
 
 
+uint64_t
+xf_metrics_counter_sum(const xf_metrics_t *m, const void *mem,
+    xf_metric_id_t id, size_t l0, size_t l1)
+{
+    size_t                  s, n1, cell;
+    uint64_t                sum;
+    const xf_metric_def_t  *def;
+
+    if ((unsigned) id >= XF_M_MAX) {
+        return 0;
+    }
+
+    def = &xf_metric_defs[id];
+    n1 = xf_metrics_dim_size(m, def->dim[1]);
+
+    if (def->type != XF_METRIC_COUNTER
+        || l0 >= xf_metrics_dim_size(m, def->dim[0]) || l1 >= n1)
+    {
+        return 0;
+    }
+
+    cell = m->base[id] + l0 * n1 + l1;
+
+    for (s = 0, sum = 0; s < m->nslots; s++) {
+        sum += __atomic_load_n(xf_metrics_cells(m, mem, s) + cell,
+                               __ATOMIC_RELAXED);
+    }
+
+    return sum;
+}
+
+
 /*
  * Add n to a counter's cell or store it in a gauge's: the family must be
  * of that type, or the call is ignored like any other out-of-range one.
@@ -477,6 +519,26 @@ xf_metrics_observe(const xf_metrics_t *m, void *mem, size_t slot,
 }
 
 
+/* Some slot's up cell of broker k is not 0: a worker lists it. */
+static int
+xf_metrics_broker_listed(const xf_metrics_t *m, const void *mem, size_t k)
+{
+    size_t  s, cell;
+
+    cell = m->base[XF_M_KAFKA_BROKER_UP] + k;
+
+    for (s = 0; s < m->nslots; s++) {
+        if (__atomic_load_n(xf_metrics_cells(m, mem, s) + cell,
+                            __ATOMIC_RELAXED))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 size_t
 xf_metrics_broker_index(const xf_metrics_t *m, void *mem, const u_char *name,
     size_t len)
@@ -518,6 +580,33 @@ xf_metrics_broker_index(const xf_metrics_t *m, void *mem, const u_char *name,
         if (state == XF_BROKER_READY && b->len == len
             && memcmp(b->name, name, len) == 0)
         {
+            return i;
+        }
+    }
+
+    /*
+     * Full: take over the name of a broker no worker lists any more (its
+     * up cell is 0 in every slot), so that brokers that keep moving do
+     * not use up the table.  A process that looked the old name up just
+     * before may write one report under the new name; its next report
+     * finds its broker again.
+     */
+    for (i = 0; i < XF_METRICS_BROKERS_MAX; i++) {
+        b = &hdr->brokers[i];
+
+        if (xf_metrics_broker_listed(m, mem, i)) {
+            continue;
+        }
+
+        expect = XF_BROKER_READY;
+
+        if (__atomic_compare_exchange_n(&b->state, &expect,
+                                        XF_BROKER_WRITING, 0,
+                                        __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+        {
+            memcpy(b->name, name, len);
+            b->len = (uint32_t) len;
+            __atomic_store_n(&b->state, XF_BROKER_READY, __ATOMIC_RELEASE);
             return i;
         }
     }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_metrics_render.c - the Prometheus text exposition (format 0.0.4) of
  * the shared cells: every family combined over the workers' slots.
@@ -274,19 +275,24 @@ xf_metrics_broker_same(const xf_metrics_broker_t *o,
 }
 
 
-/* Gauges by broker: slots of equal names are one series. */
+/*
+ * Gauges by broker: slots of equal names are one series, shown while a
+ * current worker lists the broker (its up cell is not 0): a broker that
+ * moved or left the cluster goes with librdkafka's statistics.
+ */
 static xf_status_t
 xf_metrics_render_brokers(const xf_metrics_render_t *r,
     const xf_metric_def_t *def, size_t base)
 {
-    size_t                      i, j;
-    uint64_t                    v, sum;
+    size_t                      i, j, up;
+    uint64_t                    v, sum, listed;
     xf_labels_t                 l;
     const xf_metrics_hdr_t     *hdr = r->mem;
     const xf_metrics_broker_t  *b;
 
     l.n = 1;
     l.name[0] = def->label[0];
+    up = r->m->base[XF_M_KAFKA_BROKER_UP];
 
     for (i = 0; i < XF_METRICS_BROKERS_MAX; i++) {
         b = &hdr->brokers[i];
@@ -307,6 +313,7 @@ xf_metrics_render_brokers(const xf_metrics_render_t *r,
         }
 
         sum = 0;
+        listed = 0;
 
         for (j = i; j < XF_METRICS_BROKERS_MAX; j++) {
             if (j != i && !xf_metrics_broker_same(&hdr->brokers[j], b)) {
@@ -316,6 +323,18 @@ xf_metrics_render_brokers(const xf_metrics_render_t *r,
             v = xf_metrics_combine(r->m, r->mem, r->nworkers, def->agg,
                                    base + j);
             sum = def->agg == XF_AGG_MAX ? (v > sum ? v : sum) : sum + v;
+
+            v = xf_metrics_combine(r->m, r->mem, r->nworkers, XF_AGG_MAX,
+                                   up + j);
+            listed = v > listed ? v : listed;
+        }
+
+        if (listed == 0) {
+            continue;
+        }
+
+        if (base == up) {
+            sum = sum == XF_BROKER_LISTED_UP;
         }
 
         l.value[0] = b->name;
@@ -338,6 +357,7 @@ xf_metrics_render_family(const xf_metrics_render_t *r,
     const xf_metric_def_t *def, size_t base)
 {
     size_t               i0, i1, n0, n1, s, nslots;
+    unsigned             sparse;
     u_char               num[24];
     uint64_t             v;
     xf_labels_t          l;
@@ -380,6 +400,14 @@ xf_metrics_render_family(const xf_metrics_render_t *r,
     /* counters keep the counts of slots no worker uses any more */
     nslots = def->type == XF_METRIC_COUNTER ? m->nslots : r->nworkers;
 
+    /*
+     * Labels of configured sets: every combination can occur.  Others
+     * (formats, codes, results, reasons): from the first count on.
+     */
+    sparse = def->type == XF_METRIC_COUNTER && def->label[0] != NULL
+             && def->dim[0] != XF_DIM_TOPIC && def->dim[0] != XF_DIM_ZONE
+             && def->dim[1] != XF_DIM_TOPIC && def->dim[1] != XF_DIM_ZONE;
+
     n0 = xf_metrics_dim_size(m, def->dim[0]);
     n1 = xf_metrics_dim_size(m, def->dim[1]);
 
@@ -395,6 +423,10 @@ xf_metrics_render_family(const xf_metrics_render_t *r,
 
             v = xf_metrics_combine(m, r->mem, nslots, def->agg,
                                    base + i0 * n1 + i1);
+
+            if (v == 0 && sparse) {
+                continue;
+            }
 
             if (xf_metrics_sample(out, a, def->name, "", &l, v, def->scale)
                 != XF_OK)

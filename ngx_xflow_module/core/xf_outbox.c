@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_outbox.c - planning, rendering and grouping the messages of one
  * request (xf_outbox.h): what goes to which topic with which key, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_outbox.h - the messages one request will produce, planned before
  * anything is sent.

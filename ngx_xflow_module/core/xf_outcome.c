@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_outcome.c - the one name table of request outcomes (xf_outcome.h).
  */

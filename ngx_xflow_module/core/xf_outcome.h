@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_outcome.h - why a request was not simply accepted, as one type.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_realloc.h - moving a buffer into a bigger allocation.  xf_alloc_t
  * has no realloc (a pool's free may be a no-op): allocate, copy what is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_route.c - compiling routing rules into a table: a hash index of
  * exact event names, one of exact app names, a byte trie of prefixes,

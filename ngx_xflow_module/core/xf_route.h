@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_route.h - topic routing rules, compiled at configuration load.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_route_impl.h - private to the routing files: the compiled table
  * (name indexes, the prefix trie, the has= names) that xf_route.c builds

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_route_match.c - routing one event with a compiled table: the
  * candidates of its name, app and prefixes, merged in rule order, then

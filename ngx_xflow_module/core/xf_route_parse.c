@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_route_parse.c - parsing one xflow_route directive's arguments into
  * a rule: event=, app=, format=, has=, topic=, key=, copy.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_seen.c - a lock-free, fixed-size "seen" table with expiry.
  *

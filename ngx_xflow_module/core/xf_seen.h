@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_seen.h - "seen within the TTL" for User-Agent references, in memory
  * shared by all workers (nginx shared memory, or any MAP_SHARED mapping).

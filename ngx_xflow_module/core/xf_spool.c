@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_spool.c - a spool's life: opening its directory (new segments sort
  * after everything already there), its state and stats, and closing it.

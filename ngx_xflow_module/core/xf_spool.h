@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_spool.h - a worker's on-disk spool: append-only segment files of
  * spool records (xf_spool_record.h), size-accounted, fsynced per policy,

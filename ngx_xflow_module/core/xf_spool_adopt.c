@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_spool_adopt.c - taking over the segments of processes that are gone
  * (unlocked *.xfs files), oldest first, checking and cutting a torn tail.

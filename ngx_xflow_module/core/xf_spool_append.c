@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_spool_append.c - appending a record to the active segment (a new
  * segment when it is full), with the fsync policy's immediate part.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_spool_impl.h - private to the spool files: the segment list, the
  * read buffer, the spool's state, and the functions the files share.

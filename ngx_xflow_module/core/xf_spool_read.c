@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_spool_read.c - reading records back from a segment file through a
  * read-ahead buffer: one record at an offset (replay), a whole file

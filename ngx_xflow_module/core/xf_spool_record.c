@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_spool_record.c - encoding and decoding of spool records (their
  * checksum is xf_crc32c.c).

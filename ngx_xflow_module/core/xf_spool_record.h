@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_spool_record.h - one spool record: a Kafka message that could not be
  * delivered (topic, key, headers, value) with the time it was first

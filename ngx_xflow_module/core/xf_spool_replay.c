@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_spool_replay.c - replay: handing out the spooled records oldest
  * first (xf_spool_next) and deleting a segment once every record it

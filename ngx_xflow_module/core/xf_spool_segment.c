@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_spool_segment.c - segment files: their names, creating one, and
  * the in-memory list of the segments a spool holds (insert, find,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_spool_sync.c - making appended records durable: fsync of the dirty
  * segments and of the directory, on the interval or on demand.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_strip.c - field stripping as a list of edits applied while walking.
  *
@@ -44,14 +45,14 @@ typedef struct {
     /* xf_strip_probe(): find, never edit */
     const u_char           *probe;
     size_t                  probe_len;
+    const xf_strip_rule_t  *hit_rule;   /* the first replacing hit */
     unsigned                hit_drop:1;
-    unsigned                hit_hash:1;
     unsigned                hit_string:1;
 } xf_strip_ctx_t;
 
 
 static xf_status_t xf_strip_probe_value(xf_strip_ctx_t *ctx, size_t vs,
-    size_t ve, int drop);
+    size_t ve, int drop, const xf_strip_rule_t *rule);
 static xf_status_t xf_strip_object(xf_strip_ctx_t *ctx, size_t i,
     unsigned depth, uint64_t live);
 
@@ -193,8 +194,44 @@ xf_strip_edit(xf_strip_ctx_t *ctx, size_t from, size_t to, const u_char *r,
 }
 
 
+/*
+ * The reference a replacing rule gives a value: v, n is a string's
+ * unescaped text (str) or any other value's JSON text.  Shared by the
+ * edit and the probe, so that a key equals the event's reference.
+ */
 static xf_status_t
-xf_strip_hash(xf_strip_ctx_t *ctx, size_t vs, size_t ve)
+xf_strip_ref(const xf_strip_conf_t *conf, const xf_strip_rule_t *rule,
+    int str, const u_char *v, size_t n, u_char *out)
+{
+    if (rule->action == XF_STRIP_ID && conf->anon != NULL) {
+        /* no consent: every id is the visitor's id of the day */
+        memcpy(out, conf->anon, XF_HASHREF_LEN);
+        return XF_OK;
+    }
+
+    if (conf->h == NULL) {
+        return XF_ERR_NOMEM;
+    }
+
+    if (!str) {
+        return xf_hashref(conf->h, XF_HASHREF_JSON, v, n, out);
+    }
+
+    if (rule->action == XF_STRIP_ID && rule->cookie != NULL) {
+        return xf_hashref_cookie(conf->h, rule->cookie, rule->cookie_len,
+                                 v, n, out);
+    }
+
+    return xf_hashref(conf->h,
+                      rule->action == XF_STRIP_UA
+                      ? XF_HASHREF_UA : XF_HASHREF_FIELD,
+                      v, n, out);
+}
+
+
+static xf_status_t
+xf_strip_hash(xf_strip_ctx_t *ctx, const xf_strip_rule_t *rule, size_t vs,
+    size_t ve)
 {
     u_char        *tmp;
     size_t         n;
@@ -205,15 +242,14 @@ xf_strip_hash(xf_strip_ctx_t *ctx, size_t vs, size_t ve)
     v = ctx->src + vs;
     n = ve - vs;
 
-    if (ctx->conf->h == NULL) {
-        return XF_ERR_NOMEM;
-    }
-
     if (n >= 2 && v[0] == '"') {
 
         if (memchr(v + 1, '\\', n - 2) == NULL) {
-            rc = xf_hashref(ctx->conf->h, XF_HASHREF_FIELD, v + 1, n - 2,
-                            ref + 1);
+            rc = xf_strip_ref(ctx->conf, rule, 1, v + 1, n - 2, ref + 1);
+
+            if (rc == XF_OK && rule->action == XF_STRIP_UA && ctx->conf->ua) {
+                ctx->conf->ua(ctx->conf->ua_data, v + 1, n - 2, ref + 1);
+            }
 
         } else {
             tmp = ctx->a->alloc(ctx->a->data, n);
@@ -224,15 +260,18 @@ xf_strip_hash(xf_strip_ctx_t *ctx, size_t vs, size_t ve)
             rc = xf_json_string_unescape(v, n, tmp, n, &n);
 
             if (rc == XF_OK) {
-                rc = xf_hashref(ctx->conf->h, XF_HASHREF_FIELD, tmp, n,
-                                ref + 1);
+                rc = xf_strip_ref(ctx->conf, rule, 1, tmp, n, ref + 1);
+            }
+
+            if (rc == XF_OK && rule->action == XF_STRIP_UA && ctx->conf->ua) {
+                ctx->conf->ua(ctx->conf->ua_data, tmp, n, ref + 1);
             }
 
             ctx->a->free(ctx->a->data, tmp);
         }
 
     } else {
-        rc = xf_hashref(ctx->conf->h, XF_HASHREF_JSON, v, n, ref + 1);
+        rc = xf_strip_ref(ctx->conf, rule, 0, v, n, ref + 1);
     }
 
     if (rc != XF_OK) {
@@ -254,14 +293,14 @@ xf_strip_hash(xf_strip_ctx_t *ctx, size_t vs, size_t ve)
  */
 static xf_status_t
 xf_strip_member(xf_strip_ctx_t *ctx, size_t vs, size_t ve, unsigned depth,
-    uint64_t sub, int drop, int hash)
+    uint64_t sub, int drop, const xf_strip_rule_t *hash)
 {
     if (ctx->probe != NULL && (drop || hash)) {
-        return xf_strip_probe_value(ctx, vs, ve, drop);
+        return xf_strip_probe_value(ctx, vs, ve, drop, hash);
     }
 
     if (hash) {
-        return xf_strip_hash(ctx, vs, ve);
+        return xf_strip_hash(ctx, hash, vs, ve);
     }
 
     if (sub) {
@@ -279,13 +318,13 @@ xf_strip_member(xf_strip_ctx_t *ctx, size_t vs, size_t ve, unsigned depth,
 static xf_status_t
 xf_strip_object(xf_strip_ctx_t *ctx, size_t i, unsigned depth, uint64_t live)
 {
-    int                     esc, drop, hash;
+    int                     esc, drop;
     size_t                  len, ks, kl, vs, ve, klen, run, run_end;
     size_t                  kept_end, r;
     uint64_t                sub, bit;
     xf_status_t             rc;
     const u_char           *p, *key;
-    const xf_strip_rule_t  *rule;
+    const xf_strip_rule_t  *rule, *hash;
     u_char                  buf[6 * XF_STRIP_SEG_MAX + 2];
 
     p = ctx->src;
@@ -335,7 +374,7 @@ xf_strip_object(xf_strip_ctx_t *ctx, size_t i, unsigned depth, uint64_t live)
         }
 
         drop = 0;
-        hash = 0;
+        hash = NULL;
         sub = 0;
 
         for (r = 0; r < ctx->nrules; r++) {
@@ -357,8 +396,8 @@ xf_strip_object(xf_strip_ctx_t *ctx, size_t i, unsigned depth, uint64_t live)
                 if (rule->action == XF_STRIP_DROP) {
                     drop = 1;
 
-                } else {
-                    hash = 1;
+                } else if (hash == NULL) {
+                    hash = rule;
                 }
 
             } else if (vs < len && p[vs] == '{') {
@@ -488,7 +527,8 @@ xf_strip(const xf_strip_conf_t *conf, const xf_alloc_t *a, const u_char *p,
 
 /* A member a rule acts on: is its value the probed text? */
 static xf_status_t
-xf_strip_probe_value(xf_strip_ctx_t *ctx, size_t vs, size_t ve, int drop)
+xf_strip_probe_value(xf_strip_ctx_t *ctx, size_t vs, size_t ve, int drop,
+    const xf_strip_rule_t *rule)
 {
     int            eq, str;
     u_char        *tmp;
@@ -524,8 +564,8 @@ xf_strip_probe_value(xf_strip_ctx_t *ctx, size_t vs, size_t ve, int drop)
         if (drop) {
             ctx->hit_drop = 1;
 
-        } else if (!ctx->hit_hash) {
-            ctx->hit_hash = 1;
+        } else if (ctx->hit_rule == NULL) {
+            ctx->hit_rule = rule;
             ctx->hit_string = str;
         }
     }
@@ -564,17 +604,12 @@ xf_strip_probe(const xf_strip_conf_t *conf, const xf_alloc_t *a,
         return XF_OK;
     }
 
-    if (!ctx.hit_hash) {
+    if (ctx.hit_rule == NULL) {
         return XF_OK;
     }
 
-    if (conf->h == NULL) {
-        return XF_ERR_NOMEM;
-    }
-
-    rc = xf_hashref(conf->h,
-                    ctx.hit_string ? XF_HASHREF_FIELD : XF_HASHREF_JSON,
-                    value, value_len, res->ref);
+    rc = xf_strip_ref(conf, ctx.hit_rule, ctx.hit_string, value, value_len,
+                      res->ref);
     if (rc != XF_OK) {
         return rc;
     }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_strip.h - remove fields from an event, or replace them by their
  * keyed reference, leaving every other byte of the event as it was.
@@ -45,13 +46,34 @@
 #define XF_STRIP_RULES_MAX  64      /* a 64-bit set of live rules */
 
 
+/*
+ * Besides hash and drop, the actions of xflow_privacy standard (the
+ * fields the format adapters declare, xf_format_fields()):
+ *
+ *   id   a persistent identifier: like hash, except that a string value
+ *        of a rule that names a cookie is hashed as that cookie
+ *        (xf_hashref_cookie(): the reference xflow_cookie_ref gives the
+ *        same id in the cookie); and when the conf carries a cookieless
+ *        id, the value, of any type, becomes that id instead
+ *   ua   a User-Agent: a string value is hashed with the tag 'u', as the
+ *        User-Agent header is (the dictionary's reference); any other
+ *        value as hash does
+ *
+ * When replacing rules of different actions meet on one member, the
+ * first rule in the list wins.
+ */
 typedef enum {
     XF_STRIP_HASH = 0,
-    XF_STRIP_DROP
+    XF_STRIP_DROP,
+    XF_STRIP_ID,
+    XF_STRIP_UA
 } xf_strip_action_t;
 
 typedef struct {
     const u_char       *path;       /* caller-owned, outlives the rule */
+    const u_char       *cookie;     /* XF_STRIP_ID: the cookie's name, or
+                                       NULL; caller-owned */
+    size_t              cookie_len;
     xf_strip_action_t   action;
     unsigned            nseg;
     uint16_t            seg_off[XF_STRIP_DEPTH_MAX];
@@ -71,6 +93,18 @@ typedef struct {
     const xf_strip_rule_t  *rules;
     size_t                  n;      /* at most XF_STRIP_RULES_MAX */
     xf_hashref_t           *h;      /* needed when a rule hashes */
+    const u_char           *anon;   /* XF_HASHREF_LEN bytes: the
+                                       cookieless id that replaces every
+                                       XF_STRIP_ID value; or NULL */
+
+    /*
+     * Or NULL.  Called by xf_strip() for each string a ua rule replaced:
+     * its unescaped text (valid during the call only) and its reference,
+     * so that the caller can publish it to the User-Agent dictionary.
+     */
+    void                  (*ua)(void *data, const u_char *text, size_t len,
+                                const u_char *ref);
+    void                   *ua_data;
 } xf_strip_conf_t;
 
 
@@ -107,7 +141,8 @@ xf_status_t xf_strip(const xf_strip_conf_t *conf, const xf_alloc_t *a,
  * a rule acts on in the event p, len (as for xf_strip()); when one is
  * equal, the value is dropped (a drop rule) or replaced by the very
  * reference the event now holds (a hash rule: tag 'f' when the member
- * was a string, 'j' otherwise).  Drop wins over hash.  Nothing matched,
+ * was a string, 'j' otherwise; an id or ua rule as in the event, the
+ * cookieless id included).  Drop wins over the others.  Nothing matched,
  * no rule, or p not an object: KEEP.  Returns XF_OK or XF_ERR_NOMEM.
  */
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/bench/bench.mk - `make bench`, included by the top Makefile.
 #
 # Builds the body-reading baseline module against its own copy of the nginx

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """goals.py - the goals of the performance issue, for every profile that
 run.sh ran, from the raw files it left (runs.tsv, half.tsv, soak.tsv,
 floor.txt under DIR/PROFILE/).  Medians as in run.sh's tables.  No goal

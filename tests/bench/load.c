@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * load.c - xflow-load: the open-loop load client of the e2e tests
  * (tests/support/xf_test_load.c) as a command, for the spool capacity

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * micro-crc32c.c - CRC32C of one spool record's body (an envelope of the
  * bench's size), by the table path and by the dispatching xf_crc32c (the

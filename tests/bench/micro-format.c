@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * micro-format.c - the core's share of one request, without nginx or
  * Kafka: decode the body (gzip or identity) and split it into events with

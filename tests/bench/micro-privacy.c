@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * micro-privacy.c - nanoseconds per reference, per strip of a 300-byte
  * event, per cookie member and per seen-table lookup.  Not a test: run
@@ -100,6 +101,8 @@ main(void)
     conf.rules = rules;
     conf.n = 3;
     conf.h = h;
+    conf.anon = NULL;
+    conf.ua = NULL;
 
     t = now_ns();
     for (i = 0; i < n; i++) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * micro-route.c - cost of routing one event against N rules, and what a
  * split saves a consumer.  Not a test: prints numbers for docs/routing.md.

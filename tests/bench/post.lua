@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- post.lua - wrk script for `make bench`: POST one payload file on every
 -- request and print a machine-readable summary line at the end.
 --

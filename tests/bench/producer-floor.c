@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * producer-floor.c - what librdkafka alone costs per message: a bare
  * producer that sends what xflow sends for a batch50gz request (50 keyed

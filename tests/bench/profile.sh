@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # profile.sh - one xflow nginx (ack=local, the xflow-local target of
 # run.sh) with the bench broker, profiled two ways that do not depend on
 # how busy the machine is:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # run.sh - wrk against a body-reading nginx baseline and against
 # xflow_collect (ack=local, ack=kafka, privacy and GeoIP, 1,000 routing
 # rules, a rate limit, the spool's fsync modes), in the same run,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # spool-capacity.sh - what one worker answers while Kafka is away, with
 # docs/deploy/nginx.conf as shipped (ports, paths and brokers aside, one
 # worker): open-loop single events (314 B, a browser's headers) at

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # make test-browser: the real browser SDKs of seven families (npm: Sensors
 # Data, PostHog, Mixpanel, Amplitude, Segment, RudderStack, Snowplow) in
 # Debian's Chromium, sending to xflow across origins; every event read

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: BSD-2-Clause
 // make test-browser: the real browser SDKs of seven families (Sensors
 // Data, PostHog, Mixpanel, Amplitude, Segment, RudderStack, Snowplow),
 // from npm, in Debian's Chromium, sending to xflow across origins.

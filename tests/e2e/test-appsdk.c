@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-appsdk.c - the mobile SDKs' uploads and the Mixpanel and Amplitude
  * answers, through nginx with the module and into Kafka.

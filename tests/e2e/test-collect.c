@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-collect.c - xflow_collect end to end: real nginx with the module,
  * an in-process Kafka mock cluster, and what arrives in Kafka for each

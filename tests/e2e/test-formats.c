@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-formats.c - every request real browser SDKs sent, replayed against
  * nginx with the module, byte for byte.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-health.c - xflow_health follows the brokers: 200 while they are
  * reachable, 503 with a JSON reason once none has been for longer than
@@ -23,7 +24,8 @@ health_setup(void)
 
 /*
  * nginx with /collect and /health (brokers unreachable for 1 s: 503);
- * with a spool in its prefix when spool is 1.
+ * with a spool in its prefix when spool is 1, and /collect answering
+ * without waiting for Kafka (xflow_ack local) when it is 2.
  */
 static void
 health_start(int spool)
@@ -47,12 +49,12 @@ health_start(int spool)
         "%s"
         "    server {\n"
         "        listen 127.0.0.1:@PORT@;\n"
-        "        location /collect { xflow_collect json; }\n"
+        "        location /collect { xflow_collect json; xflow_ack %s; }\n"
         "        location /health {\n"
         "            xflow_health;\n"
         "            xflow_health_broker_timeout 1s;\n"
         "        }\n"
-        "    }\n", spool_conf);
+        "    }\n", spool_conf, spool == 2 ? "local" : "kafka");
 
     xf_nginx_write_conf(nginx, snippet, kafka->bootstraps);
     xf_nginx_start(nginx);
@@ -86,6 +88,18 @@ health_until(const char *url, long want, int timeout_ms)
 }
 
 
+/*
+ * Let a statistics report (every 300 ms here) see the broker: the worker
+ * has connected, so brokers that go down afterwards are an outage, not
+ * a broker list that never reached anything (never_connected).
+ */
+static void
+health_connected(void)
+{
+    xf_sleep_ms(1000);
+}
+
+
 START_TEST(test_health_follows_brokers)
 {
     char  url[128], *body;
@@ -97,6 +111,7 @@ START_TEST(test_health_follows_brokers)
     ck_assert_msg(strstr(body, "\"status\":\"ok\"") != NULL, "%s", body);
     free(body);
 
+    health_connected();
     xf_kafka_set_down(kafka);
 
     body = health_until(url, 503, 20000);
@@ -131,6 +146,7 @@ START_TEST(test_health_degraded_with_spool)
     ck_assert_msg(strstr(body, "\"degraded\":false") != NULL, "%s", body);
     free(body);
 
+    health_connected();
     xf_kafka_set_down(kafka);
 
     /* an event: spooled after xflow_spool_after, answered 200 */
@@ -170,6 +186,125 @@ START_TEST(test_health_degraded_with_spool)
 END_TEST
 
 
+/*
+ * Under xflow_ack local nothing waits for Kafka: what librdkafka gives up
+ * on (message.timeout.ms follows xflow_spool_after) is spooled, and that
+ * turns spooling on too, so /health says degraded, not ok, while the
+ * spool takes the events; ok again, and every event in Kafka, once the
+ * brokers are back.
+ */
+START_TEST(test_health_degraded_ack_local)
+{
+    int              i;
+    char             url[128], curl[128], *body;
+    xf_http_resp_t   resp;
+    xf_kafka_msgs_t  m;
+
+    health_start(2);
+    snprintf(url, sizeof(url), "%s/health", nginx->url);
+    snprintf(curl, sizeof(curl), "%s/collect", nginx->url);
+
+    body = health_until(url, 200, 10000);
+    ck_assert_msg(strstr(body, "\"degraded\":false") != NULL, "%s", body);
+    free(body);
+
+    health_connected();
+    xf_kafka_set_down(kafka);
+
+    for (i = 0; i < 5; i++) {
+        xf_http_request("POST", curl, NULL, "{\"event\":\"x\"}", 13, &resp);
+        ck_assert_msg(resp.status == 200, "%ld %s", resp.status, resp.body);
+        xf_http_resp_free(&resp);
+    }
+
+    /* the events' timeout (1 s) passes: spooled, and health says so */
+    for (i = 0; i < 50; i++) {
+        xf_http_request("GET", url, NULL, NULL, 0, &resp);
+        ck_assert_msg(resp.status == 200, "%ld %s", resp.status, resp.body);
+
+        if (strstr(resp.body, "\"reason\":\"spooling\"") != NULL) {
+            break;
+        }
+
+        xf_http_resp_free(&resp);
+        xf_sleep_ms(200);
+    }
+
+    ck_assert_msg(i < 50, "/health never said spooling under ack local");
+    xf_http_resp_free(&resp);
+
+    xf_kafka_set_up(kafka);
+
+    memset(&m, 0, sizeof(m));
+    xf_kafka_consume(kafka, "events", 5, 30000, 500, &m);
+    xf_kafka_msgs_free(&m);
+
+    body = health_until(url, 200, 10000);
+    free(body);
+
+    for (i = 0; i < 50; i++) {
+        xf_http_request("GET", url, NULL, NULL, 0, &resp);
+        if (strstr(resp.body, "\"degraded\":false") != NULL) {
+            break;
+        }
+        xf_http_resp_free(&resp);
+        xf_sleep_ms(200);
+    }
+
+    ck_assert_msg(i < 50, "/health not ok again after the brokers' return");
+    xf_http_resp_free(&resp);
+}
+END_TEST
+
+
+/*
+ * A broker list that reaches nothing (a typo, a wrong port) cannot hide
+ * behind the spool: /health answers 503 never_connected once
+ * xflow_health_broker_timeout passed without any broker answering, while
+ * requests are still kept (spooled) and answered.
+ */
+START_TEST(test_health_never_connected)
+{
+    char             url[128], curl[128], snippet[2048], *body;
+    xf_http_resp_t   resp;
+
+    nginx = xf_nginx_new("", kafka->bootstraps, 1);
+
+    /* the discard port: every connection refused */
+    snprintf(snippet, sizeof(snippet),
+        "    xflow_kafka_brokers 127.0.0.1:9;\n"
+        "    xflow_topic events;\n"
+        "    xflow_spool %s/spool;\n"
+        "    xflow_spool_after 1s;\n"
+        "    server {\n"
+        "        listen 127.0.0.1:@PORT@;\n"
+        "        location /collect { xflow_collect json; }\n"
+        "        location /health {\n"
+        "            xflow_health;\n"
+        "            xflow_health_broker_timeout 1s;\n"
+        "        }\n"
+        "    }\n", nginx->dir);
+
+    xf_nginx_write_conf(nginx, snippet, kafka->bootstraps);
+    xf_nginx_start(nginx);
+
+    snprintf(url, sizeof(url), "%s/health", nginx->url);
+    snprintf(curl, sizeof(curl), "%s/collect", nginx->url);
+
+    body = health_until(url, 503, 10000);
+    ck_assert_msg(strstr(body, "\"reason\":\"never_connected\"") != NULL,
+                  "%s", body);
+    ck_assert_msg(strstr(body, "xflow_kafka_brokers") != NULL, "%s", body);
+    free(body);
+
+    /* what arrives is still kept */
+    xf_http_request("POST", curl, NULL, "{\"event\":\"x\"}", 13, &resp);
+    ck_assert_msg(resp.status == 200, "%ld %s", resp.status, resp.body);
+    xf_http_resp_free(&resp);
+}
+END_TEST
+
+
 Suite *
 make_health_suite(void)
 {
@@ -181,6 +316,8 @@ make_health_suite(void)
     tc = xf_tcase(s, "core", 90, health_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_health_follows_brokers);
     tcase_add_test(tc, test_health_degraded_with_spool);
+    tcase_add_test(tc, test_health_degraded_ack_local);
+    tcase_add_test(tc, test_health_never_connected);
 
     return s;
 }

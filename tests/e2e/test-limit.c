@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-limit.c - rate limits shared by all workers: admissions within 2%
  * of rate x time + burst under a hammer from several processes, the
@@ -282,6 +283,33 @@ START_TEST(test_dry_run_and_report)
                   || strstr(resp.body, "\"last_minute\"") != NULL, "%s",
                   resp.body);
     xf_http_resp_free(&resp);
+
+    /* a browser gets the page, which reads the JSON by name */
+    {
+        char                html[200];
+        const char         *accept[] = {
+            "Accept: text/html,application/xhtml+xml,*/*;q=0.8", NULL
+        };
+        char               *type;
+
+        xf_http_request("GET", rurl, accept, NULL, 0, &resp);
+        ck_assert_int_eq(resp.status, 200);
+        type = xf_http_header(&resp, "Content-Type");
+        ck_assert_msg(type != NULL && strstr(type, "text/html") != NULL,
+                      "%s", type ? type : "no Content-Type");
+        free(type);
+        ck_assert_msg(strstr(resp.body, "<title>xflow rate limits</title>")
+                      != NULL && strstr(resp.body, "?format=json") != NULL,
+                      "%s", resp.body);
+        xf_http_resp_free(&resp);
+
+        snprintf(html, sizeof(html), "%s?format=json", rurl);
+        xf_http_request("GET", html, accept, NULL, 0, &resp);
+        ck_assert_int_eq(resp.status, 200);
+        ck_assert_msg(strncmp(resp.body, "{\"zones\":[", 10) == 0, "%s",
+                      resp.body);
+        xf_http_resp_free(&resp);
+    }
 }
 END_TEST
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-metrics.c - /metrics before and after a known mix of traffic
  * (valid, invalid, dead-lettered, rate-limited, during a Kafka outage):
@@ -32,6 +33,25 @@ series(const char *text, const char *name)
     v = xf_metrics_find(text, name);
 
     return v != NULL ? strtod(v, NULL) : 0;
+}
+
+
+/* Sample lines of an exposition. */
+static size_t
+series_count(const char *text)
+{
+    size_t       n;
+    const char  *p;
+
+    for (n = 0, p = text; *p; p = strchr(p, '\n') + 1) {
+        n += *p != '#' && *p != '\n';
+
+        if (strchr(p, '\n') == NULL) {
+            break;
+        }
+    }
+
+    return n;
 }
 
 
@@ -116,6 +136,7 @@ START_TEST(test_known_mix)
     DELTA("xflow_http_requests_total{format=\"json\",code=\"503\"}", 1);
     DELTA("xflow_events_total{format=\"json\",result=\"accepted\"}", 10);
     DELTA("xflow_events_total{format=\"json\",result=\"dead_lettered\"}", 2);
+    DELTA("xflow_rate_limited_total{format=\"json\",code=\"429\"}", 3);
     DELTA("xflow_events_rejected_total{reason=\"not_object\"}", 2);
     DELTA("xflow_decode_errors_total{kind=\"json_syntax\"}", 2);
     DELTA("xflow_ratelimit_decisions_total{zone=\"tight\",result=\"passed\"}",
@@ -132,9 +153,24 @@ START_TEST(test_known_mix)
     DELTA("xflow_kafka_messages_total{topic=\"xflow_dead_letter\","
           "result=\"delivered\"}", 4);
 
-    /* and the page is valid exposition text: without promtool, a failure */
+    /*
+     * Consistent labels: xflow_events_total counts events only (refused
+     * requests are counted per request elsewhere); codes are exact.  And
+     * only what happened or the configuration makes possible is shown.
+     */
+    ck_assert_msg(strstr(after, "result=\"rate_limited\"") == NULL
+                  && strstr(after, "xflow_events_total{format=\"json\","
+                                   "result=\"rejected\"}") == NULL
+                  && strstr(after, "xx\"}") == NULL
+                  && strstr(after, "code=\"other\"") == NULL, "%s", after);
+    ck_assert_msg(strstr(after, "format=\"mixpanel\"") == NULL,
+                  "a format nothing was sent in: %s", after);
+    ck_assert_msg(series_count(after) < 120, "%zu series: %s",
+                  series_count(after), after);
+
+    /* and the page is valid exposition text: no promtool is a failure */
     ck_assert_msg(access("/usr/bin/promtool", X_OK) == 0,
-                  "/usr/bin/promtool not found (apt-get install prometheus)");
+                  "no /usr/bin/promtool: make deps installs prometheus");
 
     snprintf(path, sizeof(path), "%s/metrics.txt", nginx->dir);
     f = fopen(path, "w");
@@ -145,8 +181,7 @@ START_TEST(test_known_mix)
     snprintf(cmd, sizeof(cmd), "promtool check metrics < %s 2>&1", path);
     f = popen(cmd, "r");
     ck_assert_ptr_nonnull(f);
-    ck_assert_msg(fgets(cmd, sizeof(cmd), f) == NULL, "promtool: %s",
-                  cmd);
+    ck_assert_msg(fgets(cmd, sizeof(cmd), f) == NULL, "promtool: %s", cmd);
     ck_assert_int_eq(pclose(f), 0);
 
     free(before);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-nolink.c - with identifiers stripped (xflow_strip_field hash on
  * the id fields, xflow_cookie_ref on the SDK cookies), no raw identifier

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-outage.c - the shipped configuration (docs/deploy/nginx.conf, read
  * from the repository and changed only where a test must: ports, paths,
@@ -566,6 +567,259 @@ START_TEST(test_refuses_unwritable_spool)
 END_TEST
 
 
+/* ------------------------------------------ silent misconfigurations */
+
+/*
+ * nginx -t on snippet: exits with status rc (0 or not), says what, and
+ * names the file:line of each of the lines that hold at[] (NULL ends).
+ */
+static void
+says(const char *snippet, int rc, const char *what, const char *const *at)
+{
+    int          got;
+    char        *out, where[200];
+    xf_nginx_t  *n;
+
+    n = xf_nginx_new("", "127.0.0.1:9", 1);
+    xf_nginx_write_conf(n, snippet, "127.0.0.1:9");
+
+    got = xf_nginx_test_config(n, &out);
+    ck_assert_msg(rc ? got != 0 : got == 0, "nginx -t exit %d: %s", got,
+                  out);
+    ck_assert_msg(strstr(out, what) != NULL, "no \"%s\" in: %s", what, out);
+
+    for ( ; *at; at++) {
+        snprintf(where, sizeof(where), "%s:%d", n->conf, conf_line(n, *at));
+        ck_assert_msg(strstr(out, where) != NULL, "no \"%s\" (%s) in: %s",
+                      where, *at, out);
+    }
+
+    free(out);
+    xf_nginx_free(n);
+}
+
+#define AT(...)  (const char *const []) { __VA_ARGS__, NULL }
+#define NOWHERE  (const char *const []) { NULL }
+
+
+/* A template's placeholder, a port past 65535, an empty list member. */
+START_TEST(test_refuses_broker_lists)
+{
+    says("    xflow_kafka_brokers @KAFKA_BROKERS@;\n"
+         "    xflow_topic events;\n" SERVER, 1,
+         "\"@KAFKA_BROKERS@\" is a placeholder, not a broker list",
+         AT("xflow_kafka_brokers @KAFKA"));
+
+    says("    xflow_topic events;\n"
+         "    xflow_kafka_brokers kafka-1:9092,kafka-2:90920;\n" SERVER, 1,
+         "invalid broker \"kafka-2:90920\" in \"kafka-1:9092,kafka-2:90920\":"
+         " a port that is not a number from 1 to 65535",
+         AT("xflow_kafka_brokers kafka-1"));
+
+    says("    xflow_kafka_brokers kafka-1:9092,,kafka-2:9092;\n"
+         "    xflow_topic events;\n" SERVER, 1,
+         "invalid broker \"\" in \"kafka-1:9092,,kafka-2:9092\": no host",
+         AT("xflow_kafka_brokers kafka-1"));
+
+    says("    xflow_kafka_brokers kafka-1:9092/x;\n"
+         "    xflow_topic events;\n" SERVER, 1,
+         "a port that is not a number", AT("xflow_kafka_brokers kafka-1"));
+
+    /* what librdkafka takes: protocols, IPv6, blanks after commas */
+    says("    xflow_kafka_brokers \"SSL://kafka-1:9093, [::1]:9092,k3\";\n"
+         "    xflow_topic events;\n" SERVER, 0,
+         "test is successful", NOWHERE);
+}
+END_TEST
+
+
+/* What is missing is named at the xflow_collect that needs it. */
+START_TEST(test_refuses_missing_at_collect)
+{
+    says("    xflow_topic events;\n" SERVER, 1,
+         "\"xflow_collect\" needs \"xflow_kafka_brokers\"",
+         AT("xflow_collect json;"));
+
+    says("    xflow_kafka_brokers @BROKERS@;\n" SERVER, 1,
+         "\"xflow_collect\" needs \"xflow_topic\"",
+         AT("xflow_collect json;"));
+
+    says("    xflow_kafka_brokers @BROKERS@;\n"
+         "    xflow_topic events;\n"
+         "    xflow_spool_after 0;\n" SERVER, 1,
+         "\"xflow_spool_after\" must be more than 0",
+         AT("xflow_spool_after 0;"));
+}
+END_TEST
+
+
+/* Origins a browser never sends: each refused at its own line. */
+START_TEST(test_refuses_cors_origins)
+{
+    size_t  i;
+    char    snippet[1024];
+
+    static const struct {
+        const char  *origin, *what;
+    } bad[] = {
+        { "https://shop.example.com/app", "a path or a trailing slash" },
+        { "https://shop.example.com/", "a path or a trailing slash" },
+        { "*", "a wildcard" },
+        { "https://*.example.com", "a wildcard" },
+        { "https://a.example.com,https://b.example.com", "a comma" },
+        { "https://shop.example.com:123456", "a port that is not" },
+        { "shop.example.com", "no http:// or https://" },
+    };
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(snippet, sizeof(snippet),
+                 "    xflow_kafka_brokers @BROKERS@;\n"
+                 "    xflow_topic events;\n"
+                 "    server {\n"
+                 "        listen 127.0.0.1:@PORT@;\n"
+                 "        location /collect {\n"
+                 "            xflow_collect json;\n"
+                 "            xflow_cors_origins https://ok.example.com\n"
+                 "                               %s;\n"
+                 "        }\n"
+                 "    }\n", bad[i].origin);
+        says(snippet, 1, bad[i].what, AT(bad[i].origin));
+    }
+
+    says("    xflow_kafka_brokers @BROKERS@;\n"
+         "    xflow_topic events;\n"
+         "    xflow_cors_origins https://shop.example.com:8443\n"
+         "                       http://[::1]:8080 http://localhost;\n"
+         SERVER, 0, "test is successful", NOWHERE);
+}
+END_TEST
+
+
+static void
+geoip_says(const char *param, const char *db, const char *what)
+{
+    char  snippet[1024], at[64];
+
+    snprintf(snippet, sizeof(snippet),
+             "    xflow_kafka_brokers @BROKERS@;\n"
+             "    xflow_topic events;\n"
+             "    xflow_geoip %s=%s/tests/fixtures/geoip/%s;\n" SERVER,
+             param, xf_test_src_dir(), db);
+    snprintf(at, sizeof(at), "xflow_geoip %s=", param);
+    says(snippet, 1, what, AT(at));
+}
+
+
+/* The databases by their metadata's type, not by their file names. */
+START_TEST(test_refuses_geoip_kind)
+{
+    geoip_says("city", "GeoLite2-ASN-Test.mmdb",
+               "is a GeoLite2-ASN database: give it as asn=");
+    geoip_says("asn", "GeoIP2-City-Test.mmdb",
+               "is a GeoIP2-City database: give it as city=");
+    geoip_says("asn", "GeoIP2-Country-Test.mmdb",
+               "is a GeoIP2-Country database: give it as city=");
+}
+END_TEST
+
+
+/* The ack wait must outlast the wait before spooling. */
+START_TEST(test_refuses_spool_after_ack_timeout)
+{
+    char  snippet[1024];
+
+    snprintf(snippet, sizeof(snippet),
+             "    xflow_kafka_brokers @BROKERS@;\n"
+             "    xflow_topic events;\n"
+             "    xflow_spool /tmp/xflow-never-made-%d;\n"
+             "    xflow_spool_after 30s;\n" SERVER, (int) getpid());
+    says(snippet, 1,
+         "\"xflow_spool_after 30000ms\" is not shorter than "
+         "\"xflow_ack_timeout 30000ms\"",
+         AT("xflow_spool_after 30s;", "xflow_collect json;"));
+
+    snprintf(snippet, sizeof(snippet),
+             "    xflow_kafka_brokers @BROKERS@;\n"
+             "    xflow_topic events;\n"
+             "    xflow_spool /tmp/xflow-never-made-%d;\n"
+             "    server {\n"
+             "        listen 127.0.0.1:@PORT@;\n"
+             "        xflow_ack_timeout 1500ms;\n"
+             "        location /collect { xflow_collect json; }\n"
+             "    }\n", (int) getpid());
+    says(snippet, 1,
+         "\"xflow_spool_after 2000ms\" is not shorter than "
+         "\"xflow_ack_timeout 1500ms\"",
+         AT("xflow_ack_timeout 1500ms;", "xflow_collect json;"));
+}
+END_TEST
+
+
+/* acks 0 and ack=kafka: an acknowledgement nobody gave. */
+START_TEST(test_refuses_acks_0)
+{
+    says("    xflow_kafka_brokers @BROKERS@;\n"
+         "    xflow_kafka_conf acks 0;\n"
+         "    xflow_topic events;\n" SERVER, 1,
+         "\"acks 0\" (", AT("xflow_kafka_conf acks 0;",
+                             "xflow_collect json;"));
+
+    says("    xflow_kafka_brokers @BROKERS@;\n"
+         "    xflow_topic events;\n"
+         "    xflow_kafka_topic_conf events request.required.acks 0;\n"
+         "    server {\n"
+         "        listen 127.0.0.1:@PORT@;\n"
+         "        location /collect {\n"
+         "            xflow_collect json;\n"
+         "            xflow_ack kafka;\n"
+         "        }\n"
+         "    }\n", 1,
+         "\"request.required.acks 0\" (",
+         AT("xflow_kafka_topic_conf events", "xflow_ack kafka;"));
+
+    /* acknowledged locally: acks 0 is the operator's choice */
+    says("    xflow_kafka_brokers @BROKERS@;\n"
+         "    xflow_kafka_conf acks 0;\n"
+         "    xflow_topic events;\n"
+         "    xflow_ack local;\n" SERVER, 0, "test is successful", NOWHERE);
+}
+END_TEST
+
+
+/* Snowplow's browser tracker sends credentials: "any" cannot answer it. */
+START_TEST(test_refuses_snowplow_any)
+{
+    says("    xflow_kafka_brokers @BROKERS@;\n"
+         "    xflow_topic events;\n"
+         "    xflow_cors_origins any;\n"
+         "    server {\n"
+         "        listen 127.0.0.1:@PORT@;\n"
+         "        location /sp { xflow_collect snowplow; }\n"
+         "    }\n", 1,
+         "\"xflow_cors_origins any\" fails every upload of Snowplow's",
+         AT("xflow_cors_origins any;", "xflow_collect snowplow;"));
+
+    /* "any" by default: a warning, the pixel and app uploads still work */
+    says("    xflow_kafka_brokers @BROKERS@;\n"
+         "    xflow_topic events;\n"
+         "    server {\n"
+         "        listen 127.0.0.1:@PORT@;\n"
+         "        location /sp { xflow_collect snowplow; }\n"
+         "    }\n", 0,
+         "[warn]", AT("xflow_collect snowplow;"));
+
+    says("    xflow_kafka_brokers @BROKERS@;\n"
+         "    xflow_topic events;\n"
+         "    server {\n"
+         "        listen 127.0.0.1:@PORT@;\n"
+         "        xflow_cors_origins https://shop.example.com;\n"
+         "        location /sp { xflow_collect snowplow; }\n"
+         "    }\n", 0,
+         "test is successful", NOWHERE);
+}
+END_TEST
+
+
 /* The shipped configuration passes as it is (ports and paths aside). */
 START_TEST(test_shipped_config_passes)
 {
@@ -598,8 +852,9 @@ sample(const char *text, const char *series)
 
 
 /*
- * A rate limit's refusals count as rate_limited, one per request, and
- * never as overflowed (overload); /metrics says what build runs.
+ * A rate limit's refusals count in xflow_rate_limited_total, one per
+ * request with the status answered, and never as overflowed (overload);
+ * /metrics says what build runs.
  */
 START_TEST(test_rate_limited_counted)
 {
@@ -636,7 +891,7 @@ START_TEST(test_rate_limited_counted)
     ck_assert_int_eq(resp.status, 200);
 
     limited = sample(resp.body,
-                 "xflow_events_total{format=\"json\",result=\"rate_limited\"}");
+                 "xflow_rate_limited_total{format=\"json\",code=\"429\"}");
     overflowed = sample(resp.body,
                  "xflow_events_total{format=\"json\",result=\"overflowed\"}");
 
@@ -671,6 +926,13 @@ make_outage_suite(void)
     tcase_add_test(tc, test_refuses_topic_names);
     tcase_add_test(tc, test_refuses_statistics_off);
     tcase_add_test(tc, test_refuses_unwritable_spool);
+    tcase_add_test(tc, test_refuses_broker_lists);
+    tcase_add_test(tc, test_refuses_missing_at_collect);
+    tcase_add_test(tc, test_refuses_cors_origins);
+    tcase_add_test(tc, test_refuses_geoip_kind);
+    tcase_add_test(tc, test_refuses_spool_after_ack_timeout);
+    tcase_add_test(tc, test_refuses_acks_0);
+    tcase_add_test(tc, test_refuses_snowplow_any);
 
     return s;
 }

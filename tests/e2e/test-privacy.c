@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-privacy.c - raw cookies never reach Kafka, references are stable
  * under a key and differ under another, the User-Agent is published once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-route.c - topic routing end to end: a mixed batch lands in
  * exactly the topics its rules name, with the key each rule asks for,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-spool.c - nothing acknowledged is lost: a broker outage under
  * load, a worker killed with SIGKILL, a graceful stop with the brokers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz-base64.c - libFuzzer target for xf_base64_decode and
  * xf_base64_encode.

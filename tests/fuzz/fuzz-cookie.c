@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz-cookie.c - Cookie header parsing and the "cookies" member on
  * arbitrary bytes.

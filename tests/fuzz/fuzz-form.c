@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz-form.c - libFuzzer target for the form and query-string parser.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz-format.c - libFuzzer target for xf_format_parse.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz-json.c - the JSON scanner on arbitrary bytes.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz-kafka-stats.c - librdkafka's statistics JSON, as the metrics and
  * the health check read it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz-outbox.c - plan, render and parse back one request's messages.
  *

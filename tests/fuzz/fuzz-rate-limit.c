@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz-rate-limit.c - libFuzzer target for rate_limit/ (xrl_*).
  *

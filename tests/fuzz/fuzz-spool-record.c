@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz-spool-record.c - libFuzzer target for xf_spool_record_decode and
  * xf_spool_record_scan.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz-spool-segment.c - libFuzzer target for the segment reader: the
  * input becomes an orphan segment file in a scratch directory, which a

@@ -1,8 +1,12 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz-strip.c - field stripping on arbitrary events and rule sets.
  *
  * The first byte picks which of eight fixed rules apply (bit i: rule i),
- * the second which of them hash rather than drop; the rest is the event.
+ * the second which of them replace rather than drop (rules 1 and 5 as
+ * ids, rule 5 in a cookie's form, rules 2 and 6 as User-Agents, the others
+ * hash; with both bits 6 and 7 of the first byte set, ids become a
+ * cookieless id); the rest is the event.
  *
  * Invariant: no crash, no undefined behaviour, no read outside the input
  * or write outside the xf_strip_bound() buffer, and:
@@ -54,9 +58,17 @@ fuzz_rules(u_char on, u_char hash, xf_strip_rule_t *rules)
 
         fuzz_check(xf_strip_rule_init(&rules[n], (const u_char *) fuzz_paths[i],
                                       strlen(fuzz_paths[i]),
-                                      (hash & (1u << i)) ? XF_STRIP_HASH
-                                                         : XF_STRIP_DROP)
+                                      !(hash & (1u << i)) ? XF_STRIP_DROP
+                                      : (i & 3) == 1 ? XF_STRIP_ID
+                                      : (i & 3) == 2 ? XF_STRIP_UA
+                                      : XF_STRIP_HASH)
                    == NULL);
+
+        if (i == 5) {
+            rules[n].cookie = (const u_char *) "sp";
+            rules[n].cookie_len = 2;
+        }
+
         n++;
     }
 
@@ -163,6 +175,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     conf.rules = rules;
     conf.n = fuzz_rules(data[0], data[1], rules);
     conf.h = fuzz_key;
+    conf.ua = NULL;
+    conf.anon = (data[0] & 0xc0) == 0xc0
+                ? (const u_char *) "ANONanonANONanonANONan" : NULL;
     drop_only = (data[0] & data[1]) == 0;
 
     p = data + 2;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz.h - what the fuzz targets share: the selector byte that leads most
  * inputs, and spool record framing.  Header-only (static inline), since

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # callgraph.sh - the file-level call graph of the module, from the object
 # files nginx's build left: file A -> file B when A calls (or takes the
 # address of) a function B defines.  Data symbols (the module structures

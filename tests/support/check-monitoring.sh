@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Check docs/monitoring: the alert rules load (promtool check rules) and
 # behave (promtool test rules on synthetic series), the Grafana dashboard
 # is valid JSON whose queries parse as PromQL, and every xflow_* metric the
@@ -19,6 +20,33 @@ command -v "$promtool" > /dev/null || {
 
 "$promtool" check rules "$dir/xflow-alerts.yml"
 "$promtool" test rules "$dir/xflow-alerts.test.yml"
+
+# The five scenarios the rules are judged by, each with every alert's
+# verdict (a scenario dropped or an alert left out fails here).
+python3 - "$dir/xflow-alerts.yml" "$dir/xflow-alerts.test.yml" << 'EOF'
+import sys, yaml
+
+alerts = {r["alert"] for g in yaml.safe_load(open(sys.argv[1]))["groups"]
+          for r in g["rules"]}
+tests = yaml.safe_load(open(sys.argv[2]))["tests"]
+bad = []
+for want in ("normal", "throttling only", "broker outage", "spool full",
+             "scrape gone"):
+    found = [t for t in tests if t["name"].startswith("scenario: " + want)]
+    if not found:
+        bad.append("no scenario '%s'" % want)
+    for t in found:
+        times = {}
+        for a in t["alert_rule_test"]:
+            times.setdefault(a["eval_time"], set()).add(a["alertname"])
+        for at, names in times.items():
+            if names != alerts:
+                bad.append("%s at %s: no verdict for %s"
+                           % (t["name"], at, ", ".join(sorted(alerts - names))))
+if bad:
+    sys.exit("check-monitoring: " + "\n  ".join(bad))
+print("alert scenarios: 5, every alert judged in each")
+EOF
 
 python3 -m json.tool "$dir/grafana-xflow.json" > /dev/null
 echo "grafana-xflow.json: valid JSON"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Install the Debian packages xflow needs to build, run and test.
 # --if-missing: do nothing when everything is already installed.
 set -euo pipefail
@@ -8,7 +9,7 @@ PKGS=(
     nginx nginx-dev libpcre2-dev zlib1g-dev libssl-dev
     librdkafka-dev libzstd-dev libdeflate-dev libmaxminddb-dev
     check libcurl4-openssl-dev libjansson-dev
-    wrk kcat prometheus curl zstd python3
+    wrk kcat prometheus curl zstd python3 python3-yaml
 )
 
 missing=()

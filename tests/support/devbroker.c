@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * devbroker.c - a Kafka broker for development: librdkafka's mock
  * cluster in a process of its own.
@@ -9,6 +10,17 @@
  * the topics, and runs until SIGINT or SIGTERM.  It speaks the Kafka wire
  * protocol, so nginx with the module, kcat and any client can use it;
  * nothing is persisted.
+ *
+ * Only the topics of --topics exist, as on a production cluster with
+ * auto.create.topics.enable=false: a route's topic typo must fail here as
+ * it fails there.  librdkafka 2.0.2's mock cluster creates any topic a
+ * client's metadata request names (it has no switch, and the producer's
+ * allow.auto.create.topics does not stop it), so a watcher lists the
+ * cluster's topics every 50 ms and refuses each one it was not given:
+ * metadata answers UNKNOWN_TOPIC_OR_PART for it and its partitions lose
+ * their leader, so nothing more is delivered to it, and a line on stderr
+ * names it.  What a client produced in the few milliseconds before the
+ * watcher saw the topic may still land there.
  *
  * The mock brokers listen on ephemeral loopback ports: librdkafka 2.0.2
  * has no way to choose them.  --port adds a fixed bootstrap address: a
@@ -51,6 +63,17 @@ static void devbroker_serve(int lfd, const char *bootstraps);
 
 
 static volatile sig_atomic_t  devbroker_stop;
+
+
+/* What the watcher needs: the cluster, its client, the known topics. */
+typedef struct {
+    rd_kafka_mock_cluster_t  *mc;
+    rd_kafka_t               *rk;
+    char                    **topics;       /* given and refused */
+    size_t                    n, cap;
+} devbroker_watch_t;
+
+static devbroker_watch_t  devbroker_watch;
 
 
 static void
@@ -162,6 +185,83 @@ devbroker_pump(int from, int to)
 }
 
 
+static int
+devbroker_known(const char *topic)
+{
+    size_t  i;
+
+    for (i = 0; i < devbroker_watch.n; i++) {
+        if (strcmp(devbroker_watch.topics[i], topic) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static void
+devbroker_remember(const char *topic)
+{
+    devbroker_watch_t  *w = &devbroker_watch;
+
+    if (w->n == w->cap) {
+        w->cap = w->cap ? 2 * w->cap : 16;
+        w->topics = realloc(w->topics, w->cap * sizeof(char *));
+
+        if (w->topics == NULL) {
+            fprintf(stderr, "xflow-devbroker: out of memory\n");
+            exit(1);
+        }
+    }
+
+    w->topics[w->n++] = strdup(topic);
+}
+
+
+/* Refuse every topic of the cluster it was not given (see the top). */
+static void
+devbroker_check_topics(void)
+{
+    int                             i, p;
+    rd_kafka_resp_err_t             rc;
+    const struct rd_kafka_metadata *md;
+    devbroker_watch_t              *w = &devbroker_watch;
+
+    if (w->rk == NULL) {
+        return;
+    }
+
+    rc = rd_kafka_metadata(w->rk, 1, NULL, &md, 1000);
+    if (rc != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return;
+    }
+
+    for (i = 0; i < md->topic_cnt; i++) {
+        if (devbroker_known(md->topics[i].topic)) {
+            continue;
+        }
+
+        rd_kafka_mock_topic_set_error(w->mc, md->topics[i].topic,
+                                   RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+
+        for (p = 0; p < md->topics[i].partition_cnt; p++) {
+            (void) rd_kafka_mock_partition_set_leader(w->mc,
+                                                      md->topics[i].topic,
+                                                      p, -1);
+        }
+
+        fprintf(stderr, "xflow-devbroker: refused unknown topic \"%s\": "
+                "only those of --topics exist, as on a cluster with "
+                "auto.create.topics.enable=false\n", md->topics[i].topic);
+
+        devbroker_remember(md->topics[i].topic);
+    }
+
+    rd_kafka_metadata_destroy(md);
+}
+
+
 static void
 devbroker_serve(int lfd, const char *bootstraps)
 {
@@ -183,7 +283,9 @@ devbroker_serve(int lfd, const char *bootstraps)
             pfd[2 + 2 * i].events = POLLIN;
         }
 
-        if (poll(pfd, 1 + 2 * n, 200) <= 0) {
+        devbroker_check_topics();
+
+        if (poll(pfd, 1 + 2 * n, 50) <= 0) {
             continue;
         }
 
@@ -325,10 +427,32 @@ main(int argc, char **argv)
             fprintf(stderr, "xflow-devbroker: topic %s: %s\n", topic,
                     rd_kafka_err2str(rc));
         }
+
+        devbroker_remember(topic);
     }
     free(topics);
 
     bootstraps = rd_kafka_mock_cluster_bootstraps(mc);
+
+    /* the watcher's own client: it only asks for metadata */
+    conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps, err,
+                          sizeof(err))
+        != RD_KAFKA_CONF_OK
+        || rd_kafka_conf_set(conf, "log_level", "3", err, sizeof(err))
+           != RD_KAFKA_CONF_OK)
+    {
+        fprintf(stderr, "xflow-devbroker: %s\n", err);
+        return 1;
+    }
+
+    devbroker_watch.mc = mc;
+    devbroker_watch.rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err,
+                                      sizeof(err));
+    if (devbroker_watch.rk == NULL) {
+        fprintf(stderr, "xflow-devbroker: %s\n", err);
+        return 1;
+    }
 
     lfd = -1;
     if (port > 0) {
@@ -374,10 +498,12 @@ main(int argc, char **argv)
     } else {
         /* Signals may land on librdkafka's threads: poll the flag. */
         while (!devbroker_stop) {
-            (void) poll(NULL, 0, 200);
+            devbroker_check_topics();
+            (void) poll(NULL, 0, 50);
         }
     }
 
+    rd_kafka_destroy(devbroker_watch.rk);
     rd_kafka_mock_cluster_destroy(mc);
     rd_kafka_destroy(rk);
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Fetch the full nginx source of Debian's nginx package into $1 (Debian's
 # nginx-dev ships headers only; an nginx binary built with ASan+UBSan for
 # the e2e tests needs the .c files).  Uses Debian's source archive through

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # make run: a dev Kafka broker and nginx with the xflow module, in the
 # foreground, configured as a small production gateway: acknowledgement
 # after Kafka, a disk spool, a per-address rate limit in dry run, dead
@@ -70,11 +71,15 @@ trap 'stop; exit 143' TERM
 # parent go: watch for that too.
 parent=$PPID
 
+# The topics of the configuration below: the dev broker creates these
+# and refuses any other, like a cluster with auto-create off.
+topics=events,xflow_dead_letter
+
 # Starts the dev broker with the given options; succeeds once it wrote
 # its bootstrap list, fails if it exited first.
 start_broker() {
     rm -f "$run/bootstrap"
-    "$devbroker" --topics events,xflow_dead_letter --bootstrap-file "$run/bootstrap" "$@" \
+    "$devbroker" --topics "$topics" --bootstrap-file "$run/bootstrap" "$@" \
         > "$run/devbroker.out" 2>&1 &
     broker_pid=$!
     for _ in $(seq 100); do
@@ -156,6 +161,8 @@ xflow: nginx on 127.0.0.1:$port, Kafka at $brokers
   spool:    $run/spool   (what Kafka cannot take yet)
   config:   $run/nginx.conf
   logs:     $run/error.log, $run/access.log
+  broker:   topics $topics only; $run/devbroker.out names any other
+            topic the gateway tried (refused, like auto-create off)
 
 Send an event:
   curl -sS -H 'Content-Type: application/json' \\

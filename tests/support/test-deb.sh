@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # make test-deb: the Debian package, as an administrator would use it.
 #
 #   1. lintian on the .changes (the .deb, its -dbgsym, the .buildinfo):
@@ -11,6 +12,12 @@
 #      snippet (no load_module of ours), the dev broker, one JSON event
 #      and one Sensors upload through to Kafka, read back with kcat
 #   4. apt-get purge: files and the modules-enabled link are gone
+#
+# and, installed: the version (version.sh's, in the package, the module
+# and xflow_build_info), the licence in /usr/share/doc/<pkg>/copyright,
+# xflow-spool-dump in /usr/bin with its manual page, the dashboard, alert
+# rules and docs, and the Debian host configuration the package ships as
+# an example (conf.d/xflow.conf in Debian's nginx.conf) passing nginx -t.
 #
 # Usage: tests/support/test-deb.sh [path/to/package.deb]
 # XF_TEST_KEEP=1 keeps the temporary directory.
@@ -71,8 +78,14 @@ command -v lintian > /dev/null \
     || apt-get install -y -qq --no-install-recommends lintian > /dev/null
 target=$deb
 [ -f "$changes" ] && target=$changes
-# lintian warns when run as root; that line is not a tag
-lintian --info --pedantic --fail-on error "$target" 2>&1 \
+# lintian warns when run as root; that line is not a tag.  A build with
+# uncommitted changes has a version too long for CD media (.dirty): it
+# is never shipped, so that tag is not shown for it.
+suppress=
+case $deb in
+*.dirty_*) suppress=--suppress-tags=package-has-long-file-name ;;
+esac
+lintian --info --pedantic $suppress --fail-on error "$target" 2>&1 \
     | grep -v 'running with root privileges' > "$tmp/lintian.log" || true
 if lintian --fail-on error "$target" > /dev/null 2>&1; then
     ok "lintian: no errors ($(grep -c '^E:' "$tmp/lintian.log") E," \
@@ -107,12 +120,72 @@ else
 fi
 
 [ -f "$so" ] && ok "module at $so" || fail "no $so"
-[ -f "$snippet" ] && ok "snippet at $snippet: $(cat "$snippet")" \
+key=/etc/xflow/hash.key
+[ "$(stat -c '%a %U' "$key" 2>/dev/null)" = "400 root" ] \
+    && grep -qxE '[0-9a-f]{64}' "$key" \
+    && ok "the hash key made at install: $key, 0400 root, 32 bytes" \
+    || fail "no hash key at $key (or not 0400 root, 64 hex digits)"
+[ -f "$snippet" ] \
+    && ok "snippet at $snippet: $(grep '^load_module' "$snippet")" \
     || fail "no $snippet"
 [ -L "$enabled" ] && ok "enabled: $enabled -> $(readlink "$enabled")" \
     || fail "no $enabled link"
 ldd "$so" | grep -q 'not found' && fail "ldd: $(ldd "$so" | grep 'not found')" \
     || ok "ldd: every library of the module resolves"
+
+# one version: the package's is version.sh's, and the module says it
+version=$(dpkg-query -W -f='${Version}' "$pkg")
+[ "$version" = "$(dpkg-deb -f "$deb" Version)" ] \
+    && dpkg --compare-versions "$version" ge \
+           "$(dpkg-parsechangelog -l "$root/debian/changelog" -S Version)" \
+    && strings "$so" | grep -qxF "$version" \
+    && ok "version $version: the package's and the module's" \
+    || fail "version: package $version, module" \
+            "$(strings "$so" | grep -E '^[0-9]+\.[0-9]+.*\+' | head -1)"
+
+doc=/usr/share/doc/$pkg
+grep -qx 'License: BSD-2-Clause' "$doc/copyright" \
+    && ok "licence: $doc/copyright says BSD-2-Clause" \
+    || fail "licence: no BSD-2-Clause in $doc/copyright"
+rc=0
+/usr/bin/xflow-spool-dump > "$tmp/dump.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q '^usage: xflow-spool-dump' "$tmp/dump.out" \
+    && [ -f /usr/share/man/man1/xflow-spool-dump.1.gz ] \
+    && ok "/usr/bin/xflow-spool-dump runs, with its manual page" \
+    || fail "xflow-spool-dump: exit $rc: $(cat "$tmp/dump.out")"
+missing=
+for f in monitoring/grafana-xflow.json monitoring/xflow-alerts.yml \
+         deploy.md.gz monitoring.md.gz spool.md.gz \
+         examples/conf.d/xflow.conf examples/nginx.service.d/xflow.conf; do
+    [ -f "$doc/$f" ] || missing="$missing $f"
+done
+[ -z "$missing" ] && ok "dashboard, alerts, docs and examples in $doc" \
+    || fail "missing in $doc:$missing"
+
+# The Debian host configuration as the package ships it, in a copy of
+# Debian's /etc/nginx with the module enabled by the package: conf.d/
+# xflow.conf and the worker_shutdown_timeout it asks for in nginx.conf.
+# Logs and the spool go to $tmp, so that -t creates nothing elsewhere.
+etc=$tmp/host/etc/nginx
+mkdir -p "$tmp/host/log" "$tmp/host/spool" "$(dirname "$etc")"
+cp -a /etc/nginx "$etc"
+cp "$doc/examples/conf.d/xflow.conf" "$etc/conf.d/xflow.conf"
+wst=$(sed -nE 's/^#\s+worker_shutdown_timeout\s+([0-9]+)s;.*/\1/p' \
+          "$etc/conf.d/xflow.conf")
+for c in "$etc/nginx.conf" "$etc/conf.d/xflow.conf"; do
+    sed -i -e "s|/etc/nginx/|$etc/|g" \
+           -e "s|/var/log/nginx/|$tmp/host/log/|g" \
+           -e "s|/var/spool/xflow|$tmp/host/spool|g" "$c"
+done
+sed -i -e "s|^pid .*|pid $tmp/host/nginx.pid;|" \
+       -e "/^pid /a worker_shutdown_timeout ${wst:-15}s;" "$etc/nginx.conf"
+if "$nginx" -t -q -c "$etc/nginx.conf" -e "$tmp/host/error.log" \
+       > "$tmp/host-t.log" 2>&1; then
+    ok "nginx -t of Debian's nginx.conf with examples/conf.d/xflow.conf"
+else
+    cat "$tmp/host-t.log"
+    fail "nginx -t of Debian's nginx.conf with examples/conf.d/xflow.conf"
+fi
 
 # Debian's stock configuration loads every enabled module: it must still
 # pass with ours loaded and no xflow directive in it.
@@ -169,6 +242,10 @@ http {
 
         location = /sa.gif {
             xflow_collect sensors;
+        }
+
+        location = /metrics {
+            xflow_metrics;
         }
     }
 }
@@ -244,6 +321,16 @@ if ok:
 sys.exit(0 if ok else 1)
 PY
 
+# what runs says which build it is
+curl -sS -m 10 "http://127.0.0.1:$port/metrics" > "$tmp/metrics" || true
+info=$(grep '^xflow_build_info{' "$tmp/metrics" || true)
+case $info in
+"xflow_build_info{version=\"$version\",commit=\""*)
+    ok "/metrics: $info" ;;
+*)
+    fail "/metrics: xflow_build_info is '$info', want version $version" ;;
+esac
+
 kill -QUIT "$(cat "$tmp/nginx.pid")"
 for _ in $(seq 100); do
     [ -e "$tmp/nginx.pid" ] || break
@@ -257,7 +344,8 @@ grep -E '\[(alert|emerg|crit)\]' "$tmp/error.log" \
 if apt-get purge -y -qq "$pkg" > "$tmp/purge.log" 2>&1; then
     installed=0
     [ ! -e "$so" ] && [ ! -e "$snippet" ] && [ ! -L "$enabled" ] \
-        && ok "apt-get purge: module, snippet and link removed" \
+        && [ ! -e /etc/xflow/hash.key ] \
+        && ok "apt-get purge: module, snippet, link and hash key removed" \
         || fail "apt-get purge left files behind"
 else
     cat "$tmp/purge.log"

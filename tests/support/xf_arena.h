@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_arena.h - an allocator for tests of code that allocates from a pool
  * and never frees piecemeal (as nginx's request pool is used): every

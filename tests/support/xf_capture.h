@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_capture.h - reading the SDK captures of tests/fixtures/sdk-captures/
  * the same way in the unit suite (test-captures.c) and the e2e suites

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_load.h - an HTTP load client that behaves like a crowd of browsers
  * and apps, for the outage e2e tests and `make bench-spool`.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_test.h - helpers for the end-to-end suites: an in-process Kafka
  * mock cluster and a consumer, an nginx master started from a config
@@ -386,7 +387,10 @@ char *xf_metrics_scrape(xf_nginx_t *n);
  */
 const char *xf_metrics_find(const char *text, const char *series);
 
-/* The value of a series that must be exported. */
+/*
+ * The value of a series; 0 for one not counted yet (labelled counters
+ * show a series from its first count on) of a family that is exported.
+ */
 uint64_t xf_metrics_value(const char *text, const char *series);
 
 /* Scrape n's /metrics and return the value of a series it must export. */

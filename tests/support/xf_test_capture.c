@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_test_capture.c - the SDK captures of tests/fixtures/sdk-captures/
  * (see the README there) as the e2e suites replay them: the list of

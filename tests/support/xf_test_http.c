@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_test_http.c - HTTP clients for the end-to-end suites: libcurl for
  * well-behaved requests, raw sockets for clients that abort, lie about

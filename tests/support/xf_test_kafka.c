@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_test_kafka.c - an in-process librdkafka mock cluster and a consumer
  * that reads a whole topic without a consumer group.

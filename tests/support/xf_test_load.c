@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_test_load.c - the open-loop (and closed-loop) HTTP load client of
  * xf_load.h: one thread, non-blocking sockets, epoll.

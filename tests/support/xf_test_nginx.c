@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_test_nginx.c - run a real nginx master with the xflow module from a
  * config snippet, in a temporary prefix directory.

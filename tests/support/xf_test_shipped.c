@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_test_shipped.c - docs/deploy/nginx.conf, the configuration users
  * are told to run, for a test's nginx: read from the repository and
@@ -97,6 +98,22 @@ xf_shipped_conf_text(xf_nginx_t *n, int metrics_port)
 
     snprintf(buf, sizeof(buf), "%s/spool ", n->dir);
     conf = xf_replace_once(conf, "/var/spool/xflow ", buf);
+
+    /* the key the container makes at first start (Dockerfile) */
+    snprintf(path, sizeof(path), "%s/hash.key", n->dir);
+    xf_write_file(path, "0123456789abcdef0123456789abcdef\n", 0400);
+    snprintf(buf, sizeof(buf), "xflow_hash_key %s/hash.key;", n->dir);
+    conf = xf_replace_once(conf, "xflow_hash_key      /etc/xflow/hash.key;",
+                           buf);
+
+    /*
+     * The outage and load tests count what arrived by each event's
+     * "uid", an identifier the standard treatment replaces by its
+     * reference: they are about delivery.  The suite shipped_privacy
+     * runs the treatment as shipped.
+     */
+    conf = xf_replace_once(conf, "xflow_privacy       standard;",
+                           "xflow_privacy       off;");
 
     return conf;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_unit.h - helpers more than one unit test file needs.  Header-only
  * (static inline): the unit runner links the test files and the core

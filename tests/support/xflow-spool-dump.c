@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xflow-spool-dump - print the records of spool segment files as JSON
  * lines, one record a line, and say where and why a file stops being

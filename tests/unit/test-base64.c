@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-base64.c - base64 decoding (RFC 4648 vectors, both alphabets,
  * optional padding, line breaks, every kind of bad input), encoding

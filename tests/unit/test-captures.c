@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-captures.c - golden test: every request the real Sensors Data and
  * PostHog browser SDKs sent (tests/fixtures/sdk-captures/ JSON files, from

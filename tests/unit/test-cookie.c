@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-cookie.c - Cookie header parsing, name patterns and the "cookies"
  * member: a table of headers, hostile ones (10 KB, 1000 cookies, quotes,

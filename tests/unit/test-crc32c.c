@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-crc32c.c - CRC32C, the table path and the SSE4.2 instruction path
  * and the dispatch between them: known vectors (RFC 3720 B.4), every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-decode.c - xf_decode: header parsing, sniffing, round trips in
  * any chunking, caps and bombs, truncation, corruption and allocation

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-envelope.c - envelope v1 rendering and event ids.
  */

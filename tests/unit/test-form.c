@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-form.c - form and query-string fields: iteration, lookup by
  * decoded name, duplicates, percent-decoding (good and bad), NUL bytes,

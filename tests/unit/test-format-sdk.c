@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-format-sdk.c - the Mixpanel and Amplitude adapters: the request
  * shapes their SDKs send (mixpanel-browser's base64 and JSON data= forms,

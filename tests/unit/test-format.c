@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-format.c - the format adapters: what each one extracts, its
  * nested layers, per-event dead letters (non-objects, oversized events,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-geo.c - GeoIP with the MaxMind-DB test databases
  * (tests/fixtures/geoip): known lookups, local
@@ -151,6 +152,31 @@ START_TEST(test_broken_refused)
 END_TEST
 
 
+/* Each database of the kind its parameter says, by its metadata. */
+START_TEST(test_kind_refused)
+{
+    char      err[512];
+    xf_geo_t  g;
+
+    ck_assert_int_eq(xf_geo_open(&g, ASN, NULL, err, sizeof(err)),
+                     XF_ERR_CORRUPT);
+    ck_assert_msg(strstr(err, "is a GeoLite2-ASN database: give it as asn=")
+                  != NULL, "%s", err);
+
+    ck_assert_int_eq(xf_geo_open(&g, NULL, CITY, err, sizeof(err)),
+                     XF_ERR_CORRUPT);
+    ck_assert_msg(strstr(err, "is a GeoIP2-City database: give it as city=")
+                  != NULL, "%s", err);
+
+    /* a good city file, then an ASN slot holding one: nothing stays open */
+    ck_assert_int_eq(xf_geo_open(&g, CITY, COUNTRY, err, sizeof(err)),
+                     XF_ERR_CORRUPT);
+    ck_assert_uint_eq(g.has_city, 0);
+    ck_assert_uint_eq(g.has_asn, 0);
+}
+END_TEST
+
+
 START_TEST(test_unreadable_refused)
 {
     char      err[512];
@@ -203,6 +229,7 @@ make_geo_suite(void)
     tc = tcase_create("open");
     tcase_add_test(tc, test_only_one_database);
     tcase_add_test(tc, test_broken_refused);
+    tcase_add_test(tc, test_kind_refused);
     tcase_add_test(tc, test_unreadable_refused);
     suite_add_tcase(s, tc);
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-hashref.c - keyed hashed references: the HMAC underneath (RFC 4231
  * vectors), the reference format, tags, keys and key ids.
@@ -161,6 +162,61 @@ START_TEST(test_reference_known_answer)
                                        (const u_char *) "abc", 3, ref),
                      XF_OK);
     ck_assert_mem_eq(ref, "guuwrE0FpZr2M4E8-bJ_Ng", XF_HASHREF_LEN);
+
+    xf_hashref_destroy(h, &xf_alloc_libc);
+}
+END_TEST
+
+
+/*
+ * The cookieless id: stable within a UTC day, another one the next day
+ * (the salt rotates with the day the caller passes: the core reads no
+ * clock), another one for another address, User-Agent or app; known
+ * answers computed independently (Python's hmac module).
+ */
+START_TEST(test_cookieless_rotation)
+{
+    u_char         a[XF_HASHREF_LEN], b[XF_HASHREF_LEN];
+    xf_hashref_t  *h;
+
+    h = make_key(KEY32, 32);
+
+#define CL(day, app, ip, ua, out)                                             \
+    ck_assert_int_eq(xf_hashref_cookieless(h, day,                            \
+                         (const u_char *) app, sizeof(app) - 1,               \
+                         (const u_char *) ip, sizeof(ip) - 1,                 \
+                         (const u_char *) ua, sizeof(ua) - 1, out), XF_OK)
+
+    /* 20429: 2025-12-07 */
+    CL(20429, "phc_x", "81.2.69.160", "Mozilla/5.0", a);
+    ck_assert_mem_eq(a, "EedXNY40lMSo6uHA9d1dEg", XF_HASHREF_LEN);
+
+    CL(20429, "phc_x", "81.2.69.160", "Mozilla/5.0", b);
+    ck_assert_mem_eq(a, b, XF_HASHREF_LEN);
+
+    /* the next day's salt: another id for the same visitor */
+    CL(20430, "phc_x", "81.2.69.160", "Mozilla/5.0", b);
+    ck_assert_mem_eq(b, "Fw6HOD19EwwF1_2C_ZmXGg", XF_HASHREF_LEN);
+    ck_assert(memcmp(a, b, XF_HASHREF_LEN) != 0);
+
+    CL(20429, "phc_y", "81.2.69.160", "Mozilla/5.0", b);
+    ck_assert(memcmp(a, b, XF_HASHREF_LEN) != 0);
+    CL(20429, "phc_x", "81.2.69.161", "Mozilla/5.0", b);
+    ck_assert(memcmp(a, b, XF_HASHREF_LEN) != 0);
+    CL(20429, "phc_x", "81.2.69.160", "Mozilla/5.1", b);
+    ck_assert(memcmp(a, b, XF_HASHREF_LEN) != 0);
+
+    /* the lengths keep the parts apart: "ab"+"c" is not "a"+"bc" */
+    CL(20429, "phc_x1", "1.2.3.4", "", a);
+    CL(20429, "phc_x", "11.2.3.4", "", b);
+    ck_assert(memcmp(a, b, XF_HASHREF_LEN) != 0);
+
+    /* never the reference of any tagged input of another role */
+    CL(20429, "", "", "", a);
+    xf_hashref(h, XF_HASHREF_FIELD, (const u_char *) "", 0, b);
+    ck_assert(memcmp(a, b, XF_HASHREF_LEN) != 0);
+
+#undef CL
 
     xf_hashref_destroy(h, &xf_alloc_libc);
 }
@@ -385,6 +441,7 @@ make_hashref_suite(void)
 
     tc = tcase_create("reference");
     tcase_add_test(tc, test_reference_known_answer);
+    tcase_add_test(tc, test_cookieless_rotation);
     tcase_add_test(tc, test_reference_alphabet_and_stability);
     tcase_add_test(tc, test_tags_separate_roles);
     tcase_add_test(tc, test_keys_differ);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-ip.c - client address parsing, truncation and local ranges.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-json-diff.c - the JSON scanner against jansson.
  *

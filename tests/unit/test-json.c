@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-json.c - the JSON scanner: valid and invalid documents (RFC 8259
  * examples and JSONTestSuite-style y_/n_ cases), exact error offsets,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-outbox.c - planning, dead letters, rendering and grouping of one
  * request's messages (core/xf_outbox.c), and the outcome table.

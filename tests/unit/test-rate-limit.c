@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-rate-limit.c - rate_limit/: exact GCRA decisions against a
  * simulated clock, no drift over 10^6 simulated seconds, the table

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-route.c - routing rules: parsing, first-match order, copy, keys,
  * indexes agreeing with a plain scan.

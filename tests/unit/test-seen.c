@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-seen.c - the shared "seen within TTL" table: expiry on a simulated
  * clock, the capacity bound under a flood, reuse across a reload, and

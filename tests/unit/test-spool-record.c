@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-spool-record.c - spool record encoding (CRC32C itself is
  * test-crc32c.c): round trips, every truncation point,

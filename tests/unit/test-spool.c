@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-spool.c - the segment manager on a real directory: lazy creation
  * and names, rotation, the size cap, fsync policies (their logic, not

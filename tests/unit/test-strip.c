@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-strip.c - field stripping: exact output bytes for drops (first,
  * middle, last, only, runs), hashes of every JSON type, nested and
@@ -494,6 +495,97 @@ START_TEST(test_probe)
 END_TEST
 
 
+static int   ua_calls;
+static char  ua_text[64], ua_ref[XF_HASHREF_LEN + 1];
+
+
+static void
+ua_seen(void *data, const u_char *text, size_t len, const u_char *r)
+{
+    ua_calls++;
+    ck_assert_uint_lt(len, sizeof(ua_text));
+    memcpy(ua_text, text, len);
+    ua_text[len] = '\0';
+    memcpy(ua_ref, r, XF_HASHREF_LEN);
+    ua_ref[XF_HASHREF_LEN] = '\0';
+}
+
+
+/*
+ * xflow_privacy standard's actions: an id is a cookie's reference when
+ * its rule names the cookie, a field reference otherwise; a User-Agent
+ * is the header's reference; without consent every id, of any type, is
+ * the cookieless id, and a key probed from the event is the same.
+ */
+START_TEST(test_id_ua_cookieless)
+{
+    char          r[XF_HASHREF_LEN + 1], want[XF_HASHREF_LEN + 1];
+    char          expect[256];
+    const char   *ev, *out;
+    const u_char  anon[] = "ANONanonANONanonANONan";
+
+    ev = "{\"duid\":\"d-1\",\"nuid\":\"n-1\",\"ua\":\"Mozilla/5.0\","
+         "\"sid\":42,\"e\":\"pv\"}";
+
+    rule("duid", XF_STRIP_ID);
+    rule("nuid", XF_STRIP_ID);
+    rules[1].cookie = (const u_char *) "sp";
+    rules[1].cookie_len = 2;
+    rule("ua", XF_STRIP_UA);
+    rule("sid", XF_STRIP_ID);
+
+    out = strip(ev);
+    ck_assert_ptr_nonnull(strstr(out, ref('f', "d-1")));
+    ck_assert_ptr_nonnull(strstr(out, ref('u', "Mozilla/5.0")));
+    ck_assert_ptr_nonnull(strstr(out, ref('j', "42")));
+    ck_assert_ptr_null(strstr(out, "d-1"));
+    ck_assert_ptr_null(strstr(out, "Mozilla"));
+
+    /* the nuid is what xflow_cookie_ref gives the "sp" cookie */
+    ck_assert_int_eq(xf_hashref_cookie(key, (const u_char *) "sp", 2,
+                                       (const u_char *) "n-1", 3,
+                                       (u_char *) want), XF_OK);
+    want[XF_HASHREF_LEN] = '\0';
+    ck_assert_ptr_nonnull(strstr(out, want));
+
+    /* each User-Agent replaced is reported once, with its reference */
+    conf.ua = ua_seen;
+    ua_calls = 0;
+    (void) strip("{\"ua\":\"Mozilla\\/5.0\",\"duid\":\"x\"}");
+    ck_assert_int_eq(ua_calls, 1);
+    ck_assert_str_eq(ua_text, "Mozilla/5.0");
+    ck_assert_str_eq(ua_ref, ref('u', "Mozilla/5.0"));
+    conf.ua = NULL;
+
+    /* the key probed from the event is the event's reference */
+    ck_assert_int_eq(probe(ev, "n-1", r), XF_STRIP_PROBE_HASH);
+    ck_assert_str_eq(r, want);
+    ck_assert_int_eq(probe(ev, "Mozilla/5.0", r), XF_STRIP_PROBE_HASH);
+    ck_assert_str_eq(r, ref('u', "Mozilla/5.0"));
+
+    /* without consent: every id is the cookieless one; ua stays a ref */
+    conf.anon = anon;
+    snprintf(expect, sizeof(expect),
+             "{\"duid\":\"%s\",\"nuid\":\"%s\",\"ua\":\"%s\","
+             "\"sid\":\"%s\",\"e\":\"pv\"}",
+             anon, anon, ref('u', "Mozilla/5.0"), anon);
+    ck_assert_str_eq(strip(ev), expect);
+
+    ck_assert_int_eq(probe(ev, "d-1", r), XF_STRIP_PROBE_HASH);
+    ck_assert_str_eq(r, (const char *) anon);
+    ck_assert_int_eq(probe(ev, "42", r), XF_STRIP_PROBE_HASH);
+    ck_assert_str_eq(r, (const char *) anon);
+
+    /* a hash rule is not an id: it keeps its reference */
+    conf.n = 0;
+    rule("duid", XF_STRIP_HASH);
+    ck_assert_ptr_nonnull(strstr(strip(ev), ref('f', "d-1")));
+
+    conf.anon = NULL;
+}
+END_TEST
+
+
 Suite *
 make_strip_suite(void)
 {
@@ -516,6 +608,7 @@ make_strip_suite(void)
     tcase_add_test(tc, test_hash_separates_types);
     tcase_add_test(tc, test_hash_nested_and_whitespace);
     tcase_add_test(tc, test_precedence);
+    tcase_add_test(tc, test_id_ua_cookieless);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("limits");

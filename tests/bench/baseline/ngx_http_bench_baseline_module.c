@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ngx_http_bench_baseline_module.c - the fair baseline for `make bench`.
  *
