@@ -288,7 +288,8 @@ sp_start(void)
     xf_write_file(path, "3f9a0c7e1b2d4c6f8a0b1c2d3e4f5a6b"
                   "7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f\n", 0400);
     snprintf(buf, sizeof(buf), "xflow_hash_key      %s;", path);
-    conf = xf_replace_once(conf, "xflow_hash_key      /etc/xflow/hash.key;", buf);
+    conf = xf_replace_once(conf, "xflow_hash_key      /etc/xflow/hash.key;",
+                           buf);
 
     conf = xf_replace_once(conf, "set_real_ip_from 172.30.0.0/24;",
                       "set_real_ip_from 127.0.0.1;");
