@@ -85,6 +85,14 @@ sed -i 's|^#endif /\* XF_IP_H \*/|int xf_ip_planted(void);\n&|' \
 expect protodoc "a prototype without a comment"
 
 fresh
+sed -i 1d "$tmp/tree/$core/xf_seen.h"
+expect spdx "a header without its SPDX line"
+
+fresh
+sed -i 2d "$tmp/tree/tests/support/callgraph.sh"
+expect spdx "a script without its SPDX line"
+
+fresh
 up=..
 plant_c tests/unit/test-ip.c "#include \"$up/shared/x.h\""
 expect outside "a file that reads the sibling folder shared/"

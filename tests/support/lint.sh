@@ -16,6 +16,9 @@
 #   protodoc    every prototype in a public header (the glue's, core's
 #               and rate_limit's, not the *_impl.h ones) has a comment
 #               right above it, or above the group of prototypes it opens
+#   spdx        every C source and header opens with the SPDX line,
+#               /* SPDX-License-Identifier: BSD-2-Clause */; every script
+#               (shell, Python, make, config) has it in its first 3 lines
 #   outside     no file reads the sibling folder shared/ beside the tree
 #               (the tree reads only what it holds; .ci/run checks it too)
 #   sources     config lists every source and header of the module and
@@ -42,7 +45,7 @@ if [ "${1:-}" = "--root" ]; then
 fi
 cd "$root" || exit 2
 
-all="columns whitespace nginx-free protodoc outside sources cppcheck
+all="columns whitespace nginx-free protodoc spdx outside sources cppcheck
      clang-tidy"
 rules=${*:-$all}
 
@@ -117,6 +120,21 @@ rule_protodoc()
 {
     files "$glue/*.h" "$core/*.h" 'rate_limit/*.h' | grep -v '_impl\.h$' \
         | xargs -r python3 tests/support/lint-protodoc.py
+}
+
+
+rule_spdx()
+{
+    local f spdx='SPDX-License-Identifier: BSD-2-Clause'
+
+    for f in $(c_files); do
+        [ "$(head -n 1 "$f")" = "/* $spdx */" ] \
+            || echo "$f:1: not the SPDX line"
+    done
+    for f in $(files '*.sh' '*.py' '*.mk' Makefile config); do
+        head -n 3 "$f" | grep -q "$spdx" \
+            || echo "$f:1: no SPDX line in the first 3 lines"
+    done
 }
 
 
