@@ -47,57 +47,111 @@
  *   cookie         what the adapter reads from xf_request_t.cookie
  *   fields         what xflow_privacy standard treats (xf_format_fields)
  *   get            a GET may be an upload;  code: errors carry "code"
+ *
+ * A member a row leaves out is NULL or 0: no route, no sniff, no parse
+ * (auto only), no cookie, no fields, no GET, no "code".
  */
 static const xf_fmt_adapter_t  xf_fmt_adapters[] = {
 
     /* auto, the format not known yet (parse never runs): what every SDK
        retries, GET (beacons) and the cookie of any adapter detection
        may pick */
-    [XF_FMT_AUTO] = { "auto", NULL, NULL, NULL,
-        XF_REPLY_JSON, XF_REPLY_JSON, 503, "sp",
-        NULL, 1, 0 },
+    [XF_FMT_AUTO] = {
+        .name = "auto",
+        .reply = XF_REPLY_JSON,
+        .reply_empty = XF_REPLY_JSON,
+        .retry_status = 503,
+        .cookie = "sp",
+        .takes_get = 1,
+    },
 
     /* never claimed (what nothing claims is JSON); no GET: 405 */
-    [XF_FMT_JSON] = { "json", NULL, NULL, xf_format_json,
-        XF_REPLY_JSON, XF_REPLY_JSON, 0, NULL,
-        xf_format_json_fields, 0, 0 },
+    [XF_FMT_JSON] = {
+        .name = "json",
+        .parse = xf_format_json,
+        .reply = XF_REPLY_JSON,
+        .reply_empty = XF_REPLY_JSON,
+        .retry_status = 0,
+        .fields = xf_format_json_fields,
+    },
 
     /* the SDKs drop a batch on any 4xx, 429 included; the image beacon
        gets a GIF (parse answers by method) */
-    [XF_FMT_SENSORS] = { "sensors", xf_format_sensors_route,
-        xf_fmt_sniff_data_form, xf_format_sensors,
-        XF_REPLY_JSON, XF_REPLY_GIF, 503, NULL,
-        xf_format_sensors_fields, 1, 0 },
+    [XF_FMT_SENSORS] = {
+        .name = "sensors",
+        .route = xf_format_sensors_route,
+        .sniff = xf_fmt_sniff_data_form,
+        .parse = xf_format_sensors,
+        .reply = XF_REPLY_JSON,
+        .reply_empty = XF_REPLY_GIF,
+        .retry_status = 503,
+        .fields = xf_format_sensors_fields,
+        .takes_get = 1,
+    },
 
     /* exactly 200 {"status":1}, or remote config; retries only 5xx */
-    [XF_FMT_POSTHOG] = { "posthog", xf_format_posthog_route,
-        xf_format_posthog_sniff, xf_format_posthog,
-        XF_REPLY_POSTHOG, XF_REPLY_POSTHOG, 503, NULL,
-        xf_format_posthog_fields, 1, 0 },
+    [XF_FMT_POSTHOG] = {
+        .name = "posthog",
+        .route = xf_format_posthog_route,
+        .sniff = xf_format_posthog_sniff,
+        .parse = xf_format_posthog,
+        .reply = XF_REPLY_POSTHOG,
+        .reply_empty = XF_REPLY_POSTHOG,
+        .retry_status = 503,
+        .fields = xf_format_posthog_fields,
+        .takes_get = 1,
+    },
 
     /* retries 429 and honours x-ratelimit-reset */
-    [XF_FMT_SEGMENT] = { "segment", xf_format_segment_route, NULL,
-        xf_format_segment,
-        XF_REPLY_SEGMENT, XF_REPLY_SEGMENT, 429, NULL,
-        xf_format_segment_fields, 1, 0 },
+    [XF_FMT_SEGMENT] = {
+        .name = "segment",
+        .route = xf_format_segment_route,
+        .parse = xf_format_segment,
+        .reply = XF_REPLY_SEGMENT,
+        .reply_empty = XF_REPLY_SEGMENT,
+        .retry_status = 429,
+        .fields = xf_format_segment_fields,
+        .takes_get = 1,
+    },
 
     /* retries 429; the pixel gets a GIF; reads the "sp" cookie */
-    [XF_FMT_SNOWPLOW] = { "snowplow", xf_format_snowplow_route,
-        xf_format_snowplow_sniff, xf_format_snowplow,
-        XF_REPLY_JSON, XF_REPLY_GIF, 429, "sp",
-        xf_format_snowplow_fields, 1, 0 },
+    [XF_FMT_SNOWPLOW] = {
+        .name = "snowplow",
+        .route = xf_format_snowplow_route,
+        .sniff = xf_format_snowplow_sniff,
+        .parse = xf_format_snowplow,
+        .reply = XF_REPLY_JSON,
+        .reply_empty = XF_REPLY_GIF,
+        .retry_status = 429,
+        .cookie = "sp",
+        .fields = xf_format_snowplow_fields,
+        .takes_get = 1,
+    },
 
     /* never claimed: its routes and its data= form are PostHog's too;
        the query's img= and verbose= refine the answer */
-    [XF_FMT_MIXPANEL] = { "mixpanel", NULL, NULL, xf_format_mixpanel,
-        XF_REPLY_MIXPANEL, XF_REPLY_MIXPANEL, 0, NULL,
-        xf_format_mixpanel_fields, 1, 0 },
+    [XF_FMT_MIXPANEL] = {
+        .name = "mixpanel",
+        .parse = xf_format_mixpanel,
+        .reply = XF_REPLY_MIXPANEL,
+        .reply_empty = XF_REPLY_MIXPANEL,
+        .retry_status = 0,
+        .fields = xf_format_mixpanel_fields,
+        .takes_get = 1,
+    },
 
     /* the SDKs read the status from the body's "code", errors too */
-    [XF_FMT_AMPLITUDE] = { "amplitude", xf_format_amplitude_route, NULL,
-        xf_format_amplitude,
-        XF_REPLY_AMPLITUDE, XF_REPLY_AMPLITUDE, 0, NULL,
-        xf_format_amplitude_fields, 1, 1 },
+    [XF_FMT_AMPLITUDE] = {
+        .name = "amplitude",
+        .route = xf_format_amplitude_route,
+        .parse = xf_format_amplitude,
+        .reply = XF_REPLY_AMPLITUDE,
+        .reply_empty = XF_REPLY_AMPLITUDE,
+        .retry_status = 0,
+        .fields = xf_format_amplitude_fields,
+        .takes_get = 1,
+        .error_code = 1,
+    },
 };
 
 _Static_assert(xf_fmt_nelts(xf_fmt_adapters) == XF_FMT_MAX,
