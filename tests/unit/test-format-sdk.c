@@ -18,59 +18,7 @@
 #include "xf_base64.h"
 #include "xf_form.h"
 #include "xf_format.h"
-#include "xf_unit.h"
-
-
-static xf_limits_t  lim;
-static xf_upload_t  up;
-
-
-static void
-setup(void)
-{
-    lim.max_decoded = 1024 * 1024;
-    lim.max_events = 100;
-    lim.max_event_size = 32 * 1024;
-    lim.max_depth = 32;
-    memset(&up, 0, sizeof(xf_upload_t));
-}
-
-
-static void
-teardown(void)
-{
-    xf_format_free(&up, &xf_alloc_libc);
-}
-
-
-static xf_status_t
-run_len(xf_format_t fmt, xf_method_t m, const char *path, const char *query,
-    const void *body, size_t len)
-{
-    xf_request_t  req;
-
-    xf_format_free(&up, &xf_alloc_libc);
-
-    memset(&req, 0, sizeof(xf_request_t));
-    req.format = fmt;
-    req.method = m;
-    req.path.data = (const u_char *) path;
-    req.path.len = strlen(path);
-    req.query.data = (const u_char *) query;
-    req.query.len = strlen(query);
-    req.body = body;
-    req.body_len = len;
-
-    return xf_format_parse(&req, &lim, &xf_alloc_libc, &up);
-}
-
-
-static xf_status_t
-run(xf_format_t fmt, xf_method_t m, const char *path, const char *query,
-    const char *body)
-{
-    return run_len(fmt, m, path, query, body, body ? strlen(body) : 0);
-}
+#include "xf_unit_format.h"
 
 
 /* "data=" + base64 of s, percent-encoded as encodeURIComponent would. */
@@ -93,14 +41,6 @@ mp_form(const char *s)
     free(b);
 
     return (char *) f;
-}
-
-
-static void
-ck_event_json(size_t i, const char *want)
-{
-    ck_assert_uint_lt(i, up.n);
-    xf_unit_json_is(up.events[i].p, up.events[i].len, want, "event", i);
 }
 
 

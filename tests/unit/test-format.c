@@ -19,64 +19,7 @@
 #include "xf_base64.h"
 #include "xf_form.h"
 #include "xf_format.h"
-#include "xf_unit.h"
-
-
-static xf_limits_t  lim;
-static xf_upload_t  up;
-
-
-static void
-setup(void)
-{
-    lim.max_decoded = 1024 * 1024;
-    lim.max_events = 100;
-    lim.max_event_size = 32 * 1024;
-    lim.max_depth = 32;
-    memset(&up, 0, sizeof(xf_upload_t));
-}
-
-
-static void
-teardown(void)
-{
-    xf_format_free(&up, &xf_alloc_libc);
-}
-
-
-static xf_status_t
-run_req(xf_format_t fmt, xf_method_t m, const char *path, const char *query,
-    const char *auth, const char *cookie, const void *body, size_t len)
-{
-    xf_request_t  req;
-
-    xf_format_free(&up, &xf_alloc_libc);
-
-    memset(&req, 0, sizeof(xf_request_t));
-    req.format = fmt;
-    req.method = m;
-    req.path.data = (const u_char *) path;
-    req.path.len = strlen(path);
-    req.query.data = (const u_char *) query;
-    req.query.len = strlen(query);
-    req.authorization.data = (const u_char *) (auth ? auth : "");
-    req.authorization.len = auth ? strlen(auth) : 0;
-    req.cookie.data = (const u_char *) (cookie ? cookie : "");
-    req.cookie.len = cookie ? strlen(cookie) : 0;
-    req.body = body;
-    req.body_len = len;
-
-    return xf_format_parse(&req, &lim, &xf_alloc_libc, &up);
-}
-
-
-static xf_status_t
-run(xf_format_t fmt, xf_method_t m, const char *path, const char *query,
-    const char *body)
-{
-    return run_req(fmt, m, path, query, NULL, NULL, body,
-                   body ? strlen(body) : 0);
-}
+#include "xf_unit_format.h"
 
 
 static xf_status_t
@@ -105,16 +48,6 @@ b64_form(const void *s, size_t len)
     free(b);
 
     return (char *) f;
-}
-
-
-/* The event's bytes parse to the JSON text want. */
-
-static void
-ck_event_json(size_t i, const char *want)
-{
-    ck_assert_uint_lt(i, up.n);
-    xf_unit_json_is(up.events[i].p, up.events[i].len, want, "event", i);
 }
 
 
