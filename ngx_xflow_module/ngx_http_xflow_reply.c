@@ -4,7 +4,7 @@
  * and error-log lines that stay readable when a broken SDK release sends
  * thousands of bad requests a second.
  *
- * What makes an SDK retry differs (PROTOCOLS.md): PostHog and Sensors
+ * What makes an SDK retry differs (docs/formats.md): PostHog and Sensors
  * retry 5xx and drop 4xx, 429 included; Segment, RudderStack and
  * Snowplow retry 429 and honour Retry-After / x-ratelimit-reset.  So
  * "try again later" is 503 for the former and 429 for the rest, unless
