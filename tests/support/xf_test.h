@@ -225,6 +225,11 @@ void xf_nginx_free(xf_nginx_t *n);
  */
 char *xf_shipped_conf_text(xf_nginx_t *n, int metrics_port);
 
+/* The same with the privacy treatment and the error log level exactly
+ * as shipped (notice), for the tests of what the shipped file keeps
+ * out of Kafka and the logs. */
+char *xf_shipped_conf_private(xf_nginx_t *n, int metrics_port);
+
 /* Write it as n's nginx.conf: xflow_spool_after of the file, in ms. */
 int xf_nginx_shipped_conf(xf_nginx_t *n, int metrics_port);
 
