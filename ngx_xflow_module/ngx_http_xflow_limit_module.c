@@ -30,6 +30,7 @@
 #include "ngx_http_xflow_util.h"
 
 #include "xrl.h"
+#include "xrl_share.h"
 
 #include <sys/random.h>
 
@@ -43,6 +44,8 @@ static char *ngx_http_xflow_limit_directive(ngx_conf_t *cf,
 static char *ngx_http_xflow_limit_report_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_xflow_limit_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_xflow_limit_init_share(ngx_shm_zone_t *shm_zone,
+    void *data);
 static void *ngx_http_xflow_limit_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_xflow_limit_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_xflow_limit_create_loc_conf(ngx_conf_t *cf);
@@ -71,6 +74,13 @@ static ngx_command_t  ngx_http_xflow_limit_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_xflow_limit_main_conf_t, max_inflight),
+      NULL },
+
+    { ngx_string("xflow_max_decoded_per_client"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_xflow_limit_main_conf_t, per_client),
       NULL },
 
     { ngx_string("xflow_limit_report"),
@@ -559,6 +569,7 @@ ngx_http_xflow_limit_create_main_conf(ngx_conf_t *cf)
     }
 
     lmcf->max_inflight = NGX_CONF_UNSET_SIZE;
+    lmcf->per_client = NGX_CONF_UNSET_SIZE;
 
     return lmcf;
 }
@@ -569,9 +580,72 @@ ngx_http_xflow_limit_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_xflow_limit_main_conf_t  *lmcf = conf;
 
+    static ngx_str_t  name = ngx_string("xflow_decoded_share");
+
     ngx_conf_init_size_value(lmcf->max_inflight, 512 * 1024 * 1024);
 
+    /* unset stays unset: the share is then sized per location, from its
+     * xflow_max_decoded (ngx_http_xflow_inflight.c) */
+
+    if (lmcf->per_client == 0) {
+        return NGX_CONF_OK;
+    }
+
+    lmcf->share_zone = ngx_shared_memory_add(cf, &name,
+                                             NGX_HTTP_XFLOW_SHARE_ZONE,
+                                             &ngx_http_xflow_limit_module);
+    if (lmcf->share_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    lmcf->share_zone->init = ngx_http_xflow_limit_init_share;
+    lmcf->share_zone->data = lmcf;
+
     return NGX_CONF_OK;
+}
+
+
+/*
+ * The decoded bytes each client address and each connection holds, for
+ * all workers: two rows of NGX_HTTP_XFLOW_SHARE_WIDTH counters.  A
+ * reload keeps them (the same zone and size): requests of the old
+ * workers give their bytes back to the same counters.
+ */
+static ngx_int_t
+ngx_http_xflow_limit_init_share(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_xflow_limit_main_conf_t *olmcf = data;
+
+    size_t                             size;
+    uint64_t                           seed[2];
+    ngx_slab_pool_t                   *shpool;
+    ngx_http_xflow_limit_main_conf_t  *lmcf;
+
+    lmcf = shm_zone->data;
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (olmcf && olmcf->share) {
+        lmcf->share = olmcf->share;
+        return NGX_OK;
+    }
+
+    if (getrandom(seed, sizeof(seed), 0) != (ssize_t) sizeof(seed)) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, ngx_errno,
+                      "xflow_decoded_share: getrandom() failed");
+        return NGX_ERROR;
+    }
+
+    size = xrl_share_size(NGX_HTTP_XFLOW_SHARE_WIDTH);
+
+    shpool->data = ngx_slab_calloc(shpool, size);
+    if (shpool->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    lmcf->share = xrl_share_init(shpool->data, NGX_HTTP_XFLOW_SHARE_WIDTH,
+                                 seed[0], seed[1]);
+
+    return NGX_OK;
 }
 
 

@@ -126,6 +126,10 @@ typedef struct {
     ngx_msec_t                  health_broker_timeout;
     size_t                      max_body;
     size_t                      max_decoded;
+    size_t                      zstd_window;    /* largest zstd window */
+    ngx_msec_t                  hoard_timeout;  /* body timeout once it
+                                                   holds far more than
+                                                   it sent */
     size_t                      max_event_size;
     ngx_uint_t                  max_events;
     ngx_uint_t                  max_depth;
@@ -157,6 +161,8 @@ typedef struct {
     ngx_pool_t                 *pool;           /* r->pool is NULL while
                                                    the pool is destroyed */
     size_t                      inflight;       /* decoded bytes charged */
+    u_char                      client[9];      /* key of its share: */
+    u_char                      client_len;     /* family, address (/64) */
     unsigned                    inflight_refused:1;
 } ngx_http_xflow_ctx_t;
 

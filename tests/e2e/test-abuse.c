@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * test-abuse.c - abuse by the byte: clients that hold the decode budget
+ * with a few bytes each, against a real nginx with the module.  The
+ * clients are told apart by their loopback source address (127.0.0.x).
+ *
+ * As the other suites, no assertion depends on how long anything takes:
+ * waits are bounded, and what is asserted is answers and counters.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "xf_test.h"
+
+
+#define AB_TOPIC        "events"
+#define AB_DEAD_LETTER  "xflow_dead_letter"
+#define AB_METRIC_MS    15000
+#define AB_HELD         "xflow_decoded_inflight_bytes"
+#define AB_ATTACKERS    150
+#define AB_LEGIT        24
+
+
+static void
+ab_setup(void)
+{
+    xf_fixture_setup(1, 15000, AB_TOPIC, 1, AB_DEAD_LETTER, 1, NULL);
+}
+
+
+/* One worker, /collect reading json; extra directives per level. */
+static void
+ab_start(const char *http, const char *location)
+{
+    char  snippet[2048];
+
+    snprintf(snippet, sizeof(snippet),
+             "    xflow_kafka_brokers @BROKERS@;\n"
+             "    xflow_topic " AB_TOPIC ";\n"
+             "%s\n"
+             "    server {\n"
+             "        listen 127.0.0.1:@PORT@;\n"
+             "        location /collect { xflow_collect json; %s }\n"
+             "        location = /metrics { xflow_metrics; }\n"
+             "        location = /health { xflow_health; }\n"
+             "    }\n",
+             http, location);
+
+    xf_fixture_nginx(snippet, 1);
+}
+
+
+static uint64_t
+ab_metric(const char *series)
+{
+    char      *text;
+    uint64_t   v;
+
+    text = xf_metrics_scrape(nginx);
+    v = xf_metrics_value(text, series);
+    free(text);
+
+    return v;
+}
+
+
+/* A gzip batch of n small events. */
+static u_char *
+ab_batch(int n, size_t *len)
+{
+    int      i;
+    char    *json, *p;
+    u_char  *gz;
+
+    json = malloc(n * 80 + 2);
+    ck_assert_ptr_nonnull(json);
+
+    p = json;
+    *p++ = '[';
+
+    for (i = 0; i < n; i++) {
+        p += sprintf(p, "%s{\"event\":\"legit\",\"distinct_id\":\"u%d\"}",
+                     i ? "," : "", i);
+    }
+
+    *p++ = ']';
+
+    gz = xf_compress(XF_TEST_GZIP, json, p - json, len);
+    free(json);
+
+    return gz;
+}
+
+
+/*
+ * One upload from 127.0.0.<host>, on its own connection: its status and
+ * body's error code (in *body, caller frees).
+ */
+static long
+ab_upload(int host, const u_char *gz, size_t len, char **body)
+{
+    int            fd;
+    long           status;
+    char          *req;
+    size_t         rlen;
+    xf_raw_resp_t  resp;
+
+    static const char *const  hdrs[] = {
+        "Content-Type: application/json",
+        "Content-Encoding: gzip",
+        "Connection: close",
+        NULL
+    };
+
+    req = xf_raw_build("POST", "/collect", hdrs, gz, len, -1, &rlen);
+
+    fd = xf_raw_connect_from(nginx->port, host);
+    xf_raw_write_all(fd, req, rlen);
+    xf_raw_answer(fd, 0, &resp);
+    close(fd);
+    free(req);
+
+    status = resp.status;
+    *body = strdup(resp.body);
+    xf_raw_resp_free(&resp);
+
+    return status;
+}
+
+
+/*
+ * Item 1 of the audit: silent connections from one address each hold
+ * decoded memory for a few bytes sent; 150 of them held the worker's
+ * whole xflow_max_decoded_in_flight and every other client got 503.
+ * Half send a gzip prefix that decodes to almost xflow_max_decoded and
+ * stall, half a zstd frame header (a 1 MiB window, allowed) and stall.
+ * Their address may hold only its share (4 x 4m + 2 x 1m here): uploads
+ * from other addresses are all answered 2xx, and the stalled bodies,
+ * holding hundreds of times what they sent, are closed after
+ * xflow_hoard_timeout, long before client_body_timeout.
+ */
+START_TEST(test_silent_clients)
+{
+    int        fd[AB_ATTACKERS], i, ok;
+    char       head[512], *body, *spaces;
+    u_char    *bomb, *gz;
+    size_t     bomblen, gzlen;
+    int64_t    deadline;
+    uint64_t   held, refused;
+
+    static const u_char  zhdr[] = { 0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x50 };
+
+    ab_start("    xflow_max_decoded_in_flight 64m;",
+             "xflow_max_decoded 4m; xflow_hoard_timeout 2s;"
+             " client_body_timeout 120s;");
+
+    spaces = malloc(4000000);
+    ck_assert_ptr_nonnull(spaces);
+    memset(spaces, ' ', 4000000);
+    spaces[0] = '[';
+    bomb = xf_compress(XF_TEST_GZIP, spaces, 4000000, &bomblen);
+    free(spaces);
+
+    for (i = 0; i < AB_ATTACKERS; i++) {
+        fd[i] = xf_raw_connect_from(nginx->port, 2);
+
+        snprintf(head, sizeof(head),
+                 "POST /collect HTTP/1.1\r\nHost: localhost\r\n"
+                 "Content-Encoding: %s\r\nContent-Length: %zu\r\n\r\n",
+                 i % 2 ? "zstd" : "gzip",
+                 (i % 2 ? sizeof(zhdr) : bomblen) + 4096);
+
+        xf_raw_write_all(fd[i], head, strlen(head));
+
+        if (i % 2) {
+            xf_raw_write_all(fd[i], zhdr, sizeof(zhdr));
+        } else {
+            xf_raw_write_all(fd[i], bomb, bomblen);
+        }
+    }
+
+    free(bomb);
+
+    /* until the worker has read them all: each is held or refused */
+    deadline = xf_now_ms() + AB_METRIC_MS;
+    do {
+        held = ab_metric(AB_HELD);
+        refused = ab_metric("xflow_decoded_inflight_refused_total");
+        xf_sleep_ms(100);
+    } while (refused < AB_ATTACKERS / 2 && xf_now_ms() < deadline);
+
+    fprintf(stderr, "silent clients: %llu bytes held, %llu refused\n",
+            (unsigned long long) held, (unsigned long long) refused);
+
+    /* one address holds no more than its share */
+    ck_assert_uint_le(held, (uint64_t) 18 << 20);
+
+    gz = ab_batch(200, &gzlen);
+    ok = 0;
+
+    for (i = 0; i < AB_LEGIT; i++) {
+        if (ab_upload(3 + i % 4, gz, gzlen, &body) == 200) {
+            ok++;
+        } else {
+            fprintf(stderr, "legit upload %d: %s\n", i, body);
+        }
+
+        free(body);
+    }
+
+    free(gz);
+    ck_assert_int_eq(ok, AB_LEGIT);
+
+    /* the stalled bodies are let go at the short timeout */
+    deadline = xf_now_ms() + AB_METRIC_MS;
+    do {
+        held = ab_metric(AB_HELD);
+        if (held == 0) {
+            break;
+        }
+        xf_sleep_ms(200);
+    } while (xf_now_ms() < deadline);
+
+    ck_assert_uint_eq(held, 0);
+
+    for (i = 0; i < AB_ATTACKERS; i++) {
+        close(fd[i]);
+    }
+}
+END_TEST
+
+
+Suite *
+make_abuse_suite(void)
+{
+    Suite  *s;
+    TCase  *tc;
+
+    s = suite_create("abuse");
+
+    tc = xf_tcase(s, "budget", 120, ab_setup, xf_fixture_teardown);
+    tcase_add_test(tc, test_silent_clients);
+
+    return s;
+}
