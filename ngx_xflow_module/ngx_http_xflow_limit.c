@@ -206,6 +206,8 @@ static void
 ngx_http_xflow_limit_table_full(ngx_http_request_t *r,
     ngx_http_xflow_limit_zone_t *zone)
 {
+    ngx_log_t  log;
+
     ngx_http_xflow_metric_add(XF_M_RATELIMIT_DECISIONS, zone->metric,
                               XF_METRICS_LIMIT_TABLE_FULL, 1);
 
@@ -215,7 +217,12 @@ ngx_http_xflow_limit_table_full(ngx_http_request_t *r,
 
     zone->full_logged = ngx_time();
 
-    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+    /* without the request's handler: no client address, no request line */
+    log = *r->connection->log;
+    log.handler = NULL;
+    log.data = NULL;
+
+    ngx_log_error(NGX_LOG_WARN, &log, 0,
                   "xflow_limit_zone \"%V\" is full of active keys: a new "
                   "key is %s (full=%s), make the zone larger", &zone->name,
                   zone->on_full == XRL_FULL_DENY ? "refused" : "not limited",
