@@ -555,8 +555,24 @@ ngx_http_xflow_collect_feed(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         ctx->raw_len += n;
     }
 
-    return whole ? xf_decoder_feed_whole(ctx->decoder, p, len)
-                 : xf_decoder_feed(ctx->decoder, p, len);
+    st = whole ? xf_decoder_feed_whole(ctx->decoder, p, len)
+               : xf_decoder_feed(ctx->decoder, p, len);
+
+    /*
+     * Past a size, a body may not decode to more than xflow_max_decode_
+     * ratio times what it sent: a batch of the same event compressed
+     * hundreds of times over is refused before it reaches Kafka.
+     */
+    if (st == XF_OK
+        && lcf->decode_ratio
+        && xf_decoder_size(ctx->decoder) > lcf->decode_ratio_from
+        && xf_decoder_size(ctx->decoder) / lcf->decode_ratio
+           >= (size_t) ctx->received)
+    {
+        return XF_ERR_TOO_LARGE;
+    }
+
+    return st;
 }
 
 

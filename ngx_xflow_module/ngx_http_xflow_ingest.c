@@ -143,6 +143,18 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
                                             "over an event rate limit");
     }
 
+    /* what it decoded to, as Kafka and the spool would take it */
+    rc = ngx_http_xflow_limit_bytes(r, ctx->decoded);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_xflow_reply_outcome(r, XF_OUTCOME_RATE_LIMITED,
+                                            "over a byte rate limit");
+    }
+
     /* the outbox's memory: the request pool, uncharged (it is not
        decoded bytes), for as long as ingest runs */
     ngx_http_xflow_pool_allocator(&a, r->pool);

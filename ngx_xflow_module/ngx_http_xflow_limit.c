@@ -67,6 +67,18 @@ ngx_http_xflow_limit_events(ngx_http_request_t *r, ngx_uint_t n,
 }
 
 
+ngx_int_t
+ngx_http_xflow_limit_bytes(ngx_http_request_t *r, size_t n)
+{
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    return ngx_http_xflow_limit_check(r, NGX_HTTP_XFLOW_LIMIT_BYTES, n,
+                                      NULL);
+}
+
+
 uint64_t
 ngx_http_xflow_limit_retry_after(ngx_http_request_t *r)
 {

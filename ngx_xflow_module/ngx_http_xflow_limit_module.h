@@ -85,6 +85,21 @@ ngx_int_t ngx_http_xflow_limit_events(ngx_http_request_t *r, ngx_uint_t n,
     ngx_uint_t *overflow);
 
 /**
+ * @brief Checks the location's byte zones (B/s, B/m) for a request whose
+ *        decoded body and nested layers came to @p n bytes.
+ *
+ * Compression makes a request's bytes in Kafka and the spool hundreds of
+ * times what it sent: these zones count what it decoded to, before any
+ * message is made.
+ *
+ * @returns NGX_OK, NGX_DECLINED (refuse with the retry status) or
+ *          NGX_ERROR.
+ *
+ * Called from: a worker, once the body is decoded (ngx_http_xflow_ingest.c).
+ */
+ngx_int_t ngx_http_xflow_limit_bytes(ngx_http_request_t *r, size_t n);
+
+/**
  * @brief Seconds the limit that refused the request asks the client to
  *        wait (the Retry-After value), rounded up, at least 1.
  *
@@ -136,6 +151,7 @@ void ngx_http_xflow_inflight_release(ngx_http_request_t *r, size_t n);
 
 #define NGX_HTTP_XFLOW_LIMIT_REQUESTS  0
 #define NGX_HTTP_XFLOW_LIMIT_EVENTS    1
+#define NGX_HTTP_XFLOW_LIMIT_BYTES     2
 
 /* The share zone: 2 x 16384 counters (256 KiB) and the slab's pages. */
 #define NGX_HTTP_XFLOW_SHARE_WIDTH     16384

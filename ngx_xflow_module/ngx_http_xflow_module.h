@@ -127,6 +127,8 @@ typedef struct {
     size_t                      max_body;
     size_t                      max_decoded;
     size_t                      zstd_window;    /* largest zstd window */
+    ngx_uint_t                  decode_ratio;   /* decoded / sent, 0: any */
+    size_t                      decode_ratio_from;  /* once decoded */
     ngx_msec_t                  hoard_timeout;  /* body timeout once it
                                                    holds far more than
                                                    it sent */

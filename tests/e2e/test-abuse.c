@@ -233,6 +233,171 @@ START_TEST(test_silent_clients)
 END_TEST
 
 
+/* A gzip batch of n events of pad bytes each, all alike: ~1000:1. */
+static u_char *
+ab_flood(int n, size_t pad, size_t *len, size_t *decoded)
+{
+    int      i;
+    char    *json, *p;
+    u_char  *gz;
+
+    json = malloc(n * (pad + 80) + 2);
+    ck_assert_ptr_nonnull(json);
+
+    p = json;
+    *p++ = '[';
+
+    for (i = 0; i < n; i++) {
+        p += sprintf(p, "%s{\"event\":\"flood\",\"distinct_id\":\"f\","
+                     "\"pad\":\"", i ? "," : "");
+        memset(p, 'a', pad);
+        p += pad;
+        p += sprintf(p, "\"}");
+    }
+
+    *p++ = ']';
+    *decoded = p - json;
+
+    gz = xf_compress(XF_TEST_GZIP, json, p - json, len);
+    free(json);
+
+    return gz;
+}
+
+
+/*
+ * Item 2 of the audit: one client looping on batches that compress
+ * 1000:1 put gigabytes into Kafka.  A byte zone keyed by address
+ * (256 KiB/s, a 1 MiB burst) gives it its limit status; what it got
+ * into Kafka stays within burst + rate x time (plus the envelopes);
+ * another address's uploads and /health are answered 200 meanwhile.
+ */
+START_TEST(test_byte_budget)
+{
+    int              i, ok, limited, legit_ok, legit;
+    char            *body, url[128];
+    u_char          *flood, *gz;
+    size_t           flen, fdec, gzlen, kbytes, j;
+    int64_t          start, elapsed;
+    uint64_t         budget;
+    xf_http_resp_t   resp;
+    xf_kafka_msgs_t  msgs;
+
+    ab_start("    xflow_limit_zone bytes:1m key=$binary_remote_addr "
+             "rate=256kB/s burst=1m;",
+             "xflow_limit bytes;");
+
+    flood = ab_flood(50, 20000, &flen, &fdec);
+    gz = ab_batch(20, &gzlen);
+    fprintf(stderr, "flood: %zu bytes sent, %zu decoded\n", flen, fdec);
+
+    ok = 0;
+    limited = 0;
+    legit = 0;
+    legit_ok = 0;
+    start = xf_now_ms();
+
+    for (i = 0; xf_now_ms() - start < 4000; i++) {
+        switch (ab_upload(2, flood, flen, &body)) {
+        case 200:
+            ok++;
+            break;
+        case 429:
+        case 503:
+            ck_assert_msg(strstr(body, "\"error\":\"rate_limited\"")
+                          != NULL, "%s", body);
+            limited++;
+            break;
+        default:
+            ck_abort_msg("flood: %s", body);
+        }
+
+        free(body);
+
+        if (i % 4 == 0) {
+            legit++;
+            legit_ok += ab_upload(3, gz, gzlen, &body) == 200;
+            free(body);
+        }
+    }
+
+    elapsed = xf_now_ms() - start;
+    free(flood);
+    free(gz);
+
+    fprintf(stderr, "flood: %d accepted, %d limited in %lld ms; "
+            "legit %d of %d\n", ok, limited, (long long) elapsed,
+            legit_ok, legit);
+
+    ck_assert_int_gt(limited, 0);
+    ck_assert_int_eq(legit_ok, legit);
+
+    /* the bucket: burst + rate x time, and one request over at most */
+    budget = (1 << 20) + (uint64_t) (256 << 10) * (elapsed + 999) / 1000
+             + fdec;
+    ck_assert_uint_le((uint64_t) ok * fdec, budget);
+
+    memset(&msgs, 0, sizeof(msgs));
+    xf_kafka_consume(kafka, AB_TOPIC, (size_t) ok * 50 + legit * 20,
+                     AB_METRIC_MS, 500, &msgs);
+
+    kbytes = 0;
+    for (j = 0; j < msgs.n; j++) {
+        if (xf_memstr(msgs.msgs[j].value, msgs.msgs[j].value_len,
+                      "\"flood\"") != NULL)
+        {
+            kbytes += msgs.msgs[j].value_len;
+        }
+    }
+
+    fprintf(stderr, "flood: %zu bytes in Kafka, budget %llu\n", kbytes,
+            (unsigned long long) budget);
+
+    /* envelopes add a few hundred bytes to each 20 KB event */
+    ck_assert_uint_le(kbytes, budget + budget / 20);
+    ck_assert_uint_eq(msgs.n, (size_t) ok * 50 + legit * 20);
+    xf_kafka_msgs_free(&msgs);
+
+    snprintf(url, sizeof(url), "%s/health", nginx->url);
+    ck_assert_int_eq(xf_http_request("GET", url, NULL, NULL, 0, &resp), 200);
+    xf_http_resp_free(&resp);
+}
+END_TEST
+
+
+/*
+ * xflow_max_decode_ratio: past xflow_decode_ratio_from, a body that
+ * decodes to more than the ratio times what it sent is refused (413)
+ * while it streams; an ordinary batch passes.
+ */
+START_TEST(test_decode_ratio)
+{
+    char    *body;
+    u_char  *flood, *gz;
+    size_t   flen, fdec, gzlen;
+
+    ab_start("", "xflow_max_decode_ratio 100; xflow_decode_ratio_from 256k;");
+
+    flood = ab_flood(50, 20000, &flen, &fdec);
+    ck_assert_int_eq(ab_upload(2, flood, flen, &body), 413);
+    ck_assert_msg(strstr(body, "too_large") != NULL, "%s", body);
+    free(body);
+    free(flood);
+
+    /* small, however well it compresses */
+    flood = ab_flood(5, 20000, &flen, &fdec);
+    ck_assert_int_eq(ab_upload(2, flood, flen, &body), 200);
+    free(body);
+    free(flood);
+
+    gz = ab_batch(200, &gzlen);
+    ck_assert_int_eq(ab_upload(2, gz, gzlen, &body), 200);
+    free(body);
+    free(gz);
+}
+END_TEST
+
+
 Suite *
 make_abuse_suite(void)
 {
@@ -243,6 +408,8 @@ make_abuse_suite(void)
 
     tc = xf_tcase(s, "budget", 120, ab_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_silent_clients);
+    tcase_add_test(tc, test_byte_budget);
+    tcase_add_test(tc, test_decode_ratio);
 
     return s;
 }
