@@ -658,6 +658,9 @@ ngx_http_xflow_collect_cleanup(void *data)
     /* what the pool still holds goes with it */
     ngx_http_xflow_inflight_release(r, ctx->inflight);
     ctx->inflight = 0;
+
+    ngx_http_xflow_inflight_unhold(ctx->held);
+    ctx->held = 0;
 }
 
 

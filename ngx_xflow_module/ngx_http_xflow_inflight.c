@@ -88,6 +88,31 @@ ngx_http_xflow_inflight_release(ngx_http_request_t *r, size_t n)
 
 
 /*
+ * Bytes the worker holds for requests beyond their decoded bodies: the
+ * stripped copies of events (until the request ends) and the batches of
+ * rendered envelopes (until their last delivery report).  Counted
+ * whatever the bound, since they exist already; what they hold is what
+ * later requests cannot decode.
+ */
+void
+ngx_http_xflow_inflight_hold(size_t n)
+{
+    ngx_http_xflow_inflight += n;
+    ngx_http_xflow_metric_set(XF_M_DECODED_INFLIGHT, 0, 0,
+                              ngx_http_xflow_inflight);
+}
+
+
+void
+ngx_http_xflow_inflight_unhold(size_t n)
+{
+    ngx_http_xflow_inflight -= ngx_min(n, ngx_http_xflow_inflight);
+    ngx_http_xflow_metric_set(XF_M_DECODED_INFLIGHT, 0, 0,
+                              ngx_http_xflow_inflight);
+}
+
+
+/*
  * The client's share: its address (an IPv6 client by its /64, which one
  * host holds whole) and its connection (an HTTP/2 connection's streams
  * together) each may hold xflow_max_decoded_per_client, by default four

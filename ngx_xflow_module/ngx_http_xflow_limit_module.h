@@ -142,6 +142,19 @@ ngx_int_t ngx_http_xflow_inflight_charge(ngx_http_request_t *r, size_t n);
  */
 void ngx_http_xflow_inflight_release(ngx_http_request_t *r, size_t n);
 
+/**
+ * @brief Counts @p n bytes a request made beyond its decoded body (the
+ *        stripped copies of its events, its batch of rendered envelopes)
+ *        in this worker's bytes in flight, whatever the bound: they
+ *        exist already, and while they do later requests decode less.
+ *        Give them back with ngx_http_xflow_inflight_unhold().
+ *
+ * Called from: a worker, ingest (stripped events) and the batch.
+ */
+void ngx_http_xflow_inflight_hold(size_t n);
+
+void ngx_http_xflow_inflight_unhold(size_t n);
+
 
 /*
  * ---------------------------------------------------------------------

@@ -163,6 +163,7 @@ typedef struct {
     ngx_pool_t                 *pool;           /* r->pool is NULL while
                                                    the pool is destroyed */
     size_t                      inflight;       /* decoded bytes charged */
+    size_t                      held;           /* stripped events held */
     u_char                      client[9];      /* key of its share: */
     u_char                      client_len;     /* family, address (/64) */
     unsigned                    inflight_refused:1;

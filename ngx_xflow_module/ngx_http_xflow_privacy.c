@@ -467,7 +467,7 @@ ngx_http_xflow_privacy_event(ngx_http_request_t *r, const u_char **p,
     size_t *len)
 {
     u_char                              *dst;
-    size_t                               out;
+    size_t                               out, cap;
     xf_alloc_t                           a;
     xf_status_t                          st;
     xf_strip_conf_t                      sc;
@@ -476,12 +476,29 @@ ngx_http_xflow_privacy_event(ngx_http_request_t *r, const u_char **p,
         return NGX_OK;
     }
 
-    dst = ngx_pnalloc(r->pool, xf_strip_bound(*len));
+    /*
+     * Room for the event and a few hashed values (24 bytes each) first:
+     * the worst case, 5.6 times the event, only when that was too small.
+     */
+    cap = *len + 8 * (XF_HASHREF_LEN + 2);
+
+    dst = ngx_pnalloc(r->pool, cap);
     if (dst == NULL) {
         return NGX_ERROR;
     }
 
-    st = xf_strip(&sc, &a, *p, *len, dst, xf_strip_bound(*len), &out);
+    st = xf_strip(&sc, &a, *p, *len, dst, cap, &out);
+
+    if (st == XF_ERR_BUFFER) {
+        cap = xf_strip_bound(*len);
+
+        dst = ngx_pnalloc(r->pool, cap);
+        if (dst == NULL) {
+            return NGX_ERROR;
+        }
+
+        st = xf_strip(&sc, &a, *p, *len, dst, cap, &out);
+    }
 
     if (st == XF_ERR_NOT_OBJECT) {
         return NGX_OK;

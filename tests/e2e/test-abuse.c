@@ -398,6 +398,239 @@ START_TEST(test_decode_ratio)
 END_TEST
 
 
+/*
+ * nginx with 64 hash rules (p.a0 .. p.a63) on /collect: each turns a
+ * 1-byte value into a 24-byte reference.  http and location are extra
+ * directives.
+ */
+static void
+ab_start_strip(const char *http, const char *location)
+{
+    int     i;
+    char   *rules, *q, snippet[8192], key[256];
+
+    nginx = xf_nginx_new("", kafka->bootstraps, 1);
+
+    snprintf(key, sizeof(key), "%s/hash.key", nginx->dir);
+    xf_write_file(key, "0123456789abcdef0123456789abcdef\n", 0400);
+
+    rules = malloc(64 * 48);
+    ck_assert_ptr_nonnull(rules);
+    q = rules;
+
+    for (i = 0; i < 64; i++) {
+        q += sprintf(q, "    xflow_strip_field p.a%d hash;\n", i);
+    }
+
+    snprintf(snippet, sizeof(snippet),
+             "    xflow_kafka_brokers @BROKERS@;\n"
+             "    xflow_topic " AB_TOPIC ";\n"
+             "    xflow_hash_key hash.key;\n"
+             "%s%s\n"
+             "    server {\n"
+             "        listen 127.0.0.1:@PORT@;\n"
+             "        location /collect { xflow_collect json; %s }\n"
+             "        location = /metrics { xflow_metrics; }\n"
+             "    }\n",
+             rules, http, location);
+    free(rules);
+
+    xf_nginx_write_conf(nginx, snippet, kafka->bootstraps);
+    xf_nginx_start(nginx);
+}
+
+
+/* An event whose 64 members p.a0 .. p.a63 are all 1: ~500 bytes. */
+static char *
+ab_growing_event(char *p, int n)
+{
+    int  i;
+
+    p += sprintf(p, "{\"event\":\"grow\",\"distinct_id\":\"g%d\",\"p\":{",
+                 n);
+
+    for (i = 0; i < 64; i++) {
+        p += sprintf(p, "%s\"a%d\":1", i ? "," : "", i);
+    }
+
+    return p + sprintf(p, "}}");
+}
+
+
+/*
+ * Item 3 of the audit, the size: xflow_max_event_size is checked as
+ * sent, and 64 hashed members grow a 500-byte event to 2k.  The
+ * stripped event is over the limit: it is dead-lettered
+ * (event_too_large), not sent.
+ */
+START_TEST(test_strip_growth_dead_letter)
+{
+    char             body[4096], *end, url[128];
+    xf_http_resp_t   resp;
+    xf_kafka_msgs_t  msgs;
+    static const char *const  hdrs[] = {
+        "Content-Type: application/json", NULL
+    };
+
+    ab_start_strip("    xflow_max_event_size 1k;", "");
+
+    end = ab_growing_event(body, 0);
+    ck_assert_uint_lt(end - body, 1024);
+
+    snprintf(url, sizeof(url), "%s/collect", nginx->url);
+    ck_assert_int_eq(xf_http_request("POST", url, hdrs, body, end - body,
+                                     &resp), 200);
+    ck_assert_msg(strstr(resp.body, "\"accepted\":0,\"rejected\":1")
+                  != NULL, "%s", resp.body);
+    xf_http_resp_free(&resp);
+
+    memset(&msgs, 0, sizeof(msgs));
+    xf_kafka_consume(kafka, AB_DEAD_LETTER, 1, AB_METRIC_MS, 500, &msgs);
+    ck_assert_msg(xf_memstr(msgs.msgs[0].value, msgs.msgs[0].value_len,
+                            "event_too_large") != NULL, "%.*s",
+                  (int) msgs.msgs[0].value_len, msgs.msgs[0].value);
+    xf_kafka_msgs_free(&msgs);
+
+    ck_assert_int_eq(xf_kafka_count(kafka, AB_TOPIC), 0);
+}
+END_TEST
+
+
+static long
+ab_rss_kb(pid_t pid, const char *field)
+{
+    long   kb;
+    char   path[64], line[256];
+    FILE  *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+
+    kb = -1;
+
+    while (fgets(line, sizeof(line), f)) {
+        if (strncmp(line, field, strlen(field)) == 0) {
+            kb = strtol(line + strlen(field) + 1, NULL, 10);
+            break;
+        }
+    }
+
+    fclose(f);
+    ck_assert_int_ge(kb, 0);
+
+    return kb;
+}
+
+
+#define AB_STRIP_CLIENTS   24
+#define AB_STRIP_EVENTS    1000
+#define AB_INFLIGHT_MB     32
+#define AB_RSS_SLACK_MB    40
+
+
+/*
+ * Item 3 of the audit, the memory: stripped copies and rendered
+ * envelopes are held in the bytes in flight until the batch is freed.
+ * 24 clients at once each send 1000 events that triple when stripped,
+ * while Kafka takes 2 s to acknowledge (ack=kafka: every request holds
+ * its memory meanwhile).  The worker's peak RSS grows by at most
+ * xflow_max_decoded_in_flight (32m) + 40 MiB (one request's decoded
+ * body, stripped copies and batch: ~9 MiB; librdkafka's queue and
+ * allocator slack); the requests that do not fit are refused with the
+ * retry status (decoded_in_flight), the others are answered 200.
+ */
+START_TEST(test_strip_memory)
+{
+    int             fd[AB_STRIP_CLIENTS], i, ok, refused;
+    char           *json, *p, *req;
+    long            base, peak;
+    pid_t           pids[2];
+    u_char         *gz;
+    size_t          gzlen, rlen;
+    xf_raw_resp_t   resp;
+
+    static const char *const  hdrs[] = {
+        "Content-Type: application/json",
+        "Content-Encoding: gzip",
+        NULL
+    };
+
+    ab_start_strip("    xflow_max_decoded_in_flight 32m;", "");
+    ck_assert_uint_eq(xf_nginx_workers(nginx, pids, 2), 1);
+
+    json = malloc(AB_STRIP_EVENTS * 800);
+    ck_assert_ptr_nonnull(json);
+    p = json;
+    *p++ = '[';
+
+    for (i = 0; i < AB_STRIP_EVENTS; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+        p = ab_growing_event(p, i);
+    }
+
+    *p++ = ']';
+
+    gz = xf_compress(XF_TEST_GZIP, json, p - json, &gzlen);
+    fprintf(stderr, "strip: %zu bytes decoded, %zu sent\n",
+            (size_t) (p - json), gzlen);
+    free(json);
+
+    req = xf_raw_build("POST", "/collect", hdrs, gz, gzlen, -1, &rlen);
+    free(gz);
+
+    /* one request first: what the worker holds when idle */
+    fd[0] = xf_raw_connect(nginx->port);
+    xf_raw_write_all(fd[0], req, rlen);
+    xf_raw_answer(fd[0], 0, &resp);
+    ck_assert_int_eq(resp.status, 200);
+    xf_raw_resp_free(&resp);
+    close(fd[0]);
+
+    base = ab_rss_kb(pids[0], "VmRSS:");
+
+    xf_kafka_set_rtt(kafka, 2000);
+
+    for (i = 0; i < AB_STRIP_CLIENTS; i++) {
+        fd[i] = xf_raw_connect(nginx->port);
+        xf_raw_write_all(fd[i], req, rlen);
+    }
+
+    ok = 0;
+    refused = 0;
+
+    for (i = 0; i < AB_STRIP_CLIENTS; i++) {
+        xf_raw_answer(fd[i], 0, &resp);
+
+        if (resp.status == 200) {
+            ok++;
+        } else {
+            ck_assert_msg(strstr(resp.body, "decoded_in_flight") != NULL,
+                          "%ld %s", resp.status, resp.body);
+            refused++;
+        }
+
+        xf_raw_resp_free(&resp);
+        close(fd[i]);
+    }
+
+    xf_kafka_set_rtt(kafka, 0);
+    free(req);
+
+    peak = ab_rss_kb(pids[0], "VmHWM:");
+
+    fprintf(stderr, "strip: %d answered 200, %d refused; RSS %ld kB "
+            "before, peak %ld kB\n", ok, refused, base, peak);
+
+    ck_assert_int_gt(ok, 0);
+    ck_assert_int_le(peak - base,
+                     (long) (AB_INFLIGHT_MB + AB_RSS_SLACK_MB) * 1024);
+}
+END_TEST
+
+
 Suite *
 make_abuse_suite(void)
 {
@@ -410,6 +643,8 @@ make_abuse_suite(void)
     tcase_add_test(tc, test_silent_clients);
     tcase_add_test(tc, test_byte_budget);
     tcase_add_test(tc, test_decode_ratio);
+    tcase_add_test(tc, test_strip_growth_dead_letter);
+    tcase_add_test(tc, test_strip_memory);
 
     return s;
 }
