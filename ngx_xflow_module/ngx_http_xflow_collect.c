@@ -160,6 +160,10 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
 
     if (r->headers_in.content_length_n > (off_t) lcf->max_body) {
         r->keepalive = 0;
+
+        /* no "100 Continue" for a body that is refused whatever it is */
+        r->expect_tested = 1;
+
         if (ngx_http_discard_request_body(r) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }

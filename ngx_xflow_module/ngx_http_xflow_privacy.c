@@ -58,6 +58,7 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
     const u_char                        *kid;
     ngx_table_elt_t                    **cookies;
     xf_cookie_pattern_t                 *pats;
+    ngx_http_xflow_ctx_t                *xctx;
     ngx_http_xflow_privacy_ctx_t        *ctx;
     ngx_http_xflow_privacy_loc_conf_t   *plcf;
     ngx_http_xflow_privacy_main_conf_t  *pmcf;
@@ -190,7 +191,11 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
                 return NGX_ERROR;
             }
 
-            if (pmcf->ua_seen
+            /* a request with no accepted event publishes nothing: any
+             * client could fill the dictionary with refused uploads */
+            xctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
+
+            if (pmcf->ua_seen && xctx && xctx->accepted
                 && xf_seen_check_and_set(pmcf->ua_seen, xf_hashref_u64(p),
                                          (uint64_t) ngx_time(),
                                          (uint32_t) pmcf->ua_ttl)

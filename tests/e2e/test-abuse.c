@@ -631,6 +631,112 @@ START_TEST(test_strip_memory)
 END_TEST
 
 
+/*
+ * Expect: 100-continue with a Content-Length over xflow_max_body: the
+ * answer is the 413 at once, never a "100 Continue" that invites the
+ * client to send what will be refused.
+ */
+START_TEST(test_expect_over_limit)
+{
+    int            fd;
+    const char    *req;
+    xf_raw_resp_t  resp;
+
+    ab_start("", "");
+
+    req = "POST /collect HTTP/1.1\r\nHost: localhost\r\n"
+          "Content-Type: application/json\r\n"
+          "Expect: 100-continue\r\n"
+          "Content-Length: 5000000\r\n\r\n";
+
+    fd = xf_raw_connect(nginx->port);
+    xf_raw_write_all(fd, req, strlen(req));
+    xf_raw_answer(fd, 0, &resp);
+    close(fd);
+
+    ck_assert_msg(resp.status == 413, "%ld %s", resp.status, resp.headers);
+    xf_raw_resp_free(&resp);
+}
+END_TEST
+
+
+static void
+ab_setup_ua(void)
+{
+    xf_fixture_setup(1, 15000, AB_TOPIC, 1, AB_DEAD_LETTER, 1, "xflow.ua", 1,
+                     NULL);
+}
+
+
+static void
+ab_post_ua(const char *ua, const char *body, long status)
+{
+    char             url[128], uah[128];
+    const char      *hdrs[3];
+    xf_http_resp_t   resp;
+
+    snprintf(url, sizeof(url), "%s/collect", nginx->url);
+    snprintf(uah, sizeof(uah), "User-Agent: %s", ua);
+    hdrs[0] = "Content-Type: application/json";
+    hdrs[1] = uah;
+    hdrs[2] = NULL;
+
+    ck_assert_int_eq(xf_http_request("POST", url, hdrs, body, strlen(body),
+                                     &resp), status);
+    xf_http_resp_free(&resp);
+}
+
+
+/*
+ * A request refused whole (not JSON) does not publish its User-Agent to
+ * the dictionary: anyone could fill it with refused uploads.  The same
+ * User-Agent with an accepted event is published, once.
+ */
+START_TEST(test_rejected_ua_unpublished)
+{
+    size_t           i, evil;
+    char             key[256], snippet[1024];
+    xf_kafka_msgs_t  msgs;
+
+    nginx = xf_nginx_new("", kafka->bootstraps, 1);
+    snprintf(key, sizeof(key), "%s/hash.key", nginx->dir);
+    xf_write_file(key, "0123456789abcdef0123456789abcdef\n", 0400);
+
+    snprintf(snippet, sizeof(snippet),
+             "    xflow_kafka_brokers @BROKERS@;\n"
+             "    xflow_topic " AB_TOPIC ";\n"
+             "    xflow_hash_key hash.key;\n"
+             "    xflow_ua_dictionary xflow.ua ttl=1h;\n"
+             "    server {\n"
+             "        listen 127.0.0.1:@PORT@;\n"
+             "        location /collect { xflow_collect json; }\n"
+             "    }\n");
+    xf_nginx_write_conf(nginx, snippet, kafka->bootstraps);
+    xf_nginx_start(nginx);
+
+    ab_post_ua("Refused/1.0", "{not json", 400);
+    ab_post_ua("Refused/2.0", "[{\"event\":1}", 400);
+    ab_post_ua("Accepted/1.0",
+               "{\"event\":\"e\",\"distinct_id\":\"u\"}", 200);
+    ab_post_ua("Refused/1.0",
+               "{\"event\":\"e\",\"distinct_id\":\"u\"}", 200);
+
+    memset(&msgs, 0, sizeof(msgs));
+    xf_kafka_consume(kafka, "xflow.ua", 2, AB_METRIC_MS, 1000, &msgs);
+
+    evil = 0;
+    for (i = 0; i < msgs.n; i++) {
+        evil += xf_memstr(msgs.msgs[i].value, msgs.msgs[i].value_len,
+                          "Refused/2.0") != NULL;
+    }
+
+    ck_assert_uint_eq(msgs.n, 2);
+    ck_assert_uint_eq(evil, 0);
+    xf_kafka_msgs_free(&msgs);
+}
+END_TEST
+
+
 Suite *
 make_abuse_suite(void)
 {
@@ -645,6 +751,10 @@ make_abuse_suite(void)
     tcase_add_test(tc, test_decode_ratio);
     tcase_add_test(tc, test_strip_growth_dead_letter);
     tcase_add_test(tc, test_strip_memory);
+    tcase_add_test(tc, test_expect_over_limit);
+
+    tc = xf_tcase(s, "dictionary", 60, ab_setup_ua, xf_fixture_teardown);
+    tcase_add_test(tc, test_rejected_ua_unpublished);
 
     return s;
 }
