@@ -737,6 +737,64 @@ START_TEST(test_rejected_ua_unpublished)
 END_TEST
 
 
+/*
+ * A requests zone keyed on $xflow_app would never limit: requests are
+ * counted before the body names its app.  nginx -t refuses it, and
+ * takes the same key with bytes; bad byte rates are refused too.
+ */
+START_TEST(test_zone_config)
+{
+    char        *out;
+    xf_nginx_t  *n;
+
+    static const char  *server =
+        "    server {\n"
+        "        listen 127.0.0.1:@PORT@;\n"
+        "        location /collect { xflow_collect json; xflow_limit z; }\n"
+        "    }\n";
+    char  snippet[1024];
+
+    n = xf_nginx_new("", kafka->bootstraps, 1);
+
+    snprintf(snippet, sizeof(snippet),
+             "    xflow_kafka_brokers @BROKERS@;\n"
+             "    xflow_topic " AB_TOPIC ";\n"
+             "    xflow_limit_zone z:1m key=$xflow_app rate=10r/s;\n%s",
+             server);
+    out = xf_nginx_refuses(n, snippet, kafka->bootstraps,
+                           "would never limit");
+    free(out);
+
+    snprintf(snippet, sizeof(snippet),
+             "    xflow_kafka_brokers @BROKERS@;\n"
+             "    xflow_topic " AB_TOPIC ";\n"
+             "    xflow_limit_zone z:1m key=$xflow_app rate=10kb/s;\n%s",
+             server);
+    out = xf_nginx_refuses(n, snippet, kafka->bootstraps, "invalid rate");
+    free(out);
+
+    snprintf(snippet, sizeof(snippet),
+             "    xflow_kafka_brokers @BROKERS@;\n"
+             "    xflow_topic " AB_TOPIC ";\n"
+             "    xflow_limit_zone z:1m key=$xflow_app rate=10ke/s;\n%s",
+             server);
+    out = xf_nginx_refuses(n, snippet, kafka->bootstraps, "invalid rate");
+    free(out);
+
+    snprintf(snippet, sizeof(snippet),
+             "    xflow_kafka_brokers @BROKERS@;\n"
+             "    xflow_topic " AB_TOPIC ";\n"
+             "    xflow_limit_zone z:1m key=$xflow_app rate=10MB/s "
+             "burst=64m;\n%s", server);
+    xf_nginx_write_conf(n, snippet, kafka->bootstraps);
+    ck_assert_msg(xf_nginx_test_config(n, &out) == 0, "%s", out);
+    free(out);
+
+    xf_nginx_free(n);
+}
+END_TEST
+
+
 Suite *
 make_abuse_suite(void)
 {
@@ -752,6 +810,7 @@ make_abuse_suite(void)
     tcase_add_test(tc, test_strip_growth_dead_letter);
     tcase_add_test(tc, test_strip_memory);
     tcase_add_test(tc, test_expect_over_limit);
+    tcase_add_test(tc, test_zone_config);
 
     tc = xf_tcase(s, "dictionary", 60, ab_setup_ua, xf_fixture_teardown);
     tcase_add_test(tc, test_rejected_ua_unpublished);
