@@ -117,7 +117,7 @@ ngx_http_xflow_inflight_unhold(size_t n)
  * host holds whole) and its connection (an HTTP/2 connection's streams
  * together) each may hold xflow_max_decoded_per_client, by default four
  * of the location's largest bodies (xflow_max_decoded) for an address
- * and two for a connection.  Set on the first charge and kept in the
+ * and three quarters of that for a connection.  Set on the first charge and kept in the
  * ctx, so that what is given back goes to the same counters whatever
  * realip does to the connection's address meanwhile.
  */
@@ -155,7 +155,11 @@ ngx_http_xflow_inflight_share(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    if (xrl_share_charge(lmcf->share, conn, sizeof(conn), n, max / 2) != 0) {
+    /* three quarters: a body and a nested layer at the cap, while the
+     * decoder's buffer grows, fit one connection; four bodies do not */
+    if (xrl_share_charge(lmcf->share, conn, sizeof(conn), n, max - max / 4)
+        != 0)
+    {
         xrl_share_release(lmcf->share, ctx->client, ctx->client_len, n);
         return NGX_DECLINED;
     }
