@@ -117,9 +117,9 @@ ngx_http_xflow_inflight_unhold(size_t n)
  * host holds whole) and its connection (an HTTP/2 connection's streams
  * together) each may hold xflow_max_decoded_per_client, by default four
  * of the location's largest bodies (xflow_max_decoded) for an address
- * and three quarters of that for a connection.  Set on the first charge and kept in the
- * ctx, so that what is given back goes to the same counters whatever
- * realip does to the connection's address meanwhile.
+ * and three quarters of that for a connection.  Set on the first charge
+ * and kept in the ctx, so that what is given back goes to the same
+ * counters whatever realip does to the connection's address meanwhile.
  */
 static ngx_int_t
 ngx_http_xflow_inflight_share(ngx_http_request_t *r,
