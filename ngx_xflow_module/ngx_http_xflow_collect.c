@@ -144,6 +144,8 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
+        ngx_http_xflow_inflight_body_read(r);
+
         rc = ngx_http_xflow_ingest(r, ctx, NULL, 0);
 
         if (rc == NGX_DONE) {
@@ -587,6 +589,9 @@ ngx_http_xflow_collect_body_done(ngx_http_request_t *r,
     size_t        len;
     xf_status_t   st;
     const u_char *p;
+
+    /* the client can hold nothing more by sending slowly */
+    ngx_http_xflow_inflight_body_read(r);
 
     if (ctx->decoder == NULL) {
         /* no body at all: the adapter decides (a GET-style upload) */

@@ -49,9 +49,12 @@ ngx_http_xflow_inflight_charge(ngx_http_request_t *r, size_t n)
         return NGX_DECLINED;
     }
 
-    if (ctx && ngx_http_xflow_inflight_share(r, ctx, n) != NGX_OK) {
-        ngx_http_xflow_metric_add(XF_M_DECODED_INFLIGHT_REFUSED, 0, 0, 1);
-        return NGX_DECLINED;
+    if (ctx && !ctx->share_off) {
+        if (ngx_http_xflow_inflight_share(r, ctx, n) != NGX_OK) {
+            ngx_http_xflow_metric_add(XF_M_DECODED_INFLIGHT_REFUSED, 0, 0,
+                                      1);
+            return NGX_DECLINED;
+        }
     }
 
     ngx_http_xflow_inflight += n;
@@ -76,14 +79,53 @@ ngx_http_xflow_inflight_release(ngx_http_request_t *r, size_t n)
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_limit_module);
     ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
 
-    if (lmcf->share == NULL || ctx == NULL || ctx->client_len == 0) {
+    if (lmcf->share == NULL || ctx == NULL || ctx->shared == 0) {
         return;
     }
+
+    n = ngx_min(n, ctx->shared);
+    ctx->shared -= n;
 
     (void) ngx_http_xflow_inflight_client(r, ctx, conn);
 
     xrl_share_release(lmcf->share, ctx->client, ctx->client_len, n);
     xrl_share_release(lmcf->share, conn, sizeof(conn), n);
+}
+
+
+/*
+ * The body is read: what the request holds from now on is bounded by
+ * how long it may wait (xflow_ack_timeout, xflow_spool_after), not by
+ * how slowly its client sends.  Its bytes leave the client's share (an
+ * SDK proxy sending a thousand requests a second from one address while
+ * Kafka is slow is no attack) and stay in the worker's budget.
+ */
+void
+ngx_http_xflow_inflight_body_read(ngx_http_request_t *r)
+{
+    u_char                             conn[9];
+    ngx_http_xflow_ctx_t              *ctx;
+    ngx_http_xflow_limit_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_limit_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
+
+    if (ctx == NULL) {
+        return;
+    }
+
+    ctx->share_off = 1;
+
+    if (lmcf->share == NULL || ctx->shared == 0) {
+        return;
+    }
+
+    (void) ngx_http_xflow_inflight_client(r, ctx, conn);
+
+    xrl_share_release(lmcf->share, ctx->client, ctx->client_len,
+                      ctx->shared);
+    xrl_share_release(lmcf->share, conn, sizeof(conn), ctx->shared);
+    ctx->shared = 0;
 }
 
 
@@ -163,6 +205,8 @@ ngx_http_xflow_inflight_share(ngx_http_request_t *r,
         xrl_share_release(lmcf->share, ctx->client, ctx->client_len, n);
         return NGX_DECLINED;
     }
+
+    ctx->shared += n;
 
     return NGX_OK;
 }

@@ -143,6 +143,16 @@ ngx_int_t ngx_http_xflow_inflight_charge(ngx_http_request_t *r, size_t n);
 void ngx_http_xflow_inflight_release(ngx_http_request_t *r, size_t n);
 
 /**
+ * @brief The body of @p r is read: its bytes leave its client's share
+ *        (they stay in the worker's budget), and what it decodes from
+ *        now on is charged to the worker's budget only.  The shares
+ *        bound what slow clients hold while they send.
+ *
+ * Called from: a worker, the collection handler, before ingest.
+ */
+void ngx_http_xflow_inflight_body_read(ngx_http_request_t *r);
+
+/**
  * @brief Counts @p n bytes a request made beyond its decoded body (the
  *        stripped copies of its events, its batch of rendered envelopes)
  *        in this worker's bytes in flight, whatever the bound: they

@@ -164,9 +164,11 @@ typedef struct {
                                                    the pool is destroyed */
     size_t                      inflight;       /* decoded bytes charged */
     size_t                      held;           /* stripped events held */
+    size_t                      shared;         /* of it, in the shares */
     u_char                      client[9];      /* key of its share: */
     u_char                      client_len;     /* family, address (/64) */
     unsigned                    inflight_refused:1;
+    unsigned                    share_off:1;    /* the body is read */
 } ngx_http_xflow_ctx_t;
 
 
