@@ -76,6 +76,10 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    /* a request with no accepted event publishes no User-Agent: any
+     * client could fill the dictionary with refused uploads */
+    xctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
+
     /* "ids" says which identifiers the request's messages carry */
     ids = plcf->standard || plcf->consent_set;
 
@@ -191,10 +195,6 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
                 return NGX_ERROR;
             }
 
-            /* a request with no accepted event publishes nothing: any
-             * client could fill the dictionary with refused uploads */
-            xctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
-
             if (pmcf->ua_seen && xctx && xctx->accepted
                 && xf_seen_check_and_set(pmcf->ua_seen, xf_hashref_u64(p),
                                          (uint64_t) ngx_time(),
@@ -248,7 +248,7 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
      */
     n = 0;
 
-    for (i = 0; i < ctx->nbody; i++) {
+    for (i = 0; xctx && xctx->accepted && i < ctx->nbody; i++) {
         if (xf_seen_check_and_set(pmcf->ua_seen,
                                   xf_hashref_u64(ctx->body_ref[i].data),
                                   (uint64_t) ngx_time(),
