@@ -285,6 +285,12 @@ int xf_connect_loopback(int port);
 int xf_raw_connect(int port);
 
 /*
+ * xf_raw_connect() from the loopback source address 127.0.0.<host>: the
+ * server sees another client for each host.
+ */
+int xf_raw_connect_from(int port, int host);
+
+/*
  * Build "POST path HTTP/1.1" with Host, the given extra header lines, a
  * Content-Length of content_length (or of len when content_length is -1)
  * and the body.  Caller frees; *out_len gets the length.
