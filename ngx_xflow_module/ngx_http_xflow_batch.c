@@ -15,6 +15,7 @@
 #include "ngx_http_xflow_batch.h"
 #include "ngx_http_xflow_kafka.h"
 #include "ngx_http_xflow_spool.h"
+#include "ngx_http_xflow_limit_module.h"
 
 #include <sys/random.h>
 
@@ -29,6 +30,7 @@ struct ngx_http_xflow_batch_s {
     ngx_uint_t                      dl_topic;   /* for what Kafka refuses */
     rd_kafka_resp_err_t             last_err;
     ngx_log_t                      *log;
+    size_t                          held;       /* in the bytes in flight */
     unsigned                        sending:1;  /* in batch_send */
     u_char                          data[];     /* envelopes */
 };
@@ -146,6 +148,10 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
     }
 
     ngx_memzero(batch, sizeof(ngx_http_xflow_batch_t));
+
+    /* the envelopes are held until the last report frees them */
+    batch->held = sizeof(ngx_http_xflow_batch_t) + total;
+    ngx_http_xflow_inflight_hold(batch->held);
 
     tp = ngx_timeofday();
 
@@ -508,6 +514,7 @@ ngx_http_xflow_batch_release(ngx_http_xflow_batch_t *batch)
 {
     if (batch->pending == 0 && batch->wait == NULL) {
         ngx_http_xflow_spool_unwait(&batch->waiter);
+        ngx_http_xflow_inflight_unhold(batch->held);
         ngx_free(batch);
     }
 }

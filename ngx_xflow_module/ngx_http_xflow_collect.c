@@ -27,9 +27,17 @@
  * one for a whole-buffer decode (libdeflate); larger ones stream. */
 #define NGX_HTTP_XFLOW_GATHER_MAX  (64 * 1024)
 
+/* A body waiting for more bytes while it holds over this much charged
+ * memory, and over this many times what it sent, waits only
+ * xflow_hoard_timeout (a bomb's prefix, a zstd frame header). */
+#define NGX_HTTP_XFLOW_HOARD_MIN    (1024 * 1024)
+#define NGX_HTTP_XFLOW_HOARD_RATIO  64
+
 
 static void ngx_http_xflow_collect_body_ready(ngx_http_request_t *r);
 static void ngx_http_xflow_collect_read_body(ngx_http_request_t *r);
+static void ngx_http_xflow_collect_hoard(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx);
 static xf_status_t ngx_http_xflow_collect_consume(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx);
 static ngx_uint_t ngx_http_xflow_collect_deflated(ngx_http_xflow_ctx_t *ctx,
@@ -136,6 +144,8 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
+        ngx_http_xflow_inflight_body_read(r);
+
         rc = ngx_http_xflow_ingest(r, ctx, NULL, 0);
 
         if (rc == NGX_DONE) {
@@ -152,6 +162,10 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
 
     if (r->headers_in.content_length_n > (off_t) lcf->max_body) {
         r->keepalive = 0;
+
+        /* no "100 Continue" for a body that is refused whatever it is */
+        r->expect_tested = 1;
+
         if (ngx_http_discard_request_body(r) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -265,6 +279,7 @@ ngx_http_xflow_collect_read_body(ngx_http_request_t *r)
 
         if (r->request_body->bufs == NULL && r->reading_body) {
             /* nothing new: wait for the next read event */
+            ngx_http_xflow_collect_hoard(r, ctx);
             return;
         }
 
@@ -287,6 +302,36 @@ ngx_http_xflow_collect_read_body(ngx_http_request_t *r)
 
     if (rc != NGX_DONE) {
         ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+/*
+ * The body waits for more bytes while it holds decoded memory many
+ * times what it sent: a few bytes of a zstd frame header or a bomb's
+ * prefix must not hold their charge for client_body_timeout.  The body
+ * read armed that timer; a shorter one replaces it.
+ */
+static void
+ngx_http_xflow_collect_hoard(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
+{
+    ngx_http_xflow_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+
+    if (lcf->hoard_timeout == 0
+        || !r->connection->read->timer_set
+        || ctx->inflight < NGX_HTTP_XFLOW_HOARD_MIN
+        || ctx->inflight / NGX_HTTP_XFLOW_HOARD_RATIO
+           < (size_t) ctx->received)
+    {
+        return;
+    }
+
+    if (r->connection->read->timer.key
+        > ngx_current_msec + lcf->hoard_timeout)
+    {
+        ngx_add_timer(r->connection->read, lcf->hoard_timeout);
     }
 }
 
@@ -491,6 +536,11 @@ ngx_http_xflow_collect_feed(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         if (st != XF_OK) {
             return st;
         }
+
+        st = xf_decoder_set_window_max(ctx->decoder, lcf->zstd_window);
+        if (st != XF_OK) {
+            return st;
+        }
     }
 
     if (ctx->encoding != XF_ENC_IDENTITY && ctx->raw_len < lcf->dl_max_raw) {
@@ -511,8 +561,24 @@ ngx_http_xflow_collect_feed(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         ctx->raw_len += n;
     }
 
-    return whole ? xf_decoder_feed_whole(ctx->decoder, p, len)
-                 : xf_decoder_feed(ctx->decoder, p, len);
+    st = whole ? xf_decoder_feed_whole(ctx->decoder, p, len)
+               : xf_decoder_feed(ctx->decoder, p, len);
+
+    /*
+     * Past a size, a body may not decode to more than xflow_max_decode_
+     * ratio times what it sent: a batch of the same event compressed
+     * hundreds of times over is refused before it reaches Kafka.
+     */
+    if (st == XF_OK
+        && lcf->decode_ratio
+        && xf_decoder_size(ctx->decoder) > lcf->decode_ratio_from
+        && xf_decoder_size(ctx->decoder) / lcf->decode_ratio
+           >= (size_t) ctx->received)
+    {
+        return XF_ERR_TOO_LARGE;
+    }
+
+    return st;
 }
 
 
@@ -523,6 +589,9 @@ ngx_http_xflow_collect_body_done(ngx_http_request_t *r,
     size_t        len;
     xf_status_t   st;
     const u_char *p;
+
+    /* the client can hold nothing more by sending slowly */
+    ngx_http_xflow_inflight_body_read(r);
 
     if (ctx->decoder == NULL) {
         /* no body at all: the adapter decides (a GET-style upload) */
@@ -596,8 +665,11 @@ ngx_http_xflow_collect_cleanup(void *data)
     }
 
     /* what the pool still holds goes with it */
-    ngx_http_xflow_inflight_release(ctx->inflight);
+    ngx_http_xflow_inflight_release(r, ctx->inflight);
     ctx->inflight = 0;
+
+    ngx_http_xflow_inflight_unhold(ctx->held);
+    ctx->held = 0;
 }
 
 
@@ -631,7 +703,7 @@ ngx_http_xflow_collect_alloc(void *data, size_t size)
 
     p = ngx_palloc(ctx->pool, size);
     if (p == NULL) {
-        ngx_http_xflow_inflight_release(size);
+        ngx_http_xflow_inflight_release(ctx->request, size);
         return NULL;
     }
 
@@ -661,6 +733,6 @@ ngx_http_xflow_collect_free(void *data, void *p)
     if (ngx_pfree(ctx->pool, b) == NGX_OK) {
         size = ngx_min(size, ctx->inflight);
         ctx->inflight -= size;
-        ngx_http_xflow_inflight_release(size);
+        ngx_http_xflow_inflight_release(ctx->request, size);
     }
 }

@@ -143,6 +143,18 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
                                             "over an event rate limit");
     }
 
+    /* what it decoded to, as Kafka and the spool would take it */
+    rc = ngx_http_xflow_limit_bytes(r, ctx->decoded);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_xflow_reply_outcome(r, XF_OUTCOME_RATE_LIMITED,
+                                            "over a byte rate limit");
+    }
+
     /* the outbox's memory: the request pool, uncharged (it is not
        decoded bytes), for as long as ingest runs */
     ngx_http_xflow_pool_allocator(&a, r->pool);
@@ -181,6 +193,7 @@ static ngx_int_t
 ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     xf_upload_t *up, xf_outbox_t *ob, const xf_alloc_t *a, ngx_uint_t overflow)
 {
+    ngx_int_t                   rc;
     ngx_uint_t                  i;
     xf_event_t                 *ev;
     xf_outbox_strip_t           strip;
@@ -214,13 +227,31 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             continue;
         }
 
-        ctx->accepted++;
+        rc = ngx_http_xflow_ingest_route(r, ob, ev, up->format, overflow);
 
-        if (ngx_http_xflow_ingest_route(r, ob, ev, up->format, overflow)
-            != NGX_OK)
-        {
+        if (rc == NGX_DECLINED) {
+            /* over xflow_max_event_size once stripped */
+            ctx->rejected++;
+            ngx_http_xflow_metric_add(XF_M_EVENTS_REJECTED,
+                xf_metrics_status_index(XF_ERR_EVENT_TOO_LARGE), 0, 1);
+
+            if (xf_outbox_dead_letter(ob, lcf->dl_topic_index, ev->p, ev->len,
+                                      &ev->app,
+                                      xf_strerror(XF_ERR_EVENT_TOO_LARGE),
+                                      NULL, &strip)
+                != XF_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        if (rc != NGX_OK) {
             return NGX_ERROR;
         }
+
+        ctx->accepted++;
     }
 
     return NGX_OK;
@@ -341,6 +372,7 @@ ngx_http_xflow_ingest_route(ngx_http_request_t *r, xf_outbox_t *ob,
     xf_str_t                    id, app;
     const u_char               *p;
     xf_route_event_t            re;
+    ngx_http_xflow_ctx_t       *ctx;
     xf_route_target_t           t[XF_ROUTE_MAX_TARGETS];
     ngx_http_xflow_loc_conf_t  *lcf;
 
@@ -379,6 +411,18 @@ ngx_http_xflow_ingest_route(ngx_http_request_t *r, xf_outbox_t *ob,
         || ngx_http_xflow_privacy_event(r, &p, &len) != NGX_OK)
     {
         return NGX_ERROR;
+    }
+
+    if (p != ev->p) {
+        /* the stripped copy lives as long as the request */
+        ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
+        ctx->held += len;
+        ngx_http_xflow_inflight_hold(len);
+
+        if (len > lcf->max_event_size) {
+            /* a hashed value grows an event: the limit holds as sent */
+            return NGX_DECLINED;
+        }
     }
 
     return xf_outbox_event(ob, t, n, &id, &app, p, len) == XF_OK

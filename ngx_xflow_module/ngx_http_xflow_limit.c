@@ -67,6 +67,18 @@ ngx_http_xflow_limit_events(ngx_http_request_t *r, ngx_uint_t n,
 }
 
 
+ngx_int_t
+ngx_http_xflow_limit_bytes(ngx_http_request_t *r, size_t n)
+{
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    return ngx_http_xflow_limit_check(r, NGX_HTTP_XFLOW_LIMIT_BYTES, n,
+                                      NULL);
+}
+
+
 uint64_t
 ngx_http_xflow_limit_retry_after(ngx_http_request_t *r)
 {
@@ -206,6 +218,8 @@ static void
 ngx_http_xflow_limit_table_full(ngx_http_request_t *r,
     ngx_http_xflow_limit_zone_t *zone)
 {
+    ngx_log_t  log;
+
     ngx_http_xflow_metric_add(XF_M_RATELIMIT_DECISIONS, zone->metric,
                               XF_METRICS_LIMIT_TABLE_FULL, 1);
 
@@ -215,7 +229,12 @@ ngx_http_xflow_limit_table_full(ngx_http_request_t *r,
 
     zone->full_logged = ngx_time();
 
-    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+    /* without the request's handler: no client address, no request line */
+    log = *r->connection->log;
+    log.handler = NULL;
+    log.data = NULL;
+
+    ngx_log_error(NGX_LOG_WARN, &log, 0,
                   "xflow_limit_zone \"%V\" is full of active keys: a new "
                   "key is %s (full=%s), make the zone larger", &zone->name,
                   zone->on_full == XRL_FULL_DENY ? "refused" : "not limited",

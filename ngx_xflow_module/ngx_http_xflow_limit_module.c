@@ -16,7 +16,9 @@
  * decoding.  e/s and e/m zones count events and are checked once the
  * upload is decoded; with overflow=TOPIC, events over the limit go to
  * that topic instead of being refused (hot-key isolation).  The checks
- * are in ngx_http_xflow_limit.c, the report in _limit_report.c.
+ * are in ngx_http_xflow_limit.c, the report in _limit_report.c.  B/s
+ * and B/m zones count decoded bytes, checked with the events: a small
+ * compressed upload can make hundreds of times its size in Kafka.
  *
  * The table lives in the zone's slab pool and survives a reload with the
  * same zone size (xrl_table_init reuses it).  No lock anywhere: every
@@ -30,6 +32,7 @@
 #include "ngx_http_xflow_util.h"
 
 #include "xrl.h"
+#include "xrl_share.h"
 
 #include <sys/random.h>
 
@@ -43,6 +46,8 @@ static char *ngx_http_xflow_limit_directive(ngx_conf_t *cf,
 static char *ngx_http_xflow_limit_report_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_xflow_limit_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_xflow_limit_init_share(ngx_shm_zone_t *shm_zone,
+    void *data);
 static void *ngx_http_xflow_limit_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_xflow_limit_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_xflow_limit_create_loc_conf(ngx_conf_t *cf);
@@ -71,6 +76,13 @@ static ngx_command_t  ngx_http_xflow_limit_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_xflow_limit_main_conf_t, max_inflight),
+      NULL },
+
+    { ngx_string("xflow_max_decoded_per_client"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_xflow_limit_main_conf_t, per_client),
       NULL },
 
     { ngx_string("xflow_limit_report"),
@@ -216,11 +228,15 @@ ngx_http_xflow_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
-/* "50r/s", "600r/m", "20000e/s", "1000e/m" */
+/*
+ * "50r/s", "600r/m", "20000e/s", "1000e/m"; bytes: "2MB/s", "500kB/s",
+ * "100000B/m" (k, m and g are 1024, 1024^2 and 1024^3, either case).
+ */
 static ngx_int_t
 ngx_http_xflow_limit_parse_rate(ngx_str_t *s, ngx_http_xflow_limit_zone_t *z)
 {
     u_char     *p, *last;
+    uint64_t    scale;
     ngx_int_t   n;
 
     last = s->data + s->len;
@@ -229,7 +245,7 @@ ngx_http_xflow_limit_parse_rate(ngx_str_t *s, ngx_http_xflow_limit_zone_t *z)
         /* void */
     }
 
-    if (p == s->data || last - p != 3 || p[1] != '/') {
+    if (p == s->data) {
         return NGX_ERROR;
     }
 
@@ -238,7 +254,39 @@ ngx_http_xflow_limit_parse_rate(ngx_str_t *s, ngx_http_xflow_limit_zone_t *z)
         return NGX_ERROR;
     }
 
-    z->rate = n;
+    scale = 1;
+
+    if (last - p == 4) {
+        switch (p[0]) {
+        case 'k': case 'K':
+            scale = 1024;
+            break;
+        case 'm': case 'M':
+            scale = 1024 * 1024;
+            break;
+        case 'g': case 'G':
+            scale = 1024 * 1024 * 1024;
+            break;
+        default:
+            return NGX_ERROR;
+        }
+
+        if (p[1] != 'B') {
+            return NGX_ERROR;
+        }
+
+        p++;
+    }
+
+    if (last - p != 3 || p[1] != '/') {
+        return NGX_ERROR;
+    }
+
+    if ((uint64_t) n > UINT64_MAX / 2 / scale) {
+        return NGX_ERROR;
+    }
+
+    z->rate = (uint64_t) n * scale;
 
     switch (p[0]) {
     case 'r':
@@ -247,7 +295,14 @@ ngx_http_xflow_limit_parse_rate(ngx_str_t *s, ngx_http_xflow_limit_zone_t *z)
     case 'e':
         z->unit = NGX_HTTP_XFLOW_LIMIT_EVENTS;
         break;
+    case 'B':
+        z->unit = NGX_HTTP_XFLOW_LIMIT_BYTES;
+        break;
     default:
+        return NGX_ERROR;
+    }
+
+    if (scale != 1 && z->unit != NGX_HTTP_XFLOW_LIMIT_BYTES) {
         return NGX_ERROR;
     }
 
@@ -341,7 +396,8 @@ ngx_http_xflow_limit_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             if (ngx_http_xflow_limit_parse_rate(&s, zone) != NGX_OK) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid rate \"%V\", expected like "
-                                   "50r/s, 600r/m, 20000e/s or 1000e/m",
+                                   "50r/s, 600r/m, 20000e/s, 1000e/m or "
+                                   "2MB/s",
                                    &value[i]);
                 return NGX_CONF_ERROR;
             }
@@ -350,7 +406,10 @@ ngx_http_xflow_limit_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         }
 
         if (ngx_strncmp(value[i].data, "burst=", 6) == 0) {
-            n = ngx_atoi(value[i].data + 6, value[i].len - 6);
+            /* a size for bytes: burst=8m */
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+            n = ngx_parse_size(&s);
             if (n <= 0) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid burst \"%V\"", &value[i]);
@@ -398,6 +457,21 @@ ngx_http_xflow_limit_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     if (zone->burst == 0) {
         /* no burst given: one period's worth */
         zone->burst = zone->rate;
+    }
+
+    if (zone->unit == NGX_HTTP_XFLOW_LIMIT_REQUESTS
+        && ngx_strlcasestrn(zone->key.value.data,
+                            zone->key.value.data + zone->key.value.len,
+                            (u_char *) "$xflow_app", 10 - 1)
+           != NULL)
+    {
+        /* requests are checked before the body names its app */
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\": $xflow_app is known only once the "
+                           "body is read, a requests rate keyed on it "
+                           "would never limit: count events (e/s) or "
+                           "bytes (B/s)", &name);
+        return NGX_CONF_ERROR;
     }
 
     if (zone->overflow.len && zone->unit != NGX_HTTP_XFLOW_LIMIT_EVENTS) {
@@ -559,6 +633,7 @@ ngx_http_xflow_limit_create_main_conf(ngx_conf_t *cf)
     }
 
     lmcf->max_inflight = NGX_CONF_UNSET_SIZE;
+    lmcf->per_client = NGX_CONF_UNSET_SIZE;
 
     return lmcf;
 }
@@ -569,9 +644,72 @@ ngx_http_xflow_limit_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_xflow_limit_main_conf_t  *lmcf = conf;
 
+    static ngx_str_t  name = ngx_string("xflow_decoded_share");
+
     ngx_conf_init_size_value(lmcf->max_inflight, 512 * 1024 * 1024);
 
+    /* unset stays unset: the share is then sized per location, from its
+     * xflow_max_decoded (ngx_http_xflow_inflight.c) */
+
+    if (lmcf->per_client == 0) {
+        return NGX_CONF_OK;
+    }
+
+    lmcf->share_zone = ngx_shared_memory_add(cf, &name,
+                                             NGX_HTTP_XFLOW_SHARE_ZONE,
+                                             &ngx_http_xflow_limit_module);
+    if (lmcf->share_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    lmcf->share_zone->init = ngx_http_xflow_limit_init_share;
+    lmcf->share_zone->data = lmcf;
+
     return NGX_CONF_OK;
+}
+
+
+/*
+ * The decoded bytes each client address and each connection holds, for
+ * all workers: two rows of NGX_HTTP_XFLOW_SHARE_WIDTH counters.  A
+ * reload keeps them (the same zone and size): requests of the old
+ * workers give their bytes back to the same counters.
+ */
+static ngx_int_t
+ngx_http_xflow_limit_init_share(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_xflow_limit_main_conf_t *olmcf = data;
+
+    size_t                             size;
+    uint64_t                           seed[2];
+    ngx_slab_pool_t                   *shpool;
+    ngx_http_xflow_limit_main_conf_t  *lmcf;
+
+    lmcf = shm_zone->data;
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (olmcf && olmcf->share) {
+        lmcf->share = olmcf->share;
+        return NGX_OK;
+    }
+
+    if (getrandom(seed, sizeof(seed), 0) != (ssize_t) sizeof(seed)) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, ngx_errno,
+                      "xflow_decoded_share: getrandom() failed");
+        return NGX_ERROR;
+    }
+
+    size = xrl_share_size(NGX_HTTP_XFLOW_SHARE_WIDTH);
+
+    shpool->data = ngx_slab_calloc(shpool, size);
+    if (shpool->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    lmcf->share = xrl_share_init(shpool->data, NGX_HTTP_XFLOW_SHARE_WIDTH,
+                                 seed[0], seed[1]);
+
+    return NGX_OK;
 }
 
 

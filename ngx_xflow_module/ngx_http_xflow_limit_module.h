@@ -85,6 +85,21 @@ ngx_int_t ngx_http_xflow_limit_events(ngx_http_request_t *r, ngx_uint_t n,
     ngx_uint_t *overflow);
 
 /**
+ * @brief Checks the location's byte zones (B/s, B/m) for a request whose
+ *        decoded body and nested layers came to @p n bytes.
+ *
+ * Compression makes a request's bytes in Kafka and the spool hundreds of
+ * times what it sent: these zones count what it decoded to, before any
+ * message is made.
+ *
+ * @returns NGX_OK, NGX_DECLINED (refuse with the retry status) or
+ *          NGX_ERROR.
+ *
+ * Called from: a worker, once the body is decoded (ngx_http_xflow_ingest.c).
+ */
+ngx_int_t ngx_http_xflow_limit_bytes(ngx_http_request_t *r, size_t n);
+
+/**
  * @brief Seconds the limit that refused the request asks the client to
  *        wait (the Retry-After value), rounded up, at least 1.
  *
@@ -97,30 +112,58 @@ uint64_t ngx_http_xflow_limit_retry_after(ngx_http_request_t *r);
 
 /**
  * @brief Charges @p n decoded bytes to this worker's bytes in flight
- *        (xflow_max_decoded_in_flight).
+ *        (xflow_max_decoded_in_flight), to the client's share and to its
+ *        connection's (xflow_max_decoded_per_client, in shared memory).
  *
  * Decoded bytes are held from the first decoded byte to the end of the
  * request: a slow client that sent a small compressed body holds them
- * while it drips the rest.
+ * while it drips the rest.  The shares keep a few such clients from
+ * holding the worker's whole budget.
  *
  * @returns NGX_OK: charged; give them back with
  *          ngx_http_xflow_inflight_release().  NGX_DECLINED: the charge
- *          would pass the bound, nothing is charged, the request is to be
+ *          would pass a bound, nothing is charged, the request is to be
  *          refused with the retry status.
  *
- * Memory: none; the count is a per-worker static (ngx_http_xflow_inflight.c).
+ * Memory: none; the worker's count is a static, the shares are counters
+ * in a shared zone (ngx_http_xflow_inflight.c); the request's key in
+ * them is kept in its ctx (the ctx of ngx_http_xflow_module).
  *
  * Called from: a worker, the collection handler (ngx_http_xflow_collect.c).
  */
 ngx_int_t ngx_http_xflow_inflight_charge(ngx_http_request_t *r, size_t n);
 
 /**
- * @brief Gives back @p n bytes charged by ngx_http_xflow_inflight_charge();
- *        never takes the count below zero.
+ * @brief Gives back @p n bytes charged by ngx_http_xflow_inflight_charge()
+ *        for @p r; never takes the worker's count below zero.
  *
- * Called from: a worker, when the request's decoded bytes are freed.
+ * Called from: a worker, when the request's decoded bytes are freed
+ * (also from the request pool's cleanup: @p r's pool may be gone).
  */
-void ngx_http_xflow_inflight_release(size_t n);
+void ngx_http_xflow_inflight_release(ngx_http_request_t *r, size_t n);
+
+/**
+ * @brief The body of @p r is read: its bytes leave its client's share
+ *        (they stay in the worker's budget), and what it decodes from
+ *        now on is charged to the worker's budget only.  The shares
+ *        bound what slow clients hold while they send.
+ *
+ * Called from: a worker, the collection handler, before ingest.
+ */
+void ngx_http_xflow_inflight_body_read(ngx_http_request_t *r);
+
+/**
+ * @brief Counts @p n bytes a request made beyond its decoded body (the
+ *        stripped copies of its events, its batch of rendered envelopes)
+ *        in this worker's bytes in flight, whatever the bound: they
+ *        exist already, and while they do later requests decode less.
+ *        Give them back with ngx_http_xflow_inflight_unhold().
+ *
+ * Called from: a worker, ingest (stripped events) and the batch.
+ */
+void ngx_http_xflow_inflight_hold(size_t n);
+
+void ngx_http_xflow_inflight_unhold(size_t n);
 
 
 /*
@@ -131,6 +174,11 @@ void ngx_http_xflow_inflight_release(size_t n);
 
 #define NGX_HTTP_XFLOW_LIMIT_REQUESTS  0
 #define NGX_HTTP_XFLOW_LIMIT_EVENTS    1
+#define NGX_HTTP_XFLOW_LIMIT_BYTES     2
+
+/* The share zone: 2 x 16384 counters (256 KiB) and the slab's pages. */
+#define NGX_HTTP_XFLOW_SHARE_WIDTH     16384
+#define NGX_HTTP_XFLOW_SHARE_ZONE      (512 * 1024)
 
 
 struct xrl_table_s;
@@ -170,6 +218,9 @@ typedef struct {
 typedef struct {
     ngx_array_t                   zones;    /* of zone pointers */
     size_t                        max_inflight;     /* per worker, 0: off */
+    size_t                        per_client;       /* 0: off, unset: auto */
+    ngx_shm_zone_t               *share_zone;
+    void                         *share;            /* xrl_share_t */
 } ngx_http_xflow_limit_main_conf_t;
 
 

@@ -116,7 +116,9 @@ ngx_http_xflow_limit_report_handler(ngx_http_request_t *r)
                         nz++ ? "," : "", &z->name, &z->key.value, z->rate,
                         z->period_ns == 1000000000ULL ? "second" : "minute",
                         z->unit == NGX_HTTP_XFLOW_LIMIT_EVENTS
-                        ? "events" : "requests",
+                        ? "events"
+                        : z->unit == NGX_HTTP_XFLOW_LIMIT_BYTES
+                        ? "bytes" : "requests",
                         z->burst, &z->overflow, u.capacity, u.used,
                         u.active);
 

@@ -208,6 +208,34 @@ static ngx_command_t  ngx_http_xflow_commands[] = {
       offsetof(ngx_http_xflow_loc_conf_t, max_decoded),
       NULL },
 
+    { ngx_string("xflow_zstd_window_max"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_xflow_loc_conf_t, zstd_window),
+      NULL },
+
+    { ngx_string("xflow_max_decode_ratio"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_xflow_loc_conf_t, decode_ratio),
+      NULL },
+
+    { ngx_string("xflow_decode_ratio_from"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_xflow_loc_conf_t, decode_ratio_from),
+      NULL },
+
+    { ngx_string("xflow_hoard_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_xflow_loc_conf_t, hoard_timeout),
+      NULL },
+
     { ngx_string("xflow_max_event_size"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -420,6 +448,10 @@ ngx_http_xflow_create_loc_conf(ngx_conf_t *cf)
     conf->health_broker_timeout = NGX_CONF_UNSET_MSEC;
     conf->max_body = NGX_CONF_UNSET_SIZE;
     conf->max_decoded = NGX_CONF_UNSET_SIZE;
+    conf->zstd_window = NGX_CONF_UNSET_SIZE;
+    conf->hoard_timeout = NGX_CONF_UNSET_MSEC;
+    conf->decode_ratio = NGX_CONF_UNSET_UINT;
+    conf->decode_ratio_from = NGX_CONF_UNSET_SIZE;
     conf->max_event_size = NGX_CONF_UNSET_SIZE;
     conf->max_events = NGX_CONF_UNSET_UINT;
     conf->max_depth = NGX_CONF_UNSET_UINT;
@@ -458,6 +490,15 @@ ngx_http_xflow_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->max_body, prev->max_body, 1024 * 1024);
     ngx_conf_merge_size_value(conf->max_decoded, prev->max_decoded,
                               10 * 1024 * 1024);
+    /* browsers never send zstd; an app's encoder needs 1 MiB or less at
+     * the levels SDKs use (windowLog 20) */
+    ngx_conf_merge_size_value(conf->zstd_window, prev->zstd_window,
+                              1024 * 1024);
+    ngx_conf_merge_msec_value(conf->hoard_timeout, prev->hoard_timeout,
+                              5000);
+    ngx_conf_merge_uint_value(conf->decode_ratio, prev->decode_ratio, 0);
+    ngx_conf_merge_size_value(conf->decode_ratio_from,
+                              prev->decode_ratio_from, 1024 * 1024);
     ngx_conf_merge_size_value(conf->max_event_size, prev->max_event_size,
                               256 * 1024);
     ngx_conf_merge_uint_value(conf->max_events, prev->max_events, 1000);

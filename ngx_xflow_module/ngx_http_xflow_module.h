@@ -126,6 +126,12 @@ typedef struct {
     ngx_msec_t                  health_broker_timeout;
     size_t                      max_body;
     size_t                      max_decoded;
+    size_t                      zstd_window;    /* largest zstd window */
+    ngx_uint_t                  decode_ratio;   /* decoded / sent, 0: any */
+    size_t                      decode_ratio_from;  /* once decoded */
+    ngx_msec_t                  hoard_timeout;  /* body timeout once it
+                                                   holds far more than
+                                                   it sent */
     size_t                      max_event_size;
     ngx_uint_t                  max_events;
     ngx_uint_t                  max_depth;
@@ -157,7 +163,12 @@ typedef struct {
     ngx_pool_t                 *pool;           /* r->pool is NULL while
                                                    the pool is destroyed */
     size_t                      inflight;       /* decoded bytes charged */
+    size_t                      held;           /* stripped events held */
+    size_t                      shared;         /* of it, in the shares */
+    u_char                      client[9];      /* key of its share: */
+    u_char                      client_len;     /* family, address (/64) */
     unsigned                    inflight_refused:1;
+    unsigned                    share_off:1;    /* the body is read */
 } ngx_http_xflow_ctx_t;
 
 

@@ -58,6 +58,7 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
     const u_char                        *kid;
     ngx_table_elt_t                    **cookies;
     xf_cookie_pattern_t                 *pats;
+    ngx_http_xflow_ctx_t                *xctx;
     ngx_http_xflow_privacy_ctx_t        *ctx;
     ngx_http_xflow_privacy_loc_conf_t   *plcf;
     ngx_http_xflow_privacy_main_conf_t  *pmcf;
@@ -74,6 +75,10 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
     if (ctx == NULL) {
         return NGX_ERROR;
     }
+
+    /* a request with no accepted event publishes no User-Agent: any
+     * client could fill the dictionary with refused uploads */
+    xctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
 
     /* "ids" says which identifiers the request's messages carry */
     ids = plcf->standard || plcf->consent_set;
@@ -190,7 +195,7 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
                 return NGX_ERROR;
             }
 
-            if (pmcf->ua_seen
+            if (pmcf->ua_seen && xctx && xctx->accepted
                 && xf_seen_check_and_set(pmcf->ua_seen, xf_hashref_u64(p),
                                          (uint64_t) ngx_time(),
                                          (uint32_t) pmcf->ua_ttl)
@@ -243,7 +248,7 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
      */
     n = 0;
 
-    for (i = 0; i < ctx->nbody; i++) {
+    for (i = 0; xctx && xctx->accepted && i < ctx->nbody; i++) {
         if (xf_seen_check_and_set(pmcf->ua_seen,
                                   xf_hashref_u64(ctx->body_ref[i].data),
                                   (uint64_t) ngx_time(),
@@ -467,7 +472,7 @@ ngx_http_xflow_privacy_event(ngx_http_request_t *r, const u_char **p,
     size_t *len)
 {
     u_char                              *dst;
-    size_t                               out;
+    size_t                               out, cap;
     xf_alloc_t                           a;
     xf_status_t                          st;
     xf_strip_conf_t                      sc;
@@ -476,12 +481,29 @@ ngx_http_xflow_privacy_event(ngx_http_request_t *r, const u_char **p,
         return NGX_OK;
     }
 
-    dst = ngx_pnalloc(r->pool, xf_strip_bound(*len));
+    /*
+     * Room for the event and a few hashed values (24 bytes each) first:
+     * the worst case, 5.6 times the event, only when that was too small.
+     */
+    cap = *len + 8 * (XF_HASHREF_LEN + 2);
+
+    dst = ngx_pnalloc(r->pool, cap);
     if (dst == NULL) {
         return NGX_ERROR;
     }
 
-    st = xf_strip(&sc, &a, *p, *len, dst, xf_strip_bound(*len), &out);
+    st = xf_strip(&sc, &a, *p, *len, dst, cap, &out);
+
+    if (st == XF_ERR_BUFFER) {
+        cap = xf_strip_bound(*len);
+
+        dst = ngx_pnalloc(r->pool, cap);
+        if (dst == NULL) {
+            return NGX_ERROR;
+        }
+
+        st = xf_strip(&sc, &a, *p, *len, dst, cap, &out);
+    }
 
     if (st == XF_ERR_NOT_OBJECT) {
         return NGX_OK;

@@ -151,11 +151,22 @@ void
 ngx_http_xflow_log_throttled(ngx_log_t *log, ngx_uint_t level,
     ngx_uint_t status, const char *code, const char *detail)
 {
+    ngx_log_t   bare;
     ngx_uint_t  slot, suppressed;
 
     if (log->log_level < level) {
         return;
     }
+
+    /*
+     * Without the log's handler: a request's appends the client address
+     * and the request line, whose query is a GET beacon's whole payload,
+     * whatever xflow_client_ip and the strip rules say.
+     */
+    bare = *log;
+    bare.handler = NULL;
+    bare.data = NULL;
+    log = &bare;
 
     /* 4xx and 5xx of each cause share a few slots: coarse, but bounded */
     slot = (status / 100 == 5) ? 5 : status % 5;

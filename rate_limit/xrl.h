@@ -43,6 +43,7 @@
 
 /* Slots examined per key when the configuration says 0, and at most. */
 #define XRL_PROBE_DEFAULT    8
+#define XRL_PROBE_DENY_DEFAULT  64      /* full=deny */
 #define XRL_PROBE_MAX        64
 
 /* retry_after_ns of a cost the bucket can never hold (cost > burst). */

@@ -197,7 +197,15 @@ xrl_table_init(void *mem, size_t size, const xrl_conf_t *conf,
 
     (void) xrl_gcra_init(&g, conf->rate, conf->period_ns, conf->burst);
 
-    probe = conf->probe ? conf->probe : XRL_PROBE_DEFAULT;
+    /*
+     * With full=deny a key that finds its window full is refused: with 8
+     * slots the first window fills at about 43% of the table.  A wider
+     * window costs a longer scan only in a crowded table, and keeps new
+     * keys admitted until it is nearly full.
+     */
+    probe = conf->probe ? conf->probe
+            : conf->on_full == XRL_FULL_DENY ? XRL_PROBE_DENY_DEFAULT
+            : XRL_PROBE_DEFAULT;
     if (probe > conf->capacity) {
         probe = (uint32_t) conf->capacity;
     }

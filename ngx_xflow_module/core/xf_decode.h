@@ -60,6 +60,15 @@ xf_status_t xf_decoder_create(xf_decoder_t **d, xf_encoding_t enc,
     size_t max_out, const xf_alloc_t *a);
 
 /*
+ * Lower the largest zstd window d accepts to the largest power of two
+ * not over window (at least 1 KiB, at most the 8 MiB default); call
+ * before the first feed.  zstd allocates a frame's whole window when it
+ * reads the frame header, so this is what a few header bytes can cost.
+ * A no-op for the other encodings.  Returns XF_OK or XF_ERR_NOMEM.
+ */
+xf_status_t xf_decoder_set_window_max(xf_decoder_t *d, size_t window);
+
+/*
  * Feed the next chunk of the encoded body.  Decoded bytes are appended to
  * the decoder's output buffer, which grows geometrically up to max_out.
  * Returns XF_OK, XF_ERR_TOO_LARGE, XF_ERR_CORRUPT or XF_ERR_NOMEM; after

@@ -8,6 +8,7 @@
 
 
 #define XF_ZSTD_WINDOW_LOG_MAX  23
+#define XF_ZSTD_WINDOW_LOG_MIN  10   /* ZSTD_WINDOWLOG_ABSOLUTEMIN */
 
 
 /*
@@ -199,6 +200,35 @@ xf_decode_zstd_status(xf_decoder_t *d, size_t zrc)
     default:
         return XF_ERR_CORRUPT;
     }
+}
+
+
+/*
+ * A window is allocated whole when a frame header declares it, before
+ * a byte of the frame is decoded: ten body bytes cost the window.  The
+ * caller lowers the largest window accepted (browsers never send zstd;
+ * an app's encoder at its default level uses at most 8 MiB, at low
+ * levels 1 MiB or less); a frame that needs more is XF_ERR_TOO_LARGE.
+ */
+xf_status_t
+xf_decoder_set_window_max(xf_decoder_t *d, size_t window)
+{
+    int     log;
+    size_t  zrc;
+
+    if (d->enc != XF_ENC_ZSTD || d->zd == NULL) {
+        return XF_OK;
+    }
+
+    log = XF_ZSTD_WINDOW_LOG_MIN;
+
+    while (log < XF_ZSTD_WINDOW_LOG_MAX && ((size_t) 2 << log) <= window) {
+        log++;
+    }
+
+    zrc = ZSTD_DCtx_setParameter(d->zd, ZSTD_d_windowLogMax, log);
+
+    return ZSTD_isError(zrc) ? XF_ERR_NOMEM : XF_OK;
 }
 
 

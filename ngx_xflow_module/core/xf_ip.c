@@ -116,6 +116,16 @@ xf_ip_truncate(const xf_ip_t *ip, u_char *dst)
     } else if (t.mapped) {
         t.addr[15] = 0;
 
+    } else if (t.addr[0] == 0x20 && t.addr[1] == 0x02) {
+        /*
+         * 6to4 (2002::/16) carries the whole IPv4 address in bits 16-47:
+         * its /48 is one host.  Truncated as that IPv4 address is.
+         * Teredo (2001::/32) keeps its client's address in the last 32
+         * bits and NAT64 (64:ff9b::/96, 64:ff9b:1::/48) at bits 48 and
+         * on, both cleared by the /48.
+         */
+        memset(t.addr + 5, 0, 11);
+
     } else {
         memset(t.addr + XF_IP_V6_PREFIX / 8, 0, 16 - XF_IP_V6_PREFIX / 8);
     }

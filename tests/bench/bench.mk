@@ -58,3 +58,10 @@ bench-spool: $(MODULE) $(B)/xflow-load $(B)/xflow-devbroker
 	    XFLOW_LOAD=$(CURDIR)/$(B)/xflow-load \
 	    DEVBROKER=$(CURDIR)/$(B)/xflow-devbroker \
 	    tests/bench/spool-capacity.sh
+
+.PHONY: bench-capacity
+
+# Events/s and CPU per event against events per upload: docs/capacity.svg
+bench-capacity: $(MODULE) $(BENCH_BROKER)
+	NGINX_BIN=$(NGINX_BIN) XFLOW_MODULE=$(CURDIR)/$(MODULE) \
+	    BENCH_BROKER=$(CURDIR)/$(BENCH_BROKER) tests/bench/capacity.sh

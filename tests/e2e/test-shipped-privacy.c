@@ -239,60 +239,13 @@ sp_make_cookie(void)
 static void
 sp_start(void)
 {
-    char         path[256], buf[512], *conf;
-    const char  *module;
+    char  *conf;
 
     nginx = xf_nginx_new("", kafka->bootstraps, 1);
-
-    snprintf(path, sizeof(path), "%s/docs/deploy/nginx.conf",
-             xf_test_src_dir());
-    conf = xf_must_read_file(path);
-
-    module = getenv("XFLOW_MODULE");
-    snprintf(buf, sizeof(buf), "load_module %s;", module ? module : "");
-    conf = xf_replace_once(conf,
-                "load_module /usr/lib/nginx/modules/ngx_http_xflow_module.so;",
-                module ? buf : "");
-
-    conf = xf_replace_once(conf, "worker_processes auto;",
-                      "worker_processes 1;\ndaemon off;\n"
-                      "master_process on;");
-
-    snprintf(buf, sizeof(buf), "error_log %s notice;", nginx->log);
-    conf = xf_replace_once(conf, "error_log /dev/stderr notice;", buf);
-
-    snprintf(buf, sizeof(buf), "pid %s/nginx.pid;", nginx->dir);
-    conf = xf_replace_once(conf, "pid /run/nginx.pid;", buf);
-
-    snprintf(buf, sizeof(buf), "access_log %s/access.log xflow;",
-             nginx->dir);
-    conf = xf_replace_once(conf, "access_log /dev/stdout xflow;", buf);
-
-    snprintf(buf, sizeof(buf), "http {\n    client_body_temp_path %s/body;",
-             nginx->dir);
-    conf = xf_replace_once(conf, "http {", buf);
-
-    snprintf(buf, sizeof(buf), "xflow_kafka_brokers %s;", kafka->bootstraps);
-    conf = xf_replace_once(conf, "xflow_kafka_brokers @KAFKA_BROKERS@;", buf);
-
-    snprintf(buf, sizeof(buf), "listen 127.0.0.1:%d;", nginx->port);
-    conf = xf_replace_once(conf, "listen 8080;", buf);
-
-    snprintf(buf, sizeof(buf), "listen 127.0.0.1:%d;", xf_test_free_port());
-    conf = xf_replace_once(conf, "listen 9145;", buf);
-
-    snprintf(buf, sizeof(buf), "%s/spool ", nginx->dir);
-    conf = xf_replace_once(conf, "/var/spool/xflow ", buf);
-
-    snprintf(path, sizeof(path), "%s/hash.key", nginx->dir);
-    xf_write_file(path, "3f9a0c7e1b2d4c6f8a0b1c2d3e4f5a6b"
-                  "7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f\n", 0400);
-    snprintf(buf, sizeof(buf), "xflow_hash_key      %s;", path);
-    conf = xf_replace_once(conf, "xflow_hash_key      /etc/xflow/hash.key;",
-                           buf);
+    conf = xf_shipped_conf_private(nginx, xf_test_free_port());
 
     conf = xf_replace_once(conf, "set_real_ip_from 172.30.0.0/24;",
-                      "set_real_ip_from 127.0.0.1;");
+                           "set_real_ip_from 127.0.0.1;");
 
     xf_nginx_conf_text(nginx, conf);
     free(conf);

@@ -5,7 +5,8 @@
  * Invariant: any bytes parse without a crash or undefined behaviour; a
  * parsed address prints as canonical text that parses back to the same
  * address, and its truncation (/24, /48) fits XF_IP_TEXT_MAX and parses
- * too.
+ * too; a 6to4 address's truncation keeps no more of the IPv4 address it
+ * carries than an IPv4 truncation does.
  */
 
 #include <stdint.h>
@@ -64,6 +65,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (n == 0 || n >= XF_IP_TEXT_MAX || !xf_ip_parse(text, n, &again)) {
         FUZZ_FAIL("n == 0 || n >= XF_IP_TEXT_MAX || !xf_ip_parse(text, n, "
                   "&again)");
+    }
+
+    /* an IPv4 address carried in a 6to4 one loses its last byte too */
+    if (ip.family == AF_INET6 && ip.addr[0] == 0x20 && ip.addr[1] == 0x02
+        && again.addr[5] != 0)
+    {
+        abort();
     }
 
     return 0;

@@ -225,6 +225,11 @@ void xf_nginx_free(xf_nginx_t *n);
  */
 char *xf_shipped_conf_text(xf_nginx_t *n, int metrics_port);
 
+/* The same with the privacy treatment and the error log level exactly
+ * as shipped (notice), for the tests of what the shipped file keeps
+ * out of Kafka and the logs. */
+char *xf_shipped_conf_private(xf_nginx_t *n, int metrics_port);
+
 /* Write it as n's nginx.conf: xflow_spool_after of the file, in ms. */
 int xf_nginx_shipped_conf(xf_nginx_t *n, int metrics_port);
 
@@ -278,6 +283,12 @@ int xf_connect_loopback(int port);
 
 /* Connect to 127.0.0.1:port with TCP_NODELAY; fails the test on error. */
 int xf_raw_connect(int port);
+
+/*
+ * xf_raw_connect() from the loopback source address 127.0.0.<host>: the
+ * server sees another client for each host.
+ */
+int xf_raw_connect_from(int port, int host);
 
 /*
  * Build "POST path HTTP/1.1" with Host, the given extra header lines, a

@@ -317,6 +317,36 @@ xf_raw_connect(int port)
 }
 
 
+int
+xf_raw_connect_from(int port, int host)
+{
+    int                 fd, one;
+    struct sockaddr_in  sin;
+
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK - 1 + host);
+
+    ck_assert_msg(bind(fd, (struct sockaddr *) &sin, sizeof(sin)) == 0,
+                  "bind 127.0.0.%d: %s", host, strerror(errno));
+
+    sin.sin_port = htons(port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+
+    ck_assert_msg(connect(fd, (struct sockaddr *) &sin, sizeof(sin)) == 0,
+                  "connect 127.0.0.1:%d from 127.0.0.%d: %s", port, host,
+                  strerror(errno));
+
+    one = 1;
+    (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+    return fd;
+}
+
+
 void
 xf_raw_write_all(int fd, const void *p, size_t len)
 {

@@ -54,8 +54,10 @@ xf_replace_once(char *text, const char *from, const char *to)
 }
 
 
-char *
-xf_shipped_conf_text(xf_nginx_t *n, int metrics_port)
+/* The shipped file with the test's paths, ports and brokers; the error
+ * log at level. */
+static char *
+xf_shipped_conf_at(xf_nginx_t *n, int metrics_port, const char *level)
 {
     char         path[512], buf[512], *conf;
     const char  *module;
@@ -74,7 +76,7 @@ xf_shipped_conf_text(xf_nginx_t *n, int metrics_port)
                            "worker_processes 1;\ndaemon off;\n"
                            "master_process on;");
 
-    snprintf(buf, sizeof(buf), "error_log %s/error.log info;", n->dir);
+    snprintf(buf, sizeof(buf), "error_log %s %s;", n->log, level);
     conf = xf_replace_once(conf, "error_log /dev/stderr notice;", buf);
 
     snprintf(buf, sizeof(buf), "pid %s/nginx.pid;", n->dir);
@@ -106,16 +108,29 @@ xf_shipped_conf_text(xf_nginx_t *n, int metrics_port)
     conf = xf_replace_once(conf, "xflow_hash_key      /etc/xflow/hash.key;",
                            buf);
 
+    return conf;
+}
+
+
+char *
+xf_shipped_conf_text(xf_nginx_t *n, int metrics_port)
+{
     /*
      * The outage and load tests count what arrived by each event's
      * "uid", an identifier the standard treatment replaces by its
-     * reference: they are about delivery.  The suite shipped_privacy
-     * runs the treatment as shipped.
+     * reference: they are about delivery.  xf_shipped_conf_private()
+     * keeps the treatment as shipped.
      */
-    conf = xf_replace_once(conf, "xflow_privacy       standard;",
+    return xf_replace_once(xf_shipped_conf_at(n, metrics_port, "info"),
+                           "xflow_privacy       standard;",
                            "xflow_privacy       off;");
+}
 
-    return conf;
+
+char *
+xf_shipped_conf_private(xf_nginx_t *n, int metrics_port)
+{
+    return xf_shipped_conf_at(n, metrics_port, "notice");
 }
 
 

@@ -1007,6 +1007,54 @@ END_TEST
 
 
 /*
+ * A lowered window limit: a 9-byte frame header that declares 8 MiB is
+ * refused before zstd allocates the window, and one of 1 MiB still
+ * decodes (its allocation stays near 1 MiB).
+ */
+
+START_TEST(test_zstd_window_max)
+{
+    static const char  *frames[] = {
+        "\x28\xb5\x2f\xfd\x00\x68\x01\x00\x00",   /* 8 MiB */
+        "\x28\xb5\x2f\xfd\x00\x58\x01\x00\x00",   /* 2 MiB */
+        "\x28\xb5\x2f\xfd\x00\x50\x01\x00\x00",   /* 1 MiB: fine */
+    };
+    size_t               i, n;
+    const u_char        *out;
+    heap_t               h;
+    xf_alloc_t           a;
+    xf_status_t          rc;
+    xf_decoder_t        *d;
+
+    for (i = 0; i < 3; i++) {
+        heap_init(&h, &a);
+        ck_assert_int_eq(xf_decoder_create(&d, XF_ENC_ZSTD, 1 * MiB, &a),
+                         XF_OK);
+        ck_assert_int_eq(xf_decoder_set_window_max(d, 1 * MiB + 5), XF_OK);
+
+        rc = xf_decoder_feed(d, (const u_char *) frames[i], 9);
+        if (rc == XF_OK) {
+            rc = xf_decoder_finish(d, &out, &n);
+        }
+
+        ck_assert_msg(rc == (i < 2 ? XF_ERR_TOO_LARGE : XF_OK),
+                      "frame %zu: %s", i, xf_strerror(rc));
+        ck_assert_uint_le(h.peak, 2 * MiB);
+        xf_decoder_free(d);
+        ck_assert_uint_eq(heap_done(&h), 0);
+    }
+
+    /* the other encodings ignore it */
+    heap_init(&h, &a);
+    ck_assert_int_eq(xf_decoder_create(&d, XF_ENC_GZIP, 1 * MiB, &a), XF_OK);
+    ck_assert_int_eq(xf_decoder_set_window_max(d, 0), XF_OK);
+    xf_decoder_free(d);
+    ck_assert_uint_eq(heap_done(&h), 0);
+}
+END_TEST
+
+
+/*
  * Empty zstd frames, each declaring a larger window than the last, make
  * zstd reallocate its window buffer every time; with a pool whose free
  * does nothing, that must still stay bounded.
@@ -1445,6 +1493,7 @@ make_decode_suite(void)
     tcase_add_loop_test(tc, test_bombs, 0, 4);
     tcase_add_test(tc, test_zstd_window_too_large);
     tcase_add_test(tc, test_zstd_window_churn);
+    tcase_add_test(tc, test_zstd_window_max);
     tcase_add_loop_test(tc, test_growth_geometric, 0, 4);
     suite_add_tcase(s, tc);
 

@@ -49,6 +49,14 @@ static const struct {
     { "::ffff:10.0.0.1", "::ffff:10.0.0.0", 1 },
     { "::FFFF:192.168.0.9", "::ffff:192.168.0.0", 1 },
     { "::ffff:5102:45a0", "::ffff:81.2.69.0", 0 },
+    /* an IPv4 address inside: truncated as the IPv4 address is */
+    { "2002:5102:45a0::1", "2002:5102:4500::", 0 },
+    { "2002:5102:45a0:1234:5678::9", "2002:5102:4500::", 0 },
+    /* Teredo: server 65.54.227.120, client (obfuscated) at the end */
+    { "2001:0:4136:e378:8000:63bf:3fff:fdd2", "2001:0:4136::", 0 },
+    /* NAT64, well-known and local-use prefixes */
+    { "64:ff9b::5102:45a0", "64:ff9b::", 0 },
+    { "64:ff9b:1:5102:45:a000::", "64:ff9b:1::", 0 },
     /* not addresses */
     { "", NULL, 0 },
     { "1.2.3", NULL, 0 },

@@ -800,6 +800,43 @@ START_TEST(test_table_full)
 END_TEST
 
 
+/*
+ * full=deny with the default window: distinct active keys are all
+ * admitted until the table is nearly full (with an 8-slot window the
+ * first refusal came at about 43%).
+ */
+START_TEST(test_deny_occupancy)
+{
+    int             i, first;
+    char            name[16];
+    xrl_usage_t     u;
+    xrl_decision_t  d;
+    tbl_t           tb;
+
+    tbl_new(&tb, 4096, 0, 1, 3600 * SEC, 1, XRL_FULL_DENY);
+
+    first = -1;
+
+    for (i = 0; i < 8192; i++) {
+        snprintf(name, sizeof(name), "k%d", i);
+        if (take(tb.t, name, 1, BASE, 0, &d) == XRL_TABLE_FULL
+            && first == -1)
+        {
+            first = i;
+        }
+    }
+
+    xrl_table_usage(tb.t, BASE, &u);
+    fprintf(stderr, "full=deny: first refusal at %d, %llu of 4096 slots "
+            "used after 8192 keys\n", first, (unsigned long long) u.used);
+    ck_assert_int_ge(first, 4096 / 2);
+    ck_assert_uint_ge(u.used, 4096 * 95 / 100);
+
+    tbl_free(&tb);
+}
+END_TEST
+
+
 /* A probe window smaller than the table: keys compete only within it. */
 START_TEST(test_probe_window)
 {
@@ -1706,6 +1743,7 @@ make_rate_limit_suite(void)
     tcase_add_test(tc, test_init_errors);
     tcase_add_loop_test(tc, test_table_full, 0, 2);
     tcase_add_test(tc, test_probe_window);
+    tcase_add_test(tc, test_deny_occupancy);
     tcase_add_test(tc, test_eviction);
     tcase_add_test(tc, test_no_eviction_while_active);
     tcase_add_test(tc, test_reload);
