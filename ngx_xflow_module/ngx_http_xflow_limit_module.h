@@ -163,6 +163,7 @@ void ngx_http_xflow_inflight_body_read(ngx_http_request_t *r);
  */
 void ngx_http_xflow_inflight_hold(size_t n);
 
+/** @brief Gives back @p n bytes ngx_http_xflow_inflight_hold() counted. */
 void ngx_http_xflow_inflight_unhold(size_t n);
 
 
