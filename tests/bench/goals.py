@@ -31,7 +31,7 @@ def medians(runs):
         for r in rs:
             req = int(r["requests"])
             dur = int(r["duration_us"]) / 1e6
-            ev = int(r["events_per_req"])
+            ev = float(r["events_per_req"])
             cpu = int(r["cpu_ticks"]) / HZ * 1e6
             per.append({"rps": req / dur, "eps": req * ev / dur,
                         "cpu_req": cpu / req, "cpu_ev": cpu / (req * ev),

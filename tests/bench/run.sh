@@ -14,11 +14,28 @@
 #   BENCH_WARMUP       seconds of unmeasured load per target first [2]
 #   BENCH_THREADS      wrk -t [1]
 #   BENCH_CONNECTIONS  wrk -c [32]
-#   BENCH_CASES        payload cases: event300 batch50gz batch50
-#                      [event300 batch50gz]
+#   BENCH_CASES        payload cases: event300 batch50gz batch50 realmix
+#                      [event300 batch50gz realmix]
 #   BENCH_TARGETS      read return204 xflow-local xflow-kafka xflow-privacy
 #                      xflow-routes xflow-limit xflow-spool-always
-#                      xflow-spool-interval xflow-spool-off [all]
+#                      xflow-spool-interval xflow-spool-off xflow-mix
+#                      xflow-shipped [all]
+#                      realmix: every recorded request of every SDK
+#                      family (tests/bench/realmix.py), in turn, with the
+#                      browser's headers; xflow-mix is the shipped
+#                      locations (docs/deploy/nginx.conf: a format per
+#                      path), xflow-shipped the same with the documented
+#                      privacy setup (docs/privacy.md); both ack=local;
+#                      xflow-shipped-CODEC (none, lz4, zstd, zstd1: zstd
+#                      at compression.level 1) is xflow-shipped with
+#                      compression.type CODEC, for comparing codecs in
+#                      one run
+#   BENCH_MIX_RATES    realmix open loop (build/xflow-load -f): requests/s
+#                      for read, xflow-mix, xflow-shipped ["1000 3000";
+#                      "" skips]
+#   BENCH_MIX_BYTES    1: seconds of realmix on each xflow target, then
+#                      Kafka bytes on the wire (xflow_kafka_tx_bytes_total)
+#                      per event and against the decoded upload [1]
 #   BENCH_HEADERS      1: every request carries a browser's Cookie (~2 KB),
 #                      User-Agent and X-Forwarded-For; 0: none [1]
 #   BENCH_HALF         targets paced at half their peak req/s for p99
@@ -98,10 +115,13 @@ ROUNDS=${BENCH_ROUNDS:-3}
 WARMUP=${BENCH_WARMUP:-2}
 THREADS=${BENCH_THREADS:-1}
 CONNS=${BENCH_CONNECTIONS:-32}
-CASES=${BENCH_CASES:-event300 batch50gz}
+CASES=${BENCH_CASES:-event300 batch50gz realmix}
 TARGETS=${BENCH_TARGETS:-read xflow-local return204 xflow-kafka \
     xflow-privacy xflow-routes xflow-limit xflow-spool-always \
-    xflow-spool-interval xflow-spool-off}
+    xflow-spool-interval xflow-spool-off xflow-mix xflow-shipped}
+MIX_RATES=${BENCH_MIX_RATES-1000 3000}
+MIX_BYTES=${BENCH_MIX_BYTES:-1}
+XFLOW_LOAD=${XFLOW_LOAD:-$ROOT/build/xflow-load}
 HEADERS=${BENCH_HEADERS:-1}
 HALF=${BENCH_HALF-xflow-local xflow-kafka}
 BYTES=${BENCH_BYTES:-1}
@@ -114,11 +134,14 @@ FLOOR=${BENCH_FLOOR:-1}
 PRODUCER_FLOOR=${PRODUCER_FLOOR:-$ROOT/build/producer-floor}
 PAYLOADS=${BENCH_PAYLOAD_DIR:-$ROOT/tests/bench/payloads}
 OUT=${BENCH_OUT:-build/bench}
-rm -f "$OUT/half.tsv" "$OUT/bytes.tsv" "$OUT/soak.tsv" "$OUT/floor.txt"
+rm -f "$OUT/half.tsv" "$OUT/bytes.tsv" "$OUT/soak.tsv" "$OUT/floor.txt" \
+      "$OUT/mix.tsv" "$OUT/mixbytes.tsv" "$OUT/openloop.tsv"
 PORT=${BENCH_PORT:-18081}
 LUA=$PWD/tests/bench/post.lua
+MIXLUA=$PWD/tests/bench/realmix.lua
 INSTANCES="base local kafka privacy routes limit spool-always spool-interval
-           spool-off"
+           spool-off mix shipped shipped-none shipped-lz4 shipped-zstd
+           shipped-zstd1"
 
 die() { echo "bench: $*" >&2; exit 1; }
 
@@ -138,24 +161,32 @@ if [ "$PIN" = 1 ]; then
     CLIENT=(taskset -c 0)
 fi
 
-# case -> payload file, Content-Encoding, events per request
+# case -> payload file, Content-Encoding, events per request (realmix:
+# the list of request files, and the mean of the mix, measured at start)
+MIX_EPR=1
 case_file() {
     case $1 in
         event300)  echo "$PAYLOADS/event300.json" ;;
         batch50gz) echo "$PAYLOADS/batch50.json.gz" ;;
         batch50)   echo "$PAYLOADS/batch50.json" ;;
+        realmix)   echo "$TMP/mix/list" ;;
         *)         die "unknown case $1" ;;
     esac
 }
 case_encoding() { [ "$1" = batch50gz ] && echo gzip || echo ""; }
-case_events() { [ "$1" = event300 ] && echo 1 || echo 50; }
+case_events() {
+    case $1 in event300) echo 1 ;; realmix) echo "$MIX_EPR" ;;
+               *) echo 50 ;; esac
+}
 
 # target -> nginx instance, port, URI, expected status, Kafka topic
 target_inst() {
     case $1 in
         read|return204) echo base ;;
         xflow-local|xflow-kafka|xflow-privacy|xflow-routes|xflow-limit\
-        |xflow-spool-always|xflow-spool-interval|xflow-spool-off)
+        |xflow-spool-always|xflow-spool-interval|xflow-spool-off\
+        |xflow-mix|xflow-shipped|xflow-shipped-none|xflow-shipped-lz4\
+        |xflow-shipped-zstd|xflow-shipped-zstd1)
                         echo "${1#xflow-}" ;;
         *)              die "unknown target $1" ;;
     esac
@@ -180,6 +211,7 @@ target_topic() {
 }
 
 for c in $CASES; do
+    [ "$c" = realmix ] && continue
     [ -r "$(case_file "$c")" ] || die "cannot read $(case_file "$c")"
 done
 for t in $TARGETS; do target_inst "$t" >/dev/null; done
@@ -290,6 +322,8 @@ write_routes() {   # file
 }
 
 [ "$HEADERS" = 1 ] && write_headers "$TMP/headers"
+python3 "$ROOT/tests/bench/realmix.py" "$TMP/mix" "$TMP/headers" \
+    "$CAPTURES" "$ROOT/tests/fixtures/app-sdk"
 write_routes "$TMP/routes.conf"
 head -c 48 /dev/urandom > "$TMP/hash.key"
 chmod 644 "$TMP/hash.key" "$TMP/routes.conf"
@@ -327,6 +361,7 @@ EOF
         listen 127.0.0.1:$port;
         location = /read { bench_read_body; }
         location = /return204 { return 204; }
+        location / { bench_read_body; }
     }
 }
 EOF
@@ -339,7 +374,7 @@ EOF
         done
 
         case $inst in
-            privacy)
+            privacy|shipped*)
                 echo "    xflow_hash_key $TMP/hash.key id=bench;"
                 echo "    xflow_ua_dictionary bench_ua ttl=1d;"
                 echo "    xflow_geoip city=$GEOIP;"
@@ -355,6 +390,20 @@ EOF
                      "fsync=${inst#spool-}$([ "$inst" = spool-interval ] \
                                            && echo "=100ms");"
                 ;;
+        esac
+
+        case $inst in
+            shipped-zstd1)
+                echo "    xflow_kafka_conf compression.type zstd;"
+                echo "    xflow_kafka_conf compression.level 1;" ;;
+            shipped-*)
+                echo "    xflow_kafka_conf compression.type ${inst#*-};" ;;
+        esac
+
+        case $inst in mix|shipped*)
+            write_mix_server "$inst" "$port"
+            echo "}"
+            return ;;
         esac
 
         cat <<EOF
@@ -384,6 +433,37 @@ EOF
         echo "    }"
         echo "}"
     } > "$dir/nginx.conf"
+}
+
+# The real mix's server: the locations of docs/deploy/nginx.conf (a format
+# per path; /sa and /batch added for the app SDKs' paths), ack=local; for
+# "shipped" the privacy directives docs/privacy.md documents (cookie
+# references, the User-Agent dictionary, the four strip rules, GeoIP).
+write_mix_server() {   # instance port
+    local loc fmt
+    echo "    server {"
+    echo "        listen 127.0.0.1:$2;"
+    echo "        xflow_topic $(inst_topic "$1");"
+    echo "        xflow_ack local;"
+    if [ "$1" != mix ]; then
+        echo "        xflow_cookie_ref sensorsdata2015jssdkcross ph_*;"
+        echo "        xflow_strip_field properties.\$user_agent hash;"
+        echo "        xflow_strip_field context.userAgent hash;"
+        echo "        xflow_strip_field lib.\$ua hash;"
+        echo "        xflow_strip_field properties.\$ip drop;"
+    fi
+    echo "        location = /metrics { xflow_metrics; }"
+    for loc in "= /sa.gif sensors" "= /sa sensors" "/e/ posthog" \
+               "/i/v0/e/ posthog" "/batch posthog" "/array/ posthog" \
+               "/flags/ posthog" "/decide/ posthog" "/v1/ segment" \
+               "/com.snowplowanalytics.snowplow/ snowplow" \
+               "= /i snowplow" "/collect json"
+    do
+        fmt=${loc##* }
+        echo "        location ${loc% *} { xflow_collect $fmt; }"
+    done
+    echo "        location / { return 404; }"
+    echo "    }"
 }
 
 start_nginx() {    # instance
@@ -430,6 +510,12 @@ url() {            # target
 
 run_wrk() {        # case target seconds [delay_ms]
     local enc
+    if [ "$1" = realmix ]; then
+        BENCH_MIX=$TMP/mix/list BENCH_DELAY_MS=${4:-} \
+            "${CLIENT[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$3"s \
+            --timeout 5s -s "$MIXLUA" "$(url "$2")"
+        return
+    fi
     enc=$(case_encoding "$1")
     BENCH_PAYLOAD=$(case_file "$1") BENCH_ENCODING=$enc \
         BENCH_HEADERS=$([ "$HEADERS" = 1 ] && echo "$TMP/headers") \
@@ -438,8 +524,53 @@ run_wrk() {        # case target seconds [delay_ms]
         -s "$LUA" "$(url "$2")"
 }
 
+# xflow's counters of one instance: events accepted, decoded and received
+# bytes, Kafka bytes on the wire (librdkafka's txbytes, every
+# statistics.interval.ms), payload bytes produced
+xflow_counters() {     # port
+    curl -s "http://127.0.0.1:$1/metrics" | awk '
+        /^xflow_events_total\{.*result="accepted"/ { ev += $NF }
+        /^xflow_decoded_bytes_total[ {]/ { dec += $NF }
+        /^xflow_received_bytes_total[ {]/ { rec += $NF }
+        /^xflow_kafka_tx_bytes_total[ {]/ { tx += $NF }
+        /^xflow_kafka_produced_bytes_total[ {]/ { prod += $NF }
+        END { printf "%d %d %d %d %d\n", ev, dec, rec, tx, prod }'
+}
+
+# every request of the mix once, in order, on one connection: each must
+# get a 2xx (a 404 is a location missing for a path)
+check_mix() {      # target
+    python3 - "$TMP/mix/manifest.tsv" "$(inst_port "$(target_inst "$1")")" \
+        "$1" << 'EOF'
+import csv, socket, sys
+man, port, target = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+f = s.makefile("rb")
+for r in csv.DictReader(open(man), delimiter="\t"):
+    s.sendall(open(r["file"], "rb").read())
+    status = f.readline().split()[1].decode()
+    clen = 0
+    while True:
+        h = f.readline().strip()
+        if not h:
+            break
+        k, _, v = h.decode().partition(":")
+        if k.lower() == "content-length":
+            clen = int(v)
+    body = f.read(clen)
+    if not status.startswith("2"):
+        sys.exit("bench: %s %s %s %s: HTTP %s %s" % (
+            target, r["source"], r["method"], r["path"], status,
+            body[:200]))
+EOF
+}
+
 check_target() {   # case target: one request by hand, before any timing
     local c=$1 t=$2 enc code want body
+    if [ "$c" = realmix ]; then
+        check_mix "$t" || die "$t: the real mix is not answered"
+        return
+    fi
     enc=$(case_encoding "$c")
     want=$(target_status "$t")
     body=$TMP/check.out
@@ -493,6 +624,38 @@ measure() {        # case target round
 echo "bench: ${ROUNDS} rounds x ${SECONDS_RUN}s, wrk -t$THREADS -c$CONNS," \
      "pin=$PIN, kafka conf: $KAFKA_CONF, broker $BOOTSTRAP"
 
+# the mix's events per request, as xflow counts them (accepted events
+# of one pass over the mix), and its decoded bytes per request
+case " $CASES " in *" realmix "*)
+    mixt=
+    for t in xflow-mix xflow-shipped; do
+        case " $TARGETS " in *" $t "*) mixt=$t; break ;; esac
+    done
+    [ -n "$mixt" ] || die "realmix needs xflow-mix or xflow-shipped"
+    mixport=$(inst_port "$(target_inst "$mixt")")
+    read -r ev0 _ < <(xflow_counters "$mixport")
+    check_mix "$mixt" || die "the real mix is not answered"
+    sleep 0.3
+    read -r ev1 _ < <(xflow_counters "$mixport")
+    MIX_N=$(($(wc -l < "$TMP/mix/list")))
+    MIX_EPR=$(echo "$ev1 $ev0 $MIX_N" \
+              | awk '{ printf "%.4f", ($1 - $2) / $3 }')
+    MIX_DEC=$(awk -F'\t' 'NR > 1 { s += $6 }
+                          END { printf "%.1f", s / (NR - 1) }' \
+              "$TMP/mix/manifest.tsv")
+    MIX_BODY=$(awk -F'\t' 'NR > 1 { s += $5 }
+                           END { printf "%.1f", s / (NR - 1) }' \
+               "$TMP/mix/manifest.tsv")
+    mkdir -p "$OUT"
+    { printf 'requests\tevents\tevents_per_req\tdecoded_per_req'
+      printf '\tbody_per_req\n%s\t%s\t%s\t%s\t%s\n' "$MIX_N" \
+          "$((ev1 - ev0))" "$MIX_EPR" "$MIX_DEC" "$MIX_BODY"
+    } > "$OUT/mix.tsv"
+    echo "bench: real mix: $MIX_N requests, $((ev1 - ev0)) events" \
+         "($MIX_EPR per request), $MIX_DEC decoded bytes per request"
+    ;;
+esac
+
 for c in $CASES; do
     for t in $TARGETS; do
         check_target "$c" "$t"
@@ -507,6 +670,78 @@ for r in $(seq "$ROUNDS"); do
         done
     done
 done
+
+# ------------------------------------------------------------ real mix
+
+# Kafka bytes on the wire: BENCH_SECONDS of the mix on each xflow mix
+# target, its counters read once librdkafka's statistics (every 5 s)
+# were taken after the last delivery; per event, and against the decoded
+# upload (the manifest's final-layer bytes of the requests wrk completed)
+counters_settled() {   # port: the counters after the next statistics
+    local a b
+    sleep 0.5
+    a=$(xflow_counters "$1")
+    for _ in $(seq 40); do
+        sleep 0.25
+        b=$(xflow_counters "$1")
+        [ "$(echo "$b" | cut -d' ' -f4)" \
+          != "$(echo "$a" | cut -d' ' -f4)" ] && break
+    done
+    echo "$b"
+}
+
+MIXB_TSV=$OUT/mixbytes.tsv
+case " $CASES " in *" realmix "*)
+if [ "$MIX_BYTES" = 1 ]; then
+    printf 'target\trequests\tevents\tdecoded_manifest\tdecoded_metric' \
+        > "$MIXB_TSV"
+    printf '\treceived\ttx_bytes\tproduced_bytes\n' >> "$MIXB_TSV"
+    for t in $TARGETS; do
+        case $t in xflow-mix|xflow-shipped*) ;; *) continue ;; esac
+        port=$(inst_port "$(target_inst "$t")")
+        read -r e0 d0 r0 x0 p0 < <(counters_settled "$port")
+        line=$(run_wrk realmix "$t" "$SECONDS_RUN" | grep '^BENCH ') \
+            || die "wrk failed on $t (mix bytes)"
+        read -r e1 d1 r1 x1 p1 < <(counters_settled "$port")
+        eval "$(echo "${line#BENCH }" | tr ' ' '\n' | sed 's/^/m_/')"
+        printf '%s\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\n' "$t" "$m_requests" \
+            $((e1 - e0)) "$(echo "$m_requests $MIX_DEC" \
+                            | awk '{ print $1 * $2 }')" \
+            $((d1 - d0)) $((r1 - r0)) $((x1 - x0)) $((p1 - p0)) \
+            >> "$MIXB_TSV"
+    done
+fi
+
+# open loop: requests leave at a fixed rate (build/xflow-load -f), the
+# latency counted from when each was due; CPU per request at that rate
+OPEN_TSV=$OUT/openloop.tsv
+if [ -n "$MIX_RATES" ] && [ -x "$XFLOW_LOAD" ]; then
+    printf 'target\trate\trequests\tok\tother\tnone\tachieved' \
+        > "$OPEN_TSV"
+    printf '\tp50_ms\tp99_ms\tmax_ms\tcpu_us_req\n' >> "$OPEN_TSV"
+    for rate in $MIX_RATES; do
+        for t in read xflow-mix xflow-shipped; do
+            case " $TARGETS " in *" $t "*) ;; *) continue ;; esac
+            pid=${WORKER[$(target_inst "$t")]}
+            t0=$(cpu_ticks "$pid")
+            line=$("${CLIENT[@]}" "$XFLOW_LOAD" \
+                   -p "$(inst_port "$(target_inst "$t")")" \
+                   -f "$TMP/mix/list" -r "$rate" -d "$SECONDS_RUN") \
+                || die "xflow-load failed on $t"
+            t1=$(cpu_ticks "$pid")
+            eval "$(echo "$line" | tr ' ' '\n' | sed 's/^/o_/')"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+                "$t" "$rate" "$o_requests" "$o_ok" "$o_other" "$o_none" \
+                "$o_achieved" "$o_p50_ms" "$o_p99_ms" "$o_max_ms" \
+                "$(echo "$t0 $t1 $HZ $o_requests" \
+                   | awk '{ printf "%.2f", ($2 - $1) / $3 * 1e6 / $4 }')" \
+                >> "$OPEN_TSV"
+            echo "bench: open loop $t at $rate r/s: $line"
+        done
+    done
+fi
+;;
+esac
 
 # ------------------------------------------------------------ half load
 
@@ -691,17 +926,20 @@ LABEL = {
     "xflow-spool-always": "local+spool fsync=always",
     "xflow-spool-interval": "local+spool fsync=100ms",
     "xflow-spool-off": "local+spool fsync=off",
+    "xflow-mix": "mix: shipped locations",
+    "xflow-shipped": "mix: + shipped privacy",
 }
 CASE = {
     "event300": "event300.json: 1 event/request, 314 B, plain",
     "batch50gz": "batch50.json.gz: 50 events/request, 2503 B, gzip",
     "batch50": "batch50.json: 50 events/request, 15783 B, plain",
+    "realmix": "realmix: every SDK family's recorded requests in turn",
 }
 
 def per_run(r):
     req = int(r["requests"])
     dur = int(r["duration_us"]) / 1e6
-    ev = int(r["events_per_req"])
+    ev = float(r["events_per_req"])
     cpu_us = int(r["cpu_ticks"]) / hz * 1e6
     return {
         "rps": req / dur,
@@ -776,10 +1014,12 @@ print("librdkafka's included) per completed request / per event sent."
       " arrived: messages")
 print("counted in Kafka (high watermarks) / events acknowledged by 2xx.")
 EOF
-python3 - "$HALF_TSV" "$BYTES_TSV" "$SOAK_TSV" << 'EOF' | tee -a "$OUT/summary.txt"
-import csv, os, sys
+python3 - "$HALF_TSV" "$BYTES_TSV" "$SOAK_TSV" "$OUT/mix.tsv" \
+    "$MIXB_TSV" "$OUT/openloop.tsv" "$RUNS" "$HZ" "$KAFKA_CONF" << 'EOF' \
+    | tee -a "$OUT/summary.txt"
+import csv, os, statistics, sys
 
-half, nbytes, soak = sys.argv[1:]
+half, nbytes, soak, mix, mixb, openl, runs, hz, kconf = sys.argv[1:]
 rows = lambda f: (list(csv.DictReader(open(f), delimiter="\t"))
                   if os.path.exists(f) else [])
 
@@ -805,6 +1045,51 @@ if rows(nbytes):
         print("%-26s %8s %7s %10.0f %10.0f %6.2f"
               % (r["source"], r["requests"], r["events"], a, b,
                  b / a if a else 0))
+
+if rows(mix):
+    m = rows(mix)[0]
+    epr = float(m["events_per_req"])
+    print()
+    print("== real mix: %s requests in turn, %s events (%.2f per request),"
+          " %.0f B decoded" % (m["requests"], m["events"], epr,
+                               float(m["decoded_per_req"])))
+    print("   and %.0f B of body per request; kafka: %s"
+          % (float(m["body_per_req"]), kconf or "the module's defaults"))
+    rr = [r for r in rows(runs) if r["case"] == "realmix"]
+    med = {}
+    for t in dict.fromkeys(r["target"] for r in rr):
+        x = [int(r["cpu_ticks"]) / float(hz) * 1e6 / int(r["requests"])
+             for r in rr if r["target"] == t]
+        med[t] = statistics.median(x)
+    base = med.get("read")
+    if med:
+        print("%-16s %10s %10s %9s" % ("target", "us/req", "us/event",
+                                       "x baseline"))
+    for t, v in med.items():
+        print("%-16s %10.2f %10.2f %9s" % (t, v, v / epr,
+              "%.2f" % (v / base) if base else "-"))
+    for r in rows(mixb):
+        ev, dec = int(r["events"]), float(r["decoded_manifest"])
+        tx = int(r["tx_bytes"])
+        if not ev or not dec:
+            continue
+        print("%-16s Kafka on the wire %6.0f B/event = %5.1f%% of the"
+              " decoded upload (%.0f B/event);" % (r["target"], tx / ev,
+                                                   100.0 * tx / dec,
+                                                   dec / ev))
+        print("%-16s produced values %6.0f B/event; xflow_decoded_bytes"
+              " %.0f B/event" % ("", int(r["produced_bytes"]) / ev,
+                                 int(r["decoded_metric"]) / ev))
+    if rows(openl):
+        print("-- open loop (xflow-load -f: fixed rate, latency from when"
+              " each request was due)")
+        print("%-16s %6s %8s %6s %6s %7s %7s %8s"
+              % ("target", "rate", "achieved", "non2xx", "none", "p50 ms",
+                 "p99 ms", "us/req"))
+        for r in rows(openl):
+            print("%-16s %6s %8s %6s %6s %7s %7s %8s"
+                  % (r["target"], r["rate"], r["achieved"], r["other"],
+                     r["none"], r["p50_ms"], r["p99_ms"], r["cpu_us_req"]))
 
 if rows(soak):
     print()
