@@ -45,8 +45,10 @@
 #   BENCH_CAPTURES     [tests/fixtures/sdk-captures]
 #   BENCH_GEOIP        City database [tests/fixtures/geoip/
 #                      GeoIP2-City-Test.mmdb]
-#   BENCH_SOAK         seconds of batch50gz on xflow-local after the
-#                      rounds, RSS sampled every 10 s [0: none]
+#   BENCH_SOAK         seconds of BENCH_SOAK_CASE on BENCH_SOAK_TARGET
+#                      after the rounds, RSS sampled every 10 s [0: none]
+#   BENCH_SOAK_CASE    [batch50gz; realmix: the real mix]
+#   BENCH_SOAK_TARGET  [xflow-local; with realmix: xflow-shipped]
 #   BENCH_PIN          1: nginx worker (and so librdkafka's threads) on
 #                      CPU 1, wrk and the broker on CPU 0; 0: no pinning [1]
 #   BENCH_KAFKA_CONF   librdkafka properties for xflow, "name=value ..."
@@ -128,6 +130,9 @@ BYTES=${BENCH_BYTES:-1}
 CAPTURES=${BENCH_CAPTURES:-$ROOT/tests/fixtures/sdk-captures}
 GEOIP=${BENCH_GEOIP:-$ROOT/tests/fixtures/geoip/GeoIP2-City-Test.mmdb}
 SOAK=${BENCH_SOAK:-0}
+SOAK_CASE=${BENCH_SOAK_CASE:-batch50gz}
+SOAK_TARGET=${BENCH_SOAK_TARGET:-$([ "$SOAK_CASE" = realmix ] \
+                                   && echo xflow-shipped || echo xflow-local)}
 PIN=${BENCH_PIN:-1}
 KAFKA_CONF=${BENCH_KAFKA_CONF-}
 FLOOR=${BENCH_FLOOR:-1}
@@ -264,43 +269,10 @@ done
 [ -s "$TMP/bootstrap" ] || die "the bench broker did not start"
 BOOTSTRAP=$(cat "$TMP/bootstrap")
 
-# what a browser sends along with an SDK upload: a ~2 KB Cookie (analytics
-# and session cookies, the SDKs' own among them), a User-Agent, and the
-# client address as a proxy in front would pass it (the GeoIP test
-# database knows 81.2.69.160)
-write_headers() {  # file
-    python3 - "$1" << 'EOF'
-import hashlib, sys
-h = lambda s, n: (hashlib.sha256(s.encode()).hexdigest() * 8)[:n]
-cookies = [
-    ("_ga", "GA1.2.%s.1732492800" % h("ga", 10)),
-    ("_gid", "GA1.2.%s.1732492800" % h("gid", 10)),
-    ("sensorsdata2015jssdkcross",
-     "%7B%22distinct_id%22%3A%22" + h("sd", 40) + "%22%2C%22first_id%22"
-     "%3A%22%22%2C%22props%22%3A%7B%22%24latest_traffic_source_type%22%3A"
-     "%22%E7%9B%B4%E6%8E%A5%E6%B5%81%E9%87%8F%22%7D%2C%22identities%22%3A%22"
-     + h("id", 180) + "%22%7D"),
-    ("ph_phc_" + h("tok", 20) + "_posthog",
-     "%7B%22distinct_id%22%3A%22" + h("ph", 36) + "%22%2C%22%24sesid%22%3A"
-     "%5B1732492800123%2C%22" + h("ses", 36) + "%22%5D%7D"),
-    ("session", h("session", 64)),
-    ("csrftoken", h("csrf", 32)),
-    ("cart", h("cart", 300)),
-    ("prefs", h("prefs", 400)),
-    ("_fbp", "fb.1.1732492800123." + h("fb", 10)),
-    ("consent", h("consent", 380)),
-]
-with open(sys.argv[1], "w") as f:
-    f.write("Cookie: " + "; ".join("%s=%s" % c for c in cookies) + "\n")
-    f.write("User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) "
-            "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 "
-            "Safari/537.36 Edg/131.0.0.0\n")
-    f.write("X-Forwarded-For: 81.2.69.160\n")
-    f.write("Accept-Language: en-GB,en;q=0.9,zh-CN;q=0.8\n")
-    f.write("Origin: https://shop.example.com\n")
-    f.write("Referer: https://shop.example.com/p/32c3bb81?ref=home\n")
-EOF
-}
+# write_headers (a browser's headers) and write_mix_server (the real
+# mix's locations): tests/bench/mix.sh, shared with profile.sh
+# shellcheck source=tests/bench/mix.sh
+. "$ROOT/tests/bench/mix.sh"
 
 # 1,000 routing rules, as a gateway serving many apps might have: exact
 # event names, prefixes, apps, formats; only the last one matches the
@@ -375,9 +347,7 @@ EOF
 
         case $inst in
             privacy|shipped*)
-                echo "    xflow_hash_key $TMP/hash.key id=bench;"
-                echo "    xflow_ua_dictionary bench_ua ttl=1d;"
-                echo "    xflow_geoip city=$GEOIP;"
+                write_mix_http "$TMP/hash.key" "$GEOIP"
                 ;;
             limit)
                 echo "    xflow_limit_zone bench:1m key=\$binary_remote_addr" \
@@ -401,7 +371,8 @@ EOF
         esac
 
         case $inst in mix|shipped*)
-            write_mix_server "$inst" "$port"
+            write_mix_server "$port" "$(inst_topic "$inst")" \
+                "$([ "$inst" = mix ] && echo 0 || echo 1)"
             echo "}"
             return ;;
         esac
@@ -435,37 +406,6 @@ EOF
     } > "$dir/nginx.conf"
 }
 
-# The real mix's server: the locations of docs/deploy/nginx.conf (a format
-# per path; /sa and /batch added for the app SDKs' paths), ack=local; for
-# "shipped" the privacy directives docs/privacy.md documents (cookie
-# references, the User-Agent dictionary, the four strip rules, GeoIP).
-write_mix_server() {   # instance port
-    local loc fmt
-    echo "    server {"
-    echo "        listen 127.0.0.1:$2;"
-    echo "        xflow_topic $(inst_topic "$1");"
-    echo "        xflow_ack local;"
-    if [ "$1" != mix ]; then
-        echo "        xflow_cookie_ref sensorsdata2015jssdkcross ph_*;"
-        echo "        xflow_strip_field properties.\$user_agent hash;"
-        echo "        xflow_strip_field context.userAgent hash;"
-        echo "        xflow_strip_field lib.\$ua hash;"
-        echo "        xflow_strip_field properties.\$ip drop;"
-    fi
-    echo "        location = /metrics { xflow_metrics; }"
-    for loc in "= /sa.gif sensors" "= /sa sensors" "/e/ posthog" \
-               "/i/v0/e/ posthog" "/batch posthog" "/array/ posthog" \
-               "/flags/ posthog" "/decide/ posthog" "/v1/ segment" \
-               "/com.snowplowanalytics.snowplow/ snowplow" \
-               "= /i snowplow" "/collect json"
-    do
-        fmt=${loc##* }
-        echo "        location ${loc% *} { xflow_collect $fmt; }"
-    done
-    echo "        location / { return 404; }"
-    echo "    }"
-}
-
 start_nginx() {    # instance
     local inst=$1 dir=$TMP/$1 port pid w=
     port=$(inst_port "$inst")
@@ -489,7 +429,7 @@ start_nginx() {    # instance
 declare -A NEED
 for t in $TARGETS; do NEED[$(target_inst "$t")]=1; done
 if [ "$BYTES" = 1 ]; then NEED[local]=1; NEED[privacy]=1; fi
-[ "$SOAK" -gt 0 ] && NEED[local]=1
+[ "$SOAK" -gt 0 ] && NEED[$(target_inst "$SOAK_TARGET")]=1
 for inst in $INSTANCES; do
     [ -n "${NEED[$inst]:-}" ] && start_nginx "$inst"
 done
@@ -885,17 +825,19 @@ fi
 # ------------------------------------------------------------ soak
 
 SOAK_TSV=$OUT/soak.tsv
-if [ "$SOAK" -gt 0 ] && [ -n "${WORKER[local]:-}" ]; then
-    printf 'second\trss_kb\thwm_kb\trps\n' > "$SOAK_TSV"
+SOAK_PID=${WORKER[$(target_inst "$SOAK_TARGET")]:-}
+if [ "$SOAK" -gt 0 ] && [ -n "$SOAK_PID" ]; then
+    printf 'second\trss_kb\thwm_kb\trps\tcase\ttarget\n' > "$SOAK_TSV"
     for s in $(seq 10 10 "$SOAK"); do
-        line=$(run_wrk batch50gz xflow-local 10 | grep '^BENCH ') \
+        line=$(run_wrk "$SOAK_CASE" "$SOAK_TARGET" 10 | grep '^BENCH ') \
             || die "wrk failed (soak)"
         eval "$(echo "${line#BENCH }" | tr ' ' '\n' | sed 's/^/s_/')"
-        printf '%s\t%s\t%s\t%s\n' "$s" \
-            "$(status_kb "${WORKER[local]}" VmRSS)" \
-            "$(status_kb "${WORKER[local]}" VmHWM)" \
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$s" \
+            "$(status_kb "$SOAK_PID" VmRSS)" \
+            "$(status_kb "$SOAK_PID" VmHWM)" \
             "$(echo "$s_requests $s_duration_us" \
-               | awk '{ printf "%d", $1 / $2 * 1e6 }')" >> "$SOAK_TSV"
+               | awk '{ printf "%d", $1 / $2 * 1e6 }')" "$SOAK_CASE" \
+            "$SOAK_TARGET" >> "$SOAK_TSV"
     done
 fi
 
@@ -1093,7 +1035,9 @@ if rows(mix):
 
 if rows(soak):
     print()
-    print("== soak: batch50gz on xflow ack=local, RSS every 10 s")
+    print("== soak: %s on %s, RSS every 10 s"
+          % (rows(soak)[0].get("case", "batch50gz"),
+             rows(soak)[0].get("target", "xflow-local")))
     for r in rows(soak):
         print("%5ss  RSS %6.1f MB  peak %6.1f MB  %7s req/s"
               % (r["second"], int(r["rss_kb"]) / 1024,
