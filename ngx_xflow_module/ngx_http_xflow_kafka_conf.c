@@ -299,12 +299,13 @@ ngx_http_xflow_kafka_check(ngx_conf_t *cf, ngx_http_xflow_main_conf_t *mcf)
  *   compression.codec  lz4  librdkafka's none puts 129% of the decoded
  *                           upload on the wire for the real SDK mix
  *                           with the privacy setup (the envelope and
- *                           key on every event); lz4 24%, zstd 15%,
- *                           zstd level 1 19%.  lz4 costs the least
- *                           CPU: under load no more than none (fewer
- *                           bytes to write), and 60k instructions per
- *                           event on one-message batches against
- *                           zstd's 146k (level 1: 87k).
+ *                           key on every event); lz4 24-25%, zstd
+ *                           15-19%, zstd level 1 19-22%.  lz4 costs
+ *                           the least CPU: under load no more than
+ *                           none (fewer bytes to write), and 40-60k
+ *                           instructions per event on one-message
+ *                           batches against zstd's 145k (level 1:
+ *                           87k).
  *
  * batch.num.messages (10000) and batch.size (1 MB) stay librdkafka's:
  * at 1 ms of linger a worker never reaches them.

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: BSD-2-Clause
+# shellcheck shell=bash
 # mix.sh - sourced by tests/bench/run.sh and tests/bench/profile.sh: the
 # request headers of a browser, and the nginx server of the real mix
 # (tests/bench/realmix.py writes its requests).

@@ -62,7 +62,8 @@
 #                        tuned    pinned (BENCH_PIN=1), BENCH_TUNED_CONF
 #                                 [linger.ms=1], BENCH_TUNED_TARGETS
 #                                 [read xflow-local xflow-kafka
-#                                 xflow-privacy xflow-routes]
+#                                 xflow-privacy xflow-routes xflow-mix
+#                                 xflow-shipped]
 #   BENCH_FLOOR        1: a bare librdkafka producer (producer-floor)
 #                      against the same broker with the same settings:
 #                      librdkafka's own CPU per message [1]
@@ -95,7 +96,8 @@ if [ -z "${BENCH_PROFILE:-}" ] && [ -n "$PROFILES" ]; then
                 BENCH_PROFILE=$p BENCH_PIN=1 \
                     BENCH_KAFKA_CONF=${BENCH_TUNED_CONF-linger.ms=1} \
                     BENCH_TARGETS=${BENCH_TUNED_TARGETS:-read xflow-local \
-                                   xflow-kafka xflow-privacy xflow-routes} \
+                                   xflow-kafka xflow-privacy xflow-routes \
+                                   xflow-mix xflow-shipped} \
                     BENCH_BYTES=0 BENCH_SOAK=0 \
                     BENCH_OUT=$TOP/$p "$0" ;;
             *)
