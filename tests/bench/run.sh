@@ -598,8 +598,12 @@ case " $CASES " in *" realmix "*)
     ;;
 esac
 
+# realmix requests carry their own paths: return204 would be read's twin
+skip() { [ "$1" = realmix ] && [ "$2" = return204 ]; }
+
 for c in $CASES; do
     for t in $TARGETS; do
+        skip "$c" "$t" && continue
         check_target "$c" "$t"
         run_wrk "$c" "$t" "$WARMUP" > /dev/null
     done
@@ -608,6 +612,7 @@ done
 for r in $(seq "$ROUNDS"); do
     for c in $CASES; do
         for t in $TARGETS; do
+            skip "$c" "$t" && continue
             measure "$c" "$t" "$r"
         done
     done
