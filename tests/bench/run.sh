@@ -33,9 +33,10 @@
 #   BENCH_MIX_RATES    realmix open loop (build/xflow-load -f): requests/s
 #                      for read, xflow-mix, xflow-shipped ["1000 3000";
 #                      "" skips]
-#   BENCH_MIX_BYTES    1: seconds of realmix on each xflow target, then
-#                      Kafka bytes on the wire (xflow_kafka_tx_bytes_total)
-#                      per event and against the decoded upload [1]
+#   BENCH_MIX_BYTES    1: BENCH_SECONDS of realmix on each xflow mix
+#                      target, then Kafka bytes on the wire
+#                      (xflow_kafka_tx_bytes_total) per event and against
+#                      the decoded upload [1]
 #   BENCH_HEADERS      1: every request carries a browser's Cookie (~2 KB),
 #                      User-Agent and X-Forwarded-For; 0: none [1]
 #   BENCH_HALF         targets paced at half their peak req/s for p99
