@@ -19,9 +19,11 @@
 # Environment: PROFILE_CASE batch50gz|event300|realmix [batch50gz]
 # (realmix: REQUESTS passes over every request of the real mix, with a
 # browser's headers, as run.sh's realmix case; events are counted by
-# xflow's /metrics), PROFILE_SETUP local|mix|shipped [local; realmix:
-# shipped]: location / with xflow_collect, or the real mix's locations
-# without (mix) or with (shipped) the documented privacy setup,
+# xflow's /metrics), PROFILE_SETUP local|mix|shipped|read [local;
+# realmix: shipped]: location / with xflow_collect, the real mix's
+# locations without (mix) or with (shipped) the documented privacy
+# setup, or the body-reading baseline (read: per request only; callgrind
+# only; BASELINE_MODULE [build/ngx_http_bench_baseline_module.so]),
 # PROFILE_KAFKA_CONF "name=value ..." [none: the module's defaults],
 # PROFILE_PIN 1 to pin as run.sh does [0], PROFILE_OUT [build/profile],
 # NGINX_BIN, XFLOW_MODULE, BENCH_BROKER as for run.sh.
@@ -35,6 +37,7 @@ MODE=${1:-callgrind}
 ARG=${2:-}
 NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
 XFLOW_MODULE=${XFLOW_MODULE:-$ROOT/build/ngx_xflow_module.so}
+BASELINE_MODULE=${BASELINE_MODULE:-$ROOT/build/ngx_http_bench_baseline_module.so}
 BENCH_BROKER=${BENCH_BROKER:-$ROOT/build/bench-broker}
 CASE=${PROFILE_CASE:-batch50gz}
 KAFKA_CONF=${PROFILE_KAFKA_CONF:-}
@@ -88,7 +91,11 @@ chmod 644 "$TMP/hash.key"
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$TMP/logs"
 {
-    echo "load_module $XFLOW_MODULE;"
+    if [ "$SETUP" = read ]; then
+        echo "load_module $BASELINE_MODULE;"
+    else
+        echo "load_module $XFLOW_MODULE;"
+    fi
     echo "worker_processes 1;"
     [ "$PIN" = 1 ] && echo "worker_cpu_affinity 10;"
     [ "$MODE" = callgrind ] && echo "master_process off;" \
@@ -102,12 +109,23 @@ http {
     access_log off;
     keepalive_requests 100000000;
     client_body_temp_path $TMP/body;
-    xflow_kafka_brokers $(cat "$TMP/bootstrap");
 EOF
+    if [ "$SETUP" = read ]; then
+        echo "    server {"
+        echo "        listen 127.0.0.1:$PORT;"
+        echo "        location / { bench_read_body; }"
+        echo "    }"
+        echo "}"
+    else
+        echo "    xflow_kafka_brokers $(cat "$TMP/bootstrap");"
+    fi
     for kv in $KAFKA_CONF; do
+        [ "$SETUP" = read ] && break
         echo "    xflow_kafka_conf ${kv%%=*} ${kv#*=};"
     done
-    if [ "$SETUP" != local ]; then
+    if [ "$SETUP" = read ]; then
+        :
+    elif [ "$SETUP" != local ]; then
         [ "$SETUP" = shipped ] && write_mix_http "$TMP/hash.key" "$GEOIP"
         write_mix_server "$PORT" bench_local \
             "$([ "$SETUP" = shipped ] && echo 1 || echo 0)"
@@ -220,6 +238,10 @@ t, m, i, n, ne = $total, $main, $idle, $REQS, $EVTOTAL
 print('callgrind %s (%s), kafka conf [%s]: %d requests, %d events,'
       ' %d instructions (idle run %d)'
       % ('$CASE', '$SETUP', '$KAFKA_CONF', n, ne, t, i))
+if not ne:
+    print('  %.0f instructions/request (all threads, less the idle run;'
+          ' the baseline counts no events)' % ((t - i) / n))
+    raise SystemExit(0)
 print('  %.0f instructions/request, %.0f instructions/event (all threads,'
       ' less the idle run)' % ((t - i) / n, (t - i) / ne))
 print('  nginx thread %.0f/event (less the idle run), librdkafka threads'
