@@ -69,8 +69,8 @@ extern ngx_module_t  ngx_http_xflow_privacy_module;
  * dictionary's TTL, pv->ua_ref and pv->ua_value are set: the caller
  * publishes them once to topic pv->ua_topic; so are the pv->nbody
  * User-Agents the request's events carried (body_ref[i], body_value[i]),
- * which is why this is called after the events were stripped.  A failed GeoIP lookup
- * leaves the member out and is logged (throttled).
+ * which is why this is called after the events were stripped.  A failed
+ * GeoIP lookup leaves the member out and is logged (throttled).
  *
  * @returns NGX_OK, or NGX_ERROR (no memory, a hashing failure).
  *

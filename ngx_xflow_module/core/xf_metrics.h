@@ -301,11 +301,11 @@ typedef struct {
 /*
  * Parse librdkafka's statistics JSON (statistics.interval.ms, stats_cb):
  * top-level msg_cnt and msg_size; for each brokers.* entry its name,
- * state, rtt.avg (microseconds), txretries and txbytes.  Entries whose source is
- * "internal" or "logical" are not brokers and are skipped; brokers beyond
- * XF_METRICS_BROKERS_MAX are counted in txretries and txbytes only.  Missing numbers
- * read as 0.  Returns XF_OK, or a JSON error status when the document is
- * not a valid JSON object.
+ * state, rtt.avg (microseconds), txretries and txbytes.  Entries whose
+ * source is "internal" or "logical" are not brokers and are skipped;
+ * brokers beyond XF_METRICS_BROKERS_MAX are counted in txretries and
+ * txbytes only.  Missing numbers read as 0.  Returns XF_OK, or a JSON
+ * error status when the document is not a valid JSON object.
  */
 xf_status_t xf_metrics_kafka_stats_parse(const u_char *p, size_t len,
     xf_kafka_stats_t *st);
