@@ -55,6 +55,8 @@ static ngx_int_t ngx_http_xflow_kafka_pipe_open(ngx_cycle_t *cycle);
 static rd_kafka_topic_conf_t *ngx_http_xflow_kafka_topic_props(
     ngx_http_xflow_main_conf_t *mcf, ngx_str_t *name);
 static void ngx_http_xflow_kafka_spooling_on(const char *why);
+static void ngx_http_xflow_kafka_notice_lost(const char *dl_topic,
+    rd_kafka_resp_err_t err);
 static void ngx_http_xflow_kafka_spooling_off(void);
 static const char *ngx_http_xflow_kafka_conf_str(
     ngx_http_xflow_main_conf_t *mcf, const char *name);
@@ -533,8 +535,17 @@ ngx_http_xflow_kafka_dr_msg(rd_kafka_t *rk, const rd_kafka_message_t *msg,
     owner = msg->_private;
 
     /* NULL: a notice nobody waits for (a refused message's dead letter) */
-    fate = owner->report ? owner->report(owner, msg)
-           : msg->err ? XF_METRICS_KAFKA_FAILED : XF_METRICS_KAFKA_DELIVERED;
+    if (owner->report != NULL) {
+        fate = owner->report(owner, msg);
+
+    } else if (msg->err) {
+        fate = XF_METRICS_KAFKA_FAILED;
+        ngx_http_xflow_kafka_notice_lost(rd_kafka_topic_name(msg->rkt),
+                                         msg->err);
+
+    } else {
+        fate = XF_METRICS_KAFKA_DELIVERED;
+    }
 
     /* a message librdkafka gave up on: not a purge of ours */
     if (fate == XF_METRICS_KAFKA_SPOOLED
@@ -582,8 +593,35 @@ ngx_http_xflow_kafka_refused(ngx_log_t *log, const char *dl_topic,
     len = xf_outbox_refused(buf, sizeof(buf), value, value_len, ts_ms,
                             rd_kafka_err2name(err), topic);
 
-    (void) ngx_http_xflow_kafka_produce_copy(dl_topic, NULL, 0, buf, len,
-                                             &ngx_http_xflow_kafka_notice);
+    err = ngx_http_xflow_kafka_produce_copy(dl_topic, NULL, 0, buf, len,
+                                            &ngx_http_xflow_kafka_notice);
+
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        /* a spool record may name a topic this gateway cannot write */
+        ngx_http_xflow_kafka_notice_lost(dl_topic, err);
+    }
+}
+
+
+/*
+ * A dead-letter notice that could not be sent (nobody waits for it): not
+ * without a trace, one warning a second at most.
+ */
+static void
+ngx_http_xflow_kafka_notice_lost(const char *dl_topic,
+    rd_kafka_resp_err_t err)
+{
+    ngx_uint_t                         suppressed;
+    static ngx_http_xflow_throttle_t   throttle;
+
+    if (!ngx_http_xflow_throttle(&throttle, &suppressed)) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, ngx_http_xflow_worker.log, 0,
+                  "xflow: the dead letter of a message Kafka refused was "
+                  "not sent to \"%s\": %s (%ui similar lines suppressed)",
+                  dl_topic, rd_kafka_err2str(err), suppressed);
 }
 
 

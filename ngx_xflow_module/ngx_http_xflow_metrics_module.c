@@ -608,7 +608,11 @@ ngx_http_xflow_metrics_log_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    ngx_http_xflow_metric_add(XF_M_RECEIVED_BYTES, 0, 0, ctx->received);
+    /* a GET beacon's payload is its query string: received too */
+    ngx_http_xflow_metric_add(XF_M_RECEIVED_BYTES, 0, 0,
+                              ctx->received
+                              + (r->method == NGX_HTTP_GET ? r->args.len
+                                                           : 0));
     ngx_http_xflow_metric_add(XF_M_DECODED_BYTES, 0, 0, ctx->decoded);
 
     events = ctx->accepted + ctx->rejected;

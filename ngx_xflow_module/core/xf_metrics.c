@@ -78,7 +78,8 @@ const xf_metric_def_t  xf_metric_defs[XF_M_MAX] = {
         "kind", XF_DIM_STATUS),
 
     [XF_M_RECEIVED_BYTES] = XF_C0("xflow_received_bytes_total",
-        "Request body bytes received on the wire."),
+        "Upload bytes received on the wire: request bodies, and the "
+        "query of GET beacons."),
 
     [XF_M_DECODED_BYTES] = XF_C0("xflow_decoded_bytes_total",
         "Request body bytes after Content-Encoding and format decoding."),

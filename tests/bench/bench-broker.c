@@ -35,7 +35,7 @@
 #define BB_TIMEOUT        5000      /* ms, metadata and watermark queries */
 #define BB_SETTLE_STEP    200       /* ms */
 #define BB_SETTLE_MAX     15000     /* ms */
-#define BB_MAX_TOPICS     16
+#define BB_MAX_TOPICS     32
 
 
 static volatile sig_atomic_t  bb_stop;

@@ -34,7 +34,8 @@ $(BENCH_BROKER): tests/bench/bench-broker.c | $(B)/.deps-ok
 $(B)/producer-floor: tests/bench/producer-floor.c | $(B)/.deps-ok
 	$(CC) $(CFLAGS_BASE) $< -o $@ -lrdkafka
 
-bench-build: $(MODULE) $(BENCH_BASELINE) $(BENCH_BROKER) $(B)/producer-floor
+bench-build: $(MODULE) $(BENCH_BASELINE) $(BENCH_BROKER) $(B)/producer-floor \
+             $(B)/xflow-load
 
 bench: bench-build
 	NGINX_BIN=$(NGINX_BIN) \
@@ -42,6 +43,7 @@ bench: bench-build
 	    BASELINE_MODULE=$(CURDIR)/$(BENCH_BASELINE) \
 	    BENCH_BROKER=$(CURDIR)/$(BENCH_BROKER) \
 	    PRODUCER_FLOOR=$(CURDIR)/$(B)/producer-floor \
+	    XFLOW_LOAD=$(CURDIR)/$(B)/xflow-load \
 	    tests/bench/run.sh
 
 # The open-loop load client of the e2e tests as a command.

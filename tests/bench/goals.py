@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-2-Clause
-"""goals.py - the goals of the performance issue, for every profile that
+"""goals.py - the goals of the performance issues (16: throughput and
+latency; 27: the real mix, bytes on the wire), for every profile that
 run.sh ran, from the raw files it left (runs.tsv, half.tsv, soak.tsv,
-floor.txt under DIR/PROFILE/).  Medians as in run.sh's tables.  No goal
-fails the run: the table is for people.
+floor.txt, mix.tsv, mixbytes.tsv under DIR/PROFILE/).  Medians as in
+run.sh's tables.  No goal fails the run: the table is for people.
 
     tests/bench/goals.py DIR PROFILE...
 """
@@ -31,7 +32,7 @@ def medians(runs):
         for r in rs:
             req = int(r["requests"])
             dur = int(r["duration_us"]) / 1e6
-            ev = int(r["events_per_req"])
+            ev = float(r["events_per_req"])
             cpu = int(r["cpu_ticks"]) / HZ * 1e6
             per.append({"rps": req / dur, "eps": req * ev / dur,
                         "cpu_req": cpu / req, "cpu_ev": cpu / (req * ev),
@@ -118,21 +119,54 @@ def main():
                          x["cpu_ev"] / l["cpu_ev"] <= 1.2)
 
         fl = os.path.join(d, "floor.txt")
+        floor = None
         if os.path.exists(fl) and os.path.getsize(fl):
             us = re.search(r"([0-9.]+) us CPU/message", open(fl).read())
+            floor = float(us.group(1)) if us else None
             goal("floor: librdkafka alone, CPU/message", prof,
                  "%s us (a bare producer)" % (us.group(1) if us else "?"),
                  None)
 
+        # issue 27: the real mix, the shipped privacy setup, bytes
+        mx, mb = get("realmix", "xflow-shipped"), get("realmix", "read")
+        mp = get("realmix", "xflow-mix")
+        if mx and mb:
+            goal("realmix shipped <= 1.3x baseline CPU/req", prof,
+                 "%.2fx (%.2f / %.2f us)" % (mx["cpu_req"] / mb["cpu_req"],
+                                             mx["cpu_req"], mb["cpu_req"]),
+                 mx["cpu_req"] / mb["cpu_req"] <= 1.3)
+        if mx and mp:
+            goal("realmix privacy <= 1.2x plain CPU/req", prof,
+                 "%.2fx (%.2f / %.2f us)" % (mx["cpu_req"] / mp["cpu_req"],
+                                             mx["cpu_req"], mp["cpu_req"]),
+                 mx["cpu_req"] / mp["cpu_req"] <= 1.2)
+        for r in rows(os.path.join(d, "mixbytes.tsv")):
+            if r["target"] != "xflow-shipped" or not int(r["events"]):
+                continue
+            tx, dec = int(r["tx_bytes"]), float(r["decoded_manifest"])
+            goal("realmix Kafka wire bytes <= 30% of decoded", prof,
+                 "%.1f%% (%.0f / %.0f B/event)"
+                 % (100 * tx / dec, tx / int(r["events"]),
+                    dec / int(r["events"])),
+                 tx <= 0.3 * dec)
+        b, fl_us = get("batch50gz", "xflow-local"), floor
+        if b and fl_us:
+            goal("batch50gz <= 1.5x librdkafka-only CPU/msg", prof,
+                 "%.2fx (%.3f / %.3f us)" % (b["cpu_ev"] / fl_us,
+                                             b["cpu_ev"], fl_us),
+                 b["cpu_ev"] / fl_us <= 1.5)
+
     print()
-    print("== goals (issue 16), per profile; ratios within each profile's"
-          " own run")
+    print("== goals (issues 16 and 27), per profile; ratios within each"
+          " profile's own run")
     if loads:
         print("1-min load average during the runs: %.2f..%.2f on %d CPUs"
               % (min(loads), max(loads), os.cpu_count()))
     print("%-46s %-8s %-34s %s" % ("goal", "profile", "measured", "met"))
     for name, prof, value, ok in lines:
         print("%-46s %-8s %-34s %s" % (name, prof, value, ok))
+    print("(RSS flat over a 10-minute soak of the real mix: BENCH_SOAK=600"
+          " BENCH_SOAK_CASE=realmix)")
 
 
 main()

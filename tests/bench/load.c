@@ -6,12 +6,16 @@
  *
  *   xflow-load -p PORT [-u /collect] [-r RATE | -c CONNS] [-d SECONDS]
  *              [-b BODY_FILE] [-m MARKER] [-B] [-H 'Name: value' ...]
+ *   xflow-load -p PORT -f LIST [-r RATE | -c CONNS] [-d SECONDS]
  *
  *   -r  requests/s, open loop (independent clients) [100]
  *   -c  closed loop with this many connections instead
  *   -B  a browser's headers: a 2 KB Cookie, Chrome's User-Agent, Origin,
  *       X-Forwarded-For
  *   -m  the 16 bytes after MARKER in the body get each request's id
+ *   -f  LIST names files of complete HTTP requests, one per line
+ *       (tests/bench/realmix.py writes them): they are sent in turn,
+ *       as they are, instead of -u, -b, -B, -H
  *
  * Prints one line of key=value: requests, answers by class, latency
  * p50/p99/max in ms (from when each request was due), connections.
@@ -26,6 +30,7 @@
 
 
 #define LOAD_MAX_HEADERS  32
+#define LOAD_MAX_RAW      4096
 
 
 static char *
@@ -57,6 +62,46 @@ load_file(const char *path, size_t *len)
 }
 
 
+/* The request files that LIST names, one per line, into conf. */
+static void
+load_list(const char *list, xf_load_conf_t *conf)
+{
+    char           line[4096];
+    size_t         n;
+    FILE          *f;
+    static char   *raw[LOAD_MAX_RAW];
+    static size_t  raw_len[LOAD_MAX_RAW];
+
+    f = fopen(list, "r");
+    if (f == NULL) {
+        perror(list);
+        exit(2);
+    }
+
+    n = 0;
+
+    while (n < LOAD_MAX_RAW && fgets(line, sizeof(line), f) != NULL) {
+        line[strcspn(line, "\r\n")] = '\0';
+
+        if (line[0] != '\0') {
+            raw[n] = load_file(line, &raw_len[n]);
+            n++;
+        }
+    }
+
+    fclose(f);
+
+    if (n == 0) {
+        fprintf(stderr, "%s: no request files\n", list);
+        exit(2);
+    }
+
+    conf->raw = (const char *const *) raw;
+    conf->raw_len = raw_len;
+    conf->nraw = n;
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -77,7 +122,7 @@ main(int argc, char **argv)
     nh = 0;
     headers[nh++] = "Content-Type: application/json";
 
-    while ((opt = getopt(argc, argv, "p:u:r:c:d:b:m:BH:")) != -1) {
+    while ((opt = getopt(argc, argv, "p:u:r:c:d:b:m:f:BH:")) != -1) {
         switch (opt) {
         case 'p': conf.port = atoi(optarg); break;
         case 'u': conf.path = optarg; break;
@@ -86,6 +131,7 @@ main(int argc, char **argv)
         case 'd': conf.duration_ms = atoi(optarg) * 1000; break;
         case 'b': conf.body = load_file(optarg, &conf.body_len); break;
         case 'm': conf.marker = optarg; break;
+        case 'f': load_list(optarg, &conf); break;
 
         case 'B':
             i = (size_t) snprintf(cookie, sizeof(cookie),
@@ -113,7 +159,7 @@ main(int argc, char **argv)
         default:
             fprintf(stderr, "usage: %s -p PORT [-u PATH] [-r RATE | -c "
                     "CONNS] [-d SECONDS] [-b BODY] [-m MARKER] [-B] "
-                    "[-H HEADER]...\n", argv[0]);
+                    "[-H HEADER]... [-f LIST]\n", argv[0]);
             return 2;
         }
     }

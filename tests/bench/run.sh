@@ -14,11 +14,29 @@
 #   BENCH_WARMUP       seconds of unmeasured load per target first [2]
 #   BENCH_THREADS      wrk -t [1]
 #   BENCH_CONNECTIONS  wrk -c [32]
-#   BENCH_CASES        payload cases: event300 batch50gz batch50
-#                      [event300 batch50gz]
+#   BENCH_CASES        payload cases: event300 batch50gz batch50 realmix
+#                      [event300 batch50gz realmix]
 #   BENCH_TARGETS      read return204 xflow-local xflow-kafka xflow-privacy
 #                      xflow-routes xflow-limit xflow-spool-always
-#                      xflow-spool-interval xflow-spool-off [all]
+#                      xflow-spool-interval xflow-spool-off xflow-mix
+#                      xflow-shipped [all]
+#                      realmix: every recorded request of every SDK
+#                      family (tests/bench/realmix.py), in turn, with the
+#                      browser's headers; xflow-mix is the shipped
+#                      locations (docs/deploy/nginx.conf: a format per
+#                      path), xflow-shipped the same with the documented
+#                      privacy setup (docs/privacy.md); both ack=local;
+#                      xflow-shipped-CODEC (none, lz4, zstd, zstd1: zstd
+#                      at compression.level 1) is xflow-shipped with
+#                      compression.type CODEC, for comparing codecs in
+#                      one run
+#   BENCH_MIX_RATES    realmix open loop (build/xflow-load -f): requests/s
+#                      for read, xflow-mix, xflow-shipped ["1000 3000";
+#                      "" skips]
+#   BENCH_MIX_BYTES    1: BENCH_SECONDS of realmix on each xflow mix
+#                      target, then Kafka bytes on the wire
+#                      (xflow_kafka_tx_bytes_total) per event and against
+#                      the decoded upload [1]
 #   BENCH_HEADERS      1: every request carries a browser's Cookie (~2 KB),
 #                      User-Agent and X-Forwarded-For; 0: none [1]
 #   BENCH_HALF         targets paced at half their peak req/s for p99
@@ -28,8 +46,10 @@
 #   BENCH_CAPTURES     [tests/fixtures/sdk-captures]
 #   BENCH_GEOIP        City database [tests/fixtures/geoip/
 #                      GeoIP2-City-Test.mmdb]
-#   BENCH_SOAK         seconds of batch50gz on xflow-local after the
-#                      rounds, RSS sampled every 10 s [0: none]
+#   BENCH_SOAK         seconds of BENCH_SOAK_CASE on BENCH_SOAK_TARGET
+#                      after the rounds, RSS sampled every 10 s [0: none]
+#   BENCH_SOAK_CASE    [batch50gz; realmix: the real mix]
+#   BENCH_SOAK_TARGET  [xflow-local; with realmix: xflow-shipped]
 #   BENCH_PIN          1: nginx worker (and so librdkafka's threads) on
 #                      CPU 1, wrk and the broker on CPU 0; 0: no pinning [1]
 #   BENCH_KAFKA_CONF   librdkafka properties for xflow, "name=value ..."
@@ -43,7 +63,8 @@
 #                        tuned    pinned (BENCH_PIN=1), BENCH_TUNED_CONF
 #                                 [linger.ms=1], BENCH_TUNED_TARGETS
 #                                 [read xflow-local xflow-kafka
-#                                 xflow-privacy xflow-routes]
+#                                 xflow-privacy xflow-routes xflow-mix
+#                                 xflow-shipped]
 #   BENCH_FLOOR        1: a bare librdkafka producer (producer-floor)
 #                      against the same broker with the same settings:
 #                      librdkafka's own CPU per message [1]
@@ -76,7 +97,8 @@ if [ -z "${BENCH_PROFILE:-}" ] && [ -n "$PROFILES" ]; then
                 BENCH_PROFILE=$p BENCH_PIN=1 \
                     BENCH_KAFKA_CONF=${BENCH_TUNED_CONF-linger.ms=1} \
                     BENCH_TARGETS=${BENCH_TUNED_TARGETS:-read xflow-local \
-                                   xflow-kafka xflow-privacy xflow-routes} \
+                                   xflow-kafka xflow-privacy xflow-routes \
+                                   xflow-mix xflow-shipped} \
                     BENCH_BYTES=0 BENCH_SOAK=0 \
                     BENCH_OUT=$TOP/$p "$0" ;;
             *)
@@ -98,27 +120,36 @@ ROUNDS=${BENCH_ROUNDS:-3}
 WARMUP=${BENCH_WARMUP:-2}
 THREADS=${BENCH_THREADS:-1}
 CONNS=${BENCH_CONNECTIONS:-32}
-CASES=${BENCH_CASES:-event300 batch50gz}
+CASES=${BENCH_CASES:-event300 batch50gz realmix}
 TARGETS=${BENCH_TARGETS:-read xflow-local return204 xflow-kafka \
     xflow-privacy xflow-routes xflow-limit xflow-spool-always \
-    xflow-spool-interval xflow-spool-off}
+    xflow-spool-interval xflow-spool-off xflow-mix xflow-shipped}
+MIX_RATES=${BENCH_MIX_RATES-1000 3000}
+MIX_BYTES=${BENCH_MIX_BYTES:-1}
+XFLOW_LOAD=${XFLOW_LOAD:-$ROOT/build/xflow-load}
 HEADERS=${BENCH_HEADERS:-1}
 HALF=${BENCH_HALF-xflow-local xflow-kafka}
 BYTES=${BENCH_BYTES:-1}
 CAPTURES=${BENCH_CAPTURES:-$ROOT/tests/fixtures/sdk-captures}
 GEOIP=${BENCH_GEOIP:-$ROOT/tests/fixtures/geoip/GeoIP2-City-Test.mmdb}
 SOAK=${BENCH_SOAK:-0}
+SOAK_CASE=${BENCH_SOAK_CASE:-batch50gz}
+SOAK_TARGET=${BENCH_SOAK_TARGET:-$([ "$SOAK_CASE" = realmix ] \
+                                   && echo xflow-shipped || echo xflow-local)}
 PIN=${BENCH_PIN:-1}
 KAFKA_CONF=${BENCH_KAFKA_CONF-}
 FLOOR=${BENCH_FLOOR:-1}
 PRODUCER_FLOOR=${PRODUCER_FLOOR:-$ROOT/build/producer-floor}
 PAYLOADS=${BENCH_PAYLOAD_DIR:-$ROOT/tests/bench/payloads}
 OUT=${BENCH_OUT:-build/bench}
-rm -f "$OUT/half.tsv" "$OUT/bytes.tsv" "$OUT/soak.tsv" "$OUT/floor.txt"
+rm -f "$OUT/half.tsv" "$OUT/bytes.tsv" "$OUT/soak.tsv" "$OUT/floor.txt" \
+      "$OUT/mix.tsv" "$OUT/mixbytes.tsv" "$OUT/openloop.tsv"
 PORT=${BENCH_PORT:-18081}
 LUA=$PWD/tests/bench/post.lua
+MIXLUA=$PWD/tests/bench/realmix.lua
 INSTANCES="base local kafka privacy routes limit spool-always spool-interval
-           spool-off"
+           spool-off mix shipped shipped-none shipped-lz4 shipped-zstd
+           shipped-zstd1"
 
 die() { echo "bench: $*" >&2; exit 1; }
 
@@ -138,24 +169,32 @@ if [ "$PIN" = 1 ]; then
     CLIENT=(taskset -c 0)
 fi
 
-# case -> payload file, Content-Encoding, events per request
+# case -> payload file, Content-Encoding, events per request (realmix:
+# the list of request files, and the mean of the mix, measured at start)
+MIX_EPR=1
 case_file() {
     case $1 in
         event300)  echo "$PAYLOADS/event300.json" ;;
         batch50gz) echo "$PAYLOADS/batch50.json.gz" ;;
         batch50)   echo "$PAYLOADS/batch50.json" ;;
+        realmix)   echo "$TMP/mix/list" ;;
         *)         die "unknown case $1" ;;
     esac
 }
 case_encoding() { [ "$1" = batch50gz ] && echo gzip || echo ""; }
-case_events() { [ "$1" = event300 ] && echo 1 || echo 50; }
+case_events() {
+    case $1 in event300) echo 1 ;; realmix) echo "$MIX_EPR" ;;
+               *) echo 50 ;; esac
+}
 
 # target -> nginx instance, port, URI, expected status, Kafka topic
 target_inst() {
     case $1 in
         read|return204) echo base ;;
         xflow-local|xflow-kafka|xflow-privacy|xflow-routes|xflow-limit\
-        |xflow-spool-always|xflow-spool-interval|xflow-spool-off)
+        |xflow-spool-always|xflow-spool-interval|xflow-spool-off\
+        |xflow-mix|xflow-shipped|xflow-shipped-none|xflow-shipped-lz4\
+        |xflow-shipped-zstd|xflow-shipped-zstd1)
                         echo "${1#xflow-}" ;;
         *)              die "unknown target $1" ;;
     esac
@@ -180,6 +219,7 @@ target_topic() {
 }
 
 for c in $CASES; do
+    [ "$c" = realmix ] && continue
     [ -r "$(case_file "$c")" ] || die "cannot read $(case_file "$c")"
 done
 for t in $TARGETS; do target_inst "$t" >/dev/null; done
@@ -232,43 +272,10 @@ done
 [ -s "$TMP/bootstrap" ] || die "the bench broker did not start"
 BOOTSTRAP=$(cat "$TMP/bootstrap")
 
-# what a browser sends along with an SDK upload: a ~2 KB Cookie (analytics
-# and session cookies, the SDKs' own among them), a User-Agent, and the
-# client address as a proxy in front would pass it (the GeoIP test
-# database knows 81.2.69.160)
-write_headers() {  # file
-    python3 - "$1" << 'EOF'
-import hashlib, sys
-h = lambda s, n: (hashlib.sha256(s.encode()).hexdigest() * 8)[:n]
-cookies = [
-    ("_ga", "GA1.2.%s.1732492800" % h("ga", 10)),
-    ("_gid", "GA1.2.%s.1732492800" % h("gid", 10)),
-    ("sensorsdata2015jssdkcross",
-     "%7B%22distinct_id%22%3A%22" + h("sd", 40) + "%22%2C%22first_id%22"
-     "%3A%22%22%2C%22props%22%3A%7B%22%24latest_traffic_source_type%22%3A"
-     "%22%E7%9B%B4%E6%8E%A5%E6%B5%81%E9%87%8F%22%7D%2C%22identities%22%3A%22"
-     + h("id", 180) + "%22%7D"),
-    ("ph_phc_" + h("tok", 20) + "_posthog",
-     "%7B%22distinct_id%22%3A%22" + h("ph", 36) + "%22%2C%22%24sesid%22%3A"
-     "%5B1732492800123%2C%22" + h("ses", 36) + "%22%5D%7D"),
-    ("session", h("session", 64)),
-    ("csrftoken", h("csrf", 32)),
-    ("cart", h("cart", 300)),
-    ("prefs", h("prefs", 400)),
-    ("_fbp", "fb.1.1732492800123." + h("fb", 10)),
-    ("consent", h("consent", 380)),
-]
-with open(sys.argv[1], "w") as f:
-    f.write("Cookie: " + "; ".join("%s=%s" % c for c in cookies) + "\n")
-    f.write("User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) "
-            "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 "
-            "Safari/537.36 Edg/131.0.0.0\n")
-    f.write("X-Forwarded-For: 81.2.69.160\n")
-    f.write("Accept-Language: en-GB,en;q=0.9,zh-CN;q=0.8\n")
-    f.write("Origin: https://shop.example.com\n")
-    f.write("Referer: https://shop.example.com/p/32c3bb81?ref=home\n")
-EOF
-}
+# write_headers (a browser's headers) and write_mix_server (the real
+# mix's locations): tests/bench/mix.sh, shared with profile.sh
+# shellcheck source=tests/bench/mix.sh
+. "$ROOT/tests/bench/mix.sh"
 
 # 1,000 routing rules, as a gateway serving many apps might have: exact
 # event names, prefixes, apps, formats; only the last one matches the
@@ -290,6 +297,8 @@ write_routes() {   # file
 }
 
 [ "$HEADERS" = 1 ] && write_headers "$TMP/headers"
+python3 "$ROOT/tests/bench/realmix.py" "$TMP/mix" "$TMP/headers" \
+    "$CAPTURES" "$ROOT/tests/fixtures/app-sdk"
 write_routes "$TMP/routes.conf"
 head -c 48 /dev/urandom > "$TMP/hash.key"
 chmod 644 "$TMP/hash.key" "$TMP/routes.conf"
@@ -327,6 +336,7 @@ EOF
         listen 127.0.0.1:$port;
         location = /read { bench_read_body; }
         location = /return204 { return 204; }
+        location / { bench_read_body; }
     }
 }
 EOF
@@ -339,10 +349,8 @@ EOF
         done
 
         case $inst in
-            privacy)
-                echo "    xflow_hash_key $TMP/hash.key id=bench;"
-                echo "    xflow_ua_dictionary bench_ua ttl=1d;"
-                echo "    xflow_geoip city=$GEOIP;"
+            privacy|shipped*)
+                write_mix_http "$TMP/hash.key" "$GEOIP"
                 ;;
             limit)
                 echo "    xflow_limit_zone bench:1m key=\$binary_remote_addr" \
@@ -355,6 +363,21 @@ EOF
                      "fsync=${inst#spool-}$([ "$inst" = spool-interval ] \
                                            && echo "=100ms");"
                 ;;
+        esac
+
+        case $inst in
+            shipped-zstd1)
+                echo "    xflow_kafka_conf compression.type zstd;"
+                echo "    xflow_kafka_conf compression.level 1;" ;;
+            shipped-*)
+                echo "    xflow_kafka_conf compression.type ${inst#*-};" ;;
+        esac
+
+        case $inst in mix|shipped*)
+            write_mix_server "$port" "$(inst_topic "$inst")" \
+                "$([ "$inst" = mix ] && echo 0 || echo 1)"
+            echo "}"
+            return ;;
         esac
 
         cat <<EOF
@@ -409,7 +432,7 @@ start_nginx() {    # instance
 declare -A NEED
 for t in $TARGETS; do NEED[$(target_inst "$t")]=1; done
 if [ "$BYTES" = 1 ]; then NEED[local]=1; NEED[privacy]=1; fi
-[ "$SOAK" -gt 0 ] && NEED[local]=1
+[ "$SOAK" -gt 0 ] && NEED[$(target_inst "$SOAK_TARGET")]=1
 for inst in $INSTANCES; do
     [ -n "${NEED[$inst]:-}" ] && start_nginx "$inst"
 done
@@ -430,6 +453,12 @@ url() {            # target
 
 run_wrk() {        # case target seconds [delay_ms]
     local enc
+    if [ "$1" = realmix ]; then
+        BENCH_MIX=$TMP/mix/list BENCH_DELAY_MS=${4:-} \
+            "${CLIENT[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$3"s \
+            --timeout 5s -s "$MIXLUA" "$(url "$2")"
+        return
+    fi
     enc=$(case_encoding "$1")
     BENCH_PAYLOAD=$(case_file "$1") BENCH_ENCODING=$enc \
         BENCH_HEADERS=$([ "$HEADERS" = 1 ] && echo "$TMP/headers") \
@@ -438,8 +467,53 @@ run_wrk() {        # case target seconds [delay_ms]
         -s "$LUA" "$(url "$2")"
 }
 
+# xflow's counters of one instance: events accepted, decoded and received
+# bytes, Kafka bytes on the wire (librdkafka's txbytes, every
+# statistics.interval.ms), payload bytes produced
+xflow_counters() {     # port
+    curl -s "http://127.0.0.1:$1/metrics" | awk '
+        /^xflow_events_total\{.*result="accepted"/ { ev += $NF }
+        /^xflow_decoded_bytes_total[ {]/ { dec += $NF }
+        /^xflow_received_bytes_total[ {]/ { rec += $NF }
+        /^xflow_kafka_tx_bytes_total[ {]/ { tx += $NF }
+        /^xflow_kafka_produced_bytes_total[ {]/ { prod += $NF }
+        END { printf "%d %d %d %d %d\n", ev, dec, rec, tx, prod }'
+}
+
+# every request of the mix once, in order, on one connection: each must
+# get a 2xx (a 404 is a location missing for a path)
+check_mix() {      # target
+    python3 - "$TMP/mix/manifest.tsv" "$(inst_port "$(target_inst "$1")")" \
+        "$1" << 'EOF'
+import csv, socket, sys
+man, port, target = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+f = s.makefile("rb")
+for r in csv.DictReader(open(man), delimiter="\t"):
+    s.sendall(open(r["file"], "rb").read())
+    status = f.readline().split()[1].decode()
+    clen = 0
+    while True:
+        h = f.readline().strip()
+        if not h:
+            break
+        k, _, v = h.decode().partition(":")
+        if k.lower() == "content-length":
+            clen = int(v)
+    body = f.read(clen)
+    if not status.startswith("2"):
+        sys.exit("bench: %s %s %s %s: HTTP %s %s" % (
+            target, r["source"], r["method"], r["path"], status,
+            body[:200]))
+EOF
+}
+
 check_target() {   # case target: one request by hand, before any timing
     local c=$1 t=$2 enc code want body
+    if [ "$c" = realmix ]; then
+        check_mix "$t" || die "$t: the real mix is not answered"
+        return
+    fi
     enc=$(case_encoding "$c")
     want=$(target_status "$t")
     body=$TMP/check.out
@@ -493,8 +567,44 @@ measure() {        # case target round
 echo "bench: ${ROUNDS} rounds x ${SECONDS_RUN}s, wrk -t$THREADS -c$CONNS," \
      "pin=$PIN, kafka conf: $KAFKA_CONF, broker $BOOTSTRAP"
 
+# the mix's events per request, as xflow counts them (accepted events
+# of one pass over the mix), and its decoded bytes per request
+case " $CASES " in *" realmix "*)
+    mixt=
+    for t in xflow-mix xflow-shipped; do
+        case " $TARGETS " in *" $t "*) mixt=$t; break ;; esac
+    done
+    [ -n "$mixt" ] || die "realmix needs xflow-mix or xflow-shipped"
+    mixport=$(inst_port "$(target_inst "$mixt")")
+    read -r ev0 _ < <(xflow_counters "$mixport")
+    check_mix "$mixt" || die "the real mix is not answered"
+    sleep 0.3
+    read -r ev1 _ < <(xflow_counters "$mixport")
+    MIX_N=$(($(wc -l < "$TMP/mix/list")))
+    MIX_EPR=$(echo "$ev1 $ev0 $MIX_N" \
+              | awk '{ printf "%.4f", ($1 - $2) / $3 }')
+    MIX_DEC=$(awk -F'\t' 'NR > 1 { s += $6 }
+                          END { printf "%.1f", s / (NR - 1) }' \
+              "$TMP/mix/manifest.tsv")
+    MIX_BODY=$(awk -F'\t' 'NR > 1 { s += $5 }
+                           END { printf "%.1f", s / (NR - 1) }' \
+               "$TMP/mix/manifest.tsv")
+    mkdir -p "$OUT"
+    { printf 'requests\tevents\tevents_per_req\tdecoded_per_req'
+      printf '\tbody_per_req\n%s\t%s\t%s\t%s\t%s\n' "$MIX_N" \
+          "$((ev1 - ev0))" "$MIX_EPR" "$MIX_DEC" "$MIX_BODY"
+    } > "$OUT/mix.tsv"
+    echo "bench: real mix: $MIX_N requests, $((ev1 - ev0)) events" \
+         "($MIX_EPR per request), $MIX_DEC decoded bytes per request"
+    ;;
+esac
+
+# realmix requests carry their own paths: return204 would be read's twin
+skip() { [ "$1" = realmix ] && [ "$2" = return204 ]; }
+
 for c in $CASES; do
     for t in $TARGETS; do
+        skip "$c" "$t" && continue
         check_target "$c" "$t"
         run_wrk "$c" "$t" "$WARMUP" > /dev/null
     done
@@ -503,10 +613,83 @@ done
 for r in $(seq "$ROUNDS"); do
     for c in $CASES; do
         for t in $TARGETS; do
+            skip "$c" "$t" && continue
             measure "$c" "$t" "$r"
         done
     done
 done
+
+# ------------------------------------------------------------ real mix
+
+# Kafka bytes on the wire: BENCH_SECONDS of the mix on each xflow mix
+# target, its counters read once librdkafka's statistics (every 5 s)
+# were taken after the last delivery; per event, and against the decoded
+# upload (the manifest's final-layer bytes of the requests wrk completed)
+counters_settled() {   # port: the counters after the next statistics
+    local a b
+    sleep 0.5
+    a=$(xflow_counters "$1")
+    for _ in $(seq 40); do
+        sleep 0.25
+        b=$(xflow_counters "$1")
+        [ "$(echo "$b" | cut -d' ' -f4)" \
+          != "$(echo "$a" | cut -d' ' -f4)" ] && break
+    done
+    echo "$b"
+}
+
+MIXB_TSV=$OUT/mixbytes.tsv
+case " $CASES " in *" realmix "*)
+if [ "$MIX_BYTES" = 1 ]; then
+    printf 'target\trequests\tevents\tdecoded_manifest\tdecoded_metric' \
+        > "$MIXB_TSV"
+    printf '\treceived\ttx_bytes\tproduced_bytes\n' >> "$MIXB_TSV"
+    for t in $TARGETS; do
+        case $t in xflow-mix|xflow-shipped*) ;; *) continue ;; esac
+        port=$(inst_port "$(target_inst "$t")")
+        read -r e0 d0 r0 x0 p0 < <(counters_settled "$port")
+        line=$(run_wrk realmix "$t" "$SECONDS_RUN" | grep '^BENCH ') \
+            || die "wrk failed on $t (mix bytes)"
+        read -r e1 d1 r1 x1 p1 < <(counters_settled "$port")
+        eval "$(echo "${line#BENCH }" | tr ' ' '\n' | sed 's/^/m_/')"
+        printf '%s\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\n' "$t" "$m_requests" \
+            $((e1 - e0)) "$(echo "$m_requests $MIX_DEC" \
+                            | awk '{ print $1 * $2 }')" \
+            $((d1 - d0)) $((r1 - r0)) $((x1 - x0)) $((p1 - p0)) \
+            >> "$MIXB_TSV"
+    done
+fi
+
+# open loop: requests leave at a fixed rate (build/xflow-load -f), the
+# latency counted from when each was due; CPU per request at that rate
+OPEN_TSV=$OUT/openloop.tsv
+if [ -n "$MIX_RATES" ] && [ -x "$XFLOW_LOAD" ]; then
+    printf 'target\trate\trequests\tok\tother\tnone\tachieved' \
+        > "$OPEN_TSV"
+    printf '\tp50_ms\tp99_ms\tmax_ms\tcpu_us_req\n' >> "$OPEN_TSV"
+    for rate in $MIX_RATES; do
+        for t in read xflow-mix xflow-shipped; do
+            case " $TARGETS " in *" $t "*) ;; *) continue ;; esac
+            pid=${WORKER[$(target_inst "$t")]}
+            t0=$(cpu_ticks "$pid")
+            line=$("${CLIENT[@]}" "$XFLOW_LOAD" \
+                   -p "$(inst_port "$(target_inst "$t")")" \
+                   -f "$TMP/mix/list" -r "$rate" -d "$SECONDS_RUN") \
+                || die "xflow-load failed on $t"
+            t1=$(cpu_ticks "$pid")
+            eval "$(echo "$line" | tr ' ' '\n' | sed 's/^/o_/')"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+                "$t" "$rate" "$o_requests" "$o_ok" "$o_other" "$o_none" \
+                "$o_achieved" "$o_p50_ms" "$o_p99_ms" "$o_max_ms" \
+                "$(echo "$t0 $t1 $HZ $o_requests" \
+                   | awk '{ printf "%.2f", ($2 - $1) / $3 * 1e6 / $4 }')" \
+                >> "$OPEN_TSV"
+            echo "bench: open loop $t at $rate r/s: $line"
+        done
+    done
+fi
+;;
+esac
 
 # ------------------------------------------------------------ half load
 
@@ -650,17 +833,19 @@ fi
 # ------------------------------------------------------------ soak
 
 SOAK_TSV=$OUT/soak.tsv
-if [ "$SOAK" -gt 0 ] && [ -n "${WORKER[local]:-}" ]; then
-    printf 'second\trss_kb\thwm_kb\trps\n' > "$SOAK_TSV"
+SOAK_PID=${WORKER[$(target_inst "$SOAK_TARGET")]:-}
+if [ "$SOAK" -gt 0 ] && [ -n "$SOAK_PID" ]; then
+    printf 'second\trss_kb\thwm_kb\trps\tcase\ttarget\n' > "$SOAK_TSV"
     for s in $(seq 10 10 "$SOAK"); do
-        line=$(run_wrk batch50gz xflow-local 10 | grep '^BENCH ') \
+        line=$(run_wrk "$SOAK_CASE" "$SOAK_TARGET" 10 | grep '^BENCH ') \
             || die "wrk failed (soak)"
         eval "$(echo "${line#BENCH }" | tr ' ' '\n' | sed 's/^/s_/')"
-        printf '%s\t%s\t%s\t%s\n' "$s" \
-            "$(status_kb "${WORKER[local]}" VmRSS)" \
-            "$(status_kb "${WORKER[local]}" VmHWM)" \
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$s" \
+            "$(status_kb "$SOAK_PID" VmRSS)" \
+            "$(status_kb "$SOAK_PID" VmHWM)" \
             "$(echo "$s_requests $s_duration_us" \
-               | awk '{ printf "%d", $1 / $2 * 1e6 }')" >> "$SOAK_TSV"
+               | awk '{ printf "%d", $1 / $2 * 1e6 }')" "$SOAK_CASE" \
+            "$SOAK_TARGET" >> "$SOAK_TSV"
     done
 fi
 
@@ -691,17 +876,20 @@ LABEL = {
     "xflow-spool-always": "local+spool fsync=always",
     "xflow-spool-interval": "local+spool fsync=100ms",
     "xflow-spool-off": "local+spool fsync=off",
+    "xflow-mix": "mix: shipped locations",
+    "xflow-shipped": "mix: + shipped privacy",
 }
 CASE = {
     "event300": "event300.json: 1 event/request, 314 B, plain",
     "batch50gz": "batch50.json.gz: 50 events/request, 2503 B, gzip",
     "batch50": "batch50.json: 50 events/request, 15783 B, plain",
+    "realmix": "realmix: every SDK family's recorded requests in turn",
 }
 
 def per_run(r):
     req = int(r["requests"])
     dur = int(r["duration_us"]) / 1e6
-    ev = int(r["events_per_req"])
+    ev = float(r["events_per_req"])
     cpu_us = int(r["cpu_ticks"]) / hz * 1e6
     return {
         "rps": req / dur,
@@ -776,10 +964,12 @@ print("librdkafka's included) per completed request / per event sent."
       " arrived: messages")
 print("counted in Kafka (high watermarks) / events acknowledged by 2xx.")
 EOF
-python3 - "$HALF_TSV" "$BYTES_TSV" "$SOAK_TSV" << 'EOF' | tee -a "$OUT/summary.txt"
-import csv, os, sys
+python3 - "$HALF_TSV" "$BYTES_TSV" "$SOAK_TSV" "$OUT/mix.tsv" \
+    "$MIXB_TSV" "$OUT/openloop.tsv" "$RUNS" "$HZ" "$KAFKA_CONF" << 'EOF' \
+    | tee -a "$OUT/summary.txt"
+import csv, os, statistics, sys
 
-half, nbytes, soak = sys.argv[1:]
+half, nbytes, soak, mix, mixb, openl, runs, hz, kconf = sys.argv[1:]
 rows = lambda f: (list(csv.DictReader(open(f), delimiter="\t"))
                   if os.path.exists(f) else [])
 
@@ -806,9 +996,56 @@ if rows(nbytes):
               % (r["source"], r["requests"], r["events"], a, b,
                  b / a if a else 0))
 
+if rows(mix):
+    m = rows(mix)[0]
+    epr = float(m["events_per_req"])
+    print()
+    print("== real mix: %s requests in turn, %s events (%.2f per request),"
+          " %.0f B decoded" % (m["requests"], m["events"], epr,
+                               float(m["decoded_per_req"])))
+    print("   and %.0f B of body per request; kafka: %s"
+          % (float(m["body_per_req"]), kconf or "the module's defaults"))
+    rr = [r for r in rows(runs) if r["case"] == "realmix"]
+    med = {}
+    for t in dict.fromkeys(r["target"] for r in rr):
+        x = [int(r["cpu_ticks"]) / float(hz) * 1e6 / int(r["requests"])
+             for r in rr if r["target"] == t]
+        med[t] = statistics.median(x)
+    base = med.get("read")
+    if med:
+        print("%-16s %10s %10s %9s" % ("target", "us/req", "us/event",
+                                       "x baseline"))
+    for t, v in med.items():
+        print("%-16s %10.2f %10.2f %9s" % (t, v, v / epr,
+              "%.2f" % (v / base) if base else "-"))
+    for r in rows(mixb):
+        ev, dec = int(r["events"]), float(r["decoded_manifest"])
+        tx = int(r["tx_bytes"])
+        if not ev or not dec:
+            continue
+        print("%-16s Kafka on the wire %6.0f B/event = %5.1f%% of the"
+              " decoded upload (%.0f B/event);" % (r["target"], tx / ev,
+                                                   100.0 * tx / dec,
+                                                   dec / ev))
+        print("%-16s produced values %6.0f B/event; xflow_decoded_bytes"
+              " %.0f B/event" % ("", int(r["produced_bytes"]) / ev,
+                                 int(r["decoded_metric"]) / ev))
+    if rows(openl):
+        print("-- open loop (xflow-load -f: fixed rate, latency from when"
+              " each request was due)")
+        print("%-16s %6s %8s %6s %6s %7s %7s %8s"
+              % ("target", "rate", "achieved", "non2xx", "none", "p50 ms",
+                 "p99 ms", "us/req"))
+        for r in rows(openl):
+            print("%-16s %6s %8s %6s %6s %7s %7s %8s"
+                  % (r["target"], r["rate"], r["achieved"], r["other"],
+                     r["none"], r["p50_ms"], r["p99_ms"], r["cpu_us_req"]))
+
 if rows(soak):
     print()
-    print("== soak: batch50gz on xflow ack=local, RSS every 10 s")
+    print("== soak: %s on %s, RSS every 10 s"
+          % (rows(soak)[0].get("case", "batch50gz"),
+             rows(soak)[0].get("target", "xflow-local")))
     for r in rows(soak):
         print("%5ss  RSS %6.1f MB  peak %6.1f MB  %7s req/s"
               % (r["second"], int(r["rss_kb"]) / 1024,

@@ -979,6 +979,9 @@ typedef struct {
 
 static const collect_conf_t  confs[] = {
     { "valid property", "xflow_kafka_conf linger.ms 5;", 1, NULL },
+    /* xflow's default codec (lz4) yields to the user's, by either name */
+    { "codec by alias", "xflow_kafka_conf compression.type zstd;", 1, NULL },
+    { "codec off", "xflow_kafka_conf compression.codec none;", 1, NULL },
     { "unknown property", "xflow_kafka_conf no.such.property 1;", 0,
       "No such configuration property: \"no.such.property\"" },
     { "bad value", "xflow_kafka_conf compression.codec banana;", 0,

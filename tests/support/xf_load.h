@@ -45,6 +45,12 @@ typedef struct {
     int                   timeout_ms;   /* an answer later than this is
                                            counted as none (0: 30000) */
     uint64_t              first_id;
+    const char *const    *raw;          /* nraw > 0: request i is raw[i %
+                                           nraw] as it is (request line,
+                                           headers, body), instead of
+                                           path, headers and body */
+    const size_t         *raw_len;
+    size_t                nraw;
 } xf_load_conf_t;
 
 

@@ -174,12 +174,26 @@ xf_load_connect(xf_load_t *l)
 
 
 /* The request bytes of result entry r: the head, then the body with the
- * id written over the 16 bytes after the marker. */
+ * id written over the 16 bytes after the marker; or the next of the raw
+ * requests. */
 static char *
 xf_load_request(xf_load_t *l, size_t r, size_t *len)
 {
     char        *out, *p, hex[17];
+    size_t       k;
     const char  *m;
+
+    if (l->conf->nraw) {
+        k = r % l->conf->nraw;
+        *len = l->conf->raw_len[k];
+
+        out = malloc(*len);
+        if (out != NULL) {
+            memcpy(out, l->conf->raw[k], *len);
+        }
+
+        return out;
+    }
 
     *len = l->head_len + l->conf->body_len;
 

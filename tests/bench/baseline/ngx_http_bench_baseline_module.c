@@ -77,7 +77,8 @@ ngx_http_bench_baseline_handler(ngx_http_request_t *r)
 {
     ngx_int_t  rc;
 
-    if (!(r->method & NGX_HTTP_POST)) {
+    /* GET and OPTIONS too: the real mix has beacons and preflights */
+    if (!(r->method & (NGX_HTTP_POST|NGX_HTTP_GET|NGX_HTTP_OPTIONS))) {
         return NGX_HTTP_NOT_ALLOWED;
     }
 
