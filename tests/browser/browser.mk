@@ -6,13 +6,19 @@
 #
 #   XF_BROWSER_MODES=sensors:image,mixpanel:batch make test-browser
 #   runs only those modes; XF_TEST_KEEP=1 keeps the temporary directory.
+#
+# make record-captures: the same SDKs and modes sending to a recording
+# server instead (tests/browser/record.js), which writes
+# tests/fixtures/sdk-captures/<sdk>__<mode>.json; XF_RECORD_MODES=
+# segment,snowplow:get records only those (default: Segment,
+# RudderStack, Snowplow, Mixpanel, Amplitude), XF_RECORD_DIR elsewhere.
 
 BROWSER_DIR  := tests/browser
 # chromium: the browser (playwright-core drives /usr/bin/chromium: no
 # browser download); kcat: reads Kafka.  Node 20 or later.
 BROWSER_PKGS := chromium kcat
 
-.PHONY: test-browser
+.PHONY: test-browser record-captures browser-pkgs
 
 $(BROWSER_DIR)/node_modules/.package-lock.json: $(BROWSER_DIR)/package.json \
                                                 $(BROWSER_DIR)/package-lock.json
@@ -21,18 +27,23 @@ $(BROWSER_DIR)/node_modules/.package-lock.json: $(BROWSER_DIR)/package.json \
 	        --no-install-recommends nodejs npm > /dev/null; }
 	cd $(BROWSER_DIR) && npm ci --ignore-scripts --no-audit --no-fund
 
-test-browser: $(MODULE) $(B)/xflow-devbroker \
-              $(BROWSER_DIR)/node_modules/.package-lock.json
+browser-pkgs:
 	@missing=; for p in $(BROWSER_PKGS); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
 	        | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-	    echo "test-browser: installing$$missing"; \
+	    echo "browser: installing$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	        apt-get install -y -qq --no-install-recommends $$missing \
 	        > /dev/null; \
 	fi
 	@v=$$(node -p 'process.versions.node.split(".")[0]'); [ "$$v" -ge 20 ] \
-	    || { echo "test-browser: node $$v: playwright-core needs 20+" >&2; exit 1; }
+	    || { echo "browser: node $$v: playwright-core needs 20+" >&2; exit 1; }
+
+test-browser: $(MODULE) $(B)/xflow-devbroker \
+              $(BROWSER_DIR)/node_modules/.package-lock.json browser-pkgs
 	cd $(BROWSER_DIR) && node run.js
+
+record-captures: $(BROWSER_DIR)/node_modules/.package-lock.json browser-pkgs
+	cd $(BROWSER_DIR) && node record.js

@@ -329,6 +329,22 @@ async function buildBundles() {
 
 // ------------------------------------------------------------- browser
 
+// Debian's Chromium, headless, and the User-Agent of its headed self.
+async function launchBrowser() {
+  const browser = await chromium.launch({
+    executablePath: chromiumBin,
+    headless: true,
+    // an ordinary browser to the SDKs: no "HeadlessChrome", no webdriver
+    ignoreDefaultArgs: ['--enable-automation'],
+    args: ['--no-sandbox', '--headless=new', '--disable-gpu',
+           '--disable-background-networking', '--disable-component-update',
+           '--disable-sync', '--disable-blink-features=AutomationControlled'],
+  });
+  const userAgent = `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) ` +
+                    `Chrome/${browser.version().split('.')[0]}.0.0.0 Safari/537.36`;
+  return { browser, userAgent };
+}
+
 // Everything the browser did with xflow's origin, per mode.
 function watch(context, pageOrigin, xflowOrigin, record) {
   const pending = new Set();
@@ -371,8 +387,13 @@ function watch(context, pageOrigin, xflowOrigin, record) {
   };
 }
 
-async function runMode(browser, userAgent, pageOrigin, xflowOrigin, sdk, mode, exit) {
-  const app = SDKS[sdk].app(mode);
+// opts (record.js): app, the app to send as; sdkPaths, the SDKs at their
+// default paths (page.html); phase(name), told as the run enters page,
+// unload and revisit.
+async function runMode(browser, userAgent, pageOrigin, xflowOrigin, sdk, mode, exit,
+                       opts = {}) {
+  const app = opts.app || SDKS[sdk].app(mode);
+  const phase = opts.phase || (() => {});
   const record = { sdk, mode, app, requests: [], responses: [], failed: [], console: [],
                    errors: [], external: [] };
   const context = await browser.newContext({ userAgent });
@@ -381,24 +402,33 @@ async function runMode(browser, userAgent, pageOrigin, xflowOrigin, sdk, mode, e
   page.on('console', (m) => record.console.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => record.errors.push(String(e)));
 
-  const url = (phase) => `${pageOrigin}/?` + new URLSearchParams({
-    sdk, mode, phase, app, run: runId, target: xflowOrigin, props: JSON.stringify(PROPS),
+  const url = (ph) => `${pageOrigin}/?` + new URLSearchParams({
+    sdk, mode, phase: ph, app, run: runId, target: xflowOrigin, props: JSON.stringify(PROPS),
+    ...(opts.sdkPaths ? { paths: 'sdk' } : {}),
   });
 
   // page: view, two events, the last one now or at exit
+  phase('page');
   await page.goto(url('page'));
   await page.waitForFunction(() => window.__xf.ready || window.__xf.errors.length, null,
                              { timeout: 15000 });
+  Object.assign(record, await page.evaluate(() => {
+    let config = null;
+    try { config = JSON.parse(JSON.stringify(window.__xf.config)); } catch (e) { /* cyclic */ }
+    return { config, bundle: window.__xf.bundle };
+  }));
   await page.evaluate((e) => window.__xf.shop(e), exit);
   await net.quiet(1500);
   if (exit === 'queued') {
     await page.evaluate(() => window.__xf.track('order_completed', 3));
   }
   // leave the page: pagehide, beacons
+  phase('unload');
   await page.goto('about:blank');
   await sleep(1000);
 
   // revisit: the SDK starts again and sends what it kept
+  phase('revisit');
   await page.goto(url('revisit'));
   await page.waitForFunction(() => window.__xf.ready || window.__xf.errors.length, null,
                              { timeout: 15000 });
@@ -536,17 +566,7 @@ async function main() {
   const pageServer = await startPageServer(pagePort);
   log(`page ${pageOrigin}, xflow ${xflowOrigin}, Kafka ${brokers}, run ${runId}, ${tmp}`);
 
-  const browser = await chromium.launch({
-    executablePath: chromiumBin,
-    headless: true,
-    // an ordinary browser to the SDKs: no "HeadlessChrome", no webdriver
-    ignoreDefaultArgs: ['--enable-automation'],
-    args: ['--no-sandbox', '--headless=new', '--disable-gpu',
-           '--disable-background-networking', '--disable-component-update',
-           '--disable-sync', '--disable-blink-features=AutomationControlled'],
-  });
-  const userAgent = `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) ` +
-                    `Chrome/${browser.version().split('.')[0]}.0.0.0 Safari/537.36`;
+  const { browser, userAgent } = await launchBrowser();
 
   const records = [];
   try {
@@ -599,7 +619,10 @@ function cleanup() {
   }
 }
 
-main().then(async () => {
+module.exports = { MODES, PROPS, EVENTS, runId, tmp, freePort, sleep, startPageServer,
+                   buildBundles, launchBrowser, watch, runMode };
+
+if (require.main === module) main().then(async () => {
   cleanup();
   await sleep(500);
   if (failures) {
