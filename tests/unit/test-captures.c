@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * test-captures.c - golden test: every request the real Sensors Data and
- * PostHog browser SDKs sent (tests/fixtures/sdk-captures/ JSON files, from
+ * test-captures.c - golden test: every request the real browser SDKs of
+ * the seven families sent (tests/fixtures/sdk-captures/ JSON files, from
  * the repository root; XF_CAPTURES overrides the directory) goes through
- * xf_format_parse, with the format detected and with the format named,
- * and must give exactly the events the recorder decoded: same count,
- * each event's bytes equal as JSON to the expected event, no error, and
- * the right name, distinct id and app.  Remote config requests must be
- * answered as config with the token of their path.
+ * xf_format_parse, with the format detected (where `auto` picks it: not
+ * Mixpanel, not Amplitude's Batch API) and with the format named, and
+ * must give exactly the events the recorder decoded: same count, each
+ * event's bytes equal as JSON to the expected event, no error, the reply
+ * the SDK needs, and the right name, distinct id and app
+ * (xf_capture_expect).  Remote config requests must be answered as
+ * config with the token of their path.
  *
  * The gzip layer of a body with the gzip magic is peeled first, as the
  * glue does for a body that arrives compressed without saying so.
@@ -66,47 +68,66 @@ jstr(json_t *obj, const char *key)
 }
 
 
-/* The events the recorder found in a record, as a new JSON array. */
+static const xf_format_t  family_format[] = {
+    XF_FMT_SENSORS, XF_FMT_POSTHOG, XF_FMT_SEGMENT, XF_FMT_SEGMENT,
+    XF_FMT_SNOWPLOW, XF_FMT_MIXPANEL, XF_FMT_AMPLITUDE
+};
 
-static json_t *
-expected_events(json_t *rec)
+
+/* The answer the family's SDK needs for this request. */
+static xf_reply_t
+expected_reply(xf_capture_family_t fam, xf_method_t method,
+    const char *query)
 {
-    json_t  *v;
+    switch (fam) {
 
-    v = xf_capture_decoded(rec);
+    case XF_CAP_SENSORS:
+    case XF_CAP_SNOWPLOW:
+        return method == XF_METHOD_GET ? XF_REPLY_GIF : XF_REPLY_JSON;
 
-    if (v == NULL) {
-        return NULL;
+    case XF_CAP_POSTHOG:
+        return XF_REPLY_POSTHOG;
+
+    case XF_CAP_SEGMENT:
+    case XF_CAP_RUDDERSTACK:
+        return XF_REPLY_SEGMENT;
+
+    case XF_CAP_MIXPANEL:
+        if (strstr(query, "img=1") != NULL) {
+            return XF_REPLY_GIF;
+        }
+
+        return strstr(query, "verbose=1") != NULL
+               ? XF_REPLY_MIXPANEL_VERBOSE : XF_REPLY_MIXPANEL;
+
+    case XF_CAP_AMPLITUDE:
+    default:
+        return XF_REPLY_AMPLITUDE;
     }
-
-    if (json_is_object(v) && json_is_array(json_object_get(v, "batch"))) {
-        v = json_object_get(v, "batch");
-    }
-
-    if (json_is_array(v)) {
-        return json_incref(v);
-    }
-
-    return json_pack("[O]", v);
 }
 
 
 static void
 check_record(const char *file, size_t idx, json_t *rec, xf_format_t fmt,
-    test_count_t *cnt)
+    xf_capture_family_t fam, test_count_t *cnt)
 {
-    size_t         i, blen, len, n;
-    u_char        *body, *gz;
-    json_t        *hdr, *exp, *e, *got, *props;
-    const char    *method, *b64, *path, *query, *want;
-    xf_status_t    rc;
-    xf_upload_t    up;
-    xf_request_t   req;
-    json_error_t   jerr;
+    size_t                i, blen, len, n;
+    u_char               *body, *gz;
+    json_t               *hdr, *exp, *e, *got;
+    const char           *method, *b64, *path, *query, *want;
+    xf_status_t           rc;
+    xf_upload_t           up;
+    xf_request_t          req;
+    json_error_t          jerr;
+    xf_capture_expect_t   x;
 
     method = jstr(rec, "method");
 
     if (strcmp(method, "OPTIONS") == 0) {
+        return;
+    }
+
+    if (fmt == XF_FMT_AUTO && !xf_capture_auto(fam, jstr(rec, "path"))) {
         return;
     }
 
@@ -133,6 +154,11 @@ check_record(const char *file, size_t idx, json_t *rec, xf_format_t fmt,
     if (jstr(hdr, "content-type") != NULL) {
         req.content_type.data = (const u_char *) jstr(hdr, "content-type");
         req.content_type.len = strlen(jstr(hdr, "content-type"));
+    }
+
+    if (jstr(hdr, "authorization") != NULL) {
+        req.authorization.data = (const u_char *) jstr(hdr, "authorization");
+        req.authorization.len = strlen(jstr(hdr, "authorization"));
     }
 
     if (jstr(hdr, "cookie") != NULL) {
@@ -189,23 +215,24 @@ check_record(const char *file, size_t idx, json_t *rec, xf_format_t fmt,
         goto done;
     }
 
-    exp = expected_events(rec);
+    exp = xf_capture_events(rec);
     ck_assert_msg(exp != NULL, "%s record %zu: nothing expected", file, idx);
 
     ck_assert_msg(up.n == json_array_size(exp),
                   "%s record %zu: %zu events, expected %zu", file, idx,
                   up.n, json_array_size(exp));
-    ck_assert_uint_eq(up.rejected, 0);
+    ck_assert_msg(up.rejected == 0, "%s record %zu: %zu rejected, the "
+                  "first %s", file, idx, up.rejected,
+                  xf_strerror(up.events[0].error));
 
-    if (strstr(file, "sensors") != NULL) {
-        ck_assert_int_eq(up.format, XF_FMT_SENSORS);
-        ck_assert_int_eq(up.reply, req.method == XF_METHOD_GET
-                                   ? XF_REPLY_GIF : XF_REPLY_JSON);
+    ck_assert_int_eq(up.format, family_format[fam]);
+    ck_assert_msg(up.reply == expected_reply(fam, req.method, query),
+                  "%s record %zu: reply %d", file, idx, (int) up.reply);
+
+    if (fam == XF_CAP_SENSORS) {
         ck_assert(xf_unit_str_is(up.app, "default"));
 
-    } else {
-        ck_assert_int_eq(up.format, XF_FMT_POSTHOG);
-        ck_assert_int_eq(up.reply, XF_REPLY_POSTHOG);
+    } else if (fam == XF_CAP_POSTHOG) {
         ck_assert(up.app.len > 4 && memcmp(up.app.data, "phc_", 4) == 0);
     }
 
@@ -223,26 +250,25 @@ check_record(const char *file, size_t idx, json_t *rec, xf_format_t fmt,
                       file, idx, i);
         json_decref(got);
 
-        want = jstr(e, "event");
-        if (want == NULL) {
-            want = jstr(e, "type");
-        }
+        xf_capture_expect(fam, rec, e, &x);
 
-        ck_assert_msg(xf_unit_str_is(up.events[i].name, want),
-                      "%s %zu/%zu: name", file, idx, i);
+        ck_assert_msg(xf_unit_str_is(up.events[i].name, x.name),
+                      "%s %zu/%zu: name %.*s, expected %s", file, idx, i,
+                      (int) up.events[i].name.len, up.events[i].name.data,
+                      x.name);
 
-        props = json_object_get(e, "properties");
-        want = jstr(e, "distinct_id");
-        if (strstr(file, "posthog") != NULL) {
-            want = jstr(props, "distinct_id");
-        }
+        ck_assert_msg(xf_unit_str_is(up.events[i].distinct_id, x.key),
+                      "%s %zu/%zu: distinct id %.*s, expected %s", file, idx,
+                      i, (int) up.events[i].distinct_id.len,
+                      up.events[i].distinct_id.data, x.key);
 
-        ck_assert_msg(xf_unit_str_is(up.events[i].distinct_id, want),
-                      "%s %zu/%zu: distinct id", file, idx, i);
-        ck_assert(up.events[i].app.len > 0
-                  && up.events[i].app.len == up.app.len
-                  && memcmp(up.events[i].app.data, up.app.data,
-                            up.app.len) == 0);
+        ck_assert_msg(x.app_wk
+                      ? xf_capture_is_wk((const char *) up.events[i].app.data,
+                                         up.events[i].app.len)
+                      : xf_unit_str_is(up.events[i].app, x.app),
+                      "%s %zu/%zu: app %.*s, expected %s", file, idx, i,
+                      (int) up.events[i].app.len, up.events[i].app.data,
+                      x.app);
     }
 
     cnt->records++;
@@ -260,12 +286,13 @@ done:
 static void
 check_file(int n, xf_format_t fmt)
 {
-    size_t         i;
-    json_t        *root, *recs;
-    glob_t         g;
-    const char    *file;
-    test_count_t   cnt;
-    json_error_t   jerr;
+    size_t                i;
+    json_t               *root, *recs;
+    glob_t                g;
+    const char           *file;
+    test_count_t          cnt;
+    json_error_t          jerr;
+    xf_capture_family_t   fam;
 
     test_glob(&g);
     ck_assert_uint_gt(g.gl_pathc, (size_t) n);
@@ -274,18 +301,23 @@ check_file(int n, xf_format_t fmt)
     root = json_load_file(file, 0, &jerr);
     ck_assert_msg(root != NULL, "%s: %s", file, jerr.text);
 
+    fam = xf_capture_family(file);
+    ck_assert_msg(fam != XF_CAP_UNKNOWN, "%s: no SDK family", file);
+
     if (fmt != XF_FMT_AUTO) {
-        fmt = strstr(file, "sensors") ? XF_FMT_SENSORS : XF_FMT_POSTHOG;
+        fmt = family_format[fam];
     }
 
     memset(&cnt, 0, sizeof(test_count_t));
     recs = json_object_get(root, "serverRecords");
 
     for (i = 0; i < json_array_size(recs); i++) {
-        check_record(file, i, json_array_get(recs, i), fmt, &cnt);
+        check_record(file, i, json_array_get(recs, i), fmt, fam, &cnt);
     }
 
-    ck_assert_msg(cnt.records > 0, "%s: no record checked", file);
+    ck_assert_msg(cnt.records > 0
+                  || (fmt == XF_FMT_AUTO && !xf_capture_auto(fam, "")),
+                  "%s: no record checked", file);
 
     json_decref(root);
     globfree(&g);
@@ -311,7 +343,7 @@ START_TEST(test_captures_present)
     glob_t  g;
 
     test_glob(&g);
-    ck_assert_msg(g.gl_pathc >= 9, "captures not found (%zu files)",
+    ck_assert_msg(g.gl_pathc >= 29, "captures not found (%zu files)",
                   g.gl_pathc);
     globfree(&g);
 }
