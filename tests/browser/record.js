@@ -45,7 +45,7 @@ const SDK = {
   mixpanel: { pkg: 'mixpanel-browser',
               app: 'f0e1d2c3b4a5968778695a4b3c2d1e0f' },
   amplitude: { pkg: '@amplitude/analytics-browser',
-               app: '0a1b2c3d4e5f60718293a4b5c6d7e8f9' },
+               app: '7f3e9a2c5b8d4e6f1a0c3b5d7e9f2a4c' },
   segment: { pkg: '@segment/analytics-next',
              app: 'XfSegmentWriteKey0123456789ABCDEF' },
   rudderstack: { pkg: '@rudderstack/analytics-js',
