@@ -47,7 +47,8 @@ static const char  *nl_id_keys[] = {
     "distinct_id", "anonymous_id", "login_id", "$device_id",
     "$anon_distinct_id", "$session_id", "$window_id",
     "$identity_cookie_id", "$identity_anonymous_id", "$identity_login_id",
-    "$user_id", "userId", "anonymousId", "duid", "uid", NULL
+    "$user_id", "userId", "anonymousId", "duid", "uid", "sid", "nuid",
+    "device_id", "user_id", NULL
 };
 
 
@@ -109,9 +110,23 @@ nl_start(void)
         "    xflow_strip_field properties.$set_once.$device_id hash;\n"
         "    xflow_strip_field $set.$device_id hash;\n"
         "    xflow_strip_field $set_once.$device_id hash;\n"
+        /* Segment, RudderStack; Snowplow; Amplitude */
+        "    xflow_strip_field anonymousId hash;\n"
+        "    xflow_strip_field userId hash;\n"
+        "    xflow_strip_field duid hash;\n"
+        "    xflow_strip_field sid hash;\n"
+        "    xflow_strip_field nuid hash;\n"
+        "    xflow_strip_field uid hash;\n"
+        "    xflow_strip_field device_id hash;\n"
+        "    xflow_strip_field user_id hash;\n"
         "    server {\n"
         "        listen 127.0.0.1:@PORT@;\n"
         "        location /collect { xflow_collect json; }\n"
+        /* auto picks neither (docs/formats.md) */
+        "        location /track/ { xflow_collect mixpanel; }\n"
+        "        location = /amplitude/batch {\n"
+        "            xflow_collect amplitude;\n"
+        "        }\n"
         "        location / { xflow_collect auto; }\n"
         "    }\n", kafka->bootstraps);
 
@@ -445,6 +460,9 @@ START_TEST(test_no_raw_identifier)
     json_array_foreach(recs, i, rec) {
         dec = json_object_get(rec, "decoded");
         nl_walk(dec);
+
+        /* a GET beacon's event is in its query (Mixpanel, Sensors) */
+        nl_walk(json_object_get(rec, "queryParams"));
 
         if (json_object_get(json_object_get(rec, "headers"), "cookie")) {
             nl_cookies(json_string_value(json_object_get(
