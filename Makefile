@@ -339,6 +339,7 @@ test: $(B)/.deps-ok
 clean:
 	rm -rf $(B)
 
-# debian/packaging.mk: make deb, test-deb, check-deploy; tests/browser: test-browser
+# debian/packaging.mk: make deb, test-deb, check-deploy; tests/browser:
+# test-browser, record-captures
 -include debian/packaging.mk
 -include tests/browser/browser.mk
