@@ -178,7 +178,7 @@ function pct(s) {
 
 // One form field's value: JSON, base64 of (gzip of) JSON, or text.
 function readField(raw, layers) {
-  let v = pct(raw);
+  const v = pct(raw);
   const out = { layers: layers.concat(['url-decoding']),
                 rawLength: raw.length };
   if (jsonish(v)) {
@@ -349,7 +349,8 @@ function answer(sdk, rec, nevents) {
 
 // ---------------------------------------------------------- recording
 
-const state = { sdk: null, phase: 'page', records: [], seq: 0, t0: 0 };
+// the mode being recorded: its family, phase and records
+const state = { sdk: null, phase: 'page', records: [], seq: 0 };
 
 function cors(req) {
   const h = {};
@@ -472,7 +473,6 @@ async function recordMode(browser, userAgent, pageOrigin, target, t) {
   const phases = {};
   state.sdk = sdk;
   state.records = [];
-  state.t0 = Date.now();
   const t0 = Date.now();
   const br = await run.runMode(browser, userAgent, pageOrigin, target, sdk,
                                mode, exit, {

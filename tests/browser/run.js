@@ -21,6 +21,9 @@
 // request to any origin but the page's and xflow's (no CDN, no remote
 // configuration: the machine has no internet, and neither must the SDKs).
 //
+// record.js (make record-captures) drives the same page against a
+// recording server instead, through runMode.
+//
 // Environment: XFLOW_MODULE, NGINX_BIN, CHROMIUM, XF_BROWSER_MODES
 // (e.g. "sensors:ajax,posthog:default"), XF_TEST_KEEP=1 keeps the
 // temporary directory.
@@ -390,8 +393,8 @@ function watch(context, pageOrigin, xflowOrigin, record) {
 // opts (record.js): app, the app to send as; sdkPaths, the SDKs at their
 // default paths (page.html); phase(name), told as the run enters page,
 // unload and revisit.
-async function runMode(browser, userAgent, pageOrigin, xflowOrigin, sdk, mode, exit,
-                       opts = {}) {
+async function runMode(browser, userAgent, pageOrigin, xflowOrigin, sdk,
+                       mode, exit, opts = {}) {
   const app = opts.app || SDKS[sdk].app(mode);
   const phase = opts.phase || (() => {});
   const record = { sdk, mode, app, requests: [], responses: [], failed: [], console: [],
@@ -403,7 +406,8 @@ async function runMode(browser, userAgent, pageOrigin, xflowOrigin, sdk, mode, e
   page.on('pageerror', (e) => record.errors.push(String(e)));
 
   const url = (ph) => `${pageOrigin}/?` + new URLSearchParams({
-    sdk, mode, phase: ph, app, run: runId, target: xflowOrigin, props: JSON.stringify(PROPS),
+    sdk, mode, phase: ph, app, run: runId, target: xflowOrigin,
+    props: JSON.stringify(PROPS),
     ...(opts.sdkPaths ? { paths: 'sdk' } : {}),
   });
 
@@ -414,7 +418,9 @@ async function runMode(browser, userAgent, pageOrigin, xflowOrigin, sdk, mode, e
                              { timeout: 15000 });
   Object.assign(record, await page.evaluate(() => {
     let config = null;
-    try { config = JSON.parse(JSON.stringify(window.__xf.config)); } catch (e) { /* cyclic */ }
+    try {
+      config = JSON.parse(JSON.stringify(window.__xf.config));
+    } catch (e) { /* cyclic */ }
     return { config, bundle: window.__xf.bundle };
   }));
   await page.evaluate((e) => window.__xf.shop(e), exit);
@@ -619,8 +625,10 @@ function cleanup() {
   }
 }
 
-module.exports = { MODES, PROPS, EVENTS, runId, tmp, freePort, sleep, startPageServer,
-                   buildBundles, launchBrowser, watch, runMode };
+// record.js drives the same page through these
+module.exports = { MODES, PROPS, EVENTS, runId, tmp, freePort, sleep,
+                   startPageServer, buildBundles, launchBrowser, watch,
+                   runMode };
 
 if (require.main === module) main().then(async () => {
   cleanup();
