@@ -625,8 +625,17 @@ START_TEST(test_strip_memory)
             "before, peak %ld kB\n", ok, refused, base, peak);
 
     ck_assert_int_gt(ok, 0);
-    ck_assert_int_le(peak - base,
-                     (long) (AB_INFLIGHT_MB + AB_RSS_SLACK_MB) * 1024);
+
+    /*
+     * Under ASan freed memory waits in its quarantine and every block
+     * has redzones: RSS says nothing of what xflow holds there, so the
+     * bound is the plain run's (the budget is still enforced above:
+     * the refusals).
+     */
+    if (getenv("XFLOW_ASAN") == NULL) {
+        ck_assert_int_le(peak - base,
+                         (long) (AB_INFLIGHT_MB + AB_RSS_SLACK_MB) * 1024);
+    }
 }
 END_TEST
 
