@@ -753,51 +753,43 @@ END_TEST
  */
 START_TEST(test_zone_config)
 {
-    char        *out;
+    char        *out, snippet[1024];
+    size_t       i;
     xf_nginx_t  *n;
 
-    static const char  *server =
-        "    server {\n"
-        "        listen 127.0.0.1:@PORT@;\n"
-        "        location /collect { xflow_collect json; xflow_limit z; }\n"
-        "    }\n";
-    char  snippet[1024];
+    /* a zone's rate, and what nginx -t says of it (NULL: it passes) */
+    static const char  *cases[][2] = {
+        { "rate=10r/s", "would never limit" },
+        { "rate=10kb/s", "invalid rate" },
+        { "rate=10ke/s", "invalid rate" },
+        { "rate=10MB/s burst=64m", NULL },
+    };
 
     n = xf_nginx_new("", kafka->bootstraps, 1);
 
-    snprintf(snippet, sizeof(snippet),
-             "    xflow_kafka_brokers @BROKERS@;\n"
-             "    xflow_topic " AB_TOPIC ";\n"
-             "    xflow_limit_zone z:1m key=$xflow_app rate=10r/s;\n%s",
-             server);
-    out = xf_nginx_refuses(n, snippet, kafka->bootstraps,
-                           "would never limit");
-    free(out);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(snippet, sizeof(snippet),
+                 "    xflow_kafka_brokers @BROKERS@;\n"
+                 "    xflow_topic " AB_TOPIC ";\n"
+                 "    xflow_limit_zone z:1m key=$xflow_app %s;\n"
+                 "    server {\n"
+                 "        listen 127.0.0.1:@PORT@;\n"
+                 "        location /collect { xflow_collect json; "
+                 "xflow_limit z; }\n"
+                 "    }\n", cases[i][0]);
 
-    snprintf(snippet, sizeof(snippet),
-             "    xflow_kafka_brokers @BROKERS@;\n"
-             "    xflow_topic " AB_TOPIC ";\n"
-             "    xflow_limit_zone z:1m key=$xflow_app rate=10kb/s;\n%s",
-             server);
-    out = xf_nginx_refuses(n, snippet, kafka->bootstraps, "invalid rate");
-    free(out);
+        if (cases[i][1] != NULL) {
+            out = xf_nginx_refuses(n, snippet, kafka->bootstraps,
+                                   cases[i][1]);
 
-    snprintf(snippet, sizeof(snippet),
-             "    xflow_kafka_brokers @BROKERS@;\n"
-             "    xflow_topic " AB_TOPIC ";\n"
-             "    xflow_limit_zone z:1m key=$xflow_app rate=10ke/s;\n%s",
-             server);
-    out = xf_nginx_refuses(n, snippet, kafka->bootstraps, "invalid rate");
-    free(out);
+        } else {
+            xf_nginx_write_conf(n, snippet, kafka->bootstraps);
+            ck_assert_msg(xf_nginx_test_config(n, &out) == 0, "%s: %s",
+                          cases[i][0], out);
+        }
 
-    snprintf(snippet, sizeof(snippet),
-             "    xflow_kafka_brokers @BROKERS@;\n"
-             "    xflow_topic " AB_TOPIC ";\n"
-             "    xflow_limit_zone z:1m key=$xflow_app rate=10MB/s "
-             "burst=64m;\n%s", server);
-    xf_nginx_write_conf(n, snippet, kafka->bootstraps);
-    ck_assert_msg(xf_nginx_test_config(n, &out) == 0, "%s", out);
-    free(out);
+        free(out);
+    }
 
     xf_nginx_free(n);
 }

@@ -157,47 +157,11 @@ nl_add_id(const char *v)
 }
 
 
-static int
-nl_is_id_key(const char *k)
-{
-    size_t  i;
-
-    for (i = 0; nl_id_keys[i] != NULL; i++) {
-        if (strcmp(nl_id_keys[i], k) == 0) {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
 /* The string values of id members anywhere in v. */
 static void
 nl_walk(json_t *v)
 {
-    size_t       i;
-    json_t      *m;
-    const char  *k;
-
-    if (json_is_array(v)) {
-        json_array_foreach(v, i, m) {
-            nl_walk(m);
-        }
-        return;
-    }
-
-    if (!json_is_object(v)) {
-        return;
-    }
-
-    json_object_foreach(v, k, m) {
-        if (nl_is_id_key(k) && json_is_string(m)) {
-            nl_add_id(json_string_value(m));
-        }
-
-        nl_walk(m);
-    }
+    xf_json_strings_of(v, nl_id_keys, nl_add_id);
 }
 
 

@@ -117,46 +117,26 @@ sp_add_raw(const char *v)
 }
 
 
-static int
-sp_is_id_key(const char *k)
-{
-    size_t  i;
-
-    for (i = 0; sp_id_keys[i] != NULL; i++) {
-        if (strcmp(sp_id_keys[i], k) == 0) {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
 /* The string values of id members anywhere in v. */
 static void
 sp_walk(json_t *v)
 {
-    size_t       i;
-    json_t      *m;
-    const char  *k;
+    xf_json_strings_of(v, sp_id_keys, sp_add_raw);
+}
 
-    if (json_is_array(v)) {
-        json_array_foreach(v, i, m) {
-            sp_walk(m);
-        }
-        return;
-    }
 
-    if (!json_is_object(v)) {
-        return;
-    }
+/* The ids sp_send_families() puts in the uploads it makes. */
+static void
+sp_add_family_ids(void)
+{
+    size_t              i;
+    static const char  *ids[] = {
+        SP_SEG_ANON, SP_SEG_USER, SP_RS_ANON, SP_DUID, SP_SID, SP_NUID,
+        SP_UID, SP_MP_DEV, SP_MP_USER, SP_AMP_DEV, SP_AMP_USER, SP_JSON_ID
+    };
 
-    json_object_foreach(v, k, m) {
-        if (sp_is_id_key(k) && json_is_string(m)) {
-            sp_add_raw(json_string_value(m));
-        }
-
-        sp_walk(m);
+    for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        sp_add_raw(ids[i]);
     }
 }
 
@@ -910,18 +890,7 @@ START_TEST(test_shipped_no_identifier)
         json_decref(doc);
     }
 
-    sp_add_raw(SP_SEG_ANON);
-    sp_add_raw(SP_SEG_USER);
-    sp_add_raw(SP_RS_ANON);
-    sp_add_raw(SP_DUID);
-    sp_add_raw(SP_SID);
-    sp_add_raw(SP_NUID);
-    sp_add_raw(SP_UID);
-    sp_add_raw(SP_MP_DEV);
-    sp_add_raw(SP_MP_USER);
-    sp_add_raw(SP_AMP_DEV);
-    sp_add_raw(SP_AMP_USER);
-    sp_add_raw(SP_JSON_ID);
+    sp_add_family_ids();
 
     sp_start();
 
@@ -987,19 +956,8 @@ START_TEST(test_shipped_gpc_cookieless)
     xf_kafka_msg_t  *m[64];
     xf_kafka_msgs_t  evs;
 
-    sp_add_raw(SP_SEG_ANON);
-    sp_add_raw(SP_SEG_USER);
-    sp_add_raw(SP_RS_ANON);
-    sp_add_raw(SP_DUID);
-    sp_add_raw(SP_SID);
-    sp_add_raw(SP_NUID);
-    sp_add_raw(SP_UID);
-    sp_add_raw(SP_MP_DEV);
-    sp_add_raw(SP_MP_USER);
-    sp_add_raw(SP_AMP_DEV);
+    sp_add_family_ids();
     sp_add_raw(SP_AMP_DEV2);
-    sp_add_raw(SP_AMP_USER);
-    sp_add_raw(SP_JSON_ID);
 
     sp_start();
 

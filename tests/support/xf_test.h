@@ -439,6 +439,14 @@ long xf_capture_send(const xf_capture_req_t *r, const char *url,
 
 void xf_capture_req_free(xf_capture_req_t *r);
 
+/*
+ * Call add with the string value of every member named in keys
+ * (NULL-terminated) anywhere in v, nested objects and arrays included:
+ * the identifiers an upload carries, for the tests that look for them.
+ */
+void xf_json_strings_of(json_t *v, const char *const *keys,
+    void (*add)(const char *s));
+
 /* open, then parts[0..n-1] joined by sep, then close: malloc'd. */
 char *xf_join(const char *const *parts, size_t n, const char *open,
     const char *sep, const char *close);

@@ -174,3 +174,35 @@ xf_capture_req_free(xf_capture_req_t *r)
     free(r->body);
     memset(r, 0, sizeof(xf_capture_req_t));
 }
+
+
+void
+xf_json_strings_of(json_t *v, const char *const *keys,
+    void (*add)(const char *s))
+{
+    size_t       i;
+    json_t      *m;
+    const char  *k;
+
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, m) {
+            xf_json_strings_of(m, keys, add);
+        }
+        return;
+    }
+
+    if (!json_is_object(v)) {
+        return;
+    }
+
+    json_object_foreach(v, k, m) {
+        for (i = 0; json_is_string(m) && keys[i] != NULL; i++) {
+            if (strcmp(keys[i], k) == 0) {
+                add(json_string_value(m));
+                break;
+            }
+        }
+
+        xf_json_strings_of(m, keys, add);
+    }
+}
