@@ -139,21 +139,7 @@ nl_start(void)
 static void
 nl_add_id(const char *v)
 {
-    size_t  i;
-
-    /* short values (a "1", a "true") would match anything */
-    if (v == NULL || strlen(v) < 8) {
-        return;
-    }
-
-    for (i = 0; i < nl_nids; i++) {
-        if (strcmp(nl_ids[i], v) == 0) {
-            return;
-        }
-    }
-
-    ck_assert_uint_lt(nl_nids, NL_MAX_IDS);
-    nl_ids[nl_nids++] = strdup(v);
+    xf_str_set_add(nl_ids, &nl_nids, NL_MAX_IDS, v);
 }
 
 

@@ -99,21 +99,7 @@ static const char  *sp_id_keys[] = {
 static void
 sp_add_raw(const char *v)
 {
-    size_t  i;
-
-    /* short values (a "1", a "true") would match anything */
-    if (v == NULL || strlen(v) < 8) {
-        return;
-    }
-
-    for (i = 0; i < sp_nraw; i++) {
-        if (strcmp(sp_raw[i], v) == 0) {
-            return;
-        }
-    }
-
-    ck_assert_uint_lt(sp_nraw, SP_MAX_RAW);
-    sp_raw[sp_nraw++] = strdup(v);
+    xf_str_set_add(sp_raw, &sp_nraw, SP_MAX_RAW, v);
 }
 
 

@@ -447,6 +447,13 @@ void xf_capture_req_free(xf_capture_req_t *r);
 void xf_json_strings_of(json_t *v, const char *const *keys,
     void (*add)(const char *s));
 
+/*
+ * Add a copy of v to set[0..*n) unless it is there already or shorter
+ * than 8 bytes (it would match anything); max bounds *n (the test
+ * fails beyond).
+ */
+void xf_str_set_add(char **set, size_t *n, size_t max, const char *v);
+
 /* open, then parts[0..n-1] joined by sep, then close: malloc'd. */
 char *xf_join(const char *const *parts, size_t n, const char *open,
     const char *sep, const char *close);

@@ -206,3 +206,24 @@ xf_json_strings_of(json_t *v, const char *const *keys,
         xf_json_strings_of(m, keys, add);
     }
 }
+
+
+void
+xf_str_set_add(char **set, size_t *n, size_t max, const char *v)
+{
+    size_t  i;
+
+    /* short values (a "1", a "true") would match anything */
+    if (v == NULL || strlen(v) < 8) {
+        return;
+    }
+
+    for (i = 0; i < *n; i++) {
+        if (strcmp(set[i], v) == 0) {
+            return;
+        }
+    }
+
+    ck_assert_uint_lt(*n, max);
+    set[(*n)++] = strdup(v);
+}
