@@ -40,8 +40,6 @@ static void ngx_http_xflow_collect_hoard(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx);
 static xf_status_t ngx_http_xflow_collect_consume(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx);
-static ngx_uint_t ngx_http_xflow_collect_deflated(ngx_http_xflow_ctx_t *ctx,
-    ngx_chain_t *cl);
 static ngx_int_t ngx_http_xflow_collect_consume_whole(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_status_t *st);
 static xf_status_t ngx_http_xflow_collect_feed(ngx_http_request_t *r,
@@ -394,38 +392,6 @@ ngx_http_xflow_collect_consume(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
 }
 
 
-/* The body starts as gzip (magic) or zlib-wrapped deflate (header). */
-static ngx_uint_t
-ngx_http_xflow_collect_deflated(ngx_http_xflow_ctx_t *ctx, ngx_chain_t *cl)
-{
-    u_char  h[2];
-
-    while (cl && cl->buf->last == cl->buf->pos) {
-        cl = cl->next;
-    }
-
-    if (cl == NULL || cl->buf->last - cl->buf->pos < 2) {
-        return 0;
-    }
-
-    h[0] = cl->buf->pos[0];
-    h[1] = cl->buf->pos[1];
-
-    switch (ctx->encoding) {
-
-    case XF_ENC_IDENTITY:   /* sniffed as gzip by the first feed */
-    case XF_ENC_GZIP:
-        return h[0] == 0x1f && h[1] == 0x8b;
-
-    case XF_ENC_DEFLATE:
-        return (h[0] & 0x0f) == 8 && ((h[0] << 8) | h[1]) % 31 == 0;
-
-    default:
-        return 0;
-    }
-}
-
-
 /*
  * The whole body has been read and is in memory, in one buffer or a few
  * (what came with the headers, then the rest): decode it in one call,
@@ -439,7 +405,7 @@ ngx_http_xflow_collect_consume_whole(ngx_http_request_t *r,
 {
     size_t        len;
     u_char       *p, *q;
-    ngx_buf_t    *b;
+    ngx_buf_t    *b, *first;
     ngx_uint_t    n;
     ngx_chain_t  *cl;
 
@@ -450,6 +416,7 @@ ngx_http_xflow_collect_consume_whole(ngx_http_request_t *r,
     len = 0;
     n = 0;
     p = NULL;
+    first = NULL;
 
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
         b = cl->buf;
@@ -459,6 +426,10 @@ ngx_http_xflow_collect_consume_whole(ngx_http_request_t *r,
         }
 
         if (b->last > b->pos) {
+            if (n == 0) {
+                first = b;
+            }
+
             len += b->last - b->pos;
             p = b->pos;
             n++;
@@ -469,7 +440,9 @@ ngx_http_xflow_collect_consume_whole(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    if (n > 1 && !ngx_http_xflow_collect_deflated(ctx, r->request_body->bufs)) {
+    if (n > 1 && !xf_encoding_deflated(ctx->encoding, first->pos,
+                                       first->last - first->pos))
+    {
         /*
          * Only what libdeflate decodes is worth a copy; anything else
          * streams as it came, so that a body that is not what it says
