@@ -142,7 +142,7 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        ngx_http_xflow_inflight_body_read(r);
+        ngx_http_xflow_limit_inflight_body_read(r);
 
         rc = ngx_http_xflow_ingest(r, ctx, NULL, 0);
 
@@ -564,7 +564,7 @@ ngx_http_xflow_collect_body_done(ngx_http_request_t *r,
     const u_char *p;
 
     /* the client can hold nothing more by sending slowly */
-    ngx_http_xflow_inflight_body_read(r);
+    ngx_http_xflow_limit_inflight_body_read(r);
 
     if (ctx->decoder == NULL) {
         /* no body at all: the adapter decides (a GET-style upload) */
@@ -638,10 +638,10 @@ ngx_http_xflow_collect_cleanup(void *data)
     }
 
     /* what the pool still holds goes with it */
-    ngx_http_xflow_inflight_release(r, ctx->inflight);
+    ngx_http_xflow_limit_inflight_release(r, ctx->inflight);
     ctx->inflight = 0;
 
-    ngx_http_xflow_inflight_unhold(ctx->held);
+    ngx_http_xflow_limit_inflight_unhold(ctx->held);
     ctx->held = 0;
 }
 
@@ -668,7 +668,7 @@ ngx_http_xflow_collect_alloc(void *data, size_t size)
 
     size += NGX_HTTP_XFLOW_BLOCK_HEAD;
 
-    if (ngx_http_xflow_inflight_charge(ctx->request, size) != NGX_OK) {
+    if (ngx_http_xflow_limit_inflight_charge(ctx->request, size) != NGX_OK) {
         /* answered with the retry status, not as out of memory */
         ctx->inflight_refused = 1;
         return NULL;
@@ -676,7 +676,7 @@ ngx_http_xflow_collect_alloc(void *data, size_t size)
 
     p = ngx_palloc(ctx->pool, size);
     if (p == NULL) {
-        ngx_http_xflow_inflight_release(ctx->request, size);
+        ngx_http_xflow_limit_inflight_release(ctx->request, size);
         return NULL;
     }
 
@@ -706,6 +706,6 @@ ngx_http_xflow_collect_free(void *data, void *p)
     if (ngx_pfree(ctx->pool, b) == NGX_OK) {
         size = ngx_min(size, ctx->inflight);
         ctx->inflight -= size;
-        ngx_http_xflow_inflight_release(ctx->request, size);
+        ngx_http_xflow_limit_inflight_release(ctx->request, size);
     }
 }

@@ -417,7 +417,7 @@ ngx_http_xflow_ingest_route(ngx_http_request_t *r, xf_outbox_t *ob,
         /* the stripped copy lives as long as the request */
         ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
         ctx->held += len;
-        ngx_http_xflow_inflight_hold(len);
+        ngx_http_xflow_limit_inflight_hold(len);
 
         if (len > lcf->max_event_size) {
             /* a hashed value grows an event: the limit holds as sent */
