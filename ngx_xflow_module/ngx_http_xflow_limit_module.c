@@ -30,6 +30,7 @@
 #include "ngx_http_xflow_limit_module.h"
 #include "ngx_http_xflow_metrics_module.h"
 #include "ngx_http_xflow_util.h"
+#include "ngx_http_xflow_topic.h"
 
 #include "xrl.h"
 #include "xrl_share.h"

@@ -11,6 +11,7 @@
 #include "ngx_http_xflow_directives.h"
 #include "ngx_http_xflow_kafka.h"
 #include "ngx_http_xflow_spool.h"
+#include "ngx_http_xflow_topic.h"
 #include "ngx_http_xflow_variables.h"
 
 

@@ -16,7 +16,8 @@
  *   ngx_http_xflow_reply.c       answers per SDK, CORS
  *   ngx_http_xflow_health.c      xflow_health
  *   ngx_http_xflow_variables.c   $xflow_* variables
- *   ngx_http_xflow_util.c        headers, sending, logs, topics, memory
+ *   ngx_http_xflow_topic.c       the topic registry, for every module
+ *   ngx_http_xflow_util.c        headers, sending, logs, memory
  */
 
 #ifndef NGX_HTTP_XFLOW_MODULE_H
