@@ -86,7 +86,7 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
      *     ctx->received = 0;
      *     ctx->raw = NULL;
      *     ctx->wait = { 0 };
-     *     ctx->error = NULL;
+     *     ctx->outcome = XF_OUTCOME_NONE;
      */
 
     ctx->format = lcf->format;
@@ -118,7 +118,8 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_xflow_reply_outcome(r, XF_OUTCOME_RATE_LIMITED,
+        ctx->outcome = XF_OUTCOME_RATE_LIMITED;
+        return ngx_http_xflow_reply_outcome(r, ctx,
                                             "over a request rate limit");
     }
 
@@ -128,7 +129,8 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_xflow_reply_outcome(r, XF_OUTCOME_SPOOL_FULL, NULL);
+        ctx->outcome = XF_OUTCOME_SPOOL_FULL;
+        return ngx_http_xflow_reply_outcome(r, ctx, NULL);
     }
 
     if (r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD) {
@@ -202,8 +204,8 @@ not_allowed:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_xflow_reply_outcome(r, XF_OUTCOME_METHOD_NOT_ALLOWED,
-                                        NULL);
+    ctx->outcome = XF_OUTCOME_METHOD_NOT_ALLOWED;
+    return ngx_http_xflow_reply_outcome(r, ctx, NULL);
 }
 
 

@@ -106,8 +106,8 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     if (st != XF_OK) {
         if (req.method == XF_METHOD_GET && !xf_format_takes_get(up.format)) {
             /* no beacon or pixel format recognised the GET */
-            return ngx_http_xflow_reply_outcome(r,
-                       XF_OUTCOME_METHOD_NOT_ALLOWED, NULL);
+            ctx->outcome = XF_OUTCOME_METHOD_NOT_ALLOWED;
+            return ngx_http_xflow_reply_outcome(r, ctx, NULL);
         }
 
         return ngx_http_xflow_ingest_reject(r, ctx, st, body,
@@ -122,6 +122,7 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     }
 
     if (up.n == 0) {
+        ctx->outcome = XF_OUTCOME_ACCEPTED;
         return ngx_http_xflow_reply_accepted(r, ctx);
     }
 
@@ -139,7 +140,8 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     }
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_xflow_reply_outcome(r, XF_OUTCOME_RATE_LIMITED,
+        ctx->outcome = XF_OUTCOME_RATE_LIMITED;
+        return ngx_http_xflow_reply_outcome(r, ctx,
                                             "over an event rate limit");
     }
 
@@ -151,7 +153,8 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     }
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_xflow_reply_outcome(r, XF_OUTCOME_RATE_LIMITED,
+        ctx->outcome = XF_OUTCOME_RATE_LIMITED;
+        return ngx_http_xflow_reply_outcome(r, ctx,
                                             "over a byte rate limit");
     }
 
@@ -170,10 +173,9 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     if (rc == NGX_DECLINED) {
         /* neither Kafka nor the spool took it: the disk, or the queue */
-        return ngx_http_xflow_reply_outcome(r,
-                                            ngx_http_xflow_spool_write_error()
-                                            ? XF_OUTCOME_SPOOL_FULL
-                                            : XF_OUTCOME_QUEUE_FULL, NULL);
+        ctx->outcome = ngx_http_xflow_spool_write_error()
+                       ? XF_OUTCOME_SPOOL_FULL : XF_OUTCOME_QUEUE_FULL;
+        return ngx_http_xflow_reply_outcome(r, ctx, NULL);
     }
 
     if (rc == NGX_AGAIN) {
@@ -184,6 +186,7 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ctx->outcome = XF_OUTCOME_ACCEPTED;
     return ngx_http_xflow_reply_accepted(r, ctx);
 }
 
@@ -286,15 +289,14 @@ ngx_http_xflow_ingest_reject(ngx_http_request_t *r,
             r->keepalive = 0;
         }
 
-        return ngx_http_xflow_reply_outcome(r, XF_OUTCOME_DECODED_IN_FLIGHT,
-                                            NULL);
+        ctx->outcome = XF_OUTCOME_DECODED_IN_FLIGHT;
+        return ngx_http_xflow_reply_outcome(r, ctx, NULL);
     }
 
-    ctx->status = st;
-    ctx->error = xf_strerror(st);
+    ctx->outcome = xf_outcome_unusable(st);
 
     if (st == XF_ERR_NOMEM) {
-        return ngx_http_xflow_reply_status(r, st);
+        return ngx_http_xflow_reply_outcome(r, ctx, NULL);
     }
 
     ct = ngx_http_xflow_header_in(r, "Content-Type",
@@ -343,7 +345,8 @@ ngx_http_xflow_ingest_reject(ngx_http_request_t *r,
         || xf_outbox_init(&ob, 1, &a) != XF_OK
         || xf_outbox_dead_letter(&ob, lcf->dl_topic_index,
                                  raw ? raw : (const u_char *) "", raw_len,
-                                 &app, ctx->error, &request, &strip)
+                                 &app, xf_outcome_name(ctx->outcome),
+                                 &request, &strip)
            != XF_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -352,7 +355,7 @@ ngx_http_xflow_ingest_reject(ngx_http_request_t *r,
     /* a full queue loses only this diagnostic copy, never an event */
     (void) ngx_http_xflow_ingest_send(r, ctx, &ob, 0);
 
-    return ngx_http_xflow_reply_status(r, st);
+    return ngx_http_xflow_reply_outcome(r, ctx, NULL);
 }
 
 
@@ -545,8 +548,8 @@ ngx_http_xflow_ingest_topics(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
         if (!seen[t]) {
             seen[t] = 1;
-            ctx->topic = t;
-            ctx->topics++;
+            ctx->topic_index = t;
+            ctx->ntopics++;
         }
     }
 
@@ -566,9 +569,12 @@ ngx_http_xflow_ingest_done(ngx_http_request_t *r, xf_outcome_t outcome,
     c = r->connection;
     ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
 
+    /* the batch decided: delivered, failed, or no report in time */
+    ctx->outcome = outcome;
+
     rc = outcome == XF_OUTCOME_ACCEPTED
          ? ngx_http_xflow_reply_accepted(r, ctx)
-         : ngx_http_xflow_reply_outcome(r, outcome, detail);
+         : ngx_http_xflow_reply_outcome(r, ctx, detail);
 
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);

@@ -154,11 +154,13 @@ typedef struct {
     ngx_uint_t                  accepted;
     ngx_uint_t                  rejected;
     ngx_str_t                   app;
-    const char                 *error;          /* for $xflow_error */
-    ngx_uint_t                  topic;          /* for $xflow_topic: the */
-    ngx_uint_t                  topics;         /* topic, when only one */
-    xf_outcome_t                outcome;        /* why not accepted */
-    xf_status_t                 status;         /* why the body is unusable */
+    ngx_uint_t                  ntopics;        /* for $xflow_topic: how */
+    ngx_uint_t                  topic_index;    /* many, and the one when
+                                                   only one (main conf) */
+    xf_outcome_t                outcome;        /* how it ended, set by the
+                                                   code that decides it:
+                                                   the answer, $xflow_error
+                                                   and the metrics follow */
     ngx_http_xflow_ack_wait_t   wait;           /* ack=kafka */
     ngx_http_request_t         *request;        /* for the allocator; */
     ngx_pool_t                 *pool;           /* r->pool is NULL while
