@@ -275,8 +275,13 @@ xf_http_resp_free(xf_http_resp_t *resp)
 
 /* ------------------------------------------------------- raw sockets */
 
-int
-xf_connect_loopback(int port)
+/*
+ * A TCP connection to 127.0.0.1:port, from the source address
+ * 127.0.0.<host> when host is not 0 (binding it must work); -1 with
+ * errno when the connect fails.
+ */
+static int
+xf_connect_loopback_from(int port, int host)
 {
     int                 fd, err;
     struct sockaddr_in  sin;
@@ -286,6 +291,14 @@ xf_connect_loopback(int port)
 
     memset(&sin, 0, sizeof(sin));
     sin.sin_family = AF_INET;
+
+    if (host != 0) {
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK - 1 + host);
+
+        ck_assert_msg(bind(fd, (struct sockaddr *) &sin, sizeof(sin)) == 0,
+                      "bind 127.0.0.%d: %s", host, strerror(errno));
+    }
+
     sin.sin_port = htons(port);
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 
@@ -300,16 +313,12 @@ xf_connect_loopback(int port)
 }
 
 
-int
-xf_raw_connect(int port)
+/* Each write of a raw connection is meant to leave as its own segment. */
+static int
+xf_raw_nodelay(int fd)
 {
-    int  fd, one;
+    int  one;
 
-    fd = xf_connect_loopback(port);
-    ck_assert_msg(fd >= 0, "connect 127.0.0.1:%d: %s", port,
-                  strerror(errno));
-
-    /* Each write below is meant to leave as its own segment. */
     one = 1;
     (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
@@ -318,32 +327,35 @@ xf_raw_connect(int port)
 
 
 int
-xf_raw_connect_from(int port, int host)
+xf_connect_loopback(int port)
 {
-    int                 fd, one;
-    struct sockaddr_in  sin;
+    return xf_connect_loopback_from(port, 0);
+}
 
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(fd, 0);
 
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK - 1 + host);
+int
+xf_raw_connect(int port)
+{
+    int  fd;
 
-    ck_assert_msg(bind(fd, (struct sockaddr *) &sin, sizeof(sin)) == 0,
-                  "bind 127.0.0.%d: %s", host, strerror(errno));
-
-    sin.sin_port = htons(port);
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-
-    ck_assert_msg(connect(fd, (struct sockaddr *) &sin, sizeof(sin)) == 0,
-                  "connect 127.0.0.1:%d from 127.0.0.%d: %s", port, host,
+    fd = xf_connect_loopback(port);
+    ck_assert_msg(fd >= 0, "connect 127.0.0.1:%d: %s", port,
                   strerror(errno));
 
-    one = 1;
-    (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return xf_raw_nodelay(fd);
+}
 
-    return fd;
+
+int
+xf_raw_connect_from(int port, int host)
+{
+    int  fd;
+
+    fd = xf_connect_loopback_from(port, host);
+    ck_assert_msg(fd >= 0, "connect 127.0.0.1:%d from 127.0.0.%d: %s",
+                  port, host, strerror(errno));
+
+    return xf_raw_nodelay(fd);
 }
 
 
