@@ -21,6 +21,7 @@
 #include "ngx_http_xflow_spool.h"
 #include "ngx_http_xflow_limit_module.h"
 #include "ngx_http_xflow_privacy_module.h"
+#include "ngx_http_xflow_catalog_module.h"
 
 
 static ngx_int_t ngx_http_xflow_ingest_events(ngx_http_request_t *r,
@@ -231,6 +232,7 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
         if (rc == NGX_DECLINED) {
             /* over xflow_max_event_size once stripped */
+            ev->error = XF_ERR_EVENT_TOO_LARGE;
             ctx->rejected++;
             ngx_http_xflow_metric_add(XF_M_EVENTS_REJECTED,
                 xf_metrics_status_index(XF_ERR_EVENT_TOO_LARGE), 0, 1);
@@ -253,6 +255,8 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
         ctx->accepted++;
     }
+
+    ngx_http_xflow_catalog_record(r, up->format, up->events, up->n, NULL);
 
     return NGX_OK;
 }
