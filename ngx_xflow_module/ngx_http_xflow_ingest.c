@@ -393,6 +393,8 @@ ngx_http_xflow_ingest_route(ngx_http_request_t *r, xf_outbox_t *ob,
         re.name = ev->name;
         re.app = ev->app;
         re.format = format;
+        re.tier.data = NULL;
+        re.tier.len = 0;
         re.event = ev->p;
         re.event_len = ev->len;
 
