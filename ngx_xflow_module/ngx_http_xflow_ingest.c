@@ -21,6 +21,7 @@
 #include "ngx_http_xflow_spool.h"
 #include "ngx_http_xflow_limit_module.h"
 #include "ngx_http_xflow_privacy_module.h"
+#include "ngx_http_xflow_catalog_module.h"
 
 
 static ngx_int_t ngx_http_xflow_ingest_events(ngx_http_request_t *r,
@@ -234,6 +235,7 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
         if (rc == NGX_DECLINED) {
             /* over xflow_max_event_size once stripped */
+            ev->error = XF_ERR_EVENT_TOO_LARGE;
             ctx->rejected++;
             ngx_http_xflow_metric_add(XF_M_EVENTS_REJECTED,
                 xf_metrics_status_index(XF_ERR_EVENT_TOO_LARGE), 0, 1);
@@ -256,6 +258,8 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
         ctx->accepted++;
     }
+
+    ngx_http_xflow_catalog_record(r, up->format, up->events, up->n, NULL);
 
     return NGX_OK;
 }
@@ -392,6 +396,8 @@ ngx_http_xflow_ingest_route(ngx_http_request_t *r, xf_outbox_t *ob,
         re.name = ev->name;
         re.app = ev->app;
         re.format = format;
+        re.tier.data = NULL;
+        re.tier.len = 0;
         re.event = ev->p;
         re.event_len = ev->len;
 

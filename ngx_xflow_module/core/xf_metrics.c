@@ -151,6 +151,14 @@ const xf_metric_def_t  xf_metric_defs[XF_M_MAX] = {
         "Workers sending events to the spool: Kafka acknowledged nothing "
         "within xflow_spool_after and has delivered nothing since.",
         XF_AGG_SUM, NULL, XF_DIM_NONE, 1),
+
+    [XF_M_CATALOG_ENTRIES] = XF_G("xflow_catalog_entries",
+        "Entries (app, format, event name) the event catalog holds.",
+        XF_AGG_MAX, NULL, XF_DIM_NONE, 1),
+
+    [XF_M_CATALOG_EVICTED] = XF_C0("xflow_catalog_evicted_total",
+        "Catalog entries that made room for a new one: many means the "
+        "zone is too small, or names are made up per event."),
 };
 
 

@@ -79,6 +79,8 @@ typedef enum {
     XF_M_DECODED_INFLIGHT,          /* gauge, all workers */
     XF_M_DECODED_INFLIGHT_REFUSED,
     XF_M_RATE_LIMITED,              /* {format,code}: requests */
+    XF_M_CATALOG_ENTRIES,           /* gauge: the catalog's entries */
+    XF_M_CATALOG_EVICTED,
     XF_M_MAX
 } xf_metric_id_t;
 

@@ -1,0 +1,453 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * test-catalog.c - the event catalog end to end: what the recorded SDK
+ * uploads sent is listed per app, format and event name, with counts and
+ * bytes equal to what reached Kafka; invalid events by reason; property
+ * types; the page; the app filter; /metrics; a reload keeps the table.
+ */
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xf_test.h"
+#include "xf_capture.h"
+
+
+#define CAT_TOPIC  "events"
+#define CAT_DL     "xflow_dead_letter"
+
+
+static void
+cat_setup(void)
+{
+    xf_fixture_setup(1, 15000, CAT_TOPIC, 1, CAT_DL, 1, NULL);
+}
+
+
+static const char  cat_snippet[] =
+    "    xflow_kafka_brokers @BROKERS@;\n"
+    "    xflow_kafka_conf linger.ms 1;\n"
+    "    xflow_topic " CAT_TOPIC ";\n"
+    "    xflow_catalog_zone 1m;\n"
+    "    server {\n"
+    "        listen 127.0.0.1:@PORT@;\n"
+    "        location / { xflow_collect auto; }\n"
+    "        location /json { xflow_collect json; }\n"
+    "        location /catalog { xflow_catalog; }\n"
+    "        location /metrics { xflow_metrics; }\n"
+    "    }\n";
+
+
+/* GET path: the answer must be 200 and JSON. */
+static json_t *
+cat_get(const char *path)
+{
+    char            url[256];
+    json_t         *j;
+    json_error_t    err;
+    xf_http_resp_t  resp;
+
+    snprintf(url, sizeof(url), "%s%s", nginx->url, path);
+    xf_http_request("GET", url, NULL, NULL, 0, &resp);
+    ck_assert_msg(resp.status == 200, "%s: %ld %s", path, resp.status,
+                  resp.body);
+
+    j = json_loads(resp.body, 0, &err);
+    ck_assert_msg(j != NULL, "%s: %s: %s", path, err.text, resp.body);
+    xf_http_resp_free(&resp);
+
+    return j;
+}
+
+
+static uint64_t
+cat_num(json_t *o, const char *name)
+{
+    json_t  *v;
+
+    v = json_object_get(o, name);
+    ck_assert_msg(json_is_integer(v), "no integer %s", name);
+
+    return (uint64_t) json_integer_value(v);
+}
+
+
+static const char *
+cat_str(json_t *o, const char *name)
+{
+    json_t  *v;
+
+    v = json_object_get(o, name);
+
+    return json_is_string(v) ? json_string_value(v) : "";
+}
+
+
+/* What reached Kafka for one (app, format): messages and event bytes. */
+typedef struct {
+    char      app[128];
+    char      src[16];
+    uint64_t  events;
+    uint64_t  bytes;
+} cat_group_t;
+
+
+static cat_group_t *
+cat_group(cat_group_t *g, size_t *n, const char *app, const char *src)
+{
+    size_t  i;
+
+    for (i = 0; i < *n; i++) {
+        if (strcmp(g[i].app, app) == 0 && strcmp(g[i].src, src) == 0) {
+            return &g[i];
+        }
+    }
+
+    ck_assert_uint_lt(*n, 64);
+    memset(&g[*n], 0, sizeof(cat_group_t));
+    snprintf(g[*n].app, sizeof(g[*n].app), "%s", app);
+    snprintf(g[*n].src, sizeof(g[*n].src), "%s", src);
+
+    return &g[(*n)++];
+}
+
+
+/* An envelope's event bytes: after ,"event": to the closing brace. */
+static const char *
+cat_event(const xf_kafka_msg_t *m, size_t *len)
+{
+    const char  *p;
+
+    p = xf_memstr(m->value, m->value_len, ",\"event\":");
+    ck_assert_ptr_nonnull(p);
+    p += sizeof(",\"event\":") - 1;
+    *len = (size_t) (m->value + m->value_len - p) - 1;
+
+    return p;
+}
+
+
+/*
+ * Every capture `auto` takes, replayed; then, per app and format, the
+ * catalog's events and bytes equal the messages in Kafka and the bytes
+ * of their events, and each name it lists is in that many of them.
+ */
+START_TEST(test_sdk_captures)
+{
+    char               files[64][512], url[128];
+    size_t             nfiles, f, i, k, ngroups, elen, named;
+    uint64_t           total, events, bytes;
+    json_t            *root, *recs, *rec, *cat, *e;
+    const char        *ev, *path;
+    json_error_t       err;
+    cat_group_t        groups[64], *g;
+    xf_kafka_msgs_t    msgs, dead;
+    xf_http_resp_t     resp;
+    xf_capture_req_t   r;
+    char               needle[256];
+
+    xf_fixture_nginx(cat_snippet, 2);
+
+    nfiles = xf_test_captures(files, 64);
+    ck_assert_uint_gt(nfiles, 10);
+
+    for (f = 0; f < nfiles; f++) {
+        root = json_load_file(files[f], 0, &err);
+        ck_assert_msg(root != NULL, "%s: %s", files[f], err.text);
+        recs = json_object_get(root, "serverRecords");
+
+        json_array_foreach(recs, i, rec) {
+            path = cat_str(rec, "path");
+
+            if (!xf_capture_auto(xf_capture_family(files[f]), path)) {
+                continue;
+            }
+
+            snprintf(url, sizeof(url), "%s%s%s", nginx->url, path,
+                     cat_str(rec, "query"));
+            xf_capture_req(rec, &r);
+            xf_capture_send(&r, url, &resp);
+            xf_http_resp_free(&resp);
+            xf_capture_req_free(&r);
+        }
+
+        json_decref(root);
+    }
+
+    cat = cat_get("/catalog");
+    total = cat_num(cat, "events");
+    ck_assert_uint_gt(total, 20);
+    ck_assert_uint_eq(cat_num(cat, "invalid"), 0);
+
+    memset(&msgs, 0, sizeof(msgs));
+    memset(&dead, 0, sizeof(dead));
+    xf_kafka_consume(kafka, CAT_TOPIC, total, 20000, 1000, &msgs);
+
+    ngroups = 0;
+
+    for (k = 0; k < msgs.n; k++) {
+        json_t  *env;
+
+        env = json_loadb(msgs.msgs[k].value, msgs.msgs[k].value_len, 0,
+                         &err);
+        ck_assert_ptr_nonnull(env);
+        g = cat_group(groups, &ngroups, cat_str(env, "app"),
+                      cat_str(env, "src"));
+        (void) cat_event(&msgs.msgs[k], &elen);
+        g->events++;
+        g->bytes += elen;
+        json_decref(env);
+    }
+
+    for (k = 0; k < ngroups; k++) {
+        events = 0;
+        bytes = 0;
+
+        json_array_foreach(json_object_get(cat, "entries"), i, e) {
+            if (strcmp(cat_str(e, "app"), groups[k].app) != 0
+                || strcmp(cat_str(e, "format"), groups[k].src) != 0)
+            {
+                continue;
+            }
+
+            events += cat_num(e, "events");
+            bytes += cat_num(e, "bytes");
+        }
+
+        ck_assert_msg(events == groups[k].events
+                      && bytes == groups[k].bytes,
+                      "app %s, %s: catalog %lu events %lu bytes, Kafka "
+                      "%lu events %lu bytes", groups[k].app, groups[k].src,
+                      (unsigned long) events, (unsigned long) bytes,
+                      (unsigned long) groups[k].events,
+                      (unsigned long) groups[k].bytes);
+    }
+
+    /* each name listed is what that many events carry */
+    json_array_foreach(json_object_get(cat, "entries"), i, e) {
+        snprintf(needle, sizeof(needle), "\"%s\"", cat_str(e, "event"));
+        named = 0;
+
+        for (k = 0; k < msgs.n; k++) {
+            ev = cat_event(&msgs.msgs[k], &elen);
+
+            if (xf_memstr(ev, elen, needle) != NULL
+                && strstr(msgs.msgs[k].value, cat_str(e, "format")) != NULL)
+            {
+                named++;
+            }
+        }
+
+        ck_assert_msg(named >= cat_num(e, "events"),
+                      "%s %s: %lu events listed, %zu in Kafka",
+                      cat_str(e, "format"), cat_str(e, "event"),
+                      (unsigned long) cat_num(e, "events"), named);
+        ck_assert_uint_ge(cat_num(e, "last_seen"), cat_num(e, "first_seen"));
+    }
+
+    /* the families auto takes are all there */
+    for (k = 0; k < 4; k++) {
+        static const char *const  fams[] = {
+            "posthog", "segment", "sensors", "snowplow"
+        };
+
+        named = 0;
+
+        json_array_foreach(json_object_get(cat, "entries"), i, e) {
+            named += strcmp(cat_str(e, "format"), fams[k]) == 0;
+        }
+
+        ck_assert_msg(named > 0, "no %s entry", fams[k]);
+    }
+
+    json_decref(cat);
+    xf_kafka_msgs_free(&msgs);
+}
+END_TEST
+
+
+#define CAT_BATCH                                                           \
+    "[{\"event\":\"buy\",\"app\":\"shop\",\"distinct_id\":\"u1\","          \
+    "\"properties\":{\"price\":9.5,\"sku\":\"a\",\"gift\":true}},"          \
+    "{\"event\":\"buy\",\"app\":\"shop\",\"distinct_id\":\"u2\","           \
+    "\"properties\":{\"price\":\"10\",\"sku\":\"b\"}},"                     \
+    "7,"                                                                    \
+    "{\"event\":\"view\",\"app\":\"blog\",\"distinct_id\":\"u3\"}]"
+
+
+static json_t *
+cat_entry(json_t *cat, const char *app, const char *name)
+{
+    size_t   i;
+    json_t  *e;
+
+    json_array_foreach(json_object_get(cat, "entries"), i, e) {
+        if (strcmp(cat_str(e, "app"), app) == 0
+            && strcmp(cat_str(e, "event"), name) == 0)
+        {
+            return e;
+        }
+    }
+
+    return NULL;
+}
+
+
+static json_t *
+cat_prop(json_t *e, const char *name)
+{
+    size_t   i;
+    json_t  *p;
+
+    json_array_foreach(json_object_get(e, "properties"), i, p) {
+        if (strcmp(cat_str(p, "name"), name) == 0) {
+            return p;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+cat_post(const char *body, const char *want)
+{
+    char            url[128];
+    xf_http_resp_t  resp;
+
+    snprintf(url, sizeof(url), "%s/json", nginx->url);
+    xf_http_request("POST", url, NULL, body, strlen(body), &resp);
+    ck_assert_msg(resp.status == 200, "%ld %s", resp.status, resp.body);
+    ck_assert_str_eq(resp.body, want);
+    xf_http_resp_free(&resp);
+}
+
+
+/*
+ * Properties and their types, invalid events by reason, the app filter,
+ * the page for a browser, /metrics, and a reload that keeps it all.
+ */
+START_TEST(test_entries_page_reload)
+{
+    char               url[128];
+    char              *text;
+    json_t            *cat, *e, *p, *t;
+    const char *const  html[] = { "Accept: text/html", NULL };
+    xf_http_resp_t     resp;
+
+    xf_fixture_nginx(cat_snippet, 2);
+
+    cat_post(CAT_BATCH, "{\"accepted\":3,\"rejected\":1}");
+
+    cat = cat_get("/catalog");
+    ck_assert_uint_eq(cat_num(cat, "events"), 4);
+    ck_assert_uint_eq(cat_num(cat, "invalid"), 1);
+
+    e = cat_entry(cat, "shop", "buy");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_str_eq(cat_str(e, "format"), "json");
+    ck_assert_uint_eq(cat_num(e, "events"), 2);
+    p = cat_prop(e, "price");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(cat_num(p, "count"), 2);
+    t = json_object_get(p, "types");
+    ck_assert_uint_eq(json_array_size(t), 2);
+    ck_assert_uint_eq(cat_num(cat_prop(e, "gift"), "count"), 1);
+    ck_assert_str_eq(json_string_value(json_array_get(
+        json_object_get(cat_prop(e, "gift"), "types"), 0)), "boolean");
+
+    /* the invalid one has no name nor app: its own entry, by reason */
+    e = cat_entry(cat, "", "");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_uint_eq(cat_num(json_object_get(e, "reasons"), "not_object"),
+                      1);
+    json_decref(cat);
+
+    cat = cat_get("/catalog?app=blog");
+    ck_assert_uint_eq(json_array_size(json_object_get(cat, "entries")), 1);
+    ck_assert_ptr_nonnull(cat_entry(cat, "blog", "view"));
+    json_decref(cat);
+
+    /* a browser gets the page */
+    snprintf(url, sizeof(url), "%s/catalog", nginx->url);
+    xf_http_request("GET", url, html, NULL, 0, &resp);
+    ck_assert_int_eq(resp.status, 200);
+    ck_assert_ptr_nonnull(strstr(resp.body, "xflow event catalog"));
+    text = xf_http_header(&resp, "Content-Type");
+    ck_assert_ptr_nonnull(strstr(text, "text/html"));
+    free(text);
+    xf_http_resp_free(&resp);
+
+    /* /metrics: totals only, no label per app or name */
+    text = xf_metrics_scrape(nginx);
+    ck_assert_uint_eq(xf_metrics_value(text, "xflow_catalog_entries"), 3);
+    ck_assert_uint_eq(xf_metrics_value(text, "xflow_catalog_evicted_total"),
+                      0);
+    ck_assert_ptr_null(strstr(text, "shop"));
+    free(text);
+
+    /* a reload keeps the table */
+    xf_nginx_reload(nginx);
+    cat_post(CAT_BATCH, "{\"accepted\":3,\"rejected\":1}");
+
+    cat = cat_get("/catalog");
+    ck_assert_uint_eq(cat_num(cat, "events"), 8);
+    ck_assert_uint_eq(cat_num(cat_entry(cat, "shop", "buy"), "events"), 4);
+    json_decref(cat);
+
+    /* POST is not for the catalog */
+    xf_http_request("POST", url, NULL, "{}", 2, &resp);
+    ck_assert_int_eq(resp.status, 405);
+    xf_http_resp_free(&resp);
+}
+END_TEST
+
+
+/* Without xflow_catalog_zone nothing is kept, and the location says 404. */
+START_TEST(test_no_zone)
+{
+    char            url[128];
+    xf_http_resp_t  resp;
+
+    xf_fixture_nginx(
+        "    xflow_kafka_brokers @BROKERS@;\n"
+        "    xflow_topic " CAT_TOPIC ";\n"
+        "    server {\n"
+        "        listen 127.0.0.1:@PORT@;\n"
+        "        location /json { xflow_collect json; }\n"
+        "        location /catalog { xflow_catalog; }\n"
+        "    }\n", 1);
+
+    cat_post("{\"event\":\"a\"}", "{\"accepted\":1,\"rejected\":0}");
+
+    snprintf(url, sizeof(url), "%s/catalog", nginx->url);
+    xf_http_request("GET", url, NULL, NULL, 0, &resp);
+    ck_assert_int_eq(resp.status, 404);
+    xf_http_resp_free(&resp);
+
+    ck_assert_ptr_nonnull(xf_nginx_refuses(nginx,
+        "    xflow_catalog_zone 4k;\n"
+        "    server { listen 127.0.0.1:@PORT@; }\n", NULL, "too small"));
+}
+END_TEST
+
+
+Suite *
+make_catalog_e2e_suite(void)
+{
+    Suite  *s;
+    TCase  *tc;
+
+    s = suite_create("catalog_e2e");
+
+    tc = xf_tcase(s, "captures", 120, cat_setup, xf_fixture_teardown);
+    tcase_add_test(tc, test_sdk_captures);
+
+    tc = xf_tcase(s, "entries", 60, cat_setup, xf_fixture_teardown);
+    tcase_add_test(tc, test_entries_page_reload);
+    tcase_add_test(tc, test_no_zone);
+
+    return s;
+}
