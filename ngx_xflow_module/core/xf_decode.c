@@ -436,7 +436,9 @@ xf_decoder_deflated(xf_decoder_t *d, const u_char *p, size_t len)
  * Keep a chunk of a small gzip or deflate body.  A gzip body whose first
  * bytes are not a gzip header (magic, method 8, no reserved flag) is
  * refused here: zlib and libdeflate both refuse it, and a body that is
- * not what it says fails at its first chunk.
+ * not what it says fails at its first chunk.  Only what zlib itself
+ * refuses that early: it reads the method and the flags together, so a
+ * body cut after a bad method byte is truncated, not corrupt.
  */
 static xf_status_t
 xf_decoder_hold(xf_decoder_t *d, const u_char *p, size_t len)
@@ -469,8 +471,7 @@ xf_decoder_hold(xf_decoder_t *d, const u_char *p, size_t len)
 
         if (h[0] != 0x1f
             || (d->pend_len > 1 && h[1] != 0x8b)
-            || (d->pend_len > 2 && h[2] != 8)
-            || (d->pend_len > 3 && (h[3] & 0xe0)))
+            || (d->pend_len > 3 && (h[2] != 8 || (h[3] & 0xe0))))
         {
             return XF_ERR_CORRUPT;
         }

@@ -884,6 +884,13 @@ START_TEST(test_split_agrees)
     check_one_answer(XF_ENC_DEFLATE, odd_zlib, sizeof(odd_zlib), 1, XF_OK,
                      268);
 
+    /* zlib reads a gzip method with the flags: cut after a bad one, the
+     * body is truncated, held or not (found by fuzz-decode) */
+    check_one_answer(XF_ENC_GZIP, (const u_char *) "\x1f\x8b\x95", 3, 1,
+                     XF_ERR_TRUNCATED, 0);
+    check_one_answer(XF_ENC_GZIP, (const u_char *) "\x1f\x8b\x95\x00", 4, 1,
+                     XF_ERR_CORRUPT, 0);
+
     t = make_text(tlen, 37);
     packed = zlib_pack(t, tlen, GZIP_WBITS, &plen);
     ck_assert_uint_gt(plen, 64 * KiB);
