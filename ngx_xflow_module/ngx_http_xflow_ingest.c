@@ -662,4 +662,7 @@ ngx_http_xflow_ingest_request(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     req->body = body;
     req->body_len = len;
+
+    /* credentials an adapter finds are keyed under it, never sent */
+    req->hash_key = ngx_http_xflow_privacy_hash_key(r);
 }

@@ -535,6 +535,17 @@ ngx_http_xflow_privacy_strips(ngx_http_request_t *r)
 }
 
 
+xf_hashref_t *
+ngx_http_xflow_privacy_hash_key(ngx_http_request_t *r)
+{
+    ngx_http_xflow_privacy_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_privacy_module);
+
+    return pmcf->key;
+}
+
+
 /*
  * A value read out of the event before it was stripped (the Kafka key,
  * the envelope's app, $xflow_app): what the strip rules did to an equal

@@ -125,6 +125,19 @@ ngx_int_t ngx_http_xflow_privacy_event(ngx_http_request_t *r,
 ngx_uint_t ngx_http_xflow_privacy_strips(ngx_http_request_t *r);
 
 /**
+ * @brief The xflow_hash_key state, for what a format adapter keys
+ *        itself: a Segment write key becomes the app as its keyed
+ *        reference.
+ *
+ * @returns the state, or NULL when no xflow_hash_key is set.
+ *
+ * Memory: the configuration's (each worker's copy after fork).
+ *
+ * Called from: a worker, per upload, before its format is parsed.
+ */
+xf_hashref_t *ngx_http_xflow_privacy_hash_key(ngx_http_request_t *r);
+
+/**
  * @brief Treats a value read out of the event object @p p, @p len before
  *        it was stripped (the Kafka key, the envelope's app, $xflow_app)
  *        as the rules treated an equal value in the event: hashed to the

@@ -645,6 +645,46 @@ xf_dlsym(const char *lib, const char *sym)
 }
 
 
+u_char *
+xf_gzip_streamed_bomb(size_t n, size_t *out_len)
+{
+    size_t     i, l1, l2;
+    u_char    *bytes, *m1, *m2, *out;
+    uint32_t   s = 2463534242u;
+
+    ck_assert_uint_ge(n, 64 * 1024);
+
+    bytes = malloc(n);
+    ck_assert_ptr_nonnull(bytes);
+
+    /* xorshift: nothing for deflate to find */
+    for (i = 0; i < 64 * 1024; i++) {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        bytes[i] = (u_char) s;
+    }
+
+    memset(bytes + 64 * 1024, ' ', n - 64 * 1024);
+
+    m1 = xf_compress(XF_TEST_GZIP, bytes, 64 * 1024, &l1);
+    m2 = xf_compress(XF_TEST_GZIP, bytes + 64 * 1024, n - 64 * 1024, &l2);
+    free(bytes);
+
+    out = malloc(l1 + l2);
+    ck_assert_ptr_nonnull(out);
+    memcpy(out, m1, l1);
+    memcpy(out + l1, m2, l2);
+    free(m1);
+    free(m2);
+
+    ck_assert_uint_gt(l1 + l2, 64 * 1024);
+    *out_len = l1 + l2;
+
+    return out;
+}
+
+
 void *
 xf_compress(xf_test_codec_t codec, const void *p, size_t len,
     size_t *out_len)
