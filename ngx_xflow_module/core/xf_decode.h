@@ -44,16 +44,6 @@ const char *xf_encoding_name(xf_encoding_t enc);
  */
 xf_encoding_t xf_encoding_sniff(const u_char *p, size_t len);
 
-/*
- * Whether xf_decoder_feed_whole would hand a body that starts with
- * p[0..len) to libdeflate in one call: gzip (declared, or enc
- * XF_ENC_IDENTITY sniffed as gzip by xf_encoding_sniff) by its magic,
- * "deflate" by a zlib header.  A caller holding a complete body in
- * pieces gathers it only then: anything else streams as it came.  Needs
- * at most the first 3 bytes; fewer than it needs is 0.  Returns 1 or 0.
- */
-int xf_encoding_deflated(xf_encoding_t enc, const u_char *p, size_t len);
-
 
 /*
  * A gzip or deflate body of at most this many compressed bytes is held

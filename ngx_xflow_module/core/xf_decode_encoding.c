@@ -106,21 +106,3 @@ xf_encoding_sniff(const u_char *p, size_t len)
 
     return XF_ENC_IDENTITY;
 }
-
-
-int
-xf_encoding_deflated(xf_encoding_t enc, const u_char *p, size_t len)
-{
-    switch (enc) {
-
-    case XF_ENC_IDENTITY:   /* the first feed sniffs it */
-    case XF_ENC_GZIP:
-        return xf_encoding_sniff(p, len) == XF_ENC_GZIP;
-
-    case XF_ENC_DEFLATE:
-        return len >= 2 && xf_decode_zlib_header(p[0], p[1]);
-
-    default:
-        return 0;
-    }
-}
