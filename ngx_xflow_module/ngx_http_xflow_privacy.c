@@ -33,6 +33,8 @@ static ngx_int_t ngx_http_xflow_privacy_anon(ngx_http_request_t *r,
     ngx_http_xflow_privacy_ctx_t *ctx);
 static void ngx_http_xflow_privacy_body_ua(void *data, const u_char *text,
     size_t len, const u_char *ref);
+static ngx_int_t ngx_http_xflow_privacy_treat(ngx_http_request_t *r,
+    xf_strip_probe_t *res, xf_str_t *value);
 
 
 /* The envelope's "ids": what the identifiers of the message are. */
@@ -544,7 +546,6 @@ ngx_int_t
 ngx_http_xflow_privacy_value(ngx_http_request_t *r, const u_char *p,
     size_t len, xf_str_t *value)
 {
-    u_char                              *ref;
     xf_alloc_t                           a;
     xf_status_t                          st;
     xf_strip_conf_t                      sc;
@@ -559,7 +560,18 @@ ngx_http_xflow_privacy_value(ngx_http_request_t *r, const u_char *p,
         return NGX_ERROR;
     }
 
-    switch (res.action) {
+    return ngx_http_xflow_privacy_treat(r, &res, value);
+}
+
+
+/* What a probe found, done to the value. */
+static ngx_int_t
+ngx_http_xflow_privacy_treat(ngx_http_request_t *r, xf_strip_probe_t *res,
+    xf_str_t *value)
+{
+    u_char  *ref;
+
+    switch (res->action) {
 
     case XF_STRIP_PROBE_DROP:
         value->data = NULL;
@@ -567,14 +579,14 @@ ngx_http_xflow_privacy_value(ngx_http_request_t *r, const u_char *p,
         break;
 
     case XF_STRIP_PROBE_HASH:
-        ref = ngx_pnalloc(r->pool, res.ref_len);
+        ref = ngx_pnalloc(r->pool, res->ref_len);
         if (ref == NULL) {
             return NGX_ERROR;
         }
 
-        ngx_memcpy(ref, res.ref, res.ref_len);
+        ngx_memcpy(ref, res->ref, res->ref_len);
         value->data = ref;
-        value->len = res.ref_len;
+        value->len = res->ref_len;
         break;
 
     default:
@@ -714,24 +726,85 @@ ngx_http_xflow_privacy_consents(ngx_http_request_t *r,
 
 
 /*
- * The Kafka key: what the rules did to it in the event, or, with the
- * standard treatment, never the value as it came.
+ * One event, one walk: the event stripped as ngx_http_xflow_privacy_event()
+ * strips it, while the key and the app read out of it are probed as
+ * ngx_http_xflow_privacy_value() probes them.
  */
 ngx_int_t
-ngx_http_xflow_privacy_key(ngx_http_request_t *r, const u_char *p,
-    size_t len, xf_str_t *value)
+ngx_http_xflow_privacy_strip(ngx_http_request_t *r, const u_char **p,
+    size_t *len, xf_str_t *key, xf_str_t *app)
+{
+    u_char            *dst;
+    size_t             out, cap, lens[2];
+    xf_alloc_t         a;
+    xf_status_t        st;
+    const u_char      *values[2];
+    xf_strip_conf_t    sc;
+    xf_strip_probe_t   res[2];
+
+    if (!ngx_http_xflow_privacy_strip_conf(r, &sc, &a)) {
+        return NGX_OK;
+    }
+
+    values[0] = key->data;
+    lens[0] = key->len;
+    values[1] = app->data;
+    lens[1] = app->len;
+
+    /* as ngx_http_xflow_privacy_event(): a few hashed values' room first */
+    cap = *len + 8 * (XF_HASHREF_LEN + 2);
+
+    dst = ngx_pnalloc(r->pool, cap);
+    if (dst == NULL) {
+        return NGX_ERROR;
+    }
+
+    st = xf_strip_values(&sc, &a, *p, *len, dst, cap, &out, values, lens, 2,
+                         res);
+
+    if (st == XF_ERR_BUFFER) {
+        cap = xf_strip_bound(*len);
+
+        dst = ngx_pnalloc(r->pool, cap);
+        if (dst == NULL) {
+            return NGX_ERROR;
+        }
+
+        st = xf_strip_values(&sc, &a, *p, *len, dst, cap, &out, values,
+                             lens, 2, res);
+    }
+
+    if (st != XF_OK && st != XF_ERR_NOT_OBJECT) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_xflow_privacy_treat(r, &res[0], key) != NGX_OK
+        || ngx_http_xflow_privacy_treat(r, &res[1], app) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (st == XF_OK && out) {
+        *p = dst;
+        *len = out;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The Kafka key once the rules treated it (orig: its data before): with
+ * the standard treatment, never the value as it came.
+ */
+ngx_int_t
+ngx_http_xflow_privacy_key(ngx_http_request_t *r, xf_str_t *value,
+    const u_char *orig)
 {
     u_char                              *ref;
-    const u_char                        *orig;
     ngx_http_xflow_privacy_ctx_t        *ctx;
     ngx_http_xflow_privacy_loc_conf_t   *plcf;
     ngx_http_xflow_privacy_main_conf_t  *pmcf;
-
-    orig = value->data;
-
-    if (ngx_http_xflow_privacy_value(r, p, len, value) != NGX_OK) {
-        return NGX_ERROR;
-    }
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_privacy_module);
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_privacy_module);
