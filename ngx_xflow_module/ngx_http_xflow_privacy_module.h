@@ -181,6 +181,7 @@ ngx_int_t ngx_http_xflow_privacy_key(ngx_http_request_t *r,
  * ---------------------------------------------------------------------
  */
 
+#include "xf_cookie.h"
 #include "xf_geo.h"
 #include "xf_hashref.h"
 #include "xf_seen.h"
@@ -253,6 +254,14 @@ typedef struct {
     u_char                      anon[XF_HASHREF_LEN];
     u_char                      cookie[XF_HASHREF_LEN];    /* the ref an
                                        adapter got for its cookie */
+
+    /* the Cookie headers, read once, when the ctx is made */
+    size_t                      nkept;
+    xf_cookie_t                 kept[XF_COOKIE_REFS_MAX];  /* of
+                                       xflow_cookie_ref, for the member */
+    const char                 *fname;  /* the format's cookie (sp) */
+    xf_cookie_t                 fcookie;
+    unsigned                    fcookie_set:1;
 } ngx_http_xflow_privacy_ctx_t;
 
 #endif /* NGX_HTTP_XFLOW_PRIVACY_MODULE_H */
