@@ -98,6 +98,9 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     ctx->reply = up.reply;
     ctx->decoded = len + up.decoded;
 
+    /* counted once: the layer the events came from, else the body */
+    ctx->final = up.final ? up.final : len;
+
     if (up.app.len) {
         ctx->app.data = (u_char *) up.app.data;
         ctx->app.len = up.app.len;

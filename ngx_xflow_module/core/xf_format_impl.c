@@ -627,6 +627,9 @@ xf_fmt_json(xf_fmt_ctx_t *ctx, const u_char *p, size_t len,
     memset(&sp, 0, sizeof(xf_json_split_t));
     base = p;
 
+    /* the final layer, whatever was peeled to reach it */
+    ctx->up->final += len;
+
     /* the fields every event needs, found while validating it */
     sp.keys = ctx->keys;
     sp.nkeys = ctx->nkeys;

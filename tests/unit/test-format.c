@@ -66,6 +66,9 @@ START_TEST(test_json_single)
     ck_str(up.events[0].app, "p");
     ck_assert_int_eq(up.events[0].error, XF_OK);
     ck_assert_uint_eq(up.decoded, 0);
+    /* the body itself is the layer the event was read from */
+    ck_assert_uint_eq(up.final, strlen("{\"event\":\"a\\u0062\",\"user_id\":42,"
+                                       "\"project\":\"p\"}"));
 }
 END_TEST
 
@@ -252,6 +255,8 @@ START_TEST(test_sensors_image)
     ck_str(up.events[0].app, "shop");
     ck_str(up.app, "shop");
     ck_assert_uint_gt(up.decoded, 0);
+    /* only the JSON the base64 held: the query is not counted again */
+    ck_assert_uint_eq(up.final, strlen(SA_EVENT));
 
     /* the same by auto detection, and as a sendBeacon body */
     ck_assert_int_eq(run(XF_FMT_AUTO, XF_METHOD_GET, "/sa.gif", q, NULL),
@@ -535,6 +540,7 @@ START_TEST(test_posthog_layers)
     ck_assert_uint_eq(up.n, 1);
     ck_event_json(0, PH_EVENT("a", "d"));
     ck_assert_uint_eq(up.decoded, strlen(json));
+    ck_assert_uint_eq(up.final, strlen(json));
 
     ck_assert_int_eq(run_req(XF_FMT_POSTHOG, XF_METHOD_POST, "/batch/", "",
                              NULL, NULL, z, zn), XF_OK);
@@ -723,6 +729,7 @@ START_TEST(test_snowplow_pixel)
     ck_str(up.events[0].app, "s");
     ck_str(up.events[0].distinct_id, "n9");
     ck_assert_uint_eq(up.decoded, up.events[0].len);
+    ck_assert_uint_eq(up.final, up.events[0].len);
 
     ck_assert_int_eq(run(XF_FMT_SNOWPLOW, XF_METHOD_GET, "/i",
                          "e=pv&e=se", NULL), XF_ERR_FORM);
