@@ -685,6 +685,72 @@ START_TEST(test_segment_single)
 END_TEST
 
 
+/*
+ * A batch's events are validated once, the rest of the wrapper apart:
+ * what the whole body is decides all the same (an error anywhere, in the
+ * order of the bytes; a wrapper member that is not the first of its
+ * name; several objects; more events than allowed).
+ */
+START_TEST(test_wrapper_once)
+{
+#define SEG_EV  "{\"type\":\"track\",\"event\":\"a\",\"userId\":\"u\"}"
+
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         " {\"sentAt\":\"t\", \"batch\" : [" SEG_EV ","
+                         SEG_EV "] ,\"writeKey\":\"wk\"} \n"), XF_OK);
+    ck_assert_uint_eq(up.n, 2);
+    ck_str(up.app, "wk");
+    ck_str(up.events[1].name, "a");
+    ck_assert_mem_eq(up.events[0].p, SEG_EV, strlen(SEG_EV));
+
+    /* invalid after, before, inside the batch */
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":[" SEG_EV "],\"x\":}"),
+                     XF_ERR_JSON_SYNTAX);
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"x\":\"\xff\",\"batch\":[" SEG_EV "]}"),
+                     XF_ERR_JSON_UTF8);
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":[" SEG_EV ",\"\xff\"],\"x\":}"),
+                     XF_ERR_JSON_UTF8);
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":[" SEG_EV "]"), XF_ERR_JSON_SYNTAX);
+
+    /* too many events, and an error after them: the error */
+    lim.max_events = 1;
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":[" SEG_EV "," SEG_EV "]}"),
+                     XF_ERR_TOO_MANY_EVENTS);
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":[" SEG_EV "," SEG_EV "],\"x\":tru}"),
+                     XF_ERR_JSON_SYNTAX);
+    lim.max_events = 100;
+
+    /* the first member of the name decides; several objects are events */
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":1,\"batch\":[" SEG_EV "]}"), XF_OK);
+    ck_assert_uint_eq(up.n, 1);
+    ck_assert_uint_eq(up.events[0].len,
+                      strlen("{\"batch\":1,\"batch\":[" SEG_EV "]}"));
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":[" SEG_EV "]}\n{\"batch\":[]}"),
+                     XF_OK);
+    ck_assert_uint_eq(up.n, 2);
+
+    /* the batch's events at their depth in the body */
+    lim.max_depth = 2;
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":[" SEG_EV "]}"), XF_ERR_JSON_DEPTH);
+    lim.max_depth = 3;
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":[" SEG_EV "]}"), XF_OK);
+    lim.max_depth = 32;
+
+#undef SEG_EV
+}
+END_TEST
+
+
 /* ------------------------------------------------------------- snowplow */
 
 START_TEST(test_snowplow_post)
@@ -1066,6 +1132,7 @@ make_format_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_segment_batch);
     tcase_add_test(tc, test_segment_single);
+    tcase_add_test(tc, test_wrapper_once);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("snowplow");
