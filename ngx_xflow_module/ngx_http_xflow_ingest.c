@@ -24,12 +24,24 @@
 #include "ngx_http_xflow_catalog_module.h"
 
 
+/* A valid event as the privacy rules leave it: its bytes, key and app. */
+typedef struct {
+    const u_char   *p;
+    size_t          len;
+    xf_str_t        id;
+    xf_str_t        app;
+} ngx_http_xflow_stripped_t;
+
+
 static ngx_int_t ngx_http_xflow_ingest_events(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_upload_t *up, xf_outbox_t *ob,
-    const xf_alloc_t *a, ngx_uint_t overflow);
+    const xf_alloc_t *a, ngx_uint_t overflow,
+    ngx_http_xflow_stripped_t *first);
 static ngx_int_t ngx_http_xflow_ingest_route(ngx_http_request_t *r,
     xf_outbox_t *ob, xf_event_t *ev, xf_format_t format,
-    ngx_uint_t overflow);
+    ngx_uint_t overflow, ngx_http_xflow_stripped_t *done);
+static ngx_int_t ngx_http_xflow_ingest_privacy(ngx_http_request_t *r,
+    xf_event_t *ev, ngx_http_xflow_stripped_t *out);
 static ngx_int_t ngx_http_xflow_ingest_send(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob, ngx_uint_t wait);
 static ngx_int_t ngx_http_xflow_ingest_topics(ngx_http_request_t *r,
@@ -60,9 +72,12 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     xf_limits_t                 lim;
     xf_upload_t                 up;
     xf_request_t                req;
+    ngx_http_xflow_stripped_t   first, *done;
     ngx_http_xflow_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+
+    done = NULL;
 
     ngx_http_xflow_ingest_request(r, ctx, &req, body, len);
 
@@ -84,6 +99,9 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     ctx->reply = up.reply;
     ctx->decoded = len + up.decoded;
 
+    /* counted once: the layer the events came from, else the body */
+    ctx->final = up.final ? up.final : len;
+
     if (up.app.len) {
         ctx->app.data = (u_char *) up.app.data;
         ctx->app.len = up.app.len;
@@ -93,9 +111,20 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
            the request ($xflow_app, limit keys), as stripping leaves it */
         app = up.events[0].app;
 
-        if (ngx_http_xflow_privacy_value(r, up.events[0].p, up.events[0].len,
-                                         &app)
-            != NGX_OK)
+        if (st == XF_OK && up.events[0].error == XF_OK) {
+            /* the event's one walk, which its route then takes over */
+            if (ngx_http_xflow_ingest_privacy(r, &up.events[0], &first)
+                != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            done = &first;
+            app = first.app;
+
+        } else if (ngx_http_xflow_privacy_value(r, up.events[0].p,
+                                                up.events[0].len, &app)
+                   != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -163,7 +192,7 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
        decoded bytes), for as long as ingest runs */
     ngx_http_xflow_pool_allocator(&a, r->pool);
 
-    if (ngx_http_xflow_ingest_events(r, ctx, &up, &ob, &a, overflow)
+    if (ngx_http_xflow_ingest_events(r, ctx, &up, &ob, &a, overflow, done)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -192,10 +221,14 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 }
 
 
-/* Plan every event: valid ones by their routes, the others dead. */
+/*
+ * Plan every event: valid ones by their routes, the others dead.  first:
+ * event 0 as the privacy rules left it, when that was done already.
+ */
 static ngx_int_t
 ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
-    xf_upload_t *up, xf_outbox_t *ob, const xf_alloc_t *a, ngx_uint_t overflow)
+    xf_upload_t *up, xf_outbox_t *ob, const xf_alloc_t *a, ngx_uint_t overflow,
+    ngx_http_xflow_stripped_t *first)
 {
     ngx_int_t                   rc;
     ngx_uint_t                  i;
@@ -231,7 +264,8 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             continue;
         }
 
-        rc = ngx_http_xflow_ingest_route(r, ob, ev, up->format, overflow);
+        rc = ngx_http_xflow_ingest_route(r, ob, ev, up->format, overflow,
+                                         i == 0 ? first : NULL);
 
         if (rc == NGX_DECLINED) {
             /* over xflow_max_event_size once stripped */
@@ -369,17 +403,17 @@ ngx_http_xflow_ingest_reject(ngx_http_request_t *r,
  * key its rule asks for.  An overflow topic (an event limit's
  * overflow=) replaces the rules.  The key and the envelope come from the
  * event as stripped: what a rule hashed or dropped in the event is
- * hashed or dropped here too.
+ * hashed or dropped here too (done: already so, or NULL).
  */
 static ngx_int_t
 ngx_http_xflow_ingest_route(ngx_http_request_t *r, xf_outbox_t *ob,
-    xf_event_t *ev, xf_format_t format, ngx_uint_t overflow)
+    xf_event_t *ev, xf_format_t format, ngx_uint_t overflow,
+    ngx_http_xflow_stripped_t *done)
 {
-    size_t                      n, len;
-    xf_str_t                    id, app;
-    const u_char               *p;
+    size_t                      n;
     xf_route_event_t            re;
     ngx_http_xflow_ctx_t       *ctx;
+    ngx_http_xflow_stripped_t   sev;
     xf_route_target_t           t[XF_ROUTE_MAX_TARGETS];
     ngx_http_xflow_loc_conf_t  *lcf;
 
@@ -410,32 +444,50 @@ ngx_http_xflow_ingest_route(ngx_http_request_t *r, xf_outbox_t *ob,
         n = 1;
     }
 
-    id = ev->distinct_id;
-    app = ev->app;
-    p = ev->p;
-    len = ev->len;
+    if (done == NULL) {
+        if (ngx_http_xflow_ingest_privacy(r, ev, &sev) != NGX_OK) {
+            return NGX_ERROR;
+        }
 
-    if (ngx_http_xflow_privacy_key(r, ev->p, ev->len, &id) != NGX_OK
-        || ngx_http_xflow_privacy_value(r, ev->p, ev->len, &app) != NGX_OK
-        || ngx_http_xflow_privacy_event(r, &p, &len) != NGX_OK)
+        done = &sev;
+    }
+
+    if (ngx_http_xflow_privacy_key(r, &done->id, ev->distinct_id.data)
+        != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    if (p != ev->p) {
+    if (done->p != ev->p) {
         /* the stripped copy lives as long as the request */
         ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
-        ctx->held += len;
-        ngx_http_xflow_limit_inflight_hold(len);
+        ctx->held += done->len;
+        ngx_http_xflow_limit_inflight_hold(done->len);
 
-        if (len > lcf->max_event_size) {
+        if (done->len > lcf->max_event_size) {
             /* a hashed value grows an event: the limit holds as sent */
             return NGX_DECLINED;
         }
     }
 
-    return xf_outbox_event(ob, t, n, &id, &app, p, len) == XF_OK
-           ? NGX_OK : NGX_ERROR;
+    return xf_outbox_event(ob, t, n, &done->id, &done->app, done->p,
+                           done->len)
+           == XF_OK ? NGX_OK : NGX_ERROR;
+}
+
+
+/* A valid event through the strip rules: one walk for all it yields. */
+static ngx_int_t
+ngx_http_xflow_ingest_privacy(ngx_http_request_t *r, xf_event_t *ev,
+    ngx_http_xflow_stripped_t *out)
+{
+    out->p = ev->p;
+    out->len = ev->len;
+    out->id = ev->distinct_id;
+    out->app = ev->app;
+
+    return ngx_http_xflow_privacy_strip(r, &out->p, &out->len, &out->id,
+                                        &out->app);
 }
 
 

@@ -617,7 +617,7 @@ ngx_http_xflow_metrics_log_handler(ngx_http_request_t *r)
                               ctx->received
                               + (r->method == NGX_HTTP_GET ? r->args.len
                                                            : 0));
-    ngx_http_xflow_metric_add(XF_M_DECODED_BYTES, 0, 0, ctx->decoded);
+    ngx_http_xflow_metric_add(XF_M_DECODED_BYTES, 0, 0, ctx->final);
 
     events = ctx->accepted + ctx->rejected;
 

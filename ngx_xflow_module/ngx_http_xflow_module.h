@@ -148,6 +148,7 @@ typedef struct {
     xf_reply_t                  reply;
     off_t                       received;       /* body bytes on the wire */
     size_t                      decoded;        /* after every layer */
+    size_t                      final;          /* the last layer only */
     u_char                     *raw;            /* first bytes of a */
     size_t                      raw_len;        /* compressed body, kept for
                                                    the dead-letter topic */

@@ -112,6 +112,10 @@ typedef struct {
     xf_str_t        app;            /* request-level app/project/token */
     xf_str_t        token;          /* posthog config.js: the token */
     size_t          decoded;        /* bytes produced by nested layers */
+    size_t          final;          /* bytes of the layer the events were
+                                       read from (the JSON split, the
+                                       event built from a query), each
+                                       once: 0 when none was reached */
     size_t          rejected;       /* events with error != XF_OK */
     void           *blocks;         /* allocator-owned buffers the events
                                        point into: xf_format_free() */

@@ -66,6 +66,9 @@ START_TEST(test_json_single)
     ck_str(up.events[0].app, "p");
     ck_assert_int_eq(up.events[0].error, XF_OK);
     ck_assert_uint_eq(up.decoded, 0);
+    /* the body itself is the layer the event was read from */
+    ck_assert_uint_eq(up.final, strlen("{\"event\":\"a\\u0062\",\"user_id\":42,"
+                                       "\"project\":\"p\"}"));
 }
 END_TEST
 
@@ -252,6 +255,8 @@ START_TEST(test_sensors_image)
     ck_str(up.events[0].app, "shop");
     ck_str(up.app, "shop");
     ck_assert_uint_gt(up.decoded, 0);
+    /* only the JSON the base64 held: the query is not counted again */
+    ck_assert_uint_eq(up.final, strlen(SA_EVENT));
 
     /* the same by auto detection, and as a sendBeacon body */
     ck_assert_int_eq(run(XF_FMT_AUTO, XF_METHOD_GET, "/sa.gif", q, NULL),
@@ -535,6 +540,7 @@ START_TEST(test_posthog_layers)
     ck_assert_uint_eq(up.n, 1);
     ck_event_json(0, PH_EVENT("a", "d"));
     ck_assert_uint_eq(up.decoded, strlen(json));
+    ck_assert_uint_eq(up.final, strlen(json));
 
     ck_assert_int_eq(run_req(XF_FMT_POSTHOG, XF_METHOD_POST, "/batch/", "",
                              NULL, NULL, z, zn), XF_OK);
@@ -752,6 +758,72 @@ START_TEST(test_segment_write_keys)
 END_TEST
 
 
+/*
+ * A batch's events are validated once, the rest of the wrapper apart:
+ * what the whole body is decides all the same (an error anywhere, in the
+ * order of the bytes; a wrapper member that is not the first of its
+ * name; several objects; more events than allowed).
+ */
+START_TEST(test_wrapper_once)
+{
+#define SEG_EV  "{\"type\":\"track\",\"event\":\"a\",\"userId\":\"u\"}"
+
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         " {\"sentAt\":\"t\", \"batch\" : [" SEG_EV ","
+                         SEG_EV "] ,\"writeKey\":\"wk\"} \n"), XF_OK);
+    ck_assert_uint_eq(up.n, 2);
+    ck_str(up.app, "wk");
+    ck_str(up.events[1].name, "a");
+    ck_assert_mem_eq(up.events[0].p, SEG_EV, strlen(SEG_EV));
+
+    /* invalid after, before, inside the batch */
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":[" SEG_EV "],\"x\":}"),
+                     XF_ERR_JSON_SYNTAX);
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"x\":\"\xff\",\"batch\":[" SEG_EV "]}"),
+                     XF_ERR_JSON_UTF8);
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":[" SEG_EV ",\"\xff\"],\"x\":}"),
+                     XF_ERR_JSON_UTF8);
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":[" SEG_EV "]"), XF_ERR_JSON_SYNTAX);
+
+    /* too many events, and an error after them: the error */
+    lim.max_events = 1;
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":[" SEG_EV "," SEG_EV "]}"),
+                     XF_ERR_TOO_MANY_EVENTS);
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":[" SEG_EV "," SEG_EV "],\"x\":tru}"),
+                     XF_ERR_JSON_SYNTAX);
+    lim.max_events = 100;
+
+    /* the first member of the name decides; several objects are events */
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":1,\"batch\":[" SEG_EV "]}"), XF_OK);
+    ck_assert_uint_eq(up.n, 1);
+    ck_assert_uint_eq(up.events[0].len,
+                      strlen("{\"batch\":1,\"batch\":[" SEG_EV "]}"));
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":[" SEG_EV "]}\n{\"batch\":[]}"),
+                     XF_OK);
+    ck_assert_uint_eq(up.n, 2);
+
+    /* the batch's events at their depth in the body */
+    lim.max_depth = 2;
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":[" SEG_EV "]}"), XF_ERR_JSON_DEPTH);
+    lim.max_depth = 3;
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":[" SEG_EV "]}"), XF_OK);
+    lim.max_depth = 32;
+
+#undef SEG_EV
+}
+END_TEST
+
+
 /* ------------------------------------------------------------- snowplow */
 
 START_TEST(test_snowplow_post)
@@ -796,6 +868,7 @@ START_TEST(test_snowplow_pixel)
     ck_str(up.events[0].app, "s");
     ck_str(up.events[0].distinct_id, "n9");
     ck_assert_uint_eq(up.decoded, up.events[0].len);
+    ck_assert_uint_eq(up.final, up.events[0].len);
 
     ck_assert_int_eq(run(XF_FMT_SNOWPLOW, XF_METHOD_GET, "/i",
                          "e=pv&e=se", NULL), XF_ERR_FORM);
@@ -1133,6 +1206,7 @@ make_format_suite(void)
     tcase_add_test(tc, test_segment_batch);
     tcase_add_test(tc, test_segment_single);
     tcase_add_test(tc, test_segment_write_keys);
+    tcase_add_test(tc, test_wrapper_once);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("snowplow");
