@@ -772,7 +772,7 @@ START_TEST(test_wrapper_once)
                          " {\"sentAt\":\"t\", \"batch\" : [" SEG_EV ","
                          SEG_EV "] ,\"writeKey\":\"wk\"} \n"), XF_OK);
     ck_assert_uint_eq(up.n, 2);
-    ck_str(up.app, "wk");
+    ck_str(up.app, "wk:" WK_WK_FP);
     ck_str(up.events[1].name, "a");
     ck_assert_mem_eq(up.events[0].p, SEG_EV, strlen(SEG_EV));
 
