@@ -21,6 +21,7 @@
 #include "ngx_http_xflow_spool.h"
 #include "ngx_http_xflow_limit_module.h"
 #include "ngx_http_xflow_privacy_module.h"
+#include "ngx_http_xflow_ledger.h"
 
 
 static ngx_int_t ngx_http_xflow_ingest_events(ngx_http_request_t *r,
@@ -30,7 +31,10 @@ static ngx_int_t ngx_http_xflow_ingest_route(ngx_http_request_t *r,
     xf_outbox_t *ob, xf_event_t *ev, xf_format_t format,
     ngx_uint_t overflow);
 static ngx_int_t ngx_http_xflow_ingest_send(ngx_http_request_t *r,
-    ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob, ngx_uint_t wait);
+    ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob, ngx_uint_t wait,
+    ngx_uint_t *handed);
+static void ngx_http_xflow_ingest_ledger(ngx_http_xflow_ctx_t *ctx,
+    xf_outbox_t *ob, ngx_uint_t handed);
 static ngx_int_t ngx_http_xflow_ingest_topics(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob);
 static void ngx_http_xflow_ingest_done(ngx_http_request_t *r,
@@ -51,7 +55,7 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     const u_char *body, size_t len)
 {
     ngx_int_t                   rc;
-    ngx_uint_t                  overflow;
+    ngx_uint_t                  overflow, handed;
     xf_str_t                    app;
     xf_alloc_t                  a;
     xf_status_t                 st;
@@ -139,6 +143,9 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     }
 
     if (rc == NGX_DECLINED) {
+        /* read, and refused: the SDK keeps them */
+        ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_REFUSED,
+                                   up.n);
         return ngx_http_xflow_reply_outcome(r, XF_OUTCOME_RATE_LIMITED,
                                             "over an event rate limit");
     }
@@ -151,6 +158,8 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     }
 
     if (rc == NGX_DECLINED) {
+        ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_REFUSED,
+                                   up.n);
         return ngx_http_xflow_reply_outcome(r, XF_OUTCOME_RATE_LIMITED,
                                             "over a byte rate limit");
     }
@@ -162,11 +171,16 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     if (ngx_http_xflow_ingest_events(r, ctx, &up, &ob, &a, overflow)
         != NGX_OK)
     {
+        ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_REFUSED,
+                                   up.n);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     rc = ngx_http_xflow_ingest_send(r, ctx, &ob,
-                                    lcf->ack == NGX_HTTP_XFLOW_ACK_KAFKA);
+                                    lcf->ack == NGX_HTTP_XFLOW_ACK_KAFKA,
+                                    &handed);
+
+    ngx_http_xflow_ingest_ledger(ctx, &ob, handed);
 
     if (rc == NGX_DECLINED) {
         /* neither Kafka nor the spool took it: the disk, or the queue */
@@ -273,6 +287,7 @@ ngx_http_xflow_ingest_reject(ngx_http_request_t *r,
     xf_str_t                    app, request;
     ngx_str_t                  *ct, *ce;
     xf_alloc_t                  a;
+    ngx_uint_t                  handed;
     xf_outbox_t                 ob;
     xf_outbox_strip_t           strip;
     xf_outbox_request_t         what;
@@ -349,8 +364,9 @@ ngx_http_xflow_ingest_reject(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* a full queue loses only this diagnostic copy, never an event */
-    (void) ngx_http_xflow_ingest_send(r, ctx, &ob, 0);
+    /* a full queue loses only this diagnostic copy, never an event (and
+       it counts in no ledger: its request is counted as a request) */
+    (void) ngx_http_xflow_ingest_send(r, ctx, &ob, 0, &handed);
 
     return ngx_http_xflow_reply_status(r, st);
 }
@@ -439,12 +455,12 @@ ngx_http_xflow_ingest_route(ngx_http_request_t *r, xf_outbox_t *ob,
  */
 static ngx_int_t
 ngx_http_xflow_ingest_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
-    xf_outbox_t *ob, ngx_uint_t wait)
+    xf_outbox_t *ob, ngx_uint_t wait, ngx_uint_t *handed)
 {
     size_t                      head_len;
     u_char                     *head;
     xf_str_t                    key;
-    ngx_int_t                   room;
+    ngx_int_t                   rc, room;
     ngx_uint_t                  i;
     ngx_time_t                 *tp;
     xf_envelope_req_t           req;
@@ -452,6 +468,8 @@ ngx_http_xflow_ingest_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     ngx_http_xflow_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+
+    *handed = 0;
 
     /* no room in librdkafka's queue: the spool takes the request whole */
     room = ngx_http_xflow_batch_room(ob->n);
@@ -507,16 +525,47 @@ ngx_http_xflow_ingest_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     head_len = xf_envelope_head(head, &req);
 
-    if (!wait) {
-        return ngx_http_xflow_batch_send(r, ob, head, head_len, room,
-                                         lcf->dl_topic_index, NULL);
+    if (wait) {
+        ctx->wait.r = r;
+        ctx->wait.done = ngx_http_xflow_ingest_done;
     }
 
-    ctx->wait.r = r;
-    ctx->wait.done = ngx_http_xflow_ingest_done;
+    rc = ngx_http_xflow_batch_send(r, ob, head, head_len, room,
+                                   lcf->dl_topic_index,
+                                   wait ? &ctx->wait : NULL);
 
-    return ngx_http_xflow_batch_send(r, ob, head, head_len, room,
-                                     lcf->dl_topic_index, &ctx->wait);
+    /* the batch's error comes before it produces anything */
+    *handed = (rc != NGX_ERROR);
+
+    return rc;
+}
+
+
+/*
+ * The ledger's moves of a request's events that the batch does not make:
+ * the dead-lettered ones, and all of them when nothing was handed to the
+ * batch (the request gets an error status: the SDK keeps them).  The
+ * batch moves each event's message it was handed.
+ */
+static void
+ngx_http_xflow_ingest_ledger(ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob,
+    ngx_uint_t handed)
+{
+    size_t  i, n;
+
+    if (handed) {
+        ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED,
+                                   XF_LEDGER_DEAD_LETTERED, ctx->rejected);
+        return;
+    }
+
+    n = ctx->rejected;
+
+    for (i = 0; i < ob->n; i++) {
+        n += ob->out[i].counted;
+    }
+
+    ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_REFUSED, n);
 }
 
 

@@ -10,6 +10,7 @@
 #include "ngx_http_xflow_batch.h"
 #include "ngx_http_xflow_directives.h"
 #include "ngx_http_xflow_kafka.h"
+#include "ngx_http_xflow_ledger.h"
 #include "ngx_http_xflow_spool.h"
 #include "ngx_http_xflow_variables.h"
 
@@ -769,6 +770,10 @@ ngx_http_xflow_postconfiguration(ngx_conf_t *cf)
         return NGX_OK;
     }
 
+    if (ngx_http_xflow_ledger_zone(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_xflow_kafka_check(cf, mcf);
 }
 
@@ -793,6 +798,9 @@ ngx_http_xflow_init_module(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    /* at a start, before any worker: what the spool holds is counted */
+    ngx_http_xflow_ledger_found(cycle, &mcf->spool->name);
+
     return ngx_http_xflow_spool_check(cycle, mcf);
 }
 
@@ -812,6 +820,9 @@ ngx_http_xflow_init_process(ngx_cycle_t *cycle)
     if (mcf == NULL || !mcf->enabled) {
         return NGX_OK;
     }
+
+    /* the ledger's slot before anything can count */
+    ngx_http_xflow_ledger_init_process(cycle);
 
     /* the producer first: the spool replays through it */
     if (ngx_http_xflow_kafka_init_process(cycle, mcf) != NGX_OK
@@ -854,4 +865,7 @@ ngx_http_xflow_exit_process(ngx_cycle_t *cycle)
                                       ngx_http_xflow_spool_enabled());
 
     ngx_http_xflow_spool_exit_process(cycle);
+
+    /* what is still in flight now will never be reported: orphaned */
+    ngx_http_xflow_ledger_exit_process();
 }
