@@ -22,6 +22,7 @@
 #include "ngx_http_xflow_limit_module.h"
 #include "ngx_http_xflow_privacy_module.h"
 #include "ngx_http_xflow_ledger.h"
+#include "ngx_http_xflow_dedup.h"
 
 
 static ngx_int_t ngx_http_xflow_ingest_events(ngx_http_request_t *r,
@@ -35,6 +36,11 @@ static ngx_int_t ngx_http_xflow_ingest_send(ngx_http_request_t *r,
     ngx_uint_t *handed);
 static void ngx_http_xflow_ingest_ledger(ngx_http_xflow_ctx_t *ctx,
     xf_outbox_t *ob, ngx_uint_t handed);
+static ngx_int_t ngx_http_xflow_ingest_dedup(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob, xf_event_t *ev,
+    xf_format_t format);
+static ngx_int_t ngx_http_xflow_ingest_accepted(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx);
 static ngx_int_t ngx_http_xflow_ingest_topics(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob);
 static void ngx_http_xflow_ingest_done(ngx_http_request_t *r,
@@ -176,6 +182,12 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (ob.n == 0) {
+        /* duplicates only: nothing to send, the SDK is answered */
+        ngx_http_xflow_ingest_ledger(ctx, &ob, 1);
+        return ngx_http_xflow_ingest_accepted(r, ctx);
+    }
+
     rc = ngx_http_xflow_ingest_send(r, ctx, &ob,
                                     lcf->ack == NGX_HTTP_XFLOW_ACK_KAFKA,
                                     &handed);
@@ -198,7 +210,89 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    return ngx_http_xflow_ingest_accepted(r, ctx);
+}
+
+
+/*
+ * The request's events are kept (in Kafka, or on the spool, or on their
+ * way under ack=local): from now on a copy of one within xflow_dedup's
+ * window is a duplicate.  Then the success answer.
+ */
+static ngx_int_t
+ngx_http_xflow_ingest_accepted(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx)
+{
+    ngx_http_xflow_loc_conf_t  *lcf;
+
+    if (ctx->ndedup) {
+        lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+        ngx_http_xflow_dedup_set(ctx->dedup_keys, ctx->ndedup,
+                                 lcf->dedup_window);
+        ctx->ndedup = 0;
+    }
+
     return ngx_http_xflow_reply_accepted(r, ctx);
+}
+
+
+/*
+ * xflow_dedup: NGX_DECLINED for a copy of an event kept within the
+ * window (planned to the location's duplicates topic, if any, outside
+ * the ledger), NGX_OK for a first copy, whose key the success answer
+ * records.
+ */
+static ngx_int_t
+ngx_http_xflow_ingest_dedup(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
+    xf_outbox_t *ob, xf_event_t *ev, xf_format_t format)
+{
+    uint64_t                    key;
+    xf_str_t                    id, app;
+    xf_route_target_t           t;
+    ngx_http_xflow_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+
+    key = ngx_http_xflow_dedup_key(format, ev->app.data, ev->app.len, ev->p,
+                                   ev->len);
+    if (key == 0) {
+        return NGX_OK;
+    }
+
+    if (!ngx_http_xflow_dedup_seen(key)) {
+        ctx->dedup_keys[ctx->ndedup++] = key;
+        return NGX_OK;
+    }
+
+    /* answered as accepted, as the first copy was */
+    ctx->duplicates++;
+    ctx->accepted++;
+
+    if (lcf->dedup_topic.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    /* the copy, as its first went (stripped), to the operator's topic */
+
+    id = ev->distinct_id;
+    app = ev->app;
+    t.topic = lcf->dedup_topic_index;
+    t.key = XF_ROUTE_KEY_DISTINCT;
+
+    if (ngx_http_xflow_privacy_key(r, ev->p, ev->len, &id) != NGX_OK
+        || ngx_http_xflow_privacy_value(r, ev->p, ev->len, &app) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (xf_outbox_event(ob, &t, 1, &id, &app, ev->p, ev->len) != XF_OK) {
+        return NGX_ERROR;
+    }
+
+    /* a duplicate's message is no event the ledger owes Kafka */
+    ob->out[ob->n - 1].counted = 0;
+
+    return NGX_DECLINED;
 }
 
 
@@ -221,6 +315,13 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     ngx_http_xflow_ingest_strip(r, &strip);
 
+    if (lcf->dedup_window) {
+        ctx->dedup_keys = ngx_palloc(r->pool, up->n * sizeof(uint64_t));
+        if (ctx->dedup_keys == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
     for (i = 0; i < up->n; i++) {
         ev = &up->events[i];
 
@@ -239,6 +340,18 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             }
 
             continue;
+        }
+
+        if (lcf->dedup_window) {
+            rc = ngx_http_xflow_ingest_dedup(r, ctx, ob, ev, up->format);
+
+            if (rc == NGX_DECLINED) {
+                continue;
+            }
+
+            if (rc != NGX_OK) {
+                return NGX_ERROR;
+            }
         }
 
         rc = ngx_http_xflow_ingest_route(r, ob, ev, up->format, overflow);
@@ -556,10 +669,12 @@ ngx_http_xflow_ingest_ledger(ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob,
     if (handed) {
         ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED,
                                    XF_LEDGER_DEAD_LETTERED, ctx->rejected);
+        ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_DUPLICATE,
+                                   ctx->duplicates);
         return;
     }
 
-    n = ctx->rejected;
+    n = ctx->rejected + ctx->duplicates;
 
     for (i = 0; i < ob->n; i++) {
         n += ob->out[i].counted;
@@ -616,7 +731,7 @@ ngx_http_xflow_ingest_done(ngx_http_request_t *r, xf_outcome_t outcome,
     ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
 
     rc = outcome == XF_OUTCOME_ACCEPTED
-         ? ngx_http_xflow_reply_accepted(r, ctx)
+         ? ngx_http_xflow_ingest_accepted(r, ctx)
          : ngx_http_xflow_reply_outcome(r, outcome, detail);
 
     ngx_http_finalize_request(r, rc);

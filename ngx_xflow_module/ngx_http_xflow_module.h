@@ -99,6 +99,8 @@ typedef struct {
     ngx_http_xflow_where_t      health_where;   /* first xflow_health */
     ngx_http_xflow_where_t      collect_where;  /* first xflow_collect */
     ngx_uint_t                  enabled;        /* some xflow_collect */
+    size_t                      dedup_size;     /* the dedup table, the
+                                                   largest size= given */
 } ngx_http_xflow_main_conf_t;
 
 
@@ -135,6 +137,9 @@ typedef struct {
     size_t                      max_event_size;
     ngx_uint_t                  max_events;
     ngx_uint_t                  max_depth;
+    ngx_msec_t                  dedup_window;   /* xflow_dedup; 0: off */
+    ngx_str_t                   dedup_topic;    /* empty: not produced */
+    ngx_uint_t                  dedup_topic_index;
 } ngx_http_xflow_loc_conf_t;
 
 
@@ -152,6 +157,9 @@ typedef struct {
                                                    the dead-letter topic */
     ngx_uint_t                  accepted;
     ngx_uint_t                  rejected;
+    ngx_uint_t                  duplicates;     /* within xflow_dedup */
+    uint64_t                   *dedup_keys;     /* of the events sent, */
+    ngx_uint_t                  ndedup;         /* kept at success */
     ngx_str_t                   app;
     const char                 *error;          /* for $xflow_error */
     ngx_uint_t                  topic;          /* for $xflow_topic: the */

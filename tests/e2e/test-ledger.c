@@ -66,6 +66,10 @@ snippet(const char *extra)
              "        location /collect { xflow_collect json; }\n"
              "        location /tight { xflow_collect json; "
              "xflow_limit tight; }\n"
+             "        location /dedup { xflow_collect json; "
+             "xflow_dedup 3s; }\n"
+             "        location /dedup_topic { xflow_collect json; "
+             "xflow_dedup 3s topic=dups; }\n"
              "        location /metrics { xflow_metrics; }\n"
              "    }\n", spool_dir, extra ? extra : "");
 
@@ -316,7 +320,7 @@ START_TEST(test_mixed)
     ck_assert_ptr_ne(w, MAP_FAILED);
     memset(w, 0, sizeof(ledger_watch_t));
 
-    start(NULL, 2);
+    start("    xflow_dedup 10m;\n", 2);
     hw0 = xf_kafka_count(kafka, "events");
 
     watcher = watch_start(w);
@@ -392,6 +396,7 @@ START_TEST(test_mixed)
     ck_assert_int_gt(FATE("spooled"), 0);
     ck_assert_int_ge(FATE("refused"), (long long) refused * 3);
     ck_assert_int_gt(dead, 0);
+    ck_assert_int_eq(FATE("duplicate"), 4 * 5);     /* the retries */
     ck_assert_int_eq(FATE("failed"), 0);
     ck_assert_int_eq(FATE("orphaned"), 0);
 
@@ -461,6 +466,109 @@ START_TEST(test_restart)
 END_TEST
 
 
+/* The data topic's and the duplicates topic's counts, once settled. */
+static void
+counts(int64_t *events, int64_t *dups)
+{
+    xf_sleep_ms(500);
+    *events = xf_kafka_count(kafka, "events");
+    *dups = xf_kafka_count(kafka, "dups");
+}
+
+
+/*
+ * An upload sent again within the window is answered 200, produced
+ * nowhere, counted one duplicate; sent after it, produced again.  With
+ * topic=, the copy goes to that topic instead.
+ */
+START_TEST(test_dedup)
+{
+    char         *text;
+    int64_t       e0, d0, e, d;
+    const char   *body;
+
+    start(NULL, 2);
+    body = "{\"event\":\"buy\",\"distinct_id\":\"u1\",\"n\":1}";
+
+    counts(&e0, &d0);
+
+    ck_assert_int_eq(post("/dedup", body), 200);
+    counts(&e, &d);
+    ck_assert_int_eq(e, e0 + 1);
+
+    /* the SDK's retry, within the window: no second message */
+    ck_assert_int_eq(post("/dedup", body), 200);
+    counts(&e, &d);
+    ck_assert_int_eq(e, e0 + 1);
+    ck_assert_int_eq(d, d0);
+
+    text = xf_metrics_scrape(nginx);
+    ck_assert_int_eq(FATE("duplicate"), 1);
+    ck_assert_int_eq(FATE("delivered"), 1);
+    ck_assert_int_eq(ledger_value(text, "xflow_ledger_unbalanced_events"),
+                     0);
+    free(text);
+
+    /* another event is no copy */
+    ck_assert_int_eq(post("/dedup",
+                          "{\"event\":\"buy\",\"distinct_id\":\"u1\","
+                          "\"n\":2}"), 200);
+    counts(&e, &d);
+    ck_assert_int_eq(e, e0 + 2);
+
+    /* after the window: produced again */
+    xf_sleep_ms(3500);
+    ck_assert_int_eq(post("/dedup", body), 200);
+    counts(&e, &d);
+    ck_assert_int_eq(e, e0 + 3);
+
+    /* topic=: the copy goes to the operator's topic, not the data's */
+    ck_assert_int_eq(post("/dedup_topic", "{\"event\":\"t\",\"n\":3}"),
+                     200);
+    ck_assert_int_eq(post("/dedup_topic", "{\"event\":\"t\",\"n\":3}"),
+                     200);
+    counts(&e, &d);
+    ck_assert_int_eq(e, e0 + 4);
+    ck_assert_int_eq(d, d0 + 1);
+
+    text = xf_metrics_scrape(nginx);
+    ck_assert_int_eq(FATE("duplicate"), 2);
+    ck_assert_int_eq(FATE("delivered"), 4);
+    ck_assert_int_eq(ledger_value(text, "xflow_ledger_unbalanced_events"),
+                     0);
+    free(text);
+}
+END_TEST
+
+
+/*
+ * A copy of an upload whose first was refused (a rate limit here) is no
+ * duplicate: the first was never kept.
+ */
+START_TEST(test_dedup_refused_first)
+{
+    char  body[128];
+    int   i;
+
+    start("    xflow_dedup 1m;\n", 1);
+
+    /* the zone's burst spent by other events */
+    for (i = 0; i < 2; i++) {
+        ck_assert_int_eq(post_batch("/tight", 100 + i * 3, 3, 0), 200);
+    }
+
+    snprintf(body, sizeof(body), "{\"event\":\"x\",\"n\":7}");
+    ck_assert_int_ne(post("/tight", body), 200);
+
+    /* the SDK sends it again where it is taken: a first copy */
+    ck_assert_int_eq(post("/collect", body), 200);
+    ck_assert_int_eq(xf_metrics_get(nginx,
+                         "xflow_ledger_events_total{fate=\"duplicate\"}"),
+                     0);
+}
+END_TEST
+
+
 Suite *
 make_ledger_e2e_suite(void)
 {
@@ -472,6 +580,8 @@ make_ledger_e2e_suite(void)
     tc = xf_tcase(s, "ledger", 180, ledger_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_mixed);
     tcase_add_test(tc, test_restart);
+    tcase_add_test(tc, test_dedup);
+    tcase_add_test(tc, test_dedup_refused_first);
 
     return s;
 }
