@@ -569,6 +569,39 @@ START_TEST(test_dedup_refused_first)
 END_TEST
 
 
+/* nginx -t refuses a bad window, size or parameter, with file:line. */
+START_TEST(test_dedup_refused_conf)
+{
+    size_t       i;
+    char        *out, where[256];
+    xf_nginx_t  *n;
+
+    static const char *const  bad[][2] = {
+        { "    xflow_dedup 500ms;\n",
+          "invalid window \"500ms\", at least 1s" },
+        { "    xflow_dedup 10m size=1k;\n", "invalid \"size=1k\"" },
+        { "    xflow_dedup 10m sizes=1m;\n", "invalid parameter" },
+        { "    xflow_dedup off 10m;\n", "after \"off\"" },
+    };
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        n = xf_nginx_new("", "127.0.0.1:9", 1);
+        snprintf(spool_dir, sizeof(spool_dir), "%s/spool", n->dir);
+        out = xf_nginx_refuses(n, snippet(bad[i][0]), "127.0.0.1:9",
+                               bad[i][1]);
+
+        /* the directive's line: the first of the http block's own */
+        snprintf(where, sizeof(where), "%s:", n->conf);
+        ck_assert_msg(strstr(out, where) != NULL, "no \"%s\" in: %s", where,
+                      out);
+
+        free(out);
+        xf_nginx_free(n);
+    }
+}
+END_TEST
+
+
 Suite *
 make_ledger_e2e_suite(void)
 {
@@ -582,6 +615,9 @@ make_ledger_e2e_suite(void)
     tcase_add_test(tc, test_restart);
     tcase_add_test(tc, test_dedup);
     tcase_add_test(tc, test_dedup_refused_first);
+
+    tc = xf_tcase(s, "nginx-t", 60, NULL, NULL);
+    tcase_add_test(tc, test_dedup_refused_conf);
 
     return s;
 }
