@@ -315,6 +315,12 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     ngx_http_xflow_ingest_strip(r, &strip);
 
+    /* each event's fate, decided here, in one place */
+    ctx->fates = ngx_palloc(r->pool, up->n);
+    if (ctx->fates == NULL) {
+        return NGX_ERROR;
+    }
+
     if (lcf->dedup_window) {
         ctx->dedup_keys = ngx_palloc(r->pool, up->n * sizeof(uint64_t));
         if (ctx->dedup_keys == NULL) {
@@ -324,6 +330,7 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     for (i = 0; i < up->n; i++) {
         ev = &up->events[i];
+        ctx->fates[i] = XF_LEDGER_DEAD_LETTERED;
 
         if (ev->error != XF_OK) {
             ctx->rejected++;
@@ -346,6 +353,7 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             rc = ngx_http_xflow_ingest_dedup(r, ctx, ob, ev, up->format);
 
             if (rc == NGX_DECLINED) {
+                ctx->fates[i] = XF_LEDGER_DUPLICATE;
                 continue;
             }
 
@@ -378,6 +386,7 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             return NGX_ERROR;
         }
 
+        ctx->fates[i] = XF_LEDGER_IN_FLIGHT;
         ctx->accepted++;
     }
 

@@ -160,6 +160,11 @@ typedef struct {
     ngx_uint_t                  duplicates;     /* within xflow_dedup */
     uint64_t                   *dedup_keys;     /* of the events sent, */
     ngx_uint_t                  ndedup;         /* kept at success */
+    u_char                     *fates;          /* per event of the upload,
+                                                   what ingest decided: an
+                                                   xf_ledger_cell_t (in
+                                                   flight: the batch's
+                                                   reports decide) */
     ngx_str_t                   app;
     const char                 *error;          /* for $xflow_error */
     ngx_uint_t                  topic;          /* for $xflow_topic: the */
