@@ -31,6 +31,8 @@ typedef struct {
     xf_str_t        id;
     xf_str_t        app;
 } ngx_http_xflow_stripped_t;
+#include "ngx_http_xflow_ledger.h"
+#include "ngx_http_xflow_dedup.h"
 
 
 static ngx_int_t ngx_http_xflow_ingest_events(ngx_http_request_t *r,
@@ -43,7 +45,15 @@ static ngx_int_t ngx_http_xflow_ingest_route(ngx_http_request_t *r,
 static ngx_int_t ngx_http_xflow_ingest_privacy(ngx_http_request_t *r,
     xf_event_t *ev, ngx_http_xflow_stripped_t *out);
 static ngx_int_t ngx_http_xflow_ingest_send(ngx_http_request_t *r,
-    ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob, ngx_uint_t wait);
+    ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob, ngx_uint_t wait,
+    ngx_uint_t *handed);
+static void ngx_http_xflow_ingest_ledger(ngx_http_xflow_ctx_t *ctx,
+    xf_outbox_t *ob, ngx_uint_t handed);
+static ngx_int_t ngx_http_xflow_ingest_dedup(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob, xf_event_t *ev,
+    xf_format_t format);
+static ngx_int_t ngx_http_xflow_ingest_accepted(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx);
 static ngx_int_t ngx_http_xflow_ingest_topics(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob);
 static void ngx_http_xflow_ingest_done(ngx_http_request_t *r,
@@ -64,7 +74,7 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     const u_char *body, size_t len)
 {
     ngx_int_t                   rc;
-    ngx_uint_t                  overflow;
+    ngx_uint_t                  overflow, handed;
     xf_str_t                    app;
     xf_alloc_t                  a;
     xf_status_t                 st;
@@ -171,6 +181,9 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     if (rc == NGX_DECLINED) {
         ctx->outcome = XF_OUTCOME_RATE_LIMITED;
+        /* read, and refused: the SDK keeps them */
+        ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_REFUSED,
+                                   up.n);
         return ngx_http_xflow_reply_outcome(r, ctx,
                                             "over an event rate limit");
     }
@@ -184,6 +197,8 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     if (rc == NGX_DECLINED) {
         ctx->outcome = XF_OUTCOME_RATE_LIMITED;
+        ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_REFUSED,
+                                   up.n);
         return ngx_http_xflow_reply_outcome(r, ctx,
                                             "over a byte rate limit");
     }
@@ -195,11 +210,22 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     if (ngx_http_xflow_ingest_events(r, ctx, &up, &ob, &a, overflow, done)
         != NGX_OK)
     {
+        ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_REFUSED,
+                                   up.n);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (ob.n == 0) {
+        /* duplicates only: nothing to send, the SDK is answered */
+        ngx_http_xflow_ingest_ledger(ctx, &ob, 1);
+        return ngx_http_xflow_ingest_accepted(r, ctx);
+    }
+
     rc = ngx_http_xflow_ingest_send(r, ctx, &ob,
-                                    lcf->ack == NGX_HTTP_XFLOW_ACK_KAFKA);
+                                    lcf->ack == NGX_HTTP_XFLOW_ACK_KAFKA,
+                                    &handed);
+
+    ngx_http_xflow_ingest_ledger(ctx, &ob, handed);
 
     if (rc == NGX_DECLINED) {
         /* neither Kafka nor the spool took it: the disk, or the queue */
@@ -216,8 +242,91 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    return ngx_http_xflow_ingest_accepted(r, ctx);
+}
+
+
+/*
+ * The request's events are kept (in Kafka, or on the spool, or on their
+ * way under ack=local): from now on a copy of one within xflow_dedup's
+ * window is a duplicate.  Then the success answer.
+ */
+static ngx_int_t
+ngx_http_xflow_ingest_accepted(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx)
+{
+    ngx_http_xflow_loc_conf_t  *lcf;
+
+    if (ctx->ndedup) {
+        lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+        ngx_http_xflow_dedup_set(ctx->dedup_keys, ctx->ndedup,
+                                 lcf->dedup_window);
+        ctx->ndedup = 0;
+    }
+
     ctx->outcome = XF_OUTCOME_ACCEPTED;
+
     return ngx_http_xflow_reply_accepted(r, ctx);
+}
+
+
+/*
+ * xflow_dedup: NGX_DECLINED for a copy of an event kept within the
+ * window (planned to the location's duplicates topic, if any, outside
+ * the ledger), NGX_OK for a first copy, whose key the success answer
+ * records.
+ */
+static ngx_int_t
+ngx_http_xflow_ingest_dedup(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
+    xf_outbox_t *ob, xf_event_t *ev, xf_format_t format)
+{
+    uint64_t                    key;
+    xf_str_t                    id, app;
+    xf_route_target_t           t;
+    ngx_http_xflow_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+
+    key = ngx_http_xflow_dedup_key(format, ev->app.data, ev->app.len, ev->p,
+                                   ev->len);
+    if (key == 0) {
+        return NGX_OK;
+    }
+
+    if (!ngx_http_xflow_dedup_seen(key)) {
+        ctx->dedup_keys[ctx->ndedup++] = key;
+        return NGX_OK;
+    }
+
+    /* answered as accepted, as the first copy was */
+    ctx->duplicates++;
+    ctx->accepted++;
+
+    if (lcf->dedup_topic.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    /* the copy, as its first went (stripped), to the operator's topic */
+
+    id = ev->distinct_id;
+    app = ev->app;
+    t.topic = lcf->dedup_topic_index;
+    t.key = XF_ROUTE_KEY_DISTINCT;
+
+    if (ngx_http_xflow_privacy_key(r, ev->p, ev->len, &id) != NGX_OK
+        || ngx_http_xflow_privacy_value(r, ev->p, ev->len, &app) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (xf_outbox_event(ob, &t, 1, &id, &app, ev->p, ev->len) != XF_OK) {
+        return NGX_ERROR;
+    }
+
+    /* a duplicate's message is no event the ledger owes Kafka */
+    ob->out[ob->n - 1].counted = 0;
+
+    return NGX_DECLINED;
 }
 
 
@@ -244,8 +353,22 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     ngx_http_xflow_ingest_strip(r, &strip);
 
+    /* each event's fate, decided here, in one place */
+    ctx->fates = ngx_palloc(r->pool, up->n);
+    if (ctx->fates == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (lcf->dedup_window) {
+        ctx->dedup_keys = ngx_palloc(r->pool, up->n * sizeof(uint64_t));
+        if (ctx->dedup_keys == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
     for (i = 0; i < up->n; i++) {
         ev = &up->events[i];
+        ctx->fates[i] = XF_LEDGER_DEAD_LETTERED;
 
         if (ev->error != XF_OK) {
             ctx->rejected++;
@@ -262,6 +385,19 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             }
 
             continue;
+        }
+
+        if (lcf->dedup_window) {
+            rc = ngx_http_xflow_ingest_dedup(r, ctx, ob, ev, up->format);
+
+            if (rc == NGX_DECLINED) {
+                ctx->fates[i] = XF_LEDGER_DUPLICATE;
+                continue;
+            }
+
+            if (rc != NGX_OK) {
+                return NGX_ERROR;
+            }
         }
 
         rc = ngx_http_xflow_ingest_route(r, ob, ev, up->format, overflow,
@@ -290,6 +426,7 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             return NGX_ERROR;
         }
 
+        ctx->fates[i] = XF_LEDGER_IN_FLIGHT;
         ctx->accepted++;
     }
 
@@ -314,6 +451,7 @@ ngx_http_xflow_ingest_reject(ngx_http_request_t *r,
     xf_str_t                    app, request;
     ngx_str_t                  *ct, *ce;
     xf_alloc_t                  a;
+    ngx_uint_t                  handed;
     xf_outbox_t                 ob;
     xf_outbox_strip_t           strip;
     xf_outbox_request_t         what;
@@ -390,8 +528,9 @@ ngx_http_xflow_ingest_reject(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* a full queue loses only this diagnostic copy, never an event */
-    (void) ngx_http_xflow_ingest_send(r, ctx, &ob, 0);
+    /* a full queue loses only this diagnostic copy, never an event (and
+       it counts in no ledger: its request is counted as a request) */
+    (void) ngx_http_xflow_ingest_send(r, ctx, &ob, 0, &handed);
 
     return ngx_http_xflow_reply_outcome(r, ctx, NULL);
 }
@@ -500,12 +639,12 @@ ngx_http_xflow_ingest_privacy(ngx_http_request_t *r, xf_event_t *ev,
  */
 static ngx_int_t
 ngx_http_xflow_ingest_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
-    xf_outbox_t *ob, ngx_uint_t wait)
+    xf_outbox_t *ob, ngx_uint_t wait, ngx_uint_t *handed)
 {
     size_t                      head_len;
     u_char                     *head;
     xf_str_t                    key;
-    ngx_int_t                   room;
+    ngx_int_t                   rc, room;
     ngx_uint_t                  i;
     ngx_time_t                 *tp;
     xf_envelope_req_t           req;
@@ -513,6 +652,8 @@ ngx_http_xflow_ingest_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     ngx_http_xflow_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+
+    *handed = 0;
 
     /* no room in librdkafka's queue: the spool takes the request whole */
     room = ngx_http_xflow_batch_room(ob->n);
@@ -568,16 +709,49 @@ ngx_http_xflow_ingest_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     head_len = xf_envelope_head(head, &req);
 
-    if (!wait) {
-        return ngx_http_xflow_batch_send(r, ob, head, head_len, room,
-                                         lcf->dl_topic_index, NULL);
+    if (wait) {
+        ctx->wait.r = r;
+        ctx->wait.done = ngx_http_xflow_ingest_done;
     }
 
-    ctx->wait.r = r;
-    ctx->wait.done = ngx_http_xflow_ingest_done;
+    rc = ngx_http_xflow_batch_send(r, ob, head, head_len, room,
+                                   lcf->dl_topic_index,
+                                   wait ? &ctx->wait : NULL);
 
-    return ngx_http_xflow_batch_send(r, ob, head, head_len, room,
-                                     lcf->dl_topic_index, &ctx->wait);
+    /* the batch's error comes before it produces anything */
+    *handed = (rc != NGX_ERROR);
+
+    return rc;
+}
+
+
+/*
+ * The ledger's moves of a request's events that the batch does not make:
+ * the dead-lettered ones, and all of them when nothing was handed to the
+ * batch (the request gets an error status: the SDK keeps them).  The
+ * batch moves each event's message it was handed.
+ */
+static void
+ngx_http_xflow_ingest_ledger(ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob,
+    ngx_uint_t handed)
+{
+    size_t  i, n;
+
+    if (handed) {
+        ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED,
+                                   XF_LEDGER_DEAD_LETTERED, ctx->rejected);
+        ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_DUPLICATE,
+                                   ctx->duplicates);
+        return;
+    }
+
+    n = ctx->rejected + ctx->duplicates;
+
+    for (i = 0; i < ob->n; i++) {
+        n += ob->out[i].counted;
+    }
+
+    ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_REFUSED, n);
 }
 
 
@@ -631,7 +805,7 @@ ngx_http_xflow_ingest_done(ngx_http_request_t *r, xf_outcome_t outcome,
     ctx->outcome = outcome;
 
     rc = outcome == XF_OUTCOME_ACCEPTED
-         ? ngx_http_xflow_reply_accepted(r, ctx)
+         ? ngx_http_xflow_ingest_accepted(r, ctx)
          : ngx_http_xflow_reply_outcome(r, ctx, detail);
 
     ngx_http_finalize_request(r, rc);

@@ -17,6 +17,7 @@
 #include "ngx_http_xflow_module.h"
 #include "ngx_http_xflow_metrics_module.h"
 #include "ngx_http_xflow_util.h"
+#include "ngx_http_xflow_ledger.h"
 
 
 typedef struct ngx_http_xflow_metrics_main_conf_s
@@ -744,6 +745,11 @@ ngx_http_xflow_metrics_handler(ngx_http_request_t *r)
                           &a)
         != XF_OK)
     {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* before build_info, which leaves text without room */
+    if (ngx_http_xflow_ledger_render(&text, &a) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

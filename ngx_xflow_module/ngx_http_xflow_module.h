@@ -100,6 +100,8 @@ typedef struct {
     ngx_http_xflow_where_t      health_where;   /* first xflow_health */
     ngx_http_xflow_where_t      collect_where;  /* first xflow_collect */
     ngx_uint_t                  enabled;        /* some xflow_collect */
+    size_t                      dedup_size;     /* the dedup table, the
+                                                   largest size= given */
 } ngx_http_xflow_main_conf_t;
 
 
@@ -136,6 +138,9 @@ typedef struct {
     size_t                      max_event_size;
     ngx_uint_t                  max_events;
     ngx_uint_t                  max_depth;
+    ngx_msec_t                  dedup_window;   /* xflow_dedup; 0: off */
+    ngx_str_t                   dedup_topic;    /* empty: not produced */
+    ngx_uint_t                  dedup_topic_index;
 } ngx_http_xflow_loc_conf_t;
 
 
@@ -154,6 +159,14 @@ typedef struct {
                                                    the dead-letter topic */
     ngx_uint_t                  accepted;
     ngx_uint_t                  rejected;
+    ngx_uint_t                  duplicates;     /* within xflow_dedup */
+    uint64_t                   *dedup_keys;     /* of the events sent, */
+    ngx_uint_t                  ndedup;         /* kept at success */
+    u_char                     *fates;          /* per event of the upload,
+                                                   what ingest decided: an
+                                                   xf_ledger_cell_t (in
+                                                   flight: the batch's
+                                                   reports decide) */
     ngx_str_t                   app;
     ngx_uint_t                  ntopics;        /* for $xflow_topic: how */
     ngx_uint_t                  topic_index;    /* many, and the one when
