@@ -281,8 +281,8 @@ ngx_http_xflow_ingest_dedup(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     xf_outbox_t *ob, xf_event_t *ev, xf_format_t format)
 {
     uint64_t                    key;
-    xf_str_t                    id, app;
     xf_route_target_t           t;
+    ngx_http_xflow_stripped_t   sev;
     ngx_http_xflow_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
@@ -306,20 +306,21 @@ ngx_http_xflow_ingest_dedup(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    /* the copy, as its first went (stripped), to the operator's topic */
+    /* the copy, stripped as its first was, to the operator's topic */
 
-    id = ev->distinct_id;
-    app = ev->app;
     t.topic = lcf->dedup_topic_index;
     t.key = XF_ROUTE_KEY_DISTINCT;
 
-    if (ngx_http_xflow_privacy_key(r, ev->p, ev->len, &id) != NGX_OK
-        || ngx_http_xflow_privacy_value(r, ev->p, ev->len, &app) != NGX_OK)
+    if (ngx_http_xflow_ingest_privacy(r, ev, &sev) != NGX_OK
+        || ngx_http_xflow_privacy_key(r, &sev.id, ev->distinct_id.data)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    if (xf_outbox_event(ob, &t, 1, &id, &app, ev->p, ev->len) != XF_OK) {
+    if (xf_outbox_event(ob, &t, 1, &sev.id, &sev.app, sev.p, sev.len)
+        != XF_OK)
+    {
         return NGX_ERROR;
     }
 
