@@ -615,9 +615,10 @@ xf_fmt_event(xf_fmt_ctx_t *ctx, const u_char *p, size_t len,
  * split that finds the events' fields; the rest of the body is validated
  * with "[]" in its place, and must name the same member.  Returns XF_OK,
  * XF_ERR_TOO_MANY_EVENTS or XF_ERR_NOMEM, as the split of the whole body
- * and then of its array would; XF_ERR_EMPTY when that is not decided
- * here (not such a body, or an invalid one: the caller splits the whole
- * body, and its error is the one reported).
+ * and then of its array would; XF_ERR_EMPTY when the body has no such
+ * member (valid or not, the wrapper is not to be looked for again);
+ * XF_ERR_JSON_SYNTAX when it is not decided here (an invalid body: the
+ * caller splits the whole body, and its error is the one reported).
  */
 static xf_status_t
 xf_fmt_wrapped(xf_fmt_ctx_t *ctx, const u_char *p, size_t len,
@@ -664,7 +665,7 @@ xf_fmt_wrapped(xf_fmt_ctx_t *ctx, const u_char *p, size_t len,
     if ((many != XF_OK && many != XF_ERR_TOO_MANY_EVENTS)
         || p[a] != '[' || p[a + alen - 1] != ']')
     {
-        return XF_ERR_EMPTY;
+        return XF_ERR_JSON_SYNTAX;
     }
 
     rlen = len - alen + 2;
@@ -691,7 +692,7 @@ xf_fmt_wrapped(xf_fmt_ctx_t *ctx, const u_char *p, size_t len,
             || obj.off + v.off != a || v.len != 2))
     {
         /* valid, but not one object whose first wrapper is the array */
-        rc = XF_ERR_EMPTY;
+        rc = XF_ERR_JSON_SYNTAX;
     }
 
     if (rest != buf) {
@@ -699,7 +700,7 @@ xf_fmt_wrapped(xf_fmt_ctx_t *ctx, const u_char *p, size_t len,
     }
 
     if (rc != XF_OK) {
-        return XF_ERR_EMPTY;
+        return XF_ERR_JSON_SYNTAX;
     }
 
     /* the body is valid: the wrapper object as it is in the body */
@@ -753,7 +754,11 @@ xf_fmt_json(xf_fmt_ctx_t *ctx, const u_char *p, size_t len,
             goto events;
         }
 
-        if (rc != XF_ERR_EMPTY) {
+        if (rc == XF_ERR_EMPTY) {
+            /* looked for already: not a batch */
+            wrapper = NULL;
+
+        } else if (rc != XF_ERR_JSON_SYNTAX) {
             goto done;
         }
     }
