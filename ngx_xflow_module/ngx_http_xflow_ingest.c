@@ -29,7 +29,7 @@ static ngx_int_t ngx_http_xflow_ingest_events(ngx_http_request_t *r,
     const xf_alloc_t *a, ngx_uint_t overflow);
 static ngx_int_t ngx_http_xflow_ingest_route(ngx_http_request_t *r,
     xf_outbox_t *ob, xf_event_t *ev, xf_format_t format,
-    ngx_uint_t overflow);
+    ngx_uint_t overflow, const xf_str_t *tier);
 static ngx_int_t ngx_http_xflow_ingest_send(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob, ngx_uint_t wait);
 static ngx_int_t ngx_http_xflow_ingest_topics(ngx_http_request_t *r,
@@ -194,15 +194,26 @@ static ngx_int_t
 ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     xf_upload_t *up, xf_outbox_t *ob, const xf_alloc_t *a, ngx_uint_t overflow)
 {
+    size_t                      first;
+    xf_str_t                    why;
     ngx_int_t                   rc;
-    ngx_uint_t                  i;
+    ngx_uint_t                  i, action, topic;
     xf_event_t                 *ev;
+    xf_status_t                 st;
+    xf_plan_result_t            plan;
     xf_outbox_strip_t           strip;
+    xf_catalog_plan_t          *verdicts;
     ngx_http_xflow_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
 
     if (xf_outbox_init(ob, up->n, a) != XF_OK) {
+        return NGX_ERROR;
+    }
+
+    /* what the tracking plan said of each event, for the catalog */
+    verdicts = ngx_pcalloc(r->pool, up->n * sizeof(xf_catalog_plan_t));
+    if (verdicts == NULL) {
         return NGX_ERROR;
     }
 
@@ -228,7 +239,40 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             continue;
         }
 
-        rc = ngx_http_xflow_ingest_route(r, ob, ev, up->format, overflow);
+        action = ngx_http_xflow_plan_event(r, ev, &plan, &topic);
+        verdicts[i] = plan.verdict;
+
+        if (action == NGX_HTTP_XFLOW_PLAN_DEAD_LETTER) {
+            st = plan.verdict == XF_CATALOG_PLAN_UNKNOWN
+                 ? XF_ERR_PLAN_UNKNOWN : XF_ERR_PLAN_INVALID;
+            ctx->rejected++;
+            ngx_http_xflow_metric_add(XF_M_EVENTS_REJECTED,
+                                      xf_metrics_status_index(st), 0, 1);
+
+            /* why it failed, as the member a request's dead letter has */
+            if (ngx_http_xflow_plan_why(r, &plan, &why) != NGX_OK
+                || xf_outbox_dead_letter(ob, lcf->dl_topic_index, ev->p,
+                                         ev->len, &ev->app, xf_strerror(st),
+                                         &why, &strip)
+                   != XF_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        first = ob->n;
+
+        rc = ngx_http_xflow_ingest_route(r, ob, ev, up->format,
+                                         action == NGX_HTTP_XFLOW_PLAN_ROUTE
+                                         ? topic : overflow, &plan.tier);
+
+        if (rc == NGX_OK && action == NGX_HTTP_XFLOW_PLAN_MARK
+            && ngx_http_xflow_plan_mark(r, ob, first, &plan) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
 
         if (rc == NGX_DECLINED) {
             /* over xflow_max_event_size once stripped */
@@ -256,7 +300,8 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         ctx->accepted++;
     }
 
-    ngx_http_xflow_catalog_record(r, up->format, up->events, up->n, NULL);
+    ngx_http_xflow_catalog_record(r, up->format, up->events, up->n,
+                                  verdicts);
 
     return NGX_OK;
 }
@@ -370,7 +415,8 @@ ngx_http_xflow_ingest_reject(ngx_http_request_t *r,
  */
 static ngx_int_t
 ngx_http_xflow_ingest_route(ngx_http_request_t *r, xf_outbox_t *ob,
-    xf_event_t *ev, xf_format_t format, ngx_uint_t overflow)
+    xf_event_t *ev, xf_format_t format, ngx_uint_t overflow,
+    const xf_str_t *tier)
 {
     size_t                      n, len;
     xf_str_t                    id, app;
@@ -393,8 +439,7 @@ ngx_http_xflow_ingest_route(ngx_http_request_t *r, xf_outbox_t *ob,
         re.name = ev->name;
         re.app = ev->app;
         re.format = format;
-        re.tier.data = NULL;
-        re.tier.len = 0;
+        re.tier = *tier;
         re.event = ev->p;
         re.event_len = ev->len;
 
