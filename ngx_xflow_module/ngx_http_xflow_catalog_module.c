@@ -8,6 +8,10 @@
  *   xflow_catalog;             (location: the JSON and the page)
  *   xflow_tracking_plan /etc/xflow/plan.json;        (http)
  *   xflow_plan_action unknown=mark invalid=dead_letter;
+ *   xflow_kill app=noisy drop;
+ *   xflow_future_clamp 23h;
+ *   xflow_historical 2d events_historical;
+ *   xflow_placeholder_ids default;
  *                              (http, server, location)
  *
  * The table lives in the zone's slab pool and survives a reload with the
@@ -32,6 +36,12 @@ static void *ngx_http_xflow_catalog_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_xflow_tracking_plan_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_xflow_plan_action_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_xflow_kill_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_xflow_historical_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_xflow_placeholder_ids_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static void *ngx_http_xflow_catalog_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_xflow_catalog_merge_loc_conf(ngx_conf_t *cf,
@@ -58,6 +68,34 @@ static ngx_command_t  ngx_http_xflow_catalog_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_xflow_tracking_plan_directive,
       NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("xflow_kill"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_xflow_kill_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("xflow_future_clamp"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_xflow_catalog_loc_conf_t, future),
+      NULL },
+
+    { ngx_string("xflow_historical"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_xflow_historical_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("xflow_placeholder_ids"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_xflow_placeholder_ids_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
 
@@ -134,6 +172,12 @@ ngx_http_xflow_catalog_create_loc_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    conf->kill = NGX_CONF_UNSET_PTR;
+    conf->kill_topic = NGX_CONF_UNSET_PTR;
+    conf->future = NGX_CONF_UNSET_MSEC;
+    conf->historical = NGX_CONF_UNSET_MSEC;
+    conf->hist_topic = NGX_CONF_UNSET_UINT;
+    conf->placeholders = NGX_CONF_UNSET_PTR;
     conf->unknown = NGX_CONF_UNSET_UINT;
     conf->unknown_topic = NGX_CONF_UNSET_UINT;
     conf->invalid = NGX_CONF_UNSET_UINT;
@@ -160,6 +204,26 @@ ngx_http_xflow_catalog_merge_loc_conf(ngx_conf_t *cf, void *parent,
         conf->invalid = prev->invalid;
         conf->invalid_topic = prev->invalid_topic;
     }
+
+    /* kill switches: a level with any has only its own, as routes */
+    if (conf->kill == NGX_CONF_UNSET_PTR) {
+        conf->kill = prev->kill == NGX_CONF_UNSET_PTR ? NULL : prev->kill;
+        conf->kill_topic = prev->kill_topic == NGX_CONF_UNSET_PTR
+                           ? NULL : prev->kill_topic;
+    }
+
+    ngx_conf_merge_msec_value(conf->future, prev->future, 0);
+
+    if (conf->historical == NGX_CONF_UNSET_MSEC) {
+        conf->historical = prev->historical;
+        conf->hist_topic = prev->hist_topic;
+    }
+
+    if (conf->historical == NGX_CONF_UNSET_MSEC) {
+        conf->historical = 0;
+    }
+
+    ngx_conf_merge_ptr_value(conf->placeholders, prev->placeholders, NULL);
 
     ngx_conf_init_uint_value(conf->unknown, NGX_HTTP_XFLOW_PLAN_MARK);
     ngx_conf_init_uint_value(conf->invalid, NGX_HTTP_XFLOW_PLAN_MARK);
@@ -248,6 +312,166 @@ ngx_http_xflow_tracking_plan_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     cmcf->plan_file = name;
+
+    return NGX_CONF_OK;
+}
+
+
+/* xflow_kill CONDITION... drop|dead_letter|route=TOPIC: repeatable. */
+static char *
+ngx_http_xflow_kill_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_xflow_catalog_loc_conf_t *clcf = conf;
+
+    char             err[256];
+    size_t           i;
+    xf_str_t        *tokens;
+    ngx_str_t       *value, topic;
+    ngx_int_t        index;
+    ngx_uint_t      *t;
+    xf_alloc_t       a;
+    xf_kill_rule_t  *rule;
+
+    value = cf->args->elts;
+
+    if (clcf->kill == NGX_CONF_UNSET_PTR) {
+        clcf->kill = ngx_array_create(cf->pool, 4, sizeof(xf_kill_rule_t));
+        clcf->kill_topic = ngx_array_create(cf->pool, 4, sizeof(ngx_uint_t));
+        if (clcf->kill == NULL || clcf->kill_topic == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    /* the tokens live as long as the configuration: the rule's strings */
+    tokens = ngx_palloc(cf->pool, (cf->args->nelts - 1) * sizeof(xf_str_t));
+    rule = ngx_array_push(clcf->kill);
+    t = ngx_array_push(clcf->kill_topic);
+    if (tokens == NULL || rule == NULL || t == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        tokens[i - 1].data = value[i].data;
+        tokens[i - 1].len = value[i].len;
+    }
+
+    ngx_http_xflow_pool_allocator(&a, cf->pool);
+
+    if (xf_kill_parse(tokens, cf->args->nelts - 1, &a, rule, err,
+                      sizeof(err))
+        != XF_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
+        return NGX_CONF_ERROR;
+    }
+
+    *t = 0;
+
+    if (rule->action == XF_KILL_ROUTE) {
+        topic.data = (u_char *) rule->topic.data;
+        topic.len = rule->topic.len;
+
+        index = ngx_http_xflow_topic_index(cf, &topic);
+        if (index == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
+
+        *t = (ngx_uint_t) index;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* xflow_historical AGE TOPIC */
+static char *
+ngx_http_xflow_historical_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_xflow_catalog_loc_conf_t *clcf = conf;
+
+    ngx_int_t    index;
+    ngx_str_t   *value;
+    ngx_msec_t   age;
+
+    if (clcf->historical != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    age = ngx_parse_time(&value[1], 0);
+    if (age == (ngx_msec_t) NGX_ERROR || age == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid age \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    index = ngx_http_xflow_topic_index(cf, &value[2]);
+    if (index == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    clcf->historical = age;
+    clcf->hist_topic = (ngx_uint_t) index;
+
+    return NGX_CONF_OK;
+}
+
+
+/* xflow_placeholder_ids off | default | ID... (default: the list too) */
+static char *
+ngx_http_xflow_placeholder_ids_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_xflow_catalog_loc_conf_t *clcf = conf;
+
+    size_t       k;
+    xf_str_t    *id;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    if (clcf->placeholders != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
+        clcf->placeholders = NULL;
+        return NGX_CONF_OK;
+    }
+
+    clcf->placeholders = ngx_array_create(cf->pool, 32, sizeof(xf_str_t));
+    if (clcf->placeholders == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strcmp(value[i].data, "default") == 0) {
+            for (k = 0; xf_placeholder_ids[k]; k++) {
+                id = ngx_array_push(clcf->placeholders);
+                if (id == NULL) {
+                    return NGX_CONF_ERROR;
+                }
+
+                id->data = (const u_char *) xf_placeholder_ids[k];
+                id->len = ngx_strlen(xf_placeholder_ids[k]);
+            }
+
+            continue;
+        }
+
+        id = ngx_array_push(clcf->placeholders);
+        if (id == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        id->data = value[i].data;
+        id->len = value[i].len;
+    }
 
     return NGX_CONF_OK;
 }

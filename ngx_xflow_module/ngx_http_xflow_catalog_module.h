@@ -13,6 +13,7 @@
  *   ngx_http_xflow_catalog_module.c  directives, the zone, recording
  *   ngx_http_xflow_catalog_page.c    the xflow_catalog handler and page
  *   ngx_http_xflow_plan.c            one event against the plan
+ *   ngx_http_xflow_hygiene.c         kill switches, times, placeholder ids
  *
  * The table is locked by its slab pool's mutex: one lock per request
  * records all its events, and the handler copies the table under the
@@ -29,6 +30,7 @@
 #include "xf_catalog.h"
 #include "xf_outbox.h"
 #include "xf_plan.h"
+#include "xf_hygiene.h"
 
 
 /* What an event the plan does not list, or that fails it, gets. */
@@ -46,7 +48,20 @@ typedef struct {
 } ngx_http_xflow_catalog_main_conf_t;
 
 
+/* What a kill switch or the hygiene rules do with an event. */
+#define NGX_HTTP_XFLOW_HYGIENE_PASS         0
+#define NGX_HTTP_XFLOW_HYGIENE_DROP         1
+#define NGX_HTTP_XFLOW_HYGIENE_DEAD_LETTER  2
+#define NGX_HTTP_XFLOW_HYGIENE_ROUTE        3
+
+
 typedef struct {
+    ngx_array_t                *kill;       /* xf_kill_rule_t, or NULL */
+    ngx_array_t                *kill_topic; /* ngx_uint_t per rule */
+    ngx_msec_t                  future;     /* clamp beyond; 0: off */
+    ngx_msec_t                  historical; /* older: to hist_topic */
+    ngx_uint_t                  hist_topic;
+    ngx_array_t                *placeholders;   /* xf_str_t, or NULL */
     ngx_uint_t                  unknown;    /* NGX_HTTP_XFLOW_PLAN_* */
     ngx_uint_t                  unknown_topic;
     ngx_uint_t                  invalid;
@@ -128,5 +143,36 @@ ngx_int_t ngx_http_xflow_plan_mark(ngx_http_request_t *r, xf_outbox_t *ob,
  */
 ngx_int_t ngx_http_xflow_plan_why(ngx_http_request_t *r,
     const xf_plan_result_t *res, xf_str_t *member);
+
+/**
+ * @brief The location's kill switches and hygiene rules for one valid
+ *        event: the first kill switch it meets decides (drop, dead
+ *        letter, route); else a time further ahead than
+ *        xflow_future_clamp is clamped to now (@p ev points to a new
+ *        copy, @p member gets ,"ts_original":...); an event older than
+ *        xflow_historical goes to its topic; a placeholder distinct id
+ *        is emptied (no key) and @p member gets ,"anonymous":true.
+ *
+ * @returns NGX_HTTP_XFLOW_HYGIENE_* (*topic set for _ROUTE), or
+ *          NGX_ERROR without memory.
+ *
+ * Memory: the copy and the member come from r->pool.
+ *
+ * Called from: a worker, for each valid event, before the tracking plan
+ * (ngx_http_xflow_ingest.c).
+ */
+ngx_int_t ngx_http_xflow_hygiene_event(ngx_http_request_t *r,
+    xf_event_t *ev, ngx_uint_t *topic, xf_str_t *member);
+
+/**
+ * @brief Appends @p member (may be empty) to the envelope members of the
+ *        event planned at ob->out[@p first].
+ *
+ * @returns NGX_OK, or NGX_ERROR without memory (r->pool).
+ *
+ * Called from: a worker, right after the event was planned.
+ */
+ngx_int_t ngx_http_xflow_hygiene_member(ngx_http_request_t *r,
+    xf_outbox_t *ob, size_t first, const xf_str_t *member);
 
 #endif /* NGX_HTTP_XFLOW_CATALOG_MODULE_H */

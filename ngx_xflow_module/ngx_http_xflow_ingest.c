@@ -166,6 +166,11 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (ob.n == 0) {
+        /* a kill switch dropped every event: nothing to send */
+        return ngx_http_xflow_reply_accepted(r, ctx);
+    }
+
     rc = ngx_http_xflow_ingest_send(r, ctx, &ob,
                                     lcf->ack == NGX_HTTP_XFLOW_ACK_KAFKA);
 
@@ -195,9 +200,9 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     xf_upload_t *up, xf_outbox_t *ob, const xf_alloc_t *a, ngx_uint_t overflow)
 {
     size_t                      first;
-    xf_str_t                    why;
+    xf_str_t                    why, extra;
     ngx_int_t                   rc;
-    ngx_uint_t                  i, action, topic;
+    ngx_uint_t                  i, action, topic, htopic;
     xf_event_t                 *ev;
     xf_status_t                 st;
     xf_plan_result_t            plan;
@@ -239,8 +244,43 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             continue;
         }
 
+        /* kill switches, then the hygiene of its time and ids */
+        rc = ngx_http_xflow_hygiene_event(r, ev, &htopic, &extra);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_HTTP_XFLOW_HYGIENE_DROP) {
+            ctx->dropped++;
+            continue;
+        }
+
+        if (rc == NGX_HTTP_XFLOW_HYGIENE_DEAD_LETTER) {
+            ctx->rejected++;
+            ngx_http_xflow_metric_add(XF_M_EVENTS_REJECTED,
+                xf_metrics_status_index(XF_ERR_KILLED), 0, 1);
+
+            if (xf_outbox_dead_letter(ob, lcf->dl_topic_index, ev->p,
+                                      ev->len, &ev->app,
+                                      xf_strerror(XF_ERR_KILLED), NULL,
+                                      &strip)
+                != XF_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
         action = ngx_http_xflow_plan_event(r, ev, &plan, &topic);
         verdicts[i] = plan.verdict;
+
+        if (rc == NGX_HTTP_XFLOW_HYGIENE_ROUTE) {
+            /* a kill switch's or the historical topic wins */
+            action = NGX_HTTP_XFLOW_PLAN_ROUTE;
+            topic = htopic;
+        }
 
         if (action == NGX_HTTP_XFLOW_PLAN_DEAD_LETTER) {
             st = plan.verdict == XF_CATALOG_PLAN_UNKNOWN
@@ -268,8 +308,11 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
                                          action == NGX_HTTP_XFLOW_PLAN_ROUTE
                                          ? topic : overflow, &plan.tier);
 
-        if (rc == NGX_OK && action == NGX_HTTP_XFLOW_PLAN_MARK
-            && ngx_http_xflow_plan_mark(r, ob, first, &plan) != NGX_OK)
+        if (rc == NGX_OK
+            && ((action == NGX_HTTP_XFLOW_PLAN_MARK
+                 && ngx_http_xflow_plan_mark(r, ob, first, &plan) != NGX_OK)
+                || ngx_http_xflow_hygiene_member(r, ob, first, &extra)
+                   != NGX_OK))
         {
             return NGX_ERROR;
         }

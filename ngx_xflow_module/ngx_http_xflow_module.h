@@ -152,6 +152,7 @@ typedef struct {
                                                    the dead-letter topic */
     ngx_uint_t                  accepted;
     ngx_uint_t                  rejected;
+    ngx_uint_t                  dropped;        /* by a kill switch */
     ngx_str_t                   app;
     const char                 *error;          /* for $xflow_error */
     ngx_uint_t                  topic;          /* for $xflow_topic: the */

@@ -30,6 +30,7 @@ static const char *xf_status_codes[XF_STATUS_MAX] = {
     [XF_ERR_ENCRYPTED]        = "unsupported_encryption",
     [XF_ERR_PLAN_UNKNOWN]     = "plan_unknown",
     [XF_ERR_PLAN_INVALID]     = "plan_invalid",
+    [XF_ERR_KILLED]           = "kill_switch",
 };
 
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "xf_test.h"
@@ -678,6 +679,133 @@ START_TEST(test_plan_refused_and_reload)
 END_TEST
 
 
+/* ---------------------------------------------------- kill, hygiene */
+
+static const char  hy_snippet[] =
+    "    xflow_kafka_brokers @BROKERS@;\n"
+    "    xflow_kafka_conf linger.ms 1;\n"
+    "    xflow_topic " CAT_TOPIC ";\n"
+    "    xflow_kill app=noisy drop;\n"
+    "    xflow_kill app=shop event=debug dead_letter;\n"
+    "    xflow_kill event=beta route=beta_events;\n"
+    "    xflow_future_clamp 23h;\n"
+    "    xflow_historical 2d historical;\n"
+    "    xflow_placeholder_ids default;\n"
+    "    server {\n"
+    "        listen 127.0.0.1:@PORT@;\n"
+    "        location /json { xflow_collect json; }\n"
+    "        location /metrics { xflow_metrics; }\n"
+    "    }\n";
+
+
+static void
+hy_setup(void)
+{
+    xf_fixture_setup(1, 15000, CAT_TOPIC, 1, CAT_DL, 1, "beta_events", 1,
+                     "historical", 1, NULL);
+}
+
+
+START_TEST(test_kill_switch)
+{
+    char              *text;
+    xf_kafka_msgs_t    ev, dl, beta;
+
+    xf_fixture_nginx(hy_snippet, 1);
+
+    /* answered as accepted, every one: the SDK must not retry */
+    cat_post("[{\"event\":\"a\",\"app\":\"noisy\",\"distinct_id\":\"u1\"},"
+             "{\"event\":\"b\",\"app\":\"noisy\",\"distinct_id\":\"u1\"},"
+             "{\"event\":\"debug\",\"app\":\"shop\",\"distinct_id\":\"u2\"},"
+             "{\"event\":\"beta\",\"app\":\"shop\",\"distinct_id\":\"u3\"},"
+             "{\"event\":\"buy\",\"app\":\"shop\",\"distinct_id\":\"u4\"}]",
+             "{\"accepted\":4,\"rejected\":1}");
+    cat_post("{\"event\":\"c\",\"app\":\"noisy\",\"distinct_id\":\"u1\"}",
+             "{\"accepted\":1,\"rejected\":0}");
+
+    memset(&ev, 0, sizeof(ev));
+    memset(&dl, 0, sizeof(dl));
+    memset(&beta, 0, sizeof(beta));
+    xf_kafka_consume(kafka, CAT_TOPIC, 1, 10000, 1000, &ev);
+    xf_kafka_consume(kafka, CAT_DL, 1, 10000, 500, &dl);
+    xf_kafka_consume(kafka, "beta_events", 1, 10000, 500, &beta);
+
+    ck_assert_ptr_nonnull(strstr(ev.msgs[0].value, "\"u4\""));
+    ck_assert_ptr_nonnull(strstr(dl.msgs[0].value,
+                                 "\"error\":\"kill_switch\""));
+    ck_assert_ptr_nonnull(strstr(beta.msgs[0].value, "\"u3\""));
+
+    /* the dropped ones counted, under their own result */
+    text = xf_metrics_scrape(nginx);
+    ck_assert_uint_eq(xf_metrics_value(text,
+        "xflow_events_total{format=\"json\",result=\"dropped\"}"), 3);
+    ck_assert_uint_eq(xf_metrics_value(text,
+        "xflow_events_total{format=\"json\",result=\"accepted\"}"), 2);
+    ck_assert_uint_eq(xf_metrics_value(text,
+        "xflow_events_rejected_total{reason=\"kill_switch\"}"), 1);
+    free(text);
+
+    xf_kafka_msgs_free(&ev);
+    xf_kafka_msgs_free(&dl);
+    xf_kafka_msgs_free(&beta);
+}
+END_TEST
+
+
+START_TEST(test_times_and_placeholders)
+{
+    char                   body[1024];
+    time_t                 now;
+    xf_kafka_msgs_t        ev, hist;
+    const xf_kafka_msg_t  *m;
+
+    xf_fixture_nginx(hy_snippet, 1);
+
+    now = time(NULL);
+
+    /* two days ahead, ten days back, now; a placeholder id */
+    snprintf(body, sizeof(body),
+             "[{\"event\":\"f\",\"distinct_id\":\"u1\",\"time\":%lld},"
+             "{\"event\":\"o\",\"distinct_id\":\"u2\","
+             "\"timestamp\":\"2001-02-03T04:05:06.789Z\"},"
+             "{\"event\":\"n\",\"distinct_id\":\"u3\",\"time\":%lld},"
+             "{\"event\":\"p\",\"distinct_id\":\"undefined\"}]",
+             (long long) (now + 2 * 86400) * 1000, (long long) now * 1000);
+    cat_post(body, "{\"accepted\":4,\"rejected\":0}");
+
+    memset(&ev, 0, sizeof(ev));
+    memset(&hist, 0, sizeof(hist));
+    xf_kafka_consume(kafka, CAT_TOPIC, 3, 10000, 500, &ev);
+    xf_kafka_consume(kafka, "historical", 1, 10000, 500, &hist);
+
+    /* clamped to about now, the original in the envelope */
+    m = plan_msg(&ev, "\"u1\"");
+    snprintf(body, sizeof(body), ",\"ts_original\":%lld,",
+             (long long) (now + 2 * 86400) * 1000);
+    ck_assert_msg(strstr(m->value, body) != NULL, "%s", m->value);
+    snprintf(body, sizeof(body), "\"time\":%lld",
+             (long long) (now + 2 * 86400) * 1000);
+    ck_assert_ptr_null(strstr(strstr(m->value, ",\"event\":"), body));
+    snprintf(body, sizeof(body), "\"time\":%lld", (long long) now / 10);
+    ck_assert_msg(strstr(strstr(m->value, ",\"event\":"), body) != NULL,
+                  "%s", m->value);
+
+    ck_assert_ptr_nonnull(strstr(hist.msgs[0].value, "\"u2\""));
+
+    m = plan_msg(&ev, "\"u3\"");
+    ck_assert_ptr_null(strstr(m->value, "ts_original"));
+
+    /* a placeholder id: no key, marked */
+    m = plan_msg(&ev, "\"undefined\"");
+    ck_assert_ptr_null(m->key);
+    ck_assert_ptr_nonnull(strstr(m->value, ",\"anonymous\":true,"));
+
+    xf_kafka_msgs_free(&ev);
+    xf_kafka_msgs_free(&hist);
+}
+END_TEST
+
+
 Suite *
 make_catalog_e2e_suite(void)
 {
@@ -697,6 +825,10 @@ make_catalog_e2e_suite(void)
     tcase_add_test(tc, test_plan_mark);
     tcase_add_test(tc, test_plan_route_and_dead_letter);
     tcase_add_test(tc, test_plan_refused_and_reload);
+
+    tc = xf_tcase(s, "hygiene", 60, hy_setup, xf_fixture_teardown);
+    tcase_add_test(tc, test_kill_switch);
+    tcase_add_test(tc, test_times_and_placeholders);
 
     return s;
 }
