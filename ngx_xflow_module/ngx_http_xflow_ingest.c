@@ -41,7 +41,8 @@ static ngx_int_t ngx_http_xflow_ingest_events(ngx_http_request_t *r,
     ngx_http_xflow_stripped_t *first);
 static ngx_int_t ngx_http_xflow_ingest_route(ngx_http_request_t *r,
     xf_outbox_t *ob, xf_event_t *ev, xf_format_t format,
-    ngx_uint_t overflow, ngx_http_xflow_stripped_t *done);
+    ngx_uint_t overflow, const xf_str_t *tier,
+    ngx_http_xflow_stripped_t *done);
 static ngx_int_t ngx_http_xflow_ingest_privacy(ngx_http_request_t *r,
     xf_event_t *ev, ngx_http_xflow_stripped_t *out);
 static ngx_int_t ngx_http_xflow_ingest_send(ngx_http_request_t *r,
@@ -216,7 +217,8 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     }
 
     if (ob.n == 0) {
-        /* duplicates only: nothing to send, the SDK is answered */
+        /* nothing to send (duplicates, or events a kill switch
+           dropped): the SDK is answered */
         ngx_http_xflow_ingest_ledger(ctx, &ob, 1);
         return ngx_http_xflow_ingest_accepted(r, ctx);
     }
@@ -340,15 +342,28 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     xf_upload_t *up, xf_outbox_t *ob, const xf_alloc_t *a, ngx_uint_t overflow,
     ngx_http_xflow_stripped_t *first)
 {
+    size_t                      at;
+    xf_str_t                    why, extra, id0;
+    const u_char               *p0;
     ngx_int_t                   rc;
-    ngx_uint_t                  i;
+    ngx_uint_t                  i, action, topic, htopic;
     xf_event_t                 *ev;
+    xf_status_t                 st;
+    xf_plan_result_t            plan;
     xf_outbox_strip_t           strip;
+    xf_catalog_plan_t          *verdicts;
+    ngx_http_xflow_stripped_t  *done;
     ngx_http_xflow_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
 
     if (xf_outbox_init(ob, up->n, a) != XF_OK) {
+        return NGX_ERROR;
+    }
+
+    /* what the tracking plan said of each event, for the catalog */
+    verdicts = ngx_pcalloc(r->pool, up->n * sizeof(xf_catalog_plan_t));
+    if (verdicts == NULL) {
         return NGX_ERROR;
     }
 
@@ -388,6 +403,68 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             continue;
         }
 
+        /* kill switches, then the hygiene of its time and ids */
+        p0 = ev->p;
+        id0 = ev->distinct_id;
+
+        rc = ngx_http_xflow_hygiene_event(r, ev, &htopic, &extra);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_HTTP_XFLOW_HYGIENE_DROP) {
+            ctx->dropped++;
+            ctx->fates[i] = XF_LEDGER_DROPPED;
+            continue;
+        }
+
+        if (rc == NGX_HTTP_XFLOW_HYGIENE_DEAD_LETTER) {
+            ctx->rejected++;
+            ngx_http_xflow_metric_add(XF_M_EVENTS_REJECTED,
+                xf_metrics_status_index(XF_ERR_KILLED), 0, 1);
+
+            if (xf_outbox_dead_letter(ob, lcf->dl_topic_index, ev->p,
+                                      ev->len, &ev->app,
+                                      xf_strerror(XF_ERR_KILLED), NULL,
+                                      &strip)
+                != XF_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        action = ngx_http_xflow_plan_event(r, ev, &plan, &topic);
+        verdicts[i] = plan.verdict;
+
+        if (rc == NGX_HTTP_XFLOW_HYGIENE_ROUTE) {
+            /* a kill switch's or the historical topic wins */
+            action = NGX_HTTP_XFLOW_PLAN_ROUTE;
+            topic = htopic;
+        }
+
+        if (action == NGX_HTTP_XFLOW_PLAN_DEAD_LETTER) {
+            st = plan.verdict == XF_CATALOG_PLAN_UNKNOWN
+                 ? XF_ERR_PLAN_UNKNOWN : XF_ERR_PLAN_INVALID;
+            ctx->rejected++;
+            ngx_http_xflow_metric_add(XF_M_EVENTS_REJECTED,
+                                      xf_metrics_status_index(st), 0, 1);
+
+            /* why it failed, as the member a request's dead letter has */
+            if (ngx_http_xflow_plan_why(r, &plan, &why) != NGX_OK
+                || xf_outbox_dead_letter(ob, lcf->dl_topic_index, ev->p,
+                                         ev->len, &ev->app, xf_strerror(st),
+                                         &why, &strip)
+                   != XF_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
         if (lcf->dedup_window) {
             rc = ngx_http_xflow_ingest_dedup(r, ctx, ob, ev, up->format);
 
@@ -401,8 +478,25 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             }
         }
 
-        rc = ngx_http_xflow_ingest_route(r, ob, ev, up->format, overflow,
-                                         i == 0 ? first : NULL);
+        /* event 0's walk, done to name the request's app, holds unless
+           the hygiene changed the event or its id */
+        done = i == 0 && ev->p == p0 && ev->distinct_id.data == id0.data
+               && ev->distinct_id.len == id0.len
+               ? first : NULL;
+        at = ob->n;
+
+        rc = ngx_http_xflow_ingest_route(r, ob, ev, up->format,
+                                         action == NGX_HTTP_XFLOW_PLAN_ROUTE
+                                         ? topic : overflow, &plan.tier, done);
+
+        if (rc == NGX_OK
+            && ((action == NGX_HTTP_XFLOW_PLAN_MARK
+                 && ngx_http_xflow_plan_mark(r, ob, at, &plan) != NGX_OK)
+                || ngx_http_xflow_hygiene_member(r, ob, at, &extra)
+                   != NGX_OK))
+        {
+            return NGX_ERROR;
+        }
 
         if (rc == NGX_DECLINED) {
             /* over xflow_max_event_size once stripped */
@@ -431,7 +525,8 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         ctx->accepted++;
     }
 
-    ngx_http_xflow_catalog_record(r, up->format, up->events, up->n, NULL);
+    ngx_http_xflow_catalog_record(r, up->format, up->events, up->n,
+                                  verdicts);
 
     return NGX_OK;
 }
@@ -548,7 +643,7 @@ ngx_http_xflow_ingest_reject(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_xflow_ingest_route(ngx_http_request_t *r, xf_outbox_t *ob,
     xf_event_t *ev, xf_format_t format, ngx_uint_t overflow,
-    ngx_http_xflow_stripped_t *done)
+    const xf_str_t *tier, ngx_http_xflow_stripped_t *done)
 {
     size_t                      n;
     xf_route_event_t            re;
@@ -570,8 +665,7 @@ ngx_http_xflow_ingest_route(ngx_http_request_t *r, xf_outbox_t *ob,
         re.name = ev->name;
         re.app = ev->app;
         re.format = format;
-        re.tier.data = NULL;
-        re.tier.len = 0;
+        re.tier = *tier;
         re.event = ev->p;
         re.event_len = ev->len;
 

@@ -628,6 +628,11 @@ ngx_http_xflow_metrics_log_handler(ngx_http_request_t *r)
         ngx_http_xflow_metric_add(XF_M_EVENTS, format,
                                   XF_METRICS_EVENT_DEAD_LETTERED,
                                   ctx->rejected);
+        if (ctx->dropped) {
+            ngx_http_xflow_metric_add(XF_M_EVENTS, format,
+                                      XF_METRICS_EVENT_DROPPED,
+                                      ctx->dropped);
+        }
 
         if (events) {
             ngx_http_xflow_metric_observe(XF_M_BATCH_EVENTS, events);

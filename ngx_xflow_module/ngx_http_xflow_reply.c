@@ -88,7 +88,7 @@ ngx_http_xflow_reply_accepted(ngx_http_request_t *r,
         last = ngx_sprintf(body, "{\"code\":200,\"events_ingested\":%ui,"
                            "\"payload_size_bytes\":%O,"
                            "\"server_upload_time\":%uL}",
-                           ctx->accepted, ctx->received,
+                           ctx->accepted + ctx->dropped, ctx->received,
                            (uint64_t) tp->sec * 1000 + tp->msec);
 
         return ngx_http_xflow_send_json(r, NGX_HTTP_OK, body, last - body);
@@ -103,8 +103,9 @@ ngx_http_xflow_reply_accepted(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    /* a kill switch's drops are answered as accepted: nothing to retry */
     last = ngx_sprintf(body, "{\"accepted\":%ui,\"rejected\":%ui}",
-                       ctx->accepted, ctx->rejected);
+                       ctx->accepted + ctx->dropped, ctx->rejected);
 
     return ngx_http_xflow_send_json(r, NGX_HTTP_OK, body, last - body);
 }

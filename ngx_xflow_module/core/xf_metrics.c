@@ -166,7 +166,7 @@ const xf_metric_def_t  xf_metric_defs[XF_M_MAX] = {
 /* ------------------------------------------------------ static labels */
 
 static const char *const  xf_event_result_values[] = {
-    "accepted", "dead_lettered", "overflowed"
+    "accepted", "dead_lettered", "overflowed", "dropped"
 };
 
 static const char *const  xf_kafka_result_values[] = {

@@ -125,6 +125,8 @@ typedef enum {
 #define XF_METRICS_EVENT_ACCEPTED        0
 #define XF_METRICS_EVENT_DEAD_LETTERED   1
 #define XF_METRICS_EVENT_OVERFLOWED      2
+#define XF_METRICS_EVENT_DROPPED         3   /* a kill switch: answered
+                                                as accepted, not sent */
 
 /* XF_DIM_CODE: the exact status, 100 to 599; "000" for anything else */
 #define XF_METRICS_CODES                 501

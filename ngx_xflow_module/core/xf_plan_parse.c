@@ -29,6 +29,9 @@ typedef struct {
 } xf_plan_ctx_t;
 
 
+static xf_status_t xf_plan_fail(xf_plan_ctx_t *ctx, size_t off,
+    xf_status_t st, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 static xf_status_t xf_plan_parse_app(xf_plan_ctx_t *ctx, size_t off,
     xf_plan_app_t *app);
 static xf_status_t xf_plan_parse_event(xf_plan_ctx_t *ctx, size_t off,
