@@ -15,13 +15,20 @@
 #include "ngx_http_xflow_batch.h"
 #include "ngx_http_xflow_kafka.h"
 #include "ngx_http_xflow_spool.h"
+#include "ngx_http_xflow_ledger.h"
 #include "ngx_http_xflow_limit_module.h"
 
 #include <sys/random.h>
 
 
+/* A message that is no event (a dead letter, the UA dictionary's): not
+   in the ledger */
+#define NGX_HTTP_XFLOW_BATCH_UNCOUNTED  XF_LEDGER_CELLS
+
+
 struct ngx_http_xflow_batch_s {
     ngx_http_xflow_opaque_t         opaque;     /* first: the report */
+    ngx_http_xflow_opaque_t         other;      /* of uncounted messages */
     ngx_http_xflow_ack_wait_t      *wait;       /* NULL: nobody waits */
     ngx_uint_t                      pending;    /* messages not reported */
     ngx_uint_t                      failed;     /* neither sent nor spooled */
@@ -44,14 +51,19 @@ typedef struct {
 
 static ngx_uint_t ngx_http_xflow_batch_report(
     ngx_http_xflow_opaque_t *opaque, const rd_kafka_message_t *msg);
+static ngx_uint_t ngx_http_xflow_batch_report_other(
+    ngx_http_xflow_opaque_t *opaque, const rd_kafka_message_t *msg);
+static ngx_uint_t ngx_http_xflow_batch_reported(ngx_http_xflow_batch_t *batch,
+    const rd_kafka_message_t *msg, xf_ledger_cell_t from);
 static void ngx_http_xflow_batch_durable(ngx_http_xflow_spool_waiter_t *w);
 static void ngx_http_xflow_batch_done(ngx_http_xflow_batch_t *batch);
 static ngx_uint_t ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch,
     const char *topic, const void *key, size_t key_len, const void *value,
-    size_t value_len, rd_kafka_resp_err_t err);
+    size_t value_len, rd_kafka_resp_err_t err, xf_ledger_cell_t from);
 static void ngx_http_xflow_batch_release(ngx_http_xflow_batch_t *batch);
 static void ngx_http_xflow_batch_produce(ngx_http_xflow_batch_t *batch,
-    ngx_uint_t topic, rd_kafka_message_t *m, ngx_uint_t n, ngx_uint_t room);
+    ngx_uint_t topic, rd_kafka_message_t *m, ngx_uint_t n, ngx_uint_t room,
+    ngx_uint_t counted);
 static ngx_int_t ngx_http_xflow_batch_wait(ngx_http_request_t *r,
     ngx_http_xflow_batch_t *batch, ngx_http_xflow_ack_wait_t *wait);
 static void ngx_http_xflow_batch_timeout(ngx_event_t *ev);
@@ -115,8 +127,8 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
     const u_char *head, size_t head_len, ngx_uint_t room,
     ngx_uint_t dl_topic, ngx_http_xflow_ack_wait_t *wait)
 {
-    size_t                       i, total, *count, *order;
-    ngx_uint_t                   t, ntopics;
+    size_t                       i, j, k, total, *count, *order;
+    ngx_uint_t                   t, ntopics, counted;
     ngx_time_t                  *tp;
     rd_kafka_message_t          *msgs, *m;
     xf_out_t                    *o;
@@ -151,11 +163,12 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
 
     /* the envelopes are held until the last report frees them */
     batch->held = sizeof(ngx_http_xflow_batch_t) + total;
-    ngx_http_xflow_inflight_hold(batch->held);
+    ngx_http_xflow_limit_inflight_hold(batch->held);
 
     tp = ngx_timeofday();
 
     batch->opaque.report = ngx_http_xflow_batch_report;
+    batch->other.report = ngx_http_xflow_batch_report_other;
     batch->waiter.durable = ngx_http_xflow_batch_durable;
     batch->ts = (uint64_t) tp->sec * 1000 + tp->msec;
     batch->dl_topic = dl_topic;
@@ -180,13 +193,27 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
     }
 
     m = msgs;
+    i = 0;
     batch->sending = 1;
 
     for (t = 0; t < ntopics; t++) {
-        if (count[t]) {
-            ngx_http_xflow_batch_produce(batch, t, m, count[t], room);
-            m += count[t];
+
+        /* a topic's messages in runs of events and of the others */
+
+        for (j = 0; j < count[t]; j += k) {
+            counted = ob->out[order[i + j]].counted;
+
+            for (k = 1; j + k < count[t]; k++) {
+                if (ob->out[order[i + j + k]].counted != counted) {
+                    break;
+                }
+            }
+
+            ngx_http_xflow_batch_produce(batch, t, m, k, room, counted);
+            m += k;
         }
+
+        i += count[t];
     }
 
     batch->sending = 0;
@@ -213,21 +240,27 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
  */
 static void
 ngx_http_xflow_batch_produce(ngx_http_xflow_batch_t *batch, ngx_uint_t topic,
-    rd_kafka_message_t *m, ngx_uint_t n, ngx_uint_t room)
+    rd_kafka_message_t *m, ngx_uint_t n, ngx_uint_t room, ngx_uint_t counted)
 {
     const char           *name;
     ngx_uint_t            j, queued;
+    xf_ledger_cell_t      from;
     rd_kafka_resp_err_t   err;
 
     queued = 0;
     err = RD_KAFKA_RESP_ERR__QUEUE_FULL;
+    from = counted ? XF_LEDGER_RECEIVED : NGX_HTTP_XFLOW_BATCH_UNCOUNTED;
 
     if (room) {
         /* counted before producing: reports only come through poll */
         batch->pending += n;
-        queued = ngx_http_xflow_kafka_produce(topic, m, n, &batch->opaque,
+        queued = ngx_http_xflow_kafka_produce(topic, m, n,
+                                              counted ? &batch->opaque
+                                                      : &batch->other,
                                               &err);
         batch->pending -= n - queued;
+
+        ngx_http_xflow_ledger_move(from, XF_LEDGER_IN_FLIGHT, queued);
     }
 
     if (queued == n) {
@@ -242,7 +275,8 @@ ngx_http_xflow_batch_produce(ngx_http_xflow_batch_t *batch, ngx_uint_t topic,
                                               m[j].key_len, m[j].payload,
                                               m[j].len,
                                               room ? m[j].err
-                                              : RD_KAFKA_RESP_ERR__QUEUE_FULL);
+                                              : RD_KAFKA_RESP_ERR__QUEUE_FULL,
+                                              from);
         }
     }
 
@@ -359,15 +393,39 @@ ngx_http_xflow_batch_abandon(ngx_http_xflow_ack_wait_t *wait)
 }
 
 
-/* The delivery report of one message of a batch: its fate. */
+/* The delivery report of an event's message. */
 static ngx_uint_t
 ngx_http_xflow_batch_report(ngx_http_xflow_opaque_t *opaque,
     const rd_kafka_message_t *msg)
 {
-    ngx_uint_t               fate;
+    return ngx_http_xflow_batch_reported((ngx_http_xflow_batch_t *) opaque,
+                                         msg, XF_LEDGER_IN_FLIGHT);
+}
+
+
+/* The delivery report of a dead letter or a dictionary message. */
+static ngx_uint_t
+ngx_http_xflow_batch_report_other(ngx_http_xflow_opaque_t *opaque,
+    const rd_kafka_message_t *msg)
+{
     ngx_http_xflow_batch_t  *batch;
 
-    batch = (ngx_http_xflow_batch_t *) opaque;
+    batch = (ngx_http_xflow_batch_t *) ((u_char *) opaque
+                                        - offsetof(ngx_http_xflow_batch_t,
+                                                   other));
+
+    return ngx_http_xflow_batch_reported(batch, msg,
+                                         NGX_HTTP_XFLOW_BATCH_UNCOUNTED);
+}
+
+
+/* The delivery report of one message of a batch: its fate. */
+static ngx_uint_t
+ngx_http_xflow_batch_reported(ngx_http_xflow_batch_t *batch,
+    const rd_kafka_message_t *msg, xf_ledger_cell_t from)
+{
+    ngx_uint_t  fate;
+
     fate = XF_METRICS_KAFKA_DELIVERED;
 
     if (msg->err) {
@@ -385,11 +443,15 @@ ngx_http_xflow_batch_report(ngx_http_xflow_opaque_t *opaque,
         fate = ngx_http_xflow_batch_spool(batch,
                                           rd_kafka_topic_name(msg->rkt),
                                           msg->key, msg->key_len,
-                                          msg->payload, msg->len, msg->err);
+                                          msg->payload, msg->len, msg->err,
+                                          from);
 
         if (batch->failed) {
             batch->last_err = msg->err;
         }
+
+    } else {
+        ngx_http_xflow_ledger_move(from, XF_LEDGER_DELIVERED, 1);
     }
 
     if (--batch->pending) {
@@ -459,12 +521,14 @@ ngx_http_xflow_batch_done(ngx_http_xflow_batch_t *batch)
  * One message Kafka did not take: kept on the spool, or counted as
  * failed when there is no spool or it cannot write.  What Kafka refuses
  * for good is not spooled (it would be replayed forever): its notice
- * goes to the dead-letter topic.  Returns the message's fate.
+ * goes to the dead-letter topic.  An event's message (from: where the
+ * ledger had it) gets its fate in the ledger here.  Returns the
+ * message's fate.
  */
 static ngx_uint_t
 ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch, const char *topic,
     const void *key, size_t key_len, const void *value, size_t value_len,
-    rd_kafka_resp_err_t err)
+    rd_kafka_resp_err_t err, xf_ledger_cell_t from)
 {
     uint64_t  id;
 
@@ -473,6 +537,7 @@ ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch, const char *topic,
                                      ngx_http_xflow_kafka_topic_name(
                                          batch->dl_topic),
                                      topic, value, value_len, batch->ts, err);
+        ngx_http_xflow_ledger_move(from, XF_LEDGER_FAILED, 1);
         return XF_METRICS_KAFKA_FAILED;
     }
 
@@ -480,17 +545,26 @@ ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch, const char *topic,
                                     ngx_http_xflow_kafka_topic_name(
                                         batch->dl_topic),
                                     key, key_len, value, value_len,
-                                    batch->ts, 1, &id)
+                                    batch->ts, 1,
+                                    from != NGX_HTTP_XFLOW_BATCH_UNCOUNTED,
+                                    &id)
         == NGX_OK)
     {
         if (id > batch->waiter.id) {
             batch->waiter.id = id;
         }
 
+        ngx_http_xflow_ledger_move(from, XF_LEDGER_SPOOLED, 1);
         return XF_METRICS_KAFKA_SPOOLED;
     }
 
     batch->failed++;
+
+    /* a request still to be answered gets the retry status: its SDK
+       keeps the event */
+    ngx_http_xflow_ledger_move(from, batch->wait || batch->sending
+                                     ? XF_LEDGER_REFUSED : XF_LEDGER_FAILED,
+                               1);
 
     /*
      * A request still waiting (or still being sent) is answered with the
@@ -514,7 +588,7 @@ ngx_http_xflow_batch_release(ngx_http_xflow_batch_t *batch)
 {
     if (batch->pending == 0 && batch->wait == NULL) {
         ngx_http_xflow_spool_unwait(&batch->waiter);
-        ngx_http_xflow_inflight_unhold(batch->held);
+        ngx_http_xflow_limit_inflight_unhold(batch->held);
         ngx_free(batch);
     }
 }

@@ -23,6 +23,7 @@
 #include "ngx_http_xflow_module.h"
 #include "ngx_http_xflow_catalog_module.h"
 #include "ngx_http_xflow_metrics_module.h"
+#include "ngx_http_xflow_topic.h"
 #include "ngx_http_xflow_util.h"
 
 #include <sys/random.h>

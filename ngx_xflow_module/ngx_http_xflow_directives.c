@@ -11,6 +11,7 @@
 #include "ngx_http_xflow_collect.h"
 #include "ngx_http_xflow_health.h"
 #include "ngx_http_xflow_kafka.h"
+#include "ngx_http_xflow_topic.h"
 
 
 /*
@@ -300,6 +301,88 @@ ngx_http_xflow_kafka_topic_conf_directive(ngx_conf_t *cf, ngx_command_t *cmd,
  * The directory is made like nginx's temp paths: created at start and
  * owned by the worker user, who writes the segments.
  */
+char *
+ngx_http_xflow_dedup_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_xflow_loc_conf_t *lcf = conf;
+
+    ssize_t                      size;
+    ngx_str_t                   *value, s;
+    ngx_msec_t                   window;
+    ngx_uint_t                   i;
+    ngx_http_xflow_main_conf_t  *mcf;
+
+    if (lcf->dedup_window != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        if (cf->args->nelts > 2) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"%V\" after \"off\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        lcf->dedup_window = 0;
+        return NGX_CONF_OK;
+    }
+
+    window = ngx_parse_time(&value[1], 0);
+    if (window == (ngx_msec_t) NGX_ERROR || window < 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid window \"%V\", at least 1s",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_xflow_module);
+
+    /* the table is one for the gateway: 8m of slots unless told */
+    size = 8 * 1024 * 1024;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "size=", 5) == 0) {
+            s.data = value[i].data + 5;
+            s.len = value[i].len - 5;
+
+            size = ngx_parse_size(&s);
+            if (size == NGX_ERROR || size < 64 * 1024) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\", at least 64k",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "topic=", 6) == 0
+            && value[i].len > 6)
+        {
+            lcf->dedup_topic.data = value[i].data + 6;
+            lcf->dedup_topic.len = value[i].len - 6;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if ((size_t) size > mcf->dedup_size) {
+        mcf->dedup_size = size;
+    }
+
+    lcf->dedup_window = window;
+
+    return NGX_CONF_OK;
+}
+
+
 char *
 ngx_http_xflow_spool_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)

@@ -25,6 +25,11 @@ char *ngx_http_xflow_kafka_topic_conf_directive(ngx_conf_t *cf,
 char *ngx_http_xflow_route_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
+/** xflow_dedup off | TIME [size=SIZE] [topic=NAME]: the dedup window of
+ * a location; the table's size is the main configuration's. */
+char *ngx_http_xflow_dedup_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
 /** xflow_spool DIR [max_size=] [fsync=]: the disk spool. */
 char *ngx_http_xflow_spool_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

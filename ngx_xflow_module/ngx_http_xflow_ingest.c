@@ -24,14 +24,37 @@
 #include "ngx_http_xflow_catalog_module.h"
 
 
+/* A valid event as the privacy rules leave it: its bytes, key and app. */
+typedef struct {
+    const u_char   *p;
+    size_t          len;
+    xf_str_t        id;
+    xf_str_t        app;
+} ngx_http_xflow_stripped_t;
+#include "ngx_http_xflow_ledger.h"
+#include "ngx_http_xflow_dedup.h"
+
+
 static ngx_int_t ngx_http_xflow_ingest_events(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_upload_t *up, xf_outbox_t *ob,
-    const xf_alloc_t *a, ngx_uint_t overflow);
+    const xf_alloc_t *a, ngx_uint_t overflow,
+    ngx_http_xflow_stripped_t *first);
 static ngx_int_t ngx_http_xflow_ingest_route(ngx_http_request_t *r,
     xf_outbox_t *ob, xf_event_t *ev, xf_format_t format,
-    ngx_uint_t overflow, const xf_str_t *tier);
+    ngx_uint_t overflow, const xf_str_t *tier,
+    ngx_http_xflow_stripped_t *done);
+static ngx_int_t ngx_http_xflow_ingest_privacy(ngx_http_request_t *r,
+    xf_event_t *ev, ngx_http_xflow_stripped_t *out);
 static ngx_int_t ngx_http_xflow_ingest_send(ngx_http_request_t *r,
-    ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob, ngx_uint_t wait);
+    ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob, ngx_uint_t wait,
+    ngx_uint_t *handed);
+static void ngx_http_xflow_ingest_ledger(ngx_http_xflow_ctx_t *ctx,
+    xf_outbox_t *ob, ngx_uint_t handed);
+static ngx_int_t ngx_http_xflow_ingest_dedup(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob, xf_event_t *ev,
+    xf_format_t format);
+static ngx_int_t ngx_http_xflow_ingest_accepted(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx);
 static ngx_int_t ngx_http_xflow_ingest_topics(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob);
 static void ngx_http_xflow_ingest_done(ngx_http_request_t *r,
@@ -52,7 +75,7 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     const u_char *body, size_t len)
 {
     ngx_int_t                   rc;
-    ngx_uint_t                  overflow;
+    ngx_uint_t                  overflow, handed;
     xf_str_t                    app;
     xf_alloc_t                  a;
     xf_status_t                 st;
@@ -60,9 +83,12 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     xf_limits_t                 lim;
     xf_upload_t                 up;
     xf_request_t                req;
+    ngx_http_xflow_stripped_t   first, *done;
     ngx_http_xflow_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+
+    done = NULL;
 
     ngx_http_xflow_ingest_request(r, ctx, &req, body, len);
 
@@ -84,6 +110,9 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     ctx->reply = up.reply;
     ctx->decoded = len + up.decoded;
 
+    /* counted once: the layer the events came from, else the body */
+    ctx->final = up.final ? up.final : len;
+
     if (up.app.len) {
         ctx->app.data = (u_char *) up.app.data;
         ctx->app.len = up.app.len;
@@ -93,9 +122,20 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
            the request ($xflow_app, limit keys), as stripping leaves it */
         app = up.events[0].app;
 
-        if (ngx_http_xflow_privacy_value(r, up.events[0].p, up.events[0].len,
-                                         &app)
-            != NGX_OK)
+        if (st == XF_OK && up.events[0].error == XF_OK) {
+            /* the event's one walk, which its route then takes over */
+            if (ngx_http_xflow_ingest_privacy(r, &up.events[0], &first)
+                != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            done = &first;
+            app = first.app;
+
+        } else if (ngx_http_xflow_privacy_value(r, up.events[0].p,
+                                                up.events[0].len, &app)
+                   != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -107,8 +147,8 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     if (st != XF_OK) {
         if (req.method == XF_METHOD_GET && !xf_format_takes_get(up.format)) {
             /* no beacon or pixel format recognised the GET */
-            return ngx_http_xflow_reply_outcome(r,
-                       XF_OUTCOME_METHOD_NOT_ALLOWED, NULL);
+            ctx->outcome = XF_OUTCOME_METHOD_NOT_ALLOWED;
+            return ngx_http_xflow_reply_outcome(r, ctx, NULL);
         }
 
         return ngx_http_xflow_ingest_reject(r, ctx, st, body,
@@ -123,6 +163,7 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     }
 
     if (up.n == 0) {
+        ctx->outcome = XF_OUTCOME_ACCEPTED;
         return ngx_http_xflow_reply_accepted(r, ctx);
     }
 
@@ -140,7 +181,11 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     }
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_xflow_reply_outcome(r, XF_OUTCOME_RATE_LIMITED,
+        ctx->outcome = XF_OUTCOME_RATE_LIMITED;
+        /* read, and refused: the SDK keeps them */
+        ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_REFUSED,
+                                   up.n);
+        return ngx_http_xflow_reply_outcome(r, ctx,
                                             "over an event rate limit");
     }
 
@@ -152,7 +197,10 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     }
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_xflow_reply_outcome(r, XF_OUTCOME_RATE_LIMITED,
+        ctx->outcome = XF_OUTCOME_RATE_LIMITED;
+        ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_REFUSED,
+                                   up.n);
+        return ngx_http_xflow_reply_outcome(r, ctx,
                                             "over a byte rate limit");
     }
 
@@ -160,26 +208,32 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
        decoded bytes), for as long as ingest runs */
     ngx_http_xflow_pool_allocator(&a, r->pool);
 
-    if (ngx_http_xflow_ingest_events(r, ctx, &up, &ob, &a, overflow)
+    if (ngx_http_xflow_ingest_events(r, ctx, &up, &ob, &a, overflow, done)
         != NGX_OK)
     {
+        ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_REFUSED,
+                                   up.n);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (ob.n == 0) {
-        /* a kill switch dropped every event: nothing to send */
-        return ngx_http_xflow_reply_accepted(r, ctx);
+        /* nothing to send (duplicates, or events a kill switch
+           dropped): the SDK is answered */
+        ngx_http_xflow_ingest_ledger(ctx, &ob, 1);
+        return ngx_http_xflow_ingest_accepted(r, ctx);
     }
 
     rc = ngx_http_xflow_ingest_send(r, ctx, &ob,
-                                    lcf->ack == NGX_HTTP_XFLOW_ACK_KAFKA);
+                                    lcf->ack == NGX_HTTP_XFLOW_ACK_KAFKA,
+                                    &handed);
+
+    ngx_http_xflow_ingest_ledger(ctx, &ob, handed);
 
     if (rc == NGX_DECLINED) {
         /* neither Kafka nor the spool took it: the disk, or the queue */
-        return ngx_http_xflow_reply_outcome(r,
-                                            ngx_http_xflow_spool_write_error()
-                                            ? XF_OUTCOME_SPOOL_FULL
-                                            : XF_OUTCOME_QUEUE_FULL, NULL);
+        ctx->outcome = ngx_http_xflow_spool_write_error()
+                       ? XF_OUTCOME_SPOOL_FULL : XF_OUTCOME_QUEUE_FULL;
+        return ngx_http_xflow_reply_outcome(r, ctx, NULL);
     }
 
     if (rc == NGX_AGAIN) {
@@ -190,17 +244,107 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    return ngx_http_xflow_ingest_accepted(r, ctx);
+}
+
+
+/*
+ * The request's events are kept (in Kafka, or on the spool, or on their
+ * way under ack=local): from now on a copy of one within xflow_dedup's
+ * window is a duplicate.  Then the success answer.
+ */
+static ngx_int_t
+ngx_http_xflow_ingest_accepted(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx)
+{
+    ngx_http_xflow_loc_conf_t  *lcf;
+
+    if (ctx->ndedup) {
+        lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+        ngx_http_xflow_dedup_set(ctx->dedup_keys, ctx->ndedup,
+                                 lcf->dedup_window);
+        ctx->ndedup = 0;
+    }
+
+    ctx->outcome = XF_OUTCOME_ACCEPTED;
+
     return ngx_http_xflow_reply_accepted(r, ctx);
 }
 
 
-/* Plan every event: valid ones by their routes, the others dead. */
+/*
+ * xflow_dedup: NGX_DECLINED for a copy of an event kept within the
+ * window (planned to the location's duplicates topic, if any, outside
+ * the ledger), NGX_OK for a first copy, whose key the success answer
+ * records.
+ */
+static ngx_int_t
+ngx_http_xflow_ingest_dedup(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
+    xf_outbox_t *ob, xf_event_t *ev, xf_format_t format)
+{
+    uint64_t                    key;
+    xf_route_target_t           t;
+    ngx_http_xflow_stripped_t   sev;
+    ngx_http_xflow_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+
+    key = ngx_http_xflow_dedup_key(format, ev->app.data, ev->app.len, ev->p,
+                                   ev->len);
+    if (key == 0) {
+        return NGX_OK;
+    }
+
+    if (!ngx_http_xflow_dedup_seen(key)) {
+        ctx->dedup_keys[ctx->ndedup++] = key;
+        return NGX_OK;
+    }
+
+    /* answered as accepted, as the first copy was */
+    ctx->duplicates++;
+    ctx->accepted++;
+
+    if (lcf->dedup_topic.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    /* the copy, stripped as its first was, to the operator's topic */
+
+    t.topic = lcf->dedup_topic_index;
+    t.key = XF_ROUTE_KEY_DISTINCT;
+
+    if (ngx_http_xflow_ingest_privacy(r, ev, &sev) != NGX_OK
+        || ngx_http_xflow_privacy_key(r, &sev.id, ev->distinct_id.data)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (xf_outbox_event(ob, &t, 1, &sev.id, &sev.app, sev.p, sev.len)
+        != XF_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* a duplicate's message is no event the ledger owes Kafka */
+    ob->out[ob->n - 1].counted = 0;
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * Plan every event: valid ones by their routes, the others dead.  first:
+ * event 0 as the privacy rules left it, when that was done already.
+ */
 static ngx_int_t
 ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
-    xf_upload_t *up, xf_outbox_t *ob, const xf_alloc_t *a, ngx_uint_t overflow)
+    xf_upload_t *up, xf_outbox_t *ob, const xf_alloc_t *a, ngx_uint_t overflow,
+    ngx_http_xflow_stripped_t *first)
 {
-    size_t                      first;
-    xf_str_t                    why, extra, botm;
+    size_t                      at;
+    xf_str_t                    why, extra, id0, botm;
+    const u_char               *p0;
     ngx_int_t                   rc;
     ngx_uint_t                  i, action, topic, htopic, btopic;
     ngx_int_t                   bot;
@@ -209,6 +353,7 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     xf_plan_result_t            plan;
     xf_outbox_strip_t           strip;
     xf_catalog_plan_t          *verdicts;
+    ngx_http_xflow_stripped_t  *done;
     ngx_http_xflow_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
@@ -231,8 +376,22 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     ngx_http_xflow_ingest_strip(r, &strip);
 
+    /* each event's fate, decided here, in one place */
+    ctx->fates = ngx_palloc(r->pool, up->n);
+    if (ctx->fates == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (lcf->dedup_window) {
+        ctx->dedup_keys = ngx_palloc(r->pool, up->n * sizeof(uint64_t));
+        if (ctx->dedup_keys == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
     for (i = 0; i < up->n; i++) {
         ev = &up->events[i];
+        ctx->fates[i] = XF_LEDGER_DEAD_LETTERED;
 
         if (ev->error != XF_OK) {
             ctx->rejected++;
@@ -252,6 +411,9 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         }
 
         /* kill switches, then the hygiene of its time and ids */
+        p0 = ev->p;
+        id0 = ev->distinct_id;
+
         rc = ngx_http_xflow_hygiene_event(r, ev, &htopic, &extra);
 
         if (rc == NGX_ERROR) {
@@ -267,6 +429,7 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
         if (rc == NGX_HTTP_XFLOW_HYGIENE_DROP) {
             ctx->dropped++;
+            ctx->fates[i] = XF_LEDGER_DROPPED;
             continue;
         }
 
@@ -316,18 +479,36 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             continue;
         }
 
-        first = ob->n;
+        if (lcf->dedup_window) {
+            rc = ngx_http_xflow_ingest_dedup(r, ctx, ob, ev, up->format);
+
+            if (rc == NGX_DECLINED) {
+                ctx->fates[i] = XF_LEDGER_DUPLICATE;
+                continue;
+            }
+
+            if (rc != NGX_OK) {
+                return NGX_ERROR;
+            }
+        }
+
+        /* event 0's walk, done to name the request's app, holds unless
+           the hygiene changed the event or its id */
+        done = i == 0 && ev->p == p0 && ev->distinct_id.data == id0.data
+               && ev->distinct_id.len == id0.len
+               ? first : NULL;
+        at = ob->n;
 
         rc = ngx_http_xflow_ingest_route(r, ob, ev, up->format,
                                          action == NGX_HTTP_XFLOW_PLAN_ROUTE
-                                         ? topic : overflow, &plan.tier);
+                                         ? topic : overflow, &plan.tier, done);
 
         if (rc == NGX_OK
             && ((action == NGX_HTTP_XFLOW_PLAN_MARK
-                 && ngx_http_xflow_plan_mark(r, ob, first, &plan) != NGX_OK)
-                || ngx_http_xflow_hygiene_member(r, ob, first, &extra)
+                 && ngx_http_xflow_plan_mark(r, ob, at, &plan) != NGX_OK)
+                || ngx_http_xflow_hygiene_member(r, ob, at, &extra)
                    != NGX_OK
-                || ngx_http_xflow_hygiene_member(r, ob, first, &botm)
+                || ngx_http_xflow_hygiene_member(r, ob, at, &botm)
                    != NGX_OK))
         {
             return NGX_ERROR;
@@ -356,6 +537,7 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             return NGX_ERROR;
         }
 
+        ctx->fates[i] = XF_LEDGER_IN_FLIGHT;
         ctx->accepted++;
     }
 
@@ -381,6 +563,7 @@ ngx_http_xflow_ingest_reject(ngx_http_request_t *r,
     xf_str_t                    app, request;
     ngx_str_t                  *ct, *ce;
     xf_alloc_t                  a;
+    ngx_uint_t                  handed;
     xf_outbox_t                 ob;
     xf_outbox_strip_t           strip;
     xf_outbox_request_t         what;
@@ -394,15 +577,14 @@ ngx_http_xflow_ingest_reject(ngx_http_request_t *r,
             r->keepalive = 0;
         }
 
-        return ngx_http_xflow_reply_outcome(r, XF_OUTCOME_DECODED_IN_FLIGHT,
-                                            NULL);
+        ctx->outcome = XF_OUTCOME_DECODED_IN_FLIGHT;
+        return ngx_http_xflow_reply_outcome(r, ctx, NULL);
     }
 
-    ctx->status = st;
-    ctx->error = xf_strerror(st);
+    ctx->outcome = xf_outcome_unusable(st);
 
     if (st == XF_ERR_NOMEM) {
-        return ngx_http_xflow_reply_status(r, st);
+        return ngx_http_xflow_reply_outcome(r, ctx, NULL);
     }
 
     ct = ngx_http_xflow_header_in(r, "Content-Type",
@@ -451,16 +633,18 @@ ngx_http_xflow_ingest_reject(ngx_http_request_t *r,
         || xf_outbox_init(&ob, 1, &a) != XF_OK
         || xf_outbox_dead_letter(&ob, lcf->dl_topic_index,
                                  raw ? raw : (const u_char *) "", raw_len,
-                                 &app, ctx->error, &request, &strip)
+                                 &app, xf_outcome_name(ctx->outcome),
+                                 &request, &strip)
            != XF_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* a full queue loses only this diagnostic copy, never an event */
-    (void) ngx_http_xflow_ingest_send(r, ctx, &ob, 0);
+    /* a full queue loses only this diagnostic copy, never an event (and
+       it counts in no ledger: its request is counted as a request) */
+    (void) ngx_http_xflow_ingest_send(r, ctx, &ob, 0, &handed);
 
-    return ngx_http_xflow_reply_status(r, st);
+    return ngx_http_xflow_reply_outcome(r, ctx, NULL);
 }
 
 
@@ -470,18 +654,17 @@ ngx_http_xflow_ingest_reject(ngx_http_request_t *r,
  * key its rule asks for.  An overflow topic (an event limit's
  * overflow=) replaces the rules.  The key and the envelope come from the
  * event as stripped: what a rule hashed or dropped in the event is
- * hashed or dropped here too.
+ * hashed or dropped here too (done: already so, or NULL).
  */
 static ngx_int_t
 ngx_http_xflow_ingest_route(ngx_http_request_t *r, xf_outbox_t *ob,
     xf_event_t *ev, xf_format_t format, ngx_uint_t overflow,
-    const xf_str_t *tier)
+    const xf_str_t *tier, ngx_http_xflow_stripped_t *done)
 {
-    size_t                      n, len;
-    xf_str_t                    id, app;
-    const u_char               *p;
+    size_t                      n;
     xf_route_event_t            re;
     ngx_http_xflow_ctx_t       *ctx;
+    ngx_http_xflow_stripped_t   sev;
     xf_route_target_t           t[XF_ROUTE_MAX_TARGETS];
     ngx_http_xflow_loc_conf_t  *lcf;
 
@@ -511,32 +694,50 @@ ngx_http_xflow_ingest_route(ngx_http_request_t *r, xf_outbox_t *ob,
         n = 1;
     }
 
-    id = ev->distinct_id;
-    app = ev->app;
-    p = ev->p;
-    len = ev->len;
+    if (done == NULL) {
+        if (ngx_http_xflow_ingest_privacy(r, ev, &sev) != NGX_OK) {
+            return NGX_ERROR;
+        }
 
-    if (ngx_http_xflow_privacy_key(r, ev->p, ev->len, &id) != NGX_OK
-        || ngx_http_xflow_privacy_value(r, ev->p, ev->len, &app) != NGX_OK
-        || ngx_http_xflow_privacy_event(r, &p, &len) != NGX_OK)
+        done = &sev;
+    }
+
+    if (ngx_http_xflow_privacy_key(r, &done->id, ev->distinct_id.data)
+        != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    if (p != ev->p) {
+    if (done->p != ev->p) {
         /* the stripped copy lives as long as the request */
         ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
-        ctx->held += len;
-        ngx_http_xflow_inflight_hold(len);
+        ctx->held += done->len;
+        ngx_http_xflow_limit_inflight_hold(done->len);
 
-        if (len > lcf->max_event_size) {
+        if (done->len > lcf->max_event_size) {
             /* a hashed value grows an event: the limit holds as sent */
             return NGX_DECLINED;
         }
     }
 
-    return xf_outbox_event(ob, t, n, &id, &app, p, len) == XF_OK
-           ? NGX_OK : NGX_ERROR;
+    return xf_outbox_event(ob, t, n, &done->id, &done->app, done->p,
+                           done->len)
+           == XF_OK ? NGX_OK : NGX_ERROR;
+}
+
+
+/* A valid event through the strip rules: one walk for all it yields. */
+static ngx_int_t
+ngx_http_xflow_ingest_privacy(ngx_http_request_t *r, xf_event_t *ev,
+    ngx_http_xflow_stripped_t *out)
+{
+    out->p = ev->p;
+    out->len = ev->len;
+    out->id = ev->distinct_id;
+    out->app = ev->app;
+
+    return ngx_http_xflow_privacy_strip(r, &out->p, &out->len, &out->id,
+                                        &out->app);
 }
 
 
@@ -549,12 +750,12 @@ ngx_http_xflow_ingest_route(ngx_http_request_t *r, xf_outbox_t *ob,
  */
 static ngx_int_t
 ngx_http_xflow_ingest_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
-    xf_outbox_t *ob, ngx_uint_t wait)
+    xf_outbox_t *ob, ngx_uint_t wait, ngx_uint_t *handed)
 {
     size_t                      head_len;
     u_char                     *head;
     xf_str_t                    key;
-    ngx_int_t                   room;
+    ngx_int_t                   rc, room;
     ngx_uint_t                  i;
     ngx_time_t                 *tp;
     xf_envelope_req_t           req;
@@ -562,6 +763,8 @@ ngx_http_xflow_ingest_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     ngx_http_xflow_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+
+    *handed = 0;
 
     /* no room in librdkafka's queue: the spool takes the request whole */
     room = ngx_http_xflow_batch_room(ob->n);
@@ -617,16 +820,49 @@ ngx_http_xflow_ingest_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     head_len = xf_envelope_head(head, &req);
 
-    if (!wait) {
-        return ngx_http_xflow_batch_send(r, ob, head, head_len, room,
-                                         lcf->dl_topic_index, NULL);
+    if (wait) {
+        ctx->wait.r = r;
+        ctx->wait.done = ngx_http_xflow_ingest_done;
     }
 
-    ctx->wait.r = r;
-    ctx->wait.done = ngx_http_xflow_ingest_done;
+    rc = ngx_http_xflow_batch_send(r, ob, head, head_len, room,
+                                   lcf->dl_topic_index,
+                                   wait ? &ctx->wait : NULL);
 
-    return ngx_http_xflow_batch_send(r, ob, head, head_len, room,
-                                     lcf->dl_topic_index, &ctx->wait);
+    /* the batch's error comes before it produces anything */
+    *handed = (rc != NGX_ERROR);
+
+    return rc;
+}
+
+
+/*
+ * The ledger's moves of a request's events that the batch does not make:
+ * the dead-lettered ones, and all of them when nothing was handed to the
+ * batch (the request gets an error status: the SDK keeps them).  The
+ * batch moves each event's message it was handed.
+ */
+static void
+ngx_http_xflow_ingest_ledger(ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob,
+    ngx_uint_t handed)
+{
+    size_t  i, n;
+
+    if (handed) {
+        ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED,
+                                   XF_LEDGER_DEAD_LETTERED, ctx->rejected);
+        ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_DUPLICATE,
+                                   ctx->duplicates);
+        return;
+    }
+
+    n = ctx->rejected + ctx->duplicates;
+
+    for (i = 0; i < ob->n; i++) {
+        n += ob->out[i].counted;
+    }
+
+    ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_REFUSED, n);
 }
 
 
@@ -655,8 +891,8 @@ ngx_http_xflow_ingest_topics(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
         if (!seen[t]) {
             seen[t] = 1;
-            ctx->topic = t;
-            ctx->topics++;
+            ctx->topic_index = t;
+            ctx->ntopics++;
         }
     }
 
@@ -676,9 +912,12 @@ ngx_http_xflow_ingest_done(ngx_http_request_t *r, xf_outcome_t outcome,
     c = r->connection;
     ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
 
+    /* the batch decided: delivered, failed, or no report in time */
+    ctx->outcome = outcome;
+
     rc = outcome == XF_OUTCOME_ACCEPTED
-         ? ngx_http_xflow_reply_accepted(r, ctx)
-         : ngx_http_xflow_reply_outcome(r, outcome, detail);
+         ? ngx_http_xflow_ingest_accepted(r, ctx)
+         : ngx_http_xflow_reply_outcome(r, ctx, detail);
 
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);
@@ -760,4 +999,7 @@ ngx_http_xflow_ingest_request(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     req->body = body;
     req->body_len = len;
+
+    /* credentials an adapter finds are keyed under it, never sent */
+    req->hash_key = ngx_http_xflow_privacy_hash_key(r);
 }

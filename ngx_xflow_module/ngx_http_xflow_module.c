@@ -10,7 +10,10 @@
 #include "ngx_http_xflow_batch.h"
 #include "ngx_http_xflow_directives.h"
 #include "ngx_http_xflow_kafka.h"
+#include "ngx_http_xflow_dedup.h"
+#include "ngx_http_xflow_ledger.h"
 #include "ngx_http_xflow_spool.h"
+#include "ngx_http_xflow_topic.h"
 #include "ngx_http_xflow_variables.h"
 
 
@@ -151,6 +154,13 @@ static ngx_command_t  ngx_http_xflow_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_xflow_loc_conf_t, dl_topic),
       &ngx_http_xflow_topic_check },
+
+    { ngx_string("xflow_dedup"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_xflow_dedup_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
 
     { ngx_string("xflow_dead_letter_max_raw"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -455,6 +465,7 @@ ngx_http_xflow_create_loc_conf(ngx_conf_t *cf)
     conf->max_event_size = NGX_CONF_UNSET_SIZE;
     conf->max_events = NGX_CONF_UNSET_UINT;
     conf->max_depth = NGX_CONF_UNSET_UINT;
+    conf->dedup_window = NGX_CONF_UNSET_MSEC;
 
     return conf;
 }
@@ -504,6 +515,13 @@ ngx_http_xflow_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->max_events, prev->max_events, 1000);
     ngx_conf_merge_uint_value(conf->max_depth, prev->max_depth, 64);
 
+    /* the window and its topic go together */
+    if (conf->dedup_window == NGX_CONF_UNSET_MSEC) {
+        conf->dedup_topic = prev->dedup_topic;
+    }
+
+    ngx_conf_merge_msec_value(conf->dedup_window, prev->dedup_window, 0);
+
     /* where each value was written comes with the value */
     ngx_http_xflow_merge_where(&conf->cors_where, &prev->cors_where);
     ngx_http_xflow_merge_where(&conf->ack_where, &prev->ack_where);
@@ -538,6 +556,15 @@ ngx_http_xflow_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     conf->dl_topic_index = index;
+
+    if (conf->dedup_window && conf->dedup_topic.len) {
+        index = ngx_http_xflow_topic_index(cf, &conf->dedup_topic);
+        if (index == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
+
+        conf->dedup_topic_index = index;
+    }
 
     if (ngx_http_xflow_compile_routes(cf, conf) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -769,6 +796,12 @@ ngx_http_xflow_postconfiguration(ngx_conf_t *cf)
         return NGX_OK;
     }
 
+    if (ngx_http_xflow_ledger_zone(cf) != NGX_OK
+        || ngx_http_xflow_dedup_zone(cf, mcf->dedup_size) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return ngx_http_xflow_kafka_check(cf, mcf);
 }
 
@@ -793,6 +826,9 @@ ngx_http_xflow_init_module(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    /* at a start, before any worker: what the spool holds is counted */
+    ngx_http_xflow_ledger_found(cycle, &mcf->spool->name);
+
     return ngx_http_xflow_spool_check(cycle, mcf);
 }
 
@@ -812,6 +848,9 @@ ngx_http_xflow_init_process(ngx_cycle_t *cycle)
     if (mcf == NULL || !mcf->enabled) {
         return NGX_OK;
     }
+
+    /* the ledger's slot before anything can count */
+    ngx_http_xflow_ledger_init_process(cycle);
 
     /* the producer first: the spool replays through it */
     if (ngx_http_xflow_kafka_init_process(cycle, mcf) != NGX_OK
@@ -854,4 +893,7 @@ ngx_http_xflow_exit_process(ngx_cycle_t *cycle)
                                       ngx_http_xflow_spool_enabled());
 
     ngx_http_xflow_spool_exit_process(cycle);
+
+    /* what is still in flight now will never be reported: orphaned */
+    ngx_http_xflow_ledger_exit_process();
 }

@@ -22,6 +22,7 @@
 #include "ngx_http_xflow_kafka.h"
 #include "ngx_http_xflow_spool.h"
 #include "ngx_http_xflow_metrics_module.h"
+#include "ngx_http_xflow_ledger.h"
 
 #include "xf_spool.h"
 
@@ -71,6 +72,7 @@ typedef struct {
     xf_spool_pos_t          pos;
     uint64_t                timestamp;
     uint32_t                attempt;
+    unsigned                counted:1;  /* XF_SPOOL_LEDGER_HEADER */
     /* empty: the record names none (written before the header existed) */
     char                    dl_topic[XF_SPOOL_TOPIC_MAX + 1];
 } ngx_http_xflow_replay_t;
@@ -109,6 +111,8 @@ static void ngx_http_xflow_spool_adopt(ngx_http_xflow_spool_worker_t *w,
 static void ngx_http_xflow_spool_replay(ngx_http_xflow_spool_worker_t *w);
 static void ngx_http_xflow_spool_release(ngx_http_xflow_spool_worker_t *w,
     ngx_uint_t lost);
+static void ngx_http_xflow_spool_settle(ngx_http_xflow_replay_t *token,
+    xf_ledger_cell_t fate);
 static void ngx_http_xflow_spool_dl_topic(const xf_spool_record_t *rec,
     ngx_http_xflow_replay_t *token);
 static ngx_uint_t ngx_http_xflow_spool_replayed(
@@ -421,7 +425,7 @@ ngx_http_xflow_spool_bytes(void)
 ngx_int_t
 ngx_http_xflow_spool_append(const char *topic, const char *dl_topic,
     const void *key, size_t key_len, const void *value, size_t value_len,
-    uint64_t timestamp, uint32_t attempt, uint64_t *id)
+    uint64_t timestamp, uint32_t attempt, ngx_uint_t counted, uint64_t *id)
 {
     const char                     *call;
     xf_spool_rc_t                   rc;
@@ -457,6 +461,16 @@ ngx_http_xflow_spool_append(const char *topic, const char *dl_topic,
         rec.headers[0].name_len = sizeof(NGX_HTTP_XFLOW_SPOOL_DL_HEADER) - 1;
         rec.headers[0].value = (const u_char *) dl_topic;
         rec.headers[0].value_len = ngx_strlen(dl_topic);
+    }
+
+    if (counted) {
+        rec.headers[rec.nheaders].name = (const u_char *)
+                                         XF_SPOOL_LEDGER_HEADER;
+        rec.headers[rec.nheaders].name_len =
+                                       sizeof(XF_SPOOL_LEDGER_HEADER) - 1;
+        rec.headers[rec.nheaders].value = (const u_char *) "";
+        rec.headers[rec.nheaders].value_len = 0;
+        rec.nheaders++;
     }
 
     rc = xf_spool_append(w->sp, &rec, ngx_current_msec, id);
@@ -771,6 +785,7 @@ ngx_http_xflow_spool_replay(ngx_http_xflow_spool_worker_t *w)
         token->timestamp = rec.timestamp;
         token->attempt = rec.attempt;
         ngx_http_xflow_spool_dl_topic(&rec, token);
+        token->counted = xf_spool_record_marked(&rec);
 
         err = ngx_http_xflow_kafka_produce_copy((char *) topic, rec.key,
                                                 rec.key_len, rec.value,
@@ -785,6 +800,7 @@ ngx_http_xflow_spool_replay(ngx_http_xflow_spool_worker_t *w)
                                          (char *) topic, rec.value,
                                          rec.value_len, rec.timestamp, err);
             (void) xf_spool_ack(w->sp, &pos);
+            ngx_http_xflow_spool_settle(token, XF_LEDGER_FAILED);
             ngx_free(token);
             continue;
         }
@@ -794,7 +810,7 @@ ngx_http_xflow_spool_replay(ngx_http_xflow_spool_worker_t *w)
             if (ngx_http_xflow_spool_append((char *) topic, token->dl_topic,
                                             rec.key, rec.key_len, rec.value,
                                             rec.value_len, rec.timestamp,
-                                            rec.attempt, &id)
+                                            rec.attempt, token->counted, &id)
                 == NGX_OK)
             {
                 (void) xf_spool_ack(w->sp, &pos);
@@ -837,6 +853,7 @@ ngx_http_xflow_spool_replayed(ngx_http_xflow_opaque_t *opaque,
 
     if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         (void) xf_spool_ack(w->sp, &token->pos);
+        ngx_http_xflow_spool_settle(token, XF_LEDGER_DELIVERED);
         fate = XF_METRICS_KAFKA_DELIVERED;
 
     } else if (ngx_http_xflow_kafka_refused_for_good(msg->err)) {
@@ -846,6 +863,7 @@ ngx_http_xflow_spool_replayed(ngx_http_xflow_opaque_t *opaque,
                                      msg->payload, msg->len,
                                      token->timestamp, msg->err);
         (void) xf_spool_ack(w->sp, &token->pos);
+        ngx_http_xflow_spool_settle(token, XF_LEDGER_FAILED);
         fate = XF_METRICS_KAFKA_FAILED;
 
     } else {
@@ -854,7 +872,8 @@ ngx_http_xflow_spool_replayed(ngx_http_xflow_opaque_t *opaque,
                                         msg->key, msg->key_len,
                                         msg->payload, msg->len,
                                         token->timestamp,
-                                        token->attempt + 1, &id)
+                                        token->attempt + 1, token->counted,
+                                        &id)
             == NGX_OK)
         {
             /* failed again: kept at the tail, its old place released */
@@ -882,6 +901,20 @@ ngx_http_xflow_spool_replayed(ngx_http_xflow_opaque_t *opaque,
     ngx_free(token);
 
     return fate;
+}
+
+
+/*
+ * A replayed record left the spool for good: an event's, in the ledger
+ * (wherever it was spooled, in this life: the start counted the rest).
+ */
+static void
+ngx_http_xflow_spool_settle(ngx_http_xflow_replay_t *token,
+    xf_ledger_cell_t fate)
+{
+    if (token->counted) {
+        ngx_http_xflow_ledger_move(XF_LEDGER_ON_SPOOL, fate, 1);
+    }
 }
 
 

@@ -70,7 +70,9 @@ uint64_t ngx_http_xflow_spool_bytes(void);
 /**
  * @brief Keep one message on disk; \p topic and \p dl_topic (where its
  * dead letter goes if Kafka refuses it for good on replay; NULL: none)
- * are NUL-terminated, nothing is referenced after the call.  *id is its
+ * are NUL-terminated, nothing is referenced after the call.  \p counted:
+ * an event's message, marked for the ledger (XF_SPOOL_LEDGER_HEADER), so
+ * that its replay, here or in another life, settles it.  *id is its
  * append id, for a waiter.
  *
  * @returns NGX_OK, or NGX_ERROR when there is no spool or the write
@@ -78,7 +80,8 @@ uint64_t ngx_http_xflow_spool_bytes(void);
  */
 ngx_int_t ngx_http_xflow_spool_append(const char *topic,
     const char *dl_topic, const void *key, size_t key_len, const void *value,
-    size_t value_len, uint64_t timestamp, uint32_t attempt, uint64_t *id);
+    size_t value_len, uint64_t timestamp, uint32_t attempt, ngx_uint_t counted,
+    uint64_t *id);
 
 /**
  * @brief Wait until w->id is durable.

@@ -82,7 +82,8 @@ const xf_metric_def_t  xf_metric_defs[XF_M_MAX] = {
         "query of GET beacons."),
 
     [XF_M_DECODED_BYTES] = XF_C0("xflow_decoded_bytes_total",
-        "Request body bytes after Content-Encoding and format decoding."),
+        "Bytes of the final decoding layer of request bodies (and GET "
+        "beacons), the one events are read from, once per request."),
 
     [XF_M_KAFKA_PRODUCED_BYTES] = XF_C0("xflow_kafka_produced_bytes_total",
         "Payload bytes of messages delivered to Kafka."),

@@ -157,6 +157,7 @@ xf_outbox_event(xf_outbox_t *ob, const xf_route_target_t *t, size_t n,
         }
 
         o->topic = t[i].topic;
+        o->counted = 1;
 
         if (t[i].key == XF_ROUTE_KEY_DISTINCT) {
             o->key = *id;

@@ -35,6 +35,7 @@ typedef struct {
     size_t          event_len;
     ptrdiff_t       copy_of;        /* same envelope as that one, or -1 */
     unsigned        raw:1;          /* event is the whole message */
+    unsigned        counted:1;      /* an event's message: in the ledger */
     u_char         *payload;        /* rendered: in the render buffer */
     size_t          payload_len;
 } xf_out_t;
@@ -76,6 +77,8 @@ void xf_outbox_free(xf_outbox_t *ob);
  * Plan one valid event to the n >= 1 targets its routing chose: the
  * first message carries the envelope (the event as given, with app as
  * its "app" member), the others copy it with their own topic and key.
+ * Each is counted (the ledger owes each of them to Kafka); dead letters
+ * and raw messages are not.
  * id and app are the event's distinct id and app as the privacy rules
  * leave them; each target's key is one of them (or none) as its rule
  * asks.  XF_OK or XF_ERR_NOMEM.

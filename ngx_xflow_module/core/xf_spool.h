@@ -104,11 +104,20 @@ typedef struct {
 } xf_spool_stats_t;
 
 
+/*
+ * The header that marks a record as one event of the gateway's ledger
+ * (its value is empty): dead letters and other messages that are no
+ * event are spooled without it.  Spool metadata, never sent to Kafka.
+ */
+#define XF_SPOOL_LEDGER_HEADER  "xflow-ledger"
+
+
 /* Status of a segment file found by xf_spool_segment_scan(). */
 typedef struct {
     uint64_t             file_size;
     uint64_t             good;          /* bytes of whole valid records */
     uint64_t             records;       /* their number */
+    uint64_t             marked;        /* of them, XF_SPOOL_LEDGER_HEADER */
     xf_spool_rc_t        tail;          /* OK, NEED_MORE (torn), CORRUPT */
 } xf_spool_scan_t;
 
@@ -230,5 +239,17 @@ xf_spool_rc_t xf_spool_close(xf_spool_t *sp);
  */
 xf_spool_rc_t xf_spool_segment_scan(int fd, const xf_alloc_t *a,
     xf_spool_scan_t *res);
+
+/* 1 when r carries XF_SPOOL_LEDGER_HEADER. */
+int xf_spool_record_marked(const xf_spool_record_t *r);
+
+/*
+ * Count the whole records with XF_SPOOL_LEDGER_HEADER in every segment
+ * of dir, held or not (read only: nothing is locked, cut or deleted),
+ * into *marked.  XF_SPOOL_OK; XF_SPOOL_IO when dir cannot be read (a
+ * segment that cannot be opened is skipped); XF_SPOOL_NOMEM.
+ */
+xf_spool_rc_t xf_spool_dir_marked(const char *dir, const xf_alloc_t *a,
+    uint64_t *marked);
 
 #endif /* XF_SPOOL_H */

@@ -115,6 +115,7 @@ xf_spool_read_walk(xf_spool_reader_t *rd, int fd, xf_spool_scan_t *res)
 
     res->file_size = (uint64_t) st.st_size;
     res->records = 0;
+    res->marked = 0;
     res->tail = XF_SPOOL_OK;
 
     xf_spool_read_forget(rd, fd);
@@ -133,6 +134,7 @@ xf_spool_read_walk(xf_spool_reader_t *rd, int fd, xf_spool_scan_t *res)
         }
 
         res->records++;
+        res->marked += (uint64_t) xf_spool_record_marked(&r);
     }
 
     /* the file may have been shorter than fstat said: off is exact */
@@ -164,6 +166,78 @@ xf_spool_segment_scan(int fd, const xf_alloc_t *a, xf_spool_scan_t *res)
     if (rd.buf != NULL) {
         a->free(a->data, rd.buf);
     }
+
+    return rc;
+}
+
+
+int
+xf_spool_record_marked(const xf_spool_record_t *r)
+{
+    size_t  i;
+
+    for (i = 0; i < r->nheaders; i++) {
+        if (r->headers[i].name_len == sizeof(XF_SPOOL_LEDGER_HEADER) - 1
+            && memcmp(r->headers[i].name, XF_SPOOL_LEDGER_HEADER,
+                      sizeof(XF_SPOOL_LEDGER_HEADER) - 1)
+               == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+xf_spool_rc_t
+xf_spool_dir_marked(const char *dir, const xf_alloc_t *a, uint64_t *marked)
+{
+    int               fd, dfd, tmp;
+    DIR              *d;
+    uint64_t          seq;
+    xf_spool_rc_t     rc;
+    struct dirent    *de;
+    xf_spool_scan_t   res;
+
+    *marked = 0;
+
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd == -1) {
+        return XF_SPOOL_IO;
+    }
+
+    d = fdopendir(dfd);
+    if (d == NULL) {
+        close(dfd);
+        return XF_SPOOL_IO;
+    }
+
+    rc = XF_SPOOL_OK;
+
+    while (rc == XF_SPOOL_OK && (de = readdir(d)) != NULL) {
+        if (!xf_spool_segment_parse_name(de->d_name, &seq, &tmp) || tmp) {
+            continue;
+        }
+
+        fd = openat(dfd, de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd == -1) {
+            continue;
+        }
+
+        rc = xf_spool_segment_scan(fd, a, &res);
+        close(fd);
+
+        if (rc == XF_SPOOL_OK) {
+            *marked += res.marked;
+
+        } else if (rc == XF_SPOOL_IO) {
+            /* gone or unreadable meanwhile: not ours to count */
+            rc = XF_SPOOL_OK;
+        }
+    }
+
+    closedir(d);
 
     return rc;
 }

@@ -76,12 +76,13 @@ EOF
 "$promtool" check rules "$tmp/dashboard-rules.yml"
 
 # Metric names the rules and the dashboard's queries use vs. the families
-# defined in core/xf_metrics.c.
+# defined in core/xf_metrics.c and core/xf_ledger.c.
 python3 - ngx_xflow_module/core/xf_metrics.c "$dir/xflow-alerts.yml" \
-          "$dir/grafana-xflow.json" << 'EOF'
+          "$dir/grafana-xflow.json" ngx_xflow_module/core/xf_ledger.c << 'EOF'
 import json, re, sys
 
-src = open(sys.argv[1]).read()
+# the registry's families, and the ledger's (rendered on the same page)
+src = open(sys.argv[1]).read() + open(sys.argv[4]).read()
 families = set(re.findall(r'"(xflow_[a-z0-9_]+)"', src))
 if not families:
     sys.exit("check-monitoring: no families found in %s" % sys.argv[1])

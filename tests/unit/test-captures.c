@@ -25,6 +25,7 @@
 #include "xf_base64.h"
 #include "xf_capture.h"
 #include "xf_decode.h"
+#include "xf_dedup.h"
 #include "xf_format.h"
 #include "xf_unit.h"
 
@@ -107,10 +108,27 @@ expected_reply(xf_capture_family_t fam, xf_method_t method,
 }
 
 
+/* A dedup table, for the key of each captured event. */
+static xf_dedup_t *
+dedup_table(void)
+{
+    static uint64_t     mem[512];
+    static xf_dedup_t  *t;
+
+    if (t == NULL) {
+        t = xf_dedup_init(mem, sizeof(mem), 1, 2);
+        ck_assert_ptr_nonnull(t);
+    }
+
+    return t;
+}
+
+
 static void
 check_record(const char *file, size_t idx, json_t *rec, xf_format_t fmt,
     xf_capture_family_t fam, test_count_t *cnt)
 {
+    int                   by_id;
     size_t                i, blen, len, n;
     u_char               *body, *gz;
     json_t               *hdr, *exp, *e, *got;
@@ -269,6 +287,14 @@ check_record(const char *file, size_t idx, json_t *rec, xf_format_t fmt,
                       "%s %zu/%zu: app %.*s, expected %s", file, idx, i,
                       (int) up.events[i].app.len, up.events[i].app.data,
                       x.app);
+
+        /* xflow_dedup finds the id the SDK sends again with a retry */
+        (void) xf_dedup_event_key(dedup_table(), up.format,
+                                  up.events[i].app.data,
+                                  up.events[i].app.len, up.events[i].p,
+                                  up.events[i].len, &by_id);
+        ck_assert_msg(by_id, "%s %zu/%zu: no per-event id for the dedup "
+                      "window", file, idx, i);
     }
 
     cnt->records++;

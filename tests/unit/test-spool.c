@@ -1394,6 +1394,76 @@ START_TEST(test_segment_scan)
 END_TEST
 
 
+/*
+ * The ledger's count at start: records marked XF_SPOOL_LEDGER_HEADER in
+ * every segment, held by a live spool or not, a torn tail's not.
+ */
+START_TEST(test_dir_marked)
+{
+    int                 fd;
+    char               *names[4], path[256];
+    size_t              len;
+    u_char             *bytes;
+    unsigned            i;
+    uint64_t            id, n;
+    xf_spool_t         *sp;
+    xf_spool_record_t   r;
+
+    ck_assert_int_eq(xf_spool_dir_marked(dir, &xf_alloc_libc, &n),
+                     XF_SPOOL_OK);
+    ck_assert_uint_eq(n, 0);
+
+    /* unmarked records (dead letters, older versions) do not count */
+    dead_owner("old", 0, 5, 0);
+
+    sp = open_spool("live", 0);
+
+    for (i = 0; i < 7; i++) {
+        mkrec(&r, i, 0);
+
+        if (i % 2 == 0) {
+            r.headers[1].name = (const u_char *) XF_SPOOL_LEDGER_HEADER;
+            r.headers[1].name_len = sizeof(XF_SPOOL_LEDGER_HEADER) - 1;
+            r.headers[1].value = (const u_char *) "";
+            r.headers[1].value_len = 0;
+            r.nheaders = 2;
+            ck_assert(xf_spool_record_marked(&r));
+
+        } else {
+            ck_assert(!xf_spool_record_marked(&r));
+        }
+
+        ck_assert_int_eq(xf_spool_append(sp, &r, 1000, &id), XF_SPOOL_OK);
+    }
+
+    ck_assert_int_eq(xf_spool_dir_marked(dir, &xf_alloc_libc, &n),
+                     XF_SPOOL_OK);
+    ck_assert_uint_eq(n, 4);
+
+    /* a torn tail is no record */
+    ck_assert_uint_eq(list_dir(dir, names, 4), 2);
+    snprintf(path, sizeof(path), "%s/%s", dir, names[1]);
+    bytes = read_file(dir, names[1], &len);
+    fd = open(path, O_WRONLY | O_APPEND);
+    ck_assert_int_ne(fd, -1);
+    ck_assert_int_eq(write(fd, bytes, len - 1), (ssize_t) (len - 1));
+    close(fd);
+
+    ck_assert_int_eq(xf_spool_dir_marked(dir, &xf_alloc_libc, &n),
+                     XF_SPOOL_OK);
+    ck_assert_uint_eq(n, 4 + (strstr(names[1], "live") ? 3 : 0));
+
+    ck_assert_int_eq(xf_spool_dir_marked("/nonexistent/xflow", &xf_alloc_libc,
+                                         &n),
+                     XF_SPOOL_IO);
+
+    free(bytes);
+    free_names(names, 2);
+    xf_spool_close(sp);
+}
+END_TEST
+
+
 /* ------------------------------------------------ file system faults */
 
 /* The directory disappears under an open spool. */
@@ -1628,6 +1698,7 @@ make_spool_suite(void)
     tcase_add_test(tc, test_failed_replay_requeued);
     tcase_add_test(tc, test_close_keeps_outstanding);
     tcase_add_test(tc, test_segment_scan);
+    tcase_add_test(tc, test_dir_marked);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("adoption");

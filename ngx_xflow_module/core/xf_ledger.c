@@ -1,0 +1,475 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * xf_ledger.c - the ledger's slots (xf_ledger.h).
+ *
+ *     +--------------------------+  offset 0
+ *     | magic "XFLEDGER"         |
+ *     | version | nslots         |
+ *     | reserved                 |
+ *     +--------------------------+  offset 32
+ *     | slot 0 | slot 1 | ...    |
+ *     +--------------------------+
+ *
+ *     slot = seq | pid | cells[2]         current copy: cells[seq & 1]
+ *
+ * The owner writes copy (seq + 1) & 1 from copy seq & 1 plus the delta,
+ * then stores seq + 1 (release).  A reader loads seq, reads that copy and
+ * loads seq again: the owner writes into the copy being read only after
+ * publishing seq + 1, so an unchanged seq proves the read whole.
+ */
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "xf_ledger.h"
+#include "xf_realloc.h"
+
+
+#define XF_LEDGER_MAGIC    0x52454744454c4658ULL     /* "XFLEDGER" */
+#define XF_LEDGER_VERSION  1
+#define XF_LEDGER_TRIES    10000
+
+
+typedef struct {
+    uint64_t            seq;
+    int64_t             pid;            /* 0: free */
+    xf_ledger_cells_t   copy[2];
+} xf_ledger_slot_t;
+
+
+struct xf_ledger_s {
+    uint64_t            magic;
+    uint32_t            version;
+    uint32_t            nslots;
+    uint64_t            reserved[2];
+    xf_ledger_slot_t    slots[];
+};
+
+
+static const char *const  xf_ledger_fates[XF_LEDGER_FATES] = {
+    "delivered", "spooled", "dead_lettered", "duplicate", "dropped",
+    "refused", "failed", "orphaned"
+};
+
+
+const char *
+xf_ledger_fate_name(xf_ledger_cell_t fate)
+{
+    return (unsigned) fate < XF_LEDGER_FATES ? xf_ledger_fates[fate] : NULL;
+}
+
+
+int64_t
+xf_ledger_unbalanced(const xf_ledger_cells_t *c)
+{
+    int      i;
+    int64_t  v;
+
+    v = c->v[XF_LEDGER_RECEIVED] - c->v[XF_LEDGER_IN_FLIGHT]
+        - c->v[XF_LEDGER_ON_SPOOL];
+
+    for (i = 0; i < XF_LEDGER_FATES; i++) {
+        /* spooled events are counted where they are: on_spool */
+        if (i != XF_LEDGER_SPOOLED) {
+            v -= c->v[i];
+        }
+    }
+
+    return v;
+}
+
+
+void
+xf_ledger_move(xf_ledger_cells_t *d, xf_ledger_cell_t from,
+    xf_ledger_cell_t to, int64_t n)
+{
+    if ((from != XF_LEDGER_RECEIVED && from != XF_LEDGER_IN_FLIGHT
+         && from != XF_LEDGER_ON_SPOOL)
+        || ((unsigned) to >= XF_LEDGER_FATES && to != XF_LEDGER_IN_FLIGHT)
+        || from == to)
+    {
+        return;
+    }
+
+    d->v[from] += from == XF_LEDGER_RECEIVED ? n : -n;
+    d->v[to] += n;
+
+    if (to == XF_LEDGER_SPOOLED) {
+        d->v[XF_LEDGER_ON_SPOOL] += n;
+    }
+}
+
+
+int
+xf_ledger_empty(const xf_ledger_cells_t *c)
+{
+    int  i;
+
+    for (i = 0; i < XF_LEDGER_CELLS; i++) {
+        if (c->v[i] != 0) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+size_t
+xf_ledger_size(uint32_t nslots)
+{
+    return sizeof(xf_ledger_t) + (size_t) nslots * sizeof(xf_ledger_slot_t);
+}
+
+
+xf_ledger_t *
+xf_ledger_init(void *mem, size_t size, int *fresh)
+{
+    size_t        n;
+    xf_ledger_t  *l;
+
+    if (size < xf_ledger_size(2)) {
+        return NULL;
+    }
+
+    n = (size - sizeof(xf_ledger_t)) / sizeof(xf_ledger_slot_t);
+    if (n > 0xffff) {
+        n = 0xffff;
+    }
+
+    l = mem;
+
+    if (l->magic == XF_LEDGER_MAGIC && l->version == XF_LEDGER_VERSION
+        && l->nslots == n)
+    {
+        if (fresh) {
+            *fresh = 0;
+        }
+
+        return l;
+    }
+
+    memset(l, 0, xf_ledger_size((uint32_t) n));
+    l->version = XF_LEDGER_VERSION;
+    l->nslots = (uint32_t) n;
+    l->magic = XF_LEDGER_MAGIC;
+
+    if (fresh) {
+        *fresh = 1;
+    }
+
+    return l;
+}
+
+
+uint32_t
+xf_ledger_nslots(const xf_ledger_t *l)
+{
+    return l->nslots;
+}
+
+
+/* Publish the current copy plus delta: the owner's only way to write. */
+static void
+xf_ledger_write(xf_ledger_slot_t *s, const xf_ledger_cells_t *delta)
+{
+    int                 i;
+    uint64_t            seq;
+    int64_t             v;
+    xf_ledger_cells_t  *cur, *next;
+
+    seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+    cur = &s->copy[seq & 1];
+    next = &s->copy[(seq + 1) & 1];
+
+    for (i = 0; i < XF_LEDGER_CELLS; i++) {
+        v = __atomic_load_n(&cur->v[i], __ATOMIC_RELAXED) + delta->v[i];
+        __atomic_store_n(&next->v[i], v, __ATOMIC_RELAXED);
+    }
+
+    __atomic_store_n(&s->seq, seq + 1, __ATOMIC_RELEASE);
+}
+
+
+/*
+ * The slot's process is gone and we own it now: what it had in flight
+ * will never be reported.
+ */
+static void
+xf_ledger_settle(xf_ledger_slot_t *s)
+{
+    int64_t             n;
+    xf_ledger_cells_t   d;
+
+    n = __atomic_load_n(&s->copy[__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE)
+                                 & 1].v[XF_LEDGER_IN_FLIGHT],
+                        __ATOMIC_RELAXED);
+
+    if (n == 0) {
+        return;
+    }
+
+    memset(&d, 0, sizeof(d));
+    d.v[XF_LEDGER_IN_FLIGHT] = -n;
+    d.v[XF_LEDGER_ORPHANED] = n;
+
+    xf_ledger_write(s, &d);
+}
+
+
+int32_t
+xf_ledger_claim(xf_ledger_t *l, int64_t pid, xf_ledger_alive_pt alive,
+    void *data)
+{
+    int64_t            owner;
+    uint32_t           i;
+    xf_ledger_slot_t  *s;
+
+    /* the slots of processes that are gone: settled and freed */
+
+    for (i = 0; i < l->nslots; i++) {
+        s = &l->slots[i];
+        owner = __atomic_load_n(&s->pid, __ATOMIC_ACQUIRE);
+
+        if (owner == 0 || owner == pid || alive(owner, data)) {
+            continue;
+        }
+
+        /* whoever wins the swap settles it; the others move on */
+        if (__atomic_compare_exchange_n(&s->pid, &owner, pid, 0,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        {
+            xf_ledger_settle(s);
+            __atomic_store_n(&s->pid, 0, __ATOMIC_RELEASE);
+        }
+    }
+
+    for (i = 0; i < l->nslots; i++) {
+        s = &l->slots[i];
+        owner = 0;
+
+        if (__atomic_compare_exchange_n(&s->pid, &owner, pid, 0,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        {
+            /* released with events in flight: they are not ours */
+            xf_ledger_settle(s);
+            return (int32_t) i;
+        }
+    }
+
+    return -1;
+}
+
+
+void
+xf_ledger_release(xf_ledger_t *l, int32_t slot, int64_t pid)
+{
+    xf_ledger_slot_t  *s;
+
+    if (slot < 0 || (uint32_t) slot >= l->nslots) {
+        return;
+    }
+
+    s = &l->slots[slot];
+
+    if (__atomic_load_n(&s->pid, __ATOMIC_ACQUIRE) != pid) {
+        return;
+    }
+
+    xf_ledger_settle(s);
+    __atomic_store_n(&s->pid, 0, __ATOMIC_RELEASE);
+}
+
+
+void
+xf_ledger_commit(xf_ledger_t *l, int32_t slot, const xf_ledger_cells_t *delta)
+{
+    if (slot < 0 || (uint32_t) slot >= l->nslots || xf_ledger_empty(delta)) {
+        return;
+    }
+
+    xf_ledger_write(&l->slots[slot], delta);
+}
+
+
+int
+xf_ledger_read(const xf_ledger_t *l, int32_t slot, xf_ledger_cells_t *c)
+{
+    int                      i, tries;
+    uint64_t                 seq, again;
+    const xf_ledger_slot_t  *s;
+
+    memset(c, 0, sizeof(xf_ledger_cells_t));
+
+    if (slot < 0 || (uint32_t) slot >= l->nslots) {
+        return 1;
+    }
+
+    s = &l->slots[slot];
+
+    for (tries = 0; tries < XF_LEDGER_TRIES; tries++) {
+        seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+
+        for (i = 0; i < XF_LEDGER_CELLS; i++) {
+            c->v[i] = __atomic_load_n(&s->copy[seq & 1].v[i],
+                                      __ATOMIC_RELAXED);
+        }
+
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        again = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+
+        if (again == seq) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+xf_ledger_total(const xf_ledger_t *l, xf_ledger_cells_t *sum)
+{
+    int                whole;
+    uint32_t           i;
+    int                k;
+    xf_ledger_cells_t  c;
+
+    memset(sum, 0, sizeof(xf_ledger_cells_t));
+    whole = 1;
+
+    for (i = 0; i < l->nslots; i++) {
+        whole &= xf_ledger_read(l, (int32_t) i, &c);
+
+        for (k = 0; k < XF_LEDGER_CELLS; k++) {
+            sum->v[k] += c.v[k];
+        }
+    }
+
+    return whole;
+}
+
+
+/* printf at the end of out, grown until the line fits. */
+static xf_status_t xf_ledger_line(xf_metrics_buf_t *out, const xf_alloc_t *a,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static xf_status_t
+xf_ledger_line(xf_metrics_buf_t *out, const xf_alloc_t *a, const char *fmt,
+    ...)
+{
+    int       n;
+    size_t    cap;
+    u_char   *p;
+    va_list   args;
+
+    for ( ;; ) {
+        n = 0;
+
+        if (out->cap > out->len) {
+            va_start(args, fmt);
+            n = vsnprintf((char *) out->p + out->len, out->cap - out->len,
+                          fmt, args);
+            va_end(args);
+
+            if (n < 0) {
+                return XF_ERR_BUFFER;
+            }
+
+            if ((size_t) n < out->cap - out->len) {
+                out->len += (size_t) n;
+                return XF_OK;
+            }
+        }
+
+        cap = out->cap ? out->cap : 4096;
+        while (cap - out->len <= (size_t) n) {
+            cap *= 2;
+        }
+
+        p = xf_realloc(a, out->p, out->len, cap);
+        if (p == NULL) {
+            return XF_ERR_NOMEM;
+        }
+
+        out->p = p;
+        out->cap = cap;
+    }
+}
+
+
+/* One family's HELP and TYPE lines, and its one sample if it has one. */
+static xf_status_t
+xf_ledger_family(xf_metrics_buf_t *out, const xf_alloc_t *a,
+    const char *name, const char *help, const char *type, const int64_t *v)
+{
+    if (xf_ledger_line(out, a, "# HELP %s %s\n# TYPE %s %s\n", name, help,
+                       name, type)
+        != XF_OK)
+    {
+        return XF_ERR_NOMEM;
+    }
+
+    if (v == NULL) {
+        return XF_OK;
+    }
+
+    return xf_ledger_line(out, a, "%s %" PRId64 "\n", name, *v);
+}
+
+
+xf_status_t
+xf_ledger_render(const xf_ledger_cells_t *sum, xf_metrics_buf_t *out,
+    const xf_alloc_t *a)
+{
+    int      i;
+    int64_t  unbalanced;
+
+    if (xf_ledger_family(out, a, "xflow_ledger_received_events_total",
+                         "Events read from requests, and found on the "
+                         "spool at start", "counter",
+                         &sum->v[XF_LEDGER_RECEIVED])
+        != XF_OK
+        || xf_ledger_family(out, a, "xflow_ledger_events_total",
+                            "Events by fate (spooled: went to the spool, "
+                            "which they leave as delivered or failed)",
+                            "counter", NULL)
+           != XF_OK)
+    {
+        return XF_ERR_NOMEM;
+    }
+
+    for (i = 0; i < XF_LEDGER_FATES; i++) {
+        if (xf_ledger_line(out, a,
+                           "xflow_ledger_events_total{fate=\"%s\"} %" PRId64
+                           "\n", xf_ledger_fates[i], sum->v[i])
+            != XF_OK)
+        {
+            return XF_ERR_NOMEM;
+        }
+    }
+
+    unbalanced = xf_ledger_unbalanced(sum);
+
+    if (xf_ledger_family(out, a, "xflow_ledger_in_flight_events",
+                         "Events in the producer queue or waiting for a "
+                         "delivery report", "gauge",
+                         &sum->v[XF_LEDGER_IN_FLIGHT])
+        != XF_OK
+        || xf_ledger_family(out, a, "xflow_ledger_spooled_events",
+                            "Events on the spool, as the ledger counts them",
+                            "gauge", &sum->v[XF_LEDGER_ON_SPOOL])
+           != XF_OK
+        || xf_ledger_family(out, a, "xflow_ledger_unbalanced_events",
+                            "Received events minus every fate, in flight "
+                            "and on the spool: 0 unless the count lost an "
+                            "event", "gauge", &unbalanced)
+           != XF_OK)
+    {
+        return XF_ERR_NOMEM;
+    }
+
+    return XF_OK;
+}

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * xf_ledger.h - where every event the gateway read went: the ledger, in
+ * memory shared by all processes (nginx shared memory, or any MAP_SHARED
+ * mapping).
+ *
+ * An event is received once, and then has exactly one fate, or is still
+ * on its way:
+ *
+ *   received --+--> dead_lettered, duplicate, dropped, refused   (ingest)
+ *              |
+ *              +--> in_flight --+--> delivered, failed           (report)
+ *              |                |
+ *              +--> on_spool <--+     (spooled: entries, counted)
+ *                     |
+ *                     +--> delivered, failed                     (replay)
+ *
+ *   in_flight of a process that died --> orphaned (settled by the next
+ *   process that claims a slot)
+ *
+ * so that at every moment
+ *
+ *   received = delivered + dead_lettered + duplicate + dropped + refused
+ *              + failed + orphaned + in_flight + on_spool
+ *
+ * "spooled" counts the events that went to the spool (a counter); they
+ * leave it as delivered or failed, and on_spool is what is there now.
+ *
+ * Each process writes its own slot, claimed by its pid, and is its only
+ * writer: a change is a delta applied to a copy of the slot's cells, and
+ * the copy is published with one store (two copies, a sequence number
+ * says which is current).  A reader therefore sees a slot as one of its
+ * published states, never halfway through a change, and a process killed
+ * in the middle of one leaves the last published state behind.  Callers
+ * publish only balanced deltas (xf_ledger_balanced), so every state a
+ * reader can see balances, slot by slot, and so does their sum.
+ *
+ * Nothing here logs, reads a clock or keeps global state.
+ */
+
+#ifndef XF_LEDGER_H
+#define XF_LEDGER_H
+
+#include "xf_core.h"
+#include "xf_metrics.h"
+
+
+/* The cells of a slot; the fates come first, in their label order. */
+typedef enum {
+    XF_LEDGER_DELIVERED = 0,    /* Kafka acknowledged it */
+    XF_LEDGER_SPOOLED,          /* went to the spool (entries) */
+    XF_LEDGER_DEAD_LETTERED,    /* invalid: its dead letter went out */
+    XF_LEDGER_DUPLICATE,        /* seen within the dedup window */
+    XF_LEDGER_DROPPED,          /* a rule discarded it */
+    XF_LEDGER_REFUSED,          /* its request got a retry or limit status */
+    XF_LEDGER_FAILED,           /* refused by Kafka for good, or lost */
+    XF_LEDGER_ORPHANED,         /* in flight in a process that died */
+    XF_LEDGER_FATES,
+    XF_LEDGER_RECEIVED = XF_LEDGER_FATES,
+    XF_LEDGER_IN_FLIGHT,        /* gauge: producer queue, awaiting a report */
+    XF_LEDGER_ON_SPOOL,         /* gauge: on the spool's disk */
+    XF_LEDGER_CELLS
+} xf_ledger_cell_t;
+
+
+/* The label value of a fate ("delivered", ...); NULL out of range. */
+const char *xf_ledger_fate_name(xf_ledger_cell_t fate);
+
+
+/* A change, or a slot's state: signed, a slot may give what it did not
+   take (a worker replays what a dead one spooled). */
+typedef struct {
+    int64_t         v[XF_LEDGER_CELLS];
+} xf_ledger_cells_t;
+
+/*
+ * received minus everything it must equal: 0 for a balanced delta or
+ * state.
+ */
+int64_t xf_ledger_unbalanced(const xf_ledger_cells_t *c);
+
+/* 1 when xf_ledger_unbalanced(c) is 0 */
+#define xf_ledger_balanced(c)  (xf_ledger_unbalanced(c) == 0)
+
+/*
+ * Add to d the move of n events from where they were to where they are
+ * now, which keeps d balanced:
+ *   from XF_LEDGER_RECEIVED      n events just read (received grows)
+ *   from XF_LEDGER_IN_FLIGHT     n events that were in flight
+ *   from XF_LEDGER_ON_SPOOL      n events that were on the spool
+ *   to a fate, XF_LEDGER_IN_FLIGHT or XF_LEDGER_SPOOLED (which puts them
+ *   on the spool too).
+ * Any other from or to is ignored.
+ */
+void xf_ledger_move(xf_ledger_cells_t *d, xf_ledger_cell_t from,
+    xf_ledger_cell_t to, int64_t n);
+
+/* 1 when every cell of c is 0 */
+int xf_ledger_empty(const xf_ledger_cells_t *c);
+
+
+typedef struct xf_ledger_s  xf_ledger_t;
+
+/* Bytes of a ledger of nslots slots. */
+size_t xf_ledger_size(uint32_t nslots);
+
+/*
+ * Use size bytes at mem (8-byte aligned) as a ledger.  When mem already
+ * holds a ledger of the same layout (a reload handing the old zone to
+ * the new cycle) it is kept, counts and owners; otherwise mem is cleared
+ * and holds as many slots as fit.  *fresh (may be NULL) says which.
+ * Returns NULL when size is too small for 2 slots.  Offsets only: each
+ * process may map it at its own address.
+ */
+xf_ledger_t *xf_ledger_init(void *mem, size_t size, int *fresh);
+
+/* Slots of the ledger. */
+uint32_t xf_ledger_nslots(const xf_ledger_t *l);
+
+/* Whether process pid still runs (kill(pid, 0)): the caller's. */
+typedef int (*xf_ledger_alive_pt)(int64_t pid, void *data);
+
+/*
+ * Take a slot for process pid: a free one, or that of a process that is
+ * gone.  Before that, every slot whose process is gone is settled: its
+ * in_flight events become orphaned (the process cannot report them any
+ * more) and the slot is freed.  Returns the slot, or -1 when every slot
+ * belongs to a live process.  Slots keep their counts when they change
+ * hands: totals never go down.  Several processes may claim at once.
+ */
+int32_t xf_ledger_claim(xf_ledger_t *l, int64_t pid,
+    xf_ledger_alive_pt alive, void *data);
+
+/*
+ * Give the slot back (a process that exits); its in_flight, if any,
+ * become orphaned.  Only its owner calls it.
+ */
+void xf_ledger_release(xf_ledger_t *l, int32_t slot, int64_t pid);
+
+/*
+ * Add delta to the slot and publish the result.  Only the slot's owner
+ * calls it (one writer per slot); any number of readers may read at the
+ * same time.
+ */
+void xf_ledger_commit(xf_ledger_t *l, int32_t slot,
+    const xf_ledger_cells_t *delta);
+
+/*
+ * A published state of the slot, read while its owner may be writing.
+ * Returns 1, or 0 when the owner published too often to catch one (after
+ * many tries; *c then holds the last try).
+ */
+int xf_ledger_read(const xf_ledger_t *l, int32_t slot, xf_ledger_cells_t *c);
+
+/*
+ * The sum of every slot's published state, and of their imbalances
+ * (which is the imbalance of the sum).  Returns 1 when every slot was
+ * read whole.
+ */
+int xf_ledger_total(const xf_ledger_t *l, xf_ledger_cells_t *sum);
+
+
+/*
+ * Append the ledger in Prometheus text format (0.0.4):
+ * xflow_ledger_received_events_total, xflow_ledger_events_total{fate},
+ * xflow_ledger_in_flight_events, xflow_ledger_spooled_events and
+ * xflow_ledger_unbalanced_events, from sum.  XF_OK or XF_ERR_NOMEM (out
+ * keeps what was written; free out->p with a).
+ */
+xf_status_t xf_ledger_render(const xf_ledger_cells_t *sum,
+    xf_metrics_buf_t *out, const xf_alloc_t *a);
+
+#endif /* XF_LEDGER_H */

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ngx_http_xflow_ledger.h - the ledger (core/xf_ledger.h) in a shared
+ * zone of its own: where every event the gateway read went.
+ *
+ * The zone's size does not depend on the configuration, so a reload
+ * keeps it, counts and slot owners, while old workers finish their
+ * requests in it.  Each worker writes its own slot; each move is
+ * published at once and balanced by itself (xf_ledger_move), so a scrape
+ * served by any worker sees a balanced ledger.
+ *
+ * Where each move is made, once (docs/operations.md, "The ledger"):
+ *   ingest: received -> dead_lettered, duplicate, refused (a request
+ *           answered with a retry or limit status, or nothing handed on)
+ *   batch:  received -> in_flight or spooled (or refused: neither took
+ *           it); in_flight -> delivered, spooled, failed, refused
+ *   spool:  on the spool -> delivered, failed (replay); what is on the
+ *           spool at start -> received and spooled (in the master)
+ *   core:   in_flight of a process that died -> orphaned
+ *
+ * Every function may be called without a zone (it does nothing).
+ */
+
+#ifndef NGX_HTTP_XFLOW_LEDGER_H
+#define NGX_HTTP_XFLOW_LEDGER_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "xf_ledger.h"
+
+
+/**
+ * @brief Adds the ledger's shared zone.
+ *
+ * @returns NGX_OK, or NGX_ERROR (no memory).
+ *
+ * Called from: the collection module's postconfiguration, when some
+ * location has xflow_collect.
+ */
+ngx_int_t ngx_http_xflow_ledger_zone(ngx_conf_t *cf);
+
+/**
+ * @brief Counts the events on the spool in @p dir (records written by a
+ * counted event) as received and spooled, when the zone was created by
+ * this configuration (a start, not a reload: then they are counted
+ * already).
+ *
+ * Called from: the master's init_module, before any worker runs.
+ */
+void ngx_http_xflow_ledger_found(ngx_cycle_t *cycle, ngx_str_t *dir);
+
+/**
+ * @brief Takes this worker's slot, and settles those of processes that
+ * are gone (what they had in flight becomes orphaned).  A ledger without
+ * a free slot is logged; the worker then counts nothing.
+ *
+ * Called from: init_process.
+ */
+void ngx_http_xflow_ledger_init_process(ngx_cycle_t *cycle);
+
+/**
+ * @brief Gives the slot back.
+ *
+ * Called from: exit_process, after the producer and the spool closed.
+ */
+void ngx_http_xflow_ledger_exit_process(void);
+
+/**
+ * @brief Moves @p n events from @p from to @p to (xf_ledger_move) in
+ * this worker's slot, published at once.
+ *
+ * Called from: a worker, on the event loop.
+ */
+void ngx_http_xflow_ledger_move(xf_ledger_cell_t from, xf_ledger_cell_t to,
+    ngx_uint_t n);
+
+/**
+ * @brief Appends the ledger's families to a /metrics page.
+ *
+ * @returns NGX_OK, or NGX_ERROR (no memory).
+ *
+ * Memory: @p out grows with @p a.
+ *
+ * Called from: the metrics module's handler.
+ */
+ngx_int_t ngx_http_xflow_ledger_render(xf_metrics_buf_t *out,
+    const xf_alloc_t *a);
+
+#endif /* NGX_HTTP_XFLOW_LEDGER_H */
