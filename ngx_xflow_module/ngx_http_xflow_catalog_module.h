@@ -31,6 +31,7 @@
 #include "xf_outbox.h"
 #include "xf_plan.h"
 #include "xf_hygiene.h"
+#include "xf_bot.h"
 
 
 /* What an event the plan does not list, or that fails it, gets. */
@@ -45,6 +46,8 @@ typedef struct {
     xf_catalog_t               *cat;        /* set by the zone's init */
     xf_plan_t                  *plan;       /* NULL: no tracking plan */
     ngx_str_t                   plan_file;
+    ngx_array_t                *bot_patterns;   /* xf_str_t, lower case */
+    ngx_array_t                *bot_servers;
 } ngx_http_xflow_catalog_main_conf_t;
 
 
@@ -53,6 +56,7 @@ typedef struct {
 #define NGX_HTTP_XFLOW_HYGIENE_DROP         1
 #define NGX_HTTP_XFLOW_HYGIENE_DEAD_LETTER  2
 #define NGX_HTTP_XFLOW_HYGIENE_ROUTE        3
+#define NGX_HTTP_XFLOW_HYGIENE_MARK         4
 
 
 typedef struct {
@@ -62,6 +66,9 @@ typedef struct {
     ngx_msec_t                  historical; /* older: to hist_topic */
     ngx_uint_t                  hist_topic;
     ngx_array_t                *placeholders;   /* xf_str_t, or NULL */
+    ngx_uint_t                  bots;       /* NGX_HTTP_XFLOW_HYGIENE_*,
+                                               PASS: off; MARK: mark */
+    ngx_uint_t                  bots_topic;
     ngx_uint_t                  unknown;    /* NGX_HTTP_XFLOW_PLAN_* */
     ngx_uint_t                  unknown_topic;
     ngx_uint_t                  invalid;
@@ -163,6 +170,21 @@ ngx_int_t ngx_http_xflow_plan_why(ngx_http_request_t *r,
  */
 ngx_int_t ngx_http_xflow_hygiene_event(ngx_http_request_t *r,
     xf_event_t *ev, ngx_uint_t *topic, xf_str_t *member);
+
+/**
+ * @brief Whether the request comes from a bot (its User-Agent holds a
+ *        shipped or xflow_bot_patterns pattern, and no server SDK's
+ *        signature), and what its events get by xflow_bots.
+ *
+ * @returns NGX_HTTP_XFLOW_HYGIENE_PASS (not a bot, or xflow_bots off),
+ *          _MARK (@p member gets ,"bot":"PATTERN"), _DROP or _ROUTE
+ *          (*topic set); NGX_ERROR without memory.
+ *
+ * Called from: a worker, once per request, before its events
+ * (ngx_http_xflow_ingest.c).
+ */
+ngx_int_t ngx_http_xflow_bot_request(ngx_http_request_t *r,
+    ngx_uint_t *topic, xf_str_t *member);
 
 /**
  * @brief Appends @p member (may be empty) to the envelope members of the

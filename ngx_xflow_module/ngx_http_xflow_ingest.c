@@ -343,10 +343,11 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     ngx_http_xflow_stripped_t *first)
 {
     size_t                      at;
-    xf_str_t                    why, extra, id0;
+    xf_str_t                    why, extra, id0, botm;
     const u_char               *p0;
     ngx_int_t                   rc;
-    ngx_uint_t                  i, action, topic, htopic;
+    ngx_uint_t                  i, action, topic, htopic, btopic;
+    ngx_int_t                   bot;
     xf_event_t                 *ev;
     xf_status_t                 st;
     xf_plan_result_t            plan;
@@ -358,6 +359,12 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
 
     if (xf_outbox_init(ob, up->n, a) != XF_OK) {
+        return NGX_ERROR;
+    }
+
+    /* a bot's request: each of its events gets what xflow_bots says */
+    bot = ngx_http_xflow_bot_request(r, &btopic, &botm);
+    if (bot == NGX_ERROR) {
         return NGX_ERROR;
     }
 
@@ -411,6 +418,13 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
         if (rc == NGX_ERROR) {
             return NGX_ERROR;
+        }
+
+        if (rc == NGX_HTTP_XFLOW_HYGIENE_PASS
+            && bot != NGX_HTTP_XFLOW_HYGIENE_MARK)
+        {
+            rc = bot;
+            htopic = btopic;
         }
 
         if (rc == NGX_HTTP_XFLOW_HYGIENE_DROP) {
@@ -493,6 +507,8 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             && ((action == NGX_HTTP_XFLOW_PLAN_MARK
                  && ngx_http_xflow_plan_mark(r, ob, at, &plan) != NGX_OK)
                 || ngx_http_xflow_hygiene_member(r, ob, at, &extra)
+                   != NGX_OK
+                || ngx_http_xflow_hygiene_member(r, ob, at, &botm)
                    != NGX_OK))
         {
             return NGX_ERROR;

@@ -163,7 +163,7 @@ xf_status_t
 xf_plan_parse(const u_char *p, size_t len, const xf_alloc_t *a,
     xf_plan_t **plan, char *err, size_t err_len, size_t *line)
 {
-    size_t          end, err_off, pos, nm, nlen, v, i, apps_off;
+    size_t          end, err_off, pos, nm, nlen, v, i, apps_off, olen;
     xf_plan_t      *pl;
     xf_status_t     st;
     xf_plan_ctx_t   ctx;
@@ -254,10 +254,9 @@ xf_plan_parse(const u_char *p, size_t len, const xf_alloc_t *a,
 
     pos = 0;
     i = 0;
+    olen = xf_plan_value_len(&ctx, apps_off);
 
-    while (xf_plan_member(p + apps_off, xf_plan_value_len(&ctx, apps_off),
-                          &pos, &nm, &nlen, &v))
-    {
+    while (xf_plan_member(p + apps_off, olen, &pos, &nm, &nlen, &v)) {
         nm += apps_off;
         v += apps_off;
 
@@ -310,16 +309,15 @@ xf_plan_parse(const u_char *p, size_t len, const xf_alloc_t *a,
 static xf_status_t
 xf_plan_parse_app(xf_plan_ctx_t *ctx, size_t off, xf_plan_app_t *app)
 {
-    size_t           pos, nm, nlen, v, i, k, events_off;
+    size_t           pos, nm, nlen, v, i, k, events_off, olen;
     xf_status_t      st;
     xf_plan_event_t *ev;
 
     events_off = 0;
     pos = 0;
+    olen = xf_plan_value_len(ctx, off);
 
-    while (xf_plan_member(ctx->base + off, xf_plan_value_len(ctx, off), &pos,
-                          &nm, &nlen, &v))
-    {
+    while (xf_plan_member(ctx->base + off, olen, &pos, &nm, &nlen, &v)) {
         nm += off;
         v += off;
 
@@ -372,10 +370,10 @@ xf_plan_parse_app(xf_plan_ctx_t *ctx, size_t off, xf_plan_app_t *app)
 
     pos = 0;
     i = 0;
+    olen = xf_plan_value_len(ctx, events_off);
 
-    while (xf_plan_member(ctx->base + events_off,
-                          xf_plan_value_len(ctx, events_off), &pos, &nm,
-                          &nlen, &v))
+    while (xf_plan_member(ctx->base + events_off, olen, &pos, &nm, &nlen,
+                          &v))
     {
         nm += events_off;
         v += events_off;
@@ -428,7 +426,7 @@ static xf_status_t
 xf_plan_parse_event(xf_plan_ctx_t *ctx, size_t off, xf_plan_event_t *ev)
 {
     size_t           pos, nm, nlen, v, apos, vlen, i, nreq, props_off;
-    size_t           req_off;
+    size_t           req_off, olen;
     xf_str_t         name;
     xf_status_t      st;
     xf_plan_prop_t  *pr, *grown;
@@ -436,10 +434,9 @@ xf_plan_parse_event(xf_plan_ctx_t *ctx, size_t off, xf_plan_event_t *ev)
     props_off = 0;
     req_off = 0;
     pos = 0;
+    olen = xf_plan_value_len(ctx, off);
 
-    while (xf_plan_member(ctx->base + off, xf_plan_value_len(ctx, off), &pos,
-                          &nm, &nlen, &v))
-    {
+    while (xf_plan_member(ctx->base + off, olen, &pos, &nm, &nlen, &v)) {
         nm += off;
         v += off;
 
@@ -592,7 +589,8 @@ sort:
 static xf_status_t
 xf_plan_parse_props(xf_plan_ctx_t *ctx, size_t off, xf_plan_event_t *ev)
 {
-    size_t           pos, nm, nlen, v, i, k, ppos, pnm, pnlen, pv;
+    size_t           pos, nm, nlen, v, i, k, ppos, pnm, pnlen, pv, olen;
+    size_t           plen;
     xf_status_t      st;
     xf_plan_prop_t  *pr;
 
@@ -608,10 +606,9 @@ xf_plan_parse_props(xf_plan_ctx_t *ctx, size_t off, xf_plan_event_t *ev)
 
     pos = 0;
     i = 0;
+    olen = xf_plan_value_len(ctx, off);
 
-    while (xf_plan_member(ctx->base + off, xf_plan_value_len(ctx, off), &pos,
-                          &nm, &nlen, &v))
-    {
+    while (xf_plan_member(ctx->base + off, olen, &pos, &nm, &nlen, &v)) {
         nm += off;
         v += off;
         pr = &ev->props[i];
@@ -643,9 +640,10 @@ xf_plan_parse_props(xf_plan_ctx_t *ctx, size_t off, xf_plan_event_t *ev)
 
         pr->types = XF_PLAN_T_ANY;
         ppos = 0;
+        plen = xf_plan_value_len(ctx, v);
 
-        while (xf_plan_member(ctx->base + v, xf_plan_value_len(ctx, v),
-                              &ppos, &pnm, &pnlen, &pv))
+        while (xf_plan_member(ctx->base + v, plen, &ppos, &pnm, &pnlen,
+                              &pv))
         {
             pnm += v;
             pv += v;

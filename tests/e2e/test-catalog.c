@@ -806,6 +806,84 @@ START_TEST(test_times_and_placeholders)
 END_TEST
 
 
+static const char  bot_snippet[] =
+    "    xflow_kafka_brokers @BROKERS@;\n"
+    "    xflow_kafka_conf linger.ms 1;\n"
+    "    xflow_topic " CAT_TOPIC ";\n"
+    "    xflow_bot_patterns bots.txt;\n"
+    "    xflow_bots mark;\n"
+    "    server {\n"
+    "        listen 127.0.0.1:@PORT@;\n"
+    "        location /json { xflow_collect json; }\n"
+    "        location /drop { xflow_collect json; xflow_bots drop; }\n"
+    "    }\n";
+
+
+static void
+bot_post(const char *loc, const char *ua, const char *body, const char *want)
+{
+    char            url[128], h[512];
+    const char     *hdrs[2];
+    xf_http_resp_t  resp;
+
+    snprintf(url, sizeof(url), "%s%s", nginx->url, loc);
+    snprintf(h, sizeof(h), "User-Agent: %s", ua);
+    hdrs[0] = h;
+    hdrs[1] = NULL;
+    xf_http_request("POST", url, hdrs, body, strlen(body), &resp);
+    ck_assert_msg(resp.status == 200, "%ld %s", resp.status, resp.body);
+    ck_assert_str_eq(resp.body, want);
+    xf_http_resp_free(&resp);
+}
+
+
+/* Headless Chromium is a bot, posthog-node is not; the operator's file. */
+START_TEST(test_bots)
+{
+    char                   path[256];
+    xf_kafka_msgs_t        ev;
+    const xf_kafka_msg_t  *m;
+
+    nginx = xf_nginx_new(bot_snippet, kafka->bootstraps, 1);
+    snprintf(path, sizeof(path), "%s/bots.txt", nginx->dir);
+    xf_write_file(path, "# ours\n  AcmeProbe  \n\n", 0644);
+    xf_nginx_start(nginx);
+
+    bot_post("/json", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
+             "(KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36",
+             "{\"event\":\"a\",\"distinct_id\":\"u1\"}",
+             "{\"accepted\":1,\"rejected\":0}");
+    bot_post("/json", "posthog-node/4.2.1",
+             "{\"event\":\"a\",\"distinct_id\":\"u2\"}",
+             "{\"accepted\":1,\"rejected\":0}");
+    bot_post("/json", "acmeprobe/1.0",
+             "{\"event\":\"a\",\"distinct_id\":\"u3\"}",
+             "{\"accepted\":1,\"rejected\":0}");
+    bot_post("/json", "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0.0.0",
+             "{\"event\":\"a\",\"distinct_id\":\"u4\"}",
+             "{\"accepted\":1,\"rejected\":0}");
+    /* dropped, answered as accepted */
+    bot_post("/drop", "Mozilla/5.0 (compatible; Googlebot/2.1)",
+             "{\"event\":\"a\",\"distinct_id\":\"u5\"}",
+             "{\"accepted\":1,\"rejected\":0}");
+
+    memset(&ev, 0, sizeof(ev));
+    xf_kafka_consume(kafka, CAT_TOPIC, 4, 10000, 1000, &ev);
+
+    m = plan_msg(&ev, "\"u1\"");
+    ck_assert_ptr_nonnull(strstr(m->value, ",\"bot\":\"headlesschrome\","));
+    m = plan_msg(&ev, "\"u2\"");
+    ck_assert_ptr_null(strstr(m->value, "\"bot\""));
+    m = plan_msg(&ev, "\"u3\"");
+    ck_assert_ptr_nonnull(strstr(m->value, ",\"bot\":\"acmeprobe\","));
+    m = plan_msg(&ev, "\"u4\"");
+    ck_assert_ptr_null(strstr(m->value, "\"bot\""));
+
+    xf_kafka_msgs_free(&ev);
+}
+END_TEST
+
+
 Suite *
 make_catalog_e2e_suite(void)
 {
@@ -829,6 +907,7 @@ make_catalog_e2e_suite(void)
     tc = xf_tcase(s, "hygiene", 60, hy_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_kill_switch);
     tcase_add_test(tc, test_times_and_placeholders);
+    tcase_add_test(tc, test_bots);
 
     return s;
 }
