@@ -163,7 +163,7 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
 
     /* the envelopes are held until the last report frees them */
     batch->held = sizeof(ngx_http_xflow_batch_t) + total;
-    ngx_http_xflow_inflight_hold(batch->held);
+    ngx_http_xflow_limit_inflight_hold(batch->held);
 
     tp = ngx_timeofday();
 
@@ -588,7 +588,7 @@ ngx_http_xflow_batch_release(ngx_http_xflow_batch_t *batch)
 {
     if (batch->pending == 0 && batch->wait == NULL) {
         ngx_http_xflow_spool_unwait(&batch->waiter);
-        ngx_http_xflow_inflight_unhold(batch->held);
+        ngx_http_xflow_limit_inflight_unhold(batch->held);
         ngx_free(batch);
     }
 }

@@ -23,10 +23,6 @@
 #include "ngx_http_xflow_ingest.h"
 
 
-/* A complete body in several buffers up to this size is gathered into
- * one for a whole-buffer decode (libdeflate); larger ones stream. */
-#define NGX_HTTP_XFLOW_GATHER_MAX  (64 * 1024)
-
 /* A body waiting for more bytes while it holds over this much charged
  * memory, and over this many times what it sent, waits only
  * xflow_hoard_timeout (a bomb's prefix, a zstd frame header). */
@@ -40,12 +36,12 @@ static void ngx_http_xflow_collect_hoard(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx);
 static xf_status_t ngx_http_xflow_collect_consume(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx);
-static ngx_uint_t ngx_http_xflow_collect_deflated(ngx_http_xflow_ctx_t *ctx,
-    ngx_chain_t *cl);
 static ngx_int_t ngx_http_xflow_collect_consume_whole(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_status_t *st);
 static xf_status_t ngx_http_xflow_collect_feed(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, u_char *p, size_t len, ngx_uint_t whole);
+static xf_status_t ngx_http_xflow_collect_ratio(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx);
 static ngx_int_t ngx_http_xflow_collect_body_done(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx);
 static ngx_int_t ngx_http_xflow_collect_body_error(ngx_http_request_t *r,
@@ -88,7 +84,7 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
      *     ctx->received = 0;
      *     ctx->raw = NULL;
      *     ctx->wait = { 0 };
-     *     ctx->error = NULL;
+     *     ctx->outcome = XF_OUTCOME_NONE;
      */
 
     ctx->format = lcf->format;
@@ -120,7 +116,8 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_xflow_reply_outcome(r, XF_OUTCOME_RATE_LIMITED,
+        ctx->outcome = XF_OUTCOME_RATE_LIMITED;
+        return ngx_http_xflow_reply_outcome(r, ctx,
                                             "over a request rate limit");
     }
 
@@ -130,7 +127,8 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_xflow_reply_outcome(r, XF_OUTCOME_SPOOL_FULL, NULL);
+        ctx->outcome = XF_OUTCOME_SPOOL_FULL;
+        return ngx_http_xflow_reply_outcome(r, ctx, NULL);
     }
 
     if (r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD) {
@@ -144,7 +142,7 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        ngx_http_xflow_inflight_body_read(r);
+        ngx_http_xflow_limit_inflight_body_read(r);
 
         rc = ngx_http_xflow_ingest(r, ctx, NULL, 0);
 
@@ -204,8 +202,8 @@ not_allowed:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_xflow_reply_outcome(r, XF_OUTCOME_METHOD_NOT_ALLOWED,
-                                        NULL);
+    ctx->outcome = XF_OUTCOME_METHOD_NOT_ALLOWED;
+    return ngx_http_xflow_reply_outcome(r, ctx, NULL);
 }
 
 
@@ -394,51 +392,19 @@ ngx_http_xflow_collect_consume(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
 }
 
 
-/* The body starts as gzip (magic) or zlib-wrapped deflate (header). */
-static ngx_uint_t
-ngx_http_xflow_collect_deflated(ngx_http_xflow_ctx_t *ctx, ngx_chain_t *cl)
-{
-    u_char  h[2];
-
-    while (cl && cl->buf->last == cl->buf->pos) {
-        cl = cl->next;
-    }
-
-    if (cl == NULL || cl->buf->last - cl->buf->pos < 2) {
-        return 0;
-    }
-
-    h[0] = cl->buf->pos[0];
-    h[1] = cl->buf->pos[1];
-
-    switch (ctx->encoding) {
-
-    case XF_ENC_IDENTITY:   /* sniffed as gzip by the first feed */
-    case XF_ENC_GZIP:
-        return h[0] == 0x1f && h[1] == 0x8b;
-
-    case XF_ENC_DEFLATE:
-        return (h[0] & 0x0f) == 8 && ((h[0] << 8) | h[1]) % 31 == 0;
-
-    default:
-        return 0;
-    }
-}
-
-
 /*
- * The whole body has been read and is in memory, in one buffer or a few
- * (what came with the headers, then the rest): decode it in one call,
- * gathered into one buffer first when it is small.  NGX_DECLINED when it
- * is not all there, or too big to be worth a copy: it is then fed as it
- * is, buffer by buffer.
+ * The whole body has been read and is in memory in one buffer: the
+ * decoder takes it without a copy (a small gzip or deflate body is
+ * decoded at once).  NGX_DECLINED when it is not all there or not in
+ * one buffer: it is then fed buffer by buffer, and the decoder holds a
+ * small compressed body until its end, so the answer is the same.
  */
 static ngx_int_t
 ngx_http_xflow_collect_consume_whole(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_status_t *st)
 {
     size_t        len;
-    u_char       *p, *q;
+    u_char       *p;
     ngx_buf_t    *b;
     ngx_uint_t    n;
     ngx_chain_t  *cl;
@@ -465,32 +431,8 @@ ngx_http_xflow_collect_consume_whole(ngx_http_request_t *r,
         }
     }
 
-    if (n == 0 || (n > 1 && len > NGX_HTTP_XFLOW_GATHER_MAX)) {
+    if (n != 1) {
         return NGX_DECLINED;
-    }
-
-    if (n > 1 && !ngx_http_xflow_collect_deflated(ctx, r->request_body->bufs)) {
-        /*
-         * Only what libdeflate decodes is worth a copy; anything else
-         * streams as it came, so that a body that is not what it says
-         * fails at its first buffer, as before (and its dead letter
-         * holds what was read by then).
-         */
-        return NGX_DECLINED;
-    }
-
-    if (n > 1) {
-        q = ngx_pnalloc(r->pool, len);
-        if (q == NULL) {
-            *st = XF_ERR_NOMEM;
-            return NGX_OK;
-        }
-
-        p = q;
-
-        for (cl = r->request_body->bufs; cl; cl = cl->next) {
-            q = ngx_cpymem(q, cl->buf->pos, cl->buf->last - cl->buf->pos);
-        }
     }
 
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
@@ -564,21 +506,39 @@ ngx_http_xflow_collect_feed(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     st = whole ? xf_decoder_feed_whole(ctx->decoder, p, len)
                : xf_decoder_feed(ctx->decoder, p, len);
 
-    /*
-     * Past a size, a body may not decode to more than xflow_max_decode_
-     * ratio times what it sent: a batch of the same event compressed
-     * hundreds of times over is refused before it reaches Kafka.
-     */
-    if (st == XF_OK
-        && lcf->decode_ratio
-        && xf_decoder_size(ctx->decoder) > lcf->decode_ratio_from
-        && xf_decoder_size(ctx->decoder) / lcf->decode_ratio
-           >= (size_t) ctx->received)
+    if (st != XF_OK) {
+        return st;
+    }
+
+    return ngx_http_xflow_collect_ratio(r, ctx);
+}
+
+
+/*
+ * Past a size, a body may not decode to more than xflow_max_decode_ratio
+ * times what it sent: a batch of the same event compressed hundreds of
+ * times over is refused before it reaches Kafka.  Checked as the body
+ * streams and once it is decoded (a small gzip or deflate body is
+ * decoded at its end).
+ */
+static xf_status_t
+ngx_http_xflow_collect_ratio(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx)
+{
+    size_t                      n;
+    ngx_http_xflow_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+
+    n = xf_decoder_size(ctx->decoder);
+
+    if (lcf->decode_ratio
+        && n > lcf->decode_ratio_from
+        && n / lcf->decode_ratio >= (size_t) ctx->received)
     {
         return XF_ERR_TOO_LARGE;
     }
 
-    return st;
+    return XF_OK;
 }
 
 
@@ -590,15 +550,22 @@ ngx_http_xflow_collect_body_done(ngx_http_request_t *r,
     xf_status_t   st;
     const u_char *p;
 
-    /* the client can hold nothing more by sending slowly */
-    ngx_http_xflow_inflight_body_read(r);
-
     if (ctx->decoder == NULL) {
         /* no body at all: the adapter decides (a GET-style upload) */
+        ngx_http_xflow_limit_inflight_body_read(r);
         return ngx_http_xflow_ingest(r, ctx, NULL, 0);
     }
 
+    /* a small gzip or deflate body is decoded here, under the client's
+     * share as a streamed one is */
     st = xf_decoder_finish(ctx->decoder, &p, &len);
+
+    if (st == XF_OK) {
+        st = ngx_http_xflow_collect_ratio(r, ctx);
+    }
+
+    /* the client can hold nothing more by sending slowly */
+    ngx_http_xflow_limit_inflight_body_read(r);
 
     if (st != XF_OK) {
         return ngx_http_xflow_collect_body_error(r, ctx, st);
@@ -665,10 +632,10 @@ ngx_http_xflow_collect_cleanup(void *data)
     }
 
     /* what the pool still holds goes with it */
-    ngx_http_xflow_inflight_release(r, ctx->inflight);
+    ngx_http_xflow_limit_inflight_release(r, ctx->inflight);
     ctx->inflight = 0;
 
-    ngx_http_xflow_inflight_unhold(ctx->held);
+    ngx_http_xflow_limit_inflight_unhold(ctx->held);
     ctx->held = 0;
 }
 
@@ -695,7 +662,7 @@ ngx_http_xflow_collect_alloc(void *data, size_t size)
 
     size += NGX_HTTP_XFLOW_BLOCK_HEAD;
 
-    if (ngx_http_xflow_inflight_charge(ctx->request, size) != NGX_OK) {
+    if (ngx_http_xflow_limit_inflight_charge(ctx->request, size) != NGX_OK) {
         /* answered with the retry status, not as out of memory */
         ctx->inflight_refused = 1;
         return NULL;
@@ -703,7 +670,7 @@ ngx_http_xflow_collect_alloc(void *data, size_t size)
 
     p = ngx_palloc(ctx->pool, size);
     if (p == NULL) {
-        ngx_http_xflow_inflight_release(ctx->request, size);
+        ngx_http_xflow_limit_inflight_release(ctx->request, size);
         return NULL;
     }
 
@@ -733,6 +700,6 @@ ngx_http_xflow_collect_free(void *data, void *p)
     if (ngx_pfree(ctx->pool, b) == NGX_OK) {
         size = ngx_min(size, ctx->inflight);
         ctx->inflight -= size;
-        ngx_http_xflow_inflight_release(ctx->request, size);
+        ngx_http_xflow_limit_inflight_release(ctx->request, size);
     }
 }

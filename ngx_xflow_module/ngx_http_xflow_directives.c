@@ -11,6 +11,7 @@
 #include "ngx_http_xflow_collect.h"
 #include "ngx_http_xflow_health.h"
 #include "ngx_http_xflow_kafka.h"
+#include "ngx_http_xflow_topic.h"
 
 
 /*

@@ -21,16 +21,30 @@
 #include "ngx_http_xflow_spool.h"
 #include "ngx_http_xflow_limit_module.h"
 #include "ngx_http_xflow_privacy_module.h"
+#include "ngx_http_xflow_catalog_module.h"
+
+
+/* A valid event as the privacy rules leave it: its bytes, key and app. */
+typedef struct {
+    const u_char   *p;
+    size_t          len;
+    xf_str_t        id;
+    xf_str_t        app;
+} ngx_http_xflow_stripped_t;
 #include "ngx_http_xflow_ledger.h"
 #include "ngx_http_xflow_dedup.h"
 
 
 static ngx_int_t ngx_http_xflow_ingest_events(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_upload_t *up, xf_outbox_t *ob,
-    const xf_alloc_t *a, ngx_uint_t overflow);
+    const xf_alloc_t *a, ngx_uint_t overflow,
+    ngx_http_xflow_stripped_t *first);
 static ngx_int_t ngx_http_xflow_ingest_route(ngx_http_request_t *r,
     xf_outbox_t *ob, xf_event_t *ev, xf_format_t format,
-    ngx_uint_t overflow);
+    ngx_uint_t overflow, const xf_str_t *tier,
+    ngx_http_xflow_stripped_t *done);
+static ngx_int_t ngx_http_xflow_ingest_privacy(ngx_http_request_t *r,
+    xf_event_t *ev, ngx_http_xflow_stripped_t *out);
 static ngx_int_t ngx_http_xflow_ingest_send(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob, ngx_uint_t wait,
     ngx_uint_t *handed);
@@ -69,9 +83,12 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     xf_limits_t                 lim;
     xf_upload_t                 up;
     xf_request_t                req;
+    ngx_http_xflow_stripped_t   first, *done;
     ngx_http_xflow_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+
+    done = NULL;
 
     ngx_http_xflow_ingest_request(r, ctx, &req, body, len);
 
@@ -93,6 +110,9 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     ctx->reply = up.reply;
     ctx->decoded = len + up.decoded;
 
+    /* counted once: the layer the events came from, else the body */
+    ctx->final = up.final ? up.final : len;
+
     if (up.app.len) {
         ctx->app.data = (u_char *) up.app.data;
         ctx->app.len = up.app.len;
@@ -102,9 +122,20 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
            the request ($xflow_app, limit keys), as stripping leaves it */
         app = up.events[0].app;
 
-        if (ngx_http_xflow_privacy_value(r, up.events[0].p, up.events[0].len,
-                                         &app)
-            != NGX_OK)
+        if (st == XF_OK && up.events[0].error == XF_OK) {
+            /* the event's one walk, which its route then takes over */
+            if (ngx_http_xflow_ingest_privacy(r, &up.events[0], &first)
+                != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            done = &first;
+            app = first.app;
+
+        } else if (ngx_http_xflow_privacy_value(r, up.events[0].p,
+                                                up.events[0].len, &app)
+                   != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -116,8 +147,8 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     if (st != XF_OK) {
         if (req.method == XF_METHOD_GET && !xf_format_takes_get(up.format)) {
             /* no beacon or pixel format recognised the GET */
-            return ngx_http_xflow_reply_outcome(r,
-                       XF_OUTCOME_METHOD_NOT_ALLOWED, NULL);
+            ctx->outcome = XF_OUTCOME_METHOD_NOT_ALLOWED;
+            return ngx_http_xflow_reply_outcome(r, ctx, NULL);
         }
 
         return ngx_http_xflow_ingest_reject(r, ctx, st, body,
@@ -132,6 +163,7 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     }
 
     if (up.n == 0) {
+        ctx->outcome = XF_OUTCOME_ACCEPTED;
         return ngx_http_xflow_reply_accepted(r, ctx);
     }
 
@@ -149,10 +181,11 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     }
 
     if (rc == NGX_DECLINED) {
+        ctx->outcome = XF_OUTCOME_RATE_LIMITED;
         /* read, and refused: the SDK keeps them */
         ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_REFUSED,
                                    up.n);
-        return ngx_http_xflow_reply_outcome(r, XF_OUTCOME_RATE_LIMITED,
+        return ngx_http_xflow_reply_outcome(r, ctx,
                                             "over an event rate limit");
     }
 
@@ -164,9 +197,10 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     }
 
     if (rc == NGX_DECLINED) {
+        ctx->outcome = XF_OUTCOME_RATE_LIMITED;
         ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_REFUSED,
                                    up.n);
-        return ngx_http_xflow_reply_outcome(r, XF_OUTCOME_RATE_LIMITED,
+        return ngx_http_xflow_reply_outcome(r, ctx,
                                             "over a byte rate limit");
     }
 
@@ -174,7 +208,7 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
        decoded bytes), for as long as ingest runs */
     ngx_http_xflow_pool_allocator(&a, r->pool);
 
-    if (ngx_http_xflow_ingest_events(r, ctx, &up, &ob, &a, overflow)
+    if (ngx_http_xflow_ingest_events(r, ctx, &up, &ob, &a, overflow, done)
         != NGX_OK)
     {
         ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_REFUSED,
@@ -183,7 +217,8 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     }
 
     if (ob.n == 0) {
-        /* duplicates only: nothing to send, the SDK is answered */
+        /* nothing to send (duplicates, or events a kill switch
+           dropped): the SDK is answered */
         ngx_http_xflow_ingest_ledger(ctx, &ob, 1);
         return ngx_http_xflow_ingest_accepted(r, ctx);
     }
@@ -196,10 +231,9 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     if (rc == NGX_DECLINED) {
         /* neither Kafka nor the spool took it: the disk, or the queue */
-        return ngx_http_xflow_reply_outcome(r,
-                                            ngx_http_xflow_spool_write_error()
-                                            ? XF_OUTCOME_SPOOL_FULL
-                                            : XF_OUTCOME_QUEUE_FULL, NULL);
+        ctx->outcome = ngx_http_xflow_spool_write_error()
+                       ? XF_OUTCOME_SPOOL_FULL : XF_OUTCOME_QUEUE_FULL;
+        return ngx_http_xflow_reply_outcome(r, ctx, NULL);
     }
 
     if (rc == NGX_AGAIN) {
@@ -232,6 +266,8 @@ ngx_http_xflow_ingest_accepted(ngx_http_request_t *r,
         ctx->ndedup = 0;
     }
 
+    ctx->outcome = XF_OUTCOME_ACCEPTED;
+
     return ngx_http_xflow_reply_accepted(r, ctx);
 }
 
@@ -247,8 +283,8 @@ ngx_http_xflow_ingest_dedup(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     xf_outbox_t *ob, xf_event_t *ev, xf_format_t format)
 {
     uint64_t                    key;
-    xf_str_t                    id, app;
     xf_route_target_t           t;
+    ngx_http_xflow_stripped_t   sev;
     ngx_http_xflow_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
@@ -272,20 +308,21 @@ ngx_http_xflow_ingest_dedup(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    /* the copy, as its first went (stripped), to the operator's topic */
+    /* the copy, stripped as its first was, to the operator's topic */
 
-    id = ev->distinct_id;
-    app = ev->app;
     t.topic = lcf->dedup_topic_index;
     t.key = XF_ROUTE_KEY_DISTINCT;
 
-    if (ngx_http_xflow_privacy_key(r, ev->p, ev->len, &id) != NGX_OK
-        || ngx_http_xflow_privacy_value(r, ev->p, ev->len, &app) != NGX_OK)
+    if (ngx_http_xflow_ingest_privacy(r, ev, &sev) != NGX_OK
+        || ngx_http_xflow_privacy_key(r, &sev.id, ev->distinct_id.data)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    if (xf_outbox_event(ob, &t, 1, &id, &app, ev->p, ev->len) != XF_OK) {
+    if (xf_outbox_event(ob, &t, 1, &sev.id, &sev.app, sev.p, sev.len)
+        != XF_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -296,20 +333,37 @@ ngx_http_xflow_ingest_dedup(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 }
 
 
-/* Plan every event: valid ones by their routes, the others dead. */
+/*
+ * Plan every event: valid ones by their routes, the others dead.  first:
+ * event 0 as the privacy rules left it, when that was done already.
+ */
 static ngx_int_t
 ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
-    xf_upload_t *up, xf_outbox_t *ob, const xf_alloc_t *a, ngx_uint_t overflow)
+    xf_upload_t *up, xf_outbox_t *ob, const xf_alloc_t *a, ngx_uint_t overflow,
+    ngx_http_xflow_stripped_t *first)
 {
+    size_t                      at;
+    xf_str_t                    why, extra, id0;
+    const u_char               *p0;
     ngx_int_t                   rc;
-    ngx_uint_t                  i;
+    ngx_uint_t                  i, action, topic, htopic;
     xf_event_t                 *ev;
+    xf_status_t                 st;
+    xf_plan_result_t            plan;
     xf_outbox_strip_t           strip;
+    xf_catalog_plan_t          *verdicts;
+    ngx_http_xflow_stripped_t  *done;
     ngx_http_xflow_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
 
     if (xf_outbox_init(ob, up->n, a) != XF_OK) {
+        return NGX_ERROR;
+    }
+
+    /* what the tracking plan said of each event, for the catalog */
+    verdicts = ngx_pcalloc(r->pool, up->n * sizeof(xf_catalog_plan_t));
+    if (verdicts == NULL) {
         return NGX_ERROR;
     }
 
@@ -349,6 +403,68 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             continue;
         }
 
+        /* kill switches, then the hygiene of its time and ids */
+        p0 = ev->p;
+        id0 = ev->distinct_id;
+
+        rc = ngx_http_xflow_hygiene_event(r, ev, &htopic, &extra);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_HTTP_XFLOW_HYGIENE_DROP) {
+            ctx->dropped++;
+            ctx->fates[i] = XF_LEDGER_DROPPED;
+            continue;
+        }
+
+        if (rc == NGX_HTTP_XFLOW_HYGIENE_DEAD_LETTER) {
+            ctx->rejected++;
+            ngx_http_xflow_metric_add(XF_M_EVENTS_REJECTED,
+                xf_metrics_status_index(XF_ERR_KILLED), 0, 1);
+
+            if (xf_outbox_dead_letter(ob, lcf->dl_topic_index, ev->p,
+                                      ev->len, &ev->app,
+                                      xf_strerror(XF_ERR_KILLED), NULL,
+                                      &strip)
+                != XF_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        action = ngx_http_xflow_plan_event(r, ev, &plan, &topic);
+        verdicts[i] = plan.verdict;
+
+        if (rc == NGX_HTTP_XFLOW_HYGIENE_ROUTE) {
+            /* a kill switch's or the historical topic wins */
+            action = NGX_HTTP_XFLOW_PLAN_ROUTE;
+            topic = htopic;
+        }
+
+        if (action == NGX_HTTP_XFLOW_PLAN_DEAD_LETTER) {
+            st = plan.verdict == XF_CATALOG_PLAN_UNKNOWN
+                 ? XF_ERR_PLAN_UNKNOWN : XF_ERR_PLAN_INVALID;
+            ctx->rejected++;
+            ngx_http_xflow_metric_add(XF_M_EVENTS_REJECTED,
+                                      xf_metrics_status_index(st), 0, 1);
+
+            /* why it failed, as the member a request's dead letter has */
+            if (ngx_http_xflow_plan_why(r, &plan, &why) != NGX_OK
+                || xf_outbox_dead_letter(ob, lcf->dl_topic_index, ev->p,
+                                         ev->len, &ev->app, xf_strerror(st),
+                                         &why, &strip)
+                   != XF_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
         if (lcf->dedup_window) {
             rc = ngx_http_xflow_ingest_dedup(r, ctx, ob, ev, up->format);
 
@@ -362,10 +478,29 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             }
         }
 
-        rc = ngx_http_xflow_ingest_route(r, ob, ev, up->format, overflow);
+        /* event 0's walk, done to name the request's app, holds unless
+           the hygiene changed the event or its id */
+        done = i == 0 && ev->p == p0 && ev->distinct_id.data == id0.data
+               && ev->distinct_id.len == id0.len
+               ? first : NULL;
+        at = ob->n;
+
+        rc = ngx_http_xflow_ingest_route(r, ob, ev, up->format,
+                                         action == NGX_HTTP_XFLOW_PLAN_ROUTE
+                                         ? topic : overflow, &plan.tier, done);
+
+        if (rc == NGX_OK
+            && ((action == NGX_HTTP_XFLOW_PLAN_MARK
+                 && ngx_http_xflow_plan_mark(r, ob, at, &plan) != NGX_OK)
+                || ngx_http_xflow_hygiene_member(r, ob, at, &extra)
+                   != NGX_OK))
+        {
+            return NGX_ERROR;
+        }
 
         if (rc == NGX_DECLINED) {
             /* over xflow_max_event_size once stripped */
+            ev->error = XF_ERR_EVENT_TOO_LARGE;
             ctx->rejected++;
             ngx_http_xflow_metric_add(XF_M_EVENTS_REJECTED,
                 xf_metrics_status_index(XF_ERR_EVENT_TOO_LARGE), 0, 1);
@@ -389,6 +524,9 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         ctx->fates[i] = XF_LEDGER_IN_FLIGHT;
         ctx->accepted++;
     }
+
+    ngx_http_xflow_catalog_record(r, up->format, up->events, up->n,
+                                  verdicts);
 
     return NGX_OK;
 }
@@ -423,15 +561,14 @@ ngx_http_xflow_ingest_reject(ngx_http_request_t *r,
             r->keepalive = 0;
         }
 
-        return ngx_http_xflow_reply_outcome(r, XF_OUTCOME_DECODED_IN_FLIGHT,
-                                            NULL);
+        ctx->outcome = XF_OUTCOME_DECODED_IN_FLIGHT;
+        return ngx_http_xflow_reply_outcome(r, ctx, NULL);
     }
 
-    ctx->status = st;
-    ctx->error = xf_strerror(st);
+    ctx->outcome = xf_outcome_unusable(st);
 
     if (st == XF_ERR_NOMEM) {
-        return ngx_http_xflow_reply_status(r, st);
+        return ngx_http_xflow_reply_outcome(r, ctx, NULL);
     }
 
     ct = ngx_http_xflow_header_in(r, "Content-Type",
@@ -480,7 +617,8 @@ ngx_http_xflow_ingest_reject(ngx_http_request_t *r,
         || xf_outbox_init(&ob, 1, &a) != XF_OK
         || xf_outbox_dead_letter(&ob, lcf->dl_topic_index,
                                  raw ? raw : (const u_char *) "", raw_len,
-                                 &app, ctx->error, &request, &strip)
+                                 &app, xf_outcome_name(ctx->outcome),
+                                 &request, &strip)
            != XF_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -490,7 +628,7 @@ ngx_http_xflow_ingest_reject(ngx_http_request_t *r,
        it counts in no ledger: its request is counted as a request) */
     (void) ngx_http_xflow_ingest_send(r, ctx, &ob, 0, &handed);
 
-    return ngx_http_xflow_reply_status(r, st);
+    return ngx_http_xflow_reply_outcome(r, ctx, NULL);
 }
 
 
@@ -500,17 +638,17 @@ ngx_http_xflow_ingest_reject(ngx_http_request_t *r,
  * key its rule asks for.  An overflow topic (an event limit's
  * overflow=) replaces the rules.  The key and the envelope come from the
  * event as stripped: what a rule hashed or dropped in the event is
- * hashed or dropped here too.
+ * hashed or dropped here too (done: already so, or NULL).
  */
 static ngx_int_t
 ngx_http_xflow_ingest_route(ngx_http_request_t *r, xf_outbox_t *ob,
-    xf_event_t *ev, xf_format_t format, ngx_uint_t overflow)
+    xf_event_t *ev, xf_format_t format, ngx_uint_t overflow,
+    const xf_str_t *tier, ngx_http_xflow_stripped_t *done)
 {
-    size_t                      n, len;
-    xf_str_t                    id, app;
-    const u_char               *p;
+    size_t                      n;
     xf_route_event_t            re;
     ngx_http_xflow_ctx_t       *ctx;
+    ngx_http_xflow_stripped_t   sev;
     xf_route_target_t           t[XF_ROUTE_MAX_TARGETS];
     ngx_http_xflow_loc_conf_t  *lcf;
 
@@ -527,6 +665,7 @@ ngx_http_xflow_ingest_route(ngx_http_request_t *r, xf_outbox_t *ob,
         re.name = ev->name;
         re.app = ev->app;
         re.format = format;
+        re.tier = *tier;
         re.event = ev->p;
         re.event_len = ev->len;
 
@@ -539,32 +678,50 @@ ngx_http_xflow_ingest_route(ngx_http_request_t *r, xf_outbox_t *ob,
         n = 1;
     }
 
-    id = ev->distinct_id;
-    app = ev->app;
-    p = ev->p;
-    len = ev->len;
+    if (done == NULL) {
+        if (ngx_http_xflow_ingest_privacy(r, ev, &sev) != NGX_OK) {
+            return NGX_ERROR;
+        }
 
-    if (ngx_http_xflow_privacy_key(r, ev->p, ev->len, &id) != NGX_OK
-        || ngx_http_xflow_privacy_value(r, ev->p, ev->len, &app) != NGX_OK
-        || ngx_http_xflow_privacy_event(r, &p, &len) != NGX_OK)
+        done = &sev;
+    }
+
+    if (ngx_http_xflow_privacy_key(r, &done->id, ev->distinct_id.data)
+        != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    if (p != ev->p) {
+    if (done->p != ev->p) {
         /* the stripped copy lives as long as the request */
         ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
-        ctx->held += len;
-        ngx_http_xflow_inflight_hold(len);
+        ctx->held += done->len;
+        ngx_http_xflow_limit_inflight_hold(done->len);
 
-        if (len > lcf->max_event_size) {
+        if (done->len > lcf->max_event_size) {
             /* a hashed value grows an event: the limit holds as sent */
             return NGX_DECLINED;
         }
     }
 
-    return xf_outbox_event(ob, t, n, &id, &app, p, len) == XF_OK
-           ? NGX_OK : NGX_ERROR;
+    return xf_outbox_event(ob, t, n, &done->id, &done->app, done->p,
+                           done->len)
+           == XF_OK ? NGX_OK : NGX_ERROR;
+}
+
+
+/* A valid event through the strip rules: one walk for all it yields. */
+static ngx_int_t
+ngx_http_xflow_ingest_privacy(ngx_http_request_t *r, xf_event_t *ev,
+    ngx_http_xflow_stripped_t *out)
+{
+    out->p = ev->p;
+    out->len = ev->len;
+    out->id = ev->distinct_id;
+    out->app = ev->app;
+
+    return ngx_http_xflow_privacy_strip(r, &out->p, &out->len, &out->id,
+                                        &out->app);
 }
 
 
@@ -718,8 +875,8 @@ ngx_http_xflow_ingest_topics(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
         if (!seen[t]) {
             seen[t] = 1;
-            ctx->topic = t;
-            ctx->topics++;
+            ctx->topic_index = t;
+            ctx->ntopics++;
         }
     }
 
@@ -739,9 +896,12 @@ ngx_http_xflow_ingest_done(ngx_http_request_t *r, xf_outcome_t outcome,
     c = r->connection;
     ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
 
+    /* the batch decided: delivered, failed, or no report in time */
+    ctx->outcome = outcome;
+
     rc = outcome == XF_OUTCOME_ACCEPTED
          ? ngx_http_xflow_ingest_accepted(r, ctx)
-         : ngx_http_xflow_reply_outcome(r, outcome, detail);
+         : ngx_http_xflow_reply_outcome(r, ctx, detail);
 
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);
@@ -823,4 +983,7 @@ ngx_http_xflow_ingest_request(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     req->body = body;
     req->body_len = len;
+
+    /* credentials an adapter finds are keyed under it, never sent */
+    req->hash_key = ngx_http_xflow_privacy_hash_key(r);
 }

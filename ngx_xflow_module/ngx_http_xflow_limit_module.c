@@ -30,6 +30,7 @@
 #include "ngx_http_xflow_limit_module.h"
 #include "ngx_http_xflow_metrics_module.h"
 #include "ngx_http_xflow_util.h"
+#include "ngx_http_xflow_topic.h"
 
 #include "xrl.h"
 #include "xrl_share.h"
@@ -649,7 +650,7 @@ ngx_http_xflow_limit_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_size_value(lmcf->max_inflight, 512 * 1024 * 1024);
 
     /* unset stays unset: the share is then sized per location, from its
-     * xflow_max_decoded (ngx_http_xflow_inflight.c) */
+     * xflow_max_decoded (ngx_http_xflow_limit_inflight.c) */
 
     if (lmcf->per_client == 0) {
         return NGX_CONF_OK;

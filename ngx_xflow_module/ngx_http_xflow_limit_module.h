@@ -6,11 +6,11 @@
  *
  * The part's files, in the order calls may go (never back up the list):
  *
- *   ngx_http_xflow_limit_module.c  directives, configuration, zone init
- *   ngx_http_xflow_limit_report.c  the xflow_limit_report handler
- *   ngx_http_xflow_limit.c         per request: the check, the headers,
- *                                  $xflow_limit_status, $xflow_limit_zone
- *   ngx_http_xflow_inflight.c      decoded bytes in flight, per worker
+ *   ngx_http_xflow_limit_module.c    directives, configuration, zone init
+ *   ngx_http_xflow_limit_report.c    the xflow_limit_report handler
+ *   ngx_http_xflow_limit.c           per request: the check, the headers,
+ *                                    $xflow_limit_status, $xflow_limit_zone
+ *   ngx_http_xflow_limit_inflight.c  decoded bytes in flight, per worker
  *
  * Threads and phases: nginx runs every function below in one thread.
  * "Config time" is the master (or nginx -t) reading the configuration;
@@ -121,26 +121,28 @@ uint64_t ngx_http_xflow_limit_retry_after(ngx_http_request_t *r);
  * holding the worker's whole budget.
  *
  * @returns NGX_OK: charged; give them back with
- *          ngx_http_xflow_inflight_release().  NGX_DECLINED: the charge
- *          would pass a bound, nothing is charged, the request is to be
- *          refused with the retry status.
+ *          ngx_http_xflow_limit_inflight_release().  NGX_DECLINED: the
+ *          charge would pass a bound, nothing is charged, the request is
+ *          to be refused with the retry status.
  *
  * Memory: none; the worker's count is a static, the shares are counters
- * in a shared zone (ngx_http_xflow_inflight.c); the request's key in
- * them is kept in its ctx (the ctx of ngx_http_xflow_module).
+ * in a shared zone (ngx_http_xflow_limit_inflight.c); the request's key
+ * in them is kept in its ctx (the ctx of ngx_http_xflow_module).
  *
  * Called from: a worker, the collection handler (ngx_http_xflow_collect.c).
  */
-ngx_int_t ngx_http_xflow_inflight_charge(ngx_http_request_t *r, size_t n);
+ngx_int_t ngx_http_xflow_limit_inflight_charge(ngx_http_request_t *r,
+    size_t n);
 
 /**
- * @brief Gives back @p n bytes charged by ngx_http_xflow_inflight_charge()
- *        for @p r; never takes the worker's count below zero.
+ * @brief Gives back @p n bytes charged by
+ *        ngx_http_xflow_limit_inflight_charge() for @p r; never takes
+ *        the worker's count below zero.
  *
  * Called from: a worker, when the request's decoded bytes are freed
  * (also from the request pool's cleanup: @p r's pool may be gone).
  */
-void ngx_http_xflow_inflight_release(ngx_http_request_t *r, size_t n);
+void ngx_http_xflow_limit_inflight_release(ngx_http_request_t *r, size_t n);
 
 /**
  * @brief The body of @p r is read: its bytes leave its client's share
@@ -150,21 +152,22 @@ void ngx_http_xflow_inflight_release(ngx_http_request_t *r, size_t n);
  *
  * Called from: a worker, the collection handler, before ingest.
  */
-void ngx_http_xflow_inflight_body_read(ngx_http_request_t *r);
+void ngx_http_xflow_limit_inflight_body_read(ngx_http_request_t *r);
 
 /**
  * @brief Counts @p n bytes a request made beyond its decoded body (the
  *        stripped copies of its events, its batch of rendered envelopes)
  *        in this worker's bytes in flight, whatever the bound: they
  *        exist already, and while they do later requests decode less.
- *        Give them back with ngx_http_xflow_inflight_unhold().
+ *        Give them back with ngx_http_xflow_limit_inflight_unhold().
  *
  * Called from: a worker, ingest (stripped events) and the batch.
  */
-void ngx_http_xflow_inflight_hold(size_t n);
+void ngx_http_xflow_limit_inflight_hold(size_t n);
 
-/** @brief Gives back @p n bytes ngx_http_xflow_inflight_hold() counted. */
-void ngx_http_xflow_inflight_unhold(size_t n);
+/** @brief Gives back @p n bytes ngx_http_xflow_limit_inflight_hold()
+ * counted. */
+void ngx_http_xflow_limit_inflight_unhold(size_t n);
 
 
 /*

@@ -551,19 +551,23 @@ ngx_http_xflow_metrics_request(ngx_http_request_t *r, ngx_uint_t format)
 
 
 /*
- * Requests of xflow_collect locations, when they are over, from what the
- * collection handler left in its ctx:
+ * Requests of xflow_collect locations, when they are over, by the
+ * outcome the code that decided it left in the ctx (xf_outcome.h):
  *
- *   2xx       accepted: events enqueued; dead_lettered: bad events sent
+ *   accepted  accepted: events enqueued; dead_lettered: bad events sent
  *             to the dead-letter topic; the batch size
- *   a rate limit's refusal (before the handler ran: no ctx and 429;
- *             or the handler's own check): xflow_rate_limited_total by
- *             the status answered, one per request: the body was not read
- *   other, with events read (queue full, delivery failed, no ack in
+ *   rate_limited
+ *             xflow_rate_limited_total by the status answered, one per
+ *             request: the body was not read
+ *   a body the core could not use
+ *             xflow_decode_errors_total{kind}, one per request
+ *   any other, with events read (queue full, delivery failed, no ack in
  *             time, the client gone while waiting)
  *             overflowed: the SDK sends them again
- *   other, a body that could not be used (ctx->status says why)
- *             xflow_decode_errors_total{kind}, one per request
+ *
+ * A request the handler never saw has no ctx and no outcome: the one
+ * fact there is the status nginx answered, and a 429 there is a rate
+ * limit of nginx's own (limit_req_status 429) refusing first.
  *
  * xflow_events_total counts events only: requests refused whole are
  * counted per request, each in its own family.
@@ -572,6 +576,7 @@ static ngx_int_t
 ngx_http_xflow_metrics_log_handler(ngx_http_request_t *r)
 {
     ngx_uint_t                  status, format, events;
+    xf_status_t                 st;
     ngx_http_xflow_ctx_t       *ctx;
     ngx_http_xflow_loc_conf_t  *lcf;
 
@@ -588,18 +593,6 @@ ngx_http_xflow_metrics_log_handler(ngx_http_request_t *r)
 
     ngx_http_xflow_metrics_request(r, format);
 
-    /*
-     * A rate limit's refusal, told apart from overload (queue_full,
-     * spool_full, ack_timeout answer 429 too with xflow_retry_status 429):
-     * by the ctx's code when the handler ran, by the status when a limit
-     * refused before it did.
-     */
-    if (ctx && ctx->outcome == XF_OUTCOME_RATE_LIMITED) {
-        ngx_http_xflow_metric_add(XF_M_RATE_LIMITED, format,
-                                  xf_metrics_code_index(status), 1);
-        return NGX_OK;
-    }
-
     if (ctx == NULL) {
         if (status == NGX_HTTP_TOO_MANY_REQUESTS) {
             ngx_http_xflow_metric_add(XF_M_RATE_LIMITED, format,
@@ -609,21 +602,37 @@ ngx_http_xflow_metrics_log_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
+    /*
+     * A rate limit's refusal, told apart from overload (queue_full,
+     * spool_full, ack_timeout answer 429 too with xflow_retry_status
+     * 429) by its outcome; its label is the status it was answered with.
+     */
+    if (ctx->outcome == XF_OUTCOME_RATE_LIMITED) {
+        ngx_http_xflow_metric_add(XF_M_RATE_LIMITED, format,
+                                  xf_metrics_code_index(status), 1);
+        return NGX_OK;
+    }
+
     /* a GET beacon's payload is its query string: received too */
     ngx_http_xflow_metric_add(XF_M_RECEIVED_BYTES, 0, 0,
                               ctx->received
                               + (r->method == NGX_HTTP_GET ? r->args.len
                                                            : 0));
-    ngx_http_xflow_metric_add(XF_M_DECODED_BYTES, 0, 0, ctx->decoded);
+    ngx_http_xflow_metric_add(XF_M_DECODED_BYTES, 0, 0, ctx->final);
 
     events = ctx->accepted + ctx->rejected;
 
-    if (status >= 200 && status < 300) {
+    if (ctx->outcome == XF_OUTCOME_ACCEPTED) {
         ngx_http_xflow_metric_add(XF_M_EVENTS, format,
                                   XF_METRICS_EVENT_ACCEPTED, ctx->accepted);
         ngx_http_xflow_metric_add(XF_M_EVENTS, format,
                                   XF_METRICS_EVENT_DEAD_LETTERED,
                                   ctx->rejected);
+        if (ctx->dropped) {
+            ngx_http_xflow_metric_add(XF_M_EVENTS, format,
+                                      XF_METRICS_EVENT_DROPPED,
+                                      ctx->dropped);
+        }
 
         if (events) {
             ngx_http_xflow_metric_observe(XF_M_BATCH_EVENTS, events);
@@ -632,16 +641,18 @@ ngx_http_xflow_metrics_log_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    if (events) {
-        ngx_http_xflow_metric_add(XF_M_EVENTS, format,
-                                  XF_METRICS_EVENT_OVERFLOWED, events);
+    /* a body the core could not use: no event was read from it */
+    st = xf_outcome_status(ctx->outcome);
+
+    if (st != XF_OK) {
+        ngx_http_xflow_metric_add(XF_M_DECODE_ERRORS,
+                                  xf_metrics_status_index(st), 0, 1);
         return NGX_OK;
     }
 
-    /* a body the core could not use; refusals are counted above */
-    if (ctx->status != XF_OK) {
-        ngx_http_xflow_metric_add(XF_M_DECODE_ERRORS,
-                                  xf_metrics_status_index(ctx->status), 0, 1);
+    if (events) {
+        ngx_http_xflow_metric_add(XF_M_EVENTS, format,
+                                  XF_METRICS_EVENT_OVERFLOWED, events);
     }
 
     return NGX_OK;

@@ -13,6 +13,7 @@
 #include "ngx_http_xflow_dedup.h"
 #include "ngx_http_xflow_ledger.h"
 #include "ngx_http_xflow_spool.h"
+#include "ngx_http_xflow_topic.h"
 #include "ngx_http_xflow_variables.h"
 
 

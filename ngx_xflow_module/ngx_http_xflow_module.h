@@ -16,7 +16,8 @@
  *   ngx_http_xflow_reply.c       answers per SDK, CORS
  *   ngx_http_xflow_health.c      xflow_health
  *   ngx_http_xflow_variables.c   $xflow_* variables
- *   ngx_http_xflow_util.c        headers, sending, logs, topics, memory
+ *   ngx_http_xflow_topic.c       the topic registry, for every module
+ *   ngx_http_xflow_util.c        headers, sending, logs, memory
  */
 
 #ifndef NGX_HTTP_XFLOW_MODULE_H
@@ -154,6 +155,7 @@ typedef struct {
     xf_reply_t                  reply;
     off_t                       received;       /* body bytes on the wire */
     size_t                      decoded;        /* after every layer */
+    size_t                      final;          /* the last layer only */
     u_char                     *raw;            /* first bytes of a */
     size_t                      raw_len;        /* compressed body, kept for
                                                    the dead-letter topic */
@@ -167,12 +169,15 @@ typedef struct {
                                                    xf_ledger_cell_t (in
                                                    flight: the batch's
                                                    reports decide) */
+    ngx_uint_t                  dropped;        /* by a kill switch */
     ngx_str_t                   app;
-    const char                 *error;          /* for $xflow_error */
-    ngx_uint_t                  topic;          /* for $xflow_topic: the */
-    ngx_uint_t                  topics;         /* topic, when only one */
-    xf_outcome_t                outcome;        /* why not accepted */
-    xf_status_t                 status;         /* why the body is unusable */
+    ngx_uint_t                  ntopics;        /* for $xflow_topic: how */
+    ngx_uint_t                  topic_index;    /* many, and the one when
+                                                   only one (main conf) */
+    xf_outcome_t                outcome;        /* how it ended, set by the
+                                                   code that decides it:
+                                                   the answer, $xflow_error
+                                                   and the metrics follow */
     ngx_http_xflow_ack_wait_t   wait;           /* ack=kafka */
     ngx_http_request_t         *request;        /* for the allocator; */
     ngx_pool_t                 *pool;           /* r->pool is NULL while

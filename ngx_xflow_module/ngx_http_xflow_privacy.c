@@ -22,17 +22,21 @@
 
 static ngx_int_t ngx_http_xflow_privacy_ip(ngx_http_request_t *r,
     ngx_http_xflow_privacy_main_conf_t *pmcf, ngx_uint_t mode,
-    ngx_str_t *text);
+    const xf_ip_t *ip, ngx_str_t *text);
 static ngx_uint_t ngx_http_xflow_privacy_strip_conf(ngx_http_request_t *r,
     xf_strip_conf_t *sc, xf_alloc_t *a);
 static ngx_http_xflow_privacy_ctx_t *ngx_http_xflow_privacy_ctx(
     ngx_http_request_t *r);
-static ngx_uint_t ngx_http_xflow_privacy_consents(ngx_http_request_t *r,
-    ngx_http_xflow_privacy_loc_conf_t *plcf);
+static ngx_uint_t ngx_http_xflow_privacy_cookies(ngx_http_request_t *r,
+    ngx_http_xflow_privacy_ctx_t *ctx,
+    ngx_http_xflow_privacy_loc_conf_t *plcf,
+    ngx_http_xflow_privacy_main_conf_t *pmcf);
 static ngx_int_t ngx_http_xflow_privacy_anon(ngx_http_request_t *r,
     ngx_http_xflow_privacy_ctx_t *ctx);
 static void ngx_http_xflow_privacy_body_ua(void *data, const u_char *text,
     size_t len, const u_char *ref);
+static ngx_int_t ngx_http_xflow_privacy_treat(ngx_http_request_t *r,
+    xf_strip_probe_t *res, xf_str_t *value);
 
 
 /* The envelope's "ids": what the identifiers of the message are. */
@@ -49,15 +53,14 @@ ngx_int_t
 ngx_http_xflow_privacy_request(ngx_http_request_t *r,
     ngx_http_xflow_privacy_t *pv)
 {
-    u_char                              *p, *cookie, *last;
+    u_char                              *p, *last;
     size_t                               len, n, kid_len;
     xf_ip_t                              ip;
     ngx_str_t                           *ua;
-    ngx_uint_t                           i, have_ip, ip_mode, ids;
+    ngx_uint_t                           i, have_ip, ip_mode, ids, refs;
     xf_status_t                          st;
     const u_char                        *kid;
     ngx_table_elt_t                    **cookies;
-    xf_cookie_pattern_t                 *pats;
     ngx_http_xflow_ctx_t                *xctx;
     ngx_http_xflow_privacy_ctx_t        *ctx;
     ngx_http_xflow_privacy_loc_conf_t   *plcf;
@@ -67,9 +70,6 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_privacy_module);
 
     ngx_memzero(pv, sizeof(ngx_http_xflow_privacy_t));
-
-    have_ip = xf_ip_parse(r->connection->addr_text.data,
-                          r->connection->addr_text.len, &ip);
 
     ctx = ngx_http_xflow_privacy_ctx(r);
     if (ctx == NULL) {
@@ -93,7 +93,16 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
         ip_mode = NGX_HTTP_XFLOW_IP_TRUNCATE;
     }
 
-    if (ngx_http_xflow_privacy_ip(r, pmcf, ip_mode, &pv->ip) != NGX_OK) {
+    /* parsed once, and only for what reads it */
+    have_ip = (pmcf->geo || ip_mode == NGX_HTTP_XFLOW_IP_TRUNCATE
+               || ip_mode == NGX_HTTP_XFLOW_IP_HASH)
+              && xf_ip_parse(r->connection->addr_text.data,
+                             r->connection->addr_text.len, &ip);
+
+    if (ngx_http_xflow_privacy_ip(r, pmcf, ip_mode, have_ip ? &ip : NULL,
+                                  &pv->ip)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -113,37 +122,21 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
                + sizeof(NGX_HTTP_XFLOW_IDS_COOKIELESS) - 1;
     }
 
-    cookie = NULL;
     n = 0;
 
     /* cookie references are persistent: none without consent */
 
-    if (pmcf->key && plcf->cookies && r->headers_in.cookies.nelts
-        && !ctx->cookieless)
-    {
-        /* several Cookie headers are one list, joined with "; " */
+    refs = pmcf->key && plcf->cookies && r->headers_in.cookies.nelts
+           && !ctx->cookieless;
+
+    if (refs) {
+        /* several Cookie headers are one list, as if joined with "; " */
         cookies = r->headers_in.cookies.elts;
 
         for (i = 0; i < r->headers_in.cookies.nelts; i++) {
             n += cookies[i]->value.len + 2;
         }
 
-        cookie = ngx_pnalloc(r->pool, n);
-        if (cookie == NULL) {
-            return NGX_ERROR;
-        }
-
-        last = cookie;
-        for (i = 0; i < r->headers_in.cookies.nelts; i++) {
-            if (i) {
-                *last++ = ';';
-                *last++ = ' ';
-            }
-            last = ngx_cpymem(last, cookies[i]->value.data,
-                              cookies[i]->value.len);
-        }
-
-        n = last - cookie;
         len += xf_cookie_member_bound(n, XF_COOKIE_REFS_MAX);
     }
 
@@ -173,11 +166,9 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
                            sizeof(NGX_HTTP_XFLOW_IDS_REF) - 1);
         }
 
-        if (cookie) {
-            pats = plcf->cookies->elts;
-
-            st = xf_cookie_member(pmcf->key, pats, plcf->cookies->nelts,
-                                  XF_COOKIE_REFS_MAX, cookie, n, p,
+        if (refs) {
+            /* the cookies read when the ctx was made */
+            st = xf_cookie_render(pmcf->key, ctx->kept, ctx->nkept, p,
                                   pv->extra.data + len - p, &n);
             if (st != XF_OK) {
                 return NGX_ERROR;
@@ -284,7 +275,7 @@ ngx_http_xflow_privacy_cookie(ngx_http_request_t *r, const char *name,
 {
     size_t                               nlen;
     u_char                              *p;
-    ngx_uint_t                           i;
+    ngx_uint_t                           i, found;
     xf_cookie_t                          c;
     const u_char                        *pos, *end;
     ngx_table_elt_t                    **cookies;
@@ -311,52 +302,69 @@ ngx_http_xflow_privacy_cookie(ngx_http_request_t *r, const char *name,
     }
 
     nlen = ngx_strlen(name);
-    cookies = r->headers_in.cookies.elts;
+    found = 0;
 
-    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
-        pos = cookies[i]->value.data;
-        end = pos + cookies[i]->value.len;
+    if (ctx->fname != NULL && ngx_strcmp(ctx->fname, name) == 0) {
+        /* looked for when the ctx read the headers */
+        found = ctx->fcookie_set;
+        c = ctx->fcookie;
 
-        while (xf_cookie_next(&pos, end, &c)) {
-            if (c.name_len != nlen || ngx_strncmp(c.name, name, nlen) != 0) {
-                continue;
+    } else {
+        cookies = r->headers_in.cookies.elts;
+
+        for (i = 0; !found && i < r->headers_in.cookies.nelts; i++) {
+            pos = cookies[i]->value.data;
+            end = pos + cookies[i]->value.len;
+
+            while (xf_cookie_next(&pos, end, &c)) {
+                if (c.name_len == nlen
+                    && ngx_strncmp(c.name, name, nlen) == 0)
+                {
+                    found = 1;
+                    break;
+                }
             }
-
-            p = ngx_pnalloc(r->pool, nlen + 1 + XF_HASHREF_LEN);
-            if (p == NULL) {
-                return NGX_ERROR;
-            }
-
-            out->data = p;
-            p = ngx_cpymem(p, name, nlen);
-            *p++ = '=';
-
-            if (xf_hashref_cookie(pmcf->key, c.name, c.name_len, c.value,
-                                  c.value_len, p)
-                != XF_OK)
-            {
-                return NGX_ERROR;
-            }
-
-            out->len = nlen + 1 + XF_HASHREF_LEN;
-
-            /* the key the adapter makes of it is a reference already */
-            ngx_memcpy(ctx->cookie, p, XF_HASHREF_LEN);
-            ctx->cookie_set = 1;
-
-            return NGX_OK;
         }
     }
+
+    if (!found) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, nlen + 1 + XF_HASHREF_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+    p = ngx_cpymem(p, name, nlen);
+    *p++ = '=';
+
+    if (xf_hashref_cookie(pmcf->key, c.name, c.name_len, c.value,
+                          c.value_len, p)
+        != XF_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    out->len = nlen + 1 + XF_HASHREF_LEN;
+
+    /* the key the adapter makes of it is a reference already */
+    ngx_memcpy(ctx->cookie, p, XF_HASHREF_LEN);
+    ctx->cookie_set = 1;
 
     return NGX_OK;
 }
 
 
-/* The "ip" of the envelope, per xflow_client_ip; empty data: no member. */
+/*
+ * The "ip" of the envelope, per xflow_client_ip; empty data: no member.
+ * ip: the address parsed, or NULL when it is not one.
+ */
 static ngx_int_t
 ngx_http_xflow_privacy_ip(ngx_http_request_t *r,
     ngx_http_xflow_privacy_main_conf_t *pmcf, ngx_uint_t mode,
-    ngx_str_t *text)
+    const xf_ip_t *ip, ngx_str_t *text)
 {
     size_t   n;
     u_char  *p;
@@ -376,10 +384,9 @@ ngx_http_xflow_privacy_ip(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-        n = xf_ip_render(mode == NGX_HTTP_XFLOW_IP_TRUNCATE
-                         ? XF_IP_RENDER_TRUNCATE : XF_IP_RENDER_HASH,
-                         r->connection->addr_text.data,
-                         r->connection->addr_text.len, pmcf->key, p);
+        n = xf_ip_render_parsed(mode == NGX_HTTP_XFLOW_IP_TRUNCATE
+                                ? XF_IP_RENDER_TRUNCATE : XF_IP_RENDER_HASH,
+                                ip, pmcf->key, p);
         if (n == (size_t) -1) {
             return NGX_ERROR;
         }
@@ -535,6 +542,17 @@ ngx_http_xflow_privacy_strips(ngx_http_request_t *r)
 }
 
 
+xf_hashref_t *
+ngx_http_xflow_privacy_hash_key(ngx_http_request_t *r)
+{
+    ngx_http_xflow_privacy_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_privacy_module);
+
+    return pmcf->key;
+}
+
+
 /*
  * A value read out of the event before it was stripped (the Kafka key,
  * the envelope's app, $xflow_app): what the strip rules did to an equal
@@ -544,7 +562,6 @@ ngx_int_t
 ngx_http_xflow_privacy_value(ngx_http_request_t *r, const u_char *p,
     size_t len, xf_str_t *value)
 {
-    u_char                              *ref;
     xf_alloc_t                           a;
     xf_status_t                          st;
     xf_strip_conf_t                      sc;
@@ -559,7 +576,18 @@ ngx_http_xflow_privacy_value(ngx_http_request_t *r, const u_char *p,
         return NGX_ERROR;
     }
 
-    switch (res.action) {
+    return ngx_http_xflow_privacy_treat(r, &res, value);
+}
+
+
+/* What a probe found, done to the value. */
+static ngx_int_t
+ngx_http_xflow_privacy_treat(ngx_http_request_t *r, xf_strip_probe_t *res,
+    xf_str_t *value)
+{
+    u_char  *ref;
+
+    switch (res->action) {
 
     case XF_STRIP_PROBE_DROP:
         value->data = NULL;
@@ -567,14 +595,14 @@ ngx_http_xflow_privacy_value(ngx_http_request_t *r, const u_char *p,
         break;
 
     case XF_STRIP_PROBE_HASH:
-        ref = ngx_pnalloc(r->pool, res.ref_len);
+        ref = ngx_pnalloc(r->pool, res->ref_len);
         if (ref == NULL) {
             return NGX_ERROR;
         }
 
-        ngx_memcpy(ref, res.ref, res.ref_len);
+        ngx_memcpy(ref, res->ref, res->ref_len);
         value->data = ref;
-        value->len = res.ref_len;
+        value->len = res->ref_len;
         break;
 
     default:
@@ -587,8 +615,9 @@ ngx_http_xflow_privacy_value(ngx_http_request_t *r, const u_char *p,
 
 /*
  * The request's consent decision, made once, when privacy is first
- * asked about (the Snowplow cookie: before the upload is parsed).  NULL
- * only when out of memory.
+ * asked about (the Snowplow cookie: before the upload is parsed), and
+ * its Cookie headers, read once for all that privacy takes from them.
+ * NULL only when out of memory.
  */
 static ngx_http_xflow_privacy_ctx_t *
 ngx_http_xflow_privacy_ctx(ngx_http_request_t *r)
@@ -610,8 +639,8 @@ ngx_http_xflow_privacy_ctx(ngx_http_request_t *r)
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_privacy_module);
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_privacy_module);
 
-    ctx->cookieless = plcf->consent_set && pmcf->key
-                      && !ngx_http_xflow_privacy_consents(r, plcf);
+    ctx->cookieless = !ngx_http_xflow_privacy_cookies(r, ctx, plcf, pmcf)
+                      && plcf->consent_set && pmcf->key;
 
     ngx_http_set_ctx(r, ctx, ngx_http_xflow_privacy_module);
 
@@ -664,32 +693,63 @@ ngx_http_xflow_privacy_anon(ngx_http_request_t *r,
 
 
 /*
- * Does the visitor consent to persistent identifiers?  No when the
- * browser sends Sec-GPC: 1 and gpc is configured; no when a consent
- * cookie is configured and the request does not carry it with its
- * consenting value (several cookies of that name: the first one).
+ * The Cookie headers, read once: the cookies of xflow_cookie_ref for the
+ * member (ctx->kept), the one the format's adapter may see (ctx->fcookie),
+ * and the consent cookie.  Returns whether the visitor consents to
+ * persistent identifiers: no when the browser sends Sec-GPC: 1 and gpc
+ * is configured; no when a consent cookie is configured and the request
+ * does not carry it with its consenting value (several cookies of that
+ * name: the first one).
  */
 static ngx_uint_t
-ngx_http_xflow_privacy_consents(ngx_http_request_t *r,
-    ngx_http_xflow_privacy_loc_conf_t *plcf)
+ngx_http_xflow_privacy_cookies(ngx_http_request_t *r,
+    ngx_http_xflow_privacy_ctx_t *ctx,
+    ngx_http_xflow_privacy_loc_conf_t *plcf,
+    ngx_http_xflow_privacy_main_conf_t *pmcf)
 {
-    ngx_str_t        *gpc;
-    ngx_uint_t        i;
-    xf_cookie_t       c;
-    const u_char     *pos, *end;
-    ngx_table_elt_t **cookies;
+    size_t                 npats, flen;
+    ngx_str_t             *gpc;
+    ngx_uint_t             i, consent, want_consent, gpc_off;
+    xf_cookie_t            c;
+    const u_char          *pos, *end;
+    ngx_table_elt_t      **cookies;
+    xf_cookie_pattern_t   *pats;
+    ngx_http_xflow_ctx_t  *xctx;
 
-    if (plcf->consent & NGX_HTTP_XFLOW_CONSENT_GPC) {
+    gpc_off = 0;
+
+    if (plcf->consent_set && pmcf->key
+        && (plcf->consent & NGX_HTTP_XFLOW_CONSENT_GPC))
+    {
         gpc = ngx_http_xflow_header_in(r, "Sec-GPC", sizeof("Sec-GPC") - 1);
 
-        if (gpc && gpc->len == 1 && gpc->data[0] == '1') {
-            return 0;
-        }
+        gpc_off = gpc && gpc->len == 1 && gpc->data[0] == '1';
     }
 
-    if (plcf->consent_cookie.len == 0) {
-        return 1;
+    want_consent = plcf->consent_set && pmcf->key && !gpc_off
+                   && plcf->consent_cookie.len;
+    consent = !gpc_off && !want_consent;
+
+    if (pmcf->key == NULL) {
+        return consent;
     }
+
+    pats = NULL;
+    npats = 0;
+
+    if (plcf->cookies) {
+        pats = plcf->cookies->elts;
+        npats = plcf->cookies->nelts;
+    }
+
+    xctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
+    ctx->fname = xctx ? xf_format_cookie(xctx->format) : NULL;
+
+    if (!want_consent && npats == 0 && ctx->fname == NULL) {
+        return consent;
+    }
+
+    flen = ctx->fname ? ngx_strlen(ctx->fname) : 0;
 
     cookies = r->headers_in.cookies.elts;
 
@@ -698,40 +758,117 @@ ngx_http_xflow_privacy_consents(ngx_http_request_t *r,
         end = pos + cookies[i]->value.len;
 
         while (xf_cookie_next(&pos, end, &c)) {
-            if (c.name_len == plcf->consent_cookie.len
+
+            if (want_consent
+                && c.name_len == plcf->consent_cookie.len
                 && ngx_strncmp(c.name, plcf->consent_cookie.data,
                                c.name_len) == 0)
             {
-                return c.value_len == plcf->consent_value.len
-                       && ngx_strncmp(c.value, plcf->consent_value.data,
-                                      c.value_len) == 0;
+                consent = c.value_len == plcf->consent_value.len
+                          && ngx_strncmp(c.value, plcf->consent_value.data,
+                                         c.value_len) == 0;
+                want_consent = 0;
+            }
+
+            if (ctx->fname && !ctx->fcookie_set
+                && c.name_len == flen
+                && ngx_strncmp(c.name, ctx->fname, c.name_len) == 0)
+            {
+                ctx->fcookie = c;
+                ctx->fcookie_set = 1;
+            }
+
+            if (npats) {
+                (void) xf_cookie_keep(pats, npats, XF_COOKIE_REFS_MAX, &c,
+                                      ctx->kept, &ctx->nkept);
             }
         }
     }
 
-    return 0;
+    return consent;
 }
 
 
 /*
- * The Kafka key: what the rules did to it in the event, or, with the
- * standard treatment, never the value as it came.
+ * One event, one walk: the event stripped as ngx_http_xflow_privacy_event()
+ * strips it, while the key and the app read out of it are probed as
+ * ngx_http_xflow_privacy_value() probes them.
  */
 ngx_int_t
-ngx_http_xflow_privacy_key(ngx_http_request_t *r, const u_char *p,
-    size_t len, xf_str_t *value)
+ngx_http_xflow_privacy_strip(ngx_http_request_t *r, const u_char **p,
+    size_t *len, xf_str_t *key, xf_str_t *app)
+{
+    u_char            *dst;
+    size_t             out, cap, lens[2];
+    xf_alloc_t         a;
+    xf_status_t        st;
+    const u_char      *values[2];
+    xf_strip_conf_t    sc;
+    xf_strip_probe_t   res[2];
+
+    if (!ngx_http_xflow_privacy_strip_conf(r, &sc, &a)) {
+        return NGX_OK;
+    }
+
+    values[0] = key->data;
+    lens[0] = key->len;
+    values[1] = app->data;
+    lens[1] = app->len;
+
+    /* as ngx_http_xflow_privacy_event(): a few hashed values' room first */
+    cap = *len + 8 * (XF_HASHREF_LEN + 2);
+
+    dst = ngx_pnalloc(r->pool, cap);
+    if (dst == NULL) {
+        return NGX_ERROR;
+    }
+
+    st = xf_strip_values(&sc, &a, *p, *len, dst, cap, &out, values, lens, 2,
+                         res);
+
+    if (st == XF_ERR_BUFFER) {
+        cap = xf_strip_bound(*len);
+
+        dst = ngx_pnalloc(r->pool, cap);
+        if (dst == NULL) {
+            return NGX_ERROR;
+        }
+
+        st = xf_strip_values(&sc, &a, *p, *len, dst, cap, &out, values,
+                             lens, 2, res);
+    }
+
+    if (st != XF_OK && st != XF_ERR_NOT_OBJECT) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_xflow_privacy_treat(r, &res[0], key) != NGX_OK
+        || ngx_http_xflow_privacy_treat(r, &res[1], app) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (st == XF_OK && out) {
+        *p = dst;
+        *len = out;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The Kafka key once the rules treated it (orig: its data before): with
+ * the standard treatment, never the value as it came.
+ */
+ngx_int_t
+ngx_http_xflow_privacy_key(ngx_http_request_t *r, xf_str_t *value,
+    const u_char *orig)
 {
     u_char                              *ref;
-    const u_char                        *orig;
     ngx_http_xflow_privacy_ctx_t        *ctx;
     ngx_http_xflow_privacy_loc_conf_t   *plcf;
     ngx_http_xflow_privacy_main_conf_t  *pmcf;
-
-    orig = value->data;
-
-    if (ngx_http_xflow_privacy_value(r, p, len, value) != NGX_OK) {
-        return NGX_ERROR;
-    }
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_privacy_module);
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_privacy_module);

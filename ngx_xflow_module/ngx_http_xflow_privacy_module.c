@@ -24,6 +24,7 @@
 #include "ngx_http_xflow_variables.h"
 #include "ngx_http_xflow_privacy_module.h"
 #include "ngx_http_xflow_util.h"
+#include "ngx_http_xflow_topic.h"
 
 #include "xf_cookie.h"
 #include "xf_geo.h"

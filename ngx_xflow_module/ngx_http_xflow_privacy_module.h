@@ -125,6 +125,19 @@ ngx_int_t ngx_http_xflow_privacy_event(ngx_http_request_t *r,
 ngx_uint_t ngx_http_xflow_privacy_strips(ngx_http_request_t *r);
 
 /**
+ * @brief The xflow_hash_key state, for what a format adapter keys
+ *        itself: a Segment write key becomes the app as its keyed
+ *        reference.
+ *
+ * @returns the state, or NULL when no xflow_hash_key is set.
+ *
+ * Memory: the configuration's (each worker's copy after fork).
+ *
+ * Called from: a worker, per upload, before its format is parsed.
+ */
+xf_hashref_t *ngx_http_xflow_privacy_hash_key(ngx_http_request_t *r);
+
+/**
  * @brief Treats a value read out of the event object @p p, @p len before
  *        it was stripped (the Kafka key, the envelope's app, $xflow_app)
  *        as the rules treated an equal value in the event: hashed to the
@@ -140,22 +153,39 @@ ngx_int_t ngx_http_xflow_privacy_value(ngx_http_request_t *r,
     const u_char *p, size_t len, xf_str_t *value);
 
 /**
- * @brief The Kafka key of the event @p p, @p len: as
- *        ngx_http_xflow_privacy_value(), and, with xflow_privacy
- *        standard, a key no rule treated (an id the adapter took from
- *        outside the event, such as Snowplow's ?nuid=) is never sent as
- *        it came: the reference of the cookie the adapter was handed
- *        stays, anything else becomes a field reference, or the
- *        cookieless id without consent.
+ * @brief One event, one walk of the strip rules: the event as
+ *        ngx_http_xflow_privacy_event() strips it, and the Kafka key
+ *        @p key and the envelope's app @p app read out of it before, as
+ *        ngx_http_xflow_privacy_value() treats a value.
+ *
+ * @returns NGX_OK with *p, *len, @p key and @p app replaced as needed;
+ *          NGX_ERROR.
+ *
+ * Memory: the edited copy and replaced values are allocated from r->pool;
+ *         the original bytes stay the caller's.
+ *
+ * Called from: a worker, per valid event of a decoded upload.
+ */
+ngx_int_t ngx_http_xflow_privacy_strip(ngx_http_request_t *r,
+    const u_char **p, size_t *len, xf_str_t *key, xf_str_t *app);
+
+/**
+ * @brief The Kafka key after ngx_http_xflow_privacy_strip() (@p orig: its
+ *        data before): with xflow_privacy standard, a key no rule
+ *        treated (an id the adapter took from outside the event, such as
+ *        Snowplow's ?nuid=) is never sent as it came: the reference of
+ *        the cookie the adapter was handed stays, anything else becomes
+ *        a field reference, or the cookieless id without consent.
  *
  * @returns NGX_OK with *value replaced as needed; NGX_ERROR.
  *
  * Memory: a replaced value->data is allocated from r->pool.
  *
- * Called from: a worker, per event of a decoded upload.
+ * Called from: a worker, per valid event, once the request's app is
+ *              known (the cookieless id is made of it).
  */
 ngx_int_t ngx_http_xflow_privacy_key(ngx_http_request_t *r,
-    const u_char *p, size_t len, xf_str_t *value);
+    xf_str_t *value, const u_char *orig);
 
 
 /*
@@ -164,6 +194,7 @@ ngx_int_t ngx_http_xflow_privacy_key(ngx_http_request_t *r,
  * ---------------------------------------------------------------------
  */
 
+#include "xf_cookie.h"
 #include "xf_geo.h"
 #include "xf_hashref.h"
 #include "xf_seen.h"
@@ -236,6 +267,14 @@ typedef struct {
     u_char                      anon[XF_HASHREF_LEN];
     u_char                      cookie[XF_HASHREF_LEN];    /* the ref an
                                        adapter got for its cookie */
+
+    /* the Cookie headers, read once, when the ctx is made */
+    size_t                      nkept;
+    xf_cookie_t                 kept[XF_COOKIE_REFS_MAX];  /* of
+                                       xflow_cookie_ref, for the member */
+    const char                 *fname;  /* the format's cookie (sp) */
+    xf_cookie_t                 fcookie;
+    unsigned                    fcookie_set:1;
 } ngx_http_xflow_privacy_ctx_t;
 
 #endif /* NGX_HTTP_XFLOW_PRIVACY_MODULE_H */

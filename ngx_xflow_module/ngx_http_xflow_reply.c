@@ -88,7 +88,7 @@ ngx_http_xflow_reply_accepted(ngx_http_request_t *r,
         last = ngx_sprintf(body, "{\"code\":200,\"events_ingested\":%ui,"
                            "\"payload_size_bytes\":%O,"
                            "\"server_upload_time\":%uL}",
-                           ctx->accepted, ctx->received,
+                           ctx->accepted + ctx->dropped, ctx->received,
                            (uint64_t) tp->sec * 1000 + tp->msec);
 
         return ngx_http_xflow_send_json(r, NGX_HTTP_OK, body, last - body);
@@ -103,8 +103,9 @@ ngx_http_xflow_reply_accepted(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    /* a kill switch's drops are answered as accepted: nothing to retry */
     last = ngx_sprintf(body, "{\"accepted\":%ui,\"rejected\":%ui}",
-                       ctx->accepted, ctx->rejected);
+                       ctx->accepted + ctx->dropped, ctx->rejected);
 
     return ngx_http_xflow_send_json(r, NGX_HTTP_OK, body, last - body);
 }
@@ -233,135 +234,63 @@ ngx_http_xflow_reply_retry(ngx_http_request_t *r, ngx_uint_t throttle,
 
 
 /*
- * A refusal the gateway decided, answered from the outcome table: its
- * code in the body, $xflow_error and the metrics; "try again later" in
- * the status the SDK retries; 405 with the methods the location's format
- * takes.  detail NULL: the outcome's own.
+ * The answer to what the request's code decided (ctx->outcome: a
+ * refusal, or a body the core could not use), from the outcome table:
+ * its code in the body (and so in $xflow_error and the metrics, which
+ * read the same outcome); "try again later" in the status the SDK
+ * retries; 405 with the methods the location's format takes; an
+ * unusable body's status, logged at info level.  detail NULL: the
+ * outcome's own.
  */
 ngx_int_t
-ngx_http_xflow_reply_outcome(ngx_http_request_t *r, xf_outcome_t outcome,
-    const char *detail)
+ngx_http_xflow_reply_outcome(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx, const char *detail)
 {
     ngx_int_t                   rc;
-    ngx_http_xflow_ctx_t       *ctx;
+    ngx_log_t                   log;
+    const char                 *code;
     const xf_outcome_info_t    *info;
     ngx_http_xflow_loc_conf_t  *lcf;
 
-    info = xf_outcome_info(outcome);
-    ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
-
-    if (ctx) {
-        ctx->outcome = outcome;
-        ctx->error = info->name;
-    }
+    info = xf_outcome_info(ctx->outcome);
+    code = xf_outcome_name(ctx->outcome);
 
     if (detail == NULL) {
         detail = info->detail;
     }
 
     if (info->retry) {
-        return ngx_http_xflow_reply_retry(r, info->throttle, info->name,
-                                          detail);
+        return ngx_http_xflow_reply_retry(r, info->throttle, code, detail);
     }
 
-    /* XF_OUTCOME_METHOD_NOT_ALLOWED */
+    if (ctx->outcome == XF_OUTCOME_METHOD_NOT_ALLOWED) {
+        lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
 
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+        rc = xf_format_takes_get(lcf->format)
+             ? ngx_http_xflow_header_lit(r, "Allow",
+                                         "GET, POST, PUT, OPTIONS")
+             : ngx_http_xflow_header_lit(r, "Allow", "POST, PUT, OPTIONS");
 
-    rc = xf_format_takes_get(lcf->format)
-         ? ngx_http_xflow_header_lit(r, "Allow", "GET, POST, PUT, OPTIONS")
-         : ngx_http_xflow_header_lit(r, "Allow", "POST, PUT, OPTIONS");
+        if (rc != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
 
-    if (rc != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_xflow_reply_error(r, NGX_HTTP_NOT_ALLOWED, info->name,
-                                      detail);
-}
-
-
-/* Map a core status to its HTTP answer. */
-ngx_int_t
-ngx_http_xflow_reply_status(ngx_http_request_t *r, xf_status_t st)
-{
-    ngx_log_t    log;
-    ngx_uint_t   status;
-    const char  *detail;
-
-    switch (st) {
-
-    case XF_ERR_TOO_LARGE:
-    case XF_ERR_EVENT_TOO_LARGE:
-    case XF_ERR_TOO_MANY_EVENTS:
-        status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
-        detail = "over a configured size or count limit";
-        break;
-
-    case XF_ERR_ENCODING_UNKNOWN:
-        status = NGX_HTTP_UNSUPPORTED_MEDIA_TYPE;
-        detail = "Content-Encoding must be gzip, deflate, zstd or identity";
-        break;
-
-    case XF_ERR_NOMEM:
-        status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-        detail = "out of memory";
-        break;
-
-    case XF_ERR_CORRUPT:
-    case XF_ERR_TRUNCATED:
-        status = NGX_HTTP_BAD_REQUEST;
-        detail = "the compressed body cannot be decoded";
-        break;
-
-    case XF_ERR_BASE64:
-        status = NGX_HTTP_BAD_REQUEST;
-        detail = "a base64 field cannot be decoded";
-        break;
-
-    case XF_ERR_FORM:
-        status = NGX_HTTP_BAD_REQUEST;
-        detail = "the form or query cannot be decoded";
-        break;
-
-    case XF_ERR_EMPTY:
-        status = NGX_HTTP_BAD_REQUEST;
-        detail = "the request holds no event";
-        break;
-
-    case XF_ERR_NOT_OBJECT:
-        status = NGX_HTTP_BAD_REQUEST;
-        detail = "every event must be a JSON object";
-        break;
-
-    case XF_ERR_JSON_UTF8:
-        status = NGX_HTTP_BAD_REQUEST;
-        detail = "the body is not valid UTF-8";
-        break;
-
-    case XF_ERR_JSON_DEPTH:
-        status = NGX_HTTP_BAD_REQUEST;
-        detail = "the body nests deeper than xflow_max_depth";
-        break;
-
-    default: /* JSON syntax and the rest */
-        status = NGX_HTTP_BAD_REQUEST;
-        detail = "the body is not valid JSON";
-        break;
+        return ngx_http_xflow_reply_error(r, info->http, code, detail);
     }
 
     /*
-     * Without the connection's log handler: it would append the request
-     * line, whose query is a GET beacon's whole payload.
+     * A body the core could not use.  Logged without the connection's
+     * log handler: it would append the request line, whose query is a
+     * GET beacon's whole payload.
      */
     log = *r->connection->log;
     log.handler = NULL;
     log.data = NULL;
 
-    ngx_http_xflow_log_throttled(&log, NGX_LOG_INFO, status,
-                                 xf_strerror(st), detail);
+    ngx_http_xflow_log_throttled(&log, NGX_LOG_INFO, info->http, code,
+                                 detail);
 
-    return ngx_http_xflow_reply_error(r, status, xf_strerror(st), detail);
+    return ngx_http_xflow_reply_error(r, info->http, code, detail);
 }
 
 

@@ -17,17 +17,14 @@
 ngx_int_t ngx_http_xflow_reply_accepted(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx);
 
-/** @brief A refusal the gateway decided (xf_outcome.h): its code, and for
- * "try again later" the status the SDK retries (or xflow_retry_status)
- * with Retry-After.  Sets ctx->outcome and $xflow_error.  \p detail NULL:
- * the outcome's own text. */
+/** @brief The answer to ctx->outcome, which the caller decided and set
+ * (xf_outcome.h; not ACCEPTED, whose answer is
+ * ngx_http_xflow_reply_accepted()): its code; for "try again later" the
+ * status the SDK retries (or xflow_retry_status) with Retry-After; for a
+ * body the core could not use, its status, logged at info level,
+ * throttled.  \p detail NULL: the outcome's own text. */
 ngx_int_t ngx_http_xflow_reply_outcome(ngx_http_request_t *r,
-    xf_outcome_t outcome, const char *detail);
-
-/** @brief A body the core could not use: \p st's HTTP status, logged at
- * info level, throttled. */
-ngx_int_t ngx_http_xflow_reply_status(ngx_http_request_t *r,
-    xf_status_t st);
+    ngx_http_xflow_ctx_t *ctx, const char *detail);
 
 /** @brief {"error":code,"detail":detail} with \p status; Amplitude's SDKs
  * also get "code".  \p code is plain ASCII; \p detail is escaped. */

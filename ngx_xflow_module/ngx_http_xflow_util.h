@@ -6,7 +6,6 @@
  *   request headers    ngx_http_xflow_header_in()
  *   answers            ngx_http_xflow_send(), _send_json(), _add_header()
  *   error-log lines    ngx_http_xflow_log_throttled()
- *   the topic registry ngx_http_xflow_topic_index(), _topic_post()
  *   core allocators    ngx_http_xflow_pool_allocator(), _heap_allocator
  *
  * Names keep the bare ngx_http_xflow_ prefix, as nginx's own
@@ -108,28 +107,6 @@ typedef struct {
  */
 ngx_uint_t ngx_http_xflow_throttle(ngx_http_xflow_throttle_t *t,
     ngx_uint_t *suppressed);
-
-
-/**
- * @brief The index of topic \p name in xflow's main configuration, added
- * when new: every worker creates one producer topic per index.  Used by
- * every xflow module that names a topic (routes, overflow topics, the UA
- * dictionary).  \p name must stay valid for the cycle (configuration
- * arguments do) and be NUL-terminated.
- *
- * @returns the index, or NGX_ERROR after logging an invalid name.
- * Configuration time, in the master (or "nginx -t").
- */
-ngx_int_t ngx_http_xflow_topic_index(ngx_conf_t *cf, ngx_str_t *name);
-
-/**
- * @brief A directive post handler (and check) for a topic name: Kafka
- * accepts 1 to 249 of [a-zA-Z0-9._-], not "." or "..".
- *
- * @returns NGX_CONF_OK, or NGX_CONF_ERROR after logging why not.
- * Configuration time.
- */
-char *ngx_http_xflow_topic_post(ngx_conf_t *cf, void *post, void *data);
 
 
 /**

@@ -138,25 +138,25 @@ ngx_http_xflow_variables_get(ngx_http_request_t *r,
         return NGX_OK;
 
     case NGX_HTTP_XFLOW_VAR_ERROR:
-        s = ctx->error ? ctx->error : "";
+        s = xf_outcome_error(ctx->outcome);
         v->data = (u_char *) s;
         v->len = ngx_strlen(s);
         return NGX_OK;
 
     default: /* NGX_HTTP_XFLOW_VAR_TOPIC */
 
-        if (ctx->topics == 0) {
+        if (ctx->ntopics == 0) {
             v->len = 0;
             v->data = (u_char *) "";
 
-        } else if (ctx->topics > 1) {
+        } else if (ctx->ntopics > 1) {
             ngx_str_set(v, "multi");
 
         } else {
             mcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_module);
             topics = mcf->topics.elts;
-            v->data = topics[ctx->topic].data;
-            v->len = topics[ctx->topic].len;
+            v->data = topics[ctx->topic_index].data;
+            v->len = topics[ctx->topic_index].len;
         }
 
         return NGX_OK;

@@ -150,80 +150,82 @@ xf_cookie_match(const xf_cookie_pattern_t *pats, size_t npats,
 }
 
 
-xf_status_t
-xf_cookie_member(xf_hashref_t *h, const xf_cookie_pattern_t *pats,
-    size_t npats, size_t max_refs, const u_char *p, size_t len, u_char *dst,
-    size_t cap, size_t *out_len)
+int
+xf_cookie_keep(const xf_cookie_pattern_t *pats, size_t npats,
+    size_t max_refs, const xf_cookie_t *c, xf_cookie_t *kept, size_t *n)
 {
-    size_t          i, n, o, need;
-    xf_status_t     rc;
-    xf_cookie_t     c;
-    const u_char   *pos, *end;
-    xf_cookie_t     seen[XF_COOKIE_REFS_MAX];
-
-    static const char  head[] = ",\"cookies\":{";
-
-    *out_len = 0;
+    size_t  i;
 
     if (max_refs > XF_COOKIE_REFS_MAX) {
         max_refs = XF_COOKIE_REFS_MAX;
     }
 
-    n = 0;
+    if (*n >= max_refs || !xf_cookie_match(pats, npats, c->name, c->name_len))
+    {
+        return 0;
+    }
+
+    for (i = 0; i < *n; i++) {
+        if (kept[i].name_len == c->name_len
+            && memcmp(kept[i].name, c->name, c->name_len) == 0)
+        {
+            /* the first cookie of a name wins */
+            return 0;
+        }
+    }
+
+    kept[(*n)++] = *c;
+
+    return 1;
+}
+
+
+xf_status_t
+xf_cookie_render(xf_hashref_t *h, const xf_cookie_t *kept, size_t n,
+    u_char *dst, size_t cap, size_t *out_len)
+{
+    size_t          i, o, need;
+    xf_status_t     rc;
+
+    static const char  head[] = ",\"cookies\":{";
+
+    *out_len = 0;
+
+    if (n == 0) {
+        return XF_OK;
+    }
+
     o = sizeof(head) - 1;
-    pos = p;
-    end = p + len;
 
-    while (n < max_refs && xf_cookie_next(&pos, end, &c)) {
-
-        if (!xf_cookie_match(pats, npats, c.name, c.name_len)) {
-            continue;
-        }
-
-        for (i = 0; i < n; i++) {
-            if (seen[i].name_len == c.name_len
-                && memcmp(seen[i].name, c.name, c.name_len) == 0)
-            {
-                break;
-            }
-        }
-
-        if (i < n) {
-            continue;
-        }
+    for (i = 0; i < n; i++) {
 
         /* "NAME":"REF" plus the comma or brace after it */
 
-        need = 2 + xf_json_escape_bound(c.name_len) + 3 + XF_HASHREF_LEN + 2;
+        need = 2 + xf_json_escape_bound(kept[i].name_len) + 3
+               + XF_HASHREF_LEN + 2;
 
         if (cap < o + need) {
             return XF_ERR_BUFFER;
         }
 
-        if (n > 0) {
+        if (i > 0) {
             dst[o++] = ',';
         }
 
         dst[o++] = '"';
-        o += xf_json_escape(dst + o, c.name, c.name_len);
+        o += xf_json_escape(dst + o, kept[i].name, kept[i].name_len);
         dst[o++] = '"';
         dst[o++] = ':';
         dst[o++] = '"';
 
-        rc = xf_hashref_cookie(h, c.name, c.name_len, c.value, c.value_len,
-                               dst + o);
+        rc = xf_hashref_cookie(h, kept[i].name, kept[i].name_len,
+                               kept[i].value, kept[i].value_len, dst + o);
         if (rc != XF_OK) {
             return rc;
         }
 
         o += XF_HASHREF_LEN;
         dst[o++] = '"';
-
-        seen[n++] = c;
-    }
-
-    if (n == 0) {
-        return XF_OK;
     }
 
     /* room for the brace was checked with the last reference */
@@ -233,4 +235,30 @@ xf_cookie_member(xf_hashref_t *h, const xf_cookie_pattern_t *pats,
     *out_len = o;
 
     return XF_OK;
+}
+
+
+xf_status_t
+xf_cookie_member(xf_hashref_t *h, const xf_cookie_pattern_t *pats,
+    size_t npats, size_t max_refs, const u_char *p, size_t len, u_char *dst,
+    size_t cap, size_t *out_len)
+{
+    size_t          n;
+    xf_cookie_t     c;
+    const u_char   *pos, *end;
+    xf_cookie_t     kept[XF_COOKIE_REFS_MAX];
+
+    if (max_refs > XF_COOKIE_REFS_MAX) {
+        max_refs = XF_COOKIE_REFS_MAX;
+    }
+
+    n = 0;
+    pos = p;
+    end = p + len;
+
+    while (n < max_refs && xf_cookie_next(&pos, end, &c)) {
+        (void) xf_cookie_keep(pats, npats, max_refs, &c, kept, &n);
+    }
+
+    return xf_cookie_render(h, kept, n, dst, cap, out_len);
 }

@@ -90,4 +90,27 @@ xf_status_t xf_cookie_member(xf_hashref_t *h, const xf_cookie_pattern_t *pats,
     size_t npats, size_t max_refs, const u_char *p, size_t len, u_char *dst,
     size_t cap, size_t *out_len);
 
+/*
+ * xf_cookie_member() in two steps, for a caller that reads the header
+ * once for other cookies too (a consent cookie, a format's), or several
+ * headers without joining them: xf_cookie_keep() on every cookie, in
+ * order, then xf_cookie_render() give exactly what xf_cookie_member()
+ * gives for the same cookies.
+ *
+ * xf_cookie_keep() appends c to kept (*n cookies so far; room for
+ * max_refs, capped at XF_COOKIE_REFS_MAX) when its name matches a pattern
+ * and no cookie of that name is kept yet.  Returns 1 when kept, else 0.
+ * The spans of c are copied: the header must outlive kept.
+ */
+int xf_cookie_keep(const xf_cookie_pattern_t *pats, size_t npats,
+    size_t max_refs, const xf_cookie_t *c, xf_cookie_t *kept, size_t *n);
+
+/*
+ * The member of the n cookies kept, as xf_cookie_member() writes it (into
+ * at most xf_cookie_member_bound() of their headers' length).  Returns as
+ * xf_cookie_member() does.
+ */
+xf_status_t xf_cookie_render(xf_hashref_t *h, const xf_cookie_t *kept,
+    size_t n, u_char *dst, size_t cap, size_t *out_len);
+
 #endif /* XF_COOKIE_H */

@@ -28,6 +28,9 @@ static const char *xf_status_codes[XF_STATUS_MAX] = {
     [XF_ERR_MISSING_FIELD]    = "missing_field",
     [XF_ERR_CRC]              = "bad_crc",
     [XF_ERR_ENCRYPTED]        = "unsupported_encryption",
+    [XF_ERR_PLAN_UNKNOWN]     = "plan_unknown",
+    [XF_ERR_PLAN_INVALID]     = "plan_invalid",
+    [XF_ERR_KILLED]           = "kill_switch",
 };
 
 

@@ -36,6 +36,9 @@ typedef enum {
     XF_ERR_MISSING_FIELD,       /* an event lacks what its format needs */
     XF_ERR_CRC,                 /* a checksum the SDK sent does not match */
     XF_ERR_ENCRYPTED,           /* an encrypted payload we cannot read */
+    XF_ERR_PLAN_UNKNOWN,        /* an event the tracking plan lacks */
+    XF_ERR_PLAN_INVALID,        /* an event that fails the plan */
+    XF_ERR_KILLED,              /* an event a kill switch dead-letters */
     XF_STATUS_MAX
 } xf_status_t;
 

@@ -17,14 +17,20 @@
  * is over the cap, and decoding stops at once, so a bomb costs max_out
  * bytes and the CPU to produce them.
  *
- * A gzip or deflate body that is complete in one buffer
- * (xf_decoder_feed_whole) is decoded by libdeflate in one call per gzip
- * member instead, into the same buffer under the same cap: when the
- * output does not fit the buffer grows (doubling, up to max_out) and the
- * member is decoded again; when it does not fit max_out the body is
- * XF_ERR_TOO_LARGE.  Input libdeflate refuses is decoded again by zlib
- * from the start, so that the error (truncated or corrupt, and what was
- * decoded before it) is zlib's, exactly as for a streamed body.
+ * gzip and deflate have two decoders, and libdeflate accepts some
+ * streams zlib refuses (invalid codes in a fixed-Huffman block), so
+ * which one answers depends on the body's size alone, never on how it
+ * arrives.  A body of at most XF_DECODE_WHOLE_MAX compressed bytes is
+ * held (pend) until finish, or taken whole by xf_decoder_feed_whole
+ * without a copy, and decoded by libdeflate in one call per gzip member,
+ * into the same buffer under the same cap: when the output does not fit
+ * the buffer grows (doubling, up to max_out) and the member is decoded
+ * again; when it does not fit max_out the body is XF_ERR_TOO_LARGE.
+ * Input libdeflate refuses is decoded again by zlib from the start, so
+ * that the error (truncated or corrupt, and what was decoded before it)
+ * is zlib's.  Once a body passes XF_DECODE_WHOLE_MAX, zlib decodes what
+ * was held and then streams the rest.  Held, a body costs its
+ * compressed bytes: a stalled bomb's prefix holds nothing decoded.
  */
 
 #include "xf_decode_impl.h"
@@ -32,6 +38,15 @@
 
 
 static xf_status_t xf_decoder_identity(xf_decoder_t *d, const u_char *p,
+    size_t len);
+static xf_status_t xf_decoder_deflated(xf_decoder_t *d, const u_char *p,
+    size_t len);
+static xf_status_t xf_decoder_hold(xf_decoder_t *d, const u_char *p,
+    size_t len);
+static void xf_decoder_unhold(xf_decoder_t *d);
+static xf_status_t xf_decoder_whole(xf_decoder_t *d, const u_char *p,
+    size_t len);
+static xf_status_t xf_decoder_stream(xf_decoder_t *d, const u_char *p,
     size_t len);
 
 
@@ -102,14 +117,8 @@ xf_decoder_feed(xf_decoder_t *d, const u_char *p, size_t len)
     switch (d->enc) {
 
     case XF_ENC_GZIP:
-        rc = d->inited ? XF_OK : xf_decode_zlib_init(d, 16 + MAX_WBITS);
-        if (rc == XF_OK) {
-            rc = xf_decode_zlib_inflate(d, p, len);
-        }
-        break;
-
     case XF_ENC_DEFLATE:
-        rc = xf_decode_zlib_deflate(d, p, len);
+        rc = xf_decoder_deflated(d, p, len);
         break;
 
     case XF_ENC_ZSTD:
@@ -133,25 +142,17 @@ xf_decoder_feed_whole(xf_decoder_t *d, const u_char *p, size_t len)
     xf_status_t  rc;
 
     if (d->status != XF_OK || d->in_total != 0 || len == 0
+        || len > XF_DECODE_WHOLE_MAX
         || (d->enc != XF_ENC_GZIP && d->enc != XF_ENC_DEFLATE))
     {
         return xf_decoder_feed(d, p, len);
     }
 
+    /* what xf_decoder_finish does with a held body, without the copy */
     d->in_total = len;
+    d->complete = 1;
 
-    rc = xf_decode_libdeflate_whole(d, p, len);
-
-    if (rc == XF_DECODE_RETRY) {
-        /* zlib from the start: its error, its partial output */
-        d->len = 0;
-        d->in_total = 0;
-        return xf_decoder_feed(d, p, len);
-    }
-
-    if (rc == XF_OK && d->enc == XF_ENC_DEFLATE) {
-        d->ended = 1;
-    }
+    rc = xf_decoder_whole(d, p, len);
 
     d->status = rc;
 
@@ -164,6 +165,18 @@ xf_decoder_finish(xf_decoder_t *d, const u_char **out, size_t *out_len)
 {
     if (d->status != XF_OK) {
         return d->status;
+    }
+
+    if (d->pend_len > 0) {
+        /* a gzip or deflate body that never passed XF_DECODE_WHOLE_MAX */
+        d->complete = 1;
+        d->status = xf_decoder_whole(d, d->pend, d->pend_len);
+
+        xf_decoder_unhold(d);
+
+        if (d->status != XF_OK) {
+            return d->status;
+        }
     }
 
     switch (d->enc) {
@@ -233,6 +246,8 @@ xf_decoder_free(xf_decoder_t *d)
     if (d->zd != NULL) {
         ZSTD_freeDCtx(d->zd);
     }
+
+    xf_decoder_unhold(d);
 
     if (d->buf != NULL) {
         a->free(a->data, d->buf);
@@ -377,6 +392,149 @@ xf_decoder_identity(xf_decoder_t *d, const u_char *p, size_t len)
     d->len += len;
 
     return XF_OK;
+}
+
+
+/*
+ * gzip and deflate: held while the body is at most XF_DECODE_WHOLE_MAX
+ * (d->in_total counts this chunk already), zlib over everything once it
+ * is more.
+ */
+static xf_status_t
+xf_decoder_deflated(xf_decoder_t *d, const u_char *p, size_t len)
+{
+    xf_status_t  rc;
+
+    if (d->complete) {
+        /* xf_decoder_feed_whole was told this was all */
+        return XF_ERR_CORRUPT;
+    }
+
+    if (!d->streaming) {
+        if (d->in_total <= XF_DECODE_WHOLE_MAX) {
+            return xf_decoder_hold(d, p, len);
+        }
+
+        d->streaming = 1;
+
+        if (d->pend_len > 0) {
+            rc = xf_decoder_stream(d, d->pend, d->pend_len);
+
+            xf_decoder_unhold(d);
+
+            if (rc != XF_OK) {
+                return rc;
+            }
+        }
+    }
+
+    return xf_decoder_stream(d, p, len);
+}
+
+
+/*
+ * Keep a chunk of a small gzip or deflate body.  A gzip body whose first
+ * bytes are not a gzip header (magic, method 8, no reserved flag) is
+ * refused here: zlib and libdeflate both refuse it, and a body that is
+ * not what it says fails at its first chunk.  Only what zlib itself
+ * refuses that early: it reads the method and the flags together, so a
+ * body cut after a bad method byte is truncated, not corrupt.
+ */
+static xf_status_t
+xf_decoder_hold(xf_decoder_t *d, const u_char *p, size_t len)
+{
+    size_t         size;
+    u_char        *pend;
+    const u_char  *h;
+
+    if (len > d->pend_cap - d->pend_len) {
+        /* doubling: what a no-op free leaves behind stays under the
+         * last buffer */
+        size = d->pend_cap * 2 > d->pend_len + len ? d->pend_cap * 2
+                                                   : d->pend_len + len;
+        size = xf_min(size, XF_DECODE_WHOLE_MAX);
+
+        pend = xf_realloc(d->alloc, d->pend, d->pend_len, size);
+        if (pend == NULL) {
+            return XF_ERR_NOMEM;
+        }
+
+        d->pend = pend;
+        d->pend_cap = size;
+    }
+
+    memcpy(d->pend + d->pend_len, p, len);
+    d->pend_len += len;
+
+    if (d->enc == XF_ENC_GZIP) {
+        h = d->pend;
+
+        if (h[0] != 0x1f
+            || (d->pend_len > 1 && h[1] != 0x8b)
+            || (d->pend_len > 3 && (h[2] != 8 || (h[3] & 0xe0))))
+        {
+            return XF_ERR_CORRUPT;
+        }
+    }
+
+    return XF_OK;
+}
+
+
+static void
+xf_decoder_unhold(xf_decoder_t *d)
+{
+    if (d->pend != NULL) {
+        d->alloc->free(d->alloc->data, d->pend);
+        d->pend = NULL;
+    }
+
+    d->pend_len = 0;
+    d->pend_cap = 0;
+}
+
+
+/*
+ * A complete gzip or deflate body of at most XF_DECODE_WHOLE_MAX bytes:
+ * libdeflate, and zlib from the start for what libdeflate refuses, so
+ * that the error and the decoded prefix are zlib's.
+ */
+static xf_status_t
+xf_decoder_whole(xf_decoder_t *d, const u_char *p, size_t len)
+{
+    xf_status_t  rc;
+
+    rc = xf_decode_libdeflate_whole(d, p, len);
+
+    if (rc == XF_DECODE_RETRY) {
+        d->len = 0;
+        return xf_decoder_stream(d, p, len);
+    }
+
+    if (rc == XF_OK && d->enc == XF_ENC_DEFLATE) {
+        d->ended = 1;
+    }
+
+    return rc;
+}
+
+
+/* zlib's streaming inflate, gzip or deflate. */
+static xf_status_t
+xf_decoder_stream(xf_decoder_t *d, const u_char *p, size_t len)
+{
+    xf_status_t  rc;
+
+    if (d->enc == XF_ENC_DEFLATE) {
+        return xf_decode_zlib_deflate(d, p, len);
+    }
+
+    rc = d->inited ? XF_OK : xf_decode_zlib_init(d, 16 + MAX_WBITS);
+    if (rc != XF_OK) {
+        return rc;
+    }
+
+    return xf_decode_zlib_inflate(d, p, len);
 }
 
 

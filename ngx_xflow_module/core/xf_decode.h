@@ -45,6 +45,16 @@ const char *xf_encoding_name(xf_encoding_t enc);
 xf_encoding_t xf_encoding_sniff(const u_char *p, size_t len);
 
 
+/*
+ * A gzip or deflate body of at most this many compressed bytes is held
+ * and decoded whole, by libdeflate, when its end is known; a larger one
+ * is decoded by zlib as it streams.  Which decoder answers depends on
+ * the body's size alone, never on the pieces it arrives in: libdeflate
+ * accepts some streams zlib refuses.
+ */
+#define XF_DECODE_WHOLE_MAX  (64 * 1024)
+
+
 typedef struct xf_decoder_s  xf_decoder_t;
 
 /*
@@ -71,6 +81,10 @@ xf_status_t xf_decoder_set_window_max(xf_decoder_t *d, size_t window);
 /*
  * Feed the next chunk of the encoded body.  Decoded bytes are appended to
  * the decoder's output buffer, which grows geometrically up to max_out.
+ * gzip and deflate are only held (a copy, from the allocator) until the
+ * body passes XF_DECODE_WHOLE_MAX bytes, and then decoded by zlib from
+ * the start; a smaller body is decoded by xf_decoder_finish (a gzip body
+ * whose first bytes are no gzip header is refused at once all the same).
  * Returns XF_OK, XF_ERR_TOO_LARGE, XF_ERR_CORRUPT or XF_ERR_NOMEM; after
  * an error the decoder accepts nothing more and returns that error again.
  * XF_ERR_TOO_LARGE also covers a zstd frame that needs a window over
@@ -85,18 +99,23 @@ xf_status_t xf_decoder_feed(xf_decoder_t *d, const u_char *p, size_t len);
 /*
  * Feed a body that is complete in p[0..len), as the decoder's first and
  * only input (then xf_decoder_finish as usual).  The result, the cap and
- * the errors are those of xf_decoder_feed with the same bytes; gzip and
- * deflate are decoded by libdeflate in one call per gzip member, which
- * is about twice as fast as zlib's streaming inflate.  Anything libdeflate
- * refuses is decoded again by zlib, so truncated and corrupt input give
- * zlib's error (and decoded prefix).  After any other input, for identity
- * and for zstd, this is xf_decoder_feed.
+ * the errors are those of xf_decoder_feed and xf_decoder_finish with the
+ * same bytes, in any pieces.  gzip and deflate of at most
+ * XF_DECODE_WHOLE_MAX bytes are decoded at once without a copy, by
+ * libdeflate in one call per gzip member (about twice as fast as zlib's
+ * streaming inflate); anything libdeflate refuses is decoded again by
+ * zlib, so truncated and corrupt input give zlib's error (and decoded
+ * prefix).  Input fed after it is XF_ERR_CORRUPT.  After any other
+ * input, over XF_DECODE_WHOLE_MAX, for identity and for zstd, this is
+ * xf_decoder_feed.
  */
 xf_status_t xf_decoder_feed_whole(xf_decoder_t *d, const u_char *p,
     size_t len);
 
 /*
- * Declare the end of input.  XF_ERR_TRUNCATED if the stream (the last
+ * Declare the end of input, and decode a gzip or deflate body held
+ * until now (see xf_decoder_feed): its errors, XF_ERR_TOO_LARGE
+ * included, may come from here.  XF_ERR_TRUNCATED if the stream (the last
  * gzip member, zstd frame or deflate stream) is incomplete, including an
  * empty compressed body; an earlier feed's error is returned again.  On
  * XF_OK, *out and *out_len give the decoded bytes, owned by the decoder

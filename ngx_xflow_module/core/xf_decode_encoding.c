@@ -5,7 +5,7 @@
  * bytes when the client did not say.
  */
 
-#include "xf_decode.h"
+#include "xf_decode_impl.h"
 
 
 static const char  *xf_encoding_names[] = {

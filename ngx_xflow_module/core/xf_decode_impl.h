@@ -45,6 +45,14 @@ struct xf_decoder_s {
 
     size_t              in_total;
 
+    /* gzip and deflate: the compressed body, held until finish while it
+     * is at most XF_DECODE_WHOLE_MAX bytes */
+    u_char             *pend;
+    size_t              pend_len;
+    size_t              pend_cap;
+
+    unsigned            streaming:1;    /* over XF_DECODE_WHOLE_MAX: zlib */
+    unsigned            complete:1;     /* decoded whole: input is over */
     unsigned            inited:1;       /* codec state initialised */
     unsigned            in_stream:1;    /* inside a gzip member */
     unsigned            ended:1;        /* deflate stream ended */

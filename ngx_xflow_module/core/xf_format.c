@@ -270,6 +270,8 @@ xf_format_field_kind_name(xf_field_kind_t kind)
         return "hint";
     case XF_FIELD_IP:
         return "ip";
+    case XF_FIELD_KEY:
+        return "key";
     }
 
     return "unknown";

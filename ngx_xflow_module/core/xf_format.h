@@ -23,6 +23,7 @@
 
 #include "xf_core.h"
 #include "xf_json.h"
+#include "xf_hashref.h"
 
 
 typedef enum {
@@ -63,6 +64,8 @@ typedef struct {
     xf_str_t        cookie;         /* Cookie header value */
     const u_char   *body;           /* after Content-Encoding decoding */
     size_t          body_len;
+    xf_hashref_t   *hash_key;       /* xflow_hash_key, or NULL: what a
+                                       credential's app is keyed under */
 } xf_request_t;
 
 
@@ -109,6 +112,10 @@ typedef struct {
     xf_str_t        app;            /* request-level app/project/token */
     xf_str_t        token;          /* posthog config.js: the token */
     size_t          decoded;        /* bytes produced by nested layers */
+    size_t          final;          /* bytes of the layer the events were
+                                       read from (the JSON split, the
+                                       event built from a query), each
+                                       once: 0 when none was reached */
     size_t          rejected;       /* events with error != XF_OK */
     void           *blocks;         /* allocator-owned buffers the events
                                        point into: xf_format_free() */
@@ -209,8 +216,10 @@ typedef enum {
     XF_FIELD_UA,        /* a User-Agent string: its dictionary reference */
     XF_FIELD_HINT,      /* client hints and other device fingerprints:
                            a keyed reference */
-    XF_FIELD_IP         /* a client address: dropped (the envelope's ip
+    XF_FIELD_IP,        /* a client address: dropped (the envelope's ip
                            follows xflow_client_ip) */
+    XF_FIELD_KEY        /* a credential (a write key): a keyed reference,
+                           consent or not */
 } xf_field_kind_t;
 
 typedef struct {
@@ -228,7 +237,7 @@ typedef struct {
  */
 const xf_format_field_t *xf_format_fields(xf_format_t f);
 
-/* "id", "ua", "hint", "ip": a static string. */
+/* "id", "ua", "hint", "ip", "key": a static string. */
 const char *xf_format_field_kind_name(xf_field_kind_t kind);
 
 #endif /* XF_FORMAT_H */

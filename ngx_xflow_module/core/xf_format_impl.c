@@ -608,6 +608,117 @@ xf_fmt_event(xf_fmt_ctx_t *ctx, const u_char *p, size_t len,
 }
 
 
+/*
+ * A body that is one object whose first member named wrapper is an
+ * array (a Segment, PostHog or Amplitude batch): its elements are the
+ * events, split into sp from *base.  The array is validated once, by the
+ * split that finds the events' fields; the rest of the body is validated
+ * with "[]" in its place, and must name the same member.  Returns XF_OK,
+ * XF_ERR_TOO_MANY_EVENTS or XF_ERR_NOMEM, as the split of the whole body
+ * and then of its array would; XF_ERR_EMPTY when the body has no such
+ * member (valid or not, the wrapper is not to be looked for again);
+ * XF_ERR_JSON_SYNTAX when it is not decided here (an invalid body: the
+ * caller splits the whole body, and its error is the one reported).
+ */
+static xf_status_t
+xf_fmt_wrapped(xf_fmt_ctx_t *ctx, const u_char *p, size_t len,
+    const char *wrapper, const char *const *app_keys,
+    const xf_json_split_conf_t *conf, xf_json_split_t *sp,
+    const u_char **base)
+{
+    u_char                *rest;
+    size_t                 i, a, alen, rlen, end, err, wlen;
+    xf_status_t            rc, many;
+    xf_json_span_t         v, obj;
+    xf_json_split_conf_t   aconf;
+    u_char                 buf[512];
+
+    wlen = strlen(wrapper);
+    i = xf_json_ws(p, len, 0);
+
+    if (i == len || p[i] != '{'
+        || xf_min(conf->max_depth, XF_JSON_DEPTH_MAX) < 2)
+    {
+        return XF_ERR_EMPTY;
+    }
+
+    /* not validated yet: a guess that the two checks below confirm */
+    if (xf_json_object_get(p + i, len - i, wrapper, wlen, &v) != XF_OK
+        || v.type != XF_JSON_ARRAY)
+    {
+        return XF_ERR_EMPTY;
+    }
+
+    a = i + v.off;
+    alen = v.len;
+
+    /* the elements at the depth they have in the body */
+    aconf = *conf;
+    aconf.max_depth = xf_min(conf->max_depth, XF_JSON_DEPTH_MAX) - 1;
+
+    many = xf_json_split(p + a, alen, &aconf, ctx->a, sp);
+
+    if (many == XF_ERR_NOMEM) {
+        return many;
+    }
+
+    if ((many != XF_OK && many != XF_ERR_TOO_MANY_EVENTS)
+        || p[a] != '[' || p[a + alen - 1] != ']')
+    {
+        return XF_ERR_JSON_SYNTAX;
+    }
+
+    rlen = len - alen + 2;
+    rest = buf;
+
+    if (rlen > sizeof(buf)) {
+        rest = ctx->a->alloc(ctx->a->data, rlen);
+        if (rest == NULL) {
+            return XF_ERR_NOMEM;
+        }
+    }
+
+    memcpy(rest, p, a);
+    rest[a] = '[';
+    rest[a + 1] = ']';
+    memcpy(rest + a + 2, p + a + alen, len - a - alen);
+
+    rc = xf_json_scan_value(rest, rlen, conf->max_depth, &obj, &end, &err);
+
+    if (rc == XF_OK
+        && (obj.type != XF_JSON_OBJECT || xf_json_ws(rest, rlen, end) != rlen
+            || xf_json_object_get(rest + obj.off, obj.len, wrapper, wlen, &v)
+               != XF_OK
+            || obj.off + v.off != a || v.len != 2))
+    {
+        /* valid, but not one object whose first wrapper is the array */
+        rc = XF_ERR_JSON_SYNTAX;
+    }
+
+    if (rest != buf) {
+        ctx->a->free(ctx->a->data, rest);
+    }
+
+    if (rc != XF_OK) {
+        return XF_ERR_JSON_SYNTAX;
+    }
+
+    /* the body is valid: the wrapper object as it is in the body */
+
+    if (ctx->up->app.len == 0 && app_keys != NULL) {
+        rc = xf_fmt_text_any(ctx, p + obj.off, obj.len - 2 + alen, app_keys,
+                             &ctx->up->app);
+        if (rc == XF_ERR_NOMEM) {
+            return rc;
+        }
+    }
+
+    *base = p + a;
+
+    return many;
+}
+
+
 xf_status_t
 xf_fmt_json(xf_fmt_ctx_t *ctx, const u_char *p, size_t len,
     const char *wrapper, const char *const *app_keys)
@@ -627,9 +738,30 @@ xf_fmt_json(xf_fmt_ctx_t *ctx, const u_char *p, size_t len,
     memset(&sp, 0, sizeof(xf_json_split_t));
     base = p;
 
+    /* the final layer, whatever was peeled to reach it */
+    ctx->up->final += len;
+
     /* the fields every event needs, found while validating it */
     sp.keys = ctx->keys;
     sp.nkeys = ctx->nkeys;
+
+    if (wrapper != NULL) {
+        /* a batch: its events validated once, not with the body first */
+        rc = xf_fmt_wrapped(ctx, p, len, wrapper, app_keys, &conf, &sp,
+                            &base);
+
+        if (rc == XF_OK) {
+            goto events;
+        }
+
+        if (rc == XF_ERR_EMPTY) {
+            /* looked for already: not a batch */
+            wrapper = NULL;
+
+        } else if (rc != XF_ERR_JSON_SYNTAX) {
+            goto done;
+        }
+    }
 
     rc = xf_json_split(p, len, &conf, ctx->a, &sp);
     if (rc != XF_OK) {
@@ -661,6 +793,8 @@ xf_fmt_json(xf_fmt_ctx_t *ctx, const u_char *p, size_t len,
             }
         }
     }
+
+events:
 
     rc = XF_OK;
 

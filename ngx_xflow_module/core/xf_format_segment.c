@@ -11,12 +11,14 @@
  * The write key: Basic auth (base64 of "key:"), else the query's
  * writeKey, else the body's "writeKey"; an event's own "writeKey" wins
  * for that event.  A malformed Authorization header is ignored: the key
- * may still come from elsewhere.
+ * may still come from elsewhere.  Wherever it came from, the app is the
+ * key's fingerprint, never the key (xf_segment_wk).
  *
  * Event: the bytes as sent (the type a single-call route implies is not
  * written into them); type "type", else the route's; name "event" for
  * track, else the type ("page", "identify", ...); distinct id "userId",
- * else "anonymousId"; app the write key.  Required: a type, "event" for
+ * else "anonymousId"; app the write key's fingerprint.  Required: a
+ * type, "event" for
  * track, and userId or anonymousId, as Segment's API requires.
  */
 
@@ -56,6 +58,8 @@ static const char *const  xf_segment_id_keys[] = {
 
 
 static xf_status_t xf_segment_basic(xf_fmt_ctx_t *ctx);
+static xf_status_t xf_segment_body_wk(xf_fmt_ctx_t *ctx, xf_status_t rc);
+static xf_status_t xf_segment_wk(xf_fmt_ctx_t *ctx, xf_str_t *app);
 static xf_status_t xf_segment_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev);
 
 
@@ -115,19 +119,62 @@ xf_format_segment(xf_fmt_ctx_t *ctx)
         if (rc != XF_OK && rc != XF_ERR_EMPTY) {
             return rc;
         }
+
+        rc = xf_segment_wk(ctx, &ctx->up->app);
+        if (rc != XF_OK) {
+            return rc;
+        }
     }
 
-    return xf_fmt_body_json(ctx, "batch", xf_segment_key_keys);
+    if (ctx->up->app.len != 0) {
+        return xf_fmt_body_json(ctx, "batch", NULL);
+    }
+
+    rc = xf_fmt_body_json(ctx, "batch", xf_segment_key_keys);
+
+    return xf_segment_body_wk(ctx, rc);
 }
 
 
 /*
- * Authorization: Basic base64("writeKey:") names the request's source.
- * A credential is never the app as sent ($xflow_app, the access log, the
- * envelope, limit keys): the app is "wk:" and the first 128 bits of the
- * SHA-256 of the user part, in unpadded base64url (25 characters), stable
- * for a key and not reversible for a random one.  The password part, if
- * any, is never used.
+ * The body's write key is read with its wrapper, before its events: an
+ * event without a key of its own took it as it was sent.  It and they
+ * get its fingerprint; rc is the body's status, returned unless the
+ * fingerprint fails.
+ */
+static xf_status_t
+xf_segment_body_wk(xf_fmt_ctx_t *ctx, xf_status_t rc)
+{
+    size_t        i;
+    xf_str_t      raw;
+    xf_event_t   *ev;
+
+    raw = ctx->up->app;
+
+    if (raw.len == 0) {
+        return rc;
+    }
+
+    if (xf_segment_wk(ctx, &ctx->up->app) != XF_OK) {
+        return XF_ERR_NOMEM;
+    }
+
+    for (i = 0; i < ctx->up->n; i++) {
+        ev = &ctx->up->events[i];
+
+        if (ev->app.data == raw.data && ev->app.len == raw.len) {
+            ev->app = ctx->up->app;
+        }
+    }
+
+    return rc;
+}
+
+
+/*
+ * Authorization: Basic base64("writeKey:") names the request's source;
+ * the user part is the write key, the password part, if any, is never
+ * used.
  */
 
 #define XF_SEGMENT_WK_PREFIX  "wk:"
@@ -137,10 +184,9 @@ static xf_status_t
 xf_segment_basic(xf_fmt_ctx_t *ctx)
 {
     size_t         n, len;
-    u_char        *dst, *colon, *app;
-    unsigned int   dn;
+    u_char        *dst, *colon;
+    xf_status_t    rc;
     const u_char  *p;
-    u_char         digest[EVP_MAX_MD_SIZE];
 
     p = ctx->req->authorization.data;
     len = ctx->req->authorization.len;
@@ -177,24 +223,70 @@ xf_segment_basic(xf_fmt_ctx_t *ctx)
         return XF_OK;
     }
 
-    if (EVP_Digest(dst, n, digest, &dn, EVP_sha256(), NULL) != 1) {
-        return XF_ERR_NOMEM;
-    }
+    ctx->up->app.data = dst;
+    ctx->up->app.len = n;
+
+    rc = xf_segment_wk(ctx, &ctx->up->app);
 
     /* the decoded credential is not kept where it could be read */
     memset(dst, 0, xf_base64_decoded_bound(len));
 
-    app = xf_fmt_alloc(ctx, XF_SEGMENT_WK_LEN + 4);
-    if (app == NULL) {
+    return rc;
+}
+
+
+/*
+ * A write key is a credential, wherever it came from (Basic, the query,
+ * the body, an event): never the app as sent ($xflow_app, the access
+ * log, the envelope, limit keys).  The app is "wk:" and the key's keyed
+ * reference under xflow_hash_key: the field reference (tag 'f'), the
+ * very one xflow_privacy standard puts in place of an event's "writeKey"
+ * member, so the two join; without a hash key, the first 128 bits of its
+ * SHA-256, stable for a key and not reversible for a random one.  22
+ * characters of unpadded base64url either way.  An empty app stays so.
+ */
+static xf_status_t
+xf_segment_wk(xf_fmt_ctx_t *ctx, xf_str_t *app)
+{
+    size_t         n;
+    u_char        *fp;
+    unsigned int   dn;
+    u_char         digest[EVP_MAX_MD_SIZE];
+
+    if (app->len == 0) {
+        return XF_OK;
+    }
+
+    fp = xf_fmt_alloc(ctx, XF_SEGMENT_WK_LEN + 4);
+    if (fp == NULL) {
         return XF_ERR_NOMEM;
     }
 
-    memcpy(app, XF_SEGMENT_WK_PREFIX, sizeof(XF_SEGMENT_WK_PREFIX) - 1);
-    n = xf_base64_encode(app + sizeof(XF_SEGMENT_WK_PREFIX) - 1, digest, 16,
-                         XF_BASE64_URL);
+    memcpy(fp, XF_SEGMENT_WK_PREFIX, sizeof(XF_SEGMENT_WK_PREFIX) - 1);
 
-    ctx->up->app.data = app;
-    ctx->up->app.len = sizeof(XF_SEGMENT_WK_PREFIX) - 1 + n;
+    if (ctx->req->hash_key != NULL) {
+        if (xf_hashref(ctx->req->hash_key, XF_HASHREF_FIELD, app->data,
+                       app->len, fp + sizeof(XF_SEGMENT_WK_PREFIX) - 1)
+            != XF_OK)
+        {
+            return XF_ERR_NOMEM;
+        }
+
+        n = XF_HASHREF_LEN;
+
+    } else {
+        if (EVP_Digest(app->data, app->len, digest, &dn, EVP_sha256(), NULL)
+            != 1)
+        {
+            return XF_ERR_NOMEM;
+        }
+
+        n = xf_base64_encode(fp + sizeof(XF_SEGMENT_WK_PREFIX) - 1, digest,
+                             16, XF_BASE64_URL);
+    }
+
+    app->data = fp;
+    app->len = sizeof(XF_SEGMENT_WK_PREFIX) - 1 + n;
 
     return XF_OK;
 }
@@ -245,6 +337,10 @@ xf_segment_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev)
         return rc;
     }
 
+    if (xf_segment_wk(ctx, &ev->app) != XF_OK) {
+        return XF_ERR_NOMEM;
+    }
+
     if (type.len == 0 || ev->name.len == 0 || ev->distinct_id.len == 0) {
         return XF_ERR_MISSING_FIELD;
     }
@@ -276,5 +372,6 @@ const xf_format_field_t  xf_format_segment_fields[] = {
     { "context.userAgent", XF_FIELD_UA, NULL },
     { "context.userAgentData", XF_FIELD_HINT, NULL },
     { "context.ip", XF_FIELD_IP, NULL },
+    { "writeKey", XF_FIELD_KEY, NULL },
     { NULL, XF_FIELD_ID, NULL }
 };

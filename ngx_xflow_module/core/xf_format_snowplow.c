@@ -172,6 +172,8 @@ xf_snowplow_pixel(xf_fmt_ctx_t *ctx)
         return rc;
     }
 
+    ctx->up->final += o;
+
     return xf_fmt_event(ctx, out, o, XF_JSON_OBJECT);
 }
 

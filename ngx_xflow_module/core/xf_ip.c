@@ -138,16 +138,26 @@ size_t
 xf_ip_render(xf_ip_render_t mode, const u_char *text, size_t len,
     xf_hashref_t *h, u_char *dst)
 {
-    size_t   n;
     xf_ip_t  ip;
+
+    return xf_ip_render_parsed(mode, xf_ip_parse(text, len, &ip) ? &ip : NULL,
+                               h, dst);
+}
+
+
+size_t
+xf_ip_render_parsed(xf_ip_render_t mode, const xf_ip_t *ip, xf_hashref_t *h,
+    u_char *dst)
+{
+    size_t   n;
     u_char   canon[XF_IP_TEXT_MAX];
 
-    if (!xf_ip_parse(text, len, &ip)) {
+    if (ip == NULL) {
         return 0;
     }
 
     if (mode == XF_IP_RENDER_TRUNCATE) {
-        return xf_ip_truncate(&ip, dst);
+        return xf_ip_truncate(ip, dst);
     }
 
     if (h == NULL) {
@@ -155,7 +165,7 @@ xf_ip_render(xf_ip_render_t mode, const u_char *text, size_t len,
     }
 
     /* the canonical text, so 2001:DB8::1 and 2001:db8::1 agree */
-    n = xf_ip_text(&ip, canon);
+    n = xf_ip_text(ip, canon);
 
     if (xf_hashref(h, XF_HASHREF_IP, canon, n, dst) != XF_OK) {
         return (size_t) -1;

@@ -76,4 +76,12 @@ typedef enum {
 size_t xf_ip_render(xf_ip_render_t mode, const u_char *text, size_t len,
     xf_hashref_t *h, u_char *dst);
 
+/*
+ * The same from the address already parsed (xf_ip_parse()): ip NULL when
+ * the text is not an address.  A caller that needs the parsed address
+ * anyway (GeoIP) parses it once.
+ */
+size_t xf_ip_render_parsed(xf_ip_render_t mode, const xf_ip_t *ip,
+    xf_hashref_t *h, u_char *dst);
+
 #endif /* XF_IP_H */

@@ -82,7 +82,8 @@ const xf_metric_def_t  xf_metric_defs[XF_M_MAX] = {
         "query of GET beacons."),
 
     [XF_M_DECODED_BYTES] = XF_C0("xflow_decoded_bytes_total",
-        "Request body bytes after Content-Encoding and format decoding."),
+        "Bytes of the final decoding layer of request bodies (and GET "
+        "beacons), the one events are read from, once per request."),
 
     [XF_M_KAFKA_PRODUCED_BYTES] = XF_C0("xflow_kafka_produced_bytes_total",
         "Payload bytes of messages delivered to Kafka."),
@@ -151,13 +152,21 @@ const xf_metric_def_t  xf_metric_defs[XF_M_MAX] = {
         "Workers sending events to the spool: Kafka acknowledged nothing "
         "within xflow_spool_after and has delivered nothing since.",
         XF_AGG_SUM, NULL, XF_DIM_NONE, 1),
+
+    [XF_M_CATALOG_ENTRIES] = XF_G("xflow_catalog_entries",
+        "Entries (app, format, event name) the event catalog holds.",
+        XF_AGG_MAX, NULL, XF_DIM_NONE, 1),
+
+    [XF_M_CATALOG_EVICTED] = XF_C0("xflow_catalog_evicted_total",
+        "Catalog entries that made room for a new one: many means the "
+        "zone is too small, or names are made up per event."),
 };
 
 
 /* ------------------------------------------------------ static labels */
 
 static const char *const  xf_event_result_values[] = {
-    "accepted", "dead_lettered", "overflowed"
+    "accepted", "dead_lettered", "overflowed", "dropped"
 };
 
 static const char *const  xf_kafka_result_values[] = {

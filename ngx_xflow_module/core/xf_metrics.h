@@ -79,6 +79,8 @@ typedef enum {
     XF_M_DECODED_INFLIGHT,          /* gauge, all workers */
     XF_M_DECODED_INFLIGHT_REFUSED,
     XF_M_RATE_LIMITED,              /* {format,code}: requests */
+    XF_M_CATALOG_ENTRIES,           /* gauge: the catalog's entries */
+    XF_M_CATALOG_EVICTED,
     XF_M_MAX
 } xf_metric_id_t;
 
@@ -123,6 +125,8 @@ typedef enum {
 #define XF_METRICS_EVENT_ACCEPTED        0
 #define XF_METRICS_EVENT_DEAD_LETTERED   1
 #define XF_METRICS_EVENT_OVERFLOWED      2
+#define XF_METRICS_EVENT_DROPPED         3   /* a kill switch: answered
+                                                as accepted, not sent */
 
 /* XF_DIM_CODE: the exact status, 100 to 599; "000" for anything else */
 #define XF_METRICS_CODES                 501

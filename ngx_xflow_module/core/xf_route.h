@@ -56,6 +56,7 @@ typedef struct {
 typedef struct {
     xf_route_names_t  event;            /* nothing set: any event */
     xf_route_names_t  app;
+    xf_route_names_t  tier;             /* the tracking plan's tier */
     uint32_t          formats;          /* bit per xf_format_t; 0: any */
     xf_str_t         *has;              /* every property must be present */
     size_t            nhas;
@@ -77,6 +78,7 @@ typedef struct {
     xf_str_t        name;
     xf_str_t        app;
     xf_format_t     format;
+    xf_str_t        tier;               /* the tracking plan's, or empty */
     const u_char   *event;              /* the validated event object */
     size_t          event_len;
 } xf_route_event_t;

@@ -219,6 +219,12 @@ xf_route_rule_match(const xf_route_table_t *t, uint32_t rule,
         return 0;
     }
 
+    if (r->tier.nexact + r->tier.nprefix
+        && !xf_route_names_match(&r->tier, &ev->tier))
+    {
+        return 0;
+    }
+
     if (r->formats && !(r->formats & (1u << ev->format))) {
         return 0;
     }

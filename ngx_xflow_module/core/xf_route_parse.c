@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_route_parse.c - parsing one xflow_route directive's arguments into
- * a rule: event=, app=, format=, has=, topic=, key=, copy.
+ * a rule: event=, app=, tier=, format=, has=, topic=, key=, copy.
  */
 
 #include <stdio.h>
@@ -133,6 +133,13 @@ xf_route_rule_parse(const xf_str_t *tokens, size_t n, const xf_alloc_t *a,
                 return st;
             }
 
+        } else if (XF_ROUTE_IS("tier=")) {
+            st = xf_route_parse_names(v, vlen, a, &rule->tier);
+            if (st != XF_OK) {
+                xf_route_err(err, err_len, "invalid tiers in", t);
+                return st;
+            }
+
         } else if (XF_ROUTE_IS("format=")) {
             memset(&formats, 0, sizeof(formats));
 
@@ -205,11 +212,12 @@ xf_route_rule_parse(const xf_str_t *tokens, size_t n, const xf_alloc_t *a,
     }
 
     if (rule->event.nexact + rule->event.nprefix + rule->app.nexact
-        + rule->app.nprefix + rule->nhas == 0 && rule->formats == 0)
+        + rule->app.nprefix + rule->tier.nexact + rule->tier.nprefix
+        + rule->nhas == 0 && rule->formats == 0)
     {
         if (err_len) {
             snprintf(err, err_len, "a route needs at least one of event=, "
-                     "app=, format= or has=");
+                     "app=, tier=, format= or has=");
         }
 
         return XF_ERR_MISSING_FIELD;

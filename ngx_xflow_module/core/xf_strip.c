@@ -42,12 +42,24 @@ typedef struct {
     size_t                  o;
     unsigned                edited;
 
-    /* xf_strip_probe(): find, never edit */
-    const u_char           *probe;
-    size_t                  probe_len;
-    const xf_strip_rule_t  *hit_rule;   /* the first replacing hit */
-    unsigned                hit_drop:1;
-    unsigned                hit_string:1;
+    /*
+     * The probed values: xf_strip_probe() finds them and never edits;
+     * xf_strip_values() finds them while it edits, in the same walk.
+     */
+    unsigned                probe_only;
+    size_t                  nprobe;
+    const u_char           *probe[XF_STRIP_PROBES_MAX];
+    size_t                  probe_len[XF_STRIP_PROBES_MAX];
+    const xf_strip_rule_t  *hit_rule[XF_STRIP_PROBES_MAX];  /* the first
+                                                               replacing
+                                                               hit */
+    u_char                  hit_drop[XF_STRIP_PROBES_MAX];
+    u_char                  hit_string[XF_STRIP_PROBES_MAX];
+    /* the reference the edit wrote for a first hit, reused for it */
+    u_char                  hit_ref[XF_STRIP_PROBES_MAX];
+    u_char                  ref[XF_STRIP_PROBES_MAX][XF_HASHREF_LEN];
+    unsigned                fresh;      /* probes first hit by the member
+                                           at hand */
 } xf_strip_ctx_t;
 
 
@@ -234,7 +246,7 @@ xf_strip_hash(xf_strip_ctx_t *ctx, const xf_strip_rule_t *rule, size_t vs,
     size_t ve)
 {
     u_char        *tmp;
-    size_t         n;
+    size_t         n, i;
     u_char         ref[XF_HASHREF_LEN + 2];
     xf_status_t    rc;
     const u_char  *v;
@@ -278,6 +290,14 @@ xf_strip_hash(xf_strip_ctx_t *ctx, const xf_strip_rule_t *rule, size_t vs,
         return rc;
     }
 
+    for (i = 0; ctx->fresh != 0 && i < ctx->nprobe; i++) {
+        if (ctx->fresh & (1u << i)) {
+            /* the value equals this member's: its reference is this one */
+            memcpy(ctx->ref[i], ref + 1, XF_HASHREF_LEN);
+            ctx->hit_ref[i] = 1;
+        }
+    }
+
     ref[0] = '"';
     ref[XF_HASHREF_LEN + 1] = '"';
 
@@ -295,7 +315,7 @@ static xf_status_t
 xf_strip_member(xf_strip_ctx_t *ctx, size_t vs, size_t ve, unsigned depth,
     uint64_t sub, int drop, const xf_strip_rule_t *hash)
 {
-    if (ctx->probe != NULL && (drop || hash)) {
+    if (ctx->probe_only && (drop || hash)) {
         return xf_strip_probe_value(ctx, vs, ve, drop, hash);
     }
 
@@ -405,7 +425,17 @@ xf_strip_object(xf_strip_ctx_t *ctx, size_t i, unsigned depth, uint64_t live)
             }
         }
 
-        if (ctx->probe != NULL) {
+        ctx->fresh = 0;
+
+        if (!ctx->probe_only && ctx->nprobe && (drop || hash)) {
+            /* values probed while editing: the members acted on */
+            rc = xf_strip_probe_value(ctx, vs, ve, drop, hash);
+            if (rc != XF_OK) {
+                return rc;
+            }
+        }
+
+        if (ctx->probe_only) {
             rc = xf_strip_member(ctx, vs, ve, depth, sub, drop, hash);
             if (rc != XF_OK) {
                 return rc;
@@ -483,15 +513,62 @@ xf_strip_ctx_init(xf_strip_ctx_t *ctx, const xf_strip_conf_t *conf,
 }
 
 
-xf_status_t
-xf_strip(const xf_strip_conf_t *conf, const xf_alloc_t *a, const u_char *p,
-    size_t len, u_char *dst, size_t cap, size_t *out_len)
+/*
+ * What the walk found for probe i, into *res: a drop, the first replacing
+ * hit's reference (the one the edit wrote, when it wrote one), or keep.
+ */
+static xf_status_t
+xf_strip_probe_result(xf_strip_ctx_t *ctx, size_t i, xf_strip_probe_t *res)
 {
+    xf_status_t  rc;
+
+    res->action = XF_STRIP_PROBE_KEEP;
+    res->ref_len = 0;
+
+    if (ctx->hit_drop[i]) {
+        res->action = XF_STRIP_PROBE_DROP;
+        return XF_OK;
+    }
+
+    if (ctx->hit_rule[i] == NULL) {
+        return XF_OK;
+    }
+
+    if (ctx->hit_ref[i]) {
+        memcpy(res->ref, ctx->ref[i], XF_HASHREF_LEN);
+
+    } else {
+        rc = xf_strip_ref(ctx->conf, ctx->hit_rule[i], ctx->hit_string[i],
+                          ctx->probe[i], ctx->probe_len[i], res->ref);
+        if (rc != XF_OK) {
+            return rc;
+        }
+    }
+
+    res->action = XF_STRIP_PROBE_HASH;
+    res->ref_len = XF_HASHREF_LEN;
+
+    return XF_OK;
+}
+
+
+xf_status_t
+xf_strip_values(const xf_strip_conf_t *conf, const xf_alloc_t *a,
+    const u_char *p, size_t len, u_char *dst, size_t cap, size_t *out_len,
+    const u_char *const *values, const size_t *value_lens, size_t n,
+    xf_strip_probe_t *res)
+{
+    size_t          i;
     uint64_t        live;
     xf_status_t     rc;
     xf_strip_ctx_t  ctx;
 
     *out_len = 0;
+
+    for (i = 0; i < n; i++) {
+        res[i].action = XF_STRIP_PROBE_KEEP;
+        res[i].ref_len = 0;
+    }
 
     if (len < 2 || p[0] != '{') {
         return XF_ERR_NOT_OBJECT;
@@ -505,47 +582,73 @@ xf_strip(const xf_strip_conf_t *conf, const xf_alloc_t *a, const u_char *p,
     ctx.dst = dst;
     ctx.cap = cap;
 
+    for (i = 0; i < xf_min(n, XF_STRIP_PROBES_MAX); i++) {
+        /* an empty value (NULL here) is kept: no member is compared */
+        ctx.probe[i] = value_lens[i] ? values[i] : NULL;
+        ctx.probe_len[i] = value_lens[i];
+        ctx.nprobe++;
+    }
+
     rc = xf_strip_object(&ctx, 0, 0, live);
     if (rc != XF_OK) {
         return rc;
     }
 
-    if (!ctx.edited) {
-        return XF_OK;
+    if (ctx.edited) {
+        rc = xf_strip_edit(&ctx, len, len, NULL, 0);
+        if (rc != XF_OK) {
+            return rc;
+        }
+
+        *out_len = ctx.o;
     }
 
-    rc = xf_strip_edit(&ctx, len, len, NULL, 0);
-    if (rc != XF_OK) {
-        return rc;
+    for (i = 0; i < ctx.nprobe; i++) {
+        rc = xf_strip_probe_result(&ctx, i, &res[i]);
+        if (rc != XF_OK) {
+            return rc;
+        }
     }
-
-    *out_len = ctx.o;
 
     return XF_OK;
 }
 
 
-/* A member a rule acts on: is its value the probed text? */
+xf_status_t
+xf_strip(const xf_strip_conf_t *conf, const xf_alloc_t *a, const u_char *p,
+    size_t len, u_char *dst, size_t cap, size_t *out_len)
+{
+    return xf_strip_values(conf, a, p, len, dst, cap, out_len, NULL, NULL, 0,
+                           NULL);
+}
+
+
+/*
+ * A member a rule acts on: is its value one of the probed texts?  The
+ * first replacing hit of each is kept, and marked fresh for the edit of
+ * this member to hand its reference over.
+ */
 static xf_status_t
 xf_strip_probe_value(xf_strip_ctx_t *ctx, size_t vs, size_t ve, int drop,
     const xf_strip_rule_t *rule)
 {
-    int            eq, str;
+    int            str;
     u_char        *tmp;
-    size_t         n;
+    size_t         n, i;
     xf_status_t    rc;
-    const u_char  *v;
+    const u_char  *v, *text;
 
     v = ctx->src + vs;
     n = ve - vs;
     str = n >= 2 && v[0] == '"';
+    tmp = NULL;
 
     if (!str) {
-        eq = n == ctx->probe_len && memcmp(v, ctx->probe, n) == 0;
+        text = v;
 
     } else if (memchr(v + 1, '\\', n - 2) == NULL) {
-        eq = n - 2 == ctx->probe_len
-             && memcmp(v + 1, ctx->probe, n - 2) == 0;
+        text = v + 1;
+        n -= 2;
 
     } else {
         tmp = ctx->a->alloc(ctx->a->data, n);
@@ -554,20 +657,34 @@ xf_strip_probe_value(xf_strip_ctx_t *ctx, size_t vs, size_t ve, int drop,
         }
 
         rc = xf_json_string_unescape(v, n, tmp, n, &n);
-        eq = rc == XF_OK && n == ctx->probe_len
-             && memcmp(tmp, ctx->probe, n) == 0;
+        text = tmp;
 
-        ctx->a->free(ctx->a->data, tmp);
+        if (rc != XF_OK) {
+            /* equal to nothing */
+            ctx->a->free(ctx->a->data, tmp);
+            return XF_OK;
+        }
     }
 
-    if (eq) {
-        if (drop) {
-            ctx->hit_drop = 1;
-
-        } else if (ctx->hit_rule == NULL) {
-            ctx->hit_rule = rule;
-            ctx->hit_string = str;
+    for (i = 0; i < ctx->nprobe; i++) {
+        if (ctx->probe[i] == NULL || n != ctx->probe_len[i]
+            || memcmp(text, ctx->probe[i], n) != 0)
+        {
+            continue;
         }
+
+        if (drop) {
+            ctx->hit_drop[i] = 1;
+
+        } else if (ctx->hit_rule[i] == NULL) {
+            ctx->hit_rule[i] = rule;
+            ctx->hit_string[i] = (u_char) str;
+            ctx->fresh |= 1u << i;
+        }
+    }
+
+    if (tmp != NULL) {
+        ctx->a->free(ctx->a->data, tmp);
     }
 
     return XF_OK;
@@ -591,31 +708,15 @@ xf_strip_probe(const xf_strip_conf_t *conf, const xf_alloc_t *a,
     }
 
     live = xf_strip_ctx_init(&ctx, conf, a, p, len);
-    ctx.probe = value;
-    ctx.probe_len = value_len;
+    ctx.probe_only = 1;
+    ctx.nprobe = 1;
+    ctx.probe[0] = value;
+    ctx.probe_len[0] = value_len;
 
     rc = xf_strip_object(&ctx, 0, 0, live);
     if (rc != XF_OK) {
         return rc;
     }
 
-    if (ctx.hit_drop) {
-        res->action = XF_STRIP_PROBE_DROP;
-        return XF_OK;
-    }
-
-    if (ctx.hit_rule == NULL) {
-        return XF_OK;
-    }
-
-    rc = xf_strip_ref(conf, ctx.hit_rule, ctx.hit_string, value, value_len,
-                      res->ref);
-    if (rc != XF_OK) {
-        return rc;
-    }
-
-    res->action = XF_STRIP_PROBE_HASH;
-    res->ref_len = XF_HASHREF_LEN;
-
-    return XF_OK;
+    return xf_strip_probe_result(&ctx, 0, res);
 }

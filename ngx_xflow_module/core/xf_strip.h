@@ -163,4 +163,23 @@ xf_status_t xf_strip_probe(const xf_strip_conf_t *conf, const xf_alloc_t *a,
     const u_char *p, size_t len, const u_char *value, size_t value_len,
     xf_strip_probe_t *res);
 
+
+#define XF_STRIP_PROBES_MAX  2     /* an event's key and its app */
+
+/*
+ * xf_strip() and xf_strip_probe() of n values in one walk: the event is
+ * edited exactly as xf_strip() edits it, and values[i], value_lens[i] is
+ * probed exactly as xf_strip_probe() would, its result in res[i] (an
+ * empty value, and any past XF_STRIP_PROBES_MAX, is KEEP).  A glue that
+ * reads the key and the app out of every event walks each event once
+ * instead of three times; a hashed value's reference is the one the edit
+ * wrote, not computed again.  Returns what xf_strip() does; every result
+ * is KEEP on XF_ERR_NOT_OBJECT, and res is not to be used on another
+ * error (XF_ERR_BUFFER: call again with more room).
+ */
+xf_status_t xf_strip_values(const xf_strip_conf_t *conf,
+    const xf_alloc_t *a, const u_char *p, size_t len, u_char *dst,
+    size_t cap, size_t *out_len, const u_char *const *values,
+    const size_t *value_lens, size_t n, xf_strip_probe_t *res);
+
 #endif /* XF_STRIP_H */

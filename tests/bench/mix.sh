@@ -43,7 +43,8 @@ EOF
 }
 
 # The real mix's server: the locations of docs/deploy/nginx.conf (a format
-# per path; /sa and /batch added for the app SDKs' paths), ack=local.
+# per path; /sa and /batch added for the app SDKs' paths, /beacon/v1/ for
+# RudderStack's beacon mode, which posts there), ack=local.
 # With PRIVACY 1, the privacy directives docs/privacy.md documents: cookie
 # references and the four strip rules here, and at http level (from
 # write_mix_http) the key, the User-Agent dictionary and GeoIP.
@@ -64,8 +65,11 @@ write_mix_server() {   # port topic privacy
     for loc in "= /sa.gif sensors" "= /sa sensors" "/e/ posthog" \
                "/i/v0/e/ posthog" "/batch posthog" "/array/ posthog" \
                "/flags/ posthog" "/decide/ posthog" "/v1/ segment" \
+               "/beacon/v1/ segment" \
                "/com.snowplowanalytics.snowplow/ snowplow" \
-               "= /i snowplow" "/collect json"
+               "= /i snowplow" "/track mixpanel" "/engage mixpanel" \
+               "/groups mixpanel" "= /2/httpapi amplitude" \
+               "= /amplitude/batch amplitude" "/collect json"
     do
         fmt=${loc##* }
         echo "        location ${loc% *} { xflow_collect $fmt; }"

@@ -98,8 +98,9 @@ def captures(path):
             hs = [(k, v) for k, v in r["headers"].items()
                   if k not in DROP]
             body = base64.b64decode(r.get("bodyBase64") or "")
-            out.append((src, r["method"], r["path"], r.get("query") or "",
-                        hs, body, True))
+            # recorded queries keep their "?" (as the app uploads' do)
+            out.append((src, r["method"], r["path"],
+                        (r.get("query") or "").lstrip("?"), hs, body, True))
     return out
 
 

@@ -152,7 +152,7 @@ hammer(int procs, int ms, const char *const *headers, tally_t *total)
 }
 
 
-START_TEST(test_admissions_within_two_percent)
+START_TEST(test_admissions_at_rate)
 {
     int       i;
     double    expected, ms;
@@ -173,9 +173,15 @@ START_TEST(test_admissions_within_two_percent)
                   (unsigned long long) t.refused);
     ck_assert_msg(t.other == 0, "%llu unexpected statuses",
                   (unsigned long long) t.other);
+    /*
+     * Never more than the bucket allows (2% for the clock's edges), and
+     * not much fewer: a busy machine that runs no client for a while
+     * loses what the bucket refilled meanwhile, but a limiter that
+     * charged twice (each worker apart, say) would admit half.
+     */
     ck_assert_msg((double) t.ok <= expected * 1.02
-                  && (double) t.ok >= expected * 0.98,
-                  "admitted %llu over %.0f ms, expected %.0f +- 2%%",
+                  && (double) t.ok >= expected * 0.90,
+                  "admitted %llu over %.0f ms, expected %.0f, -10%% +2%%",
                   (unsigned long long) t.ok, ms, expected);
 
     /* every admitted event is in Kafka, and no refused one */
@@ -549,7 +555,7 @@ make_limit_suite(void)
     s = suite_create("limit");
 
     tc = xf_tcase(s, "core", 60, limit_setup, xf_fixture_teardown);
-    tcase_add_test(tc, test_admissions_within_two_percent);
+    tcase_add_test(tc, test_admissions_at_rate);
     tcase_add_test(tc, test_refused_answer);
     tcase_add_test(tc, test_refused_status_per_format);
     tcase_add_test(tc, test_dry_run_and_report);

@@ -68,6 +68,8 @@
 #define SP_AMP_DEV2  "9c8b7a6d-amp-device-5f4e-3d2c1b0a9f8e"
 #define SP_JSON_ID   "customer-json-99310@example.com"
 #define SP_DL_ID     "deadletter-7d1e@example.com"
+#define SP_SEG_WK    "wk_ShopWriteKey0123"
+#define SP_RS_WK     "rs_BeaconWriteKey4567"
 
 
 static char   sp_files[SP_MAX_CAPTURES][512];
@@ -91,6 +93,20 @@ static const char  *sp_id_keys[] = {
     "$identity_cookie_id", "$identity_anonymous_id", "$identity_login_id",
     "$user_id", "userId", "anonymousId", "duid", "uid", "nuid", "tnuid",
     "sid", "device_id", "user_id", NULL
+};
+
+/*
+ * Write keys are credentials: none may reach Kafka or a log, whether it
+ * came in a body (the app-SDK fixtures of analytics-kotlin and -swift,
+ * the hand-built Segment upload), a query (a hand-built batch, as
+ * RudderStack's beacon sends it) or Basic credentials
+ * (analytics-android's fixture).  The
+ * browser captures' keys are not among them: the recording page carries
+ * its key in its own URL, which the SDKs copy into every event's page
+ * context.
+ */
+static const char  *sp_write_keys[] = {
+    "SegWriteKeyAndroid4", "SegWriteKeyKotlin01", "SegWriteKeySwift001"
 };
 
 
@@ -118,7 +134,8 @@ sp_add_family_ids(void)
     size_t              i;
     static const char  *ids[] = {
         SP_SEG_ANON, SP_SEG_USER, SP_RS_ANON, SP_DUID, SP_SID, SP_NUID,
-        SP_UID, SP_MP_DEV, SP_MP_USER, SP_AMP_DEV, SP_AMP_USER, SP_JSON_ID
+        SP_UID, SP_MP_DEV, SP_MP_USER, SP_AMP_DEV, SP_AMP_USER, SP_JSON_ID,
+        SP_SEG_WK, SP_RS_WK
     };
 
     for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
@@ -514,7 +531,7 @@ sp_send_families(int gpc, const char *ua, const char *addr)
         "\"npm:next-1.70.0\"},\"ip\":\"" SP_ADDR "\"},\"messageId\":"
         "\"ajs-next-1733580000000-4c1e\",\"anonymousId\":\"" SP_SEG_ANON
         "\",\"userId\":\"" SP_SEG_USER "\",\"writeKey\":"
-        "\"wk_ShopWriteKey0123\",\"sentAt\":\"2024-12-07T14:00:00.010Z\"}",
+        "\"" SP_SEG_WK "\",\"sentAt\":\"2024-12-07T14:00:00.010Z\"}",
         gpc, ua, addr), 200);
 
     /* RudderStack rudder-sdk-js v3 (its session id, traits) */
@@ -528,6 +545,15 @@ sp_send_families(int gpc, const char *ua, const char *addr)
         "\"" SP_RS_ANON "\",\"userId\":\"\",\"event\":\"Product Viewed\","
         "\"properties\":{\"sku\":\"SKU-1\"},\"integrations\":{\"All\":true},"
         "\"sentAt\":\"2024-12-07T14:00:00.020Z\"}", gpc, ua, addr), 200);
+
+    /* the write key in the query, as RudderStack's beacon sends it (the
+     * shipped configuration has no /beacon/ location) */
+    ck_assert_int_eq(sp_post("/v1/batch?writeKey=" SP_RS_WK,
+        "text/plain;charset=UTF-8",
+        "{\"batch\":[{\"type\":\"track\",\"event\":\"Page Left\","
+        "\"anonymousId\":\"" SP_RS_ANON "\",\"messageId\":"
+        "\"6f0e-rudder-msg-2\",\"channel\":\"web\"}],"
+        "\"sentAt\":\"2024-12-07T14:00:01.000Z\"}", gpc, ua, addr), 200);
 
     /* Snowplow browser tracker 3, POST tp2 */
     ck_assert_int_eq(sp_post("/com.snowplowanalytics.snowplow/tp2",
@@ -857,6 +883,9 @@ static const char  *sp_srcs[] = {
 START_TEST(test_shipped_no_identifier)
 {
     size_t           i, n;
+    json_t          *env;
+    const char      *app, *wk;
+    json_error_t     jerr;
     xf_kafka_msg_t  *m[64];
     xf_kafka_msgs_t  evs;
 
@@ -877,6 +906,10 @@ START_TEST(test_shipped_no_identifier)
     }
 
     sp_add_family_ids();
+
+    for (i = 0; i < sizeof(sp_write_keys) / sizeof(sp_write_keys[0]); i++) {
+        sp_add_raw(sp_write_keys[i]);
+    }
 
     sp_start();
 
@@ -922,6 +955,23 @@ START_TEST(test_shipped_no_identifier)
         ck_assert_ptr_nonnull(xf_memstr(m[i]->value, m[i]->value_len,
                                         "\"ip\":\"81.2.69.0\""));
     }
+
+    /*
+     * A write key's place in the event holds its reference, and the app
+     * is "wk:" and that same reference: the two join, neither is the key.
+     */
+    n = sp_events_of(&evs, "\"Order Completed\"", m, 64);
+    ck_assert_uint_eq(n, 1);
+    env = json_loadb(m[0]->value, m[0]->value_len, 0, &jerr);
+    ck_assert_ptr_nonnull(env);
+    app = json_string_value(json_object_get(env, "app"));
+    wk = json_string_value(json_object_get(json_object_get(env, "event"),
+                                           "writeKey"));
+    ck_assert_msg(app != NULL && wk != NULL && strlen(wk) == SP_REF_LEN
+                  && strncmp(app, "wk:", 3) == 0 && strcmp(app + 3, wk) == 0,
+                  "app %s, writeKey %s", app ? app : "(none)",
+                  wk ? wk : "(none)");
+    json_decref(env);
 
     xf_kafka_msgs_free(&evs);
 }

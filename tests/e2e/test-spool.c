@@ -541,6 +541,79 @@ START_TEST(test_replay_refused_by_broker)
 END_TEST
 
 
+/*
+ * The dead letter of a message Kafka refused cannot be sent either (the
+ * broker refuses every produce request: no write access to the
+ * dead-letter topic): nobody waits for it, but it does not go without a
+ * trace, and its warning comes once a second at most, however many are
+ * lost (kafka.c, ngx_http_xflow_kafka_notice_lost()).  A 4 KB event over
+ * message.max.bytes is refused at once, so each request makes one
+ * notice; a request every 5 ms or so for 3 s.
+ */
+
+#define NOTICE_LOST  "the dead letter of a message Kafka refused was not " \
+                     "sent to \"xflow_dead_letter\""
+
+START_TEST(test_notice_lost)
+{
+    char        *log, *p, *q;
+    size_t       sent, lines, suppressed;
+    int64_t      start_ms, elapsed;
+
+    start("fsync=off", "    xflow_kafka_conf message.max.bytes 2000;\n", 1);
+
+    xf_kafka_fail_produce(kafka, 100000,
+                          RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+
+    start_ms = xf_now_ms();
+
+    for (sent = 0; xf_now_ms() - start_ms < 3000; sent++) {
+        post_big_event();
+        xf_sleep_ms(5);
+    }
+
+    /* the notices' reports: linger 1 ms, an answer from the broker */
+    xf_sleep_ms(1500);
+    elapsed = xf_now_ms() - start_ms;
+
+    log = xf_nginx_read_log(nginx);
+    lines = 0;
+    suppressed = 0;
+
+    for (p = strstr(log, NOTICE_LOST); p; p = strstr(p + 1, NOTICE_LOST)) {
+        lines++;
+
+        q = strstr(p, "(");
+        ck_assert_ptr_nonnull(q);
+        suppressed += strtoul(q + 1, NULL, 10);
+    }
+
+    fprintf(stderr, "notice lost: %zu requests in %lld ms, %zu warn lines, "
+            "%zu suppressed\n", sent, (long long) elapsed, lines,
+            suppressed);
+
+    ck_assert_uint_ge(sent, 10);
+    ck_assert_uint_ge(lines, 1);
+    ck_assert_msg(lines <= (size_t) (elapsed + 999) / 1000 + 1,
+                  "%zu warn lines in %lld ms", lines, (long long) elapsed);
+    /* a warning: the first one's line */
+    p = strstr(log, NOTICE_LOST);
+    for (q = p; q > log && q[-1] != '\n'; q--) {
+        /* its start */
+    }
+    ck_assert_msg(memmem(q, p - q, "[warn]", 6) != NULL, "%.*s",
+                  (int) (p - q), q);
+    /* the lines after the first count what the second swallowed */
+    ck_assert_uint_gt(suppressed, 0);
+    ck_assert_uint_le(lines + suppressed, sent);
+
+    free(log);
+
+    ck_assert_int_eq(xf_kafka_count(kafka, "events"), 0);
+}
+END_TEST
+
+
 /* One event of about 4 KB, answered 200 (delivered, spooled or refused). */
 static void
 post_big_event(void)
@@ -688,6 +761,9 @@ make_spool_e2e_suite(void)
     tcase_add_test(tc, test_message_too_large);
     tcase_add_test(tc, test_replay_refused);
     tcase_add_test(tc, test_replay_refused_by_broker);
+
+    tc = xf_tcase(s, "notice", 60, spool_setup, xf_fixture_teardown);
+    tcase_add_test(tc, test_notice_lost);
 
     return s;
 }

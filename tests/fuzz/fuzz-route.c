@@ -134,6 +134,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ev.format = (xf_format_t) (n % XF_FMT_MAX);
             if (ntok > 0) { ev.name = tok[0]; }
             if (ntok > 1) { ev.app = tok[1]; }
+            if (ntok > 2) { ev.tier = tok[2]; }
 
             /* has= needs a validated object: use "{}" */
             ev.event = (const u_char *) "{}";

@@ -94,18 +94,28 @@ fuzz_subsequence(const u_char *a, size_t alen, const u_char *b, size_t blen)
 /*
  * xf_strip_probe() on the text of member "a" or "b" (what a key would be
  * read from): a value the rules hash comes back as the very reference
- * the stripped event holds; when no rule acted, nothing does.
+ * the stripped event holds; when no rule acted, nothing does.  And
+ * xf_strip_values() of both in one walk gives exactly the stripped event
+ * and the probes' results.
  */
 static void
 fuzz_probe(const xf_strip_conf_t *conf, const u_char *p, size_t len,
     const u_char *out, size_t n)
 {
-    u_char            *text;
-    size_t             tlen, k;
+    u_char            *text, *both;
+    size_t             tlen, k, nb;
     xf_json_span_t     v;
-    xf_strip_probe_t   res;
+    xf_strip_probe_t   res, one[2], two[2];
+    const u_char      *texts[2];
+    size_t             tlens[2];
     u_char             quoted[XF_HASHREF_LEN + 2];
     static const char  *names[] = { "a", "b" };
+
+    for (k = 0; k < 2; k++) {
+        texts[k] = NULL;
+        tlens[k] = 0;
+        one[k].action = XF_STRIP_PROBE_KEEP;
+    }
 
     for (k = 0; k < 2; k++) {
         if (xf_json_object_get(p, len, names[k], 1, &v) != XF_OK) {
@@ -144,8 +154,32 @@ fuzz_probe(const xf_strip_conf_t *conf, const u_char *p, size_t len,
                                 != NULL);
         }
 
-        free(text);
+        one[k] = res;
+        texts[k] = text;
+        tlens[k] = tlen;
     }
+
+    both = malloc(xf_strip_bound(len));
+    fuzz_check(both != NULL);
+
+    fuzz_check(xf_strip_values(conf, &xf_alloc_libc, p, len, both,
+                               xf_strip_bound(len), &nb, texts, tlens, 2,
+                               two) == XF_OK);
+    fuzz_check(nb == n && memcmp(both, out, n) == 0);
+
+    for (k = 0; k < 2; k++) {
+        fuzz_check(two[k].action == one[k].action);
+
+        if (one[k].action == XF_STRIP_PROBE_HASH) {
+            fuzz_check(two[k].ref_len == XF_HASHREF_LEN
+                       && memcmp(two[k].ref, one[k].ref, XF_HASHREF_LEN)
+                          == 0);
+        }
+
+        free((u_char *) (uintptr_t) texts[k]);
+    }
+
+    free(both);
 }
 
 

@@ -181,7 +181,8 @@ typedef struct {
     const char  *name;
     const char  *key;               /* distinct id; NULL: none */
     const char  *app;               /* NULL: none */
-    int          app_wk;            /* the app is wk:<fingerprint> */
+    int          app_wk;            /* the app is wk:<fingerprint> of
+                                       the write key app */
 } xf_capture_expect_t;
 
 
@@ -259,6 +260,9 @@ xf_capture_expect(xf_capture_family_t f, json_t *rec, json_t *e,
                                     "value");
             x->app = x->app ? x->app : xf_capture_str(root, "writeKey");
         }
+
+        /* a write key, wherever it was sent, is never the app as sent */
+        x->app_wk = x->app != NULL;
 
         break;
 

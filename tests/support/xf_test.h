@@ -353,6 +353,16 @@ typedef enum {
 void *xf_compress(xf_test_codec_t codec, const void *p, size_t len,
     size_t *out_len);
 
+/*
+ * A gzip body of a little over 64 KiB that decodes to n bytes (n at
+ * least 64 KiB): a member of 64 KiB of incompressible bytes, then one of
+ * spaces.  The module holds a smaller gzip body compressed until its end
+ * (XF_DECODE_WHOLE_MAX) and decodes a larger one as it arrives: this is
+ * the prefix a stalled client needs to hold decoded memory.  Caller
+ * frees.
+ */
+u_char *xf_gzip_streamed_bomb(size_t n, size_t *out_len);
+
 
 /* ----------------------------------------------------------- fixture */
 

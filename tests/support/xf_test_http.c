@@ -275,8 +275,13 @@ xf_http_resp_free(xf_http_resp_t *resp)
 
 /* ------------------------------------------------------- raw sockets */
 
-int
-xf_connect_loopback(int port)
+/*
+ * A TCP connection to 127.0.0.1:port, from the source address
+ * 127.0.0.<host> when host is not 0 (binding it must work); -1 with
+ * errno when the connect fails.
+ */
+static int
+xf_connect_loopback_from(int port, int host)
 {
     int                 fd, err;
     struct sockaddr_in  sin;
@@ -286,6 +291,14 @@ xf_connect_loopback(int port)
 
     memset(&sin, 0, sizeof(sin));
     sin.sin_family = AF_INET;
+
+    if (host != 0) {
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK - 1 + host);
+
+        ck_assert_msg(bind(fd, (struct sockaddr *) &sin, sizeof(sin)) == 0,
+                      "bind 127.0.0.%d: %s", host, strerror(errno));
+    }
+
     sin.sin_port = htons(port);
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 
@@ -300,16 +313,12 @@ xf_connect_loopback(int port)
 }
 
 
-int
-xf_raw_connect(int port)
+/* Each write of a raw connection is meant to leave as its own segment. */
+static int
+xf_raw_nodelay(int fd)
 {
-    int  fd, one;
+    int  one;
 
-    fd = xf_connect_loopback(port);
-    ck_assert_msg(fd >= 0, "connect 127.0.0.1:%d: %s", port,
-                  strerror(errno));
-
-    /* Each write below is meant to leave as its own segment. */
     one = 1;
     (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
@@ -318,32 +327,35 @@ xf_raw_connect(int port)
 
 
 int
-xf_raw_connect_from(int port, int host)
+xf_connect_loopback(int port)
 {
-    int                 fd, one;
-    struct sockaddr_in  sin;
+    return xf_connect_loopback_from(port, 0);
+}
 
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(fd, 0);
 
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK - 1 + host);
+int
+xf_raw_connect(int port)
+{
+    int  fd;
 
-    ck_assert_msg(bind(fd, (struct sockaddr *) &sin, sizeof(sin)) == 0,
-                  "bind 127.0.0.%d: %s", host, strerror(errno));
-
-    sin.sin_port = htons(port);
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-
-    ck_assert_msg(connect(fd, (struct sockaddr *) &sin, sizeof(sin)) == 0,
-                  "connect 127.0.0.1:%d from 127.0.0.%d: %s", port, host,
+    fd = xf_connect_loopback(port);
+    ck_assert_msg(fd >= 0, "connect 127.0.0.1:%d: %s", port,
                   strerror(errno));
 
-    one = 1;
-    (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return xf_raw_nodelay(fd);
+}
 
-    return fd;
+
+int
+xf_raw_connect_from(int port, int host)
+{
+    int  fd;
+
+    fd = xf_connect_loopback_from(port, host);
+    ck_assert_msg(fd >= 0, "connect 127.0.0.1:%d from 127.0.0.%d: %s",
+                  port, host, strerror(errno));
+
+    return xf_raw_nodelay(fd);
 }
 
 
@@ -630,6 +642,46 @@ xf_dlsym(const char *lib, const char *sym)
 
     /* The handle stays open: the library is mapped for the process. */
     return f;
+}
+
+
+u_char *
+xf_gzip_streamed_bomb(size_t n, size_t *out_len)
+{
+    size_t     i, l1, l2;
+    u_char    *bytes, *m1, *m2, *out;
+    uint32_t   s = 2463534242u;
+
+    ck_assert_uint_ge(n, 64 * 1024);
+
+    bytes = malloc(n);
+    ck_assert_ptr_nonnull(bytes);
+
+    /* xorshift: nothing for deflate to find */
+    for (i = 0; i < 64 * 1024; i++) {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        bytes[i] = (u_char) s;
+    }
+
+    memset(bytes + 64 * 1024, ' ', n - 64 * 1024);
+
+    m1 = xf_compress(XF_TEST_GZIP, bytes, 64 * 1024, &l1);
+    m2 = xf_compress(XF_TEST_GZIP, bytes + 64 * 1024, n - 64 * 1024, &l2);
+    free(bytes);
+
+    out = malloc(l1 + l2);
+    ck_assert_ptr_nonnull(out);
+    memcpy(out, m1, l1);
+    memcpy(out + l1, m2, l2);
+    free(m1);
+    free(m2);
+
+    ck_assert_uint_gt(l1 + l2, 64 * 1024);
+    *out_len = l1 + l2;
+
+    return out;
 }
 
 

@@ -18,8 +18,9 @@
 #include "xf_unit.h"
 
 
-static xf_limits_t  lim;
-static xf_upload_t  up;
+static xf_limits_t   lim;
+static xf_upload_t   up;
+static xf_hashref_t *hash_key;          /* run_req's xflow_hash_key */
 
 
 /* A checked fixture: the limits, and an empty upload. */
@@ -66,6 +67,7 @@ run_req(xf_format_t fmt, xf_method_t m, const char *path, const char *query,
     req.cookie.len = cookie ? strlen(cookie) : 0;
     req.body = body;
     req.body_len = len;
+    req.hash_key = hash_key;
 
     return xf_format_parse(&req, &lim, &xf_alloc_libc, &up);
 }

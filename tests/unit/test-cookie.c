@@ -400,6 +400,65 @@ START_TEST(test_hostile_large)
 END_TEST
 
 
+/*
+ * xf_cookie_keep() over the cookies of several headers, then
+ * xf_cookie_render(), is xf_cookie_member() of the headers joined with
+ * "; ": the header is cut at every byte into two, and the refs limit
+ * stops at each count.
+ */
+START_TEST(test_keep_render)
+{
+    u_char               want[1024], got[1024];
+    size_t               cut, k, n, wn, gn, max_refs;
+    xf_cookie_t          c, kept[XF_COOKIE_REFS_MAX];
+    xf_hashref_t        *h;
+    const u_char        *pos, *end;
+    xf_cookie_pattern_t  pats[2];
+    char                 joined[600], one[256], two[256];
+    const char          *hdr;
+
+    h = make_key();
+    hdr = "a=1; ph_x=2;sid=3; ph_x=4; ph_y=\"5\" ;;sid=6; b";
+
+    ck_assert_ptr_null(xf_cookie_pattern(&pats[0], (const u_char *) "sid",
+                                         3));
+    ck_assert_ptr_null(xf_cookie_pattern(&pats[1], (const u_char *) "ph_*",
+                                         4));
+
+    for (max_refs = 1; max_refs <= 4; max_refs++) {
+        for (cut = 0; cut <= strlen(hdr); cut++) {
+            snprintf(one, sizeof(one), "%.*s", (int) cut, hdr);
+            snprintf(two, sizeof(two), "%s", hdr + cut);
+            snprintf(joined, sizeof(joined), "%s; %s", one, two);
+
+            ck_assert_int_eq(xf_cookie_member(h, pats, 2, max_refs,
+                                              (const u_char *) joined,
+                                              strlen(joined), want,
+                                              sizeof(want), &wn), XF_OK);
+
+            n = 0;
+
+            for (k = 0; k < 2; k++) {
+                pos = (const u_char *) (k ? two : one);
+                end = pos + strlen((const char *) pos);
+
+                while (xf_cookie_next(&pos, end, &c)) {
+                    (void) xf_cookie_keep(pats, 2, max_refs, &c, kept, &n);
+                }
+            }
+
+            ck_assert_int_eq(xf_cookie_render(h, kept, n, got, sizeof(got),
+                                              &gn), XF_OK);
+            ck_assert_uint_eq(gn, wn);
+            ck_assert_int_eq(memcmp(got, want, wn), 0);
+        }
+    }
+
+    xf_hashref_destroy(h, &xf_alloc_libc);
+}
+END_TEST
+
+
 Suite *
 make_cookie_suite(void)
 {
@@ -421,6 +480,7 @@ make_cookie_suite(void)
     tcase_add_test(tc, test_member_quotes_and_escaping);
     tcase_add_test(tc, test_member_never_holds_values);
     tcase_add_test(tc, test_member_buffer);
+    tcase_add_test(tc, test_keep_render);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("hostile");

@@ -791,6 +791,152 @@ START_TEST(test_whole_regrow)
 END_TEST
 
 
+/*
+ * libdeflate 1.14 accepts streams zlib refuses: here a fixed-Huffman
+ * block with the invalid literal/length codes 286 and 287 (268 bytes of
+ * output), in a gzip member and behind a zlib header, both with a valid
+ * checksum of what libdeflate makes of them.  A body gets one answer
+ * whatever pieces it arrives in: whole, in two at every split, byte by
+ * byte.  Up to 64 KiB that answer is libdeflate's; past 64 KiB (a
+ * member of ~75 KB before the odd one) it is zlib's, again however the
+ * body is cut.
+ */
+
+static const u_char  odd_gzip[] = {
+    0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff,
+    0xab, 0x31, 0x04, 0x02, 0xab, 0x31, 0x04, 0x02, 0x00,
+    0xbd, 0x13, 0x90, 0x07, 0x0c, 0x01, 0x00, 0x00
+};
+
+static const u_char  odd_zlib[] = {
+    0x78, 0x9c, 0xab, 0x31, 0x04, 0x02, 0xab, 0x31, 0x04, 0x02, 0x00,
+    0xde, 0xd6, 0x36, 0xcb
+};
+
+
+/* Feed p in two pieces, p[0..split) and the rest; the answer and size. */
+
+static xf_status_t
+decode_split(xf_encoding_t enc, const u_char *p, size_t len, size_t split,
+    size_t *out_len)
+{
+    xf_status_t    rc;
+    xf_decoder_t  *d;
+    const u_char  *out;
+
+    *out_len = 0;
+
+    ck_assert_int_eq(xf_decoder_create(&d, enc, 4 * MiB, &xf_alloc_libc),
+                     XF_OK);
+
+    rc = xf_decoder_feed(d, p, split);
+
+    if (rc == XF_OK) {
+        rc = xf_decoder_feed(d, p + split, len - split);
+    }
+
+    if (rc == XF_OK) {
+        rc = xf_decoder_finish(d, &out, out_len);
+    }
+
+    xf_decoder_free(d);
+
+    return rc;
+}
+
+
+static void
+check_one_answer(xf_encoding_t enc, const u_char *p, size_t len,
+    size_t step, xf_status_t expect, size_t expect_len)
+{
+    size_t        split, n;
+    u_char       *out;
+    xf_status_t   rc;
+
+    rc = decode_chunks(enc, p, len, WHOLE, 4 * MiB, &xf_alloc_libc, &out,
+                       &n);
+    ck_assert_msg(rc == expect, "%s whole: %s", xf_encoding_name(enc),
+                  xf_strerror(rc));
+    ck_assert_uint_eq(n, expect_len);
+    free(out);
+
+    for (split = 0; split <= len; split += step) {
+        rc = decode_split(enc, p, len, split, &n);
+        ck_assert_msg(rc == expect, "%s split at %zu of %zu: %s",
+                      xf_encoding_name(enc), split, len, xf_strerror(rc));
+        ck_assert_uint_eq(n, expect_len);
+    }
+
+    rc = decode_chunks(enc, p, len, 1, 4 * MiB, &xf_alloc_libc, &out, &n);
+    ck_assert_msg(rc == expect, "%s byte by byte: %s",
+                  xf_encoding_name(enc), xf_strerror(rc));
+    free(out);
+}
+
+
+START_TEST(test_split_agrees)
+{
+    size_t         tlen = 450000, plen, blen;
+    u_char        *t, *packed, *big;
+    xf_decoder_t  *d;
+
+    check_one_answer(XF_ENC_GZIP, odd_gzip, sizeof(odd_gzip), 1, XF_OK, 268);
+    check_one_answer(XF_ENC_DEFLATE, odd_zlib, sizeof(odd_zlib), 1, XF_OK,
+                     268);
+
+    /* zlib reads a gzip method with the flags: cut after a bad one, the
+     * body is truncated, held or not (found by fuzz-decode) */
+    check_one_answer(XF_ENC_GZIP, (const u_char *) "\x1f\x8b\x95", 3, 1,
+                     XF_ERR_TRUNCATED, 0);
+    check_one_answer(XF_ENC_GZIP, (const u_char *) "\x1f\x8b\x95\x00", 4, 1,
+                     XF_ERR_CORRUPT, 0);
+
+    t = make_text(tlen, 37);
+    packed = zlib_pack(t, tlen, GZIP_WBITS, &plen);
+    ck_assert_uint_gt(plen, 64 * KiB);
+
+    big = cat(packed, plen, odd_gzip, sizeof(odd_gzip));
+    blen = plen + sizeof(odd_gzip);
+    check_one_answer(XF_ENC_GZIP, big, blen, blen / 7, XF_ERR_CORRUPT, 0);
+
+    /* the valid member alone: the same bytes either way */
+    check_one_answer(XF_ENC_GZIP, packed, plen, plen / 7, XF_OK, tlen);
+
+    /* up to 64 KiB nothing is decoded before finish; past it, at once */
+    ck_assert_int_eq(xf_decoder_create(&d, XF_ENC_GZIP, 4 * MiB,
+                                       &xf_alloc_libc), XF_OK);
+    ck_assert_int_eq(xf_decoder_feed(d, packed, XF_DECODE_WHOLE_MAX),
+                     XF_OK);
+    ck_assert_uint_eq(xf_decoder_size(d), 0);
+    ck_assert_int_eq(xf_decoder_feed(d, packed + XF_DECODE_WHOLE_MAX, 1),
+                     XF_OK);
+    ck_assert_uint_gt(xf_decoder_size(d), 0);
+    xf_decoder_free(d);
+
+    /* a gzip body that does not start as gzip fails at its first bytes */
+    ck_assert_int_eq(xf_decoder_create(&d, XF_ENC_GZIP, 4 * MiB,
+                                       &xf_alloc_libc), XF_OK);
+    ck_assert_int_eq(xf_decoder_feed(d, odd_gzip, 1), XF_OK);
+    ck_assert_int_eq(xf_decoder_feed(d, (const u_char *) "[", 1),
+                     XF_ERR_CORRUPT);
+    xf_decoder_free(d);
+
+    /* feed_whole said that was all */
+    ck_assert_int_eq(xf_decoder_create(&d, XF_ENC_GZIP, 4 * MiB,
+                                       &xf_alloc_libc), XF_OK);
+    ck_assert_int_eq(xf_decoder_feed_whole(d, odd_gzip, sizeof(odd_gzip)),
+                     XF_OK);
+    ck_assert_int_eq(xf_decoder_feed(d, odd_gzip, sizeof(odd_gzip)),
+                     XF_ERR_CORRUPT);
+    xf_decoder_free(d);
+
+    free(big);
+    free(packed);
+    free(t);
+}
+END_TEST
+
+
 /* -------------------------------------------------------------- limits */
 
 START_TEST(test_cap_exact)
@@ -1485,6 +1631,7 @@ make_decode_suite(void)
     tcase_add_loop_test(tc, test_one_shot_hands_over, 0, 4);
     tcase_add_test(tc, test_data_after_error);
     tcase_add_test(tc, test_whole_regrow);
+    tcase_add_test(tc, test_split_agrees);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("limits");

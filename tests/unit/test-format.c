@@ -66,6 +66,9 @@ START_TEST(test_json_single)
     ck_str(up.events[0].app, "p");
     ck_assert_int_eq(up.events[0].error, XF_OK);
     ck_assert_uint_eq(up.decoded, 0);
+    /* the body itself is the layer the event was read from */
+    ck_assert_uint_eq(up.final, strlen("{\"event\":\"a\\u0062\",\"user_id\":42,"
+                                       "\"project\":\"p\"}"));
 }
 END_TEST
 
@@ -252,6 +255,8 @@ START_TEST(test_sensors_image)
     ck_str(up.events[0].app, "shop");
     ck_str(up.app, "shop");
     ck_assert_uint_gt(up.decoded, 0);
+    /* only the JSON the base64 held: the query is not counted again */
+    ck_assert_uint_eq(up.final, strlen(SA_EVENT));
 
     /* the same by auto detection, and as a sendBeacon body */
     ck_assert_int_eq(run(XF_FMT_AUTO, XF_METHOD_GET, "/sa.gif", q, NULL),
@@ -535,6 +540,7 @@ START_TEST(test_posthog_layers)
     ck_assert_uint_eq(up.n, 1);
     ck_event_json(0, PH_EVENT("a", "d"));
     ck_assert_uint_eq(up.decoded, strlen(json));
+    ck_assert_uint_eq(up.final, strlen(json));
 
     ck_assert_int_eq(run_req(XF_FMT_POSTHOG, XF_METHOD_POST, "/batch/", "",
                              NULL, NULL, z, zn), XF_OK);
@@ -606,8 +612,11 @@ END_TEST
 
 /* -------------------------------------------------------------- segment */
 
-/* base64url(SHA-256("wk_basic")[0..16)), computed apart */
-#define WK_BASIC_FP  "SkhaAzDOcDf_aS6cwvHzoQ"
+/* base64url(SHA-256(key)[0..16)), computed apart */
+#define WK_BASIC_FP  "SkhaAzDOcDf_aS6cwvHzoQ"       /* "wk_basic" */
+#define WK_BODY_FP   "Iw2DWNyOiJC0xY3utikS7g"       /* "body" */
+#define WK_WK_FP     "zPOqyGTodn4j5U4RS2hpHg"       /* "wk" */
+#define WK_RK_FP     "2o0Xb3OVWbH7nCtky-eTzg"       /* "rk" */
 
 START_TEST(test_segment_batch)
 {
@@ -654,7 +663,7 @@ START_TEST(test_segment_single)
     ck_assert_mem_eq(up.events[0].p, body, sizeof(body) - 1);
     ck_str(up.events[0].name, "Signed Up");
     ck_str(up.events[0].distinct_id, "an");
-    ck_str(up.events[0].app, "wk");
+    ck_str(up.events[0].app, "wk:" WK_WK_FP);
 
     ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/page", "",
                          "{\"userId\":7,\"name\":\"Home\"}"), XF_OK);
@@ -666,7 +675,7 @@ START_TEST(test_segment_single)
                          "writeKey=rk", "{\"batch\":[{\"type\":\"screen\","
                          "\"userId\":\"u\"}]}"), XF_OK);
     ck_assert_int_eq(up.format, XF_FMT_SEGMENT);
-    ck_str(up.events[0].app, "rk");
+    ck_str(up.events[0].app, "wk:" WK_RK_FP);
     ck_str(up.events[0].name, "screen");
 
     /* a bad Authorization header is ignored */
@@ -675,6 +684,142 @@ START_TEST(test_segment_single)
                      XF_OK);
     ck_assert_uint_eq(up.app.len, 0);
     ck_str(up.events[0].name, "identify");
+}
+END_TEST
+
+
+/* "wk:" and the field reference of key under hash_key. */
+static void
+ck_keyed_app(xf_str_t app, const char *key)
+{
+    u_char  want[3 + XF_HASHREF_LEN];
+
+    memcpy(want, "wk:", 3);
+    ck_assert_int_eq(xf_hashref(hash_key, XF_HASHREF_FIELD,
+                                (const u_char *) key, strlen(key), want + 3),
+                     XF_OK);
+    ck_assert_uint_eq(app.len, sizeof(want));
+    ck_assert_mem_eq(app.data, want, sizeof(want));
+}
+
+
+/*
+ * A write key is never the app as sent, wherever it comes from: the
+ * body's (and the events that took it) and the query's get the
+ * fingerprint a Basic one gets; under xflow_hash_key every one of them
+ * is "wk:" and the key's field reference, the one the standard treatment
+ * puts in place of an event's "writeKey".
+ */
+START_TEST(test_segment_write_keys)
+{
+    const char  *err;
+
+    static const char  batch[] = "{\"batch\":[{\"type\":\"track\","
+                                 "\"event\":\"e\",\"userId\":\"u\"},"
+                                 "{\"type\":\"page\",\"userId\":\"u\","
+                                 "\"writeKey\":\"wk\"}],\"writeKey\":"
+                                 "\"body\"}";
+
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         batch), XF_OK);
+    ck_assert_uint_eq(up.n, 2);
+    ck_str(up.app, "wk:" WK_BODY_FP);
+    ck_str(up.events[0].app, "wk:" WK_BODY_FP);
+    ck_str(up.events[1].app, "wk:" WK_WK_FP);
+
+    err = xf_hashref_create((const u_char *) "0123456789abcdef0123456789"
+                            "abcdef", 32, NULL, 0, &xf_alloc_libc,
+                            &hash_key);
+    ck_assert_ptr_null(err);
+
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         batch), XF_OK);
+    ck_keyed_app(up.app, "body");
+    /* HMAC-SHA-256(key, "f:body")[0..16), computed apart (docs/formats.md
+     * gives the openssl command) */
+    ck_str(up.app, "wk:aa8VQPSVdpBVdiurNH0EAA");
+    ck_keyed_app(up.events[0].app, "body");
+    ck_keyed_app(up.events[1].app, "wk");
+
+    ck_assert_int_eq(run_str(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch",
+                             "", "Basic d2tfYmFzaWM6", NULL, batch), XF_OK);
+    ck_keyed_app(up.app, "wk_basic");
+    ck_keyed_app(up.events[0].app, "wk_basic");
+
+    ck_assert_int_eq(run(XF_FMT_AUTO, XF_METHOD_POST, "/beacon/v1/batch",
+                         "writeKey=r%6b", "{\"batch\":[{\"type\":"
+                         "\"screen\",\"userId\":\"u\"}]}"), XF_OK);
+    ck_keyed_app(up.app, "rk");
+    ck_keyed_app(up.events[0].app, "rk");
+
+    xf_hashref_destroy(hash_key, &xf_alloc_libc);
+    hash_key = NULL;
+}
+END_TEST
+
+
+/*
+ * A batch's events are validated once, the rest of the wrapper apart:
+ * what the whole body is decides all the same (an error anywhere, in the
+ * order of the bytes; a wrapper member that is not the first of its
+ * name; several objects; more events than allowed).
+ */
+START_TEST(test_wrapper_once)
+{
+#define SEG_EV  "{\"type\":\"track\",\"event\":\"a\",\"userId\":\"u\"}"
+
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         " {\"sentAt\":\"t\", \"batch\" : [" SEG_EV ","
+                         SEG_EV "] ,\"writeKey\":\"wk\"} \n"), XF_OK);
+    ck_assert_uint_eq(up.n, 2);
+    ck_str(up.app, "wk:" WK_WK_FP);
+    ck_str(up.events[1].name, "a");
+    ck_assert_mem_eq(up.events[0].p, SEG_EV, strlen(SEG_EV));
+
+    /* invalid after, before, inside the batch */
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":[" SEG_EV "],\"x\":}"),
+                     XF_ERR_JSON_SYNTAX);
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"x\":\"\xff\",\"batch\":[" SEG_EV "]}"),
+                     XF_ERR_JSON_UTF8);
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":[" SEG_EV ",\"\xff\"],\"x\":}"),
+                     XF_ERR_JSON_UTF8);
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":[" SEG_EV "]"), XF_ERR_JSON_SYNTAX);
+
+    /* too many events, and an error after them: the error */
+    lim.max_events = 1;
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":[" SEG_EV "," SEG_EV "]}"),
+                     XF_ERR_TOO_MANY_EVENTS);
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":[" SEG_EV "," SEG_EV "],\"x\":tru}"),
+                     XF_ERR_JSON_SYNTAX);
+    lim.max_events = 100;
+
+    /* the first member of the name decides; several objects are events */
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":1,\"batch\":[" SEG_EV "]}"), XF_OK);
+    ck_assert_uint_eq(up.n, 1);
+    ck_assert_uint_eq(up.events[0].len,
+                      strlen("{\"batch\":1,\"batch\":[" SEG_EV "]}"));
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":[" SEG_EV "]}\n{\"batch\":[]}"),
+                     XF_OK);
+    ck_assert_uint_eq(up.n, 2);
+
+    /* the batch's events at their depth in the body */
+    lim.max_depth = 2;
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":[" SEG_EV "]}"), XF_ERR_JSON_DEPTH);
+    lim.max_depth = 3;
+    ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/batch", "",
+                         "{\"batch\":[" SEG_EV "]}"), XF_OK);
+    lim.max_depth = 32;
+
+#undef SEG_EV
 }
 END_TEST
 
@@ -723,6 +868,7 @@ START_TEST(test_snowplow_pixel)
     ck_str(up.events[0].app, "s");
     ck_str(up.events[0].distinct_id, "n9");
     ck_assert_uint_eq(up.decoded, up.events[0].len);
+    ck_assert_uint_eq(up.final, up.events[0].len);
 
     ck_assert_int_eq(run(XF_FMT_SNOWPLOW, XF_METHOD_GET, "/i",
                          "e=pv&e=se", NULL), XF_ERR_FORM);
@@ -1059,6 +1205,8 @@ make_format_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_segment_batch);
     tcase_add_test(tc, test_segment_single);
+    tcase_add_test(tc, test_segment_write_keys);
+    tcase_add_test(tc, test_wrapper_once);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("snowplow");

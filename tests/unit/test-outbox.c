@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-outbox.c - planning, dead letters, rendering and grouping of one
- * request's messages (core/xf_outbox.c), and the outcome table.
+ * request's messages (core/xf_outbox.c).
  */
 
 #include <check.h>
@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "xf_outbox.h"
-#include "xf_outcome.h"
 #include "xf_json.h"
 #include "xf_arena.h"
 
@@ -394,25 +393,6 @@ START_TEST(test_refused_notice)
 END_TEST
 
 
-START_TEST(test_outcome_names)
-{
-    xf_outcome_t  o;
-
-    ck_assert_str_eq(xf_outcome_name(XF_OUTCOME_QUEUE_FULL), "queue_full");
-    ck_assert_str_eq(xf_outcome_name(XF_OUTCOME_ACK_TIMEOUT), "ack_timeout");
-    ck_assert(xf_outcome_info(XF_OUTCOME_RATE_LIMITED)->throttle);
-    ck_assert(!xf_outcome_info(XF_OUTCOME_METHOD_NOT_ALLOWED)->retry);
-    ck_assert_str_eq(xf_outcome_name(XF_OUTCOME_MAX), "accepted");
-
-    /* every outcome has a name and a detail */
-    for (o = 0; o < XF_OUTCOME_MAX; o++) {
-        ck_assert_ptr_nonnull(xf_outcome_info(o)->name);
-        ck_assert_ptr_nonnull(xf_outcome_info(o)->detail);
-    }
-}
-END_TEST
-
-
 Suite *
 make_outbox_suite(void)
 {
@@ -433,7 +413,6 @@ make_outbox_suite(void)
     tcase_add_test(tc, test_raw_message_and_group);
     tcase_add_test(tc, test_envelope_id_round_trip);
     tcase_add_test(tc, test_refused_notice);
-    tcase_add_test(tc, test_outcome_names);
     suite_add_tcase(s, tc);
 
     return s;

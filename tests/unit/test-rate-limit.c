@@ -1701,9 +1701,15 @@ START_TEST(test_processes)
         ck_assert_uint_eq(u.used, 8);
 
     } else {
-        /* one slot per key: concurrent first requests claimed it once */
+        /*
+         * One slot per key: concurrent first requests claimed it once (a
+         * double claim would leave keys + 1 slots used).  A machine busy
+         * enough to run no process for 250 ms lets a bucket fill, and an
+         * idle slot may then change hands by design: each such claim is
+         * an eviction, never an extra slot.
+         */
         ck_assert_uint_eq(u.used, (uint64_t) keys);
-        ck_assert_uint_eq(st.claimed, (uint64_t) keys);
+        ck_assert_uint_eq(st.claimed - st.evicted, (uint64_t) keys);
         ck_assert_uint_eq(fulls, 0);
     }
 

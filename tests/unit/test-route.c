@@ -133,6 +133,8 @@ event(const char *name, const char *app, xf_format_t fmt, const char *json)
     ev.app.data = (const u_char *) app;
     ev.app.len = strlen(app);
     ev.format = fmt;
+    ev.tier.data = NULL;
+    ev.tier.len = 0;
     ev.event = (const u_char *) json;
     ev.event_len = json ? strlen(json) : 0;
 
@@ -196,6 +198,40 @@ START_TEST(test_first_match_and_copy)
     ck_assert_str_eq(route(f, event("", "", XF_FMT_JSON, "{}")), "");
     ck_assert_str_eq(route(f, event("alpha", "", XF_FMT_JSON, "{}")), "6");
     ck_assert_str_eq(route(f, event("betamax", "", XF_FMT_JSON, "{}")), "6");
+}
+END_TEST
+
+
+/* tier= matches the plan's tier, indexed with an event name or not. */
+START_TEST(test_tiers)
+{
+    xf_route_event_t    ev;
+    static const char  *rules[] = {
+        "event=purchase tier=gold topic=gold_orders",
+        "tier=gold,silver* topic=valued",
+        "app=shop tier=bronze topic=shop_cheap",
+        NULL
+    };
+    fixture_t  *f = build(rules);
+
+    ev = event("purchase", "shop", XF_FMT_JSON, "{}");
+    ev.tier.data = (const u_char *) "gold";
+    ev.tier.len = 4;
+    ck_assert_str_eq(route(f, ev), "0");
+
+    ev = event("view", "x", XF_FMT_JSON, "{}");
+    ev.tier.data = (const u_char *) "silver_2";
+    ev.tier.len = 8;
+    ck_assert_str_eq(route(f, ev), "1");
+
+    ev = event("view", "shop", XF_FMT_JSON, "{}");
+    ev.tier.data = (const u_char *) "bronze";
+    ev.tier.len = 6;
+    ck_assert_str_eq(route(f, ev), "2");
+
+    /* no tier: no tier= rule */
+    ck_assert_str_eq(route(f, event("purchase", "shop", XF_FMT_JSON, "{}")),
+                     "");
 }
 END_TEST
 
@@ -406,6 +442,7 @@ make_route_suite(void)
     tc = tcase_create("core");
     tcase_add_checked_fixture(tc, NULL, arena_teardown);
     tcase_add_test(tc, test_first_match_and_copy);
+    tcase_add_test(tc, test_tiers);
     tcase_add_test(tc, test_keys_and_formats);
     suite_add_tcase(s, tc);
 

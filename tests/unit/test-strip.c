@@ -495,6 +495,99 @@ START_TEST(test_probe)
 END_TEST
 
 
+/*
+ * xf_strip_values(): the event stripped and two values probed in one
+ * walk give what xf_strip() and xf_strip_probe() of each give apart,
+ * whatever the values (hashed, dropped, kept, empty, equal, escaped).
+ */
+START_TEST(test_values)
+{
+    u_char            *dst;
+    size_t             i, k, n, len;
+    const char        *ev, *want;
+    xf_strip_probe_t   res[2], one;
+    const u_char      *values[2];
+    size_t             lens[2];
+    static const char *evs[] = {
+        "{\"distinct_id\":\"user@example.com\",\"n\":42,"
+        "\"properties\":{\"distinct_id\":\"p\\u0040x\",\"token\":\"t1\"},"
+        "\"other\":\"user@example.com2\"}",
+        "{\"distinct_id\":\"v\",\"properties\":{\"token\":\"v\"}}",
+        "{\"x\":1}",
+        "{}",
+    };
+    static const char *vals[][2] = {
+        { "user@example.com", "t1" },
+        { "p@x", "42" },
+        { "v", "v" },
+        { "", "user@example.com2" },
+        { "user@example.com", "" },
+        { "1", "x" },
+    };
+
+    rule("distinct_id", XF_STRIP_HASH);
+    rule("properties.distinct_id", XF_STRIP_HASH);
+    rule("n", XF_STRIP_HASH);
+    rule("properties.token", XF_STRIP_DROP);
+
+    for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+        ev = evs[i];
+        len = strlen(ev);
+        want = strip(ev);
+
+        for (k = 0; k < sizeof(vals) / sizeof(vals[0]); k++) {
+            values[0] = (const u_char *) vals[k][0];
+            lens[0] = strlen(vals[k][0]);
+            values[1] = (const u_char *) vals[k][1];
+            lens[1] = strlen(vals[k][1]);
+
+            dst = malloc(xf_strip_bound(len));
+            ck_assert_int_eq(xf_strip_values(&conf, &xf_alloc_libc,
+                                             (const u_char *) ev, len, dst,
+                                             xf_strip_bound(len), &n,
+                                             values, lens, 2, res), XF_OK);
+
+            if (n == 0) {
+                ck_assert_str_eq(want, ev);
+
+            } else {
+                ck_assert_uint_eq(n, strlen(want));
+                ck_assert_int_eq(memcmp(dst, want, n), 0);
+            }
+
+            free(dst);
+
+            for (n = 0; n < 2; n++) {
+                ck_assert_int_eq(xf_strip_probe(&conf, &xf_alloc_libc,
+                                                (const u_char *) ev, len,
+                                                values[n], lens[n], &one),
+                                 XF_OK);
+                ck_assert_int_eq(res[n].action, one.action);
+                ck_assert_uint_eq(res[n].ref_len, one.ref_len);
+                ck_assert_int_eq(memcmp(res[n].ref, one.ref, one.ref_len),
+                                 0);
+            }
+        }
+    }
+
+    /* not an object: the event is the caller's, every value kept */
+    lens[0] = 1;
+    lens[1] = 1;
+    values[0] = (const u_char *) "1";
+    values[1] = (const u_char *) "1";
+    dst = malloc(16);
+    ck_assert_int_eq(xf_strip_values(&conf, &xf_alloc_libc,
+                                     (const u_char *) "[1]", 3, dst, 16, &n,
+                                     values, lens, 2, res),
+                     XF_ERR_NOT_OBJECT);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(res[0].action, XF_STRIP_PROBE_KEEP);
+    ck_assert_int_eq(res[1].action, XF_STRIP_PROBE_KEEP);
+    free(dst);
+}
+END_TEST
+
+
 static int   ua_calls;
 static char  ua_text[64], ua_ref[XF_HASHREF_LEN + 1];
 
@@ -597,6 +690,7 @@ make_strip_suite(void)
     tc = tcase_create("drop");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_probe);
+    tcase_add_test(tc, test_values);
     tcase_add_loop_test(tc, test_drop_table, 0,
                         sizeof(drop_table) / sizeof(drop_table[0]));
     tcase_add_loop_test(tc, test_drop_runs, 0, 16);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * ngx_http_xflow_inflight.c - xflow_max_decoded_in_flight: the decoded
- * bytes this worker's requests hold, bounded; and each client's share
- * of them, for all workers (xflow_max_decoded_per_client; the
+ * ngx_http_xflow_limit_inflight.c - xflow_max_decoded_in_flight: the
+ * decoded bytes this worker's requests hold, bounded; and each client's
+ * share of them, for all workers (xflow_max_decoded_per_client; the
  * directives are the limit module's, see ngx_http_xflow_limit_module.h).
  */
 
@@ -14,12 +14,12 @@
 
 
 /* Decoded bytes held by this worker's requests in progress. */
-static size_t  ngx_http_xflow_inflight;
+static size_t  ngx_http_xflow_limit_inflight;
 
 
-static size_t ngx_http_xflow_inflight_client(ngx_http_request_t *r,
+static size_t ngx_http_xflow_limit_inflight_client(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, u_char *conn);
-static ngx_int_t ngx_http_xflow_inflight_share(ngx_http_request_t *r,
+static ngx_int_t ngx_http_xflow_limit_inflight_share(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, size_t n);
 
 
@@ -33,7 +33,7 @@ static ngx_int_t ngx_http_xflow_inflight_share(ngx_http_request_t *r,
  * status.
  */
 ngx_int_t
-ngx_http_xflow_inflight_charge(ngx_http_request_t *r, size_t n)
+ngx_http_xflow_limit_inflight_charge(ngx_http_request_t *r, size_t n)
 {
     ngx_http_xflow_ctx_t              *ctx;
     ngx_http_xflow_limit_main_conf_t  *lmcf;
@@ -42,39 +42,39 @@ ngx_http_xflow_inflight_charge(ngx_http_request_t *r, size_t n)
     ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
 
     if (lmcf->max_inflight != 0
-        && n > lmcf->max_inflight - ngx_min(ngx_http_xflow_inflight,
-                                            lmcf->max_inflight))
+        && n > lmcf->max_inflight - ngx_min(ngx_http_xflow_limit_inflight,
+                                                  lmcf->max_inflight))
     {
         ngx_http_xflow_metric_add(XF_M_DECODED_INFLIGHT_REFUSED, 0, 0, 1);
         return NGX_DECLINED;
     }
 
     if (ctx && !ctx->share_off) {
-        if (ngx_http_xflow_inflight_share(r, ctx, n) != NGX_OK) {
+        if (ngx_http_xflow_limit_inflight_share(r, ctx, n) != NGX_OK) {
             ngx_http_xflow_metric_add(XF_M_DECODED_INFLIGHT_REFUSED, 0, 0,
                                       1);
             return NGX_DECLINED;
         }
     }
 
-    ngx_http_xflow_inflight += n;
+    ngx_http_xflow_limit_inflight += n;
     ngx_http_xflow_metric_set(XF_M_DECODED_INFLIGHT, 0, 0,
-                              ngx_http_xflow_inflight);
+                              ngx_http_xflow_limit_inflight);
 
     return NGX_OK;
 }
 
 
 void
-ngx_http_xflow_inflight_release(ngx_http_request_t *r, size_t n)
+ngx_http_xflow_limit_inflight_release(ngx_http_request_t *r, size_t n)
 {
     u_char                             conn[9];
     ngx_http_xflow_ctx_t              *ctx;
     ngx_http_xflow_limit_main_conf_t  *lmcf;
 
-    ngx_http_xflow_inflight -= ngx_min(n, ngx_http_xflow_inflight);
+    ngx_http_xflow_limit_inflight -= ngx_min(n, ngx_http_xflow_limit_inflight);
     ngx_http_xflow_metric_set(XF_M_DECODED_INFLIGHT, 0, 0,
-                              ngx_http_xflow_inflight);
+                              ngx_http_xflow_limit_inflight);
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_limit_module);
     ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
@@ -86,7 +86,7 @@ ngx_http_xflow_inflight_release(ngx_http_request_t *r, size_t n)
     n = ngx_min(n, ctx->shared);
     ctx->shared -= n;
 
-    (void) ngx_http_xflow_inflight_client(r, ctx, conn);
+    (void) ngx_http_xflow_limit_inflight_client(r, ctx, conn);
 
     xrl_share_release(lmcf->share, ctx->client, ctx->client_len, n);
     xrl_share_release(lmcf->share, conn, sizeof(conn), n);
@@ -101,7 +101,7 @@ ngx_http_xflow_inflight_release(ngx_http_request_t *r, size_t n)
  * Kafka is slow is no attack) and stay in the worker's budget.
  */
 void
-ngx_http_xflow_inflight_body_read(ngx_http_request_t *r)
+ngx_http_xflow_limit_inflight_body_read(ngx_http_request_t *r)
 {
     u_char                             conn[9];
     ngx_http_xflow_ctx_t              *ctx;
@@ -120,7 +120,7 @@ ngx_http_xflow_inflight_body_read(ngx_http_request_t *r)
         return;
     }
 
-    (void) ngx_http_xflow_inflight_client(r, ctx, conn);
+    (void) ngx_http_xflow_limit_inflight_client(r, ctx, conn);
 
     xrl_share_release(lmcf->share, ctx->client, ctx->client_len,
                       ctx->shared);
@@ -137,20 +137,20 @@ ngx_http_xflow_inflight_body_read(ngx_http_request_t *r)
  * later requests cannot decode.
  */
 void
-ngx_http_xflow_inflight_hold(size_t n)
+ngx_http_xflow_limit_inflight_hold(size_t n)
 {
-    ngx_http_xflow_inflight += n;
+    ngx_http_xflow_limit_inflight += n;
     ngx_http_xflow_metric_set(XF_M_DECODED_INFLIGHT, 0, 0,
-                              ngx_http_xflow_inflight);
+                              ngx_http_xflow_limit_inflight);
 }
 
 
 void
-ngx_http_xflow_inflight_unhold(size_t n)
+ngx_http_xflow_limit_inflight_unhold(size_t n)
 {
-    ngx_http_xflow_inflight -= ngx_min(n, ngx_http_xflow_inflight);
+    ngx_http_xflow_limit_inflight -= ngx_min(n, ngx_http_xflow_limit_inflight);
     ngx_http_xflow_metric_set(XF_M_DECODED_INFLIGHT, 0, 0,
-                              ngx_http_xflow_inflight);
+                              ngx_http_xflow_limit_inflight);
 }
 
 
@@ -164,7 +164,7 @@ ngx_http_xflow_inflight_unhold(size_t n)
  * counters whatever realip does to the connection's address meanwhile.
  */
 static ngx_int_t
-ngx_http_xflow_inflight_share(ngx_http_request_t *r,
+ngx_http_xflow_limit_inflight_share(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, size_t n)
 {
     size_t                             max;
@@ -179,9 +179,9 @@ ngx_http_xflow_inflight_share(ngx_http_request_t *r,
     }
 
     if (ctx->client_len == 0) {
-        ctx->client_len = ngx_http_xflow_inflight_client(r, ctx, conn);
+        ctx->client_len = ngx_http_xflow_limit_inflight_client(r, ctx, conn);
     } else {
-        (void) ngx_http_xflow_inflight_client(r, ctx, conn);
+        (void) ngx_http_xflow_limit_inflight_client(r, ctx, conn);
     }
 
     max = lmcf->per_client;
@@ -219,7 +219,7 @@ ngx_http_xflow_inflight_share(ngx_http_request_t *r,
  * length.
  */
 static size_t
-ngx_http_xflow_inflight_client(ngx_http_request_t *r,
+ngx_http_xflow_limit_inflight_client(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, u_char *conn)
 {
     uint64_t              number;

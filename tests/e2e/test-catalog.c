@@ -1,0 +1,834 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * test-catalog.c - the event catalog end to end: what the recorded SDK
+ * uploads sent is listed per app, format and event name, with counts and
+ * bytes equal to what reached Kafka; invalid events by reason; property
+ * types; the page; the app filter; /metrics; a reload keeps the table.
+ */
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xf_test.h"
+#include "xf_capture.h"
+
+
+#define CAT_TOPIC  "events"
+#define CAT_DL     "xflow_dead_letter"
+
+
+static void
+cat_setup(void)
+{
+    xf_fixture_setup(1, 15000, CAT_TOPIC, 1, CAT_DL, 1, NULL);
+}
+
+
+static const char  cat_snippet[] =
+    "    xflow_kafka_brokers @BROKERS@;\n"
+    "    xflow_kafka_conf linger.ms 1;\n"
+    "    xflow_topic " CAT_TOPIC ";\n"
+    "    xflow_catalog_zone 1m;\n"
+    "    server {\n"
+    "        listen 127.0.0.1:@PORT@;\n"
+    "        location / { xflow_collect auto; }\n"
+    "        location /json { xflow_collect json; }\n"
+    "        location /catalog { xflow_catalog; }\n"
+    "        location /metrics { xflow_metrics; }\n"
+    "    }\n";
+
+
+/* GET path: the answer must be 200 and JSON. */
+static json_t *
+cat_get(const char *path)
+{
+    char            url[256];
+    json_t         *j;
+    json_error_t    err;
+    xf_http_resp_t  resp;
+
+    snprintf(url, sizeof(url), "%s%s", nginx->url, path);
+    xf_http_request("GET", url, NULL, NULL, 0, &resp);
+    ck_assert_msg(resp.status == 200, "%s: %ld %s", path, resp.status,
+                  resp.body);
+
+    j = json_loads(resp.body, 0, &err);
+    ck_assert_msg(j != NULL, "%s: %s: %s", path, err.text, resp.body);
+    xf_http_resp_free(&resp);
+
+    return j;
+}
+
+
+static uint64_t
+cat_num(json_t *o, const char *name)
+{
+    json_t  *v;
+
+    v = json_object_get(o, name);
+    ck_assert_msg(json_is_integer(v), "no integer %s", name);
+
+    return (uint64_t) json_integer_value(v);
+}
+
+
+static const char *
+cat_str(json_t *o, const char *name)
+{
+    json_t  *v;
+
+    v = json_object_get(o, name);
+
+    return json_is_string(v) ? json_string_value(v) : "";
+}
+
+
+/* What reached Kafka for one (app, format): messages and event bytes. */
+typedef struct {
+    char      app[128];
+    char      src[16];
+    uint64_t  events;
+    uint64_t  bytes;
+} cat_group_t;
+
+
+static cat_group_t *
+cat_group(cat_group_t *g, size_t *n, const char *app, const char *src)
+{
+    size_t  i;
+
+    for (i = 0; i < *n; i++) {
+        if (strcmp(g[i].app, app) == 0 && strcmp(g[i].src, src) == 0) {
+            return &g[i];
+        }
+    }
+
+    ck_assert_uint_lt(*n, 64);
+    memset(&g[*n], 0, sizeof(cat_group_t));
+    snprintf(g[*n].app, sizeof(g[*n].app), "%s", app);
+    snprintf(g[*n].src, sizeof(g[*n].src), "%s", src);
+
+    return &g[(*n)++];
+}
+
+
+/* An envelope's event bytes: after ,"event": to the closing brace. */
+static const char *
+cat_event(const xf_kafka_msg_t *m, size_t *len)
+{
+    const char  *p;
+
+    p = xf_memstr(m->value, m->value_len, ",\"event\":");
+    ck_assert_ptr_nonnull(p);
+    p += sizeof(",\"event\":") - 1;
+    *len = (size_t) (m->value + m->value_len - p) - 1;
+
+    return p;
+}
+
+
+/*
+ * Every capture `auto` takes, replayed; then, per app and format, the
+ * catalog's events and bytes equal the messages in Kafka and the bytes
+ * of their events, and each name it lists is in that many of them.
+ */
+START_TEST(test_sdk_captures)
+{
+    char               files[64][512], url[128];
+    size_t             nfiles, f, i, k, ngroups, elen, named;
+    uint64_t           total, events, bytes;
+    json_t            *root, *recs, *rec, *cat, *e;
+    const char        *ev, *path;
+    json_error_t       err;
+    cat_group_t        groups[64], *g;
+    xf_kafka_msgs_t    msgs, dead;
+    xf_http_resp_t     resp;
+    xf_capture_req_t   r;
+    char               needle[256];
+
+    xf_fixture_nginx(cat_snippet, 2);
+
+    nfiles = xf_test_captures(files, 64);
+    ck_assert_uint_gt(nfiles, 10);
+
+    for (f = 0; f < nfiles; f++) {
+        root = json_load_file(files[f], 0, &err);
+        ck_assert_msg(root != NULL, "%s: %s", files[f], err.text);
+        recs = json_object_get(root, "serverRecords");
+
+        json_array_foreach(recs, i, rec) {
+            path = cat_str(rec, "path");
+
+            if (!xf_capture_auto(xf_capture_family(files[f]), path)) {
+                continue;
+            }
+
+            snprintf(url, sizeof(url), "%s%s%s", nginx->url, path,
+                     cat_str(rec, "query"));
+            xf_capture_req(rec, &r);
+            xf_capture_send(&r, url, &resp);
+            xf_http_resp_free(&resp);
+            xf_capture_req_free(&r);
+        }
+
+        json_decref(root);
+    }
+
+    cat = cat_get("/catalog");
+    total = cat_num(cat, "events");
+    ck_assert_uint_gt(total, 20);
+    ck_assert_uint_eq(cat_num(cat, "invalid"), 0);
+
+    memset(&msgs, 0, sizeof(msgs));
+    memset(&dead, 0, sizeof(dead));
+    xf_kafka_consume(kafka, CAT_TOPIC, total, 20000, 1000, &msgs);
+
+    ngroups = 0;
+
+    for (k = 0; k < msgs.n; k++) {
+        json_t  *env;
+
+        env = json_loadb(msgs.msgs[k].value, msgs.msgs[k].value_len, 0,
+                         &err);
+        ck_assert_ptr_nonnull(env);
+        g = cat_group(groups, &ngroups, cat_str(env, "app"),
+                      cat_str(env, "src"));
+        (void) cat_event(&msgs.msgs[k], &elen);
+        g->events++;
+        g->bytes += elen;
+        json_decref(env);
+    }
+
+    for (k = 0; k < ngroups; k++) {
+        events = 0;
+        bytes = 0;
+
+        json_array_foreach(json_object_get(cat, "entries"), i, e) {
+            if (strcmp(cat_str(e, "app"), groups[k].app) != 0
+                || strcmp(cat_str(e, "format"), groups[k].src) != 0)
+            {
+                continue;
+            }
+
+            events += cat_num(e, "events");
+            bytes += cat_num(e, "bytes");
+        }
+
+        ck_assert_msg(events == groups[k].events
+                      && bytes == groups[k].bytes,
+                      "app %s, %s: catalog %lu events %lu bytes, Kafka "
+                      "%lu events %lu bytes", groups[k].app, groups[k].src,
+                      (unsigned long) events, (unsigned long) bytes,
+                      (unsigned long) groups[k].events,
+                      (unsigned long) groups[k].bytes);
+    }
+
+    /* each name listed is what that many events carry */
+    json_array_foreach(json_object_get(cat, "entries"), i, e) {
+        snprintf(needle, sizeof(needle), "\"%s\"", cat_str(e, "event"));
+        named = 0;
+
+        for (k = 0; k < msgs.n; k++) {
+            ev = cat_event(&msgs.msgs[k], &elen);
+
+            if (xf_memstr(ev, elen, needle) != NULL
+                && strstr(msgs.msgs[k].value, cat_str(e, "format")) != NULL)
+            {
+                named++;
+            }
+        }
+
+        ck_assert_msg(named >= cat_num(e, "events"),
+                      "%s %s: %lu events listed, %zu in Kafka",
+                      cat_str(e, "format"), cat_str(e, "event"),
+                      (unsigned long) cat_num(e, "events"), named);
+        ck_assert_uint_ge(cat_num(e, "last_seen"), cat_num(e, "first_seen"));
+    }
+
+    /* the families auto takes are all there */
+    for (k = 0; k < 4; k++) {
+        static const char *const  fams[] = {
+            "posthog", "segment", "sensors", "snowplow"
+        };
+
+        named = 0;
+
+        json_array_foreach(json_object_get(cat, "entries"), i, e) {
+            named += strcmp(cat_str(e, "format"), fams[k]) == 0;
+        }
+
+        ck_assert_msg(named > 0, "no %s entry", fams[k]);
+    }
+
+    json_decref(cat);
+    xf_kafka_msgs_free(&msgs);
+}
+END_TEST
+
+
+#define CAT_BATCH                                                           \
+    "[{\"event\":\"buy\",\"app\":\"shop\",\"distinct_id\":\"u1\","          \
+    "\"properties\":{\"price\":9.5,\"sku\":\"a\",\"gift\":true}},"          \
+    "{\"event\":\"buy\",\"app\":\"shop\",\"distinct_id\":\"u2\","           \
+    "\"properties\":{\"price\":\"10\",\"sku\":\"b\"}},"                     \
+    "7,"                                                                    \
+    "{\"event\":\"view\",\"app\":\"blog\",\"distinct_id\":\"u3\"}]"
+
+
+static json_t *
+cat_entry(json_t *cat, const char *app, const char *name)
+{
+    size_t   i;
+    json_t  *e;
+
+    json_array_foreach(json_object_get(cat, "entries"), i, e) {
+        if (strcmp(cat_str(e, "app"), app) == 0
+            && strcmp(cat_str(e, "event"), name) == 0)
+        {
+            return e;
+        }
+    }
+
+    return NULL;
+}
+
+
+static json_t *
+cat_prop(json_t *e, const char *name)
+{
+    size_t   i;
+    json_t  *p;
+
+    json_array_foreach(json_object_get(e, "properties"), i, p) {
+        if (strcmp(cat_str(p, "name"), name) == 0) {
+            return p;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+cat_post(const char *body, const char *want)
+{
+    char            url[128];
+    xf_http_resp_t  resp;
+
+    snprintf(url, sizeof(url), "%s/json", nginx->url);
+    xf_http_request("POST", url, NULL, body, strlen(body), &resp);
+    ck_assert_msg(resp.status == 200, "%ld %s", resp.status, resp.body);
+    ck_assert_str_eq(resp.body, want);
+    xf_http_resp_free(&resp);
+}
+
+
+/*
+ * Properties and their types, invalid events by reason, the app filter,
+ * the page for a browser, /metrics, and a reload that keeps it all.
+ */
+START_TEST(test_entries_page_reload)
+{
+    char               url[128];
+    char              *text;
+    json_t            *cat, *e, *p, *t;
+    const char *const  html[] = { "Accept: text/html", NULL };
+    xf_http_resp_t     resp;
+
+    xf_fixture_nginx(cat_snippet, 2);
+
+    cat_post(CAT_BATCH, "{\"accepted\":3,\"rejected\":1}");
+
+    cat = cat_get("/catalog");
+    ck_assert_uint_eq(cat_num(cat, "events"), 4);
+    ck_assert_uint_eq(cat_num(cat, "invalid"), 1);
+
+    e = cat_entry(cat, "shop", "buy");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_str_eq(cat_str(e, "format"), "json");
+    ck_assert_uint_eq(cat_num(e, "events"), 2);
+    p = cat_prop(e, "price");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(cat_num(p, "count"), 2);
+    t = json_object_get(p, "types");
+    ck_assert_uint_eq(json_array_size(t), 2);
+    ck_assert_uint_eq(cat_num(cat_prop(e, "gift"), "count"), 1);
+    ck_assert_str_eq(json_string_value(json_array_get(
+        json_object_get(cat_prop(e, "gift"), "types"), 0)), "boolean");
+
+    /* the invalid one has no name nor app: its own entry, by reason */
+    e = cat_entry(cat, "", "");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_uint_eq(cat_num(json_object_get(e, "reasons"), "not_object"),
+                      1);
+    json_decref(cat);
+
+    cat = cat_get("/catalog?app=blog");
+    ck_assert_uint_eq(json_array_size(json_object_get(cat, "entries")), 1);
+    ck_assert_ptr_nonnull(cat_entry(cat, "blog", "view"));
+    json_decref(cat);
+
+    /* a browser gets the page */
+    snprintf(url, sizeof(url), "%s/catalog", nginx->url);
+    xf_http_request("GET", url, html, NULL, 0, &resp);
+    ck_assert_int_eq(resp.status, 200);
+    ck_assert_ptr_nonnull(strstr(resp.body, "xflow event catalog"));
+    text = xf_http_header(&resp, "Content-Type");
+    ck_assert_ptr_nonnull(strstr(text, "text/html"));
+    free(text);
+    xf_http_resp_free(&resp);
+
+    /* /metrics: totals only, no label per app or name */
+    text = xf_metrics_scrape(nginx);
+    ck_assert_uint_eq(xf_metrics_value(text, "xflow_catalog_entries"), 3);
+    ck_assert_uint_eq(xf_metrics_value(text, "xflow_catalog_evicted_total"),
+                      0);
+    ck_assert_ptr_null(strstr(text, "shop"));
+    free(text);
+
+    /* a reload keeps the table */
+    xf_nginx_reload(nginx);
+    cat_post(CAT_BATCH, "{\"accepted\":3,\"rejected\":1}");
+
+    cat = cat_get("/catalog");
+    ck_assert_uint_eq(cat_num(cat, "events"), 8);
+    ck_assert_uint_eq(cat_num(cat_entry(cat, "shop", "buy"), "events"), 4);
+    json_decref(cat);
+
+    /* POST is not for the catalog */
+    xf_http_request("POST", url, NULL, "{}", 2, &resp);
+    ck_assert_int_eq(resp.status, 405);
+    xf_http_resp_free(&resp);
+}
+END_TEST
+
+
+/* Without xflow_catalog_zone nothing is kept, and the location says 404. */
+START_TEST(test_no_zone)
+{
+    char            url[128];
+    xf_http_resp_t  resp;
+
+    xf_fixture_nginx(
+        "    xflow_kafka_brokers @BROKERS@;\n"
+        "    xflow_topic " CAT_TOPIC ";\n"
+        "    server {\n"
+        "        listen 127.0.0.1:@PORT@;\n"
+        "        location /json { xflow_collect json; }\n"
+        "        location /catalog { xflow_catalog; }\n"
+        "    }\n", 1);
+
+    cat_post("{\"event\":\"a\"}", "{\"accepted\":1,\"rejected\":0}");
+
+    snprintf(url, sizeof(url), "%s/catalog", nginx->url);
+    xf_http_request("GET", url, NULL, NULL, 0, &resp);
+    ck_assert_int_eq(resp.status, 404);
+    xf_http_resp_free(&resp);
+
+    ck_assert_ptr_nonnull(xf_nginx_refuses(nginx,
+        "    xflow_catalog_zone 4k;\n"
+        "    server { listen 127.0.0.1:@PORT@; }\n", NULL, "too small"));
+}
+END_TEST
+
+
+/* ------------------------------------------------------------ plan */
+
+static const char  plan_json[] =
+    "{\"apps\": {\n"
+    "  \"shop\": {\n"
+    "    \"tier\": \"silver\",\n"
+    "    \"events\": {\n"
+    "      \"purchase\": {\"tier\": \"gold\",\n"
+    "                   \"required\": [\"price\"],\n"
+    "                   \"properties\": {\"price\": {\"type\": \"number\"}}},\n"
+    "      \"view\": {}\n"
+    "    }\n"
+    "  }\n"
+    "}}\n";
+
+
+static const char  plan_snippet[] =
+    "    xflow_kafka_brokers @BROKERS@;\n"
+    "    xflow_kafka_conf linger.ms 1;\n"
+    "    xflow_topic " CAT_TOPIC ";\n"
+    "    xflow_catalog_zone 1m;\n"
+    "    xflow_tracking_plan plan.json;\n"
+    "    xflow_route tier=gold topic=gold;\n"
+    "    server {\n"
+    "        listen 127.0.0.1:@PORT@;\n"
+    "        location /mark { xflow_collect json; }\n"
+    "        location /route {\n"
+    "            xflow_collect json;\n"
+    "            xflow_plan_action unknown=route:plan_unknown\n"
+    "                              invalid=route:plan_invalid;\n"
+    "        }\n"
+    "        location /dl {\n"
+    "            xflow_collect json;\n"
+    "            xflow_plan_action unknown=dead_letter invalid=dead_letter;\n"
+    "        }\n"
+    "        location /pass {\n"
+    "            xflow_collect json;\n"
+    "            xflow_plan_action unknown=pass invalid=pass;\n"
+    "        }\n"
+    "        location /catalog { xflow_catalog; }\n"
+    "    }\n";
+
+
+#define P_GOOD  "{\"event\":\"purchase\",\"app\":\"shop\"," \
+                "\"distinct_id\":\"u1\"," \
+                "\"properties\":{\"price\":9.5}}"
+#define P_BAD   "{\"event\":\"purchase\",\"app\":\"shop\"," \
+                "\"distinct_id\":\"u2\"," \
+                "\"properties\":{\"price\":\"9.5\"}}"
+#define P_NEW   "{\"event\":\"refund\",\"app\":\"shop\",\"distinct_id\":\"u3\"}"
+#define P_VIEW  "{\"event\":\"view\",\"app\":\"shop\",\"distinct_id\":\"u4\"}"
+#define P_ELSE  "{\"event\":\"x\",\"app\":\"blog\",\"distinct_id\":\"u5\"}"
+#define P_BATCH "[" P_GOOD "," P_BAD "," P_NEW "," P_VIEW "," P_ELSE "]"
+
+
+static void
+plan_setup(void)
+{
+    xf_fixture_setup(1, 15000, CAT_TOPIC, 1, CAT_DL, 1, "gold", 1,
+                     "plan_unknown", 1, "plan_invalid", 1, NULL);
+}
+
+
+static void
+plan_start(const char *plan)
+{
+    char  path[256];
+
+    nginx = xf_nginx_new(plan_snippet, kafka->bootstraps, 1);
+    snprintf(path, sizeof(path), "%s/plan.json", nginx->dir);
+    xf_write_file(path, plan, 0644);
+    xf_nginx_start(nginx);
+}
+
+
+static void
+plan_post(const char *loc, const char *body, const char *want)
+{
+    char            url[128];
+    xf_http_resp_t  resp;
+
+    snprintf(url, sizeof(url), "%s%s", nginx->url, loc);
+    xf_http_request("POST", url, NULL, body, strlen(body), &resp);
+    ck_assert_msg(resp.status == 200, "%ld %s", resp.status, resp.body);
+    ck_assert_str_eq(resp.body, want);
+    xf_http_resp_free(&resp);
+}
+
+
+/* The message whose event holds needle: it must be there. */
+static const xf_kafka_msg_t *
+plan_msg(const xf_kafka_msgs_t *m, const char *needle)
+{
+    size_t  i;
+
+    for (i = 0; i < m->n; i++) {
+        if (xf_memstr(m->msgs[i].value, m->msgs[i].value_len, needle)) {
+            return &m->msgs[i];
+        }
+    }
+
+    ck_abort_msg("no message with %s", needle);
+
+    return NULL;
+}
+
+
+START_TEST(test_plan_mark)
+{
+    json_t                *cat, *e;
+    xf_kafka_msgs_t        ev, gold;
+    const xf_kafka_msg_t  *m;
+
+    plan_start(plan_json);
+    plan_post("/mark", P_BATCH, "{\"accepted\":5,\"rejected\":0}");
+
+    memset(&ev, 0, sizeof(ev));
+    memset(&gold, 0, sizeof(gold));
+    xf_kafka_consume(kafka, CAT_TOPIC, 3, 10000, 500, &ev);
+    xf_kafka_consume(kafka, "gold", 2, 10000, 500, &gold);
+
+    /* purchases, by their tier: the conforming one unmarked, the one
+       that fails the plan keeps its tier and says why */
+    m = plan_msg(&gold, "\"u1\"");
+    ck_assert_ptr_null(strstr(m->value, "\"plan\""));
+
+    m = plan_msg(&gold, "\"u2\"");
+    ck_assert_ptr_nonnull(strstr(m->value, ",\"plan\":\"invalid\","
+        "\"plan_error\":\"property \\\"price\\\" is not a number\""));
+    m = plan_msg(&ev, "\"u3\"");
+    ck_assert_ptr_nonnull(strstr(m->value, ",\"plan\":\"unknown\",\"event\""));
+    m = plan_msg(&ev, "\"u4\"");
+    ck_assert_ptr_null(strstr(m->value, "\"plan\""));
+    /* an app the plan does not name is not checked */
+    m = plan_msg(&ev, "\"u5\"");
+    ck_assert_ptr_null(strstr(m->value, "\"plan\""));
+
+    /* the catalog shows conformance per event */
+    cat = cat_get("/catalog?app=shop");
+    e = cat_entry(cat, "shop", "purchase");
+    ck_assert_uint_eq(cat_num(json_object_get(e, "plan"), "conforms"), 1);
+    ck_assert_uint_eq(cat_num(json_object_get(e, "plan"), "invalid"), 1);
+    e = cat_entry(cat, "shop", "refund");
+    ck_assert_uint_eq(cat_num(json_object_get(e, "plan"), "unknown"), 1);
+    json_decref(cat);
+
+    xf_kafka_msgs_free(&ev);
+    xf_kafka_msgs_free(&gold);
+}
+END_TEST
+
+
+START_TEST(test_plan_route_and_dead_letter)
+{
+    xf_kafka_msgs_t        un, inv, dl, ev;
+    const xf_kafka_msg_t  *m;
+
+    plan_start(plan_json);
+    plan_post("/route", P_BATCH, "{\"accepted\":5,\"rejected\":0}");
+    plan_post("/dl", P_BATCH, "{\"accepted\":3,\"rejected\":2}");
+    plan_post("/pass", P_NEW, "{\"accepted\":1,\"rejected\":0}");
+
+    memset(&un, 0, sizeof(un));
+    memset(&inv, 0, sizeof(inv));
+    memset(&dl, 0, sizeof(dl));
+    memset(&ev, 0, sizeof(ev));
+    xf_kafka_consume(kafka, "plan_unknown", 1, 10000, 500, &un);
+    xf_kafka_consume(kafka, "plan_invalid", 1, 10000, 500, &inv);
+    xf_kafka_consume(kafka, CAT_DL, 2, 10000, 500, &dl);
+    /* view and blog's x, twice; refund once by /pass */
+    xf_kafka_consume(kafka, CAT_TOPIC, 5, 10000, 500, &ev);
+
+    ck_assert_ptr_nonnull(strstr(un.msgs[0].value, "\"u3\""));
+    ck_assert_ptr_nonnull(strstr(inv.msgs[0].value, "\"u2\""));
+
+    m = plan_msg(&dl, "\"u3\"");
+    ck_assert_ptr_nonnull(strstr(m->value, "\"error\":\"plan_unknown\""));
+    m = plan_msg(&dl, "\"u2\"");
+    ck_assert_ptr_nonnull(strstr(m->value, "\"error\":\"plan_invalid\""));
+    ck_assert_ptr_nonnull(strstr(m->value, "\"plan_error\":"));
+
+    /* pass: as it came, no mark */
+    m = plan_msg(&ev, "\"u3\"");
+    ck_assert_ptr_null(strstr(m->value, "\"plan\""));
+
+    xf_kafka_msgs_free(&un);
+    xf_kafka_msgs_free(&inv);
+    xf_kafka_msgs_free(&dl);
+    xf_kafka_msgs_free(&ev);
+}
+END_TEST
+
+
+/* nginx -t names the plan's line; a reload reads the plan again. */
+START_TEST(test_plan_refused_and_reload)
+{
+    char      path[256];
+    char     *out;
+    size_t    i;
+    json_t   *cat, *e;
+    uint64_t  conforms;
+
+    conforms = 0;
+    plan_start(plan_json);
+    snprintf(path, sizeof(path), "%s/plan.json", nginx->dir);
+
+    xf_write_file(path, "{\"apps\": {\n  \"shop\": {\"events\": {\n"
+                  "    \"buy\": {\"properties\": {\"p\": "
+                  "{\"type\": \"numbr\"}}}}}}}\n", 0644);
+    out = xf_nginx_refuses(nginx, NULL, NULL,
+                           "plan.json:3: unknown type \"numbr\"");
+    ck_assert_ptr_nonnull(strstr(out, "nginx.conf:"));
+    free(out);
+
+    xf_write_file(path, "{\"apps\": {\n\n\"shop\": {\"events\": {,}}}}",
+                  0644);
+    free(xf_nginx_refuses(nginx, NULL, NULL, "plan.json:3: not JSON"));
+
+    /* refund joins the plan (an old worker may still take a request) */
+    xf_write_file(path, "{\"apps\": {\"shop\": {\"events\": "
+                  "{\"refund\": {}}}}}", 0644);
+    xf_nginx_reload(nginx);
+
+    for (i = 0; i < 50; i++) {
+        plan_post("/mark", P_NEW, "{\"accepted\":1,\"rejected\":0}");
+
+        cat = cat_get("/catalog");
+        e = cat_entry(cat, "shop", "refund");
+        conforms = cat_num(json_object_get(e, "plan"), "conforms");
+        json_decref(cat);
+
+        if (conforms) {
+            break;
+        }
+
+        usleep(100 * 1000);
+    }
+
+    ck_assert_uint_eq(conforms, 1);
+}
+END_TEST
+
+
+/* ---------------------------------------------------- kill, hygiene */
+
+static const char  hy_snippet[] =
+    "    xflow_kafka_brokers @BROKERS@;\n"
+    "    xflow_kafka_conf linger.ms 1;\n"
+    "    xflow_topic " CAT_TOPIC ";\n"
+    "    xflow_kill app=noisy drop;\n"
+    "    xflow_kill app=shop event=debug dead_letter;\n"
+    "    xflow_kill event=beta route=beta_events;\n"
+    "    xflow_future_clamp 23h;\n"
+    "    xflow_historical 2d historical;\n"
+    "    xflow_placeholder_ids default;\n"
+    "    server {\n"
+    "        listen 127.0.0.1:@PORT@;\n"
+    "        location /json { xflow_collect json; }\n"
+    "        location /metrics { xflow_metrics; }\n"
+    "    }\n";
+
+
+static void
+hy_setup(void)
+{
+    xf_fixture_setup(1, 15000, CAT_TOPIC, 1, CAT_DL, 1, "beta_events", 1,
+                     "historical", 1, NULL);
+}
+
+
+START_TEST(test_kill_switch)
+{
+    char              *text;
+    xf_kafka_msgs_t    ev, dl, beta;
+
+    xf_fixture_nginx(hy_snippet, 1);
+
+    /* answered as accepted, every one: the SDK must not retry */
+    cat_post("[{\"event\":\"a\",\"app\":\"noisy\",\"distinct_id\":\"u1\"},"
+             "{\"event\":\"b\",\"app\":\"noisy\",\"distinct_id\":\"u1\"},"
+             "{\"event\":\"debug\",\"app\":\"shop\",\"distinct_id\":\"u2\"},"
+             "{\"event\":\"beta\",\"app\":\"shop\",\"distinct_id\":\"u3\"},"
+             "{\"event\":\"buy\",\"app\":\"shop\",\"distinct_id\":\"u4\"}]",
+             "{\"accepted\":4,\"rejected\":1}");
+    cat_post("{\"event\":\"c\",\"app\":\"noisy\",\"distinct_id\":\"u1\"}",
+             "{\"accepted\":1,\"rejected\":0}");
+
+    memset(&ev, 0, sizeof(ev));
+    memset(&dl, 0, sizeof(dl));
+    memset(&beta, 0, sizeof(beta));
+    xf_kafka_consume(kafka, CAT_TOPIC, 1, 10000, 1000, &ev);
+    xf_kafka_consume(kafka, CAT_DL, 1, 10000, 500, &dl);
+    xf_kafka_consume(kafka, "beta_events", 1, 10000, 500, &beta);
+
+    ck_assert_ptr_nonnull(strstr(ev.msgs[0].value, "\"u4\""));
+    ck_assert_ptr_nonnull(strstr(dl.msgs[0].value,
+                                 "\"error\":\"kill_switch\""));
+    ck_assert_ptr_nonnull(strstr(beta.msgs[0].value, "\"u3\""));
+
+    /* the dropped ones counted, under their own result */
+    text = xf_metrics_scrape(nginx);
+    ck_assert_uint_eq(xf_metrics_value(text,
+        "xflow_events_total{format=\"json\",result=\"dropped\"}"), 3);
+    ck_assert_uint_eq(xf_metrics_value(text,
+        "xflow_events_total{format=\"json\",result=\"accepted\"}"), 2);
+    ck_assert_uint_eq(xf_metrics_value(text,
+        "xflow_events_rejected_total{reason=\"kill_switch\"}"), 1);
+    free(text);
+
+    xf_kafka_msgs_free(&ev);
+    xf_kafka_msgs_free(&dl);
+    xf_kafka_msgs_free(&beta);
+}
+END_TEST
+
+
+START_TEST(test_times_and_placeholders)
+{
+    char                   body[1024];
+    time_t                 now;
+    xf_kafka_msgs_t        ev, hist;
+    const xf_kafka_msg_t  *m;
+
+    xf_fixture_nginx(hy_snippet, 1);
+
+    now = time(NULL);
+
+    /* two days ahead, ten days back, now; a placeholder id */
+    snprintf(body, sizeof(body),
+             "[{\"event\":\"f\",\"distinct_id\":\"u1\",\"time\":%lld},"
+             "{\"event\":\"o\",\"distinct_id\":\"u2\","
+             "\"timestamp\":\"2001-02-03T04:05:06.789Z\"},"
+             "{\"event\":\"n\",\"distinct_id\":\"u3\",\"time\":%lld},"
+             "{\"event\":\"p\",\"distinct_id\":\"undefined\"}]",
+             (long long) (now + 2 * 86400) * 1000, (long long) now * 1000);
+    cat_post(body, "{\"accepted\":4,\"rejected\":0}");
+
+    memset(&ev, 0, sizeof(ev));
+    memset(&hist, 0, sizeof(hist));
+    xf_kafka_consume(kafka, CAT_TOPIC, 3, 10000, 500, &ev);
+    xf_kafka_consume(kafka, "historical", 1, 10000, 500, &hist);
+
+    /* clamped to about now, the original in the envelope */
+    m = plan_msg(&ev, "\"u1\"");
+    snprintf(body, sizeof(body), ",\"ts_original\":%lld,",
+             (long long) (now + 2 * 86400) * 1000);
+    ck_assert_msg(strstr(m->value, body) != NULL, "%s", m->value);
+    snprintf(body, sizeof(body), "\"time\":%lld",
+             (long long) (now + 2 * 86400) * 1000);
+    ck_assert_ptr_null(strstr(strstr(m->value, ",\"event\":"), body));
+    snprintf(body, sizeof(body), "\"time\":%lld", (long long) now / 10);
+    ck_assert_msg(strstr(strstr(m->value, ",\"event\":"), body) != NULL,
+                  "%s", m->value);
+
+    ck_assert_ptr_nonnull(strstr(hist.msgs[0].value, "\"u2\""));
+
+    m = plan_msg(&ev, "\"u3\"");
+    ck_assert_ptr_null(strstr(m->value, "ts_original"));
+
+    /* a placeholder id: no key, marked */
+    m = plan_msg(&ev, "\"undefined\"");
+    ck_assert_ptr_null(m->key);
+    ck_assert_ptr_nonnull(strstr(m->value, ",\"anonymous\":true,"));
+
+    xf_kafka_msgs_free(&ev);
+    xf_kafka_msgs_free(&hist);
+}
+END_TEST
+
+
+Suite *
+make_catalog_e2e_suite(void)
+{
+    Suite  *s;
+    TCase  *tc;
+
+    s = suite_create("catalog_e2e");
+
+    tc = xf_tcase(s, "captures", 120, cat_setup, xf_fixture_teardown);
+    tcase_add_test(tc, test_sdk_captures);
+
+    tc = xf_tcase(s, "entries", 60, cat_setup, xf_fixture_teardown);
+    tcase_add_test(tc, test_entries_page_reload);
+    tcase_add_test(tc, test_no_zone);
+
+    tc = xf_tcase(s, "plan", 60, plan_setup, xf_fixture_teardown);
+    tcase_add_test(tc, test_plan_mark);
+    tcase_add_test(tc, test_plan_route_and_dead_letter);
+    tcase_add_test(tc, test_plan_refused_and_reload);
+
+    tc = xf_tcase(s, "hygiene", 60, hy_setup, xf_fixture_teardown);
+    tcase_add_test(tc, test_kill_switch);
+    tcase_add_test(tc, test_times_and_placeholders);
+
+    return s;
+}
