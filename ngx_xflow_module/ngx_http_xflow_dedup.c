@@ -17,35 +17,51 @@ static ngx_int_t ngx_http_xflow_dedup_init_zone(ngx_shm_zone_t *shm_zone,
 static uint64_t ngx_http_xflow_dedup_now(void);
 
 
+/* This worker's: its configuration's table (set at init_process). */
 static xf_dedup_t  *ngx_http_xflow_dedup_table;
 
 
 ngx_int_t
-ngx_http_xflow_dedup_zone(ngx_conf_t *cf, size_t size)
+ngx_http_xflow_dedup_zone(ngx_conf_t *cf, size_t size, ngx_shm_zone_t **zone)
 {
-    ngx_str_t        name;
-    ngx_shm_zone_t  *zone;
+    ngx_str_t     name;
+    xf_dedup_t  **table;
 
-    ngx_http_xflow_dedup_table = NULL;
+    *zone = NULL;
 
     if (size == 0) {
         return NGX_OK;
     }
 
-    ngx_str_set(&name, "xflow_dedup");
-
-    zone = ngx_shared_memory_add(cf, &name, size,
-                                 &ngx_http_xflow_dedup_table);
-    if (zone == NULL) {
+    /* the zone's data: where its init leaves this configuration's table */
+    table = ngx_pcalloc(cf->pool, sizeof(xf_dedup_t *));
+    if (table == NULL) {
         return NGX_ERROR;
     }
 
-    zone->init = ngx_http_xflow_dedup_init_zone;
+    ngx_str_set(&name, "xflow_dedup");
 
-    /* not NULL: a reload that keeps the zone passes it on as data */
-    zone->data = &ngx_http_xflow_dedup_table;
+    *zone = ngx_shared_memory_add(cf, &name, size,
+                                  &ngx_http_xflow_dedup_table);
+    if (*zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    (*zone)->init = ngx_http_xflow_dedup_init_zone;
+    (*zone)->data = table;
 
     return NGX_OK;
+}
+
+
+void
+ngx_http_xflow_dedup_init_process(ngx_shm_zone_t *zone)
+{
+    xf_dedup_t  **table;
+
+    table = zone ? zone->data : NULL;
+
+    ngx_http_xflow_dedup_table = table ? *table : NULL;
 }
 
 
@@ -58,8 +74,10 @@ ngx_http_xflow_dedup_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
     size_t            size;
     uint64_t          key[2];
+    xf_dedup_t      **table;
     ngx_slab_pool_t  *shpool;
 
+    table = shm_zone->data;
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
     /* the slab pool keeps its header and page table in the zone */
@@ -79,10 +97,9 @@ ngx_http_xflow_dedup_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_ERROR;
     }
 
-    ngx_http_xflow_dedup_table = xf_dedup_init(shpool->data, size, key[0],
-                                               key[1]);
+    *table = xf_dedup_init(shpool->data, size, key[0], key[1]);
 
-    return ngx_http_xflow_dedup_table ? NGX_OK : NGX_ERROR;
+    return *table ? NGX_OK : NGX_ERROR;
 }
 
 

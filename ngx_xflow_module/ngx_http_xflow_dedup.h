@@ -25,15 +25,24 @@
 
 
 /**
- * @brief Adds the dedup table's zone, of @p size bytes (0: no
- * xflow_dedup anywhere, no zone).  The same size across a reload keeps
- * the table, its entries and its key.
+ * @brief Adds the dedup table's zone, of @p size bytes, into @p zone (0:
+ * no xflow_dedup anywhere, no zone: NULL).  The same size across a
+ * reload keeps the table, its entries and its key.
  *
  * @returns NGX_OK, or NGX_ERROR (no memory).
  *
  * Called from: the collection module's postconfiguration.
  */
-ngx_int_t ngx_http_xflow_dedup_zone(ngx_conf_t *cf, size_t size);
+ngx_int_t ngx_http_xflow_dedup_zone(ngx_conf_t *cf, size_t size,
+    ngx_shm_zone_t **zone);
+
+/**
+ * @brief This worker uses the table of @p zone, its configuration's
+ * (NULL: none).
+ *
+ * Called from: init_process.
+ */
+void ngx_http_xflow_dedup_init_process(ngx_shm_zone_t *zone);
 
 /**
  * @brief The key of one event of format @p f for @p app: its SDK's id,

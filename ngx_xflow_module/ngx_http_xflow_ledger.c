@@ -20,11 +20,21 @@
 #define NGX_HTTP_XFLOW_LEDGER_SLOTS  256
 
 
+/* A configuration's zone, as its init left it (the zone's data). */
 typedef struct {
-    ngx_shm_zone_t     *zone;
+    xf_ledger_t        *ledger;
+    unsigned            fresh:1;    /* the zone was created, not kept */
+} ngx_http_xflow_ledger_zone_t;
+
+
+/*
+ * This process's: the ledger of the configuration it runs (set at
+ * init_process from its cycle's zone, so that a reload that fails
+ * leaves the workers the master forks later on the zone of theirs).
+ */
+typedef struct {
     xf_ledger_t        *ledger;
     int32_t             slot;
-    unsigned            fresh:1;    /* the zone was created, not kept */
 } ngx_http_xflow_ledger_ctx_t;
 
 
@@ -33,16 +43,15 @@ static ngx_int_t ngx_http_xflow_ledger_init_zone(ngx_shm_zone_t *shm_zone,
 static int ngx_http_xflow_ledger_alive(int64_t pid, void *data);
 
 
-static ngx_http_xflow_ledger_ctx_t  ngx_http_xflow_ledger = { NULL, NULL, -1,
-                                                              0 };
+static ngx_http_xflow_ledger_ctx_t  ngx_http_xflow_ledger = { NULL, -1 };
 
 
 ngx_int_t
-ngx_http_xflow_ledger_zone(ngx_conf_t *cf)
+ngx_http_xflow_ledger_zone(ngx_conf_t *cf, ngx_shm_zone_t **zone)
 {
-    size_t           size;
-    ngx_str_t        name;
-    ngx_shm_zone_t  *zone;
+    size_t                         size;
+    ngx_str_t                      name;
+    ngx_http_xflow_ledger_zone_t  *lz;
 
     ngx_str_set(&name, "xflow_ledger");
 
@@ -51,16 +60,18 @@ ngx_http_xflow_ledger_zone(ngx_conf_t *cf)
            + ngx_align(xf_ledger_size(NGX_HTTP_XFLOW_LEDGER_SLOTS),
                        ngx_pagesize);
 
-    zone = ngx_shared_memory_add(cf, &name, size, &ngx_http_xflow_ledger);
-    if (zone == NULL) {
+    lz = ngx_pcalloc(cf->pool, sizeof(ngx_http_xflow_ledger_zone_t));
+    if (lz == NULL) {
         return NGX_ERROR;
     }
 
-    zone->init = ngx_http_xflow_ledger_init_zone;
-    zone->data = &ngx_http_xflow_ledger;
+    *zone = ngx_shared_memory_add(cf, &name, size, &ngx_http_xflow_ledger);
+    if (*zone == NULL) {
+        return NGX_ERROR;
+    }
 
-    ngx_http_xflow_ledger.zone = zone;
-    ngx_http_xflow_ledger.ledger = NULL;
+    (*zone)->init = ngx_http_xflow_ledger_init_zone;
+    (*zone)->data = lz;
 
     return NGX_OK;
 }
@@ -73,10 +84,12 @@ ngx_http_xflow_ledger_zone(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_xflow_ledger_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
-    int               fresh;
-    size_t            size;
-    ngx_slab_pool_t  *shpool;
+    int                            fresh;
+    size_t                         size;
+    ngx_slab_pool_t               *shpool;
+    ngx_http_xflow_ledger_zone_t  *lz;
 
+    lz = shm_zone->data;
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
     size = xf_ledger_size(NGX_HTTP_XFLOW_LEDGER_SLOTS);
 
@@ -87,16 +100,19 @@ ngx_http_xflow_ledger_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         }
     }
 
-    ngx_http_xflow_ledger.ledger = xf_ledger_init(shpool->data, size, &fresh);
-    ngx_http_xflow_ledger.fresh = fresh;
+    lz->ledger = xf_ledger_init(shpool->data, size, &fresh);
+    lz->fresh = fresh;
 
-    return ngx_http_xflow_ledger.ledger ? NGX_OK : NGX_ERROR;
+    return lz->ledger ? NGX_OK : NGX_ERROR;
 }
 
 
 void
-ngx_http_xflow_ledger_found(ngx_cycle_t *cycle, ngx_str_t *dir)
+ngx_http_xflow_ledger_found(ngx_cycle_t *cycle, ngx_shm_zone_t *zone,
+    ngx_str_t *dir)
 {
+    ngx_http_xflow_ledger_zone_t  *lz;
+
     u_char             *path;
     int32_t             slot;
     uint64_t            n;
@@ -104,13 +120,14 @@ ngx_http_xflow_ledger_found(ngx_cycle_t *cycle, ngx_str_t *dir)
     xf_spool_rc_t       rc;
     xf_ledger_cells_t   d;
 
-    if (ngx_http_xflow_ledger.ledger == NULL || !ngx_http_xflow_ledger.fresh)
-    {
+    lz = zone ? zone->data : NULL;
+
+    if (lz == NULL || lz->ledger == NULL || !lz->fresh) {
         return;
     }
 
     /* once per zone: a reload that follows finds it counted */
-    ngx_http_xflow_ledger.fresh = 0;
+    lz->fresh = 0;
 
     ngx_http_xflow_pool_allocator(&a, cycle->pool);
 
@@ -134,16 +151,16 @@ ngx_http_xflow_ledger_found(ngx_cycle_t *cycle, ngx_str_t *dir)
     }
 
     /* the master's own slot, for this one count: no worker runs yet */
-    slot = xf_ledger_claim(ngx_http_xflow_ledger.ledger, ngx_pid,
-                           ngx_http_xflow_ledger_alive, NULL);
+    slot = xf_ledger_claim(lz->ledger, ngx_pid, ngx_http_xflow_ledger_alive,
+                           NULL);
     if (slot < 0) {
         return;
     }
 
     ngx_memzero(&d, sizeof(xf_ledger_cells_t));
     xf_ledger_move(&d, XF_LEDGER_RECEIVED, XF_LEDGER_SPOOLED, (int64_t) n);
-    xf_ledger_commit(ngx_http_xflow_ledger.ledger, slot, &d);
-    xf_ledger_release(ngx_http_xflow_ledger.ledger, slot, ngx_pid);
+    xf_ledger_commit(lz->ledger, slot, &d);
+    xf_ledger_release(lz->ledger, slot, ngx_pid);
 
     ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
                   "xflow: ledger: %uL events found on the spool", n);
@@ -151,8 +168,13 @@ ngx_http_xflow_ledger_found(ngx_cycle_t *cycle, ngx_str_t *dir)
 
 
 void
-ngx_http_xflow_ledger_init_process(ngx_cycle_t *cycle)
+ngx_http_xflow_ledger_init_process(ngx_cycle_t *cycle, ngx_shm_zone_t *zone)
 {
+    ngx_http_xflow_ledger_zone_t  *lz;
+
+    lz = zone ? zone->data : NULL;
+
+    ngx_http_xflow_ledger.ledger = lz ? lz->ledger : NULL;
     ngx_http_xflow_ledger.slot = -1;
 
     if (ngx_http_xflow_ledger.ledger == NULL

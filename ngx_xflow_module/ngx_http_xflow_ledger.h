@@ -31,14 +31,16 @@
 
 
 /**
- * @brief Adds the ledger's shared zone.
+ * @brief Adds the ledger's shared zone, into @p zone (kept in the
+ * configuration: the functions below take it back from the cycle they
+ * run).
  *
  * @returns NGX_OK, or NGX_ERROR (no memory).
  *
  * Called from: the collection module's postconfiguration, when some
  * location has xflow_collect.
  */
-ngx_int_t ngx_http_xflow_ledger_zone(ngx_conf_t *cf);
+ngx_int_t ngx_http_xflow_ledger_zone(ngx_conf_t *cf, ngx_shm_zone_t **zone);
 
 /**
  * @brief Counts the events on the spool in @p dir (records written by a
@@ -48,7 +50,8 @@ ngx_int_t ngx_http_xflow_ledger_zone(ngx_conf_t *cf);
  *
  * Called from: the master's init_module, before any worker runs.
  */
-void ngx_http_xflow_ledger_found(ngx_cycle_t *cycle, ngx_str_t *dir);
+void ngx_http_xflow_ledger_found(ngx_cycle_t *cycle, ngx_shm_zone_t *zone,
+    ngx_str_t *dir);
 
 /**
  * @brief Takes this worker's slot, and settles those of processes that
@@ -57,7 +60,8 @@ void ngx_http_xflow_ledger_found(ngx_cycle_t *cycle, ngx_str_t *dir);
  *
  * Called from: init_process.
  */
-void ngx_http_xflow_ledger_init_process(ngx_cycle_t *cycle);
+void ngx_http_xflow_ledger_init_process(ngx_cycle_t *cycle,
+    ngx_shm_zone_t *zone);
 
 /**
  * @brief Gives the slot back.

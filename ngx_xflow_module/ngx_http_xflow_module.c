@@ -796,8 +796,9 @@ ngx_http_xflow_postconfiguration(ngx_conf_t *cf)
         return NGX_OK;
     }
 
-    if (ngx_http_xflow_ledger_zone(cf) != NGX_OK
-        || ngx_http_xflow_dedup_zone(cf, mcf->dedup_size) != NGX_OK)
+    if (ngx_http_xflow_ledger_zone(cf, &mcf->ledger_zone) != NGX_OK
+        || ngx_http_xflow_dedup_zone(cf, mcf->dedup_size, &mcf->dedup_zone)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -827,7 +828,7 @@ ngx_http_xflow_init_module(ngx_cycle_t *cycle)
     }
 
     /* at a start, before any worker: what the spool holds is counted */
-    ngx_http_xflow_ledger_found(cycle, &mcf->spool->name);
+    ngx_http_xflow_ledger_found(cycle, mcf->ledger_zone, &mcf->spool->name);
 
     return ngx_http_xflow_spool_check(cycle, mcf);
 }
@@ -849,8 +850,9 @@ ngx_http_xflow_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    /* the ledger's slot before anything can count */
-    ngx_http_xflow_ledger_init_process(cycle);
+    /* the ledger's slot before anything can count, this cycle's tables */
+    ngx_http_xflow_ledger_init_process(cycle, mcf->ledger_zone);
+    ngx_http_xflow_dedup_init_process(mcf->dedup_zone);
 
     /* the producer first: the spool replays through it */
     if (ngx_http_xflow_kafka_init_process(cycle, mcf) != NGX_OK

@@ -102,6 +102,8 @@ typedef struct {
     ngx_uint_t                  enabled;        /* some xflow_collect */
     size_t                      dedup_size;     /* the dedup table, the
                                                    largest size= given */
+    ngx_shm_zone_t             *ledger_zone;
+    ngx_shm_zone_t             *dedup_zone;     /* NULL: no xflow_dedup */
 } ngx_http_xflow_main_conf_t;
 
 
