@@ -300,7 +300,7 @@ ngx_http_xflow_reply_status(ngx_http_request_t *r, xf_status_t st)
 
     case XF_ERR_ENCODING_UNKNOWN:
         status = NGX_HTTP_UNSUPPORTED_MEDIA_TYPE;
-        detail = "Content-Encoding must be gzip, deflate, zstd or identity";
+        detail = "Content-Encoding must be gzip, deflate, zstd, br or identity";
         break;
 
     case XF_ERR_NOMEM:
