@@ -9,6 +9,11 @@
  * it is finalized first.  What Kafka does not take, at produce time or
  * in a failed report, goes to the spool; the request is answered once
  * that is durable.
+ *
+ * A request that asks where its messages went (wait->pos: receipts,
+ * $xflow_offset_*) gets one opaque per message instead of the batch's,
+ * behind the envelopes: it names the message, so its report can say
+ * which partition and offset it got.
  */
 
 #include "ngx_http_xflow_module.h"
@@ -31,9 +36,23 @@ struct ngx_http_xflow_batch_s {
     rd_kafka_resp_err_t             last_err;
     ngx_log_t                      *log;
     size_t                          held;       /* in the bytes in flight */
+    ngx_http_xflow_position_t      *pos;        /* the waiting request's,
+                                                   or NULL */
+    ngx_uint_t                      cur;        /* the message reported */
     unsigned                        sending:1;  /* in batch_send */
-    u_char                          data[];     /* envelopes */
+    u_char                          data[];     /* envelopes, then the
+                                                   message opaques */
 };
+
+
+/* The opaque of one message, when its position is asked for. */
+typedef struct {
+    ngx_http_xflow_opaque_t         opaque;     /* first: the report */
+    ngx_http_xflow_batch_t         *batch;
+    ngx_uint_t                      index;      /* in plan order */
+} ngx_http_xflow_batch_msg_t;
+
+#define NGX_HTTP_XFLOW_BATCH_NO_MSG  ((ngx_uint_t) -1)
 
 
 typedef struct {
@@ -44,6 +63,10 @@ typedef struct {
 
 static ngx_uint_t ngx_http_xflow_batch_report(
     ngx_http_xflow_opaque_t *opaque, const rd_kafka_message_t *msg);
+static ngx_uint_t ngx_http_xflow_batch_msg_report(
+    ngx_http_xflow_opaque_t *opaque, const rd_kafka_message_t *msg);
+static void ngx_http_xflow_batch_mark(ngx_http_xflow_batch_t *batch,
+    ngx_uint_t index, const rd_kafka_message_t *msg, ngx_uint_t fate);
 static void ngx_http_xflow_batch_durable(ngx_http_xflow_spool_waiter_t *w);
 static void ngx_http_xflow_batch_done(ngx_http_xflow_batch_t *batch);
 static ngx_uint_t ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch,
@@ -115,12 +138,13 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
     const u_char *head, size_t head_len, ngx_uint_t room,
     ngx_uint_t dl_topic, ngx_http_xflow_ack_wait_t *wait)
 {
-    size_t                       i, total, *count, *order;
-    ngx_uint_t                   t, ntopics;
+    size_t                       i, total, off, *count, *order;
+    ngx_uint_t                   t, ntopics, nslots;
     ngx_time_t                  *tp;
     rd_kafka_message_t          *msgs, *m;
     xf_out_t                    *o;
     ngx_http_xflow_batch_t      *batch;
+    ngx_http_xflow_batch_msg_t  *slots;
     ngx_http_xflow_main_conf_t  *mcf;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_module);
@@ -141,7 +165,11 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
 
     total = xf_outbox_size(ob, head_len);
 
-    batch = ngx_alloc(sizeof(ngx_http_xflow_batch_t) + total,
+    nslots = (wait != NULL && wait->pos != NULL) ? ob->n : 0;
+    off = ngx_align(total, sizeof(void *));
+
+    batch = ngx_alloc(sizeof(ngx_http_xflow_batch_t) + off
+                      + nslots * sizeof(ngx_http_xflow_batch_msg_t),
                       r->connection->log);
     if (batch == NULL) {
         return NGX_ERROR;
@@ -150,7 +178,8 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
     ngx_memzero(batch, sizeof(ngx_http_xflow_batch_t));
 
     /* the envelopes are held until the last report frees them */
-    batch->held = sizeof(ngx_http_xflow_batch_t) + total;
+    batch->held = sizeof(ngx_http_xflow_batch_t) + off
+                  + nslots * sizeof(ngx_http_xflow_batch_msg_t);
     ngx_http_xflow_inflight_hold(batch->held);
 
     tp = ngx_timeofday();
@@ -161,6 +190,9 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
     batch->dl_topic = dl_topic;
     batch->last_err = RD_KAFKA_RESP_ERR_NO_ERROR;
     batch->log = ngx_cycle->log;
+    batch->pos = nslots ? wait->pos : NULL;
+    batch->cur = NGX_HTTP_XFLOW_BATCH_NO_MSG;
+    slots = (ngx_http_xflow_batch_msg_t *) (batch->data + off);
 
     (void) xf_outbox_render(ob, batch->data, head, head_len,
                             &ngx_http_xflow_batches.ids);
@@ -177,6 +209,13 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
         /* librdkafka copies keys */
         m->key = (void *) o->key.data;
         m->key_len = o->key.len;
+
+        if (nslots) {
+            slots[order[i]].opaque.report = ngx_http_xflow_batch_msg_report;
+            slots[order[i]].batch = batch;
+            slots[order[i]].index = order[i];
+            m->_private = &slots[order[i]];
+        }
     }
 
     m = msgs;
@@ -193,6 +232,7 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
 
     if (batch->failed) {
         /* neither Kafka nor the spool took some: the client must retry */
+        batch->pos = NULL;
         ngx_http_xflow_batch_release(batch);
         return NGX_DECLINED;
     }
@@ -216,7 +256,7 @@ ngx_http_xflow_batch_produce(ngx_http_xflow_batch_t *batch, ngx_uint_t topic,
     rd_kafka_message_t *m, ngx_uint_t n, ngx_uint_t room)
 {
     const char           *name;
-    ngx_uint_t            j, queued;
+    ngx_uint_t            j, queued, fate;
     rd_kafka_resp_err_t   err;
 
     queued = 0;
@@ -225,7 +265,9 @@ ngx_http_xflow_batch_produce(ngx_http_xflow_batch_t *batch, ngx_uint_t topic,
     if (room) {
         /* counted before producing: reports only come through poll */
         batch->pending += n;
-        queued = ngx_http_xflow_kafka_produce(topic, m, n, &batch->opaque,
+        queued = ngx_http_xflow_kafka_produce(topic, m, n,
+                                              batch->pos ? NULL
+                                                         : &batch->opaque,
                                               &err);
         batch->pending -= n - queued;
     }
@@ -238,11 +280,17 @@ ngx_http_xflow_batch_produce(ngx_http_xflow_batch_t *batch, ngx_uint_t topic,
 
     for (j = 0; j < n; j++) {
         if (!room || m[j].err) {
-            (void) ngx_http_xflow_batch_spool(batch, name, m[j].key,
+            fate = ngx_http_xflow_batch_spool(batch, name, m[j].key,
                                               m[j].key_len, m[j].payload,
                                               m[j].len,
                                               room ? m[j].err
                                               : RD_KAFKA_RESP_ERR__QUEUE_FULL);
+
+            if (batch->pos) {
+                ngx_http_xflow_batch_mark(batch,
+                    ((ngx_http_xflow_batch_msg_t *) m[j]._private)->index,
+                    &m[j], fate);
+            }
         }
     }
 
@@ -265,6 +313,7 @@ ngx_http_xflow_batch_wait(ngx_http_request_t *r, ngx_http_xflow_batch_t *batch,
     {
         /* all of it spooled and already durable */
         batch->wait = NULL;
+        batch->pos = NULL;
         wait->batch = NULL;
         ngx_http_xflow_batch_release(batch);
         return NGX_OK;
@@ -353,6 +402,7 @@ ngx_http_xflow_batch_abandon(ngx_http_xflow_ack_wait_t *wait)
     /* the reports will find nobody waiting */
     if (wait->batch) {
         wait->batch->wait = NULL;
+        wait->batch->pos = NULL;
         ngx_http_xflow_batch_release(wait->batch);
         wait->batch = NULL;
     }
@@ -392,6 +442,10 @@ ngx_http_xflow_batch_report(ngx_http_xflow_opaque_t *opaque,
         }
     }
 
+    /* before the answer below, which frees the request's positions */
+    ngx_http_xflow_batch_mark(batch, batch->cur, msg, fate);
+    batch->cur = NGX_HTTP_XFLOW_BATCH_NO_MSG;
+
     if (--batch->pending) {
         return fate;
     }
@@ -414,6 +468,53 @@ ngx_http_xflow_batch_report(ngx_http_xflow_opaque_t *opaque,
     ngx_http_xflow_batch_release(batch);
 
     return fate;
+}
+
+
+/* The report of one message whose position is asked for. */
+static ngx_uint_t
+ngx_http_xflow_batch_msg_report(ngx_http_xflow_opaque_t *opaque,
+    const rd_kafka_message_t *msg)
+{
+    ngx_http_xflow_batch_msg_t  *slot;
+
+    slot = (ngx_http_xflow_batch_msg_t *) opaque;
+    slot->batch->cur = slot->index;
+
+    return ngx_http_xflow_batch_report(&slot->batch->opaque, msg);
+}
+
+
+/* Where message index went, for the request that waits for it. */
+static void
+ngx_http_xflow_batch_mark(ngx_http_xflow_batch_t *batch, ngx_uint_t index,
+    const rd_kafka_message_t *msg, ngx_uint_t fate)
+{
+    ngx_http_xflow_position_t  *pos;
+
+    if (batch->pos == NULL || index == NGX_HTTP_XFLOW_BATCH_NO_MSG) {
+        return;
+    }
+
+    pos = &batch->pos[index];
+
+    switch (fate) {
+
+    case XF_METRICS_KAFKA_DELIVERED:
+        pos->state = NGX_HTTP_XFLOW_POS_DELIVERED;
+        pos->partition = msg->partition;
+        pos->offset = msg->offset;
+        break;
+
+    case XF_METRICS_KAFKA_SPOOLED:
+        pos->state = NGX_HTTP_XFLOW_POS_SPOOLED;
+        break;
+
+    default:
+        pos->state = ngx_http_xflow_kafka_refused_for_good(msg->err)
+                     ? NGX_HTTP_XFLOW_POS_REFUSED : NGX_HTTP_XFLOW_POS_LOST;
+        break;
+    }
 }
 
 

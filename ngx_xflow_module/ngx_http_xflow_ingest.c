@@ -44,6 +44,11 @@ static xf_status_t ngx_http_xflow_ingest_strip_value(void *data,
 static void ngx_http_xflow_ingest_request(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_request_t *req, const u_char *body,
     size_t len);
+static ngx_int_t ngx_http_xflow_ingest_receipts(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx, xf_upload_t *up);
+static void ngx_http_xflow_ingest_receipt(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob, xf_event_t *ev,
+    ngx_uint_t i, size_t msg, xf_status_t st);
 
 
 ngx_int_t
@@ -155,6 +160,10 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
                                             "over a byte rate limit");
     }
 
+    if (ngx_http_xflow_ingest_receipts(r, ctx, &up) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     /* the outbox's memory: the request pool, uncharged (it is not
        decoded bytes), for as long as ingest runs */
     ngx_http_xflow_pool_allocator(&a, r->pool);
@@ -193,6 +202,7 @@ static ngx_int_t
 ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     xf_upload_t *up, xf_outbox_t *ob, const xf_alloc_t *a, ngx_uint_t overflow)
 {
+    size_t                      msg;
     ngx_int_t                   rc;
     ngx_uint_t                  i;
     xf_event_t                 *ev;
@@ -215,6 +225,7 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             ngx_http_xflow_metric_add(XF_M_EVENTS_REJECTED,
                                       xf_metrics_status_index(ev->error), 0,
                                       1);
+            ngx_http_xflow_ingest_receipt(r, ctx, ob, ev, i, 0, ev->error);
 
             if (xf_outbox_dead_letter(ob, lcf->dl_topic_index, ev->p, ev->len,
                                       &ev->app, xf_strerror(ev->error), NULL,
@@ -227,6 +238,7 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             continue;
         }
 
+        msg = ob->n;
         rc = ngx_http_xflow_ingest_route(r, ob, ev, up->format, overflow);
 
         if (rc == NGX_DECLINED) {
@@ -234,6 +246,8 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             ctx->rejected++;
             ngx_http_xflow_metric_add(XF_M_EVENTS_REJECTED,
                 xf_metrics_status_index(XF_ERR_EVENT_TOO_LARGE), 0, 1);
+            ngx_http_xflow_ingest_receipt(r, ctx, ob, ev, i, 0,
+                                          XF_ERR_EVENT_TOO_LARGE);
 
             if (xf_outbox_dead_letter(ob, lcf->dl_topic_index, ev->p, ev->len,
                                       &ev->app,
@@ -251,10 +265,94 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             return NGX_ERROR;
         }
 
+        ngx_http_xflow_ingest_receipt(r, ctx, ob, ev, i, msg, XF_OK);
         ctx->accepted++;
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Whether the answer carries a receipt per event: always for PostHog's
+ * v1 capture (its SDKs read nothing else), for plain JSON when the
+ * location says so (xflow_receipts on) or the request asks (ask, with
+ * ?receipts=1).  Then a receipt per event, filled in as they are planned.
+ */
+static ngx_int_t
+ngx_http_xflow_ingest_receipts(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx, xf_upload_t *up)
+{
+    ngx_str_t                   v;
+    ngx_uint_t                  want;
+    ngx_http_xflow_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+
+    want = up->reply == XF_REPLY_POSTHOG_V1;
+
+    if (up->format == XF_FMT_JSON && up->reply == XF_REPLY_JSON) {
+        want = lcf->receipts == NGX_HTTP_XFLOW_RECEIPTS_ON
+               || (lcf->receipts == NGX_HTTP_XFLOW_RECEIPTS_ASK
+                   && ngx_http_arg(r, (u_char *) "receipts", 8, &v) == NGX_OK
+                   && v.len == 1 && v.data[0] == '1');
+    }
+
+    if (!want) {
+        return NGX_OK;
+    }
+
+    ctx->receipts = ngx_pcalloc(r->pool, up->n * sizeof(xf_receipt_t));
+    ctx->receipt_msg = ngx_palloc(r->pool, up->n * sizeof(size_t));
+
+    if (ctx->receipts == NULL || ctx->receipt_msg == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->nreceipts = up->n;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Event i's receipt: invalid with st's name, or ok with the topic of its
+ * first message, msg in the outbox (its position comes with its report).
+ * PostHog's events are named by their uuid, as sent.
+ */
+static void
+ngx_http_xflow_ingest_receipt(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob, xf_event_t *ev,
+    ngx_uint_t i, size_t msg, xf_status_t st)
+{
+    ngx_str_t                   *topics;
+    xf_receipt_t                *rc;
+    ngx_http_xflow_main_conf_t  *mcf;
+
+    if (ctx->receipts == NULL) {
+        return;
+    }
+
+    rc = &ctx->receipts[i];
+
+    if (ctx->reply == XF_REPLY_POSTHOG_V1 && st != XF_ERR_NOT_OBJECT) {
+        (void) xf_receipt_id(ev->p, ev->len, "uuid", &rc->id);
+    }
+
+    if (st != XF_OK) {
+        rc->fate = XF_RECEIPT_INVALID;
+        rc->reason = xf_strerror(st);
+        ctx->receipt_msg[i] = (size_t) -1;
+        return;
+    }
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_module);
+    topics = mcf->topics.elts;
+
+    rc->fate = XF_RECEIPT_OK;
+    rc->topic.data = topics[ob->out[msg].topic].data;
+    rc->topic.len = topics[ob->out[msg].topic].len;
+    ctx->receipt_msg[i] = msg;
 }
 
 
@@ -453,6 +551,9 @@ ngx_http_xflow_ingest_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
 
+    /* the events' messages and dead letters, before the UA dictionary's */
+    ctx->nmsgs = ob->n;
+
     /* no room in librdkafka's queue: the spool takes the request whole */
     room = ngx_http_xflow_batch_room(ob->n);
 
@@ -515,6 +616,13 @@ ngx_http_xflow_ingest_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     ctx->wait.r = r;
     ctx->wait.done = ngx_http_xflow_ingest_done;
 
+    /* where each message lands: receipts and $xflow_offset_* */
+    ctx->wait.pos = ngx_pcalloc(r->pool,
+                                ob->n * sizeof(ngx_http_xflow_position_t));
+    if (ctx->wait.pos == NULL) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_xflow_batch_send(r, ob, head, head_len, room,
                                      lcf->dl_topic_index, &ctx->wait);
 }
@@ -566,9 +674,16 @@ ngx_http_xflow_ingest_done(ngx_http_request_t *r, xf_outcome_t outcome,
     c = r->connection;
     ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
 
-    rc = outcome == XF_OUTCOME_ACCEPTED
-         ? ngx_http_xflow_reply_accepted(r, ctx)
-         : ngx_http_xflow_reply_outcome(r, outcome, detail);
+    if (outcome == XF_OUTCOME_ACCEPTED) {
+        rc = ngx_http_xflow_reply_accepted(r, ctx);
+
+    } else if (ctx->receipts != NULL && ctx->reply == XF_REPLY_POSTHOG_V1) {
+        /* PostHog's v1 SDKs send again only the events marked retry */
+        rc = ngx_http_xflow_reply_receipts(r, ctx, outcome);
+
+    } else {
+        rc = ngx_http_xflow_reply_outcome(r, outcome, detail);
+    }
 
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);
