@@ -61,6 +61,12 @@ ngx_http_xflow_reply_accepted(ngx_http_request_t *r,
                                         (u_char *) "{\"status\":1}",
                                         sizeof("{\"status\":1}") - 1);
 
+    case XF_REPLY_POSTHOG_V1:
+        /* an upload without events: nothing to report on */
+        return ngx_http_xflow_send_json(r, NGX_HTTP_OK,
+                                        (u_char *) "{\"results\":{}}",
+                                        sizeof("{\"results\":{}}") - 1);
+
     case XF_REPLY_SEGMENT:
         return ngx_http_xflow_send_json(r, NGX_HTTP_OK,
                                         (u_char *) "{\"success\":true}",

@@ -6,8 +6,9 @@
  * $xflow_offset_first / $xflow_offset_last name the first and last of
  * them; a PostHog v1 upload (brotli, Bearer token) gets the "results"
  * its SDK parses, keyed by uuid; a message Kafka refuses for good is
- * "drop" in the results; ack=local receipts carry no position, and
- * without receipts the answer is the counts as before.
+ * "drop" in the results; a spooled event is ok, spooled, without a
+ * position; ack=local receipts carry no position, and without receipts
+ * the answer is the counts as before.
  */
 
 #include <stdio.h>
@@ -27,7 +28,7 @@
 
 
 static void rc_setup(void);
-static void rc_start(void);
+static void rc_start(const char *http);
 static json_t *rc_post(const char *path, const char *const *headers,
     const void *body, size_t len);
 static const xf_kafka_msg_t *rc_at(const xf_kafka_msgs_t *msgs,
@@ -44,15 +45,19 @@ rc_setup(void)
 
 /* nginx with the locations the tests use, and an access log of offsets */
 static void
-rc_start(void)
+rc_start(const char *http)
 {
-    char  snippet[4096];
+    char  snippet[4096], extra[1024];
 
     nginx = xf_nginx_new("", kafka->bootstraps, 1);
+
+    /* http may name the prefix directory as %s */
+    snprintf(extra, sizeof(extra), http, nginx->dir);
 
     snprintf(snippet, sizeof(snippet),
              "    xflow_kafka_brokers @BROKERS@;\n"
              "    xflow_topic " TOPIC ";\n"
+             "%s"
              "    log_format xf_offsets '$request_uri $xflow_offset_first "
              "$xflow_offset_last $xflow_events';\n"
              "    server {\n"
@@ -70,7 +75,7 @@ rc_start(void)
              "        }\n"
              "        location /ingest { xflow_collect; }\n"
              "    }\n",
-             nginx->dir);
+             extra, nginx->dir);
 
     xf_nginx_write_conf(nginx, snippet, kafka->bootstraps);
     xf_nginx_start(nginx);
@@ -181,7 +186,7 @@ START_TEST(test_json_positions)
     const char       *hdrs[] = { "Content-Type: application/json", NULL };
     const xf_kafka_msg_t  *m, *first, *last;
 
-    rc_start();
+    rc_start("");
 
     body = malloc(NEVENTS * 96 + 16);
     ck_assert_ptr_nonnull(body);
@@ -271,7 +276,7 @@ START_TEST(test_json_counts)
     json_t      *j;
     const char  *body = "[{\"event\":\"a\"},{\"event\":\"b\"}]";
 
-    rc_start();
+    rc_start("");
 
     j = rc_post("/collect", NULL, body, strlen(body));
     ck_assert_ptr_null(json_object_get(j, "receipts"));
@@ -318,7 +323,7 @@ START_TEST(test_posthog_v1)
         NULL
     };
 
-    rc_start();
+    rc_start("");
 
     body = "{\"created_at\":\"2026-12-07T20:00:00Z\",\"batch\":["
            "{\"event\":\"$pageview\","
@@ -378,13 +383,48 @@ END_TEST
  * broker): each event is "drop" with refused_by_kafka, and its notice is
  * on the dead-letter topic; nothing is retried.
  */
+/*
+ * The brokers take nothing: after xflow_spool_after the events are on
+ * the spool, durable, and each receipt says ok, spooled, with no
+ * position; the access log has none either.
+ */
+START_TEST(test_spooled)
+{
+    char        *line;
+    json_t      *j, *r;
+    const char  *body = "[{\"event\":\"a\",\"user_id\":\"u\"},"
+                        "{\"event\":\"b\",\"user_id\":\"u\"}]";
+
+    rc_start("    xflow_spool %s/spool fsync=always;\n"
+             "    xflow_spool_after 1s;\n");
+
+    xf_kafka_set_leaderless(kafka, TOPIC, 3, 1);
+
+    j = rc_post("/collect?receipts=1&spooled", NULL, body, strlen(body));
+
+    r = json_array_get(json_object_get(j, "receipts"), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(r, "result")), "ok");
+    ck_assert(json_is_true(json_object_get(r, "spooled")));
+    ck_assert_ptr_null(json_object_get(r, "offset"));
+
+    line = rc_log_line("/collect?receipts=1&spooled ");
+    ck_assert_str_eq(line, "/collect?receipts=1&spooled - - 2");
+
+    xf_kafka_set_leaderless(kafka, TOPIC, 3, 0);
+
+    free(line);
+    json_decref(j);
+}
+END_TEST
+
+
 START_TEST(test_posthog_refused)
 {
     json_t       *j, *r;
     const char   *body;
     const char   *hdrs[] = { "Authorization: Bearer phc_receipts", NULL };
 
-    rc_start();
+    rc_start("");
 
     xf_kafka_fail_produce(kafka, 3, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
 
@@ -417,6 +457,7 @@ make_receipts_suite(void)
     tcase_add_test(tc, test_json_counts);
     tcase_add_test(tc, test_posthog_v1);
     tcase_add_test(tc, test_posthog_refused);
+    tcase_add_test(tc, test_spooled);
 
     return s;
 }
