@@ -48,7 +48,7 @@ static ngx_int_t ngx_http_xflow_ingest_receipts(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_upload_t *up);
 static void ngx_http_xflow_ingest_receipt(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob, xf_event_t *ev,
-    ngx_uint_t i, size_t msg, xf_status_t st);
+    ngx_uint_t i, size_t msg, xf_receipt_fate_t fate, xf_status_t st);
 
 
 ngx_int_t
@@ -225,7 +225,8 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             ngx_http_xflow_metric_add(XF_M_EVENTS_REJECTED,
                                       xf_metrics_status_index(ev->error), 0,
                                       1);
-            ngx_http_xflow_ingest_receipt(r, ctx, ob, ev, i, 0, ev->error);
+            ngx_http_xflow_ingest_receipt(r, ctx, ob, ev, i, 0,
+                                          XF_RECEIPT_INVALID, ev->error);
 
             if (xf_outbox_dead_letter(ob, lcf->dl_topic_index, ev->p, ev->len,
                                       &ev->app, xf_strerror(ev->error), NULL,
@@ -247,6 +248,7 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             ngx_http_xflow_metric_add(XF_M_EVENTS_REJECTED,
                 xf_metrics_status_index(XF_ERR_EVENT_TOO_LARGE), 0, 1);
             ngx_http_xflow_ingest_receipt(r, ctx, ob, ev, i, 0,
+                                          XF_RECEIPT_INVALID,
                                           XF_ERR_EVENT_TOO_LARGE);
 
             if (xf_outbox_dead_letter(ob, lcf->dl_topic_index, ev->p, ev->len,
@@ -265,7 +267,8 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             return NGX_ERROR;
         }
 
-        ngx_http_xflow_ingest_receipt(r, ctx, ob, ev, i, msg, XF_OK);
+        ngx_http_xflow_ingest_receipt(r, ctx, ob, ev, i, msg, XF_RECEIPT_OK,
+                                      XF_OK);
         ctx->accepted++;
     }
 
@@ -316,14 +319,17 @@ ngx_http_xflow_ingest_receipts(ngx_http_request_t *r,
 
 
 /*
- * Event i's receipt: invalid with st's name, or ok with the topic of its
- * first message, msg in the outbox (its position comes with its report).
- * PostHog's events are named by their uuid, as sent.
+ * Event i's receipt: invalid with st's name, ok with the topic of its
+ * first message, msg in the outbox (its position comes with its report),
+ * or duplicate: the edge dedup window, where it answers a copy as
+ * success instead of planning it, calls this with XF_RECEIPT_DUPLICATE
+ * (msg and st unused).  PostHog's events are named by their uuid, as
+ * sent.
  */
 static void
 ngx_http_xflow_ingest_receipt(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob, xf_event_t *ev,
-    ngx_uint_t i, size_t msg, xf_status_t st)
+    ngx_uint_t i, size_t msg, xf_receipt_fate_t fate, xf_status_t st)
 {
     ngx_str_t                   *topics;
     xf_receipt_t                *rc;
@@ -339,9 +345,9 @@ ngx_http_xflow_ingest_receipt(ngx_http_request_t *r,
         (void) xf_receipt_id(ev->p, ev->len, "uuid", &rc->id);
     }
 
-    if (st != XF_OK) {
-        rc->fate = XF_RECEIPT_INVALID;
-        rc->reason = xf_strerror(st);
+    if (fate != XF_RECEIPT_OK) {
+        rc->fate = fate;
+        rc->reason = fate == XF_RECEIPT_INVALID ? xf_strerror(st) : NULL;
         ctx->receipt_msg[i] = (size_t) -1;
         return;
     }
