@@ -7,8 +7,9 @@
  * them; a PostHog v1 upload (brotli, Bearer token) gets the "results"
  * its SDK parses, keyed by uuid; a message Kafka refuses for good is
  * "drop" in the results; a spooled event is ok, spooled, without a
- * position; ack=local receipts carry no position, and without receipts
- * the answer is the counts as before.
+ * position; a v1 upload nothing acknowledged in time is 200 with
+ * "retry" per event; ack=local receipts carry no position, and without
+ * receipts the answer is the counts as before.
  */
 
 #include <stdio.h>
@@ -74,6 +75,10 @@ rc_start(const char *http)
              "            xflow_receipts off;\n"
              "        }\n"
              "        location /ingest { xflow_collect; }\n"
+             "        location /slow {\n"
+             "            xflow_collect posthog;\n"
+             "            xflow_ack_timeout 2s;\n"
+             "        }\n"
              "    }\n",
              extra, nginx->dir);
 
@@ -418,6 +423,56 @@ START_TEST(test_spooled)
 END_TEST
 
 
+/*
+ * Nothing acknowledges within xflow_ack_timeout and there is no spool:
+ * PostHog's v1 answer is still 200, each event "retry" with the
+ * outcome's code, and Retry-After says when.
+ */
+START_TEST(test_posthog_retry)
+{
+    char            url[256];
+    long            status;
+    json_t         *j, *r;
+    json_error_t    err;
+    xf_http_resp_t  resp;
+    char           *retry_after;
+    const char     *body;
+    const char     *hdrs[] = { "Authorization: Bearer phc_receipts", NULL };
+
+    rc_start("");
+
+    xf_kafka_set_leaderless(kafka, TOPIC, 3, 1);
+
+    body = "{\"created_at\":\"2026-12-07T20:00:00Z\",\"batch\":["
+           "{\"event\":\"late\",\"uuid\":\"u-9\",\"distinct_id\":\"d\","
+           "\"timestamp\":\"2026-12-07T19:59:59Z\",\"properties\":{}}]}";
+
+    snprintf(url, sizeof(url), "%s/slow/i/v1/analytics/events", nginx->url);
+    status = xf_http_request("POST", url, hdrs, body, strlen(body), &resp);
+    ck_assert_msg(status == 200, "%ld %s", status, resp.body);
+
+    retry_after = xf_http_header(&resp, "Retry-After");
+    ck_assert_ptr_nonnull(retry_after);
+    ck_assert_str_eq(retry_after, "1");
+    free(retry_after);
+
+    j = json_loads(resp.body, 0, &err);
+    ck_assert_ptr_nonnull(j);
+
+    r = json_object_get(json_object_get(j, "results"), "u-9");
+    ck_assert_str_eq(json_string_value(json_object_get(r, "result")),
+                     "retry");
+    ck_assert_str_eq(json_string_value(json_object_get(r, "details")),
+                     "ack_timeout");
+
+    xf_kafka_set_leaderless(kafka, TOPIC, 3, 0);
+
+    json_decref(j);
+    xf_http_resp_free(&resp);
+}
+END_TEST
+
+
 START_TEST(test_posthog_refused)
 {
     json_t       *j, *r;
@@ -458,6 +513,7 @@ make_receipts_suite(void)
     tcase_add_test(tc, test_posthog_v1);
     tcase_add_test(tc, test_posthog_refused);
     tcase_add_test(tc, test_spooled);
+    tcase_add_test(tc, test_posthog_retry);
 
     return s;
 }
