@@ -165,11 +165,14 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
 
     total = xf_outbox_size(ob, head_len);
 
+    /* the message opaques after the envelopes, aligned (data[] need
+       not be) */
     nslots = (wait != NULL && wait->pos != NULL) ? ob->n : 0;
-    off = ngx_align(total, sizeof(void *));
+    off = nslots ? total + sizeof(void *)
+                   + nslots * sizeof(ngx_http_xflow_batch_msg_t)
+                 : total;
 
-    batch = ngx_alloc(sizeof(ngx_http_xflow_batch_t) + off
-                      + nslots * sizeof(ngx_http_xflow_batch_msg_t),
+    batch = ngx_alloc(sizeof(ngx_http_xflow_batch_t) + off,
                       r->connection->log);
     if (batch == NULL) {
         return NGX_ERROR;
@@ -178,8 +181,7 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
     ngx_memzero(batch, sizeof(ngx_http_xflow_batch_t));
 
     /* the envelopes are held until the last report frees them */
-    batch->held = sizeof(ngx_http_xflow_batch_t) + off
-                  + nslots * sizeof(ngx_http_xflow_batch_msg_t);
+    batch->held = sizeof(ngx_http_xflow_batch_t) + off;
     ngx_http_xflow_inflight_hold(batch->held);
 
     tp = ngx_timeofday();
@@ -192,7 +194,8 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
     batch->log = ngx_cycle->log;
     batch->pos = nslots ? wait->pos : NULL;
     batch->cur = NGX_HTTP_XFLOW_BATCH_NO_MSG;
-    slots = (ngx_http_xflow_batch_msg_t *) (batch->data + off);
+    slots = (ngx_http_xflow_batch_msg_t *) ngx_align_ptr(batch->data + total,
+                                                         sizeof(void *));
 
     (void) xf_outbox_render(ob, batch->data, head, head_len,
                             &ngx_http_xflow_batches.ids);
