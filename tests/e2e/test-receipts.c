@@ -9,7 +9,9 @@
  * "drop" in the results; a spooled event is ok, spooled, without a
  * position; a v1 upload nothing acknowledged in time is 200 with
  * "retry" per event; ack=local receipts carry no position, and without
- * receipts the answer is the counts as before.
+ * receipts the answer is the counts as before.  A batch sent again
+ * within xflow_dedup is duplicate per event; a kill switch's drop is
+ * "dropped" (PostHog's "drop").
  */
 
 #include <stdio.h>
@@ -75,6 +77,14 @@ rc_start(const char *http)
              "            xflow_receipts off;\n"
              "        }\n"
              "        location /ingest { xflow_collect; }\n"
+             "        location /dedup {\n"
+             "            xflow_collect json;\n"
+             "            xflow_dedup 1m;\n"
+             "        }\n"
+             "        location /kill {\n"
+             "            xflow_collect json;\n"
+             "            xflow_kill event=noise drop;\n"
+             "        }\n"
              "        location /slow {\n"
              "            xflow_collect posthog;\n"
              "            xflow_ack_timeout 2s;\n"
@@ -499,6 +509,86 @@ START_TEST(test_posthog_refused)
 END_TEST
 
 
+/*
+ * Under xflow_dedup, the same plain-JSON batch twice: the first answer's
+ * receipts are ok with positions, the second's duplicate (still counted
+ * as accepted: the SDK must not send them a third time).
+ */
+START_TEST(test_json_duplicate)
+{
+    size_t       i;
+    json_t      *j, *rcs;
+    const char  *body = "[{\"event\":\"a\",\"n\":1},"
+                        "{\"event\":\"b\",\"n\":2}]";
+
+    rc_start("");
+
+    j = rc_post("/dedup?receipts=1", NULL, body, strlen(body));
+    rcs = json_object_get(j, "receipts");
+    ck_assert_uint_eq(json_array_size(rcs), 2);
+
+    for (i = 0; i < 2; i++) {
+        ck_assert_str_eq(json_string_value(json_object_get(
+                             json_array_get(rcs, i), "result")), "ok");
+        ck_assert(json_is_integer(json_object_get(json_array_get(rcs, i),
+                                                  "offset")));
+    }
+
+    json_decref(j);
+
+    j = rc_post("/dedup?receipts=1", NULL, body, strlen(body));
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "accepted")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "rejected")), 0);
+    rcs = json_object_get(j, "receipts");
+    ck_assert_uint_eq(json_array_size(rcs), 2);
+
+    for (i = 0; i < 2; i++) {
+        ck_assert_str_eq(json_string_value(json_object_get(
+                             json_array_get(rcs, i), "result")),
+                         "duplicate");
+        ck_assert_ptr_null(json_object_get(json_array_get(rcs, i),
+                                           "offset"));
+    }
+
+    json_decref(j);
+}
+END_TEST
+
+
+/*
+ * A kill switch's drop: "dropped" with the reason kill_switch, counted
+ * among accepted as the answer without receipts counts it; the event
+ * next to it is ok.
+ */
+START_TEST(test_json_dropped)
+{
+    json_t      *j, *rcs, *one;
+    const char  *body = "[{\"event\":\"noise\"},{\"event\":\"keep\"}]";
+
+    rc_start("");
+
+    j = rc_post("/kill?receipts=1", NULL, body, strlen(body));
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "accepted")), 2);
+    rcs = json_object_get(j, "receipts");
+    ck_assert_uint_eq(json_array_size(rcs), 2);
+
+    one = json_array_get(rcs, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(one, "result")),
+                     "dropped");
+    ck_assert_str_eq(json_string_value(json_object_get(one, "reason")),
+                     "kill_switch");
+    ck_assert_ptr_null(json_object_get(one, "offset"));
+
+    one = json_array_get(rcs, 1);
+    ck_assert_str_eq(json_string_value(json_object_get(one, "result")),
+                     "ok");
+    ck_assert(json_is_integer(json_object_get(one, "offset")));
+
+    json_decref(j);
+}
+END_TEST
+
+
 Suite *
 make_receipts_suite(void)
 {
@@ -514,6 +604,8 @@ make_receipts_suite(void)
     tcase_add_test(tc, test_posthog_refused);
     tcase_add_test(tc, test_spooled);
     tcase_add_test(tc, test_posthog_retry);
+    tcase_add_test(tc, test_json_duplicate);
+    tcase_add_test(tc, test_json_dropped);
 
     return s;
 }

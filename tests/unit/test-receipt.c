@@ -131,7 +131,34 @@ START_TEST(test_id)
                                    &id), XF_ERR_EMPTY);
 
     ck_assert_str_eq(xf_receipt_fate_name(XF_RECEIPT_DUPLICATE), "duplicate");
+    ck_assert_str_eq(xf_receipt_fate_name(XF_RECEIPT_DROPPED), "dropped");
     ck_assert_str_eq(xf_receipt_fate_name((xf_receipt_fate_t) 9), "unknown");
+}
+END_TEST
+
+
+/*
+ * A kill switch's drop: xflow's shape names it, PostHog's is the "drop"
+ * its SDKs never send again.
+ */
+START_TEST(test_dropped)
+{
+    char                *s;
+    static xf_receipt_t  r[] = {
+        { XF_RECEIPT_DROPPED, "kill_switch", S("0190a1b2-0007"), S(""), 0,
+          0, 0 },
+    };
+
+    s = render(XF_RECEIPTS_JSON, r, 1, 1, 0);
+    ck_assert_str_eq(s, "{\"accepted\":1,\"rejected\":0,\"receipts\":["
+                        "{\"result\":\"dropped\",\"reason\":"
+                        "\"kill_switch\"}]}");
+    free(s);
+
+    s = render(XF_RECEIPTS_POSTHOG, r, 1, 1, 0);
+    ck_assert_str_eq(s, "{\"results\":{\"0190a1b2-0007\":{\"result\":"
+                        "\"drop\",\"details\":\"kill_switch\"}}}");
+    free(s);
 }
 END_TEST
 
@@ -149,7 +176,7 @@ START_TEST(test_size_bound)
 
     for (i = 0; i < 8; i++) {
         memset(&r[i], 0, sizeof(xf_receipt_t));
-        r[i].fate = (xf_receipt_fate_t) (i % 4);
+        r[i].fate = (xf_receipt_fate_t) (i % 5);
         r[i].reason = i % 3 ? "event_too_large" : NULL;
         r[i].id.data = (const u_char *) id;
         r[i].id.len = sizeof(id);
@@ -179,6 +206,7 @@ make_receipt_suite(void)
     tcase_add_test(tc, test_json_shape);
     tcase_add_test(tc, test_posthog_shape);
     tcase_add_test(tc, test_id);
+    tcase_add_test(tc, test_dropped);
     tcase_add_test(tc, test_size_bound);
     suite_add_tcase(s, tc);
 
