@@ -210,6 +210,9 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     }
 
     if (ngx_http_xflow_ingest_receipts(r, ctx, &up) != NGX_OK) {
+        /* read, and refused with an error status: the SDK keeps them */
+        ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_REFUSED,
+                                   up.n);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
