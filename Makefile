@@ -42,7 +42,7 @@ STRICT      := -Wcast-qual -Wshadow -Wdeclaration-after-statement \
                -Wconditional-uninitialized
 SAN         := -fsanitize=address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=all
-CORE_LIBS   := -lz -ldeflate -lzstd -lcrypto -lm -lmaxminddb
+CORE_LIBS   := -lz -ldeflate -lzstd -lbrotlidec -lcrypto -lm -lmaxminddb
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 E2E_LIBS    := -lrdkafka -lcurl -lpthread -ljansson
 
@@ -184,7 +184,7 @@ $(B)/e2e/suites.h: $(E2E_SRCS)
 $(B)/unit/run: $(patsubst %.c,$(B)/obj/%.o,$(UNIT_SRCS)) $(LIB_OBJS) \
                tests/support/xf_check_main.c $(B)/unit/suites.h
 	$(CC) $(CFLAGS_BASE) -I$(B)/unit tests/support/xf_check_main.c \
-	    $(filter %.o,$^) -o $@ $(CORE_LIBS) $(CHECK_LIBS) -ljansson
+	    $(filter %.o,$^) -o $@ $(CORE_LIBS) $(CHECK_LIBS) -ljansson -lbrotlienc
 
 $(B)/asan/unit/run: $(patsubst %.c,$(B)/asan/obj/%.o,$(UNIT_SRCS)) \
                     $(LIB_ASAN_OBJS) tests/support/xf_check_main.c \
@@ -192,7 +192,7 @@ $(B)/asan/unit/run: $(patsubst %.c,$(B)/asan/obj/%.o,$(UNIT_SRCS)) \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -I$(B)/unit \
 	    tests/support/xf_check_main.c $(filter %.o,$^) -o $@ \
-	    $(CORE_LIBS) $(CHECK_LIBS) -ljansson
+	    $(CORE_LIBS) $(CHECK_LIBS) -ljansson -lbrotlienc
 
 # The same core and unit tests built by clang with STRICT, beside gcc's
 # build: each compiler sees what the other misses.  The suite builders are
@@ -212,7 +212,7 @@ $(B)/clang/unit/run: $(patsubst %.c,$(B)/clang/obj/%.o,$(UNIT_SRCS)) \
 	@mkdir -p $(dir $@)
 	clang $(CFLAGS_BASE) $(STRICT) -Wno-missing-prototypes -I$(B)/unit \
 	    tests/support/xf_check_main.c $(filter %.o,$^) -o $@ \
-	    $(CORE_LIBS) $(CHECK_LIBS) -ljansson
+	    $(CORE_LIBS) $(CHECK_LIBS) -ljansson -lbrotlienc
 
 unit-clang: $(B)/clang/unit/run
 	$(B)/clang/unit/run

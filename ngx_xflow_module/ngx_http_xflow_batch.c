@@ -9,6 +9,14 @@
  * it is finalized first.  What Kafka does not take, at produce time or
  * in a failed report, goes to the spool; the request is answered once
  * that is durable.
+ *
+ * A message's opaque says what its report moves in the ledger: an
+ * event's message (counted: from in flight) or another (a dead letter,
+ * the UA dictionary's: not in the ledger).  Most batches share two, the
+ * batch's own.  A request that asks where its messages went (wait->pos:
+ * receipts, $xflow_offset_*) gets one opaque per message instead, behind
+ * the envelopes: it says the same and also names the message, so its
+ * report can say which partition and offset it got.
  */
 
 #include "ngx_http_xflow_module.h"
@@ -38,9 +46,24 @@ struct ngx_http_xflow_batch_s {
     rd_kafka_resp_err_t             last_err;
     ngx_log_t                      *log;
     size_t                          held;       /* in the bytes in flight */
+    ngx_http_xflow_position_t      *pos;        /* the waiting request's,
+                                                   or NULL */
     unsigned                        sending:1;  /* in batch_send */
-    u_char                          data[];     /* envelopes */
+    u_char                          data[];     /* envelopes, then the
+                                                   message opaques */
 };
+
+
+/* The opaque of one message, when its position is asked for. */
+typedef struct {
+    ngx_http_xflow_opaque_t         opaque;     /* first: the report */
+    ngx_http_xflow_batch_t         *batch;
+    ngx_uint_t                      index;      /* in plan order */
+    ngx_uint_t                      counted;    /* an event's: in the
+                                                   ledger */
+} ngx_http_xflow_batch_msg_t;
+
+#define NGX_HTTP_XFLOW_BATCH_NO_MSG  ((ngx_uint_t) -1)
 
 
 typedef struct {
@@ -53,8 +76,12 @@ static ngx_uint_t ngx_http_xflow_batch_report(
     ngx_http_xflow_opaque_t *opaque, const rd_kafka_message_t *msg);
 static ngx_uint_t ngx_http_xflow_batch_report_other(
     ngx_http_xflow_opaque_t *opaque, const rd_kafka_message_t *msg);
+static ngx_uint_t ngx_http_xflow_batch_msg_report(
+    ngx_http_xflow_opaque_t *opaque, const rd_kafka_message_t *msg);
 static ngx_uint_t ngx_http_xflow_batch_reported(ngx_http_xflow_batch_t *batch,
-    const rd_kafka_message_t *msg, xf_ledger_cell_t from);
+    const rd_kafka_message_t *msg, xf_ledger_cell_t from, ngx_uint_t index);
+static void ngx_http_xflow_batch_mark(ngx_http_xflow_batch_t *batch,
+    ngx_uint_t index, const rd_kafka_message_t *msg, ngx_uint_t fate);
 static void ngx_http_xflow_batch_durable(ngx_http_xflow_spool_waiter_t *w);
 static void ngx_http_xflow_batch_done(ngx_http_xflow_batch_t *batch);
 static ngx_uint_t ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch,
@@ -127,12 +154,13 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
     const u_char *head, size_t head_len, ngx_uint_t room,
     ngx_uint_t dl_topic, ngx_http_xflow_ack_wait_t *wait)
 {
-    size_t                       i, j, k, total, *count, *order;
-    ngx_uint_t                   t, ntopics, counted;
+    size_t                       i, j, k, total, off, *count, *order;
+    ngx_uint_t                   t, ntopics, counted, nslots;
     ngx_time_t                  *tp;
     rd_kafka_message_t          *msgs, *m;
     xf_out_t                    *o;
     ngx_http_xflow_batch_t      *batch;
+    ngx_http_xflow_batch_msg_t  *slots;
     ngx_http_xflow_main_conf_t  *mcf;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_module);
@@ -153,7 +181,14 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
 
     total = xf_outbox_size(ob, head_len);
 
-    batch = ngx_alloc(sizeof(ngx_http_xflow_batch_t) + total,
+    /* the message opaques after the envelopes, aligned (data[] need
+       not be) */
+    nslots = (wait != NULL && wait->pos != NULL) ? ob->n : 0;
+    off = nslots ? total + sizeof(void *)
+                   + nslots * sizeof(ngx_http_xflow_batch_msg_t)
+                 : total;
+
+    batch = ngx_alloc(sizeof(ngx_http_xflow_batch_t) + off,
                       r->connection->log);
     if (batch == NULL) {
         return NGX_ERROR;
@@ -162,7 +197,7 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
     ngx_memzero(batch, sizeof(ngx_http_xflow_batch_t));
 
     /* the envelopes are held until the last report frees them */
-    batch->held = sizeof(ngx_http_xflow_batch_t) + total;
+    batch->held = sizeof(ngx_http_xflow_batch_t) + off;
     ngx_http_xflow_limit_inflight_hold(batch->held);
 
     tp = ngx_timeofday();
@@ -174,6 +209,9 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
     batch->dl_topic = dl_topic;
     batch->last_err = RD_KAFKA_RESP_ERR_NO_ERROR;
     batch->log = ngx_cycle->log;
+    batch->pos = nslots ? wait->pos : NULL;
+    slots = (ngx_http_xflow_batch_msg_t *) ngx_align_ptr(batch->data + total,
+                                                         sizeof(void *));
 
     (void) xf_outbox_render(ob, batch->data, head, head_len,
                             &ngx_http_xflow_batches.ids);
@@ -190,6 +228,14 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
         /* librdkafka copies keys */
         m->key = (void *) o->key.data;
         m->key_len = o->key.len;
+
+        if (nslots) {
+            slots[order[i]].opaque.report = ngx_http_xflow_batch_msg_report;
+            slots[order[i]].batch = batch;
+            slots[order[i]].index = order[i];
+            slots[order[i]].counted = o->counted;
+            m->_private = &slots[order[i]];
+        }
     }
 
     m = msgs;
@@ -220,6 +266,7 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
 
     if (batch->failed) {
         /* neither Kafka nor the spool took some: the client must retry */
+        batch->pos = NULL;
         ngx_http_xflow_batch_release(batch);
         return NGX_DECLINED;
     }
@@ -243,7 +290,7 @@ ngx_http_xflow_batch_produce(ngx_http_xflow_batch_t *batch, ngx_uint_t topic,
     rd_kafka_message_t *m, ngx_uint_t n, ngx_uint_t room, ngx_uint_t counted)
 {
     const char           *name;
-    ngx_uint_t            j, queued;
+    ngx_uint_t            j, queued, fate;
     xf_ledger_cell_t      from;
     rd_kafka_resp_err_t   err;
 
@@ -255,8 +302,9 @@ ngx_http_xflow_batch_produce(ngx_http_xflow_batch_t *batch, ngx_uint_t topic,
         /* counted before producing: reports only come through poll */
         batch->pending += n;
         queued = ngx_http_xflow_kafka_produce(topic, m, n,
-                                              counted ? &batch->opaque
-                                                      : &batch->other,
+                                              batch->pos ? NULL
+                                              : counted ? &batch->opaque
+                                                        : &batch->other,
                                               &err);
         batch->pending -= n - queued;
 
@@ -271,12 +319,18 @@ ngx_http_xflow_batch_produce(ngx_http_xflow_batch_t *batch, ngx_uint_t topic,
 
     for (j = 0; j < n; j++) {
         if (!room || m[j].err) {
-            (void) ngx_http_xflow_batch_spool(batch, name, m[j].key,
+            fate = ngx_http_xflow_batch_spool(batch, name, m[j].key,
                                               m[j].key_len, m[j].payload,
                                               m[j].len,
                                               room ? m[j].err
                                               : RD_KAFKA_RESP_ERR__QUEUE_FULL,
                                               from);
+
+            if (batch->pos) {
+                ngx_http_xflow_batch_mark(batch,
+                    ((ngx_http_xflow_batch_msg_t *) m[j]._private)->index,
+                    &m[j], fate);
+            }
         }
     }
 
@@ -299,6 +353,7 @@ ngx_http_xflow_batch_wait(ngx_http_request_t *r, ngx_http_xflow_batch_t *batch,
     {
         /* all of it spooled and already durable */
         batch->wait = NULL;
+        batch->pos = NULL;
         wait->batch = NULL;
         ngx_http_xflow_batch_release(batch);
         return NGX_OK;
@@ -387,6 +442,7 @@ ngx_http_xflow_batch_abandon(ngx_http_xflow_ack_wait_t *wait)
     /* the reports will find nobody waiting */
     if (wait->batch) {
         wait->batch->wait = NULL;
+        wait->batch->pos = NULL;
         ngx_http_xflow_batch_release(wait->batch);
         wait->batch = NULL;
     }
@@ -399,7 +455,8 @@ ngx_http_xflow_batch_report(ngx_http_xflow_opaque_t *opaque,
     const rd_kafka_message_t *msg)
 {
     return ngx_http_xflow_batch_reported((ngx_http_xflow_batch_t *) opaque,
-                                         msg, XF_LEDGER_IN_FLIGHT);
+                                         msg, XF_LEDGER_IN_FLIGHT,
+                                         NGX_HTTP_XFLOW_BATCH_NO_MSG);
 }
 
 
@@ -415,14 +472,19 @@ ngx_http_xflow_batch_report_other(ngx_http_xflow_opaque_t *opaque,
                                                    other));
 
     return ngx_http_xflow_batch_reported(batch, msg,
-                                         NGX_HTTP_XFLOW_BATCH_UNCOUNTED);
+                                         NGX_HTTP_XFLOW_BATCH_UNCOUNTED,
+                                         NGX_HTTP_XFLOW_BATCH_NO_MSG);
 }
 
 
-/* The delivery report of one message of a batch: its fate. */
+/*
+ * The delivery report of one message of a batch: its fate.  from: where
+ * the ledger has it; index: the message whose position the request
+ * waits for, or NGX_HTTP_XFLOW_BATCH_NO_MSG.
+ */
 static ngx_uint_t
 ngx_http_xflow_batch_reported(ngx_http_xflow_batch_t *batch,
-    const rd_kafka_message_t *msg, xf_ledger_cell_t from)
+    const rd_kafka_message_t *msg, xf_ledger_cell_t from, ngx_uint_t index)
 {
     ngx_uint_t  fate;
 
@@ -454,6 +516,9 @@ ngx_http_xflow_batch_reported(ngx_http_xflow_batch_t *batch,
         ngx_http_xflow_ledger_move(from, XF_LEDGER_DELIVERED, 1);
     }
 
+    /* before the answer below, which frees the request's positions */
+    ngx_http_xflow_batch_mark(batch, index, msg, fate);
+
     if (--batch->pending) {
         return fate;
     }
@@ -476,6 +541,56 @@ ngx_http_xflow_batch_reported(ngx_http_xflow_batch_t *batch,
     ngx_http_xflow_batch_release(batch);
 
     return fate;
+}
+
+
+/* The report of one message whose position is asked for. */
+static ngx_uint_t
+ngx_http_xflow_batch_msg_report(ngx_http_xflow_opaque_t *opaque,
+    const rd_kafka_message_t *msg)
+{
+    ngx_http_xflow_batch_msg_t  *slot;
+
+    slot = (ngx_http_xflow_batch_msg_t *) opaque;
+
+    return ngx_http_xflow_batch_reported(slot->batch, msg,
+                                         slot->counted
+                                         ? XF_LEDGER_IN_FLIGHT
+                                         : NGX_HTTP_XFLOW_BATCH_UNCOUNTED,
+                                         slot->index);
+}
+
+
+/* Where message index went, for the request that waits for it. */
+static void
+ngx_http_xflow_batch_mark(ngx_http_xflow_batch_t *batch, ngx_uint_t index,
+    const rd_kafka_message_t *msg, ngx_uint_t fate)
+{
+    ngx_http_xflow_position_t  *pos;
+
+    if (batch->pos == NULL || index == NGX_HTTP_XFLOW_BATCH_NO_MSG) {
+        return;
+    }
+
+    pos = &batch->pos[index];
+
+    switch (fate) {
+
+    case XF_METRICS_KAFKA_DELIVERED:
+        pos->state = NGX_HTTP_XFLOW_POS_DELIVERED;
+        pos->partition = msg->partition;
+        pos->offset = msg->offset;
+        break;
+
+    case XF_METRICS_KAFKA_SPOOLED:
+        pos->state = NGX_HTTP_XFLOW_POS_SPOOLED;
+        break;
+
+    default:
+        pos->state = ngx_http_xflow_kafka_refused_for_good(msg->err)
+                     ? NGX_HTTP_XFLOW_POS_REFUSED : NGX_HTTP_XFLOW_POS_LOST;
+        break;
+    }
 }
 
 

@@ -41,15 +41,34 @@ typedef void (*ngx_http_xflow_batch_done_pt)(ngx_http_request_t *r,
     xf_outcome_t outcome, const char *detail);
 
 
+/** @brief Where one message of a waiting request went: its Kafka
+ * partition and offset once delivered, or that it was spooled, or that
+ * it failed (Kafka refused it for good, or nothing took it). */
+#define NGX_HTTP_XFLOW_POS_NONE       0     /* no report (yet) */
+#define NGX_HTTP_XFLOW_POS_DELIVERED  1
+#define NGX_HTTP_XFLOW_POS_SPOOLED    2
+#define NGX_HTTP_XFLOW_POS_REFUSED    3     /* for good: dead-lettered */
+#define NGX_HTTP_XFLOW_POS_LOST       4     /* the client must resend */
+
+typedef struct {
+    int64_t                         offset;
+    int32_t                         partition;
+    ngx_uint_t                      state;  /* NGX_HTTP_XFLOW_POS_* */
+} ngx_http_xflow_position_t;
+
+
 /**
  * @brief A request's side of the wait, in its ctx: the batch it waits
- * for, the deadline, and whom to tell.  Zeroed with the ctx.
+ * for, the deadline, and whom to tell.  pos (NULL: not asked): one entry
+ * per planned message, in plan order (the request pool's), filled by
+ * the batch while the request waits.  Zeroed with the ctx.
  */
 typedef struct {
     ngx_http_request_t             *r;
     ngx_http_xflow_batch_t         *batch;
     ngx_event_t                     timer;
     ngx_http_xflow_batch_done_pt    done;
+    ngx_http_xflow_position_t      *pos;
     unsigned                        spool_asked:1;
 } ngx_http_xflow_ack_wait_t;
 

@@ -68,6 +68,11 @@ static xf_status_t ngx_http_xflow_ingest_strip_value(void *data,
 static void ngx_http_xflow_ingest_request(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_request_t *req, const u_char *body,
     size_t len);
+static ngx_int_t ngx_http_xflow_ingest_receipts(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx, xf_upload_t *up);
+static void ngx_http_xflow_ingest_receipt(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob, xf_event_t *ev,
+    ngx_uint_t i, size_t msg, xf_receipt_fate_t fate, xf_status_t st);
 
 
 ngx_int_t
@@ -202,6 +207,13 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
                                    up.n);
         return ngx_http_xflow_reply_outcome(r, ctx,
                                             "over a byte rate limit");
+    }
+
+    if (ngx_http_xflow_ingest_receipts(r, ctx, &up) != NGX_OK) {
+        /* read, and refused with an error status: the SDK keeps them */
+        ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_REFUSED,
+                                   up.n);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     /* the outbox's memory: the request pool, uncharged (it is not
@@ -398,6 +410,8 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             ngx_http_xflow_metric_add(XF_M_EVENTS_REJECTED,
                                       xf_metrics_status_index(ev->error), 0,
                                       1);
+            ngx_http_xflow_ingest_receipt(r, ctx, ob, ev, i, 0,
+                                          XF_RECEIPT_INVALID, ev->error);
 
             if (xf_outbox_dead_letter(ob, lcf->dl_topic_index, ev->p, ev->len,
                                       &ev->app, xf_strerror(ev->error), NULL,
@@ -430,6 +444,8 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         if (rc == NGX_HTTP_XFLOW_HYGIENE_DROP) {
             ctx->dropped++;
             ctx->fates[i] = XF_LEDGER_DROPPED;
+            ngx_http_xflow_ingest_receipt(r, ctx, ob, ev, i, 0,
+                                          XF_RECEIPT_DROPPED, XF_ERR_KILLED);
             continue;
         }
 
@@ -437,6 +453,8 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             ctx->rejected++;
             ngx_http_xflow_metric_add(XF_M_EVENTS_REJECTED,
                 xf_metrics_status_index(XF_ERR_KILLED), 0, 1);
+            ngx_http_xflow_ingest_receipt(r, ctx, ob, ev, i, 0,
+                                          XF_RECEIPT_INVALID, XF_ERR_KILLED);
 
             if (xf_outbox_dead_letter(ob, lcf->dl_topic_index, ev->p,
                                       ev->len, &ev->app,
@@ -465,6 +483,8 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             ctx->rejected++;
             ngx_http_xflow_metric_add(XF_M_EVENTS_REJECTED,
                                       xf_metrics_status_index(st), 0, 1);
+            ngx_http_xflow_ingest_receipt(r, ctx, ob, ev, i, 0,
+                                          XF_RECEIPT_INVALID, st);
 
             /* why it failed, as the member a request's dead letter has */
             if (ngx_http_xflow_plan_why(r, &plan, &why) != NGX_OK
@@ -484,6 +504,8 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
             if (rc == NGX_DECLINED) {
                 ctx->fates[i] = XF_LEDGER_DUPLICATE;
+                ngx_http_xflow_ingest_receipt(r, ctx, ob, ev, i, 0,
+                                              XF_RECEIPT_DUPLICATE, XF_OK);
                 continue;
             }
 
@@ -520,6 +542,9 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
             ctx->rejected++;
             ngx_http_xflow_metric_add(XF_M_EVENTS_REJECTED,
                 xf_metrics_status_index(XF_ERR_EVENT_TOO_LARGE), 0, 1);
+            ngx_http_xflow_ingest_receipt(r, ctx, ob, ev, i, 0,
+                                          XF_RECEIPT_INVALID,
+                                          XF_ERR_EVENT_TOO_LARGE);
 
             if (xf_outbox_dead_letter(ob, lcf->dl_topic_index, ev->p, ev->len,
                                       &ev->app,
@@ -538,6 +563,8 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         }
 
         ctx->fates[i] = XF_LEDGER_IN_FLIGHT;
+        ngx_http_xflow_ingest_receipt(r, ctx, ob, ev, i, at, XF_RECEIPT_OK,
+                                      XF_OK);
         ctx->accepted++;
     }
 
@@ -545,6 +572,93 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
                                   verdicts);
 
     return NGX_OK;
+}
+
+
+/*
+ * Whether the answer carries a receipt per event: always for PostHog's
+ * v1 capture (its SDKs read nothing else), for plain JSON when the
+ * location says so (xflow_receipts on) or the request asks (ask, with
+ * ?receipts=1).  Then a receipt per event, filled in as they are planned.
+ */
+static ngx_int_t
+ngx_http_xflow_ingest_receipts(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx, xf_upload_t *up)
+{
+    ngx_str_t                   v;
+    ngx_uint_t                  want;
+    ngx_http_xflow_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
+
+    want = up->reply == XF_REPLY_POSTHOG_V1;
+
+    if (up->format == XF_FMT_JSON && up->reply == XF_REPLY_JSON) {
+        want = lcf->receipts == NGX_HTTP_XFLOW_RECEIPTS_ON
+               || (lcf->receipts == NGX_HTTP_XFLOW_RECEIPTS_ASK
+                   && ngx_http_arg(r, (u_char *) "receipts", 8, &v) == NGX_OK
+                   && v.len == 1 && v.data[0] == '1');
+    }
+
+    if (!want) {
+        return NGX_OK;
+    }
+
+    ctx->receipts = ngx_pcalloc(r->pool, up->n * sizeof(xf_receipt_t));
+    ctx->receipt_msg = ngx_palloc(r->pool, up->n * sizeof(size_t));
+
+    if (ctx->receipts == NULL || ctx->receipt_msg == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->nreceipts = up->n;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Event i's receipt: invalid or dropped (a kill switch) with st's name,
+ * ok with the topic of its first message, msg in the outbox (its
+ * position comes with its report), or duplicate: the edge dedup window,
+ * where it answers a copy as success instead of planning it, calls this
+ * with XF_RECEIPT_DUPLICATE (msg and st unused).  PostHog's events are
+ * named by their uuid, as sent.
+ */
+static void
+ngx_http_xflow_ingest_receipt(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob, xf_event_t *ev,
+    ngx_uint_t i, size_t msg, xf_receipt_fate_t fate, xf_status_t st)
+{
+    ngx_str_t                   *topics;
+    xf_receipt_t                *rc;
+    ngx_http_xflow_main_conf_t  *mcf;
+
+    if (ctx->receipts == NULL) {
+        return;
+    }
+
+    rc = &ctx->receipts[i];
+
+    if (ctx->reply == XF_REPLY_POSTHOG_V1 && st != XF_ERR_NOT_OBJECT) {
+        (void) xf_receipt_id(ev->p, ev->len, "uuid", &rc->id);
+    }
+
+    if (fate != XF_RECEIPT_OK) {
+        rc->fate = fate;
+        rc->reason = fate == XF_RECEIPT_INVALID || fate == XF_RECEIPT_DROPPED
+                     ? xf_strerror(st) : NULL;
+        ctx->receipt_msg[i] = (size_t) -1;
+        return;
+    }
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_module);
+    topics = mcf->topics.elts;
+
+    rc->fate = XF_RECEIPT_OK;
+    rc->topic.data = topics[ob->out[msg].topic].data;
+    rc->topic.len = topics[ob->out[msg].topic].len;
+    ctx->receipt_msg[i] = msg;
 }
 
 
@@ -766,6 +880,9 @@ ngx_http_xflow_ingest_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     *handed = 0;
 
+    /* the events' messages and dead letters, before the UA dictionary's */
+    ctx->nmsgs = ob->n;
+
     /* no room in librdkafka's queue: the spool takes the request whole */
     room = ngx_http_xflow_batch_room(ob->n);
 
@@ -823,6 +940,13 @@ ngx_http_xflow_ingest_send(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     if (wait) {
         ctx->wait.r = r;
         ctx->wait.done = ngx_http_xflow_ingest_done;
+
+        /* where each message lands: receipts and $xflow_offset_* */
+        ctx->wait.pos = ngx_pcalloc(r->pool,
+                                    ob->n * sizeof(ngx_http_xflow_position_t));
+        if (ctx->wait.pos == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     rc = ngx_http_xflow_batch_send(r, ob, head, head_len, room,
@@ -915,9 +1039,16 @@ ngx_http_xflow_ingest_done(ngx_http_request_t *r, xf_outcome_t outcome,
     /* the batch decided: delivered, failed, or no report in time */
     ctx->outcome = outcome;
 
-    rc = outcome == XF_OUTCOME_ACCEPTED
-         ? ngx_http_xflow_ingest_accepted(r, ctx)
-         : ngx_http_xflow_reply_outcome(r, ctx, detail);
+    if (outcome == XF_OUTCOME_ACCEPTED) {
+        rc = ngx_http_xflow_ingest_accepted(r, ctx);
+
+    } else if (ctx->receipts != NULL && ctx->reply == XF_REPLY_POSTHOG_V1) {
+        /* PostHog's v1 SDKs send again only the events marked retry */
+        rc = ngx_http_xflow_reply_receipts(r, ctx);
+
+    } else {
+        rc = ngx_http_xflow_reply_outcome(r, ctx, detail);
+    }
 
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);

@@ -493,7 +493,7 @@ ngx_http_xflow_kafka_produce(ngx_uint_t index, rd_kafka_message_t *msgs,
     int         queued;
     ngx_uint_t  i;
 
-    for (i = 0; i < n; i++) {
+    for (i = 0; opaque != NULL && i < n; i++) {
         msgs[i]._private = opaque;
     }
 

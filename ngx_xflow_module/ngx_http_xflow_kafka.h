@@ -66,7 +66,8 @@ void ngx_http_xflow_kafka_exit_process(ngx_cycle_t *cycle,
 
 /**
  * @brief Enqueue \p n messages on topic \p index without copying their
- * payloads (they must live until their reports), each with \p opaque.
+ * payloads (they must live until their reports), each with \p opaque
+ * (NULL: each message's _private is its opaque already).
  *
  * @returns how many were enqueued; the others have err set and *err
  * holds the first such error.

@@ -60,6 +60,13 @@ static ngx_conf_enum_t  ngx_http_xflow_ack_modes[] = {
     { ngx_null_string, 0 }
 };
 
+static ngx_conf_enum_t  ngx_http_xflow_receipts_modes[] = {
+    { ngx_string("off"), NGX_HTTP_XFLOW_RECEIPTS_OFF },
+    { ngx_string("on"), NGX_HTTP_XFLOW_RECEIPTS_ON },
+    { ngx_string("ask"), NGX_HTTP_XFLOW_RECEIPTS_ASK },
+    { ngx_null_string, 0 }
+};
+
 static ngx_conf_num_bounds_t  ngx_http_xflow_events_bounds = {
     ngx_conf_check_num_bounds, 1, 1000000
 };
@@ -196,6 +203,13 @@ static ngx_command_t  ngx_http_xflow_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_xflow_loc_conf_t, ack),
       &ngx_http_xflow_ack_modes },
+
+    { ngx_string("xflow_receipts"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_xflow_loc_conf_t, receipts),
+      &ngx_http_xflow_receipts_modes },
 
     { ngx_string("xflow_ack_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -454,6 +468,7 @@ ngx_http_xflow_create_loc_conf(ngx_conf_t *cf)
     conf->cors_origins = NGX_CONF_UNSET_PTR;
     conf->cors_max_age = NGX_CONF_UNSET;
     conf->ack = NGX_CONF_UNSET_UINT;
+    conf->receipts = NGX_CONF_UNSET_UINT;
     conf->ack_timeout = NGX_CONF_UNSET_MSEC;
     conf->health_broker_timeout = NGX_CONF_UNSET_MSEC;
     conf->max_body = NGX_CONF_UNSET_SIZE;
@@ -495,6 +510,8 @@ ngx_http_xflow_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->cors_origins, prev->cors_origins, NULL);
     ngx_conf_merge_sec_value(conf->cors_max_age, prev->cors_max_age, 7200);
     ngx_conf_merge_uint_value(conf->ack, prev->ack, NGX_HTTP_XFLOW_ACK_KAFKA);
+    ngx_conf_merge_uint_value(conf->receipts, prev->receipts,
+                              NGX_HTTP_XFLOW_RECEIPTS_ASK);
     ngx_conf_merge_msec_value(conf->ack_timeout, prev->ack_timeout, 30000);
     ngx_conf_merge_msec_value(conf->health_broker_timeout,
                               prev->health_broker_timeout, 15000);

@@ -35,6 +35,7 @@
 #include "xf_format.h"
 #include "xf_json.h"
 #include "xf_outcome.h"
+#include "xf_receipt.h"
 #include "xf_route.h"
 
 #include "ngx_http_xflow_util.h"
@@ -53,6 +54,12 @@ extern const char  ngx_http_xflow_commit[];
 
 #define NGX_HTTP_XFLOW_ACK_KAFKA   0
 #define NGX_HTTP_XFLOW_ACK_LOCAL   1
+
+/* xflow_receipts: plain JSON answers with a receipt per event */
+#define NGX_HTTP_XFLOW_RECEIPTS_OFF  0
+#define NGX_HTTP_XFLOW_RECEIPTS_ON   1
+#define NGX_HTTP_XFLOW_RECEIPTS_ASK  2    /* when the query says
+                                             receipts=1 */
 
 /* xflow_kafka_topic_conf: librdkafka topic properties of one topic. */
 typedef struct {
@@ -123,6 +130,7 @@ typedef struct {
     time_t                      cors_max_age;
     ngx_uint_t                  ack;
     ngx_msec_t                  ack_timeout;
+    ngx_uint_t                  receipts;       /* NGX_HTTP_XFLOW_RECEIPTS_* */
     /* for the checks at the end of http{}: inherited with the value */
     ngx_http_xflow_where_t      collect_where;
     ngx_http_xflow_where_t      cors_where;     /* NULL file: default */
@@ -179,6 +187,12 @@ typedef struct {
                                                    the answer, $xflow_error
                                                    and the metrics follow */
     ngx_http_xflow_ack_wait_t   wait;           /* ack=kafka */
+    xf_receipt_t               *receipts;       /* per event, or NULL */
+    size_t                     *receipt_msg;    /* each one's first
+                                                   message in the outbox */
+    ngx_uint_t                  nreceipts;
+    ngx_uint_t                  nmsgs;          /* messages of the events
+                                                   and dead letters */
     ngx_http_request_t         *request;        /* for the allocator; */
     ngx_pool_t                 *pool;           /* r->pool is NULL while
                                                    the pool is destroyed */

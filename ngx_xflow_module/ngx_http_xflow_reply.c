@@ -36,6 +36,10 @@ ngx_http_xflow_reply_accepted(ngx_http_request_t *r,
     u_char      *body, *last;
     ngx_time_t  *tp;
 
+    if (ctx->receipts != NULL) {
+        return ngx_http_xflow_reply_receipts(r, ctx);
+    }
+
     switch (ctx->reply) {
 
     case XF_REPLY_GIF:
@@ -56,6 +60,12 @@ ngx_http_xflow_reply_accepted(ngx_http_request_t *r,
         return ngx_http_xflow_send_json(r, NGX_HTTP_OK,
                                         (u_char *) "{\"status\":1}",
                                         sizeof("{\"status\":1}") - 1);
+
+    case XF_REPLY_POSTHOG_V1:
+        /* an upload without events: nothing to report on */
+        return ngx_http_xflow_send_json(r, NGX_HTTP_OK,
+                                        (u_char *) "{\"results\":{}}",
+                                        sizeof("{\"results\":{}}") - 1);
 
     case XF_REPLY_SEGMENT:
         return ngx_http_xflow_send_json(r, NGX_HTTP_OK,
@@ -106,6 +116,91 @@ ngx_http_xflow_reply_accepted(ngx_http_request_t *r,
     /* a kill switch's drops are answered as accepted: nothing to retry */
     last = ngx_sprintf(body, "{\"accepted\":%ui,\"rejected\":%ui}",
                        ctx->accepted + ctx->dropped, ctx->rejected);
+
+    return ngx_http_xflow_send_json(r, NGX_HTTP_OK, body, last - body);
+}
+
+
+/*
+ * A receipt per event, from what the batch saw of each event's first
+ * message: delivered (its partition and offset), spooled, refused by
+ * Kafka for good (dead-lettered: invalid), or neither (the request's
+ * outcome failed it: retry).  Without positions (ack=local) ok says the
+ * producer took it.  200 even with retries in it, as PostHog's v1
+ * capture answers, with Retry-After then.
+ */
+ngx_int_t
+ngx_http_xflow_reply_receipts(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx)
+{
+    u_char                     *body, *last;
+    ngx_uint_t                  i, retry;
+    xf_receipt_t               *rc;
+    ngx_http_xflow_position_t  *pos;
+
+    retry = 0;
+
+    for (i = 0; i < ctx->nreceipts; i++) {
+        rc = &ctx->receipts[i];
+
+        if (rc->fate != XF_RECEIPT_OK || ctx->wait.pos == NULL) {
+            continue;
+        }
+
+        pos = &ctx->wait.pos[ctx->receipt_msg[i]];
+
+        switch (pos->state) {
+
+        case NGX_HTTP_XFLOW_POS_DELIVERED:
+            rc->partition = pos->partition;
+            rc->offset = pos->offset;
+            continue;
+
+        case NGX_HTTP_XFLOW_POS_SPOOLED:
+            rc->spooled = 1;
+            break;
+
+        case NGX_HTTP_XFLOW_POS_REFUSED:
+            rc->fate = XF_RECEIPT_INVALID;
+            rc->reason = "refused_by_kafka";
+            break;
+
+        default: /* lost, or the deadline came first */
+            rc->fate = XF_RECEIPT_RETRY;
+            rc->reason = xf_outcome_name(ctx->outcome);
+            retry = 1;
+            break;
+        }
+
+        rc->topic.len = 0;
+    }
+
+    if (ctx->wait.pos == NULL) {
+        /* ack=local: handed to the producer, no position to tell */
+        for (i = 0; i < ctx->nreceipts; i++) {
+            ctx->receipts[i].topic.len = 0;
+        }
+    }
+
+    body = ngx_pnalloc(r->pool,
+                       xf_receipts_size(ctx->reply == XF_REPLY_POSTHOG_V1
+                                        ? XF_RECEIPTS_POSTHOG
+                                        : XF_RECEIPTS_JSON,
+                                        ctx->receipts, ctx->nreceipts));
+    if (body == NULL) {
+        return NGX_ERROR;
+    }
+
+    last = xf_receipts_render(body, ctx->reply == XF_REPLY_POSTHOG_V1
+                                    ? XF_RECEIPTS_POSTHOG : XF_RECEIPTS_JSON,
+                              ctx->receipts, ctx->nreceipts,
+                              ctx->accepted + ctx->dropped, ctx->rejected);
+
+    if (retry) {
+        if (ngx_http_xflow_header_lit(r, "Retry-After", "1") != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
 
     return ngx_http_xflow_send_json(r, NGX_HTTP_OK, body, last - body);
 }

@@ -17,6 +17,13 @@
 ngx_int_t ngx_http_xflow_reply_accepted(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx);
 
+/** @brief 200 with a receipt per event (ctx->receipts): PostHog's v1
+ * "results", or plain JSON's counts and "receipts", with the positions
+ * the batch recorded (ctx->wait.pos).  Events that no report kept are
+ * "retry" with ctx->outcome's code, and Retry-After is set. */
+ngx_int_t ngx_http_xflow_reply_receipts(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx);
+
 /** @brief The answer to ctx->outcome, which the caller decided and set
  * (xf_outcome.h; not ACCEPTED, whose answer is
  * ngx_http_xflow_reply_accepted()): its code; for "try again later" the

@@ -9,6 +9,9 @@
  *   $xflow_app            the request's app / project / token
  *   $xflow_error          the error code of a failed request
  *   $xflow_topic          the topic of the request's events, or "multi"
+ *   $xflow_offset_first   partition:offset of the first and the last of
+ *   $xflow_offset_last    the request's messages Kafka acknowledged, in
+ *                         request order (ack=kafka; empty otherwise)
  *
  * Each is empty ("not found") for requests xflow did not handle.
  */
@@ -24,11 +27,15 @@ typedef enum {
     NGX_HTTP_XFLOW_VAR_FORMAT,
     NGX_HTTP_XFLOW_VAR_APP,
     NGX_HTTP_XFLOW_VAR_ERROR,
-    NGX_HTTP_XFLOW_VAR_TOPIC
+    NGX_HTTP_XFLOW_VAR_TOPIC,
+    NGX_HTTP_XFLOW_VAR_OFFSET_FIRST,
+    NGX_HTTP_XFLOW_VAR_OFFSET_LAST
 } ngx_http_xflow_var_e;
 
 
 static ngx_int_t ngx_http_xflow_variables_get(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_xflow_variables_offset(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
 
@@ -54,6 +61,14 @@ static ngx_http_variable_t  ngx_http_xflow_vars[] = {
 
     { ngx_string("xflow_topic"), NULL, ngx_http_xflow_variables_get,
       NGX_HTTP_XFLOW_VAR_TOPIC, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("xflow_offset_first"), NULL,
+      ngx_http_xflow_variables_offset, NGX_HTTP_XFLOW_VAR_OFFSET_FIRST,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("xflow_offset_last"), NULL,
+      ngx_http_xflow_variables_offset, NGX_HTTP_XFLOW_VAR_OFFSET_LAST,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -161,4 +176,59 @@ ngx_http_xflow_variables_get(ngx_http_request_t *r,
 
         return NGX_OK;
     }
+}
+
+
+/*
+ * The positions the batch recorded for a request that waited: the first
+ * (or last) message of its events and dead letters, in request order,
+ * that Kafka acknowledged.  A spooled or failed message has none.
+ */
+static ngx_int_t
+ngx_http_xflow_variables_offset(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                     *p;
+    ngx_uint_t                  i, n;
+    ngx_http_xflow_ctx_t       *ctx;
+    ngx_http_xflow_position_t  *pos;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
+
+    v->not_found = 1;
+
+    if (ctx == NULL || ctx->wait.pos == NULL) {
+        return NGX_OK;
+    }
+
+    pos = NULL;
+    n = ctx->nmsgs;
+
+    for (i = 0; i < n; i++) {
+        if (ctx->wait.pos[data == NGX_HTTP_XFLOW_VAR_OFFSET_FIRST ? i
+                                                          : n - 1 - i].state
+            == NGX_HTTP_XFLOW_POS_DELIVERED)
+        {
+            pos = &ctx->wait.pos[data == NGX_HTTP_XFLOW_VAR_OFFSET_FIRST
+                                 ? i : n - 1 - i];
+            break;
+        }
+    }
+
+    if (pos == NULL) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT32_LEN + 1 + NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->data = p;
+    v->len = ngx_sprintf(p, "%D:%L", pos->partition, pos->offset) - p;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
 }

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_decode.c - the decoder interface: streaming gzip / deflate / zstd /
- * identity decoding with a hard cap on the decoded size, the output
- * buffer every codec writes into, and identity (a capped copy).  The
- * codecs are in xf_decode_zlib.c, xf_decode_libdeflate.c and
- * xf_decode_zstd.c.
+ * brotli / identity decoding with a hard cap on the decoded size, the
+ * output buffer every codec writes into, and identity (a capped copy).
+ * The codecs are in xf_decode_zlib.c, xf_decode_libdeflate.c,
+ * xf_decode_zstd.c and xf_decode_brotli.c.
  *
  * The codec writes straight into the decoder's output buffer:
  *
@@ -59,7 +59,7 @@ xf_decoder_create(xf_decoder_t **dp, xf_encoding_t enc, size_t max_out,
 
     *dp = NULL;
 
-    if ((unsigned) enc > XF_ENC_ZSTD) {
+    if ((unsigned) enc > XF_ENC_BR) {
         return XF_ERR_ENCODING_UNKNOWN;
     }
 
@@ -81,6 +81,10 @@ xf_decoder_create(xf_decoder_t **dp, xf_encoding_t enc, size_t max_out,
 
     case XF_ENC_ZSTD:
         rc = xf_decode_zstd_init(d);
+        break;
+
+    case XF_ENC_BR:
+        rc = xf_decode_brotli_init(d);
         break;
 
     default:
@@ -123,6 +127,10 @@ xf_decoder_feed(xf_decoder_t *d, const u_char *p, size_t len)
 
     case XF_ENC_ZSTD:
         rc = xf_decode_zstd_feed(d, p, len);
+        break;
+
+    case XF_ENC_BR:
+        rc = xf_decode_brotli_feed(d, p, len);
         break;
 
     default: /* XF_ENC_IDENTITY */
@@ -188,6 +196,7 @@ xf_decoder_finish(xf_decoder_t *d, const u_char **out, size_t *out_len)
         break;
 
     case XF_ENC_DEFLATE:
+    case XF_ENC_BR:
         if (!d->ended) {
             d->status = XF_ERR_TRUNCATED;
         }
@@ -239,9 +248,11 @@ xf_decoder_free(xf_decoder_t *d)
 
     a = d->alloc;
 
-    if (d->inited && d->enc != XF_ENC_ZSTD) {
+    if (d->inited && d->enc != XF_ENC_ZSTD && d->enc != XF_ENC_BR) {
         inflateEnd(&d->zs);
     }
+
+    xf_decode_brotli_free(d);
 
     if (d->zd != NULL) {
         ZSTD_freeDCtx(d->zd);

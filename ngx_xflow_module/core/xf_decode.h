@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xf_decode.h - streaming decoding of request bodies: gzip (one or more
- * members), deflate (zlib-wrapped or raw), zstd (one or more frames).
+ * members), deflate (zlib-wrapped or raw), zstd (one or more frames),
+ * brotli (one stream).
  *
  * The decoded size is capped while inflating, chunk by chunk: a size
  * field in a trailer or frame header is never trusted, so a bomb costs at
@@ -19,28 +20,30 @@ typedef enum {
     XF_ENC_IDENTITY = 0,
     XF_ENC_GZIP,
     XF_ENC_DEFLATE,
-    XF_ENC_ZSTD
+    XF_ENC_ZSTD,
+    XF_ENC_BR
 } xf_encoding_t;
 
 
 /*
  * Parse a Content-Encoding header value: "gzip", "x-gzip", "deflate",
- * "zstd", "identity" or empty (case-insensitive, surrounding spaces
+ * "zstd", "br", "identity" or empty (case-insensitive, surrounding spaces
  * ignored).  Anything else, stacked codings included, is
  * XF_ERR_ENCODING_UNKNOWN.
  */
 xf_status_t xf_encoding_parse(const u_char *p, size_t len,
     xf_encoding_t *enc);
 
-/* "identity", "gzip", "deflate", "zstd". */
+/* "identity", "gzip", "deflate", "zstd", "br". */
 const char *xf_encoding_name(xf_encoding_t enc);
 
 /*
  * Recognise a compressed body by its magic bytes: 1f 8b 08 (gzip magic
  * and its only method, deflate) is gzip, 28 b5 2f fd is zstd; anything
  * else is XF_ENC_IDENTITY.  Used when a client sends compressed bytes
- * without saying so.  Needs at most the first 4 bytes; fewer is fine
- * (then no magic is recognised).
+ * without saying so.  Brotli has no magic: it is never sniffed.  Needs
+ * at most the first 4 bytes; fewer is fine (then no magic is
+ * recognised).
  */
 xf_encoding_t xf_encoding_sniff(const u_char *p, size_t len);
 
@@ -63,7 +66,11 @@ typedef struct xf_decoder_s  xf_decoder_t;
  * memory and the output buffer come from a; xf_decoder_free returns them.
  * zstd's window is limited to 8 MiB (windowLogMax 23), and all zstd ever
  * allocates for one decoder to 40 MiB (counted as allocated, since free
- * may be a no-op).  Returns XF_OK, XF_ERR_NOMEM, or
+ * may be a no-op).  Brotli's window is its format's largest, 16 MiB
+ * (large windows are refused), and all it allocates for one decoder is
+ * limited the same way, with no single block over twice max_out (its
+ * ring buffer never needs more than the output it holds).  Returns
+ * XF_OK, XF_ERR_NOMEM, or
  * XF_ERR_ENCODING_UNKNOWN for a value outside xf_encoding_t.
  */
 xf_status_t xf_decoder_create(xf_decoder_t **d, xf_encoding_t enc,
@@ -74,7 +81,10 @@ xf_status_t xf_decoder_create(xf_decoder_t **d, xf_encoding_t enc,
  * not over window (at least 1 KiB, at most the 8 MiB default); call
  * before the first feed.  zstd allocates a frame's whole window when it
  * reads the frame header, so this is what a few header bytes can cost.
- * A no-op for the other encodings.  Returns XF_OK or XF_ERR_NOMEM.
+ * For brotli, the largest ring buffer (its window, as far as the stream
+ * declares output to fill it) becomes window (at most 16 MiB); a stream
+ * that needs more is XF_ERR_TOO_LARGE.  A no-op for the other
+ * encodings.  Returns XF_OK or XF_ERR_NOMEM.
  */
 xf_status_t xf_decoder_set_window_max(xf_decoder_t *d, size_t window);
 
@@ -88,9 +98,10 @@ xf_status_t xf_decoder_set_window_max(xf_decoder_t *d, size_t window);
  * Returns XF_OK, XF_ERR_TOO_LARGE, XF_ERR_CORRUPT or XF_ERR_NOMEM; after
  * an error the decoder accepts nothing more and returns that error again.
  * XF_ERR_TOO_LARGE also covers a zstd frame that needs a window over
- * 8 MiB or more memory than the limit above.  Bytes after the end of a
- * gzip member or zstd frame start the next one; anything after a deflate
- * stream's end, or garbage after a gzip member, is XF_ERR_CORRUPT.
+ * 8 MiB, and a zstd or brotli stream that needs more memory than the
+ * limits above.  Bytes after the end of a gzip member or zstd frame
+ * start the next one; anything after a deflate or brotli stream's end,
+ * or garbage after a gzip member, is XF_ERR_CORRUPT.
  * "deflate" is zlib-wrapped when its first two bytes are a valid zlib
  * header, raw deflate otherwise.
  */
@@ -116,10 +127,10 @@ xf_status_t xf_decoder_feed_whole(xf_decoder_t *d, const u_char *p,
  * Declare the end of input, and decode a gzip or deflate body held
  * until now (see xf_decoder_feed): its errors, XF_ERR_TOO_LARGE
  * included, may come from here.  XF_ERR_TRUNCATED if the stream (the last
- * gzip member, zstd frame or deflate stream) is incomplete, including an
- * empty compressed body; an earlier feed's error is returned again.  On
- * XF_OK, *out and *out_len give the decoded bytes, owned by the decoder
- * until xf_decoder_free (*out is never NULL, even for 0 bytes).
+ * gzip member, zstd frame, deflate or brotli stream) is incomplete,
+ * including an empty compressed body; an earlier feed's error is returned
+ * again.  On XF_OK, *out and *out_len give the decoded bytes, owned by the
+ * decoder until xf_decoder_free (*out is never NULL, even for 0 bytes).
  */
 xf_status_t xf_decoder_finish(xf_decoder_t *d, const u_char **out,
     size_t *out_len);

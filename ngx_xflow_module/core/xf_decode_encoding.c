@@ -13,6 +13,7 @@ static const char  *xf_encoding_names[] = {
     [XF_ENC_GZIP]     = "gzip",
     [XF_ENC_DEFLATE]  = "deflate",
     [XF_ENC_ZSTD]     = "zstd",
+    [XF_ENC_BR]       = "br",
 };
 
 
@@ -25,6 +26,7 @@ static const struct {
     { "x-gzip",   6, XF_ENC_GZIP },
     { "deflate",  7, XF_ENC_DEFLATE },
     { "zstd",     4, XF_ENC_ZSTD },
+    { "br",       2, XF_ENC_BR },
     { "identity", 8, XF_ENC_IDENTITY },
 };
 
@@ -81,7 +83,7 @@ xf_encoding_parse(const u_char *p, size_t len, xf_encoding_t *enc)
 const char *
 xf_encoding_name(xf_encoding_t enc)
 {
-    if ((unsigned) enc > XF_ENC_ZSTD) {
+    if ((unsigned) enc > XF_ENC_BR) {
         return "unknown";
     }
 

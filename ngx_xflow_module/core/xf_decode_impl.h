@@ -18,6 +18,8 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include <brotli/decode.h>
+
 #include "xf_decode.h"
 
 
@@ -55,10 +57,10 @@ struct xf_decoder_s {
     unsigned            complete:1;     /* decoded whole: input is over */
     unsigned            inited:1;       /* codec state initialised */
     unsigned            in_stream:1;    /* inside a gzip member */
-    unsigned            ended:1;        /* deflate stream ended */
+    unsigned            ended:1;        /* deflate or brotli stream ended */
     unsigned            held:1;         /* deflate: hold is set */
     unsigned            zframe:1;       /* zstd is inside a frame */
-    unsigned            over_budget:1;  /* zstd hit XF_ZSTD_MEM_MAX */
+    unsigned            over_budget:1;  /* zstd or brotli hit its budget */
 
     /* deflate: the first byte, held until the second one arrives */
     u_char              hold;
@@ -71,6 +73,10 @@ struct xf_decoder_s {
     /* zstd: the next frame's header, collected until complete */
     size_t              zhlen;
     u_char              zhdr[ZSTD_FRAMEHEADERSIZE_MAX];
+
+    BrotliDecoderState *bd;
+    size_t              bmem;           /* all brotli ever allocated */
+    size_t              bwindow;        /* largest ring buffer allowed */
 };
 
 
@@ -115,5 +121,12 @@ xf_status_t xf_decode_libdeflate_whole(xf_decoder_t *d, const u_char *p,
 xf_status_t xf_decode_zstd_init(xf_decoder_t *d);
 xf_status_t xf_decode_zstd_feed(xf_decoder_t *d, const u_char *p,
     size_t len);
+
+/* xf_decode_brotli.c */
+xf_status_t xf_decode_brotli_init(xf_decoder_t *d);
+xf_status_t xf_decode_brotli_feed(xf_decoder_t *d, const u_char *p,
+    size_t len);
+void xf_decode_brotli_window_max(xf_decoder_t *d, size_t window);
+void xf_decode_brotli_free(xf_decoder_t *d);
 
 #endif /* XF_DECODE_IMPL_H */

@@ -216,6 +216,11 @@ xf_decoder_set_window_max(xf_decoder_t *d, size_t window)
     int     log;
     size_t  zrc;
 
+    if (d->enc == XF_ENC_BR) {
+        xf_decode_brotli_window_max(d, window);
+        return XF_OK;
+    }
+
     if (d->enc != XF_ENC_ZSTD || d->zd == NULL) {
         return XF_OK;
     }

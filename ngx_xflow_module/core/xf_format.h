@@ -98,8 +98,10 @@ typedef enum {
     XF_REPLY_SEGMENT,               /* 200 {"success":true} */
     XF_REPLY_MIXPANEL,              /* 200 1 */
     XF_REPLY_MIXPANEL_VERBOSE,      /* 200 {"status":1,"error":null} */
-    XF_REPLY_AMPLITUDE              /* 200 {"code":200,...}; errors carry
+    XF_REPLY_AMPLITUDE,             /* 200 {"code":200,...}; errors carry
                                        "code" too */
+    XF_REPLY_POSTHOG_V1             /* 200 {"results":{uuid:{"result":
+                                       ...}}}: PostHog's v1 capture */
 } xf_reply_t;
 
 

@@ -15,6 +15,12 @@
  *
  * compression=lz64 (LZ-string, very old SDKs) is XF_ERR_ENCODING_UNKNOWN.
  *
+ * PostHog's v1 capture, POST .../i/v1/analytics/events (and the AI
+ * lane's .../i/v1/ai/events): the project token in "Authorization:
+ * Bearer <token>", the body {"created_at":...,"batch":[{"event",
+ * "uuid", "distinct_id", "timestamp", "properties", ...}]}; its SDKs
+ * read a result per event uuid (XF_REPLY_POSTHOG_V1).
+ *
  * Remote config, not uploads: GET .../array/<token>/config.js and
  * .../array/<token>/config give the token from the path; POST /decide/
  * and /flags/ (feature flags) give it from the body ("token",
@@ -37,10 +43,16 @@
 static int xf_posthog_config_path(xf_str_t path, xf_str_t *token);
 static xf_status_t xf_posthog_config(xf_fmt_ctx_t *ctx);
 static xf_status_t xf_posthog_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev);
+static void xf_posthog_bearer(xf_str_t auth, xf_str_t *token);
 
 
 static const char *const  xf_posthog_event_routes[] = {
-    "/e", "/i/v0/e", "/batch", "/capture", "/track", "/engage", "/s", NULL
+    "/e", "/i/v0/e", "/batch", "/capture", "/track", "/engage", "/s",
+    "/i/v1/analytics/events", "/i/v1/ai/events", NULL
+};
+
+static const char *const  xf_posthog_v1_routes[] = {
+    "/i/v1/analytics/events", "/i/v1/ai/events", NULL
 };
 
 static const char *const  xf_posthog_config_routes[] = {
@@ -138,6 +150,11 @@ xf_format_posthog(xf_fmt_ctx_t *ctx)
         return xf_posthog_config(ctx);
     }
 
+    if (xf_fmt_path_ends_any(req->path, xf_posthog_v1_routes)) {
+        ctx->up->reply = XF_REPLY_POSTHOG_V1;
+        xf_posthog_bearer(req->authorization, &ctx->up->app);
+    }
+
     rc = xf_fmt_form_field(ctx, req->query.data, req->query.len,
                            "compression", 0, &c);
 
@@ -209,6 +226,49 @@ xf_posthog_config(xf_fmt_ctx_t *ctx)
     ctx->up->app = ctx->up->token;
 
     return XF_OK;
+}
+
+
+/*
+ * v1's "Authorization: Bearer <token>" (the scheme in any case, blanks
+ * around the token): the project token, public as the body's api_key
+ * is, so it names the app as sent.  Anything else leaves *token alone.
+ */
+
+static void
+xf_posthog_bearer(xf_str_t auth, xf_str_t *token)
+{
+    size_t         i, len;
+    const u_char  *p;
+
+    static const char  scheme[] = "bearer ";
+
+    if (auth.len <= sizeof(scheme) - 1) {
+        return;
+    }
+
+    for (i = 0; i < sizeof(scheme) - 1; i++) {
+        if ((auth.data[i] | 0x20) != (u_char) scheme[i]) {
+            return;
+        }
+    }
+
+    p = auth.data + i;
+    len = auth.len - i;
+
+    while (len > 0 && (*p == ' ' || *p == '\t')) {
+        p++;
+        len--;
+    }
+
+    while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t')) {
+        len--;
+    }
+
+    if (len > 0) {
+        token->data = p;
+        token->len = len;
+    }
 }
 
 

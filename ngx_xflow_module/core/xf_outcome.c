@@ -42,7 +42,8 @@ static const xf_outcome_info_t  xf_outcome_unusables[XF_STATUS_MAX] = {
     [XF_ERR_TOO_MANY_EVENTS] =
         { NULL, "over a configured size or count limit", 413, 0, 0 },
     [XF_ERR_ENCODING_UNKNOWN] =
-        { NULL, "Content-Encoding must be gzip, deflate, zstd or identity",
+        { NULL,
+          "Content-Encoding must be gzip, deflate, zstd, br or identity",
           415, 0, 0 },
     [XF_ERR_NOMEM] =
         { NULL, "out of memory", 500, 0, 0 },

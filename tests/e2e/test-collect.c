@@ -299,6 +299,8 @@ static const collect_encoding_t  encodings[] = {
       "[", ",", "]", 3 },
     { "zstd ndjson", 1, XF_TEST_ZSTD, "Content-Encoding: zstd",
       "", "\n", "\n", 3 },
+    { "brotli array", 1, XF_TEST_BR, "Content-Encoding: br",
+      "[", ",", "]", 3 },
     { "deflate (zlib) object", 1, XF_TEST_ZLIB, "Content-Encoding: deflate",
       "", "", "", 1 },
     { "deflate (raw) array", 1, XF_TEST_RAW_DEFLATE,
@@ -497,7 +499,7 @@ END_TEST
 START_TEST(test_unknown_encoding)
 {
     const char *const  sentinel[] = { SENTINEL };
-    const char *const  hdrs[] = { "Content-Encoding: br", NULL };
+    const char *const  hdrs[] = { "Content-Encoding: compress", NULL };
     const char *const  stacked[] = { "Content-Encoding: gzip, gzip", NULL };
 
     collect_start("", "", 1);

@@ -852,13 +852,14 @@ hs_bomb_gen(void *data, u_char *buf, size_t cap)
 /*
  * _i: 0 gzip, 1 zstd with Content-Length (a body of about 64 KiB and
  * 10 KiB), 2 gzip, 3 zstd streamed chunked without end (16 GiB of
- * content or more if read to the end).  All must end 413 too_large at
+ * content or more if read to the end), 4 brotli with Content-Length (64
+ * MiB of zeros in a few dozen bytes).  All must end 413 too_large at
  * xflow_max_decoded (10m by default) with the worker's memory small,
  * long before the body is all sent.
  */
 START_TEST(test_bomb)
 {
-    int                 zstd, streamed;
+    int                 zstd, br, streamed;
     long                rss, hwm;
     char               *before;
     void               *zeros;
@@ -868,22 +869,30 @@ START_TEST(test_bomb)
     xf_raw_resp_t       resp;
     const char *const   gz_hdrs[] = { "Content-Encoding: gzip", NULL };
     const char *const   zs_hdrs[] = { "Content-Encoding: zstd", NULL };
+    const char *const   br_hdrs[] = { "Content-Encoding: br", NULL };
 
     int  (*init2)(z_streamp, int, int, int, int, int, const char *, int);
     int  (*end)(z_streamp);
 
     end = NULL;
-    zstd = _i & 1;
-    streamed = _i >= 2;
+    br = _i == 4;
+    zstd = !br && (_i & 1);
+    streamed = _i == 2 || _i == 3;
 
-    fprintf(stderr, "bomb: %s, %s\n", zstd ? "zstd" : "gzip",
+    fprintf(stderr, "bomb: %s, %s\n", br ? "brotli" : zstd ? "zstd" : "gzip",
             streamed ? "chunked, endless" : "Content-Length");
 
     hs_start("", "");
     before = xf_metrics_scrape(nginx);
 
     if (!streamed) {
-        if (zstd) {
+        if (br) {
+            zeros = calloc(1, 64 << 20);
+            ck_assert_ptr_nonnull(zeros);
+            body = xf_compress(XF_TEST_BR, zeros, 64 << 20, &len);
+            free(zeros);
+
+        } else if (zstd) {
             /* 2560 blocks: 10 KiB of body, 320 MiB of content */
             nblocks = 2560;
             body = malloc(sizeof(hs_zstd_head) + nblocks * 4);
@@ -907,8 +916,8 @@ START_TEST(test_bomb)
 
         fprintf(stderr, "bomb: %zu bytes of body\n", len);
 
-        hs_post("/collect", zstd ? zs_hdrs : gz_hdrs, body, len, 413,
-                "too_large", NULL);
+        hs_post("/collect", br ? br_hdrs : zstd ? zs_hdrs : gz_hdrs, body,
+                len, 413, "too_large", NULL);
         free(body);
 
     } else {
@@ -2142,7 +2151,7 @@ make_hostile_suite(void)
     tcase_add_test(tc, test_broken_gzip);
     tcase_add_test(tc, test_broken_zstd);
     tcase_add_test(tc, test_broken_deflate);
-    tcase_add_loop_test(tc, test_bomb, 0, 4);
+    tcase_add_loop_test(tc, test_bomb, 0, 5);
     tcase_add_test(tc, test_concatenated);
     tcase_add_test(tc, test_nested_bomb);
     tcase_add_test(tc, test_decoded_in_flight);

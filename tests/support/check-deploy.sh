@@ -401,12 +401,15 @@ COPY --from=build /src/build/ngx_xflow_module.so /usr/lib/nginx/modules/
 EOF
 if tests/support/check-image-deps.py "$tmp/Dockerfile.hand" "$module" \
        > "$tmp/hand.out" 2>&1 \
-   || ! grep -q '^FAIL libdeflate.so.0 (libdeflate0)' "$tmp/hand.out"; then
+   || ! grep -q '^FAIL libdeflate.so.0 (libdeflate0)' "$tmp/hand.out" \
+   || ! grep -q '^FAIL libbrotlidec.so.1 (libbrotli1)' "$tmp/hand.out"; then
     cat "$tmp/hand.out"
-    echo "FAIL check-image-deps.py passes a runtime stage without libdeflate0"
+    echo "FAIL check-image-deps.py passes a runtime stage without" \
+         "libdeflate0 or libbrotli1"
     exit 1
 fi
-echo "ok   check-image-deps.py fails a runtime stage that lacks libdeflate0"
+echo "ok   check-image-deps.py fails a runtime stage that lacks libdeflate0" \
+     "and libbrotli1"
 
 # -------------------------------------------------------------- version
 

@@ -7,7 +7,7 @@ set -euo pipefail
 PKGS=(
     build-essential pkg-config clang libclang-rt-14-dev cppcheck clang-tidy
     nginx nginx-dev libpcre2-dev zlib1g-dev libssl-dev
-    librdkafka-dev libzstd-dev libdeflate-dev libmaxminddb-dev
+    librdkafka-dev libzstd-dev libdeflate-dev libbrotli-dev libmaxminddb-dev
     check libcurl4-openssl-dev libjansson-dev
     wrk kcat prometheus curl zstd python3 python3-yaml
 )

@@ -339,15 +339,16 @@ int xf_raw_slow_request(int port, const void *req, size_t len,
 /* ------------------------------------------------------ compression */
 
 /*
- * Compress with zlib (gzip or zlib-wrapped or raw deflate) or zstd.
- * Caller frees; *out_len gets the length.  zlib and libzstd are
- * loaded at run time.
+ * Compress with zlib (gzip or zlib-wrapped or raw deflate), zstd or
+ * brotli (quality 5, a 16 MiB window).  Caller frees; *out_len gets the
+ * length.  zlib, libzstd and libbrotlienc are loaded at run time.
  */
 typedef enum {
     XF_TEST_GZIP,
     XF_TEST_ZLIB,
     XF_TEST_RAW_DEFLATE,
-    XF_TEST_ZSTD
+    XF_TEST_ZSTD,
+    XF_TEST_BR
 } xf_test_codec_t;
 
 void *xf_compress(xf_test_codec_t codec, const void *p, size_t len,

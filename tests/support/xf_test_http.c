@@ -701,6 +701,25 @@ xf_compress(xf_test_codec_t codec, const void *p, size_t len,
     size_t     (*zbound)(size_t);
     size_t     (*zcompress)(void *, size_t, const void *, size_t, int);
     unsigned   (*zerr)(size_t);
+    int        (*brcompress)(int, int, int, size_t, const uint8_t *,
+                             size_t *, uint8_t *);
+
+    if (codec == XF_TEST_BR) {
+        brcompress = xf_dlsym("libbrotlienc.so.1", "BrotliEncoderCompress");
+
+        /* brotli's worst case is a few bytes per 64 KiB, plus a header */
+        cap = len + len / 1000 + 1024;
+        out = malloc(cap);
+        ck_assert_ptr_nonnull(out);
+
+        /* quality 5, window 24, generic mode */
+        zn = cap;
+        ck_assert_msg(brcompress(5, 24, 0, len, p, &zn, out),
+                      "BrotliEncoderCompress failed");
+
+        *out_len = zn;
+        return out;
+    }
 
     if (codec == XF_TEST_ZSTD) {
         zbound = xf_dlsym("libzstd.so.1", "ZSTD_compressBound");
