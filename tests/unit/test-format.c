@@ -688,6 +688,80 @@ START_TEST(test_segment_single)
 END_TEST
 
 
+/*
+ * An event's fields come from the members the split found while it
+ * validated the event: the same priorities as one lookup per member
+ * (the first of duplicates, userId before anonymousId, "userId": ""
+ * with an anonymousId, a member neither string nor number absent, the
+ * path's type for an empty one), in a batch and in a single call.
+ */
+START_TEST(test_segment_fields_found_once)
+{
+    size_t  i, k;
+    char    body[256];
+
+    static const struct {
+        const char  *path;
+        const char  *event;
+        const char  *name;          /* NULL: no name */
+        const char  *id;            /* NULL: no id */
+    } cases[] = {
+        { "/v1/batch", "{\"type\":\"track\",\"userId\":\"\","
+          "\"anonymousId\":\"\"}", NULL, NULL },
+        { "/v1/batch", "{\"type\":\"track\",\"event\":null,"
+          "\"userId\":null,\"anonymousId\":\"a\"}", NULL, "a" },
+        { "/v1/t", "{\"type\":\"\",\"event\":\"E\",\"userId\":\"u\"}",
+          "E", "u" },
+        { "/v1/batch", "{\"type\":\"page\",\"event\":\"E\","
+          "\"userId\":\"u\\u0041\"}", "page", "uA" },
+        { "/v1/batch", "{\"type\":\"track\",\"event\":\"A\","
+          "\"event\":\"B\",\"userId\":\"u\",\"userId\":\"v\"}",
+          "A", "u" },
+        { "/v1/batch", "{\"type\":7,\"userId\":8}", "7", "8" },
+        { "/v1/p", "{\"userId\":{\"x\":1},\"anonymousId\":\"an\"}",
+          "page", "an" },
+        { "/v1/batch", "{\"userId\":\"u\",\"anonymousId\":\"an\"}",
+          NULL, "u" },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        for (k = 0; k < 2; k++) {
+            if (k == 0) {
+                snprintf(body, sizeof(body), "%s", cases[i].event);
+
+            } else {
+                /* the same event in a batch: found by the array's split */
+                snprintf(body, sizeof(body), "{\"batch\":[%s]}",
+                         cases[i].event);
+            }
+
+            ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST,
+                                 cases[i].path, "", body), XF_OK);
+            ck_assert_uint_eq(up.n, 1);
+
+            if (cases[i].name != NULL) {
+                ck_str(up.events[0].name, cases[i].name);
+
+            } else {
+                ck_assert_uint_eq(up.events[0].name.len, 0);
+            }
+
+            if (cases[i].id != NULL) {
+                ck_str(up.events[0].distinct_id, cases[i].id);
+
+            } else {
+                ck_assert_uint_eq(up.events[0].distinct_id.len, 0);
+            }
+
+            ck_assert_int_eq(up.events[0].error,
+                             cases[i].name && cases[i].id
+                             ? XF_OK : XF_ERR_MISSING_FIELD);
+        }
+    }
+}
+END_TEST
+
+
 /* "wk:" and the field reference of key under hash_key. */
 static void
 ck_keyed_app(xf_str_t app, const char *key)
@@ -1205,6 +1279,7 @@ make_format_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_segment_batch);
     tcase_add_test(tc, test_segment_single);
+    tcase_add_test(tc, test_segment_fields_found_once);
     tcase_add_test(tc, test_segment_write_keys);
     tcase_add_test(tc, test_wrapper_once);
     suite_add_tcase(s, tc);
