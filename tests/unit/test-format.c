@@ -522,6 +522,77 @@ START_TEST(test_posthog_tokens)
 END_TEST
 
 
+/*
+ * An event's fields from the members the split found and one walk of
+ * its properties: the same priorities as one lookup per member
+ * (properties' distinct_id before the top-level ids, even empty; the
+ * top-level keys before properties' token, a found empty one too; the
+ * first of duplicates; a member neither string nor number absent), in
+ * an array and in a batch.
+ */
+START_TEST(test_posthog_fields_found_once)
+{
+    size_t  i, k;
+    char    body[256];
+
+    static const struct {
+        const char  *event;
+        const char  *id;            /* NULL: no id */
+        const char  *app;           /* NULL: no app */
+    } cases[] = {
+        { "{\"event\":\"e\",\"distinct_id\":\"t\",\"properties\":"
+          "{\"distinct_id\":\"p\",\"token\":\"pt\"},\"api_key\":\"k\"}",
+          "p", "k" },
+        { "{\"event\":\"e\",\"distinct_id\":\"t\",\"properties\":"
+          "{\"distinct_id\":\"\",\"$token\":\"pt\"}}", NULL, "pt" },
+        { "{\"event\":\"e\",\"$distinct_id\":\"t2\",\"distinct_id\":"
+          "null,\"properties\":{\"distinct_id\":7}}", "7", NULL },
+        { "{\"event\":\"e\",\"$distinct_id\":\"t2\",\"distinct_id\":"
+          "null,\"properties\":{\"distinct_id\":{}}}", "t2", NULL },
+        { "{\"event\":\"e\",\"distinct_id\":\"t\",\"token\":\"\","
+          "\"properties\":{\"token\":\"pt\"}}", "t", NULL },
+        { "{\"event\":\"e\",\"properties\":[1],\"distinct_id\":\"t\","
+          "\"$token\":\"k\\u0041\"}", "t", "kA" },
+        { "{\"event\":\"e\",\"properties\":{\"token\":\"a\","
+          "\"$token\":\"b\",\"distinct_id\":\"p\",\"distinct_id\":"
+          "\"q\"},\"distinct_id\":\"t\"}", "p", "a" },
+        { "{\"properties\":{\"distinct_id\":\"p\"},\"properties\":"
+          "{\"distinct_id\":\"q\"},\"event\":\"e\"}", "p", NULL },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        for (k = 0; k < 2; k++) {
+            snprintf(body, sizeof(body), k ? "{\"batch\":[%s]}" : "[%s]",
+                     cases[i].event);
+
+            ck_assert_int_eq(run(XF_FMT_POSTHOG, XF_METHOD_POST,
+                                 k ? "/batch/" : "/capture/", "", body),
+                             XF_OK);
+            ck_assert_uint_eq(up.n, 1);
+            ck_str(up.events[0].name, "e");
+
+            if (cases[i].id != NULL) {
+                ck_str(up.events[0].distinct_id, cases[i].id);
+
+            } else {
+                ck_assert_uint_eq(up.events[0].distinct_id.len, 0);
+            }
+
+            if (cases[i].app != NULL) {
+                ck_str(up.events[0].app, cases[i].app);
+
+            } else {
+                ck_assert_uint_eq(up.events[0].app.len, 0);
+            }
+
+            ck_assert_int_eq(up.events[0].error, cases[i].id
+                             ? XF_OK : XF_ERR_MISSING_FIELD);
+        }
+    }
+}
+END_TEST
+
+
 /* gzip-js with or without the query flag, and sendBeacon's base64. */
 
 START_TEST(test_posthog_layers)
@@ -1271,6 +1342,7 @@ make_format_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_posthog_batch);
     tcase_add_test(tc, test_posthog_tokens);
+    tcase_add_test(tc, test_posthog_fields_found_once);
     tcase_add_test(tc, test_posthog_layers);
     tcase_add_test(tc, test_posthog_config);
     suite_add_tcase(s, tc);
