@@ -493,6 +493,29 @@ xf_fmt_texts(xf_fmt_ctx_t *ctx, const u_char *obj, size_t len,
 }
 
 
+xf_status_t
+xf_fmt_found(xf_fmt_ctx_t *ctx, const xf_event_t *ev, size_t k,
+    xf_json_span_t *v)
+{
+    const xf_json_key_t  *key;
+
+    if (ctx->values != NULL) {
+        /* found by the split while it validated this event */
+        if (!(ctx->found & (1u << k))) {
+            return XF_ERR_EMPTY;
+        }
+
+        *v = ctx->values[k];
+        return XF_OK;
+    }
+
+    key = &ctx->keys[k];
+
+    return xf_json_object_get(ev->p, ev->len, key->name, key->len, v)
+           == XF_OK ? XF_OK : XF_ERR_EMPTY;
+}
+
+
 /* The fields of ctx->keys: XF_OK or XF_ERR_NOMEM. */
 
 static xf_status_t

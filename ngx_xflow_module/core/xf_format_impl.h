@@ -249,6 +249,14 @@ xf_status_t xf_fmt_texts(xf_fmt_ctx_t *ctx, const u_char *obj, size_t len,
     xf_str_t *outs);
 
 /*
+ * The value of ctx->keys[k] in the event ev being made (from its fields
+ * callback): the split's finding when the split found the event's keys,
+ * else a lookup.  XF_OK and *v (offsets into ev->p), or XF_ERR_EMPTY.
+ */
+xf_status_t xf_fmt_found(xf_fmt_ctx_t *ctx, const xf_event_t *ev, size_t k,
+    xf_json_span_t *v);
+
+/*
  * Add an event with the given error and no fields; *ev points into
  * ctx->up->events until the next add.  XF_ERR_TOO_MANY_EVENTS,
  * XF_ERR_NOMEM.

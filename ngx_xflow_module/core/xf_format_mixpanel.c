@@ -52,6 +52,40 @@ static xf_status_t xf_mixpanel_surrogates(xf_fmt_ctx_t *ctx, xf_str_t *s);
 static xf_status_t xf_mixpanel_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev);
 
 
+/* The members an event may have, by role, in one pass. */
+enum {
+    XF_MP_EVENT = 0, XF_MP_TOKEN, XF_MP_DISTINCT, XF_MP_GROUP_KEY,
+    XF_MP_GROUP_ID, XF_MP_NROLES
+};
+
+/*
+ * The same members, the adapter's keys: found by the split that
+ * validates the event, with properties (its span: xf_fmt_found()), into
+ * ctx->outs, from where xf_mixpanel_fields() takes them by role.
+ */
+static const xf_json_key_t  xf_mixpanel_keys[] = {
+    xf_fmt_key("event"), xf_fmt_key("$token"), xf_fmt_key("$distinct_id"),
+    xf_fmt_key("$group_key"), xf_fmt_key("$group_id"),
+    xf_fmt_key("properties")
+};
+
+static const uint8_t  xf_mixpanel_roles[] = {
+    XF_FMT_NAME, XF_FMT_APP, XF_FMT_ID, XF_FMT_NROLES, XF_FMT_NROLES + 1,
+    XF_FMT_NROLES + 2
+};
+
+#define XF_MP_KEY_EVENT  0
+#define XF_MP_KEY_PROPS  5
+
+static const xf_json_key_t  xf_mixpanel_prop_keys[] = {
+    xf_fmt_key("token"), xf_fmt_key("distinct_id")
+};
+
+static const uint8_t  xf_mixpanel_prop_roles[] = {
+    XF_MP_TOKEN, XF_MP_DISTINCT
+};
+
+
 /* The operations of a profile or group update, in Mixpanel's order. */
 static const char *const  xf_mixpanel_ops[] = {
     "$set", "$set_once", "$add", "$append", "$union", "$remove", "$unset",
@@ -80,6 +114,9 @@ xf_format_mixpanel(xf_fmt_ctx_t *ctx)
     req = ctx->req;
 
     ctx->fields = xf_mixpanel_fields;
+    ctx->keys = xf_mixpanel_keys;
+    ctx->roles = xf_mixpanel_roles;
+    ctx->nkeys = xf_fmt_nelts(xf_mixpanel_roles);
 
     /* The flags are the SDK's own: a malformed one is no flag. */
 
@@ -203,31 +240,6 @@ xf_mixpanel_op(const u_char *obj, size_t len, xf_str_t *name)
 }
 
 
-/* The members an event may have, by role, in one pass. */
-enum {
-    XF_MP_EVENT = 0, XF_MP_TOKEN, XF_MP_DISTINCT, XF_MP_GROUP_KEY,
-    XF_MP_GROUP_ID, XF_MP_NROLES
-};
-
-static const xf_json_key_t  xf_mixpanel_keys[] = {
-    xf_fmt_key("event"), xf_fmt_key("$token"), xf_fmt_key("$distinct_id"),
-    xf_fmt_key("$group_key"), xf_fmt_key("$group_id")
-};
-
-static const uint8_t  xf_mixpanel_roles[] = {
-    XF_MP_EVENT, XF_MP_TOKEN, XF_MP_DISTINCT, XF_MP_GROUP_KEY,
-    XF_MP_GROUP_ID
-};
-
-static const xf_json_key_t  xf_mixpanel_prop_keys[] = {
-    xf_fmt_key("token"), xf_fmt_key("distinct_id")
-};
-
-static const uint8_t  xf_mixpanel_prop_roles[] = {
-    XF_MP_TOKEN, XF_MP_DISTINCT
-};
-
-
 /* The fields callback (xf_fmt_fields_pt): by the kind of update. */
 
 static xf_status_t
@@ -238,22 +250,19 @@ xf_mixpanel_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev)
     xf_status_t      rc;
     xf_json_span_t   v;
 
-    memset(f, 0, sizeof(f));
+    f[XF_MP_EVENT] = ctx->outs[XF_FMT_NAME];
+    f[XF_MP_TOKEN] = ctx->outs[XF_FMT_APP];
+    f[XF_MP_DISTINCT] = ctx->outs[XF_FMT_ID];
+    f[XF_MP_GROUP_KEY] = ctx->outs[XF_FMT_NROLES];
+    f[XF_MP_GROUP_ID] = ctx->outs[XF_FMT_NROLES + 1];
 
-    has_event = xf_json_object_get(ev->p, ev->len, "event", 5, &v) == XF_OK;
-
-    rc = xf_fmt_texts(ctx, ev->p, ev->len, xf_mixpanel_keys,
-                      xf_mixpanel_roles, sizeof(xf_mixpanel_roles), f);
-    if (rc != XF_OK) {
-        return rc;
-    }
+    has_event = xf_fmt_found(ctx, ev, XF_MP_KEY_EVENT, &v) == XF_OK;
 
     if (has_event) {
         /* track: the token and the distinct id are in properties */
         ev->name = f[XF_MP_EVENT];
 
-        if (xf_json_object_get(ev->p, ev->len, "properties", 10, &v)
-            == XF_OK
+        if (xf_fmt_found(ctx, ev, XF_MP_KEY_PROPS, &v) == XF_OK
             && v.type == XF_JSON_OBJECT)
         {
             f[XF_MP_TOKEN].len = 0;

@@ -63,16 +63,29 @@ static const char *const  xf_posthog_body_keys[] = {
     "api_key", "token", NULL
 };
 
-static const char *const  xf_posthog_event_keys[] = {
-    "api_key", "token", "$token", NULL
+/*
+ * An event's members, found by the split that validates it: the name,
+ * the top-level ids and keys in priority order, and properties (first:
+ * xf_posthog_fields() reads its span).  Inside properties, the id and
+ * the key it may hold, found in one walk.
+ */
+static const xf_json_key_t  xf_posthog_keys[] = {
+    xf_fmt_key("properties"), xf_fmt_key("event"),
+    xf_fmt_key("distinct_id"), xf_fmt_key("$distinct_id"),
+    xf_fmt_key("api_key"), xf_fmt_key("token"), xf_fmt_key("$token")
 };
 
-static const char *const  xf_posthog_prop_keys[] = {
-    "token", "$token", NULL
+static const uint8_t  xf_posthog_roles[] = {
+    XF_FMT_NROLES, XF_FMT_NAME, XF_FMT_ID, XF_FMT_ID, XF_FMT_APP,
+    XF_FMT_APP, XF_FMT_APP
 };
 
-static const char *const  xf_posthog_id_keys[] = {
-    "distinct_id", "$distinct_id", NULL
+static const xf_json_key_t  xf_posthog_prop_keys[] = {
+    xf_fmt_key("distinct_id"), xf_fmt_key("token"), xf_fmt_key("$token")
+};
+
+static const uint8_t  xf_posthog_prop_roles[] = {
+    XF_FMT_ID, XF_FMT_APP, XF_FMT_APP
 };
 
 
@@ -119,6 +132,9 @@ xf_format_posthog(xf_fmt_ctx_t *ctx)
     req = ctx->req;
 
     ctx->fields = xf_posthog_fields;
+    ctx->keys = xf_posthog_keys;
+    ctx->roles = xf_posthog_roles;
+    ctx->nkeys = xf_fmt_nelts(xf_posthog_roles);
 
     if (xf_posthog_config_path(req->path, &token)) {
         ctx->up->reply = XF_REPLY_POSTHOG_CONFIG;
@@ -321,53 +337,37 @@ xf_posthog_config_path(xf_str_t path, xf_str_t *token)
 }
 
 
-/* The fields callback (xf_fmt_fields_pt): "event" and an id required. */
+/*
+ * The fields callback (xf_fmt_fields_pt): "event" and an id required.
+ * xf_fmt_event() set the name, the top-level id and the top-level key;
+ * properties' distinct_id comes before the top-level ids, its token
+ * after the top-level keys.
+ */
 
 static xf_status_t
 xf_posthog_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev)
 {
+    xf_str_t         outs[XF_FMT_NROLES];
     xf_status_t      rc;
-    const u_char    *props;
     xf_json_span_t   v;
 
-    props = NULL;
+    if (xf_fmt_found(ctx, ev, 0, &v) == XF_OK && v.type == XF_JSON_OBJECT) {
+        memset(outs, 0, sizeof(outs));
 
-    if (xf_json_object_get(ev->p, ev->len, "properties", 10, &v) == XF_OK
-        && v.type == XF_JSON_OBJECT)
-    {
-        props = ev->p + v.off;
-    }
+        rc = xf_fmt_texts(ctx, ev->p + v.off, v.len, xf_posthog_prop_keys,
+                          xf_posthog_prop_roles,
+                          xf_fmt_nelts(xf_posthog_prop_roles), outs);
+        if (rc != XF_OK) {
+            return rc;
+        }
 
-    rc = xf_fmt_text(ctx, ev->p, ev->len, "event", &ev->name);
-    if (rc == XF_ERR_NOMEM) {
-        return rc;
-    }
+        if (outs[XF_FMT_ID].data != NULL) {
+            ev->distinct_id = outs[XF_FMT_ID];
+        }
 
-    rc = XF_ERR_EMPTY;
-
-    if (props != NULL) {
-        rc = xf_fmt_text(ctx, props, v.len, "distinct_id", &ev->distinct_id);
-    }
-
-    if (rc == XF_ERR_EMPTY) {
-        rc = xf_fmt_text_any(ctx, ev->p, ev->len, xf_posthog_id_keys,
-                             &ev->distinct_id);
-    }
-
-    if (rc == XF_ERR_NOMEM) {
-        return rc;
-    }
-
-    rc = xf_fmt_text_any(ctx, ev->p, ev->len, xf_posthog_event_keys,
-                         &ev->app);
-
-    if (rc == XF_ERR_EMPTY && props != NULL) {
-        rc = xf_fmt_text_any(ctx, props, v.len, xf_posthog_prop_keys,
-                             &ev->app);
-    }
-
-    if (rc == XF_ERR_NOMEM) {
-        return rc;
+        if (ev->app.data == NULL && outs[XF_FMT_APP].data != NULL) {
+            ev->app = outs[XF_FMT_APP];
+        }
     }
 
     if (ev->name.len == 0 || ev->distinct_id.len == 0) {

@@ -52,8 +52,24 @@ static const xf_segment_route_t  xf_segment_routes[] = {
 
 static const char *const  xf_segment_key_keys[] = { "writeKey", NULL };
 
-static const char *const  xf_segment_id_keys[] = {
-    "userId", "anonymousId", NULL
+/*
+ * The members of an event's fields, found by the split that validates
+ * the event (xf_fmt_texts): one pass, where a lookup per member walked
+ * the event four times.  xf_segment_fields() gives them their priority.
+ */
+enum {
+    XF_SEGMENT_TYPE = XF_FMT_NROLES, XF_SEGMENT_EVENT, XF_SEGMENT_USER,
+    XF_SEGMENT_ANON
+};
+
+static const xf_json_key_t  xf_segment_keys[] = {
+    xf_fmt_key("type"), xf_fmt_key("event"), xf_fmt_key("userId"),
+    xf_fmt_key("anonymousId"), xf_fmt_key("writeKey")
+};
+
+static const uint8_t  xf_segment_roles[] = {
+    XF_SEGMENT_TYPE, XF_SEGMENT_EVENT, XF_SEGMENT_USER, XF_SEGMENT_ANON,
+    XF_FMT_APP
 };
 
 
@@ -99,6 +115,9 @@ xf_format_segment(xf_fmt_ctx_t *ctx)
     const xf_segment_route_t  *r;
 
     ctx->fields = xf_segment_fields;
+    ctx->keys = xf_segment_keys;
+    ctx->roles = xf_segment_roles;
+    ctx->nkeys = xf_fmt_nelts(xf_segment_roles);
 
     r = xf_segment_find(ctx->req);
 
@@ -292,49 +311,41 @@ xf_segment_wk(xf_fmt_ctx_t *ctx, xf_str_t *app)
 }
 
 
-/* The fields callback (xf_fmt_fields_pt): a type, a name and an id. */
+/*
+ * The fields callback (xf_fmt_fields_pt): a type, a name and an id from
+ * the members xf_fmt_event() found (ctx->outs; a member absent, or
+ * neither a string nor a number, has no data), the app from writeKey.
+ */
 
 static xf_status_t
 xf_segment_fields(xf_fmt_ctx_t *ctx, xf_event_t *ev)
 {
-    xf_str_t     type;
-    xf_status_t  rc;
+    xf_str_t         type;
+    const xf_str_t  *user, *anon;
 
-    rc = xf_fmt_text(ctx, ev->p, ev->len, "type", &type);
-    if (rc == XF_ERR_NOMEM) {
-        return rc;
-    }
+    type = ctx->outs[XF_SEGMENT_TYPE];
 
-    if (rc != XF_OK || type.len == 0) {
+    if (type.data == NULL || type.len == 0) {
         type = ctx->route;
     }
 
-    if (xf_fmt_eq(type, "track")) {
-        rc = xf_fmt_text(ctx, ev->p, ev->len, "event", &ev->name);
-        if (rc == XF_ERR_NOMEM) {
-            return rc;
-        }
-
-    } else {
+    if (!xf_fmt_eq(type, "track")) {
         ev->name = type;
+
+    } else if (ctx->outs[XF_SEGMENT_EVENT].data != NULL) {
+        ev->name = ctx->outs[XF_SEGMENT_EVENT];
     }
 
-    rc = xf_fmt_text_any(ctx, ev->p, ev->len, xf_segment_id_keys,
-                         &ev->distinct_id);
+    user = &ctx->outs[XF_SEGMENT_USER];
+    anon = &ctx->outs[XF_SEGMENT_ANON];
 
-    if (rc == XF_OK && ev->distinct_id.len == 0) {
-        /* "userId": "" with an anonymousId */
-        rc = xf_fmt_text(ctx, ev->p, ev->len, "anonymousId",
-                         &ev->distinct_id);
-    }
+    /* userId, else anonymousId; "userId": "" with an anonymousId too */
 
-    if (rc == XF_ERR_NOMEM) {
-        return rc;
-    }
+    if (user->data != NULL && (user->len != 0 || anon->data == NULL)) {
+        ev->distinct_id = *user;
 
-    rc = xf_fmt_text(ctx, ev->p, ev->len, "writeKey", &ev->app);
-    if (rc == XF_ERR_NOMEM) {
-        return rc;
+    } else if (anon->data != NULL) {
+        ev->distinct_id = *anon;
     }
 
     if (xf_segment_wk(ctx, &ev->app) != XF_OK) {

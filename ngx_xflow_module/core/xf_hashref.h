@@ -95,6 +95,19 @@ xf_status_t xf_hashref_cookie(xf_hashref_t *h, const u_char *name,
     size_t name_len, const u_char *value, size_t value_len, u_char *out);
 
 /*
+ * The references of cookies and User-Agents (xf_hashref_cookie(),
+ * xf_hashref() with XF_HASHREF_UA) are cached in the state: 512 entries,
+ * each the SipHash-2-4-128 of the tagged input under a random key of the
+ * state and the reference; no value is kept.  On by default; off (on 0)
+ * every reference is an HMAC, which is what tests and fuzzers compare
+ * the cache against.  Either way the cache is emptied.
+ */
+void xf_hashref_cache(xf_hashref_t *h, int on);
+
+/* How many references the cache answered since the state was made. */
+uint64_t xf_hashref_cache_hits(const xf_hashref_t *h);
+
+/*
  * The first 64 bits of a reference, read back from its text: a uniformly
  * distributed key for hash tables (xf_seen).
  */

@@ -13,7 +13,10 @@
  *     object whose "cookies" value holds at most max_refs members, each
  *     a name that a pattern matches, with a 22-character reference:
  *     every byte of the member is structure, a matched name or a
- *     reference, so no value can have leaked into it.
+ *     reference, so no value can have leaked into it;
+ *   - the member is the same byte for byte when every reference is an
+ *     HMAC (a key state without the cache, xf_hashref_cache()): the
+ *     cache, which lives across inputs, answers what the HMAC does.
  */
 
 #include <stdint.h>
@@ -28,6 +31,7 @@
 #define FUZZ_MAX_REFS  4
 
 static xf_hashref_t  *fuzz_key;
+static xf_hashref_t  *fuzz_plain;       /* the same key, no cache */
 
 
 static void
@@ -55,8 +59,8 @@ fuzz_span(const u_char *s, size_t n, const u_char *p, size_t len)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    u_char               *out, *name;
-    size_t                n, count, end, err_off, i, nlen, cap;
+    u_char               *out, *name, *plain;
+    size_t                n, pn, count, end, err_off, i, nlen, cap;
     xf_status_t           rc;
     xf_cookie_t           c;
     const u_char         *pos, *q;
@@ -68,6 +72,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                      "0123456789abcdef0123456789abcdef", 32,
                                      (const u_char *) "f", 1, &xf_alloc_libc,
                                      &fuzz_key) == NULL);
+        fuzz_check(xf_hashref_create((const u_char *)
+                                     "0123456789abcdef0123456789abcdef", 32,
+                                     (const u_char *) "f", 1, &xf_alloc_libc,
+                                     &fuzz_plain) == NULL);
+        xf_hashref_cache(fuzz_plain, 0);
     }
 
     /* parse */
@@ -98,6 +107,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = xf_cookie_member(fuzz_key, pats, 3, FUZZ_MAX_REFS, data, size, out,
                           cap - 1, &n);
     fuzz_check(rc == XF_OK && n < cap);
+
+    plain = malloc(cap);
+    fuzz_check(plain != NULL);
+    rc = xf_cookie_member(fuzz_plain, pats, 3, FUZZ_MAX_REFS, data, size,
+                          plain, cap - 1, &pn);
+    fuzz_check(rc == XF_OK && pn == n && memcmp(plain, out, n) == 0);
+    free(plain);
 
     if (n == 0) {
         free(out);

@@ -205,6 +205,70 @@ START_TEST(test_mixpanel_dead_letters)
 END_TEST
 
 
+/*
+ * An event's fields from the members the split found (properties'
+ * span among them): the same as one lookup per member ("event" of any
+ * type makes a track, properties' token and distinct_id replace the
+ * top-level ones, even when absent there, the first of duplicates).
+ */
+START_TEST(test_mixpanel_fields_found_once)
+{
+    size_t  i;
+    char    body[256];
+
+    static const struct {
+        const char   *event;
+        const char   *name;
+        const char   *id;
+        const char   *app;
+        xf_status_t   error;
+    } cases[] = {
+        { "{\"event\":\"e\",\"$token\":\"T\",\"$distinct_id\":\"D\","
+          "\"properties\":{\"token\":\"pt\",\"distinct_id\":\"pd\"}}",
+          "e", "pd", "pt", XF_OK },
+        { "{\"event\":\"e\",\"$token\":\"T\",\"$distinct_id\":\"D\","
+          "\"properties\":{}}", "e", "", "", XF_ERR_MISSING_FIELD },
+        { "{\"event\":\"e\",\"$token\":\"T\",\"properties\":[1]}",
+          "e", "", "T", XF_OK },
+        { "{\"event\":null,\"properties\":{\"token\":\"t\","
+          "\"distinct_id\":\"d\"}}", "", "d", "t", XF_ERR_MISSING_FIELD },
+        { "{\"$set\":{},\"$token\":\"t\",\"$distinct_id\":\"u\","
+          "\"properties\":{\"token\":\"x\"}}", "$set", "u", "t", XF_OK },
+        { "{\"event\":\"a\",\"event\":\"b\",\"properties\":"
+          "{\"token\":\"t\"},\"properties\":{\"token\":\"u\"}}",
+          "a", "", "t", XF_OK },
+        { "{\"$token\":\"t\",\"$group_key\":\"k\",\"$group_id\":7,"
+          "\"$union\":{}}", "$union", "7", "t", XF_OK },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(body, sizeof(body), "[%s]", cases[i].event);
+
+        ck_assert_int_eq(run(XF_FMT_MIXPANEL, XF_METHOD_POST, "/import", "",
+                             body), XF_OK);
+        ck_assert_uint_eq(up.n, 1);
+        ck_assert_uint_eq(up.events[0].name.len, strlen(cases[i].name));
+        ck_assert_uint_eq(up.events[0].distinct_id.len, strlen(cases[i].id));
+        ck_assert_uint_eq(up.events[0].app.len, strlen(cases[i].app));
+
+        if (cases[i].name[0] != '\0') {
+            ck_str(up.events[0].name, cases[i].name);
+        }
+
+        if (cases[i].id[0] != '\0') {
+            ck_str(up.events[0].distinct_id, cases[i].id);
+        }
+
+        if (cases[i].app[0] != '\0') {
+            ck_str(up.events[0].app, cases[i].app);
+        }
+
+        ck_assert_int_eq(up.events[0].error, cases[i].error);
+    }
+}
+END_TEST
+
+
 /* mixpanel-browser's base64 of an emoji: CESU-8 surrogates, mended. */
 
 START_TEST(test_mixpanel_surrogates)
@@ -420,6 +484,7 @@ make_format_sdk_suite(void)
     tcase_add_test(tc, test_mixpanel_single);
     tcase_add_test(tc, test_mixpanel_get);
     tcase_add_test(tc, test_mixpanel_engage_groups);
+    tcase_add_test(tc, test_mixpanel_fields_found_once);
     tcase_add_test(tc, test_mixpanel_dead_letters);
     tcase_add_test(tc, test_mixpanel_surrogates);
     tcase_add_loop_test(tc, test_mixpanel_request_errors, 0,

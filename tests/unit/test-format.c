@@ -522,6 +522,77 @@ START_TEST(test_posthog_tokens)
 END_TEST
 
 
+/*
+ * An event's fields from the members the split found and one walk of
+ * its properties: the same priorities as one lookup per member
+ * (properties' distinct_id before the top-level ids, even empty; the
+ * top-level keys before properties' token, a found empty one too; the
+ * first of duplicates; a member neither string nor number absent), in
+ * an array and in a batch.
+ */
+START_TEST(test_posthog_fields_found_once)
+{
+    size_t  i, k;
+    char    body[256];
+
+    static const struct {
+        const char  *event;
+        const char  *id;            /* NULL: no id */
+        const char  *app;           /* NULL: no app */
+    } cases[] = {
+        { "{\"event\":\"e\",\"distinct_id\":\"t\",\"properties\":"
+          "{\"distinct_id\":\"p\",\"token\":\"pt\"},\"api_key\":\"k\"}",
+          "p", "k" },
+        { "{\"event\":\"e\",\"distinct_id\":\"t\",\"properties\":"
+          "{\"distinct_id\":\"\",\"$token\":\"pt\"}}", NULL, "pt" },
+        { "{\"event\":\"e\",\"$distinct_id\":\"t2\",\"distinct_id\":"
+          "null,\"properties\":{\"distinct_id\":7}}", "7", NULL },
+        { "{\"event\":\"e\",\"$distinct_id\":\"t2\",\"distinct_id\":"
+          "null,\"properties\":{\"distinct_id\":{}}}", "t2", NULL },
+        { "{\"event\":\"e\",\"distinct_id\":\"t\",\"token\":\"\","
+          "\"properties\":{\"token\":\"pt\"}}", "t", NULL },
+        { "{\"event\":\"e\",\"properties\":[1],\"distinct_id\":\"t\","
+          "\"$token\":\"k\\u0041\"}", "t", "kA" },
+        { "{\"event\":\"e\",\"properties\":{\"token\":\"a\","
+          "\"$token\":\"b\",\"distinct_id\":\"p\",\"distinct_id\":"
+          "\"q\"},\"distinct_id\":\"t\"}", "p", "a" },
+        { "{\"properties\":{\"distinct_id\":\"p\"},\"properties\":"
+          "{\"distinct_id\":\"q\"},\"event\":\"e\"}", "p", NULL },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        for (k = 0; k < 2; k++) {
+            snprintf(body, sizeof(body), k ? "{\"batch\":[%s]}" : "[%s]",
+                     cases[i].event);
+
+            ck_assert_int_eq(run(XF_FMT_POSTHOG, XF_METHOD_POST,
+                                 k ? "/batch/" : "/capture/", "", body),
+                             XF_OK);
+            ck_assert_uint_eq(up.n, 1);
+            ck_str(up.events[0].name, "e");
+
+            if (cases[i].id != NULL) {
+                ck_str(up.events[0].distinct_id, cases[i].id);
+
+            } else {
+                ck_assert_uint_eq(up.events[0].distinct_id.len, 0);
+            }
+
+            if (cases[i].app != NULL) {
+                ck_str(up.events[0].app, cases[i].app);
+
+            } else {
+                ck_assert_uint_eq(up.events[0].app.len, 0);
+            }
+
+            ck_assert_int_eq(up.events[0].error, cases[i].id
+                             ? XF_OK : XF_ERR_MISSING_FIELD);
+        }
+    }
+}
+END_TEST
+
+
 /* gzip-js with or without the query flag, and sendBeacon's base64. */
 
 START_TEST(test_posthog_layers)
@@ -684,6 +755,80 @@ START_TEST(test_segment_single)
                      XF_OK);
     ck_assert_uint_eq(up.app.len, 0);
     ck_str(up.events[0].name, "identify");
+}
+END_TEST
+
+
+/*
+ * An event's fields come from the members the split found while it
+ * validated the event: the same priorities as one lookup per member
+ * (the first of duplicates, userId before anonymousId, "userId": ""
+ * with an anonymousId, a member neither string nor number absent, the
+ * path's type for an empty one), in a batch and in a single call.
+ */
+START_TEST(test_segment_fields_found_once)
+{
+    size_t  i, k;
+    char    body[256];
+
+    static const struct {
+        const char  *path;
+        const char  *event;
+        const char  *name;          /* NULL: no name */
+        const char  *id;            /* NULL: no id */
+    } cases[] = {
+        { "/v1/batch", "{\"type\":\"track\",\"userId\":\"\","
+          "\"anonymousId\":\"\"}", NULL, NULL },
+        { "/v1/batch", "{\"type\":\"track\",\"event\":null,"
+          "\"userId\":null,\"anonymousId\":\"a\"}", NULL, "a" },
+        { "/v1/t", "{\"type\":\"\",\"event\":\"E\",\"userId\":\"u\"}",
+          "E", "u" },
+        { "/v1/batch", "{\"type\":\"page\",\"event\":\"E\","
+          "\"userId\":\"u\\u0041\"}", "page", "uA" },
+        { "/v1/batch", "{\"type\":\"track\",\"event\":\"A\","
+          "\"event\":\"B\",\"userId\":\"u\",\"userId\":\"v\"}",
+          "A", "u" },
+        { "/v1/batch", "{\"type\":7,\"userId\":8}", "7", "8" },
+        { "/v1/p", "{\"userId\":{\"x\":1},\"anonymousId\":\"an\"}",
+          "page", "an" },
+        { "/v1/batch", "{\"userId\":\"u\",\"anonymousId\":\"an\"}",
+          NULL, "u" },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        for (k = 0; k < 2; k++) {
+            if (k == 0) {
+                snprintf(body, sizeof(body), "%s", cases[i].event);
+
+            } else {
+                /* the same event in a batch: found by the array's split */
+                snprintf(body, sizeof(body), "{\"batch\":[%s]}",
+                         cases[i].event);
+            }
+
+            ck_assert_int_eq(run(XF_FMT_SEGMENT, XF_METHOD_POST,
+                                 cases[i].path, "", body), XF_OK);
+            ck_assert_uint_eq(up.n, 1);
+
+            if (cases[i].name != NULL) {
+                ck_str(up.events[0].name, cases[i].name);
+
+            } else {
+                ck_assert_uint_eq(up.events[0].name.len, 0);
+            }
+
+            if (cases[i].id != NULL) {
+                ck_str(up.events[0].distinct_id, cases[i].id);
+
+            } else {
+                ck_assert_uint_eq(up.events[0].distinct_id.len, 0);
+            }
+
+            ck_assert_int_eq(up.events[0].error,
+                             cases[i].name && cases[i].id
+                             ? XF_OK : XF_ERR_MISSING_FIELD);
+        }
+    }
 }
 END_TEST
 
@@ -1197,6 +1342,7 @@ make_format_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_posthog_batch);
     tcase_add_test(tc, test_posthog_tokens);
+    tcase_add_test(tc, test_posthog_fields_found_once);
     tcase_add_test(tc, test_posthog_layers);
     tcase_add_test(tc, test_posthog_config);
     suite_add_tcase(s, tc);
@@ -1205,6 +1351,7 @@ make_format_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_segment_batch);
     tcase_add_test(tc, test_segment_single);
+    tcase_add_test(tc, test_segment_fields_found_once);
     tcase_add_test(tc, test_segment_write_keys);
     tcase_add_test(tc, test_wrapper_once);
     suite_add_tcase(s, tc);

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-hashref.c - keyed hashed references: the HMAC underneath (RFC 4231
- * vectors), the reference format, tags, keys and key ids.
+ * vectors), the reference format, tags, keys and key ids, the cache of
+ * references (the same answers as the HMAC, no value held).
  */
 
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "xf_hashref.h"
@@ -426,6 +428,163 @@ START_TEST(test_u64)
 END_TEST
 
 
+/* libc's malloc that remembers the last block, to search a key state */
+static void   *last_block;
+static size_t  last_size;
+
+
+static void *
+remember_alloc(void *data, size_t size)
+{
+    (void) data;
+
+    last_block = malloc(size);
+    last_size = size;
+
+    return last_block;
+}
+
+
+static void
+remember_free(void *data, void *p)
+{
+    (void) data;
+    free(p);
+}
+
+
+/*
+ * The cache answers what the HMAC does: a state with the cache and one
+ * without, same key, over values that repeat, that evict each other
+ * (more values than entries) and in every cached role; the cache hits.
+ */
+START_TEST(test_cache_equals_hmac)
+{
+    int            i, v;
+    char           val[32];
+    size_t         n;
+    u_char         a[XF_HASHREF_LEN], b[XF_HASHREF_LEN];
+    uint64_t       x;
+    xf_hashref_t  *hc, *hn;
+
+    hc = make_key(KEY32, 32);
+    hn = make_key(KEY32, 32);
+    xf_hashref_cache(hn, 0);
+
+    x = 88172645463325252ULL;
+
+    for (i = 0; i < 20000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+
+        /* 1,500 distinct values: more than the cache's 512 entries */
+        v = (int) (x % 1500);
+        n = (size_t) snprintf(val, sizeof(val), "v%d", v);
+
+        switch (x >> 60 & 3) {
+        case 0:
+            ck_assert_int_eq(xf_hashref_cookie(hc, (const u_char *) "sid",
+                                               3, (const u_char *) val, n,
+                                               a), XF_OK);
+            ck_assert_int_eq(xf_hashref_cookie(hn, (const u_char *) "sid",
+                                               3, (const u_char *) val, n,
+                                               b), XF_OK);
+            break;
+
+        case 1:
+            /* the same bytes, split elsewhere between name and value */
+            ck_assert_int_eq(xf_hashref_cookie(hc, (const u_char *) "si",
+                                               2, (const u_char *) val, n,
+                                               a), XF_OK);
+            ck_assert_int_eq(xf_hashref_cookie(hn, (const u_char *) "si",
+                                               2, (const u_char *) val, n,
+                                               b), XF_OK);
+            break;
+
+        case 2:
+            ck_assert_int_eq(xf_hashref(hc, XF_HASHREF_UA,
+                                        (const u_char *) val, n, a), XF_OK);
+            ck_assert_int_eq(xf_hashref(hn, XF_HASHREF_UA,
+                                        (const u_char *) val, n, b), XF_OK);
+            break;
+
+        default:
+            ck_assert_int_eq(xf_hashref(hc, XF_HASHREF_FIELD,
+                                        (const u_char *) val, n, a), XF_OK);
+            ck_assert_int_eq(xf_hashref(hn, XF_HASHREF_FIELD,
+                                        (const u_char *) val, n, b), XF_OK);
+            break;
+        }
+
+        ck_assert_msg(memcmp(a, b, XF_HASHREF_LEN) == 0, "value %s", val);
+    }
+
+    ck_assert_uint_gt(xf_hashref_cache_hits(hc), 1000);
+    ck_assert_uint_eq(xf_hashref_cache_hits(hn), 0);
+
+    /* the known answers hold through the cache, on a miss and a hit */
+    for (i = 0; i < 2; i++) {
+        xf_hashref(hc, XF_HASHREF_UA, (const u_char *) "Mozilla/5.0", 11, a);
+        ck_assert_mem_eq(a, "NxGzkCVLH7XqsjM_-E7AGg", XF_HASHREF_LEN);
+        xf_hashref_cookie(hc, (const u_char *) "sid", 3,
+                          (const u_char *) "abc", 3, a);
+        ck_assert_mem_eq(a, "guuwrE0FpZr2M4E8-bJ_Ng", XF_HASHREF_LEN);
+    }
+
+    xf_hashref_destroy(hc, &xf_alloc_libc);
+    xf_hashref_destroy(hn, &xf_alloc_libc);
+}
+END_TEST
+
+
+/* The cache holds no value: the state's bytes never contain one. */
+START_TEST(test_cache_holds_no_value)
+{
+    int            i;
+    u_char         ref[XF_HASHREF_LEN];
+    uint64_t       hits;
+    const char    *err, *vals[] = {
+        "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101",
+        "GA1.1.1234567890.1700000000",
+        "e3b0c442-98fc-1c14-9afb-f4c8996fb924",
+    };
+    xf_alloc_t     a;
+    xf_hashref_t  *h;
+
+    a.alloc = remember_alloc;
+    a.free = remember_free;
+    a.data = NULL;
+
+    h = NULL;
+    err = xf_hashref_create((const u_char *) KEY32, 32, NULL, 0, &a, &h);
+    ck_assert_msg(err == NULL, "create: %s", err ? err : "");
+    ck_assert_ptr_eq(h, last_block);
+
+    for (i = 0; i < 3; i++) {
+        xf_hashref(h, XF_HASHREF_UA, (const u_char *) vals[i],
+                   strlen(vals[i]), ref);
+        xf_hashref_cookie(h, (const u_char *) "_ga", 3,
+                          (const u_char *) vals[i], strlen(vals[i]), ref);
+    }
+
+    hits = xf_hashref_cache_hits(h);
+
+    for (i = 0; i < 3; i++) {
+        xf_hashref_cookie(h, (const u_char *) "_ga", 3,
+                          (const u_char *) vals[i], strlen(vals[i]), ref);
+
+        /* no value, nor its first 8 bytes, anywhere in the state */
+        ck_assert_ptr_null(memmem(last_block, last_size, vals[i], 8));
+    }
+
+    ck_assert_uint_eq(xf_hashref_cache_hits(h), hits + 3);
+
+    xf_hashref_destroy(h, &a);
+}
+END_TEST
+
+
 Suite *
 make_hashref_suite(void)
 {
@@ -446,6 +605,11 @@ make_hashref_suite(void)
     tcase_add_test(tc, test_tags_separate_roles);
     tcase_add_test(tc, test_keys_differ);
     tcase_add_test(tc, test_u64);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("cache");
+    tcase_add_test(tc, test_cache_equals_hmac);
+    tcase_add_test(tc, test_cache_holds_no_value);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("key");
