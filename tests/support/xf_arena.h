@@ -68,4 +68,38 @@ xf_arena_free(xf_arena_block_t *b)
     }
 }
 
+
+/*
+ * An arena whose allocation number fail_at (1-based; 0: never) fails,
+ * for the out-of-memory loops of pool-style code: what was taken before
+ * the failure goes with xf_arena_free(f->head), as a pool's would.
+ */
+typedef struct {
+    xf_arena_block_t  *head;
+    size_t             calls;
+    size_t             fail_at;
+} xf_arena_failing_t;
+
+
+static inline void *
+xf_arena_failing_alloc(void *data, size_t size)
+{
+    xf_arena_failing_t  *f = data;
+
+    if (++f->calls == f->fail_at) {
+        return NULL;
+    }
+
+    return xf_arena_alloc(&f->head, size);
+}
+
+
+static inline xf_alloc_t
+xf_arena_failing(xf_arena_failing_t *f)
+{
+    xf_alloc_t  a = { xf_arena_failing_alloc, xf_arena_free_one, f };
+
+    return a;
+}
+
 #endif /* XF_ARENA_H */

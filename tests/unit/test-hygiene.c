@@ -13,17 +13,30 @@
 #include "xf_hygiene.h"
 #include "xf_bot.h"
 #include "xf_unit.h"
+#include "xf_arena.h"
 
 
-static xf_str_t  toks[8][8];
-static char      tok_text[8][8][128];
+static xf_str_t           toks[8][8];
+static char               tok_text[8][8][128];
+
+/* rules live in nginx's configuration pool: here, in this arena */
+static xf_arena_block_t  *arena;
+
+
+static void
+teardown(void)
+{
+    xf_arena_free(arena);
+    arena = NULL;
+}
 
 
 static xf_status_t
 rule(xf_kill_rule_t *r, size_t slot, const char *line, char *err)
 {
-    size_t   n;
-    char    *t, *save, buf[512];
+    size_t       n;
+    char        *t, *save, buf[512];
+    xf_alloc_t   a;
 
     snprintf(buf, sizeof(buf), "%s", line);
     n = 0;
@@ -35,7 +48,9 @@ rule(xf_kill_rule_t *r, size_t slot, const char *line, char *err)
         n++;
     }
 
-    return xf_kill_parse(toks[slot], n, &xf_alloc_libc, r, err, 256);
+    a = xf_arena(&arena);
+
+    return xf_kill_parse(toks[slot], n, &a, r, err, 256);
 }
 
 
@@ -260,6 +275,7 @@ make_hygiene_suite(void)
 
     s = suite_create("hygiene");
     tc = tcase_create("hygiene");
+    tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, test_kill);
     tcase_add_test(tc, test_time);
     tcase_add_test(tc, test_placeholders);

@@ -13,6 +13,7 @@
 
 #include "xf_plan.h"
 #include "xf_unit.h"
+#include "xf_arena.h"
 
 
 static const char  plan_text[] =
@@ -42,16 +43,29 @@ static const char  plan_text[] =
     "}\n";
 
 
+/* A plan lives in nginx's configuration pool: here, in this arena. */
+static xf_arena_block_t  *arena;
+
+
+static void
+teardown(void)
+{
+    xf_arena_free(arena);
+    arena = NULL;
+}
+
+
 static xf_plan_t *
 load(const char *text)
 {
     char        err[256];
     size_t      line;
     xf_plan_t  *plan;
+    xf_alloc_t  a;
 
+    a = xf_arena(&arena);
     ck_assert_msg(xf_plan_parse((const u_char *) text, strlen(text),
-                                &xf_alloc_libc, &plan, err, sizeof(err),
-                                &line)
+                                &a, &plan, err, sizeof(err), &line)
                   == XF_OK, "line %zu: %s", line, err);
 
     return plan;
@@ -76,7 +90,8 @@ check(xf_plan_t *plan, const char *app, const char *name, const char *ev,
                   name, ev, xf_catalog_plan_name(res.verdict),
                   xf_catalog_plan_name(want), res.why);
     ck_assert_msg(res.tier.len == strlen(tier)
-                  && memcmp(res.tier.data, tier, res.tier.len) == 0,
+                  && (res.tier.len == 0
+                      || memcmp(res.tier.data, tier, res.tier.len) == 0),
                   "%s: tier %.*s, want %s", name, (int) res.tier.len,
                   res.tier.data, tier);
 
@@ -153,11 +168,12 @@ refused(const char *text, size_t want_line, const char *want)
     char        err[256];
     size_t      line;
     xf_plan_t  *plan;
+    xf_alloc_t  a;
 
     plan = NULL;
+    a = xf_arena(&arena);
     ck_assert_msg(xf_plan_parse((const u_char *) text, strlen(text),
-                                &xf_alloc_libc, &plan, err, sizeof(err),
-                                &line)
+                                &a, &plan, err, sizeof(err), &line)
                   != XF_OK, "accepted: %s", text);
     ck_assert_msg(line == want_line, "line %zu, want %zu: %s", line,
                   want_line, err);
@@ -238,24 +254,28 @@ END_TEST
 
 START_TEST(test_nomem)
 {
-    char            err[256];
-    size_t          i, line, calls;
-    xf_plan_t      *plan;
-    xf_alloc_t      a;
-    xf_unit_mem_t   m;
+    char                 err[256];
+    size_t               i, line, calls;
+    xf_plan_t           *plan;
+    xf_alloc_t           a;
+    xf_arena_failing_t   f;
 
-    xf_unit_mem_allocator(&m, &a);
+    memset(&f, 0, sizeof(f));
+    a = xf_arena_failing(&f);
     ck_assert_int_eq(xf_plan_parse((const u_char *) plan_text,
                                    strlen(plan_text), &a, &plan, err,
                                    sizeof(err), &line), XF_OK);
-    calls = m.calls;
+    calls = f.calls;
+    xf_arena_free(f.head);
 
     for (i = 1; i <= calls; i++) {
-        xf_unit_mem_allocator(&m, &a);
-        m.fail_at = i;
+        memset(&f, 0, sizeof(f));
+        f.fail_at = i;
+        a = xf_arena_failing(&f);
         ck_assert_int_eq(xf_plan_parse((const u_char *) plan_text,
                                        strlen(plan_text), &a, &plan, err,
                                        sizeof(err), &line), XF_ERR_NOMEM);
+        xf_arena_free(f.head);
     }
 }
 END_TEST
@@ -269,6 +289,7 @@ make_plan_suite(void)
 
     s = suite_create("plan");
     tc = tcase_create("plan");
+    tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, test_check);
     tcase_add_test(tc, test_refused);
     tcase_add_test(tc, test_many);
