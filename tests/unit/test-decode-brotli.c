@@ -144,6 +144,9 @@ br_decode(const u_char *p, size_t len, size_t chunk, size_t max_out,
         ck_assert_uint_le(xf_decoder_size(d), max_out);
     }
 
+    dout = NULL;
+    dlen = 0;
+
     if (rc == XF_OK) {
         rc = xf_decoder_finish(d, &dout, &dlen);
     }
@@ -286,6 +289,9 @@ START_TEST(test_window_max)
         ck_assert_int_eq(xf_decoder_create(&d, XF_ENC_BR, 1 * MiB, &a),
                          XF_OK);
         ck_assert_int_eq(xf_decoder_set_window_max(d, 64 * KiB), XF_OK);
+
+        out = NULL;
+        dlen = 0;
 
         rc = xf_decoder_feed(d, packed, plen);
         if (rc == XF_OK) {
