@@ -427,7 +427,7 @@ xf_catalog_props(xf_catalog_entry_t *e, const u_char *p, size_t len)
         }
 
         xf_catalog_prop(e, p + name, name_end - name,
-                        xf_catalog_json_type(p[pos]));
+                        xf_json_type(p[pos]));
 
         if (xf_json_skip_value(p, len, &pos) != XF_OK) {
             return;

@@ -79,26 +79,4 @@ xf_catalog_entries(const xf_catalog_t *cat)
 }
 
 
-/* The type of the JSON value that starts with c (validated input). */
-static inline xf_json_type_t
-xf_catalog_json_type(u_char c)
-{
-    switch (c) {
-    case '{':
-        return XF_JSON_OBJECT;
-    case '[':
-        return XF_JSON_ARRAY;
-    case '"':
-        return XF_JSON_STRING;
-    case 't':
-        return XF_JSON_TRUE;
-    case 'f':
-        return XF_JSON_FALSE;
-    case 'n':
-        return XF_JSON_NULL;
-    default:
-        return XF_JSON_NUMBER;
-    }
-}
-
 #endif /* XF_CATALOG_IMPL_H */

@@ -27,6 +27,32 @@ typedef enum {
 } xf_json_type_t;
 
 
+/*
+ * The type of the JSON value that starts with c, in input a scan has
+ * validated (any other first byte is a number).
+ */
+static inline xf_json_type_t
+xf_json_type(u_char c)
+{
+    switch (c) {
+    case '{':
+        return XF_JSON_OBJECT;
+    case '[':
+        return XF_JSON_ARRAY;
+    case '"':
+        return XF_JSON_STRING;
+    case 't':
+        return XF_JSON_TRUE;
+    case 'f':
+        return XF_JSON_FALSE;
+    case 'n':
+        return XF_JSON_NULL;
+    default:
+        return XF_JSON_NUMBER;
+    }
+}
+
+
 /* One value's bytes in the caller's buffer: p + off, len bytes. */
 typedef struct {
     uint32_t        off;

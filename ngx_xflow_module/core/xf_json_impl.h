@@ -114,27 +114,6 @@ xf_json_first8(uint64_t m)
 }
 
 
-static inline xf_json_type_t
-xf_json_type(u_char c)
-{
-    switch (c) {
-    case '{':
-        return XF_JSON_OBJECT;
-    case '[':
-        return XF_JSON_ARRAY;
-    case '"':
-        return XF_JSON_STRING;
-    case 't':
-        return XF_JSON_TRUE;
-    case 'f':
-        return XF_JSON_FALSE;
-    case 'n':
-        return XF_JSON_NULL;
-    default:
-        return XF_JSON_NUMBER;
-    }
-}
-
 
 /* xf_json.c */
 
