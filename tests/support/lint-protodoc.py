@@ -47,11 +47,12 @@ def prototypes(path):
             buf.append(' ' * (j - i))
             i = j
             continue
-        if c == '"':
+        if c == '"' or c == "'":
+            # a string or character literal: its braces are no block
             j = i + 1
-            while j < n and text[j] != '"':
+            while j < n and text[j] != c:
                 j += 2 if text[j] == '\\' else 1
-            buf.append(text[i:j + 1])
+            buf.append(c + ' ' * (j - i - 1) + c)
             i = j + 1
             continue
         buf.append(c)
