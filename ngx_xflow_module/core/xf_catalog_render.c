@@ -26,28 +26,7 @@ static xf_status_t xf_catalog_entry_json(xf_catalog_buf_t *out,
 static xf_status_t
 xf_catalog_room(xf_catalog_buf_t *out, size_t n, const xf_alloc_t *a)
 {
-    size_t  cap;
-    u_char  *p;
-
-    if (out->cap - out->len >= n) {
-        return XF_OK;
-    }
-
-    cap = out->cap ? out->cap : 16384;
-
-    while (cap - out->len < n) {
-        cap *= 2;
-    }
-
-    p = xf_realloc(a, out->p, out->len, cap);
-    if (p == NULL) {
-        return XF_ERR_NOMEM;
-    }
-
-    out->p = p;
-    out->cap = cap;
-
-    return XF_OK;
+    return xf_reserve(a, &out->p, out->len, &out->cap, n, 16384);
 }
 
 

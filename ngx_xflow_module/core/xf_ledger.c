@@ -361,8 +361,6 @@ xf_ledger_line(xf_metrics_buf_t *out, const xf_alloc_t *a, const char *fmt,
     ...)
 {
     int       n;
-    size_t    cap;
-    u_char   *p;
     va_list   args;
 
     for ( ;; ) {
@@ -384,18 +382,12 @@ xf_ledger_line(xf_metrics_buf_t *out, const xf_alloc_t *a, const char *fmt,
             }
         }
 
-        cap = out->cap ? out->cap : 4096;
-        while (cap - out->len <= (size_t) n) {
-            cap *= 2;
-        }
-
-        p = xf_realloc(a, out->p, out->len, cap);
-        if (p == NULL) {
+        /* vsnprintf's terminating NUL needs a byte too */
+        if (xf_reserve(a, &out->p, out->len, &out->cap, (size_t) n + 1, 4096)
+            != XF_OK)
+        {
             return XF_ERR_NOMEM;
         }
-
-        out->p = p;
-        out->cap = cap;
     }
 }
 

@@ -11,27 +11,7 @@
 static xf_status_t
 xf_mbuf_reserve(xf_metrics_buf_t *out, const xf_alloc_t *a, size_t n)
 {
-    size_t   cap;
-    u_char  *p;
-
-    if (out->cap - out->len >= n) {
-        return XF_OK;
-    }
-
-    cap = out->cap ? out->cap : 4096;
-    while (cap - out->len < n) {
-        cap *= 2;
-    }
-
-    p = xf_realloc(a, out->p, out->len, cap);
-    if (p == NULL) {
-        return XF_ERR_NOMEM;
-    }
-
-    out->p = p;
-    out->cap = cap;
-
-    return XF_OK;
+    return xf_reserve(a, &out->p, out->len, &out->cap, n, 4096);
 }
 
 

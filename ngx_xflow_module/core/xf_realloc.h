@@ -35,4 +35,39 @@ xf_realloc(const xf_alloc_t *a, void *old, size_t used, size_t size)
     return p;
 }
 
+
+/*
+ * Room for n more bytes after the used bytes of the buffer *p of *cap
+ * bytes: a full buffer moves into one twice as big, again until n fit
+ * (first: the size of a first allocation).  XF_ERR_NOMEM leaves the
+ * buffer as it was.
+ */
+static inline xf_status_t
+xf_reserve(const xf_alloc_t *a, u_char **p, size_t used, size_t *cap,
+    size_t n, size_t first)
+{
+    size_t   size;
+    u_char  *q;
+
+    if (*cap - used >= n) {
+        return XF_OK;
+    }
+
+    size = *cap ? *cap : first;
+
+    while (size - used < n) {
+        size *= 2;
+    }
+
+    q = xf_realloc(a, *p, used, size);
+    if (q == NULL) {
+        return XF_ERR_NOMEM;
+    }
+
+    *p = q;
+    *cap = size;
+
+    return XF_OK;
+}
+
 #endif /* XF_REALLOC_H */
