@@ -140,6 +140,10 @@ typedef struct {
     size_t                      max_body;
     size_t                      max_decoded;
     size_t                      zstd_window;    /* largest zstd window */
+    size_t                      client_share;   /* what a client may hold
+                                                   decoded when
+                                                   xflow_max_decoded_per_
+                                                   client is not set */
     ngx_uint_t                  decode_ratio;   /* decoded / sent, 0: any */
     size_t                      decode_ratio_from;  /* once decoded */
     ngx_msec_t                  hoard_timeout;  /* body timeout once it
