@@ -332,16 +332,23 @@ lint: lint-selftest
 lint-selftest:
 	tests/support/lint-selftest.sh
 
+# make test builds with every core (JOBS) though called without -j; the
+# steps stay in order, so the first failure is the one reported.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
 test: $(B)/.deps-ok
-	$(MAKE) module
+	$(MAKE) -j$(JOBS) module
 	$(MAKE) callgraph
 	$(MAKE) lint
-	$(MAKE) module-clang
+	$(MAKE) -j$(JOBS) module-clang
+	$(MAKE) -j$(JOBS) $(B)/unit/run $(B)/asan/unit/run $(B)/clang/unit/run
 	$(MAKE) unit
 	$(MAKE) unit-clang
+	$(MAKE) -j$(JOBS) $(addprefix $(B)/fuzz-replay/,$(FUZZ_NAMES))
 	$(MAKE) fuzz-replay
 	$(MAKE) monitoring-check
 	$(MAKE) check-deploy
+	$(MAKE) -j$(JOBS) $(MODULE) $(ASAN_NGINX) $(B)/e2e/run
 	$(MAKE) e2e-all
 
 clean:
