@@ -90,8 +90,9 @@ extern ngx_module_t  ngx_http_xflow_catalog_module;
  *
  * Memory: nothing is kept; the events stay the caller's.
  *
- * Called from: a worker, once a request's events are planned
- * (ngx_http_xflow_ingest.c).
+ * Called from: a worker, once a request's events are accepted, before
+ * its answer (ngx_http_xflow_ingest.c): never for a request refused
+ * with a retry status, whose events come again.
  */
 void ngx_http_xflow_catalog_record(ngx_http_request_t *r, xf_format_t format,
     const xf_event_t *events, size_t n, const xf_catalog_plan_t *plan);

@@ -263,7 +263,11 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 /*
  * The request's events are kept (in Kafka, or on the spool, or on their
  * way under ack=local): from now on a copy of one within xflow_dedup's
- * window is a duplicate.  Then the success answer.
+ * window is a duplicate, and they count in the catalog.  This is the one
+ * place an upload's outcome becomes XF_OUTCOME_ACCEPTED: a request
+ * refused with a retry status (a limit, backpressure, Kafka down) never
+ * gets here, so its events count once, when the SDK's retry is taken.
+ * Then the success answer.
  */
 static ngx_int_t
 ngx_http_xflow_ingest_accepted(ngx_http_request_t *r,
@@ -279,6 +283,10 @@ ngx_http_xflow_ingest_accepted(ngx_http_request_t *r,
     }
 
     ctx->outcome = XF_OUTCOME_ACCEPTED;
+
+    /* before the answer: whoever saw it sees them in the catalog */
+    ngx_http_xflow_catalog_record(r, ctx->format, ctx->events, ctx->nevents,
+                                  ctx->verdicts);
 
     return ngx_http_xflow_reply_accepted(r, ctx);
 }
@@ -568,8 +576,11 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         ctx->accepted++;
     }
 
-    ngx_http_xflow_catalog_record(r, up->format, up->events, up->n,
-                                  verdicts);
+    /* counted in the catalog if the request is accepted, not now: a
+       refusal the SDK retries would count its events twice */
+    ctx->events = up->events;
+    ctx->nevents = up->n;
+    ctx->verdicts = verdicts;
 
     return NGX_OK;
 }

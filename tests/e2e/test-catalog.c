@@ -21,6 +21,10 @@
 #define CAT_DL     "xflow_dead_letter"
 
 
+static const xf_kafka_msg_t *plan_msg(const xf_kafka_msgs_t *m,
+    const char *needle);
+
+
 static void
 cat_setup(void)
 {
@@ -432,6 +436,114 @@ START_TEST(test_no_zone)
     ck_assert_ptr_nonnull(xf_nginx_refuses(nginx,
         "    xflow_catalog_zone 4k;\n"
         "    server { listen 127.0.0.1:@PORT@; }\n", NULL, "too small"));
+}
+END_TEST
+
+
+/*
+ * A request refused with a retry status (Kafka down, under ack=kafka
+ * without a spool: 503) is not counted; the SDK's retry, accepted, is,
+ * once.  The catalog then says what Kafka holds: one event, one invalid.
+ */
+static const char  retry_snippet[] =
+    "    xflow_kafka_brokers @BROKERS@;\n"
+    "    xflow_kafka_conf linger.ms 1;\n"
+    "    xflow_kafka_conf message.timeout.ms 1000;\n"
+    "    xflow_topic " CAT_TOPIC ";\n"
+    "    xflow_catalog_zone 1m;\n"
+    "    server {\n"
+    "        listen 127.0.0.1:@PORT@;\n"
+    "        location /json { xflow_collect json; xflow_ack kafka; }\n"
+    "        location /catalog { xflow_catalog; }\n"
+    "    }\n";
+
+#define CAT_RETRY  "{\"event\":\"retried\",\"app\":\"shop\"," \
+                   "\"distinct_id\":\"u1\",\"properties\":{\"n\":1}}"
+
+
+static long
+cat_status(const char *body, char *answer, size_t len)
+{
+    long            status;
+    char            url[128];
+    xf_http_resp_t  resp;
+
+    snprintf(url, sizeof(url), "%s/json", nginx->url);
+    xf_http_request("POST", url, NULL, body, strlen(body), &resp);
+    status = resp.status;
+    snprintf(answer, len, "%s", resp.body ? resp.body : "");
+    xf_http_resp_free(&resp);
+
+    return status;
+}
+
+
+START_TEST(test_retry_counted_once)
+{
+    char             answer[256];
+    long             status;
+    size_t           i, elen;
+    json_t          *cat, *e;
+    xf_kafka_msgs_t  ev, dl;
+
+    xf_fixture_nginx(retry_snippet, 1);
+
+    /* the worker's producer has its metadata first */
+    cat_post("{\"event\":\"warm\",\"app\":\"shop\",\"distinct_id\":\"u0\"}",
+             "{\"accepted\":1,\"rejected\":0}");
+
+    xf_kafka_set_leaderless(kafka, CAT_TOPIC, 1, 1);
+    xf_kafka_set_leaderless(kafka, CAT_DL, 1, 1);
+
+    status = cat_status("[" CAT_RETRY ",7]", answer, sizeof(answer));
+    ck_assert_msg(status == 503, "%ld %s", status, answer);
+    ck_assert_ptr_nonnull(strstr(answer, "delivery_failed"));
+
+    cat = cat_get("/catalog");
+    ck_assert_uint_eq(cat_num(cat, "events"), 1);
+    ck_assert_uint_eq(cat_num(cat, "invalid"), 0);
+    ck_assert_ptr_null(cat_entry(cat, "shop", "retried"));
+    json_decref(cat);
+
+    xf_kafka_set_leaderless(kafka, CAT_TOPIC, 1, 0);
+    xf_kafka_set_leaderless(kafka, CAT_DL, 1, 0);
+
+    /* the SDK sends it again until it is taken (the producer may need a
+       moment to find the leaders again) */
+    for (i = 0; i < 40; i++) {
+        status = cat_status("[" CAT_RETRY ",7]", answer, sizeof(answer));
+
+        if (status != 503) {
+            break;
+        }
+
+        xf_sleep_ms(250);
+    }
+
+    ck_assert_msg(status == 200, "%ld %s", status, answer);
+    ck_assert_str_eq(answer, "{\"accepted\":1,\"rejected\":1}");
+
+    cat = cat_get("/catalog");
+    ck_assert_uint_eq(cat_num(cat, "events"), 3);
+    ck_assert_uint_eq(cat_num(cat, "invalid"), 1);
+    e = cat_entry(cat, "shop", "retried");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_uint_eq(cat_num(e, "events"), 1);
+
+    /* what reached Kafka: the warm-up and the retried event once, one
+       dead letter; the same bytes */
+    memset(&ev, 0, sizeof(ev));
+    memset(&dl, 0, sizeof(dl));
+    xf_kafka_consume(kafka, CAT_TOPIC, 2, 10000, 1000, &ev);
+    xf_kafka_consume(kafka, CAT_DL, 1, 10000, 500, &dl);
+
+    (void) cat_event(plan_msg(&ev, "\"retried\""), &elen);
+    ck_assert_uint_eq(elen, sizeof(CAT_RETRY) - 1);
+    ck_assert_uint_eq(cat_num(e, "bytes"), elen);
+
+    json_decref(cat);
+    xf_kafka_msgs_free(&ev);
+    xf_kafka_msgs_free(&dl);
 }
 END_TEST
 
@@ -898,6 +1010,7 @@ make_catalog_e2e_suite(void)
     tc = xf_tcase(s, "entries", 60, cat_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_entries_page_reload);
     tcase_add_test(tc, test_no_zone);
+    tcase_add_test(tc, test_retry_counted_once);
 
     tc = xf_tcase(s, "plan", 60, plan_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_plan_mark);
