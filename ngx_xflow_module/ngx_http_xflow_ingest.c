@@ -436,7 +436,7 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         p0 = ev->p;
         id0 = ev->distinct_id;
 
-        rc = ngx_http_xflow_hygiene_event(r, ev, &htopic, &extra);
+        rc = ngx_http_xflow_hygiene_event(r, ev, up->format, &htopic, &extra);
 
         if (rc == NGX_ERROR) {
             return NGX_ERROR;

@@ -806,6 +806,8 @@ static const char  hy_snippet[] =
     "    server {\n"
     "        listen 127.0.0.1:@PORT@;\n"
     "        location /json { xflow_collect json; }\n"
+    "        location /track { xflow_collect mixpanel; }\n"
+    "        location /2/httpapi { xflow_collect amplitude; }\n"
     "        location /metrics { xflow_metrics; }\n"
     "    }\n";
 
@@ -918,6 +920,94 @@ START_TEST(test_times_and_placeholders)
 END_TEST
 
 
+/* POST body to loc as JSON: the answer must be 200. */
+static void
+hy_post(const char *loc, const char *body)
+{
+    char            url[128];
+    const char     *hdrs[] = { "Content-Type: application/json", NULL };
+    xf_http_resp_t  resp;
+
+    snprintf(url, sizeof(url), "%s%s", nginx->url, loc);
+    xf_http_request("POST", url, hdrs, body, strlen(body), &resp);
+    ck_assert_msg(resp.status == 200, "%s: %ld %s", loc, resp.status,
+                  resp.body);
+    xf_http_resp_free(&resp);
+}
+
+
+/*
+ * Each format's own time field: Mixpanel's properties.time in seconds,
+ * Amplitude's time in milliseconds, clamped or sent to the historical
+ * topic; Amplitude's user id "null" gives way to its device id.
+ */
+START_TEST(test_times_by_format)
+{
+    char                   body[1024], want[128];
+    time_t                 now;
+    const char            *ev;
+    xf_kafka_msgs_t        msgs, hist;
+    const xf_kafka_msg_t  *m;
+
+    xf_fixture_nginx(hy_snippet, 1);
+
+    now = time(NULL);
+
+    snprintf(body, sizeof(body),
+             "[{\"event\":\"f\",\"properties\":{\"token\":\"tk\","
+             "\"distinct_id\":\"m1\",\"time\":%lld.25}},"
+             "{\"event\":\"o\",\"properties\":{\"token\":\"tk\","
+             "\"distinct_id\":\"m2\",\"time\":%lld}}]",
+             (long long) now + 2 * 86400,
+             (long long) (now - 10 * 86400) * 1000);
+    hy_post("/track", body);
+
+    snprintf(body, sizeof(body),
+             "{\"api_key\":\"k\",\"events\":["
+             "{\"event_type\":\"f\",\"user_id\":\"a1\",\"time\":%lld},"
+             "{\"event_type\":\"p\",\"user_id\":\"null\","
+             "\"device_id\":\"d-9\"}]}",
+             (long long) (now + 2 * 86400) * 1000);
+    hy_post("/2/httpapi", body);
+
+    memset(&msgs, 0, sizeof(msgs));
+    memset(&hist, 0, sizeof(hist));
+    xf_kafka_consume(kafka, CAT_TOPIC, 3, 10000, 500, &msgs);
+    xf_kafka_consume(kafka, "historical", 1, 10000, 500, &hist);
+
+    /* Mixpanel: seconds stay seconds, about now; the original kept */
+    m = plan_msg(&msgs, "\"m1\"");
+    snprintf(want, sizeof(want), ",\"ts_original\":%lld.25,",
+             (long long) now + 2 * 86400);
+    ck_assert_msg(strstr(m->value, want) != NULL, "%s", m->value);
+    ev = strstr(m->value, ",\"event\":");
+    snprintf(want, sizeof(want), "\"time\":%lld", (long long) now / 100);
+    ck_assert_msg(strstr(ev, want) != NULL, "%s", m->value);
+    ck_assert_ptr_null(strstr(ev, ".25"));
+
+    ck_assert_ptr_nonnull(strstr(hist.msgs[0].value, "\"m2\""));
+
+    /* Amplitude: milliseconds */
+    m = plan_msg(&msgs, "\"a1\"");
+    snprintf(want, sizeof(want), ",\"ts_original\":%lld,",
+             (long long) (now + 2 * 86400) * 1000);
+    ck_assert_msg(strstr(m->value, want) != NULL, "%s", m->value);
+    ev = strstr(m->value, ",\"event\":");
+    snprintf(want, sizeof(want), "\"time\":%lld", (long long) now / 100);
+    ck_assert_msg(strstr(ev, want) != NULL, "%s", m->value);
+
+    /* a placeholder user id beside a device id: keyed by the device */
+    m = plan_msg(&msgs, "\"d-9\"");
+    ck_assert_ptr_nonnull(m->key);
+    ck_assert_str_eq(m->key, "d-9");
+    ck_assert_ptr_null(strstr(m->value, "\"anonymous\""));
+
+    xf_kafka_msgs_free(&msgs);
+    xf_kafka_msgs_free(&hist);
+}
+END_TEST
+
+
 static const char  bot_snippet[] =
     "    xflow_kafka_brokers @BROKERS@;\n"
     "    xflow_kafka_conf linger.ms 1;\n"
@@ -1020,6 +1110,7 @@ make_catalog_e2e_suite(void)
     tc = xf_tcase(s, "hygiene", 60, hy_setup, xf_fixture_teardown);
     tcase_add_test(tc, test_kill_switch);
     tcase_add_test(tc, test_times_and_placeholders);
+    tcase_add_test(tc, test_times_by_format);
     tcase_add_test(tc, test_bots);
 
     return s;
