@@ -272,29 +272,27 @@ xf_format_fields(xf_format_t f)
 }
 
 
-const char *const *
-xf_format_times(xf_format_t f)
+/* A format's list of paths, or an empty one for a format without. */
+static const char *const *
+xf_fmt_paths(const char *const *paths)
 {
     static const char *const  none[] = { NULL };
 
-    if ((unsigned) f >= XF_FMT_MAX || xf_fmt_adapters[f].times == NULL) {
-        return none;
-    }
+    return paths ? paths : none;
+}
 
-    return xf_fmt_adapters[f].times;
+
+const char *const *
+xf_format_times(xf_format_t f)
+{
+    return xf_fmt_paths(xf_fmt_adapter(f)->times);
 }
 
 
 const char *const *
 xf_format_ids(xf_format_t f)
 {
-    static const char *const  none[] = { NULL };
-
-    if ((unsigned) f >= XF_FMT_MAX || xf_fmt_adapters[f].ids == NULL) {
-        return none;
-    }
-
-    return xf_fmt_adapters[f].ids;
+    return xf_fmt_paths(xf_fmt_adapter(f)->ids);
 }
 
 

@@ -923,6 +923,42 @@ START_TEST(test_kill_switch)
 END_TEST
 
 
+/* Exactly n messages of the events' topic, one of the historical. */
+static void
+hy_consume(xf_kafka_msgs_t *ev, size_t n, xf_kafka_msgs_t *hist)
+{
+    memset(ev, 0, sizeof(xf_kafka_msgs_t));
+    memset(hist, 0, sizeof(xf_kafka_msgs_t));
+    xf_kafka_consume(kafka, CAT_TOPIC, n, 10000, 500, ev);
+    xf_kafka_consume(kafka, "historical", 1, 10000, 500, hist);
+}
+
+
+/*
+ * The message whose event holds needle was clamped: its "time" about now
+ * (seconds or milliseconds: the same first digits), no longer orig,
+ * which the envelope keeps as ts_original.
+ */
+static void
+hy_clamped(const xf_kafka_msgs_t *msgs, const char *needle, const char *orig,
+    time_t now)
+{
+    char                   want[128];
+    const char            *ev;
+    const xf_kafka_msg_t  *m;
+
+    m = plan_msg(msgs, needle);
+    snprintf(want, sizeof(want), ",\"ts_original\":%s,", orig);
+    ck_assert_msg(strstr(m->value, want) != NULL, "%s", m->value);
+
+    ev = strstr(m->value, ",\"event\":");
+    snprintf(want, sizeof(want), "\"time\":%s", orig);
+    ck_assert_msg(strstr(ev, want) == NULL, "%s", m->value);
+    snprintf(want, sizeof(want), "\"time\":%lld", (long long) now / 100);
+    ck_assert_msg(strstr(ev, want) != NULL, "%s", m->value);
+}
+
+
 START_TEST(test_times_and_placeholders)
 {
     char                   body[1024];
@@ -944,22 +980,12 @@ START_TEST(test_times_and_placeholders)
              (long long) (now + 2 * 86400) * 1000, (long long) now * 1000);
     cat_post(body, "{\"accepted\":4,\"rejected\":0}");
 
-    memset(&ev, 0, sizeof(ev));
-    memset(&hist, 0, sizeof(hist));
-    xf_kafka_consume(kafka, CAT_TOPIC, 3, 10000, 500, &ev);
-    xf_kafka_consume(kafka, "historical", 1, 10000, 500, &hist);
+    hy_consume(&ev, 3, &hist);
 
     /* clamped to about now, the original in the envelope */
-    m = plan_msg(&ev, "\"u1\"");
-    snprintf(body, sizeof(body), ",\"ts_original\":%lld,",
+    snprintf(body, sizeof(body), "%lld",
              (long long) (now + 2 * 86400) * 1000);
-    ck_assert_msg(strstr(m->value, body) != NULL, "%s", m->value);
-    snprintf(body, sizeof(body), "\"time\":%lld",
-             (long long) (now + 2 * 86400) * 1000);
-    ck_assert_ptr_null(strstr(strstr(m->value, ",\"event\":"), body));
-    snprintf(body, sizeof(body), "\"time\":%lld", (long long) now / 10);
-    ck_assert_msg(strstr(strstr(m->value, ",\"event\":"), body) != NULL,
-                  "%s", m->value);
+    hy_clamped(&ev, "\"u1\"", body, now);
 
     ck_assert_ptr_nonnull(strstr(hist.msgs[0].value, "\"u2\""));
 
@@ -1002,7 +1028,6 @@ START_TEST(test_times_by_format)
 {
     char                   body[1024], want[128];
     time_t                 now;
-    const char            *ev;
     xf_kafka_msgs_t        msgs, hist;
     const xf_kafka_msg_t  *m;
 
@@ -1027,31 +1052,17 @@ START_TEST(test_times_by_format)
              (long long) (now + 2 * 86400) * 1000);
     hy_post("/2/httpapi", body);
 
-    memset(&msgs, 0, sizeof(msgs));
-    memset(&hist, 0, sizeof(hist));
-    xf_kafka_consume(kafka, CAT_TOPIC, 3, 10000, 500, &msgs);
-    xf_kafka_consume(kafka, "historical", 1, 10000, 500, &hist);
+    hy_consume(&msgs, 3, &hist);
 
     /* Mixpanel: seconds stay seconds, about now; the original kept */
-    m = plan_msg(&msgs, "\"m1\"");
-    snprintf(want, sizeof(want), ",\"ts_original\":%lld.25,",
-             (long long) now + 2 * 86400);
-    ck_assert_msg(strstr(m->value, want) != NULL, "%s", m->value);
-    ev = strstr(m->value, ",\"event\":");
-    snprintf(want, sizeof(want), "\"time\":%lld", (long long) now / 100);
-    ck_assert_msg(strstr(ev, want) != NULL, "%s", m->value);
-    ck_assert_ptr_null(strstr(ev, ".25"));
-
+    snprintf(want, sizeof(want), "%lld.25", (long long) now + 2 * 86400);
+    hy_clamped(&msgs, "\"m1\"", want, now);
     ck_assert_ptr_nonnull(strstr(hist.msgs[0].value, "\"m2\""));
 
     /* Amplitude: milliseconds */
-    m = plan_msg(&msgs, "\"a1\"");
-    snprintf(want, sizeof(want), ",\"ts_original\":%lld,",
+    snprintf(want, sizeof(want), "%lld",
              (long long) (now + 2 * 86400) * 1000);
-    ck_assert_msg(strstr(m->value, want) != NULL, "%s", m->value);
-    ev = strstr(m->value, ",\"event\":");
-    snprintf(want, sizeof(want), "\"time\":%lld", (long long) now / 100);
-    ck_assert_msg(strstr(ev, want) != NULL, "%s", m->value);
+    hy_clamped(&msgs, "\"a1\"", want, now);
 
     /* a placeholder user id beside a device id: keyed by the device */
     m = plan_msg(&msgs, "\"d-9\"");
