@@ -85,6 +85,8 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
      *     ctx->raw = NULL;
      *     ctx->wait = { 0 };
      *     ctx->outcome = XF_OUTCOME_NONE;
+     *     ctx->events = NULL;
+     *     ctx->nevents = 0;
      */
 
     ctx->format = lcf->format;

@@ -30,6 +30,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "xf_core.h"
+#include "xf_catalog.h"
 #include "xf_decode.h"
 #include "xf_envelope.h"
 #include "xf_format.h"
@@ -182,6 +183,10 @@ typedef struct {
                                                    flight: the batch's
                                                    reports decide) */
     ngx_uint_t                  dropped;        /* by a kill switch */
+    xf_event_t                 *events;         /* the upload's, with */
+    size_t                      nevents;        /* the plan's verdicts:
+                                                   the catalog counts */
+    xf_catalog_plan_t          *verdicts;       /* them once accepted */
     ngx_str_t                   app;
     ngx_uint_t                  ntopics;        /* for $xflow_topic: how */
     ngx_uint_t                  topic_index;    /* many, and the one when
