@@ -913,7 +913,7 @@ ngx_http_xflow_spool_settle(ngx_http_xflow_replay_t *token,
     xf_ledger_cell_t fate)
 {
     if (token->counted) {
-        ngx_http_xflow_ledger_move(XF_LEDGER_ON_SPOOL, fate, 1);
+        ngx_http_xflow_ledger_move(XF_LEDGER_SPOOLED, fate, 1);
     }
 }
 

@@ -28,7 +28,8 @@
 
 
 #define XF_LEDGER_MAGIC    0x52454744454c4658ULL     /* "XFLEDGER" */
-#define XF_LEDGER_VERSION  1
+/* 2: the spooled cell is the fate on disk; cell 10 counts entries */
+#define XF_LEDGER_VERSION  2
 #define XF_LEDGER_TRIES    10000
 
 
@@ -67,14 +68,10 @@ xf_ledger_unbalanced(const xf_ledger_cells_t *c)
     int      i;
     int64_t  v;
 
-    v = c->v[XF_LEDGER_RECEIVED] - c->v[XF_LEDGER_IN_FLIGHT]
-        - c->v[XF_LEDGER_ON_SPOOL];
+    v = c->v[XF_LEDGER_RECEIVED] - c->v[XF_LEDGER_IN_FLIGHT];
 
     for (i = 0; i < XF_LEDGER_FATES; i++) {
-        /* spooled events are counted where they are: on_spool */
-        if (i != XF_LEDGER_SPOOLED) {
-            v -= c->v[i];
-        }
+        v -= c->v[i];
     }
 
     return v;
@@ -86,7 +83,7 @@ xf_ledger_move(xf_ledger_cells_t *d, xf_ledger_cell_t from,
     xf_ledger_cell_t to, int64_t n)
 {
     if ((from != XF_LEDGER_RECEIVED && from != XF_LEDGER_IN_FLIGHT
-         && from != XF_LEDGER_ON_SPOOL)
+         && from != XF_LEDGER_SPOOLED)
         || ((unsigned) to >= XF_LEDGER_FATES && to != XF_LEDGER_IN_FLIGHT)
         || from == to)
     {
@@ -97,7 +94,7 @@ xf_ledger_move(xf_ledger_cells_t *d, xf_ledger_cell_t from,
     d->v[to] += n;
 
     if (to == XF_LEDGER_SPOOLED) {
-        d->v[XF_LEDGER_ON_SPOOL] += n;
+        d->v[XF_LEDGER_SPOOL_ENTERED] += n;
     }
 }
 
@@ -425,15 +422,19 @@ xf_ledger_render(const xf_ledger_cells_t *sum, xf_metrics_buf_t *out,
                          &sum->v[XF_LEDGER_RECEIVED])
         != XF_OK
         || xf_ledger_family(out, a, "xflow_ledger_events_total",
-                            "Events by fate (spooled: went to the spool, "
-                            "which they leave as delivered or failed)",
-                            "counter", NULL)
+                            "Events by final fate (the spooled fate is "
+                            "xflow_ledger_spooled_events)", "counter", NULL)
            != XF_OK)
     {
         return XF_ERR_NOMEM;
     }
 
     for (i = 0; i < XF_LEDGER_FATES; i++) {
+        /* a gauge: a counter's series must never go down */
+        if (i == XF_LEDGER_SPOOLED) {
+            continue;
+        }
+
         if (xf_ledger_line(out, a,
                            "xflow_ledger_events_total{fate=\"%s\"} %" PRId64
                            "\n", xf_ledger_fates[i], sum->v[i])
@@ -445,19 +446,25 @@ xf_ledger_render(const xf_ledger_cells_t *sum, xf_metrics_buf_t *out,
 
     unbalanced = xf_ledger_unbalanced(sum);
 
-    if (xf_ledger_family(out, a, "xflow_ledger_in_flight_events",
-                         "Events in the producer queue or waiting for a "
-                         "delivery report", "gauge",
-                         &sum->v[XF_LEDGER_IN_FLIGHT])
+    if (xf_ledger_family(out, a, "xflow_ledger_spooled_events",
+                         "Events whose fate is spooled: on the spool's "
+                         "disk now, until a replay delivers them",
+                         "gauge", &sum->v[XF_LEDGER_SPOOLED])
         != XF_OK
-        || xf_ledger_family(out, a, "xflow_ledger_spooled_events",
-                            "Events on the spool, as the ledger counts them",
-                            "gauge", &sum->v[XF_LEDGER_ON_SPOOL])
+        || xf_ledger_family(out, a, "xflow_ledger_spool_entered_events_total",
+                            "Events that went onto the spool (each leaves "
+                            "it once, as delivered or failed)", "counter",
+                            &sum->v[XF_LEDGER_SPOOL_ENTERED])
+           != XF_OK
+        || xf_ledger_family(out, a, "xflow_ledger_in_flight_events",
+                            "Events in the producer queue or waiting for a "
+                            "delivery report", "gauge",
+                            &sum->v[XF_LEDGER_IN_FLIGHT])
            != XF_OK
         || xf_ledger_family(out, a, "xflow_ledger_unbalanced_events",
-                            "Received events minus every fate, in flight "
-                            "and on the spool: 0 unless the count lost an "
-                            "event", "gauge", &unbalanced)
+                            "Received events minus every fate and in "
+                            "flight: 0 unless the count lost an event",
+                            "gauge", &unbalanced)
            != XF_OK)
     {
         return XF_ERR_NOMEM;

@@ -11,7 +11,7 @@
  *              |
  *              +--> in_flight --+--> delivered, failed           (report)
  *              |                |
- *              +--> on_spool <--+     (spooled: entries, counted)
+ *              +--> spooled <---+     (spool_entered counts these)
  *                     |
  *                     +--> delivered, failed                     (replay)
  *
@@ -20,11 +20,15 @@
  *
  * so that at every moment
  *
- *   received = delivered + dead_lettered + duplicate + dropped + refused
- *              + failed + orphaned + in_flight + on_spool
+ *   received = delivered + spooled + dead_lettered + duplicate + dropped
+ *              + refused + failed + orphaned + in_flight
  *
- * "spooled" counts the events that went to the spool (a counter); they
- * leave it as delivered or failed, and on_spool is what is there now.
+ * Every fate but spooled is final: its count only grows.  spooled is
+ * where an event rests while it is on the spool's disk; it leaves it
+ * once, when a replay is acknowledged (the spool's acknowledgement file
+ * keeps a replay that comes again from counting twice), so the sum of
+ * the slots never reads below 0.  spool_entered counts what went onto
+ * the spool (a flow, never going down), beside the fates.
  *
  * Each process writes its own slot, claimed by its pid, and is its only
  * writer: a change is a delta applied to a copy of the slot's cells, and
@@ -48,7 +52,7 @@
 /* The cells of a slot; the fates come first, in their label order. */
 typedef enum {
     XF_LEDGER_DELIVERED = 0,    /* Kafka acknowledged it */
-    XF_LEDGER_SPOOLED,          /* went to the spool (entries) */
+    XF_LEDGER_SPOOLED,          /* on the spool now (not final) */
     XF_LEDGER_DEAD_LETTERED,    /* invalid: its dead letter went out */
     XF_LEDGER_DUPLICATE,        /* seen within the dedup window */
     XF_LEDGER_DROPPED,          /* a rule discarded it */
@@ -58,7 +62,7 @@ typedef enum {
     XF_LEDGER_FATES,
     XF_LEDGER_RECEIVED = XF_LEDGER_FATES,
     XF_LEDGER_IN_FLIGHT,        /* gauge: producer queue, awaiting a report */
-    XF_LEDGER_ON_SPOOL,         /* gauge: on the spool's disk */
+    XF_LEDGER_SPOOL_ENTERED,    /* counter: went onto the spool */
     XF_LEDGER_CELLS
 } xf_ledger_cell_t;
 
@@ -87,9 +91,9 @@ int64_t xf_ledger_unbalanced(const xf_ledger_cells_t *c);
  * now, which keeps d balanced:
  *   from XF_LEDGER_RECEIVED      n events just read (received grows)
  *   from XF_LEDGER_IN_FLIGHT     n events that were in flight
- *   from XF_LEDGER_ON_SPOOL      n events that were on the spool
- *   to a fate, XF_LEDGER_IN_FLIGHT or XF_LEDGER_SPOOLED (which puts them
- *   on the spool too).
+ *   from XF_LEDGER_SPOOLED       n events that were on the spool
+ *   to a fate or XF_LEDGER_IN_FLIGHT; to XF_LEDGER_SPOOLED counts them in
+ *   XF_LEDGER_SPOOL_ENTERED too.
  * Any other from or to is ignored.
  */
 void xf_ledger_move(xf_ledger_cells_t *d, xf_ledger_cell_t from,
@@ -162,9 +166,11 @@ int xf_ledger_total(const xf_ledger_t *l, xf_ledger_cells_t *sum);
 
 /*
  * Append the ledger in Prometheus text format (0.0.4):
- * xflow_ledger_received_events_total, xflow_ledger_events_total{fate},
- * xflow_ledger_in_flight_events, xflow_ledger_spooled_events and
- * xflow_ledger_unbalanced_events, from sum.  XF_OK or XF_ERR_NOMEM (out
+ * xflow_ledger_received_events_total, xflow_ledger_events_total{fate}
+ * (the final fates), xflow_ledger_spooled_events (the spooled fate, a
+ * gauge), xflow_ledger_spool_entered_events_total,
+ * xflow_ledger_in_flight_events and xflow_ledger_unbalanced_events, from
+ * sum.  XF_OK or XF_ERR_NOMEM (out
  * keeps what was written; free out->p with a).
  */
 xf_status_t xf_ledger_render(const xf_ledger_cells_t *sum,

@@ -117,7 +117,10 @@ typedef struct {
     uint64_t             file_size;
     uint64_t             good;          /* bytes of whole valid records */
     uint64_t             records;       /* their number */
-    uint64_t             marked;        /* of them, XF_SPOOL_LEDGER_HEADER */
+    uint64_t             marked;        /* of them, XF_SPOOL_LEDGER_HEADER,
+                                           not acknowledged */
+    uint64_t             acked;         /* of them, acknowledged (the
+                                           segment's .xfa file) */
     xf_spool_rc_t        tail;          /* OK, NEED_MORE (torn), CORRUPT */
 } xf_spool_scan_t;
 
@@ -204,11 +207,13 @@ xf_spool_rc_t xf_spool_next(xf_spool_t *sp, xf_spool_record_t *r,
 
 /*
  * The record at pos is delivered (or re-appended by the caller): in any
- * order.  Deletes its segment when that was the last one outstanding of
- * a sealed, fully read segment.  XF_SPOOL_INVALID: pos names no segment
- * with records outstanding.  XF_SPOOL_IO: the unlink failed (the
- * segment is dropped from the spool all the same, and would be replayed
- * again by whoever adopts it).
+ * order.  Its offset goes to the segment's acknowledgement file first,
+ * so that whoever adopts the segment skips it.  Deletes its segment when
+ * that was the last one outstanding of a sealed, fully read segment.
+ * XF_SPOOL_INVALID: pos names no segment with records outstanding.
+ * XF_SPOOL_IO: the acknowledgement could not be written, or the unlink
+ * failed (the record is acknowledged here all the same, and would be
+ * replayed again by whoever adopts the segment).
  */
 xf_spool_rc_t xf_spool_ack(xf_spool_t *sp, const xf_spool_pos_t *pos);
 
@@ -244,10 +249,11 @@ xf_spool_rc_t xf_spool_segment_scan(int fd, const xf_alloc_t *a,
 int xf_spool_record_marked(const xf_spool_record_t *r);
 
 /*
- * Count the whole records with XF_SPOOL_LEDGER_HEADER in every segment
- * of dir, held or not (read only: nothing is locked, cut or deleted),
- * into *marked.  XF_SPOOL_OK; XF_SPOOL_IO when dir cannot be read (a
- * segment that cannot be opened is skipped); XF_SPOOL_NOMEM.
+ * Count the whole records with XF_SPOOL_LEDGER_HEADER that no
+ * acknowledgement file lists, in every segment of dir, held or not
+ * (read only: nothing is locked, cut or deleted), into *marked.
+ * XF_SPOOL_OK; XF_SPOOL_IO when dir cannot be read (a segment that
+ * cannot be opened is skipped); XF_SPOOL_NOMEM.
  */
 xf_spool_rc_t xf_spool_dir_marked(const char *dir, const xf_alloc_t *a,
     uint64_t *marked);

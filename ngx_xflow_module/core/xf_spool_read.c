@@ -101,7 +101,8 @@ xf_spool_read(xf_spool_reader_t *rd, int fd, uint64_t off, uint64_t end,
 
 
 xf_spool_rc_t
-xf_spool_read_walk(xf_spool_reader_t *rd, int fd, xf_spool_scan_t *res)
+xf_spool_read_walk(xf_spool_reader_t *rd, int fd, const uint64_t *acked,
+    size_t nacked, xf_spool_scan_t *res)
 {
     size_t             n;
     uint64_t           off;
@@ -116,6 +117,7 @@ xf_spool_read_walk(xf_spool_reader_t *rd, int fd, xf_spool_scan_t *res)
     res->file_size = (uint64_t) st.st_size;
     res->records = 0;
     res->marked = 0;
+    res->acked = 0;
     res->tail = XF_SPOOL_OK;
 
     xf_spool_read_forget(rd, fd);
@@ -134,7 +136,13 @@ xf_spool_read_walk(xf_spool_reader_t *rd, int fd, xf_spool_scan_t *res)
         }
 
         res->records++;
-        res->marked += (uint64_t) xf_spool_record_marked(&r);
+
+        if (xf_spool_acked_has(acked, nacked, off)) {
+            res->acked++;
+
+        } else {
+            res->marked += (uint64_t) xf_spool_record_marked(&r);
+        }
     }
 
     /* the file may have been shorter than fstat said: off is exact */
@@ -161,7 +169,7 @@ xf_spool_segment_scan(int fd, const xf_alloc_t *a, xf_spool_scan_t *res)
     rd.alloc = a;
     rd.fd = -1;
 
-    rc = xf_spool_read_walk(&rd, fd, res);
+    rc = xf_spool_read_walk(&rd, fd, NULL, 0, res);
 
     if (rd.buf != NULL) {
         a->free(a->data, rd.buf);
@@ -193,12 +201,14 @@ xf_spool_record_marked(const xf_spool_record_t *r)
 xf_spool_rc_t
 xf_spool_dir_marked(const char *dir, const xf_alloc_t *a, uint64_t *marked)
 {
-    int               fd, dfd, tmp;
-    DIR              *d;
-    uint64_t          seq;
-    xf_spool_rc_t     rc;
-    struct dirent    *de;
-    xf_spool_scan_t   res;
+    int                 fd, dfd, tmp;
+    DIR                *d;
+    size_t              nacked;
+    uint64_t            seq, *acked;
+    xf_spool_rc_t       rc;
+    struct dirent      *de;
+    xf_spool_scan_t     res;
+    xf_spool_reader_t   rd;
 
     *marked = 0;
 
@@ -213,6 +223,9 @@ xf_spool_dir_marked(const char *dir, const xf_alloc_t *a, uint64_t *marked)
         return XF_SPOOL_IO;
     }
 
+    memset(&rd, 0, sizeof(rd));
+    rd.alloc = a;
+    rd.fd = -1;
     rc = XF_SPOOL_OK;
 
     while (rc == XF_SPOOL_OK && (de = readdir(d)) != NULL) {
@@ -225,7 +238,17 @@ xf_spool_dir_marked(const char *dir, const xf_alloc_t *a, uint64_t *marked)
             continue;
         }
 
-        rc = xf_spool_segment_scan(fd, a, &res);
+        /* what a replay delivered before the stop is not on the spool */
+        rc = xf_spool_acked_load(dfd, de->d_name, a, &acked, &nacked);
+
+        if (rc == XF_SPOOL_OK) {
+            rc = xf_spool_read_walk(&rd, fd, acked, nacked, &res);
+
+            if (acked != NULL) {
+                a->free(a->data, acked);
+            }
+        }
+
         close(fd);
 
         if (rc == XF_SPOOL_OK) {
@@ -238,6 +261,10 @@ xf_spool_dir_marked(const char *dir, const xf_alloc_t *a, uint64_t *marked)
     }
 
     closedir(d);
+
+    if (rd.buf != NULL) {
+        a->free(a->data, rd.buf);
+    }
 
     return rc;
 }

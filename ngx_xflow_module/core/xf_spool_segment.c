@@ -196,6 +196,9 @@ xf_spool_segment_drop(xf_spool_t *sp, xf_spool_seg_t *seg, int unlink_it)
         rc = xf_spool_fail(sp, "unlink");
     }
 
+    /* after the segment: its acknowledgements outlive it, never less */
+    xf_spool_acked_drop(sp, seg, unlink_it && rc == XF_SPOOL_OK);
+
     xf_spool_read_forget(&sp->rd, seg->fd);
     close(seg->fd);
 
@@ -275,6 +278,7 @@ xf_spool_segment_create(xf_spool_t *sp)
     }
 
     memset(seg, 0, sizeof(xf_spool_seg_t));
+    seg->ackfd = -1;
 
     for (i = 0; i < XF_SPOOL_CREATE_TRIES; i++) {
         seq = sp->next_seq++;

@@ -77,7 +77,7 @@ reported(int64_t n, xf_ledger_cell_t fate)
     d.v[fate] = n;
 
     if (fate == XF_LEDGER_SPOOLED) {
-        d.v[XF_LEDGER_ON_SPOOL] = n;
+        d.v[XF_LEDGER_SPOOL_ENTERED] = n;
     }
 
     return d;
@@ -99,10 +99,12 @@ START_TEST(test_balance)
     d.v[XF_LEDGER_IN_FLIGHT] = 0;
     ck_assert_int_eq(xf_ledger_unbalanced(&d), 5);
 
-    /* every fate but spooled counts; spooled ones count on the spool */
+    /* spooled is a fate; what entered the spool is no part of the sum */
     d = reported(3, XF_LEDGER_SPOOLED);
     ck_assert(xf_ledger_balanced(&d));
-    d.v[XF_LEDGER_ON_SPOOL] = 0;
+    d.v[XF_LEDGER_SPOOL_ENTERED] = 0;
+    ck_assert(xf_ledger_balanced(&d));
+    d.v[XF_LEDGER_SPOOLED] = 0;
     ck_assert_int_eq(xf_ledger_unbalanced(&d), 3);
 
     d = reported(2, XF_LEDGER_DELIVERED);
@@ -113,17 +115,19 @@ START_TEST(test_balance)
     xf_ledger_move(&d, XF_LEDGER_RECEIVED, XF_LEDGER_IN_FLIGHT, 9);
     xf_ledger_move(&d, XF_LEDGER_RECEIVED, XF_LEDGER_DEAD_LETTERED, 2);
     xf_ledger_move(&d, XF_LEDGER_IN_FLIGHT, XF_LEDGER_SPOOLED, 4);
-    xf_ledger_move(&d, XF_LEDGER_ON_SPOOL, XF_LEDGER_DELIVERED, 3);
+    xf_ledger_move(&d, XF_LEDGER_SPOOLED, XF_LEDGER_DELIVERED, 3);
     xf_ledger_move(&d, XF_LEDGER_IN_FLIGHT, XF_LEDGER_FAILED, 1);
     ck_assert(xf_ledger_balanced(&d));
     ck_assert_int_eq(d.v[XF_LEDGER_RECEIVED], 11);
     ck_assert_int_eq(d.v[XF_LEDGER_IN_FLIGHT], 4);
-    ck_assert_int_eq(d.v[XF_LEDGER_ON_SPOOL], 1);
-    ck_assert_int_eq(d.v[XF_LEDGER_SPOOLED], 4);
+    ck_assert_int_eq(d.v[XF_LEDGER_SPOOLED], 1);
+    ck_assert_int_eq(d.v[XF_LEDGER_SPOOL_ENTERED], 4);
+    ck_assert_int_eq(d.v[XF_LEDGER_DELIVERED], 3);
 
     /* what is not a move changes nothing */
     xf_ledger_move(&d, XF_LEDGER_DELIVERED, XF_LEDGER_FAILED, 5);
-    xf_ledger_move(&d, XF_LEDGER_RECEIVED, XF_LEDGER_ON_SPOOL, 5);
+    xf_ledger_move(&d, XF_LEDGER_RECEIVED, XF_LEDGER_SPOOL_ENTERED, 5);
+    xf_ledger_move(&d, XF_LEDGER_SPOOL_ENTERED, XF_LEDGER_DELIVERED, 5);
     xf_ledger_move(&d, XF_LEDGER_IN_FLIGHT, XF_LEDGER_IN_FLIGHT, 5);
     ck_assert_int_eq(d.v[XF_LEDGER_RECEIVED], 11);
     ck_assert_int_eq(d.v[XF_LEDGER_IN_FLIGHT], 4);
@@ -160,21 +164,20 @@ START_TEST(test_commit_total)
 
     /* b replays what a spooled: its own slot gives what it never took */
     memset(&d, 0, sizeof(d));
-    d.v[XF_LEDGER_ON_SPOOL] = -4;
-    d.v[XF_LEDGER_DELIVERED] = 4;
+    xf_ledger_move(&d, XF_LEDGER_SPOOLED, XF_LEDGER_DELIVERED, 4);
     xf_ledger_commit(l, b, &d);
 
     ck_assert(xf_ledger_total(l, &sum));
     ck_assert_int_eq(sum.v[XF_LEDGER_RECEIVED], 10);
     ck_assert_int_eq(sum.v[XF_LEDGER_DELIVERED], 10);
-    ck_assert_int_eq(sum.v[XF_LEDGER_SPOOLED], 4);
-    ck_assert_int_eq(sum.v[XF_LEDGER_ON_SPOOL], 0);
+    ck_assert_int_eq(sum.v[XF_LEDGER_SPOOLED], 0);
+    ck_assert_int_eq(sum.v[XF_LEDGER_SPOOL_ENTERED], 4);
     ck_assert_int_eq(sum.v[XF_LEDGER_IN_FLIGHT], 0);
     ck_assert_int_eq(xf_ledger_unbalanced(&sum), 0);
 
     /* each slot balances on its own */
     ck_assert(xf_ledger_read(l, b, &d));
-    ck_assert_int_eq(d.v[XF_LEDGER_ON_SPOOL], -4);
+    ck_assert_int_eq(d.v[XF_LEDGER_SPOOLED], -4);
     ck_assert(xf_ledger_balanced(&d));
 
     /* out of range: nothing */
@@ -294,7 +297,15 @@ START_TEST(test_render)
     ck_assert_ptr_nonnull(strstr(text,
         "# TYPE xflow_ledger_events_total counter\n"
         "xflow_ledger_events_total{fate=\"delivered\"} 5\n"
-        "xflow_ledger_events_total{fate=\"spooled\"} 0\n"));
+        "xflow_ledger_events_total{fate=\"dead_lettered\"} 0\n"));
+    /* spooled goes down: a gauge, never a counter's series */
+    ck_assert_ptr_null(strstr(text, "fate=\"spooled\""));
+    ck_assert_ptr_nonnull(strstr(text,
+        "# TYPE xflow_ledger_spooled_events gauge\n"
+        "xflow_ledger_spooled_events 0\n"));
+    ck_assert_ptr_nonnull(strstr(text,
+        "# TYPE xflow_ledger_spool_entered_events_total counter\n"
+        "xflow_ledger_spool_entered_events_total 0\n"));
     ck_assert_ptr_nonnull(strstr(text,
         "xflow_ledger_events_total{fate=\"orphaned\"} 0\n"));
     ck_assert_ptr_nonnull(strstr(text,

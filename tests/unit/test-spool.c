@@ -131,16 +131,38 @@ free_names(char **names, size_t n)
 }
 
 
+/* Files of d whose name ends in suffix (NULL: every file but a .xfa). */
 static size_t
-count_files(const char *d)
+count_suffix(const char *d, const char *suffix)
 {
-    size_t  n;
+    size_t  n, i, k, len;
     char   *names[256];
 
     n = list_dir(d, names, 256);
+
+    for (i = 0, k = 0; i < n; i++) {
+        len = strlen(names[i]);
+
+        if (suffix == NULL
+            ? len < 4 || strcmp(names[i] + len - 4, ".xfa") != 0
+            : len >= strlen(suffix)
+              && strcmp(names[i] + len - strlen(suffix), suffix) == 0)
+        {
+            k++;
+        }
+    }
+
     free_names(names, n);
 
-    return n;
+    return k;
+}
+
+
+/* The files of d but the acknowledgement files (counted on their own). */
+static size_t
+count_files(const char *d)
+{
+    return count_suffix(d, NULL);
 }
 
 
@@ -925,13 +947,18 @@ START_TEST(test_close_keeps_outstanding)
     ck_assert_int_eq(xf_spool_close(sp), XF_SPOOL_OK);
 
     ck_assert_uint_eq(count_files(dir), 1);
+    ck_assert_uint_eq(count_suffix(dir, ".xfa"), 1);
 
-    /* at-least-once: the acked record is in the file still, and comes
-     * back with the rest */
+    /* the acked record is in the file still, but its acknowledgement
+     * file says so: the one handed out and not acked comes back with
+     * the rest (at-least-once), the acked one does not */
 
     sp = open_spool("w2", 0);
     ck_assert_int_eq(xf_spool_adopt(sp, 0, NULL), XF_SPOOL_OK);
-    replay_expect(sp, 0, 3);
+    ck_assert_uint_eq(xf_spool_stats(sp)->adopted, 2);
+    ck_assert_uint_eq(xf_spool_stats(sp)->records, 2);
+    replay_expect(sp, 1, 2);
+    ck_assert_uint_eq(count_suffix(dir, ".xfa"), 0);
     xf_spool_close(sp);
 }
 END_TEST
@@ -1464,6 +1491,161 @@ START_TEST(test_dir_marked)
 END_TEST
 
 
+/* An acknowledgement file of offsets, as a worker would have left it. */
+
+static void
+write_acked(const char *segment, const uint64_t *off, size_t n, size_t tail)
+{
+    size_t  i, k;
+    u_char  b[8 * 8 + 8];
+    char    name[128];
+
+    ck_assert_uint_le(n, 8);
+    ck_assert_uint_lt(tail, 8);
+
+    for (i = 0; i < n; i++) {
+        for (k = 0; k < 8; k++) {
+            b[i * 8 + k] = (u_char) (off[i] >> (8 * k));
+        }
+    }
+
+    /* a torn last entry: its first bytes only */
+    memset(b + n * 8, 0, tail);
+
+    snprintf(name, sizeof(name), "%s", segment);
+    name[strlen(name) - 1] = 'a';
+    write_file(dir, name, b, n * 8 + tail);
+}
+
+
+/*
+ * What a replay delivered is never replayed again, nor counted on the
+ * spool again, whoever reads the segment next: the acknowledgement file
+ * goes with it, read at adoption and by the count at start.
+ */
+START_TEST(test_acked_file)
+{
+    char               *names[4];
+    unsigned            i, adopted;
+    uint64_t            id, n, off[2], rlen;
+    xf_spool_t         *sp;
+    xf_spool_pos_t      pos[6];
+    xf_spool_record_t   r, again;
+
+    sp = open_spool("w1", 0);
+
+    for (i = 0; i < 6; i++) {
+        mkrec(&r, i, 0);
+        r.headers[1].name = (const u_char *) XF_SPOOL_LEDGER_HEADER;
+        r.headers[1].name_len = sizeof(XF_SPOOL_LEDGER_HEADER) - 1;
+        r.headers[1].value = (const u_char *) "";
+        r.nheaders = 2;
+        ck_assert_int_eq(xf_spool_append(sp, &r, 1000, &id), XF_SPOOL_OK);
+    }
+
+    for (i = 0; i < 6; i++) {
+        ck_assert_int_eq(xf_spool_next(sp, &r, &pos[i]), XF_SPOOL_OK);
+    }
+
+    /* 0, 2, 4 delivered; 5 failed again: its copy at the tail */
+    for (i = 0; i < 6; i += 2) {
+        ck_assert_int_eq(xf_spool_ack(sp, &pos[i]), XF_SPOOL_OK);
+    }
+
+    mkrec(&again, 5, 0);
+    again.attempt = 1;
+    again.headers[1] = r.headers[1];
+    again.nheaders = 2;
+    ck_assert_int_eq(xf_spool_append(sp, &again, 1000, &id), XF_SPOOL_OK);
+    ck_assert_int_eq(xf_spool_ack(sp, &pos[5]), XF_SPOOL_OK);
+
+    /* the worker stops with 1 and 3 out */
+    ck_assert_int_eq(xf_spool_close(sp), XF_SPOOL_OK);
+    ck_assert_uint_eq(count_files(dir), 2);
+    ck_assert_uint_eq(count_suffix(dir, ".xfa"), 1);
+
+    /* the count at start: 1, 3 and the copy of 5, not 0, 2, 4, 5 */
+    ck_assert_int_eq(xf_spool_dir_marked(dir, &xf_alloc_libc, &n),
+                     XF_SPOOL_OK);
+    ck_assert_uint_eq(n, 3);
+
+    sp = open_spool("w2", 0);
+    ck_assert_int_eq(xf_spool_adopt(sp, 0, &adopted), XF_SPOOL_OK);
+    ck_assert_uint_eq(adopted, 2);
+    ck_assert_uint_eq(xf_spool_stats(sp)->adopted, 3);
+    ck_assert_uint_eq(xf_spool_stats(sp)->records, 3);
+
+    ck_assert_int_eq(xf_spool_next(sp, &r, &pos[0]), XF_SPOOL_OK);
+    ck_assert_uint_eq(rec_no(&r), 1);
+    ck_assert_int_eq(xf_spool_next(sp, &r, &pos[1]), XF_SPOOL_OK);
+    ck_assert_uint_eq(rec_no(&r), 3);
+    ck_assert_int_eq(xf_spool_next(sp, &r, &pos[2]), XF_SPOOL_OK);
+    ck_assert_uint_eq(rec_no(&r), 5);
+    ck_assert_uint_eq(r.attempt, 1);
+    ck_assert_int_eq(xf_spool_next(sp, &r, &pos[3]), XF_SPOOL_EMPTY);
+
+    for (i = 0; i < 3; i++) {
+        ck_assert_int_eq(xf_spool_ack(sp, &pos[i]), XF_SPOOL_OK);
+    }
+
+    /* segments and their acknowledgement files gone together */
+    ck_assert_uint_eq(count_files(dir), 0);
+    ck_assert_uint_eq(count_suffix(dir, ".xfa"), 0);
+    xf_spool_close(sp);
+
+    /* a torn last entry acknowledges nothing */
+    mkrec(&r, 0, 0);
+    rlen = xf_spool_record_size(&r);
+    dead_owner("4711", 0, 3, 0);
+    ck_assert_uint_eq(list_dir(dir, names, 4), 1);
+    off[0] = rlen;
+    write_acked(names[0], off, 1, 5);
+
+    sp = open_spool("w3", 0);
+    ck_assert_int_eq(xf_spool_adopt(sp, 0, NULL), XF_SPOOL_OK);
+    ck_assert_uint_eq(xf_spool_stats(sp)->adopted, 2);
+    ck_assert_int_eq(xf_spool_next(sp, &r, &pos[0]), XF_SPOOL_OK);
+    ck_assert_uint_eq(rec_no(&r), 0);
+    ck_assert_int_eq(xf_spool_ack(sp, &pos[0]), XF_SPOOL_OK);
+    ck_assert_int_eq(xf_spool_next(sp, &r, &pos[0]), XF_SPOOL_OK);
+    ck_assert_uint_eq(rec_no(&r), 2);
+    ck_assert_int_eq(xf_spool_ack(sp, &pos[0]), XF_SPOOL_OK);
+    ck_assert_int_eq(xf_spool_next(sp, &r, &pos[0]), XF_SPOOL_EMPTY);
+    ck_assert_uint_eq(count_files(dir), 0);
+    xf_spool_close(sp);
+    free_names(names, 1);
+
+    /* every record acknowledged: adoption deletes the segment */
+    dead_owner("4712", 0, 2, 0);
+    ck_assert_uint_eq(list_dir(dir, names, 4), 1);
+    off[0] = rlen;
+    off[1] = 0;
+    write_acked(names[0], off, 2, 0);
+
+    sp = open_spool("w4", 0);
+    ck_assert_int_eq(xf_spool_adopt(sp, 0, &adopted), XF_SPOOL_OK);
+    ck_assert_uint_eq(adopted, 0);
+    ck_assert_uint_eq(xf_spool_stats(sp)->adopted, 0);
+    ck_assert_uint_eq(count_files(dir), 0);
+    ck_assert_uint_eq(count_suffix(dir, ".xfa"), 0);
+    xf_spool_close(sp);
+    free_names(names, 1);
+
+    /* one left without its segment goes at the next open, and its seq
+     * is never given to a new segment (which would inherit it) */
+    write_acked("0000000000000100-w5.xfs", off, 1, 0);
+    sp = open_spool("w5", 0);
+    ck_assert_uint_eq(count_suffix(dir, ".xfa"), 0);
+    append_n(sp, 0, 1, 0);
+    ck_assert_uint_eq(list_dir(dir, names, 4), 1);
+    ck_assert_str_eq(names[0], "0000000000000101-w5.xfs");
+    replay_expect(sp, 0, 1);
+    xf_spool_close(sp);
+    free_names(names, 1);
+}
+END_TEST
+
+
 /* ------------------------------------------------ file system faults */
 
 /* The directory disappears under an open spool. */
@@ -1699,6 +1881,7 @@ make_spool_suite(void)
     tcase_add_test(tc, test_close_keeps_outstanding);
     tcase_add_test(tc, test_segment_scan);
     tcase_add_test(tc, test_dir_marked);
+    tcase_add_test(tc, test_acked_file);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("adoption");
