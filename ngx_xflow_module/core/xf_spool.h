@@ -249,13 +249,25 @@ xf_spool_rc_t xf_spool_segment_scan(int fd, const xf_alloc_t *a,
 int xf_spool_record_marked(const xf_spool_record_t *r);
 
 /*
+ * r's first header named name (NUL-terminated), pointing into r; NULL
+ * when it has none.
+ */
+const xf_spool_header_t *xf_spool_record_header(const xf_spool_record_t *r,
+    const char *name);
+
+/* Called by xf_spool_dir_marked with each record it counts. */
+typedef void (*xf_spool_marked_pt)(void *data, const xf_spool_record_t *r);
+
+/*
  * Count the whole records with XF_SPOOL_LEDGER_HEADER that no
  * acknowledgement file lists, in every segment of dir, held or not
- * (read only: nothing is locked, cut or deleted), into *marked.
- * XF_SPOOL_OK; XF_SPOOL_IO when dir cannot be read (a segment that
- * cannot be opened is skipped); XF_SPOOL_NOMEM.
+ * (read only: nothing is locked, cut or deleted), into *marked, each
+ * handed to each(data, record) first when each is not NULL (the record
+ * is valid during the call only).  XF_SPOOL_OK; XF_SPOOL_IO when dir
+ * cannot be read (a segment that cannot be opened is skipped);
+ * XF_SPOOL_NOMEM.
  */
 xf_spool_rc_t xf_spool_dir_marked(const char *dir, const xf_alloc_t *a,
-    uint64_t *marked);
+    xf_spool_marked_pt each, void *data, uint64_t *marked);
 
 #endif /* XF_SPOOL_H */

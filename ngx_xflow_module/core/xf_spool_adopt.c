@@ -50,7 +50,8 @@ xf_spool_adopt_one(xf_spool_t *sp, const char *name, uint64_t seq,
                              &nacked);
 
     if (rc == XF_SPOOL_OK) {
-        rc = xf_spool_read_walk(&sp->rd, fd, acked, nacked, &res);
+        rc = xf_spool_read_walk(&sp->rd, fd, acked, nacked, NULL, NULL,
+                                &res);
     }
 
     if (rc != XF_SPOOL_OK) {

@@ -146,10 +146,12 @@ xf_spool_rc_t xf_spool_read(xf_spool_reader_t *rd, int fd, uint64_t off,
 /*
  * Count the whole records of fd and where they end (the scan result);
  * records at an offset of acked[0..nacked) are counted in res->acked
- * and not in res->marked.
+ * and not in res->marked; each marked one is handed to each (may be
+ * NULL).
  */
 xf_spool_rc_t xf_spool_read_walk(xf_spool_reader_t *rd, int fd,
-    const uint64_t *acked, size_t nacked, xf_spool_scan_t *res);
+    const uint64_t *acked, size_t nacked, xf_spool_marked_pt each,
+    void *data, xf_spool_scan_t *res);
 
 
 /* xf_spool_acked.c: a segment's acknowledgement file, "<seq>-<owner>.xfa" */

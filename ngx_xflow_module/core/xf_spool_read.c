@@ -102,7 +102,7 @@ xf_spool_read(xf_spool_reader_t *rd, int fd, uint64_t off, uint64_t end,
 
 xf_spool_rc_t
 xf_spool_read_walk(xf_spool_reader_t *rd, int fd, const uint64_t *acked,
-    size_t nacked, xf_spool_scan_t *res)
+    size_t nacked, xf_spool_marked_pt each, void *data, xf_spool_scan_t *res)
 {
     size_t             n;
     uint64_t           off;
@@ -140,8 +140,12 @@ xf_spool_read_walk(xf_spool_reader_t *rd, int fd, const uint64_t *acked,
         if (xf_spool_acked_has(acked, nacked, off)) {
             res->acked++;
 
-        } else {
-            res->marked += (uint64_t) xf_spool_record_marked(&r);
+        } else if (xf_spool_record_marked(&r)) {
+            res->marked++;
+
+            if (each != NULL) {
+                each(data, &r);
+            }
         }
     }
 
@@ -169,7 +173,7 @@ xf_spool_segment_scan(int fd, const xf_alloc_t *a, xf_spool_scan_t *res)
     rd.alloc = a;
     rd.fd = -1;
 
-    rc = xf_spool_read_walk(&rd, fd, NULL, 0, res);
+    rc = xf_spool_read_walk(&rd, fd, NULL, 0, NULL, NULL, res);
 
     if (rd.buf != NULL) {
         a->free(a->data, rd.buf);
@@ -179,27 +183,35 @@ xf_spool_segment_scan(int fd, const xf_alloc_t *a, xf_spool_scan_t *res)
 }
 
 
-int
-xf_spool_record_marked(const xf_spool_record_t *r)
+const xf_spool_header_t *
+xf_spool_record_header(const xf_spool_record_t *r, const char *name)
 {
-    size_t  i;
+    size_t  i, n;
+
+    n = strlen(name);
 
     for (i = 0; i < r->nheaders; i++) {
-        if (r->headers[i].name_len == sizeof(XF_SPOOL_LEDGER_HEADER) - 1
-            && memcmp(r->headers[i].name, XF_SPOOL_LEDGER_HEADER,
-                      sizeof(XF_SPOOL_LEDGER_HEADER) - 1)
-               == 0)
+        if (r->headers[i].name_len == n
+            && memcmp(r->headers[i].name, name, n) == 0)
         {
-            return 1;
+            return &r->headers[i];
         }
     }
 
-    return 0;
+    return NULL;
+}
+
+
+int
+xf_spool_record_marked(const xf_spool_record_t *r)
+{
+    return xf_spool_record_header(r, XF_SPOOL_LEDGER_HEADER) != NULL;
 }
 
 
 xf_spool_rc_t
-xf_spool_dir_marked(const char *dir, const xf_alloc_t *a, uint64_t *marked)
+xf_spool_dir_marked(const char *dir, const xf_alloc_t *a,
+    xf_spool_marked_pt each, void *data, uint64_t *marked)
 {
     int                 fd, dfd, tmp;
     DIR                *d;
@@ -242,7 +254,8 @@ xf_spool_dir_marked(const char *dir, const xf_alloc_t *a, uint64_t *marked)
         rc = xf_spool_acked_load(dfd, de->d_name, a, &acked, &nacked);
 
         if (rc == XF_SPOOL_OK) {
-            rc = xf_spool_read_walk(&rd, fd, acked, nacked, &res);
+            rc = xf_spool_read_walk(&rd, fd, acked, nacked, each, data,
+                                    &res);
 
             if (acked != NULL) {
                 a->free(a->data, acked);

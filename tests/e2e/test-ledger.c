@@ -90,16 +90,80 @@ start(const char *extra, int workers)
 }
 
 
-/* A ledger series' value, signed (the imbalance may be negative). */
+/*
+ * A ledger family's value, signed (the imbalance may be negative): the
+ * sum of its samples over every location and format.  series is a
+ * family's name, with a label filter in braces if any
+ * ("xflow_ledger_events_total{fate=\"delivered\"}", or with a location
+ * and a format to read one series).  A family with no sample fails.
+ */
 static long long
 ledger_value(const char *text, const char *series)
 {
-    const char  *p;
+    char         name[128], want[160], *brace;
+    size_t       len;
+    long long    sum;
+    const char  *p, *v, *end;
+    int          found;
 
-    p = xf_metrics_find(text, series);
-    ck_assert_msg(p != NULL, "no %s in /metrics", series);
+    snprintf(name, sizeof(name), "%s", series);
+    want[0] = '\0';
+    brace = strchr(name, '{');
 
-    return strtoll(p, NULL, 10);
+    if (brace != NULL) {
+        snprintf(want, sizeof(want), "%s", brace + 1);
+        want[strlen(want) - 1] = '\0';     /* the closing brace */
+        *brace = '\0';
+    }
+
+    len = strlen(name);
+    sum = 0;
+    found = 0;
+
+    for (p = text; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
+        p += (*p == '\n');
+
+        if (strncmp(p, name, len) != 0
+            || (p[len] != ' ' && p[len] != '{'))
+        {
+            continue;
+        }
+
+        end = strchr(p, '\n');
+        v = p[len] == '{' ? strchr(p, '}') : p + len;
+
+        if (v == NULL || (end != NULL && v > end)) {
+            continue;
+        }
+
+        if (want[0] != '\0') {
+            /* every label of the filter, in the sample's braces */
+            char  *w, *save, filter[160];
+            int    all;
+
+            snprintf(filter, sizeof(filter), "%s", want);
+            all = 1;
+
+            for (w = strtok_r(filter, ",", &save); w != NULL;
+                 w = strtok_r(NULL, ",", &save))
+            {
+                const char  *at = strstr(p, w);
+
+                all &= at != NULL && at < v;
+            }
+
+            if (!all) {
+                continue;
+            }
+        }
+
+        sum += strtoll(v + 1, NULL, 10);
+        found = 1;
+    }
+
+    ck_assert_msg(found, "no %s in /metrics", series);
+
+    return sum;
 }
 
 
@@ -421,6 +485,28 @@ START_TEST(test_mixed)
                      0);
     /* a counter's series never goes down: spooled is not one of them */
     ck_assert_ptr_null(strstr(text, "fate=\"spooled\""));
+
+    /* per location and format: what each location read, where it went;
+       every replay counted against the series its record came from */
+    ck_assert_int_eq(ledger_value(text, "xflow_ledger_events_total{"
+                                  "location=\"/tight\",format=\"json\","
+                                  "fate=\"refused\"}"),
+                     (long long) refused * 3);
+    ck_assert_int_eq(ledger_value(text, "xflow_ledger_events_total{"
+                                  "location=\"/tight\",format=\"json\","
+                                  "fate=\"delivered\"}"),
+                     (long long) (12 - refused) * 3);
+    ck_assert_int_eq(ledger_value(text, "xflow_ledger_events_total{"
+                                  "location=\"/collect\",format=\"json\","
+                                  "fate=\"delivered\"}"),
+                     delivered - (long long) (12 - refused) * 3);
+    ck_assert_int_eq(ledger_value(text, "xflow_ledger_received_events_total{"
+                                  "location=\"/collect\",format=\"json\"}"),
+                     received - 36);
+    ck_assert_int_eq(ledger_value(text, "xflow_ledger_received_events_total{"
+                                  "location=\"/dedup\",format=\"json\"}"),
+                     0);
+    ck_assert_ptr_null(strstr(text, "location=\"unknown\""));
     ck_assert_int_ge(FATE("refused"), (long long) refused * 3);
     ck_assert_int_gt(dead, 0);
     ck_assert_int_eq(FATE("duplicate"), 4 * 5);     /* the retries */
@@ -470,6 +556,11 @@ START_TEST(test_restart)
     fprintf(stderr, "restart: %lld events on the spool at start\n",
             on_spool);
     ck_assert_int_eq(on_spool, 60);
+    /* in the series of the location that read them, from their records */
+    ck_assert_int_eq(ledger_value(text, "xflow_ledger_spooled_events{"
+                                  "location=\"/collect\",format=\"json\"}"),
+                     60);
+    ck_assert_ptr_null(strstr(text, "location=\"unknown\""));
     ck_assert_int_eq(ledger_value(text,
                                   "xflow_ledger_received_events_total"),
                      on_spool);
@@ -481,6 +572,10 @@ START_TEST(test_restart)
 
     text = wait_quiet(30000);
     ck_assert_int_eq(FATE("delivered"), xf_kafka_count(kafka, "events") - hw0);
+    ck_assert_int_eq(ledger_value(text, "xflow_ledger_events_total{"
+                                  "location=\"/collect\",format=\"json\","
+                                  "fate=\"delivered\"}"),
+                     FATE("delivered"));
     ck_assert_int_ge(FATE("delivered"), 60);
     ck_assert_int_eq(ledger_value(text, "xflow_ledger_unbalanced_events"),
                      0);

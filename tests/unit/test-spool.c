@@ -131,6 +131,14 @@ free_names(char **names, size_t n)
 }
 
 
+/* The count at start, without a look at each record. */
+static xf_spool_rc_t
+marked_in(const char *d, uint64_t *n)
+{
+    return xf_spool_dir_marked(d, &xf_alloc_libc, NULL, NULL, n);
+}
+
+
 /* Files of d whose name ends in suffix (NULL: every file but a .xfa). */
 static size_t
 count_suffix(const char *d, const char *suffix)
@@ -258,11 +266,17 @@ append_n(xf_spool_t *sp, unsigned from, unsigned n, size_t pad)
 static unsigned
 rec_no(const xf_spool_record_t *r)
 {
+    char  digits[7];
+
     ck_assert_uint_ge(r->value_len, 12);
     ck_assert_int_eq(memcmp(r->value, "event-", 6), 0);
     ck_assert_int_eq(memcmp(r->headers[0].value, r->value, 12), 0);
 
-    return (unsigned) strtoul((const char *) r->value + 6, NULL, 10);
+    /* the value is not NUL-terminated: what follows it is another's */
+    memcpy(digits, r->value + 6, 6);
+    digits[6] = '\0';
+
+    return (unsigned) strtoul(digits, NULL, 10);
 }
 
 
@@ -1436,7 +1450,7 @@ START_TEST(test_dir_marked)
     xf_spool_t         *sp;
     xf_spool_record_t   r;
 
-    ck_assert_int_eq(xf_spool_dir_marked(dir, &xf_alloc_libc, &n),
+    ck_assert_int_eq(marked_in(dir, &n),
                      XF_SPOOL_OK);
     ck_assert_uint_eq(n, 0);
 
@@ -1463,7 +1477,7 @@ START_TEST(test_dir_marked)
         ck_assert_int_eq(xf_spool_append(sp, &r, 1000, &id), XF_SPOOL_OK);
     }
 
-    ck_assert_int_eq(xf_spool_dir_marked(dir, &xf_alloc_libc, &n),
+    ck_assert_int_eq(marked_in(dir, &n),
                      XF_SPOOL_OK);
     ck_assert_uint_eq(n, 4);
 
@@ -1476,12 +1490,11 @@ START_TEST(test_dir_marked)
     ck_assert_int_eq(write(fd, bytes, len - 1), (ssize_t) (len - 1));
     close(fd);
 
-    ck_assert_int_eq(xf_spool_dir_marked(dir, &xf_alloc_libc, &n),
+    ck_assert_int_eq(marked_in(dir, &n),
                      XF_SPOOL_OK);
     ck_assert_uint_eq(n, 4 + (strstr(names[1], "live") ? 3 : 0));
 
-    ck_assert_int_eq(xf_spool_dir_marked("/nonexistent/xflow", &xf_alloc_libc,
-                                         &n),
+    ck_assert_int_eq(marked_in("/nonexistent/xflow", &n),
                      XF_SPOOL_IO);
 
     free(bytes);
@@ -1489,6 +1502,21 @@ START_TEST(test_dir_marked)
     xf_spool_close(sp);
 }
 END_TEST
+
+
+/* Counts the records the count at start hands over, and their origin. */
+static void
+count_origin(void *data, const xf_spool_record_t *r)
+{
+    unsigned                 *n = data;
+    const xf_spool_header_t  *h;
+
+    h = xf_spool_record_header(r, XF_SPOOL_LEDGER_HEADER);
+    ck_assert_ptr_nonnull(h);
+
+    n[0]++;
+    n[1] += h->value_len == 4 && memcmp(h->value, "json", 4) == 0;
+}
 
 
 /* An acknowledgement file of offsets, as a worker would have left it. */
@@ -1526,7 +1554,7 @@ write_acked(const char *segment, const uint64_t *off, size_t n, size_t tail)
 START_TEST(test_acked_file)
 {
     char               *names[4];
-    unsigned            i, adopted;
+    unsigned            i, adopted, seen[2];
     uint64_t            id, n, off[2], rlen;
     xf_spool_t         *sp;
     xf_spool_pos_t      pos[6];
@@ -1538,7 +1566,9 @@ START_TEST(test_acked_file)
         mkrec(&r, i, 0);
         r.headers[1].name = (const u_char *) XF_SPOOL_LEDGER_HEADER;
         r.headers[1].name_len = sizeof(XF_SPOOL_LEDGER_HEADER) - 1;
-        r.headers[1].value = (const u_char *) "";
+        /* an origin, or none (as an earlier version wrote them) */
+        r.headers[1].value = (const u_char *) (i < 3 ? "json" : "");
+        r.headers[1].value_len = i < 3 ? 4 : 0;
         r.nheaders = 2;
         ck_assert_int_eq(xf_spool_append(sp, &r, 1000, &id), XF_SPOOL_OK);
     }
@@ -1564,10 +1594,17 @@ START_TEST(test_acked_file)
     ck_assert_uint_eq(count_files(dir), 2);
     ck_assert_uint_eq(count_suffix(dir, ".xfa"), 1);
 
-    /* the count at start: 1, 3 and the copy of 5, not 0, 2, 4, 5 */
-    ck_assert_int_eq(xf_spool_dir_marked(dir, &xf_alloc_libc, &n),
+    /* the count at start: 1, 3 and the copy of 5, not 0, 2, 4, 5; each
+       handed over with its origin (1's, the others have none) */
+    ck_assert_int_eq(marked_in(dir, &n),
                      XF_SPOOL_OK);
     ck_assert_uint_eq(n, 3);
+    memset(seen, 0, sizeof(seen));
+    ck_assert_int_eq(xf_spool_dir_marked(dir, &xf_alloc_libc, count_origin,
+                                         seen, &n),
+                     XF_SPOOL_OK);
+    ck_assert_uint_eq(seen[0], 3);
+    ck_assert_uint_eq(seen[1], 1);
 
     sp = open_spool("w2", 0);
     ck_assert_int_eq(xf_spool_adopt(sp, 0, &adopted), XF_SPOOL_OK);
