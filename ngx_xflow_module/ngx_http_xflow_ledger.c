@@ -11,6 +11,8 @@
 #include "ngx_http_xflow_util.h"
 #include "xf_spool.h"
 
+#include <sys/random.h>
+
 
 /*
  * Slots for every process that may count at once: the workers, and
@@ -128,6 +130,7 @@ ngx_http_xflow_ledger_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
     int                            fresh;
     size_t                         size;
+    uint64_t                       gen;
     ngx_slab_pool_t               *shpool;
     ngx_http_xflow_ledger_zone_t  *lz;
 
@@ -142,7 +145,19 @@ ngx_http_xflow_ledger_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         }
     }
 
-    lz->ledger = xf_ledger_init(shpool->data, size, &fresh);
+    /*
+     * A new count's generation (kept by a reload): the spool's segments
+     * say which counts have their events, so that a start, or a binary
+     * upgrade beside the old binary's workers, counts each once.
+     */
+    if (getrandom(&gen, sizeof(gen), 0) != (ssize_t) sizeof(gen)) {
+        gen = (uint64_t) ngx_pid << 32 ^ (uint64_t) ngx_time();
+    }
+
+    gen &= ~((uint64_t) 1 << 63);
+    gen += gen == 0;
+
+    lz->ledger = xf_ledger_init(shpool->data, size, gen, &fresh);
     lz->fresh = fresh;
 
     if (lz->ledger == NULL) {
@@ -217,6 +232,29 @@ ngx_http_xflow_ledger_origin(int32_t series, u_char *buf)
 }
 
 
+uint64_t
+ngx_http_xflow_ledger_generation(void)
+{
+    return ngx_http_xflow_ledger.ledger
+           ? xf_ledger_generation(ngx_http_xflow_ledger.ledger) : 0;
+}
+
+
+void
+ngx_http_xflow_ledger_adopted(void *data, const xf_spool_record_t *r)
+{
+    int32_t                   series;
+    const xf_spool_header_t  *h;
+
+    h = xf_spool_record_header(r, XF_SPOOL_LEDGER_HEADER);
+    series = h ? ngx_http_xflow_ledger_origin_series(h->value, h->value_len)
+               : 0;
+
+    ngx_http_xflow_ledger_move(series, XF_LEDGER_RECEIVED, XF_LEDGER_SPOOLED,
+                               1);
+}
+
+
 int32_t
 ngx_http_xflow_ledger_origin_series(const u_char *p, size_t len)
 {
@@ -251,6 +289,19 @@ ngx_http_xflow_ledger_found(ngx_cycle_t *cycle, ngx_shm_zone_t *zone,
     /* once per zone: a reload that follows finds it counted */
     lz->fresh = 0;
 
+    if (ngx_inherited) {
+        /*
+         * A binary upgrade: the old binary's workers still hold their
+         * segments, and may adopt the orphans, and deliver them, in the
+         * old ledger.  Ours counts each segment when one of our workers
+         * adopts it (the spool's generations): none is counted now.
+         */
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "xflow: ledger: binary upgrade: the spool is counted "
+                      "as the new workers adopt it");
+        return;
+    }
+
     ngx_http_xflow_pool_allocator(&a, cycle->pool);
 
     path = ngx_pnalloc(cycle->pool, dir->len + 1);
@@ -269,6 +320,7 @@ ngx_http_xflow_ledger_found(ngx_cycle_t *cycle, ngx_shm_zone_t *zone,
     found->ledger = lz->ledger;
 
     rc = xf_spool_dir_marked((char *) path, &a,
+                             xf_ledger_generation(lz->ledger),
                              ngx_http_xflow_ledger_found_one, found, &n);
 
     if (rc != XF_SPOOL_OK) {

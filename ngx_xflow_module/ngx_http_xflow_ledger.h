@@ -29,6 +29,7 @@
 
 #include "xf_format.h"
 #include "xf_ledger.h"
+#include "xf_spool_record.h"
 
 
 /* A message that is no event's (a dead letter, the UA dictionary's). */
@@ -91,6 +92,24 @@ int32_t ngx_http_xflow_ledger_series(ngx_http_xflow_ledger_loc_t *loc,
  * Called from: the spool's append.
  */
 size_t ngx_http_xflow_ledger_origin(int32_t series, u_char *buf);
+
+/**
+ * @brief The generation of this worker's ledger, for its spool; 0 when
+ * it counts in none.
+ *
+ * Called from: the spool's init_process.
+ */
+uint64_t ngx_http_xflow_ledger_generation(void);
+
+/**
+ * @brief Counts an event whose record this worker adopted from another
+ * generation's segment (a binary upgrade's old workers', or one no
+ * count at start could lock) as received and spooled, in its origin's
+ * series: the spool's conf.foreign.
+ *
+ * Called from: the spool's adoption, with each such record.
+ */
+void ngx_http_xflow_ledger_adopted(void *data, const xf_spool_record_t *r);
 
 /**
  * @brief The series a spool record's origin names, in this worker's

@@ -166,6 +166,9 @@ ngx_http_xflow_spool_init_process(ngx_cycle_t *cycle,
     conf.fsync = mcf->spool_fsync;
     conf.fsync_interval = mcf->spool_fsync_interval;
     conf.alloc = &ngx_http_xflow_heap_allocator;
+    /* the ledger's: what no count of it has yet is counted at adoption */
+    conf.generation = ngx_http_xflow_ledger_generation();
+    conf.foreign = ngx_http_xflow_ledger_adopted;
 
     rc = xf_spool_open(&w->sp, &conf);
     err = rc == XF_SPOOL_IO ? ngx_errno : 0;

@@ -5,7 +5,7 @@
  *     +--------------------------+  offset 0
  *     | magic "XFLEDGER"         |
  *     | version | nslots         |
- *     | nseries | reserved       |
+ *     | nseries | generation   |
  *     | names[XF_LEDGER_SERIES]  |  location and format of each series
  *     +--------------------------+
  *     | slot 0 | slot 1 | ...    |
@@ -68,7 +68,8 @@ struct xf_ledger_s {
     uint32_t            version;
     uint32_t            nslots;
     uint32_t            nseries;        /* names published */
-    uint32_t            reserved[3];
+    uint32_t            reserved;
+    uint64_t            generation;     /* this count's, from the caller */
     xf_ledger_name_t    names[XF_LEDGER_SERIES];
     xf_ledger_slot_t    slots[];
 };
@@ -147,7 +148,7 @@ xf_ledger_size(uint32_t nslots)
 
 
 xf_ledger_t *
-xf_ledger_init(void *mem, size_t size, int *fresh)
+xf_ledger_init(void *mem, size_t size, uint64_t generation, int *fresh)
 {
     size_t        n;
     xf_ledger_t  *l;
@@ -176,6 +177,7 @@ xf_ledger_init(void *mem, size_t size, int *fresh)
     memset(l, 0, xf_ledger_size((uint32_t) n));
     l->version = XF_LEDGER_VERSION;
     l->nslots = (uint32_t) n;
+    l->generation = generation;
 
     /* series 0: what no configured location and format names */
     memcpy(l->names[0].location, "unknown", 7);
@@ -198,6 +200,13 @@ uint32_t
 xf_ledger_nslots(const xf_ledger_t *l)
 {
     return l->nslots;
+}
+
+
+uint64_t
+xf_ledger_generation(const xf_ledger_t *l)
+{
+    return l->generation;
 }
 
 

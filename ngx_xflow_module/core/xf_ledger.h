@@ -124,12 +124,18 @@ size_t xf_ledger_size(uint32_t nslots);
 /*
  * Use size bytes at mem (8-byte aligned) as a ledger.  When mem already
  * holds a ledger of the same layout (a reload handing the old zone to
- * the new cycle) it is kept, counts and owners; otherwise mem is cleared
- * and holds as many slots as fit.  *fresh (may be NULL) says which.
+ * the new cycle) it is kept, counts, owners and generation; otherwise
+ * mem is cleared and holds as many slots as fit, and generation (the
+ * caller's, unique to this count: spool segments record which counts
+ * have their events) is its own.  *fresh (may be NULL) says which.
  * Returns NULL when size is too small for 2 slots.  Offsets only: each
  * process may map it at its own address.
  */
-xf_ledger_t *xf_ledger_init(void *mem, size_t size, int *fresh);
+xf_ledger_t *xf_ledger_init(void *mem, size_t size, uint64_t generation,
+    int *fresh);
+
+/* The generation the ledger was created with. */
+uint64_t xf_ledger_generation(const xf_ledger_t *l);
 
 /* Slots of the ledger. */
 uint32_t xf_ledger_nslots(const xf_ledger_t *l);

@@ -6,7 +6,9 @@
  *
  *   0000000000000009-5120.xfs   records
  *   0000000000000009-5120.xfa   offsets acknowledged: 8 bytes each,
- *                               little-endian, in ack order
+ *                               little-endian, in ack order; an entry
+ *                               with the top bit set is a generation
+ *                               that counted the segment (xf_spool.h)
  *
  * A segment is deleted once every record in it is acknowledged; until
  * then a worker that stops (a reload, a SIGKILL) leaves it to an
@@ -80,20 +82,50 @@ xf_spool_acked_clean(int dirfd, const char *name)
 }
 
 
-xf_spool_rc_t
-xf_spool_acked_write(xf_spool_t *sp, xf_spool_seg_t *seg, uint64_t off)
+int
+xf_spool_acked_open(int dirfd, const char *segment)
+{
+    char  name[XF_SPOOL_NAME_LEN];
+
+    xf_spool_acked_name(segment, name);
+
+    return openat(dirfd, name,
+                  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+                  0600);
+}
+
+
+int
+xf_spool_acked_put(int fd, uint64_t v)
 {
     int      i;
     u_char   b[XF_SPOOL_ACKED_ENTRY];
-    char     name[XF_SPOOL_NAME_LEN];
     ssize_t  n;
 
-    if (seg->ackfd == -1) {
-        xf_spool_acked_name(seg->name, name);
+    for (i = 0; i < XF_SPOOL_ACKED_ENTRY; i++) {
+        b[i] = (u_char) (v >> (8 * i));
+    }
 
-        seg->ackfd = openat(sp->dirfd, name,
-                            O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC
-                            | O_NOFOLLOW, 0600);
+    /* one write(2) of 8 bytes with O_APPEND: whole, or torn at the end */
+    n = write(fd, b, sizeof(b));
+
+    if (n != (ssize_t) sizeof(b)) {
+        if (n >= 0) {
+            errno = ENOSPC;
+        }
+
+        return -1;
+    }
+
+    return 0;
+}
+
+
+xf_spool_rc_t
+xf_spool_acked_write(xf_spool_t *sp, xf_spool_seg_t *seg, uint64_t off)
+{
+    if (seg->ackfd == -1) {
+        seg->ackfd = xf_spool_acked_open(sp->dirfd, seg->name);
 
         if (seg->ackfd == -1) {
             sp->stats.errors++;
@@ -101,17 +133,7 @@ xf_spool_acked_write(xf_spool_t *sp, xf_spool_seg_t *seg, uint64_t off)
         }
     }
 
-    for (i = 0; i < XF_SPOOL_ACKED_ENTRY; i++) {
-        b[i] = (u_char) (off >> (8 * i));
-    }
-
-    n = write(seg->ackfd, b, sizeof(b));
-
-    if (n != (ssize_t) sizeof(b)) {
-        if (n >= 0) {
-            errno = ENOSPC;
-        }
-
+    if (xf_spool_acked_put(seg->ackfd, off) != 0) {
         sp->stats.errors++;
         return xf_spool_fail(sp, "write");
     }
@@ -133,8 +155,20 @@ xf_spool_acked_cmp(const void *a, const void *b)
 
 
 xf_spool_rc_t
+xf_spool_acked_mark(xf_spool_t *sp, xf_spool_seg_t *seg)
+{
+    if (sp->conf.generation == 0) {
+        return XF_SPOOL_OK;
+    }
+
+    return xf_spool_acked_write(sp, seg,
+                                XF_SPOOL_ACKED_GEN | sp->conf.generation);
+}
+
+
+xf_spool_rc_t
 xf_spool_acked_load(int dirfd, const char *segment, const xf_alloc_t *a,
-    uint64_t **acked, size_t *nacked)
+    uint64_t generation, int *counted, uint64_t **acked, size_t *nacked)
 {
     int        fd, i, saved;
     u_char     b[XF_SPOOL_ACKED_ENTRY * 64];
@@ -145,6 +179,7 @@ xf_spool_acked_load(int dirfd, const char *segment, const xf_alloc_t *a,
 
     *acked = NULL;
     *nacked = 0;
+    *counted = 0;
 
     xf_spool_acked_name(segment, name);
 
@@ -176,6 +211,13 @@ xf_spool_acked_load(int dirfd, const char *segment, const xf_alloc_t *a,
 
             for (i = XF_SPOOL_ACKED_ENTRY - 1; i >= 0; i--) {
                 off = off << 8 | b[k + (size_t) i];
+            }
+
+            if (off & XF_SPOOL_ACKED_GEN) {
+                /* a count's generation, no offset */
+                *counted |= generation != 0
+                            && off == (XF_SPOOL_ACKED_GEN | generation);
+                continue;
             }
 
             if (n == cap) {

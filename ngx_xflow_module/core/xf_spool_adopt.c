@@ -19,7 +19,7 @@ static xf_spool_rc_t
 xf_spool_adopt_one(xf_spool_t *sp, const char *name, uint64_t seq,
     int *taken)
 {
-    int               fd, saved;
+    int               fd, saved, counted;
     size_t            nacked;
     uint64_t         *acked;
     struct stat       st;
@@ -46,12 +46,16 @@ xf_spool_adopt_one(xf_spool_t *sp, const char *name, uint64_t seq,
         return XF_SPOOL_OK;
     }
 
-    rc = xf_spool_acked_load(sp->dirfd, name, sp->conf.alloc, &acked,
-                             &nacked);
+    rc = xf_spool_acked_load(sp->dirfd, name, sp->conf.alloc,
+                             sp->conf.generation, &counted, &acked, &nacked);
+
+    /* another generation's: its records enter our count, once */
+    counted |= sp->conf.generation == 0;
 
     if (rc == XF_SPOOL_OK) {
-        rc = xf_spool_read_walk(&sp->rd, fd, acked, nacked, NULL, NULL,
-                                &res);
+        rc = xf_spool_read_walk(&sp->rd, fd, acked, nacked,
+                                counted ? NULL : sp->conf.foreign,
+                                sp->conf.foreign_data, &res);
     }
 
     if (rc != XF_SPOOL_OK) {
@@ -132,6 +136,11 @@ xf_spool_adopt_one(xf_spool_t *sp, const char *name, uint64_t seq,
     memcpy(seg->name, name, strlen(name) + 1);
 
     xf_spool_segment_insert(sp, seg);
+
+    /* after the count: a kill between counts them again, never less */
+    if (!counted) {
+        (void) xf_spool_acked_mark(sp, seg);
+    }
 
     sp->stats.adopted += res.records - res.acked;
     sp->stats.adopted_segments++;

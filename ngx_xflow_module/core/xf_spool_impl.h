@@ -156,6 +156,15 @@ xf_spool_rc_t xf_spool_read_walk(xf_spool_reader_t *rd, int fd,
 
 /* xf_spool_acked.c: a segment's acknowledgement file, "<seq>-<owner>.xfa" */
 
+/* An entry that is a generation's mark (xf_spool.h), not an offset. */
+#define XF_SPOOL_ACKED_GEN  ((uint64_t) 1 << 63)
+
+/* Open (create) the acknowledgement file of segment for appending. */
+int xf_spool_acked_open(int dirfd, const char *segment);
+
+/* Append the entry v to the file open as fd: 0, or -1 (errno). */
+int xf_spool_acked_put(int fd, uint64_t v);
+
 /* 1 when name is an acknowledgement file's (its seq in *seq). */
 int xf_spool_acked_parse_name(const char *name, uint64_t *seq);
 
@@ -168,10 +177,15 @@ xf_spool_rc_t xf_spool_acked_write(xf_spool_t *sp, xf_spool_seg_t *seg,
 
 /*
  * The offsets in the acknowledgement file of the segment named segment,
- * ascending, once each, into *acked (free with a; NULL when none).
+ * ascending, once each, into *acked (free with a; NULL when none);
+ * *counted: the file lists generation (never for 0).
  */
 xf_spool_rc_t xf_spool_acked_load(int dirfd, const char *segment,
-    const xf_alloc_t *a, uint64_t **acked, size_t *nacked);
+    const xf_alloc_t *a, uint64_t generation, int *counted,
+    uint64_t **acked, size_t *nacked);
+
+/* Append the spool's generation to seg's acknowledgement file. */
+xf_spool_rc_t xf_spool_acked_mark(xf_spool_t *sp, xf_spool_seg_t *seg);
 
 /* 1 when off is in acked[0..nacked). */
 int xf_spool_acked_has(const uint64_t *acked, size_t nacked, uint64_t off);

@@ -210,10 +210,10 @@ xf_spool_record_marked(const xf_spool_record_t *r)
 
 
 xf_spool_rc_t
-xf_spool_dir_marked(const char *dir, const xf_alloc_t *a,
+xf_spool_dir_marked(const char *dir, const xf_alloc_t *a, uint64_t generation,
     xf_spool_marked_pt each, void *data, uint64_t *marked)
 {
-    int                 fd, dfd, tmp;
+    int                 fd, dfd, mfd, tmp, counted;
     DIR                *d;
     size_t              nacked;
     uint64_t            seq, *acked;
@@ -245,21 +245,45 @@ xf_spool_dir_marked(const char *dir, const xf_alloc_t *a,
             continue;
         }
 
-        fd = openat(dfd, de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        fd = openat(dfd, de->d_name,
+                    (generation ? O_RDWR : O_RDONLY) | O_CLOEXEC
+                    | O_NOFOLLOW);
         if (fd == -1) {
             continue;
         }
 
-        /* what a replay delivered before the stop is not on the spool */
-        rc = xf_spool_acked_load(dfd, de->d_name, a, &acked, &nacked);
+        if (generation && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            /* a live process's: counted by its generation, or by ours
+               when one of our workers adopts it */
+            close(fd);
+            continue;
+        }
 
-        if (rc == XF_SPOOL_OK) {
+        /* what a replay delivered before the stop is not on the spool */
+        rc = xf_spool_acked_load(dfd, de->d_name, a, generation, &counted,
+                                 &acked, &nacked);
+
+        if (rc == XF_SPOOL_OK && !counted) {
             rc = xf_spool_read_walk(&rd, fd, acked, nacked, each, data,
                                     &res);
 
-            if (acked != NULL) {
-                a->free(a->data, acked);
+            if (rc == XF_SPOOL_OK && generation) {
+                /* counted: by this generation, once */
+                mfd = xf_spool_acked_open(dfd, de->d_name);
+
+                if (mfd != -1) {
+                    (void) xf_spool_acked_put(mfd, XF_SPOOL_ACKED_GEN
+                                                   | generation);
+                    close(mfd);
+                }
             }
+
+        } else if (rc == XF_SPOOL_OK) {
+            res.marked = 0;
+        }
+
+        if (acked != NULL) {
+            a->free(a->data, acked);
         }
 
         close(fd);

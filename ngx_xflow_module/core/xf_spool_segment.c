@@ -381,7 +381,15 @@ xf_spool_segment_create(xf_spool_t *sp)
             sp->dir_dirty = 1;
         }
 
+        seg->ackfd = -1;
         xf_spool_segment_insert(sp, seg);
+
+        /* what is appended here is counted by our generation */
+        if (xf_spool_acked_mark(sp, seg) != XF_SPOOL_OK) {
+            (void) xf_spool_segment_drop(sp, seg, 1);
+            return XF_SPOOL_IO;
+        }
+
         sp->active = seg;
 
         return XF_SPOOL_OK;

@@ -28,7 +28,7 @@ ledger(uint32_t nslots, void **mem)
     ck_assert_ptr_nonnull(*mem);
     memset(*mem, 0xa5, xf_ledger_size(nslots));
 
-    l = xf_ledger_init(*mem, xf_ledger_size(nslots), &fresh);
+    l = xf_ledger_init(*mem, xf_ledger_size(nslots), 7, &fresh);
     ck_assert_ptr_nonnull(l);
     ck_assert_int_eq(fresh, 1);
     ck_assert_uint_eq(xf_ledger_nslots(l), nslots);
@@ -261,13 +261,15 @@ START_TEST(test_reload_keeps)
     d = sent(4);
     xf_ledger_commit(l, a, 0, &d);
 
-    l = xf_ledger_init(mem, xf_ledger_size(8), &fresh);
+    l = xf_ledger_init(mem, xf_ledger_size(8), 8, &fresh);
     ck_assert_ptr_nonnull(l);
     ck_assert_int_eq(fresh, 0);
+    /* the generation of the count it keeps, not the new caller's */
+    ck_assert_uint_eq(xf_ledger_generation(l), 7);
     ck_assert(xf_ledger_total(l, &sum));
     ck_assert_int_eq(sum.v[XF_LEDGER_IN_FLIGHT], 4);
 
-    ck_assert_ptr_null(xf_ledger_init(mem, xf_ledger_size(1), NULL));
+    ck_assert_ptr_null(xf_ledger_init(mem, xf_ledger_size(1), 9, NULL));
 
     free(mem);
 }
@@ -459,7 +461,7 @@ START_TEST(test_series)
     }
 
     /* a reload keeps the names with the counts */
-    l = xf_ledger_init(mem, xf_ledger_size(2), &fresh);
+    l = xf_ledger_init(mem, xf_ledger_size(2), 9, &fresh);
     ck_assert_int_eq(fresh, 0);
     ck_assert_int_eq(xf_ledger_series_find(l, (const u_char *) "/e/", 3,
                                            (const u_char *) "segment", 7),
@@ -509,7 +511,7 @@ START_TEST(test_processes)
                -1, 0);
     ck_assert_ptr_ne(mem, MAP_FAILED);
 
-    l = xf_ledger_init(mem, size, NULL);
+    l = xf_ledger_init(mem, size, 1, NULL);
     ck_assert_ptr_nonnull(l);
 
     for (i = 0; i < 2; i++) {

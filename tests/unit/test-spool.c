@@ -135,7 +135,7 @@ free_names(char **names, size_t n)
 static xf_spool_rc_t
 marked_in(const char *d, uint64_t *n)
 {
-    return xf_spool_dir_marked(d, &xf_alloc_libc, NULL, NULL, n);
+    return xf_spool_dir_marked(d, &xf_alloc_libc, 0, NULL, NULL, n);
 }
 
 
@@ -1600,8 +1600,8 @@ START_TEST(test_acked_file)
                      XF_SPOOL_OK);
     ck_assert_uint_eq(n, 3);
     memset(seen, 0, sizeof(seen));
-    ck_assert_int_eq(xf_spool_dir_marked(dir, &xf_alloc_libc, count_origin,
-                                         seen, &n),
+    ck_assert_int_eq(xf_spool_dir_marked(dir, &xf_alloc_libc, 0,
+                                         count_origin, seen, &n),
                      XF_SPOOL_OK);
     ck_assert_uint_eq(seen[0], 3);
     ck_assert_uint_eq(seen[1], 1);
@@ -1679,6 +1679,124 @@ START_TEST(test_acked_file)
     replay_expect(sp, 0, 1);
     xf_spool_close(sp);
     free_names(names, 1);
+}
+END_TEST
+
+
+/* Counts the records handed over (a foreign adoption, a count). */
+static void
+count_one(void *data, const xf_spool_record_t *r)
+{
+    unsigned  *n = data;
+
+    ck_assert(xf_spool_record_marked(r));
+    (*n)++;
+}
+
+
+/* A spool of owner counted by generation, foreign records to *seen. */
+static xf_spool_t *
+open_counted(const char *owner, uint64_t generation, unsigned *seen)
+{
+    xf_spool_t       *sp;
+    xf_spool_conf_t   c;
+
+    conf_init(&c, owner);
+    c.generation = generation;
+    c.foreign = count_one;
+    c.foreign_data = seen;
+    ck_assert_int_eq(xf_spool_open(&sp, &c), XF_SPOOL_OK);
+
+    return sp;
+}
+
+
+/* n marked records from. */
+static void
+append_marked(xf_spool_t *sp, unsigned from, unsigned n)
+{
+    unsigned           i;
+    xf_spool_record_t  r;
+
+    for (i = from; i < from + n; i++) {
+        mkrec(&r, i, 0);
+        r.headers[1].name = (const u_char *) XF_SPOOL_LEDGER_HEADER;
+        r.headers[1].name_len = sizeof(XF_SPOOL_LEDGER_HEADER) - 1;
+        r.headers[1].value = (const u_char *) "";
+        r.nheaders = 2;
+        ck_assert_int_eq(xf_spool_append(sp, &r, 0, NULL), XF_SPOOL_OK);
+    }
+}
+
+
+/*
+ * Each generation of a count (a ledger: a start, a binary upgrade) counts
+ * a record once, whoever holds it: the segment's creator's generation
+ * from its creation, a count at start that locks what no live process
+ * holds, and an adoption from another generation, each marked in the
+ * acknowledgement file.
+ */
+START_TEST(test_generations)
+{
+    unsigned     seen, other;
+    uint64_t     n;
+    xf_spool_t  *sp, *live;
+
+    /* generation 1 spools 3 events and stops */
+    seen = 0;
+    sp = open_counted("w1", 1, &seen);
+    append_marked(sp, 0, 3);
+    ck_assert_int_eq(xf_spool_close(sp), XF_SPOOL_OK);
+    ck_assert_uint_eq(count_suffix(dir, ".xfa"), 1);
+
+    /* its own count has them; a new one (a restart) counts them once */
+    ck_assert_int_eq(xf_spool_dir_marked(dir, &xf_alloc_libc, 1, count_one,
+                                         &seen, &n), XF_SPOOL_OK);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(xf_spool_dir_marked(dir, &xf_alloc_libc, 2, count_one,
+                                         &seen, &n), XF_SPOOL_OK);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_uint_eq(seen, 3);
+    ck_assert_int_eq(xf_spool_dir_marked(dir, &xf_alloc_libc, 2, count_one,
+                                         &seen, &n), XF_SPOOL_OK);
+    ck_assert_uint_eq(n, 0);
+
+    /* generation 2's workers adopt it without counting it again */
+    sp = open_counted("w2", 2, &seen);
+    ck_assert_int_eq(xf_spool_adopt(sp, 0, NULL), XF_SPOOL_OK);
+    ck_assert_uint_eq(xf_spool_stats(sp)->adopted, 3);
+    ck_assert_uint_eq(seen, 3);
+    append_marked(sp, 3, 2);
+    ck_assert_int_eq(xf_spool_close(sp), XF_SPOOL_OK);
+
+    /* a binary upgrade: generation 3 runs beside a live worker of 2 */
+    other = 0;
+    live = open_counted("w3", 2, &other);
+    ck_assert_int_eq(xf_spool_adopt(live, 0, NULL), XF_SPOOL_OK);
+    ck_assert_uint_eq(other, 0);
+    append_marked(live, 5, 1);
+
+    /* what the live worker holds is not counted at generation 3's start */
+    ck_assert_int_eq(xf_spool_dir_marked(dir, &xf_alloc_libc, 3, count_one,
+                                         &seen, &n), XF_SPOOL_OK);
+    ck_assert_uint_eq(n, 0);
+
+    /* the old worker stops: generation 3 counts at adoption, once */
+    ck_assert_int_eq(xf_spool_close(live), XF_SPOOL_OK);
+    seen = 0;
+    sp = open_counted("w4", 3, &seen);
+    ck_assert_int_eq(xf_spool_adopt(sp, 0, NULL), XF_SPOOL_OK);
+    ck_assert_uint_eq(seen, 6);
+    ck_assert_int_eq(xf_spool_close(sp), XF_SPOOL_OK);
+
+    sp = open_counted("w5", 3, &seen);
+    ck_assert_int_eq(xf_spool_adopt(sp, 0, NULL), XF_SPOOL_OK);
+    ck_assert_uint_eq(seen, 6);
+    ck_assert_uint_eq(xf_spool_stats(sp)->adopted, 6);
+    replay_expect(sp, 0, 6);
+    ck_assert_uint_eq(count_files(dir), 0);
+    ck_assert_uint_eq(count_suffix(dir, ".xfa"), 0);
+    xf_spool_close(sp);
 }
 END_TEST
 
@@ -1919,6 +2037,7 @@ make_spool_suite(void)
     tcase_add_test(tc, test_segment_scan);
     tcase_add_test(tc, test_dir_marked);
     tcase_add_test(tc, test_acked_file);
+    tcase_add_test(tc, test_generations);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("adoption");
