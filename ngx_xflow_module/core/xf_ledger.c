@@ -210,24 +210,6 @@ xf_ledger_generation(const xf_ledger_t *l)
 }
 
 
-/* At most max bytes of p, not cutting a UTF-8 sequence: a label value. */
-static size_t
-xf_ledger_cut(const u_char *p, size_t len, size_t max)
-{
-    if (len <= max) {
-        return len;
-    }
-
-    len = max;
-
-    while (len > 0 && (p[len] & 0xc0) == 0x80) {
-        len--;
-    }
-
-    return len;
-}
-
-
 int32_t
 xf_ledger_series_find(const xf_ledger_t *l, const u_char *location,
     size_t location_len, const u_char *format, size_t format_len)
@@ -235,9 +217,9 @@ xf_ledger_series_find(const xf_ledger_t *l, const u_char *location,
     uint32_t                 i, n;
     const xf_ledger_name_t  *nm;
 
-    location_len = xf_ledger_cut(location, location_len,
+    location_len = xf_utf8_cut(location, location_len,
                                  XF_LEDGER_LOCATION_MAX);
-    format_len = xf_ledger_cut(format, format_len, XF_LEDGER_FORMAT_MAX);
+    format_len = xf_utf8_cut(format, format_len, XF_LEDGER_FORMAT_MAX);
 
     n = __atomic_load_n(&l->nseries, __ATOMIC_ACQUIRE);
 
@@ -274,9 +256,9 @@ xf_ledger_series(xf_ledger_t *l, const u_char *location, size_t location_len,
         return i;
     }
 
-    location_len = xf_ledger_cut(location, location_len,
+    location_len = xf_utf8_cut(location, location_len,
                                  XF_LEDGER_LOCATION_MAX);
-    format_len = xf_ledger_cut(format, format_len, XF_LEDGER_FORMAT_MAX);
+    format_len = xf_utf8_cut(format, format_len, XF_LEDGER_FORMAT_MAX);
 
     nm = &l->names[l->nseries];
     memset(nm, 0, sizeof(xf_ledger_name_t));
