@@ -44,6 +44,7 @@ struct ngx_http_xflow_batch_s {
     uint64_t                        ts;         /* accepted, ms */
     ngx_uint_t                      dl_topic;   /* for what Kafka refuses */
     rd_kafka_resp_err_t             last_err;
+    int32_t                         series;     /* the ledger's */
     ngx_log_t                      *log;
     size_t                          held;       /* in the bytes in flight */
     ngx_http_xflow_position_t      *pos;        /* the waiting request's,
@@ -160,10 +161,12 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
     rd_kafka_message_t          *msgs, *m;
     xf_out_t                    *o;
     ngx_http_xflow_batch_t      *batch;
+    ngx_http_xflow_ctx_t        *ctx;
     ngx_http_xflow_batch_msg_t  *slots;
     ngx_http_xflow_main_conf_t  *mcf;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
 
     ntopics = mcf->topics.nelts;
     count = ngx_palloc(r->pool, (ntopics + ob->n) * sizeof(size_t));
@@ -208,6 +211,7 @@ ngx_http_xflow_batch_send(ngx_http_request_t *r, xf_outbox_t *ob,
     batch->ts = (uint64_t) tp->sec * 1000 + tp->msec;
     batch->dl_topic = dl_topic;
     batch->last_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    batch->series = ctx ? ctx->ledger_series : 0;
     batch->log = ngx_cycle->log;
     batch->pos = nslots ? wait->pos : NULL;
     slots = (ngx_http_xflow_batch_msg_t *) ngx_align_ptr(batch->data + total,
@@ -308,7 +312,8 @@ ngx_http_xflow_batch_produce(ngx_http_xflow_batch_t *batch, ngx_uint_t topic,
                                               &err);
         batch->pending -= n - queued;
 
-        ngx_http_xflow_ledger_move(from, XF_LEDGER_IN_FLIGHT, queued);
+        ngx_http_xflow_ledger_move(batch->series, from, XF_LEDGER_IN_FLIGHT,
+                                   queued);
     }
 
     if (queued == n) {
@@ -513,7 +518,8 @@ ngx_http_xflow_batch_reported(ngx_http_xflow_batch_t *batch,
         }
 
     } else {
-        ngx_http_xflow_ledger_move(from, XF_LEDGER_DELIVERED, 1);
+        ngx_http_xflow_ledger_move(batch->series, from, XF_LEDGER_DELIVERED,
+                                   1);
     }
 
     /* before the answer below, which frees the request's positions */
@@ -652,7 +658,7 @@ ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch, const char *topic,
                                      ngx_http_xflow_kafka_topic_name(
                                          batch->dl_topic),
                                      topic, value, value_len, batch->ts, err);
-        ngx_http_xflow_ledger_move(from, XF_LEDGER_FAILED, 1);
+        ngx_http_xflow_ledger_move(batch->series, from, XF_LEDGER_FAILED, 1);
         return XF_METRICS_KAFKA_FAILED;
     }
 
@@ -661,7 +667,9 @@ ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch, const char *topic,
                                         batch->dl_topic),
                                     key, key_len, value, value_len,
                                     batch->ts, 1,
-                                    from != NGX_HTTP_XFLOW_BATCH_UNCOUNTED,
+                                    from != NGX_HTTP_XFLOW_BATCH_UNCOUNTED
+                                    ? batch->series
+                                    : NGX_HTTP_XFLOW_LEDGER_NONE,
                                     &id)
         == NGX_OK)
     {
@@ -669,7 +677,7 @@ ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch, const char *topic,
             batch->waiter.id = id;
         }
 
-        ngx_http_xflow_ledger_move(from, XF_LEDGER_SPOOLED, 1);
+        ngx_http_xflow_ledger_move(batch->series, from, XF_LEDGER_SPOOLED, 1);
         return XF_METRICS_KAFKA_SPOOLED;
     }
 
@@ -677,9 +685,9 @@ ngx_http_xflow_batch_spool(ngx_http_xflow_batch_t *batch, const char *topic,
 
     /* a request still to be answered gets the retry status: its SDK
        keeps the event */
-    ngx_http_xflow_ledger_move(from, batch->wait || batch->sending
-                                     ? XF_LEDGER_REFUSED : XF_LEDGER_FAILED,
-                               1);
+    ngx_http_xflow_ledger_move(batch->series, from,
+                               batch->wait || batch->sending
+                               ? XF_LEDGER_REFUSED : XF_LEDGER_FAILED, 1);
 
     /*
      * A request still waiting (or still being sent) is answered with the

@@ -106,6 +106,18 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_xflow_module);
 
+    /* PostHog's v1 capture refuses what lacks its headers, first */
+    if (r->method == NGX_HTTP_POST
+        && (lcf->format == XF_FMT_POSTHOG || lcf->format == XF_FMT_AUTO)
+        && xf_posthog_v1_route(r->uri.data, r->uri.len))
+    {
+        rc = ngx_http_xflow_reply_posthog_v1_headers(r);
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
     /* request limits first: a refused request costs no body reading */
     rc = ngx_http_xflow_limit_requests(r);
 

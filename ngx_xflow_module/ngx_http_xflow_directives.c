@@ -620,6 +620,14 @@ ngx_http_xflow_collect_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_xflow_collect_handler;
 
+    /* the ledger counts per location, by the name the operator gave it */
+    lcf->ledger = ngx_http_xflow_ledger_location(cf, &mcf->ledger_locs,
+                                                 &clcf->name,
+                                                 (xf_format_t) lcf->format);
+    if (lcf->ledger == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }
 

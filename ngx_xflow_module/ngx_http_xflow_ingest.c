@@ -174,6 +174,10 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         return ngx_http_xflow_reply_accepted(r, ctx);
     }
 
+    /* the format is known: where the ledger counts this request */
+    ctx->ledger_series = ngx_http_xflow_ledger_series(lcf->ledger,
+                                                      up.format);
+
     /*
      * Event limits: refuse the request, or send its events elsewhere.
      * Every event costs, dead-lettered ones too: each is a message.
@@ -190,8 +194,8 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     if (rc == NGX_DECLINED) {
         ctx->outcome = XF_OUTCOME_RATE_LIMITED;
         /* read, and refused: the SDK keeps them */
-        ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_REFUSED,
-                                   up.n);
+        ngx_http_xflow_ledger_move(ctx->ledger_series, XF_LEDGER_RECEIVED,
+                                   XF_LEDGER_REFUSED, up.n);
         return ngx_http_xflow_reply_outcome(r, ctx,
                                             "over an event rate limit");
     }
@@ -205,16 +209,16 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 
     if (rc == NGX_DECLINED) {
         ctx->outcome = XF_OUTCOME_RATE_LIMITED;
-        ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_REFUSED,
-                                   up.n);
+        ngx_http_xflow_ledger_move(ctx->ledger_series, XF_LEDGER_RECEIVED,
+                                   XF_LEDGER_REFUSED, up.n);
         return ngx_http_xflow_reply_outcome(r, ctx,
                                             "over a byte rate limit");
     }
 
     if (ngx_http_xflow_ingest_receipts(r, ctx, &up) != NGX_OK) {
         /* read, and refused with an error status: the SDK keeps them */
-        ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_REFUSED,
-                                   up.n);
+        ngx_http_xflow_ledger_move(ctx->ledger_series, XF_LEDGER_RECEIVED,
+                                   XF_LEDGER_REFUSED, up.n);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -225,8 +229,8 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
     if (ngx_http_xflow_ingest_events(r, ctx, &up, &ob, &a, overflow, done)
         != NGX_OK)
     {
-        ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_REFUSED,
-                                   up.n);
+        ngx_http_xflow_ledger_move(ctx->ledger_series, XF_LEDGER_RECEIVED,
+                                   XF_LEDGER_REFUSED, up.n);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -1026,10 +1030,10 @@ ngx_http_xflow_ingest_ledger(ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob,
     size_t  i, n;
 
     if (handed) {
-        ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED,
+        ngx_http_xflow_ledger_move(ctx->ledger_series, XF_LEDGER_RECEIVED,
                                    XF_LEDGER_DEAD_LETTERED, ctx->rejected);
-        ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_DUPLICATE,
-                                   ctx->duplicates);
+        ngx_http_xflow_ledger_move(ctx->ledger_series, XF_LEDGER_RECEIVED,
+                                   XF_LEDGER_DUPLICATE, ctx->duplicates);
         return;
     }
 
@@ -1039,7 +1043,8 @@ ngx_http_xflow_ingest_ledger(ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob,
         n += ob->out[i].counted;
     }
 
-    ngx_http_xflow_ledger_move(XF_LEDGER_RECEIVED, XF_LEDGER_REFUSED, n);
+    ngx_http_xflow_ledger_move(ctx->ledger_series, XF_LEDGER_RECEIVED,
+                               XF_LEDGER_REFUSED, n);
 }
 
 

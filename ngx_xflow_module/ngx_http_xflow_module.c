@@ -462,6 +462,7 @@ ngx_http_xflow_create_loc_conf(ngx_conf_t *cf)
 
     conf->collect = NGX_CONF_UNSET;
     conf->format = NGX_CONF_UNSET_UINT;
+    conf->ledger = NGX_CONF_UNSET_PTR;
     conf->dl_max_raw = NGX_CONF_UNSET_SIZE;
     conf->retry_status = NGX_CONF_UNSET_UINT;
     conf->cors = NGX_CONF_UNSET;
@@ -501,6 +502,7 @@ ngx_http_xflow_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_value(conf->collect, prev->collect, 0);
     ngx_conf_merge_uint_value(conf->format, prev->format, XF_FMT_AUTO);
+    ngx_conf_merge_ptr_value(conf->ledger, prev->ledger, NULL);
     ngx_conf_merge_str_value(conf->topic, prev->topic, "");
     ngx_conf_merge_str_value(conf->dl_topic, prev->dl_topic,
                              "xflow_dead_letter");
@@ -816,7 +818,8 @@ ngx_http_xflow_postconfiguration(ngx_conf_t *cf)
         return NGX_OK;
     }
 
-    if (ngx_http_xflow_ledger_zone(cf, &mcf->ledger_zone) != NGX_OK
+    if (ngx_http_xflow_ledger_zone(cf, &mcf->ledger_zone, mcf->ledger_locs)
+        != NGX_OK
         || ngx_http_xflow_dedup_zone(cf, mcf->dedup_size, &mcf->dedup_zone)
            != NGX_OK)
     {

@@ -41,6 +41,7 @@
 
 #include "ngx_http_xflow_util.h"
 #include "ngx_http_xflow_batch.h"
+#include "ngx_http_xflow_ledger.h"
 
 
 /*
@@ -111,6 +112,8 @@ typedef struct {
     size_t                      dedup_size;     /* the dedup table, the
                                                    largest size= given */
     ngx_shm_zone_t             *ledger_zone;
+    ngx_array_t                *ledger_locs;    /* of the locations'
+                                                   ledger series, or NULL */
     ngx_shm_zone_t             *dedup_zone;     /* NULL: no xflow_dedup */
 } ngx_http_xflow_main_conf_t;
 
@@ -118,6 +121,7 @@ typedef struct {
 typedef struct {
     ngx_flag_t                  collect;
     ngx_uint_t                  format;         /* xf_format_t */
+    ngx_http_xflow_ledger_loc_t *ledger;        /* its series, by format */
     ngx_str_t                   topic;
     ngx_uint_t                  topic_index;    /* into main conf topics */
     ngx_array_t                *routes;         /* of xf_route_rule_t */
@@ -187,6 +191,8 @@ typedef struct {
     size_t                      nevents;        /* the plan's verdicts:
                                                    the catalog counts */
     xf_catalog_plan_t          *verdicts;       /* them once accepted */
+    int32_t                     ledger_series;  /* where the ledger counts
+                                                   its events */
     ngx_str_t                   app;
     ngx_uint_t                  ntopics;        /* for $xflow_topic: how */
     ngx_uint_t                  topic_index;    /* many, and the one when

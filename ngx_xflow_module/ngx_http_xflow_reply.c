@@ -543,3 +543,62 @@ ngx_http_xflow_reply_error(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+
+
+/* A header's value as the core takes it: data NULL when absent. */
+static void
+ngx_http_xflow_reply_v1_header(ngx_http_request_t *r, const char *name,
+    xf_str_t *v)
+{
+    ngx_str_t  *h;
+
+    h = ngx_http_xflow_header_in(r, name, ngx_strlen(name));
+
+    v->data = h ? h->data : NULL;
+    v->len = h ? h->len : 0;
+}
+
+
+ngx_int_t
+ngx_http_xflow_reply_posthog_v1_headers(ngx_http_request_t *r)
+{
+    u_char                   *body;
+    size_t                    len;
+    xf_posthog_v1_error_t     e;
+    xf_posthog_v1_headers_t   h;
+
+    ngx_http_xflow_reply_v1_header(r, "Authorization", &h.authorization);
+    ngx_http_xflow_reply_v1_header(r, "Content-Type", &h.content_type);
+    ngx_http_xflow_reply_v1_header(r, "Content-Encoding",
+                                   &h.content_encoding);
+    ngx_http_xflow_reply_v1_header(r, "User-Agent", &h.user_agent);
+    ngx_http_xflow_reply_v1_header(r, "PostHog-Sdk-Info", &h.sdk_info);
+    ngx_http_xflow_reply_v1_header(r, "PostHog-Attempt", &h.attempt);
+    ngx_http_xflow_reply_v1_header(r, "PostHog-Request-Id", &h.request_id);
+    ngx_http_xflow_reply_v1_header(r, "PostHog-Request-Timestamp",
+                                   &h.request_timestamp);
+
+    if (xf_posthog_v1_check(&h, &e)) {
+        return NGX_DECLINED;
+    }
+
+    body = ngx_pnalloc(r->pool, 2048);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    len = xf_posthog_v1_error_body(&e, body, 2048);
+
+    /* refused before its body is read: nothing of it is kept */
+    if (ngx_http_discard_request_body(r) != NGX_OK
+        || ngx_http_xflow_header_lit(r, "Accept", "application/json")
+           != NGX_OK
+        || ngx_http_xflow_header_lit(r, "Accept-Encoding",
+                                     "gzip, deflate, br, zstd")
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_xflow_send_json(r, e.status, body, len);
+}

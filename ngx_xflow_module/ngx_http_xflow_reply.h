@@ -50,4 +50,16 @@ ngx_int_t ngx_http_xflow_reply_cors(ngx_http_request_t *r);
 /** @brief Answer a CORS preflight (204). */
 ngx_int_t ngx_http_xflow_reply_preflight(ngx_http_request_t *r);
 
+/**
+ * @brief PostHog's v1 capture: its required headers checked as PostHog
+ * checks them (xf_posthog_v1_check), a refusal answered as PostHog
+ * answers it, the body discarded unread.
+ *
+ * @returns NGX_DECLINED when they pass (go on), else the answer's rc.
+ *
+ * Called from: the collect handler, for a POST to a v1 route of a
+ * posthog or auto location, before its body is read.
+ */
+ngx_int_t ngx_http_xflow_reply_posthog_v1_headers(ngx_http_request_t *r);
+
 #endif /* NGX_HTTP_XFLOW_REPLY_H */

@@ -72,7 +72,10 @@ typedef struct {
     xf_spool_pos_t          pos;
     uint64_t                timestamp;
     uint32_t                attempt;
-    unsigned                counted:1;  /* XF_SPOOL_LEDGER_HEADER */
+    int32_t                 series;     /* the ledger's, from its origin
+                                           (XF_SPOOL_LEDGER_HEADER);
+                                           NGX_HTTP_XFLOW_LEDGER_NONE:
+                                           no event's */
     /* empty: the record names none (written before the header existed) */
     char                    dl_topic[XF_SPOOL_TOPIC_MAX + 1];
 } ngx_http_xflow_replay_t;
@@ -163,6 +166,9 @@ ngx_http_xflow_spool_init_process(ngx_cycle_t *cycle,
     conf.fsync = mcf->spool_fsync;
     conf.fsync_interval = mcf->spool_fsync_interval;
     conf.alloc = &ngx_http_xflow_heap_allocator;
+    /* the ledger's: what no count of it has yet is counted at adoption */
+    conf.generation = ngx_http_xflow_ledger_generation();
+    conf.foreign = ngx_http_xflow_ledger_adopted;
 
     rc = xf_spool_open(&w->sp, &conf);
     err = rc == XF_SPOOL_IO ? ngx_errno : 0;
@@ -425,8 +431,9 @@ ngx_http_xflow_spool_bytes(void)
 ngx_int_t
 ngx_http_xflow_spool_append(const char *topic, const char *dl_topic,
     const void *key, size_t key_len, const void *value, size_t value_len,
-    uint64_t timestamp, uint32_t attempt, ngx_uint_t counted, uint64_t *id)
+    uint64_t timestamp, uint32_t attempt, ngx_int_t series, uint64_t *id)
 {
+    u_char                          origin[XF_LEDGER_ORIGIN_MAX];
     const char                     *call;
     xf_spool_rc_t                   rc;
     xf_spool_record_t               rec;
@@ -463,13 +470,15 @@ ngx_http_xflow_spool_append(const char *topic, const char *dl_topic,
         rec.headers[0].value_len = ngx_strlen(dl_topic);
     }
 
-    if (counted) {
+    if (series != NGX_HTTP_XFLOW_LEDGER_NONE) {
+        /* its location and format: a replay counts it where it was */
         rec.headers[rec.nheaders].name = (const u_char *)
                                          XF_SPOOL_LEDGER_HEADER;
         rec.headers[rec.nheaders].name_len =
                                        sizeof(XF_SPOOL_LEDGER_HEADER) - 1;
-        rec.headers[rec.nheaders].value = (const u_char *) "";
-        rec.headers[rec.nheaders].value_len = 0;
+        rec.headers[rec.nheaders].value = origin;
+        rec.headers[rec.nheaders].value_len =
+            ngx_http_xflow_ledger_origin((int32_t) series, origin);
         rec.nheaders++;
     }
 
@@ -727,6 +736,7 @@ ngx_http_xflow_spool_replay(ngx_http_xflow_spool_worker_t *w)
     xf_spool_record_t         rec;
     rd_kafka_resp_err_t       err;
     ngx_http_xflow_replay_t  *token;
+    const xf_spool_header_t  *h;
 
     if (ngx_http_xflow_kafka_state(&up, &seen) != NGX_OK) {
         return;
@@ -785,7 +795,10 @@ ngx_http_xflow_spool_replay(ngx_http_xflow_spool_worker_t *w)
         token->timestamp = rec.timestamp;
         token->attempt = rec.attempt;
         ngx_http_xflow_spool_dl_topic(&rec, token);
-        token->counted = xf_spool_record_marked(&rec);
+        h = xf_spool_record_header(&rec, XF_SPOOL_LEDGER_HEADER);
+        token->series = h ? ngx_http_xflow_ledger_origin_series(h->value,
+                                                                h->value_len)
+                          : NGX_HTTP_XFLOW_LEDGER_NONE;
 
         err = ngx_http_xflow_kafka_produce_copy((char *) topic, rec.key,
                                                 rec.key_len, rec.value,
@@ -810,7 +823,7 @@ ngx_http_xflow_spool_replay(ngx_http_xflow_spool_worker_t *w)
             if (ngx_http_xflow_spool_append((char *) topic, token->dl_topic,
                                             rec.key, rec.key_len, rec.value,
                                             rec.value_len, rec.timestamp,
-                                            rec.attempt, token->counted, &id)
+                                            rec.attempt, token->series, &id)
                 == NGX_OK)
             {
                 (void) xf_spool_ack(w->sp, &pos);
@@ -872,7 +885,7 @@ ngx_http_xflow_spool_replayed(ngx_http_xflow_opaque_t *opaque,
                                         msg->key, msg->key_len,
                                         msg->payload, msg->len,
                                         token->timestamp,
-                                        token->attempt + 1, token->counted,
+                                        token->attempt + 1, token->series,
                                         &id)
             == NGX_OK)
         {
@@ -912,8 +925,8 @@ static void
 ngx_http_xflow_spool_settle(ngx_http_xflow_replay_t *token,
     xf_ledger_cell_t fate)
 {
-    if (token->counted) {
-        ngx_http_xflow_ledger_move(XF_LEDGER_ON_SPOOL, fate, 1);
+    if (token->series != NGX_HTTP_XFLOW_LEDGER_NONE) {
+        ngx_http_xflow_ledger_move(token->series, XF_LEDGER_SPOOLED, fate, 1);
     }
 }
 
@@ -923,25 +936,17 @@ static void
 ngx_http_xflow_spool_dl_topic(const xf_spool_record_t *rec,
     ngx_http_xflow_replay_t *token)
 {
-    size_t                    i;
     const xf_spool_header_t  *h;
 
     token->dl_topic[0] = '\0';
 
-    for (i = 0; i < rec->nheaders; i++) {
-        h = &rec->headers[i];
+    h = xf_spool_record_header(rec, NGX_HTTP_XFLOW_SPOOL_DL_HEADER);
 
-        if (h->name_len == sizeof(NGX_HTTP_XFLOW_SPOOL_DL_HEADER) - 1
-            && ngx_memcmp(h->name, NGX_HTTP_XFLOW_SPOOL_DL_HEADER,
-                          h->name_len) == 0
-            && h->value != NULL
-            && h->value_len > 0
-            && h->value_len <= XF_SPOOL_TOPIC_MAX)
-        {
-            ngx_memcpy(token->dl_topic, h->value, h->value_len);
-            token->dl_topic[h->value_len] = '\0';
-            return;
-        }
+    if (h != NULL && h->value != NULL && h->value_len > 0
+        && h->value_len <= XF_SPOOL_TOPIC_MAX)
+    {
+        ngx_memcpy(token->dl_topic, h->value, h->value_len);
+        token->dl_topic[h->value_len] = '\0';
     }
 }
 

@@ -70,17 +70,18 @@ uint64_t ngx_http_xflow_spool_bytes(void);
 /**
  * @brief Keep one message on disk; \p topic and \p dl_topic (where its
  * dead letter goes if Kafka refuses it for good on replay; NULL: none)
- * are NUL-terminated, nothing is referenced after the call.  \p counted:
- * an event's message, marked for the ledger (XF_SPOOL_LEDGER_HEADER), so
- * that its replay, here or in another life, settles it.  *id is its
- * append id, for a waiter.
+ * are NUL-terminated, nothing is referenced after the call.  \p series:
+ * an event's message, marked for the ledger (XF_SPOOL_LEDGER_HEADER, with
+ * its series' location and format), so that its replay, here or in
+ * another life, settles it in its series; NGX_HTTP_XFLOW_LEDGER_NONE for
+ * another message.  *id is its append id, for a waiter.
  *
  * @returns NGX_OK, or NGX_ERROR when there is no spool or the write
  * failed (logged).
  */
 ngx_int_t ngx_http_xflow_spool_append(const char *topic,
     const char *dl_topic, const void *key, size_t key_len, const void *value,
-    size_t value_len, uint64_t timestamp, uint32_t attempt, ngx_uint_t counted,
+    size_t value_len, uint64_t timestamp, uint32_t attempt, ngx_int_t series,
     uint64_t *id);
 
 /**

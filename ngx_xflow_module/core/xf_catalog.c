@@ -242,26 +242,6 @@ xf_catalog_hash(uint64_t seed, xf_format_t format, const xf_str_t *app,
 }
 
 
-/* How much of s to keep in max bytes: never half a UTF-8 sequence. */
-static size_t
-xf_catalog_cut(const u_char *p, size_t len, size_t max)
-{
-    size_t  n;
-
-    if (len <= max) {
-        return len;
-    }
-
-    n = max;
-
-    while (n > 0 && (p[n] & 0xc0) == 0x80) {
-        n--;
-    }
-
-    return n;
-}
-
-
 static int
 xf_catalog_same(const xf_catalog_entry_t *e, uint64_t hash,
     const xf_catalog_event_t *ev)
@@ -310,9 +290,9 @@ xf_catalog_find(xf_catalog_t *cat, uint64_t hash,
     e->format = (uint8_t) ev->format;
     e->app_full = (uint32_t) ev->app.len;
     e->name_full = (uint32_t) ev->name.len;
-    e->app_len = (uint8_t) xf_catalog_cut(ev->app.data, ev->app.len,
+    e->app_len = (uint8_t) xf_utf8_cut(ev->app.data, ev->app.len,
                                           XF_CATALOG_APP_MAX);
-    e->name_len = (uint8_t) xf_catalog_cut(ev->name.data, ev->name.len,
+    e->name_len = (uint8_t) xf_utf8_cut(ev->name.data, ev->name.len,
                                            XF_CATALOG_NAME_MAX);
     if (e->app_len) {
         memcpy(e->app, ev->app.data, e->app_len);
@@ -471,7 +451,7 @@ xf_catalog_prop(xf_catalog_entry_t *e, const u_char *name, size_t len,
     }
 
     len = n;
-    n = xf_catalog_cut(name, len, XF_CATALOG_PROP_MAX);
+    n = xf_utf8_cut(name, len, XF_CATALOG_PROP_MAX);
 
     min = NULL;
 

@@ -68,4 +68,23 @@ extern const xf_alloc_t  xf_alloc_libc;
 
 #define xf_min(a, b)  ((a) < (b) ? (a) : (b))
 
+
+/*
+ * How many of the len bytes at p to keep in max bytes: never half a
+ * UTF-8 sequence (a label or a name cut to fit stays valid UTF-8).
+ */
+static inline size_t
+xf_utf8_cut(const unsigned char *p, size_t len, size_t max)
+{
+    if (len <= max) {
+        return len;
+    }
+
+    while (max > 0 && (p[max] & 0xc0) == 0x80) {
+        max--;
+    }
+
+    return max;
+}
+
 #endif /* XF_CORE_H */

@@ -258,4 +258,42 @@ const char *const *xf_format_ids(xf_format_t f);
 /* "id", "ua", "hint", "ip", "key": a static string. */
 const char *xf_format_field_kind_name(xf_field_kind_t kind);
 
+/* 1 when path (not decoded) is one of PostHog's v1 capture routes. */
+int xf_posthog_v1_route(const u_char *path, size_t len);
+
+/* The headers PostHog's v1 capture reads; data NULL: absent. */
+typedef struct {
+    xf_str_t        authorization;
+    xf_str_t        content_type;
+    xf_str_t        content_encoding;
+    xf_str_t        user_agent;
+    xf_str_t        sdk_info;           /* PostHog-Sdk-Info */
+    xf_str_t        attempt;            /* PostHog-Attempt */
+    xf_str_t        request_id;         /* PostHog-Request-Id */
+    xf_str_t        request_timestamp;  /* PostHog-Request-Timestamp */
+} xf_posthog_v1_headers_t;
+
+/* Why v1's headers are refused, as PostHog answers it. */
+typedef struct {
+    unsigned        status;             /* 0: not refused */
+    const char     *error;              /* PostHog's tag, static */
+    char            description[256];
+} xf_posthog_v1_error_t;
+
+/*
+ * Check h as PostHog's v1 capture does, in its order (the file's head
+ * comment in xf_format_posthog_v1.c).  Returns 1 when they pass, else 0
+ * with *e saying how to answer.
+ */
+int xf_posthog_v1_check(const xf_posthog_v1_headers_t *h,
+    xf_posthog_v1_error_t *e);
+
+/*
+ * PostHog's error body for e, {"error","error_description","error_uri"},
+ * into buf[0..size).  Returns its length, 0 when it does not fit (2048
+ * bytes always do) or e is no refusal.
+ */
+size_t xf_posthog_v1_error_body(const xf_posthog_v1_error_t *e, u_char *buf,
+    size_t size);
+
 #endif /* XF_FORMAT_H */

@@ -193,6 +193,18 @@ xf_format_posthog(xf_fmt_ctx_t *ctx)
 }
 
 
+int
+xf_posthog_v1_route(const u_char *path, size_t len)
+{
+    xf_str_t  p;
+
+    p.data = path;
+    p.len = len;
+
+    return xf_fmt_path_ends_any(p, xf_posthog_v1_routes);
+}
+
+
 /* /decide/, /flags/: the token if the body gives it, never an error. */
 
 static xf_status_t

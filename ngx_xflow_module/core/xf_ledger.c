@@ -5,17 +5,26 @@
  *     +--------------------------+  offset 0
  *     | magic "XFLEDGER"         |
  *     | version | nslots         |
- *     | reserved                 |
- *     +--------------------------+  offset 32
+ *     | nseries | generation   |
+ *     | names[XF_LEDGER_SERIES]  |  location and format of each series
+ *     +--------------------------+
  *     | slot 0 | slot 1 | ...    |
  *     +--------------------------+
  *
- *     slot = seq | pid | cells[2]         current copy: cells[seq & 1]
+ *     slot   = pid | series[XF_LEDGER_SERIES]
+ *     series = seq | cells[2]         current copy: cells[seq & 1]
  *
  * The owner writes copy (seq + 1) & 1 from copy seq & 1 plus the delta,
  * then stores seq + 1 (release).  A reader loads seq, reads that copy and
  * loads seq again: the owner writes into the copy being read only after
- * publishing seq + 1, so an unchanged seq proves the read whole.
+ * publishing seq + 1, so an unchanged seq proves the read whole.  Each
+ * series of a slot has its own sequence: a move stays within a series
+ * (an event keeps its location and format), so every series balances on
+ * its own, and a change costs one series' cells, not the slot's.
+ *
+ * Names are appended only, by one writer (the master, at configuration
+ * and at start), each published by storing nseries after it: a reader
+ * sees a name whole or not at all.
  */
 
 #include <inttypes.h>
@@ -28,22 +37,40 @@
 
 
 #define XF_LEDGER_MAGIC    0x52454744454c4658ULL     /* "XFLEDGER" */
-#define XF_LEDGER_VERSION  1
+/* 3: series per location and format (2: spooled the fate on disk) */
+#define XF_LEDGER_VERSION  3
 #define XF_LEDGER_TRIES    10000
 
 
 typedef struct {
     uint64_t            seq;
-    int64_t             pid;            /* 0: free */
     xf_ledger_cells_t   copy[2];
+} xf_ledger_series_t;
+
+
+typedef struct {
+    int64_t             pid;            /* 0: free */
+    uint64_t            reserved;
+    xf_ledger_series_t  series[XF_LEDGER_SERIES];
 } xf_ledger_slot_t;
+
+
+typedef struct {
+    uint8_t             location_len;
+    uint8_t             format_len;
+    char                location[XF_LEDGER_LOCATION_MAX + 1];
+    char                format[XF_LEDGER_FORMAT_MAX + 1];
+} xf_ledger_name_t;
 
 
 struct xf_ledger_s {
     uint64_t            magic;
     uint32_t            version;
     uint32_t            nslots;
-    uint64_t            reserved[2];
+    uint32_t            nseries;        /* names published */
+    uint32_t            reserved;
+    uint64_t            generation;     /* this count's, from the caller */
+    xf_ledger_name_t    names[XF_LEDGER_SERIES];
     xf_ledger_slot_t    slots[];
 };
 
@@ -67,14 +94,10 @@ xf_ledger_unbalanced(const xf_ledger_cells_t *c)
     int      i;
     int64_t  v;
 
-    v = c->v[XF_LEDGER_RECEIVED] - c->v[XF_LEDGER_IN_FLIGHT]
-        - c->v[XF_LEDGER_ON_SPOOL];
+    v = c->v[XF_LEDGER_RECEIVED] - c->v[XF_LEDGER_IN_FLIGHT];
 
     for (i = 0; i < XF_LEDGER_FATES; i++) {
-        /* spooled events are counted where they are: on_spool */
-        if (i != XF_LEDGER_SPOOLED) {
-            v -= c->v[i];
-        }
+        v -= c->v[i];
     }
 
     return v;
@@ -86,7 +109,7 @@ xf_ledger_move(xf_ledger_cells_t *d, xf_ledger_cell_t from,
     xf_ledger_cell_t to, int64_t n)
 {
     if ((from != XF_LEDGER_RECEIVED && from != XF_LEDGER_IN_FLIGHT
-         && from != XF_LEDGER_ON_SPOOL)
+         && from != XF_LEDGER_SPOOLED)
         || ((unsigned) to >= XF_LEDGER_FATES && to != XF_LEDGER_IN_FLIGHT)
         || from == to)
     {
@@ -97,7 +120,7 @@ xf_ledger_move(xf_ledger_cells_t *d, xf_ledger_cell_t from,
     d->v[to] += n;
 
     if (to == XF_LEDGER_SPOOLED) {
-        d->v[XF_LEDGER_ON_SPOOL] += n;
+        d->v[XF_LEDGER_SPOOL_ENTERED] += n;
     }
 }
 
@@ -125,7 +148,7 @@ xf_ledger_size(uint32_t nslots)
 
 
 xf_ledger_t *
-xf_ledger_init(void *mem, size_t size, int *fresh)
+xf_ledger_init(void *mem, size_t size, uint64_t generation, int *fresh)
 {
     size_t        n;
     xf_ledger_t  *l;
@@ -154,6 +177,15 @@ xf_ledger_init(void *mem, size_t size, int *fresh)
     memset(l, 0, xf_ledger_size((uint32_t) n));
     l->version = XF_LEDGER_VERSION;
     l->nslots = (uint32_t) n;
+    l->generation = generation;
+
+    /* series 0: what no configured location and format names */
+    memcpy(l->names[0].location, "unknown", 7);
+    l->names[0].location_len = 7;
+    memcpy(l->names[0].format, "unknown", 7);
+    l->names[0].format_len = 7;
+    l->nseries = 1;
+
     l->magic = XF_LEDGER_MAGIC;
 
     if (fresh) {
@@ -171,9 +203,149 @@ xf_ledger_nslots(const xf_ledger_t *l)
 }
 
 
+uint64_t
+xf_ledger_generation(const xf_ledger_t *l)
+{
+    return l->generation;
+}
+
+
+int32_t
+xf_ledger_series_find(const xf_ledger_t *l, const u_char *location,
+    size_t location_len, const u_char *format, size_t format_len)
+{
+    uint32_t                 i, n;
+    const xf_ledger_name_t  *nm;
+
+    location_len = xf_utf8_cut(location, location_len,
+                                 XF_LEDGER_LOCATION_MAX);
+    format_len = xf_utf8_cut(format, format_len, XF_LEDGER_FORMAT_MAX);
+
+    n = __atomic_load_n(&l->nseries, __ATOMIC_ACQUIRE);
+
+    for (i = 1; i < n; i++) {
+        nm = &l->names[i];
+
+        if (nm->location_len == location_len
+            && nm->format_len == format_len
+            && memcmp(nm->location, location, location_len) == 0
+            && memcmp(nm->format, format, format_len) == 0)
+        {
+            return (int32_t) i;
+        }
+    }
+
+    return 0;
+}
+
+
+int32_t
+xf_ledger_series(xf_ledger_t *l, const u_char *location, size_t location_len,
+    const u_char *format, size_t format_len)
+{
+    int32_t            i;
+    xf_ledger_name_t  *nm;
+
+    if (location_len == 0 || format_len == 0) {
+        return 0;
+    }
+
+    i = xf_ledger_series_find(l, location, location_len, format, format_len);
+
+    if (i > 0 || l->nseries == XF_LEDGER_SERIES) {
+        return i;
+    }
+
+    location_len = xf_utf8_cut(location, location_len,
+                                 XF_LEDGER_LOCATION_MAX);
+    format_len = xf_utf8_cut(format, format_len, XF_LEDGER_FORMAT_MAX);
+
+    nm = &l->names[l->nseries];
+    memset(nm, 0, sizeof(xf_ledger_name_t));
+    memcpy(nm->location, location, location_len);
+    nm->location_len = (uint8_t) location_len;
+    memcpy(nm->format, format, format_len);
+    nm->format_len = (uint8_t) format_len;
+
+    /* the name before its number: a reader sees it whole or not at all */
+    __atomic_store_n(&l->nseries, l->nseries + 1, __ATOMIC_RELEASE);
+
+    return (int32_t) l->nseries - 1;
+}
+
+
+int
+xf_ledger_series_name(const xf_ledger_t *l, int32_t series,
+    const char **location, size_t *location_len, const char **format,
+    size_t *format_len)
+{
+    const xf_ledger_name_t  *nm;
+
+    if (series < 0
+        || (uint32_t) series >= __atomic_load_n(&l->nseries,
+                                                __ATOMIC_ACQUIRE))
+    {
+        return 0;
+    }
+
+    nm = &l->names[series];
+    *location = nm->location;
+    *location_len = nm->location_len;
+    *format = nm->format;
+    *format_len = nm->format_len;
+
+    return 1;
+}
+
+
+size_t
+xf_ledger_origin(const xf_ledger_t *l, int32_t series, u_char *buf,
+    size_t size)
+{
+    size_t       ll, fl;
+    const char  *loc, *fmt;
+
+    if (series <= 0 || !xf_ledger_series_name(l, series, &loc, &ll, &fmt, &fl)
+        || fl + 1 + ll > size)
+    {
+        return 0;
+    }
+
+    memcpy(buf, fmt, fl);
+    buf[fl] = ' ';
+    memcpy(buf + fl + 1, loc, ll);
+
+    return fl + 1 + ll;
+}
+
+
+int32_t
+xf_ledger_origin_series(const xf_ledger_t *l, const u_char *p, size_t len,
+    int add)
+{
+    const u_char  *sp;
+
+    /* the format has no space; the location may */
+    sp = len ? memchr(p, ' ', len) : NULL;
+
+    if (sp == NULL) {
+        return 0;
+    }
+
+    if (add) {
+        return xf_ledger_series((xf_ledger_t *) (uintptr_t) l, sp + 1,
+                                (size_t) (p + len - sp - 1), p,
+                                (size_t) (sp - p));
+    }
+
+    return xf_ledger_series_find(l, sp + 1, (size_t) (p + len - sp - 1), p,
+                                 (size_t) (sp - p));
+}
+
+
 /* Publish the current copy plus delta: the owner's only way to write. */
 static void
-xf_ledger_write(xf_ledger_slot_t *s, const xf_ledger_cells_t *delta)
+xf_ledger_write(xf_ledger_series_t *s, const xf_ledger_cells_t *delta)
 {
     int                 i;
     uint64_t            seq;
@@ -198,24 +370,30 @@ xf_ledger_write(xf_ledger_slot_t *s, const xf_ledger_cells_t *delta)
  * will never be reported.
  */
 static void
-xf_ledger_settle(xf_ledger_slot_t *s)
+xf_ledger_settle(xf_ledger_slot_t *slot)
 {
-    int64_t             n;
-    xf_ledger_cells_t   d;
+    int                  k;
+    int64_t              n;
+    xf_ledger_cells_t    d;
+    xf_ledger_series_t  *s;
 
-    n = __atomic_load_n(&s->copy[__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE)
-                                 & 1].v[XF_LEDGER_IN_FLIGHT],
-                        __ATOMIC_RELAXED);
+    for (k = 0; k < XF_LEDGER_SERIES; k++) {
+        s = &slot->series[k];
+        n = __atomic_load_n(&s->copy[__atomic_load_n(&s->seq,
+                                                     __ATOMIC_ACQUIRE)
+                                     & 1].v[XF_LEDGER_IN_FLIGHT],
+                            __ATOMIC_RELAXED);
 
-    if (n == 0) {
-        return;
+        if (n == 0) {
+            continue;
+        }
+
+        memset(&d, 0, sizeof(d));
+        d.v[XF_LEDGER_IN_FLIGHT] = -n;
+        d.v[XF_LEDGER_ORPHANED] = n;
+
+        xf_ledger_write(s, &d);
     }
-
-    memset(&d, 0, sizeof(d));
-    d.v[XF_LEDGER_IN_FLIGHT] = -n;
-    d.v[XF_LEDGER_ORPHANED] = n;
-
-    xf_ledger_write(s, &d);
 }
 
 
@@ -284,30 +462,36 @@ xf_ledger_release(xf_ledger_t *l, int32_t slot, int64_t pid)
 
 
 void
-xf_ledger_commit(xf_ledger_t *l, int32_t slot, const xf_ledger_cells_t *delta)
+xf_ledger_commit(xf_ledger_t *l, int32_t slot, int32_t series,
+    const xf_ledger_cells_t *delta)
 {
-    if (slot < 0 || (uint32_t) slot >= l->nslots || xf_ledger_empty(delta)) {
+    if (slot < 0 || (uint32_t) slot >= l->nslots || series < 0
+        || series >= XF_LEDGER_SERIES || xf_ledger_empty(delta))
+    {
         return;
     }
 
-    xf_ledger_write(&l->slots[slot], delta);
+    xf_ledger_write(&l->slots[slot].series[series], delta);
 }
 
 
 int
-xf_ledger_read(const xf_ledger_t *l, int32_t slot, xf_ledger_cells_t *c)
+xf_ledger_read(const xf_ledger_t *l, int32_t slot, int32_t series,
+    xf_ledger_cells_t *c)
 {
-    int                      i, tries;
-    uint64_t                 seq, again;
-    const xf_ledger_slot_t  *s;
+    int                        i, tries;
+    uint64_t                   seq, again;
+    const xf_ledger_series_t  *s;
 
     memset(c, 0, sizeof(xf_ledger_cells_t));
 
-    if (slot < 0 || (uint32_t) slot >= l->nslots) {
+    if (slot < 0 || (uint32_t) slot >= l->nslots || series < 0
+        || series >= XF_LEDGER_SERIES)
+    {
         return 1;
     }
 
-    s = &l->slots[slot];
+    s = &l->slots[slot].series[series];
 
     for (tries = 0; tries < XF_LEDGER_TRIES; tries++) {
         seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
@@ -330,18 +514,40 @@ xf_ledger_read(const xf_ledger_t *l, int32_t slot, xf_ledger_cells_t *c)
 
 
 int
-xf_ledger_total(const xf_ledger_t *l, xf_ledger_cells_t *sum)
+xf_ledger_series_total(const xf_ledger_t *l, int32_t series,
+    xf_ledger_cells_t *sum)
 {
-    int                whole;
+    int                whole, k;
     uint32_t           i;
-    int                k;
     xf_ledger_cells_t  c;
 
     memset(sum, 0, sizeof(xf_ledger_cells_t));
     whole = 1;
 
     for (i = 0; i < l->nslots; i++) {
-        whole &= xf_ledger_read(l, (int32_t) i, &c);
+        whole &= xf_ledger_read(l, (int32_t) i, series, &c);
+
+        for (k = 0; k < XF_LEDGER_CELLS; k++) {
+            sum->v[k] += c.v[k];
+        }
+    }
+
+    return whole;
+}
+
+
+int
+xf_ledger_total(const xf_ledger_t *l, xf_ledger_cells_t *sum)
+{
+    int                whole, k;
+    int32_t            i;
+    xf_ledger_cells_t  c;
+
+    memset(sum, 0, sizeof(xf_ledger_cells_t));
+    whole = 1;
+
+    for (i = 0; i < XF_LEDGER_SERIES; i++) {
+        whole &= xf_ledger_series_total(l, i, &c);
 
         for (k = 0; k < XF_LEDGER_CELLS; k++) {
             sum->v[k] += c.v[k];
@@ -412,56 +618,182 @@ xf_ledger_family(xf_metrics_buf_t *out, const xf_alloc_t *a,
 }
 
 
-xf_status_t
-xf_ledger_render(const xf_ledger_cells_t *sum, xf_metrics_buf_t *out,
-    const xf_alloc_t *a)
+/* p[0..len) as a label value: \\, \" and newline escaped (0.0.4). */
+static void
+xf_ledger_escape(const char *p, size_t len, char *buf)
 {
-    int      i;
-    int64_t  unbalanced;
+    size_t  i;
 
-    if (xf_ledger_family(out, a, "xflow_ledger_received_events_total",
-                         "Events read from requests, and found on the "
-                         "spool at start", "counter",
-                         &sum->v[XF_LEDGER_RECEIVED])
-        != XF_OK
-        || xf_ledger_family(out, a, "xflow_ledger_events_total",
-                            "Events by fate (spooled: went to the spool, "
-                            "which they leave as delivered or failed)",
-                            "counter", NULL)
-           != XF_OK)
-    {
+    for (i = 0; i < len; i++) {
+        if (p[i] == '\\' || p[i] == '"') {
+            *buf++ = '\\';
+            *buf++ = p[i];
+
+        } else if (p[i] == '\n') {
+            *buf++ = '\\';
+            *buf++ = 'n';
+
+        } else {
+            *buf++ = p[i];
+        }
+    }
+
+    *buf = '\0';
+}
+
+
+/* The series a scrape shows, with their totals and escaped labels. */
+typedef struct {
+    int32_t             n;
+    int32_t             index[XF_LEDGER_SERIES];
+    xf_ledger_cells_t   sum[XF_LEDGER_SERIES];
+    char                location[XF_LEDGER_SERIES]
+                                [2 * XF_LEDGER_LOCATION_MAX + 1];
+    char                format[XF_LEDGER_SERIES][2 * XF_LEDGER_FORMAT_MAX + 1];
+} xf_ledger_view_t;
+
+
+static void
+xf_ledger_view(const xf_ledger_t *l, xf_ledger_view_t *v,
+    xf_ledger_cells_t *total)
+{
+    int32_t                  i, n;
+    uint32_t                 k;
+    const xf_ledger_name_t  *nm;
+
+    memset(total, 0, sizeof(xf_ledger_cells_t));
+    n = (int32_t) __atomic_load_n(&l->nseries, __ATOMIC_ACQUIRE);
+    v->n = 0;
+
+    for (i = 0; i < n; i++) {
+        (void) xf_ledger_series_total(l, i, &v->sum[v->n]);
+
+        for (k = 0; k < XF_LEDGER_CELLS; k++) {
+            total->v[k] += v->sum[v->n].v[k];
+        }
+
+        /* configured series from the start; the rest once it counts */
+        if (i == 0 && xf_ledger_empty(&v->sum[v->n])) {
+            continue;
+        }
+
+        nm = &l->names[i];
+        xf_ledger_escape(nm->location, nm->location_len,
+                         v->location[v->n]);
+        xf_ledger_escape(nm->format, nm->format_len, v->format[v->n]);
+        v->index[v->n++] = i;
+    }
+}
+
+
+/* A family with a sample per series shown: the cell's value. */
+static xf_status_t
+xf_ledger_samples(xf_metrics_buf_t *out, const xf_alloc_t *a,
+    const xf_ledger_view_t *v, const char *name, const char *help,
+    const char *type, xf_ledger_cell_t cell)
+{
+    int32_t  i;
+
+    if (xf_ledger_family(out, a, name, help, type, NULL) != XF_OK) {
         return XF_ERR_NOMEM;
     }
 
-    for (i = 0; i < XF_LEDGER_FATES; i++) {
+    for (i = 0; i < v->n; i++) {
         if (xf_ledger_line(out, a,
-                           "xflow_ledger_events_total{fate=\"%s\"} %" PRId64
-                           "\n", xf_ledger_fates[i], sum->v[i])
+                           "%s{location=\"%s\",format=\"%s\"} %" PRId64
+                           "\n", name, v->location[i], v->format[i],
+                           v->sum[i].v[cell])
             != XF_OK)
         {
             return XF_ERR_NOMEM;
         }
     }
 
-    unbalanced = xf_ledger_unbalanced(sum);
+    return XF_OK;
+}
 
-    if (xf_ledger_family(out, a, "xflow_ledger_in_flight_events",
-                         "Events in the producer queue or waiting for a "
-                         "delivery report", "gauge",
-                         &sum->v[XF_LEDGER_IN_FLIGHT])
-        != XF_OK
-        || xf_ledger_family(out, a, "xflow_ledger_spooled_events",
-                            "Events on the spool, as the ledger counts them",
-                            "gauge", &sum->v[XF_LEDGER_ON_SPOOL])
-           != XF_OK
-        || xf_ledger_family(out, a, "xflow_ledger_unbalanced_events",
-                            "Received events minus every fate, in flight "
-                            "and on the spool: 0 unless the count lost an "
-                            "event", "gauge", &unbalanced)
-           != XF_OK)
-    {
+
+xf_status_t
+xf_ledger_render(const xf_ledger_t *l, xf_metrics_buf_t *out,
+    const xf_alloc_t *a)
+{
+    int                i, k;
+    int64_t            unbalanced;
+    xf_status_t        rc;
+    xf_ledger_cells_t  total;
+    xf_ledger_view_t  *v;
+
+    v = a->alloc(a->data, sizeof(xf_ledger_view_t));
+    if (v == NULL) {
         return XF_ERR_NOMEM;
     }
 
-    return XF_OK;
+    xf_ledger_view(l, v, &total);
+    rc = XF_ERR_NOMEM;
+
+    if (xf_ledger_samples(out, a, v, "xflow_ledger_received_events_total",
+                          "Events read from requests, and found on the "
+                          "spool at start", "counter", XF_LEDGER_RECEIVED)
+        != XF_OK
+        || xf_ledger_family(out, a, "xflow_ledger_events_total",
+                            "Events by final fate (the spooled fate is "
+                            "xflow_ledger_spooled_events)", "counter", NULL)
+           != XF_OK)
+    {
+        goto done;
+    }
+
+    for (i = 0; i < v->n; i++) {
+        for (k = 0; k < XF_LEDGER_FATES; k++) {
+            /* a gauge: a counter's series must never go down */
+            if (k == XF_LEDGER_SPOOLED) {
+                continue;
+            }
+
+            if (xf_ledger_line(out, a,
+                               "xflow_ledger_events_total{location=\"%s\","
+                               "format=\"%s\",fate=\"%s\"} %" PRId64 "\n",
+                               v->location[i], v->format[i],
+                               xf_ledger_fates[k], v->sum[i].v[k])
+                != XF_OK)
+            {
+                goto done;
+            }
+        }
+    }
+
+    unbalanced = xf_ledger_unbalanced(&total);
+
+    if (xf_ledger_samples(out, a, v, "xflow_ledger_spooled_events",
+                          "Events whose fate is spooled: on the spool's "
+                          "disk now, until a replay delivers them",
+                          "gauge", XF_LEDGER_SPOOLED)
+        != XF_OK
+        || xf_ledger_samples(out, a, v,
+                             "xflow_ledger_spool_entered_events_total",
+                             "Events that went onto the spool (each leaves "
+                             "it once, as delivered or failed)", "counter",
+                             XF_LEDGER_SPOOL_ENTERED)
+           != XF_OK
+        || xf_ledger_samples(out, a, v, "xflow_ledger_in_flight_events",
+                             "Events in the producer queue or waiting for "
+                             "a delivery report", "gauge",
+                             XF_LEDGER_IN_FLIGHT)
+           != XF_OK
+        || xf_ledger_family(out, a, "xflow_ledger_unbalanced_events",
+                            "Received events minus every fate and in "
+                            "flight: 0 unless the count lost an event",
+                            "gauge", &unbalanced)
+           != XF_OK)
+    {
+        goto done;
+    }
+
+    rc = XF_OK;
+
+done:
+
+    a->free(a->data, v);
+
+    return rc;
 }

@@ -155,6 +155,16 @@ xf_spool_open(xf_spool_t **spp, const xf_spool_conf_t *conf)
     /* new segments sort after everything already there */
 
     while ((de = readdir(d)) != NULL) {
+        if (xf_spool_acked_parse_name(de->d_name, &seq)) {
+            /* its seq is taken too: a new segment must not inherit it */
+            if (seq >= sp->next_seq) {
+                sp->next_seq = seq + 1;
+            }
+
+            xf_spool_acked_clean(sp->dirfd, de->d_name);
+            continue;
+        }
+
         if (!xf_spool_segment_parse_name(de->d_name, &seq, &tmp)) {
             continue;
         }

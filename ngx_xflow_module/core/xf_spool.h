@@ -39,6 +39,14 @@
  * Durability: every append gets an id (1, 2, ...); xf_spool_durable()
  * is the highest id whose record is durable per the fsync policy.
  *
+ * Counting: whoever counts the events of marked records (the ledger)
+ * names its count's generation (conf.generation, never 0; a restart or a
+ * binary upgrade starts a new one).  A segment's acknowledgement file
+ * lists the generations that counted its records: its creator's, from
+ * its creation, and an adopter's of another generation, which first
+ * hands each marked record not acknowledged to conf.foreign.  So a
+ * record enters each count once, whoever adopts it.
+ *
  * The directory must exist and be writable and searchable by the process
  * (rwx for the worker user: files are created, locked, renamed and
  * unlinked there); files are created 0600.  The spool does no logging,
@@ -54,6 +62,14 @@
 
 #include "xf_core.h"
 #include "xf_spool_record.h"
+
+
+/*
+ * Called with each marked record (XF_SPOOL_LEDGER_HEADER) not yet
+ * counted: by xf_spool_dir_marked, and by adoption (conf.foreign).  The
+ * record is valid during the call only.
+ */
+typedef void (*xf_spool_marked_pt)(void *data, const xf_spool_record_t *r);
 
 
 typedef enum {
@@ -78,6 +94,11 @@ typedef struct {
     uint64_t             fsync_interval;    /* ms, for FSYNC_INTERVAL */
     const xf_alloc_t    *alloc;         /* must really free: segments come
                                            and go for the process lifetime */
+    uint64_t             generation;    /* of the count the marked records
+                                           are in; 0: none (see below) */
+    xf_spool_marked_pt   foreign;       /* a marked record adopted from a
+                                           segment of another generation */
+    void                *foreign_data;
 } xf_spool_conf_t;
 
 
@@ -117,7 +138,10 @@ typedef struct {
     uint64_t             file_size;
     uint64_t             good;          /* bytes of whole valid records */
     uint64_t             records;       /* their number */
-    uint64_t             marked;        /* of them, XF_SPOOL_LEDGER_HEADER */
+    uint64_t             marked;        /* of them, XF_SPOOL_LEDGER_HEADER,
+                                           not acknowledged */
+    uint64_t             acked;         /* of them, acknowledged (the
+                                           segment's .xfa file) */
     xf_spool_rc_t        tail;          /* OK, NEED_MORE (torn), CORRUPT */
 } xf_spool_scan_t;
 
@@ -204,11 +228,13 @@ xf_spool_rc_t xf_spool_next(xf_spool_t *sp, xf_spool_record_t *r,
 
 /*
  * The record at pos is delivered (or re-appended by the caller): in any
- * order.  Deletes its segment when that was the last one outstanding of
- * a sealed, fully read segment.  XF_SPOOL_INVALID: pos names no segment
- * with records outstanding.  XF_SPOOL_IO: the unlink failed (the
- * segment is dropped from the spool all the same, and would be replayed
- * again by whoever adopts it).
+ * order.  Its offset goes to the segment's acknowledgement file first,
+ * so that whoever adopts the segment skips it.  Deletes its segment when
+ * that was the last one outstanding of a sealed, fully read segment.
+ * XF_SPOOL_INVALID: pos names no segment with records outstanding.
+ * XF_SPOOL_IO: the acknowledgement could not be written, or the unlink
+ * failed (the record is acknowledged here all the same, and would be
+ * replayed again by whoever adopts the segment).
  */
 xf_spool_rc_t xf_spool_ack(xf_spool_t *sp, const xf_spool_pos_t *pos);
 
@@ -244,12 +270,26 @@ xf_spool_rc_t xf_spool_segment_scan(int fd, const xf_alloc_t *a,
 int xf_spool_record_marked(const xf_spool_record_t *r);
 
 /*
- * Count the whole records with XF_SPOOL_LEDGER_HEADER in every segment
- * of dir, held or not (read only: nothing is locked, cut or deleted),
- * into *marked.  XF_SPOOL_OK; XF_SPOOL_IO when dir cannot be read (a
- * segment that cannot be opened is skipped); XF_SPOOL_NOMEM.
+ * r's first header named name (NUL-terminated), pointing into r; NULL
+ * when it has none.
+ */
+const xf_spool_header_t *xf_spool_record_header(const xf_spool_record_t *r,
+    const char *name);
+
+/*
+ * Count the whole records with XF_SPOOL_LEDGER_HEADER that no
+ * acknowledgement file lists, in the segments of dir, into *marked, each
+ * handed to each(data, record) first when each is not NULL.  generation
+ * 0: every segment, held or not, read only.  Else only the segments no
+ * process holds (the lock is taken for the count) and whose file does
+ * not list generation, which is then appended to it: each segment is
+ * counted once by a generation, and a live process's is left for
+ * adoption.  Nothing is cut or deleted.  XF_SPOOL_OK; XF_SPOOL_IO when
+ * dir cannot be read (a segment that cannot be opened is skipped);
+ * XF_SPOOL_NOMEM.
  */
 xf_spool_rc_t xf_spool_dir_marked(const char *dir, const xf_alloc_t *a,
+    uint64_t generation, xf_spool_marked_pt each, void *data,
     uint64_t *marked);
 
 #endif /* XF_SPOOL_H */

@@ -19,7 +19,9 @@ static xf_spool_rc_t
 xf_spool_adopt_one(xf_spool_t *sp, const char *name, uint64_t seq,
     int *taken)
 {
-    int               fd, saved;
+    int               fd, saved, counted;
+    size_t            nacked;
+    uint64_t         *acked;
     struct stat       st;
     xf_spool_rc_t     rc;
     xf_spool_seg_t   *seg;
@@ -44,10 +46,26 @@ xf_spool_adopt_one(xf_spool_t *sp, const char *name, uint64_t seq,
         return XF_SPOOL_OK;
     }
 
-    rc = xf_spool_read_walk(&sp->rd, fd, &res);
+    rc = xf_spool_acked_load(sp->dirfd, name, sp->conf.alloc,
+                             sp->conf.generation, &counted, &acked, &nacked);
+
+    /* another generation's: its records enter our count, once */
+    counted |= sp->conf.generation == 0;
+
+    if (rc == XF_SPOOL_OK) {
+        rc = xf_spool_read_walk(&sp->rd, fd, acked, nacked,
+                                counted ? NULL : sp->conf.foreign,
+                                sp->conf.foreign_data, &res);
+    }
+
     if (rc != XF_SPOOL_OK) {
         saved = errno;
         close(fd);
+
+        if (acked != NULL) {
+            sp->conf.alloc->free(sp->conf.alloc->data, acked);
+        }
+
         errno = saved;
 
         if (rc != XF_SPOOL_IO) {
@@ -78,31 +96,53 @@ xf_spool_adopt_one(xf_spool_t *sp, const char *name, uint64_t seq,
         }
     }
 
-    if (res.records == 0) {
-        (void) unlinkat(sp->dirfd, name, 0);
+    if (res.records == res.acked) {
+        /* every record delivered already: the segment is done */
+        if (unlinkat(sp->dirfd, name, 0) == 0) {
+            xf_spool_acked_remove(sp->dirfd, name);
+        }
+
         close(fd);
+
+        if (acked != NULL) {
+            sp->conf.alloc->free(sp->conf.alloc->data, acked);
+        }
+
         return XF_SPOOL_OK;
     }
 
     seg = sp->conf.alloc->alloc(sp->conf.alloc->data, sizeof(xf_spool_seg_t));
     if (seg == NULL) {
         close(fd);
+
+        if (acked != NULL) {
+            sp->conf.alloc->free(sp->conf.alloc->data, acked);
+        }
+
         return XF_SPOOL_NOMEM;
     }
 
     memset(seg, 0, sizeof(xf_spool_seg_t));
+    seg->ackfd = -1;
+    seg->acked = acked;
+    seg->nacked = nacked;
 
     seg->id = sp->next_id++;
     seg->seq = seq;
     seg->fd = fd;
     seg->adopted = 1;
     seg->size = res.good;
-    seg->records = res.records;
+    seg->records = res.records - res.acked;
     memcpy(seg->name, name, strlen(name) + 1);
 
     xf_spool_segment_insert(sp, seg);
 
-    sp->stats.adopted += res.records;
+    /* after the count: a kill between counts them again, never less */
+    if (!counted) {
+        (void) xf_spool_acked_mark(sp, seg);
+    }
+
+    sp->stats.adopted += res.records - res.acked;
     sp->stats.adopted_segments++;
 
     if (seq >= sp->next_seq) {
@@ -156,6 +196,11 @@ xf_spool_adopt(xf_spool_t *sp, unsigned max, unsigned *adopted)
     rc = XF_SPOOL_OK;
 
     while ((de = readdir(d)) != NULL) {
+        if (xf_spool_acked_parse_name(de->d_name, &seq)) {
+            xf_spool_acked_clean(sp->dirfd, de->d_name);
+            continue;
+        }
+
         if (!xf_spool_segment_parse_name(de->d_name, &seq, &tmp)) {
             continue;
         }

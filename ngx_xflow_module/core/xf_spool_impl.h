@@ -41,6 +41,10 @@ struct xf_spool_seg_s {
     uint64_t             records;       /* not yet acknowledged */
     uint64_t             read;          /* replay offset */
     uint64_t             outstanding;   /* handed out, not acked */
+    int                  ackfd;         /* its .xfa once written; -1 */
+    uint64_t            *acked;         /* offsets acknowledged before it
+                                           was adopted, ascending */
+    size_t               nacked;
     char                 name[XF_SPOOL_NAME_LEN];
 };
 
@@ -139,9 +143,59 @@ void xf_spool_read_forget(xf_spool_reader_t *rd, int fd);
 xf_spool_rc_t xf_spool_read(xf_spool_reader_t *rd, int fd, uint64_t off,
     uint64_t end, xf_spool_record_t *r, size_t *size);
 
-/* Count the whole records of fd and where they end (the scan result). */
+/*
+ * Count the whole records of fd and where they end (the scan result);
+ * records at an offset of acked[0..nacked) are counted in res->acked
+ * and not in res->marked; each marked one is handed to each (may be
+ * NULL).
+ */
 xf_spool_rc_t xf_spool_read_walk(xf_spool_reader_t *rd, int fd,
-    xf_spool_scan_t *res);
+    const uint64_t *acked, size_t nacked, xf_spool_marked_pt each,
+    void *data, xf_spool_scan_t *res);
+
+
+/* xf_spool_acked.c: a segment's acknowledgement file, "<seq>-<owner>.xfa" */
+
+/* An entry that is a generation's mark (xf_spool.h), not an offset. */
+#define XF_SPOOL_ACKED_GEN  ((uint64_t) 1 << 63)
+
+/* Open (create) the acknowledgement file of segment for appending. */
+int xf_spool_acked_open(int dirfd, const char *segment);
+
+/* Append the entry v to the file open as fd: 0, or -1 (errno). */
+int xf_spool_acked_put(int fd, uint64_t v);
+
+/* 1 when name is an acknowledgement file's (its seq in *seq). */
+int xf_spool_acked_parse_name(const char *name, uint64_t *seq);
+
+/* Delete the acknowledgement file name when its segment is gone. */
+void xf_spool_acked_clean(int dirfd, const char *name);
+
+/* Append off to seg's acknowledgement file (opened on first use). */
+xf_spool_rc_t xf_spool_acked_write(xf_spool_t *sp, xf_spool_seg_t *seg,
+    uint64_t off);
+
+/*
+ * The offsets in the acknowledgement file of the segment named segment,
+ * ascending, once each, into *acked (free with a; NULL when none);
+ * *counted: the file lists generation (never for 0).
+ */
+xf_spool_rc_t xf_spool_acked_load(int dirfd, const char *segment,
+    const xf_alloc_t *a, uint64_t generation, int *counted,
+    uint64_t **acked, size_t *nacked);
+
+/* Append the spool's generation to seg's acknowledgement file. */
+xf_spool_rc_t xf_spool_acked_mark(xf_spool_t *sp, xf_spool_seg_t *seg);
+
+/* 1 when off is in acked[0..nacked). */
+int xf_spool_acked_has(const uint64_t *acked, size_t nacked, uint64_t off);
+
+/* Delete the acknowledgement file of the segment named segment. */
+void xf_spool_acked_remove(int dirfd, const char *segment);
+
+/* Close seg's acknowledgement file, deleting it if asked; free acked. */
+void xf_spool_acked_drop(xf_spool_t *sp, xf_spool_seg_t *seg,
+    int unlink_it);
 
 
 /* xf_spool_sync.c: fsync every dirty segment and the directory */

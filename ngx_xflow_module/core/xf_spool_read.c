@@ -101,7 +101,8 @@ xf_spool_read(xf_spool_reader_t *rd, int fd, uint64_t off, uint64_t end,
 
 
 xf_spool_rc_t
-xf_spool_read_walk(xf_spool_reader_t *rd, int fd, xf_spool_scan_t *res)
+xf_spool_read_walk(xf_spool_reader_t *rd, int fd, const uint64_t *acked,
+    size_t nacked, xf_spool_marked_pt each, void *data, xf_spool_scan_t *res)
 {
     size_t             n;
     uint64_t           off;
@@ -116,6 +117,7 @@ xf_spool_read_walk(xf_spool_reader_t *rd, int fd, xf_spool_scan_t *res)
     res->file_size = (uint64_t) st.st_size;
     res->records = 0;
     res->marked = 0;
+    res->acked = 0;
     res->tail = XF_SPOOL_OK;
 
     xf_spool_read_forget(rd, fd);
@@ -134,7 +136,17 @@ xf_spool_read_walk(xf_spool_reader_t *rd, int fd, xf_spool_scan_t *res)
         }
 
         res->records++;
-        res->marked += (uint64_t) xf_spool_record_marked(&r);
+
+        if (xf_spool_acked_has(acked, nacked, off)) {
+            res->acked++;
+
+        } else if (xf_spool_record_marked(&r)) {
+            res->marked++;
+
+            if (each != NULL) {
+                each(data, &r);
+            }
+        }
     }
 
     /* the file may have been shorter than fstat said: off is exact */
@@ -161,7 +173,7 @@ xf_spool_segment_scan(int fd, const xf_alloc_t *a, xf_spool_scan_t *res)
     rd.alloc = a;
     rd.fd = -1;
 
-    rc = xf_spool_read_walk(&rd, fd, res);
+    rc = xf_spool_read_walk(&rd, fd, NULL, 0, NULL, NULL, res);
 
     if (rd.buf != NULL) {
         a->free(a->data, rd.buf);
@@ -171,34 +183,44 @@ xf_spool_segment_scan(int fd, const xf_alloc_t *a, xf_spool_scan_t *res)
 }
 
 
-int
-xf_spool_record_marked(const xf_spool_record_t *r)
+const xf_spool_header_t *
+xf_spool_record_header(const xf_spool_record_t *r, const char *name)
 {
-    size_t  i;
+    size_t  i, n;
+
+    n = strlen(name);
 
     for (i = 0; i < r->nheaders; i++) {
-        if (r->headers[i].name_len == sizeof(XF_SPOOL_LEDGER_HEADER) - 1
-            && memcmp(r->headers[i].name, XF_SPOOL_LEDGER_HEADER,
-                      sizeof(XF_SPOOL_LEDGER_HEADER) - 1)
-               == 0)
+        if (r->headers[i].name_len == n
+            && memcmp(r->headers[i].name, name, n) == 0)
         {
-            return 1;
+            return &r->headers[i];
         }
     }
 
-    return 0;
+    return NULL;
+}
+
+
+int
+xf_spool_record_marked(const xf_spool_record_t *r)
+{
+    return xf_spool_record_header(r, XF_SPOOL_LEDGER_HEADER) != NULL;
 }
 
 
 xf_spool_rc_t
-xf_spool_dir_marked(const char *dir, const xf_alloc_t *a, uint64_t *marked)
+xf_spool_dir_marked(const char *dir, const xf_alloc_t *a, uint64_t generation,
+    xf_spool_marked_pt each, void *data, uint64_t *marked)
 {
-    int               fd, dfd, tmp;
-    DIR              *d;
-    uint64_t          seq;
-    xf_spool_rc_t     rc;
-    struct dirent    *de;
-    xf_spool_scan_t   res;
+    int                 fd, dfd, mfd, tmp, counted;
+    DIR                *d;
+    size_t              nacked;
+    uint64_t            seq, *acked;
+    xf_spool_rc_t       rc;
+    struct dirent      *de;
+    xf_spool_scan_t     res;
+    xf_spool_reader_t   rd;
 
     *marked = 0;
 
@@ -213,6 +235,9 @@ xf_spool_dir_marked(const char *dir, const xf_alloc_t *a, uint64_t *marked)
         return XF_SPOOL_IO;
     }
 
+    memset(&rd, 0, sizeof(rd));
+    rd.alloc = a;
+    rd.fd = -1;
     rc = XF_SPOOL_OK;
 
     while (rc == XF_SPOOL_OK && (de = readdir(d)) != NULL) {
@@ -220,12 +245,47 @@ xf_spool_dir_marked(const char *dir, const xf_alloc_t *a, uint64_t *marked)
             continue;
         }
 
-        fd = openat(dfd, de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        fd = openat(dfd, de->d_name,
+                    (generation ? O_RDWR : O_RDONLY) | O_CLOEXEC
+                    | O_NOFOLLOW);
         if (fd == -1) {
             continue;
         }
 
-        rc = xf_spool_segment_scan(fd, a, &res);
+        if (generation && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            /* a live process's: counted by its generation, or by ours
+               when one of our workers adopts it */
+            close(fd);
+            continue;
+        }
+
+        /* what a replay delivered before the stop is not on the spool */
+        rc = xf_spool_acked_load(dfd, de->d_name, a, generation, &counted,
+                                 &acked, &nacked);
+
+        if (rc == XF_SPOOL_OK && !counted) {
+            rc = xf_spool_read_walk(&rd, fd, acked, nacked, each, data,
+                                    &res);
+
+            if (rc == XF_SPOOL_OK && generation) {
+                /* counted: by this generation, once */
+                mfd = xf_spool_acked_open(dfd, de->d_name);
+
+                if (mfd != -1) {
+                    (void) xf_spool_acked_put(mfd, XF_SPOOL_ACKED_GEN
+                                                   | generation);
+                    close(mfd);
+                }
+            }
+
+        } else if (rc == XF_SPOOL_OK) {
+            res.marked = 0;
+        }
+
+        if (acked != NULL) {
+            a->free(a->data, acked);
+        }
+
         close(fd);
 
         if (rc == XF_SPOOL_OK) {
@@ -238,6 +298,10 @@ xf_spool_dir_marked(const char *dir, const xf_alloc_t *a, uint64_t *marked)
     }
 
     closedir(d);
+
+    if (rd.buf != NULL) {
+        a->free(a->data, rd.buf);
+    }
 
     return rc;
 }

@@ -46,6 +46,15 @@ xf_spool_next(xf_spool_t *sp, xf_spool_record_t *r, xf_spool_pos_t *pos)
 
         rc = xf_spool_read(&sp->rd, seg->fd, seg->read, seg->size, r, &n);
 
+        if (rc == XF_SPOOL_OK
+            && xf_spool_acked_has(seg->acked, seg->nacked, seg->read))
+        {
+            /* delivered before its segment was adopted: not again */
+            seg->read += n;
+            (void) xf_spool_segment_retire(sp, seg);
+            continue;
+        }
+
         if (rc == XF_SPOOL_OK) {
             pos->segment = seg->id;
             pos->offset = seg->read;
@@ -88,6 +97,7 @@ xf_spool_next(xf_spool_t *sp, xf_spool_record_t *r, xf_spool_pos_t *pos)
 xf_spool_rc_t
 xf_spool_ack(xf_spool_t *sp, const xf_spool_pos_t *pos)
 {
+    xf_spool_rc_t    rc, written;
     xf_spool_seg_t  *seg;
 
     for (seg = sp->head; seg != NULL; seg = seg->next) {
@@ -100,6 +110,8 @@ xf_spool_ack(xf_spool_t *sp, const xf_spool_pos_t *pos)
         return XF_SPOOL_INVALID;
     }
 
+    written = xf_spool_acked_write(sp, seg, pos->offset);
+
     seg->outstanding--;
     seg->records--;
 
@@ -107,5 +119,7 @@ xf_spool_ack(xf_spool_t *sp, const xf_spool_pos_t *pos)
     sp->stats.records--;
     sp->stats.replayed++;
 
-    return xf_spool_segment_retire(sp, seg);
+    rc = xf_spool_segment_retire(sp, seg);
+
+    return rc != XF_SPOOL_OK ? rc : written;
 }

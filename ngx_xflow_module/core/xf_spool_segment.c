@@ -196,6 +196,9 @@ xf_spool_segment_drop(xf_spool_t *sp, xf_spool_seg_t *seg, int unlink_it)
         rc = xf_spool_fail(sp, "unlink");
     }
 
+    /* after the segment: its acknowledgements outlive it, never less */
+    xf_spool_acked_drop(sp, seg, unlink_it && rc == XF_SPOOL_OK);
+
     xf_spool_read_forget(&sp->rd, seg->fd);
     close(seg->fd);
 
@@ -275,6 +278,7 @@ xf_spool_segment_create(xf_spool_t *sp)
     }
 
     memset(seg, 0, sizeof(xf_spool_seg_t));
+    seg->ackfd = -1;
 
     for (i = 0; i < XF_SPOOL_CREATE_TRIES; i++) {
         seq = sp->next_seq++;
@@ -377,7 +381,15 @@ xf_spool_segment_create(xf_spool_t *sp)
             sp->dir_dirty = 1;
         }
 
+        seg->ackfd = -1;
         xf_spool_segment_insert(sp, seg);
+
+        /* what is appended here is counted by our generation */
+        if (xf_spool_acked_mark(sp, seg) != XF_SPOOL_OK) {
+            (void) xf_spool_segment_drop(sp, seg, 1);
+            return XF_SPOOL_IO;
+        }
+
         sp->active = seg;
 
         return XF_SPOOL_OK;

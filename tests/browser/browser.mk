@@ -18,7 +18,7 @@ BROWSER_DIR  := tests/browser
 # browser download); kcat: reads Kafka.  Node 20 or later.
 BROWSER_PKGS := chromium kcat
 
-.PHONY: test-browser record-captures browser-pkgs
+.PHONY: test-browser record-captures browser-pkgs record-posthog-node
 
 $(BROWSER_DIR)/node_modules/.package-lock.json: $(BROWSER_DIR)/package.json \
                                                 $(BROWSER_DIR)/package-lock.json
@@ -47,3 +47,11 @@ test-browser: $(MODULE) $(B)/xflow-devbroker \
 
 record-captures: $(BROWSER_DIR)/node_modules/.package-lock.json browser-pkgs
 	cd $(BROWSER_DIR) && node record.js
+
+# make record-posthog-node: posthog-node's upload to PostHog's v1 capture
+# (POSTHOG_CAPTURE_MODE=v1) as a recording server on loopback receives
+# it, into tests/fixtures/posthog-v1/ (the receipts e2e suite replays it).
+# Its own install, so that the browser SDKs' dependencies stay as they are.
+record-posthog-node:
+	cd $(BROWSER_DIR)/posthog-node && npm ci --ignore-scripts --no-audit \
+	    --no-fund && node record.js

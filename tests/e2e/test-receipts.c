@@ -32,6 +32,15 @@
 
 static void rc_setup(void);
 static void rc_start(const char *http);
+/* The headers PostHog's v1 capture requires but the token's and types. */
+#define V1_HEADERS                                                          \
+    "User-Agent: posthog-go/1.0.0",                                         \
+    "PostHog-Sdk-Info: posthog-go/1.0.0",                                   \
+    "PostHog-Attempt: 1",                                                   \
+    "PostHog-Request-Id: 0193a1f0-0000-7000-8000-0000000000aa",             \
+    "PostHog-Request-Timestamp: 2026-12-07T20:00:00Z"
+
+
 static json_t *rc_post(const char *path, const char *const *headers,
     const void *body, size_t len);
 static const xf_kafka_msg_t *rc_at(const xf_kafka_msgs_t *msgs,
@@ -334,8 +343,7 @@ START_TEST(test_posthog_v1)
         "Authorization: Bearer phc_receipts",
         "Content-Type: application/json",
         "Content-Encoding: br",
-        "PostHog-Sdk-Info: posthog-go/1.0.0",
-        "PostHog-Attempt: 1",
+        V1_HEADERS,
         NULL
     };
 
@@ -470,7 +478,9 @@ START_TEST(test_posthog_retry)
     xf_http_resp_t  resp;
     char           *retry_after;
     const char     *body;
-    const char     *hdrs[] = { "Authorization: Bearer phc_receipts", NULL };
+    const char     *hdrs[] = { "Authorization: Bearer phc_receipts",
+                               "Content-Type: application/json",
+                               V1_HEADERS, NULL };
 
     rc_start("    xflow_catalog_zone 1m;\n");
 
@@ -509,11 +519,179 @@ START_TEST(test_posthog_retry)
 END_TEST
 
 
+/*
+ * PostHog's v1 capture refuses a request without the headers it
+ * requires, or with bad ones, before reading its body, as PostHog does:
+ * its status and {"error","error_description","error_uri"}, nothing
+ * produced.
+ */
+START_TEST(test_posthog_v1_headers)
+{
+    char            url[256], *accept;
+    long            status;
+    size_t          i;
+    int64_t         before;
+    const char     *body;
+    xf_http_resp_t  resp;
+
+    static const struct {
+        const char  *hdrs[9];
+        long         status;
+        const char  *answer;
+    } cases[] = {
+        { { "Content-Type: application/json", V1_HEADERS, NULL }, 401,
+          "{\"error\":\"invalid_api_token\",\"error_description\":"
+          "\"The provided API token is not valid.\",\"error_uri\":"
+          "\"https://posthog.com/docs/api\"}" },
+        /* (the client sends a form's Content-Type with a body) */
+        { { "Authorization: Bearer phc_receipts", "User-Agent: go/1",
+            "PostHog-Sdk-Info: posthog-go/1.0.0", NULL }, 400,
+          "{\"error\":\"missing_required_headers\",\"error_description\":"
+          "\"request is missing required headers: [\\\"PostHog-Attempt\\\", "
+          "\\\"PostHog-Request-Id\\\", \\\"PostHog-Request-Timestamp\\\"]\","
+          "\"error_uri\":"
+          "\"https://posthog.com/docs/api\"}" },
+        { { "Authorization: Bearer phc_receipts",
+            "Content-Type: text/plain", V1_HEADERS, NULL }, 415,
+          "{\"error\":\"unsupported_content_type\",\"error_description\":"
+          "\"unsupported content type: text/plain\",\"error_uri\":"
+          "\"https://posthog.com/docs/api\"}" },
+        { { "Authorization: Bearer phx_personal",
+            "Content-Type: application/json", V1_HEADERS, NULL }, 401,
+          NULL },
+        { { "Authorization: Bearer phc_receipts",
+            "Content-Type: application/json", "User-Agent: go/1",
+            "PostHog-Sdk-Info: posthog-go/1.0.0", "PostHog-Attempt: 0",
+            "PostHog-Request-Id: 0193a1f0-0000-7000-8000-0000000000aa",
+            "PostHog-Request-Timestamp: 2026-12-07T20:00:00Z", NULL }, 400,
+          "{\"error\":\"invalid_header_value\",\"error_description\":"
+          "\"invalid header value: PostHog-Attempt must be a positive "
+          "integer: 0\",\"error_uri\":\"https://posthog.com/docs/api\"}" }
+    };
+
+    rc_start("");
+
+    body = "{\"created_at\":\"2026-12-07T20:00:00Z\",\"batch\":["
+           "{\"event\":\"e\",\"uuid\":\"u-1\",\"distinct_id\":\"d\","
+           "\"timestamp\":\"2026-12-07T19:59:59Z\",\"properties\":{}}]}";
+
+    snprintf(url, sizeof(url), "%s/ingest/i/v1/analytics/events",
+             nginx->url);
+    before = xf_kafka_count(kafka, TOPIC);
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        status = xf_http_request("POST", url, cases[i].hdrs, body,
+                                 strlen(body), &resp);
+        ck_assert_msg(status == cases[i].status, "case %zu: %ld %s", i,
+                      status, resp.body ? resp.body : "");
+
+        if (cases[i].answer != NULL) {
+            ck_assert_str_eq(resp.body, cases[i].answer);
+        }
+
+        accept = xf_http_header(&resp, "Accept-Encoding");
+        ck_assert_ptr_nonnull(accept);
+        ck_assert_str_eq(accept, "gzip, deflate, br, zstd");
+        free(accept);
+        xf_http_resp_free(&resp);
+    }
+
+    /* the legacy routes ask for none of them */
+    snprintf(url, sizeof(url), "%s/ingest/batch", nginx->url);
+    status = xf_http_request("POST", url, NULL, body, strlen(body), &resp);
+    ck_assert_int_eq(status, 200);
+    xf_http_resp_free(&resp);
+
+    /* nothing of the refused ones reached Kafka */
+    xf_sleep_ms(500);
+    ck_assert_int_eq(xf_kafka_count(kafka, TOPIC), before + 1);
+}
+END_TEST
+
+
+/*
+ * posthog-node's real v1 upload (POSTHOG_CAPTURE_MODE=v1, recorded by
+ * tests/browser/record-posthog-node.js): taken with the headers it sends,
+ * one ok result per event uuid, each event in Kafka; the same upload
+ * without one of its PostHog-* headers refused as PostHog refuses it.
+ */
+START_TEST(test_posthog_node_v1)
+{
+    char              file[512], url[256], **h;
+    long              status;
+    size_t            i, k;
+    json_t           *root, *rec, *batch, *j, *r;
+    int64_t           before;
+    json_error_t      err;
+    xf_http_resp_t    resp;
+    xf_capture_req_t  req;
+
+    rc_start("");
+
+    snprintf(file, sizeof(file), "%s/tests/fixtures/posthog-v1/"
+             "posthog-node__v1.json", xf_test_src_dir());
+    root = json_load_file(file, 0, &err);
+    ck_assert_msg(root != NULL, "%s: %s", file, err.text);
+
+    rec = json_array_get(json_object_get(root, "serverRecords"), 0);
+    ck_assert_ptr_nonnull(rec);
+    ck_assert_str_eq(json_string_value(json_object_get(rec, "path")),
+                     "/i/v1/analytics/events");
+    batch = json_object_get(json_object_get(json_object_get(rec, "decoded"),
+                                            "value"), "batch");
+    ck_assert_uint_eq(json_array_size(batch), 2);
+
+    xf_capture_req(rec, &req);
+    snprintf(url, sizeof(url), "%s/ingest/i/v1/analytics/events",
+             nginx->url);
+    before = xf_kafka_count(kafka, TOPIC);
+
+    status = xf_capture_send(&req, url, &resp);
+    ck_assert_msg(status == 200, "%ld %s", status, resp.body);
+
+    j = json_loads(resp.body, 0, &err);
+    ck_assert_ptr_nonnull(j);
+
+    for (i = 0; i < json_array_size(batch); i++) {
+        r = json_object_get(json_object_get(j, "results"),
+                            json_string_value(json_object_get(
+                                json_array_get(batch, i), "uuid")));
+        ck_assert_ptr_nonnull(r);
+        ck_assert_str_eq(json_string_value(json_object_get(r, "result")),
+                         "ok");
+    }
+
+    json_decref(j);
+    xf_http_resp_free(&resp);
+    /* ack=kafka where /ingest answers: in Kafka once answered ok */
+    ck_assert_int_eq(xf_kafka_count(kafka, TOPIC), before + 2);
+
+    /* without its request id: 400, as PostHog answers it */
+    for (h = req.headers, k = 0; h[k] != NULL; k++) {
+        if (strncasecmp(h[k], "PostHog-Request-Id:", 19) == 0) {
+            h[k][0] = 'X';      /* another header's name */
+        }
+    }
+
+    status = xf_capture_send(&req, url, &resp);
+    ck_assert_int_eq(status, 400);
+    ck_assert_ptr_nonnull(strstr(resp.body, "\"missing_required_headers\""));
+    ck_assert_ptr_nonnull(strstr(resp.body, "PostHog-Request-Id"));
+    xf_http_resp_free(&resp);
+
+    xf_capture_req_free(&req);
+    json_decref(root);
+}
+END_TEST
+
+
 START_TEST(test_posthog_refused)
 {
     json_t       *j, *r;
     const char   *body;
-    const char   *hdrs[] = { "Authorization: Bearer phc_receipts", NULL };
+    const char   *hdrs[] = { "Authorization: Bearer phc_receipts",
+                             "Content-Type: application/json",
+                             V1_HEADERS, NULL };
 
     rc_start("    xflow_catalog_zone 1m;\n");
 
@@ -631,6 +809,8 @@ make_receipts_suite(void)
     tcase_add_test(tc, test_json_counts);
     tcase_add_test(tc, test_posthog_v1);
     tcase_add_test(tc, test_posthog_refused);
+    tcase_add_test(tc, test_posthog_v1_headers);
+    tcase_add_test(tc, test_posthog_node_v1);
     tcase_add_test(tc, test_spooled);
     tcase_add_test(tc, test_posthog_retry);
     tcase_add_test(tc, test_json_duplicate);

@@ -8,6 +8,7 @@
 
 #include <check.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -27,7 +28,7 @@ ledger(uint32_t nslots, void **mem)
     ck_assert_ptr_nonnull(*mem);
     memset(*mem, 0xa5, xf_ledger_size(nslots));
 
-    l = xf_ledger_init(*mem, xf_ledger_size(nslots), &fresh);
+    l = xf_ledger_init(*mem, xf_ledger_size(nslots), 7, &fresh);
     ck_assert_ptr_nonnull(l);
     ck_assert_int_eq(fresh, 1);
     ck_assert_uint_eq(xf_ledger_nslots(l), nslots);
@@ -77,7 +78,7 @@ reported(int64_t n, xf_ledger_cell_t fate)
     d.v[fate] = n;
 
     if (fate == XF_LEDGER_SPOOLED) {
-        d.v[XF_LEDGER_ON_SPOOL] = n;
+        d.v[XF_LEDGER_SPOOL_ENTERED] = n;
     }
 
     return d;
@@ -99,10 +100,12 @@ START_TEST(test_balance)
     d.v[XF_LEDGER_IN_FLIGHT] = 0;
     ck_assert_int_eq(xf_ledger_unbalanced(&d), 5);
 
-    /* every fate but spooled counts; spooled ones count on the spool */
+    /* spooled is a fate; what entered the spool is no part of the sum */
     d = reported(3, XF_LEDGER_SPOOLED);
     ck_assert(xf_ledger_balanced(&d));
-    d.v[XF_LEDGER_ON_SPOOL] = 0;
+    d.v[XF_LEDGER_SPOOL_ENTERED] = 0;
+    ck_assert(xf_ledger_balanced(&d));
+    d.v[XF_LEDGER_SPOOLED] = 0;
     ck_assert_int_eq(xf_ledger_unbalanced(&d), 3);
 
     d = reported(2, XF_LEDGER_DELIVERED);
@@ -113,17 +116,19 @@ START_TEST(test_balance)
     xf_ledger_move(&d, XF_LEDGER_RECEIVED, XF_LEDGER_IN_FLIGHT, 9);
     xf_ledger_move(&d, XF_LEDGER_RECEIVED, XF_LEDGER_DEAD_LETTERED, 2);
     xf_ledger_move(&d, XF_LEDGER_IN_FLIGHT, XF_LEDGER_SPOOLED, 4);
-    xf_ledger_move(&d, XF_LEDGER_ON_SPOOL, XF_LEDGER_DELIVERED, 3);
+    xf_ledger_move(&d, XF_LEDGER_SPOOLED, XF_LEDGER_DELIVERED, 3);
     xf_ledger_move(&d, XF_LEDGER_IN_FLIGHT, XF_LEDGER_FAILED, 1);
     ck_assert(xf_ledger_balanced(&d));
     ck_assert_int_eq(d.v[XF_LEDGER_RECEIVED], 11);
     ck_assert_int_eq(d.v[XF_LEDGER_IN_FLIGHT], 4);
-    ck_assert_int_eq(d.v[XF_LEDGER_ON_SPOOL], 1);
-    ck_assert_int_eq(d.v[XF_LEDGER_SPOOLED], 4);
+    ck_assert_int_eq(d.v[XF_LEDGER_SPOOLED], 1);
+    ck_assert_int_eq(d.v[XF_LEDGER_SPOOL_ENTERED], 4);
+    ck_assert_int_eq(d.v[XF_LEDGER_DELIVERED], 3);
 
     /* what is not a move changes nothing */
     xf_ledger_move(&d, XF_LEDGER_DELIVERED, XF_LEDGER_FAILED, 5);
-    xf_ledger_move(&d, XF_LEDGER_RECEIVED, XF_LEDGER_ON_SPOOL, 5);
+    xf_ledger_move(&d, XF_LEDGER_RECEIVED, XF_LEDGER_SPOOL_ENTERED, 5);
+    xf_ledger_move(&d, XF_LEDGER_SPOOL_ENTERED, XF_LEDGER_DELIVERED, 5);
     xf_ledger_move(&d, XF_LEDGER_IN_FLIGHT, XF_LEDGER_IN_FLIGHT, 5);
     ck_assert_int_eq(d.v[XF_LEDGER_RECEIVED], 11);
     ck_assert_int_eq(d.v[XF_LEDGER_IN_FLIGHT], 4);
@@ -152,34 +157,33 @@ START_TEST(test_commit_total)
     ck_assert_int_ne(a, b);
 
     d = sent(10);
-    xf_ledger_commit(l, a, &d);
+    xf_ledger_commit(l, a, 0, &d);
     d = reported(6, XF_LEDGER_DELIVERED);
-    xf_ledger_commit(l, a, &d);
+    xf_ledger_commit(l, a, 0, &d);
     d = reported(4, XF_LEDGER_SPOOLED);
-    xf_ledger_commit(l, a, &d);
+    xf_ledger_commit(l, a, 0, &d);
 
     /* b replays what a spooled: its own slot gives what it never took */
     memset(&d, 0, sizeof(d));
-    d.v[XF_LEDGER_ON_SPOOL] = -4;
-    d.v[XF_LEDGER_DELIVERED] = 4;
-    xf_ledger_commit(l, b, &d);
+    xf_ledger_move(&d, XF_LEDGER_SPOOLED, XF_LEDGER_DELIVERED, 4);
+    xf_ledger_commit(l, b, 0, &d);
 
     ck_assert(xf_ledger_total(l, &sum));
     ck_assert_int_eq(sum.v[XF_LEDGER_RECEIVED], 10);
     ck_assert_int_eq(sum.v[XF_LEDGER_DELIVERED], 10);
-    ck_assert_int_eq(sum.v[XF_LEDGER_SPOOLED], 4);
-    ck_assert_int_eq(sum.v[XF_LEDGER_ON_SPOOL], 0);
+    ck_assert_int_eq(sum.v[XF_LEDGER_SPOOLED], 0);
+    ck_assert_int_eq(sum.v[XF_LEDGER_SPOOL_ENTERED], 4);
     ck_assert_int_eq(sum.v[XF_LEDGER_IN_FLIGHT], 0);
     ck_assert_int_eq(xf_ledger_unbalanced(&sum), 0);
 
     /* each slot balances on its own */
-    ck_assert(xf_ledger_read(l, b, &d));
-    ck_assert_int_eq(d.v[XF_LEDGER_ON_SPOOL], -4);
+    ck_assert(xf_ledger_read(l, b, 0, &d));
+    ck_assert_int_eq(d.v[XF_LEDGER_SPOOLED], -4);
     ck_assert(xf_ledger_balanced(&d));
 
     /* out of range: nothing */
-    xf_ledger_commit(l, 9, &d);
-    xf_ledger_commit(l, -1, &d);
+    xf_ledger_commit(l, 9, 0, &d);
+    xf_ledger_commit(l, -1, 0, &d);
     ck_assert(xf_ledger_total(l, &sum));
     ck_assert_int_eq(sum.v[XF_LEDGER_DELIVERED], 10);
 
@@ -203,9 +207,9 @@ START_TEST(test_dead_orphaned)
     ck_assert_int_ge(b, 0);
 
     d = sent(7);
-    xf_ledger_commit(l, a, &d);
+    xf_ledger_commit(l, a, 0, &d);
     d = reported(2, XF_LEDGER_DELIVERED);
-    xf_ledger_commit(l, a, &d);
+    xf_ledger_commit(l, a, 0, &d);
 
     /* every slot is taken by a live process */
     ck_assert_int_eq(xf_ledger_claim(l, 202, alive, NULL), -1);
@@ -225,7 +229,7 @@ START_TEST(test_dead_orphaned)
 
     /* a release with events in flight orphans them too */
     d = sent(3);
-    xf_ledger_commit(l, b, &d);
+    xf_ledger_commit(l, b, 0, &d);
     xf_ledger_release(l, b, 999);               /* not the owner: nothing */
     ck_assert(xf_ledger_total(l, &sum));
     ck_assert_int_eq(sum.v[XF_LEDGER_IN_FLIGHT], 3);
@@ -255,15 +259,17 @@ START_TEST(test_reload_keeps)
     l = ledger(8, &mem);
     a = xf_ledger_claim(l, 300, alive, NULL);
     d = sent(4);
-    xf_ledger_commit(l, a, &d);
+    xf_ledger_commit(l, a, 0, &d);
 
-    l = xf_ledger_init(mem, xf_ledger_size(8), &fresh);
+    l = xf_ledger_init(mem, xf_ledger_size(8), 8, &fresh);
     ck_assert_ptr_nonnull(l);
     ck_assert_int_eq(fresh, 0);
+    /* the generation of the count it keeps, not the new caller's */
+    ck_assert_uint_eq(xf_ledger_generation(l), 7);
     ck_assert(xf_ledger_total(l, &sum));
     ck_assert_int_eq(sum.v[XF_LEDGER_IN_FLIGHT], 4);
 
-    ck_assert_ptr_null(xf_ledger_init(mem, xf_ledger_size(1), NULL));
+    ck_assert_ptr_null(xf_ledger_init(mem, xf_ledger_size(1), 9, NULL));
 
     free(mem);
 }
@@ -273,41 +279,213 @@ END_TEST
 START_TEST(test_render)
 {
     void               *mem;
-    int32_t             a;
+    int32_t             a, json, mp;
     char               *text;
     xf_ledger_t        *l;
     xf_metrics_buf_t    out;
-    xf_ledger_cells_t   d, sum;
+    xf_ledger_cells_t   d;
 
     l = ledger(2, &mem);
+    json = xf_ledger_series(l, (const u_char *) "/collect", 8,
+                            (const u_char *) "json", 4);
+    mp = xf_ledger_series(l, (const u_char *) "~ \"x\\", 5,
+                          (const u_char *) "mixpanel", 8);
     a = xf_ledger_claim(l, 400, alive, NULL);
     d = sent(12);
-    xf_ledger_commit(l, a, &d);
+    xf_ledger_commit(l, a, json, &d);
     d = reported(5, XF_LEDGER_DELIVERED);
-    xf_ledger_commit(l, a, &d);
+    xf_ledger_commit(l, a, json, &d);
 
-    ck_assert(xf_ledger_total(l, &sum));
     memset(&out, 0, sizeof(out));
-    ck_assert_int_eq(xf_ledger_render(&sum, &out, &xf_alloc_libc), XF_OK);
+    ck_assert_int_eq(xf_ledger_render(l, &out, &xf_alloc_libc), XF_OK);
 
     text = strndup((char *) out.p, out.len);
     ck_assert_ptr_nonnull(strstr(text,
         "# TYPE xflow_ledger_events_total counter\n"
-        "xflow_ledger_events_total{fate=\"delivered\"} 5\n"
-        "xflow_ledger_events_total{fate=\"spooled\"} 0\n"));
+        "xflow_ledger_events_total{location=\"/collect\",format=\"json\","
+        "fate=\"delivered\"} 5\n"
+        "xflow_ledger_events_total{location=\"/collect\",format=\"json\","
+        "fate=\"dead_lettered\"} 0\n"));
     ck_assert_ptr_nonnull(strstr(text,
-        "xflow_ledger_events_total{fate=\"orphaned\"} 0\n"));
+        "xflow_ledger_events_total{location=\"/collect\",format=\"json\","
+        "fate=\"orphaned\"} 0\n"));
+    /* a configured series from the start, its label value escaped */
     ck_assert_ptr_nonnull(strstr(text,
-        "\nxflow_ledger_received_events_total 12\n"));
+        "xflow_ledger_received_events_total{location=\"~ \\\"x\\\\\","
+        "format=\"mixpanel\"} 0\n"));
+    /* series 0 only once it counts */
+    ck_assert_ptr_null(strstr(text, "unknown"));
+    /* spooled goes down: a gauge, never a counter's series */
+    ck_assert_ptr_null(strstr(text, "fate=\"spooled\""));
     ck_assert_ptr_nonnull(strstr(text,
-        "\nxflow_ledger_in_flight_events 7\n"));
+        "# TYPE xflow_ledger_spooled_events gauge\n"
+        "xflow_ledger_spooled_events{location=\"/collect\",format=\"json\"} "
+        "0\n"));
+    ck_assert_ptr_nonnull(strstr(text,
+        "# TYPE xflow_ledger_spool_entered_events_total counter\n"
+        "xflow_ledger_spool_entered_events_total{location=\"/collect\","
+        "format=\"json\"} 0\n"));
+    ck_assert_ptr_nonnull(strstr(text,
+        "\nxflow_ledger_received_events_total{location=\"/collect\","
+        "format=\"json\"} 12\n"));
+    ck_assert_ptr_nonnull(strstr(text,
+        "\nxflow_ledger_in_flight_events{location=\"/collect\","
+        "format=\"json\"} 7\n"));
     ck_assert_ptr_nonnull(strstr(text,
         "# TYPE xflow_ledger_unbalanced_events gauge\n"
         "xflow_ledger_unbalanced_events 0\n"));
     ck_assert_int_eq(text[strlen(text) - 1], '\n');
-
     free(text);
+
+    d = sent(1);
+    xf_ledger_commit(l, a, 0, &d);
+    out.len = 0;
+    ck_assert_int_eq(xf_ledger_render(l, &out, &xf_alloc_libc), XF_OK);
+    text = strndup((char *) out.p, out.len);
+    ck_assert_ptr_nonnull(strstr(text,
+        "\nxflow_ledger_in_flight_events{location=\"unknown\","
+        "format=\"unknown\"} 1\n"));
+    free(text);
+
     free(out.p);
+    free(mem);
+    (void) mp;
+}
+END_TEST
+
+
+/*
+ * A series per location and format: found again by its names, kept by a
+ * reload, bounded (what does not fit counts in series 0), and each one
+ * balanced on its own.
+ */
+START_TEST(test_series)
+{
+    void               *mem;
+    int                 fresh;
+    char                name[16], longname[100];
+    size_t              ll, fl;
+    int32_t             a, s1, s2, i;
+    const char         *loc, *fmt;
+    xf_ledger_t        *l;
+    xf_ledger_cells_t   d, sum;
+
+    l = ledger(2, &mem);
+
+    s1 = xf_ledger_series(l, (const u_char *) "/e/", 3,
+                          (const u_char *) "posthog", 7);
+    s2 = xf_ledger_series(l, (const u_char *) "/e/", 3,
+                          (const u_char *) "segment", 7);
+    ck_assert_int_eq(s1, 1);
+    ck_assert_int_eq(s2, 2);
+    ck_assert_int_eq(xf_ledger_series(l, (const u_char *) "/e/", 3,
+                                      (const u_char *) "posthog", 7), s1);
+    ck_assert_int_eq(xf_ledger_series_find(l, (const u_char *) "/e/", 3,
+                                           (const u_char *) "segment", 7),
+                     s2);
+    ck_assert_int_eq(xf_ledger_series_find(l, (const u_char *) "/x", 2,
+                                           (const u_char *) "json", 4), 0);
+    ck_assert_int_eq(xf_ledger_series(l, (const u_char *) "", 0,
+                                      (const u_char *) "json", 4), 0);
+
+    ck_assert(xf_ledger_series_name(l, s2, &loc, &ll, &fmt, &fl));
+    ck_assert_int_eq(ll, 3);
+    ck_assert_int_eq(memcmp(loc, "/e/", 3), 0);
+    ck_assert_int_eq(memcmp(fmt, "segment", fl), 0);
+    ck_assert(xf_ledger_series_name(l, 0, &loc, &ll, &fmt, &fl));
+    ck_assert_int_eq(memcmp(loc, "unknown", ll), 0);
+    ck_assert(!xf_ledger_series_name(l, 40, &loc, &ll, &fmt, &fl));
+
+    /* a long name is cut, never inside a UTF-8 sequence */
+    memset(longname, 'a', sizeof(longname));
+    memcpy(longname + XF_LEDGER_LOCATION_MAX - 1, "\xc3\xa9", 2);
+    i = xf_ledger_series(l, (const u_char *) longname, sizeof(longname),
+                         (const u_char *) "json", 4);
+    ck_assert(xf_ledger_series_name(l, i, &loc, &ll, &fmt, &fl));
+    ck_assert_int_eq(ll, XF_LEDGER_LOCATION_MAX - 1);
+    ck_assert_int_eq(xf_ledger_series_find(l, (const u_char *) longname,
+                                           sizeof(longname),
+                                           (const u_char *) "json", 4), i);
+
+    /* each series balances on its own, and so does the sum */
+    a = xf_ledger_claim(l, 500, alive, NULL);
+    d = sent(4);
+    xf_ledger_commit(l, a, s1, &d);
+    d = reported(3, XF_LEDGER_SPOOLED);
+    xf_ledger_commit(l, a, s1, &d);
+    d = sent(2);
+    xf_ledger_commit(l, a, s2, &d);
+    ck_assert(xf_ledger_series_total(l, s1, &sum));
+    ck_assert_int_eq(sum.v[XF_LEDGER_SPOOLED], 3);
+    ck_assert(xf_ledger_balanced(&sum));
+    ck_assert(xf_ledger_series_total(l, s2, &sum));
+    ck_assert_int_eq(sum.v[XF_LEDGER_RECEIVED], 2);
+    ck_assert(xf_ledger_balanced(&sum));
+    ck_assert(xf_ledger_total(l, &sum));
+    ck_assert_int_eq(sum.v[XF_LEDGER_RECEIVED], 6);
+
+    /* a dead process's in flight, every series of it, orphaned */
+    xf_ledger_release(l, a, 500);
+    ck_assert(xf_ledger_total(l, &sum));
+    ck_assert_int_eq(sum.v[XF_LEDGER_ORPHANED], 3);
+    ck_assert(xf_ledger_series_total(l, s2, &sum));
+    ck_assert_int_eq(sum.v[XF_LEDGER_ORPHANED], 2);
+
+    /* a spool record's origin names its series, in any process */
+    {
+        u_char  o[XF_LEDGER_ORIGIN_MAX];
+        size_t  n;
+
+        n = xf_ledger_origin(l, s2, o, sizeof(o));
+        ck_assert_int_eq(n, 11);
+        ck_assert_int_eq(memcmp(o, "segment /e/", 11), 0);
+        ck_assert_int_eq(xf_ledger_origin_series(l, o, n, 0), s2);
+        ck_assert_int_eq(xf_ledger_origin(l, 0, o, sizeof(o)), 0);
+        ck_assert_int_eq(xf_ledger_origin(l, s2, o, 5), 0);
+
+        /* a record of an earlier version: empty, series 0 */
+        ck_assert_int_eq(xf_ledger_origin_series(l, o, 0, 1), 0);
+        ck_assert_int_eq(xf_ledger_origin_series(l, (const u_char *) "json",
+                                                 4, 1), 0);
+
+        /* a location with a space; one no longer configured: found by
+           the master's count at start (add), else series 0 */
+        ck_assert_int_eq(xf_ledger_origin_series(l, (const u_char *)
+                                                 "json ~ a b", 10, 0), 0);
+        i = xf_ledger_origin_series(l, (const u_char *) "json ~ a b", 10, 1);
+        ck_assert_int_gt(i, 0);
+        ck_assert(xf_ledger_series_name(l, i, &loc, &ll, &fmt, &fl));
+        ck_assert_int_eq(memcmp(loc, "~ a b", ll), 0);
+        ck_assert_int_eq(xf_ledger_origin_series(l, (const u_char *)
+                                                 "json ~ a b", 10, 0), i);
+    }
+
+    /* a reload keeps the names with the counts */
+    l = xf_ledger_init(mem, xf_ledger_size(2), 9, &fresh);
+    ck_assert_int_eq(fresh, 0);
+    ck_assert_int_eq(xf_ledger_series_find(l, (const u_char *) "/e/", 3,
+                                           (const u_char *) "segment", 7),
+                     s2);
+
+    /* every series taken: series 0 */
+    for (i = 0; i < XF_LEDGER_SERIES; i++) {
+        snprintf(name, sizeof(name), "/l%d", i);
+        (void) xf_ledger_series(l, (const u_char *) name, strlen(name),
+                                (const u_char *) "json", 4);
+    }
+
+    ck_assert_int_eq(xf_ledger_series(l, (const u_char *) "/new", 4,
+                                      (const u_char *) "json", 4), 0);
+    ck_assert_int_eq(xf_ledger_series(l, (const u_char *) "/e/", 3,
+                                      (const u_char *) "posthog", 7), s1);
+
+    /* out of range: nothing */
+    d = sent(1);
+    xf_ledger_commit(l, 0, XF_LEDGER_SERIES, &d);
+    xf_ledger_commit(l, 0, -1, &d);
+    ck_assert(xf_ledger_total(l, &sum));
+    ck_assert_int_eq(sum.v[XF_LEDGER_RECEIVED], 6);
+
     free(mem);
 }
 END_TEST
@@ -333,7 +511,7 @@ START_TEST(test_processes)
                -1, 0);
     ck_assert_ptr_ne(mem, MAP_FAILED);
 
-    l = xf_ledger_init(mem, size, NULL);
+    l = xf_ledger_init(mem, size, 1, NULL);
     ck_assert_ptr_nonnull(l);
 
     for (i = 0; i < 2; i++) {
@@ -348,11 +526,11 @@ START_TEST(test_processes)
 
             for (k = 0; i == 0 || k < 200000; k++) {
                 d = sent(3);
-                xf_ledger_commit(l, slot, &d);
+                xf_ledger_commit(l, slot, (int32_t) (k % 3), &d);
                 d = reported(1, XF_LEDGER_DELIVERED);
-                xf_ledger_commit(l, slot, &d);
+                xf_ledger_commit(l, slot, (int32_t) (k % 3), &d);
                 d = reported(1, XF_LEDGER_SPOOLED);
-                xf_ledger_commit(l, slot, &d);
+                xf_ledger_commit(l, slot, (int32_t) (k % 3), &d);
             }
 
             _exit(0);
@@ -402,6 +580,7 @@ make_ledger_suite(void)
     tcase_add_test(tc, test_dead_orphaned);
     tcase_add_test(tc, test_reload_keeps);
     tcase_add_test(tc, test_render);
+    tcase_add_test(tc, test_series);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("processes");

@@ -131,16 +131,46 @@ free_names(char **names, size_t n)
 }
 
 
-static size_t
-count_files(const char *d)
+/* The count at start, without a look at each record. */
+static xf_spool_rc_t
+marked_in(const char *d, uint64_t *n)
 {
-    size_t  n;
+    return xf_spool_dir_marked(d, &xf_alloc_libc, 0, NULL, NULL, n);
+}
+
+
+/* Files of d whose name ends in suffix (NULL: every file but a .xfa). */
+static size_t
+count_suffix(const char *d, const char *suffix)
+{
+    size_t  n, i, k, len;
     char   *names[256];
 
     n = list_dir(d, names, 256);
+
+    for (i = 0, k = 0; i < n; i++) {
+        len = strlen(names[i]);
+
+        if (suffix == NULL
+            ? len < 4 || strcmp(names[i] + len - 4, ".xfa") != 0
+            : len >= strlen(suffix)
+              && strcmp(names[i] + len - strlen(suffix), suffix) == 0)
+        {
+            k++;
+        }
+    }
+
     free_names(names, n);
 
-    return n;
+    return k;
+}
+
+
+/* The files of d but the acknowledgement files (counted on their own). */
+static size_t
+count_files(const char *d)
+{
+    return count_suffix(d, NULL);
 }
 
 
@@ -236,11 +266,17 @@ append_n(xf_spool_t *sp, unsigned from, unsigned n, size_t pad)
 static unsigned
 rec_no(const xf_spool_record_t *r)
 {
+    char  digits[7];
+
     ck_assert_uint_ge(r->value_len, 12);
     ck_assert_int_eq(memcmp(r->value, "event-", 6), 0);
     ck_assert_int_eq(memcmp(r->headers[0].value, r->value, 12), 0);
 
-    return (unsigned) strtoul((const char *) r->value + 6, NULL, 10);
+    /* the value is not NUL-terminated: what follows it is another's */
+    memcpy(digits, r->value + 6, 6);
+    digits[6] = '\0';
+
+    return (unsigned) strtoul(digits, NULL, 10);
 }
 
 
@@ -925,13 +961,18 @@ START_TEST(test_close_keeps_outstanding)
     ck_assert_int_eq(xf_spool_close(sp), XF_SPOOL_OK);
 
     ck_assert_uint_eq(count_files(dir), 1);
+    ck_assert_uint_eq(count_suffix(dir, ".xfa"), 1);
 
-    /* at-least-once: the acked record is in the file still, and comes
-     * back with the rest */
+    /* the acked record is in the file still, but its acknowledgement
+     * file says so: the one handed out and not acked comes back with
+     * the rest (at-least-once), the acked one does not */
 
     sp = open_spool("w2", 0);
     ck_assert_int_eq(xf_spool_adopt(sp, 0, NULL), XF_SPOOL_OK);
-    replay_expect(sp, 0, 3);
+    ck_assert_uint_eq(xf_spool_stats(sp)->adopted, 2);
+    ck_assert_uint_eq(xf_spool_stats(sp)->records, 2);
+    replay_expect(sp, 1, 2);
+    ck_assert_uint_eq(count_suffix(dir, ".xfa"), 0);
     xf_spool_close(sp);
 }
 END_TEST
@@ -1409,7 +1450,7 @@ START_TEST(test_dir_marked)
     xf_spool_t         *sp;
     xf_spool_record_t   r;
 
-    ck_assert_int_eq(xf_spool_dir_marked(dir, &xf_alloc_libc, &n),
+    ck_assert_int_eq(marked_in(dir, &n),
                      XF_SPOOL_OK);
     ck_assert_uint_eq(n, 0);
 
@@ -1436,7 +1477,7 @@ START_TEST(test_dir_marked)
         ck_assert_int_eq(xf_spool_append(sp, &r, 1000, &id), XF_SPOOL_OK);
     }
 
-    ck_assert_int_eq(xf_spool_dir_marked(dir, &xf_alloc_libc, &n),
+    ck_assert_int_eq(marked_in(dir, &n),
                      XF_SPOOL_OK);
     ck_assert_uint_eq(n, 4);
 
@@ -1449,16 +1490,312 @@ START_TEST(test_dir_marked)
     ck_assert_int_eq(write(fd, bytes, len - 1), (ssize_t) (len - 1));
     close(fd);
 
-    ck_assert_int_eq(xf_spool_dir_marked(dir, &xf_alloc_libc, &n),
+    ck_assert_int_eq(marked_in(dir, &n),
                      XF_SPOOL_OK);
     ck_assert_uint_eq(n, 4 + (strstr(names[1], "live") ? 3 : 0));
 
-    ck_assert_int_eq(xf_spool_dir_marked("/nonexistent/xflow", &xf_alloc_libc,
-                                         &n),
+    ck_assert_int_eq(marked_in("/nonexistent/xflow", &n),
                      XF_SPOOL_IO);
 
     free(bytes);
     free_names(names, 2);
+    xf_spool_close(sp);
+}
+END_TEST
+
+
+/* Counts the records the count at start hands over, and their origin. */
+static void
+count_origin(void *data, const xf_spool_record_t *r)
+{
+    unsigned                 *n = data;
+    const xf_spool_header_t  *h;
+
+    h = xf_spool_record_header(r, XF_SPOOL_LEDGER_HEADER);
+    ck_assert_ptr_nonnull(h);
+
+    n[0]++;
+    n[1] += h->value_len == 4 && memcmp(h->value, "json", 4) == 0;
+}
+
+
+/* An acknowledgement file of offsets, as a worker would have left it. */
+
+static void
+write_acked(const char *segment, const uint64_t *off, size_t n, size_t tail)
+{
+    size_t  i, k;
+    u_char  b[8 * 8 + 8];
+    char    name[128];
+
+    ck_assert_uint_le(n, 8);
+    ck_assert_uint_lt(tail, 8);
+
+    for (i = 0; i < n; i++) {
+        for (k = 0; k < 8; k++) {
+            b[i * 8 + k] = (u_char) (off[i] >> (8 * k));
+        }
+    }
+
+    /* a torn last entry: its first bytes only */
+    memset(b + n * 8, 0, tail);
+
+    snprintf(name, sizeof(name), "%s", segment);
+    name[strlen(name) - 1] = 'a';
+    write_file(dir, name, b, n * 8 + tail);
+}
+
+
+/*
+ * What a replay delivered is never replayed again, nor counted on the
+ * spool again, whoever reads the segment next: the acknowledgement file
+ * goes with it, read at adoption and by the count at start.
+ */
+START_TEST(test_acked_file)
+{
+    char               *names[4];
+    unsigned            i, adopted, seen[2];
+    uint64_t            id, n, off[2], rlen;
+    xf_spool_t         *sp;
+    xf_spool_pos_t      pos[6];
+    xf_spool_record_t   r, again;
+
+    sp = open_spool("w1", 0);
+
+    for (i = 0; i < 6; i++) {
+        mkrec(&r, i, 0);
+        r.headers[1].name = (const u_char *) XF_SPOOL_LEDGER_HEADER;
+        r.headers[1].name_len = sizeof(XF_SPOOL_LEDGER_HEADER) - 1;
+        /* an origin, or none (as an earlier version wrote them) */
+        r.headers[1].value = (const u_char *) (i < 3 ? "json" : "");
+        r.headers[1].value_len = i < 3 ? 4 : 0;
+        r.nheaders = 2;
+        ck_assert_int_eq(xf_spool_append(sp, &r, 1000, &id), XF_SPOOL_OK);
+    }
+
+    for (i = 0; i < 6; i++) {
+        ck_assert_int_eq(xf_spool_next(sp, &r, &pos[i]), XF_SPOOL_OK);
+    }
+
+    /* 0, 2, 4 delivered; 5 failed again: its copy at the tail */
+    for (i = 0; i < 6; i += 2) {
+        ck_assert_int_eq(xf_spool_ack(sp, &pos[i]), XF_SPOOL_OK);
+    }
+
+    mkrec(&again, 5, 0);
+    again.attempt = 1;
+    again.headers[1] = r.headers[1];
+    again.nheaders = 2;
+    ck_assert_int_eq(xf_spool_append(sp, &again, 1000, &id), XF_SPOOL_OK);
+    ck_assert_int_eq(xf_spool_ack(sp, &pos[5]), XF_SPOOL_OK);
+
+    /* the worker stops with 1 and 3 out */
+    ck_assert_int_eq(xf_spool_close(sp), XF_SPOOL_OK);
+    ck_assert_uint_eq(count_files(dir), 2);
+    ck_assert_uint_eq(count_suffix(dir, ".xfa"), 1);
+
+    /* the count at start: 1, 3 and the copy of 5, not 0, 2, 4, 5; each
+       handed over with its origin (1's, the others have none) */
+    ck_assert_int_eq(marked_in(dir, &n),
+                     XF_SPOOL_OK);
+    ck_assert_uint_eq(n, 3);
+    memset(seen, 0, sizeof(seen));
+    ck_assert_int_eq(xf_spool_dir_marked(dir, &xf_alloc_libc, 0,
+                                         count_origin, seen, &n),
+                     XF_SPOOL_OK);
+    ck_assert_uint_eq(seen[0], 3);
+    ck_assert_uint_eq(seen[1], 1);
+
+    sp = open_spool("w2", 0);
+    ck_assert_int_eq(xf_spool_adopt(sp, 0, &adopted), XF_SPOOL_OK);
+    ck_assert_uint_eq(adopted, 2);
+    ck_assert_uint_eq(xf_spool_stats(sp)->adopted, 3);
+    ck_assert_uint_eq(xf_spool_stats(sp)->records, 3);
+
+    ck_assert_int_eq(xf_spool_next(sp, &r, &pos[0]), XF_SPOOL_OK);
+    ck_assert_uint_eq(rec_no(&r), 1);
+    ck_assert_int_eq(xf_spool_next(sp, &r, &pos[1]), XF_SPOOL_OK);
+    ck_assert_uint_eq(rec_no(&r), 3);
+    ck_assert_int_eq(xf_spool_next(sp, &r, &pos[2]), XF_SPOOL_OK);
+    ck_assert_uint_eq(rec_no(&r), 5);
+    ck_assert_uint_eq(r.attempt, 1);
+    ck_assert_int_eq(xf_spool_next(sp, &r, &pos[3]), XF_SPOOL_EMPTY);
+
+    for (i = 0; i < 3; i++) {
+        ck_assert_int_eq(xf_spool_ack(sp, &pos[i]), XF_SPOOL_OK);
+    }
+
+    /* segments and their acknowledgement files gone together */
+    ck_assert_uint_eq(count_files(dir), 0);
+    ck_assert_uint_eq(count_suffix(dir, ".xfa"), 0);
+    xf_spool_close(sp);
+
+    /* a torn last entry acknowledges nothing */
+    mkrec(&r, 0, 0);
+    rlen = xf_spool_record_size(&r);
+    dead_owner("4711", 0, 3, 0);
+    ck_assert_uint_eq(list_dir(dir, names, 4), 1);
+    off[0] = rlen;
+    write_acked(names[0], off, 1, 5);
+
+    sp = open_spool("w3", 0);
+    ck_assert_int_eq(xf_spool_adopt(sp, 0, NULL), XF_SPOOL_OK);
+    ck_assert_uint_eq(xf_spool_stats(sp)->adopted, 2);
+    ck_assert_int_eq(xf_spool_next(sp, &r, &pos[0]), XF_SPOOL_OK);
+    ck_assert_uint_eq(rec_no(&r), 0);
+    ck_assert_int_eq(xf_spool_ack(sp, &pos[0]), XF_SPOOL_OK);
+    ck_assert_int_eq(xf_spool_next(sp, &r, &pos[0]), XF_SPOOL_OK);
+    ck_assert_uint_eq(rec_no(&r), 2);
+    ck_assert_int_eq(xf_spool_ack(sp, &pos[0]), XF_SPOOL_OK);
+    ck_assert_int_eq(xf_spool_next(sp, &r, &pos[0]), XF_SPOOL_EMPTY);
+    ck_assert_uint_eq(count_files(dir), 0);
+    xf_spool_close(sp);
+    free_names(names, 1);
+
+    /* every record acknowledged: adoption deletes the segment */
+    dead_owner("4712", 0, 2, 0);
+    ck_assert_uint_eq(list_dir(dir, names, 4), 1);
+    off[0] = rlen;
+    off[1] = 0;
+    write_acked(names[0], off, 2, 0);
+
+    sp = open_spool("w4", 0);
+    ck_assert_int_eq(xf_spool_adopt(sp, 0, &adopted), XF_SPOOL_OK);
+    ck_assert_uint_eq(adopted, 0);
+    ck_assert_uint_eq(xf_spool_stats(sp)->adopted, 0);
+    ck_assert_uint_eq(count_files(dir), 0);
+    ck_assert_uint_eq(count_suffix(dir, ".xfa"), 0);
+    xf_spool_close(sp);
+    free_names(names, 1);
+
+    /* one left without its segment goes at the next open, and its seq
+     * is never given to a new segment (which would inherit it) */
+    write_acked("0000000000000100-w5.xfs", off, 1, 0);
+    sp = open_spool("w5", 0);
+    ck_assert_uint_eq(count_suffix(dir, ".xfa"), 0);
+    append_n(sp, 0, 1, 0);
+    ck_assert_uint_eq(list_dir(dir, names, 4), 1);
+    ck_assert_str_eq(names[0], "0000000000000101-w5.xfs");
+    replay_expect(sp, 0, 1);
+    xf_spool_close(sp);
+    free_names(names, 1);
+}
+END_TEST
+
+
+/* Counts the records handed over (a foreign adoption, a count). */
+static void
+count_one(void *data, const xf_spool_record_t *r)
+{
+    unsigned  *n = data;
+
+    ck_assert(xf_spool_record_marked(r));
+    (*n)++;
+}
+
+
+/* A spool of owner counted by generation, foreign records to *seen. */
+static xf_spool_t *
+open_counted(const char *owner, uint64_t generation, unsigned *seen)
+{
+    xf_spool_t       *sp;
+    xf_spool_conf_t   c;
+
+    conf_init(&c, owner);
+    c.generation = generation;
+    c.foreign = count_one;
+    c.foreign_data = seen;
+    ck_assert_int_eq(xf_spool_open(&sp, &c), XF_SPOOL_OK);
+
+    return sp;
+}
+
+
+/* n marked records from. */
+static void
+append_marked(xf_spool_t *sp, unsigned from, unsigned n)
+{
+    unsigned           i;
+    xf_spool_record_t  r;
+
+    for (i = from; i < from + n; i++) {
+        mkrec(&r, i, 0);
+        r.headers[1].name = (const u_char *) XF_SPOOL_LEDGER_HEADER;
+        r.headers[1].name_len = sizeof(XF_SPOOL_LEDGER_HEADER) - 1;
+        r.headers[1].value = (const u_char *) "";
+        r.nheaders = 2;
+        ck_assert_int_eq(xf_spool_append(sp, &r, 0, NULL), XF_SPOOL_OK);
+    }
+}
+
+
+/*
+ * Each generation of a count (a ledger: a start, a binary upgrade) counts
+ * a record once, whoever holds it: the segment's creator's generation
+ * from its creation, a count at start that locks what no live process
+ * holds, and an adoption from another generation, each marked in the
+ * acknowledgement file.
+ */
+START_TEST(test_generations)
+{
+    unsigned     seen, other;
+    uint64_t     n;
+    xf_spool_t  *sp, *live;
+
+    /* generation 1 spools 3 events and stops */
+    seen = 0;
+    sp = open_counted("w1", 1, &seen);
+    append_marked(sp, 0, 3);
+    ck_assert_int_eq(xf_spool_close(sp), XF_SPOOL_OK);
+    ck_assert_uint_eq(count_suffix(dir, ".xfa"), 1);
+
+    /* its own count has them; a new one (a restart) counts them once */
+    ck_assert_int_eq(xf_spool_dir_marked(dir, &xf_alloc_libc, 1, count_one,
+                                         &seen, &n), XF_SPOOL_OK);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(xf_spool_dir_marked(dir, &xf_alloc_libc, 2, count_one,
+                                         &seen, &n), XF_SPOOL_OK);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_uint_eq(seen, 3);
+    ck_assert_int_eq(xf_spool_dir_marked(dir, &xf_alloc_libc, 2, count_one,
+                                         &seen, &n), XF_SPOOL_OK);
+    ck_assert_uint_eq(n, 0);
+
+    /* generation 2's workers adopt it without counting it again */
+    sp = open_counted("w2", 2, &seen);
+    ck_assert_int_eq(xf_spool_adopt(sp, 0, NULL), XF_SPOOL_OK);
+    ck_assert_uint_eq(xf_spool_stats(sp)->adopted, 3);
+    ck_assert_uint_eq(seen, 3);
+    append_marked(sp, 3, 2);
+    ck_assert_int_eq(xf_spool_close(sp), XF_SPOOL_OK);
+
+    /* a binary upgrade: generation 3 runs beside a live worker of 2 */
+    other = 0;
+    live = open_counted("w3", 2, &other);
+    ck_assert_int_eq(xf_spool_adopt(live, 0, NULL), XF_SPOOL_OK);
+    ck_assert_uint_eq(other, 0);
+    append_marked(live, 5, 1);
+
+    /* what the live worker holds is not counted at generation 3's start */
+    ck_assert_int_eq(xf_spool_dir_marked(dir, &xf_alloc_libc, 3, count_one,
+                                         &seen, &n), XF_SPOOL_OK);
+    ck_assert_uint_eq(n, 0);
+
+    /* the old worker stops: generation 3 counts at adoption, once */
+    ck_assert_int_eq(xf_spool_close(live), XF_SPOOL_OK);
+    seen = 0;
+    sp = open_counted("w4", 3, &seen);
+    ck_assert_int_eq(xf_spool_adopt(sp, 0, NULL), XF_SPOOL_OK);
+    ck_assert_uint_eq(seen, 6);
+    ck_assert_int_eq(xf_spool_close(sp), XF_SPOOL_OK);
+
+    sp = open_counted("w5", 3, &seen);
+    ck_assert_int_eq(xf_spool_adopt(sp, 0, NULL), XF_SPOOL_OK);
+    ck_assert_uint_eq(seen, 6);
+    ck_assert_uint_eq(xf_spool_stats(sp)->adopted, 6);
+    replay_expect(sp, 0, 6);
+    ck_assert_uint_eq(count_files(dir), 0);
+    ck_assert_uint_eq(count_suffix(dir, ".xfa"), 0);
     xf_spool_close(sp);
 }
 END_TEST
@@ -1699,6 +2036,8 @@ make_spool_suite(void)
     tcase_add_test(tc, test_close_keeps_outstanding);
     tcase_add_test(tc, test_segment_scan);
     tcase_add_test(tc, test_dir_marked);
+    tcase_add_test(tc, test_acked_file);
+    tcase_add_test(tc, test_generations);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("adoption");
