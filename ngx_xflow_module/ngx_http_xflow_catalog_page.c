@@ -154,7 +154,7 @@ ngx_http_xflow_catalog_handler(ngx_http_request_t *r)
     xf_str_t                             app;
     xf_alloc_t                           a;
     ngx_slab_pool_t                     *shpool;
-    xf_catalog_buf_t                     out;
+    xf_buf_t                             out;
     ngx_http_xflow_catalog_main_conf_t  *cmcf;
 
     rc = ngx_http_xflow_read_only(r);
@@ -204,7 +204,7 @@ ngx_http_xflow_catalog_handler(ngx_http_request_t *r)
     ngx_shmtx_unlock(&shpool->mutex);
 
     ngx_http_xflow_pool_allocator(&a, r->pool);
-    ngx_memzero(&out, sizeof(xf_catalog_buf_t));
+    ngx_memzero(&out, sizeof(xf_buf_t));
 
     if (xf_catalog_render((xf_catalog_t *) copy, &app, (uint64_t) ngx_time(),
                           &out, &a)

@@ -441,7 +441,7 @@ ngx_http_xflow_ledger_move(int32_t series, xf_ledger_cell_t from,
 
 
 ngx_int_t
-ngx_http_xflow_ledger_render(xf_metrics_buf_t *out, const xf_alloc_t *a)
+ngx_http_xflow_ledger_render(xf_buf_t *out, const xf_alloc_t *a)
 {
     if (ngx_http_xflow_ledger.ledger == NULL) {
         return NGX_OK;

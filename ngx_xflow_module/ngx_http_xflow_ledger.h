@@ -165,7 +165,7 @@ void ngx_http_xflow_ledger_move(int32_t series, xf_ledger_cell_t from,
  *
  * Called from: the metrics module's handler.
  */
-ngx_int_t ngx_http_xflow_ledger_render(xf_metrics_buf_t *out,
+ngx_int_t ngx_http_xflow_ledger_render(xf_buf_t *out,
     const xf_alloc_t *a);
 
 #endif /* NGX_HTTP_XFLOW_LEDGER_H */

@@ -53,7 +53,7 @@ static char *ngx_http_xflow_metrics_directive(ngx_conf_t *cf,
 static ngx_int_t ngx_http_xflow_metrics_init_process(ngx_cycle_t *cycle);
 static void ngx_http_xflow_metrics_rss(void);
 static ngx_int_t ngx_http_xflow_metrics_build_info(ngx_http_request_t *r,
-    xf_metrics_buf_t *text);
+    xf_buf_t *text);
 
 
 static ngx_command_t  ngx_http_xflow_metrics_commands[] = {
@@ -722,7 +722,7 @@ ngx_http_xflow_metrics_handler(ngx_http_request_t *r)
     ngx_int_t                            rc;
     xf_alloc_t                           a;
     ngx_core_conf_t                     *ccf;
-    xf_metrics_buf_t                     text;
+    xf_buf_t                             text;
     ngx_http_xflow_metrics_main_conf_t  *mcf;
 
     rc = ngx_http_xflow_read_only(r);
@@ -741,7 +741,7 @@ ngx_http_xflow_metrics_handler(ngx_http_request_t *r)
 
     ngx_http_xflow_pool_allocator(&a, r->pool);
 
-    ngx_memzero(&text, sizeof(xf_metrics_buf_t));
+    ngx_memzero(&text, sizeof(xf_buf_t));
 
     ccf = (ngx_core_conf_t *) ngx_get_conf(ngx_cycle->conf_ctx,
                                            ngx_core_module);
@@ -774,7 +774,7 @@ ngx_http_xflow_metrics_handler(ngx_http_request_t *r)
  */
 static ngx_int_t
 ngx_http_xflow_metrics_build_info(ngx_http_request_t *r,
-    xf_metrics_buf_t *text)
+    xf_buf_t *text)
 {
     u_char  *p, *last;
     size_t   size;

@@ -107,13 +107,6 @@ uint64_t xf_catalog_evicted(const xf_catalog_t *cat);
 const char *xf_catalog_plan_name(xf_catalog_plan_t plan);
 
 
-/* The renderer's output, grown with the caller's allocator. */
-typedef struct {
-    u_char         *p;
-    size_t          len;
-    size_t          cap;
-} xf_catalog_buf_t;
-
 /*
  * The table as JSON (docs/catalog.md has the shape): totals, then every
  * entry, most events first; an app given (len > 0) keeps only its
@@ -121,6 +114,6 @@ typedef struct {
  * caller's to free, on error too.  XF_OK, or XF_ERR_NOMEM.
  */
 xf_status_t xf_catalog_render(const xf_catalog_t *cat, const xf_str_t *app,
-    uint64_t now, xf_catalog_buf_t *out, const xf_alloc_t *a);
+    uint64_t now, xf_buf_t *out, const xf_alloc_t *a);
 
 #endif /* XF_CATALOG_H */

@@ -19,19 +19,19 @@
 #define XF_CATALOG_ENTRY_FIXED  4096
 
 
-static xf_status_t xf_catalog_entry_json(xf_catalog_buf_t *out,
+static xf_status_t xf_catalog_entry_json(xf_buf_t *out,
     const xf_catalog_entry_t *e, const xf_alloc_t *a);
 
 
 static xf_status_t
-xf_catalog_room(xf_catalog_buf_t *out, size_t n, const xf_alloc_t *a)
+xf_catalog_room(xf_buf_t *out, size_t n, const xf_alloc_t *a)
 {
-    return xf_reserve(a, &out->p, out->len, &out->cap, n, 16384);
+    return xf_buf_reserve(a, out, n, 16384);
 }
 
 
 static char *
-xf_catalog_at(xf_catalog_buf_t *out)
+xf_catalog_at(xf_buf_t *out)
 {
     return (char *) out->p + out->len;
 }
@@ -39,7 +39,7 @@ xf_catalog_at(xf_catalog_buf_t *out)
 
 /* Text into room the caller made. */
 static void
-xf_catalog_put(xf_catalog_buf_t *out, const char *s)
+xf_catalog_put(xf_buf_t *out, const char *s)
 {
     size_t  n;
 
@@ -50,7 +50,7 @@ xf_catalog_put(xf_catalog_buf_t *out, const char *s)
 
 
 static void
-xf_catalog_num(xf_catalog_buf_t *out, const char *name, uint64_t v)
+xf_catalog_num(xf_buf_t *out, const char *name, uint64_t v)
 {
     out->len += (size_t) snprintf(xf_catalog_at(out), out->cap - out->len,
                                  ",\"%s\":%" PRIu64, name, v);
@@ -59,7 +59,7 @@ xf_catalog_num(xf_catalog_buf_t *out, const char *name, uint64_t v)
 
 /* A JSON string, quoted, into room the caller made. */
 static void
-xf_catalog_str(xf_catalog_buf_t *out, const u_char *p, size_t len)
+xf_catalog_str(xf_buf_t *out, const u_char *p, size_t len)
 {
     out->p[out->len++] = '"';
     out->len += xf_json_escape(out->p + out->len, p, len);
@@ -85,7 +85,7 @@ xf_catalog_cmp(const void *a, const void *b)
 
 xf_status_t
 xf_catalog_render(const xf_catalog_t *cat, const xf_str_t *app,
-    uint64_t now, xf_catalog_buf_t *out, const xf_alloc_t *a)
+    uint64_t now, xf_buf_t *out, const xf_alloc_t *a)
 {
     size_t                     i, n;
     xf_status_t                st;
@@ -161,7 +161,7 @@ done:
 
 
 static xf_status_t
-xf_catalog_entry_json(xf_catalog_buf_t *out, const xf_catalog_entry_t *e,
+xf_catalog_entry_json(xf_buf_t *out, const xf_catalog_entry_t *e,
     const xf_alloc_t *a)
 {
     size_t                    i, j, n, need;

@@ -62,6 +62,18 @@ typedef struct {
     void     *data;
 } xf_alloc_t;
 
+
+/*
+ * Text a renderer writes (the metrics page, the ledger, the catalog),
+ * grown with the caller's allocator (xf_reserve() in xf_realloc.h); p is
+ * the caller's to free.
+ */
+typedef struct {
+    u_char         *p;
+    size_t          len;
+    size_t          cap;
+} xf_buf_t;
+
 /* malloc/free, for tests and tools. */
 extern const xf_alloc_t  xf_alloc_libc;
 

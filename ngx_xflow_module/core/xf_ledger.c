@@ -559,11 +559,11 @@ xf_ledger_total(const xf_ledger_t *l, xf_ledger_cells_t *sum)
 
 
 /* printf at the end of out, grown until the line fits. */
-static xf_status_t xf_ledger_line(xf_metrics_buf_t *out, const xf_alloc_t *a,
+static xf_status_t xf_ledger_line(xf_buf_t *out, const xf_alloc_t *a,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static xf_status_t
-xf_ledger_line(xf_metrics_buf_t *out, const xf_alloc_t *a, const char *fmt,
+xf_ledger_line(xf_buf_t *out, const xf_alloc_t *a, const char *fmt,
     ...)
 {
     int       n;
@@ -589,9 +589,7 @@ xf_ledger_line(xf_metrics_buf_t *out, const xf_alloc_t *a, const char *fmt,
         }
 
         /* vsnprintf's terminating NUL needs a byte too */
-        if (xf_reserve(a, &out->p, out->len, &out->cap, (size_t) n + 1, 4096)
-            != XF_OK)
-        {
+        if (xf_buf_reserve(a, out, (size_t) n + 1, 4096) != XF_OK) {
             return XF_ERR_NOMEM;
         }
     }
@@ -600,7 +598,7 @@ xf_ledger_line(xf_metrics_buf_t *out, const xf_alloc_t *a, const char *fmt,
 
 /* One family's HELP and TYPE lines, and its one sample if it has one. */
 static xf_status_t
-xf_ledger_family(xf_metrics_buf_t *out, const xf_alloc_t *a,
+xf_ledger_family(xf_buf_t *out, const xf_alloc_t *a,
     const char *name, const char *help, const char *type, const int64_t *v)
 {
     if (xf_ledger_line(out, a, "# HELP %s %s\n# TYPE %s %s\n", name, help,
@@ -688,7 +686,7 @@ xf_ledger_view(const xf_ledger_t *l, xf_ledger_view_t *v,
 
 /* A family with a sample per series shown: the cell's value. */
 static xf_status_t
-xf_ledger_samples(xf_metrics_buf_t *out, const xf_alloc_t *a,
+xf_ledger_samples(xf_buf_t *out, const xf_alloc_t *a,
     const xf_ledger_view_t *v, const char *name, const char *help,
     const char *type, xf_ledger_cell_t cell)
 {
@@ -714,7 +712,7 @@ xf_ledger_samples(xf_metrics_buf_t *out, const xf_alloc_t *a,
 
 
 xf_status_t
-xf_ledger_render(const xf_ledger_t *l, xf_metrics_buf_t *out,
+xf_ledger_render(const xf_ledger_t *l, xf_buf_t *out,
     const xf_alloc_t *a)
 {
     int                i, k;

@@ -243,7 +243,7 @@ int xf_ledger_total(const xf_ledger_t *l, xf_ledger_cells_t *sum);
  * and xflow_ledger_unbalanced_events for the whole ledger.  XF_OK or
  * XF_ERR_NOMEM (out keeps what was written; free out->p with a).
  */
-xf_status_t xf_ledger_render(const xf_ledger_t *l, xf_metrics_buf_t *out,
+xf_status_t xf_ledger_render(const xf_ledger_t *l, xf_buf_t *out,
     const xf_alloc_t *a);
 
 #endif /* XF_LEDGER_H */

@@ -267,13 +267,6 @@ size_t xf_metrics_broker_index(const xf_metrics_t *m, void *mem,
     const u_char *name, size_t len);
 
 
-/* The renderer's output, grown with the caller's allocator. */
-typedef struct {
-    u_char         *p;
-    size_t          len;
-    size_t          cap;
-} xf_metrics_buf_t;
-
 /*
  * Append the Prometheus text exposition format (0.0.4) of every family
  * to out, which may start zeroed.  nworkers is the number of current
@@ -282,7 +275,7 @@ typedef struct {
  * XF_ERR_NOMEM (out keeps what was written; free out->p with a).
  */
 xf_status_t xf_metrics_render(const xf_metrics_t *m, const void *mem,
-    size_t nworkers, xf_metrics_buf_t *out, const xf_alloc_t *a);
+    size_t nworkers, xf_buf_t *out, const xf_alloc_t *a);
 
 
 /* What xflow reads from one librdkafka statistics report. */

@@ -9,15 +9,15 @@
 
 
 static xf_status_t
-xf_mbuf_reserve(xf_metrics_buf_t *out, const xf_alloc_t *a, size_t n)
+xf_mbuf_reserve(xf_buf_t *out, const xf_alloc_t *a, size_t n)
 {
-    return xf_reserve(a, &out->p, out->len, &out->cap, n, 4096);
+    return xf_buf_reserve(a, out, n, 4096);
 }
 
 
 /* Callers reserve first: the put functions do not check room. */
 static void
-xf_mbuf_put(xf_metrics_buf_t *out, const void *p, size_t len)
+xf_mbuf_put(xf_buf_t *out, const void *p, size_t len)
 {
     memcpy(out->p + out->len, p, len);
     out->len += len;
@@ -27,7 +27,7 @@ xf_mbuf_put(xf_metrics_buf_t *out, const void *p, size_t len)
 
 
 static void
-xf_mbuf_put_u64(xf_metrics_buf_t *out, uint64_t v)
+xf_mbuf_put_u64(xf_buf_t *out, uint64_t v)
 {
     u_char   tmp[20];
     size_t   n;
@@ -47,7 +47,7 @@ xf_mbuf_put_u64(xf_metrics_buf_t *out, uint64_t v)
 
 /* v / scale in decimal; scale is a power of 10. */
 static void
-xf_mbuf_put_scaled(xf_metrics_buf_t *out, uint64_t v, uint64_t scale)
+xf_mbuf_put_scaled(xf_buf_t *out, uint64_t v, uint64_t scale)
 {
     uint64_t  frac, d;
 
@@ -68,7 +68,7 @@ xf_mbuf_put_scaled(xf_metrics_buf_t *out, uint64_t v, uint64_t scale)
 
 /* A label value: \ " and newline escaped, as 0.0.4 requires. */
 static void
-xf_mbuf_put_label(xf_metrics_buf_t *out, const u_char *p, size_t len)
+xf_mbuf_put_label(xf_buf_t *out, const u_char *p, size_t len)
 {
     size_t  i;
 
@@ -107,13 +107,13 @@ typedef struct {
     const xf_metrics_t  *m;
     const void          *mem;
     size_t               nworkers;
-    xf_metrics_buf_t    *out;
+    xf_buf_t            *out;
     const xf_alloc_t    *a;
 } xf_metrics_render_t;
 
 
 static xf_status_t
-xf_metrics_sample(xf_metrics_buf_t *out, const xf_alloc_t *a,
+xf_metrics_sample(xf_buf_t *out, const xf_alloc_t *a,
     const char *name, const char *suffix, const xf_labels_t *l, uint64_t v,
     uint64_t scale)
 {
@@ -147,7 +147,7 @@ xf_metrics_sample(xf_metrics_buf_t *out, const xf_alloc_t *a,
 
 
 static xf_status_t
-xf_metrics_head(xf_metrics_buf_t *out, const xf_alloc_t *a,
+xf_metrics_head(xf_buf_t *out, const xf_alloc_t *a,
     const xf_metric_def_t *def)
 {
     static const char *const  types[] = { "counter", "gauge", "histogram" };
@@ -206,7 +206,7 @@ xf_metrics_render_histogram(const xf_metrics_render_t *r,
     size_t             i;
     uint64_t           count;
     xf_labels_t        l;
-    xf_metrics_buf_t  *out = r->out;
+    xf_buf_t          *out = r->out;
     const xf_alloc_t  *a = r->a;
 
     l.n = 1;
@@ -341,7 +341,7 @@ xf_metrics_render_family(const xf_metrics_render_t *r,
     u_char               num[24];
     uint64_t             v;
     xf_labels_t          l;
-    xf_metrics_buf_t    *out = r->out;
+    xf_buf_t            *out = r->out;
     const xf_alloc_t    *a = r->a;
     const xf_metrics_t  *m = r->m;
 
@@ -359,7 +359,7 @@ xf_metrics_render_family(const xf_metrics_render_t *r,
         l.value[0] = num;
 
         for (s = 0; s < r->nworkers; s++) {
-            xf_metrics_buf_t  nb = { num, 0, sizeof(num) };
+            xf_buf_t          nb = { num, 0, sizeof(num) };
 
             xf_mbuf_put_u64(&nb, s);
             l.len[0] = nb.len;
@@ -422,7 +422,7 @@ xf_metrics_render_family(const xf_metrics_render_t *r,
 
 xf_status_t
 xf_metrics_render(const xf_metrics_t *m, const void *mem, size_t nworkers,
-    xf_metrics_buf_t *out, const xf_alloc_t *a)
+    xf_buf_t *out, const xf_alloc_t *a)
 {
     size_t                  f;
     xf_metrics_render_t     r;

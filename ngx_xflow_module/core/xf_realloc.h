@@ -70,4 +70,11 @@ xf_reserve(const xf_alloc_t *a, u_char **p, size_t used, size_t *cap,
     return XF_OK;
 }
 
+/* xf_reserve() for a renderer's xf_buf_t. */
+static inline xf_status_t
+xf_buf_reserve(const xf_alloc_t *a, xf_buf_t *b, size_t n, size_t first)
+{
+    return xf_reserve(a, &b->p, b->len, &b->cap, n, first);
+}
+
 #endif /* XF_REALLOC_H */

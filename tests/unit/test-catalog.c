@@ -56,7 +56,7 @@ render(const xf_catalog_t *cat, const char *app)
     json_t            *j;
     xf_str_t           a;
     json_error_t       err;
-    xf_catalog_buf_t   out;
+    xf_buf_t           out;
 
     memset(&out, 0, sizeof(out));
     a.data = (const u_char *) app;
@@ -327,7 +327,7 @@ START_TEST(test_reload_keeps)
     json_t              *j;
     xf_catalog_t        *cat, *again;
     xf_catalog_event_t   ev;
-    xf_catalog_buf_t     a, b;
+    xf_buf_t             a, b;
 
     cat = table(16, &mem, &size);
 
@@ -451,7 +451,7 @@ START_TEST(test_render_nomem)
     xf_alloc_t           a;
     xf_catalog_t        *cat;
     xf_unit_mem_t        m;
-    xf_catalog_buf_t     out;
+    xf_buf_t             out;
     xf_catalog_event_t   ev;
 
     cat = table(4, &mem, &size);

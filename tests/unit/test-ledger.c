@@ -282,7 +282,7 @@ START_TEST(test_render)
     int32_t             a, json, mp;
     char               *text;
     xf_ledger_t        *l;
-    xf_metrics_buf_t    out;
+    xf_buf_t            out;
     xf_ledger_cells_t   d;
 
     l = ledger(2, &mem);

@@ -69,7 +69,7 @@ static char *
 render(test_reg_t *t, size_t nworkers)
 {
     char              *s;
-    xf_metrics_buf_t   out;
+    xf_buf_t           out;
 
     memset(&out, 0, sizeof(out));
 
@@ -872,7 +872,7 @@ START_TEST(test_nomem)
     xf_status_t        rc;
     xf_alloc_t         a = { xf_unit_mem_alloc, xf_unit_mem_free, &tm };
     xf_metrics_t      *m;
-    xf_metrics_buf_t   out;
+    xf_buf_t           out;
 
     /* registry: every allocation failure is reported, nothing leaks */
     for (i = 1; ; i++) {
