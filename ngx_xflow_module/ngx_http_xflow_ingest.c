@@ -278,7 +278,8 @@ ngx_http_xflow_ingest_accepted(ngx_http_request_t *r,
         ctx->ndedup = 0;
     }
 
-    ctx->outcome = XF_OUTCOME_ACCEPTED;
+    /* answered as accepted all the same: the bot must not learn */
+    ctx->outcome = ctx->bots ? XF_OUTCOME_BOT : XF_OUTCOME_ACCEPTED;
 
     return ngx_http_xflow_reply_accepted(r, ctx);
 }
@@ -435,7 +436,20 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         }
 
         if (rc == NGX_HTTP_XFLOW_HYGIENE_PASS
-            && bot != NGX_HTTP_XFLOW_HYGIENE_MARK)
+            && bot == NGX_HTTP_XFLOW_HYGIENE_DROP)
+        {
+            /* the ledger's fate of a kill switch's drop; its own count,
+               outcome and receipt reason (XF_OK: the bot outcome's) */
+            ctx->dropped++;
+            ctx->bots++;
+            ctx->fates[i] = XF_LEDGER_DROPPED;
+            ngx_http_xflow_ingest_receipt(r, ctx, ob, ev, i, 0,
+                                          XF_RECEIPT_DROPPED, XF_OK);
+            continue;
+        }
+
+        if (rc == NGX_HTTP_XFLOW_HYGIENE_PASS
+            && bot == NGX_HTTP_XFLOW_HYGIENE_ROUTE)
         {
             rc = bot;
             htopic = btopic;
@@ -619,6 +633,7 @@ ngx_http_xflow_ingest_receipts(ngx_http_request_t *r,
 
 /*
  * Event i's receipt: invalid or dropped (a kill switch) with st's name,
+ * dropped by xflow_bots (st XF_OK) with the bot outcome's name,
  * ok with the topic of its first message, msg in the outbox (its
  * position comes with its report), or duplicate: the edge dedup window,
  * where it answers a copy as success instead of planning it, calls this
@@ -646,7 +661,10 @@ ngx_http_xflow_ingest_receipt(ngx_http_request_t *r,
 
     if (fate != XF_RECEIPT_OK) {
         rc->fate = fate;
-        rc->reason = fate == XF_RECEIPT_INVALID || fate == XF_RECEIPT_DROPPED
+        rc->reason = fate == XF_RECEIPT_DROPPED && st == XF_OK
+                     ? xf_outcome_name(XF_OUTCOME_BOT)
+                     : fate == XF_RECEIPT_INVALID
+                       || fate == XF_RECEIPT_DROPPED
                      ? xf_strerror(st) : NULL;
         ctx->receipt_msg[i] = (size_t) -1;
         return;

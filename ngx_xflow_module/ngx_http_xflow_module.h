@@ -177,7 +177,11 @@ typedef struct {
                                                    xf_ledger_cell_t (in
                                                    flight: the batch's
                                                    reports decide) */
-    ngx_uint_t                  dropped;        /* by a kill switch */
+    ngx_uint_t                  dropped;        /* by a kill switch or
+                                                   xflow_bots drop */
+    ngx_uint_t                  bots;           /* of them, by xflow_bots:
+                                                   the outcome is then
+                                                   XF_OUTCOME_BOT */
     ngx_str_t                   app;
     ngx_uint_t                  ntopics;        /* for $xflow_topic: how */
     ngx_uint_t                  topic_index;    /* many, and the one when

@@ -117,6 +117,16 @@ ngx_uint_t ngx_http_xflow_throttle(ngx_http_xflow_throttle_t *t,
 void ngx_http_xflow_pool_allocator(xf_alloc_t *a, ngx_pool_t *pool);
 
 /**
+ * @brief Read a file a directive names (\p name, made absolute from the
+ * prefix in place) whole into *buf (from \p pool, one byte more than
+ * *len), for a parser that reports its own lines.
+ * @returns NGX_OK, or NGX_ERROR once it said at emerg which \p what
+ * ("tracking plan") it could not open or read.  Configuration time.
+ */
+ngx_int_t ngx_http_xflow_read_conf_file(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_pool_t *pool, const char *what, u_char **buf, size_t *len);
+
+/**
  * @brief Create *array (n elements of size) from pool unless a directive
  * already did: for lists that several directives append to.
  * @returns NGX_OK or NGX_ERROR.  Configuration time.

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ngx_http_xflow_bots_page.c - the bot report as a page a person reads:
+ * what a browser gets from the xflow_bot_report location (the limit
+ * report's rule: ngx_http_xflow_limit_page_wanted()), while curl and
+ * scripts keep getting the JSON.
+ *
+ * The page is static, as the limit report's: it fetches the same
+ * location's JSON (?format=json) every 5 s and draws what xflow_bots
+ * decided, enforced beside dry run, and the top bot User-Agents and ASNs
+ * in tables sorted by any column.  No script or style from elsewhere.
+ */
+
+#include "ngx_http_xflow_module.h"
+#include "ngx_http_xflow_catalog_module.h"
+#include "ngx_http_xflow_util.h"
+
+
+static const char  ngx_http_xflow_bot_page[] =
+"<!DOCTYPE html>\n"
+"<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+"<title>xflow bots</title>\n"
+"<style>\n"
+"body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1d2330}\n"
+"h1{font-size:20px;margin:0 0 .2em}h2{font-size:16px;margin:1.4em 0 .3em}\n"
+".meta{color:#5b6475;margin:.2em 0 .6em}\n"
+".cards{display:flex;gap:.6em;flex-wrap:wrap;margin:.4em 0}\n"
+".card{border:1px solid #d5dae3;border-radius:6px;padding:.4em .8em;"
+"min-width:9em}\n"
+".card b{display:block;font-size:18px}\n"
+".dry b{color:#a15c00}.enf b{color:#b42318}\n"
+"table{border-collapse:collapse;margin-top:.4em;min-width:40em}\n"
+"th,td{border-bottom:1px solid #e4e7ec;padding:.25em .6em;"
+"text-align:right}\n"
+"th:first-child,td:first-child,td.t{text-align:left;"
+"font-family:monospace}\n"
+"th{cursor:pointer;background:#f4f6f9;user-select:none}\n"
+"th.sorted::after{content:' \\2193'}\n"
+"</style></head><body>\n"
+"<h1>xflow bots</h1>\n"
+"<div class=\"meta\" id=\"when\">loading&hellip;</div>\n"
+"<div class=\"cards\" id=\"cards\"></div>\n"
+"<h2>Top bot User-Agents</h2><div id=\"ua\"></div>\n"
+"<h2>Top ASNs of bots</h2><div id=\"asn\"></div>\n"
+"<script>\n"
+"'use strict';\n"
+"const sortBy = {ua: 'requests', asn: 'requests'};\n"
+"let last = null;\n"
+"function el(tag, attrs, text) {\n"
+"  const e = document.createElement(tag);\n"
+"  for (const k in attrs || {}) e.setAttribute(k, attrs[k]);\n"
+"  if (text !== undefined) e.textContent = text;\n"
+"  return e;\n"
+"}\n"
+"function table(id, rows, cols) {\n"
+"  const box = document.getElementById(id), by = sortBy[id];\n"
+"  box.textContent = '';\n"
+"  if (!rows.length) {\n"
+"    box.append(el('p', {class: 'meta'}, 'No bot seen.'));\n"
+"    return;\n"
+"  }\n"
+"  const t = el('table'), hr = el('tr');\n"
+"  for (const [k, label] of cols) {\n"
+"    const th = el('th', k === by ? {class: 'sorted'} : {}, label);\n"
+"    th.onclick = () => { sortBy[id] = k; draw(last); };\n"
+"    hr.append(th);\n"
+"  }\n"
+"  t.append(hr);\n"
+"  rows = rows.slice().sort((a, b) => typeof a[by] === 'number'\n"
+"    ? b[by] - a[by] : String(a[by]).localeCompare(String(b[by])));\n"
+"  for (const r of rows) {\n"
+"    const tr = el('tr');\n"
+"    for (const [k] of cols) tr.append(el('td',\n"
+"      typeof r[k] === 'number' ? {} : {class: 't'},\n"
+"      typeof r[k] === 'number' ? r[k].toLocaleString() : String(r[k])));\n"
+"    t.append(tr);\n"
+"  }\n"
+"  box.append(t);\n"
+"}\n"
+"function draw(d) {\n"
+"  last = d;\n"
+"  const cs = document.getElementById('cards');\n"
+"  cs.textContent = '';\n"
+"  for (const k of ['mark', 'route', 'drop']) {\n"
+"    for (const [pre, cls, what] of [['', 'enf', ''],\n"
+"                                    ['dry_run_', 'dry', ' (dry run)']]) {\n"
+"      const c = el('div', {class: 'card ' + cls});\n"
+"      c.append(el('b', {}, d.decisions[pre + k].toLocaleString()),\n"
+"               k + what);\n"
+"      cs.append(c);\n"
+"    }\n"
+"  }\n"
+"  table('ua', d.user_agents, [['user_agent', 'User-Agent'],\n"
+"    ['why', 'pattern or AS'], ['requests', 'requests'],\n"
+"    ['error', 'overcount at most']]);\n"
+"  table('asn', d.asns.map(a => Object.assign({}, a,\n"
+"    {listed: a.listed ? 'yes' : 'no'})), [['asn', 'ASN'],\n"
+"    ['listed', 'in xflow_bot_asns'], ['requests', 'requests'],\n"
+"    ['error', 'overcount at most']]);\n"
+"  document.getElementById('when').textContent = d.requests\n"
+"    .toLocaleString() + ' bot requests since start, as of '\n"
+"    + new Date().toLocaleTimeString() + ' (refreshed every 5 s; '\n"
+"    + 'the JSON: ?format=json)';\n"
+"}\n"
+"async function load() {\n"
+"  try {\n"
+"    const r = await fetch(location.pathname + '?format=json',\n"
+"                          {cache: 'no-store'});\n"
+"    draw(await r.json());\n"
+"  } catch (e) {\n"
+"    document.getElementById('when').textContent = 'cannot load: ' + e;\n"
+"  }\n"
+"}\n"
+"load();\n"
+"setInterval(load, 5000);\n"
+"</script></body></html>\n";
+
+
+ngx_int_t
+ngx_http_xflow_bot_page_send(ngx_http_request_t *r)
+{
+    return ngx_http_xflow_send_lit(r, NGX_HTTP_OK,
+                                   "text/html; charset=utf-8",
+                                   (u_char *) ngx_http_xflow_bot_page,
+                                   sizeof(ngx_http_xflow_bot_page) - 1);
+}
