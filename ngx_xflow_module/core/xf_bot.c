@@ -97,6 +97,11 @@ xf_bot_set_build(xf_bot_set_t *s, const xf_str_t *patterns, size_t n,
         e = &s->entries[s->n];
         e->data = p->data;
         e->len = (uint16_t) p->len;
+        e->pre = 0;
+        e->mask = 0;
+        memcpy(&e->pre, p->data, xf_min(p->len, 4));
+        memset(&e->mask, 0xff, xf_min(p->len, 4));
+        s->has1 |= p->len == 1;
         e->index = k < nservers ? -1 : (int32_t) i;
 
         head = p->len == 1 ? &s->head1[p->data[0]]
@@ -109,25 +114,41 @@ xf_bot_set_build(xf_bot_set_t *s, const xf_str_t *patterns, size_t n,
 }
 
 
+/* The entry e at low + i (len - i bytes left): 1 if it is there. */
+static int
+xf_bot_at(const xf_bot_entry_t *e, const u_char *low, size_t i, size_t len)
+{
+    uint32_t  w;
+
+    /* low has 4 zero bytes after len: the word can always be read */
+    memcpy(&w, low + i, 4);
+
+    return e->len <= len - i && (w & e->mask) == e->pre
+           && (e->len <= 4
+               || memcmp(low + i + 4, e->data + 4, e->len - 4) == 0);
+}
+
+
 ssize_t
 xf_bot_set_match(const xf_bot_set_t *s, const xf_str_t *ua)
 {
-    u_char                 low[XF_BOT_UA_MAX];
+    u_char                 low[XF_BOT_UA_MAX + 4];
     size_t                 i, len;
     ssize_t                best;
     unsigned               e;
     const xf_bot_entry_t  *en;
 
-    len = xf_min(ua->len, sizeof(low));
+    len = xf_min(ua->len, XF_BOT_UA_MAX);
 
     for (i = 0; i < len; i++) {
         low[i] = xf_bot_lower(ua->data[i]);
     }
 
+    memset(low + len, 0, 4);
     best = -1;
 
-    for (i = 0; i < len; i++) {
-
+    /* one-byte patterns, rare: a pass of their own when there are any */
+    for (i = 0; s->has1 && i < len; i++) {
         for (e = s->head1[low[i]]; e; e = en->next) {
             en = &s->entries[e - 1];
 
@@ -139,18 +160,15 @@ xf_bot_set_match(const xf_bot_set_t *s, const xf_str_t *ua)
                 best = en->index;
             }
         }
+    }
 
-        if (i + 1 == len) {
-            break;
-        }
-
+    for (i = 0; i < len; i++) {
+        /* the bucket of the two bytes here (the last: of it and a 0) */
         for (e = s->head[xf_bot_hash(low[i], low[i + 1])]; e; e = en->next)
         {
             en = &s->entries[e - 1];
 
-            if (en->len > len - i
-                || memcmp(low + i, en->data, en->len) != 0)
-            {
+            if (!xf_bot_at(en, low, i, len)) {
                 continue;
             }
 

@@ -30,6 +30,8 @@ extern const char *const  xf_bot_servers[];
 
 typedef struct {
     const u_char   *data;           /* lower case, len >= 1 */
+    uint32_t        pre;            /* its first 4 bytes (fewer: zeros) */
+    uint32_t        mask;           /* of those that are the pattern's */
     uint16_t        len;
     uint16_t        next;           /* the bucket's next entry + 1; 0 */
     int32_t         index;          /* the pattern's; -1: a server SDK */
@@ -38,14 +40,16 @@ typedef struct {
 /*
  * Patterns and server signatures, indexed by their first two bytes (a
  * one-byte pattern by its byte): a User-Agent is read once, and at each
- * of its bytes only the entries that start there are compared, so the
- * cost hardly grows with the number of patterns.  Built once, with the
+ * of its bytes only the entries of the bucket of the two bytes there are
+ * tried, each first by its first four bytes as one word, so the cost
+ * hardly grows with the number of patterns.  Built once, with the
  * configuration; read-only after.
  */
 typedef struct {
     uint16_t        head[4096];     /* by the first two bytes' hash:
                                        first entry + 1; 0: none */
     uint16_t        head1[256];     /* one-byte patterns, by the byte */
+    unsigned        has1;           /* any one-byte pattern */
     xf_bot_entry_t *entries;
     size_t          n;
 } xf_bot_set_t;
