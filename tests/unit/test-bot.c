@@ -146,6 +146,7 @@ END_TEST
 /* The lowest index wins; one-byte patterns; the ends of the User-Agent. */
 START_TEST(test_set_edges)
 {
+    u_char   *buf;
     xf_str_t  p[4], u;
 
     alloc.free(alloc.data, set.entries);
@@ -173,14 +174,15 @@ START_TEST(test_set_edges)
     ck_assert_int_eq(bot(""), -1);
 
     /* only the first XF_BOT_UA_MAX bytes are read */
-    u.data = malloc(XF_BOT_UA_MAX + 2);
-    memset((u_char *) u.data, 'x', XF_BOT_UA_MAX + 2);
-    memcpy((u_char *) u.data + XF_BOT_UA_MAX, "zz", 2);
+    buf = malloc(XF_BOT_UA_MAX + 2);
+    memset(buf, 'x', XF_BOT_UA_MAX + 2);
+    memcpy(buf + XF_BOT_UA_MAX, "zz", 2);
+    u.data = buf;
     u.len = XF_BOT_UA_MAX + 2;
     ck_assert_int_eq(xf_bot_set_match(&set, &u), -1);
-    memcpy((u_char *) u.data + XF_BOT_UA_MAX - 2, "zz", 2);
+    memcpy(buf + XF_BOT_UA_MAX - 2, "zz", 2);
     ck_assert_int_eq(xf_bot_set_match(&set, &u), 0);
-    free((u_char *) u.data);
+    free(buf);
 }
 END_TEST
 
