@@ -13,21 +13,12 @@
 
 #include "ngx_http_xflow_module.h"
 #include "ngx_http_xflow_catalog_module.h"
+#include "ngx_http_xflow_limit_module.h"
 #include "ngx_http_xflow_util.h"
 
 
 static const char  ngx_http_xflow_bot_page[] =
-"<!DOCTYPE html>\n"
-"<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-"<title>xflow bots</title>\n"
-"<style>\n"
-"body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1d2330}\n"
-"h1{font-size:20px;margin:0 0 .2em}h2{font-size:16px;margin:1.4em 0 .3em}\n"
-".meta{color:#5b6475;margin:.2em 0 .6em}\n"
-".cards{display:flex;gap:.6em;flex-wrap:wrap;margin:.4em 0}\n"
-".card{border:1px solid #d5dae3;border-radius:6px;padding:.4em .8em;"
-"min-width:9em}\n"
-".card b{display:block;font-size:18px}\n"
+NGX_HTTP_XFLOW_PAGE_HEAD("xflow bots")
 ".dry b{color:#a15c00}.enf b{color:#b42318}\n"
 "table{border-collapse:collapse;margin-top:.4em;min-width:40em}\n"
 "th,td{border-bottom:1px solid #e4e7ec;padding:.25em .6em;"
@@ -105,18 +96,7 @@ static const char  ngx_http_xflow_bot_page[] =
 "    + new Date().toLocaleTimeString() + ' (refreshed every 5 s; '\n"
 "    + 'the JSON: ?format=json)';\n"
 "}\n"
-"async function load() {\n"
-"  try {\n"
-"    const r = await fetch(location.pathname + '?format=json',\n"
-"                          {cache: 'no-store'});\n"
-"    draw(await r.json());\n"
-"  } catch (e) {\n"
-"    document.getElementById('when').textContent = 'cannot load: ' + e;\n"
-"  }\n"
-"}\n"
-"load();\n"
-"setInterval(load, 5000);\n"
-"</script></body></html>\n";
+NGX_HTTP_XFLOW_PAGE_LOAD("5000");
 
 
 ngx_int_t

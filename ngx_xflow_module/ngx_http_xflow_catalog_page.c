@@ -130,18 +130,7 @@ static const char  ngx_http_xflow_catalog_page[] =
 "    + ' (refreshed every 10 s; the JSON: ?format=json)';\n"
 "}\n"
 "document.getElementById('filter').oninput = () => last && draw(last);\n"
-"async function load() {\n"
-"  try {\n"
-"    const r = await fetch(location.pathname + '?format=json',\n"
-"                          {cache: 'no-store'});\n"
-"    draw(await r.json());\n"
-"  } catch (e) {\n"
-"    document.getElementById('when').textContent = 'cannot load: ' + e;\n"
-"  }\n"
-"}\n"
-"load();\n"
-"setInterval(load, 10000);\n"
-"</script></body></html>\n";
+NGX_HTTP_XFLOW_PAGE_LOAD("10000");
 
 
 ngx_int_t
