@@ -58,7 +58,7 @@ export CK_DEFAULT_TIMEOUT ?= 60
 .PHONY: all module deps run test unit unit-plain unit-asan e2e e2e-asan \
         dashboard-shots \
         fuzz fuzz-replay bench clean asan-nginx monitoring-check callgraph \
-        lint lint-selftest unit-clang module-clang
+        lint lint-selftest unit-clang module-clang e2e-all
 
 all: module
 
@@ -241,6 +241,15 @@ e2e-asan: $(ASAN_NGINX) $(B)/e2e/run
 	    XFLOW_MODULE=$(CURDIR)/$(B)/asan-nginx/objs/ngx_http_xflow_module.so \
 	    XFLOW_SRC=$(CURDIR) XFLOW_ASAN=1 $(B)/e2e/run
 
+# Both of the above, suites side by side (tests/support/e2e-all.sh says
+# why and which run alone); make test's way.  E2E_JOBS=n sets how many.
+e2e-all: $(MODULE) $(ASAN_NGINX) $(B)/e2e/run
+	XFLOW_NGINX=$(NGINX_BIN) XFLOW_MODULE=$(CURDIR)/$(MODULE) \
+	    XFLOW_ASAN_NGINX=$(CURDIR)/$(ASAN_NGINX) \
+	    XFLOW_ASAN_MODULE=$(CURDIR)/$(B)/asan-nginx/objs/ngx_http_xflow_module.so \
+	    XFLOW_SRC=$(CURDIR) E2E_LOGS=$(B)/e2e-logs \
+	    tests/support/e2e-all.sh $(B)/e2e/run $(B)/e2e/suites.h
+
 # ---------------------------------------------------------------- fuzz
 
 # Replay: each target's corpus through the target, built with gcc and
@@ -323,18 +332,24 @@ lint: lint-selftest
 lint-selftest:
 	tests/support/lint-selftest.sh
 
+# make test builds with every core (JOBS) though called without -j; the
+# steps stay in order, so the first failure is the one reported.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
 test: $(B)/.deps-ok
-	$(MAKE) module
+	$(MAKE) -j$(JOBS) module
 	$(MAKE) callgraph
 	$(MAKE) lint
-	$(MAKE) module-clang
+	$(MAKE) -j$(JOBS) module-clang
+	$(MAKE) -j$(JOBS) $(B)/unit/run $(B)/asan/unit/run $(B)/clang/unit/run
 	$(MAKE) unit
 	$(MAKE) unit-clang
+	$(MAKE) -j$(JOBS) $(addprefix $(B)/fuzz-replay/,$(FUZZ_NAMES))
 	$(MAKE) fuzz-replay
 	$(MAKE) monitoring-check
 	$(MAKE) check-deploy
-	$(MAKE) e2e
-	$(MAKE) e2e-asan
+	$(MAKE) -j$(JOBS) $(MODULE) $(ASAN_NGINX) $(B)/e2e/run
+	$(MAKE) e2e-all
 
 clean:
 	rm -rf $(B)

@@ -108,8 +108,9 @@ extern ngx_module_t  ngx_http_xflow_catalog_module;
  *
  * Memory: nothing is kept; the events stay the caller's.
  *
- * Called from: a worker, once a request's events are planned
- * (ngx_http_xflow_ingest.c).
+ * Called from: a worker, once a request's events are accepted, before
+ * its answer (ngx_http_xflow_ingest.c): never for a request refused
+ * with a retry status, whose events come again.
  */
 void ngx_http_xflow_catalog_record(ngx_http_request_t *r, xf_format_t format,
     const xf_event_t *events, size_t n, const xf_catalog_plan_t *plan);
@@ -172,11 +173,13 @@ ngx_int_t ngx_http_xflow_plan_why(ngx_http_request_t *r,
 /**
  * @brief The location's kill switches and hygiene rules for one valid
  *        event: the first kill switch it meets decides (drop, dead
- *        letter, route); else a time further ahead than
- *        xflow_future_clamp is clamped to now (@p ev points to a new
+ *        letter, route); else an event whose time (the first of its
+ *        format's time fields) is further ahead than xflow_future_clamp
+ *        has the times beyond it set to now (@p ev points to a new
  *        copy, @p member gets ,"ts_original":...); an event older than
  *        xflow_historical goes to its topic; a placeholder distinct id
- *        is emptied (no key) and @p member gets ,"anonymous":true.
+ *        gives way to another id of the event that is none, else is
+ *        emptied (no key) and @p member gets ,"anonymous":true.
  *
  * @returns NGX_HTTP_XFLOW_HYGIENE_* (*topic set for _ROUTE), or
  *          NGX_ERROR without memory.
@@ -187,7 +190,8 @@ ngx_int_t ngx_http_xflow_plan_why(ngx_http_request_t *r,
  * (ngx_http_xflow_ingest.c).
  */
 ngx_int_t ngx_http_xflow_hygiene_event(ngx_http_request_t *r,
-    xf_event_t *ev, ngx_uint_t *topic, xf_str_t *member);
+    xf_event_t *ev, xf_format_t format, ngx_uint_t *topic,
+    xf_str_t *member);
 
 /**
  * @brief Whether the request comes from a bot (its User-Agent holds a

@@ -85,6 +85,8 @@ ngx_http_xflow_collect_handler(ngx_http_request_t *r)
      *     ctx->raw = NULL;
      *     ctx->wait = { 0 };
      *     ctx->outcome = XF_OUTCOME_NONE;
+     *     ctx->events = NULL;
+     *     ctx->nevents = 0;
      */
 
     ctx->format = lcf->format;
@@ -654,15 +656,20 @@ ngx_http_xflow_collect_alloc(void *data, size_t size)
 {
     ngx_http_xflow_ctx_t *ctx = data;
 
-    u_char  *p;
+    u_char                     *p;
+    ngx_http_xflow_loc_conf_t  *lcf;
 
     if (size > NGX_MAX_SIZE_T_VALUE - NGX_HTTP_XFLOW_BLOCK_HEAD) {
         return NULL;
     }
 
     size += NGX_HTTP_XFLOW_BLOCK_HEAD;
+    lcf = ngx_http_get_module_loc_conf(ctx->request, ngx_http_xflow_module);
 
-    if (ngx_http_xflow_limit_inflight_charge(ctx->request, size) != NGX_OK) {
+    if (ngx_http_xflow_limit_inflight_charge(ctx->request, size,
+                                             lcf->client_share)
+        != NGX_OK)
+    {
         /* answered with the retry status, not as out of memory */
         ctx->inflight_refused = 1;
         return NULL;

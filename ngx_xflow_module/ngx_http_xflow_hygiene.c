@@ -13,16 +13,17 @@
 
 ngx_int_t
 ngx_http_xflow_hygiene_event(ngx_http_request_t *r, xf_event_t *ev,
-    ngx_uint_t *topic, xf_str_t *member)
+    xf_format_t format, ngx_uint_t *topic, xf_str_t *member)
 {
-    u_char                             *p, *q, ts[48];
-    size_t                              off, vlen, n, mlen;
+    u_char                             *p, *q;
+    size_t                              nt, mlen;
     ssize_t                             k;
-    int64_t                             ms, now;
+    int64_t                             now;
     ngx_time_t                         *tp;
     ngx_uint_t                          action;
     xf_kill_rule_t                     *rules;
     xf_kill_event_t                     kev;
+    xf_time_field_t                     t[XF_TIME_FIELDS];
     ngx_http_xflow_catalog_loc_conf_t  *clcf;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_catalog_module);
@@ -54,18 +55,17 @@ ngx_http_xflow_hygiene_event(ngx_http_request_t *r, xf_event_t *ev,
         }
     }
 
-    if ((clcf->future || clcf->historical)
-        && xf_time_of_event(ev->p, ev->len, &ms, &off, &vlen) == XF_OK)
-    {
+    nt = clcf->future || clcf->historical
+         ? xf_time_fields(format, ev->p, ev->len, t) : 0;
+
+    if (nt) {
         tp = ngx_timeofday();
         now = (int64_t) tp->sec * 1000 + (int64_t) tp->msec;
 
-        if (clcf->future && ms > now + (int64_t) clcf->future) {
-            /* the event with its time now; the original in the envelope */
-            n = xf_time_render(ev->p + off, vlen, now, ts);
-
-            p = ngx_pnalloc(r->pool, ev->len - vlen + n);
-            mlen = sizeof(",\"ts_original\":") - 1 + vlen;
+        if (clcf->future && t[0].ms > now + (int64_t) clcf->future) {
+            /* the event with its times now; its own in the envelope */
+            p = ngx_pnalloc(r->pool, ev->len + nt * XF_TIME_RENDER_MAX);
+            mlen = sizeof(",\"ts_original\":") - 1 + t[0].len;
             q = ngx_pnalloc(r->pool, mlen);
 
             if (p == NULL || q == NULL) {
@@ -76,16 +76,14 @@ ngx_http_xflow_hygiene_event(ngx_http_request_t *r, xf_event_t *ev,
             member->len = mlen;
             q = ngx_cpymem(q, ",\"ts_original\":",
                            sizeof(",\"ts_original\":") - 1);
-            (void) ngx_cpymem(q, ev->p + off, vlen);
+            (void) ngx_cpymem(q, ev->p + t[0].off, t[0].len);
 
-            q = ngx_cpymem(p, ev->p, off);
-            q = ngx_cpymem(q, ts, n);
-            (void) ngx_cpymem(q, ev->p + off + vlen, ev->len - off - vlen);
-
+            ev->len = xf_time_clamp(ev->p, ev->len, t, nt,
+                                    now + (int64_t) clcf->future, now, p);
             ev->p = p;
-            ev->len = ev->len - vlen + n;
 
-        } else if (clcf->historical && ms < now - (int64_t) clcf->historical)
+        } else if (clcf->historical
+                   && t[0].ms < now - (int64_t) clcf->historical)
         {
             *topic = clcf->hist_topic;
             action = NGX_HTTP_XFLOW_HYGIENE_ROUTE;
@@ -96,8 +94,23 @@ ngx_http_xflow_hygiene_event(ngx_http_request_t *r, xf_event_t *ev,
         && xf_placeholder_id(&ev->distinct_id, clcf->placeholders->elts,
                              clcf->placeholders->nelts))
     {
-        /* no key: a placeholder must not pile every such event onto
-           one partition */
+        /* another id of the event that is one (a device's beside a user
+           id of "null") is the key */
+        p = ngx_pnalloc(r->pool, ev->len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (xf_placeholder_other(format, ev->p, ev->len,
+                                 clcf->placeholders->elts,
+                                 clcf->placeholders->nelts, p,
+                                 &ev->distinct_id))
+        {
+            return action;
+        }
+
+        /* none: no key, so that a placeholder does not pile every such
+           event onto one partition */
         ev->distinct_id.data = NULL;
         ev->distinct_id.len = 0;
 

@@ -55,6 +55,8 @@ static ngx_int_t ngx_http_xflow_ingest_dedup(ngx_http_request_t *r,
     xf_format_t format);
 static ngx_int_t ngx_http_xflow_ingest_accepted(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx);
+static void ngx_http_xflow_ingest_catalog(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx);
 static ngx_int_t ngx_http_xflow_ingest_topics(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, xf_outbox_t *ob);
 static void ngx_http_xflow_ingest_done(ngx_http_request_t *r,
@@ -263,7 +265,13 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
 /*
  * The request's events are kept (in Kafka, or on the spool, or on their
  * way under ack=local): from now on a copy of one within xflow_dedup's
- * window is a duplicate.  Then the success answer.
+ * window is a duplicate, and they count in the catalog.  This is the one
+ * place an upload's outcome becomes XF_OUTCOME_ACCEPTED (or _BOT, a
+ * dropped bot's, answered the same way): a request refused with a retry
+ * status (a limit, backpressure, Kafka down) never gets here, so its
+ * events count once, when the SDK's retry is taken
+ * (PostHog's v1 receipts, which refuse events one by one, count the
+ * others in ngx_http_xflow_ingest_done()).  Then the success answer.
  */
 static ngx_int_t
 ngx_http_xflow_ingest_accepted(ngx_http_request_t *r,
@@ -281,7 +289,52 @@ ngx_http_xflow_ingest_accepted(ngx_http_request_t *r,
     /* answered as accepted all the same: the bot must not learn */
     ctx->outcome = ctx->bots ? XF_OUTCOME_BOT : XF_OUTCOME_ACCEPTED;
 
+    /* before the answer: whoever saw it sees them in the catalog */
+    ngx_http_xflow_ingest_catalog(r, ctx);
+
     return ngx_http_xflow_reply_accepted(r, ctx);
+}
+
+
+/*
+ * The request's kept events into the catalog: all of them when it was
+ * accepted; when it failed but its receipts answer per event (PostHog's
+ * v1 capture), those not marked retry, which its SDK does not send
+ * again.
+ */
+static void
+ngx_http_xflow_ingest_catalog(ngx_http_request_t *r,
+    ngx_http_xflow_ctx_t *ctx)
+{
+    size_t              i, n;
+    xf_event_t         *kept;
+    xf_catalog_plan_t  *verdicts;
+
+    if (ctx->outcome == XF_OUTCOME_ACCEPTED || ctx->outcome == XF_OUTCOME_BOT
+        || ctx->receipts == NULL)
+    {
+        ngx_http_xflow_catalog_record(r, ctx->format, ctx->events,
+                                      ctx->nevents, ctx->verdicts);
+        return;
+    }
+
+    kept = ngx_palloc(r->pool, ctx->nevents * sizeof(xf_event_t));
+    verdicts = ngx_palloc(r->pool,
+                          ctx->nevents * sizeof(xf_catalog_plan_t));
+    if (kept == NULL || verdicts == NULL) {
+        return;
+    }
+
+    n = 0;
+
+    for (i = 0; i < ctx->nevents && i < ctx->nreceipts; i++) {
+        if (ctx->receipts[i].fate != XF_RECEIPT_RETRY) {
+            kept[n] = ctx->events[i];
+            verdicts[n++] = ctx->verdicts[i];
+        }
+    }
+
+    ngx_http_xflow_catalog_record(r, ctx->format, kept, n, verdicts);
 }
 
 
@@ -429,7 +482,7 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         p0 = ev->p;
         id0 = ev->distinct_id;
 
-        rc = ngx_http_xflow_hygiene_event(r, ev, &htopic, &extra);
+        rc = ngx_http_xflow_hygiene_event(r, ev, up->format, &htopic, &extra);
 
         if (rc == NGX_ERROR) {
             return NGX_ERROR;
@@ -582,8 +635,11 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         ctx->accepted++;
     }
 
-    ngx_http_xflow_catalog_record(r, up->format, up->events, up->n,
-                                  verdicts);
+    /* counted in the catalog if the request is accepted, not now: a
+       refusal the SDK retries would count its events twice */
+    ctx->events = up->events;
+    ctx->nevents = up->n;
+    ctx->verdicts = verdicts;
 
     return NGX_OK;
 }
@@ -1061,8 +1117,10 @@ ngx_http_xflow_ingest_done(ngx_http_request_t *r, xf_outcome_t outcome,
         rc = ngx_http_xflow_ingest_accepted(r, ctx);
 
     } else if (ctx->receipts != NULL && ctx->reply == XF_REPLY_POSTHOG_V1) {
-        /* PostHog's v1 SDKs send again only the events marked retry */
+        /* PostHog's v1 SDKs send again only the events marked retry: the
+           others are kept, and counted (the receipts tell them apart) */
         rc = ngx_http_xflow_reply_receipts(r, ctx);
+        ngx_http_xflow_ingest_catalog(r, ctx);
 
     } else {
         rc = ngx_http_xflow_reply_outcome(r, ctx, detail);

@@ -20,7 +20,7 @@ static size_t  ngx_http_xflow_limit_inflight;
 static size_t ngx_http_xflow_limit_inflight_client(ngx_http_request_t *r,
     ngx_http_xflow_ctx_t *ctx, u_char *conn);
 static ngx_int_t ngx_http_xflow_limit_inflight_share(ngx_http_request_t *r,
-    ngx_http_xflow_ctx_t *ctx, size_t n);
+    ngx_http_xflow_ctx_t *ctx, size_t n, size_t share);
 
 
 /*
@@ -33,7 +33,8 @@ static ngx_int_t ngx_http_xflow_limit_inflight_share(ngx_http_request_t *r,
  * status.
  */
 ngx_int_t
-ngx_http_xflow_limit_inflight_charge(ngx_http_request_t *r, size_t n)
+ngx_http_xflow_limit_inflight_charge(ngx_http_request_t *r, size_t n,
+    size_t share)
 {
     ngx_http_xflow_ctx_t              *ctx;
     ngx_http_xflow_limit_main_conf_t  *lmcf;
@@ -50,7 +51,9 @@ ngx_http_xflow_limit_inflight_charge(ngx_http_request_t *r, size_t n)
     }
 
     if (ctx && !ctx->share_off) {
-        if (ngx_http_xflow_limit_inflight_share(r, ctx, n) != NGX_OK) {
+        if (ngx_http_xflow_limit_inflight_share(r, ctx, n, share)
+            != NGX_OK)
+        {
             ngx_http_xflow_metric_add(XF_M_DECODED_INFLIGHT_REFUSED, 0, 0,
                                       1);
             return NGX_DECLINED;
@@ -157,19 +160,19 @@ ngx_http_xflow_limit_inflight_unhold(size_t n)
 /*
  * The client's share: its address (an IPv6 client by its /64, which one
  * host holds whole) and its connection (an HTTP/2 connection's streams
- * together) each may hold xflow_max_decoded_per_client, by default four
- * of the location's largest bodies (xflow_max_decoded) for an address
- * and three quarters of that for a connection.  Set on the first charge
+ * together) each may hold xflow_max_decoded_per_client, by default the
+ * location's share (four of its largest bodies, xflow_max_decoded, and
+ * two zstd windows: the caller's) for an address and three quarters of
+ * that for a connection.  Set on the first charge
  * and kept in the ctx, so that what is given back goes to the same
  * counters whatever realip does to the connection's address meanwhile.
  */
 static ngx_int_t
 ngx_http_xflow_limit_inflight_share(ngx_http_request_t *r,
-    ngx_http_xflow_ctx_t *ctx, size_t n)
+    ngx_http_xflow_ctx_t *ctx, size_t n, size_t share)
 {
     size_t                             max;
     u_char                             conn[9];
-    ngx_http_xflow_loc_conf_t         *lcf;
     ngx_http_xflow_limit_main_conf_t  *lmcf;
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_limit_module);
@@ -187,8 +190,7 @@ ngx_http_xflow_limit_inflight_share(ngx_http_request_t *r,
     max = lmcf->per_client;
 
     if (max == NGX_CONF_UNSET_SIZE) {
-        lcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_module);
-        max = 4 * lcf->max_decoded + 2 * lcf->zstd_window;
+        max = share;
     }
 
     if (xrl_share_charge(lmcf->share, ctx->client, ctx->client_len, n, max)

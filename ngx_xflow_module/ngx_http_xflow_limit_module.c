@@ -650,7 +650,7 @@ ngx_http_xflow_limit_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_size_value(lmcf->max_inflight, 512 * 1024 * 1024);
 
     /* unset stays unset: the share is then sized per location, from its
-     * xflow_max_decoded (ngx_http_xflow_limit_inflight.c) */
+     * xflow_max_decoded (client_share, ngx_http_xflow_module.c) */
 
     if (lmcf->per_client == 0) {
         return NGX_CONF_OK;

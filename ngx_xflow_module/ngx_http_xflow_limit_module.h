@@ -125,6 +125,9 @@ uint64_t ngx_http_xflow_limit_retry_after(ngx_http_request_t *r);
  *          charge would pass a bound, nothing is charged, the request is
  *          to be refused with the retry status.
  *
+ * @p share is the client's share when xflow_max_decoded_per_client is not
+ * set: the caller's location sizes it (from its xflow_max_decoded).
+ *
  * Memory: none; the worker's count is a static, the shares are counters
  * in a shared zone (ngx_http_xflow_limit_inflight.c); the request's key
  * in them is kept in its ctx (the ctx of ngx_http_xflow_module).
@@ -132,7 +135,7 @@ uint64_t ngx_http_xflow_limit_retry_after(ngx_http_request_t *r);
  * Called from: a worker, the collection handler (ngx_http_xflow_collect.c).
  */
 ngx_int_t ngx_http_xflow_limit_inflight_charge(ngx_http_request_t *r,
-    size_t n);
+    size_t n, size_t share);
 
 /**
  * @brief Gives back @p n bytes charged by

@@ -522,6 +522,9 @@ ngx_http_xflow_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
      * the levels SDKs use (windowLog 20) */
     ngx_conf_merge_size_value(conf->zstd_window, prev->zstd_window,
                               1024 * 1024);
+    /* four of the location's largest bodies, with the zstd windows of
+     * two of them (ngx_http_xflow_limit_inflight.c says why four) */
+    conf->client_share = 4 * conf->max_decoded + 2 * conf->zstd_window;
     ngx_conf_merge_msec_value(conf->hoard_timeout, prev->hoard_timeout,
                               5000);
     ngx_conf_merge_uint_value(conf->decode_ratio, prev->decode_ratio, 0);

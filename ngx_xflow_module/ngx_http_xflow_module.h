@@ -30,6 +30,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "xf_core.h"
+#include "xf_catalog.h"
 #include "xf_decode.h"
 #include "xf_envelope.h"
 #include "xf_format.h"
@@ -140,6 +141,10 @@ typedef struct {
     size_t                      max_body;
     size_t                      max_decoded;
     size_t                      zstd_window;    /* largest zstd window */
+    size_t                      client_share;   /* what a client may hold
+                                                   decoded when
+                                                   xflow_max_decoded_per_
+                                                   client is not set */
     ngx_uint_t                  decode_ratio;   /* decoded / sent, 0: any */
     size_t                      decode_ratio_from;  /* once decoded */
     ngx_msec_t                  hoard_timeout;  /* body timeout once it
@@ -182,6 +187,10 @@ typedef struct {
     ngx_uint_t                  bots;           /* of them, by xflow_bots:
                                                    the outcome is then
                                                    XF_OUTCOME_BOT */
+    xf_event_t                 *events;         /* the upload's, with */
+    size_t                      nevents;        /* the plan's verdicts:
+                                                   the catalog counts */
+    xf_catalog_plan_t          *verdicts;       /* them once accepted */
     ngx_str_t                   app;
     ngx_uint_t                  ntopics;        /* for $xflow_topic: how */
     ngx_uint_t                  topic_index;    /* many, and the one when

@@ -147,6 +147,30 @@ xrl_status_t xrl_table_init(void *mem, size_t size, const xrl_conf_t *conf,
     xrl_table_t **table, xrl_init_t *how);
 
 
+/*
+ * SipHash-2-4 fed in pieces: any split of an input gives the hash of the
+ * whole.  The state is the caller's (a stack variable).
+ */
+typedef struct {
+    uint64_t        v[4];
+    uint64_t        tail;           /* the bytes of an unfinished word */
+    size_t          len;            /* bytes fed so far */
+    int             wide;
+} xrl_sip_t;
+
+/* Start a hash under the key k0, k1; wide picks the 128-bit variant. */
+void xrl_sip_init(xrl_sip_t *s, uint64_t k0, uint64_t k1, int wide);
+
+/* Feed p[0..len) (any alignment) to the hash. */
+void xrl_sip_update(xrl_sip_t *s, const void *p, size_t len);
+
+/*
+ * Finish the hash: its first 64 bits (the reference's output read
+ * little-endian); a wide hash writes the next 64 to *hi when hi is not
+ * NULL.  The state is then spent.
+ */
+uint64_t xrl_sip_final(xrl_sip_t *s, uint64_t *hi);
+
 /* SipHash-2-4 of len bytes at p (any alignment) under the key k0, k1. */
 uint64_t xrl_siphash24(const void *p, size_t len, uint64_t k0, uint64_t k1);
 

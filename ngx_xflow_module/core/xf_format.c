@@ -73,6 +73,8 @@ static const xf_fmt_adapter_t  xf_fmt_adapters[] = {
         .reply_empty = XF_REPLY_JSON,
         .retry_status = 0,
         .fields = xf_format_json_fields,
+        .times = xf_format_json_times,
+        .ids = xf_format_json_ids,
     },
 
     /* the SDKs drop a batch on any 4xx, 429 included; the image beacon
@@ -86,6 +88,8 @@ static const xf_fmt_adapter_t  xf_fmt_adapters[] = {
         .reply_empty = XF_REPLY_GIF,
         .retry_status = 503,
         .fields = xf_format_sensors_fields,
+        .times = xf_format_sensors_times,
+        .ids = xf_format_sensors_ids,
         .takes_get = 1,
     },
 
@@ -99,6 +103,8 @@ static const xf_fmt_adapter_t  xf_fmt_adapters[] = {
         .reply_empty = XF_REPLY_POSTHOG,
         .retry_status = 503,
         .fields = xf_format_posthog_fields,
+        .times = xf_format_posthog_times,
+        .ids = xf_format_posthog_ids,
         .takes_get = 1,
     },
 
@@ -111,6 +117,8 @@ static const xf_fmt_adapter_t  xf_fmt_adapters[] = {
         .reply_empty = XF_REPLY_SEGMENT,
         .retry_status = 429,
         .fields = xf_format_segment_fields,
+        .times = xf_format_segment_times,
+        .ids = xf_format_segment_ids,
         .takes_get = 1,
     },
 
@@ -125,6 +133,8 @@ static const xf_fmt_adapter_t  xf_fmt_adapters[] = {
         .retry_status = 429,
         .cookie = "sp",
         .fields = xf_format_snowplow_fields,
+        .times = xf_format_snowplow_times,
+        .ids = xf_format_snowplow_ids,
         .takes_get = 1,
     },
 
@@ -137,6 +147,8 @@ static const xf_fmt_adapter_t  xf_fmt_adapters[] = {
         .reply_empty = XF_REPLY_MIXPANEL,
         .retry_status = 0,
         .fields = xf_format_mixpanel_fields,
+        .times = xf_format_mixpanel_times,
+        .ids = xf_format_mixpanel_ids,
         .takes_get = 1,
     },
 
@@ -149,6 +161,8 @@ static const xf_fmt_adapter_t  xf_fmt_adapters[] = {
         .reply_empty = XF_REPLY_AMPLITUDE,
         .retry_status = 0,
         .fields = xf_format_amplitude_fields,
+        .times = xf_format_amplitude_times,
+        .ids = xf_format_amplitude_ids,
         .takes_get = 1,
         .error_code = 1,
     },
@@ -255,6 +269,30 @@ xf_format_fields(xf_format_t f)
     }
 
     return xf_fmt_adapters[f].fields;
+}
+
+
+/* A format's list of paths, or an empty one for a format without. */
+static const char *const *
+xf_fmt_paths(const char *const *paths)
+{
+    static const char *const  none[] = { NULL };
+
+    return paths ? paths : none;
+}
+
+
+const char *const *
+xf_format_times(xf_format_t f)
+{
+    return xf_fmt_paths(xf_fmt_adapter(f)->times);
+}
+
+
+const char *const *
+xf_format_ids(xf_format_t f)
+{
+    return xf_fmt_paths(xf_fmt_adapter(f)->ids);
 }
 
 

@@ -239,6 +239,22 @@ typedef struct {
  */
 const xf_format_field_t *xf_format_fields(xf_format_t f);
 
+/*
+ * The time fields of format f's events, as dotted paths ("timestamp",
+ * "properties.time"): the event's own time first, then the others the
+ * SDK sends (when it sent the event, from which a clock is corrected).
+ * NULL-ended, never NULL itself (auto has none).  Static.
+ */
+const char *const *xf_format_times(xf_format_t f);
+
+/*
+ * The fields format f's events carry a distinct id in, as dotted paths,
+ * in the order the adapter reads them (the first present is the
+ * event's distinct id), then the anonymous ids beside it.  NULL-ended,
+ * never NULL itself.  Static.
+ */
+const char *const *xf_format_ids(xf_format_t f);
+
 /* "id", "ua", "hint", "ip", "key": a static string. */
 const char *xf_format_field_kind_name(xf_field_kind_t kind);
 

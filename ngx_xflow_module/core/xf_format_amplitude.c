@@ -111,3 +111,15 @@ const xf_format_field_t  xf_format_amplitude_fields[] = {
     { "ip", XF_FIELD_IP, NULL },
     { NULL, XF_FIELD_ID, NULL }
 };
+
+
+/*
+ * Amplitude: "time" in milliseconds; user_id, else device_id.
+ */
+const char *const  xf_format_amplitude_times[] = {
+    "time", NULL
+};
+
+const char *const  xf_format_amplitude_ids[] = {
+    "user_id", "device_id", NULL
+};

@@ -112,6 +112,8 @@ typedef struct {
     const char         *cookie;     /* the cookie the adapter reads from
                                        xf_request_t.cookie, or NULL */
     const xf_format_field_t *fields; /* xf_format_fields() */
+    const char *const  *times;      /* xf_format_times() */
+    const char *const  *ids;        /* xf_format_ids() */
     unsigned            takes_get:1;  /* a GET (HEAD) can be an upload */
     unsigned            error_code:1; /* error bodies carry "code" */
 } xf_fmt_adapter_t;
@@ -131,6 +133,22 @@ extern const xf_format_field_t  xf_format_segment_fields[];
 extern const xf_format_field_t  xf_format_snowplow_fields[];
 extern const xf_format_field_t  xf_format_mixpanel_fields[];
 extern const xf_format_field_t  xf_format_amplitude_fields[];
+
+/* Each adapter's time and id fields (xf_format_times(), _ids()). */
+extern const char *const  xf_format_json_times[];
+extern const char *const  xf_format_sensors_times[];
+extern const char *const  xf_format_posthog_times[];
+extern const char *const  xf_format_segment_times[];
+extern const char *const  xf_format_snowplow_times[];
+extern const char *const  xf_format_mixpanel_times[];
+extern const char *const  xf_format_amplitude_times[];
+extern const char *const  xf_format_json_ids[];
+extern const char *const  xf_format_sensors_ids[];
+extern const char *const  xf_format_posthog_ids[];
+extern const char *const  xf_format_segment_ids[];
+extern const char *const  xf_format_snowplow_ids[];
+extern const char *const  xf_format_mixpanel_ids[];
+extern const char *const  xf_format_amplitude_ids[];
 
 xf_status_t xf_format_sensors(xf_fmt_ctx_t *ctx);
 xf_status_t xf_format_posthog(xf_fmt_ctx_t *ctx);

@@ -91,3 +91,17 @@ const xf_format_field_t  xf_format_json_fields[] = {
     { "ip", XF_FIELD_IP, NULL },
     { NULL, XF_FIELD_ID, NULL }
 };
+
+
+/*
+ * plain JSON: the usual names of an event's time and ids, as the
+ * adapter reads the ids.
+ */
+const char *const  xf_format_json_times[] = {
+    "timestamp", "time", NULL
+};
+
+const char *const  xf_format_json_ids[] = {
+    "distinct_id", "user_id", "userId", "anonymous_id", "anonymousId", "uid",
+    NULL
+};

@@ -339,3 +339,17 @@ const xf_format_field_t  xf_format_mixpanel_fields[] = {
     { "$ip", XF_FIELD_IP, NULL },
     { NULL, XF_FIELD_ID, NULL }
 };
+
+
+/*
+ * Mixpanel: properties.time, seconds (mixpanel-browser, with a
+ * fraction) or milliseconds (the import API, some SDKs); the distinct id
+ * of a track event or a profile update, then the device id.
+ */
+const char *const  xf_format_mixpanel_times[] = {
+    "properties.time", NULL
+};
+
+const char *const  xf_format_mixpanel_ids[] = {
+    "properties.distinct_id", "$distinct_id", "properties.$device_id", NULL
+};

@@ -400,3 +400,17 @@ const xf_format_field_t  xf_format_posthog_fields[] = {
     { "properties.$ip", XF_FIELD_IP, NULL },
     { NULL, XF_FIELD_ID, NULL }
 };
+
+
+/*
+ * PostHog: "timestamp" (ISO 8601) and properties.$time (seconds,
+ * with a fraction); the ids in the adapter's order, then the device id.
+ */
+const char *const  xf_format_posthog_times[] = {
+    "timestamp", "properties.$time", NULL
+};
+
+const char *const  xf_format_posthog_ids[] = {
+    "properties.distinct_id", "distinct_id", "$distinct_id",
+    "properties.$device_id", NULL
+};

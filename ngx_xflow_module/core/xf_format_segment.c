@@ -386,3 +386,17 @@ const xf_format_field_t  xf_format_segment_fields[] = {
     { "writeKey", XF_FIELD_KEY, NULL },
     { NULL, XF_FIELD_ID, NULL }
 };
+
+
+/*
+ * Segment and RudderStack: "timestamp" (Segment; RudderStack sends
+ * "originalTimestamp" instead) and "sentAt", from which both correct a
+ * device's clock: a clamped time leaves no sentAt ahead of it.
+ */
+const char *const  xf_format_segment_times[] = {
+    "timestamp", "originalTimestamp", "sentAt", NULL
+};
+
+const char *const  xf_format_segment_ids[] = {
+    "userId", "anonymousId", NULL
+};

@@ -292,3 +292,18 @@ const xf_format_field_t  xf_format_sensors_fields[] = {
     { "properties.$ip", XF_FIELD_IP, NULL },
     { NULL, XF_FIELD_ID, NULL }
 };
+
+
+/*
+ * Sensors: "time" in milliseconds, and "_flush_time" (when the SDK
+ * sent it, from which Sensors' servers correct a device's clock); the
+ * anonymous ids beside "distinct_id", for when it is a placeholder.
+ */
+const char *const  xf_format_sensors_times[] = {
+    "time", "_flush_time", NULL
+};
+
+const char *const  xf_format_sensors_ids[] = {
+    "distinct_id", "anonymous_id", "identities.$identity_anonymous_id",
+    "identities.$identity_cookie_id", NULL
+};

@@ -272,3 +272,16 @@ const xf_format_field_t  xf_format_snowplow_fields[] = {
     { "ip", XF_FIELD_IP, NULL },
     { NULL, XF_FIELD_ID, NULL }
 };
+
+
+/*
+ * Snowplow: the true, device-created and device-sent timestamps
+ * (milliseconds, as strings); the ids the adapter reads from the event.
+ */
+const char *const  xf_format_snowplow_times[] = {
+    "ttm", "dtm", "stm", NULL
+};
+
+const char *const  xf_format_snowplow_ids[] = {
+    "duid", "nuid", "tnuid", NULL
+};

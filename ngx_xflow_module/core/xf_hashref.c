@@ -40,7 +40,7 @@
 #include <openssl/rand.h>
 
 #include "xf_hashref.h"
-#include "xf_siphash.h"
+#include "xrl.h"
 
 
 #define XF_SHA256_BLOCK  64
@@ -70,7 +70,7 @@ struct xf_hashref_s {
     u_char          kid[XF_HASHREF_KID_MAX];
     unsigned        nocache:1;
     uint64_t        hits;
-    u_char          sipkey[XF_SIPHASH_KEY];
+    uint64_t        sipkey[2];      /* random bits: no byte order */
     xf_hashref_entry_t  cache[XF_HASHREF_CACHE];
 };
 
@@ -144,7 +144,7 @@ xf_hashref_init(xf_hashref_t *h, const u_char *key, size_t len)
         goto failed;
     }
 
-    if (RAND_bytes(h->sipkey, sizeof(h->sipkey)) != 1) {
+    if (RAND_bytes((u_char *) h->sipkey, sizeof(h->sipkey)) != 1) {
         err = "cannot draw a random key from OpenSSL";
         goto failed;
     }
@@ -352,20 +352,20 @@ xf_hashref_cached(xf_hashref_t *h, const xf_hashref_part_t *parts, size_t n,
     size_t               i;
     uint64_t             id[2];
     xf_status_t          rc;
-    xf_siphash_t         s;
+    xrl_sip_t            s;
     xf_hashref_entry_t  *e;
 
     if (h->nocache) {
         return xf_hashref_parts(h, parts, n, out);
     }
 
-    xf_siphash_init(&s, h->sipkey);
+    xrl_sip_init(&s, h->sipkey[0], h->sipkey[1], 1);
 
     for (i = 0; i < n; i++) {
-        xf_siphash_update(&s, parts[i].p, parts[i].len);
+        xrl_sip_update(&s, parts[i].p, parts[i].len);
     }
 
-    xf_siphash_final(&s, id);
+    id[0] = xrl_sip_final(&s, &id[1]);
     OPENSSL_cleanse(&s, sizeof(s));
 
     e = &h->cache[id[0] & (XF_HASHREF_CACHE - 1)];

@@ -68,26 +68,48 @@ ssize_t xf_kill_match(const xf_kill_rule_t *rules, size_t n,
     const xf_kill_event_t *ev);
 
 
-/*
- * The event's time: its first top-level "timestamp", "time" or "dtm"
- * member, a number (seconds when below 10^11, else milliseconds), a
- * string of digits (milliseconds, Snowplow) or an ISO 8601 date-time
- * ("2026-12-07T20:40:26.123Z", an offset instead of Z).  XF_OK with
- * *ms (milliseconds since the epoch, may be negative) and the member's
- * value span (*off, *len, relative to p); XF_ERR_EMPTY for none or one
- * that does not parse.
- */
-xf_status_t xf_time_of_event(const u_char *p, size_t len, int64_t *ms,
-    size_t *off, size_t *vlen);
+#define XF_TIME_FIELDS      4       /* time fields read of an event */
+#define XF_TIME_RENDER_MAX  40      /* bytes of a time xf_time_render()
+                                       writes, at the most */
+
+/* One time field of an event: its value's span, and the time it says. */
+typedef struct {
+    size_t              off;        /* relative to the event */
+    size_t              len;
+    int64_t             ms;         /* since the epoch, may be negative */
+} xf_time_field_t;
 
 /*
- * The value span of a time as xf_time_of_event found it, rewritten to
+ * The time fields of an event of format f (xf_format_times(f)) that it
+ * carries and that parse, in the format's order, into t (room for
+ * XF_TIME_FIELDS): t[0] is the event's time.  A time is a number
+ * (seconds when below 10^11, else milliseconds; a fraction is dropped),
+ * a string of digits (milliseconds, Snowplow) or an ISO 8601 date-time
+ * ("2026-12-07T20:40:26.123Z", an offset instead of Z).  Returns how
+ * many, 0 for none.
+ */
+size_t xf_time_fields(xf_format_t f, const u_char *p, size_t len,
+    xf_time_field_t *t);
+
+/*
+ * The value span of a time as xf_time_fields() found it, rewritten to
  * ms in the same kind (seconds, milliseconds, a string of milliseconds,
- * ISO 8601 in UTC with milliseconds) into dst (room for 40 bytes).
- * Returns the length written.
+ * ISO 8601 in UTC with milliseconds) into dst (room for
+ * XF_TIME_RENDER_MAX bytes).  Returns the length written.
  */
 size_t xf_time_render(const u_char *orig, size_t orig_len, int64_t ms,
     u_char *dst);
+
+/*
+ * The event p..len with each of its time fields t[0..n) that is later
+ * than limit rewritten to now, each in its own kind, into dst (room for
+ * len + n * XF_TIME_RENDER_MAX bytes): clamping one field and not the
+ * other (Segment's timestamp and sentAt) would make a consumer that
+ * corrects the device's clock from both move the event into the past.
+ * Returns the length written.
+ */
+size_t xf_time_clamp(const u_char *p, size_t len, const xf_time_field_t *t,
+    size_t n, int64_t limit, int64_t now, u_char *dst);
 
 
 /*
@@ -96,6 +118,17 @@ size_t xf_time_render(const u_char *orig, size_t orig_len, int64_t ms,
  * or is empty.
  */
 int xf_placeholder_id(const xf_str_t *id, const xf_str_t *list, size_t n);
+
+/*
+ * The first of the id fields of an event of format f (xf_format_ids(f))
+ * that is a string, not empty and no placeholder (xf_placeholder_id()
+ * with list[0..n)), unescaped into buf (room for len bytes: no value is
+ * longer than the event): 1 with *id set, 0 when there is none.  What
+ * stands in for a placeholder distinct id: a user id of "null" beside a
+ * real device id is that device's.
+ */
+int xf_placeholder_other(xf_format_t f, const u_char *p, size_t len,
+    const xf_str_t *list, size_t n, u_char *buf, xf_str_t *id);
 
 /* The default list, PostHog's (its capture service's): NULL-ended. */
 extern const char *const  xf_placeholder_ids[];

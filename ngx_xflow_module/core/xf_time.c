@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * xf_time.c - an event's time, read and rewritten in the kind it came
- * in, and placeholder distinct ids (xf_hygiene.h).
+ * xf_time.c - an event's times, read from the fields its format keeps
+ * them in and rewritten in the kind they came in, and placeholder
+ * distinct ids (xf_hygiene.h).
  */
 
 #include <stdio.h>
@@ -147,59 +148,139 @@ xf_time_number(const u_char *p, size_t len, int64_t *v)
 }
 
 
-xf_status_t
-xf_time_of_event(const u_char *p, size_t len, int64_t *ms, size_t *off,
-    size_t *vlen)
+/*
+ * The member at a dotted path ("properties.time") of the validated object
+ * p..len: its span relative to p.  XF_ERR_EMPTY for none, or a path
+ * through a value that is no object.
+ */
+static xf_status_t
+xf_time_path(const u_char *p, size_t len, const char *path,
+    xf_json_span_t *v)
 {
-    size_t          k;
-    int64_t         v;
-    uint32_t        found;
-    xf_json_span_t  vals[3];
-    const u_char   *s;
+    size_t       base, klen;
+    const char  *dot;
 
-    static const xf_json_key_t  keys[] = {
-        { "timestamp", 9 }, { "time", 4 }, { "dtm", 3 }
-    };
+    base = 0;
 
-    found = 0;
+    for ( ;; ) {
+        dot = strchr(path, '.');
+        klen = dot ? (size_t) (dot - path) : strlen(path);
 
-    if (xf_json_object_fields(p, len, keys, 3, vals, &found) != XF_OK) {
-        return XF_ERR_EMPTY;
-    }
-
-    for (k = 0; k < 3; k++) {
-        if (!(found & (1u << k))) {
-            continue;
-        }
-
-        s = p + vals[k].off;
-        *off = vals[k].off;
-        *vlen = vals[k].len;
-
-        if (vals[k].type == XF_JSON_NUMBER) {
-            if (!xf_time_number(s, vals[k].len, &v)) {
-                return XF_ERR_EMPTY;
-            }
-
-            *ms = (v < 100000000000LL && v > -100000000000LL) ? v * 1000 : v;
-            return XF_OK;
-        }
-
-        if (vals[k].type != XF_JSON_STRING || vals[k].len < 3) {
+        if (xf_json_object_get(p + base, len, path, klen, v) != XF_OK) {
             return XF_ERR_EMPTY;
         }
 
-        if (xf_time_number(s + 1, vals[k].len - 2, &v)
-            && memchr(s + 1, '.', vals[k].len - 2) == NULL)
-        {
-            *ms = v;
+        v->off += base;
+
+        if (dot == NULL) {
             return XF_OK;
         }
 
-        return xf_time_iso(s + 1, vals[k].len - 2, ms);
+        if (v->type != XF_JSON_OBJECT) {
+            return XF_ERR_EMPTY;
+        }
+
+        base = v->off;
+        len = v->len;
+        path = dot + 1;
+    }
+}
+
+
+/* One time value, a span of the event, as milliseconds. */
+static xf_status_t
+xf_time_value(const u_char *s, const xf_json_span_t *v, int64_t *ms)
+{
+    int64_t  n;
+
+    if (v->type == XF_JSON_NUMBER) {
+        if (!xf_time_number(s, v->len, &n)) {
+            return XF_ERR_EMPTY;
+        }
+
+        *ms = (n < 100000000000LL && n > -100000000000LL) ? n * 1000 : n;
+        return XF_OK;
     }
 
-    return XF_ERR_EMPTY;
+    if (v->type != XF_JSON_STRING || v->len < 3) {
+        return XF_ERR_EMPTY;
+    }
+
+    if (xf_time_number(s + 1, v->len - 2, &n)
+        && memchr(s + 1, '.', v->len - 2) == NULL)
+    {
+        *ms = n;
+        return XF_OK;
+    }
+
+    return xf_time_iso(s + 1, v->len - 2, ms);
+}
+
+
+size_t
+xf_time_fields(xf_format_t f, const u_char *p, size_t len,
+    xf_time_field_t *t)
+{
+    size_t              n;
+    xf_json_span_t      v;
+    const char *const  *path;
+
+    n = 0;
+
+    for (path = xf_format_times(f); *path && n < XF_TIME_FIELDS; path++) {
+        if (xf_time_path(p, len, *path, &v) == XF_OK
+            && xf_time_value(p + v.off, &v, &t[n].ms) == XF_OK)
+        {
+            t[n].off = v.off;
+            t[n].len = v.len;
+            n++;
+        }
+    }
+
+    return n;
+}
+
+
+size_t
+xf_time_clamp(const u_char *p, size_t len, const xf_time_field_t *t,
+    size_t n, int64_t limit, int64_t now, u_char *dst)
+{
+    size_t                  i, j, pos;
+    u_char                 *d;
+    const xf_time_field_t  *by[XF_TIME_FIELDS], *x;
+
+    /* the fields in the order of their bytes */
+    n = n < XF_TIME_FIELDS ? n : XF_TIME_FIELDS;
+
+    for (i = 0; i < n; i++) {
+        x = &t[i];
+
+        for (j = i; j > 0 && by[j - 1]->off > x->off; j--) {
+            by[j] = by[j - 1];
+        }
+
+        by[j] = x;
+    }
+
+    d = dst;
+    pos = 0;
+
+    for (i = 0; i < n; i++) {
+        x = by[i];
+
+        if (x->ms <= limit || x->off < pos) {
+            continue;
+        }
+
+        memcpy(d, p + pos, x->off - pos);
+        d += x->off - pos;
+        d += xf_time_render(p + x->off, x->len, now, d);
+        pos = x->off + x->len;
+    }
+
+    memcpy(d, p + pos, len - pos);
+
+    return (size_t) (d - dst) + len - pos;
 }
 
 
@@ -295,6 +376,37 @@ xf_placeholder_id(const xf_str_t *id, const xf_str_t *list, size_t n)
             return 1;
         }
     }
+
+    return 0;
+}
+
+
+int
+xf_placeholder_other(xf_format_t f, const u_char *p, size_t len,
+    const xf_str_t *list, size_t n, u_char *buf, xf_str_t *id)
+{
+    size_t              k;
+    xf_json_span_t      v;
+    const char *const  *path;
+
+    for (path = xf_format_ids(f); *path; path++) {
+        if (xf_time_path(p, len, *path, &v) != XF_OK
+            || v.type != XF_JSON_STRING
+            || xf_json_string_unescape(p + v.off, v.len, buf, len, &k)
+               != XF_OK)
+        {
+            continue;
+        }
+
+        id->data = buf;
+        id->len = k;
+
+        if (!xf_placeholder_id(id, list, n)) {
+            return 1;
+        }
+    }
+
+    id->len = 0;
 
     return 0;
 }

@@ -89,6 +89,7 @@ rc_start(const char *http)
              "            xflow_collect posthog;\n"
              "            xflow_ack_timeout 2s;\n"
              "        }\n"
+             "        location /catalog { xflow_catalog; }\n"
              "    }\n",
              extra, nginx->dir);
 
@@ -438,6 +439,28 @@ END_TEST
  * PostHog's v1 answer is still 200, each event "retry" with the
  * outcome's code, and Retry-After says when.
  */
+/* The events the catalog counted (xflow_catalog_zone given). */
+static json_int_t
+rc_catalog_events(void)
+{
+    char            url[256];
+    json_t         *j;
+    json_int_t      n;
+    json_error_t    err;
+    xf_http_resp_t  resp;
+
+    snprintf(url, sizeof(url), "%s/catalog", nginx->url);
+    ck_assert_int_eq(xf_http_request("GET", url, NULL, NULL, 0, &resp), 200);
+    j = json_loads(resp.body, 0, &err);
+    ck_assert_ptr_nonnull(j);
+    n = json_integer_value(json_object_get(j, "events"));
+    json_decref(j);
+    xf_http_resp_free(&resp);
+
+    return n;
+}
+
+
 START_TEST(test_posthog_retry)
 {
     char            url[256];
@@ -449,7 +472,7 @@ START_TEST(test_posthog_retry)
     const char     *body;
     const char     *hdrs[] = { "Authorization: Bearer phc_receipts", NULL };
 
-    rc_start("");
+    rc_start("    xflow_catalog_zone 1m;\n");
 
     xf_kafka_set_leaderless(kafka, TOPIC, 3, 1);
 
@@ -475,6 +498,9 @@ START_TEST(test_posthog_retry)
     ck_assert_str_eq(json_string_value(json_object_get(r, "details")),
                      "ack_timeout");
 
+    /* an event its SDK sends again is not counted yet */
+    ck_assert_int_eq(rc_catalog_events(), 0);
+
     xf_kafka_set_leaderless(kafka, TOPIC, 3, 0);
 
     json_decref(j);
@@ -489,7 +515,7 @@ START_TEST(test_posthog_refused)
     const char   *body;
     const char   *hdrs[] = { "Authorization: Bearer phc_receipts", NULL };
 
-    rc_start("");
+    rc_start("    xflow_catalog_zone 1m;\n");
 
     xf_kafka_fail_produce(kafka, 3, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
 
@@ -503,6 +529,9 @@ START_TEST(test_posthog_refused)
     ck_assert_str_eq(json_string_value(json_object_get(r, "result")), "drop");
     ck_assert_str_eq(json_string_value(json_object_get(r, "details")),
                      "refused_by_kafka");
+
+    /* answered for good: its SDK will not send it again, it counts */
+    ck_assert_int_eq(rc_catalog_events(), 1);
 
     json_decref(j);
 }

@@ -18,6 +18,7 @@
 #include "xf_base64.h"
 #include "xf_form.h"
 #include "xf_format.h"
+#include "xf_hygiene.h"
 #include "xf_unit_format.h"
 
 
@@ -470,6 +471,102 @@ START_TEST(test_sdk_names)
 END_TEST
 
 
+/*
+ * Every family's distinct id, a placeholder, reaches the hygiene rules as
+ * the event's distinct id, and the id beside it (its format's next id
+ * field) is found in the event as parsed.
+ */
+static const struct {
+    xf_format_t   fmt;
+    xf_method_t   method;
+    const char   *path;
+    const char   *query;
+    const char   *body;
+    const char   *placeholder;
+    const char   *other;
+} sdk_placeholders[] = {
+    { XF_FMT_MIXPANEL, XF_METHOD_POST, "/track", "",
+      "{\"event\":\"e\",\"properties\":{\"token\":\"t\","
+      "\"distinct_id\":\"undefined\",\"$device_id\":\"d-1\"}}",
+      "undefined", "d-1" },
+    { XF_FMT_MIXPANEL, XF_METHOD_POST, "/engage", "",
+      "{\"$token\":\"t\",\"$distinct_id\":\"null\",\"$set\":{}}",
+      "null", NULL },
+    { XF_FMT_AMPLITUDE, XF_METHOD_POST, "/2/httpapi", "",
+      "{\"api_key\":\"k\",\"events\":[{\"event_type\":\"e\","
+      "\"user_id\":\"null\",\"device_id\":\"d-2\"}]}",
+      "null", "d-2" },
+    { XF_FMT_SEGMENT, XF_METHOD_POST, "/v1/t", "",
+      "{\"type\":\"track\",\"event\":\"e\",\"writeKey\":\"wk\","
+      "\"userId\":\"anonymous\",\"anonymousId\":\"a-3\"}",
+      "anonymous", "a-3" },
+    { XF_FMT_SENSORS, XF_METHOD_POST, "/sa", "project=p",
+      "data=eyJ0eXBlIjoidHJhY2siLCJldmVudCI6ImUiLCJkaXN0aW5jdF9pZCI6InVuZ"
+      "GVmaW5lZCIsImFub255bW91c19pZCI6ImEtMSIsInRpbWUiOjF9",
+      "undefined", "a-1" },
+    { XF_FMT_SNOWPLOW, XF_METHOD_GET, "/i",
+      "e=pv&aid=a&duid=%5Bobject%20Object%5D&nuid=n-4", NULL,
+      "[object Object]", "n-4" },
+    { XF_FMT_POSTHOG, XF_METHOD_POST, "/e/", "",
+      "{\"api_key\":\"phc_t\",\"event\":\"e\",\"distinct_id\":\"guest\","
+      "\"properties\":{\"$device_id\":\"d-5\"}}",
+      "guest", "d-5" },
+    { XF_FMT_JSON, XF_METHOD_POST, "/", "",
+      "{\"event\":\"e\",\"distinct_id\":\"0\",\"anonymousId\":\"a-6\"}",
+      "0", "a-6" },
+};
+
+
+START_TEST(test_sdk_placeholders)
+{
+    size_t       i, n;
+    u_char       buf[512];
+    xf_str_t     list[32], id;
+    xf_event_t  *ev;
+
+    for (n = 0; xf_placeholder_ids[n]; n++) {
+        list[n].data = (const u_char *) xf_placeholder_ids[n];
+        list[n].len = strlen(xf_placeholder_ids[n]);
+    }
+
+    for (i = 0; i < sizeof(sdk_placeholders) / sizeof(sdk_placeholders[0]);
+         i++)
+    {
+        ck_assert_msg(run(sdk_placeholders[i].fmt, sdk_placeholders[i].method,
+                          sdk_placeholders[i].path,
+                          sdk_placeholders[i].query,
+                          sdk_placeholders[i].body) == XF_OK, "%zu", i);
+        ck_assert_uint_eq(up.n, 1);
+        ev = &up.events[0];
+        ck_assert_msg(ev->error == XF_OK, "%zu: %s", i,
+                      xf_strerror(ev->error));
+
+        ck_assert_msg(ev->distinct_id.len
+                      == strlen(sdk_placeholders[i].placeholder)
+                      && memcmp(ev->distinct_id.data,
+                                sdk_placeholders[i].placeholder,
+                                ev->distinct_id.len) == 0,
+                      "%zu: distinct id %.*s", i, (int) ev->distinct_id.len,
+                      ev->distinct_id.data);
+        ck_assert(xf_placeholder_id(&ev->distinct_id, list, n));
+
+        if (sdk_placeholders[i].other == NULL) {
+            ck_assert(!xf_placeholder_other(up.format, ev->p, ev->len, list,
+                                            n, buf, &id));
+            continue;
+        }
+
+        ck_assert_msg(xf_placeholder_other(up.format, ev->p, ev->len, list,
+                                           n, buf, &id), "%zu", i);
+        ck_assert_msg(id.len == strlen(sdk_placeholders[i].other)
+                      && memcmp(id.data, sdk_placeholders[i].other, id.len)
+                         == 0, "%zu: other id %.*s", i, (int) id.len,
+                      id.data);
+    }
+}
+END_TEST
+
+
 Suite *
 make_format_sdk_suite(void)
 {
@@ -498,6 +595,7 @@ make_format_sdk_suite(void)
     tcase_add_test(tc, test_amplitude_dead_letters);
     tcase_add_test(tc, test_sdk_limits);
     tcase_add_test(tc, test_sdk_names);
+    tcase_add_test(tc, test_sdk_placeholders);
     suite_add_tcase(s, tc);
 
     return s;

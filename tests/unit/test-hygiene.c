@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-hygiene.c - kill switches (parsed, refused, matched by app, name,
- * hashed distinct id and event id), event times (read in each kind and
- * written back in the same kind) and placeholder distinct ids.
+ * hashed distinct id and event id), event times (read from each
+ * format's own fields in each kind, written back in the same kind,
+ * clamped) and placeholder distinct ids (and the id each format has
+ * beside one).
  */
 
 #include <check.h>
@@ -120,21 +122,27 @@ START_TEST(test_kill)
 END_TEST
 
 
+/* The time of an event of format f, read and written back as it came. */
 static void
-time_is(const char *json, int64_t want, const char *back)
+time_is(xf_format_t f, const char *json, int64_t want, const char *back)
 {
-    u_char   buf[48];
-    size_t   off, len, n;
-    int64_t  ms;
+    u_char           buf[XF_TIME_RENDER_MAX];
+    size_t           n, off, len;
+    xf_time_field_t  t[XF_TIME_FIELDS];
 
-    ck_assert_msg(xf_time_of_event((const u_char *) json, strlen(json), &ms,
-                                   &off, &len) == XF_OK, "%s", json);
-    ck_assert_msg(ms == want, "%s: %lld, want %lld", json, (long long) ms,
-                  (long long) want);
+    ck_assert_msg(xf_time_fields(f, (const u_char *) json, strlen(json), t)
+                  > 0, "%s: no time", json);
+    ck_assert_msg(t[0].ms == want, "%s: %lld, want %lld", json,
+                  (long long) t[0].ms, (long long) want);
 
-    n = xf_time_render((const u_char *) json + off, len, ms, buf);
-    ck_assert_msg(n == len && memcmp(buf, json + off, len) == 0,
-                  "%s: rendered %.*s", json, (int) n, buf);
+    off = t[0].off;
+    len = t[0].len;
+    n = xf_time_render((const u_char *) json + off, len, t[0].ms, buf);
+
+    if (memchr(json + off, '.', len) == NULL) {
+        ck_assert_msg(n == len && memcmp(buf, json + off, len) == 0,
+                      "%s: rendered %.*s", json, (int) n, buf);
+    }
 
     if (back) {
         n = xf_time_render((const u_char *) json + off, len, 0, buf);
@@ -144,35 +152,138 @@ time_is(const char *json, int64_t want, const char *back)
 }
 
 
+static size_t
+times(xf_format_t f, const char *json, xf_time_field_t *t)
+{
+    return xf_time_fields(f, (const u_char *) json, strlen(json), t);
+}
+
+
 START_TEST(test_time)
 {
-    int64_t  ms;
-    size_t   off, len;
+    xf_time_field_t  t[XF_TIME_FIELDS];
 
-    time_is("{\"timestamp\":\"2026-12-07T20:40:26.123Z\"}", 1796676026123LL,
-            "\"1970-01-01T00:00:00.000Z\"");
-    time_is("{\"time\":1796675426123}", 1796675426123LL, "0");
-    time_is("{\"time\":1796675426}", 1796675426000LL, "0");
-    time_is("{\"dtm\":\"1796675426123\"}", 1796675426123LL, "\"0\"");
-    time_is("{\"timestamp\":\"2000-02-29T00:00:00.000Z\"}", 951782400000LL,
-            NULL);
+    time_is(XF_FMT_JSON, "{\"timestamp\":\"2026-12-07T20:40:26.123Z\"}",
+            1796676026123LL, "\"1970-01-01T00:00:00.000Z\"");
+    time_is(XF_FMT_JSON, "{\"time\":1796675426123}", 1796675426123LL, "0");
+    time_is(XF_FMT_JSON, "{\"time\":1796675426}", 1796675426000LL, "0");
+    time_is(XF_FMT_JSON, "{\"timestamp\":\"2000-02-29T00:00:00.000Z\"}",
+            951782400000LL, NULL);
 
     /* offsets, fractions of any length, a number with a fraction */
-    ck_assert_int_eq(xf_time_of_event((const u_char *)
-        "{\"timestamp\":\"2026-12-07T21:40:26.1234567+01:00\"}", 51, &ms,
-        &off, &len), XF_OK);
-    ck_assert_int_eq(ms, 1796676026123LL);
-    ck_assert_int_eq(xf_time_of_event((const u_char *)
-        "{\"time\":1796675426.5}", 21, &ms, &off, &len), XF_OK);
-    ck_assert_int_eq(ms, 1796675426000LL);
+    time_is(XF_FMT_JSON,
+            "{\"timestamp\":\"2026-12-07T21:40:26.1234567+01:00\"}",
+            1796676026123LL, NULL);
+    time_is(XF_FMT_JSON, "{\"time\":1796675426.5}", 1796675426000LL, "0");
 
-    ck_assert_int_eq(xf_time_of_event((const u_char *) "{\"t\":1}", 7, &ms,
-                                      &off, &len), XF_ERR_EMPTY);
-    ck_assert_int_eq(xf_time_of_event((const u_char *)
-        "{\"timestamp\":\"yesterday\"}", 25, &ms, &off, &len), XF_ERR_EMPTY);
-    ck_assert_int_eq(xf_time_of_event((const u_char *)
-        "{\"timestamp\":\"2026-13-07T20:40:26Z\"}", 36, &ms, &off, &len),
-        XF_ERR_EMPTY);
+    ck_assert_uint_eq(times(XF_FMT_JSON, "{\"t\":1}", t), 0);
+    ck_assert_uint_eq(times(XF_FMT_JSON, "{\"timestamp\":\"yesterday\"}", t),
+                      0);
+    ck_assert_uint_eq(times(XF_FMT_JSON,
+                            "{\"timestamp\":\"2026-13-07T20:40:26Z\"}", t),
+                      0);
+    ck_assert_uint_eq(times(XF_FMT_AUTO, "{\"time\":1}", t), 0);
+}
+END_TEST
+
+
+/* Each format's own time field, in the kinds its SDKs send. */
+START_TEST(test_time_formats)
+{
+    xf_time_field_t  t[XF_TIME_FIELDS];
+
+    /* Mixpanel: properties.time, seconds (with a fraction) or ms; a
+       top-level "time" is not Mixpanel's */
+    time_is(XF_FMT_MIXPANEL, "{\"event\":\"a\",\"properties\":{\"token\":"
+            "\"t\",\"time\":1796675426.14,\"distinct_id\":\"u\"}}",
+            1796675426000LL, "0");
+    time_is(XF_FMT_MIXPANEL, "{\"event\":\"a\",\"properties\":"
+            "{\"time\":1796675426140}}", 1796675426140LL, "0");
+    ck_assert_uint_eq(times(XF_FMT_MIXPANEL, "{\"event\":\"a\","
+                            "\"time\":1796675426}", t), 0);
+    ck_assert_uint_eq(times(XF_FMT_MIXPANEL, "{\"event\":\"a\","
+                            "\"properties\":\"time\"}", t), 0);
+
+    /* Sensors: time in ms, then _flush_time */
+    ck_assert_uint_eq(times(XF_FMT_SENSORS, "{\"_flush_time\":"
+                            "1796675426999,\"time\":1796675426123}", t), 2);
+    ck_assert_int_eq(t[0].ms, 1796675426123LL);
+    ck_assert_int_eq(t[1].ms, 1796675426999LL);
+
+    /* PostHog: timestamp, else properties.$time (seconds) */
+    time_is(XF_FMT_POSTHOG, "{\"event\":\"e\",\"properties\":{\"$time\":"
+            "1796675426.232},\"timestamp\":\"2026-12-07T20:30:26.232Z\"}",
+            1796675426232LL, NULL);
+    time_is(XF_FMT_POSTHOG, "{\"event\":\"e\",\"properties\":{\"$time\":"
+            "1796675426.232}}", 1796675426000LL, "0");
+
+    /* Segment: timestamp; RudderStack: originalTimestamp; sentAt too */
+    ck_assert_uint_eq(times(XF_FMT_SEGMENT, "{\"type\":\"track\","
+                            "\"sentAt\":\"2026-12-07T20:30:27.000Z\","
+                            "\"timestamp\":\"2026-12-07T20:30:26.232Z\"}",
+                            t), 2);
+    ck_assert_int_eq(t[0].ms, 1796675426232LL);
+    ck_assert_int_eq(t[1].ms, 1796675427000LL);
+    time_is(XF_FMT_SEGMENT, "{\"type\":\"track\",\"originalTimestamp\":"
+            "\"2026-12-07T20:30:26.232Z\",\"sentAt\":"
+            "\"2026-12-07T20:30:27.000Z\"}", 1796675426232LL, NULL);
+
+    /* Amplitude: time in ms */
+    time_is(XF_FMT_AMPLITUDE, "{\"event_type\":\"e\",\"time\":"
+            "1796675426123}", 1796675426123LL, "0");
+
+    /* Snowplow: dtm, stm, strings of ms from the form or the query */
+    ck_assert_uint_eq(times(XF_FMT_SNOWPLOW, "{\"e\":\"pv\",\"stm\":"
+                            "\"1796675426999\",\"dtm\":\"1796675426123\"}",
+                            t), 2);
+    ck_assert_int_eq(t[0].ms, 1796675426123LL);
+    time_is(XF_FMT_SNOWPLOW, "{\"e\":\"pv\",\"dtm\":\"1796675426123\"}",
+            1796675426123LL, "\"0\"");
+}
+END_TEST
+
+
+static void
+clamp_is(xf_format_t f, const char *json, const char *want)
+{
+    u_char           out[1024];
+    size_t           n, len;
+    xf_time_field_t  t[XF_TIME_FIELDS];
+
+    len = strlen(json);
+    n = xf_time_fields(f, (const u_char *) json, len, t);
+    ck_assert_uint_gt(n, 0);
+
+    /* the limit is 1000 ms after the epoch; now the epoch */
+    n = xf_time_clamp((const u_char *) json, len, t, n, 1000, 0, out);
+    ck_assert_msg(n == strlen(want) && memcmp(out, want, n) == 0,
+                  "%s: %.*s", json, (int) n, out);
+}
+
+
+/* Every time beyond the limit is set to now, each in its own kind. */
+START_TEST(test_time_clamp)
+{
+    clamp_is(XF_FMT_MIXPANEL,
+             "{\"event\":\"a\",\"properties\":{\"time\":1796675426.14}}",
+             "{\"event\":\"a\",\"properties\":{\"time\":0}}");
+    clamp_is(XF_FMT_SEGMENT,
+             "{\"sentAt\":\"2026-12-07T20:30:27.000Z\",\"timestamp\":"
+             "\"2026-12-07T20:30:26.232Z\",\"x\":1}",
+             "{\"sentAt\":\"1970-01-01T00:00:00.000Z\",\"timestamp\":"
+             "\"1970-01-01T00:00:00.000Z\",\"x\":1}");
+    /* a field within the limit stays */
+    clamp_is(XF_FMT_SNOWPLOW,
+             "{\"dtm\":\"1796675426123\",\"stm\":\"999\"}",
+             "{\"dtm\":\"0\",\"stm\":\"999\"}");
+    clamp_is(XF_FMT_SENSORS,
+             "{\"time\":1796675426123,\"_flush_time\":1796675426999}",
+             "{\"time\":0,\"_flush_time\":0}");
+    clamp_is(XF_FMT_POSTHOG,
+             "{\"timestamp\":\"2026-12-07T20:30:26.232Z\",\"properties\":"
+             "{\"$time\":1796675426.232}}",
+             "{\"timestamp\":\"1970-01-01T00:00:00.000Z\",\"properties\":"
+             "{\"$time\":0}}");
 }
 END_TEST
 
@@ -206,6 +317,67 @@ START_TEST(test_placeholders)
 END_TEST
 
 
+/*
+ * The id beside a placeholder: the first other id field of the format
+ * that is none; 0 when every one is.
+ */
+static const char *
+other(xf_format_t f, const char *json)
+{
+    size_t           n;
+    xf_str_t         list[32], id;
+    static u_char    buf[512];
+
+    for (n = 0; xf_placeholder_ids[n]; n++) {
+        list[n].data = (const u_char *) xf_placeholder_ids[n];
+        list[n].len = strlen(xf_placeholder_ids[n]);
+    }
+
+    if (!xf_placeholder_other(f, (const u_char *) json, strlen(json), list,
+                              n, buf, &id))
+    {
+        return NULL;
+    }
+
+    buf[id.len] = '\0';
+
+    return (const char *) buf;
+}
+
+
+START_TEST(test_placeholder_formats)
+{
+    ck_assert_str_eq(other(XF_FMT_AMPLITUDE, "{\"user_id\":\"null\","
+                           "\"device_id\":\"d-1\"}"), "d-1");
+    ck_assert_str_eq(other(XF_FMT_SEGMENT, "{\"userId\":\"undefined\","
+                           "\"anonymousId\":\"a-1\"}"), "a-1");
+    ck_assert_str_eq(other(XF_FMT_MIXPANEL, "{\"event\":\"e\",\"properties\":"
+                           "{\"distinct_id\":\"[object Object]\","
+                           "\"$device_id\":\"dev-1\"}}"), "dev-1");
+    ck_assert_str_eq(other(XF_FMT_POSTHOG, "{\"distinct_id\":\"guest\","
+                           "\"properties\":{\"distinct_id\":\"anonymous\","
+                           "\"$device_id\":\"dev-2\"}}"), "dev-2");
+    ck_assert_str_eq(other(XF_FMT_SENSORS, "{\"distinct_id\":\"0\","
+                           "\"identities\":{\"$identity_cookie_id\":"
+                           "\"c-1\"}}"), "c-1");
+    ck_assert_str_eq(other(XF_FMT_SNOWPLOW, "{\"duid\":\"null\","
+                           "\"nuid\":\"n-1\"}"), "n-1");
+    ck_assert_str_eq(other(XF_FMT_JSON, "{\"distinct_id\":\"none\","
+                           "\"user_id\":\"u\\u002d1\"}"), "u-1");
+
+    /* nothing but placeholders, a number, nothing at all */
+    ck_assert_ptr_null(other(XF_FMT_MIXPANEL, "{\"$distinct_id\":\"NaN\","
+                             "\"$set\":{}}"));
+    ck_assert_ptr_null(other(XF_FMT_AMPLITUDE, "{\"user_id\":\"null\","
+                             "\"device_id\":\"undefined\"}"));
+    ck_assert_ptr_null(other(XF_FMT_SEGMENT, "{\"userId\":\"null\","
+                             "\"anonymousId\":7}"));
+    ck_assert_ptr_null(other(XF_FMT_SNOWPLOW, "{\"e\":\"pv\"}"));
+    ck_assert_ptr_null(other(XF_FMT_AUTO, "{\"distinct_id\":\"u\"}"));
+}
+END_TEST
+
+
 Suite *
 make_hygiene_suite(void)
 {
@@ -217,7 +389,10 @@ make_hygiene_suite(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, test_kill);
     tcase_add_test(tc, test_time);
+    tcase_add_test(tc, test_time_formats);
+    tcase_add_test(tc, test_time_clamp);
     tcase_add_test(tc, test_placeholders);
+    tcase_add_test(tc, test_placeholder_formats);
     suite_add_tcase(s, tc);
 
     return s;

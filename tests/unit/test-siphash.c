@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * test-siphash.c - SipHash-2-4-128: the reference implementation's
+ * test-siphash.c - SipHash-2-4-128 fed in pieces (rate_limit/xrl_hash.c,
+ * which names core's cached references): the reference implementation's
  * vectors (key 00..0f, input 00..n-1), and any split of an input into
  * pieces gives the hash of the whole.
  */
@@ -9,7 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "xf_siphash.h"
+#include "xf_core.h"
+#include "xrl.h"
 
 
 /* Computed independently: `openssl mac -macopt hexkey:0001..0f
@@ -41,14 +43,14 @@ hex128(char *dst, const uint64_t h[2])
 }
 
 
+/* The key 00..0f as the reference reads it: two little-endian words. */
 static void
-input(u_char *key, u_char *in)
+input(uint64_t *key, u_char *in)
 {
     int  i;
 
-    for (i = 0; i < 16; i++) {
-        key[i] = (u_char) i;
-    }
+    key[0] = 0x0706050403020100ULL;
+    key[1] = 0x0f0e0d0c0b0a0908ULL;
 
     for (i = 0; i < 64; i++) {
         in[i] = (u_char) i;
@@ -59,15 +61,15 @@ input(u_char *key, u_char *in)
 START_TEST(test_vectors)
 {
     char          got[33];
-    u_char        key[16], in[64];
-    uint64_t      h[2];
-    xf_siphash_t  s;
+    u_char        in[64];
+    uint64_t      key[2], h[2];
+    xrl_sip_t     s;
 
     input(key, in);
 
-    xf_siphash_init(&s, key);
-    xf_siphash_update(&s, in, vectors[_i].len);
-    xf_siphash_final(&s, h);
+    xrl_sip_init(&s, key[0], key[1], 1);
+    xrl_sip_update(&s, in, vectors[_i].len);
+    h[0] = xrl_sip_final(&s, &h[1]);
 
     hex128(got, h);
     ck_assert_str_eq(got, vectors[_i].hash);
@@ -78,28 +80,38 @@ END_TEST
 START_TEST(test_pieces)
 {
     size_t        n, a, b;
-    u_char        key[16], in[64];
-    uint64_t      whole[2], h[2];
-    xf_siphash_t  s;
+    u_char        in[64];
+    uint64_t      key[2], whole[2], h[2], narrow;
+    xrl_sip_t     s;
 
     input(key, in);
 
     for (n = 0; n <= 40; n++) {
-        xf_siphash_init(&s, key);
-        xf_siphash_update(&s, in, n);
-        xf_siphash_final(&s, whole);
+        xrl_sip_init(&s, key[0], key[1], 1);
+        xrl_sip_update(&s, in, n);
+        whole[0] = xrl_sip_final(&s, &whole[1]);
+        narrow = xrl_siphash24(in, n, key[0], key[1]);
 
         for (a = 0; a <= n; a++) {
             for (b = a; b <= n; b++) {
-                xf_siphash_init(&s, key);
-                xf_siphash_update(&s, in, a);
-                xf_siphash_update(&s, in + a, b - a);
-                xf_siphash_update(&s, in + b, n - b);
-                xf_siphash_final(&s, h);
+                xrl_sip_init(&s, key[0], key[1], 1);
+                xrl_sip_update(&s, in, a);
+                xrl_sip_update(&s, in + a, b - a);
+                xrl_sip_update(&s, in + b, n - b);
+                h[0] = xrl_sip_final(&s, &h[1]);
 
                 ck_assert_msg(h[0] == whole[0] && h[1] == whole[1],
                               "%zu bytes as %zu + %zu + %zu", n, a, b - a,
                               n - b);
+
+                /* the 64-bit variant, against the one-shot call */
+                xrl_sip_init(&s, key[0], key[1], 0);
+                xrl_sip_update(&s, in, a);
+                xrl_sip_update(&s, in + a, b - a);
+                xrl_sip_update(&s, in + b, n - b);
+                ck_assert_msg(xrl_sip_final(&s, NULL) == narrow,
+                              "64 bits: %zu as %zu + %zu + %zu", n, a,
+                              b - a, n - b);
             }
         }
     }
