@@ -37,17 +37,12 @@ NGX_HTTP_XFLOW_PAGE_HEAD("xflow bots")
 "'use strict';\n"
 "const sortBy = {ua: 'requests', asn: 'requests'};\n"
 "let last = null;\n"
-"function el(tag, attrs, text) {\n"
-"  const e = document.createElement(tag);\n"
-"  for (const k in attrs || {}) e.setAttribute(k, attrs[k]);\n"
-"  if (text !== undefined) e.textContent = text;\n"
-"  return e;\n"
-"}\n"
-"function table(id, rows, cols) {\n"
+NGX_HTTP_XFLOW_PAGE_EL
+"function table(id, rows, cols, none) {\n"
 "  const box = document.getElementById(id), by = sortBy[id];\n"
 "  box.textContent = '';\n"
 "  if (!rows.length) {\n"
-"    box.append(el('p', {class: 'meta'}, 'No bot seen.'));\n"
+"    box.append(el('p', {class: 'meta'}, none));\n"
 "    return;\n"
 "  }\n"
 "  const t = el('table'), hr = el('tr');\n"
@@ -85,12 +80,13 @@ NGX_HTTP_XFLOW_PAGE_HEAD("xflow bots")
 "  }\n"
 "  table('ua', d.user_agents, [['user_agent', 'User-Agent'],\n"
 "    ['why', 'pattern or AS'], ['requests', 'requests'],\n"
-"    ['error', 'overcount at most']]);\n"
+"    ['error', 'overcount at most']], 'No bot seen.');\n"
 "  table('asn', d.asns.map(a => Object.assign({}, a,\n"
 "    {asn: 'AS' + a.asn, listed: a.listed ? 'yes' : 'no'})),\n"
 "    [['asn', 'ASN'],\n"
 "    ['listed', 'in xflow_bot_asns'], ['requests', 'requests'],\n"
-"    ['error', 'overcount at most']]);\n"
+"    ['error', 'overcount at most']],\n"
+"    'No AS known for the bots seen (no ASN database, or local addresses).');\n"
 "  document.getElementById('when').textContent = d.requests\n"
 "    .toLocaleString() + ' bot requests since start, as of '\n"
 "    + new Date().toLocaleTimeString() + ' (refreshed every 5 s; '\n"
@@ -102,8 +98,5 @@ NGX_HTTP_XFLOW_PAGE_LOAD("5000");
 ngx_int_t
 ngx_http_xflow_bot_page_send(ngx_http_request_t *r)
 {
-    return ngx_http_xflow_send_lit(r, NGX_HTTP_OK,
-                                   "text/html; charset=utf-8",
-                                   (u_char *) ngx_http_xflow_bot_page,
-                                   sizeof(ngx_http_xflow_bot_page) - 1);
+    return ngx_http_xflow_send_page(r, ngx_http_xflow_bot_page);
 }

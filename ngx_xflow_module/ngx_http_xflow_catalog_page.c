@@ -152,11 +152,7 @@ ngx_http_xflow_catalog_handler(ngx_http_request_t *r)
     }
 
     if (ngx_http_xflow_limit_page_wanted(r)) {
-        return ngx_http_xflow_send_lit(r, NGX_HTTP_OK,
-                                       "text/html; charset=utf-8",
-                                       (u_char *) ngx_http_xflow_catalog_page,
-                                       sizeof(ngx_http_xflow_catalog_page)
-                                       - 1);
+        return ngx_http_xflow_send_page(r, ngx_http_xflow_catalog_page);
     }
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_catalog_module);

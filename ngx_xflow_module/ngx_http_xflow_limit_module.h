@@ -269,6 +269,15 @@ ngx_int_t ngx_http_xflow_limit_page_wanted(ngx_http_request_t *r);
 "min-width:9em}\n"                                                           \
 ".card b{display:block;font-size:18px}\n"
 
+/* A report page's script's el(tag, attrs, text): a new element. */
+#define NGX_HTTP_XFLOW_PAGE_EL                                              \
+"function el(tag, attrs, text) {\n"                                          \
+"  const e = document.createElement(tag);\n"                                 \
+"  for (const k in attrs || {}) e.setAttribute(k, attrs[k]);\n"              \
+"  if (text !== undefined) e.textContent = text;\n"                          \
+"  return e;\n"                                                              \
+"}\n"
+
 /*
  * The end of a report page's script (the limit report's, the catalog's,
  * the bot report's): load() reads the same location's JSON, hands it to

@@ -34,12 +34,7 @@ NGX_HTTP_XFLOW_PAGE_HEAD("xflow rate limits")
 "<script>\n"
 "'use strict';\n"
 "const sortBy = {};\n"
-"function el(tag, attrs, text) {\n"
-"  const e = document.createElement(tag);\n"
-"  for (const k in attrs || {}) e.setAttribute(k, attrs[k]);\n"
-"  if (text !== undefined) e.textContent = text;\n"
-"  return e;\n"
-"}\n"
+NGX_HTTP_XFLOW_PAGE_EL
 "function card(cls, label, value) {\n"
 "  const c = el('div', {class: 'card ' + cls});\n"
 "  c.append(el('b', {}, value.toLocaleString()), label);\n"
@@ -164,8 +159,5 @@ ngx_http_xflow_limit_page_wanted(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_xflow_limit_page_send(ngx_http_request_t *r)
 {
-    return ngx_http_xflow_send_lit(r, NGX_HTTP_OK,
-                                   "text/html; charset=utf-8",
-                                   (u_char *) ngx_http_xflow_limit_page,
-                                   sizeof(ngx_http_xflow_limit_page) - 1);
+    return ngx_http_xflow_send_page(r, ngx_http_xflow_limit_page);
 }

@@ -73,6 +73,11 @@ ngx_int_t ngx_http_xflow_send(ngx_http_request_t *r, ngx_uint_t status,
 #define ngx_http_xflow_send_lit(r, status, type, body, len)                 \
     ngx_http_xflow_send(r, status, type, sizeof(type) - 1, body, len)
 
+/* A report's static page (a char array): 200, text/html. */
+#define ngx_http_xflow_send_page(r, page)                                   \
+    ngx_http_xflow_send_lit(r, NGX_HTTP_OK, "text/html; charset=utf-8",    \
+                            (u_char *) (page), sizeof(page) - 1)
+
 /** @brief ngx_http_xflow_send() with application/json. */
 ngx_int_t ngx_http_xflow_send_json(ngx_http_request_t *r, ngx_uint_t status,
     u_char *body, size_t len);

@@ -1079,12 +1079,13 @@ END_TEST
 /*
  * Bots: the operator's patterns and ASNs beside the shipped ones, from
  * the address realip takes from X-Forwarded-For; a location for each of
- * mark, drop (with receipts) and drop in dry run; the report.
+ * mark, drop (with receipts) and drop in dry run; the report.  The
+ * operator's files hold patterns and asns.
  */
-static char *
-bot_snippet(const char *extra)
+static void
+bot_nginx(const char *patterns, const char *asns)
 {
-    char  *s;
+    char  *s, path[256];
 
     ck_assert_int_ge(asprintf(&s,
         "    xflow_kafka_brokers @BROKERS@;\n"
@@ -1097,7 +1098,6 @@ bot_snippet(const char *extra)
         "    real_ip_header X-Forwarded-For;\n"
         "    set_real_ip_from 127.0.0.1;\n"
         "    log_format bots '$xflow_error';\n"
-        "%s"
         "    server {\n"
         "        listen 127.0.0.1:@PORT@;\n"
         "        location /json { xflow_collect json; }\n"
@@ -1113,9 +1113,15 @@ bot_snippet(const char *extra)
         "        }\n"
         "        location /metrics { xflow_metrics; }\n"
         "        location /bots { xflow_bot_report; }\n"
-        "    }\n", xf_test_src_dir(), extra), 0);
+        "    }\n", xf_test_src_dir()), 0);
 
-    return s;
+    nginx = xf_nginx_new(s, kafka->bootstraps, 1);
+    free(s);
+
+    snprintf(path, sizeof(path), "%s/bots.txt", nginx->dir);
+    xf_write_file(path, patterns, 0644);
+    snprintf(path, sizeof(path), "%s/asns.txt", nginx->dir);
+    xf_write_file(path, asns, 0644);
 }
 
 
@@ -1161,18 +1167,13 @@ bot_post(const char *loc, const char *ua, const char *xff, const char *body,
  */
 START_TEST(test_bots)
 {
-    char                  *snippet, path[256], *text, *log;
+    char                   path[256], *text, *log;
     xf_http_resp_t         resp;
     xf_kafka_msgs_t        ev;
     const xf_kafka_msg_t  *m;
 
-    snippet = bot_snippet("");
-    nginx = xf_nginx_new(snippet, kafka->bootstraps, 1);
-    free(snippet);
-    snprintf(path, sizeof(path), "%s/bots.txt", nginx->dir);
-    xf_write_file(path, "# ours\n  AcmeProbe  \n\n", 0644);
-    snprintf(path, sizeof(path), "%s/asns.txt", nginx->dir);
-    xf_write_file(path, "# hosting\nAS1221  # the test database's\n", 0644);
+    bot_nginx("# ours\n  AcmeProbe  \n\n",
+              "# hosting\nAS1221  # the test database's\n");
     xf_nginx_start(nginx);
 
     bot_post("/json", BOT_HEADLESS, NULL,
@@ -1255,15 +1256,9 @@ END_TEST
 /* nginx -t names the bad line of an ASN file; ASNs need the database. */
 START_TEST(test_bot_asns_refused)
 {
-    char  *snippet, path[256], *out;
+    char  *out;
 
-    snippet = bot_snippet("");
-    nginx = xf_nginx_new(snippet, kafka->bootstraps, 1);
-    free(snippet);
-    snprintf(path, sizeof(path), "%s/bots.txt", nginx->dir);
-    xf_write_file(path, "acmeprobe\n", 0644);
-    snprintf(path, sizeof(path), "%s/asns.txt", nginx->dir);
-    xf_write_file(path, "AS1221\n\nAS-12 # typo\n", 0644);
+    bot_nginx("acmeprobe\n", "AS1221\n\nAS-12 # typo\n");
 
     out = xf_nginx_refuses(nginx, NULL, NULL,
                            "asns.txt:3: \"AS-12\" is not an ASN");
