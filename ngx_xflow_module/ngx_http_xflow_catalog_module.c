@@ -12,8 +12,10 @@
  *   xflow_future_clamp 23h;
  *   xflow_historical 2d events_historical;
  *   xflow_placeholder_ids default;
- *   xflow_bots mark;
+ *   xflow_bots mark [dry_run];
  *   xflow_bot_patterns /etc/xflow/bots.txt;          (http)
+ *   xflow_bot_asns /etc/xflow/asns.txt AS16509;      (http)
+ *   xflow_bot_report;                                (location)
  *                              (http, server, location)
  *
  * The table lives in the zone's slab pool and survives a reload with the
@@ -46,14 +48,6 @@ static char *ngx_http_xflow_historical_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_xflow_placeholder_ids_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
-static char *ngx_http_xflow_bots_directive(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
-static char *ngx_http_xflow_bot_patterns_directive(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
-static ngx_int_t ngx_http_xflow_bot_list(ngx_conf_t *cf, ngx_array_t **a,
-    const char *const *list);
-static char *ngx_http_xflow_catalog_init_main_conf(ngx_conf_t *cf,
-    void *conf);
 static void *ngx_http_xflow_catalog_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_xflow_catalog_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
@@ -111,7 +105,7 @@ static ngx_command_t  ngx_http_xflow_catalog_commands[] = {
       NULL },
 
     { ngx_string("xflow_bots"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
       ngx_http_xflow_bots_directive,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
@@ -121,6 +115,20 @@ static ngx_command_t  ngx_http_xflow_catalog_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_xflow_bot_patterns_directive,
       NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("xflow_bot_asns"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_xflow_bot_asns_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("xflow_bot_report"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_xflow_bot_report_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
 
@@ -140,7 +148,7 @@ static ngx_http_module_t  ngx_http_xflow_catalog_module_ctx = {
     NULL,                                  /* postconfiguration */
 
     ngx_http_xflow_catalog_create_main_conf, /* create main configuration */
-    ngx_http_xflow_catalog_init_main_conf, /* init main configuration */
+    ngx_http_xflow_bots_init_main_conf,    /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -205,6 +213,7 @@ ngx_http_xflow_catalog_create_loc_conf(ngx_conf_t *cf)
     conf->placeholders = NGX_CONF_UNSET_PTR;
     conf->bots = NGX_CONF_UNSET_UINT;
     conf->bots_topic = NGX_CONF_UNSET_UINT;
+    conf->bots_dry_run = NGX_CONF_UNSET_UINT;
     conf->unknown = NGX_CONF_UNSET_UINT;
     conf->unknown_topic = NGX_CONF_UNSET_UINT;
     conf->invalid = NGX_CONF_UNSET_UINT;
@@ -255,9 +264,11 @@ ngx_http_xflow_catalog_merge_loc_conf(ngx_conf_t *cf, void *parent,
     if (conf->bots == NGX_CONF_UNSET_UINT) {
         conf->bots = prev->bots;
         conf->bots_topic = prev->bots_topic;
+        conf->bots_dry_run = prev->bots_dry_run;
     }
 
     ngx_conf_init_uint_value(conf->bots, NGX_HTTP_XFLOW_HYGIENE_PASS);
+    ngx_conf_init_uint_value(conf->bots_dry_run, 0);
 
     ngx_conf_init_uint_value(conf->unknown, NGX_HTTP_XFLOW_PLAN_MARK);
     ngx_conf_init_uint_value(conf->invalid, NGX_HTTP_XFLOW_PLAN_MARK);
@@ -277,16 +288,12 @@ ngx_http_xflow_tracking_plan_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_xflow_catalog_main_conf_t *cmcf = conf;
 
-    char              err[256];
-    u_char           *buf;
-    size_t            line;
-    ssize_t           n;
-    ngx_fd_t          fd;
-    ngx_str_t        *value, name;
-    xf_alloc_t        a;
-    ngx_file_t        file;
-    xf_status_t       st;
-    ngx_file_info_t   fi;
+    char          err[256];
+    u_char       *buf;
+    size_t        line, n;
+    ngx_str_t    *value, name;
+    xf_alloc_t    a;
+    xf_status_t   st;
 
     if (cmcf->plan_file.len) {
         return "is duplicate";
@@ -295,47 +302,16 @@ ngx_http_xflow_tracking_plan_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     value = cf->args->elts;
     name = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "cannot open tracking plan \"%V\"", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(&file, sizeof(ngx_file_t));
-    file.fd = fd;
-    file.name = name;
-    file.log = cf->log;
-
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "cannot read tracking plan \"%V\"", &name);
-        (void) ngx_close_file(fd);
-        return NGX_CONF_ERROR;
-    }
-
-    buf = ngx_pnalloc(cf->temp_pool, ngx_file_size(&fi) + 1);
-    if (buf == NULL) {
-        (void) ngx_close_file(fd);
-        return NGX_CONF_ERROR;
-    }
-
-    n = ngx_read_file(&file, buf, ngx_file_size(&fi), 0);
-    (void) ngx_close_file(fd);
-
-    if (n != (ssize_t) ngx_file_size(&fi)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "cannot read tracking plan \"%V\"", &name);
+    if (ngx_http_xflow_read_conf_file(cf, &name, cf->temp_pool,
+                                      "tracking plan", &buf, &n)
+        != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
     ngx_http_xflow_pool_allocator(&a, cf->pool);
 
-    st = xf_plan_parse(buf, (size_t) n, &a, &cmcf->plan, err, sizeof(err),
+    st = xf_plan_parse(buf, n, &a, &cmcf->plan, err, sizeof(err),
                        &line);
 
     if (st != XF_OK) {
@@ -412,219 +388,6 @@ ngx_http_xflow_kill_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         }
 
         *t = (ngx_uint_t) index;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-/* xflow_bots off | mark | drop | route:TOPIC */
-static char *
-ngx_http_xflow_bots_directive(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_xflow_catalog_loc_conf_t *clcf = conf;
-
-    ngx_int_t   index;
-    ngx_str_t  *value, topic;
-
-    if (clcf->bots != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        clcf->bots = NGX_HTTP_XFLOW_HYGIENE_PASS;
-
-    } else if (ngx_strcmp(value[1].data, "mark") == 0) {
-        clcf->bots = NGX_HTTP_XFLOW_HYGIENE_MARK;
-
-    } else if (ngx_strcmp(value[1].data, "drop") == 0) {
-        clcf->bots = NGX_HTTP_XFLOW_HYGIENE_DROP;
-
-    } else if (value[1].len > 6
-               && ngx_strncmp(value[1].data, "route:", 6) == 0)
-    {
-        topic.data = value[1].data + 6;
-        topic.len = value[1].len - 6;
-
-        index = ngx_http_xflow_topic_index(cf, &topic);
-        if (index == NGX_ERROR) {
-            return NGX_CONF_ERROR;
-        }
-
-        clcf->bots = NGX_HTTP_XFLOW_HYGIENE_ROUTE;
-        clcf->bots_topic = (ngx_uint_t) index;
-
-    } else {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\", expected off, mark, "
-                           "drop or route:TOPIC", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-/* A NULL-ended list of literals as xf_str_t, into *a (made if NULL). */
-static ngx_int_t
-ngx_http_xflow_bot_list(ngx_conf_t *cf, ngx_array_t **a,
-    const char *const *list)
-{
-    xf_str_t  *s;
-
-    if (*a == NULL) {
-        *a = ngx_array_create(cf->pool, 64, sizeof(xf_str_t));
-        if (*a == NULL) {
-            return NGX_ERROR;
-        }
-    }
-
-    for ( ; *list; list++) {
-        s = ngx_array_push(*a);
-        if (s == NULL) {
-            return NGX_ERROR;
-        }
-
-        s->data = (const u_char *) *list;
-        s->len = ngx_strlen(*list);
-    }
-
-    return NGX_OK;
-}
-
-
-/* The shipped lists, then the operator's patterns after them. */
-static char *
-ngx_http_xflow_catalog_init_main_conf(ngx_conf_t *cf, void *conf)
-{
-    ngx_http_xflow_catalog_main_conf_t *cmcf = conf;
-
-    ngx_array_t  *file;
-    xf_str_t     *s;
-    ngx_uint_t    i;
-
-    file = cmcf->bot_patterns;
-    cmcf->bot_patterns = NULL;
-
-    if (ngx_http_xflow_bot_list(cf, &cmcf->bot_patterns, xf_bot_patterns)
-        != NGX_OK
-        || ngx_http_xflow_bot_list(cf, &cmcf->bot_servers, xf_bot_servers)
-           != NGX_OK)
-    {
-        return NGX_CONF_ERROR;
-    }
-
-    if (file) {
-        for (i = 0; i < file->nelts; i++) {
-            s = ngx_array_push(cmcf->bot_patterns);
-            if (s == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            *s = ((xf_str_t *) file->elts)[i];
-        }
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-/*
- * xflow_bot_patterns FILE: one pattern a line, matched anywhere in the
- * User-Agent, case aside; blank lines and lines from '#' are skipped.
- */
-static char *
-ngx_http_xflow_bot_patterns_directive(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_xflow_catalog_main_conf_t *cmcf = conf;
-
-    u_char           *buf, *p, *last, *nl, *q;
-    ssize_t           n;
-    ngx_fd_t          fd;
-    xf_str_t         *s;
-    ngx_str_t        *value, name;
-    ngx_file_t        file;
-    ngx_file_info_t   fi;
-
-    if (cmcf->bot_patterns) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    name = value[1];
-
-    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "cannot open bot patterns \"%V\"", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(&file, sizeof(ngx_file_t));
-    file.fd = fd;
-    file.name = name;
-    file.log = cf->log;
-
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
-        || (buf = ngx_pnalloc(cf->pool, ngx_file_size(&fi) + 1)) == NULL)
-    {
-        (void) ngx_close_file(fd);
-        return NGX_CONF_ERROR;
-    }
-
-    n = ngx_read_file(&file, buf, ngx_file_size(&fi), 0);
-    (void) ngx_close_file(fd);
-
-    if (n != (ssize_t) ngx_file_size(&fi)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "cannot read bot patterns \"%V\"", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    cmcf->bot_patterns = ngx_array_create(cf->pool, 64, sizeof(xf_str_t));
-    if (cmcf->bot_patterns == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    last = buf + n;
-
-    for (p = buf; p < last; p = nl + 1) {
-        nl = ngx_strlchr(p, last, '\n');
-        if (nl == NULL) {
-            nl = last;
-        }
-
-        q = nl;
-
-        while (q > p && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\r')) {
-            q--;
-        }
-
-        while (p < q && (*p == ' ' || *p == '\t')) {
-            p++;
-        }
-
-        if (p == q || *p == '#') {
-            continue;
-        }
-
-        ngx_strlow(p, p, q - p);
-
-        s = ngx_array_push(cmcf->bot_patterns);
-        if (s == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        s->data = p;
-        s->len = q - p;
     }
 
     return NGX_CONF_OK;

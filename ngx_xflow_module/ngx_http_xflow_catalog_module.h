@@ -14,6 +14,9 @@
  *   ngx_http_xflow_catalog_page.c    the xflow_catalog handler and page
  *   ngx_http_xflow_plan.c            one event against the plan
  *   ngx_http_xflow_hygiene.c         kill switches, times, placeholder ids
+ *   ngx_http_xflow_bots.c            bots: directives, the request's
+ *                                    check, the xflow_bot_report JSON
+ *   ngx_http_xflow_bots_page.c       the bot report's page
  *
  * The table is locked by its slab pool's mutex: one lock per request
  * records all its events, and the handler copies the table under the
@@ -32,6 +35,7 @@
 #include "xf_plan.h"
 #include "xf_hygiene.h"
 #include "xf_bot.h"
+#include "xf_topk.h"
 
 
 /* What an event the plan does not list, or that fails it, gets. */
@@ -41,6 +45,14 @@
 #define NGX_HTTP_XFLOW_PLAN_DEAD_LETTER  3
 
 
+/* The bot report's counts, in its zone, under its slab pool's lock. */
+typedef struct {
+    uint64_t                    decisions[6];   /* XF_METRICS_BOT_* */
+    xf_topk_t                  *ua;         /* User-Agents; label: why */
+    xf_topk_t                  *asn;        /* ASNs as text; label: why */
+} ngx_http_xflow_bot_sh_t;
+
+
 typedef struct {
     ngx_shm_zone_t             *shm_zone;   /* NULL: no catalog */
     xf_catalog_t               *cat;        /* set by the zone's init */
@@ -48,6 +60,11 @@ typedef struct {
     ngx_str_t                   plan_file;
     ngx_array_t                *bot_patterns;   /* xf_str_t, lower case */
     ngx_array_t                *bot_servers;
+    xf_bot_set_t               *bot_set;    /* both, indexed */
+    xf_bot_asns_t               bot_asns;   /* xflow_bot_asns, sorted */
+    ngx_shm_zone_t             *bot_zone;   /* xflow_bot_report's; NULL:
+                                               no report */
+    ngx_http_xflow_bot_sh_t    *bot_sh;     /* in bot_zone */
 } ngx_http_xflow_catalog_main_conf_t;
 
 
@@ -69,6 +86,7 @@ typedef struct {
     ngx_uint_t                  bots;       /* NGX_HTTP_XFLOW_HYGIENE_*,
                                                PASS: off; MARK: mark */
     ngx_uint_t                  bots_topic;
+    ngx_uint_t                  bots_dry_run;   /* count, do nothing */
     ngx_uint_t                  unknown;    /* NGX_HTTP_XFLOW_PLAN_* */
     ngx_uint_t                  unknown_topic;
     ngx_uint_t                  invalid;
@@ -177,18 +195,84 @@ ngx_int_t ngx_http_xflow_hygiene_event(ngx_http_request_t *r,
 
 /**
  * @brief Whether the request comes from a bot (its User-Agent holds a
- *        shipped or xflow_bot_patterns pattern, and no server SDK's
- *        signature), and what its events get by xflow_bots.
+ *        shipped or xflow_bot_patterns pattern, or its address is in an
+ *        xflow_bot_asns AS; never with a server SDK's signature), and
+ *        what its events get by xflow_bots.  A bot's request is counted
+ *        in xflow_bot_requests_total and in the bot report, dry run or
+ *        not.
  *
- * @returns NGX_HTTP_XFLOW_HYGIENE_PASS (not a bot, or xflow_bots off),
- *          _MARK (@p member gets ,"bot":"PATTERN"), _DROP or _ROUTE
- *          (*topic set); NGX_ERROR without memory.
+ * @returns NGX_HTTP_XFLOW_HYGIENE_PASS (not a bot, xflow_bots off, or
+ *          dry_run), _MARK (@p member gets ,"bot":"PATTERN" or
+ *          ,"bot":"AS16509"), _DROP or _ROUTE (*topic set); NGX_ERROR
+ *          without memory.
  *
  * Called from: a worker, once per request, before its events
  * (ngx_http_xflow_ingest.c).
  */
 ngx_int_t ngx_http_xflow_bot_request(ngx_http_request_t *r,
     ngx_uint_t *topic, xf_str_t *member);
+
+/**
+ * @brief xflow_bots off | mark | drop | route:TOPIC [dry_run].
+ * @returns NGX_CONF_OK, or an error said at emerg.  Configuration time.
+ */
+char *ngx_http_xflow_bots_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/**
+ * @brief xflow_bot_patterns FILE: one pattern a line, matched anywhere
+ *        in the User-Agent, case aside; blank lines and lines from '#'
+ *        are skipped.
+ * @returns NGX_CONF_OK, or an error said at emerg.  Configuration time.
+ */
+char *ngx_http_xflow_bot_patterns_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+
+/**
+ * @brief xflow_bot_asns FILE|ASN...: ASNs (16509, AS16509) and files of
+ *        them, one a line; nginx -t names a bad line.
+ * @returns NGX_CONF_OK, or an error said at emerg.  Configuration time.
+ */
+char *ngx_http_xflow_bot_asns_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/**
+ * @brief xflow_bot_report: the location's handler, and the small shared
+ *        zone the top bots are counted in (made by the first one).
+ * @returns NGX_CONF_OK or NGX_CONF_ERROR.  Configuration time.
+ */
+char *ngx_http_xflow_bot_report_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+
+/**
+ * @brief The catalog module's init main conf: the shipped bot patterns
+ *        and the operator's in one indexed set, the ASNs sorted, and
+ *        xflow_bot_asns refused without xflow_geoip asn=.
+ * @returns NGX_CONF_OK, or an error said at emerg.  Configuration time.
+ */
+char *ngx_http_xflow_bots_init_main_conf(ngx_conf_t *cf, void *conf);
+
+/**
+ * @brief The xflow_bot_report location: what xflow_bots decided, dry run
+ *        beside enforced, and the top bot User-Agents and ASNs as JSON,
+ *        or the page when a browser asks for text/html.
+ *
+ * @returns what the answer's send returns; 404 without a report zone.
+ *
+ * Memory: the copies of the tables and the JSON come from r->pool.
+ *
+ * Called from: a worker, as a content handler.
+ */
+ngx_int_t ngx_http_xflow_bot_report_handler(ngx_http_request_t *r);
+
+/**
+ * @brief The bot report's page (ngx_http_xflow_bots_page.c): static
+ *        HTML that reads the report's JSON.
+ * @returns what the send returns.
+ *
+ * Called from: ngx_http_xflow_bot_report_handler().
+ */
+ngx_int_t ngx_http_xflow_bot_page_send(ngx_http_request_t *r);
 
 /**
  * @brief Appends @p member (may be empty) to the envelope members of the

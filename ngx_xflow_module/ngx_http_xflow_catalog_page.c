@@ -130,18 +130,7 @@ static const char  ngx_http_xflow_catalog_page[] =
 "    + ' (refreshed every 10 s; the JSON: ?format=json)';\n"
 "}\n"
 "document.getElementById('filter').oninput = () => last && draw(last);\n"
-"async function load() {\n"
-"  try {\n"
-"    const r = await fetch(location.pathname + '?format=json',\n"
-"                          {cache: 'no-store'});\n"
-"    draw(await r.json());\n"
-"  } catch (e) {\n"
-"    document.getElementById('when').textContent = 'cannot load: ' + e;\n"
-"  }\n"
-"}\n"
-"load();\n"
-"setInterval(load, 10000);\n"
-"</script></body></html>\n";
+NGX_HTTP_XFLOW_PAGE_LOAD("10000");
 
 
 ngx_int_t
@@ -163,11 +152,7 @@ ngx_http_xflow_catalog_handler(ngx_http_request_t *r)
     }
 
     if (ngx_http_xflow_limit_page_wanted(r)) {
-        return ngx_http_xflow_send_lit(r, NGX_HTTP_OK,
-                                       "text/html; charset=utf-8",
-                                       (u_char *) ngx_http_xflow_catalog_page,
-                                       sizeof(ngx_http_xflow_catalog_page)
-                                       - 1);
+        return ngx_http_xflow_send_page(r, ngx_http_xflow_catalog_page);
     }
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_catalog_module);

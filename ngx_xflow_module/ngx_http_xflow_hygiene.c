@@ -132,66 +132,6 @@ ngx_http_xflow_hygiene_event(ngx_http_request_t *r, xf_event_t *ev,
 
 
 ngx_int_t
-ngx_http_xflow_bot_request(ngx_http_request_t *r, ngx_uint_t *topic,
-    xf_str_t *member)
-{
-    u_char                              *p;
-    ssize_t                              k;
-    xf_str_t                             ua, *pat;
-    ngx_http_xflow_catalog_loc_conf_t   *clcf;
-    ngx_http_xflow_catalog_main_conf_t  *cmcf;
-
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_xflow_catalog_module);
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_xflow_catalog_module);
-
-    member->data = NULL;
-    member->len = 0;
-
-    if (clcf->bots == NGX_HTTP_XFLOW_HYGIENE_PASS
-        || cmcf->bot_patterns == NULL
-        || r->headers_in.user_agent == NULL)
-    {
-        return NGX_HTTP_XFLOW_HYGIENE_PASS;
-    }
-
-    ua.data = r->headers_in.user_agent->value.data;
-    ua.len = r->headers_in.user_agent->value.len;
-    pat = cmcf->bot_patterns->elts;
-
-    k = xf_bot_match(&ua, pat, cmcf->bot_patterns->nelts,
-                     cmcf->bot_servers->elts, cmcf->bot_servers->nelts);
-
-    if (k < 0) {
-        return NGX_HTTP_XFLOW_HYGIENE_PASS;
-    }
-
-    if (clcf->bots == NGX_HTTP_XFLOW_HYGIENE_ROUTE) {
-        *topic = clcf->bots_topic;
-        return NGX_HTTP_XFLOW_HYGIENE_ROUTE;
-    }
-
-    if (clcf->bots == NGX_HTTP_XFLOW_HYGIENE_DROP) {
-        return NGX_HTTP_XFLOW_HYGIENE_DROP;
-    }
-
-    /* the pattern is the operator's or ours: escaped all the same */
-    p = ngx_pnalloc(r->pool, sizeof(",\"bot\":\"\"") - 1
-                             + xf_json_escape_bound(pat[k].len));
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    member->data = p;
-    p = ngx_cpymem(p, ",\"bot\":\"", sizeof(",\"bot\":\"") - 1);
-    p += xf_json_escape(p, pat[k].data, pat[k].len);
-    *p++ = '"';
-    member->len = p - member->data;
-
-    return NGX_HTTP_XFLOW_HYGIENE_MARK;
-}
-
-
-ngx_int_t
 ngx_http_xflow_hygiene_member(ngx_http_request_t *r, xf_outbox_t *ob,
     size_t first, const xf_str_t *member)
 {

@@ -270,9 +270,10 @@ ngx_http_xflow_ingest(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
  * The request's events are kept (in Kafka, or on the spool, or on their
  * way under ack=local): from now on a copy of one within xflow_dedup's
  * window is a duplicate, and they count in the catalog.  This is the one
- * place an upload's outcome becomes XF_OUTCOME_ACCEPTED: a request
- * refused with a retry status (a limit, backpressure, Kafka down) never
- * gets here, so its events count once, when the SDK's retry is taken
+ * place an upload's outcome becomes XF_OUTCOME_ACCEPTED (or _BOT, a
+ * dropped bot's, answered the same way): a request refused with a retry
+ * status (a limit, backpressure, Kafka down) never gets here, so its
+ * events count once, when the SDK's retry is taken
  * (PostHog's v1 receipts, which refuse events one by one, count the
  * others in ngx_http_xflow_ingest_done()).  Then the success answer.
  */
@@ -289,7 +290,8 @@ ngx_http_xflow_ingest_accepted(ngx_http_request_t *r,
         ctx->ndedup = 0;
     }
 
-    ctx->outcome = XF_OUTCOME_ACCEPTED;
+    /* answered as accepted all the same: the bot must not learn */
+    ctx->outcome = ctx->bots ? XF_OUTCOME_BOT : XF_OUTCOME_ACCEPTED;
 
     /* before the answer: whoever saw it sees them in the catalog */
     ngx_http_xflow_ingest_catalog(r, ctx);
@@ -312,7 +314,9 @@ ngx_http_xflow_ingest_catalog(ngx_http_request_t *r,
     xf_event_t         *kept;
     xf_catalog_plan_t  *verdicts;
 
-    if (ctx->outcome == XF_OUTCOME_ACCEPTED || ctx->receipts == NULL) {
+    if (ctx->outcome == XF_OUTCOME_ACCEPTED || ctx->outcome == XF_OUTCOME_BOT
+        || ctx->receipts == NULL)
+    {
         ngx_http_xflow_catalog_record(r, ctx->format, ctx->events,
                                       ctx->nevents, ctx->verdicts);
         return;
@@ -489,7 +493,20 @@ ngx_http_xflow_ingest_events(ngx_http_request_t *r, ngx_http_xflow_ctx_t *ctx,
         }
 
         if (rc == NGX_HTTP_XFLOW_HYGIENE_PASS
-            && bot != NGX_HTTP_XFLOW_HYGIENE_MARK)
+            && bot == NGX_HTTP_XFLOW_HYGIENE_DROP)
+        {
+            /* the ledger's fate of a kill switch's drop; its own count,
+               outcome and receipt reason (XF_OK: the bot outcome's) */
+            ctx->dropped++;
+            ctx->bots++;
+            ctx->fates[i] = XF_LEDGER_DROPPED;
+            ngx_http_xflow_ingest_receipt(r, ctx, ob, ev, i, 0,
+                                          XF_RECEIPT_DROPPED, XF_OK);
+            continue;
+        }
+
+        if (rc == NGX_HTTP_XFLOW_HYGIENE_PASS
+            && bot == NGX_HTTP_XFLOW_HYGIENE_ROUTE)
         {
             rc = bot;
             htopic = btopic;
@@ -676,6 +693,7 @@ ngx_http_xflow_ingest_receipts(ngx_http_request_t *r,
 
 /*
  * Event i's receipt: invalid or dropped (a kill switch) with st's name,
+ * dropped by xflow_bots (st XF_OK) with the bot outcome's name,
  * ok with the topic of its first message, msg in the outbox (its
  * position comes with its report), or duplicate: the edge dedup window,
  * where it answers a copy as success instead of planning it, calls this
@@ -703,7 +721,10 @@ ngx_http_xflow_ingest_receipt(ngx_http_request_t *r,
 
     if (fate != XF_RECEIPT_OK) {
         rc->fate = fate;
-        rc->reason = fate == XF_RECEIPT_INVALID || fate == XF_RECEIPT_DROPPED
+        rc->reason = fate == XF_RECEIPT_DROPPED && st == XF_OK
+                     ? xf_outcome_name(XF_OUTCOME_BOT)
+                     : fate == XF_RECEIPT_INVALID
+                       || fate == XF_RECEIPT_DROPPED
                      ? xf_strerror(st) : NULL;
         ctx->receipt_msg[i] = (size_t) -1;
         return;

@@ -251,6 +251,53 @@ ngx_int_t ngx_http_xflow_limit_report_handler(ngx_http_request_t *r);
  */
 ngx_int_t ngx_http_xflow_limit_page_wanted(ngx_http_request_t *r);
 
+/*
+ * The start of the limit and bot reports' pages, to the style of their
+ * cards: the document, its title (a string literal), the fonts, the
+ * headings, the .meta line and the cards of counts.
+ */
+#define NGX_HTTP_XFLOW_PAGE_HEAD(title)                                     \
+"<!DOCTYPE html>\n"                                                          \
+"<html lang=\"en\"><head><meta charset=\"utf-8\">\n"                         \
+"<title>" title "</title>\n"                                                \
+"<style>\n"                                                                  \
+"body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1d2330}\n"      \
+"h1{font-size:20px;margin:0 0 .2em}h2{font-size:16px;margin:1.4em 0 .3em}\n" \
+".meta{color:#5b6475;margin:.2em 0 .6em}\n"                                  \
+".cards{display:flex;gap:.6em;flex-wrap:wrap;margin:.4em 0}\n"               \
+".card{border:1px solid #d5dae3;border-radius:6px;padding:.4em .8em;"        \
+"min-width:9em}\n"                                                           \
+".card b{display:block;font-size:18px}\n"
+
+/* A report page's script's el(tag, attrs, text): a new element. */
+#define NGX_HTTP_XFLOW_PAGE_EL                                              \
+"function el(tag, attrs, text) {\n"                                          \
+"  const e = document.createElement(tag);\n"                                 \
+"  for (const k in attrs || {}) e.setAttribute(k, attrs[k]);\n"              \
+"  if (text !== undefined) e.textContent = text;\n"                          \
+"  return e;\n"                                                              \
+"}\n"
+
+/*
+ * The end of a report page's script (the limit report's, the catalog's,
+ * the bot report's): load() reads the same location's JSON, hands it to
+ * the page's draw(d), says on the page's #when why it could not, and runs
+ * again every ms milliseconds (a string literal).
+ */
+#define NGX_HTTP_XFLOW_PAGE_LOAD(ms)                                        \
+"async function load() {\n"                                                  \
+"  try {\n"                                                                  \
+"    const r = await fetch(location.pathname + '?format=json',\n"            \
+"                          {cache: 'no-store'});\n"                          \
+"    draw(await r.json());\n"                                                \
+"  } catch (e) {\n"                                                          \
+"    document.getElementById('when').textContent = 'cannot load: ' + e;\n"   \
+"  }\n"                                                                      \
+"}\n"                                                                        \
+"load();\n"                                                                  \
+"setInterval(load, " ms ");\n"                                              \
+"</script></body></html>\n"
+
 /**
  * @brief The report's page (ngx_http_xflow_limit_page.c): static HTML
  * that reads the JSON and shows each zone's decisions and its top keys,

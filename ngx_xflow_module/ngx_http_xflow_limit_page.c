@@ -16,17 +16,7 @@
 
 
 static const char  ngx_http_xflow_limit_page[] =
-"<!DOCTYPE html>\n"
-"<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-"<title>xflow rate limits</title>\n"
-"<style>\n"
-"body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1d2330}\n"
-"h1{font-size:20px;margin:0 0 .2em}h2{font-size:16px;margin:1.4em 0 .3em}\n"
-".meta{color:#5b6475;margin:.2em 0 .6em}\n"
-".cards{display:flex;gap:.6em;flex-wrap:wrap;margin:.4em 0}\n"
-".card{border:1px solid #d5dae3;border-radius:6px;padding:.4em .8em;"
-"min-width:9em}\n"
-".card b{display:block;font-size:18px}\n"
+NGX_HTTP_XFLOW_PAGE_HEAD("xflow rate limits")
 ".dry b{color:#a15c00}.enf b{color:#b42318}.ok b{color:#1a7f37}\n"
 "table{border-collapse:collapse;margin-top:.4em;min-width:40em}\n"
 "th,td{border-bottom:1px solid #e4e7ec;padding:.25em .6em;"
@@ -44,12 +34,7 @@ static const char  ngx_http_xflow_limit_page[] =
 "<script>\n"
 "'use strict';\n"
 "const sortBy = {};\n"
-"function el(tag, attrs, text) {\n"
-"  const e = document.createElement(tag);\n"
-"  for (const k in attrs || {}) e.setAttribute(k, attrs[k]);\n"
-"  if (text !== undefined) e.textContent = text;\n"
-"  return e;\n"
-"}\n"
+NGX_HTTP_XFLOW_PAGE_EL
 "function card(cls, label, value) {\n"
 "  const c = el('div', {class: 'card ' + cls});\n"
 "  c.append(el('b', {}, value.toLocaleString()), label);\n"
@@ -122,18 +107,7 @@ static const char  ngx_http_xflow_limit_page[] =
 "    + new Date().toLocaleTimeString() + ' (refreshed every 5 s; '\n"
 "    + 'the JSON: ?format=json)';\n"
 "}\n"
-"async function load() {\n"
-"  try {\n"
-"    const r = await fetch(location.pathname + '?format=json',\n"
-"                          {cache: 'no-store'});\n"
-"    draw(await r.json());\n"
-"  } catch (e) {\n"
-"    document.getElementById('when').textContent = 'cannot load: ' + e;\n"
-"  }\n"
-"}\n"
-"load();\n"
-"setInterval(load, 5000);\n"
-"</script></body></html>\n";
+NGX_HTTP_XFLOW_PAGE_LOAD("5000");
 
 
 /*
@@ -185,8 +159,5 @@ ngx_http_xflow_limit_page_wanted(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_xflow_limit_page_send(ngx_http_request_t *r)
 {
-    return ngx_http_xflow_send_lit(r, NGX_HTTP_OK,
-                                   "text/html; charset=utf-8",
-                                   (u_char *) ngx_http_xflow_limit_page,
-                                   sizeof(ngx_http_xflow_limit_page) - 1);
+    return ngx_http_xflow_send_page(r, ngx_http_xflow_limit_page);
 }

@@ -622,16 +622,23 @@ ngx_http_xflow_metrics_log_handler(ngx_http_request_t *r)
 
     events = ctx->accepted + ctx->rejected;
 
-    if (ctx->outcome == XF_OUTCOME_ACCEPTED) {
+    if (ctx->outcome == XF_OUTCOME_ACCEPTED
+        || ctx->outcome == XF_OUTCOME_BOT)
+    {
         ngx_http_xflow_metric_add(XF_M_EVENTS, format,
                                   XF_METRICS_EVENT_ACCEPTED, ctx->accepted);
         ngx_http_xflow_metric_add(XF_M_EVENTS, format,
                                   XF_METRICS_EVENT_DEAD_LETTERED,
                                   ctx->rejected);
-        if (ctx->dropped) {
+        if (ctx->dropped > ctx->bots) {
             ngx_http_xflow_metric_add(XF_M_EVENTS, format,
                                       XF_METRICS_EVENT_DROPPED,
-                                      ctx->dropped);
+                                      ctx->dropped - ctx->bots);
+        }
+
+        if (ctx->bots) {
+            ngx_http_xflow_metric_add(XF_M_EVENTS, format,
+                                      XF_METRICS_EVENT_BOT, ctx->bots);
         }
 
         if (events) {

@@ -186,7 +186,11 @@ typedef struct {
                                                    xf_ledger_cell_t (in
                                                    flight: the batch's
                                                    reports decide) */
-    ngx_uint_t                  dropped;        /* by a kill switch */
+    ngx_uint_t                  dropped;        /* by a kill switch or
+                                                   xflow_bots drop */
+    ngx_uint_t                  bots;           /* of them, by xflow_bots:
+                                                   the outcome is then
+                                                   XF_OUTCOME_BOT */
     xf_event_t                 *events;         /* the upload's, with */
     size_t                      nevents;        /* the plan's verdicts:
                                                    the catalog counts */

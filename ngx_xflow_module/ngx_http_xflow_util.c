@@ -213,6 +213,59 @@ ngx_http_xflow_pool_allocator(xf_alloc_t *a, ngx_pool_t *pool)
 
 
 ngx_int_t
+ngx_http_xflow_read_conf_file(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_pool_t *pool, const char *what, u_char **buf, size_t *len)
+{
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_file_t       file;
+    ngx_file_info_t  fi;
+
+    if (ngx_conf_full_name(cf->cycle, name, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "cannot open %s \"%V\"", what, name);
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.fd = fd;
+    file.name = *name;
+    file.log = cf->log;
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "cannot read %s \"%V\"", what, name);
+        (void) ngx_close_file(fd);
+        return NGX_ERROR;
+    }
+
+    *buf = ngx_pnalloc(pool, ngx_file_size(&fi) + 1);
+    if (*buf == NULL) {
+        (void) ngx_close_file(fd);
+        return NGX_ERROR;
+    }
+
+    n = ngx_read_file(&file, *buf, ngx_file_size(&fi), 0);
+    (void) ngx_close_file(fd);
+
+    if (n != (ssize_t) ngx_file_size(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "cannot read %s \"%V\"", what, name);
+        return NGX_ERROR;
+    }
+
+    *len = (size_t) n;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
 ngx_http_xflow_pool_array(ngx_pool_t *pool, ngx_array_t **array,
     ngx_uint_t n, size_t size)
 {

@@ -73,6 +73,11 @@ ngx_int_t ngx_http_xflow_send(ngx_http_request_t *r, ngx_uint_t status,
 #define ngx_http_xflow_send_lit(r, status, type, body, len)                 \
     ngx_http_xflow_send(r, status, type, sizeof(type) - 1, body, len)
 
+/* A report's static page (a char array): 200, text/html. */
+#define ngx_http_xflow_send_page(r, page)                                   \
+    ngx_http_xflow_send_lit(r, NGX_HTTP_OK, "text/html; charset=utf-8",    \
+                            (u_char *) (page), sizeof(page) - 1)
+
 /** @brief ngx_http_xflow_send() with application/json. */
 ngx_int_t ngx_http_xflow_send_json(ngx_http_request_t *r, ngx_uint_t status,
     u_char *body, size_t len);
@@ -115,6 +120,16 @@ ngx_uint_t ngx_http_xflow_throttle(ngx_http_xflow_throttle_t *t,
  * \p a must live as long as what allocates through it.
  */
 void ngx_http_xflow_pool_allocator(xf_alloc_t *a, ngx_pool_t *pool);
+
+/**
+ * @brief Read a file a directive names (\p name, made absolute from the
+ * prefix in place) whole into *buf (from \p pool, one byte more than
+ * *len), for a parser that reports its own lines.
+ * @returns NGX_OK, or NGX_ERROR once it said at emerg which \p what
+ * ("tracking plan") it could not open or read.  Configuration time.
+ */
+ngx_int_t ngx_http_xflow_read_conf_file(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_pool_t *pool, const char *what, u_char **buf, size_t *len);
 
 /**
  * @brief Create *array (n elements of size) from pool unless a directive

@@ -50,7 +50,9 @@ static const char *const  xf_geo_country[] = { "country", "iso_code", NULL };
 static const char *const  xf_geo_subdivision[] = { "subdivisions", "0",
                                                    "iso_code", NULL };
 static const char *const  xf_geo_city[] = { "city", "names", "en", NULL };
-static const char *const  xf_geo_asn[] = { "autonomous_system_number", NULL };
+static const char *const  xf_geo_asn_path[] = {
+    "autonomous_system_number", NULL
+};
 static const char *const  xf_geo_as_org[] = {
     "autonomous_system_organization", NULL
 };
@@ -62,7 +64,7 @@ static const xf_geo_field_t  xf_geo_city_fields[] = {
 };
 
 static const xf_geo_field_t  xf_geo_asn_fields[] = {
-    { "asn", MMDB_DATA_TYPE_UINT32, xf_geo_asn },
+    { "asn", MMDB_DATA_TYPE_UINT32, xf_geo_asn_path },
     { "as_org", MMDB_DATA_TYPE_UTF8_STRING, xf_geo_as_org },
 };
 
@@ -478,4 +480,31 @@ xf_geo_member(const xf_geo_t *g, const xf_ip_t *ip, u_char *dst, size_t cap,
     *out_len = out.o;
 
     return XF_OK;
+}
+
+
+xf_status_t
+xf_geo_asn(const xf_geo_t *g, const xf_ip_t *ip, uint32_t *asn)
+{
+    int                 rc;
+    MMDB_entry_s        entry;
+    MMDB_entry_data_s   d;
+
+    *asn = 0;
+
+    if (!g->has_asn || xf_ip_is_local(ip)) {
+        return XF_OK;
+    }
+
+    rc = xf_geo_lookup(&g->asn, ip, &entry);
+
+    if (rc == 0) {
+        rc = xf_geo_get(&entry, &d, MMDB_DATA_TYPE_UINT32, xf_geo_asn_path);
+
+        if (rc == 0) {
+            *asn = d.uint32;
+        }
+    }
+
+    return rc < 0 ? XF_ERR_CORRUPT : XF_OK;
 }

@@ -75,4 +75,11 @@ void xf_geo_close(xf_geo_t *g);
 xf_status_t xf_geo_member(const xf_geo_t *g, const xf_ip_t *ip, u_char *dst,
     size_t cap, size_t *out_len);
 
+/*
+ * The autonomous system number of the address, from the ASN database:
+ * XF_OK with *asn set (0: no database, a local address, or none known),
+ * or XF_ERR_CORRUPT when the database failed on this address.
+ */
+xf_status_t xf_geo_asn(const xf_geo_t *g, const xf_ip_t *ip, uint32_t *asn);
+
 #endif /* XF_GEO_H */

@@ -160,13 +160,22 @@ const xf_metric_def_t  xf_metric_defs[XF_M_MAX] = {
     [XF_M_CATALOG_EVICTED] = XF_C0("xflow_catalog_evicted_total",
         "Catalog entries that made room for a new one: many means the "
         "zone is too small, or names are made up per event."),
+
+    [XF_M_BOT_REQUESTS] = XF_C1("xflow_bot_requests_total",
+        "Requests xflow_bots found to be a bot's, by what it decided "
+        "(dry_run_*: what it would have done, not done).",
+        "decision", XF_DIM_BOT_DECISION),
 };
 
 
 /* ------------------------------------------------------ static labels */
 
 static const char *const  xf_event_result_values[] = {
-    "accepted", "dead_lettered", "overflowed", "dropped"
+    "accepted", "dead_lettered", "overflowed", "dropped", "bot"
+};
+
+static const char *const  xf_bot_decision_values[] = {
+    "mark", "route", "drop", "dry_run_mark", "dry_run_route", "dry_run_drop"
 };
 
 static const char *const  xf_kafka_result_values[] = {
@@ -233,6 +242,9 @@ xf_metrics_dim_size(const xf_metrics_t *m, xf_metric_dim_t dim)
     case XF_DIM_LIMIT_RESULT:
         return XF_NB(xf_limit_result_values);
 
+    case XF_DIM_BOT_DECISION:
+        return XF_NB(xf_bot_decision_values);
+
     case XF_DIM_BROKER:
         return XF_METRICS_BROKERS_MAX;
 
@@ -282,6 +294,10 @@ xf_metrics_dim_value(const xf_metrics_t *m, xf_metric_dim_t dim, size_t i,
 
     case XF_DIM_LIMIT_RESULT:
         s = xf_limit_result_values[i];
+        break;
+
+    case XF_DIM_BOT_DECISION:
+        s = xf_bot_decision_values[i];
         break;
 
     default:

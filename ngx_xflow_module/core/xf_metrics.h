@@ -81,6 +81,7 @@ typedef enum {
     XF_M_RATE_LIMITED,              /* {format,code}: requests */
     XF_M_CATALOG_ENTRIES,           /* gauge: the catalog's entries */
     XF_M_CATALOG_EVICTED,
+    XF_M_BOT_REQUESTS,              /* {decision} */
     XF_M_MAX
 } xf_metric_id_t;
 
@@ -112,6 +113,7 @@ typedef enum {
     XF_DIM_LIMIT_RESULT,    /* XF_METRICS_LIMIT_* */
     XF_DIM_BROKER,          /* slots: xf_metrics_broker_index() */
     XF_DIM_WORKER,          /* the worker slot itself */
+    XF_DIM_BOT_DECISION,    /* XF_METRICS_BOT_* */
     XF_DIM_MAX
 } xf_metric_dim_t;
 
@@ -127,6 +129,14 @@ typedef enum {
 #define XF_METRICS_EVENT_OVERFLOWED      2
 #define XF_METRICS_EVENT_DROPPED         3   /* a kill switch: answered
                                                 as accepted, not sent */
+#define XF_METRICS_EVENT_BOT             4   /* xflow_bots drop: answered
+                                                as accepted, not sent */
+
+/* XF_DIM_BOT_DECISION: what xflow_bots decided for a bot's request */
+#define XF_METRICS_BOT_MARK              0
+#define XF_METRICS_BOT_ROUTE             1
+#define XF_METRICS_BOT_DROP              2
+#define XF_METRICS_BOT_DRY_RUN           3   /* + the above: not done */
 
 /* XF_DIM_CODE: the exact status, 100 to 599; "000" for anything else */
 #define XF_METRICS_CODES                 501

@@ -26,6 +26,8 @@ static const xf_outcome_info_t  xf_outcomes[XF_OUTCOME_UNUSABLE] = {
         { "delivery_failed", "Kafka did not take the events", 0, 1, 0 },
     [XF_OUTCOME_ACK_TIMEOUT] =
         { "ack_timeout", "Kafka did not acknowledge in time", 0, 1, 0 },
+    [XF_OUTCOME_BOT] =
+        { "bot", "the events were accepted", 200, 0, 0 },
 };
 
 

@@ -29,6 +29,9 @@ typedef enum {
     XF_OUTCOME_DECODED_IN_FLIGHT,   /* xflow_max_decoded_in_flight */
     XF_OUTCOME_DELIVERY_FAILED,     /* neither Kafka nor the spool took it */
     XF_OUTCOME_ACK_TIMEOUT,         /* no delivery report in time */
+    XF_OUTCOME_BOT,                 /* a bot's request, its events
+                                       dropped by xflow_bots drop:
+                                       answered as accepted */
     XF_OUTCOME_UNUSABLE,            /* a body the core could not use:
                                        plus its xf_status_t, see
                                        xf_outcome_unusable() */

@@ -67,3 +67,27 @@ bench-spool: $(MODULE) $(B)/xflow-load $(B)/xflow-devbroker
 bench-capacity: $(MODULE) $(BENCH_BROKER)
 	NGINX_BIN=$(NGINX_BIN) XFLOW_MODULE=$(CURDIR)/$(MODULE) \
 	    BENCH_BROKER=$(CURDIR)/$(BENCH_BROKER) tests/bench/capacity.sh
+
+.PHONY: bench-plan
+
+# What the catalog, a 500-event plan, ten kill switches and 200 bot
+# patterns cost per event, in instructions (callgrind: the machine's
+# load does not change them), each stage run with 10,000 and 20,000
+# events so that the set-up cancels out (docs/benchmarks.md).
+$(B)/micro-plan: tests/bench/micro-plan.c $(CORE_SRCS) $(CORE_HDRS) \
+                 $(RL_SRCS) | $(B)/.deps-ok
+	$(CC) -std=gnu11 -O2 -g -D_GNU_SOURCE -I$(CORE_DIR) -Irate_limit $< \
+	    $(CORE_SRCS) $(RL_SRCS) -o $@ $(CORE_LIBS)
+
+BENCH_PLAN_STAGES ?= none kill plan catalog all bots bots-scan all-bots
+
+bench-plan: $(B)/micro-plan
+	@printf 'stage\tinstructions per event\n'
+	@for s in $(BENCH_PLAN_STAGES); do \
+	    for n in 10000 20000; do \
+	        valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+	            $(B)/micro-plan $$s $$n 2>&1 >/dev/null \
+	            | sed -n 's/.*Collected : *//p'; \
+	    done | { read a; read b; \
+	             printf '%s\t%s\n' $$s $$(( (b - a) / 10000 )); }; \
+	done

@@ -1076,69 +1076,129 @@ START_TEST(test_times_by_format)
 END_TEST
 
 
-static const char  bot_snippet[] =
-    "    xflow_kafka_brokers @BROKERS@;\n"
-    "    xflow_kafka_conf linger.ms 1;\n"
-    "    xflow_topic " CAT_TOPIC ";\n"
-    "    xflow_bot_patterns bots.txt;\n"
-    "    xflow_bots mark;\n"
-    "    server {\n"
-    "        listen 127.0.0.1:@PORT@;\n"
-    "        location /json { xflow_collect json; }\n"
-    "        location /drop { xflow_collect json; xflow_bots drop; }\n"
-    "    }\n";
-
-
+/*
+ * Bots: the operator's patterns and ASNs beside the shipped ones, from
+ * the address realip takes from X-Forwarded-For; a location for each of
+ * mark, drop (with receipts) and drop in dry run; the report.  The
+ * operator's files hold patterns and asns.
+ */
 static void
-bot_post(const char *loc, const char *ua, const char *body, const char *want)
+bot_nginx(const char *patterns, const char *asns)
 {
-    char            url[128], h[512];
-    const char     *hdrs[2];
+    char  *s, path[256];
+
+    ck_assert_int_ge(asprintf(&s,
+        "    xflow_kafka_brokers @BROKERS@;\n"
+        "    xflow_kafka_conf linger.ms 1;\n"
+        "    xflow_topic " CAT_TOPIC ";\n"
+        "    xflow_bot_patterns bots.txt;\n"
+        "    xflow_bot_asns asns.txt 64512;\n"
+        "    xflow_geoip asn=%s/tests/fixtures/geoip/GeoLite2-ASN-Test.mmdb;\n"
+        "    xflow_bots mark;\n"
+        "    real_ip_header X-Forwarded-For;\n"
+        "    set_real_ip_from 127.0.0.1;\n"
+        "    log_format bots '$xflow_error';\n"
+        "    server {\n"
+        "        listen 127.0.0.1:@PORT@;\n"
+        "        location /json { xflow_collect json; }\n"
+        "        location /drop {\n"
+        "            xflow_collect json;\n"
+        "            xflow_bots drop;\n"
+        "            xflow_receipts on;\n"
+        "            access_log bots.log bots;\n"
+        "        }\n"
+        "        location /dry {\n"
+        "            xflow_collect json;\n"
+        "            xflow_bots drop dry_run;\n"
+        "        }\n"
+        "        location /metrics { xflow_metrics; }\n"
+        "        location /bots { xflow_bot_report; }\n"
+        "    }\n", xf_test_src_dir()), 0);
+
+    nginx = xf_nginx_new(s, kafka->bootstraps, 1);
+    free(s);
+
+    snprintf(path, sizeof(path), "%s/bots.txt", nginx->dir);
+    xf_write_file(path, patterns, 0644);
+    snprintf(path, sizeof(path), "%s/asns.txt", nginx->dir);
+    xf_write_file(path, asns, 0644);
+}
+
+
+/* POST body as ua (from xff, if any): the answer must hold want. */
+static void
+bot_post(const char *loc, const char *ua, const char *xff, const char *body,
+    const char *want)
+{
+    char            url[128], h[512], x[128];
+    const char     *hdrs[3];
     xf_http_resp_t  resp;
 
     snprintf(url, sizeof(url), "%s%s", nginx->url, loc);
     snprintf(h, sizeof(h), "User-Agent: %s", ua);
     hdrs[0] = h;
     hdrs[1] = NULL;
+
+    if (xff) {
+        snprintf(x, sizeof(x), "X-Forwarded-For: %s", xff);
+        hdrs[1] = x;
+        hdrs[2] = NULL;
+    }
+
     xf_http_request("POST", url, hdrs, body, strlen(body), &resp);
     ck_assert_msg(resp.status == 200, "%ld %s", resp.status, resp.body);
-    ck_assert_str_eq(resp.body, want);
+    ck_assert_msg(strstr(resp.body, want) != NULL, "%s", resp.body);
     xf_http_resp_free(&resp);
 }
 
 
-/* Headless Chromium is a bot, posthog-node is not; the operator's file. */
+#define BOT_HEADLESS  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 " \
+                      "(KHTML, like Gecko) HeadlessChrome/120.0.0.0 "       \
+                      "Safari/537.36"
+#define BOT_CHROME    "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0.0.0"
+#define BOT_GOOGLE    "Mozilla/5.0 (compatible; Googlebot/2.1)"
+#define BOT_OK        "{\"accepted\":1,\"rejected\":0}"
+
+
+/*
+ * Headless Chromium is a bot, posthog-node is not, even from a listed
+ * AS; the operator's file; a listed AS (1.128.0.0 is AS1221 in the test
+ * database); drop and dry run; the metrics, the log and the report.
+ */
 START_TEST(test_bots)
 {
-    char                   path[256];
+    char                   path[256], *text, *log;
+    xf_http_resp_t         resp;
     xf_kafka_msgs_t        ev;
     const xf_kafka_msg_t  *m;
 
-    nginx = xf_nginx_new(bot_snippet, kafka->bootstraps, 1);
-    snprintf(path, sizeof(path), "%s/bots.txt", nginx->dir);
-    xf_write_file(path, "# ours\n  AcmeProbe  \n\n", 0644);
+    bot_nginx("# ours\n  AcmeProbe  \n\n",
+              "# hosting\nAS1221  # the test database's\n");
     xf_nginx_start(nginx);
 
-    bot_post("/json", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
-             "(KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36",
-             "{\"event\":\"a\",\"distinct_id\":\"u1\"}",
-             "{\"accepted\":1,\"rejected\":0}");
-    bot_post("/json", "posthog-node/4.2.1",
-             "{\"event\":\"a\",\"distinct_id\":\"u2\"}",
-             "{\"accepted\":1,\"rejected\":0}");
-    bot_post("/json", "acmeprobe/1.0",
-             "{\"event\":\"a\",\"distinct_id\":\"u3\"}",
-             "{\"accepted\":1,\"rejected\":0}");
-    bot_post("/json", "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0.0.0",
-             "{\"event\":\"a\",\"distinct_id\":\"u4\"}",
-             "{\"accepted\":1,\"rejected\":0}");
-    /* dropped, answered as accepted */
-    bot_post("/drop", "Mozilla/5.0 (compatible; Googlebot/2.1)",
-             "{\"event\":\"a\",\"distinct_id\":\"u5\"}",
-             "{\"accepted\":1,\"rejected\":0}");
+    bot_post("/json", BOT_HEADLESS, NULL,
+             "{\"event\":\"a\",\"distinct_id\":\"u1\"}", BOT_OK);
+    bot_post("/json", "posthog-node/4.2.1", "1.128.0.0",
+             "{\"event\":\"a\",\"distinct_id\":\"u2\"}", BOT_OK);
+    bot_post("/json", "acmeprobe/1.0", NULL,
+             "{\"event\":\"a\",\"distinct_id\":\"u3\"}", BOT_OK);
+    bot_post("/json", BOT_CHROME, "81.2.69.160",
+             "{\"event\":\"a\",\"distinct_id\":\"u4\"}", BOT_OK);
+    bot_post("/json", BOT_CHROME, "1.128.0.0",
+             "{\"event\":\"a\",\"distinct_id\":\"u5\"}", BOT_OK);
+
+    /* dropped: answered as accepted, the receipt says why */
+    bot_post("/drop", BOT_GOOGLE, NULL,
+             "[{\"event\":\"a\",\"distinct_id\":\"u6\"}]",
+             "{\"result\":\"dropped\",\"reason\":\"bot\"}");
+
+    /* dry run: the event as it came, counted */
+    bot_post("/dry", BOT_GOOGLE, NULL,
+             "{\"event\":\"a\",\"distinct_id\":\"u7\"}", BOT_OK);
 
     memset(&ev, 0, sizeof(ev));
-    xf_kafka_consume(kafka, CAT_TOPIC, 4, 10000, 1000, &ev);
+    xf_kafka_consume(kafka, CAT_TOPIC, 6, 10000, 1000, &ev);
+    ck_assert_uint_eq(ev.n, 6);
 
     m = plan_msg(&ev, "\"u1\"");
     ck_assert_ptr_nonnull(strstr(m->value, ",\"bot\":\"headlesschrome\","));
@@ -1148,8 +1208,76 @@ START_TEST(test_bots)
     ck_assert_ptr_nonnull(strstr(m->value, ",\"bot\":\"acmeprobe\","));
     m = plan_msg(&ev, "\"u4\"");
     ck_assert_ptr_null(strstr(m->value, "\"bot\""));
+    m = plan_msg(&ev, "\"u5\"");
+    ck_assert_msg(strstr(m->value, ",\"bot\":\"AS1221\",") != NULL, "%s",
+                  m->value);
+    m = plan_msg(&ev, "\"u7\"");
+    ck_assert_ptr_null(strstr(m->value, "\"bot\""));
+
+    /* the bot outcome: its own result, decisions, $xflow_error */
+    text = xf_metrics_scrape(nginx);
+    ck_assert_uint_eq(xf_metrics_value(text,
+        "xflow_events_total{format=\"json\",result=\"bot\"}"), 1);
+    ck_assert_uint_eq(xf_metrics_value(text,
+        "xflow_events_total{format=\"json\",result=\"dropped\"}"), 0);
+    ck_assert_uint_eq(xf_metrics_value(text,
+        "xflow_bot_requests_total{decision=\"mark\"}"), 3);
+    ck_assert_uint_eq(xf_metrics_value(text,
+        "xflow_bot_requests_total{decision=\"drop\"}"), 1);
+    ck_assert_uint_eq(xf_metrics_value(text,
+        "xflow_bot_requests_total{decision=\"dry_run_drop\"}"), 1);
+    free(text);
+
+    snprintf(path, sizeof(path), "%s/bots.log", nginx->dir);
+    log = xf_must_read_file(path);
+    ck_assert_str_eq(log, "bot\n");
+    free(log);
+
+    /* the report: the top User-Agent and AS */
+    snprintf(path, sizeof(path), "%s/bots", nginx->url);
+    xf_http_request("GET", path, NULL, NULL, 0, &resp);
+    ck_assert_int_eq(resp.status, 200);
+    ck_assert_msg(strstr(resp.body, "\"user_agent\":\"" BOT_GOOGLE "\","
+                         "\"why\":\"googlebot\",\"requests\":2,"
+                         "\"error\":0}") != NULL, "%s", resp.body);
+    ck_assert_msg(strstr(resp.body, "{\"asn\":1221,\"listed\":true,"
+                         "\"requests\":1,\"error\":0}") != NULL,
+                  "%s", resp.body);
+    ck_assert_msg(strstr(resp.body, "\"mark\":3,\"route\":0,\"drop\":1,"
+                         "\"dry_run_mark\":0,\"dry_run_route\":0,"
+                         "\"dry_run_drop\":1}") != NULL, "%s", resp.body);
+    xf_http_resp_free(&resp);
 
     xf_kafka_msgs_free(&ev);
+}
+END_TEST
+
+
+/* nginx -t names the bad line of an ASN file; ASNs need the database. */
+START_TEST(test_bot_asns_refused)
+{
+    char  *out;
+
+    bot_nginx("acmeprobe\n", "AS1221\n\nAS-12 # typo\n");
+
+    out = xf_nginx_refuses(nginx, NULL, NULL,
+                           "asns.txt:3: \"AS-12\" is not an ASN");
+    ck_assert_ptr_nonnull(strstr(out, "nginx.conf:"));
+    free(out);
+
+    free(xf_nginx_refuses(nginx,
+        "    xflow_kafka_brokers @BROKERS@;\n"
+        "    xflow_topic " CAT_TOPIC ";\n"
+        "    xflow_bot_asns 16509;\n"
+        "    server { listen 127.0.0.1:@PORT@; }\n", kafka->bootstraps,
+        "xflow_bot_asns needs an ASN database"));
+
+    free(xf_nginx_refuses(nginx,
+        "    xflow_kafka_brokers @BROKERS@;\n"
+        "    xflow_topic " CAT_TOPIC ";\n"
+        "    server { listen 127.0.0.1:@PORT@;\n"
+        "        location / { xflow_collect json; xflow_bots off dry_run; }\n"
+        "    }\n", kafka->bootstraps, "expected dry_run after mark"));
 }
 END_TEST
 
@@ -1180,6 +1308,7 @@ make_catalog_e2e_suite(void)
     tcase_add_test(tc, test_times_and_placeholders);
     tcase_add_test(tc, test_times_by_format);
     tcase_add_test(tc, test_bots);
+    tcase_add_test(tc, test_bot_asns_refused);
 
     return s;
 }

@@ -104,6 +104,43 @@ START_TEST(test_lookup_table)
 END_TEST
 
 
+/* The AS number alone, for xflow_bot_asns. */
+START_TEST(test_asn)
+{
+    char      err[512];
+    xf_ip_t   ip;
+    xf_geo_t  g;
+    uint32_t  asn;
+
+#define IP(s)  xf_ip_parse((const u_char *) (s), strlen(s), &ip)
+
+    ck_assert(IP("1.128.0.0"));
+    ck_assert_int_eq(xf_geo_asn(&geo, &ip, &asn), XF_OK);
+    ck_assert_uint_eq(asn, 1221);
+
+    ck_assert(IP("::ffff:1.128.0.1"));
+    ck_assert_int_eq(xf_geo_asn(&geo, &ip, &asn), XF_OK);
+    ck_assert_uint_eq(asn, 1221);
+
+    /* local, unknown, or no ASN database: 0 */
+    ck_assert(IP("127.0.0.1"));
+    ck_assert_int_eq(xf_geo_asn(&geo, &ip, &asn), XF_OK);
+    ck_assert_uint_eq(asn, 0);
+    ck_assert(IP("81.2.69.160"));
+    ck_assert_int_eq(xf_geo_asn(&geo, &ip, &asn), XF_OK);
+    ck_assert_uint_eq(asn, 0);
+
+    ck_assert_int_eq(xf_geo_open(&g, CITY, NULL, err, sizeof(err)), XF_OK);
+    ck_assert(IP("1.128.0.0"));
+    ck_assert_int_eq(xf_geo_asn(&g, &ip, &asn), XF_OK);
+    ck_assert_uint_eq(asn, 0);
+    xf_geo_close(&g);
+
+#undef IP
+}
+END_TEST
+
+
 START_TEST(test_only_one_database)
 {
     char      err[512];
@@ -224,6 +261,7 @@ make_geo_suite(void)
     tcase_add_loop_test(tc, test_lookup_table, 0,
                         sizeof(geo_table) / sizeof(geo_table[0]));
     tcase_add_test(tc, test_buffer);
+    tcase_add_test(tc, test_asn);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("open");

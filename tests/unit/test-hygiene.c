@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "xf_hygiene.h"
-#include "xf_bot.h"
 #include "xf_unit.h"
 #include "xf_arena.h"
 
@@ -379,66 +378,6 @@ START_TEST(test_placeholder_formats)
 END_TEST
 
 
-static ssize_t
-bot(const char *ua)
-{
-    size_t    n, ns;
-    xf_str_t  p[256], sv[64], u;
-
-    for (n = 0; xf_bot_patterns[n]; n++) {
-        p[n].data = (const u_char *) xf_bot_patterns[n];
-        p[n].len = strlen(xf_bot_patterns[n]);
-    }
-
-    for (ns = 0; xf_bot_servers[ns]; ns++) {
-        sv[ns].data = (const u_char *) xf_bot_servers[ns];
-        sv[ns].len = strlen(xf_bot_servers[ns]);
-    }
-
-    u.data = (const u_char *) ua;
-    u.len = strlen(ua);
-
-    return xf_bot_match(&u, p, n, sv, ns);
-}
-
-
-START_TEST(test_bots)
-{
-    size_t  i;
-
-    /* every shipped pattern is lower case: the match lowers the UA */
-    for (i = 0; xf_bot_patterns[i]; i++) {
-        const char  *c;
-
-        for (c = xf_bot_patterns[i]; *c; c++) {
-            ck_assert_msg(!(*c >= 'A' && *c <= 'Z'), "%s",
-                          xf_bot_patterns[i]);
-        }
-    }
-
-    ck_assert_int_ge(bot("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
-                         "(KHTML, like Gecko) HeadlessChrome/120.0.0.0 "
-                         "Safari/537.36"), 0);
-    ck_assert_int_ge(bot("Mozilla/5.0 (compatible; Googlebot/2.1; "
-                         "+http://www.google.com/bot.html)"), 0);
-    ck_assert_int_ge(bot("Mozilla/5.0 (compatible; UptimeRobot/2.0; "
-                         "http://www.uptimerobot.com/)"), 0);
-    ck_assert_int_ge(bot("python-requests/2.31.0"), 0);
-
-    /* browsers, apps and server SDKs are not */
-    ck_assert_int_eq(bot("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
-                         "(KHTML, like Gecko) Chrome/120.0.0.0 "
-                         "Safari/537.36"), -1);
-    ck_assert_int_eq(bot("posthog-node/4.2.1"), -1);
-    ck_assert_int_eq(bot("analytics-node-next/1.0 (+http://segment.com)"),
-                     -1);
-    ck_assert_int_eq(bot("SensorsAnalytics Java SDK"), -1);
-    ck_assert_int_eq(bot("okhttp/4.12.0"), -1);
-    ck_assert_int_eq(bot(""), -1);
-}
-END_TEST
-
-
 Suite *
 make_hygiene_suite(void)
 {
@@ -454,7 +393,6 @@ make_hygiene_suite(void)
     tcase_add_test(tc, test_time_clamp);
     tcase_add_test(tc, test_placeholders);
     tcase_add_test(tc, test_placeholder_formats);
-    tcase_add_test(tc, test_bots);
     suite_add_tcase(s, tc);
 
     return s;

@@ -55,6 +55,11 @@ START_TEST(test_refusals)
                      "ack_timeout");
     ck_assert_int_eq(xf_outcome_status(XF_OUTCOME_ACK_TIMEOUT), XF_OK);
 
+    /* a bot's dropped request: answered as accepted, logged as bot */
+    ck_assert_str_eq(xf_outcome_error(XF_OUTCOME_BOT), "bot");
+    ck_assert_uint_eq(xf_outcome_info(XF_OUTCOME_BOT)->http, 200);
+    ck_assert(!xf_outcome_info(XF_OUTCOME_BOT)->retry);
+
     /* nothing refused, nothing to say */
     ck_assert_str_eq(xf_outcome_error(XF_OUTCOME_NONE), "");
     ck_assert_str_eq(xf_outcome_error(XF_OUTCOME_ACCEPTED), "");
