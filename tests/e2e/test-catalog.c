@@ -566,8 +566,9 @@ START_TEST(test_retry_counted_once)
     xf_kafka_set_leaderless(kafka, CAT_DL, 1, 0);
 
     /* the SDK sends it again until it is taken (the producer may need a
-       moment to find the leaders again) */
-    for (i = 0; i < 40; i++) {
+       moment to find the leaders again: seconds on a loaded machine, so
+       up to 30 s of tries) */
+    for (i = 0; i < 120; i++) {
         status = cat_status("[" CAT_RETRY ",7]", answer, sizeof(answer));
 
         if (status != 503) {
