@@ -41,6 +41,8 @@ typedef void (*ngx_http_xflow_metrics_write_pt)(const xf_metrics_t *m,
 
 static ngx_int_t ngx_http_xflow_metrics_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_xflow_metrics_log_handler(ngx_http_request_t *r);
+static void ngx_http_xflow_metrics_receipts(ngx_http_xflow_ctx_t *ctx,
+    ngx_uint_t format);
 static ngx_int_t ngx_http_xflow_metrics_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_xflow_metrics_create_main_conf(ngx_conf_t *cf);
 static ngx_int_t ngx_http_xflow_metrics_init_zone(ngx_shm_zone_t *shm_zone,
@@ -657,12 +659,52 @@ ngx_http_xflow_metrics_log_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
+    /*
+     * PostHog's v1 capture answers a failed request event by event: its
+     * SDK sends again only those marked retry, the others were kept or
+     * refused for good (ngx_http_xflow_ingest_done())
+     */
+    if (ctx->receipts != NULL && ctx->reply == XF_REPLY_POSTHOG_V1) {
+        ngx_http_xflow_metrics_receipts(ctx, format);
+        return NGX_OK;
+    }
+
     if (events) {
         ngx_http_xflow_metric_add(XF_M_EVENTS, format,
                                   XF_METRICS_EVENT_OVERFLOWED, events);
     }
 
     return NGX_OK;
+}
+
+
+/* xflow_events_total of a request answered event by event. */
+static void
+ngx_http_xflow_metrics_receipts(ngx_http_xflow_ctx_t *ctx, ngx_uint_t format)
+{
+    ngx_uint_t  i, result;
+
+    for (i = 0; i < ctx->nreceipts; i++) {
+        switch (ctx->receipts[i].fate) {
+
+        case XF_RECEIPT_RETRY:
+            result = XF_METRICS_EVENT_OVERFLOWED;
+            break;
+
+        case XF_RECEIPT_INVALID:
+            result = XF_METRICS_EVENT_DEAD_LETTERED;
+            break;
+
+        case XF_RECEIPT_DROPPED:
+            result = XF_METRICS_EVENT_DROPPED;
+            break;
+
+        default:                /* ok, duplicate: taken */
+            result = XF_METRICS_EVENT_ACCEPTED;
+        }
+
+        ngx_http_xflow_metric_add(XF_M_EVENTS, format, result, 1);
+    }
 }
 
 

@@ -99,6 +99,7 @@ rc_start(const char *http)
              "            xflow_ack_timeout 2s;\n"
              "        }\n"
              "        location /catalog { xflow_catalog; }\n"
+             "        location /metrics { xflow_metrics; }\n"
              "    }\n",
              extra, nginx->dir);
 
@@ -403,11 +404,6 @@ END_TEST
 
 
 /*
- * Kafka refuses the upload's messages for good (too large for the
- * broker): each event is "drop" with refused_by_kafka, and its notice is
- * on the dead-letter topic; nothing is retried.
- */
-/*
  * The brokers take nothing: after xflow_spool_after the events are on
  * the spool, durable, and each receipt says ok, spooled, with no
  * position; the access log has none either.
@@ -442,11 +438,6 @@ START_TEST(test_spooled)
 END_TEST
 
 
-/*
- * Nothing acknowledges within xflow_ack_timeout and there is no spool:
- * PostHog's v1 answer is still 200, each event "retry" with the
- * outcome's code, and Retry-After says when.
- */
 /* The events the catalog counted (xflow_catalog_zone given). */
 static json_int_t
 rc_catalog_events(void)
@@ -469,6 +460,11 @@ rc_catalog_events(void)
 }
 
 
+/*
+ * Nothing acknowledges within xflow_ack_timeout and there is no spool:
+ * PostHog's v1 answer is still 200, each event "retry" with the
+ * outcome's code, and Retry-After says when.
+ */
 START_TEST(test_posthog_retry)
 {
     char            url[256];
@@ -510,6 +506,12 @@ START_TEST(test_posthog_retry)
 
     /* an event its SDK sends again is not counted yet */
     ck_assert_int_eq(rc_catalog_events(), 0);
+    ck_assert_uint_eq(xf_metrics_get(nginx,
+        "xflow_events_total{format=\"posthog\",result=\"overflowed\"}"),
+        1);
+    ck_assert_uint_eq(xf_metrics_get(nginx,
+        "xflow_events_total{format=\"posthog\",result=\"accepted\"}"),
+        0);
 
     xf_kafka_set_leaderless(kafka, TOPIC, 3, 0);
 
@@ -685,6 +687,11 @@ START_TEST(test_posthog_node_v1)
 END_TEST
 
 
+/*
+ * Kafka refuses the upload's messages for good (too large for the
+ * broker): each event is "drop" with refused_by_kafka, and its notice is
+ * on the dead-letter topic; nothing is retried.
+ */
 START_TEST(test_posthog_refused)
 {
     json_t       *j, *r;
