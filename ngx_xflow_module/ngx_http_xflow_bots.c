@@ -416,7 +416,7 @@ ngx_http_xflow_bot_request(ngx_http_request_t *r, ngx_uint_t *topic,
 {
     u_char                              *p, as[16];
     ssize_t                              k;
-    xf_ip_t                              ip;
+    const xf_ip_t                       *ip;
     uint32_t                             asn;
     xf_str_t                             ua, why;
     ngx_uint_t                           listed, decision;
@@ -456,10 +456,9 @@ ngx_http_xflow_bot_request(ngx_http_request_t *r, ngx_uint_t *topic,
 
     if ((cmcf->bot_asns.n || (k >= 0 && cmcf->bot_sh))
         && pmcf->geo && pmcf->geo->has_asn
-        && xf_ip_parse(r->connection->addr_text.data,
-                       r->connection->addr_text.len, &ip))
+        && (ip = ngx_http_xflow_client_ip(r)) != NULL)
     {
-        if (xf_geo_asn(pmcf->geo, &ip, &asn) != XF_OK) {
+        if (xf_geo_asn(pmcf->geo, ip, &asn) != XF_OK) {
             ngx_http_xflow_log_throttled(r->connection->log, NGX_LOG_WARN,
                                          0, "geoip",
                                          "a GeoIP lookup failed");

@@ -34,6 +34,7 @@
 #include "xf_decode.h"
 #include "xf_envelope.h"
 #include "xf_format.h"
+#include "xf_ip.h"
 #include "xf_json.h"
 #include "xf_outcome.h"
 #include "xf_receipt.h"
@@ -222,6 +223,12 @@ typedef struct {
     u_char                      client_len;     /* family, address (/64) */
     unsigned                    inflight_refused:1;
     unsigned                    share_off:1;    /* the body is read */
+    unsigned                    ip_parsed:1;    /* client_ip is known: */
+    unsigned                    ip_ok:1;        /* the address parsed */
+    xf_ip_t                     client_ip;      /* for GeoIP, privacy and
+                                                   bots: parsed once
+                                                   (ngx_http_xflow_
+                                                   client_ip()) */
 } ngx_http_xflow_ctx_t;
 
 

@@ -55,9 +55,9 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
 {
     u_char                              *p, *last;
     size_t                               len, n, kid_len;
-    xf_ip_t                              ip;
+    const xf_ip_t                       *ip;
     ngx_str_t                           *ua;
-    ngx_uint_t                           i, have_ip, ip_mode, ids, refs;
+    ngx_uint_t                           i, ip_mode, ids, refs;
     xf_status_t                          st;
     const u_char                        *kid;
     ngx_table_elt_t                    **cookies;
@@ -93,14 +93,13 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
         ip_mode = NGX_HTTP_XFLOW_IP_TRUNCATE;
     }
 
-    /* parsed once, and only for what reads it */
-    have_ip = (pmcf->geo || ip_mode == NGX_HTTP_XFLOW_IP_TRUNCATE
-               || ip_mode == NGX_HTTP_XFLOW_IP_HASH)
-              && xf_ip_parse(r->connection->addr_text.data,
-                             r->connection->addr_text.len, &ip);
+    /* parsed once a request (the bot check may have), and only for
+     * what reads it */
+    ip = (pmcf->geo || ip_mode == NGX_HTTP_XFLOW_IP_TRUNCATE
+          || ip_mode == NGX_HTTP_XFLOW_IP_HASH)
+         ? ngx_http_xflow_client_ip(r) : NULL;
 
-    if (ngx_http_xflow_privacy_ip(r, pmcf, ip_mode, have_ip ? &ip : NULL,
-                                  &pv->ip)
+    if (ngx_http_xflow_privacy_ip(r, pmcf, ip_mode, ip, &pv->ip)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -140,7 +139,7 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
         len += xf_cookie_member_bound(n, XF_COOKIE_REFS_MAX);
     }
 
-    if (pmcf->geo && have_ip && !xf_ip_is_local(&ip)) {
+    if (pmcf->geo && ip && !xf_ip_is_local(ip)) {
         len += XF_GEO_MEMBER_MAX;
     }
 
@@ -216,9 +215,9 @@ ngx_http_xflow_privacy_request(ngx_http_request_t *r,
         }
     }
 
-    if (pmcf->geo && have_ip && !xf_ip_is_local(&ip)) {
+    if (pmcf->geo && ip && !xf_ip_is_local(ip)) {
         /* the address realip established, before it is truncated */
-        st = xf_geo_member(pmcf->geo, &ip, p, pv->extra.data + len - p, &n);
+        st = xf_geo_member(pmcf->geo, ip, p, pv->extra.data + len - p, &n);
 
         if (st == XF_OK) {
             p += n;

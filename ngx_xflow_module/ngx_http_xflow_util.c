@@ -296,3 +296,28 @@ ngx_http_xflow_heap_free(void *data, void *p)
 const xf_alloc_t  ngx_http_xflow_heap_allocator = {
     ngx_http_xflow_heap_alloc, ngx_http_xflow_heap_free, NULL
 };
+
+
+const xf_ip_t *
+ngx_http_xflow_client_ip(ngx_http_request_t *r)
+{
+    ngx_str_t             *text;
+    ngx_http_xflow_ctx_t  *ctx;
+
+    static xf_ip_t         ip;
+
+    text = &r->connection->addr_text;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_xflow_module);
+
+    if (ctx == NULL) {
+        return xf_ip_parse(text->data, text->len, &ip) ? &ip : NULL;
+    }
+
+    if (!ctx->ip_parsed) {
+        ctx->ip_ok = xf_ip_parse(text->data, text->len, &ctx->client_ip)
+                     ? 1 : 0;
+        ctx->ip_parsed = 1;
+    }
+
+    return ctx->ip_ok ? &ctx->client_ip : NULL;
+}

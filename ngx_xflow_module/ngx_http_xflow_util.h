@@ -20,6 +20,7 @@
 #include <ngx_http.h>
 
 #include "xf_core.h"
+#include "xf_ip.h"
 
 
 /**
@@ -142,6 +143,19 @@ ngx_int_t ngx_http_xflow_pool_array(ngx_pool_t *pool, ngx_array_t **array,
 /** @brief The core's allocator over ngx_alloc()/ngx_free(), for what
  * outlives every pool (the spool). */
 extern const xf_alloc_t  ngx_http_xflow_heap_allocator;
+
+
+/**
+ * @brief The client's address, parsed from the connection's text once
+ *        per request and kept in the collection ctx (GeoIP, the
+ *        privacy rules and the bot check all read it).
+ *
+ * @returns the address, owned by the request's ctx (or by a static of
+ *          the worker for a request without one, valid until the next
+ *          call), or NULL when it does not parse.
+ * Worker event loop.
+ */
+const xf_ip_t *ngx_http_xflow_client_ip(ngx_http_request_t *r);
 
 
 #endif /* NGX_HTTP_XFLOW_UTIL_H */
